@@ -1,0 +1,92 @@
+// `dpm`: one sub-command per algorithm of plugin-manifest.json, plus a few tools (gpu-info, worker, qgis).
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { loadManifest, type AlgorithmSpec, type ParamSpec } from './toolbox/manifest.js';
+import { execute } from './toolbox/execute.js';
+import { jsonFeedback, jsonLine, terminalFeedback, type RenderedFeedback } from './toolbox/render.js';
+import { exitCodeOf, DpmError, CanceledError } from './errors.js';
+import { extraCommands } from './commands.js';
+
+function optionFor(p: ParamSpec) {
+  const type = p.type === 'boolean' ? 'boolean' : p.type === 'number' || p.type === 'integer' ? 'number' : 'string';
+  const choices = p.type === 'enum' ? p.options : undefined;
+  const range = p.min !== undefined || p.max !== undefined ? ` [${p.min ?? ''}..${p.max ?? ''}]` : '';
+  return {
+    describe: p.description + range + (p.multiple ? ' (comma-separated list)' : ''),
+    type: type as 'boolean' | 'number' | 'string',
+    choices,
+    // defaults are filled by resolveParams so that the CLI and the worker agree; show them in --help only
+    defaultDescription: p.default !== undefined ? JSON.stringify(p.default) : undefined,
+    demandOption: false,
+    array: p.multiple && type === 'string' ? true : undefined,
+  } as const;
+}
+
+async function runAlgorithm(spec: AlgorithmSpec, argv: Record<string, unknown>): Promise<void> {
+  const json = Boolean(argv.json);
+  const fb: RenderedFeedback = json ? jsonFeedback() : terminalFeedback(Boolean(argv.verbose));
+  const raw: Record<string, unknown> = {};
+  for (const p of spec.parameters) if (argv[p.name] !== undefined) raw[p.name] = argv[p.name];
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts += 1;
+    fb.cancel();
+    if (interrupts > 1) process.exit(130);
+    if (!json) process.stderr.write('\ncanceling… (Ctrl-C again to quit at once)\n');
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const outputs = await execute(spec.id, raw, fb);
+    fb.close();
+    if (json) jsonLine({ type: 'result', outputs });
+    else for (const [k, v] of Object.entries(outputs)) process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+  } catch (err) {
+    fb.close();
+    reportError(err, json);
+    process.exitCode = exitCodeOf(err);
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+export function reportError(err: unknown, json: boolean): void {
+  const known = err instanceof DpmError || err instanceof CanceledError;
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) jsonLine({ type: 'error', message, ...(err instanceof CanceledError ? { canceled: true } : {}) });
+  else process.stderr.write(`dpm: ${message}\n`);
+  if (!known && err instanceof Error && process.env.DPM_DEBUG) process.stderr.write(`${err.stack}\n`);
+}
+
+export function buildCli(args: string[]): Argv {
+  let cli = yargs(args)
+    .scriptName('dpm')
+    .usage('$0 <command> [options]\n\nDamage proxy maps from SAR coherence stacks (Stephenson et al. 2021).')
+    .option('json', { type: 'boolean', describe: 'machine-readable JSON lines on stdout (progress, log, result)', global: true })
+    .option('verbose', { type: 'boolean', describe: 'show debug log lines', global: true })
+    .strict()
+    .demandCommand(1, 'name a command (dpm --help lists them)')
+    .recommendCommands()
+    .wrap(Math.min(120, process.stdout.columns ?? 120))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`dpm: ${msg}\n(see dpm --help)\n`);
+      process.exit(2);
+    });
+  for (const spec of loadManifest().algorithms) {
+    cli = cli.command(
+      spec.id,
+      `${spec.name} — ${spec.help.split('\n')[0]}`,
+      (y) => {
+        let b = y.usage(`$0 ${spec.id} [options]\n\n${spec.help}`);
+        for (const p of spec.parameters) b = b.option(p.name, optionFor(p));
+        return b;
+      },
+      (argv) => runAlgorithm(spec, argv as Record<string, unknown>),
+    );
+  }
+  for (const extra of extraCommands) cli = cli.command(extra);
+  return cli;
+}
+

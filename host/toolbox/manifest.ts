@@ -1,0 +1,114 @@
+// plugin-manifest.json is the single list of algorithms: the CLI and the QGIS provider are both built from it.
+import { readFileSync } from 'node:fs';
+import { manifestPath } from '../paths.js';
+import { DpmError } from '../errors.js';
+
+export type ParamType =
+  | 'raster' | 'vector' | 'file' | 'folder' | 'number' | 'integer' | 'enum' | 'boolean' | 'string' | 'extent'
+  | 'rasterDestination' | 'vectorDestination' | 'fileDestination' | 'folderDestination';
+
+export interface ParamSpec {
+  /** kebab-case; the CLI flag is --<name>, the QGIS parameter name is the same with '-' → '_' upper-cased. */
+  name: string;
+  type: ParamType;
+  description: string;
+  default?: unknown;
+  min?: number;
+  max?: number;
+  optional?: boolean;
+  /** enum choices */
+  options?: string[];
+  /** several values: comma-separated on the CLI, a multi-layer / list in QGIS */
+  multiple?: boolean;
+  /** shown under "Advanced parameters" in QGIS */
+  advanced?: boolean;
+  /** file filter for file parameters, e.g. "safetensors" */
+  extension?: string;
+}
+
+export interface OutputSpec {
+  name: string;
+  type: 'raster' | 'vector' | 'file' | 'folder' | 'number' | 'string' | 'html';
+  description: string;
+}
+
+export interface AlgorithmSpec {
+  id: string;
+  name: string;
+  group: string;
+  help: string;
+  parameters: ParamSpec[];
+  outputs: OutputSpec[];
+}
+
+export interface Manifest {
+  provider: { id: string; name: string; version: string };
+  algorithms: AlgorithmSpec[];
+}
+
+let cached: Manifest | undefined;
+export function loadManifest(): Manifest {
+  cached ??= JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  return cached;
+}
+
+export function algorithmSpec(id: string): AlgorithmSpec {
+  const spec = loadManifest().algorithms.find((a) => a.id === id);
+  if (!spec) throw new DpmError(`unknown algorithm '${id}'`);
+  return spec;
+}
+
+/** Checks and converts raw values (CLI strings, JSON from QGIS) against the manifest; fills defaults. */
+export function resolveParams(spec: AlgorithmSpec, raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const known = new Set(spec.parameters.map((p) => p.name));
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new DpmError(`${spec.id}: unknown parameter '${key}'`);
+  }
+  for (const p of spec.parameters) {
+    let v = raw[p.name];
+    if (v === undefined || v === null || v === '') {
+      if (p.default !== undefined) v = p.default;
+      else if (p.optional) continue;
+      else throw new DpmError(`${spec.id}: missing required parameter --${p.name} (${p.description})`);
+    }
+    out[p.name] = p.multiple ? toList(v).map((x) => convert(spec.id, p, x)) : convert(spec.id, p, v);
+  }
+  return out;
+}
+
+function toList(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v.flatMap(toList);
+  if (typeof v === 'string') return v.split(/[,;]/).map((s) => s.trim()).filter((s) => s.length > 0);
+  return [v];
+}
+
+function convert(alg: string, p: ParamSpec, v: unknown): unknown {
+  const where = `${alg}: --${p.name}`;
+  switch (p.type) {
+    case 'number':
+    case 'integer': {
+      const n = typeof v === 'number' ? v : Number(String(v).trim());
+      if (!Number.isFinite(n)) throw new DpmError(`${where} must be a number, got '${String(v)}'`);
+      if (p.type === 'integer' && !Number.isInteger(n)) throw new DpmError(`${where} must be a whole number, got ${n}`);
+      if (p.min !== undefined && n < p.min) throw new DpmError(`${where} must be ≥ ${p.min}, got ${n}`);
+      if (p.max !== undefined && n > p.max) throw new DpmError(`${where} must be ≤ ${p.max}, got ${n}`);
+      return n;
+    }
+    case 'boolean':
+      if (typeof v === 'boolean') return v;
+      if (/^(true|1|yes)$/i.test(String(v))) return true;
+      if (/^(false|0|no)$/i.test(String(v))) return false;
+      throw new DpmError(`${where} must be true or false, got '${String(v)}'`);
+    case 'enum': {
+      const s = String(v);
+      // QGIS sends enum values as indices
+      const byIndex = typeof v === 'number' ? p.options?.[v] : undefined;
+      const choice = byIndex ?? s;
+      if (!p.options?.includes(choice)) throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${s}'`);
+      return choice;
+    }
+    default:
+      return String(v);
+  }
+}

@@ -1,0 +1,56 @@
+// plugin-manifest.json is the single list of algorithms: it must equal what the code registers.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { loadManifest, resolveParams, type AlgorithmSpec } from '../host/toolbox/manifest.js';
+import { registry, loadAlgorithm } from '../host/toolbox/registry.js';
+import { DpmError } from '../host/errors.js';
+
+const PARAM_TYPES = new Set(['raster', 'vector', 'file', 'folder', 'number', 'integer', 'enum', 'boolean', 'string', 'extent',
+  'rasterDestination', 'vectorDestination', 'fileDestination', 'folderDestination']);
+const OUTPUT_TYPES = new Set(['raster', 'vector', 'file', 'folder', 'number', 'string', 'html']);
+
+test('manifest ids equal the registered algorithms', async () => {
+  const ids = loadManifest().algorithms.map((a) => a.id).sort();
+  assert.deepEqual(ids, Object.keys(registry).sort());
+  for (const id of ids) assert.equal((await loadAlgorithm(id)).id, id);
+});
+
+test('every manifest entry is well formed', () => {
+  const seen = new Set<string>();
+  for (const a of loadManifest().algorithms) {
+    assert.ok(!seen.has(a.id), `duplicate id ${a.id}`);
+    seen.add(a.id);
+    assert.match(a.id, /^[a-z][a-z0-9-]*$/, a.id);
+    assert.ok(a.name && a.group && a.help, `${a.id}: name, group and help are required`);
+    const names = new Set<string>();
+    for (const p of a.parameters) {
+      assert.ok(PARAM_TYPES.has(p.type), `${a.id}.${p.name}: unknown type ${p.type}`);
+      assert.match(p.name, /^[a-z][a-z0-9-]*$/, `${a.id}.${p.name}`);
+      assert.ok(!names.has(p.name), `${a.id}: duplicate parameter ${p.name}`);
+      names.add(p.name);
+      if (p.type === 'enum') assert.ok(p.options && p.options.length > 0, `${a.id}.${p.name}: enum without options`);
+      if (p.default !== undefined) assert.doesNotThrow(() => resolveParams({ ...a, parameters: [p] }, {}), `${a.id}.${p.name} default`);
+    }
+    for (const o of a.outputs) assert.ok(OUTPUT_TYPES.has(o.type), `${a.id} output ${o.name}: unknown type ${o.type}`);
+  }
+});
+
+test('resolveParams converts, fills defaults and rejects bad values with the parameter named', () => {
+  const spec: AlgorithmSpec = {
+    id: 'demo-spec', name: 'x', group: 'g', help: 'h', outputs: [],
+    parameters: [
+      { name: 'epochs', type: 'integer', description: 'epochs', default: 20, min: 1 },
+      { name: 'lr', type: 'number', description: 'lr', default: 5e-4 },
+      { name: 'mode', type: 'enum', description: 'mode', options: ['a', 'b'], default: 'a' },
+      { name: 'files', type: 'file', description: 'files', multiple: true },
+      { name: 'flag', type: 'boolean', description: 'f', optional: true },
+    ],
+  };
+  assert.deepEqual(resolveParams(spec, { files: 'x.tif,y.tif', mode: 1, flag: 'true' }),
+    { epochs: 20, lr: 5e-4, mode: 'b', files: ['x.tif', 'y.tif'], flag: true });
+  assert.throws(() => resolveParams(spec, {}), (e: Error) => e instanceof DpmError && /--files/.test(e.message));
+  assert.throws(() => resolveParams(spec, { files: 'a', epochs: '0' }), /--epochs must be ≥ 1/);
+  assert.throws(() => resolveParams(spec, { files: 'a', epochs: '2.5' }), /whole number/);
+  assert.throws(() => resolveParams(spec, { files: 'a', mode: 'c' }), /one of a, b/);
+  assert.throws(() => resolveParams(spec, { files: 'a', bogus: 1 }), /unknown parameter 'bogus'/);
+});
