@@ -1,0 +1,49 @@
+// What any implementation of the forecaster provides: the WGSL engine on WebGPU (host/gpu) and the float64
+// TypeScript reference (host/model/reference.ts). The training loop and forecasting are written against this.
+//
+// Sequences: x is [B, T, F] row-major float32; feature 0 is the logit coherence that is forecast and scored.
+// A NaN in feature 0 marks a missing step: it is left out of the loss, and the GRU is fed the model's own forecast
+// mean μ_k there (treated as a constant: no gradient flows through that substitution).
+import type { ModelConfig } from './params.js';
+
+export interface AdamOptions {
+  lr: number; // 5e-4
+  beta1: number; // 0.9
+  beta2: number; // 0.999
+  eps: number; // 1e-8
+  /** global gradient L2-norm clip (10); Infinity = no clipping */
+  clipNorm: number;
+}
+
+export const PAPER_ADAM: AdamOptions = { lr: 5e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 10 };
+
+export interface OptimizerState {
+  step: number;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+export interface ForecasterEngine {
+  readonly config: ModelConfig;
+  /** e.g. "webgpu: llvmpipe (opengles)" or "reference float64" */
+  readonly description: string;
+  /** the largest batch one call accepts (bounded by buffer bindings); callers chunk above it */
+  readonly maxBatch: number;
+
+  setParams(packed: Float32Array): Promise<void>;
+  getParams(): Promise<Float32Array>;
+  getOptimizerState(): Promise<OptimizerState>;
+  /** restores Adam moments and step count (resume); pass undefined to reset them to zero */
+  setOptimizerState(state: OptimizerState | undefined): Promise<void>;
+
+  /** Σ over batch and valid steps of ½(log 2π + logvar + (x − μ)² e^(−logvar)) and its raw gradient (no clipping). */
+  lossAndGrad(x: Float32Array, B: number, T: number): Promise<{ loss: number; grad: Float32Array; gradNorm: number }>;
+  /** One step: forward, backward, clip the global gradient norm, Adam. Returns the loss before the step. */
+  trainStep(x: Float32Array, B: number, T: number, opt: AdamOptions): Promise<{ loss: number; gradNorm: number }>;
+  /** The loss alone (validation). */
+  loss(x: Float32Array, B: number, T: number): Promise<number>;
+  /** Decodes [h_0 … h_T]: mu and logvar [B, T+1]; column T forecasts the next, unseen value. */
+  forecast(x: Float32Array, B: number, T: number): Promise<{ mu: Float32Array; logvar: Float32Array }>;
+
+  destroy(): void;
+}
