@@ -27,8 +27,9 @@ export interface ForecasterEngine {
   readonly config: ModelConfig;
   /** e.g. "webgpu: llvmpipe (opengles)" or "reference float64" */
   readonly description: string;
-  /** the largest batch one call accepts (bounded by buffer bindings); callers chunk above it */
-  readonly maxBatch: number;
+  /** the largest batch one call handles in one pass at sequence length T (bounded by buffer bindings); callers chunk
+   *  above it for progress and cancellation (the GPU engine also accepts larger batches and chunks internally) */
+  maxBatch(T: number): number;
 
   setParams(packed: Float32Array): Promise<void>;
   getParams(): Promise<Float32Array>;

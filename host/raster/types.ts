@@ -21,6 +21,8 @@ export interface Raster {
   /** per-band description (GDAL band description), same length as bands */
   descriptions: string[];
   georef: Georef;
+  /** dataset-level metadata items (GDAL default domain), e.g. FIRST_DATE; optional */
+  metadata?: Record<string, string>;
   /** where it came from, for error messages */
   source?: string;
 }

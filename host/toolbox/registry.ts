@@ -7,6 +7,20 @@ type Loader = () => Promise<Algorithm>;
 
 export const registry: Record<string, Loader> = {
   // one line per algorithm: 'id': async () => (await import('./<module>.js')).algorithm,
+  'coherence': async () => (await import('./coherence.js')).algorithm,
+  'simulate': async () => (await import('./simulate.js')).algorithm,
+  'train': async () => (await import('./train.js')).algorithm,
+  'forecast': async () => (await import('./forecast.js')).algorithm,
+  'evaluate': async () => (await import('./evaluate.js')).algorithm,
+  'inspect': async () => (await import('./inspect.js')).algorithm,
+  'baseline-ccd': async () => (await import('./baselines.js')).ccdAlgorithm,
+  'baseline-nd': async () => (await import('./baselines.js')).ndAlgorithm,
+  'baseline-zscore': async () => (await import('./baselines.js')).zscoreAlgorithm,
+  'baseline-percentile': async () => (await import('./baselines.js')).percentileAlgorithm,
+  'validate-points': async () => (await import('./validate-points.js')).algorithm,
+  'dpm2': async () => (await import('./dpm2.js')).algorithm,
+  'run': async () => (await import('./run.js')).algorithm,
+  'demo': async () => (await import('./demo.js')).algorithm,
 };
 
 export async function loadAlgorithm(id: string): Promise<Algorithm> {

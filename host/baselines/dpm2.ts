@@ -1,0 +1,301 @@
+// DPM2-style temporal decorrelation index. NOT ARIA's DPM2: ARIA's exact equations (Jung et al. 2016, 2018) are not
+// in our papers (notes/dpm-methods.md §3 marks them unverified); this is a documented model in the same spirit.
+//
+// Model (per pixel, fitted to every pre-event pair k with temporal span Δt_k in days):
+//     γ(Δt) = γ0 · [ (1 − ρ) · exp(−Δt/τ) + ρ ]
+//   γ0 ∈ [0, 1] — the Δt-independent ("temporally uncorrelated") coherence, the value as Δt → 0;
+//   τ > 0     — the e-folding time of the temporally correlated decay, days;
+//   ρ ∈ [0, 1] — the long-term floor as a fraction of γ0 (γ∞ = γ0·ρ).
+// This is the Rocca (2007) / Parizzi (2009) form written multiplicatively, as the task brief gives it.
+// Fit: least squares in γ. For fixed τ the model is linear in A = γ0(1−ρ) and B = γ0ρ (γ = A·e^(−Δt/τ) + B, with
+// A, B ≥ 0, A + B ≤ 1), so τ is found by a scan over a log grid followed by golden-section refinement (variable projection).
+//
+// Noise model for the probability: the pre-event residuals are independent Gaussian with one per-pixel standard
+// deviation σ, estimated as sqrt(SSE/(n − 3)) and floored at σ_min. For the co-event pair(s) the residual
+// r = γ_obs − γ(Δt) is compared with it: the index is
+//     ν = n − 3   (Student t: σ itself is estimated from n − 3 degrees of freedom)
+//     P = T_ν(−r / (σ·sqrt(1 + h)))
+// where h = j(Δt)ᵀ(JᵀJ)⁻¹j(Δt) is the leverage of the co-event span (j, J: model gradients in (A, B, τ) at the fit),
+// so the uncertainty of the fitted curve at Δt is included to first order (the usual regression prediction interval).
+// P is the probability that a natural (undisturbed) coherence would be higher than the one observed; P > 0.5 means the
+// co-event coherence is below the model, P → 1 anomalously low. Residuals of pairs that share an acquisition are in
+// reality correlated (a wet or windy date lowers every pair holding it); the model ignores that, which makes P
+// overconfident on real stacks (see the report of issue 6).
+import { DpmError } from '../errors.js';
+import { jStat } from '../eval/points/jstat.js';
+import type { CoherenceStack } from '../raster/types.js';
+import { throwIfCanceled, type Feedback } from '../toolbox/feedback.js';
+
+export const DPM2_NAME = "DPM2-style temporal decorrelation index (not ARIA's DPM2)";
+
+export interface DecorrelationFit {
+  gamma0: number;
+  tau: number;
+  /** ρ: floor as a fraction of γ0 (γ∞ = γ0·ρ) */
+  floor: number;
+  /** residual standard deviation sqrt(SSE/(n − 3)), before the σ_min floor */
+  sigma: number;
+  sse: number;
+  n: number;
+  /** τ hit the edge of the search range: the decay is not resolved by the spans available (τ is a bound) */
+  tauAtBound: boolean;
+}
+
+export function decorrelationModel(fit: Pick<DecorrelationFit, 'gamma0' | 'tau' | 'floor'>, dt: number): number {
+  return fit.gamma0 * ((1 - fit.floor) * Math.exp(-dt / fit.tau) + fit.floor);
+}
+
+export interface FitOptions {
+  /** τ search range, days */
+  tauMin?: number;
+  tauMax?: number;
+  /** scan points over [tauMin, tauMax] (log-spaced) */
+  gridSize?: number;
+}
+
+/**
+ * Best (A, B) for γ ≈ A·e + B with A ≥ 0, B ≥ 0 and A + B ≤ 1 (γ0 is a coherence), and its SSE, from the sums
+ * Σe, Σe², Σγ, Σeγ, Σγ² over n pairs. Without the γ0 ≤ 1 bound, pixels whose decay is complete before the
+ * shortest span trade a tiny τ for an unbounded γ0 (seen on the real PyRate stack).
+ */
+function linearFit(se: number, see: number, sg: number, seg: number, sgg: number, n: number, out: Float64Array): void {
+  // SSE(A, B) = Σγ² − 2AΣeγ − 2BΣγ + A²Σe² + 2ABΣe + nB²  (convex: the optimum is inside or on an edge)
+  const sse = (a: number, b: number) => Math.max(0, sgg - 2 * a * seg - 2 * b * sg + a * a * see + 2 * a * b * se + n * b * b);
+  const det = n * see - se * se;
+  if (det > 1e-12 * n * see) {
+    const a = (n * seg - se * sg) / det;
+    const b = (see * sg - se * seg) / det;
+    if (a >= 0 && b >= 0 && a + b <= 1) { out[0] = a; out[1] = b; out[2] = sse(a, b); return; }
+  }
+  const clamp = (v: number) => (v > 0 ? (v < 1 ? v : 1) : 0);
+  // edges: A = 0; B = 0; A + B = 1 (γ = 1 + A(e − 1))
+  const b0 = clamp(sg / n);
+  const a1 = see > 0 ? clamp(seg / see) : 0;
+  const d2 = see - 2 * se + n;
+  const a2 = d2 > 0 ? clamp((seg - se - sg + n) / d2) : 0;
+  const s0 = sse(0, b0), s1 = sse(a1, 0), s2 = sse(a2, 1 - a2);
+  if (s0 <= s1 && s0 <= s2) { out[0] = 0; out[1] = b0; out[2] = s0; }
+  else if (s1 <= s2) { out[0] = a1; out[1] = 0; out[2] = s1; }
+  else { out[0] = a2; out[1] = 1 - a2; out[2] = s2; }
+}
+
+/**
+ * Fits the decorrelation model to n pairs (spans `dt`, coherences `gamma`, both without NaN).
+ * Needs n ≥ 4 (three parameters and one degree of freedom for σ). `grid` (from tauGrid on the same spans) saves
+ * the exponentials when many pixels share their pairs.
+ */
+export function fitDecorrelation(dtIn: ArrayLike<number>, gammaIn: ArrayLike<number>, opts: FitOptions = {}, grid?: TauGrid): DecorrelationFit {
+  const n = dtIn.length;
+  if (n < 4) throw new DpmError(`decorrelation fit needs at least 4 pre-event pairs, got ${n}`);
+  const dt = dtIn instanceof Float64Array ? dtIn : Float64Array.from(dtIn);
+  const gamma = gammaIn instanceof Float64Array ? gammaIn : Float64Array.from(gammaIn);
+  const g = grid && grid.n === n ? grid : tauGrid(dt, opts);
+  let sg = 0, sgg = 0;
+  for (let k = 0; k < n; k++) { sg += gamma[k]; sgg += gamma[k] * gamma[k]; }
+  const r = new Float64Array(3);
+  let best = 0, bestSse = Infinity;
+  const m = g.taus.length;
+  const table = g.table;
+  for (let j = 0; j < m; j++) {
+    let seg = 0;
+    const off = j * n;
+    for (let k = 0; k < n; k++) seg += table[off + k] * gamma[k];
+    linearFit(g.se[j], g.see[j], sg, seg, sgg, n, r);
+    if (r[2] < bestSse) { bestSse = r[2]; best = j; }
+  }
+  // golden-section refinement on ln τ between the neighbours of the best grid point
+  const evalAt = (lnTau: number): number => {
+    const inv = Math.exp(-lnTau);
+    let se = 0, see = 0, seg = 0;
+    for (let k = 0; k < n; k++) {
+      const e = Math.exp(-dt[k] * inv);
+      se += e; see += e * e; seg += e * gamma[k];
+    }
+    linearFit(se, see, sg, seg, sgg, n, r);
+    return r[2];
+  };
+  let lo = Math.log(g.taus[Math.max(0, best - 1)]), hi = Math.log(g.taus[Math.min(m - 1, best + 1)]);
+  const R = (Math.sqrt(5) - 1) / 2;
+  let c = hi - R * (hi - lo), d = lo + R * (hi - lo);
+  let fc = evalAt(c), fd = evalAt(d);
+  // 30 steps shrink the bracket (two grid steps, ~0.14 in ln τ) by 0.618^30 ≈ 5e-7
+  for (let it = 0; it < 30 && hi - lo > 1e-9; it++) {
+    if (fc <= fd) { hi = d; d = c; fd = fc; c = hi - R * (hi - lo); fc = evalAt(c); }
+    else { lo = c; c = d; fc = fd; d = lo + R * (hi - lo); fd = evalAt(d); }
+  }
+  let lnTau = (lo + hi) / 2;
+  if (evalAt(lnTau) > bestSse) { lnTau = Math.log(g.taus[best]); evalAt(lnTau); }
+  const tau = Math.exp(lnTau);
+  const gamma0 = r[0] + r[1];
+  return {
+    gamma0, tau, floor: gamma0 > 0 ? r[1] / gamma0 : 0, sse: r[2], n,
+    sigma: Math.sqrt(r[2] / (n - 3)),
+    tauAtBound: best === 0 || best === m - 1,
+  };
+}
+
+export interface TauGrid {
+  taus: Float64Array;
+  /** number of pairs the table was made for */
+  n: number;
+  /** exp(−dt_k/τ_j), row j, and its row sums Σe and Σe² */
+  table: Float64Array;
+  se: Float64Array;
+  see: Float64Array;
+}
+
+export function tauGrid(dt: ArrayLike<number>, opts: FitOptions = {}): TauGrid {
+  const tauMin = opts.tauMin ?? 1;
+  const tauMax = opts.tauMax ?? 3650;
+  const m = opts.gridSize ?? 120;
+  const taus = new Float64Array(m);
+  for (let j = 0; j < m; j++) taus[j] = tauMin * Math.pow(tauMax / tauMin, j / (m - 1));
+  const n = dt.length;
+  const table = new Float64Array(m * n);
+  const se = new Float64Array(m), see = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    for (let k = 0; k < n; k++) {
+      const e = Math.exp(-dt[k] / taus[j]);
+      table[j * n + k] = e;
+      se[j] += e;
+      see[j] += e * e;
+    }
+  }
+  return { taus, n, table, se, see };
+}
+
+/** The probability that the co-event coherence is anomalously low (see the header for the noise model). */
+export function anomalyProbability(residual: number, sigma: number, dof: number, leverage = 0): number {
+  return jStat.studentt.cdf(-residual / (sigma * Math.sqrt(1 + leverage)), dof);
+}
+
+/**
+ * Leverage j(t)ᵀ(JᵀJ)⁻¹j(t) of span `t` for the fit on spans `dt`, with gradients in (A, B, τ) of A·e^(−Δt/τ) + B.
+ * When the decay term vanishes (A ≈ 0: τ unidentifiable) the model is a constant and the leverage is 1/n.
+ */
+export function leverage(fit: DecorrelationFit, dt: ArrayLike<number>, t: number): number {
+  const A = fit.gamma0 * (1 - fit.floor);
+  const grad = (x: number): [number, number, number] => {
+    const e = Math.exp(-x / fit.tau);
+    return [e, 1, (A * e * x) / (fit.tau * fit.tau)];
+  };
+  const M = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+  for (let k = 0; k < dt.length; k++) {
+    const g = grad(dt[k]);
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) M[3 * a + b] += g[a] * g[b];
+  }
+  const [m00, m01, m02, , m11, m12, , , m22] = M;
+  const c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22, c02 = m01 * m12 - m02 * m11;
+  const c11 = m00 * m22 - m02 * m02, c12 = m01 * m02 - m00 * m12, c22 = m00 * m11 - m01 * m01;
+  const det = m00 * c00 + m01 * c01 + m02 * c02;
+  // relative singularity test: the τ column vanishes when A → 0, and e → const when τ ≫ every span
+  if (!(A > 1e-6) || !(Math.abs(det) > 1e-12 * m00 * m11 * Math.max(m22, 1e-300))) return 1 / dt.length;
+  const g = grad(t);
+  const h = (g[0] * (c00 * g[0] + c01 * g[1] + c02 * g[2]) + g[1] * (c01 * g[0] + c11 * g[1] + c12 * g[2]) + g[2] * (c02 * g[0] + c12 * g[1] + c22 * g[2])) / det;
+  return Number.isFinite(h) && h >= 0 ? h : 1 / dt.length;
+}
+
+// ───────────────────────────── whole stacks ─────────────────────────────
+
+export interface Dpm2Options extends FitOptions {
+  /** YYYYMMDD; an acquisition dated on the event day counts as pre-event */
+  eventDate: string;
+  /** pixels with fewer valid pre-event pairs get NaN */
+  minPairs?: number;
+  sigmaMin?: number;
+  /** 'shortest': the co-event pair(s) of shortest span (ARIA-like); 'all': mean residual of every co-event pair */
+  coEvent?: 'shortest' | 'all';
+}
+
+export interface Dpm2Result {
+  probability: Float32Array;
+  gamma0: Float32Array;
+  tau: Float32Array;
+  floor: Float32Array;
+  sigma: Float32Array;
+  /** mean co-event residual γ_obs − γ_model */
+  residual: Float32Array;
+  preCount: Float32Array;
+  prePairs: number;
+  coPairs: { first: string; second: string }[];
+  masked: number;
+}
+
+export function dayNumber(yyyymmdd: string, what: string): number {
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(yyyymmdd.trim());
+  const t = m ? Date.UTC(+m[1], +m[2] - 1, +m[3]) : NaN;
+  if (!m || Number.isNaN(t) || new Date(t).getUTCDate() !== +m[3]) throw new DpmError(`${what}: '${yyyymmdd}' is not a date (YYYYMMDD or YYYY-MM-DD)`);
+  return t / 86_400_000;
+}
+
+export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): Dpm2Result {
+  const what = stack.source ?? 'pair stack';
+  const ev = dayNumber(o.eventDate, '--event-date');
+  const minPairs = Math.max(4, o.minPairs ?? 10);
+  const sigmaMin = o.sigmaMin ?? 0.02;
+  const pre: number[] = [], co: number[] = [];
+  const span = stack.pairs.map((p, k) => {
+    const a = dayNumber(p.first, `${what} band ${k + 1}`), b = dayNumber(p.second, `${what} band ${k + 1}`);
+    if (!(b > a)) throw new DpmError(`${what}: band ${k + 1} pair ${p.first}_${p.second} does not go forward in time`);
+    if (b <= ev) pre.push(k);
+    else if (a <= ev) co.push(k);
+    return b - a;
+  });
+  if (pre.length < minPairs) {
+    throw new DpmError(`${what}: ${pre.length} pre-event pair(s) end on or before ${o.eventDate}; the DPM2-style fit needs at least ${minPairs} (compute more pairs with 'dpm coherence --pairs all' or lower --min-pairs)`);
+  }
+  if (co.length === 0) throw new DpmError(`${what}: no pair spans the event date ${o.eventDate} (first ≤ event < second)`);
+  let coUsed = co;
+  if ((o.coEvent ?? 'shortest') === 'shortest') {
+    const s = Math.min(...co.map((k) => span[k]));
+    coUsed = co.filter((k) => span[k] === s);
+  }
+  const npx = stack.width * stack.height;
+  const nan = () => new Float32Array(npx).fill(NaN);
+  const res: Dpm2Result = {
+    probability: nan(), gamma0: nan(), tau: nan(), floor: nan(), sigma: nan(), residual: nan(), preCount: new Float32Array(npx),
+    prePairs: pre.length, coPairs: coUsed.map((k) => stack.pairs[k]), masked: 0,
+  };
+  const preDt = Float64Array.from(pre, (k) => span[k]);
+  const full = tauGrid(preDt, o);
+  const dtBuf = new Float64Array(pre.length), gBuf = new Float64Array(pre.length);
+  const block = Math.max(1, Math.floor(20_000 / pre.length));
+  for (let p = 0; p < npx; p++) {
+    if (p % block === 0) {
+      throwIfCanceled(fb);
+      fb.progress((100 * p) / npx, 'fitting the decorrelation model');
+    }
+    let n = 0;
+    for (const k of pre) {
+      const v = stack.bands[k][p];
+      if (Number.isNaN(v)) continue;
+      dtBuf[n] = span[k];
+      gBuf[n] = v;
+      n++;
+    }
+    res.preCount[p] = n;
+    let rsum = 0, rn = 0, hsum = 0;
+    if (n < minPairs) { res.masked++; continue; }
+    // pixels with every pair share the precomputed grid; the others build theirs from their own spans
+    const fit = fitDecorrelation(dtBuf.subarray(0, n), gBuf.subarray(0, n), o, n === pre.length ? full : undefined);
+    for (const k of coUsed) {
+      const v = stack.bands[k][p];
+      if (Number.isNaN(v)) continue;
+      rsum += v - decorrelationModel(fit, span[k]);
+      hsum += leverage(fit, dtBuf.subarray(0, n), span[k]);
+      rn++;
+    }
+    res.gamma0[p] = fit.gamma0;
+    res.tau[p] = fit.tau;
+    res.floor[p] = fit.floor;
+    res.sigma[p] = fit.sigma;
+    if (rn === 0) { res.masked++; continue; }
+    const r = rsum / rn;
+    res.residual[p] = r;
+    // the mean residual of several co-event pairs keeps the single-pair noise σ (they share the post-event date,
+    // so their errors are far from independent) and the mean leverage
+    res.probability[p] = anomalyProbability(r, Math.max(fit.sigma, sigmaMin), n - 3, hsum / rn);
+  }
+  fb.progress(100);
+  return res;
+}

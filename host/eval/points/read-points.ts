@@ -1,0 +1,150 @@
+// Point measurements for validation: CSV with lon/lat columns (WGS84 degrees) or GeoJSON Point features.
+// Displacement columns are read as magnitudes (|value|): the paper bins offsets by size, and a right- or
+// left-lateral (or up/down) sign says nothing about coherence loss. Negative values are counted and reported.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { DpmError } from '../../errors.js';
+
+export interface PointSet {
+  source: string;
+  lon: Float64Array;
+  lat: Float64Array;
+  /** identifier of each point (an id/name column or property, else the 1-based record number) */
+  ids: string[];
+  /** per requested column: |displacement|, NaN where the cell was empty (see `missing`) */
+  columns: Map<string, Float64Array>;
+  /** per column: how many cells were empty, and how many values were negative (taken as magnitudes) */
+  empty: Map<string, number>;
+  negative: Map<string, number>;
+}
+
+export type MissingPolicy = 'drop' | 'zero';
+
+/** Reads points and the requested displacement columns; empty cells become NaN ('drop') or 0 ('zero'). */
+export function readPoints(path: string, columnNames: string[], missing: MissingPolicy = 'drop'): PointSet {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new DpmError(`--points ${path}: cannot read the file (${(e as Error).message})`);
+  }
+  const ext = extname(path).toLowerCase();
+  const looksJson = ext === '.geojson' || ext === '.json' || /^\s*\{/.test(text);
+  const rows = looksJson ? geojsonRows(path, text) : csvRows(path, text);
+  if (rows.records.length === 0) throw new DpmError(`--points ${path}: no points in the file`);
+  const n = rows.records.length;
+  const lon = new Float64Array(n), lat = new Float64Array(n);
+  const ids: string[] = [];
+  const columns = new Map<string, Float64Array>();
+  const empty = new Map<string, number>();
+  const negative = new Map<string, number>();
+  for (const c of columnNames) {
+    if (!rows.fields.includes(c)) {
+      throw new DpmError(`--points ${path}: no column '${c}' (--displacement); the file has: ${rows.fields.join(', ') || 'none'}`);
+    }
+    columns.set(c, new Float64Array(n));
+    empty.set(c, 0);
+    negative.set(c, 0);
+  }
+  const idField = rows.fields.find((f) => /^(id|fid|name|point_?id)$/i.test(f));
+  rows.records.forEach((r, i) => {
+    lon[i] = r.lon;
+    lat[i] = r.lat;
+    if (!(Math.abs(r.lat) <= 90 && Math.abs(r.lon) <= 360)) {
+      throw new DpmError(`--points ${path}: ${r.where} has lon ${r.lon}, lat ${r.lat}, not WGS84 degrees`);
+    }
+    ids.push(idField !== undefined && r.props[idField] !== undefined && r.props[idField] !== '' ? String(r.props[idField]) : String(i + 1));
+    for (const c of columnNames) {
+      const raw = r.props[c];
+      const col = columns.get(c)!;
+      if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
+        empty.set(c, empty.get(c)! + 1);
+        col[i] = missing === 'zero' ? 0 : NaN;
+        continue;
+      }
+      const v = typeof raw === 'number' ? raw : Number(String(raw).trim());
+      if (!Number.isFinite(v)) throw new DpmError(`--points ${path}: ${r.where}, column '${c}': '${String(raw)}' is not a number`);
+      if (v < 0) negative.set(c, negative.get(c)! + 1);
+      col[i] = Math.abs(v);
+    }
+  });
+  return { source: path, lon, lat, ids, columns, empty, negative };
+}
+
+interface RawRecord { lon: number; lat: number; props: Record<string, unknown>; where: string }
+
+function geojsonRows(path: string, text: string): { fields: string[]; records: RawRecord[] } {
+  let doc: { type?: string; features?: unknown[] };
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new DpmError(`--points ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  const features = doc.type === 'FeatureCollection' && Array.isArray(doc.features) ? doc.features : doc.type === 'Feature' ? [doc] : undefined;
+  if (!features) throw new DpmError(`--points ${path}: expected a GeoJSON FeatureCollection of Point features`);
+  const fields = new Set<string>();
+  const records = features.map((f, i) => {
+    const feat = f as { geometry?: { type?: string; coordinates?: unknown }; properties?: Record<string, unknown> | null };
+    const g = feat.geometry;
+    const where = `feature ${i + 1}`;
+    if (!g || g.type !== 'Point' || !Array.isArray(g.coordinates) || g.coordinates.length < 2) {
+      throw new DpmError(`--points ${path}: ${where} is not a Point (geometry type ${g?.type ?? 'none'}); only Point features are supported`);
+    }
+    const [x, y] = g.coordinates as unknown[];
+    if (typeof x !== 'number' || typeof y !== 'number') throw new DpmError(`--points ${path}: ${where} has non-numeric coordinates`);
+    const props = feat.properties ?? {};
+    for (const k of Object.keys(props)) fields.add(k);
+    return { lon: x, lat: y, props, where };
+  });
+  return { fields: [...fields], records };
+}
+
+/** Minimal RFC 4180 CSV: comma or semicolon separated, double-quoted fields with "" escapes, CRLF or LF. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  const sep = /^[^\n]*;/.test(text) && !/^[^\n]*,/.test(text) ? ';' : ',';
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
+      } else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === sep) { row.push(field); field = ''; }
+    else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      field = '';
+      if (row.length > 1 || row[0] !== '') rows.push(row);
+      row = [];
+    } else field += ch;
+  }
+  row.push(field);
+  if (row.length > 1 || row[0] !== '') rows.push(row);
+  return rows;
+}
+
+function csvRows(path: string, text: string): { fields: string[]; records: RawRecord[] } {
+  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
+  if (rows.length === 0) throw new DpmError(`--points ${path}: empty file`);
+  const fields = rows[0].map((h) => h.trim());
+  const find = (re: RegExp) => fields.findIndex((f) => re.test(f));
+  const iLon = find(/^(lon|long|longitude)$/i);
+  const iLat = find(/^(lat|latitude)$/i);
+  if (iLon < 0 || iLat < 0) throw new DpmError(`--points ${path}: a CSV needs 'lon' and 'lat' columns (WGS84 degrees); the header has: ${fields.join(', ')}`);
+  const records = rows.slice(1).map((r, k) => {
+    const where = `line ${k + 2}`;
+    if (r.length !== fields.length) throw new DpmError(`--points ${path}: ${where} has ${r.length} fields, the header has ${fields.length}`);
+    const lon = Number(r[iLon]), lat = Number(r[iLat]);
+    if (!Number.isFinite(lon) || !Number.isFinite(lat) || r[iLon].trim() === '' || r[iLat].trim() === '') {
+      throw new DpmError(`--points ${path}: ${where} has no valid lon/lat ('${r[iLon]}', '${r[iLat]}')`);
+    }
+    const props: Record<string, unknown> = {};
+    fields.forEach((f, j) => (props[f] = r[j]));
+    return { lon, lat, props, where };
+  });
+  return { fields, records };
+}

@@ -1,0 +1,143 @@
+// Raster ground truth (1 damaged, 0 undamaged, NaN/nodata ignored) brought onto the score's grid.
+// - same size as the score (and no chip layout given): taken as it is (a fraction of 0 or 1 per pixel);
+// - both rasters georeferenced (geotransform + CRS, or lat/lon lookups; e.g. the simulator's SLC-grid
+//   truth/damage_mask.tif and a coherence grid of chip centres): every truth pixel centre is placed in the metric
+//   working CRS of the score grid (host/vector/labels.ts) and counted in each chip footprint that contains it, so
+//   the damaged fraction of a chip is the mean over the valid truth pixels inside it (overlapping chips at
+//   stride < chip each count the pixel, as the coherence estimate does);
+// - neither georeferenced: score pixel (i, j) covers truth rows [i·sa, i·sa + ca) and columns [j·sr, j·sr + cr)
+//   (ARCHITECTURE.md chip notation), with chip/stride given, or inferred as chip = stride = the size ratio.
+import type { Georef, Raster } from '../raster/types.js';
+import { DpmError } from '../errors.js';
+import { chipPolygon, footprintGrid, type ChipLayout, type ChipLabels } from '../vector/labels.js';
+import { epsgDef, transformer } from '../vector/crs.js';
+
+export interface GridShape { width: number; height: number; georef: Georef; }
+
+function finish(fraction: Float64Array, threshold: number): ChipLabels {
+  const labels = new Float32Array(fraction.length);
+  let damaged = 0, undamaged = 0;
+  for (let k = 0; k < fraction.length; k++) {
+    const f = fraction[k];
+    if (!Number.isFinite(f)) { labels[k] = NaN; continue; }
+    // slack for the float rounding of "exactly one third" (e.g. 5 of 15 pixels)
+    labels[k] = f >= threshold * (1 - 1e-9) ? 1 : 0;
+    if (labels[k] === 1) damaged++; else undamaged++;
+  }
+  return { fraction, labels, damaged, undamaged, polygonsInScene: 0 };
+}
+
+function truthValue(v: number, path: string): number {
+  if (Number.isNaN(v)) return NaN;
+  if (v === 0 || v === 1) return v;
+  throw new DpmError(`truth raster ${path}: value ${v} found; a truth mask holds 1 (damaged), 0 (undamaged) or nodata`);
+}
+
+/** Labels the score grid from a truth mask raster (band 1). */
+export function labelsFromMask(mask: Raster, score: GridShape, threshold = 1 / 3, layout?: ChipLayout): ChipLabels {
+  const path = mask.source ?? '(in memory)';
+  if (!(threshold > 0 && threshold <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${threshold}`);
+  const m = mask.bands[0];
+  const n = score.width * score.height;
+  const sum = new Float64Array(n), cnt = new Float64Array(n);
+  if (mask.width === score.width && mask.height === score.height && !layout) {
+    const fraction = new Float64Array(n);
+    for (let k = 0; k < n; k++) fraction[k] = truthValue(m[k], path);
+    return finish(fraction, threshold);
+  }
+  const georeferenced = (g: Georef) => (g.geoTransform && g.epsg !== undefined) || (g.lat && g.lon);
+  if (georeferenced(score.georef) && georeferenced(mask.georef)) {
+    accumulateByGeometry(mask, score, layout, sum, cnt, path);
+  } else {
+    let lay = layout;
+    if (!lay) {
+      if (mask.width % score.width !== 0 || mask.height % score.height !== 0) {
+        throw new DpmError(`truth raster ${path}: its ${mask.width}×${mask.height} grid is not the score's ${score.width}×${score.height} grid, ` +
+          'nor a whole multiple of it, and no map georeferencing relates them; give --chip and --stride');
+      }
+      const f: [number, number] = [mask.width / score.width, mask.height / score.height];
+      lay = { chip: f, stride: f };
+    }
+    const [cr, ca] = lay.chip, [sr, sa] = lay.stride;
+    if ((score.width - 1) * sr + cr > mask.width || (score.height - 1) * sa + ca > mask.height) {
+      throw new DpmError(`truth raster ${path}: ${mask.width}×${mask.height} is too small for ${score.width}×${score.height} chips of ${cr}x${ca} at stride ${sr}x${sa}`);
+    }
+    for (let i = 0; i < score.height; i++) {
+      for (let j = 0; j < score.width; j++) {
+        let s = 0, c = 0;
+        for (let r = i * sa; r < i * sa + ca; r++) {
+          for (let q = j * sr; q < j * sr + cr; q++) {
+            const v = truthValue(m[r * mask.width + q], path);
+            if (!Number.isNaN(v)) { s += v; c++; }
+          }
+        }
+        sum[i * score.width + j] = s;
+        cnt[i * score.width + j] = c;
+      }
+    }
+  }
+  const fraction = new Float64Array(n);
+  for (let k = 0; k < n; k++) fraction[k] = cnt[k] > 0 ? sum[k] / cnt[k] : NaN;
+  return finish(fraction, threshold);
+}
+
+/** Adds every valid truth pixel to the sums of the chips whose footprint contains its centre. */
+function accumulateByGeometry(mask: Raster, score: GridShape, layout: ChipLayout | undefined, sum: Float64Array, cnt: Float64Array, path: string): void {
+  const g = footprintGrid(score.georef, score.width, score.height, layout, 'score raster');
+  const n = score.width * score.height;
+  // each chip as centre c and half-axes a, b: p inside ⇔ p − c = u·a + v·b with −1 ≤ u, v < 1 (half-open, so a
+  // truth pixel on the shared edge of two touching chips counts once)
+  const geo = new Float64Array(6 * n).fill(NaN);
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let i = 0; i < score.height; i++) {
+    for (let j = 0; j < score.width; j++) {
+      const r = chipPolygon(g, i, j);
+      if (!r) continue;
+      const k = i * score.width + j;
+      geo.set([(r[0][0] + r[2][0]) / 2, (r[0][1] + r[2][1]) / 2, (r[1][0] - r[0][0]) / 2, (r[1][1] - r[0][1]) / 2, (r[3][0] - r[0][0]) / 2, (r[3][1] - r[0][1]) / 2], 6 * k);
+      for (const [x, y] of r) { x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); }
+    }
+  }
+  // truth pixel centres in the working CRS
+  const m = mask.georef;
+  const W = mask.width, H = mask.height;
+  let toWork: (row: number, col: number) => [number, number];
+  if (m.geoTransform && m.epsg !== undefined) {
+    const t = transformer(epsgDef(m.epsg), g.crs), gt = m.geoTransform;
+    toWork = (r, c) => t([gt[0] + (c + 0.5) * gt[1] + (r + 0.5) * gt[2], gt[3] + (c + 0.5) * gt[4] + (r + 0.5) * gt[5]]);
+  } else {
+    const t = transformer('EPSG:4326', g.crs), lat = m.lat!, lon = m.lon!;
+    toWork = (r, c) => t([lon[r * W + c], lat[r * W + c]]);
+  }
+  // bucket chips on a coarse grid by their bounding boxes
+  const G = Math.max(1, Math.ceil(Math.sqrt(n / 4)));
+  const bw = (x1 - x0) / G || 1, bh = (y1 - y0) / G || 1;
+  const cell = (v: number, lo: number, step: number) => Math.min(G - 1, Math.max(0, Math.floor((v - lo) / step)));
+  const buckets: number[][] = Array.from({ length: G * G }, () => []);
+  for (let k = 0; k < n; k++) {
+    if (Number.isNaN(geo[6 * k])) continue;
+    const cx = geo[6 * k], cy = geo[6 * k + 1];
+    const ex = Math.abs(geo[6 * k + 2]) + Math.abs(geo[6 * k + 4]), ey = Math.abs(geo[6 * k + 3]) + Math.abs(geo[6 * k + 5]);
+    for (let by = cell(cy - ey, y0, bh); by <= cell(cy + ey, y0, bh); by++) {
+      for (let bx = cell(cx - ex, x0, bw); bx <= cell(cx + ex, x0, bw); bx++) buckets[by * G + bx].push(k);
+    }
+  }
+  let inside = 0;
+  for (let r = 0; r < H; r++) {
+    for (let c = 0; c < W; c++) {
+      const v = truthValue(mask.bands[0][r * W + c], path);
+      if (Number.isNaN(v)) continue;
+      const [px, py] = toWork(r, c);
+      if (!(px >= x0 && px <= x1 && py >= y0 && py <= y1)) continue;
+      for (const k of buckets[cell(py, y0, bh) * G + cell(px, x0, bw)]) {
+        const o = 6 * k;
+        const dx = px - geo[o], dy = py - geo[o + 1];
+        const ax = geo[o + 2], ay = geo[o + 3], bx = geo[o + 4], by = geo[o + 5];
+        const det = ax * by - ay * bx;
+        const u = (dx * by - dy * bx) / det, w = (ax * dy - ay * dx) / det;
+        if (u >= -1 && u < 1 && w >= -1 && w < 1) { sum[k] += v; cnt[k]++; inside++; }
+      }
+    }
+  }
+  if (inside === 0) throw new DpmError(`truth raster ${path}: lies outside the score raster's scene (no truth pixel falls in any chip)`);
+}

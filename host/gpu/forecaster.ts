@@ -1,0 +1,498 @@
+// The forecaster on WebGPU: GRU → 3 × (Linear + ReLU) → μ / logvar heads, Gaussian NLL, backpropagation through
+// time, global-norm clipping and Adam, all in the WGSL kernels of shaders/ (numerics: ARCHITECTURE.md and
+// ../shared/fixtures/manifest.json). Implements host/model/engine.ts ForecasterEngine.
+//
+// Layout on the GPU: one packed float32 parameter vector (host/model/params.ts order) with its gradient and Adam
+// moments; per call, activations are kept time-major (row k*B + b) so that the decoder and the weight-gradient
+// kernels see plain [rows, width] matrices. Batches larger than maxBatch(T) are split into chunks whose gradients
+// are summed on the GPU (fixed order, so results stay bit-reproducible).
+import { DpmError } from '../errors.js';
+import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
+import { paramCount, paramLayout, type ModelConfig } from '../model/params.js';
+import { openGpu, type DeviceChoice, type Gpu } from './device.js';
+import { STEP_STRIDE, type Program } from './program.js';
+import { adam, adamUniform } from './kernels/adam.js';
+import { decoderBackward, decoderBackwardInvocations } from './kernels/decoder-backward.js';
+import { decoderDense, decoderDenseInvocations } from './kernels/decoder-dense.js';
+import { gaussianNll, gaussianNllInvocations } from './kernels/gaussian-nll.js';
+import { gradClip, gradNormPartial, gradNormParts } from './kernels/grad-norm.js';
+import { gruBackwardGates, gruBackwardGatesInvocations } from './kernels/gru-backward-gates.js';
+import { gruBackwardHidden, gruBackwardHiddenInvocations } from './kernels/gru-backward-hidden.js';
+import { gruForward, gruForwardInvocations } from './kernels/gru-forward.js';
+import { inputProj, inputProjInvocations } from './kernels/input-proj.js';
+import { weightGrad, weightGradInvocations } from './kernels/weight-grad.js';
+
+export interface GpuEngineOptions {
+  device?: DeviceChoice;
+  /** upper bound on the working memory of one chunk, bytes (default 1 GiB) */
+  workBytes?: number;
+}
+
+// GPUBufferUsage / GPUMapMode values (the globals exist only once a device was opened)
+const S = 0x80;
+const COPY_SRC = 0x04;
+const COPY_DST = 0x08;
+const UNIFORM = 0x40;
+const MAP_READ = 0x01;
+
+interface Programs {
+  inputProj: Program;
+  gruForward: Program;
+  dense: Program[]; // mlp.0, mlp.2, mlp.4, heads
+  nll: Program;
+  denseBack: Program[]; // heads → a3, mlp.4 → a2, mlp.2 → a1, mlp.0 → h
+  wgrad: Program[]; // heads, mlp.4, mlp.2, mlp.0, gru hh, gru ih
+  gates: Program;
+  hidden: Program;
+  normPartial: Program;
+  clip: Program;
+  adam: Program;
+}
+
+interface Work {
+  B: number; // capacity in batch rows
+  T: number; // capacity in steps
+  buf: Record<string, GPUBuffer>;
+  groups: Record<string, GPUBindGroup>;
+}
+
+function checkConfig(c: ModelConfig): void {
+  for (const k of ['hidden', 'mlp', 'features'] as const) {
+    const v = c[k];
+    if (!Number.isInteger(v) || v < 1 || v > 65536) throw new DpmError(`model config: ${k} must be a positive integer, got ${v}`);
+  }
+}
+
+export async function createGpuEngine(config: ModelConfig, opts: GpuEngineOptions = {}): Promise<ForecasterEngine> {
+  checkConfig(config);
+  const gpu = await openGpu({ device: opts.device });
+  try {
+    const engine = new GpuForecaster({ ...config }, gpu, opts.workBytes ?? 2 ** 30);
+    await engine.init();
+    return engine;
+  } catch (err) {
+    gpu.destroy();
+    throw err;
+  }
+}
+
+export class GpuForecaster implements ForecasterEngine {
+  readonly description: string;
+  readonly N: number;
+  private readonly off: Record<string, number> = {};
+  private p!: Programs;
+  private params!: GPUBuffer;
+  private grad!: GPUBuffer;
+  private m!: GPUBuffer;
+  private v!: GPUBuffer;
+  private partial!: GPUBuffer;
+  private norm!: GPUBuffer;
+  private opt!: GPUBuffer;
+  private step!: GPUBuffer;
+  private stepSlots = 0;
+  private adamStep = 0;
+  private work: Work | undefined;
+  private fixedGroups: Record<string, GPUBindGroup> = {};
+  private destroyed = false;
+
+  constructor(readonly config: ModelConfig, readonly gpu: Gpu, private readonly workBytes: number) {
+    this.description = gpu.description;
+    this.N = paramCount(config);
+    for (const s of paramLayout(config)) this.off[s.fixtureName] = s.offset;
+  }
+
+  async init(): Promise<void> {
+    const { hidden: H, mlp: M, features: F } = this.config;
+    const o = this.off;
+    const g = this.gpu;
+    const head = { IN: M, OUT: 2, WOFF: o['mu_head.weight']!, WSTRIDE: M + 1, BOFF: o['mu_head.weight']! + M, BSTRIDE: M + 1 };
+    const lin = (name: string, IN: number, OUT: number) => ({ IN, OUT, WOFF: o[`${name}.weight`]!, WSTRIDE: IN, BOFF: o[`${name}.bias`]!, BSTRIDE: 1 });
+    const l0 = lin('mlp.0', H, M), l2 = lin('mlp.2', M, M), l4 = lin('mlp.4', M, M);
+    const hh = lin('gru', H, 3 * H);
+    hh.WOFF = o['gru.weight_hh_l0']!;
+    hh.BOFF = o['gru.bias_hh_l0']!;
+    const ih = { IN: F, OUT: 3 * H, WOFF: o['gru.weight_ih_l0']!, WSTRIDE: F, BOFF: o['gru.bias_ih_l0']!, BSTRIDE: 1 };
+    const [inputP, gruF, d0, d2, d4, dh, nllP, b4h, b4, b2, b0, w4h, w4, w2, w0, whh, wih, gatesP, hiddenP, normP, clipP, adamP] =
+      await Promise.all([
+        inputProj(g, { H, F, WOFF_IH: ih.WOFF, BOFF_IH: ih.BOFF }),
+        gruForward(g, { H, WOFF_HH: hh.WOFF, BOFF_HH: hh.BOFF }),
+        decoderDense(g, 'mlp.0', { ...l0, RELU: 1 }),
+        decoderDense(g, 'mlp.2', { ...l2, RELU: 1 }),
+        decoderDense(g, 'mlp.4', { ...l4, RELU: 1 }),
+        decoderDense(g, 'heads', { ...head, RELU: 0 }),
+        gaussianNll(g, { F }),
+        decoderBackward(g, 'heads', { IN: M, OUT: 2, WOFF: head.WOFF, WSTRIDE: head.WSTRIDE, MASK: 1 }),
+        decoderBackward(g, 'mlp.4', { IN: M, OUT: M, WOFF: l4.WOFF, WSTRIDE: M, MASK: 1 }),
+        decoderBackward(g, 'mlp.2', { IN: M, OUT: M, WOFF: l2.WOFF, WSTRIDE: M, MASK: 1 }),
+        decoderBackward(g, 'mlp.0', { IN: H, OUT: M, WOFF: l0.WOFF, WSTRIDE: H, MASK: 0 }),
+        weightGrad(g, 'heads', { ...head, HAS_BIAS: 1 }),
+        weightGrad(g, 'mlp.4', { ...l4, HAS_BIAS: 1 }),
+        weightGrad(g, 'mlp.2', { ...l2, HAS_BIAS: 1 }),
+        weightGrad(g, 'mlp.0', { ...l0, HAS_BIAS: 1 }),
+        weightGrad(g, 'gru.hh', { ...hh, HAS_BIAS: 1 }),
+        weightGrad(g, 'gru.ih', { ...ih, HAS_BIAS: 1 }),
+        gruBackwardGates(g, { H }),
+        gruBackwardHidden(g, { H, WOFF_HH: hh.WOFF }),
+        gradNormPartial(g, this.N),
+        gradClip(g, this.N),
+        adam(g, this.N),
+      ]);
+    this.p = {
+      inputProj: inputP, gruForward: gruF, dense: [d0, d2, d4, dh], nll: nllP, denseBack: [b4h, b4, b2, b0],
+      wgrad: [w4h, w4, w2, w0, whh, wih], gates: gatesP, hidden: hiddenP, normPartial: normP, clip: clipP, adam: adamP,
+    };
+    await g.checked('parameter buffers', () => {
+      const bytes = this.N * 4;
+      this.params = this.buffer('params', bytes, S | COPY_SRC | COPY_DST);
+      this.grad = this.buffer('grad', bytes, S | COPY_SRC | COPY_DST);
+      this.m = this.buffer('adam.m', bytes, S | COPY_SRC | COPY_DST);
+      this.v = this.buffer('adam.v', bytes, S | COPY_SRC | COPY_DST);
+      this.partial = this.buffer('grad_norm.partial', gradNormParts(this.N) * 4, S);
+      this.norm = this.buffer('grad_norm', 16, S | COPY_SRC);
+      this.opt = this.buffer('adam.opt', 48, UNIFORM | COPY_DST);
+      const fixed = { params: this.params, grad: this.grad, m: this.m, v: this.v, partial: this.partial, norm: this.norm, opt: this.opt };
+      this.fixedGroups = {
+        normPartial: this.p.normPartial.bind(fixed),
+        clip: this.p.clip.bind(fixed),
+        adam: this.p.adam.bind(fixed),
+      };
+    });
+  }
+
+  private buffer(label: string, bytes: number, usage: number): GPUBuffer {
+    return this.gpu.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+  }
+
+  /** float32 elements per batch row of each work buffer at sequence length T */
+  private rowElems(T: number): Record<string, number> {
+    const { hidden: H, mlp: M, features: F } = this.config;
+    return {
+      x: T * F, mask: T, dec: 2 * (T + 1), xin: T * F, gi: 3 * H * T, h: H * (T + 1), gates: 4 * H * T,
+      a1: M * (T + 1), a2: M * (T + 1), a3: M * (T + 1), nll: T, dout: 2 * T, d3: M * T, d2: M * T, d1: M * T,
+      dhdec: H * T, dhrec0: H, dhrec1: H, dgi: 3 * H * T, dgh: 3 * H * T,
+    };
+  }
+
+  maxBatch(T: number): number {
+    if (!Number.isInteger(T) || T < 1) throw new DpmError(`sequence length must be a positive integer, got ${T}`);
+    const e = Object.values(this.rowElems(T));
+    const widest = Math.max(...e) * 4;
+    const total = e.reduce((a, b) => a + b, 0) * 4;
+    const binding = Math.min(this.gpu.limits.maxStorageBufferBindingSize!, this.gpu.limits.maxBufferSize!);
+    const b = Math.min(Math.floor(binding / widest), Math.floor(this.workBytes / total), 1 << 20);
+    if (b < 1) throw new DpmError(`sequence length ${T} is too long for one GPU buffer binding (${binding} bytes)`);
+    return b;
+  }
+
+  /** (re)allocates the work buffers and bind groups for B rows of T steps */
+  private async ensureWork(B: number, T: number): Promise<Work> {
+    const w = this.work;
+    if (w && B <= w.B && T <= w.T && T + 3 <= this.stepSlots) return w;
+    const cap = { B: Math.max(B, w?.B ?? 0), T: Math.max(T, w?.T ?? 0) };
+    if (w) for (const b of Object.values(w.buf)) b.destroy();
+    this.work = undefined;
+    return this.gpu.checked(`work buffers (batch ${cap.B}, T ${cap.T})`, () => {
+      const buf: Record<string, GPUBuffer> = {};
+      for (const [name, perRow] of Object.entries(this.rowElems(cap.T))) buf[name] = this.buffer(name, perRow * cap.B * 4, S | COPY_SRC | COPY_DST);
+      if (this.step) this.step.destroy();
+      this.stepSlots = cap.T + 3;
+      this.step = this.buffer('step', this.stepSlots * STEP_STRIDE, UNIFORM | COPY_DST);
+      const all = { ...buf, params: this.params, grad: this.grad, step: this.step };
+      const p = this.p;
+      const groups: Record<string, GPUBindGroup> = {
+        inputProj: p.inputProj.bind(all),
+        gruForward: p.gruForward.bind(all),
+        dense0: p.dense[0]!.bind({ ...all, inp: buf.h!, outp: buf.a1! }),
+        dense1: p.dense[1]!.bind({ ...all, inp: buf.a1!, outp: buf.a2! }),
+        dense2: p.dense[2]!.bind({ ...all, inp: buf.a2!, outp: buf.a3! }),
+        dense3: p.dense[3]!.bind({ ...all, inp: buf.a3!, outp: buf.dec! }),
+        nll: p.nll.bind(all),
+        back0: p.denseBack[0]!.bind({ ...all, dout: buf.dout!, act: buf.a3!, din: buf.d3! }),
+        back1: p.denseBack[1]!.bind({ ...all, dout: buf.d3!, act: buf.a2!, din: buf.d2! }),
+        back2: p.denseBack[2]!.bind({ ...all, dout: buf.d2!, act: buf.a1!, din: buf.d1! }),
+        back3: p.denseBack[3]!.bind({ ...all, dout: buf.d1!, act: buf.a1!, din: buf.dhdec! }),
+        wg0: p.wgrad[0]!.bind({ ...all, dout: buf.dout!, inp: buf.a3! }),
+        wg1: p.wgrad[1]!.bind({ ...all, dout: buf.d3!, inp: buf.a2! }),
+        wg2: p.wgrad[2]!.bind({ ...all, dout: buf.d2!, inp: buf.a1! }),
+        wg3: p.wgrad[3]!.bind({ ...all, dout: buf.d1!, inp: buf.h! }),
+        wg4: p.wgrad[4]!.bind({ ...all, dout: buf.dgh!, inp: buf.h! }),
+        wg5: p.wgrad[5]!.bind({ ...all, dout: buf.dgi!, inp: buf.xin! }),
+        // BPTT ping-pong: the recurrent gradient w.r.t. h_j lives in dhrec{j % 2}
+        gates0: p.gates.bind({ ...all, dhrec: buf.dhrec0! }),
+        gates1: p.gates.bind({ ...all, dhrec: buf.dhrec1! }),
+        hidden0: p.hidden.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1! }),
+        hidden1: p.hidden.bind({ ...all, dhin: buf.dhrec1!, dhout: buf.dhrec0! }),
+      };
+      this.work = { ...cap, buf, groups };
+      return this.work;
+    });
+  }
+
+  /** Step records: slot k (0..T) = step k; T+1 = all T training rows; T+2 = all T+1 forecast rows. */
+  private writeSteps(B: number, T: number, accumulate: boolean): void {
+    const data = new Uint32Array(((T + 3) * STEP_STRIDE) / 4);
+    const put = (slot: number, k: number, row0: number, nrows: number, k0: number, nk: number, flag: number) =>
+      data.set([k, B, T, row0, nrows, k0, nk, flag], (slot * STEP_STRIDE) / 4);
+    for (let k = 0; k <= T; k++) put(k, k, k * B, B, k, 1, k === T - 1 ? 1 : 0);
+    put(T + 1, 0, 0, T * B, 0, T, accumulate ? 1 : 0);
+    put(T + 2, 0, 0, (T + 1) * B, 0, T, accumulate ? 1 : 0);
+    this.gpu.device.queue.writeBuffer(this.step, 0, data);
+  }
+
+  private checkInput(x: Float32Array, B: number, T: number, what: string): void {
+    if (this.destroyed) throw new Error('GPU engine used after destroy()');
+    if (!Number.isInteger(B) || B < 0) throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
+    if (!Number.isInteger(T) || T < 1) throw new DpmError(`${what}: sequence length must be a positive integer, got ${T}`);
+    const F = this.config.features;
+    if (x.length !== B * T * F) throw new DpmError(`${what}: x holds ${x.length} values, expected B·T·F = ${B}·${T}·${F} = ${B * T * F}`);
+  }
+
+  /** x chunk (batch-major) with NaN → 0, the time-major validity mask of feature 0, and whether any step is missing */
+  private prepare(x: Float32Array, b0: number, B: number, T: number, what: string): { xc: Float32Array; mask: Float32Array; missing: boolean } {
+    const F = this.config.features;
+    const xc = x.slice(b0 * T * F, (b0 + B) * T * F);
+    const mask = new Float32Array(T * B);
+    let missing = false;
+    for (let b = 0; b < B; b++) {
+      for (let k = 0; k < T; k++) {
+        const at = (b * T + k) * F;
+        if (Number.isNaN(xc[at]!)) {
+          xc[at] = 0;
+          missing = true;
+        } else mask[k * B + b] = 1;
+        for (let f = 1; f < F; f++) {
+          if (Number.isNaN(xc[at + f]!)) throw new DpmError(`${what}: feature ${f} of sequence ${b0 + b}, step ${k} is NaN (only feature 0 may be missing)`);
+        }
+      }
+    }
+    return { xc, mask, missing };
+  }
+
+  /** Records the forward pass: GRU over T steps and the decoder on [h_0..h_{T−1}] (training) or [h_0..h_T]. */
+  private encodeForward(pass: GPUComputePassEncoder, w: Work, B: number, T: number, missing: boolean, forecast: boolean): void {
+    const { hidden: H, mlp: M } = this.config;
+    const p = this.p, g = w.groups;
+    const decoder = (slot: number, rows: number) => {
+      p.dense[0]!.dispatch(pass, g.dense0!, decoderDenseInvocations(M, rows), slot);
+      p.dense[1]!.dispatch(pass, g.dense1!, decoderDenseInvocations(M, rows), slot);
+      p.dense[2]!.dispatch(pass, g.dense2!, decoderDenseInvocations(M, rows), slot);
+      p.dense[3]!.dispatch(pass, g.dense3!, decoderDenseInvocations(2, rows), slot);
+    };
+    if (!missing) {
+      p.inputProj.dispatch(pass, g.inputProj!, inputProjInvocations(H, B, T), T + 1);
+      for (let k = 0; k < T; k++) p.gruForward.dispatch(pass, g.gruForward!, gruForwardInvocations(H, B), k);
+      if (forecast) decoder(T + 2, (T + 1) * B);
+      else decoder(T + 1, T * B);
+    } else {
+      // a missing x_k is replaced by μ_k, so step k's decoder runs before GRU step k
+      for (let k = 0; k < T; k++) {
+        decoder(k, B);
+        p.inputProj.dispatch(pass, g.inputProj!, inputProjInvocations(H, B, 1), k);
+        p.gruForward.dispatch(pass, g.gruForward!, gruForwardInvocations(H, B), k);
+      }
+      if (forecast) decoder(T, B);
+    }
+  }
+
+  private encodeBackward(pass: GPUComputePassEncoder, w: Work, B: number, T: number): void {
+    const { hidden: H, mlp: M, features: F } = this.config;
+    const p = this.p, g = w.groups;
+    const all = T + 1;
+    const rows = T * B;
+    p.denseBack[0]!.dispatch(pass, g.back0!, decoderBackwardInvocations(M, rows), all);
+    p.wgrad[0]!.dispatch(pass, g.wg0!, weightGradInvocations(M, 2), all);
+    p.denseBack[1]!.dispatch(pass, g.back1!, decoderBackwardInvocations(M, rows), all);
+    p.wgrad[1]!.dispatch(pass, g.wg1!, weightGradInvocations(M, M), all);
+    p.denseBack[2]!.dispatch(pass, g.back2!, decoderBackwardInvocations(M, rows), all);
+    p.wgrad[2]!.dispatch(pass, g.wg2!, weightGradInvocations(M, M), all);
+    p.denseBack[3]!.dispatch(pass, g.back3!, decoderBackwardInvocations(H, rows), all);
+    p.wgrad[3]!.dispatch(pass, g.wg3!, weightGradInvocations(H, M), all);
+    for (let k = T - 1; k >= 0; k--) {
+      const par = (k + 1) % 2;
+      p.gates.dispatch(pass, par ? g.gates1! : g.gates0!, gruBackwardGatesInvocations(H, B), k);
+      if (k > 0) p.hidden.dispatch(pass, par ? g.hidden1! : g.hidden0!, gruBackwardHiddenInvocations(H, B), k);
+    }
+    p.wgrad[4]!.dispatch(pass, g.wg4!, weightGradInvocations(H, 3 * H), all);
+    p.wgrad[5]!.dispatch(pass, g.wg5!, weightGradInvocations(F, 3 * H), all);
+  }
+
+  private encodeNorm(pass: GPUComputePassEncoder): void {
+    this.p.normPartial.dispatch(pass, this.fixedGroups.normPartial!, gradNormParts(this.N));
+    this.p.clip.dispatch(pass, this.fixedGroups.clip!, 1);
+  }
+
+  /** Submits one command buffer recorded by `record` and reads back the listed buffers (float32). */
+  private async run(label: string, record: (enc: GPUCommandEncoder) => void, reads: [GPUBuffer, number][] = []): Promise<Float32Array[]> {
+    const device = this.gpu.device;
+    const staging = await this.gpu.checked(label, () => {
+      const enc = device.createCommandEncoder({ label });
+      record(enc);
+      const st = reads.map(([src, n]) => {
+        const s = device.createBuffer({ label: `${label} readback`, size: Math.max(16, n * 4), usage: MAP_READ | COPY_DST });
+        if (n > 0) enc.copyBufferToBuffer(src, 0, s, 0, n * 4);
+        return s;
+      });
+      device.queue.submit([enc.finish()]);
+      return st;
+    });
+    try {
+      return await Promise.all(
+        staging.map(async (s, i) => {
+          await s.mapAsync(GPUMapMode.READ);
+          const out = new Float32Array(s.getMappedRange().slice(0, reads[i]![1] * 4));
+          s.unmap();
+          return out;
+        }),
+      );
+    } catch (err) {
+      this.gpu.throwIfFailed(label);
+      throw err;
+    } finally {
+      for (const s of staging) s.destroy();
+    }
+  }
+
+  /** Forward (+ loss, + backward) over the batch in chunks; returns the float64 sum of the NLL terms. */
+  private async passes(x: Float32Array, B: number, T: number, what: string, backward: boolean): Promise<number> {
+    const chunk = this.maxBatch(T);
+    let loss = 0;
+    for (let b0 = 0; b0 < B; b0 += chunk) {
+      const Bc = Math.min(chunk, B - b0);
+      const { xc, mask, missing } = this.prepare(x, b0, Bc, T, what);
+      const w = await this.ensureWork(Bc, T);
+      const q = this.gpu.device.queue;
+      q.writeBuffer(w.buf.x!, 0, xc);
+      q.writeBuffer(w.buf.mask!, 0, mask);
+      this.writeSteps(Bc, T, b0 > 0);
+      const label = `${what} (batch ${b0}..${b0 + Bc - 1} of ${B}, T ${T})`;
+      const [nll] = await this.run(
+        label,
+        (enc) => {
+          enc.clearBuffer(w.buf.h!, 0, Bc * this.config.hidden * 4); // h_0 = 0
+          const pass = enc.beginComputePass({ label });
+          this.encodeForward(pass, w, Bc, T, missing, false);
+          this.p.nll.dispatch(pass, w.groups.nll!, gaussianNllInvocations(Bc, T), T + 1);
+          if (backward) this.encodeBackward(pass, w, Bc, T);
+          pass.end();
+        },
+        [[w.buf.nll!, T * Bc]],
+      );
+      for (let i = 0; i < nll!.length; i++) loss += nll![i]!;
+    }
+    return loss;
+  }
+
+  async setParams(packed: Float32Array): Promise<void> {
+    if (packed.length !== this.N) throw new DpmError(`parameters: expected ${this.N} values for ${JSON.stringify(this.config)}, got ${packed.length}`);
+    await this.gpu.checked('setParams', () => this.gpu.device.queue.writeBuffer(this.params, 0, packed));
+  }
+
+  async getParams(): Promise<Float32Array> {
+    const [p] = await this.run('getParams', () => {}, [[this.params, this.N]]);
+    return p!;
+  }
+
+  async getOptimizerState(): Promise<OptimizerState> {
+    const [m, v] = await this.run('getOptimizerState', () => {}, [[this.m, this.N], [this.v, this.N]]);
+    return { step: this.adamStep, m: m!, v: v! };
+  }
+
+  async setOptimizerState(state: OptimizerState | undefined): Promise<void> {
+    if (state && (state.m.length !== this.N || state.v.length !== this.N || !Number.isInteger(state.step) || state.step < 0)) {
+      throw new DpmError(`optimizer state: expected step ≥ 0 and moments of ${this.N} values, got step ${state.step}, ${state.m.length} and ${state.v.length}`);
+    }
+    await this.gpu.checked('setOptimizerState', () => {
+      const q = this.gpu.device.queue;
+      q.writeBuffer(this.m, 0, state ? state.m : new Float32Array(this.N));
+      q.writeBuffer(this.v, 0, state ? state.v : new Float32Array(this.N));
+    });
+    this.adamStep = state ? state.step : 0;
+  }
+
+  async lossAndGrad(x: Float32Array, B: number, T: number): Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
+    this.checkInput(x, B, T, 'lossAndGrad');
+    if (B === 0) return { loss: 0, grad: new Float32Array(this.N), gradNorm: 0 };
+    const loss = await this.passes(x, B, T, 'lossAndGrad', true);
+    this.gpu.device.queue.writeBuffer(this.opt, 0, adamUniform({ lr: 0, beta1: 0, beta2: 0, eps: 0, clipNorm: Infinity }, 1));
+    const [grad, norm] = await this.run(
+      'lossAndGrad: gradient norm',
+      (enc) => {
+        const pass = enc.beginComputePass({ label: 'gradient norm' });
+        this.encodeNorm(pass);
+        pass.end();
+      },
+      [[this.grad, this.N], [this.norm, 2]],
+    );
+    return { loss, grad: grad!, gradNorm: norm![0]! };
+  }
+
+  async trainStep(x: Float32Array, B: number, T: number, opt: AdamOptions): Promise<{ loss: number; gradNorm: number }> {
+    this.checkInput(x, B, T, 'trainStep');
+    if (!(opt.lr >= 0) || !(opt.beta1 >= 0 && opt.beta1 < 1) || !(opt.beta2 >= 0 && opt.beta2 < 1) || !(opt.eps > 0) || !(opt.clipNorm > 0)) {
+      throw new DpmError(`Adam options out of range: ${JSON.stringify(opt)}`);
+    }
+    if (B === 0) return { loss: 0, gradNorm: 0 };
+    const loss = await this.passes(x, B, T, 'trainStep', true);
+    const step = this.adamStep + 1;
+    this.gpu.device.queue.writeBuffer(this.opt, 0, adamUniform(opt, step));
+    const [norm] = await this.run(
+      'trainStep: clip + Adam',
+      (enc) => {
+        const pass = enc.beginComputePass({ label: 'clip + Adam' });
+        this.encodeNorm(pass);
+        this.p.adam.dispatch(pass, this.fixedGroups.adam!, this.N);
+        pass.end();
+      },
+      [[this.norm, 2]],
+    );
+    this.adamStep = step;
+    return { loss, gradNorm: norm![0]! };
+  }
+
+  async loss(x: Float32Array, B: number, T: number): Promise<number> {
+    this.checkInput(x, B, T, 'loss');
+    if (B === 0) return 0;
+    return this.passes(x, B, T, 'loss', false);
+  }
+
+  async forecast(x: Float32Array, B: number, T: number): Promise<{ mu: Float32Array; logvar: Float32Array }> {
+    this.checkInput(x, B, T, 'forecast');
+    const mu = new Float32Array(B * (T + 1));
+    const logvar = new Float32Array(B * (T + 1));
+    const chunk = this.maxBatch(T);
+    for (let b0 = 0; b0 < B; b0 += chunk) {
+      const Bc = Math.min(chunk, B - b0);
+      const { xc, mask, missing } = this.prepare(x, b0, Bc, T, 'forecast');
+      const w = await this.ensureWork(Bc, T);
+      const q = this.gpu.device.queue;
+      q.writeBuffer(w.buf.x!, 0, xc);
+      q.writeBuffer(w.buf.mask!, 0, mask);
+      this.writeSteps(Bc, T, false);
+      const label = `forecast (batch ${b0}..${b0 + Bc - 1} of ${B}, T ${T})`;
+      const [dec] = await this.run(
+        label,
+        (enc) => {
+          enc.clearBuffer(w.buf.h!, 0, Bc * this.config.hidden * 4);
+          const pass = enc.beginComputePass({ label });
+          this.encodeForward(pass, w, Bc, T, missing, true);
+          pass.end();
+        },
+        [[w.buf.dec!, 2 * (T + 1) * Bc]],
+      );
+      // time-major rows (k*Bc + b) → [B, T+1]
+      for (let k = 0; k <= T; k++) {
+        for (let b = 0; b < Bc; b++) {
+          mu[(b0 + b) * (T + 1) + k] = dec![(k * Bc + b) * 2]!;
+          logvar[(b0 + b) * (T + 1) + k] = dec![(k * Bc + b) * 2 + 1]!;
+        }
+      }
+    }
+    return { mu, logvar };
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.gpu.destroy();
+  }
+}

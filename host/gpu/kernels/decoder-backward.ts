@@ -1,0 +1,15 @@
+// shaders/decoder_backward.wgsl: din = (Wᵀ · dout) ⊙ [act > 0] for one decoder layer (or the heads).
+import type { Gpu } from '../device.js';
+import { Program, type ProgramSpec } from '../program.js';
+
+export const decoderBackwardSpec: ProgramSpec = {
+  shader: 'decoder_backward.wgsl',
+  bindings: ['ro', 'ro', 'ro', 'rw', 'step'],
+  names: ['params', 'dout', 'act', 'din', 'step'],
+};
+
+export const decoderBackward = (gpu: Gpu, name: string, o: { IN: number; OUT: number; WOFF: number; WSTRIDE: number; MASK: 0 | 1 }) =>
+  Program.get(gpu, decoderBackwardSpec, { ...o }, `decoder_backward ${name}(${o.OUT}→${o.IN})`);
+
+/** one invocation per block of 4 rows × 4 inputs */
+export const decoderBackwardInvocations = (IN: number, rows: number) => Math.ceil(IN / 4) * Math.ceil(rows / 4);

@@ -1,0 +1,24 @@
+// shaders/decoder_dense.wgsl: y = act(W · in + b) for the decoder's MLP layers and its μ/logvar heads.
+import type { Gpu } from '../device.js';
+import { Program, type ProgramSpec } from '../program.js';
+
+export const decoderDenseSpec: ProgramSpec = {
+  shader: 'decoder_dense.wgsl',
+  bindings: ['ro', 'ro', 'rw', 'step'],
+  names: ['params', 'inp', 'outp', 'step'],
+};
+
+export interface DenseShape {
+  IN: number;
+  OUT: number;
+  WOFF: number;
+  WSTRIDE: number;
+  BOFF: number;
+  BSTRIDE: number;
+}
+
+export const decoderDense = (gpu: Gpu, name: string, o: DenseShape & { RELU: 0 | 1 }) =>
+  Program.get(gpu, decoderDenseSpec, { ...o }, `decoder_dense ${name}(${o.IN}→${o.OUT})`);
+
+/** one invocation per block of 4 rows × 4 outputs */
+export const decoderDenseInvocations = (OUT: number, rows: number) => Math.ceil(OUT / 4) * Math.ceil(rows / 4);

@@ -1,0 +1,15 @@
+// shaders/gru_forward.wgsl: one GRU time step, keeping r, z, n, W_hn h + b_hn for backward.
+import type { Gpu } from '../device.js';
+import { Program, type ProgramSpec } from '../program.js';
+
+export const gruForwardSpec: ProgramSpec = {
+  shader: 'gru_forward.wgsl',
+  bindings: ['ro', 'ro', 'rw', 'rw', 'step'],
+  names: ['params', 'gi', 'h', 'gates', 'step'],
+};
+
+export const gruForward = (gpu: Gpu, o: { H: number; WOFF_HH: number; BOFF_HH: number }) =>
+  Program.get(gpu, gruForwardSpec, o, `gru_forward(H=${o.H})`);
+
+/** one invocation per hidden unit and block of 4 batch rows */
+export const gruForwardInvocations = (H: number, B: number) => H * Math.ceil(B / 4);

@@ -1,0 +1,117 @@
+// A compute program = one WGSL file (shaders/) + override constants → one labelled pipeline with an explicit bind
+// group layout. Pipelines are cached per device by (shader, overrides). The per-kernel modules in host/gpu/kernels/
+// describe their bindings and how many invocations a dispatch needs.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { shadersDir } from '../paths.js';
+import { GpuError, type Gpu } from './device.js';
+
+/** ro = read-only storage, rw = read_write storage, step = uniform with a dynamic offset, uniform = plain uniform */
+export type BindingKind = 'ro' | 'rw' | 'step' | 'uniform';
+
+export interface ProgramSpec {
+  /** file name in shaders/ */
+  shader: string;
+  /** binding i of group 0, in order */
+  bindings: readonly BindingKind[];
+  /** names of the bindings (for error messages and bind()) */
+  names: readonly string[];
+}
+
+/** bytes between the per-dispatch Step records in the step uniform buffer (minUniformBufferOffsetAlignment ≤ 256) */
+export const STEP_STRIDE = 256;
+
+const sourceCache = new Map<string, string>();
+function shaderSource(file: string): string {
+  let src = sourceCache.get(file);
+  if (src === undefined) {
+    src = readFileSync(join(shadersDir, file), 'utf8');
+    sourceCache.set(file, src);
+  }
+  return src;
+}
+
+export class Program {
+  readonly label: string;
+  readonly workgroupSize: number;
+  private constructor(
+    readonly gpu: Gpu,
+    readonly spec: ProgramSpec,
+    readonly pipeline: GPUComputePipeline,
+    readonly layout: GPUBindGroupLayout,
+    label: string,
+    workgroupSize: number,
+  ) {
+    this.label = label;
+    this.workgroupSize = workgroupSize;
+  }
+
+  private static cache = new WeakMap<GPUDevice, Map<string, Promise<Program>>>();
+
+  /** The pipeline for `spec` with these override constants (WG defaults to 64), created once per device. */
+  static get(gpu: Gpu, spec: ProgramSpec, overrides: Record<string, number>, label?: string): Promise<Program> {
+    const constants = { WG: 64, ...overrides };
+    const key = `${spec.shader}|${JSON.stringify(Object.entries(constants).sort())}`;
+    let perDevice = Program.cache.get(gpu.device);
+    if (!perDevice) Program.cache.set(gpu.device, (perDevice = new Map()));
+    let p = perDevice.get(key);
+    if (!p) {
+      const name = label ?? `${spec.shader.replace(/\.wgsl$/, '')}(${Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(',')})`;
+      p = Program.create(gpu, spec, constants, name);
+      perDevice.set(key, p);
+      p.catch(() => perDevice!.delete(key));
+    }
+    return p;
+  }
+
+  private static async create(gpu: Gpu, spec: ProgramSpec, constants: Record<string, number>, label: string): Promise<Program> {
+    const device = gpu.device;
+    return gpu.checked(`pipeline ${label}`, () => {
+      const module = device.createShaderModule({ label, code: shaderSource(spec.shader) });
+      const layout = device.createBindGroupLayout({
+        label,
+        entries: spec.bindings.map((kind, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer:
+            kind === 'ro'
+              ? { type: 'read-only-storage' as const }
+              : kind === 'rw'
+                ? { type: 'storage' as const }
+                : { type: 'uniform' as const, hasDynamicOffset: kind === 'step' },
+        })),
+      });
+      const pipeline = device.createComputePipeline({
+        label,
+        layout: device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main', constants },
+      });
+      return new Program(gpu, spec, pipeline, layout, label, constants.WG!);
+    });
+  }
+
+  /** A bind group from named buffers (every binding of the spec must be given). */
+  bind(buffers: Record<string, GPUBuffer>): GPUBindGroup {
+    const entries = this.spec.names.map((name, binding) => {
+      const buffer = buffers[name];
+      if (!buffer) throw new GpuError(`${this.label}: binding ${binding} '${name}' has no buffer`);
+      const kind = this.spec.bindings[binding];
+      return { binding, resource: kind === 'step' ? { buffer, offset: 0, size: 32 } : { buffer } };
+    });
+    return this.gpu.device.createBindGroup({ label: this.label, layout: this.layout, entries });
+  }
+
+  /** Records a dispatch of at least `invocations` invocations (2-D grid when one dimension is not enough). */
+  dispatch(pass: GPUComputePassEncoder, group: GPUBindGroup, invocations: number, stepSlot?: number): void {
+    if (invocations <= 0) return;
+    const groups = Math.ceil(invocations / this.workgroupSize);
+    const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    const x = Math.min(groups, maxDim);
+    const y = Math.ceil(groups / x);
+    if (y > maxDim) throw new GpuError(`${this.label}: ${invocations} invocations exceed the dispatch limits`);
+    pass.setPipeline(this.pipeline);
+    if (stepSlot !== undefined) pass.setBindGroup(0, group, [stepSlot * STEP_STRIDE]);
+    else pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y);
+  }
+}

@@ -1,0 +1,285 @@
+# One Processing algorithm per entry of plugin-manifest.json. The manifest's kebab-case names become QGIS names
+# ('coherence-stack' → 'COHERENCE_STACK', algorithm 'validate-points' → 'insardpm:validate_points'); values go to the
+# runner under the manifest names, so the runner checks them exactly as the CLI does (resolveParams).
+import json
+import os
+import tempfile
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
+    QgsProcessingOutputHtml,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputRasterLayer,
+    QgsProcessingOutputString,
+    QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsProcessingParameterVectorDestination,
+    QgsProcessingParameterVectorLayer,
+    QgsRasterFileWriter,
+    QgsRasterPipe,
+    QgsVectorFileWriter,
+)
+
+from . import runner
+
+DESTINATIONS = ('rasterDestination', 'vectorDestination', 'fileDestination', 'folderDestination')
+
+
+def qgis_name(name):
+    """Manifest name (kebab-case) → QGIS parameter/output/algorithm name."""
+    return name.replace('-', '_').upper()
+
+
+def qgis_alg_name(alg_id):
+    return alg_id.replace('-', '_').lower()
+
+
+def _file_filter(ext):
+    if not ext:
+        return 'All files (*.*)'
+    exts = [e.strip().lstrip('.') for e in str(ext).replace(';', ',').split(',') if e.strip()]
+    return '{} files ({});;All files (*.*)'.format('/'.join(e.upper() for e in exts),
+                                                   ' '.join('*.' + e for e in exts))
+
+
+def make_parameter(p):
+    """The QgsProcessingParameter* for one manifest ParamSpec (see docs/runner-protocol.md for the table)."""
+    name, t, desc = qgis_name(p['name']), p['type'], p.get('description') or p['name']
+    default, optional, multiple = p.get('default'), bool(p.get('optional')), bool(p.get('multiple'))
+    if multiple and t in ('raster', 'vector', 'file'):
+        layer_type = {'raster': QgsProcessing.TypeRaster, 'vector': QgsProcessing.TypeVectorAnyGeometry,
+                      'file': QgsProcessing.TypeFile}[t]
+        param = QgsProcessingParameterMultipleLayers(name, desc, layer_type, None, optional)
+    elif multiple and t == 'enum':
+        opts = list(p.get('options') or [])
+        dflt = default if isinstance(default, list) else ([default] if default is not None else None)
+        idx = [opts.index(d) for d in dflt if d in opts] if dflt else None
+        param = QgsProcessingParameterEnum(name, desc, opts, True, idx, optional)
+    elif multiple:
+        # numbers, strings, folders: a list separated by ',' or ';' (as on the CLI)
+        dflt = ','.join(str(d) for d in default) if isinstance(default, list) else default
+        param = QgsProcessingParameterString(name, desc + ' (list separated by , or ;)',
+                                             None if dflt is None else str(dflt), False, optional)
+    elif t == 'raster':
+        param = QgsProcessingParameterRasterLayer(name, desc, default, optional)
+    elif t == 'vector':
+        param = QgsProcessingParameterVectorLayer(name, desc, [QgsProcessing.TypeVectorAnyGeometry], default, optional)
+    elif t in ('file', 'folder'):
+        behavior = (QgsProcessingParameterFile.File if t == 'file' else QgsProcessingParameterFile.Folder)
+        ext = p.get('extension') if t == 'file' else None
+        if ext and (',' in ext or ';' in ext):
+            param = QgsProcessingParameterFile(name, desc, behavior, '', default, optional, _file_filter(ext))
+        else:
+            param = QgsProcessingParameterFile(name, desc, behavior, (ext or '').lstrip('.'), default, optional)
+    elif t in ('number', 'integer'):
+        kind = QgsProcessingParameterNumber.Integer if t == 'integer' else QgsProcessingParameterNumber.Double
+        param = QgsProcessingParameterNumber(name, desc, kind, default, optional)
+        if p.get('min') is not None:
+            param.setMinimum(p['min'])
+        if p.get('max') is not None:
+            param.setMaximum(p['max'])
+    elif t == 'enum':
+        opts = list(p.get('options') or [])
+        idx = opts.index(default) if default in opts else None
+        param = QgsProcessingParameterEnum(name, desc, opts, False, idx, optional)
+    elif t == 'boolean':
+        param = QgsProcessingParameterBoolean(name, desc, bool(default) if default is not None else False, optional)
+    elif t == 'string':
+        param = QgsProcessingParameterString(name, desc, None if default is None else str(default), False, optional)
+    elif t == 'extent':
+        param = QgsProcessingParameterExtent(name, desc, default, optional)
+    elif t == 'rasterDestination':
+        param = QgsProcessingParameterRasterDestination(name, desc, None, optional)
+    elif t == 'vectorDestination':
+        param = QgsProcessingParameterVectorDestination(name, desc, QgsProcessing.TypeVectorAnyGeometry, None,
+                                                        optional)
+    elif t == 'fileDestination':
+        param = QgsProcessingParameterFileDestination(name, desc, _file_filter(p.get('extension')), None, optional)
+    elif t == 'folderDestination':
+        param = QgsProcessingParameterFolderDestination(name, desc, None, optional)
+    else:
+        raise ValueError('parameter {}: type {} has no QGIS equivalent'.format(p['name'], t))
+    if p.get('advanced'):
+        param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return param
+
+
+OUTPUT_CLASSES = {
+    'raster': QgsProcessingOutputRasterLayer,
+    'vector': QgsProcessingOutputVectorLayer,
+    'file': QgsProcessingOutputFile,
+    'folder': QgsProcessingOutputFolder,
+    'number': QgsProcessingOutputNumber,
+    'string': QgsProcessingOutputString,
+    'html': QgsProcessingOutputHtml,
+}
+
+
+def make_output(o):
+    cls = OUTPUT_CLASSES.get(o['type'])
+    if cls is None:
+        raise ValueError('output {}: type {} has no QGIS equivalent'.format(o['name'], o['type']))
+    return cls(qgis_name(o['name']), o.get('description') or o['name'])
+
+
+def _abs(path):
+    return os.path.abspath(os.path.expanduser(path)) if path else path
+
+
+class ManifestAlgorithm(QgsProcessingAlgorithm):
+    def __init__(self, spec, provider_id='insardpm'):
+        super().__init__()
+        self.spec = spec
+        self.provider_id = provider_id
+
+    # -- identity ---------------------------------------------------------------------------------------------
+    def createInstance(self):  # noqa: N802 (QGIS clones the algorithm for every run, batch row, model child)
+        return ManifestAlgorithm(self.spec, self.provider_id)
+
+    def name(self):
+        return qgis_alg_name(self.spec['id'])
+
+    def displayName(self):  # noqa: N802
+        return self.spec.get('name') or self.spec['id']
+
+    def group(self):
+        return self.spec.get('group') or ''
+
+    def groupId(self):  # noqa: N802
+        return ''.join(c if c.isalnum() else '_' for c in (self.spec.get('group') or '').lower())
+
+    def shortHelpString(self):  # noqa: N802
+        text = (self.spec.get('help') or '').replace('\n', '<br>')
+        return '{}<br><br>Command line: <code>dpm {}</code> (same parameters, kebab-case).'.format(
+            text, self.spec['id'])
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        destinations = set()
+        for p in self.spec.get('parameters', []):
+            self.addParameter(make_parameter(p))
+            if p['type'] in DESTINATIONS:
+                destinations.add(qgis_name(p['name']))
+        for o in self.spec.get('outputs', []):
+            # a destination parameter already declares the output of the same name
+            if qgis_name(o['name']) not in destinations:
+                self.addOutput(make_output(o))
+
+    # -- running ----------------------------------------------------------------------------------------------
+    def _given(self, parameters, qn):
+        v = parameters.get(qn)
+        if v is None:
+            d = self.parameterDefinition(qn)
+            v = d.defaultValue() if d is not None else None
+        return v is not None and v != '' and v != []
+
+    def _layer_path(self, layer, kind, tmpdir, feedback):
+        """A file the runner can read for a map layer: its own file when it is one, else a temporary export."""
+        src = layer.source()
+        path = src.split('|')[0]
+        if kind == 'raster':
+            if layer.providerType() == 'gdal' and (os.path.isdir(path) or (
+                    os.path.isfile(path) and path.lower().endswith(('.tif', '.tiff')))):
+                return _abs(path)
+            out = os.path.join(tmpdir, 'layer{}.tif'.format(len(os.listdir(tmpdir))))
+            feedback.pushInfo('Exporting raster layer {} to a temporary GeoTIFF (band names are lost)'.format(
+                layer.name()))
+            prov = layer.dataProvider()
+            pipe = QgsRasterPipe()
+            pipe.set(prov.clone())
+            writer = QgsRasterFileWriter(out)
+            writer.setOutputFormat('GTiff')
+            if writer.writeRaster(pipe, prov.xSize(), prov.ySize(), prov.extent(), prov.crs()) != 0:
+                raise QgsProcessingException('Could not export raster layer {} to GeoTIFF'.format(layer.name()))
+            return out
+        if (layer.providerType() == 'ogr' and '|' not in src and os.path.isfile(path)
+                and path.lower().endswith(('.geojson', '.json', '.shp', '.fgb'))):
+            return _abs(path)
+        out = os.path.join(tmpdir, 'layer{}.geojson'.format(len(os.listdir(tmpdir))))
+        feedback.pushInfo('Exporting vector layer {} to a temporary GeoJSON file'.format(layer.name()))
+        opts = QgsVectorFileWriter.SaveVectorOptions()
+        opts.driverName = 'GeoJSON'
+        err = QgsVectorFileWriter.writeAsVectorFormatV2(layer, out, layer.transformContext(), opts)
+        if err[0] != QgsVectorFileWriter.NoError:
+            raise QgsProcessingException('Could not export vector layer {}: {}'.format(layer.name(), err[1]))
+        return out
+
+    def _value(self, p, parameters, context, feedback, tmpdir):
+        """The JSON value the runner gets for one parameter, or None to leave it out (the runner fills defaults)."""
+        qn, t, multiple = qgis_name(p['name']), p['type'], bool(p.get('multiple'))
+        if t in ('rasterDestination', 'vectorDestination'):
+            v = self.parameterAsOutputLayer(parameters, qn, context)
+            return _abs(v) if v else None
+        if t in ('fileDestination', 'folderDestination'):
+            v = self.parameterAsFileOutput(parameters, qn, context)
+            return _abs(v) if v else None
+        if not self._given(parameters, qn):
+            return None
+        if multiple and t in ('raster', 'vector'):
+            layers = self.parameterAsLayerList(parameters, qn, context)
+            return [self._layer_path(l, t, tmpdir, feedback) for l in layers]
+        if multiple and t == 'file':
+            return [_abs(f) for f in self.parameterAsFileList(parameters, qn, context)]
+        if multiple and t == 'enum':
+            opts = p.get('options') or []
+            return [opts[i] for i in self.parameterAsEnums(parameters, qn, context)]
+        if multiple:
+            return self.parameterAsString(parameters, qn, context)
+        if t in ('raster', 'vector'):
+            layer = (self.parameterAsRasterLayer if t == 'raster' else self.parameterAsVectorLayer)(
+                parameters, qn, context)
+            if layer is None:
+                raise QgsProcessingException(self.invalidSourceError(parameters, qn) if t == 'vector'
+                                             else self.invalidRasterError(parameters, qn))
+            return self._layer_path(layer, t, tmpdir, feedback)
+        if t in ('file', 'folder'):
+            return _abs(self.parameterAsFile(parameters, qn, context))
+        if t == 'number':
+            return self.parameterAsDouble(parameters, qn, context)
+        if t == 'integer':
+            return self.parameterAsInt(parameters, qn, context)
+        if t == 'enum':
+            return (p.get('options') or [])[self.parameterAsEnum(parameters, qn, context)]
+        if t == 'boolean':
+            return self.parameterAsBool(parameters, qn, context)
+        if t == 'extent':
+            r = self.parameterAsExtent(parameters, qn, context)
+            crs = self.parameterAsExtentCrs(parameters, qn, context)
+            text = '{},{},{},{}'.format(r.xMinimum(), r.yMinimum(), r.xMaximum(), r.yMaximum())
+            return text + (' [{}]'.format(crs.authid()) if crs.isValid() and crs.authid() else '')
+        return self.parameterAsString(parameters, qn, context)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        with tempfile.TemporaryDirectory(prefix='insardpm-') as tmpdir:
+            values = {}
+            for p in self.spec.get('parameters', []):
+                v = self._value(p, parameters, context, feedback, tmpdir)
+                if v is not None:
+                    values[p['name']] = v
+            outputs = runner.run_job(self.spec['id'], values, feedback)
+        results = {}
+        for o in self.spec.get('outputs', []):
+            if o['name'] in outputs:
+                v = outputs[o['name']]
+                results[qgis_name(o['name'])] = json.dumps(v) if isinstance(v, (dict, list)) else v
+        for p in self.spec.get('parameters', []):
+            if p['type'] in DESTINATIONS and p['name'] in values:
+                results.setdefault(qgis_name(p['name']), values[p['name']])
+        extra = sorted(set(outputs) - {o['name'] for o in self.spec.get('outputs', [])})
+        if extra:
+            feedback.pushDebugInfo('runner outputs not in the manifest: {}'.format(', '.join(extra)))
+        return results

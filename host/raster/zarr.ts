@@ -1,0 +1,187 @@
+// Zarr datacubes (papers/003: an xarray Dataset saved to Zarr, phase products on dimensions (timepair, y, x)),
+// read with zarrita. What we look for, as xarray writes it (Zarr v2 `_ARRAY_DIMENSIONS`, or v3 dimension_names):
+// - the coherence: a 3-D variable named coherence/coh/cor/corr; its first dimension is the pair dimension;
+// - the dates of each pair: either one 1-D variable on that dimension holding strings with a date pair
+//   ('20180704_20180716', '2018-07-04_2018-07-16') — typically the dimension's own coordinate — or two 1-D variables
+//   on it named like start/end (first/second, reference/secondary, date1/date2) holding dates as strings or as CF
+//   numbers ('days since 2018-01-01', also hours … nanoseconds);
+// - georeferencing: 1-D x and y coordinates (pixel centres) → geotransform; the CRS from the grid_mapping variable's
+//   crs_wkt/spatial_ref (EPSG id), or an `epsg`/`crs` attribute;
+// - nodata: _FillValue (and --nodata) → NaN; CF scale_factor/add_offset applied.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as zarr from 'zarrita';
+import FileSystemStore from '@zarrita/storage/fs';
+import { DpmError } from '../errors.js';
+import type { RasterInfo } from './geotiff.js';
+import type { GeoTransform, Georef } from './types.js';
+
+type Pair = { first: string; second: string };
+type ZArray = zarr.Array<zarr.DataType, FileSystemStore>;
+
+export function isZarr(dir: string): boolean {
+  return ['.zgroup', '.zarray', '.zmetadata', 'zarr.json'].some((f) => existsSync(join(dir, f)));
+}
+
+interface Cube {
+  root: zarr.Location<FileSystemStore>;
+  arrays: Map<string, { arr: ZArray; dims: string[] }>;
+}
+
+async function openCube(dir: string): Promise<Cube> {
+  const root = zarr.root(new FileSystemStore(dir));
+  const arrays = new Map<string, { arr: ZArray; dims: string[] }>();
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const p = join(dir, e.name);
+    const v3 = existsSync(join(p, 'zarr.json')) && JSON.parse(readFileSync(join(p, 'zarr.json'), 'utf8')).node_type === 'array';
+    if (!v3 && !existsSync(join(p, '.zarray'))) continue;
+    const arr = await zarr.open(root.resolve(e.name), { kind: 'array' });
+    const dims = arr.dimensionNames ?? (arr.attrs._ARRAY_DIMENSIONS as string[] | undefined) ?? [];
+    arrays.set(e.name, { arr, dims });
+  }
+  return { root, arrays };
+}
+
+function findCoherence(cube: Cube, dir: string): { name: string; arr: ZArray; dims: string[] } {
+  const hits = [...cube.arrays].filter(([n, a]) => /^(coherence|coh|cor|corr)$/i.test(n) && a.arr.shape.length === 3);
+  if (hits.length !== 1) {
+    throw new DpmError(`${dir}: Zarr store without a 3-D 'coherence' variable (dimensions pair, y, x); it holds ${[...cube.arrays.keys()].join(', ') || 'no arrays'}`);
+  }
+  const [name, { arr, dims }] = hits[0];
+  return { name, arr, dims: dims.length === 3 ? dims : ['pair', 'y', 'x'] };
+}
+
+async function values1d(a: ZArray): Promise<unknown[]> {
+  const got = await zarr.get(a, [null]);
+  const d = got.data as ArrayLike<unknown> & Iterable<unknown>;
+  return Array.from(d as Iterable<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+}
+
+const UNIT_MS: Record<string, number> = {
+  days: 86_400_000, day: 86_400_000, hours: 3_600_000, hour: 3_600_000, minutes: 60_000, minute: 60_000,
+  seconds: 1000, second: 1000, milliseconds: 1, microseconds: 1e-3, nanoseconds: 1e-6,
+};
+
+/** A date from a string (YYYY-MM-DD…, YYYYMMDD…) or a CF number ('<unit> since <date>'). */
+function toYmd(v: unknown, units: string | undefined, what: string): string {
+  if (typeof v === 'string') {
+    const m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(v.trim());
+    if (m) return m[1] + m[2] + m[3];
+  } else if (typeof v === 'number' && units) {
+    const m = /^\s*(\w+)\s+since\s+(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?/.exec(units);
+    if (m && UNIT_MS[m[1]]) {
+      const [y, mo, d] = m[2].split('-').map(Number);
+      const t = Date.UTC(y, mo - 1, d) + (m[3] ? Date.parse(`1970-01-01T${m[3].padStart(5, '0')}Z`) : 0) + v * UNIT_MS[m[1]];
+      return new Date(t).toISOString().slice(0, 10).replace(/-/g, '');
+    }
+  }
+  throw new DpmError(`${what}: cannot read a date from ${JSON.stringify(v)}${units ? ` (units '${units}')` : ''}`);
+}
+
+async function readPairs(cube: Cube, pairDim: string, n: number, dir: string, parsePair: (t: string, w: string) => Pair | undefined): Promise<Pair[]> {
+  const onDim = [...cube.arrays].filter(([, a]) => a.dims.length === 1 && a.dims[0] === pairDim && a.arr.shape[0] === n);
+  // one variable of date-pair strings
+  for (const [name, a] of onDim) {
+    const vals = await values1d(a.arr);
+    if (!vals.every((v) => typeof v === 'string')) continue;
+    const pairs = vals.map((v) => parsePair(String(v).replace(/(\d{4})-(\d{2})-(\d{2})/g, '$1$2$3'), `${dir}/${name}`));
+    if (pairs.every((p): p is Pair => !!p)) return pairs;
+  }
+  // two variables: start and end
+  const start = onDim.find(([nm]) => /(start|first|ref|date1|primary|master)/i.test(nm));
+  const end = onDim.find(([nm]) => /(end|second|sec|date2|slave)/i.test(nm) && nm !== start?.[0]);
+  if (start && end) {
+    const conv = async ([name, a]: [string, { arr: ZArray }]) => {
+      const units = a.arr.attrs.units as string | undefined;
+      return (await values1d(a.arr)).map((v) => toYmd(v, units, `${dir}/${name}`));
+    };
+    const [s, e] = [await conv(start), await conv(end)];
+    return s.map((first, k) => {
+      const p = parsePair(`${first}_${e[k]}`, `${dir} ${pairDim} ${k}`);
+      if (!p) throw new DpmError(`${dir}: bad dates ${first}, ${e[k]} for ${pairDim} ${k}`);
+      return p;
+    });
+  }
+  throw new DpmError(`${dir}: no dates for dimension '${pairDim}': expected a variable of date pairs ('YYYYMMDD_YYYYMMDD') ` +
+    `or start/end date variables on it (found ${onDim.map(([nm]) => nm).join(', ') || 'none'})`);
+}
+
+async function readGeoref(cube: Cube, coh: { arr: ZArray; dims: string[] }): Promise<Georef> {
+  const georef: Georef = {};
+  const [, yDim, xDim] = coh.dims;
+  const xs = cube.arrays.get(xDim), ys = cube.arrays.get(yDim);
+  if (xs && ys && xs.arr.shape.length === 1 && ys.arr.shape.length === 1 && xs.arr.shape[0] >= 2 && ys.arr.shape[0] >= 2) {
+    const x = (await values1d(xs.arr)) as number[], y = (await values1d(ys.arr)) as number[];
+    const dx = (x[x.length - 1] - x[0]) / (x.length - 1), dy = (y[y.length - 1] - y[0]) / (y.length - 1);
+    const gt: GeoTransform = [x[0] - dx / 2, dx, 0, y[0] - dy / 2, 0, dy];
+    if (gt.every(Number.isFinite)) georef.geoTransform = gt;
+  }
+  const gm = coh.arr.attrs.grid_mapping as string | undefined;
+  const sources = [gm && cube.arrays.get(gm)?.arr.attrs, cube.arrays.get('spatial_ref')?.arr.attrs, coh.arr.attrs].filter(Boolean) as Record<string, unknown>[];
+  for (const attrs of sources) {
+    for (const key of ['crs_wkt', 'spatial_ref', 'crs', 'epsg']) {
+      const v = attrs[key];
+      if (typeof v === 'number' && Number.isInteger(v)) { georef.epsg = v; return georef; }
+      if (typeof v !== 'string') continue;
+      const ids = [...v.matchAll(/(?:AUTHORITY\["EPSG",\s*"(\d+)"\]|ID\["EPSG",\s*(\d+)\]|^EPSG:(\d+)$)/g)];
+      if (ids.length) {
+        const last = ids[ids.length - 1]; // the CRS's own id comes last in WKT
+        georef.epsg = Number(last[1] ?? last[2] ?? last[3]);
+        return georef;
+      }
+    }
+  }
+  return georef;
+}
+
+export type ZarrSource = { file: string; band: number; pair: Pair; info: RasterInfo & { zarr: true } };
+
+/** Every pair of the datacube (one per index along its pair dimension). */
+export async function readZarrPairs(dir: string): Promise<ZarrSource[]> {
+  const { parsePair } = await import('./stack.js');
+  return wrap(dir, async () => {
+    const cube = await openCube(dir);
+    const coh = findCoherence(cube, dir);
+    const [n, height, width] = coh.arr.shape;
+    const pairs = await readPairs(cube, coh.dims[0], n, dir, parsePair);
+    const georef = await readGeoref(cube, coh);
+    const info = {
+      width, height, bandCount: n, descriptions: pairs.map((p) => `${p.first}_${p.second}`), georef,
+      metadata: {}, source: dir, zarr: true as const,
+    };
+    return pairs.map((pair, band) => ({ file: dir, band, pair, info }));
+  });
+}
+
+/** The coherence at the given pair indices, float32 with nodata → NaN. */
+export async function readZarrBands(dir: string, bands: number[], nodata?: number): Promise<{ bands: Float32Array[]; georef: Georef }> {
+  return wrap(dir, async () => {
+    const cube = await openCube(dir);
+    const coh = findCoherence(cube, dir);
+    const fill = coh.arr.attrs._FillValue ?? coh.arr.fillValue;
+    const fillNum = typeof fill === 'number' ? fill : typeof fill === 'bigint' ? Number(fill) : undefined;
+    const scale = Number(coh.arr.attrs.scale_factor ?? 1), offset = Number(coh.arr.attrs.add_offset ?? 0);
+    const out: Float32Array[] = [];
+    for (const k of bands) {
+      const got = await zarr.get(coh.arr, [k, null, null]);
+      const src = got.data as ArrayLike<number | bigint>;
+      const b = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const v = Number(src[i]);
+        b[i] = v === fillNum || v === nodata || v !== v ? NaN : v * scale + offset;
+      }
+      out.push(b);
+    }
+    return { bands: out, georef: await readGeoref(cube, coh) };
+  });
+}
+
+async function wrap<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof DpmError) throw err;
+    throw new DpmError(`${dir}: unreadable Zarr datacube (${(err as Error).message})`);
+  }
+}

@@ -1,0 +1,77 @@
+// `dpm coherence` as a library call: resolve the stack, open the readers, stream the coherence into an in-memory
+// CoherenceStack, close everything whatever happens.
+import { DpmError } from '../errors.js';
+import { type Feedback } from '../toolbox/feedback.js';
+import type { CoherenceStack } from '../raster/types.js';
+import { computeCoherence, parseChip, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
+import { discoverStack, openRaster, type RasterSource } from './readers.js';
+import type { ChipSpec } from './kernel.js';
+
+export interface CoherenceJobOptions {
+  slc: string[];
+  chip?: string;
+  stride?: string;
+  window?: string;
+  lat?: string;
+  lon?: string;
+  pairs?: PairMode;
+  maxSpan?: number;
+  blockMb?: number;
+}
+
+/** Largest output stack held in memory (float32 values): 8 GiB. */
+const MAX_OUTPUT_VALUES = 2 ** 31;
+
+export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback): Promise<{ stack: CoherenceStack; grid: CoherenceGrid }> {
+  const [cr, ca] = parseChip(o.chip ?? '15x5', 'chip');
+  const [sr, sa] = o.stride ? parseChip(o.stride, 'stride') : [cr, ca];
+  const chip: ChipSpec = { cr, ca, sr, sa };
+  const found = discoverStack(o.slc);
+  const dates = found.entries.map((e) => e.date);
+  const pairs = selectPairs(dates, o.pairs ?? 'consecutive', o.maxSpan);
+  if (pairs.length === 0) throw new DpmError(`--max-span ${o.maxSpan}: no pair of acquisitions is that close in time`);
+  if (o.pairs === 'max-span') {
+    const gaps = dates.slice(1).filter((d, k) => !pairs.some(([a, b]) => a === k && b === k + 1)).length;
+    if (gaps) fb.log('warning', `--max-span ${o.maxSpan}: ${gaps} consecutive pair(s) are longer than the span and left out`);
+  }
+  const latPath = o.lat ?? (o.lon === undefined ? found.lat : undefined);
+  const lonPath = o.lon ?? (o.lat === undefined ? found.lon : undefined);
+  const opened: RasterSource[] = [];
+  try {
+    for (const e of found.entries) opened.push(await openRaster(e.path));
+    const lat = latPath && lonPath ? await openRaster(latPath) : undefined;
+    if (lat) opened.push(lat);
+    const lon = latPath && lonPath ? await openRaster(lonPath) : undefined;
+    if (lon) opened.push(lon);
+    if ((o.lat !== undefined) !== (o.lon !== undefined)) throw new DpmError('give both --lat and --lon, or neither');
+    if (lat && !o.lat) fb.log('info', `chip-centre coordinates from ${latPath} and ${lonPath}`);
+    const slcs = opened.slice(0, found.entries.length);
+    const window = parseWindow(o.window, slcs[0].width, slcs[0].height);
+    const W = window.c1 - window.c0, H = window.r1 - window.r0;
+    const outW = W >= cr ? Math.floor((W - cr) / sr) + 1 : 0;
+    const outH = H >= ca ? Math.floor((H - ca) / sa) + 1 : 0;
+    if (outW * outH * pairs.length > MAX_OUTPUT_VALUES) {
+      throw new DpmError(`the output would hold ${outW} × ${outH} × ${pairs.length} pairs; use a --window, a larger --stride or fewer --pairs`);
+    }
+    fb.log('info', `${dates.length} acquisitions ${dates[0]}…${dates[dates.length - 1]}, ${pairs.length} pairs, window rows ${window.r0}:${window.r1} columns ${window.c0}:${window.c1}, chip ${cr}x${ca}, stride ${sr}x${sa} → ${outW} × ${outH}`);
+    const bands = pairs.map(() => new Float32Array(outW * outH));
+    const grid = await computeCoherence(slcs, {
+      chip, window, pairs, lat, lon, blockBytes: (o.blockMb ?? 128) * 2 ** 20,
+    }, (p, i0, n, values) => {
+      bands[p].set(values.subarray(0, n * outW), i0 * outW);
+    }, fb);
+    const stack: CoherenceStack = {
+      width: grid.outW,
+      height: grid.outH,
+      bands,
+      descriptions: pairs.map(([a, b]) => `${dates[a]}_${dates[b]}`),
+      pairs: pairs.map(([a, b]) => ({ first: dates[a], second: dates[b] })),
+      georef: grid.lat && grid.lon ? { lat: grid.lat, lon: grid.lon }
+        : grid.geoTransform ? { geoTransform: grid.geoTransform, epsg: grid.epsg } : {},
+      source: found.entries.map((e) => e.path).join(', '),
+    };
+    return { stack, grid };
+  } finally {
+    await Promise.allSettled(opened.map((s) => s.close()));
+  }
+}

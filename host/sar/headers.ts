@@ -1,0 +1,172 @@
+// Header parsers for raw binary rasters: GDAL VRT (VRTRawRasterBand) and ISCE2 image XML (`*.xml`).
+// Both yield a RawSpec: where band 1's samples are in which file, in which type and byte order.
+// Parsing is tolerant of layout (attribute order, whitespace, case of names) and strict about content: any missing
+// or impossible value is one DpmError naming the header file and the problem.
+import { dirname, isAbsolute, join, resolve, basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { DpmError } from '../errors.js';
+import type { GeoTransform } from '../raster/types.js';
+
+export type DataType = 'CFloat32' | 'CFloat64' | 'CInt16' | 'CInt32' | 'Float32' | 'Float64' | 'Int16' | 'Int32' | 'UInt16' | 'Byte';
+
+/** Bytes per sample and whether it is complex. */
+export const DATA_TYPES: Record<DataType, { bytes: number; complex: boolean }> = {
+  CFloat32: { bytes: 8, complex: true },
+  CFloat64: { bytes: 16, complex: true },
+  CInt16: { bytes: 4, complex: true },
+  CInt32: { bytes: 8, complex: true },
+  Float32: { bytes: 4, complex: false },
+  Float64: { bytes: 8, complex: false },
+  Int16: { bytes: 2, complex: false },
+  Int32: { bytes: 4, complex: false },
+  UInt16: { bytes: 2, complex: false },
+  Byte: { bytes: 1, complex: false },
+};
+
+export interface RawSpec {
+  /** the raw data file */
+  file: string;
+  /** the header it was described by (for messages) */
+  header: string;
+  width: number;
+  height: number;
+  dataType: DataType;
+  littleEndian: boolean;
+  imageOffset: number;
+  pixelOffset: number;
+  lineOffset: number;
+  geoTransform?: GeoTransform;
+  epsg?: number;
+}
+
+function fail(header: string, what: string): never {
+  throw new DpmError(`${header}: ${what}`);
+}
+
+function positiveInt(header: string, name: string, v: string | undefined): number {
+  const n = v === undefined ? NaN : Number(v.trim());
+  if (!Number.isInteger(n) || n <= 0) fail(header, `${name} must be a positive whole number, got ${v === undefined ? 'nothing' : `'${v.trim()}'`}`);
+  return n;
+}
+
+function nonNegInt(header: string, name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined || v.trim() === '') return dflt;
+  const n = Number(v.trim());
+  if (!Number.isInteger(n) || n < 0) fail(header, `${name} must be a whole number ≥ 0, got '${v.trim()}'`);
+  return n;
+}
+
+function tag(xml: string, name: string): { attrs: string; body: string } | undefined {
+  const m = new RegExp(`<${name}\\b([^>]*?)(?:/>|>([\\s\\S]*?)</${name}\\s*>)`, 'i').exec(xml);
+  return m ? { attrs: m[1] ?? '', body: m[2] ?? '' } : undefined;
+}
+
+function attr(attrs: string, name: string): string | undefined {
+  const m = new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i').exec(attrs);
+  return m ? (m[2] ?? m[3]) : undefined;
+}
+
+function unescapeXml(s: string): string {
+  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&').trim();
+}
+
+function normaliseType(header: string, t: string | undefined): DataType {
+  const key = Object.keys(DATA_TYPES).find((k) => k.toLowerCase() === (t ?? '').trim().toLowerCase());
+  if (!key) fail(header, `data type '${t ?? ''}' is not supported (supported: ${Object.keys(DATA_TYPES).join(', ')})`);
+  return key as DataType;
+}
+
+/** EPSG code from a VRT/GDAL SRS string: "EPSG:4326", or the last AUTHORITY["EPSG","…"] of a WKT. */
+export function epsgFromSrs(srs: string | undefined): number | undefined {
+  if (!srs) return undefined;
+  const s = unescapeXml(srs);
+  const direct = /^\s*EPSG:(\d+)\s*$/i.exec(s);
+  if (direct) return Number(direct[1]);
+  const all = [...s.matchAll(/AUTHORITY\s*\[\s*"EPSG"\s*,\s*"(\d+)"\s*\]/gi)];
+  if (all.length) return Number(all[all.length - 1][1]);
+  const id = [...s.matchAll(/ID\s*\[\s*"EPSG"\s*,\s*(\d+)\s*\]/gi)];
+  return id.length ? Number(id[id.length - 1][1]) : undefined;
+}
+
+/** Parses a GDAL VRT whose first band is a VRTRawRasterBand. */
+export function parseVrt(text: string, vrtPath: string): RawSpec {
+  const h = vrtPath;
+  if (!/<VRTDataset\b/i.test(text)) fail(h, 'not a GDAL VRT (no <VRTDataset> element)');
+  if (!/<\/VRTDataset\s*>/i.test(text)) fail(h, 'VRT is truncated (no closing </VRTDataset>)');
+  const ds = tag(text, 'VRTDataset')!;
+  const width = positiveInt(h, 'rasterXSize', attr(ds.attrs, 'rasterXSize'));
+  const height = positiveInt(h, 'rasterYSize', attr(ds.attrs, 'rasterYSize'));
+  const band = tag(text, 'VRTRasterBand');
+  if (!band) fail(h, 'no <VRTRasterBand>');
+  const sub = attr(band.attrs, 'subClass');
+  if (sub !== 'VRTRawRasterBand') {
+    fail(h, `band 1 is a ${sub ?? 'VRTSourcedRasterBand'}; only VRTRawRasterBand (a raw binary file) is supported here — point --slc at the raw file's own header`);
+  }
+  const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
+  const src = tag(band.body, 'SourceFilename');
+  const name = src ? unescapeXml(src.body) : '';
+  if (!name) fail(h, 'no <SourceFilename>');
+  const relative = (attr(src!.attrs, 'relativeToVRT') ?? '0').trim() === '1';
+  let file = relative || !isAbsolute(name) ? resolve(dirname(vrtPath), name) : name;
+  // tolerate stacks moved with their headers: an absolute path that is gone, but the file is beside the VRT
+  if (!existsSync(file) && existsSync(join(dirname(vrtPath), basename(name)))) file = join(dirname(vrtPath), basename(name));
+  const bo = (tag(band.body, 'ByteOrder')?.body ?? 'LSB').trim().toUpperCase();
+  if (bo !== 'LSB' && bo !== 'MSB') fail(h, `ByteOrder must be LSB or MSB, got '${bo}'`);
+  const bytes = DATA_TYPES[dataType].bytes;
+  const imageOffset = nonNegInt(h, 'ImageOffset', tag(band.body, 'ImageOffset')?.body, 0);
+  const pixelOffset = nonNegInt(h, 'PixelOffset', tag(band.body, 'PixelOffset')?.body, bytes);
+  const lineOffset = nonNegInt(h, 'LineOffset', tag(band.body, 'LineOffset')?.body, pixelOffset * width);
+  if (pixelOffset < bytes) fail(h, `PixelOffset ${pixelOffset} is smaller than one ${dataType} sample (${bytes} bytes)`);
+  if (lineOffset < (width - 1) * pixelOffset + bytes) fail(h, `LineOffset ${lineOffset} is smaller than one line of ${width} samples`);
+  let geoTransform: GeoTransform | undefined;
+  const gt = tag(text, 'GeoTransform');
+  if (gt) {
+    const v = gt.body.split(',').map((x) => Number(x.trim()));
+    if (v.length !== 6 || v.some((x) => !Number.isFinite(x))) fail(h, `GeoTransform must be 6 numbers, got '${gt.body.trim()}'`);
+    geoTransform = v as GeoTransform;
+  }
+  return {
+    file, header: h, width, height, dataType, littleEndian: bo === 'LSB', imageOffset, pixelOffset, lineOffset,
+    geoTransform, epsg: epsgFromSrs(tag(text, 'SRS')?.body),
+  };
+}
+
+const ISCE_TYPES: Record<string, DataType> = {
+  CFLOAT: 'CFloat32', CDOUBLE: 'CFloat64', CSHORT: 'CInt16', CINT: 'CInt32',
+  FLOAT: 'Float32', DOUBLE: 'Float64', SHORT: 'Int16', INT: 'Int32', BYTE: 'Byte',
+};
+
+/** Parses an ISCE2 image XML (`<imageFile>` with `<property name=…><value>…</value>` entries) for band 1. */
+export function parseIsceXml(text: string, xmlPath: string): RawSpec {
+  const h = xmlPath;
+  if (!/<imageFile\b/i.test(text)) fail(h, 'not an ISCE2 image header (no <imageFile> element)');
+  if (!/<\/imageFile\s*>/i.test(text)) fail(h, 'ISCE2 header is truncated (no closing </imageFile>)');
+  // Top-level properties (outside <component>) and the coordinate components' sizes.
+  const props = new Map<string, string>();
+  const top = text.replace(/<component\b[\s\S]*?<\/component\s*>/gi, '');
+  for (const m of top.matchAll(/<property\s+name\s*=\s*["']([^"']+)["']\s*>\s*<value>([\s\S]*?)<\/value>/gi)) {
+    const k = m[1].trim().toLowerCase();
+    if (!props.has(k)) props.set(k, unescapeXml(m[2]));
+  }
+  const coordSize = (n: number): string | undefined => {
+    const c = new RegExp(`<component\\s+name\\s*=\\s*["']coordinate${n}["']\\s*>([\\s\\S]*?)</component\\s*>`, 'i').exec(text);
+    const s = c && /<property\s+name\s*=\s*["']size["']\s*>\s*<value>([\s\S]*?)<\/value>/i.exec(c[1]);
+    return s ? s[1] : undefined;
+  };
+  const width = positiveInt(h, 'width', props.get('width') ?? coordSize(1));
+  const height = positiveInt(h, 'length', props.get('length') ?? coordSize(2));
+  const t = (props.get('data_type') ?? '').toUpperCase();
+  const dataType = ISCE_TYPES[t];
+  if (!dataType) fail(h, `data_type '${props.get('data_type') ?? ''}' is not supported (${Object.keys(ISCE_TYPES).join(', ')})`);
+  const bo = (props.get('byte_order') ?? 'l').toLowerCase();
+  if (!/^(l|little|b|big)/.test(bo)) fail(h, `byte_order must be 'l' or 'b', got '${bo}'`);
+  const bands = props.has('number_bands') ? positiveInt(h, 'number_bands', props.get('number_bands')) : 1;
+  const scheme = (props.get('scheme') ?? 'BIL').toUpperCase();
+  if (!['BIL', 'BIP', 'BSQ'].includes(scheme)) fail(h, `scheme must be BIL, BIP or BSQ, got '${scheme}'`);
+  const bytes = DATA_TYPES[dataType].bytes;
+  // band 1 of a multi-band file: BIL = lines of band 1, band 2 …; BIP = samples interleaved; BSQ = whole bands
+  const pixelOffset = scheme === 'BIP' ? bytes * bands : bytes;
+  const lineOffset = scheme === 'BSQ' ? bytes * width : bytes * width * bands;
+  const file = xmlPath.replace(/\.xml$/i, '');
+  return { file, header: h, width, height, dataType, littleEndian: bo.startsWith('l'), imageOffset: 0, pixelOffset, lineOffset };
+}

@@ -1,0 +1,85 @@
+// `dpm forecast`: the trained model's forecast of the co-event coherence per pixel and its z-score.
+// Writes zscore.tif, mu.tif, sigma.tif (logit space), expected_coherence.tif, and with --series the one-step
+// forecasts of every band (mu_series.tif, sigma_series.tif, zscore_series.tif; last band = the co-event pair).
+import { join } from 'node:path';
+import { DpmError } from '../errors.js';
+import type { Algorithm, Params } from './algorithm.js';
+import { stage, type Feedback } from './feedback.js';
+import { withOutputs } from '../io/outputs.js';
+import { readCoherenceStack } from '../raster/stack.js';
+import { writeRaster } from '../raster/geotiff.js';
+import type { Raster } from '../raster/types.js';
+import { buildSeries, logitToCoherence, splitBands } from '../model/series.js';
+import { forecastSequences } from '../model/forecast.js';
+import { createEngine } from '../model/engines.js';
+import { loadModel } from '../model/safetensors.js';
+
+const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
+
+async function run(params: Params, fb: Feedback) {
+  const modelPath = String(params.model);
+  const model = loadModel(modelPath);
+  if (model.config.features !== 1) {
+    throw new DpmError(`--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1 (logit coherence)`);
+  }
+  const inputs = Array.isArray(params.coherence) ? (params.coherence as string[]) : [String(params.coherence)];
+  const stack = await readCoherenceStack(inputs.length === 1 ? inputs[0]! : inputs, { nodata: num(params.nodata), feedback: stage(fb, 0, 5, 'reading') });
+  const split = splitBands(stack, { preEventBands: num(params['pre-event-bands']), eventDate: params['event-date'] as string | undefined }, true);
+  const series = buildSeries(stack, split, fb);
+  const trainedT = model.training?.T;
+  if (typeof trainedT === 'number' && trainedT !== series.T) {
+    fb.log('warning', `the model was trained on ${trainedT} pre-event steps; forecasting from ${series.T}`);
+  }
+  const engine = await createEngine(model.config, params.device as string | undefined, fb);
+  const dir = String(params['out-dir']);
+  try {
+    await engine.setParams(model.params);
+    return await withOutputs(async (outs) => {
+      const r = await forecastSequences(engine, series.x, series.N, series.T, {
+        obs: series.obs, series: Boolean(params.series), feedback: stage(fb, 5, 90, 'forecast'),
+      });
+      const co = stack.descriptions[split.coEvent!] ?? `band ${split.coEvent! + 1}`;
+      const raster = (bands: Float32Array[], descriptions: string[]): Raster => ({
+        width: stack.width, height: stack.height, bands, descriptions, georef: stack.georef,
+      });
+      const expected = r.mu.map(logitToCoherence);
+      const written: Record<string, string> = {};
+      const put = async (key: string, file: string, bands: Float32Array[], descriptions: string[]) => {
+        const path = join(dir, file);
+        await writeRaster(outs, path, raster(bands, descriptions), { nodata: NaN });
+        written[key] = path;
+      };
+      await put('zscore', 'zscore.tif', [r.z], [`z-score (mu - x)/sigma of ${co}`]);
+      await put('mu', 'mu.tif', [r.mu], [`forecast mean of logit coherence, ${co}`]);
+      await put('sigma', 'sigma.tif', [r.sigma], [`forecast standard deviation of logit coherence, ${co}`]);
+      await put('expected-coherence', 'expected_coherence.tif', [expected], [`expected coherence, ${co}`]);
+      if (r.series) {
+        const T1 = series.T + 1, N = series.N;
+        const labels = [...split.pre, split.coEvent!].map((k) => stack.descriptions[k] ?? `band ${k + 1}`);
+        const unpack = (a: Float32Array) =>
+          Array.from({ length: T1 }, (_, k) => {
+            const b = new Float32Array(N);
+            for (let i = 0; i < N; i++) b[i] = a[i * T1 + k]!;
+            return b;
+          });
+        await put('mu-series', 'mu_series.tif', unpack(r.series.mu), labels);
+        await put('sigma-series', 'sigma_series.tif', unpack(r.series.sigma), labels);
+        await put('zscore-series', 'zscore_series.tif', unpack(r.series.z), labels);
+      }
+      let valid = 0, above = 0;
+      for (const z of r.z) {
+        if (Number.isNaN(z)) continue;
+        valid++;
+        if (z >= 4.93) above++;
+      }
+      fb.log('info', `${valid} pixels forecast; ${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
+        `${above} with z ≥ 4.93 (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`);
+      fb.progress(100);
+      return { ...written, pixels: valid, 'unusable-pixels': r.nUnusable, 'anomalous-fraction': valid ? above / valid : null };
+    });
+  } finally {
+    engine.destroy();
+  }
+}
+
+export const algorithm: Algorithm = { id: 'forecast', run };

@@ -1,0 +1,282 @@
+// `dpm run`: from an SLC (or coherence) stack and an event date to a damage proxy map, its baselines, maps, and
+// (with ground truth) the paper's comparison. Each stage is a toolbox algorithm run through execute(), exactly as a
+// Model Builder chain would run them, with its outputs in the run folder:
+//
+//   coherence_train.tif  D_t: training window, stride = chip, every consecutive pair (papers/000 S.III, Fig. S2a)
+//   coherence_aoi.tif    D_f: area of interest, stride 1 (Fig. S2b)
+//   model.safetensors    trained on the pre-event bands of D_t
+//   forecast/            zscore, mu, sigma, expected coherence (dpm forecast)
+//   baselines/           ccd, nd, zscore, percentile (dpm baseline-*), coevent_coherence.tif
+//   geocoded/            the same on a map grid (when lat/lon lookups exist), dpm_overlay.tif (RGBA)
+//   dpm.png              the damage proxy map figure
+//   evaluation/          with --truth/--truth-raster: PR curves, PR AUC, F_β (dpm evaluate)
+//   report.md, report.json
+//
+// Re-running into the same folder reuses every stage whose inputs and settings are unchanged (run-state.json);
+// --force recomputes everything. An interrupted training resumes from its checkpoint.
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Algorithm, Outputs, Params } from './algorithm.js';
+import { stage, throwIfCanceled, type Feedback } from './feedback.js';
+import { execute } from './execute.js';
+import { DpmError } from '../errors.js';
+import { withOutputs } from '../io/outputs.js';
+import { readRaster, writeRaster } from '../raster/geotiff.js';
+import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { geocode, type GeocodeTarget } from '../raster/geocode.js';
+import { writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
+import { splitBands } from '../model/series.js';
+import type { CoherenceStack, Raster } from '../raster/types.js';
+
+/** Model and training settings of each preset. `fast` is for CPU-only machines (the software GPU). */
+export const PRESETS = {
+  paper: { hidden: 256, mlp: 128, epochs: 20, batchSize: 256, maxSequences: undefined as number | undefined },
+  fast: { hidden: 32, mlp: 32, epochs: 12, batchSize: 64, maxSequences: 20000 as number | undefined },
+} as const;
+export type PresetName = keyof typeof PRESETS;
+
+/** The scores the run compares, with the file each stage writes (relative to the run folder). */
+const SCORES = [
+  { name: 'RNN z-score', file: 'forecast/zscore.tif' },
+  { name: 'CCD (γ_pre − γ_co)', file: 'baselines/ccd.tif', id: 'baseline-ccd' },
+  { name: 'normalised difference', file: 'baselines/nd.tif', id: 'baseline-nd' },
+  { name: 'multi-temporal z-score', file: 'baselines/zscore_mt.tif', id: 'baseline-zscore' },
+  { name: 'percentile rank', file: 'baselines/percentile.tif', id: 'baseline-percentile' },
+] as const;
+
+interface StageRecord { key: string; outputs: Outputs }
+type RunState = Record<string, StageRecord>;
+
+/** Runs a stage unless run-state.json says it already ran with the same key and its files are still there. */
+class Stages {
+  private state: RunState;
+  private readonly file: string;
+  constructor(private readonly dir: string, force: boolean, private readonly fb: Feedback) {
+    this.file = join(dir, 'run-state.json');
+    mkdirSync(dir, { recursive: true });
+    this.state = !force && existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as RunState) : {};
+  }
+
+  async run(name: string, key: unknown, files: string[], work: () => Promise<Outputs>): Promise<Outputs> {
+    const k = createHash('sha256').update(JSON.stringify(key)).digest('hex');
+    const done = this.state[name];
+    if (done && done.key === k && files.every((f) => existsSync(f))) {
+      this.fb.log('info', `${name}: reusing the finished stage (--force to recompute)`);
+      return done.outputs;
+    }
+    delete this.state[name];
+    this.save();
+    const outputs = await work();
+    this.state[name] = { key: k, outputs };
+    this.save();
+    return outputs;
+  }
+
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n');
+    renameSync(tmp, this.file); // atomic: a crash never leaves a half-written state file
+  }
+}
+
+/** Identity of an input file for stage keys: path, size and modification time. */
+function fileId(path: string): unknown {
+  try {
+    const s = statSync(path);
+    return [resolve(path), s.size, s.mtimeMs];
+  } catch {
+    return [resolve(path)];
+  }
+}
+
+const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
+  const dir = resolve(String(p['out-dir']));
+  const slc = list(p.slc);
+  const coherence = list(p.coherence);
+  if (!!slc === !!coherence) throw new DpmError('give exactly one of --slc (an SLC stack) or --coherence (a coherence stack)');
+  const eventDate = String(p['event-date']);
+  if (!/^\d{8}$/.test(eventDate)) throw new DpmError(`--event-date must be YYYYMMDD, got '${eventDate}'`);
+  const preset = PRESETS[(p.preset as PresetName) ?? 'paper'];
+  const epochs = (p.epochs as number | undefined) ?? preset.epochs;
+  const chip = String(p.chip ?? '15x5');
+  const device = p.device as string | undefined;
+  const nodata = p.nodata as number | undefined;
+  const threshold = Number(p.threshold);
+  const stages = new Stages(dir, Boolean(p.force), fb);
+  const at = (f: string) => join(dir, f);
+  const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
+
+  // 1–2. Coherence: D_t (training window, stride = chip) and D_f (AOI, stride 1).
+  let trainStack: string, aoiStack: string;
+  if (slc) {
+    const inputKey = slc.map(fileId);
+    const coh = async (name: string, file: string, window: unknown, stride: string | undefined, from: number, to: number) => {
+      await stages.run(name, { inputKey, chip, stride, window }, [at(file)], () =>
+        execute('coherence', { slc, out: at(file), chip, stride, window }, sub(from, to, name)));
+      return at(file);
+    };
+    trainStack = await coh('coherence_train', 'coherence_train.tif', p['train-window'], undefined, 0, 15);
+    aoiStack = await coh('coherence_aoi', 'coherence_aoi.tif', p['aoi-window'], '1x1', 15, 35);
+  } else {
+    // A coherence stack is already on its grid: windows are in its pixels; training subsamples it with the chip
+    // stride so that neighbouring, overlapping chips do not dominate the training set.
+    const inputKey = coherence!.map(fileId);
+    const crop = async (name: string, file: string, window: unknown, strideChip: boolean) => {
+      await stages.run(name, { inputKey, window, strideChip, chip, nodata }, [at(file)], async () => {
+        const s = await readCoherenceStack(coherence!.length === 1 ? coherence![0]! : coherence!, { nodata, feedback: sub(0, 5, 'reading') });
+        const cropped = cropStack(s, window as string | undefined, strideChip ? chip : undefined);
+        await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), cropped));
+        return { out: at(file) };
+      });
+      return at(file);
+    };
+    trainStack = await crop('coherence_train', 'coherence_train.tif', p['train-window'], true);
+    aoiStack = await crop('coherence_aoi', 'coherence_aoi.tif', p['aoi-window'], false);
+  }
+  throwIfCanceled(fb);
+
+  // The event date must fall inside the stack: checked once here for a clear message before training.
+  const aoi = await readCoherenceStack(aoiStack);
+  const split = splitBands(aoi, { eventDate }, true);
+  const coLabel = aoi.descriptions[split.coEvent!]!;
+  fb.log('info', `event ${eventDate}: ${split.pre.length} pre-event pairs, co-event pair ${coLabel}`);
+
+  // 3. Train on the pre-event bands of D_t.
+  const modelPath = at('model.safetensors');
+  const trainParams = {
+    coherence: trainStack, out: modelPath, 'event-date': eventDate, hidden: preset.hidden, mlp: preset.mlp, epochs,
+    'batch-size': preset.batchSize, seed: p.seed, device, resume: true,
+    ...(p['max-sequences'] ?? preset.maxSequences ? { 'max-sequences': p['max-sequences'] ?? preset.maxSequences } : {}),
+  };
+  const { device: _d, resume: _r, ...trainKey } = trainParams;
+  const trained = await stages.run('train', { ...trainKey, input: fileId(trainStack) }, [modelPath], () =>
+    execute('train', trainParams, sub(35, 75, 'training')));
+
+  // 4. Forecast D_f and the baselines on the same grid.
+  const fc = await stages.run('forecast', { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate }, [at('forecast/zscore.tif')], () =>
+    execute('forecast', { coherence: aoiStack, model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device }, sub(75, 85, 'forecast')));
+  for (const s of SCORES) {
+    if (!('id' in s)) continue;
+    await stages.run(s.id, { aoi: fileId(aoiStack), eventDate }, [at(s.file)], () =>
+      execute(s.id, { coherence: aoiStack, 'event-date': eventDate, output: at(s.file) }, sub(85, 87, s.name)));
+  }
+  await stages.run('coevent', { aoi: fileId(aoiStack), eventDate }, [at('baselines/coevent_coherence.tif')], async () => {
+    const co: Raster = { width: aoi.width, height: aoi.height, bands: [aoi.bands[split.coEvent!]!], descriptions: [`co-event coherence ${coLabel}`], georef: aoi.georef };
+    await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }));
+    return { output: at('baselines/coevent_coherence.tif') };
+  });
+  throwIfCanceled(fb);
+
+  // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay.
+  const z = await readRaster(at('forecast/zscore.tif'));
+  const target = (p.geocode as string) ?? 'wgs84';
+  const geocoded: Record<string, string> = {};
+  const maps = await stages.run('maps', { z: fileId(at('forecast/zscore.tif')), target, threshold }, [at('dpm.png')], async () => {
+    return withOutputs(async (outs) => {
+      let zMap = z;
+      if (target !== 'none' && z.georef.lat && z.georef.lon) {
+        const epsg: GeocodeTarget = target === 'utm' ? 'utm' : 'wgs84';
+        for (const [name, file] of [['zscore', 'forecast/zscore.tif'], ['ccd', 'baselines/ccd.tif'], ['expected_coherence', 'forecast/expected_coherence.tif'],
+          ['coevent_coherence', 'baselines/coevent_coherence.tif']] as const) {
+          throwIfCanceled(fb);
+          const src = name === 'zscore' ? z : await readRaster(at(file));
+          const g = geocode(src, { epsg, method: 'bilinear', feedback: sub(87, 95, `geocoding ${name}`) });
+          if (name === 'zscore') zMap = g;
+          await writeRaster(outs, at(`geocoded/${name}.tif`), g, { nodata: NaN });
+          geocoded[name] = at(`geocoded/${name}.tif`);
+        }
+      }
+      const overlay = at(zMap === z ? 'dpm_overlay.tif' : 'geocoded/dpm_overlay.tif');
+      await writeDpmOverlay(outs.path(overlay), zMap, threshold);
+      await writeDpmPng(outs.path(at('dpm.png')), zMap, { threshold, title: `Damage proxy map, event ${eventDate} (RNN z-score)`, units: 'z-score' });
+      return { png: at('dpm.png'), overlay, ...geocoded };
+    });
+  });
+  fb.progress(96, 'report');
+
+  // 6. Evaluation against ground truth (the paper's comparison), when given.
+  let evaluation: Outputs | undefined;
+  if (p.truth || p['truth-raster']) {
+    const scores = SCORES.map((s) => at(s.file));
+    evaluation = await stages.run('evaluate', {
+      scores: scores.map(fileId), truth: p.truth, field: p['damage-field'], values: p['damaged-values'], mask: p['truth-raster'], fraction: p.fraction,
+    }, [at('evaluation/evaluation.json')], () =>
+      execute('evaluate', {
+        score: scores, names: SCORES.map((s) => s.name).join(','), truth: p.truth, 'damage-field': p['damage-field'],
+        'damaged-values': p['damaged-values'], 'truth-raster': p['truth-raster'], fraction: p.fraction, chip,
+        stride: '1x1', 'out-dir': at('evaluation'),
+      }, sub(96, 99, 'evaluation')));
+  }
+
+  const report = {
+    software: 'insar-dpm', eventDate, coEventPair: coLabel, prePairs: split.pre.length, chip,
+    preset: p.preset ?? 'paper', model: { ...preset, epochs, ...trained }, forecast: fc, maps, evaluation: evaluation ? JSON.parse(readFileSync(at('evaluation/evaluation.json'), 'utf8')) : null,
+  };
+  const md = reportMarkdown(report, dir, evaluation?.table as string | undefined);
+  await withOutputs(async (outs) => {
+    writeFileSync(outs.path(at('report.json')), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(outs.path(at('report.md')), md);
+  });
+  fb.progress(100, 'done');
+  return {
+    'out-dir': dir, zscore: at('forecast/zscore.tif'), png: at('dpm.png'), report: at('report.md'),
+    'anomalous-fraction': fc['anomalous-fraction'] ?? null,
+  };
+}
+
+/** Crops a coherence stack to a window (its pixels) and optionally keeps every chip-th pixel (training set). */
+function cropStack(s: CoherenceStack, window: string | undefined, strideChip: string | undefined): CoherenceStack {
+  let r0 = 0, r1 = s.height, c0 = 0, c1 = s.width;
+  if (window) {
+    const m = /^\s*(\d+):(\d+)\s*,\s*(\d+):(\d+)\s*$/.exec(window);
+    if (!m) throw new DpmError(`window '${window}' must look like r0:r1,c0:c1`);
+    [r0, r1, c0, c1] = m.slice(1).map(Number) as [number, number, number, number];
+    if (!(r0 < r1 && c0 < c1 && r1 <= s.height && c1 <= s.width)) {
+      throw new DpmError(`window '${window}' is outside the ${s.width} × ${s.height} coherence stack ${s.source ?? ''}`);
+    }
+  }
+  const [sr, sa] = strideChip ? strideChip.split('x').map(Number) as [number, number] : [1, 1];
+  const w = Math.ceil((c1 - c0) / sr), h = Math.ceil((r1 - r0) / sa);
+  const pick = (a: Float32Array) => {
+    const out = new Float32Array(w * h);
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) out[i * w + j] = a[(r0 + i * sa) * s.width + c0 + j * sr]!;
+    return out;
+  };
+  const g = s.georef;
+  const gt = g.geoTransform;
+  return {
+    ...s, width: w, height: h, bands: s.bands.map(pick),
+    georef: {
+      epsg: g.epsg,
+      geoTransform: gt ? [gt[0] + c0 * gt[1] + r0 * gt[2], gt[1] * sr, gt[2] * sa, gt[3] + c0 * gt[4] + r0 * gt[5], gt[4] * sr, gt[5] * sa] : undefined,
+      lat: g.lat ? pick(g.lat) : undefined, lon: g.lon ? pick(g.lon) : undefined,
+    },
+  };
+}
+
+function reportMarkdown(r: Record<string, any>, dir: string, table: string | undefined): string {
+  const lines = [
+    `# Damage proxy map — event ${r.eventDate}`, '',
+    `- co-event pair: ${r.coEventPair}; ${r.prePairs} pre-event pairs; chip ${r.chip} (range × azimuth)`,
+    `- model: preset \`${r.preset}\` (H = ${r.model.hidden}, M = ${r.model.mlp}, ${r.model.epochs} epochs), best epoch ${r.model['best-epoch']}, ` +
+      `validation loss ${Number(r.model['validation-loss']).toFixed(3)} per sequence`,
+    `- forecast: ${r.forecast.pixels} pixels, ${r.forecast['unusable-pixels']} without enough history; ` +
+      `${(100 * Number(r.forecast['anomalous-fraction'] ?? 0)).toFixed(2)} % with z ≥ 4.93`,
+    '',
+  ];
+  if (table) lines.push('## Comparison against ground truth (papers/001 Table I)', '', table, '');
+  lines.push('## Outputs', '',
+    `- \`forecast/zscore.tif\`: the damage proxy (z = (μ − x)/σ, positive = coherence lower than expected)`,
+    `- \`forecast/mu.tif\`, \`sigma.tif\`, \`expected_coherence.tif\`; \`baselines/*.tif\`: CCD and the other baselines`,
+    `- \`geocoded/\`: the same on a map grid; \`geocoded/dpm_overlay.tif\` (or \`dpm_overlay.tif\`): RGBA overlay`,
+    `- \`dpm.png\`: the map figure`, '',
+    '## Open in QGIS', '',
+    `Drag \`${join(dir, 'geocoded', 'zscore.tif')}\` (or \`dpm_overlay.tif\`) into QGIS, or Layer ▸ Add Layer ▸ Add Raster Layer. ` +
+      'Radar-geometry rasters carry lat/lon companions (GDAL geolocation arrays): use Raster ▸ Projections ▸ Warp to map them.', '');
+  return lines.join('\n');
+}
+
+export const algorithm: Algorithm = { id: 'run', run: runPipeline };

@@ -1,0 +1,33 @@
+// Toolbox algorithm `simulate`: a realistic scene with known truth (host/sar/simulate/).
+import type { Algorithm } from './algorithm.js';
+import { simulate } from '../sar/simulate/simulate.js';
+
+export const algorithm: Algorithm = {
+  id: 'simulate',
+  async run(params, feedback) {
+    const r = await simulate(
+      {
+        seed: params['seed'] as number,
+        width: params['width'] as number,
+        height: params['height'] as number,
+        dates: params['dates'] as number,
+        eventIndex: params['event-index'] as number | undefined,
+      },
+      params['out'] as string,
+      feedback,
+    );
+    feedback.log('info', `scene written to ${r.dir}: event ${r.eventDate}, co-event pair ${r.dates[r.eventIndex]}_${r.dates[r.eventIndex + 1]}; ` +
+      `AOI ${r.aoiWindow} (${r.aoiChips.damaged} damaged / ${r.aoiChips.undamaged} undamaged 15x5 chips), training window ${r.trainWindow}`);
+    return {
+      folder: r.dir,
+      scene: r.scene,
+      damage: r.damage,
+      damage_mask: r.mask,
+      coherence: r.coherence,
+      landcover: r.landcover,
+      event_date: r.eventDate,
+      aoi_window: r.aoiWindow,
+      train_window: r.trainWindow,
+    };
+  },
+};

@@ -1,0 +1,94 @@
+// `dpm train`: learn each pixel's normal coherence behaviour from the pre-event bands of a coherence stack.
+// Writes the best-validation weights to --out and the final weights beside it (<out>.final.safetensors).
+import { existsSync, rmSync } from 'node:fs';
+import { DpmError } from '../errors.js';
+import type { Algorithm, Params } from './algorithm.js';
+import { stage, type Feedback } from './feedback.js';
+import { withOutputs } from '../io/outputs.js';
+import { readCoherenceStack } from '../raster/stack.js';
+import { buildSeries, splitBands } from '../model/series.js';
+import { trainModel } from '../model/train.js';
+import { createEngine } from '../model/engines.js';
+import { loadModel, saveModel } from '../model/safetensors.js';
+import { paramCount, PAPER_CONFIG, type ModelConfig } from '../model/params.js';
+import { PAPER_ADAM } from '../model/engine.js';
+
+/** `model.safetensors` → `model.final.safetensors` */
+export function finalModelPath(out: string): string {
+  return out.replace(/(\.safetensors)?$/i, '.final.safetensors');
+}
+/** `model.safetensors` → `model.checkpoint.safetensors` */
+export function checkpointPath(out: string): string {
+  return out.replace(/(\.safetensors)?$/i, '.checkpoint.safetensors');
+}
+
+const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
+const coherenceInputs = (v: unknown): string | string[] => {
+  const list = Array.isArray(v) ? (v as string[]) : [String(v)];
+  return list.length === 1 ? list[0]! : list;
+};
+
+async function run(params: Params, fb: Feedback) {
+  const out = String(params.out);
+  if (!/\.safetensors$/i.test(out)) throw new DpmError(`--out ${out}: the model file must end in .safetensors`);
+  const init = params.init !== undefined ? loadModel(String(params.init)) : undefined;
+  const config: ModelConfig = {
+    hidden: num(params.hidden) ?? init?.config.hidden ?? PAPER_CONFIG.hidden,
+    mlp: num(params.mlp) ?? init?.config.mlp ?? PAPER_CONFIG.mlp,
+    features: 1,
+  };
+  if (init && (init.config.hidden !== config.hidden || init.config.mlp !== config.mlp || init.config.features !== config.features)) {
+    throw new DpmError(
+      `--init ${String(params.init)}: the model has H=${init.config.hidden}, M=${init.config.mlp}, F=${init.config.features} but ` +
+        `training asks for H=${config.hidden}, M=${config.mlp}, F=${config.features} (leave out --hidden/--mlp to take the file's sizes)`,
+    );
+  }
+  const stack = await readCoherenceStack(coherenceInputs(params.coherence), { nodata: num(params.nodata), feedback: stage(fb, 0, 5, 'reading') });
+  const split = splitBands(stack, { preEventBands: num(params['pre-event-bands']), eventDate: params['event-date'] as string | undefined }, false);
+  const series = buildSeries(stack, split, fb);
+  const engine = await createEngine(config, params.device as string | undefined, fb);
+  fb.log('info', `model: H=${config.hidden}, M=${config.mlp}: ${paramCount(config).toLocaleString('en-US')} parameters`);
+  const checkpoint = params.checkpoint !== undefined ? String(params.checkpoint) : checkpointPath(out);
+  const clip = Number(params['clip-norm']);
+  try {
+    const opts = {
+      epochs: Number(params.epochs),
+      batchSize: Number(params['batch-size']),
+      adam: { ...PAPER_ADAM, lr: Number(params.lr), clipNorm: clip > 0 ? clip : Infinity },
+      valFraction: Number(params['val-fraction']),
+      seed: Number(params.seed),
+      maxSequences: num(params['max-sequences']),
+      init: init?.params,
+      checkpoint,
+      resume: Boolean(params.resume),
+    };
+    if (!opts.resume && existsSync(checkpoint)) fb.log('warning', `${checkpoint} exists and will be overwritten (use --resume to continue from it)`);
+    const result = await withOutputs(async (outs) => {
+      const r = await trainModel(engine, { x: series.x, N: series.N, T: series.T }, opts, stage(fb, 5, 99, 'training'));
+      const summary = {
+        software: 'insar-dpm', engine: engine.description, stack: stack.source, pairs: split.pre.map((k) => stack.descriptions[k]),
+        T: series.T, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.adam.lr, clipNorm: clip, valFraction: opts.valFraction,
+        seed: opts.seed, maxSequences: opts.maxSequences ?? null, init: params.init ?? null,
+        nTrain: r.nTrain, nVal: r.nVal, nDropped: r.nDropped, bestEpoch: r.bestEpoch,
+        bestValLoss: Number.isFinite(r.bestValLoss) ? r.bestValLoss : null,
+        history: r.history.map((h) => ({ ...h, valLoss: Number.isFinite(h.valLoss) ? h.valLoss : null })),
+      };
+      saveModel(outs.path(out), config, r.best, { ...summary, weights: 'best validation loss' }, false);
+      saveModel(outs.path(finalModelPath(out)), config, r.final, { ...summary, weights: 'final' }, false);
+      return r;
+    });
+    rmSync(checkpoint, { force: true }); // finished: nothing left to resume
+    const last = result.history[result.history.length - 1];
+    return {
+      model: out,
+      'final-model': finalModelPath(out),
+      'best-epoch': result.bestEpoch,
+      'validation-loss': Number.isFinite(result.bestValLoss) ? result.bestValLoss : null,
+      'train-loss': last ? last.trainLoss : null,
+    };
+  } finally {
+    engine.destroy();
+  }
+}
+
+export const algorithm: Algorithm = { id: 'train', run };

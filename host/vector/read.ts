@@ -1,0 +1,129 @@
+// Ground-truth building footprints from GeoJSON, ESRI Shapefile or FlatGeobuf, split into damaged / undamaged by
+// one attribute (e.g. Copernicus EMS grades). Only polygons count; other geometry types are reported and skipped.
+import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import * as shapefile from 'shapefile';
+import { deserialize } from 'flatgeobuf/lib/mjs/geojson.js';
+import type { HeaderMeta } from 'flatgeobuf/lib/mjs/header-meta.js';
+import type { Feature, Geometry } from 'geojson';
+import { DpmError } from '../errors.js';
+import { epsgDef } from './crs.js';
+
+export type Ring = [number, number][];
+export type PolygonCoords = Ring[];
+
+export interface TruthFootprints {
+  /** proj4 definition (EPSG:xxxx or WKT) of the coordinates */
+  crs: string;
+  /** one entry per polygon (multipolygons split), with the damage class of its feature */
+  polygons: { rings: PolygonCoords; damaged: boolean }[];
+  /** attribute names seen in the file */
+  fields: string[];
+  /** features whose geometry is not a polygon (skipped) or that are empty */
+  skipped: number;
+  features: number;
+}
+
+interface RawFeatures { features: Feature[]; crs: string | undefined; }
+
+async function readGeoJson(path: string): Promise<RawFeatures> {
+  let doc: any;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new DpmError(`truth ${path}: not valid JSON (${(e as Error).message})`);
+  }
+  let features: Feature[];
+  if (doc?.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
+  else if (doc?.type === 'Feature') features = [doc];
+  else throw new DpmError(`truth ${path}: not a GeoJSON FeatureCollection or Feature`);
+  // RFC 7946 GeoJSON is WGS84; the 2008 spec allowed a named "crs" member, which QGIS and GDAL still write.
+  let crs: string | undefined = 'EPSG:4326';
+  const name: unknown = doc.crs?.properties?.name;
+  if (typeof name === 'string') {
+    const m = /EPSG:{1,2}(\d+)$/i.exec(name);
+    if (m) crs = epsgDef(Number(m[1]));
+    else if (/CRS84$/i.test(name)) crs = 'EPSG:4326';
+    else throw new DpmError(`truth ${path}: unsupported "crs" member '${name}'`);
+  }
+  return { features, crs };
+}
+
+async function readShapefile(path: string): Promise<RawFeatures> {
+  const base = path.slice(0, -extname(path).length);
+  const dbf = [`${base}.dbf`, `${base}.DBF`].find((p) => existsSync(p));
+  if (!dbf) throw new DpmError(`truth ${path}: the attribute table ${base}.dbf is missing`);
+  let fc;
+  try {
+    fc = await shapefile.read(readFileSync(path), readFileSync(dbf));
+  } catch (e) {
+    throw new DpmError(`truth ${path}: cannot read the shapefile (${(e as Error).message})`);
+  }
+  const prj = [`${base}.prj`, `${base}.PRJ`].find((p) => existsSync(p));
+  return { features: fc.features, crs: prj ? readFileSync(prj, 'utf8').trim() : undefined };
+}
+
+async function readFlatGeobuf(path: string): Promise<RawFeatures> {
+  const features: Feature[] = [];
+  let header: HeaderMeta | undefined;
+  try {
+    for await (const f of deserialize(new Uint8Array(readFileSync(path)), { headerMetaFn: (h: HeaderMeta) => { header = h; } })) {
+      features.push(f as unknown as Feature);
+    }
+  } catch (e) {
+    throw new DpmError(`truth ${path}: cannot read the FlatGeobuf file (${(e as Error).message})`);
+  }
+  let crs: string | undefined;
+  if (header?.crs?.wkt) crs = header.crs.wkt;
+  else if (header?.crs && header.crs.code > 0 && (header.crs.org ?? 'EPSG').toUpperCase() === 'EPSG') crs = epsgDef(header.crs.code);
+  return { features, crs };
+}
+
+function polygonsOf(g: Geometry | null | undefined): PolygonCoords[] | undefined {
+  if (!g) return undefined;
+  if (g.type === 'Polygon') return [g.coordinates as PolygonCoords];
+  if (g.type === 'MultiPolygon') return g.coordinates as PolygonCoords[];
+  return undefined;
+}
+
+/** Reads footprints and classes them: a feature is damaged when String(its field value) is one of `damagedValues`
+ *  (compared trimmed and case-insensitively). A field no feature has, or an unreadable file, is a DpmError. */
+export async function readTruthVector(path: string, damageField: string, damagedValues: string[]): Promise<TruthFootprints> {
+  if (!existsSync(path)) throw new DpmError(`truth ${path}: file not found`);
+  const ext = extname(path).toLowerCase();
+  const raw = ext === '.shp' ? await readShapefile(path)
+    : ext === '.fgb' ? await readFlatGeobuf(path)
+    : ext === '.geojson' || ext === '.json' ? await readGeoJson(path)
+    : (() => { throw new DpmError(`truth ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`); })();
+  const wanted = new Set(damagedValues.map((v) => v.trim().toLowerCase()));
+  if (wanted.size === 0) throw new DpmError('--damaged-values is empty: name the attribute values that count as damaged');
+  const fields = new Set<string>();
+  let hasField = false, skipped = 0;
+  const polygons: TruthFootprints['polygons'] = [];
+  let allDegrees = true;
+  for (const f of raw.features) {
+    const props = f.properties ?? {};
+    for (const k of Object.keys(props)) fields.add(k);
+    if (Object.prototype.hasOwnProperty.call(props, damageField)) hasField = true;
+    const polys = polygonsOf(f.geometry);
+    if (!polys) { skipped++; continue; }
+    const v = props[damageField];
+    const damaged = v !== null && v !== undefined && wanted.has(String(v).trim().toLowerCase());
+    for (const rings of polys) {
+      if (!rings.length || rings[0].length < 4) continue;
+      for (const [x, y] of rings[0]) if (Math.abs(x) > 180 || Math.abs(y) > 90) allDegrees = false;
+      polygons.push({ rings, damaged });
+    }
+  }
+  if (raw.features.length === 0) throw new DpmError(`truth ${path}: the file holds no features`);
+  if (!hasField) {
+    throw new DpmError(`truth ${path}: no feature has the damage field '${damageField}' (fields: ${[...fields].join(', ') || 'none'})`);
+  }
+  if (polygons.length === 0) throw new DpmError(`truth ${path}: no polygon footprints (${skipped} features of other geometry types)`);
+  let crs = raw.crs;
+  if (!crs) {
+    if (!allDegrees) throw new DpmError(`truth ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
+    crs = 'EPSG:4326'; // no CRS stated but every coordinate fits lon/lat: the only sensible reading
+  }
+  return { crs, polygons, fields: [...fields], skipped, features: raw.features.length };
+}

@@ -1,0 +1,75 @@
+// Helpers for the GPU engine tests: reading the shared PyTorch fixtures (../shared/fixtures, README there) and the
+// error measure of the tolerance guidance (max |a − b| over max |b|, per tensor).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sharedRoot } from '../host/paths.js';
+import { paramLayout, paramCount, type ModelConfig } from '../host/model/params.js';
+
+export const fixturesRoot = join(sharedRoot, 'fixtures');
+
+interface TensorJson {
+  shape: number[];
+  data: number[];
+}
+interface FixtureFile {
+  scalars?: Record<string, number>;
+  tensors: Record<string, TensorJson>;
+  forecast?: { tensors: Record<string, TensorJson> };
+}
+
+export function readFixture(cfg: string, file: string): FixtureFile {
+  return JSON.parse(readFileSync(join(fixturesRoot, cfg, file), 'utf8')) as FixtureFile;
+}
+
+/** f32 fixture numbers decode exactly with Math.fround (fixtures README) */
+export const f32 = (a: number[]): Float32Array => Float32Array.from(a, (v) => Math.fround(v));
+
+export function fixtureConfig(cfg: string): { config: ModelConfig; T: number; B: number } {
+  const m = JSON.parse(readFileSync(join(fixturesRoot, 'manifest.json'), 'utf8')).configs[cfg];
+  const input = readFixture(cfg, 'input.json');
+  const [B, T] = input.tensors.x!.shape as [number, number];
+  return { config: { hidden: m.hidden, mlp: m.mlp, features: 1 }, T, B };
+}
+
+/** a fixture parameter file packed in host/model/params.ts order */
+export function packParams(config: ModelConfig, file: FixtureFile): Float32Array {
+  const out = new Float32Array(paramCount(config));
+  for (const slot of paramLayout(config)) {
+    const t = file.tensors[slot.fixtureName];
+    if (!t || t.data.length !== slot.size) throw new Error(`fixture tensor ${slot.fixtureName} missing or of the wrong size`);
+    out.set(f32(t.data), slot.offset);
+  }
+  return out;
+}
+
+/** max |a − b| / max |b| (the fixtures' tolerance measure); NaN anywhere → Infinity */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(d)) return Infinity;
+    err = Math.max(err, d);
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return scale === 0 ? err : err / scale;
+}
+
+export function maxAbsErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let err = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i]! - b[i]!);
+    if (Number.isNaN(d)) return Infinity;
+    err = Math.max(err, d);
+  }
+  return err;
+}
+
+/** the columns [0, cols) of a row-major [rows, stride] matrix */
+export function columns(a: Float32Array, rows: number, stride: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) out.set(a.subarray(r * stride, r * stride + cols), r * cols);
+  return out;
+}
