@@ -8,7 +8,7 @@
 // Writes bench/results/coherence.json.
 import { existsSync, linkSync, mkdirSync, openSync, writeSync, closeSync, writeFileSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../host/paths.js';
@@ -67,6 +67,13 @@ async function kernelBench(): Promise<KernelRow[]> {
       { impl: 'wasm SIMD (running sums)', chip: '15x5', stride: `${c.sr}x${c.sa}`, width: W, height: H, seconds: tw, outPixelsPerS: (outW * outH) / tw, slcMBPerS: mb(H) / tw },
       { impl: 'TypeScript typed arrays (direct sums)', chip: '15x5', stride: `${c.sr}x${c.sa}`, width: W, height: h, seconds: tr, outPixelsPerS: (o.outW * o.outH) / tr, slcMBPerS: mb(h) / tr },
     );
+  }
+  // stride 1: the cost per output pixel must not grow with the chip (running sums)
+  for (const [cr, ca] of [[3, 1], [45, 15]]) {
+    const c = { cr, ca, sr: 1, sa: 1 };
+    const { outW, outH } = outputSize(W, H, c);
+    const t = timeIt(() => k.block(p1, p2, W, c, outH, po, pc), 1);
+    rows.push({ impl: 'wasm SIMD (running sums)', chip: `${cr}x${ca}`, stride: '1x1', width: W, height: H, seconds: t, outPixelsPerS: (outW * outH) / t, slcMBPerS: (2 * W * H * 8) / 1e6 / t });
   }
   return rows;
 }
@@ -143,9 +150,9 @@ async function main(): Promise<void> {
   if (ci >= 0) return child(args[ci + 1], args[ci + 2]);
 
   const kernel = await kernelBench();
-  console.log('\nchipped coherence, chip 15x5, random 2000 × 1000 complex64 pair (one core)');
-  console.log('implementation                         stride   out px/s      SLC MB/s');
-  for (const r of kernel) console.log(`${r.impl.padEnd(38)} ${r.stride.padEnd(8)} ${r.outPixelsPerS.toExponential(3).padEnd(13)} ${r.slcMBPerS.toFixed(1)}`);
+  console.log(`\nchipped coherence, random 2000 × 1000 complex64 pair, one core (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`);
+  console.log('implementation                         chip   stride   out px/s      SLC MB/s');
+  for (const r of kernel) console.log(`${r.impl.padEnd(38)} ${r.chip.padEnd(6)} ${r.stride.padEnd(8)} ${r.outPixelsPerS.toExponential(3).padEnd(13)} ${r.slcMBPerS.toFixed(1)}`);
 
   const stack: StackRow[] = [];
   if (args.includes('--big')) {
@@ -166,7 +173,7 @@ async function main(): Promise<void> {
   const dirOut = join(packageRoot, 'bench', 'results');
   mkdirSync(dirOut, { recursive: true });
   const file = join(dirOut, 'coherence.json');
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, node: process.version, kernel, stack }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, loadAverage: loadavg(), node: process.version, kernel, stack }, null, 2));
   console.log(`\nwrote ${file}`);
 }
 

@@ -9,7 +9,8 @@
 //   1 inp    read        [rows, IN]
 //   2 grad   read_write  packed gradient vector (same layout as the parameters)
 //   3 step   uniform     (dynamic offset) nrows rows from row 0; flag = 1: add to grad (later batch chunks), 0: overwrite
-// one invocation per block of 4 outputs × 4 inputs; the invocations of the first input block also sum db.
+// one invocation per tile of 8 outputs × 8 inputs (16 loads per 64 multiply-adds); the tiles of the first input
+// block also sum db.
 struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override IN: u32 = 8u;
@@ -30,59 +31,90 @@ fn put(at: u32, v: f32) {
   if (st.flag == 1u) { grad[at] = grad[at] + v; } else { grad[at] = v; }
 }
 
-fn put_w(o: u32, i: u32, v: f32) {
-  if (o < OUT && i < IN) { put(WOFF + o * WSTRIDE + i, v); }
+fn put_w(o: u32, i0: u32, lo: vec4<f32>, hi: vec4<f32>) {
+  if (o >= OUT) { return; }
+  for (var u = 0u; u < 8u; u++) {
+    if (i0 + u < IN) { put(WOFF + o * WSTRIDE + i0 + u, select(hi[u & 3u], lo[u & 3u], u < 4u)); }
+  }
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let gid = (wid.x + wid.y * nwg.x) * WG + lid;
-  let IB = (IN + 3u) / 4u;
-  let OB = (OUT + 3u) / 4u;
+  let IB = (IN + 7u) / 8u;
+  let OB = (OUT + 7u) / 8u;
   if (gid >= IB * OB) { return; }
-  let i0 = (gid % IB) * 4u;
-  let o0 = (gid / IB) * 4u;
-  let o1 = min(o0 + 1u, OUT - 1u);
-  let o2 = min(o0 + 2u, OUT - 1u);
-  let o3 = min(o0 + 3u, OUT - 1u);
-  let i1 = min(i0 + 1u, IN - 1u);
-  let i2 = min(i0 + 2u, IN - 1u);
-  let i3 = min(i0 + 3u, IN - 1u);
-  var t0 = vec4<f32>(0.0);  // output o0, inputs i0..i0+3
-  var t1 = vec4<f32>(0.0);
-  var t2 = vec4<f32>(0.0);
-  var t3 = vec4<f32>(0.0);
-  var tb = vec4<f32>(0.0);  // bias, outputs o0..o0+3
+  let i0 = (gid % IB) * 8u;
+  let ob = (gid / IB) * 8u;
+  let ia = vec4<u32>(i0, min(i0 + 1u, IN - 1u), min(i0 + 2u, IN - 1u), min(i0 + 3u, IN - 1u));
+  let ib = vec4<u32>(min(i0 + 4u, IN - 1u), min(i0 + 5u, IN - 1u), min(i0 + 6u, IN - 1u), min(i0 + 7u, IN - 1u));
+  let q0 = min(ob + 0u, OUT - 1u);
+  let q1 = min(ob + 1u, OUT - 1u);
+  let q2 = min(ob + 2u, OUT - 1u);
+  let q3 = min(ob + 3u, OUT - 1u);
+  let q4 = min(ob + 4u, OUT - 1u);
+  let q5 = min(ob + 5u, OUT - 1u);
+  let q6 = min(ob + 6u, OUT - 1u);
+  let q7 = min(ob + 7u, OUT - 1u);
+  var ta0 = vec4<f32>(0.0); var tc0 = vec4<f32>(0.0);
+  var ta1 = vec4<f32>(0.0); var tc1 = vec4<f32>(0.0);
+  var ta2 = vec4<f32>(0.0); var tc2 = vec4<f32>(0.0);
+  var ta3 = vec4<f32>(0.0); var tc3 = vec4<f32>(0.0);
+  var ta4 = vec4<f32>(0.0); var tc4 = vec4<f32>(0.0);
+  var ta5 = vec4<f32>(0.0); var tc5 = vec4<f32>(0.0);
+  var ta6 = vec4<f32>(0.0); var tc6 = vec4<f32>(0.0);
+  var ta7 = vec4<f32>(0.0); var tc7 = vec4<f32>(0.0);
+  var tb0 = vec4<f32>(0.0); var tb1 = vec4<f32>(0.0);
+  let bias = HAS_BIAS == 1u && i0 == 0u;
   var r = 0u;
   while (r < st.nrows) {
     let end = min(r + 32u, st.nrows);
-    var a0 = vec4<f32>(0.0);
-    var a1 = vec4<f32>(0.0);
-    var a2 = vec4<f32>(0.0);
-    var a3 = vec4<f32>(0.0);
-    var ab = vec4<f32>(0.0);
+    var a0 = vec4<f32>(0.0); var c0 = vec4<f32>(0.0);
+    var a1 = vec4<f32>(0.0); var c1 = vec4<f32>(0.0);
+    var a2 = vec4<f32>(0.0); var c2 = vec4<f32>(0.0);
+    var a3 = vec4<f32>(0.0); var c3 = vec4<f32>(0.0);
+    var a4 = vec4<f32>(0.0); var c4 = vec4<f32>(0.0);
+    var a5 = vec4<f32>(0.0); var c5 = vec4<f32>(0.0);
+    var a6 = vec4<f32>(0.0); var c6 = vec4<f32>(0.0);
+    var a7 = vec4<f32>(0.0); var c7 = vec4<f32>(0.0);
+    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0);
     for (; r < end; r++) {
-      let d = r * OUT;
-      let g = vec4<f32>(dout[d + o0], dout[d + o1], dout[d + o2], dout[d + o3]);
       let s = r * IN;
-      let v = vec4<f32>(inp[s + i0], inp[s + i1], inp[s + i2], inp[s + i3]);
-      a0 += g.x * v;
-      a1 += g.y * v;
-      a2 += g.z * v;
-      a3 += g.w * v;
-      ab += g;
+      let v0 = vec4<f32>(inp[s + ia.x], inp[s + ia.y], inp[s + ia.z], inp[s + ia.w]);
+      let v1 = vec4<f32>(inp[s + ib.x], inp[s + ib.y], inp[s + ib.z], inp[s + ib.w]);
+      let d = r * OUT;
+      let g0 = dout[d + q0]; a0 += g0 * v0; c0 += g0 * v1;
+      let g1 = dout[d + q1]; a1 += g1 * v0; c1 += g1 * v1;
+      let g2 = dout[d + q2]; a2 += g2 * v0; c2 += g2 * v1;
+      let g3 = dout[d + q3]; a3 += g3 * v0; c3 += g3 * v1;
+      let g4 = dout[d + q4]; a4 += g4 * v0; c4 += g4 * v1;
+      let g5 = dout[d + q5]; a5 += g5 * v0; c5 += g5 * v1;
+      let g6 = dout[d + q6]; a6 += g6 * v0; c6 += g6 * v1;
+      let g7 = dout[d + q7]; a7 += g7 * v0; c7 += g7 * v1;
+      if (bias) { s0 += vec4<f32>(g0, g1, g2, g3); s1 += vec4<f32>(g4, g5, g6, g7); }
     }
-    t0 += a0; t1 += a1; t2 += a2; t3 += a3; tb += ab;
+    ta0 += a0; tc0 += c0;
+    ta1 += a1; tc1 += c1;
+    ta2 += a2; tc2 += c2;
+    ta3 += a3; tc3 += c3;
+    ta4 += a4; tc4 += c4;
+    ta5 += a5; tc5 += c5;
+    ta6 += a6; tc6 += c6;
+    ta7 += a7; tc7 += c7;
+    tb0 += s0; tb1 += s1;
   }
-  put_w(o0, i0, t0.x); put_w(o0, i0 + 1u, t0.y); put_w(o0, i0 + 2u, t0.z); put_w(o0, i0 + 3u, t0.w);
-  put_w(o0 + 1u, i0, t1.x); put_w(o0 + 1u, i0 + 1u, t1.y); put_w(o0 + 1u, i0 + 2u, t1.z); put_w(o0 + 1u, i0 + 3u, t1.w);
-  put_w(o0 + 2u, i0, t2.x); put_w(o0 + 2u, i0 + 1u, t2.y); put_w(o0 + 2u, i0 + 2u, t2.z); put_w(o0 + 2u, i0 + 3u, t2.w);
-  put_w(o0 + 3u, i0, t3.x); put_w(o0 + 3u, i0 + 1u, t3.y); put_w(o0 + 3u, i0 + 2u, t3.z); put_w(o0 + 3u, i0 + 3u, t3.w);
-  if (HAS_BIAS == 1u && i0 == 0u) {
-    put(BOFF + o0 * BSTRIDE, tb.x);
-    if (o0 + 1u < OUT) { put(BOFF + (o0 + 1u) * BSTRIDE, tb.y); }
-    if (o0 + 2u < OUT) { put(BOFF + (o0 + 2u) * BSTRIDE, tb.z); }
-    if (o0 + 3u < OUT) { put(BOFF + (o0 + 3u) * BSTRIDE, tb.w); }
+  put_w(ob + 0u, i0, ta0, tc0);
+  put_w(ob + 1u, i0, ta1, tc1);
+  put_w(ob + 2u, i0, ta2, tc2);
+  put_w(ob + 3u, i0, ta3, tc3);
+  put_w(ob + 4u, i0, ta4, tc4);
+  put_w(ob + 5u, i0, ta5, tc5);
+  put_w(ob + 6u, i0, ta6, tc6);
+  put_w(ob + 7u, i0, ta7, tc7);
+  if (bias) {
+    for (var u = 0u; u < 8u; u++) {
+      if (ob + u < OUT) { put(BOFF + (ob + u) * BSTRIDE, select(tb1[u & 3u], tb0[u & 3u], u < 4u)); }
+    }
   }
 }

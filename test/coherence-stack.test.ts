@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { DpmError, CanceledError } from '../host/errors.js';
 import { recordingFeedback, silentFeedback } from '../host/toolbox/feedback.js';
 import { execute } from '../host/toolbox/execute.js';
@@ -99,6 +101,36 @@ test('streamed blocks = whole-image reference, for pair modes, windows, chips, s
   }
 });
 
+test('each SLC is read once per pass: one read per row block, rows overlap only by ca − sa', async () => {
+  const srcs = await openStack();
+  try {
+    const reads = srcs.map(() => ({ calls: 0, rows: 0 }));
+    const counted = srcs.map((s, k) => new Proxy(s, {
+      get(t, prop, recv) {
+        if (prop === 'read') {
+          return (row0: number, n: number, c0: number, nc: number, out: Float32Array) => {
+            reads[k].calls++;
+            reads[k].rows += n;
+            return t.read(row0, n, c0, nc, out);
+          };
+        }
+        const v = Reflect.get(t, prop, recv);
+        return typeof v === 'function' ? v.bind(t) : v;
+      },
+    }));
+    const chip = { cr: 15, ca: 5, sr: 1, sa: 1 };
+    const g = await computeCoherence(counted, { chip, window: parseWindow(undefined, W, H), pairs: selectPairs(DATES, 'consecutive'), blockBytes: 2 * 10 * W * 8 }, () => {}, silentFeedback);
+    const blocks = Math.ceil(g.outH / (g.blockRows - chip.ca + 1));
+    assert.ok(blocks > 2, `${blocks} blocks`);
+    for (const r of reads) {
+      assert.equal(r.calls, blocks, 'one read per acquisition per block (k+1 is reused for pair (k+1, k+2))');
+      assert.equal(r.rows, H + (blocks - 1) * (chip.ca - chip.sa), 'only the chip overlap is read twice');
+    }
+  } finally {
+    await Promise.all(srcs.map((s) => s.close()));
+  }
+});
+
 function grid0(c: ChipSpec, w: Window): number {
   return Math.floor((w.c1 - w.c0 - c.cr) / c.sr) + 1;
 }
@@ -171,4 +203,33 @@ test('cancel and bad stacks: one DpmError / CanceledError, nothing written', asy
   await assert.rejects(execute('coherence', { slc: [stackDir], out, lat: join(stackDir, 'geom_reference', 'lat.rdr') }, silentFeedback), (e: unknown) => e instanceof DpmError && /both --lat and --lon/.test(e.message));
   await assert.rejects(execute('coherence', { slc: [stackDir], out, pairs: 'max-span', 'max-span': 5 }, silentFeedback), (e: unknown) => e instanceof DpmError && /no pair/.test(e.message));
   assert.ok(!existsSync(outDir) || readdirSync(outDir).length === 0, 'nothing written by failed runs');
+});
+
+test('the dpm CLI: a bad stack is one line on stderr and exit code 2, and no output file', () => {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js');
+  const out = join(tmp, 'cli-out', 'coh.tif');
+  const r = spawnSync(process.execPath, [cli, 'coherence', '--slc', join(tmp, 'odd'), '--out', out], { encoding: 'utf8' });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^dpm: .*20200206\.slc\.full: 60 × 37 pixels/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+  assert.ok(!existsSync(out));
+});
+
+test('geocoded input: the output geotransform puts pixel centres on chip centres, CRS kept', async () => {
+  const dir = join(tmp, 'geocoded');
+  mkdirSync(dir, { recursive: true });
+  const gt = [500000, 10, 0, 4000000, 0, -10];
+  for (const [k, d] of DATES.slice(0, 2).entries()) {
+    writeFileSync(join(dir, `s1_${d}.raw`), Buffer.from(images[k].buffer, images[k].byteOffset, images[k].byteLength));
+    writeFileSync(join(dir, `s1_${d}.raw.vrt`), rawVrt(`s1_${d}.raw`, W, H, 'CFloat32', 8, W * 8, { geoTransform: gt, srs: 'EPSG:32638' }));
+  }
+  const out = join(tmp, 'geocoded-out', 'coh.tif');
+  await execute('coherence', { slc: [dir], out, chip: '5x3', stride: '2x2', window: '4:30,6:50' }, silentFeedback);
+  const r = await readRaster(out);
+  assert.equal(r.georef.epsg, 32638);
+  const g = r.georef.geoTransform!;
+  // output (0, 0) centre = centre of SLC chip rows 4..6, columns 6..10 = (row 5.5, column 8.5) in pixel-edge units
+  assert.ok(Math.abs(g[0] + 0.5 * g[1] - (500000 + 8.5 * 10)) < 1e-6 && Math.abs(g[3] + 0.5 * g[5] - (4000000 - 5.5 * 10)) < 1e-6, JSON.stringify(g));
+  assert.deepEqual([g[1], g[5]], [20, -20], 'pixel size = stride');
+  assert.ok(!r.georef.lat, 'no lookups for geocoded input');
 });

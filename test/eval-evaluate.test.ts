@@ -12,7 +12,7 @@ import { writeGeoTiff, readRaster } from '../host/raster/geotiff.js';
 import type { Raster } from '../host/raster/types.js';
 import { evaluateScore } from '../host/eval/metrics.js';
 import { labelsFromMask } from '../host/eval/truth-raster.js';
-import { DpmError } from '../host/errors.js';
+import { CanceledError, DpmError } from '../host/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth, tempDir, toGeoJson } from './eval-helpers.js';
 
 const LABELS = HAND_FRACTION.map((f) => (f >= 1 / 3 - 1e-12 ? 1 : 0));
@@ -47,6 +47,7 @@ test('evaluate: report, JSON, plots and truth raster; numbers equal the metric f
     assert.equal(m.prAucTrapezoid, want[k].prAucTrapezoid);
     assert.equal(m.averagePrecision, want[k].averagePrecision);
     assert.equal(m.optimum.threshold, want[k].fbeta.best.threshold);
+    assert.deepEqual(m.curve.map((q: any) => q.recall), [...want[k].curve.recall]); // short curves are kept whole
   });
   assert.equal(json.methods[0].nanScores, 1);
   assert.equal(json.damaged, LABELS.filter((l) => l === 1).length);
@@ -118,7 +119,7 @@ test('bad inputs: one DpmError each and no partial outputs', async () => {
   const s = await scene();
   const base = { score: s.good, truth: s.truth, 'damage-field': 'grade', 'damaged-values': 'destroyed', 'out-dir': s.out };
   await rejectsCleanly({ ...base, 'damage-field': 'damage_grade' }, /no feature has the damage field 'damage_grade'/, s.out);
-  await rejectsCleanly({ ...base, 'damaged-values': 'nonexistent' }, /no damaged pixel/, s.out);
+  await rejectsCleanly({ ...base, 'damaged-values': 'nonexistent' }, /truth\.geojson .*: no pixel is damaged \(none has ≥ 0\.333 of its chip/, s.out);
   const far = join(s.dir, 'far.geojson');
   writeFileSync(far, JSON.stringify(toGeoJson(handTruth(), 32633, ([x, y]) => [x + 50000, y])));
   await rejectsCleanly({ ...base, truth: far }, /far\.geojson: none of its 8 footprints lies inside/, s.out);
@@ -131,5 +132,15 @@ test('bad inputs: one DpmError each and no partial outputs', async () => {
   // a truth mask that calls every pixel damaged → degenerate
   const ones = join(s.dir, 'ones.tif');
   await writeGeoTiff(ones, raster(new Array(12).fill(1)));
-  await rejectsCleanly({ score: s.good, 'truth-raster': ones, 'out-dir': s.out }, /every one of the 11 scored pixels is damaged/, s.out);
+  await rejectsCleanly({ score: s.good, 'truth-raster': ones, 'out-dir': s.out }, /ones\.tif \(raster mask\): every one of the 12 labelled pixels is damaged/, s.out);
+});
+
+test('cancelling evaluate mid-way leaves no output', async () => {
+  const s = await scene();
+  for (const at of [20, 85]) { // after reading the scores; once the plots are rendered, before any file is written
+    let canceled = false;
+    const fb = { progress: (p: number) => { if (p >= at) canceled = true; }, log() {}, isCanceled: () => canceled };
+    await assert.rejects(execute('evaluate', { score: s.good, truth: s.truth, 'damage-field': 'grade', 'damaged-values': 'destroyed', 'out-dir': s.out }, fb), CanceledError);
+    assert.ok(!existsSync(s.out) || readdirSync(s.out).length === 0, `nothing left after a cancel at ${at} %`);
+  }
 });

@@ -4,6 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { averagePrecision, evaluateScore, fbeta, fbetaCurve, prAuc, prCurve } from '../host/eval/metrics.js';
 import { DpmError } from '../host/errors.js';
+import { thin } from '../host/eval/charts.js';
 import { mulberry32 } from './eval-helpers.js';
 
 /** Brute force: for every distinct finite score t, count score ≥ t among labelled pixels. */
@@ -135,4 +136,13 @@ test('degenerate truth is one clear DpmError', () => {
 test('fbeta formula', () => {
   close(fbeta(0.72, 0.56, 0.5), 1.25 * 0.72 * 0.56 / (0.25 * 0.72 + 0.56), 1e-16);
   assert.equal(fbeta(0, 0, 0.5), 0);
+});
+
+test('thinning of long curves for plots and JSON keeps the ends and the optimum', () => {
+  const k = thin(10000, 500, 1234);
+  assert.ok(k.length <= 503 && k.length >= 500);
+  assert.deepEqual([k[0], k[k.length - 1]], [0, 9999]);
+  assert.ok(k.includes(1234));
+  for (let i = 1; i < k.length; i++) assert.ok(k[i] > k[i - 1]);
+  assert.deepEqual(thin(5, 500, 2), [0, 1, 2, 3, 4]);
 });

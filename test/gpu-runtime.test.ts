@@ -95,7 +95,7 @@ test('a script that uses the engine and destroys it exits by itself', () => {
   const engineUrl = new URL('../host/gpu/forecaster.js', import.meta.url).href;
   const script = `
     const { createGpuEngine } = await import(${JSON.stringify(engineUrl)});
-    const e = await createGpuEngine({ hidden: 4, mlp: 4, features: 1 }, { device: 'software' });
+    const e = await createGpuEngine({ hidden: 8, mlp: 6, features: 1 }, { device: 'software' });
     const r = await e.forecast(new Float32Array([0.5, 1, 1.5]), 1, 3);
     console.log(r.mu.length);
     e.destroy();`;

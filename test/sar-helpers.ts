@@ -106,8 +106,8 @@ export interface TiffOptions {
   /** tiles [width, height] (multiples of 16); default: strips */
   tile?: [number, number];
   rowsPerStrip?: number;
-  /** 1 none, 8 deflate */
-  compression?: 1 | 8;
+  /** 1 none, 5 LZW (blocks under ~3 KB: the encoder never resets its table), 8 deflate */
+  compression?: 1 | 5 | 8;
   geoTransform?: [number, number, number, number, number, number];
   epsg?: number;
 }
@@ -137,7 +137,7 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
           }
         }
       }
-      blocks.push(o.compression === 8 ? deflateSync(b) : b);
+      blocks.push(o.compression === 8 ? deflateSync(b) : o.compression === 5 ? lzw(b) : b);
     }
   }
   type E = [number, number, number[]]; // tag, type, values
@@ -190,4 +190,37 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
     }
   });
   return Buffer.concat([...out, ifd, ...tail]);
+}
+
+/** TIFF LZW (MSB-first codes, 9→12 bits, Clear 256, EOI 257), for blocks small enough that the table never fills. */
+export function lzw(data: Uint8Array): Buffer {
+  if (data.length > 3000) throw new Error('test lzw: block too large for a table without resets');
+  const bytes: number[] = [];
+  let acc = 0, nbits = 0;
+  const put = (code: number, width: number) => {
+    acc = (acc << width) | code;
+    nbits += width;
+    while (nbits >= 8) {
+      bytes.push((acc >>> (nbits - 8)) & 0xff);
+      nbits -= 8;
+    }
+    acc &= (1 << nbits) - 1;
+  };
+  const dict = new Map<number, number>();
+  let next = 258, width = 9;
+  put(256, width);
+  let w = data[0];
+  for (let i = 1; i < data.length; i++) {
+    const key = w * 256 + data[i];
+    const hit = dict.get(key);
+    if (hit !== undefined) { w = hit; continue; }
+    put(w, width);
+    dict.set(key, next++);
+    if (next >= 1 << width) width++; // the decoder, one entry behind, switches one code early (TIFF "early change")
+    w = data[i];
+  }
+  put(w, width);
+  put(257, width);
+  if (nbits > 0) bytes.push((acc << (8 - nbits)) & 0xff);
+  return Buffer.from(bytes);
 }

@@ -172,7 +172,7 @@ test('header variants: MSB, CInt16, padded lines, image offset, XML BIP/BSQ, abs
   assert.equal(lv[5], 34.123456789 + 5e-7, 'float64 lookups keep full precision');
 });
 
-test('complex GeoTIFF: CInt16 and CFloat32, strips and tiles, none and deflate, both byte orders', async () => {
+test('complex GeoTIFF: CInt16 and CFloat32, strips and tiles, none, deflate and LZW, both byte orders', async () => {
   const w = 37, h = 23;
   const rand = rng(12);
   const data = Float32Array.from({ length: w * h * 2 }, () => Math.round((rand() - 0.5) * 30000));
@@ -181,6 +181,8 @@ test('complex GeoTIFF: CInt16 and CFloat32, strips and tiles, none and deflate, 
     ['CInt16 big-endian deflate strips', { type: 'CInt16', littleEndian: false, rowsPerStrip: 5, compression: 8 }],
     ['CFloat32 tiles deflate', { type: 'CFloat32', tile: [16, 16], compression: 8, geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32638 }],
     ['CFloat32 big-endian tiles', { type: 'CFloat32', littleEndian: false, tile: [32, 16] }],
+    ['CInt16 LZW strips', { type: 'CInt16', rowsPerStrip: 4, compression: 5 }],
+    ['CFloat32 LZW tiles', { type: 'CFloat32', tile: [16, 16], compression: 5 }],
   ];
   for (const [label, o] of cases) {
     const f = join(tmp, `${label.replace(/\W+/g, '_')}.tif`);

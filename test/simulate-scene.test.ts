@@ -11,6 +11,7 @@ import { Scene, LANDCOVER, DAMAGED_GRADES, type SimOptions } from '../host/sar/s
 import { SimRng } from '../host/sar/simulate/rng.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
+import { loadManifest } from '../host/toolbox/manifest.js';
 import { silentFeedback, type Feedback } from '../host/toolbox/feedback.js';
 import { CanceledError, DpmError } from '../host/errors.js';
 
@@ -351,6 +352,18 @@ test('bad options and folders give one clear DpmError and leave nothing behind',
   writeFileSync(join(busy, 'notes.txt'), 'mine');
   await assert.rejects(simulate(SMALL, busy, silentFeedback), (e: Error) => e instanceof DpmError && /not empty/.test(e.message));
   assert.deepEqual(readdirSync(busy), ['notes.txt']);
+});
+
+test('the toolbox algorithm returns every output the manifest declares', async () => {
+  const dir = join(tmp, 'toolbox');
+  const out = await execute('simulate', { out: dir, width: '120', height: '60', dates: '4', seed: '2' }, silentFeedback);
+  const spec = loadManifest().algorithms.find((a) => a.id === 'simulate')!;
+  assert.deepEqual(Object.keys(out).sort(), spec.outputs.map((o) => o.name).sort());
+  for (const k of ['folder', 'scene', 'damage', 'damage_mask', 'coherence', 'landcover']) assert.ok(existsSync(out[k] as string), k);
+  const scene = JSON.parse(readFileSync(out['scene'] as string, 'utf8'));
+  assert.equal(out['event_date'], scene.event_date);
+  assert.equal(out['aoi_window'], scene.aoi_window);
+  assert.equal(scene.event_index, 2, 'default event index: dates − 2');
 });
 
 test('cancel leaves no files; re-simulating into a scene folder replaces it', async () => {

@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import proj4 from 'proj4';
-import { DpmError } from '../host/errors.js';
+import { CanceledError, DpmError } from '../host/errors.js';
 import type { Raster } from '../host/raster/types.js';
 import { writeGeoTiff } from '../host/raster/geotiff.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
+import { recordingFeedback, silentFeedback } from '../host/toolbox/feedback.js';
 import { bufferMeans } from '../host/eval/points/buffers.js';
 import { readPoints } from '../host/eval/points/read-points.js';
 import { validatePoints } from '../host/eval/points/validate.js';
@@ -60,6 +60,10 @@ test('buffer mean in a UTM grid equals the hand computation', () => {
   assert.equal(tiny.inside[0], 0);
   assert.equal(tiny.fallback[0], 1);
   assert.equal(tiny.mean[0], 44);
+  // an unknown CRS and an ungeoreferenced raster: one clear error each
+  assert.throws(() => bufferMeans({ ...ras, georef: { geoTransform: ras.georef.geoTransform, epsg: 2193 } }, 0, [lon], [lat], 60),
+    (e: Error) => e instanceof DpmError && /utm\.tif: CRS EPSG:2193 is not supported/.test(e.message));
+  assert.throws(() => bufferMeans({ ...ras, georef: {} }, 0, [lon], [lat], 60), /utm\.tif: the raster is not georeferenced/);
   const [flon, flat] = proj4(UTM11, WGS84, [445000, 3940000]);
   const far = bufferMeans(ras, 0, [flon], [flat], 60);
   assert.equal(far.outside[0], 1);
@@ -168,7 +172,8 @@ test('validate-points end to end: report, JSON, buffers, plots; statistics match
     const res = await execute('validate-points', { points: c.points, displacement: 'srss,vert', dpm: c.dpm, 'out-dir': out, thresholds: '30' }, silentFeedback);
     assert.equal(res['report'], join(out, 'report.md'));
     const files = readdirSync(join(out, 'plots')).sort();
-    assert.deepEqual(files, ['srss__dpm1_box.svg', 'srss__dpm1_fragility.svg', 'srss_precision_recall.svg', 'vert__dpm1_box.svg', 'vert__dpm1_fragility.svg', 'vert_precision_recall.svg']);
+    assert.deepEqual(files, ['srss__dpm1_box.svg', 'srss__dpm1_fragility.svg', 'srss__dpm1_histograms.svg', 'srss_precision_recall.svg',
+      'vert__dpm1_box.svg', 'vert__dpm1_fragility.svg', 'vert__dpm1_histograms.svg', 'vert_precision_recall.svg']);
     for (const f of files) assert.match(readFileSync(join(out, 'plots', f), 'utf8'), /<svg/);
     const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     const a = json.analyses.find((x: { column: string }) => x.column === 'srss');
@@ -216,12 +221,60 @@ test('validate-points end to end: report, JSON, buffers, plots; statistics match
     // only non-zero points: criterion 1 has an empty bin
     const nz = join(dir, 'nonzero.csv');
     writeFileSync(nz, readFileSync(c.points, 'utf8').split('\n').filter((l, i) => i === 0 || i > 40).join('\n'));
-    await bad({ points: nz }, /criterion 1 bin 'zero' is empty/);
+    await bad({ points: nz }, /criterion 1 bin 'zero' \(displacement = 0\) is empty/);
     // every point outside the raster
     const far = join(dir, 'far.csv');
     writeFileSync(far, 'lon,lat,srss\n-100,40,0\n-100.1,40,5\n');
     await bad({ points: far }, /all 2 points lie outside the raster/);
     await bad({ dpm: join(dir, 'missing.tif') }, /missing\.tif: cannot read raster/);
+    // a cancelled job stops between blocks and leaves nothing behind
+    const fb = recordingFeedback();
+    fb.cancel();
+    const oc = join(dir, 'cancelled');
+    await assert.rejects(execute('validate-points', { points: c.points, dpm: c.dpm, 'out-dir': oc, displacement: 'srss' }, fb), (e: Error) => e instanceof CanceledError);
+    assert.ok(!existsSync(oc));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('validate-points on an EPSG:4326 DPM with GeoJSON points, nodata pixels and --nonpositive drop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpm-vp-'));
+  try {
+    // 1″ grid; each point sits at the centre of a 5×5 block of constant index (≈ 125 m × 155 m, wider than the
+    // 60 m buffer); the last block is nodata
+    const s = 1 / 3600, lon0 = -117.6, lat0 = 35.77, nb = 10, W = nb * 5, H = nb * 5;
+    const band = new Float32Array(W * H);
+    const features: unknown[] = [];
+    const idx: number[] = [];
+    for (let k = 0; k < nb * nb; k++) {
+      const bx = k % nb, by = Math.floor(k / nb);
+      const d = k < 30 ? 0 : k;
+      const v = k === nb * nb - 1 ? NaN : Math.fround((k < 30 ? -0.2 : 0) + ((k * 37) % 23) / 23 * 0.4 + (d > 0 ? 0.2 : 0));
+      for (let r = 0; r < 5; r++) for (let c = 0; c < 5; c++) band[(by * 5 + r) * W + bx * 5 + c] = v;
+      features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [lon0 + (bx * 5 + 2.5) * s, lat0 - (by * 5 + 2.5) * s] }, properties: { id: `q${k}`, offset_cm: d } });
+      if (!Number.isNaN(v)) idx.push(v);
+    }
+    const dpm = join(dir, 'aria_dpm.tif');
+    await writeGeoTiff(dpm, { width: W, height: H, bands: [band], descriptions: ['DPM'], georef: { geoTransform: [lon0, s, 0, lat0, 0, -s], epsg: 4326 } });
+    const pts = join(dir, 'points.geojson');
+    writeFileSync(pts, JSON.stringify({ type: 'FeatureCollection', features }));
+    const out = join(dir, 'out');
+    await execute('validate-points', { points: pts, displacement: 'offset_cm', dpm, 'out-dir': out, nonpositive: 'drop' }, silentFeedback);
+    const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const a = json.analyses[0];
+    assert.equal(a.buffers, 99); // the nodata block is left out
+    assert.equal(json.rasters[0].noData, 1);
+    const nonPos = idx.filter((v) => v <= 0).length;
+    assert.ok(nonPos > 0);
+    assert.deepEqual(a.nonPositive, { policy: 'drop', shift: 0, count: nonPos, dropped: nonPos });
+    assert.equal(a.fragility[0].fit.n, 99 - nonPos);
+    // the zero bin's mean is the mean of the known block values
+    const zeroVals = idx.slice(0, 30);
+    assert.ok(Math.abs(a.criteria[0].bins[0].stats.mean - zeroVals.reduce((p, v) => p + v, 0) / 30) < 1e-9);
+    const csv = readFileSync(join(out, 'buffers.csv'), 'utf8').trim().split('\n');
+    assert.match(csv[1], /^"q0",/);
+    assert.match(csv[100], /,nodata$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { DpmError } from '../host/errors.js';
 import {
-  boxStats, classifyAt, fitFragility, logPhi, oneWayAnova, optimalThreshold, Phi, percentileSorted, probitLogLik,
+  boxStats, classifyAt, fitFragility, fragilityProbability, logPhi, oneWayAnova, optimalThreshold, Phi, percentileSorted, probitLogLik,
 } from '../host/eval/points/stats.js';
 import { jStat } from '../host/eval/points/jstat.js';
 
@@ -142,8 +142,18 @@ test('fragility: separation, equal outcomes and non-positive indices', () => {
   assert.ok(sep.separated);
   assert.equal(sep.beta, 0);
   assert.ok(Math.abs(sep.theta - Math.sqrt(0.3 * 0.5)) < 1e-12); // geometric midpoint of the gap
+  const rev = fitFragility([0.1, 0.2, 0.3, 0.5, 0.6], [1, 1, 0, 0, 0]);
+  assert.ok(rev.separated && rev.reversed);
+  assert.ok(Math.abs(rev.theta - Math.sqrt(0.2 * 0.3)) < 1e-12);
+  assert.equal(fragilityProbability(rev, 0.1), 1);
+  assert.equal(fragilityProbability(rev, 0.5), 0);
   assert.throws(() => fitFragility([0.1, 0.2, 0.3], [1, 1, 1], 'd > 5'), (e: Error) => e instanceof DpmError && /d > 5: all 3 buffers have the same outcome/.test(e.message));
   assert.throws(() => fitFragility([0.1, -0.2, 0.3], [0, 1, 1]), (e: Error) => e instanceof DpmError && /not positive/.test(e.message));
+  assert.throws(() => fitFragility([0.4, 0.4, 0.4, 0.4], [0, 1, 0, 1], 'd > 0'), /d > 0: every one of the 4 buffers has the same index/);
+  // an index that falls with exceedance gives β < 0 (reported as such), with the same |β| as the mirrored data
+  const up = fitFragility([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0, 1, 0, 1, 1, 1]);
+  const down = fitFragility([1 / 0.1, 1 / 0.2, 1 / 0.3, 1 / 0.4, 1 / 0.5, 1 / 0.6], [0, 1, 0, 1, 1, 1]);
+  assert.ok(down.beta < 0 && Math.abs(down.beta + up.beta) < 1e-8 && Math.abs(down.theta * up.theta - 1) < 1e-8);
 });
 
 test('optimal threshold maximises Youden J (checked by brute force) and reports precision/recall', () => {

@@ -3,7 +3,7 @@
 // only reads). Bad files and a damage field that does not exist → one DpmError naming the file.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serialize } from 'flatgeobuf/lib/mjs/geojson.js';
 import type { FeatureCollection } from 'geojson';
@@ -68,4 +68,22 @@ test('a damage field that does not exist, unreadable files, unknown formats: one
   await assert.rejects(readTruthVector(join(f.dir, 'truth.kml'), 'grade', ['x']), DpmError);
   await assert.rejects(readTruthVector(join(f.dir, 'missing.geojson'), 'grade', ['x']), (e: unknown) => e instanceof DpmError && /file not found/.test(e.message));
   await assert.rejects(readTruthVector(f.gj, 'grade', []), (e: unknown) => e instanceof DpmError && /--damaged-values/.test(e.message));
+});
+
+test('shapefiles: no .prj with projected coordinates, an unreadable .prj, a truncated .shp → one DpmError', async () => {
+  const dir = tempDir('vector');
+  const grid = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3);
+  writeShapefile(join(dir, 'noprj'), handTruth());
+  await assert.rejects(readTruthVector(join(dir, 'noprj.shp'), 'grade', ['destroyed']),
+    (e: unknown) => e instanceof DpmError && /noprj\.shp: the file states no CRS and its coordinates are not longitude\/latitude/.test(e.message));
+  writeShapefile(join(dir, 'badprj'), handTruth(), 'PROJCS["nonsense",GEOGCS["x"]]');
+  const t = await readTruthVector(join(dir, 'badprj.shp'), 'grade', ['destroyed']);
+  assert.throws(() => labelChips(t, grid, 1 / 3, undefined, 'truth badprj.shp'),
+    (e: unknown) => e instanceof DpmError && /truth badprj\.shp: cannot transform between the coordinate systems/.test(e.message));
+  const shp = readFileSync(join(dir, 'noprj.shp'));
+  writeFileSync(join(dir, 'cut.shp'), shp.subarray(0, 150));
+  writeFileSync(join(dir, 'cut.dbf'), readFileSync(join(dir, 'noprj.dbf')));
+  await assert.rejects(readTruthVector(join(dir, 'cut.shp'), 'grade', ['destroyed']), (e: unknown) => e instanceof DpmError && /cut\.shp/.test(e.message));
+  writeFileSync(join(dir, 'lonely.shp'), shp);
+  await assert.rejects(readTruthVector(join(dir, 'lonely.shp'), 'grade', ['destroyed']), (e: unknown) => e instanceof DpmError && /lonely\.dbf is missing/.test(e.message));
 });

@@ -150,7 +150,7 @@ test('stdin redirected from a file: EOF after the request is not a cancel', asyn
     const r = await new Promise<Run>((resolve) => {
       const child = spawn(process.execPath, [harness], { stdio: [fd, 'pipe', 'pipe'] });
       let stdout = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
       child.on('close', (code) => resolve({ code, lines: stdout.trim().split('\n').map((t) => JSON.parse(t) as Line), stderr: '' }));
     });
     closeSync(fd);

@@ -4,7 +4,7 @@
 import type { ScoreEvaluation } from './metrics.js';
 
 /** At most `max` indices of a curve, evenly spaced, always keeping the first, the last and `keep`. */
-function thin(n: number, max: number, keep: number): number[] {
+export function thin(n: number, max: number, keep: number): number[] {
   if (n <= max) return Array.from({ length: n }, (_, k) => k);
   const out = new Set<number>([0, n - 1, keep]);
   for (let s = 0; s < max; s++) out.add(Math.round((s * (n - 1)) / (max - 1)));

@@ -1,6 +1,6 @@
 // Table I of papers/001 (optimum F_β threshold, precision, recall, PR AUC) as Markdown and JSON, plus the plots.
 import type { ScoreEvaluation } from './metrics.js';
-import { fbetaChartSpec, prChartSpec } from './charts.js';
+import { fbetaChartSpec, prChartSpec, thin } from './charts.js';
 import { renderVegaLiteBoth } from './plots.js';
 
 export interface EvaluationMeta {
@@ -52,6 +52,10 @@ export function reportJson(evals: ScoreEvaluation[], meta: EvaluationMeta): Reco
       negatives: e.curve.negatives,
       nanScores: e.curve.nanScores,
       thresholds: e.curve.thresholds.length,
+      // the curve itself, at most 500 points (evenly thinned, the optimum kept) for re-plotting elsewhere
+      curve: thin(e.curve.thresholds.length, 500, e.fbeta.best.index).map((k) => ({
+        threshold: e.curve.thresholds[k], precision: e.curve.precision[k], recall: e.curve.recall[k], fbeta: e.fbeta.fbeta[k],
+      })),
     })),
   };
 }

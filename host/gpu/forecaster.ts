@@ -63,6 +63,21 @@ function checkConfig(c: ModelConfig): void {
   }
 }
 
+/** float32 elements per batch row of each work buffer at sequence length T */
+export function workRowElems(c: ModelConfig, T: number): Record<string, number> {
+  const { hidden: H, mlp: M, features: F } = c;
+  return {
+    x: T * F, mask: T, dec: 2 * (T + 1), xin: T * F, gi: 3 * H * T, h: H * (T + 1), gates: 4 * H * T,
+    a1: M * (T + 1), a2: M * (T + 1), a3: M * (T + 1), nll: T, dout: 2 * T, d3: M * T, d2: M * T, d1: M * T,
+    dhdec: H * T, dhrec0: H, dhrec1: H, dgi: 3 * H * T, dgh: 3 * H * T,
+  };
+}
+
+/** bytes of GPU working memory per batch row at sequence length T (all work buffers together) */
+export function workBytesPerRow(c: ModelConfig, T: number): number {
+  return Object.values(workRowElems(c, T)).reduce((a, b) => a + b, 0) * 4;
+}
+
 export async function createGpuEngine(config: ModelConfig, opts: GpuEngineOptions = {}): Promise<ForecasterEngine> {
   checkConfig(config);
   const gpu = await openGpu({ device: opts.device });
@@ -163,14 +178,8 @@ export class GpuForecaster implements ForecasterEngine {
     return this.gpu.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
   }
 
-  /** float32 elements per batch row of each work buffer at sequence length T */
   private rowElems(T: number): Record<string, number> {
-    const { hidden: H, mlp: M, features: F } = this.config;
-    return {
-      x: T * F, mask: T, dec: 2 * (T + 1), xin: T * F, gi: 3 * H * T, h: H * (T + 1), gates: 4 * H * T,
-      a1: M * (T + 1), a2: M * (T + 1), a3: M * (T + 1), nll: T, dout: 2 * T, d3: M * T, d2: M * T, d1: M * T,
-      dhdec: H * T, dhrec0: H, dhrec1: H, dgi: 3 * H * T, dgh: 3 * H * T,
-    };
+    return workRowElems(this.config, T);
   }
 
   maxBatch(T: number): number {

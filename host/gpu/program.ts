@@ -101,6 +101,17 @@ export class Program {
     return this.gpu.device.createBindGroup({ label: this.label, layout: this.layout, entries });
   }
 
+  /** Records a dispatch of an explicit grid of x × y workgroups (kernels that read their block from workgroup_id). */
+  dispatchGrid(pass: GPUComputePassEncoder, group: GPUBindGroup, x: number, y: number, stepSlot?: number): void {
+    if (x <= 0 || y <= 0) return;
+    const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    if (x > maxDim || y > maxDim) throw new GpuError(`${this.label}: grid ${x} × ${y} exceeds the dispatch limit ${maxDim}`);
+    pass.setPipeline(this.pipeline);
+    if (stepSlot !== undefined) pass.setBindGroup(0, group, [stepSlot * STEP_STRIDE]);
+    else pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y);
+  }
+
   /** Records a dispatch of at least `invocations` invocations (2-D grid when one dimension is not enough). */
   dispatch(pass: GPUComputePassEncoder, group: GPUBindGroup, invocations: number, stepSlot?: number): void {
     if (invocations <= 0) return;

@@ -3,7 +3,8 @@
 // authors' PyTorch names (ARCHITECTURE.md "Model file") in packed-vector order, float32, and a `__metadata__`
 // with our config and training summary as JSON strings. A bare state_dict conversion (no metadata) loads too:
 // the sizes come from the shapes. Every problem becomes one DpmError naming the file.
-import { readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DpmError } from '../errors.js';
 import { paramCount, paramLayout, type ModelConfig } from './params.js';
 
@@ -125,6 +126,7 @@ export function writeSafetensors(path: string, tensors: Tensor[], metadata: Reco
   }
   const tmp = `${path}.tmp-${process.pid}`;
   try {
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(tmp, bytes);
     renameSync(tmp, path);
   } catch (e) {

@@ -3,7 +3,7 @@
 import { DpmError } from '../errors.js';
 import { type Feedback } from '../toolbox/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
-import { computeCoherence, parseChip, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
+import { checkStack, computeCoherence, parseChip, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
 import { discoverStack, openRaster, type RasterSource } from './readers.js';
 import type { ChipSpec } from './kernel.js';
 
@@ -46,6 +46,7 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
     if ((o.lat !== undefined) !== (o.lon !== undefined)) throw new DpmError('give both --lat and --lon, or neither');
     if (lat && !o.lat) fb.log('info', `chip-centre coordinates from ${latPath} and ${lonPath}`);
     const slcs = opened.slice(0, found.entries.length);
+    checkStack(slcs, lat, lon);
     const window = parseWindow(o.window, slcs[0].width, slcs[0].height);
     const W = window.c1 - window.c0, H = window.r1 - window.r0;
     const outW = W >= cr ? Math.floor((W - cr) / sr) + 1 : 0;

@@ -8,8 +8,9 @@
 // the next block (≤ (ca−sa)/blockRows of the data, ~1–2 % at the default budget).
 //
 // Memory bound (independent of the scene's height and of the number of dates):
-//   wasm memory ≈ blockBytes (SLC slots: nSlots × blockRows × windowWidth × 8 B, blockRows shrunk to fit)
-//               + outBlockRows × outW × 4 B + 48 B × windowWidth (column sums)
+//   wasm memory ≈ blockBytes (SLC slots nSlots × blockRows × windowWidth × 8 B + the output block
+//                 outBlockRows × outW × 4 B; blockRows shrunk to fit, never below one chip height)
+//               + 48 B × windowWidth (column sums)
 //   + reader scratch (one line, or one GeoTIFF tile row) + lat/lon: 4 lines × windowWidth × 8 B.
 // What the sink keeps is the caller's: the CLI holds the output stack (outW × outH × nPairs × 4 B, e.g. 155 MB for a
 // 20,000 × 5,000 scene, 30 dates, 15x5 chips), a streaming sink holds nothing.
@@ -104,6 +105,23 @@ export function chipGeoTransform(gt: GeoTransform, w: Window, c: ChipSpec): GeoT
   ];
 }
 
+/** The SLCs are complex and on one grid; lat/lon lookups (both or neither) are real and on the same grid. */
+export function checkStack(sources: RasterSource[], lat?: RasterSource, lon?: RasterSource): void {
+  for (const s of sources) {
+    if (!s.complex) throw new DpmError(`${s.path}: ${s.dataType} is not a complex SLC`);
+    if (s.width !== sources[0].width || s.height !== sources[0].height) {
+      throw new DpmError(`${s.path}: ${s.width} × ${s.height} pixels, but ${sources[0].path} has ${sources[0].width} × ${sources[0].height}; the stack must be coregistered on one grid`);
+    }
+  }
+  for (const [name, l] of [['--lat', lat], ['--lon', lon]] as const) {
+    if (l && (l.width !== sources[0].width || l.height !== sources[0].height)) {
+      throw new DpmError(`${name} ${l.path}: ${l.width} × ${l.height} pixels, the SLCs have ${sources[0].width} × ${sources[0].height}`);
+    }
+    if (l?.complex) throw new DpmError(`${name} ${l.path}: a real-valued lookup raster is expected, got ${l.dataType}`);
+  }
+  if ((lat === undefined) !== (lon === undefined)) throw new DpmError('give both --lat and --lon, or neither');
+}
+
 export async function computeCoherence(
   sources: RasterSource[], opts: CoherenceOptions, sink: RowSink, fb: Feedback,
 ): Promise<CoherenceGrid> {
@@ -113,19 +131,7 @@ export async function computeCoherence(
   if (outW === 0 || outH === 0) {
     throw new DpmError(`the window (${W} × ${H} SLC pixels) is smaller than one ${c.cr}x${c.ca} chip`);
   }
-  for (const s of sources) {
-    if (!s.complex) throw new DpmError(`${s.path}: ${s.dataType} is not a complex SLC`);
-    if (s.width !== sources[0].width || s.height !== sources[0].height) {
-      throw new DpmError(`${s.path}: ${s.width} × ${s.height} pixels, but ${sources[0].path} has ${sources[0].width} × ${sources[0].height}; the stack must be coregistered on one grid`);
-    }
-  }
-  for (const [name, l] of [['--lat', opts.lat], ['--lon', opts.lon]] as const) {
-    if (l && (l.width !== sources[0].width || l.height !== sources[0].height)) {
-      throw new DpmError(`${name} ${l.path}: ${l.width} × ${l.height} pixels, the SLCs have ${sources[0].width} × ${sources[0].height}`);
-    }
-    if (l?.complex) throw new DpmError(`${name} ${l.path}: a real-valued lookup raster is expected, got ${l.dataType}`);
-  }
-  if ((opts.lat === undefined) !== (opts.lon === undefined)) throw new DpmError('give both --lat and --lon, or neither');
+  checkStack(sources, opts.lat, opts.lon);
 
   // Slot schedule: date t is read when first needed and freed after its last pair.
   const n = sources.length;
@@ -144,11 +150,12 @@ export async function computeCoherence(
     for (let s = 0; s <= t; s++) if (last[s] === t) live--;
   }
 
-  // Row block size from the memory budget.
+  // Rows per block from the memory budget: slots × inRows × W × 8 B of SLC + outRows × outW × 4 B of output,
+  // with inRows = (outRows − 1)·sa + ca; at least one output row (one chip height) whatever the budget.
   const budget = opts.blockBytes ?? 128 * 2 ** 20;
   const rowBytes = W * 8;
-  const maxIn = Math.max(c.ca, Math.floor(budget / (slots * rowBytes)));
-  const outPerBlock = Math.max(1, Math.min(outH, Math.floor((Math.min(maxIn, H) - c.ca) / c.sa) + 1));
+  const fit = Math.floor((budget - slots * rowBytes * (c.ca - c.sa)) / (slots * rowBytes * c.sa + outW * 4));
+  const outPerBlock = Math.max(1, Math.min(outH, fit));
   const inRows = (outPerBlock - 1) * c.sa + c.ca;
 
   const k = await CoherenceKernel.create();

@@ -212,7 +212,7 @@ export class TiffSource implements RasterSource {
 
   private constructor(readonly path: string, private image: GeoTIFFImage, readonly dataType: DataType,
     private decoder: Decoder, private fh: FileHandle, private fileSize: number,
-    private table: { offsets: number[]; counts: number[] }) {
+    private table: { offsets: number[]; counts: number[] }, private uncompressed: boolean) {
     this.width = image.getWidth();
     this.height = image.getHeight();
     this.complex = DATA_TYPES[dataType].complex;
@@ -288,7 +288,7 @@ export class TiffSource implements RasterSource {
     const table = await readBlockTable(fh, fileSize, path, image.isTiled);
     const blocks = Math.ceil(image.getWidth() / image.getTileWidth()) * Math.ceil(image.getHeight() / image.getTileHeight());
     if (table.offsets.length < blocks) fail(`${table.offsets.length} strips/tiles listed, ${blocks} needed`);
-    const src = new TiffSource(path, image, dataType, decoder, fh, fileSize, table);
+    const src = new TiffSource(path, image, dataType, decoder, fh, fileSize, table, compression === 1);
     try {
       const geoKeys = image.getGeoKeys();
       const scale = await fd.loadValue('ModelPixelScale');
@@ -345,13 +345,42 @@ export class TiffSource implements RasterSource {
       const rowsInTile = this.tiled ? this.th : Math.min(this.th, this.height - ty * this.th);
       const rA = Math.max(row0, ty * this.th), rB = Math.min(row0 + nRows, (ty + 1) * this.th);
       for (let tx = Math.floor(col0 / this.tw); tx * this.tw < col0 + nCols; tx++) {
-        const dv = await this.tile(ty * across + tx, rowsInTile);
         const cA = Math.max(col0, tx * this.tw), cB = Math.min(col0 + nCols, (tx + 1) * this.tw);
+        if (this.uncompressed) {
+          // read just the wanted rows of the strip/tile: a single-strip Sentinel-1 file (~1.3 GB) stays on disk
+          await this.readRaw(ty * across + tx, rowsInTile, ty, tx, rA, rB, cA, cB, row0, col0, nCols, out);
+          continue;
+        }
+        const dv = await this.tile(ty * across + tx, rowsInTile);
         for (let r = rA; r < rB; r++) {
           const off = ((r - ty * this.th) * this.tw + (cA - tx * this.tw)) * this.bpp;
           convert(dv, off, this.bpp, cB - cA, this.dataType, le, out, ((r - row0) * nCols + (cA - col0)) * per);
         }
       }
+    }
+  }
+
+  private scratch = Buffer.alloc(0);
+
+  private async readRaw(index: number, rowsInTile: number, ty: number, tx: number, rA: number, rB: number,
+    cA: number, cB: number, row0: number, col0: number, nCols: number, out: Float32Array | Float64Array): Promise<void> {
+    const offset = this.table.offsets[index], count = this.table.counts[index];
+    const per = this.complex ? 2 : 1;
+    const len = (cB - cA) * this.bpp;
+    if (this.scratch.length < len) this.scratch = Buffer.alloc(len);
+    const buf = this.scratch.subarray(0, len);
+    const dv = new DataView(buf.buffer, buf.byteOffset, len);
+    if (count === 0) buf.fill(0); // sparse file: missing block = zeros (invalid samples)
+    else if (count < this.tw * rowsInTile * this.bpp || offset + count > this.fileSize) {
+      throw new DpmError(`${this.path}: ${this.tiled ? 'tile' : 'strip'} ${index} holds ${count} bytes at ${offset}, expected ${this.tw * rowsInTile * this.bpp} inside a ${this.fileSize}-byte file; the file is truncated or corrupt`);
+    }
+    for (let r = rA; r < rB; r++) {
+      if (count !== 0) {
+        const pos = offset + ((r - ty * this.th) * this.tw + (cA - tx * this.tw)) * this.bpp;
+        const { bytesRead } = await this.fh.read(buf, 0, len, pos);
+        if (bytesRead !== len) throw new DpmError(`${this.path}: short read at byte ${pos}; the file is truncated or corrupt`);
+      }
+      convert(dv, 0, this.bpp, cB - cA, this.dataType, this.image.littleEndian, out, ((r - row0) * nCols + (cA - col0)) * per);
     }
   }
 

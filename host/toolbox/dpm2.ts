@@ -20,7 +20,7 @@ export const algorithm: Algorithm = {
       tauMax: p['tau-max'] as number,
     }, stage(feedback, 20, 95, 'fitting the decorrelation model'));
     const co = res.coPairs.map((c) => `${c.first}_${c.second}`).join(',');
-    feedback.log('info', `${DPM2_NAME}: ${res.prePairs} pre-event pairs, co-event ${co}; ${res.masked} pixel(s) without enough valid pairs (NaN)`);
+    feedback.log('info', `${DPM2_NAME}: ${res.prePairs} pre-event pairs, co-event ${co}; ${res.masked} pixel(s) without enough valid pairs (NaN); ${res.tauAtBound} pixel(s) with tau at the edge of [1, ${p['tau-max']}] days (decay not resolved by the spans)`);
     const metadata = {
       DPM_METHOD: DPM2_NAME,
       DPM_MODEL: 'gamma(dt) = gamma0*((1-rho)*exp(-dt/tau) + rho); P = T_{n-3}((model - observed)/max(sigma, sigma_min))',

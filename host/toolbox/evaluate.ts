@@ -64,7 +64,8 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     const truth = await readTruthVector(o.truth, o.damageField, o.damagedValues);
     const fg = footprintGrid(grid.georef, grid.width, grid.height, o.layout, `--score ${o.scores[0]}`);
     labels = labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
-    truthName = `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} footprints in the scene)`;
+    truthName = `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} footprints in the scene; ` +
+      'chips without damaged footprints count as undamaged, also outside the surveyed area)';
   } else {
     fb.progress(20, 'reading the truth mask');
     const mask = await readRaster(o.truthRaster!);
@@ -84,6 +85,14 @@ export function evaluateLabelled(scores: { name: string; values: ArrayLike<numbe
   o: { truth: string; fraction: number; beta?: number }, fb: Feedback = silentFeedback): { evals: ScoreEvaluation[]; meta: EvaluationMeta } {
   let unlabelled = 0;
   for (const v of labels.labels) if (Number.isNaN(v)) unlabelled++;
+  const f = Number(o.fraction.toPrecision(3));
+  if (labels.damaged === 0) {
+    throw new DpmError(`truth ${o.truth}: no pixel is damaged (none has ≥ ${f} of its chip covered by damaged buildings); ` +
+      'check --damaged-values and --fraction: precision and recall are undefined without damaged pixels');
+  }
+  if (labels.undamaged === 0) {
+    throw new DpmError(`truth ${o.truth}: every one of the ${labels.damaged} labelled pixels is damaged; precision–recall needs undamaged pixels too`);
+  }
   const meta: EvaluationMeta = { truth: o.truth, fraction: o.fraction, damaged: labels.damaged, undamaged: labels.undamaged, unlabelled };
   const evals: ScoreEvaluation[] = [];
   for (const [k, s] of scores.entries()) {

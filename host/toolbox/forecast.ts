@@ -72,7 +72,8 @@ async function run(params: Params, fb: Feedback) {
         valid++;
         if (z >= 4.93) above++;
       }
-      fb.log('info', `${valid} pixels forecast; ${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
+      fb.log('info', `${series.N - r.nUnusable} pixels forecast, ${valid} of them with a co-event value (z-score); ` +
+        `${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
         `${above} with z ≥ 4.93 (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`);
       fb.progress(100);
       return { ...written, pixels: valid, 'unusable-pixels': r.nUnusable, 'anomalous-fraction': valid ? above / valid : null };

@@ -27,12 +27,15 @@ import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.
 import { geocode, type GeocodeTarget } from '../raster/geocode.js';
 import { writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
 import { splitBands } from '../model/series.js';
+import { discoverStack, openRaster } from '../sar/readers.js';
+import { readTruthVector } from '../vector/read.js';
+import { transformer } from '../vector/crs.js';
 import type { CoherenceStack, Raster } from '../raster/types.js';
 
 /** Model and training settings of each preset. `fast` is for CPU-only machines (the software GPU). */
 export const PRESETS = {
-  paper: { hidden: 256, mlp: 128, epochs: 20, batchSize: 256, maxSequences: undefined as number | undefined },
-  fast: { hidden: 32, mlp: 32, epochs: 12, batchSize: 64, maxSequences: 20000 as number | undefined },
+  paper: { hidden: 256, mlp: 128, epochs: 20, batchSize: 256, lr: 5e-4, maxSequences: undefined as number | undefined },
+  fast: { hidden: 32, mlp: 32, epochs: 12, batchSize: 64, lr: 3e-3, maxSequences: 20000 as number | undefined },
 } as const;
 export type PresetName = keyof typeof PRESETS;
 
@@ -105,6 +108,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   const device = p.device as string | undefined;
   const nodata = p.nodata as number | undefined;
   const threshold = Number(p.threshold);
+  await preflight(p, slc, coherence, eventDate, nodata, fb);
   const stages = new Stages(dir, Boolean(p.force), fb);
   const at = (f: string) => join(dir, f);
   const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
@@ -148,7 +152,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   const modelPath = at('model.safetensors');
   const trainParams = {
     coherence: trainStack, out: modelPath, 'event-date': eventDate, hidden: preset.hidden, mlp: preset.mlp, epochs,
-    'batch-size': preset.batchSize, seed: p.seed, device, resume: true,
+    'batch-size': preset.batchSize, lr: preset.lr, seed: p.seed, device, resume: true,
     ...(p['max-sequences'] ?? preset.maxSequences ? { 'max-sequences': p['max-sequences'] ?? preset.maxSequences } : {}),
   };
   const { device: _d, resume: _r, ...trainKey } = trainParams;
@@ -225,6 +229,72 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
     'out-dir': dir, zscore: at('forecast/zscore.tif'), png: at('dpm.png'), report: at('report.md'),
     'anomalous-fraction': fc['anomalous-fraction'] ?? null,
   };
+}
+
+type Box = [number, number, number, number]; // lon0, lat0, lon1, lat1
+const emptyBox = (): Box => [Infinity, Infinity, -Infinity, -Infinity];
+function grow(b: Box, lon: number, lat: number): void {
+  if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
+  b[0] = Math.min(b[0], lon); b[1] = Math.min(b[1], lat); b[2] = Math.max(b[2], lon); b[3] = Math.max(b[3], lat);
+}
+
+/**
+ * Checks what can be checked before hours of work: the event date falls inside the stack, the truth file has the
+ * damage field and lies (at least partly) in the scene. Every failure is one clear error and nothing is written.
+ */
+async function preflight(p: Params, slc: string[] | undefined, coherence: string[] | undefined, eventDate: string, nodata: number | undefined, fb: Feedback) {
+  let pairs: { first: string; second: string }[];
+  let source: string;
+  const scene = emptyBox();
+  if (slc) {
+    const found = discoverStack(slc);
+    const dates = found.entries.map((e) => e.date).sort();
+    if (dates.length < 3) throw new DpmError(`--slc ${slc.join(',')}: ${dates.length} acquisitions; at least 3 are needed (2 pairs)`);
+    pairs = dates.slice(1).map((d, k) => ({ first: dates[k]!, second: d }));
+    source = `SLC stack ${slc.join(',')}`;
+    if (found.lat && found.lon) {
+      const [lat, lon] = [await openRaster(found.lat), await openRaster(found.lon)];
+      try {
+        const a = new Float64Array(lat.width * lat.height), b = new Float64Array(lon.width * lon.height);
+        await lat.read(0, lat.height, 0, lat.width, a);
+        await lon.read(0, lon.height, 0, lon.width, b);
+        for (let i = 0; i < a.length; i++) grow(scene, b[i]!, a[i]!);
+      } finally {
+        await lat.close();
+        await lon.close();
+      }
+    }
+  } else {
+    const s = await readCoherenceStack(coherence!.length === 1 ? coherence![0]! : coherence!, { nodata, feedback: stage(fb, 0, 1, 'checking') });
+    pairs = s.pairs;
+    source = s.source ?? coherence!.join(',');
+    const g = s.georef;
+    if (g.lat && g.lon) for (let i = 0; i < g.lat.length; i++) grow(scene, g.lon[i]!, g.lat[i]!);
+    else if (g.geoTransform && g.epsg) {
+      const toWgs = transformer(`EPSG:${g.epsg}`, 'EPSG:4326');
+      const gt = g.geoTransform;
+      for (const [c, r] of [[0, 0], [s.width, 0], [0, s.height], [s.width, s.height]] as const) {
+        grow(scene, ...toWgs([gt[0] + c * gt[1] + r * gt[2], gt[3] + c * gt[4] + r * gt[5]]));
+      }
+    }
+  }
+  // the event date must split the stack into pre-event pairs and a co-event pair (same rule as dpm forecast)
+  splitBands({ width: 0, height: 0, bands: pairs.map(() => new Float32Array(0)), descriptions: [], georef: {}, pairs, source }, { eventDate }, true);
+
+  if (p.truth) {
+    const field = p['damage-field'] as string | undefined, values = list(p['damaged-values']?.toString().split(','));
+    if (!field || !values) throw new DpmError('--truth needs --damage-field and --damaged-values');
+    const truth = await readTruthVector(String(p.truth), field, values.map((v) => v.trim()));
+    if (Number.isFinite(scene[0])) {
+      const toWgs = transformer(truth.crs, 'EPSG:4326');
+      const t = emptyBox();
+      for (const poly of truth.polygons) for (const [x, y] of poly.rings[0] ?? []) grow(t, ...toWgs([x, y]));
+      if (!(t[0] <= scene[2] && t[2] >= scene[0] && t[1] <= scene[3] && t[3] >= scene[1])) {
+        throw new DpmError(`--truth ${String(p.truth)}: its footprints (lon ${t[0].toFixed(4)}…${t[2].toFixed(4)}, lat ${t[1].toFixed(4)}…${t[3].toFixed(4)}) ` +
+          `lie outside the scene (lon ${scene[0].toFixed(4)}…${scene[2].toFixed(4)}, lat ${scene[1].toFixed(4)}…${scene[3].toFixed(4)})`);
+      }
+    }
+  }
 }
 
 /** Crops a coherence stack to a window (its pixels) and optionally keeps every chip-th pixel (training set). */

@@ -36,55 +36,70 @@ const REASONS: Record<number, string> = {
 };
 
 // The stdin reader (CommonJS, run by worker_threads with eval). It posts the first line as the request and
-// raises flags[0] on a cancel line or on EOF. flags[1] is only used to sleep on when stdin is non-blocking.
+// raises flags[0] on a cancel line or on EOF.
 const READER = String.raw`
 const { workerData, parentPort } = require('node:worker_threads');
 const { readSync } = require('node:fs');
-const { StringDecoder } = require('node:string_decoder');
+const net = require('node:net');
+const tty = require('node:tty');
 const flags = new Int32Array(workerData.sab);
-const decoder = new StringDecoder('utf8');
-const buf = Buffer.alloc(65536);
 let pending = '';
 let haveRequest = false;
 function raise(reason) {
   if (Atomics.compareExchange(flags, 0, 0, reason) === 0) parentPort.postMessage({ kind: 'cancel', reason });
 }
 function onLine(line) {
+  if (line.trim() === '') return;
   if (!haveRequest) {
-    if (line.trim() === '') return;
     haveRequest = true;
     parentPort.postMessage({ kind: 'request', line });
     return;
   }
-  if (line.trim() === '') return;
   let msg;
   try { msg = JSON.parse(line); } catch { parentPort.postMessage({ kind: 'ignored', line }); return; }
   if (msg && msg.type === 'cancel') raise(${CANCEL_LINE});
   else parentPort.postMessage({ kind: 'ignored', line });
 }
-for (;;) {
-  let n;
-  try {
-    n = readSync(0, buf, 0, buf.length, null);
-  } catch (e) {
-    if (e.code === 'EAGAIN') { Atomics.wait(flags, 1, 0, 20); continue; }
-    if (e.code === 'EOF') n = 0;
-    else { parentPort.postMessage({ kind: 'readError', message: String(e.message) }); n = 0; }
-  }
-  if (n === 0) {
-    pending += decoder.end();
-    if (!haveRequest && pending.trim() !== '') onLine(pending);
-    if (!haveRequest) parentPort.postMessage({ kind: 'noRequest' });
-    else if (!workerData.stdinIsFile) raise(${CANCEL_EOF});
-    break;
-  }
-  pending += decoder.write(buf.subarray(0, n));
+function onData(chunk) {
+  pending += chunk;
   let i;
   while ((i = pending.indexOf('\n')) >= 0) {
     const line = pending.slice(0, i);
     pending = pending.slice(i + 1);
     onLine(line);
   }
+}
+function onEnd() {
+  if (!haveRequest && pending.trim() !== '') onLine(pending);
+  if (!haveRequest) parentPort.postMessage({ kind: 'noRequest' });
+  else if (!workerData.stdinIsFile) raise(${CANCEL_EOF});
+}
+// Pipes, sockets and terminals are read by this thread's own event loop (never a blocking read: a thread stuck
+// in read() could not be stopped when the process exits). A regular file, /dev/null or the like is read at once.
+let stream;
+if (!workerData.stdinIsFile) {
+  try {
+    stream = tty.isatty(0) ? new tty.ReadStream(0) : new net.Socket({ fd: 0, readable: true, writable: false });
+  } catch { stream = undefined; }
+}
+if (stream) {
+  stream.setEncoding('utf8');
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', (e) => { parentPort.postMessage({ kind: 'readError', message: String(e.message) }); onEnd(); });
+} else {
+  const { StringDecoder } = require('node:string_decoder');
+  const decoder = new StringDecoder('utf8');
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n = 0;
+    try { n = readSync(0, buf, 0, buf.length, null); }
+    catch (e) { if (e.code !== 'EOF') parentPort.postMessage({ kind: 'readError', message: String(e.message) }); }
+    if (n === 0) break;
+    onData(decoder.write(buf.subarray(0, n)));
+  }
+  onData(decoder.end());
+  onEnd();
 }
 `;
 

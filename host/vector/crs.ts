@@ -33,6 +33,12 @@ export function localEqualArea(lon: number, lat: number): string {
 /** A point transformer from one definition to another (identity when equal). */
 export function transformer(from: string, to: string): (p: [number, number]) => [number, number] {
   if (from === to) return (p) => p;
-  const conv = proj4(from, to);
+  const make = () => proj4(from, to);
+  let conv: ReturnType<typeof make>;
+  try {
+    conv = make(); // proj4 parses both definitions here: a bad .prj or crs member fails now, not mid-way
+  } catch (e) {
+    throw new DpmError(`cannot transform between the coordinate systems '${from.slice(0, 100)}' and '${to.slice(0, 100)}' (${(e as Error).message ?? 'unparseable'})`);
+  }
   return (p) => conv.forward(p) as [number, number];
 }

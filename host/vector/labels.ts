@@ -163,7 +163,12 @@ export function labelChips(truth: TruthFootprints, grid: FootprintGrid, threshol
   }
   if (!(sx1 > sx0)) throw new DpmError('score raster: no pixel has a ground footprint (all positions missing?)');
 
-  const tr = transformer(truth.crs, grid.crs);
+  let tr: (p: [number, number]) => [number, number];
+  try {
+    tr = transformer(truth.crs, grid.crs);
+  } catch (e) {
+    throw new DpmError(`${what}: ${(e as Error).message}`);
+  }
   let inScene = 0;
   const damagedPolys: { rings: Ring[]; bb: [number, number, number, number] }[] = [];
   for (const p of truth.polygons) {
@@ -215,8 +220,13 @@ export function labelChips(truth: TruthFootprints, grid: FootprintGrid, threshol
     const chip = chips[k]!;
     const polys = list.map((p) => damagedPolys[p].rings as polygonClipping.Polygon);
     // union first so overlapping footprints count once (a single footprint needs no union)
-    const damagedArea = polys.length === 1 ? polys[0] : polygonClipping.union(polys[0], ...polys.slice(1));
-    const covered = polygonClipping.intersection([chip as polygonClipping.Ring], damagedArea);
+    let covered: polygonClipping.MultiPolygon;
+    try {
+      const damagedArea = polys.length === 1 ? polys[0] : polygonClipping.union(polys[0], ...polys.slice(1));
+      covered = polygonClipping.intersection([chip as polygonClipping.Ring], damagedArea);
+    } catch (e) {
+      throw new DpmError(`${what}: a damaged footprint near pixel (row ${Math.floor(k / width)}, col ${k % width}) is not a valid polygon (${(e as Error).message})`);
+    }
     fraction[k] = Math.min(1, multiPolygonArea(covered as PolygonCoords[]) / ringArea(chip));
     if (++done % 2000 === 0) { throwIfCanceled(fb); fb.progress((100 * done) / perChip.size, 'labelling chips'); }
   }

@@ -74,6 +74,8 @@ export interface Analysis {
   criteria: Criterion[];
   nonPositive: { policy: NonPositivePolicy; shift: number; count: number; dropped: number };
   fragility: FragilityResult[];
+  /** the buffers behind the statistics: mean index and displacement magnitude */
+  samples: { index: number[]; displacement: number[] };
 }
 
 export interface AnalysisOptions {
@@ -115,7 +117,8 @@ export function analyse(
     defs.map(([label, lo, hi, keep]) => {
       const values = pick(keep);
       if (values.length === 0) {
-        throw new DpmError(`${what}: criterion ${cid} bin '${label}' is empty (no buffer with a valid index falls in it); check the points' displacement values and that they lie on the raster`);
+        const range = lo === hi ? `displacement = ${lo}` : `displacement in (${lo}, ${hi === Infinity ? '∞' : hi}]`;
+        throw new DpmError(`${what}: criterion ${cid} bin '${label}' (${range}) is empty: no buffer with a valid index falls in it (tied displacement values collapse percentile bins; points off the raster or on nodata are left out)`);
       }
       return { label, lo, hi, stats: boxStats(values) };
     });
@@ -190,6 +193,7 @@ export function analyse(
     column, raster, buffers: x.length, percentiles: pct, criteria,
     nonPositive: { policy: opts.nonPositive, shift, count: nonPos, dropped: x.length - fx.length },
     fragility,
+    samples: { index: x, displacement: d },
   };
 }
 

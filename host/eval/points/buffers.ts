@@ -9,15 +9,16 @@
 import proj4, { type Converter } from 'proj4';
 import { DpmError } from '../../errors.js';
 import type { Raster } from '../../raster/types.js';
-import { proj4Def } from '../../raster/geocode.js';
+import { epsgDef } from '../../vector/crs.js';
 
 
-/** proj4 definition of the raster's CRS (the geocoder's list: EPSG:4326, 3857, WGS84 UTM), errors naming the raster. */
+/** proj4 definition of the raster's CRS (any EPSG code proj4 knows, e.g. 4326, 4269, 3857, plus WGS84 UTM),
+ *  with an error naming the raster. */
 function rasterCrs(epsg: number, what: string): string {
   try {
-    return proj4Def(epsg);
+    return epsgDef(epsg);
   } catch (e) {
-    if (e instanceof DpmError) throw new DpmError(`${what}: CRS EPSG:${epsg} is not supported (EPSG:4326, EPSG:3857 and WGS84 UTM 326xx/327xx are); reproject the raster`);
+    if (e instanceof DpmError) throw new DpmError(`${what}: CRS EPSG:${epsg} is not supported (EPSG:4326, 4269, 3857 and WGS84 UTM 326xx/327xx are); reproject the raster`);
     throw e;
   }
 }

@@ -52,7 +52,7 @@ export async function fragilitySvg(a: Analysis): Promise<string> {
     }
     for (const e of f.empirical) points.push({ index: e.index, p: e.fraction, n: e.n, threshold: label });
   }
-  const color = { field: 'threshold', type: 'nominal', title: 'displacement threshold', legend: { orient: 'bottom', columns: 1, labelLimit: 480, titleLimit: 480 } };
+  const color = { field: 'threshold', type: 'nominal', sort: null, title: 'displacement threshold', legend: { orient: 'bottom', columns: 1, labelLimit: 480, titleLimit: 480 } };
   return renderVegaLite({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `${a.column} vs ${a.raster}: P(displacement > d | index)`,
@@ -62,6 +62,41 @@ export async function fragilitySvg(a: Analysis): Promise<string> {
       { data: { values: curve }, mark: 'line', encoding: { x: { field: 'index', type: 'quantitative', title: 'mean DPM index in buffer' }, y: { field: 'p', type: 'quantitative', title: 'probability of exceedance', scale: { domain: [0, 1] } }, color } },
       { data: { values: points }, mark: { type: 'point', filled: true }, encoding: { x: { field: 'index', type: 'quantitative' }, y: { field: 'p', type: 'quantitative' }, color } },
     ],
+  });
+}
+
+/** Index histograms of the buffers at or below and above each displacement threshold, with the optimal index
+ *  threshold drawn as a rule (papers/002 Fig. 10). */
+export async function histogramSvg(a: Analysis): Promise<string> {
+  const { index, displacement } = a.samples;
+  let lo = Infinity, hi = -Infinity;
+  for (const v of index) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  const step = (hi - lo) / 20 || 1;
+  const panels = a.fragility.map((f) => {
+    const rows = index.map((v, i) => ({ index: v, side: displacement[i] > f.threshold.d ? `above ${num(f.threshold.d, 2)}` : `at or below ${num(f.threshold.d, 2)}` }));
+    return {
+      title: `displacement threshold ${f.threshold.label}: optimal index ${num(f.optimal.threshold)} (precision ${num(f.optimal.precision, 2)}, recall ${num(f.optimal.recall, 2)})`,
+      width: 420,
+      height: 110,
+      layer: [
+        {
+          data: { values: rows },
+          mark: { type: 'bar', opacity: 0.6 },
+          encoding: {
+            x: { field: 'index', type: 'quantitative', bin: { extent: [lo, hi + step * 1e-9], step }, title: 'mean DPM index in buffer' },
+            y: { aggregate: 'count', type: 'quantitative', stack: null, title: 'buffers' },
+            color: { field: 'side', type: 'nominal', title: 'displacement', sort: null },
+          },
+        },
+        { data: { values: [{ t: f.optimal.threshold }] }, mark: { type: 'rule', color: 'black', strokeDash: [4, 3] }, encoding: { x: { field: 't', type: 'quantitative' } } },
+      ],
+    };
+  });
+  return renderVegaLite({
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: `${a.column} vs ${a.raster}: index histograms below/above each displacement threshold`,
+    vconcat: panels,
+    resolve: { scale: { color: 'independent' } },
   });
 }
 
@@ -136,7 +171,7 @@ export function markdownReport(ctx: ReportContext): string {
       '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const f of a.fragility) {
       const fit = f.fit;
-      L.push(`| ${f.threshold.label}${fit.separated ? ' (perfectly separated: β → 0)' : ''} | ${fit.n} (${fit.positives}) | ${num(f.medianIndex)} | ${num(fit.beta)} | ${num(fit.seLnTheta)} | ${num(fit.seBeta)} | ${num(f.optimal.threshold)} | ${num(f.optimal.probability)} | ${num(f.optimal.precision)} | ${num(f.optimal.recall)} | ${num(f.optimal.f1)} | ${num(f.atMedian.precision)} | ${num(f.atMedian.recall)} |`);
+      L.push(`| ${f.threshold.label}${fit.separated ? (fit.reversed ? ' (perfectly separated, exceedance BELOW the gap: β → 0⁻)' : ' (perfectly separated: β → 0)') : fit.beta < 0 ? ' (β < 0: exceedance falls as the index rises)' : ''} | ${fit.n} (${fit.positives}) | ${num(f.medianIndex)} | ${num(fit.beta)} | ${num(fit.seLnTheta)} | ${num(fit.seBeta)} | ${num(f.optimal.threshold)} | ${num(f.optimal.probability)} | ${num(f.optimal.precision)} | ${num(f.optimal.recall)} | ${num(f.optimal.f1)} | ${num(f.atMedian.precision)} | ${num(f.atMedian.recall)} |`);
     }
     L.push('');
     for (const plot of ctx.plots.get(`${a.column}\u0000${a.raster}`) ?? []) L.push(`![${plot}](${plot})`);

@@ -152,8 +152,10 @@ export interface FragilityFit {
   seBeta: number;
   logLik: number;
   iterations: number;
-  /** the classes are perfectly separated by the index: the MLE has β → 0; θ is the midpoint of the gap */
+  /** the classes are perfectly separated by the index: the MLE has β → 0; θ is the midpoint of the gap.
+   *  `reversed`: every exceedance lies BELOW every non-exceedance (β → 0 from below). */
   separated: boolean;
+  reversed: boolean;
   n: number;
   positives: number;
 }
@@ -187,12 +189,18 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
     throw new DpmError(`${what}: all ${n} buffers have the same outcome (${pos === 0 ? 'none' : 'all'} exceed the threshold); the fragility function is undefined`);
   }
   // Perfect separation (every non-exceedance below every exceedance): the likelihood rises without bound as β → 0.
-  let max0 = -Infinity, min1 = Infinity;
+  let max0 = -Infinity, min1 = Infinity, min0 = Infinity, max1 = -Infinity;
   for (let i = 0; i < n; i++) {
-    if (y[i]) min1 = Math.min(min1, u[i]);
-    else max0 = Math.max(max0, u[i]);
+    if (y[i]) { min1 = Math.min(min1, u[i]); max1 = Math.max(max1, u[i]); }
+    else { max0 = Math.max(max0, u[i]); min0 = Math.min(min0, u[i]); }
   }
-  const separated = max0 < min1;
+  const reversed = max1 < min0;
+  const separated = max0 < min1 || reversed;
+  let umin = Infinity, umax = -Infinity;
+  for (const v of u) { umin = Math.min(umin, v); umax = Math.max(umax, v); }
+  if (umax - umin <= 1e-12 * Math.max(1, Math.abs(umax))) {
+    throw new DpmError(`${what}: every one of the ${n} buffers has the same index (${Math.exp(umin)}); the exceedance probability cannot depend on it`);
+  }
 
   // Work with centred u (η = c + b·(u − ū)): the information matrix is then well conditioned even when the
   // index spans a narrow range far from 1, where a and b of the raw parameterisation are almost collinear.
@@ -243,7 +251,7 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
     const gain = next - ll;
     ll = next;
     if (gain < 1e-12 && Math.abs(dc) + Math.abs(db) < 1e-9 * (1 + Math.abs(c) + Math.abs(b))) break;
-    // separated data: b grows without bound; stop once the likelihood is essentially 1
+    // separated data: |b| grows without bound; stop once the likelihood is essentially 1
     if (separated && ll > -1e-8) break;
   }
   const det = info[0] * info[2] - info[1] * info[1];
@@ -259,17 +267,20 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
   ];
   if (separated) {
     return {
-      theta: Math.exp((max0 + min1) / 2), beta: 0, a, b, covAB: [NaN, NaN, NaN], seLnTheta: NaN, seBeta: NaN,
-      logLik: 0, iterations, separated, n, positives: pos,
+      theta: Math.exp(reversed ? (max1 + min0) / 2 : (max0 + min1) / 2), beta: reversed ? -0 : 0, a, b, covAB: [NaN, NaN, NaN],
+      seLnTheta: NaN, seBeta: NaN, logLik: 0, iterations, separated, reversed, n, positives: pos,
     };
   }
-  return { theta: Math.exp(mean - c / b), beta: 1 / b, a, b, covAB, seLnTheta, seBeta, logLik: ll, iterations, separated, n, positives: pos };
+  return { theta: Math.exp(mean - c / b), beta: 1 / b, a, b, covAB, seLnTheta, seBeta, logLik: ll, iterations, separated, reversed, n, positives: pos };
 }
 
 /** P(D > d | x) of a fitted fragility at index x' (fitted scale). */
 export function fragilityProbability(fit: FragilityFit, x: number): number {
   if (!(x > 0)) return 0;
-  if (fit.separated) return x > fit.theta ? 1 : x < fit.theta ? 0 : 0.5;
+  if (fit.separated) {
+    const above = x > fit.theta ? 1 : x < fit.theta ? 0 : 0.5;
+    return fit.reversed ? 1 - above : above;
+  }
   return Phi((Math.log(x) - Math.log(fit.theta)) / fit.beta);
 }
 

@@ -8,7 +8,7 @@ import { throwIfCanceled, type Feedback } from '../../toolbox/feedback.js';
 import { analyse, displacementPercentiles, type Analysis, type NonPositivePolicy } from './analyse.js';
 import { bufferMeans, type BufferResult } from './buffers.js';
 import { readPoints, type MissingPolicy } from './read-points.js';
-import { boxPlotSvg, fragilitySvg, jsonReport, markdownReport, metricsSvg, type ReportContext } from './report.js';
+import { boxPlotSvg, fragilitySvg, histogramSvg, jsonReport, markdownReport, metricsSvg, type ReportContext } from './report.js';
 
 export interface ValidateOptions {
   points: string;
@@ -93,7 +93,8 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
       const stem = `${safe(a.column)}__${safe(a.raster)}`;
       write(`plots/${stem}_box.svg`, await boxPlotSvg(a));
       write(`plots/${stem}_fragility.svg`, await fragilitySvg(a));
-      plots.set(`${a.column}\u0000${a.raster}`, [`plots/${stem}_box.svg`, `plots/${stem}_fragility.svg`]);
+      write(`plots/${stem}_histograms.svg`, await histogramSvg(a));
+      plots.set(`${a.column}\u0000${a.raster}`, [`plots/${stem}_box.svg`, `plots/${stem}_fragility.svg`, `plots/${stem}_histograms.svg`]);
     }
     for (const col of o.columns) {
       const name = `plots/${safe(col)}_precision_recall.svg`;

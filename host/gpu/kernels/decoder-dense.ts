@@ -20,5 +20,5 @@ export interface DenseShape {
 export const decoderDense = (gpu: Gpu, name: string, o: DenseShape & { RELU: 0 | 1 }) =>
   Program.get(gpu, decoderDenseSpec, { ...o }, `decoder_dense ${name}(${o.IN}→${o.OUT})`);
 
-/** one invocation per block of 4 rows × 4 outputs */
-export const decoderDenseInvocations = (OUT: number, rows: number) => Math.ceil(OUT / 4) * Math.ceil(rows / 4);
+/** one invocation per tile of 8 rows × 8 outputs */
+export const decoderDenseInvocations = (OUT: number, rows: number) => Math.ceil(OUT / 8) * Math.ceil(rows / 8);

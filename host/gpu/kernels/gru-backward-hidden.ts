@@ -11,5 +11,5 @@ export const gruBackwardHiddenSpec: ProgramSpec = {
 export const gruBackwardHidden = (gpu: Gpu, o: { H: number; WOFF_HH: number }) =>
   Program.get(gpu, gruBackwardHiddenSpec, o, `gru_backward_hidden(H=${o.H})`);
 
-/** one invocation per hidden unit and block of 4 batch rows */
-export const gruBackwardHiddenInvocations = (H: number, B: number) => H * Math.ceil(B / 4);
+/** one invocation per tile of 8 batch rows × 8 hidden units */
+export const gruBackwardHiddenInvocations = (H: number, B: number) => Math.ceil(H / 8) * Math.ceil(B / 8);

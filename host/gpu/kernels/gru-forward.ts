@@ -11,5 +11,5 @@ export const gruForwardSpec: ProgramSpec = {
 export const gruForward = (gpu: Gpu, o: { H: number; WOFF_HH: number; BOFF_HH: number }) =>
   Program.get(gpu, gruForwardSpec, o, `gru_forward(H=${o.H})`);
 
-/** one invocation per hidden unit and block of 4 batch rows */
-export const gruForwardInvocations = (H: number, B: number) => H * Math.ceil(B / 4);
+/** one invocation per tile of 8 batch rows × 4 hidden units */
+export const gruForwardInvocations = (H: number, B: number) => Math.ceil(H / 4) * Math.ceil(B / 8);

@@ -14,5 +14,5 @@ export const weightGrad = (
   o: { IN: number; OUT: number; WOFF: number; WSTRIDE: number; BOFF: number; BSTRIDE: number; HAS_BIAS: 0 | 1 },
 ) => Program.get(gpu, weightGradSpec, { ...o }, `weight_grad ${name}(${o.OUT}×${o.IN})`);
 
-/** one invocation per block of 4 outputs × 4 inputs */
-export const weightGradInvocations = (IN: number, OUT: number) => Math.ceil(IN / 4) * Math.ceil(OUT / 4);
+/** one invocation per tile of 8 outputs × 8 inputs */
+export const weightGradInvocations = (IN: number, OUT: number) => Math.ceil(IN / 8) * Math.ceil(OUT / 8);

@@ -114,6 +114,8 @@ def make_parameter(p):
         param = QgsProcessingParameterFolderDestination(name, desc, None, optional)
     else:
         raise ValueError('parameter {}: type {} has no QGIS equivalent'.format(p['name'], t))
+    if optional and t in DESTINATIONS:
+        param.setCreateByDefault(False)  # an optional output is only written when the user asks for it
     if p.get('advanced'):
         param.setFlags(param.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     return param
@@ -221,12 +223,25 @@ class ManifestAlgorithm(QgsProcessingAlgorithm):
     def _value(self, p, parameters, context, feedback, tmpdir):
         """The JSON value the runner gets for one parameter, or None to leave it out (the runner fills defaults)."""
         qn, t, multiple = qgis_name(p['name']), p['type'], bool(p.get('multiple'))
-        if t in ('rasterDestination', 'vectorDestination'):
-            v = self.parameterAsOutputLayer(parameters, qn, context)
-            return _abs(v) if v else None
-        if t in ('fileDestination', 'folderDestination'):
-            v = self.parameterAsFileOutput(parameters, qn, context)
-            return _abs(v) if v else None
+        if t in DESTINATIONS:
+            v = (self.parameterAsOutputLayer if t in ('rasterDestination', 'vectorDestination')
+                 else self.parameterAsFileOutput)(parameters, qn, context)
+            if not v:
+                return None
+            v = _abs(v)
+            # a destination in a folder that does not exist yet is fine (as for QGIS's own algorithms); the
+            # folders made here are removed again if the job fails
+            missing = []
+            parent = os.path.dirname(v)
+            while parent and not os.path.exists(parent):
+                missing.append(parent)
+                parent = os.path.dirname(parent)
+            if missing:
+                os.makedirs(missing[0])
+                self._made_dirs.extend(reversed(missing))
+            if t == 'folderDestination' and not os.path.exists(v):
+                self._made_dirs.append(v)  # the runner makes it; an empty one is removed after a failure
+            return v
         if not self._given(parameters, qn):
             return None
         if multiple and t in ('raster', 'vector'):
@@ -264,13 +279,24 @@ class ManifestAlgorithm(QgsProcessingAlgorithm):
         return self.parameterAsString(parameters, qn, context)
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        with tempfile.TemporaryDirectory(prefix='insardpm-') as tmpdir:
-            values = {}
-            for p in self.spec.get('parameters', []):
-                v = self._value(p, parameters, context, feedback, tmpdir)
-                if v is not None:
-                    values[p['name']] = v
-            outputs = runner.run_job(self.spec['id'], values, feedback)
+        self._made_dirs = []
+        try:
+            with tempfile.TemporaryDirectory(prefix='insardpm-') as tmpdir:
+                values = {}
+                for p in self.spec.get('parameters', []):
+                    v = self._value(p, parameters, context, feedback, tmpdir)
+                    if v is not None:
+                        values[p['name']] = v
+                dests = [values[p['name']] for p in self.spec.get('parameters', [])
+                         if p['type'] in DESTINATIONS and p['name'] in values]
+                outputs = runner.run_job(self.spec['id'], values, feedback, destinations=dests)
+        except BaseException:
+            for d in reversed(self._made_dirs):  # innermost first; only if still empty
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+            raise
         results = {}
         for o in self.spec.get('outputs', []):
             if o['name'] in outputs:

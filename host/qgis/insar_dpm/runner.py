@@ -24,8 +24,9 @@ SETTINGS_NODE = 'insar_dpm/node_path'      # QgsSettings key (also shown in Proc
 ENV_NODE = 'DPM_NODE'
 ENV_RUNNER = 'DPM_RUNNER'                  # path of the package's dist/host/cli.js
 ENV_MANIFEST = 'DPM_MANIFEST'
-#: seconds between the cancel line and killing the runner's process group
-CANCEL_GRACE_S = 1.5
+#: seconds between the cancel line and killing the runner's process group (SIGKILL: the runner already treats
+#: SIGTERM like the cancel line it ignored). Runners stop at their next block, well within this.
+CANCEL_GRACE_S = 1.2
 EXIT_CANCELED = 130
 
 
@@ -114,6 +115,12 @@ def find_node():
 
 def find_runner():
     """The package's dist/host/cli.js (the `dpm` command)."""
+    explicit = os.environ.get(ENV_RUNNER)
+    if explicit and not os.path.isfile(explicit):
+        # an explicit choice that is wrong is an error, not something to silently replace
+        raise QgsProcessingException(
+            'The insar-dpm runner was not found (looked at: {} ({})). Fix {} or unset it.'.format(
+                explicit, ENV_RUNNER, ENV_RUNNER))
     candidates = [(ENV_RUNNER, os.environ.get(ENV_RUNNER)), ('install record', _install_record().get('cli'))]
     root = _source_tree_root()
     if root:
@@ -144,16 +151,10 @@ def _kill_group(proc):
         subprocess.run(['taskkill', '/T', '/F', '/PID', str(proc.pid)], capture_output=True,
                        creationflags=getattr(subprocess, 'CREATE_NO_WINDOW', 0))
     else:
-        for sig, wait in ((signal.SIGTERM, 0.5), (signal.SIGKILL, 2.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     try:
         proc.wait(timeout=2.0)
     except subprocess.TimeoutExpired:
@@ -183,13 +184,31 @@ def _describe_exit(code):
     return 'exited with code {}'.format(code)
 
 
-class JobCanceled(QgsProcessingException):
-    pass
+def remove_temporaries(pid, paths):
+    """Removes what a killed runner left: its OutputSet temporaries `.dpm-tmp-<pid>-*` beside each destination
+    (a runner that exits by itself removes them; one killed with SIGKILL cannot)."""
+    import glob
+    removed = []
+    pattern = '.dpm-tmp-{}-*'.format(pid)
+    folders = set()
+    for p in paths:
+        if not p:
+            continue
+        p = os.path.abspath(p)
+        folders.add(os.path.dirname(p))
+        if os.path.isdir(p):  # a folder destination: the runner writes inside it
+            folders.update(dirpath for dirpath, _, _ in os.walk(p))
+    for folder in folders:
+        for tmp in glob.glob(os.path.join(glob.escape(folder), pattern)):
+            shutil.rmtree(tmp, ignore_errors=True) if os.path.isdir(tmp) else os.remove(tmp)
+            removed.append(tmp)
+    return removed
 
 
-def run_job(algorithm_id, parameters, feedback, grace_s=CANCEL_GRACE_S):
+def run_job(algorithm_id, parameters, feedback, grace_s=CANCEL_GRACE_S, destinations=()):
     """Runs one algorithm in a fresh runner. Returns its outputs; raises QgsProcessingException with the
-    runner's own message on error, or JobCanceled when the user cancelled. Never leaves the runner running."""
+    runner's own message on error or 'Canceled by user' after a cancel. Never leaves the runner running, nor
+    (given the destination paths) its temporaries."""
     node, node_origin = find_node()
     cli = find_runner()
     cmd = [node, cli, 'worker']
@@ -302,11 +321,14 @@ def run_job(algorithm_id, parameters, feedback, grace_s=CANCEL_GRACE_S):
             except OSError:
                 pass
     feedback.pushDebugInfo('insar-dpm runner {} after {:.2f} s'.format(_describe_exit(code), time.monotonic() - started))
+    if code is None or code < 0:
+        for tmp in remove_temporaries(proc.pid, destinations):
+            feedback.pushDebugInfo('removed {} (left by the killed runner)'.format(tmp))
 
     if result is not None and code == 0:
         return result  # finished before the cancel reached it: the outputs are complete
     if cancel_sent_at is not None or canceled_by_runner or code == EXIT_CANCELED:
-        raise JobCanceled('Canceled by user (insar-dpm {}: the runner stopped and removed its partial outputs)'.format(
+        raise QgsProcessingException('Canceled by user (insar-dpm {}: the runner stopped and removed its partial outputs)'.format(
             algorithm_id))
     if error is not None:
         if code != 0 and stderr_tail:

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""The forecaster of insar-dpm in PyTorch, for bench/forecaster.bench.ts: the same model (nn.GRU(F, H) -> 3 x
+(Linear + ReLU) -> Linear(M, 1) mu and logvar heads), the same alignment (training decodes h_0..h_{T-1}, forecast
+h_0..h_T), loss (sum over batch and steps of 0.5 (log 2 pi + logvar + (x - mu)^2 e^-logvar)), clip_grad_norm_(10)
+and Adam(lr 5e-4) as the authors' code and ../shared/fixtures/generator/model.py.
+
+Prints one JSON object: train and forecast throughput in sequence-steps per second (B * T per step or call).
+Run with Debian's interpreter: /usr/bin/python3 bench/torch_gru.py --batch 256 --steps 48
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import torch
+import torch.nn as nn
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+class Forecaster(nn.Module):
+    def __init__(self, hidden, mlp, features):
+        super().__init__()
+        self.hidden = hidden
+        self.gru = nn.GRU(input_size=features, hidden_size=hidden, num_layers=1, bias=True, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(hidden, mlp), nn.ReLU(), nn.Linear(mlp, mlp), nn.ReLU(),
+                                 nn.Linear(mlp, mlp), nn.ReLU())
+        self.mu_head = nn.Linear(mlp, 1)
+        self.logvar_head = nn.Linear(mlp, 1)
+
+    def forward(self, x, forecast=False):
+        B = x.shape[0]
+        h, _ = self.gru(x)
+        dec_in = torch.cat([h.new_zeros(B, 1, self.hidden), h], dim=1)
+        if not forecast:
+            dec_in = dec_in[:, :-1]
+        feat = self.mlp(dec_in)
+        return self.mu_head(feat).squeeze(-1), self.logvar_head(feat).squeeze(-1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--hidden', type=int, default=256)
+    ap.add_argument('--mlp', type=int, default=128)
+    ap.add_argument('--features', type=int, default=1)
+    ap.add_argument('--batch', type=int, default=256)
+    ap.add_argument('--steps', type=int, default=48, help='sequence length T')
+    ap.add_argument('--train-iters', type=int, default=5)
+    ap.add_argument('--forecast-iters', type=int, default=5)
+    ap.add_argument('--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--seed', type=int, default=128)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    model = Forecaster(a.hidden, a.mlp, a.features)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-4, betas=(0.9, 0.999), eps=1e-8)
+    B, T, F = a.batch, a.steps, a.features
+    x = torch.randn(B, T, F) * 1.5 + 1.0
+
+    def train_step():
+        opt.zero_grad()
+        mu, logvar = model(x)
+        target = x[:, :, 0]
+        loss = (0.5 * (LOG_2PI + logvar + (target - mu) ** 2 * torch.exp(-logvar))).sum()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=10.0)
+        opt.step()
+        return loss.item()
+
+    def forecast():
+        with torch.no_grad():
+            mu, logvar = model(x, forecast=True)
+        return mu[:, -1].sum().item()
+
+    train_step()  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(a.train_iters):
+        train_step()
+    t_train = (time.perf_counter() - t0) / a.train_iters
+    forecast()
+    t0 = time.perf_counter()
+    for _ in range(a.forecast_iters):
+        forecast()
+    t_fc = (time.perf_counter() - t0) / a.forecast_iters
+    print(json.dumps({
+        'engine': f'pytorch {torch.__version__} cpu ({a.threads} threads)',
+        'params': sum(p.numel() for p in model.parameters()),
+        'batch': B, 'T': T,
+        'train_s_per_step': t_train, 'forecast_s_per_call': t_fc,
+        'train_seq_steps_per_s': B * T / t_train, 'forecast_seq_steps_per_s': B * T / t_fc,
+    }))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,15 @@
+// The package's typed API (package.json "main"/"types"). Each engineer adds the lines for their modules.
+
+// forecaster: model files, engines, sequences, training, forecasting
+export { paramCount, paramLayout, PAPER_CONFIG, type ModelConfig } from './model/params.js';
+export { PAPER_ADAM, type AdamOptions, type ForecasterEngine, type OptimizerState } from './model/engine.js';
+export { loadModel, saveModel, decodeModel, encodeModel, readSafetensors, writeSafetensors, type ModelFile } from './model/safetensors.js';
+export { ReferenceEngine } from './model/reference.js';
+export { createEngine, ENGINE_CHOICES, type EngineChoice } from './model/engines.js';
+export { coherenceToLogit, logitToCoherence, splitBands, buildSeries, MIN_VALID, type BandSplit, type PixelSeries } from './model/series.js';
+export { trainModel, DEFAULT_TRAIN, type TrainOptions, type TrainResult, type TrainData, type EpochLog } from './model/train.js';
+export { forecastSequences, forecastPixels, type ForecastResult, type PixelForecast } from './model/forecast.js';
+export { initParams } from './model/init.js';
+export { Rng } from './model/rng.js';
+// a stack to train on / forecast (host/raster/stack.ts): readCoherenceStack(inputs, { nodata, feedback })
+export { readCoherenceStack } from './raster/stack.js';
