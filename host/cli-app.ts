@@ -8,7 +8,9 @@ import { exitCodeOf, DpmError, CanceledError } from './errors.js';
 import { extraCommands } from './commands.js';
 
 function optionFor(p: ParamSpec) {
-  const type = p.type === 'boolean' ? 'boolean' : p.type === 'number' || p.type === 'integer' ? 'number' : 'string';
+  // a list of numbers stays a string ("0.1,0.2"): resolveParams splits and checks it, as for the worker
+  const numeric = (p.type === 'number' || p.type === 'integer') && !p.multiple;
+  const type = p.type === 'boolean' ? 'boolean' : numeric ? 'number' : 'string';
   const choices = p.type === 'enum' ? p.options : undefined;
   const range = p.min !== undefined || p.max !== undefined ? ` [${p.min ?? ''}..${p.max ?? ''}]` : '';
   return {

@@ -109,6 +109,7 @@ interface Case {
   B: number;
   T: number;
   nan: [number, number][];
+  zeroParams?: boolean;
 }
 
 const cases: Case[] = [
@@ -118,13 +119,15 @@ const cases: Case[] = [
   // two input features (F = 2 carries a temporal baseline later); B not a multiple of the kernels' blocks of 4
   { config: { hidden: 6, mlp: 5, features: 2 }, B: 5, T: 4, nan: [[3, 1]] },
   { config: { hidden: 8, mlp: 6, features: 1 }, B: 1, T: 1, nan: [] },
+  // all-zero weights: every ReLU input is exactly 0 (its gradient must be 0 there, as torch's threshold_backward)
+  { config: { hidden: 5, mlp: 3, features: 1 }, B: 3, T: 4, nan: [[1, 1]], zeroParams: true },
 ];
 
 test('GPU engine matches the float64 reference on random small models, with missing steps', async () => {
   for (const [ci, c] of cases.entries()) {
     const { config, B, T } = c;
     const rng = new Rng(1000 + ci);
-    const p0 = initParams(config, rng);
+    const p0 = c.zeroParams ? new Float32Array(paramCount(config)) : initParams(config, rng);
     const x = randomX(rng, B, T, config.features, c.nan);
     const ref = new ReferenceEngine(config);
     await ref.setParams(p0);

@@ -289,8 +289,8 @@ test('Ctrl-C (SIGINT) to qgis_process.bin stops the runner within 2 s and leaves
   const parent = join(root, 'sigint');
   mkdirSync(parent);
   const scene = join(parent, 'scene');
-  // ~60 SLCs of 600×600: tens of seconds of work, checked for cancel after every SLC
-  const child = spawn(QGIS, ['run', 'insardpm:simulate', `--OUT=${scene}`, '--WIDTH=600', '--HEIGHT=600', '--DATES=60'], { env, cwd: root });
+  // 120 SLCs of 600×600: ~30 s of work, checked for cancel after every SLC (~0.15 s each)
+  const child = spawn(QGIS, ['run', 'insardpm:simulate', `--OUT=${scene}`, '--WIDTH=600', '--HEIGHT=600', '--DATES=120'], { env, cwd: root });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -341,7 +341,7 @@ test('desktop QGIS (under Xvfb): the plugin loads through initGui; a job runs on
   const cfg = {
     result,
     run: { alg: 'insardpm:forecast', params: { COHERENCE: [fx.coh], MODEL: fx.model, OUT_DIR: join(root, 'gui-fc'), DEVICE: 3 } },
-    cancel: { alg: 'insardpm:simulate', params: { OUT: join(parent, 'scene'), WIDTH: 600, HEIGHT: 600, DATES: 60 }, cancelAfter: 4 },
+    cancel: { alg: 'insardpm:simulate', params: { OUT: join(parent, 'scene'), WIDTH: 600, HEIGHT: 600, DATES: 120 }, cancelAfter: 4 },
   };
   const r = await run(xvfb, ['-a', 'qgis', '--noversioncheck', '--nologo', '--code', join(packageRoot, 'host', 'qgis', 'testing', 'gui_check.py')],
     { DPM_GUI_CHECK: JSON.stringify(cfg), QT_QPA_PLATFORM: 'xcb' }); // the desktop app crashes on offscreen (clipboard)

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/toolbox/feedback.js';
 import { DpmError } from '../host/errors.js';
+import { sharedRoot } from '../host/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-run-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -81,4 +82,16 @@ test('dpm run: bad inputs fail before anything is written', async () => {
   writeFileSync(farFile, JSON.stringify(far));
   await failsCleanly(runParams(join(root, 'bad-truth'), { truth: farFile }), /outside the scene/);
   await failsCleanly({ ...runParams(join(root, 'both')), coherence: 'x.tif' }, /exactly one of --slc/);
+});
+
+test('dpm run --coherence on real GAMMA coherence (PyRate Mexico City): map-grid outputs keep the input CRS', async () => {
+  const out = join(root, 'pyrate');
+  const data = join(sharedRoot, 'data', 'real', 'pyrate-mexico-coherence');
+  // 7 consecutive pairs 0106→0518; an event on 0512 makes 0506_0518 the co-event pair and the 6 before pre-event
+  const r = await execute('run', { coherence: data, nodata: 0, 'event-date': '20180512', preset: 'fast', epochs: 2, device: 'cpu', 'out-dir': out }, recordingFeedback());
+  const info = JSON.parse(execFileSync('gdalinfo', ['-json', String(r.zscore)], { encoding: 'utf8' }));
+  assert.deepEqual(info.size, [100, 60]);
+  assert.match(info.coordinateSystem.wkt, /WGS 84/);
+  assert.ok(Math.abs(info.geoTransform[0] - -99.19106978) < 1e-6, 'same upper-left corner as the input files');
+  assert.ok(existsSync(join(out, 'dpm_overlay.tif')) && existsSync(String(r.png)));
 });

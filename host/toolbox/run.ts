@@ -30,6 +30,7 @@ import { splitBands } from '../model/series.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
 import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
+import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import type { CoherenceStack, Raster } from '../raster/types.js';
 
 /** Model and training settings of each preset. `fast` is for CPU-only machines (the software GPU). */
@@ -108,7 +109,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   const device = p.device as string | undefined;
   const nodata = p.nodata as number | undefined;
   const threshold = Number(p.threshold);
-  await preflight(p, slc, coherence, eventDate, nodata, fb);
+  const aoiWindow = await preflight(p, slc, coherence, eventDate, nodata, chip, fb);
   const stages = new Stages(dir, Boolean(p.force), fb);
   const at = (f: string) => join(dir, f);
   const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
@@ -123,22 +124,22 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
       return at(file);
     };
     trainStack = await coh('coherence_train', 'coherence_train.tif', p['train-window'], undefined, 0, 15);
-    aoiStack = await coh('coherence_aoi', 'coherence_aoi.tif', p['aoi-window'], '1x1', 15, 35);
+    aoiStack = await coh('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window'], '1x1', 15, 35);
   } else {
-    // A coherence stack is already on its grid: windows are in its pixels; training subsamples it with the chip
-    // stride so that neighbouring, overlapping chips do not dominate the training set.
+    // A coherence stack is already on its grid (each pixel one estimate): windows are in its pixels, and training
+    // uses every pixel of its window.
     const inputKey = coherence!.map(fileId);
-    const crop = async (name: string, file: string, window: unknown, strideChip: boolean) => {
-      await stages.run(name, { inputKey, window, strideChip, chip, nodata }, [at(file)], async () => {
+    const crop = async (name: string, file: string, window: unknown) => {
+      await stages.run(name, { inputKey, window, nodata }, [at(file)], async () => {
         const s = await readCoherenceStack(coherence!.length === 1 ? coherence![0]! : coherence!, { nodata, feedback: sub(0, 5, 'reading') });
-        const cropped = cropStack(s, window as string | undefined, strideChip ? chip : undefined);
+        const cropped = cropStack(s, window as string | undefined);
         await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), cropped));
         return { out: at(file) };
       });
       return at(file);
     };
-    trainStack = await crop('coherence_train', 'coherence_train.tif', p['train-window'], true);
-    aoiStack = await crop('coherence_aoi', 'coherence_aoi.tif', p['aoi-window'], false);
+    trainStack = await crop('coherence_train', 'coherence_train.tif', p['train-window']);
+    aoiStack = await crop('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window']);
   }
   throwIfCanceled(fb);
 
@@ -242,7 +243,9 @@ function grow(b: Box, lon: number, lat: number): void {
  * Checks what can be checked before hours of work: the event date falls inside the stack, the truth file has the
  * damage field and lies (at least partly) in the scene. Every failure is one clear error and nothing is written.
  */
-async function preflight(p: Params, slc: string[] | undefined, coherence: string[] | undefined, eventDate: string, nodata: number | undefined, fb: Feedback) {
+async function preflight(p: Params, slc: string[] | undefined, coherence: string[] | undefined, eventDate: string, nodata: number | undefined,
+  chip: string, fb: Feedback): Promise<string | undefined> {
+  let grid: LatLonGrid | undefined;
   let pairs: { first: string; second: string }[];
   let source: string;
   const scene = emptyBox();
@@ -259,6 +262,7 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
         await lat.read(0, lat.height, 0, lat.width, a);
         await lon.read(0, lon.height, 0, lon.width, b);
         for (let i = 0; i < a.length; i++) grow(scene, b[i]!, a[i]!);
+        grid = { width: lat.width, height: lat.height, lat: a, lon: b };
       } finally {
         await lat.close();
         await lon.close();
@@ -269,7 +273,10 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
     pairs = s.pairs;
     source = s.source ?? coherence!.join(',');
     const g = s.georef;
-    if (g.lat && g.lon) for (let i = 0; i < g.lat.length; i++) grow(scene, g.lon[i]!, g.lat[i]!);
+    if (g.lat && g.lon) {
+      for (let i = 0; i < g.lat.length; i++) grow(scene, g.lon[i]!, g.lat[i]!);
+      grid = { width: s.width, height: s.height, lat: g.lat, lon: g.lon };
+    }
     else if (g.geoTransform && g.epsg) {
       const toWgs = transformer(`EPSG:${g.epsg}`, 'EPSG:4326');
       const gt = g.geoTransform;
@@ -295,10 +302,19 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
       }
     }
   }
+
+  if (p.aoi === undefined) return undefined;
+  if (p['aoi-window'] !== undefined) throw new DpmError('give either --aoi (a polygon) or --aoi-window, not both');
+  if (!grid) throw new DpmError(`--aoi ${String(p.aoi)}: the input has no lat/lon lookups to place a polygon on; use --aoi-window`);
+  // SLC input: grow by the chip so every chip touching the polygon is complete; a coherence grid is already chips
+  const [cr, ca] = chip.split('x').map(Number) as [number, number];
+  const window = windowOfPolygons(grid, await readAoiPolygons(String(p.aoi)), slc ? [cr - 1, ca - 1] : [0, 0], `--aoi ${String(p.aoi)}`);
+  fb.log('info', `--aoi ${String(p.aoi)}: area of interest ${window} (${slc ? 'SLC' : 'coherence-stack'} pixels)`);
+  return window;
 }
 
-/** Crops a coherence stack to a window (its pixels) and optionally keeps every chip-th pixel (training set). */
-function cropStack(s: CoherenceStack, window: string | undefined, strideChip: string | undefined): CoherenceStack {
+/** Crops a coherence stack to a window r0:r1,c0:c1 of its pixels. */
+function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStack {
   let r0 = 0, r1 = s.height, c0 = 0, c1 = s.width;
   if (window) {
     const m = /^\s*(\d+):(\d+)\s*,\s*(\d+):(\d+)\s*$/.exec(window);
@@ -308,11 +324,10 @@ function cropStack(s: CoherenceStack, window: string | undefined, strideChip: st
       throw new DpmError(`window '${window}' is outside the ${s.width} × ${s.height} coherence stack ${s.source ?? ''}`);
     }
   }
-  const [sr, sa] = strideChip ? strideChip.split('x').map(Number) as [number, number] : [1, 1];
-  const w = Math.ceil((c1 - c0) / sr), h = Math.ceil((r1 - r0) / sa);
+  const w = c1 - c0, h = r1 - r0;
   const pick = (a: Float32Array) => {
     const out = new Float32Array(w * h);
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) out[i * w + j] = a[(r0 + i * sa) * s.width + c0 + j * sr]!;
+    for (let i = 0; i < h; i++) out.set(a.subarray((r0 + i) * s.width + c0, (r0 + i) * s.width + c1), i * w);
     return out;
   };
   const g = s.georef;
@@ -321,7 +336,7 @@ function cropStack(s: CoherenceStack, window: string | undefined, strideChip: st
     ...s, width: w, height: h, bands: s.bands.map(pick),
     georef: {
       epsg: g.epsg,
-      geoTransform: gt ? [gt[0] + c0 * gt[1] + r0 * gt[2], gt[1] * sr, gt[2] * sa, gt[3] + c0 * gt[4] + r0 * gt[5], gt[4] * sr, gt[5] * sa] : undefined,
+      geoTransform: gt ? [gt[0] + c0 * gt[1] + r0 * gt[2], gt[1], gt[2], gt[3] + c0 * gt[4] + r0 * gt[5], gt[4], gt[5]] : undefined,
       lat: g.lat ? pick(g.lat) : undefined, lon: g.lon ? pick(g.lon) : undefined,
     },
   };

@@ -86,44 +86,63 @@ function polygonsOf(g: Geometry | null | undefined): PolygonCoords[] | undefined
   return undefined;
 }
 
-/** Reads footprints and classes them: a feature is damaged when String(its field value) is one of `damagedValues`
- *  (compared trimmed and case-insensitively). A field no feature has, or an unreadable file, is a DpmError. */
-export async function readTruthVector(path: string, damageField: string, damagedValues: string[]): Promise<TruthFootprints> {
-  if (!existsSync(path)) throw new DpmError(`truth ${path}: file not found`);
+export interface VectorPolygons {
+  /** proj4 definition (EPSG:xxxx or WKT) of the coordinates */
+  crs: string;
+  /** one entry per polygon (multipolygons split), with its feature's attributes */
+  polygons: { rings: PolygonCoords; properties: Record<string, unknown> }[];
+  /** attribute names seen in the file */
+  fields: string[];
+  /** features whose geometry is not a polygon (skipped) or that are empty */
+  skipped: number;
+  features: number;
+}
+
+/** Reads the polygons of a GeoJSON, Shapefile or FlatGeobuf file; `what` names the file's role in messages. */
+export async function readPolygons(path: string, what = 'truth'): Promise<VectorPolygons> {
+  if (!existsSync(path)) throw new DpmError(`${what} ${path}: file not found`);
   const ext = extname(path).toLowerCase();
   const raw = ext === '.shp' ? await readShapefile(path)
     : ext === '.fgb' ? await readFlatGeobuf(path)
     : ext === '.geojson' || ext === '.json' ? await readGeoJson(path)
-    : (() => { throw new DpmError(`truth ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`); })();
-  const wanted = new Set(damagedValues.map((v) => v.trim().toLowerCase()));
-  if (wanted.size === 0) throw new DpmError('--damaged-values is empty: name the attribute values that count as damaged');
+    : (() => { throw new DpmError(`${what} ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`); })();
   const fields = new Set<string>();
-  let hasField = false, skipped = 0;
-  const polygons: TruthFootprints['polygons'] = [];
+  let skipped = 0;
+  const polygons: VectorPolygons['polygons'] = [];
   let allDegrees = true;
   for (const f of raw.features) {
-    const props = f.properties ?? {};
-    for (const k of Object.keys(props)) fields.add(k);
-    if (Object.prototype.hasOwnProperty.call(props, damageField)) hasField = true;
+    const properties = (f.properties ?? {}) as Record<string, unknown>;
+    for (const k of Object.keys(properties)) fields.add(k);
     const polys = polygonsOf(f.geometry);
     if (!polys) { skipped++; continue; }
-    const v = props[damageField];
-    const damaged = v !== null && v !== undefined && wanted.has(String(v).trim().toLowerCase());
     for (const rings of polys) {
       if (!rings.length || rings[0].length < 4) continue;
       for (const [x, y] of rings[0]) if (Math.abs(x) > 180 || Math.abs(y) > 90) allDegrees = false;
-      polygons.push({ rings, damaged });
+      polygons.push({ rings, properties });
     }
   }
-  if (raw.features.length === 0) throw new DpmError(`truth ${path}: the file holds no features`);
-  if (!hasField) {
-    throw new DpmError(`truth ${path}: no feature has the damage field '${damageField}' (fields: ${[...fields].join(', ') || 'none'})`);
-  }
-  if (polygons.length === 0) throw new DpmError(`truth ${path}: no polygon footprints (${skipped} features of other geometry types)`);
+  if (raw.features.length === 0) throw new DpmError(`${what} ${path}: the file holds no features`);
   let crs = raw.crs;
   if (!crs) {
-    if (!allDegrees) throw new DpmError(`truth ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
+    if (!allDegrees) throw new DpmError(`${what} ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
     crs = 'EPSG:4326'; // no CRS stated but every coordinate fits lon/lat: the only sensible reading
   }
   return { crs, polygons, fields: [...fields], skipped, features: raw.features.length };
+}
+
+/** Reads footprints and classes them: a feature is damaged when String(its field value) is one of `damagedValues`
+ *  (compared trimmed and case-insensitively). A field no feature has, or an unreadable file, is a DpmError. */
+export async function readTruthVector(path: string, damageField: string, damagedValues: string[]): Promise<TruthFootprints> {
+  const wanted = new Set(damagedValues.map((v) => v.trim().toLowerCase()));
+  if (wanted.size === 0) throw new DpmError('--damaged-values is empty: name the attribute values that count as damaged');
+  const v = await readPolygons(path, 'truth');
+  if (v.polygons.length === 0) throw new DpmError(`truth ${path}: no polygon footprints (${v.skipped} features of other geometry types)`);
+  if (!v.polygons.some((p) => Object.prototype.hasOwnProperty.call(p.properties, damageField))) {
+    throw new DpmError(`truth ${path}: no feature has the damage field '${damageField}' (fields: ${v.fields.join(', ') || 'none'})`);
+  }
+  const polygons = v.polygons.map(({ rings, properties }) => {
+    const value = properties[damageField];
+    return { rings, damaged: value !== null && value !== undefined && wanted.has(String(value).trim().toLowerCase()) };
+  });
+  return { crs: v.crs, polygons, fields: v.fields, skipped: v.skipped, features: v.features };
 }

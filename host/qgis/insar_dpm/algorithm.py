@@ -166,9 +166,9 @@ class ManifestAlgorithm(QgsProcessingAlgorithm):
         return ''.join(c if c.isalnum() else '_' for c in (self.spec.get('group') or '').lower())
 
     def shortHelpString(self):  # noqa: N802
-        text = (self.spec.get('help') or '').replace('\n', '<br>')
-        return '{}<br><br>Command line: <code>dpm {}</code> (same parameters, kebab-case).'.format(
-            text, self.spec['id'])
+        # plain text: qgis_process prints it as is (the desktop help panel joins the lines)
+        return '{}\n\nCommand line: dpm {} (the same parameters, in kebab-case).'.format(
+            self.spec.get('help') or '', self.spec['id'])
 
     def initAlgorithm(self, config=None):  # noqa: N802
         destinations = set()
