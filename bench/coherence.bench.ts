@@ -71,13 +71,21 @@ async function kernelBench(): Promise<KernelRow[]> {
       { impl: 'TypeScript typed arrays (direct sums)', chip: '15x5', stride: `${c.sr}x${c.sa}`, width: W, height: h, seconds: tr, outPixelsPerS: (o.outW * o.outH) / tr, slcMBPerS: mb(h) / tr },
     );
   }
-  // stride 1: the cost per output pixel must not grow with the chip (running sums)
-  for (const [cr, ca] of [[3, 1], [45, 15]]) {
-    const c = { cr, ca, sr: 1, sa: 1 };
-    const { outW, outH } = outputSize(W, H, c);
-    const t = timeIt(() => k.block(p1, p2, W, c, outH, po, pc), 1);
-    rows.push({ impl: 'wasm SIMD (running sums)', chip: `${cr}x${ca}`, stride: '1x1', width: W, height: H, seconds: t, outPixelsPerS: (outW * outH) / t, slcMBPerS: (2 * W * H * 8) / 1e6 / t });
+  // stride 1: the cost per output pixel must not grow with the chip (running sums). The chips are timed in turns,
+  // best of 7 each, so a burst of load on the shared machine does not favour one of them.
+  const chips: ChipSpec[] = [[3, 1], [15, 5], [45, 15]].map(([cr, ca]) => ({ cr, ca, sr: 1, sa: 1 }));
+  const best = chips.map(() => Infinity);
+  for (let round = 0; round < 7; round++) {
+    chips.forEach((c, i) => {
+      const t0 = process.hrtime.bigint();
+      k.block(p1, p2, W, c, outputSize(W, H, c).outH, po, pc);
+      best[i] = Math.min(best[i], Number(process.hrtime.bigint() - t0) / 1e9);
+    });
   }
+  chips.forEach((c, i) => {
+    const { outW, outH } = outputSize(W, H, c);
+    rows.push({ impl: 'wasm SIMD, chip-size scaling', chip: `${c.cr}x${c.ca}`, stride: '1x1', width: W, height: H, seconds: best[i], outPixelsPerS: (outW * outH) / best[i], slcMBPerS: (2 * W * H * 8) / 1e6 / best[i] });
+  });
   return rows;
 }
 

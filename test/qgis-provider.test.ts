@@ -60,6 +60,28 @@ async function sameRaster(a: string, b: string): Promise<void> {
   ra.bands.forEach((band, k) => assert.ok(Buffer.from(band.buffer).equals(Buffer.from(rb.bands[k].buffer)), `${a} band ${k + 1} differs from ${b}`));
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The (first) child process of `pid`, from /proc so that procps need not be installed; '' if none. */
+function childOf(pid: number): string {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
+    try {
+      return readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1] === String(pid);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }) ?? '';
+}
+
+/** Still running: exists and is not a zombie (an exited orphan stays a zombie where PID 1 does not reap). */
+function running(pid: string): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 before(async () => {
   if (skip) return;
   root = mkdtempSync(join(tmpdir(), 'dpm-qgis-'));
@@ -295,20 +317,12 @@ test('Ctrl-C (SIGINT) to qgis_process.bin stops the runner within 2 s and leaves
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  // the runner: the child of qgis_process (from /proc, so procps need not be installed)
-  const runnerPid = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
-    try {
-      return readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1] === String(child.pid);
-    } catch {
-      return false; // gone meanwhile
-    }
-  }) ?? '';
+  const runnerPid = () => childOf(child.pid!);
   // wait until the runner is writing the scene (its temporaries exist), for 60 s at most
   for (let i = 0; i < 600 && !(existsSync(scene) && readdirSync(scene).length > 0); i++) await sleep(100);
   const pid = runnerPid();
   assert.ok(pid, `no runner under qgis_process:\n${output}`);
-  const alive = () => existsSync(`/proc/${pid}`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  const alive = () => running(pid);
   assert.ok(alive());
   const t0 = Date.now();
   child.kill('SIGINT');
@@ -322,6 +336,24 @@ test('Ctrl-C (SIGINT) to qgis_process.bin stops the runner within 2 s and leaves
   assert.match(output, /runner exited with code 130/); // it stopped by itself, through the protocol
   assert.doesNotMatch(output, /Traceback/);
   assert.deepEqual(readdirSync(parent), [], 'no partial output (not even the empty scene folder)');
+});
+
+test('qgis_process.bin killed (SIGKILL) during a job: the runner sees EOF, stops and removes its partial output', { skip }, async () => {
+  const parent = join(root, 'sigkill');
+  mkdirSync(parent);
+  const scene = join(parent, 'scene');
+  const child = spawn(QGIS, ['run', 'insardpm:simulate', `--OUT=${scene}`, '--WIDTH=600', '--HEIGHT=600', '--DATES=120'], { env, cwd: root, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  for (let i = 0; i < 600 && !(existsSync(scene) && readdirSync(scene).length > 0); i++) await sleep(100);
+  const pid = childOf(child.pid!);
+  assert.ok(pid && running(pid), 'runner started');
+  child.kill('SIGKILL'); // the host dies without a word: no cancel line, only EOF on the runner's stdin
+  await exited;
+  for (let i = 0; i < 100 && running(pid); i++) await sleep(50);
+  assert.ok(!running(pid), 'runner still running 5 s after its host died');
+  // the runner's OutputSet removed its temporaries; only the (empty) folders it made may be left
+  const files = readdirSync(parent, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory());
+  assert.deepEqual(files.map((e) => e.name), []);
 });
 
 test('qgis_process.bin run with a missing model file: the runner\'s message, no traceback', { skip }, async () => {
