@@ -79,10 +79,10 @@ test('streamed blocks = whole-image reference, for pair modes, windows, chips, s
         const got = new Map<number, Float32Array>();
         const grid = await computeCoherence(srcs, { chip, window: w, pairs, blockBytes: budget }, (p, i0, n, v) => {
           const band = got.get(p) ?? new Float32Array(0);
-          const next = new Float32Array(band.length + n * grid0(chip, w));
+          const next = new Float32Array(band.length + n * outWidth(chip, w));
           next.set(band);
-          next.set(v.subarray(0, n * grid0(chip, w)), band.length);
-          assert.equal(band.length, i0 * grid0(chip, w), 'blocks arrive in row order');
+          next.set(v.subarray(0, n * outWidth(chip, w)), band.length);
+          assert.equal(band.length, i0 * outWidth(chip, w), 'blocks arrive in row order');
           got.set(p, next);
         }, silentFeedback);
         pairs.forEach(([a, b], p) => {
@@ -131,7 +131,8 @@ test('each SLC is read once per pass: one read per row block, rows overlap only 
   }
 });
 
-function grid0(c: ChipSpec, w: Window): number {
+/** Output columns of a window (whole chips only). */
+function outWidth(c: ChipSpec, w: Window): number {
   return Math.floor((w.c1 - w.c0 - c.cr) / c.sr) + 1;
 }
 

@@ -2,7 +2,7 @@
 // CFloat32; strips, tiles, deflate, both byte orders), real-data coherence sanity checks, and fuzzed/truncated inputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedRoot } from '../host/paths.js';
@@ -10,7 +10,10 @@ import { DpmError } from '../host/errors.js';
 import { parseIsceXml, parseVrt } from '../host/sar/headers.js';
 import { openRaster, dateFromName, discoverStack, type RasterSource } from '../host/sar/readers.js';
 import { coherenceWasm } from '../host/sar/kernel.js';
-import { complexTiff, isceXml, rawVrt, rng, writeIsceSlc } from './sar-helpers.js';
+import { complexTiff, isceXml, maxDiff, rawVrt, rng, writeIsceSlc } from './sar-helpers.js';
+import { coherenceStackFromSlc } from '../host/sar/coherence-job.js';
+import { coherenceReference } from '../host/sar/reference.js';
+import { silentFeedback } from '../host/toolbox/feedback.js';
 
 const real = join(sharedRoot, 'data', 'real', 'isce3-slc-chips');
 const tmp = mkdtempSync(join(tmpdir(), 'dpm-sar-readers-'));
@@ -209,6 +212,68 @@ test('big-endian TIFF with hundreds of strips (geotiff.js 3.0.5 byte-swaps such 
   assert.deepEqual(await readAll(await openRaster(f)), data);
 });
 
+test('mosaic VRT (ISCE2 topsStack virtual merge of bursts): pieces placed, later wins, gaps read as 0', async () => {
+  const w = 30, h = 20;
+  const rand = rng(21);
+  const full = Float32Array.from({ length: w * h * 2 }, () => Math.round((rand() - 0.5) * 1000));
+  const dir = join(tmp, 'mosaic');
+  // burst 1: mosaic rows 0–8 = rows 2–10 of a 12-row file; burst 2: mosaic rows 7–19, columns 0–24 = its rows 0–12;
+  // burst 2 overwrites rows 7–8 (later source wins); columns 25–29 of rows 9–19 are covered by no burst
+  const b1 = new Float32Array(w * 12 * 2).fill(-7);
+  b1.set(full.subarray(0, w * 9 * 2), w * 2 * 2);
+  const b2 = new Float32Array(25 * 13 * 2);
+  for (let r = 0; r < 13; r++) b2.set(full.subarray(2 * ((7 + r) * w), 2 * ((7 + r) * w + 25)), r * 25 * 2);
+  b2[0] = 12345; // row 7, column 0 differs from burst 1: the later source must win
+  writeIsceSlc(dir, 'burst_01', w, 12, b1);
+  writeIsceSlc(dir, 'burst_02', 25, 13, b2);
+  const src = (f: string, s: number[], d: number[]) => `    <SimpleSource>
+      <SourceFilename relativeToVRT="1">${f}</SourceFilename>
+      <SourceBand>1</SourceBand>
+      <SrcRect xOff="${s[0]}" yOff="${s[1]}" xSize="${s[2]}" ySize="${s[3]}"/>
+      <DstRect xOff="${d[0]}" yOff="${d[1]}" xSize="${d[2]}" ySize="${d[3]}"/>
+    </SimpleSource>
+`;
+  const vrt = `<VRTDataset rasterXSize="${w}" rasterYSize="${h}">
+  <VRTRasterBand dataType="CFloat32" band="1">
+${src('@/burst_01/burst_01.slc.full.vrt', [0, 2, w, 9], [0, 0, w, 9])}${src('@/burst_02/burst_02.slc.full.vrt', [0, 0, 25, 13], [0, 7, 25, 13])}  </VRTRasterBand>
+</VRTDataset>
+`;
+  mkdirSync(join(dir, '20200101'), { recursive: true });
+  const mp = join(dir, '20200101', '20200101.slc.full.vrt');
+  writeFileSync(mp, vrt.replace(/@/g, '..'));
+  const expect = full.slice();
+  expect[2 * (7 * w)] = 12345;
+  for (let r = 9; r < h; r++) for (let c = 25; c < w; c++) { expect[2 * (r * w + c)] = 0; expect[2 * (r * w + c) + 1] = 0; }
+  assert.deepEqual(await readAll(await openRaster(mp)), expect);
+  // a window read, rows in two steps (pieces are closed once reads pass below them)
+  const m = await openRaster(mp);
+  const a = new Float32Array(5 * 10 * 2), b = new Float32Array(5 * 10 * 2);
+  await m.read(5, 5, 20, 10, a);
+  await m.read(10, 5, 20, 10, b);
+  await m.close();
+  for (let r = 0; r < 5; r++) for (let c = 0; c < 20; c++) {
+    assert.equal(a[r * 20 + c], expect[2 * ((5 + r) * w + 20) + c]);
+    assert.equal(b[r * 20 + c], expect[2 * ((10 + r) * w + 20) + c]);
+  }
+  // the date folder holding only the virtual .slc.full.vrt is found by the stack discovery
+  mkdirSync(join(dir, 'stack', '20200113'), { recursive: true });
+  writeFileSync(join(dir, 'stack', '20200113', '20200113.slc.full.vrt'), vrt.replace(/@/g, '../..'));
+  writeIsceSlc(join(dir, 'stack'), '20200101', w, h, full);
+  const found = discoverStack([join(dir, 'stack')]);
+  assert.ok(found.entries[1].path.endsWith('20200113.slc.full.vrt'));
+  const { stack } = await coherenceStackFromSlc({ slc: [join(dir, 'stack')], chip: '5x3', stride: '1x1' }, silentFeedback);
+  const ref = coherenceReference(full, expect, w, h, { cr: 5, ca: 3, sr: 1, sa: 1 });
+  // same sums in another order, float32 output (coherence-kernel.test.ts); gap chips are NaN in both
+  const d = maxDiff(stack.bands[0], ref.data);
+  assert.ok(d.max < 1e-6 && d.nanMismatch === 0, JSON.stringify(d));
+  assert.ok(ref.data.some((v) => Number.isNaN(v)), 'the uncovered corner gives NaN chips');
+  // errors: resampling, a missing burst, a rectangle outside its source
+  const bad = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text.replace(/@/g, '.')); return p; };
+  await expectDpmError(openRaster(bad('r.vrt', vrt.replace('xSize="25" ySize="13"/>\n      <DstRect xOff="0" yOff="7" xSize="25"', 'xSize="25" ySize="13"/>\n      <DstRect xOff="0" yOff="7" xSize="20"'))), /r\.vrt: source 2: .*resampling is not supported/, 'resampling');
+  await expectDpmError(openRaster(bad('m.vrt', vrt.replace('burst_02/burst_02', 'burst_09/burst_09'))), /m\.vrt: source 2 .*burst_09.*no such file/, 'missing burst');
+  await expectDpmError(openRaster(bad('o.vrt', vrt.replace('yOff="2" xSize="30" ySize="9"', 'yOff="4" xSize="30" ySize="9"'))), /o\.vrt: source 1 .*SrcRect reaches outside/, 'outside');
+});
+
 test('dates and stack discovery', async () => {
   assert.equal(dateFromName('s1a-iw1-slc-vv-20230206t034413-20230206t034438-047081-05a5fe-004.tiff'), '20230206');
   assert.equal(dateFromName('20190132.slc'), undefined, 'not a calendar date');
@@ -223,6 +288,12 @@ test('dates and stack discovery', async () => {
   const tops = join(tmp, 'tops');
   for (const d of ['20210101', '20210113']) writeIsceSlc(join(tops, 'merged', 'SLC'), d, 8, 6, z);
   assert.equal(discoverStack([tops]).entries.length, 2);
+  assert.equal(discoverStack([tops]).lat, undefined);
+  mkdirSync(join(tops, 'merged', 'geom_reference'), { recursive: true });
+  for (const n of ['lat', 'lon']) writeFileSync(join(tops, 'merged', 'geom_reference', `${n}.rdr.full.vrt`), rawVrt(`${n}.rdr.full`, 8, 6, 'Float64', 8, 64));
+  const t = discoverStack([tops]);
+  assert.ok(t.lat?.endsWith('merged/geom_reference/lat.rdr.full.vrt') && t.lon?.endsWith('lon.rdr.full.vrt'), 'topsStack lookups found');
+  assert.equal(discoverStack([join(tops, 'merged', 'SLC')]).lat, t.lat, 'also from merged/SLC');
   // explicit list, out of order
   const list = discoverStack([join(dir, '20200125', '20200125.slc.full'), join(dir, '20200101', '20200101.slc.full.vrt')]);
   assert.deepEqual(list.entries.map((e) => e.date), ['20200101', '20200125']);
@@ -255,7 +326,7 @@ test('truncated or corrupted headers and files → one DpmError naming the file'
   const bad = (name: string, text: string) => { const p = join(tmp, 'bad', name); writeFileSync(p, text); return p; };
   await expectDpmError(openRaster(bad('a.vrt', vrtText.replace('rasterXSize="12"', 'rasterXSize="-3"'))), /a\.vrt: rasterXSize/, 'negative size');
   await expectDpmError(openRaster(bad('b.vrt', vrtText.replace('CFloat32', 'CFloat16'))), /b\.vrt: data type 'CFloat16'/, 'bad type');
-  await expectDpmError(openRaster(bad('c.vrt', vrtText.replace('VRTRawRasterBand', 'VRTSourcedRasterBand'))), /only VRTRawRasterBand/, 'sourced band');
+  await expectDpmError(openRaster(bad('c.vrt', vrtText.replace('VRTRawRasterBand', 'VRTSourcedRasterBand'))), /supported: VRTRawRasterBand/, 'sourced band without sources');
   await expectDpmError(openRaster(bad('d.vrt', vrtText.replace('20200101.slc.full<', 'gone.slc<'))), /gone\.slc: data file named by .*d\.vrt/, 'missing data');
   await expectDpmError(openRaster(bad('e.vrt', vrtText.replace('<LineOffset>96<', '<LineOffset>40<'))), /LineOffset 40/, 'line offset');
   await expectDpmError(openRaster(bad('f.xml', xmlText.replace('<value>CFLOAT<', '<value>CMPLX<'))), /f\.xml: data_type 'CMPLX'/, 'xml type');

@@ -88,7 +88,7 @@ export function epsgFromSrs(srs: string | undefined): number | undefined {
   return id.length ? Number(id[id.length - 1][1]) : undefined;
 }
 
-/** Parses a GDAL VRT whose first band is a VRTRawRasterBand. */
+/** Parses a GDAL VRT whose first band is a VRTRawRasterBand (mosaics: parseMosaicVrt). */
 export function parseVrt(text: string, vrtPath: string): RawSpec {
   const h = vrtPath;
   if (!/<VRTDataset\b/i.test(text)) fail(h, 'not a GDAL VRT (no <VRTDataset> element)');
@@ -100,7 +100,7 @@ export function parseVrt(text: string, vrtPath: string): RawSpec {
   if (!band) fail(h, 'no <VRTRasterBand>');
   const sub = attr(band.attrs, 'subClass');
   if (sub !== 'VRTRawRasterBand') {
-    fail(h, `band 1 is a ${sub ?? 'VRTSourcedRasterBand'}; only VRTRawRasterBand (a raw binary file) is supported here — point --slc at the raw file's own header`);
+    fail(h, `band 1 is a ${sub ?? 'VRTSourcedRasterBand'} without sources; supported: VRTRawRasterBand (a raw binary file) or a mosaic of unresampled SimpleSource/ComplexSource entries`);
   }
   const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
   const src = tag(band.body, 'SourceFilename');
@@ -169,4 +169,72 @@ export function parseIsceXml(text: string, xmlPath: string): RawSpec {
   const lineOffset = scheme === 'BSQ' ? bytes * width : bytes * width * bands;
   const file = xmlPath.replace(/\.xml$/i, '');
   return { file, header: h, width, height, dataType, littleEndian: bo.startsWith('l'), imageOffset: 0, pixelOffset, lineOffset };
+}
+
+/** One source of a mosaic VRT: a rectangle of `file` (band 1) placed at a rectangle of the mosaic, same size. */
+export interface MosaicPiece {
+  file: string;
+  src: { x: number; y: number; w: number; h: number };
+  dst: { x: number; y: number; w: number; h: number };
+}
+
+export interface MosaicSpec {
+  header: string;
+  width: number;
+  height: number;
+  dataType: DataType;
+  pieces: MosaicPiece[];
+  geoTransform?: GeoTransform;
+  epsg?: number;
+}
+
+/**
+ * Parses a VRTSourcedRasterBand made of SimpleSource/ComplexSource entries without resampling — the form of ISCE2
+ * topsStack's virtually merged SLCs (`merged/SLC/<date>/<date>.slc.full.vrt` pointing at the burst SLCs).
+ * Sources are painted in order (a later one wins where they overlap, as in GDAL); uncovered pixels read as 0.
+ */
+export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
+  const h = vrtPath;
+  if (!/<VRTDataset\b/i.test(text)) fail(h, 'not a GDAL VRT (no <VRTDataset> element)');
+  if (!/<\/VRTDataset\s*>/i.test(text)) fail(h, 'VRT is truncated (no closing </VRTDataset>)');
+  const ds = tag(text, 'VRTDataset')!;
+  const width = positiveInt(h, 'rasterXSize', attr(ds.attrs, 'rasterXSize'));
+  const height = positiveInt(h, 'rasterYSize', attr(ds.attrs, 'rasterYSize'));
+  const band = tag(text, 'VRTRasterBand');
+  if (!band) fail(h, 'no <VRTRasterBand>');
+  const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
+  const pieces: MosaicPiece[] = [];
+  for (const m of band.body.matchAll(/<(SimpleSource|ComplexSource)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi)) {
+    const body = m[2];
+    const where = `${h}: source ${pieces.length + 1}`;
+    if (/<(ScaleRatio|ScaleOffset|LUT|NODATA)\b/i.test(body)) fail(where, 'scaling, LUTs and NODATA in a ComplexSource are not supported');
+    const src = tag(body, 'SourceFilename');
+    const name = src ? unescapeXml(src.body) : '';
+    if (!name) fail(where, 'no <SourceFilename>');
+    const relative = (attr(src!.attrs, 'relativeToVRT') ?? '0').trim() === '1';
+    const file = relative || !isAbsolute(name) ? resolve(dirname(vrtPath), name) : name;
+    const sb = tag(body, 'SourceBand')?.body.trim() ?? '1';
+    if (sb !== '1') fail(where, `SourceBand ${sb}: only band 1 of a source is supported`);
+    const rect = (n: 'SrcRect' | 'DstRect') => {
+      const t = tag(body, n);
+      if (!t) return undefined;
+      const v = ['xOff', 'yOff', 'xSize', 'ySize'].map((a) => Number(attr(t.attrs, a)));
+      if (v.some((x) => !Number.isInteger(x)) || v[0] < 0 || v[1] < 0 || v[2] <= 0 || v[3] <= 0) {
+        fail(where, `${n} must hold whole, non-negative offsets and positive sizes`);
+      }
+      return { x: v[0], y: v[1], w: v[2], h: v[3] };
+    };
+    const s = rect('SrcRect'), d = rect('DstRect');
+    if (!s || !d) fail(where, 'SrcRect and DstRect are required');
+    if (s.w !== d.w || s.h !== d.h) fail(where, `SrcRect ${s.w}×${s.h} and DstRect ${d.w}×${d.h} differ: resampling is not supported`);
+    pieces.push({ file, src: s, dst: d });
+  }
+  if (pieces.length === 0) fail(h, 'band 1 has no SimpleSource/ComplexSource and is not a VRTRawRasterBand');
+  let geoTransform: GeoTransform | undefined;
+  const gt = tag(text, 'GeoTransform');
+  if (gt) {
+    const v = gt.body.split(',').map((x) => Number(x.trim()));
+    if (v.length === 6 && v.every((x) => Number.isFinite(x))) geoTransform = v as GeoTransform;
+  }
+  return { header: h, width, height, dataType, pieces, geoTransform, epsg: epsgFromSrs(tag(text, 'SRS')?.body) };
 }

@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { GeoTIFF, getDecoder, type GeoTIFFImage } from 'geotiff';
 import { DpmError } from '../errors.js';
 import type { GeoTransform } from '../raster/types.js';
-import { DATA_TYPES, parseIsceXml, parseVrt, type DataType, type RawSpec } from './headers.js';
+import { DATA_TYPES, parseIsceXml, parseMosaicVrt, parseVrt, type DataType, type MosaicSpec, type RawSpec } from './headers.js';
 
 export interface RasterSource {
   /** the file a user would recognise (raw file, or GeoTIFF) */
@@ -390,6 +390,105 @@ export class TiffSource implements RasterSource {
   }
 }
 
+// ─────────────────────────────────────── mosaic VRT ───────────────────────────────────────
+
+/**
+ * A VRTSourcedRasterBand of unresampled sources (ISCE2 topsStack virtual merges of burst SLCs). Pieces are opened
+ * when a read first needs them and closed once reads have moved below them, so a stack of many dates × bursts does
+ * not hold hundreds of file handles. Memory: one line of scratch.
+ */
+export class MosaicSource implements RasterSource {
+  readonly path: string;
+  readonly width: number;
+  readonly height: number;
+  readonly dataType: DataType;
+  readonly complex: boolean;
+  readonly geoTransform?: GeoTransform;
+  readonly epsg?: number;
+  private open = new Map<number, RasterSource>();
+  private line: Float32Array | Float64Array = new Float32Array(0);
+
+  private constructor(private spec: MosaicSpec) {
+    this.path = spec.header;
+    this.width = spec.width;
+    this.height = spec.height;
+    this.dataType = spec.dataType;
+    this.complex = DATA_TYPES[spec.dataType].complex;
+    this.geoTransform = spec.geoTransform;
+    this.epsg = spec.epsg;
+  }
+
+  /** Opens every piece once to check it exists, is large enough and of the same kind, then closes it. */
+  static async create(spec: MosaicSpec): Promise<MosaicSource> {
+    for (const [i, pc] of spec.pieces.entries()) {
+      const where = `${spec.header}: source ${i + 1} (${pc.file})`;
+      if (pc.dst.x + pc.dst.w > spec.width || pc.dst.y + pc.dst.h > spec.height) throw new DpmError(`${where}: DstRect reaches outside the ${spec.width} × ${spec.height} mosaic`);
+      const src = await openPiece(pc.file, where);
+      try {
+        if (pc.src.x + pc.src.w > src.width || pc.src.y + pc.src.h > src.height) throw new DpmError(`${where}: SrcRect reaches outside its ${src.width} × ${src.height} pixels`);
+        if (src.complex !== DATA_TYPES[spec.dataType].complex) throw new DpmError(`${where}: ${src.dataType} in a ${spec.dataType} mosaic`);
+      } finally {
+        await src.close();
+      }
+    }
+    return new MosaicSource(spec);
+  }
+
+  async read(row0: number, nRows: number, col0: number, nCols: number, out: Float32Array | Float64Array): Promise<void> {
+    checkWindow(this, row0, nRows, col0, nCols, out);
+    const per = this.complex ? 2 : 1;
+    out.fill(0, 0, nRows * nCols * per); // uncovered pixels: zero = invalid sample
+    for (const [i, pc] of this.spec.pieces.entries()) {
+      const d = pc.dst;
+      if (d.y + d.h <= row0) {
+        await this.open.get(i)?.close(); // reads go down the image: this piece is done
+        this.open.delete(i);
+        continue;
+      }
+      const r0 = Math.max(row0, d.y), r1 = Math.min(row0 + nRows, d.y + d.h);
+      const c0 = Math.max(col0, d.x), c1 = Math.min(col0 + nCols, d.x + d.w);
+      if (r0 >= r1 || c0 >= c1) continue;
+      let src = this.open.get(i);
+      if (!src) {
+        src = await openPiece(pc.file, `${this.path}: source ${i + 1} (${pc.file})`);
+        this.open.set(i, src);
+      }
+      const n = (c1 - c0) * per;
+      if (this.line.length < n || this.line.constructor !== out.constructor) {
+        this.line = out instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+      }
+      const line = this.line.subarray(0, n);
+      for (let r = r0; r < r1; r++) {
+        await src.read(pc.src.y + (r - d.y), 1, pc.src.x + (c0 - d.x), c1 - c0, line);
+        out.set(line, ((r - row0) * nCols + (c0 - col0)) * per);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.open.values()].map((s) => s.close()));
+    this.open.clear();
+  }
+}
+
+async function openPiece(file: string, where: string): Promise<RasterSource> {
+  if (!existsSync(file)) throw new DpmError(`${where}: no such file`);
+  const src = await openRaster(file);
+  if (src instanceof MosaicSource) {
+    await src.close();
+    throw new DpmError(`${where}: a mosaic of mosaics is not supported`);
+  }
+  return src;
+}
+
+/** A .vrt: a raw band (VRTRawRasterBand) or a mosaic of unresampled sources. */
+async function openVrt(text: string, path: string): Promise<RasterSource> {
+  const band = /<VRTRasterBand\b[^>]*>/i.exec(text)?.[0] ?? '';
+  if (/subClass\s*=\s*["']VRTRawRasterBand["']/i.test(band)) return RawSource.open(parseVrt(text, path));
+  if (/<(SimpleSource|ComplexSource)\b/i.test(text)) return MosaicSource.create(parseMosaicVrt(text, path));
+  return RawSource.open(parseVrt(text, path)); // its error names what is wrong
+}
+
 // ─────────────────────────────────────── opening files ───────────────────────────────────────
 
 async function readHeader(path: string): Promise<string> {
@@ -426,17 +525,14 @@ export async function openRaster(path: string): Promise<RasterSource> {
   const p = resolve(path);
   if (!existsSync(p)) throw new DpmError(`${path}: no such file`);
   if (statSync(p).isDirectory()) throw new DpmError(`${path}: is a folder, expected a raster file`);
-  if (/\.vrt$/i.test(p)) {
-    const spec = parseVrt(await readHeader(p), p);
-    return RawSource.open(spec);
-  }
+  if (/\.vrt$/i.test(p)) return openVrt(await readHeader(p), p);
   if (/\.xml$/i.test(p)) return RawSource.open(parseIsceXml(await readHeader(p), p));
   if (/\.tiff?$/i.test(p) || isTiffMagic(p)) return TiffSource.open(p);
   const vrt = `${p}.vrt`, xml = `${p}.xml`;
   if (existsSync(vrt)) {
     const text = await readHeader(vrt);
     const sub = /subClass\s*=\s*["']([^"']+)/i.exec(text)?.[1];
-    if (!(sub && sub !== 'VRTRawRasterBand' && existsSync(xml))) return RawSource.open(parseVrt(text, vrt));
+    if (!(sub && sub !== 'VRTRawRasterBand' && existsSync(xml))) return openVrt(text, vrt);
   }
   if (existsSync(xml)) return RawSource.open(parseIsceXml(await readHeader(xml), xml));
   throw new DpmError(`${path}: raw file without a header: expected ${basename(vrt)} or ${basename(xml)} beside it`);
@@ -498,9 +594,15 @@ function stackFromFolder(dir: string): StackEntry[] {
 }
 
 function findLookup(dir: string, name: 'lat' | 'lon'): string | undefined {
+  // ISCE2: <stack>/geom_reference/lat.rdr; topsStack: <stack>/merged/geom_reference/lat.rdr.full (possibly only a
+  // virtual .vrt); the user may point --slc at the stack, at merged/ or at merged/SLC
   for (const d of [dir, dirname(dir), dirname(dirname(dir))]) {
-    for (const f of [`geom_reference/${name}.rdr`, `geom_reference/${name}.rdr.full`]) {
-      if (existsSync(join(d, f))) return join(d, f);
+    for (const g of ['geom_reference', 'merged/geom_reference']) {
+      for (const f of [`${name}.rdr`, `${name}.rdr.full`]) {
+        const p = join(d, g, f);
+        if (existsSync(p)) return p;
+        if (existsSync(`${p}.vrt`)) return `${p}.vrt`;
+      }
     }
   }
   return undefined;
