@@ -15,7 +15,7 @@
 import { SimRng } from './rng.js';
 import { GridMap, defaultGrid, type RadarGrid } from './geometry.js';
 import { acquisitionDays, dayOfYear, formatDay } from './dates.js';
-import { DpmError } from '../../errors.js';
+import { CanceledError, DpmError } from '../../errors.js';
 
 export const LANDCOVER = { built_up: 1, agriculture: 2, vegetation: 3, water: 4, bare: 5 } as const;
 export const LANDCOVER_NAMES: Record<number, string> = { 1: 'built_up', 2: 'agriculture', 3: 'vegetation', 4: 'water', 5: 'bare' };
@@ -227,7 +227,8 @@ export class Scene {
   readonly trainWindow: Window;
 
   /** `damage: false` gives the same scene without the event's damage (tests compare the two). */
-  constructor(opts: SimOptions, private readonly model: { damage?: boolean } = {}) {
+  /** `isCanceled` is polled between rows of the layout, which can take seconds on large scenes. */
+  constructor(opts: SimOptions, private readonly model: { damage?: boolean; isCanceled?: () => boolean } = {}) {
     this.options = checkOptions(opts);
     const { seed, width, height, dates: nDates, eventIndex } = this.options;
     this.grid = defaultGrid(width, height);
@@ -306,6 +307,7 @@ export class Scene {
     const fieldKeys = new Map<string, number>();
     const rowShift = new Map<number, number>(); // jitter: each strip of fields is shifted along its length
     for (let r = 0; r < height; r++) {
+      this.checkCanceled();
       for (let c = 0; c < width; c++) {
         const p = r * width + c;
         const g = this.map.toGround(r, c);
@@ -422,6 +424,7 @@ export class Scene {
     // which takes in the fields around the town (where single-pair change detection goes wrong)
     let tr0 = height, tr1 = 0, tc0 = width, tc1 = 0;
     for (let r = 0; r < height; r++) {
+      this.checkCanceled();
       for (let c = 0; c < width; c++) {
         const g = this.map.toGround(r, c);
         if (ellipseRadius(t, g.e, g.n) < 1) {
@@ -537,6 +540,10 @@ export class Scene {
    * Chips of CHIP size at stride 1 lying wholly inside `win`: how many have a damaged fraction ≥ 1/3 (damaged),
    * how many are undamaged, and how many are mostly agriculture. Uses a summed-area table of the mask.
    */
+  private checkCanceled(): void {
+    if (this.model.isCanceled?.()) throw new CanceledError();
+  }
+
   chipCounts(win: Window): { damaged: number; undamaged: number; agriculture: number; total: number } {
     const { width } = this.grid;
     const W1 = width + 1;

@@ -135,7 +135,7 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
   const dir = resolve(outDir);
   const previousDates = checkOutDir(dir);
   fb.progress(0, 'laying out the scene');
-  const scene = new Scene(checked);
+  const scene = new Scene(checked, { isCanceled: () => fb.isCanceled() });
   const { width, height, eventIndex, seed } = scene.options;
   const N = width * height;
   const aoiChips = scene.chipCounts(scene.aoiWindow);
