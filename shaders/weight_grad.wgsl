@@ -8,7 +8,8 @@
 //   0 dout   read        [rows, OUT]
 //   1 inp    read        [rows, IN]
 //   2 grad   read_write  packed gradient vector (same layout as the parameters)
-//   3 step   uniform     (dynamic offset) nrows rows from row 0; flag = 1: add to grad (later batch chunks), 0: overwrite
+//   3 step   uniform     (dynamic offset) rows row0 .. row0+nrows−1; flag = 1: add to grad, 0: overwrite. The engine
+//                        sums the large layers one time step (B rows) per dispatch, so the rows stay in cache.
 // one invocation per tile of 8 outputs × 8 inputs (16 loads per 64 multiply-adds); the tiles of the first input
 // block also sum db.
 struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
@@ -67,9 +68,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var ta7 = vec4<f32>(0.0); var tc7 = vec4<f32>(0.0);
   var tb0 = vec4<f32>(0.0); var tb1 = vec4<f32>(0.0);
   let bias = HAS_BIAS == 1u && i0 == 0u;
-  var r = 0u;
-  while (r < st.nrows) {
-    let end = min(r + 32u, st.nrows);
+  var r = st.row0;
+  let stop = st.row0 + st.nrows;
+  while (r < stop) {
+    let end = min(r + 32u, stop);
     var a0 = vec4<f32>(0.0); var c0 = vec4<f32>(0.0);
     var a1 = vec4<f32>(0.0); var c1 = vec4<f32>(0.0);
     var a2 = vec4<f32>(0.0); var c2 = vec4<f32>(0.0);

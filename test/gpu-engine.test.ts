@@ -112,6 +112,8 @@ interface Case {
   zeroParams?: boolean;
 }
 
+// H = 5, 9, 6 run the storage-buffer GRU step (gru_forward.wgsl), H = 8 and the fixtures' 8 and 256 the uniform-window
+// one (gru_forward_uw.wgsl): both paths are checked.
 const cases: Case[] = [
   { config: { hidden: 5, mlp: 3, features: 1 }, B: 7, T: 6, nan: [] },
   // NaN at the first and last step, two in a row, and a sequence that is missing entirely
@@ -225,6 +227,31 @@ test('one engine serves calls of changing batch size and length (buffers grow, b
       assert.ok(relErr(lg.grad, lr.grad) <= 1e-4, `B ${B} T ${T}: grad`);
     }
   });
+});
+
+test('the uniform-window GRU step gives the same bits as the storage-buffer one', async () => {
+  const config = SMALL;
+  const rng = new Rng(3);
+  const p0 = initParams(config, rng);
+  const B = 11, T = 6;
+  const x = randomX(rng, B, T, 1, [[2, 2]]);
+  const run = () =>
+    withEngine(config, async (e) => {
+      await e.setParams(p0);
+      await e.trainStep(x, B, T, PAPER_ADAM); // the windows must follow the weights Adam moved
+      return { fc: await e.forecast(x, B, T), lg: await e.lossAndGrad(x, B, T) };
+    });
+  const uw = await run();
+  // windows of 32 floats: H = 8 splits into 2 windows per gate (the paper's H = 256 uses 4)
+  process.env.DPM_GPU_UW_FLOATS = '32';
+  const split = await run().finally(() => delete process.env.DPM_GPU_UW_FLOATS);
+  process.env.DPM_GPU_NO_UW = '1';
+  const plain = await run().finally(() => delete process.env.DPM_GPU_NO_UW);
+  for (const r of [uw, split]) {
+    assert.deepEqual(Array.from(r.fc.mu), Array.from(plain.fc.mu));
+    assert.deepEqual(Array.from(r.fc.logvar), Array.from(plain.fc.logvar));
+    assert.deepEqual(Array.from(r.lg.grad), Array.from(plain.lg.grad));
+  }
 });
 
 test('same parameters, data and adapter give bit-identical weights', async () => {

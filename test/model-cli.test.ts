@@ -2,7 +2,7 @@
 // no partial output files.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +19,7 @@ const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js'
 const dir = mkdtempSync(join(tmpdir(), 'dpm-model-cli-'));
 const mexico = join(sharedRoot, 'data', 'real', 'pyrate-mexico-coherence');
 
+/** runs the CLI; DPM_DEVICE=cpu (the reference) unless the arguments name a --device */
 function dpm(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, DPM_DEVICE: 'cpu' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -29,19 +30,20 @@ test('real data (PyRate Mexico City, GAMMA, nodata 0): train on the first 6 pair
   const out = join(dir, 'mexico');
   const model = join(out, 'model.safetensors');
   const t = dpm('train', '--coherence', mexico, '--nodata', '0', '--pre-event-bands', '6', '--out', model,
-    '--hidden', '16', '--mlp', '16', '--epochs', '4', '--batch-size', '128', '--lr', '0.003', '--json');
+    '--hidden', '16', '--mlp', '16', '--epochs', '4', '--batch-size', '128', '--lr', '0.003', '--device', 'auto', '--json');
   assert.equal(t.code, 0, t.stderr + t.stdout);
   const lines = t.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const epochs = lines.filter((l) => l.type === 'log' && /^epoch \d+\/4: train [\d.]+, validation [\d.]+ per sequence, [\d.]+ s/.test(l.message));
   assert.equal(epochs.length, 4, 'one log line per epoch');
   assert.ok(lines.some((l) => /102 of 6000 pixels have fewer than 2 valid pre-event values/.test(l.message ?? '')), 'unusable pixels counted');
+  assert.ok(lines.some((l) => /forecaster engine: webgpu/.test(l.message ?? '')), 'the GPU engine (software in CI)');
   assert.deepEqual(files(out).sort(), ['model.final.safetensors', 'model.safetensors'], 'best + final, no checkpoint left');
   const m = loadModel(model);
   assert.deepEqual(m.config, { hidden: 16, mlp: 16, features: 1 });
   assert.equal(m.training?.T, 6);
 
   const fc = join(out, 'forecast');
-  const f = dpm('forecast', '--coherence', mexico, '--nodata', '0', '--model', model, '--out-dir', fc, '--json');
+  const f = dpm('forecast', '--coherence', mexico, '--nodata', '0', '--model', model, '--out-dir', fc, '--device', 'auto', '--json');
   assert.equal(f.code, 0, f.stderr + f.stdout);
   const result = f.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.type === 'result').outputs;
   assert.deepEqual(files(fc).sort(), ['expected_coherence.tif', 'mu.tif', 'sigma.tif', 'zscore.tif']);
@@ -182,4 +184,34 @@ test('the typed API: load a stack, train, save, load, forecast', async () => {
   assert.equal(px[0]!.z[series.T], f.z[1 * 6 + 2]);
   assert.equal(px[0]!.pairs.length, 5);
   engine.destroy();
+});
+
+test('Ctrl-C during training keeps the last checkpoint; --resume finishes with the weights of an uninterrupted run', async () => {
+  const stackPath = join(dir, 'resume-stack.tif');
+  await writeCoherenceStack(stackPath, synthStack(40, 25, 5));
+  const common = ['--coherence', stackPath, '--hidden', '8', '--mlp', '6', '--epochs', '8', '--batch-size', '32', '--json'];
+  const whole = join(dir, 'resume-whole', 'm.safetensors');
+  assert.equal(dpm('train', ...common, '--out', whole).code, 0);
+
+  const out = join(dir, 'resume-cut', 'm.safetensors');
+  const child = spawn(process.execPath, [cli, 'train', ...common, '--out', out], { env: { ...process.env, DPM_DEVICE: 'cpu' } });
+  let buffered = '';
+  let signalled = false;
+  child.stdout.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    if (!signalled && /"epoch 2\/8: train/.test(buffered)) {
+      signalled = true;
+      child.kill('SIGINT'); // what Ctrl-C sends
+    }
+  });
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  assert.ok(signalled, 'the run got to epoch 2');
+  assert.equal(code, 130, 'canceled');
+  assert.deepEqual(files(dirname(out)), ['m.checkpoint.safetensors'], 'only the checkpoint remains, no model files');
+  const r = dpm('train', ...common, '--out', out, '--resume');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /resuming from .*m\.checkpoint\.safetensors after epoch [2-7]/);
+  assert.deepEqual(loadModel(out).params, loadModel(whole).params);
+  assert.deepEqual(loadModel(out.replace('.safetensors', '.final.safetensors')).params, loadModel(whole.replace('.safetensors', '.final.safetensors')).params);
+  assert.deepEqual(files(dirname(out)).sort(), ['m.final.safetensors', 'm.safetensors']);
 });

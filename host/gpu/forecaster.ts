@@ -5,7 +5,8 @@
 // Layout on the GPU: one packed float32 parameter vector (host/model/params.ts order) with its gradient and Adam
 // moments; per call, activations are kept time-major (row k*B + b) so that the decoder and the weight-gradient
 // kernels see plain [rows, width] matrices. Batches larger than maxBatch(T) are split into chunks whose gradients
-// are summed on the GPU (fixed order, so results stay bit-reproducible).
+// are summed on the GPU (fixed order, so results stay bit-reproducible). The GRU step reads W_hh from 64 KiB uniform
+// windows when H is a multiple of 4 (gru_forward_uw.wgsl, same results bit for bit; env DPM_GPU_NO_UW=1 turns it off).
 import { DpmError } from '../errors.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
 import { paramCount, paramLayout, type ModelConfig } from '../model/params.js';
@@ -19,6 +20,8 @@ import { gradClip, gradNormPartial, gradNormParts } from './kernels/grad-norm.js
 import { gruBackwardGates, gruBackwardGatesInvocations } from './kernels/gru-backward-gates.js';
 import { gruBackwardHidden, gruBackwardHiddenInvocations } from './kernels/gru-backward-hidden.js';
 import { gruForward, gruForwardInvocations } from './kernels/gru-forward.js';
+import { gruForwardUw, gruForwardUwInvocations, gruWindows } from './kernels/gru-forward-uw.js';
+import { gruBackwardHiddenUw, gruBackwardHiddenUwInvocations } from './kernels/gru-backward-hidden-uw.js';
 import { inputProj, inputProjInvocations } from './kernels/input-proj.js';
 import { weightGrad, weightGradInvocations } from './kernels/weight-grad.js';
 
@@ -38,6 +41,10 @@ const MAP_READ = 0x01;
 interface Programs {
   inputProj: Program;
   gruForward: Program;
+  /** the uniform-window variant of gruForward (H a multiple of 4) */
+  gruForwardUw?: Program;
+  /** the uniform-window variant of hidden */
+  hiddenUw?: Program;
   dense: Program[]; // mlp.0, mlp.2, mlp.4, heads
   nll: Program;
   denseBack: Program[]; // heads → a3, mlp.4 → a2, mlp.2 → a1, mlp.0 → h
@@ -69,7 +76,7 @@ export function workRowElems(c: ModelConfig, T: number): Record<string, number> 
   return {
     x: T * F, mask: T, dec: 2 * (T + 1), xin: T * F, gi: 3 * H * T, h: H * (T + 1), gates: 4 * H * T,
     a1: M * (T + 1), a2: M * (T + 1), a3: M * (T + 1), nll: T, dout: 2 * T, d3: M * T, d2: M * T, d1: M * T,
-    dhdec: H * T, dhrec0: H, dhrec1: H, dgi: 3 * H * T, dgh: 3 * H * T,
+    dhdec: H * T, dhrec0: H, dhrec1: H, dhpart: H, dgi: 3 * H * T, dgh: 3 * H * T,
   };
 }
 
@@ -107,6 +114,11 @@ export class GpuForecaster implements ForecasterEngine {
   private stepSlots = 0;
   private adamStep = 0;
   private work: Work | undefined;
+  /** uniform copy of W_hh in 64 KiB windows (gru_forward_uw.wgsl) and its window records */
+  private windows: ReturnType<typeof gruWindows>;
+  private whhU: GPUBuffer | undefined;
+  private winRecords: GPUBuffer | undefined;
+  private winRecordsBwd: GPUBuffer | undefined;
   private fixedGroups: Record<string, GPUBindGroup> = {};
   private destroyed = false;
 
@@ -152,7 +164,14 @@ export class GpuForecaster implements ForecasterEngine {
         gradClip(g, this.N),
         adam(g, this.N),
       ]);
+    // DPM_GPU_NO_UW=1: storage-buffer GRU kernels only; DPM_GPU_UW_FLOATS: smaller windows (tests: several windows
+    // at a small H)
+    this.windows = process.env.DPM_GPU_NO_UW ? undefined : gruWindows(H, Number(process.env.DPM_GPU_UW_FLOATS ?? 16384));
+    const uw = this.windows ? await gruForwardUw(g, { H, UW: this.windows.UW, BOFF_HH: hh.BOFF }) : undefined;
+    const hiddenUw = this.windows ? await gruBackwardHiddenUw(g, { H }) : undefined;
     this.p = {
+      gruForwardUw: uw,
+      hiddenUw,
       inputProj: inputP, gruForward: gruF, dense: [d0, d2, d4, dh], nll: nllP, denseBack: [b4h, b4, b2, b0],
       wgrad: [w4h, w4, w2, w0, whh, wih], gates: gatesP, hidden: hiddenP, normPartial: normP, clip: clipP, adam: adamP,
     };
@@ -165,6 +184,24 @@ export class GpuForecaster implements ForecasterEngine {
       this.partial = this.buffer('grad_norm.partial', gradNormParts(this.N) * 4, S);
       this.norm = this.buffer('grad_norm', 16, S | COPY_SRC);
       this.opt = this.buffer('adam.opt', 48, UNIFORM | COPY_DST);
+      if (this.windows) {
+        const { UW, NW } = this.windows;
+        this.whhU = this.buffer('W_hh uniform windows', this.windows.bufferBytes, UNIFORM | COPY_DST);
+        this.winRecords = this.buffer('W_hh window records', NW * STEP_STRIDE, UNIFORM | COPY_DST);
+        const rec = new Uint32Array((NW * STEP_STRIDE) / 4);
+        for (let w = 0; w < NW; w++) rec.set([w * UW, Math.min(UW, H - w * UW)], (w * STEP_STRIDE) / 4);
+        this.gpu.device.queue.writeBuffer(this.winRecords, 0, rec);
+        // backward: all 3·NW windows in weight-row order (gate r, z, n), first and last marked
+        this.winRecordsBwd = this.buffer('W_hh window records (backward)', 3 * NW * STEP_STRIDE, UNIFORM | COPY_DST);
+        const rb = new Uint32Array((3 * NW * STEP_STRIDE) / 4);
+        for (let g = 0; g < 3; g++) {
+          for (let w = 0; w < NW; w++) {
+            const d = g * NW + w;
+            rb.set([g * H + w * UW, Math.min(UW, H - w * UW), d === 0 ? 1 : 0, d === 3 * NW - 1 ? 1 : 0], (d * STEP_STRIDE) / 4);
+          }
+        }
+        this.gpu.device.queue.writeBuffer(this.winRecordsBwd, 0, rb);
+      }
       const fixed = { params: this.params, grad: this.grad, m: this.m, v: this.v, partial: this.partial, norm: this.norm, opt: this.opt };
       this.fixedGroups = {
         normPartial: this.p.normPartial.bind(fixed),
@@ -175,7 +212,7 @@ export class GpuForecaster implements ForecasterEngine {
   }
 
   private buffer(label: string, bytes: number, usage: number): GPUBuffer {
-    return this.gpu.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+    return this.gpu.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
   }
 
   private rowElems(T: number): Record<string, number> {
@@ -196,7 +233,7 @@ export class GpuForecaster implements ForecasterEngine {
   /** (re)allocates the work buffers and bind groups for B rows of T steps */
   private async ensureWork(B: number, T: number): Promise<Work> {
     const w = this.work;
-    if (w && B <= w.B && T <= w.T && T + 3 <= this.stepSlots) return w;
+    if (w && B <= w.B && T <= w.T && 2 * T + 3 <= this.stepSlots) return w;
     const cap = { B: Math.max(B, w?.B ?? 0), T: Math.max(T, w?.T ?? 0) };
     if (w) for (const b of Object.values(w.buf)) b.destroy();
     this.work = undefined;
@@ -204,13 +241,16 @@ export class GpuForecaster implements ForecasterEngine {
       const buf: Record<string, GPUBuffer> = {};
       for (const [name, perRow] of Object.entries(this.rowElems(cap.T))) buf[name] = this.buffer(name, perRow * cap.B * 4, S | COPY_SRC | COPY_DST);
       if (this.step) this.step.destroy();
-      this.stepSlots = cap.T + 3;
+      this.stepSlots = 2 * cap.T + 3;
       this.step = this.buffer('step', this.stepSlots * STEP_STRIDE, UNIFORM | COPY_DST);
       const all = { ...buf, params: this.params, grad: this.grad, step: this.step };
       const p = this.p;
       const groups: Record<string, GPUBindGroup> = {
         inputProj: p.inputProj.bind(all),
         gruForward: p.gruForward.bind(all),
+        ...(p.gruForwardUw
+          ? { gruForwardUw: p.gruForwardUw.bind({ ...all, wr: this.whhU!, wz: this.whhU!, wn: this.whhU!, win: this.winRecords! }) }
+          : {}),
         dense0: p.dense[0]!.bind({ ...all, inp: buf.h!, outp: buf.a1! }),
         dense1: p.dense[1]!.bind({ ...all, inp: buf.a1!, outp: buf.a2! }),
         dense2: p.dense[2]!.bind({ ...all, inp: buf.a2!, outp: buf.a3! }),
@@ -231,20 +271,28 @@ export class GpuForecaster implements ForecasterEngine {
         gates1: p.gates.bind({ ...all, dhrec: buf.dhrec1! }),
         hidden0: p.hidden.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1! }),
         hidden1: p.hidden.bind({ ...all, dhin: buf.dhrec1!, dhout: buf.dhrec0! }),
+        ...(p.hiddenUw
+          ? {
+              hiddenUw0: p.hiddenUw.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1!, part: buf.dhpart!, w: this.whhU!, win: this.winRecordsBwd! }),
+              hiddenUw1: p.hiddenUw.bind({ ...all, dhin: buf.dhrec1!, dhout: buf.dhrec0!, part: buf.dhpart!, w: this.whhU!, win: this.winRecordsBwd! }),
+            }
+          : {}),
       };
       this.work = { ...cap, buf, groups };
       return this.work;
     });
   }
 
-  /** Step records: slot k (0..T) = step k; T+1 = all T training rows; T+2 = all T+1 forecast rows. */
+  /** Step records: slot k (0..T) = step k; T+1 = all T training rows; T+2 = all T+1 forecast rows; T+3+k = the rows
+   *  of step k for the weight gradients (accumulating after the first). */
   private writeSteps(B: number, T: number, accumulate: boolean): void {
-    const data = new Uint32Array(((T + 3) * STEP_STRIDE) / 4);
+    const data = new Uint32Array(((2 * T + 3) * STEP_STRIDE) / 4);
     const put = (slot: number, k: number, row0: number, nrows: number, k0: number, nk: number, flag: number) =>
       data.set([k, B, T, row0, nrows, k0, nk, flag], (slot * STEP_STRIDE) / 4);
     for (let k = 0; k <= T; k++) put(k, k, k * B, B, k, 1, k === T - 1 ? 1 : 0);
     put(T + 1, 0, 0, T * B, 0, T, accumulate ? 1 : 0);
     put(T + 2, 0, 0, (T + 1) * B, 0, T, accumulate ? 1 : 0);
+    for (let k = 0; k < T; k++) put(T + 3 + k, k, k * B, B, k, 1, accumulate || k > 0 ? 1 : 0);
     this.gpu.device.queue.writeBuffer(this.step, 0, data);
   }
 
@@ -277,6 +325,34 @@ export class GpuForecaster implements ForecasterEngine {
     return { xc, mask, missing };
   }
 
+  /** Copies W_hh from the parameters into its uniform windows (before a forward pass: Adam may have moved it). */
+  private encodeWindowCopy(enc: GPUCommandEncoder): void {
+    const win = this.windows;
+    if (!win || !this.whhU) return;
+    const H = this.config.hidden;
+    const woff = this.off['gru.weight_hh_l0']!;
+    for (let g = 0; g < 3; g++) {
+      for (let w = 0; w < win.NW; w++) {
+        const units = Math.min(win.UW, H - w * win.UW);
+        enc.copyBufferToBuffer(this.params, (woff + (g * H + w * win.UW) * H) * 4, this.whhU, (g * win.NW + w) * win.slotBytes, units * H * 4);
+      }
+    }
+  }
+
+  private encodeGruStep(pass: GPUComputePassEncoder, w: Work, B: number, k: number): void {
+    const H = this.config.hidden;
+    const win = this.windows;
+    if (win && this.p.gruForwardUw) {
+      for (let i = 0; i < win.NW; i++) {
+        const units = Math.min(win.UW, H - i * win.UW);
+        const offsets = [0, 1, 2].map((g) => (g * win.NW + i) * win.slotBytes);
+        this.p.gruForwardUw.dispatch(pass, w.groups.gruForwardUw!, gruForwardUwInvocations(units, B), [...offsets, i * STEP_STRIDE, k * STEP_STRIDE]);
+      }
+    } else {
+      this.p.gruForward.dispatch(pass, w.groups.gruForward!, gruForwardInvocations(H, B), k);
+    }
+  }
+
   /** Records the forward pass: GRU over T steps and the decoder on [h_0..h_{T−1}] (training) or [h_0..h_T]. */
   private encodeForward(pass: GPUComputePassEncoder, w: Work, B: number, T: number, missing: boolean, forecast: boolean): void {
     const { hidden: H, mlp: M } = this.config;
@@ -289,7 +365,7 @@ export class GpuForecaster implements ForecasterEngine {
     };
     if (!missing) {
       p.inputProj.dispatch(pass, g.inputProj!, inputProjInvocations(H, B, T), T + 1);
-      for (let k = 0; k < T; k++) p.gruForward.dispatch(pass, g.gruForward!, gruForwardInvocations(H, B), k);
+      for (let k = 0; k < T; k++) this.encodeGruStep(pass, w, B, k);
       if (forecast) decoder(T + 2, (T + 1) * B);
       else decoder(T + 1, T * B);
     } else {
@@ -297,7 +373,7 @@ export class GpuForecaster implements ForecasterEngine {
       for (let k = 0; k < T; k++) {
         decoder(k, B);
         p.inputProj.dispatch(pass, g.inputProj!, inputProjInvocations(H, B, 1), k);
-        p.gruForward.dispatch(pass, g.gruForward!, gruForwardInvocations(H, B), k);
+        this.encodeGruStep(pass, w, B, k);
       }
       if (forecast) decoder(T, B);
     }
@@ -311,17 +387,26 @@ export class GpuForecaster implements ForecasterEngine {
     p.denseBack[0]!.dispatch(pass, g.back0!, decoderBackwardInvocations(M, rows), all);
     p.wgrad[0]!.dispatch(pass, g.wg0!, weightGradInvocations(M, 2), all);
     p.denseBack[1]!.dispatch(pass, g.back1!, decoderBackwardInvocations(M, rows), all);
-    p.wgrad[1]!.dispatch(pass, g.wg1!, weightGradInvocations(M, M), all);
+    for (let k = 0; k < T; k++) p.wgrad[1]!.dispatch(pass, g.wg1!, weightGradInvocations(M, M), T + 3 + k);
     p.denseBack[2]!.dispatch(pass, g.back2!, decoderBackwardInvocations(M, rows), all);
-    p.wgrad[2]!.dispatch(pass, g.wg2!, weightGradInvocations(M, M), all);
+    for (let k = 0; k < T; k++) p.wgrad[2]!.dispatch(pass, g.wg2!, weightGradInvocations(M, M), T + 3 + k);
     p.denseBack[3]!.dispatch(pass, g.back3!, decoderBackwardInvocations(H, rows), all);
-    p.wgrad[3]!.dispatch(pass, g.wg3!, weightGradInvocations(H, M), all);
+    for (let k = 0; k < T; k++) p.wgrad[3]!.dispatch(pass, g.wg3!, weightGradInvocations(H, M), T + 3 + k);
     for (let k = T - 1; k >= 0; k--) {
       const par = (k + 1) % 2;
       p.gates.dispatch(pass, par ? g.gates1! : g.gates0!, gruBackwardGatesInvocations(H, B), k);
-      if (k > 0) p.hidden.dispatch(pass, par ? g.hidden1! : g.hidden0!, gruBackwardHiddenInvocations(H, B), k);
+      if (k === 0) continue;
+      const win = this.windows;
+      if (win && p.hiddenUw) {
+        const group = par ? g.hiddenUw1! : g.hiddenUw0!;
+        for (let d = 0; d < 3 * win.NW; d++) {
+          p.hiddenUw.dispatch(pass, group, gruBackwardHiddenUwInvocations(H, B), [d * win.slotBytes, d * STEP_STRIDE, k * STEP_STRIDE]);
+        }
+      } else {
+        p.hidden.dispatch(pass, par ? g.hidden1! : g.hidden0!, gruBackwardHiddenInvocations(H, B), k);
+      }
     }
-    p.wgrad[4]!.dispatch(pass, g.wg4!, weightGradInvocations(H, 3 * H), all);
+    for (let k = 0; k < T; k++) p.wgrad[4]!.dispatch(pass, g.wg4!, weightGradInvocations(H, 3 * H), T + 3 + k);
     p.wgrad[5]!.dispatch(pass, g.wg5!, weightGradInvocations(F, 3 * H), all);
   }
 
@@ -378,6 +463,7 @@ export class GpuForecaster implements ForecasterEngine {
         label,
         (enc) => {
           enc.clearBuffer(w.buf.h!, 0, Bc * this.config.hidden * 4); // h_0 = 0
+          this.encodeWindowCopy(enc);
           const pass = enc.beginComputePass({ label });
           this.encodeForward(pass, w, Bc, T, missing, false);
           this.p.nll.dispatch(pass, w.groups.nll!, gaussianNllInvocations(Bc, T), T + 1);
@@ -482,6 +568,7 @@ export class GpuForecaster implements ForecasterEngine {
         label,
         (enc) => {
           enc.clearBuffer(w.buf.h!, 0, Bc * this.config.hidden * 4);
+          this.encodeWindowCopy(enc);
           const pass = enc.beginComputePass({ label });
           this.encodeForward(pass, w, Bc, T, missing, true);
           pass.end();

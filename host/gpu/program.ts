@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { shadersDir } from '../paths.js';
 import { GpuError, type Gpu } from './device.js';
 
-/** ro = read-only storage, rw = read_write storage, step = uniform with a dynamic offset, uniform = plain uniform */
-export type BindingKind = 'ro' | 'rw' | 'step' | 'uniform';
+/** ro = read-only storage, rw = read_write storage, uniform = plain uniform; with a dynamic offset: step = a Step
+ *  record (32 bytes), win = a 16-byte record, window = a 64 KiB uniform window */
+export type BindingKind = 'ro' | 'rw' | 'step' | 'uniform' | 'win' | 'window';
+
+const DYNAMIC_SIZE: Partial<Record<BindingKind, number>> = { step: 32, win: 16, window: 65536 };
 
 export interface ProgramSpec {
   /** file name in shaders/ */
@@ -78,7 +81,7 @@ export class Program {
               ? { type: 'read-only-storage' as const }
               : kind === 'rw'
                 ? { type: 'storage' as const }
-                : { type: 'uniform' as const, hasDynamicOffset: kind === 'step' },
+                : { type: 'uniform' as const, hasDynamicOffset: DYNAMIC_SIZE[kind] !== undefined },
         })),
       });
       const pipeline = device.createComputePipeline({
@@ -96,7 +99,8 @@ export class Program {
       const buffer = buffers[name];
       if (!buffer) throw new GpuError(`${this.label}: binding ${binding} '${name}' has no buffer`);
       const kind = this.spec.bindings[binding];
-      return { binding, resource: kind === 'step' ? { buffer, offset: 0, size: 32 } : { buffer } };
+      const size = DYNAMIC_SIZE[kind!];
+      return { binding, resource: size !== undefined ? { buffer, offset: 0, size } : { buffer } };
     });
     return this.gpu.device.createBindGroup({ label: this.label, layout: this.layout, entries });
   }
@@ -112,8 +116,9 @@ export class Program {
     pass.dispatchWorkgroups(x, y);
   }
 
-  /** Records a dispatch of at least `invocations` invocations (2-D grid when one dimension is not enough). */
-  dispatch(pass: GPUComputePassEncoder, group: GPUBindGroup, invocations: number, stepSlot?: number): void {
+  /** Records a dispatch of at least `invocations` invocations (2-D grid when one dimension is not enough); the
+   *  step slot gives the Step record's dynamic offset, or `offsets` all dynamic offsets in binding order (bytes). */
+  dispatch(pass: GPUComputePassEncoder, group: GPUBindGroup, invocations: number, stepSlot?: number | number[]): void {
     if (invocations <= 0) return;
     const groups = Math.ceil(invocations / this.workgroupSize);
     const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension ?? 65535;
@@ -121,7 +126,8 @@ export class Program {
     const y = Math.ceil(groups / x);
     if (y > maxDim) throw new GpuError(`${this.label}: ${invocations} invocations exceed the dispatch limits`);
     pass.setPipeline(this.pipeline);
-    if (stepSlot !== undefined) pass.setBindGroup(0, group, [stepSlot * STEP_STRIDE]);
+    if (Array.isArray(stepSlot)) pass.setBindGroup(0, group, stepSlot);
+    else if (stepSlot !== undefined) pass.setBindGroup(0, group, [stepSlot * STEP_STRIDE]);
     else pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y);
   }

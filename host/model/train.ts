@@ -113,6 +113,7 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
     history = ck.history;
     feedback.log('info', `resuming from ${opts.checkpoint} after epoch ${startEpoch}`);
   } else {
+    if (opts.resume) feedback.log('info', `no checkpoint at ${opts.checkpoint ?? '(none given)'}: starting from the first epoch`);
     const init = opts.init ?? initParams(config, new Rng(opts.seed, 3));
     await engine.setParams(init);
     await engine.setOptimizerState(undefined);
