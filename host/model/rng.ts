@@ -1,7 +1,8 @@
 // Seeded random numbers whose whole state fits in four uint32 (so a training checkpoint can store it):
 // xoshiro128** seeded through splitmix32. Same seed → same stream on every machine.
 
-function splitmix32(seed: number): () => number {
+/** splitmix32: turns one 32-bit seed into a stream of well-mixed words (used to seed xoshiro). */
+export function splitmix32(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x9e3779b9) >>> 0;
@@ -26,6 +27,7 @@ export class Rng {
     const r = new Rng(0);
     if (state.length !== 4) throw new Error('internal: rng state has 4 words');
     r.s = new Uint32Array(state);
+    if (r.s.every((v) => v === 0)) r.s[0] = 1; // the all-zero state is a fixed point
     return r;
   }
 
