@@ -26,7 +26,7 @@ interface Scene { event_date: string; aoi_window: string; train_window: string; 
 let scene: Scene;
 const runParams = (out: string, extra: Record<string, unknown> = {}) => ({
   slc: sceneDir, 'event-date': scene.event_date, 'train-window': scene.train_window, 'aoi-window': scene.aoi_window,
-  preset: 'fast', device: 'cpu', truth: join(sceneDir, 'truth', 'damage.geojson'),
+  preset: 'fast', device: 'software', truth: join(sceneDir, 'truth', 'damage.geojson'),
   'damage-field': scene.damage_field, 'damaged-values': 'Destroyed,Damaged', 'out-dir': out, ...extra,
 });
 
