@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/toolbox/feedback.js';
-import { DpmError } from '../host/errors.js';
+import { CanceledError, DpmError } from '../host/errors.js';
 import { sharedRoot } from '../host/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-run-'));
@@ -64,6 +64,23 @@ test('dpm run: RNN PR AUC above CCD, every GeoTIFF readable by GDAL, stages reus
   await execute('run', runParams(out), again);
   const reused = again.logs.filter((l) => /reusing the finished stage/.test(l.message)).length;
   assert.ok(reused >= 8, `a re-run reuses every stage (${reused} reused)`);
+});
+
+test('dpm run: an interrupted training resumes from its checkpoint on the next run', async () => {
+  const out = join(root, 'resume');
+  const fb = recordingFeedback();
+  // cancel as soon as the third epoch is logged: coherence is finished, training is half-way
+  const canceling = { ...fb, log: (level: 'info' | 'warning' | 'debug' | 'error', message: string) => {
+    fb.log(level, message);
+    if (/^epoch 3\//.test(message)) fb.cancel();
+  } };
+  await assert.rejects(execute('run', runParams(out, { truth: undefined, 'damage-field': undefined, 'damaged-values': undefined }), canceling), CanceledError);
+  assert.ok(!existsSync(join(out, 'model.safetensors')), 'no model after a cancelled training');
+  const again = recordingFeedback();
+  await execute('run', runParams(out, { truth: undefined, 'damage-field': undefined, 'damaged-values': undefined }), again);
+  assert.ok(again.logs.some((l) => /coherence_aoi: reusing/.test(l.message)), 'finished coherence stages are reused');
+  assert.ok(again.logs.some((l) => /resuming from .* after epoch 3/.test(l.message)), 'training resumes after epoch 3');
+  assert.ok(existsSync(join(out, 'forecast', 'zscore.tif')));
 });
 
 async function failsCleanly(params: Record<string, unknown>, pattern: RegExp) {

@@ -14,12 +14,13 @@
 //
 // Re-running into the same folder reuses every stage whose inputs and settings are unchanged (run-state.json);
 // --force recomputes everything. An interrupted training resumes from its checkpoint.
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Algorithm, Outputs, Params } from './algorithm.js';
 import { stage, throwIfCanceled, type Feedback } from './feedback.js';
 import { execute } from './execute.js';
+import { checkpointPath } from './train.js';
 import { DpmError } from '../errors.js';
 import { withOutputs } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
@@ -49,7 +50,8 @@ const SCORES = [
   { name: 'percentile rank', file: 'baselines/percentile.tif', id: 'baseline-percentile' },
 ] as const;
 
-interface StageRecord { key: string; outputs: Outputs }
+/** A stage's settings key, and its outputs once finished (none while it runs or after it was interrupted). */
+interface StageRecord { key: string; outputs?: Outputs }
 type RunState = Record<string, StageRecord>;
 
 /** Runs a stage unless run-state.json says it already ran with the same key and its files are still there. */
@@ -62,16 +64,17 @@ class Stages {
     this.state = !force && existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as RunState) : {};
   }
 
-  async run(name: string, key: unknown, files: string[], work: () => Promise<Outputs>): Promise<Outputs> {
+  /** `work` is told whether the same stage, with the same settings, was interrupted before (it may resume). */
+  async run(name: string, key: unknown, files: string[], work: (interrupted: boolean) => Promise<Outputs>): Promise<Outputs> {
     const k = createHash('sha256').update(JSON.stringify(key)).digest('hex');
-    const done = this.state[name];
-    if (done && done.key === k && files.every((f) => existsSync(f))) {
+    const before = this.state[name];
+    if (before?.outputs && before.key === k && files.every((f) => existsSync(f))) {
       this.fb.log('info', `${name}: reusing the finished stage (--force to recompute)`);
-      return done.outputs;
+      return before.outputs;
     }
-    delete this.state[name];
+    this.state[name] = { key: k };
     this.save();
-    const outputs = await work();
+    const outputs = await work(before !== undefined && !before.outputs && before.key === k);
     this.state[name] = { key: k, outputs };
     this.save();
     return outputs;
@@ -157,8 +160,11 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
     ...(p['max-sequences'] ?? preset.maxSequences ? { 'max-sequences': p['max-sequences'] ?? preset.maxSequences } : {}),
   };
   const { device: _d, resume: _r, ...trainKey } = trainParams;
-  const trained = await stages.run('train', { ...trainKey, input: fileId(trainStack) }, [modelPath], () =>
-    execute('train', trainParams, sub(35, 75, 'training')));
+  const trained = await stages.run('train', { ...trainKey, input: fileId(trainStack) }, [modelPath], (interrupted) => {
+    // resume only the very training that was interrupted; a checkpoint of other settings is stale
+    if (!interrupted) rmSync(checkpointPath(modelPath), { force: true });
+    return execute('train', trainParams, sub(35, 75, 'training'));
+  });
 
   // 4. Forecast D_f and the baselines on the same grid.
   const fc = await stages.run('forecast', { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate }, [at('forecast/zscore.tif')], () =>
