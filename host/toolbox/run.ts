@@ -190,8 +190,9 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
       let zMap = z;
       if (target !== 'none' && z.georef.lat && z.georef.lon) {
         const epsg: GeocodeTarget = target === 'utm' ? 'utm' : 'wgs84';
-        for (const [name, file] of [['zscore', 'forecast/zscore.tif'], ['ccd', 'baselines/ccd.tif'], ['expected_coherence', 'forecast/expected_coherence.tif'],
-          ['coevent_coherence', 'baselines/coevent_coherence.tif']] as const) {
+        for (const [name, file] of [['zscore', 'forecast/zscore.tif'], ['mu', 'forecast/mu.tif'], ['sigma', 'forecast/sigma.tif'],
+          ['expected_coherence', 'forecast/expected_coherence.tif'], ['coevent_coherence', 'baselines/coevent_coherence.tif'],
+          ['ccd', 'baselines/ccd.tif']] as const) {
           throwIfCanceled(fb);
           const src = name === 'zscore' ? z : await readRaster(at(file));
           const g = geocode(src, { epsg, method: 'bilinear', feedback: sub(87, 95, `geocoding ${name}`) });
