@@ -79,7 +79,7 @@ export function buildCli(args: string[]): Argv {
   for (const spec of loadManifest().algorithms) {
     cli = cli.command(
       spec.id,
-      `${spec.name} — ${spec.help.split('\n')[0]}`,
+      spec.name,
       (y) => {
         let b = y.usage(`$0 ${spec.id} [options]\n\n${spec.help}`);
         for (const p of spec.parameters) b = b.option(p.name, optionFor(p));
