@@ -146,7 +146,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   }
   throwIfCanceled(fb);
 
-  // The event date must fall inside the stack: checked once here for a clear message before training.
+  // The AOI stack's bands: which are pre-event and which is the co-event pair (preflight checked the event date).
   const aoi = await readCoherenceStack(aoiStack);
   const split = splitBands(aoi, { eventDate }, true);
   const coLabel = aoi.descriptions[split.coEvent!]!;
@@ -182,10 +182,10 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   throwIfCanceled(fb);
 
   // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay.
-  const z = await readRaster(at('forecast/zscore.tif'));
   const target = (p.geocode as string) ?? 'wgs84';
   const geocoded: Record<string, string> = {};
   const maps = await stages.run('maps', { z: fileId(at('forecast/zscore.tif')), target, threshold }, [at('dpm.png')], async () => {
+    const z = await readRaster(at('forecast/zscore.tif'));
     return withOutputs(async (outs) => {
       let zMap = z;
       if (target !== 'none' && z.georef.lat && z.georef.lon) {
