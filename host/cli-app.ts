@@ -13,12 +13,18 @@ function optionFor(p: ParamSpec) {
   const type = p.type === 'boolean' ? 'boolean' : numeric ? 'number' : 'string';
   const choices = p.type === 'enum' ? p.options : undefined;
   const range = p.min !== undefined || p.max !== undefined ? ` [${p.min ?? ''}..${p.max ?? ''}]` : '';
+  // checked by resolveParams (one message for the CLI and the worker), but shown here so --help tells what must be given
+  const required = !p.optional && p.default === undefined ? ' (required)' : '';
   return {
-    describe: p.description + range + (p.multiple ? ' (comma-separated list)' : ''),
+    describe: p.description + range + (p.multiple && !/comma|repeat the flag/i.test(p.description) ? ' (comma-separated list)' : '') + required,
+    // --out, --output and --out-dir name the outputs of different commands: accept --out for --output and back;
+    // dpm2 reads its pair stack with --stack where the other commands say --coherence
+    alias: p.name === 'output' ? 'out' : p.name === 'out' ? 'output' : p.name === 'stack' ? 'coherence' : undefined,
     type: type as 'boolean' | 'number' | 'string',
     choices,
     // defaults are filled by resolveParams so that the CLI and the worker agree; show them in --help only
-    defaultDescription: p.default !== undefined ? JSON.stringify(p.default) : undefined,
+    defaultDescription: p.default === undefined ? undefined
+      : typeof p.default === 'number' ? String(Number(p.default.toPrecision(6))) : JSON.stringify(p.default),
     demandOption: false,
     array: p.multiple && type === 'string' ? true : undefined,
   } as const;
@@ -42,7 +48,12 @@ async function runAlgorithm(spec: AlgorithmSpec, argv: Record<string, unknown>):
     const outputs = await execute(spec.id, raw, fb);
     fb.close();
     if (json) jsonLine({ type: 'result', outputs });
-    else for (const [k, v] of Object.entries(outputs)) process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+    else {
+      for (const [k, v] of Object.entries(outputs)) {
+        if (v === undefined || v === null || v === '') continue; // an optional output that was not asked for
+        process.stdout.write(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}\n`);
+      }
+    }
   } catch (err) {
     fb.close();
     reportError(err, json);
@@ -73,7 +84,9 @@ export function buildCli(args: string[]): Argv {
     .wrap(Math.min(120, process.stdout.columns ?? 120))
     .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`dpm: ${msg}\n(see dpm --help)\n`);
+      // --json callers (schedulers, the QGIS bridge) read one error line on stdout, whatever went wrong
+      if (args.some((a) => a === '--json' || a === '--json=true')) jsonLine({ type: 'error', message: msg });
+      else process.stderr.write(`dpm: ${msg}\n(see dpm --help)\n`);
       process.exit(2);
     });
   for (const spec of loadManifest().algorithms) {

@@ -110,5 +110,5 @@ test('bad files: truncated, garbage, wrong dtype/shape/names, non-finite values 
   nanP[7] = NaN;
   rejects(encodeModel(small, nanP), /non-finite/);
   // a missing file
-  assert.throws(() => loadModel(join(dir, 'nope.safetensors')), (e: unknown) => e instanceof DpmError && /nope\.safetensors: cannot read/.test(e.message));
+  assert.throws(() => loadModel(join(dir, 'nope.safetensors')), (e: unknown) => e instanceof DpmError && /nope\.safetensors: no such file/.test(e.message));
 });

@@ -112,7 +112,10 @@ export function readSafetensors(path: string): SafetensorsContent {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new DpmError(`${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new DpmError(`${path}: no such file`);
+    if (code === 'EISDIR') throw new DpmError(`${path} is a folder, not a model file (.safetensors)`);
+    throw new DpmError(`${path}: cannot read the file (${code ?? (e as Error).message})`);
   }
   return decodeSafetensors(bytes, path);
 }

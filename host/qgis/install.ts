@@ -1,6 +1,6 @@
 // `dpm qgis install|uninstall [--profile DIR]`: copies the Processing plugin (host/qgis/insar_dpm) into a QGIS
 // profile, records where this package's runner and Node are (runner.json), and enables it in QGIS3.ini.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,7 @@ export function installPlugin(profile: string, node = process.execPath): Install
   if (!existsSync(join(pluginSource, 'metadata.txt'))) throw new DpmError(`qgis install: plugin sources missing at ${pluginSource}`);
   if (!existsSync(runnerPath)) throw new DpmError(`qgis install: runner ${runnerPath} missing (run npm run build)`);
   const profileDir = resolve(profile);
+  if (existsSync(profileDir) && !statSync(profileDir).isDirectory()) throw new DpmError(`qgis install: --profile ${profile} is a file, not a QGIS profile folder`);
   const pluginDir = join(profileDir, 'python', 'plugins', PLUGIN_ID);
   try {
     rmSync(pluginDir, { recursive: true, force: true });

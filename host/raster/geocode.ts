@@ -149,7 +149,7 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   });
   fb.progress(100, 'geocoding');
   const geoTransform: GeoTransform = [x0, px, 0, y0, 0, -px];
-  fb.log('info', `geocoded ${w}×${h} → ${W}×${H} EPSG:${epsg}, pixel ${px} (${method})`);
+  fb.log('info', `geocoded ${w}×${h} → ${W}×${H} EPSG:${epsg}, pixel ${Number(px.toPrecision(6))} (${method})`);
   return { width: W, height: H, bands, descriptions: [...raster.descriptions], georef: { geoTransform, epsg }, metadata: raster.metadata, source: raster.source };
 }
 

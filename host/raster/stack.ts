@@ -235,7 +235,8 @@ export async function readPairStack(inputs: string | string[], opts: StackOption
   checkGrids(sources);
   const { bands, georef } = await readSources(sources, opts);
   const { width, height } = sources[0].info;
-  fb.log('info', `read ${sources.length} pairs from ${new Set(sources.map((s) => s.file)).size} files`);
+  const nFiles = new Set(sources.map((s) => s.file)).size;
+  fb.log('info', `read ${sources.length} pair${sources.length === 1 ? '' : 's'} from ${nFiles} file${nFiles === 1 ? '' : 's'}`);
   return {
     width, height, bands, georef,
     descriptions: sources.map((s) => pairKey(s.pair)),
@@ -289,7 +290,7 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
   const intervals = chain.map((p) => daysBetween(p.first, p.second));
   fb.log('info', `coherence stack: ${chain.length} consecutive pairs ${chain[0].first}→${chain[chain.length - 1].second} ` +
     `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found`);
-  for (const s of used) fb.log('info', `  ${pairKey(s.pair)}: ${label(s)}`);
+  for (const s of used) fb.log('debug', `  ${pairKey(s.pair)}: ${label(s)}`); // --verbose: where each band comes from
   const { width, height } = used[0].info;
   return { width, height, bands, georef, descriptions: chain.map(pairKey), pairs: chain, source: what };
 }

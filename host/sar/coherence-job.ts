@@ -26,6 +26,9 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
   const [cr, ca] = parseChip(o.chip ?? '15x5', 'chip');
   const [sr, sa] = o.stride ? parseChip(o.stride, 'stride') : [cr, ca];
   const chip: ChipSpec = { cr, ca, sr, sa };
+  if (o.maxSpan !== undefined && o.pairs !== 'max-span') {
+    throw new DpmError(`--max-span ${o.maxSpan} is used only with --pairs max-span (now --pairs ${o.pairs ?? 'consecutive'})`);
+  }
   const found = discoverStack(o.slc);
   const dates = found.entries.map((e) => e.date);
   const pairs = selectPairs(dates, o.pairs ?? 'consecutive', o.maxSpan);
@@ -54,7 +57,7 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
     if (outW * outH * pairs.length > MAX_OUTPUT_VALUES) {
       throw new DpmError(`the output would hold ${outW} × ${outH} × ${pairs.length} pairs; use a --window, a larger --stride or fewer --pairs`);
     }
-    fb.log('info', `${dates.length} acquisitions ${dates[0]}…${dates[dates.length - 1]}, ${pairs.length} pairs, window rows ${window.r0}:${window.r1} columns ${window.c0}:${window.c1}, chip ${cr}x${ca}, stride ${sr}x${sa} → ${outW} × ${outH}`);
+    fb.log('info', `${dates.length} acquisitions ${dates[0]}…${dates[dates.length - 1]}, ${pairs.length} pairs, window rows ${window.r0}:${window.r1} columns ${window.c0}:${window.c1}, chip ${cr}x${ca}, stride ${sr}x${sa} → ${outW} × ${outH} (columns × rows)`);
     const bands = pairs.map(() => new Float32Array(outW * outH));
     const grid = await computeCoherence(slcs, {
       chip, window, pairs, lat, lon, blockBytes: (o.blockMb ?? 128) * 2 ** 20,

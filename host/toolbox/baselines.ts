@@ -30,7 +30,7 @@ export async function runBaseline(method: BaselineMethod, p: Params, fb: Feedbac
       georef: stack.georef,
       metadata: { DPM_METHOD: method },
     });
-  });
+  }, fb);
   fb.progress(100, 'done');
   return { output };
 }

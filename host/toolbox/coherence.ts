@@ -25,6 +25,6 @@ export const algorithm: Algorithm = {
       const files = await writeCoherenceStackOutputs(outs, out, stack);
       feedback.log('debug', `row blocks of ${grid.blockRows} lines, ${grid.slots} SLC slots, ${(grid.wasmBytes / 2 ** 20).toFixed(0)} MiB wasm memory`);
       return { out, files: files.join(','), bands: stack.bands.length, width: stack.width, height: stack.height };
-    });
+    }, feedback);
   },
 };

@@ -40,7 +40,7 @@ export const algorithm: Algorithm = {
           descriptions: ['gamma0 (coherence as dt -> 0)', 'tau (days)', 'rho (floor / gamma0)', 'sigma (residual std)', 'co-event residual (observed - model)', 'valid pre-event pairs'],
         });
       }
-    });
+    }, feedback);
     feedback.progress(100);
     let finite = 0, high = 0;
     for (const v of res.probability) if (Number.isFinite(v)) { finite++; if (v > 0.75) high++; }

@@ -64,7 +64,7 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     const truth = await readTruthVector(o.truth, o.damageField, o.damagedValues);
     const fg = footprintGrid(grid.georef, grid.width, grid.height, o.layout, `--score ${o.scores[0]}`);
     labels = labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
-    truthName = `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} footprints in the scene; ` +
+    truthName = `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ` +
       'chips without damaged footprints count as undamaged, also outside the surveyed area)';
   } else {
     fb.progress(20, 'reading the truth mask');
@@ -144,7 +144,7 @@ export async function writeEvaluationOutputs(outs: OutputSet, outDir: string, r:
 
 /** writeEvaluationOutputs with its own OutputSet (all or nothing). */
 export async function writeEvaluation(r: EvaluationResult, outDir: string, fb: Feedback): Promise<Record<string, string>> {
-  return withOutputs((outs) => writeEvaluationOutputs(outs, outDir, r, stage(fb, 85, 100, 'writing')));
+  return withOutputs((outs) => writeEvaluationOutputs(outs, outDir, r, stage(fb, 85, 100, 'writing')), fb);
 }
 
 export const algorithm: Algorithm = {

@@ -74,10 +74,10 @@ async function run(params: Params, fb: Feedback) {
       }
       fb.log('info', `${series.N - r.nUnusable} pixels forecast, ${valid} of them with a co-event value (z-score); ` +
         `${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
-        `${above} with z ≥ 4.93 (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`);
+        `${above} with z ≥ 4.93, the paper's damage threshold (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`);
       fb.progress(100);
       return { ...written, pixels: valid, 'unusable-pixels': r.nUnusable, 'anomalous-fraction': valid ? above / valid : null };
-    });
+    }, fb);
   } finally {
     engine.destroy();
   }

@@ -82,7 +82,7 @@ async function run(p: Params, fb: Feedback) {
       })),
     }, null, 1) + '\n');
     files.push(json);
-  });
+  }, fb);
   fb.progress(100, 'done');
   return { folder: dir, files: files.join(',') };
 }

@@ -1,5 +1,6 @@
 // plugin-manifest.json is the single list of algorithms: the CLI and the QGIS provider are both built from it.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { manifestPath } from '../paths.js';
 import { DpmError } from '../errors.js';
 
@@ -74,7 +75,34 @@ export function resolveParams(spec: AlgorithmSpec, raw: Record<string, unknown>)
     }
     out[p.name] = p.multiple ? toList(v).map((x) => convert(spec.id, p, x)) : convert(spec.id, p, v);
   }
+  checkDestinations(spec, out);
   return out;
+}
+
+/**
+ * Output paths are checked before any work: a folder where a file goes (or a file where a folder goes), a raster
+ * output that is not named .tif/.tiff (only GeoTIFF is written), two outputs on one path.
+ */
+function checkDestinations(spec: AlgorithmSpec, values: Record<string, unknown>): void {
+  const seen = new Map<string, string>();
+  for (const p of spec.parameters) {
+    const v = values[p.name];
+    if (typeof v !== 'string' || !p.type.endsWith('Destination')) continue;
+    const where = `${spec.id}: --${p.name} ${v}`;
+    const isDir = existsSync(v) && statSync(v).isDirectory();
+    if (p.type === 'folderDestination') {
+      if (existsSync(v) && !isDir) throw new DpmError(`${where} exists and is not a folder`);
+    } else {
+      if (isDir) throw new DpmError(`${where} is a folder; give a file name`);
+      if (p.type === 'rasterDestination' && !/\.tiff?$/i.test(v)) {
+        throw new DpmError(`${where}: the output is a GeoTIFF; give a name ending in .tif`);
+      }
+    }
+    const key = resolve(v);
+    const other = seen.get(key);
+    if (other) throw new DpmError(`${where}: the same path as --${other}; give each output its own path`);
+    seen.set(key, p.name);
+  }
 }
 
 function toList(v: unknown): unknown[] {
@@ -89,7 +117,8 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
     case 'number':
     case 'integer': {
       const n = typeof v === 'number' ? v : Number(String(v).trim());
-      if (!Number.isFinite(n)) throw new DpmError(`${where} must be a number, got '${String(v)}'`);
+      // the CLI parser turns a non-numeric word into NaN before it gets here: the word itself is gone
+      if (!Number.isFinite(n)) throw new DpmError(`${where} must be a number${Number.isNaN(v) ? '' : `, got '${String(v)}'`}`);
       if (p.type === 'integer' && !Number.isInteger(n)) throw new DpmError(`${where} must be a whole number, got ${n}`);
       if (p.min !== undefined && n < p.min) throw new DpmError(`${where} must be ≥ ${p.min}, got ${n}`);
       if (p.max !== undefined && n > p.max) throw new DpmError(`${where} must be ≤ ${p.max}, got ${n}`);

@@ -29,6 +29,7 @@ import { geocode, type GeocodeTarget } from '../raster/geocode.js';
 import { writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
 import { splitBands } from '../model/series.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
+import { parseChip, parseWindow } from '../sar/coherence-stack.js';
 import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
@@ -136,7 +137,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
       await stages.run(name, { inputKey, window, nodata }, [at(file)], async () => {
         const s = await readCoherenceStack(coherence!.length === 1 ? coherence![0]! : coherence!, { nodata, feedback: sub(0, 5, 'reading') });
         const cropped = cropStack(s, window as string | undefined);
-        await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), cropped));
+        await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), cropped), fb);
         return { out: at(file) };
       });
       return at(file);
@@ -169,14 +170,15 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   // 4. Forecast D_f and the baselines on the same grid.
   const fc = await stages.run('forecast', { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate }, [at('forecast/zscore.tif')], () =>
     execute('forecast', { coherence: aoiStack, model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device }, sub(75, 85, 'forecast')));
-  for (const s of SCORES) {
+  for (const [k, s] of SCORES.entries()) {
     if (!('id' in s)) continue;
+    const from = 85 + (2 * (k - 1)) / (SCORES.length - 1); // SCORES[0] is the RNN: one slice of 85–87 % per baseline
     await stages.run(s.id, { aoi: fileId(aoiStack), eventDate }, [at(s.file)], () =>
-      execute(s.id, { coherence: aoiStack, 'event-date': eventDate, output: at(s.file) }, sub(85, 87, s.name)));
+      execute(s.id, { coherence: aoiStack, 'event-date': eventDate, output: at(s.file) }, sub(from, from + 2 / (SCORES.length - 1), s.name)));
   }
   await stages.run('coevent', { aoi: fileId(aoiStack), eventDate }, [at('baselines/coevent_coherence.tif')], async () => {
     const co: Raster = { width: aoi.width, height: aoi.height, bands: [aoi.bands[split.coEvent!]!], descriptions: [`co-event coherence ${coLabel}`], georef: aoi.georef };
-    await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }));
+    await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }), fb);
     return { output: at('baselines/coevent_coherence.tif') };
   });
   throwIfCanceled(fb);
@@ -190,12 +192,15 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
       let zMap = z;
       if (target !== 'none' && z.georef.lat && z.georef.lon) {
         const epsg: GeocodeTarget = target === 'utm' ? 'utm' : 'wgs84';
-        for (const [name, file] of [['zscore', 'forecast/zscore.tif'], ['mu', 'forecast/mu.tif'], ['sigma', 'forecast/sigma.tif'],
+        const layers = [['zscore', 'forecast/zscore.tif'], ['mu', 'forecast/mu.tif'], ['sigma', 'forecast/sigma.tif'],
           ['expected_coherence', 'forecast/expected_coherence.tif'], ['coevent_coherence', 'baselines/coevent_coherence.tif'],
-          ['ccd', 'baselines/ccd.tif']] as const) {
+          ['ccd', 'baselines/ccd.tif']] as const;
+        for (const [k, [name, file]] of layers.entries()) {
           throwIfCanceled(fb);
           const src = name === 'zscore' ? z : await readRaster(at(file));
-          const g = geocode(src, { epsg, method: 'bilinear', feedback: sub(87, 95, `geocoding ${name}`) });
+          // one slice of 87–95 % per layer: the bar moves forward only
+          const from = 87 + (8 * k) / layers.length;
+          const g = geocode(src, { epsg, method: 'bilinear', feedback: sub(from, from + 8 / layers.length, `geocoding ${name}`) });
           if (name === 'zscore') zMap = g;
           await writeRaster(outs, at(`geocoded/${name}.tif`), g, { nodata: NaN });
           geocoded[name] = at(`geocoded/${name}.tif`);
@@ -205,7 +210,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
       await writeDpmOverlay(outs.path(overlay), zMap, threshold);
       await writeDpmPng(outs.path(at('dpm.png')), zMap, { threshold, title: `Damage proxy map, event ${eventDate} (RNN z-score)`, units: 'z-score' });
       return { png: at('dpm.png'), overlay, ...geocoded };
-    });
+    }, fb);
   });
   fb.progress(96, 'report');
 
@@ -214,7 +219,9 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   if (p.truth || p['truth-raster']) {
     const scores = SCORES.map((s) => at(s.file));
     evaluation = await stages.run('evaluate', {
-      scores: scores.map(fileId), truth: p.truth, field: p['damage-field'], values: p['damaged-values'], mask: p['truth-raster'], fraction: p.fraction,
+      // the truth files by content identity: an edited truth file is evaluated again
+      scores: scores.map(fileId), truth: p.truth && fileId(String(p.truth)), field: p['damage-field'], values: p['damaged-values'],
+      mask: p['truth-raster'] && fileId(String(p['truth-raster'])), fraction: p.fraction,
     }, [at('evaluation/evaluation.json')], () =>
       execute('evaluate', {
         score: scores, names: SCORES.map((s) => s.name).join(','), truth: p.truth, 'damage-field': p['damage-field'],
@@ -231,7 +238,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   await withOutputs(async (outs) => {
     writeFileSync(outs.path(at('report.json')), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(outs.path(at('report.md')), md);
-  });
+  }, fb);
   fb.progress(100, 'done');
   return {
     'out-dir': dir, zscore: at('forecast/zscore.tif'), png: at('dpm.png'), report: at('report.md'),
@@ -256,12 +263,37 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
   let pairs: { first: string; second: string }[];
   let source: string;
   const scene = emptyBox();
+  const [cr, ca] = parseChip(chip, 'chip');
+  if (slc && nodata !== undefined) throw new DpmError('--nodata applies to a --coherence input only (SLC samples of zero amplitude are always left out)');
+  /** --train-window / --aoi-window: syntax, inside the scene and at least one chip (SLC) — before anything is written */
+  const checkWindows = (width: number, height: number, minW: number, minH: number, unit: string) => {
+    for (const name of ['train-window', 'aoi-window'] as const) {
+      const text = p[name] as string | undefined;
+      if (text === undefined) continue;
+      let w;
+      try {
+        w = parseWindow(text, width, height);
+      } catch (e) {
+        if (e instanceof DpmError) throw new DpmError(e.message.replace(/^--window/, `--${name}`).replace('SLC rows', `${unit} rows`));
+        throw e;
+      }
+      if (w.r1 - w.r0 < minH || w.c1 - w.c0 < minW) {
+        throw new DpmError(`--${name} ${text}: ${w.c1 - w.c0} × ${w.r1 - w.r0} ${unit} pixels (columns × rows) is smaller than one ${chip} chip`);
+      }
+    }
+  };
   if (slc) {
     const found = discoverStack(slc);
     const dates = found.entries.map((e) => e.date).sort();
     if (dates.length < 3) throw new DpmError(`--slc ${slc.join(',')}: ${dates.length} acquisitions; at least 3 are needed (2 pairs)`);
     pairs = dates.slice(1).map((d, k) => ({ first: dates[k]!, second: d }));
     source = `SLC stack ${slc.join(',')}`;
+    const first = await openRaster(found.entries[0]!.path);
+    try {
+      checkWindows(first.width, first.height, cr, ca, 'SLC');
+    } finally {
+      await first.close();
+    }
     if (found.lat && found.lon) {
       const [lat, lon] = [await openRaster(found.lat), await openRaster(found.lon)];
       try {
@@ -279,6 +311,7 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
     const s = await readCoherenceStack(coherence!.length === 1 ? coherence![0]! : coherence!, { nodata, feedback: stage(fb, 0, 1, 'checking') });
     pairs = s.pairs;
     source = s.source ?? coherence!.join(',');
+    checkWindows(s.width, s.height, 1, 1, 'coherence-stack');
     const g = s.georef;
     if (g.lat && g.lon) {
       for (let i = 0; i < g.lat.length; i++) grow(scene, g.lon[i]!, g.lat[i]!);
@@ -314,7 +347,6 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
   if (p['aoi-window'] !== undefined) throw new DpmError('give either --aoi (a polygon) or --aoi-window, not both');
   if (!grid) throw new DpmError(`--aoi ${String(p.aoi)}: the input has no lat/lon lookups to place a polygon on; use --aoi-window`);
   // SLC input: grow by the chip so every chip touching the polygon is complete; a coherence grid is already chips
-  const [cr, ca] = chip.split('x').map(Number) as [number, number];
   const window = windowOfPolygons(grid, await readAoiPolygons(String(p.aoi)), slc ? [cr - 1, ca - 1] : [0, 0], `--aoi ${String(p.aoi)}`);
   fb.log('info', `--aoi ${String(p.aoi)}: area of interest ${window} (${slc ? 'SLC' : 'coherence-stack'} pixels)`);
   return window;
@@ -322,15 +354,8 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
 
 /** Crops a coherence stack to a window r0:r1,c0:c1 of its pixels. */
 function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStack {
-  let r0 = 0, r1 = s.height, c0 = 0, c1 = s.width;
-  if (window) {
-    const m = /^\s*(\d+):(\d+)\s*,\s*(\d+):(\d+)\s*$/.exec(window);
-    if (!m) throw new DpmError(`window '${window}' must look like r0:r1,c0:c1`);
-    [r0, r1, c0, c1] = m.slice(1).map(Number) as [number, number, number, number];
-    if (!(r0 < r1 && c0 < c1 && r1 <= s.height && c1 <= s.width)) {
-      throw new DpmError(`window '${window}' is outside the ${s.width} × ${s.height} coherence stack ${s.source ?? ''}`);
-    }
-  }
+  // same syntax as the SLC windows (an empty bound = the edge); preflight has checked it
+  const { r0, r1, c0, c1 } = parseWindow(window, s.width, s.height);
   const w = c1 - c0, h = r1 - r0;
   const pick = (a: Float32Array) => {
     const out = new Float32Array(w * h);

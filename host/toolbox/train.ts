@@ -1,7 +1,7 @@
 // `dpm train`: learn each pixel's normal coherence behaviour from the pre-event bands of a coherence stack.
 // Writes the best-validation weights to --out and the final weights beside it (<out>.final.safetensors).
 import { existsSync, rmSync } from 'node:fs';
-import { DpmError } from '../errors.js';
+import { CanceledError, DpmError } from '../errors.js';
 import type { Algorithm, Params } from './algorithm.js';
 import { stage, type Feedback } from './feedback.js';
 import { withOutputs } from '../io/outputs.js';
@@ -76,7 +76,7 @@ async function run(params: Params, fb: Feedback) {
       saveModel(outs.path(out), config, r.best, { ...summary, weights: 'best validation loss' }, false);
       saveModel(outs.path(finalModelPath(out)), config, r.final, { ...summary, weights: 'final' }, false);
       return r;
-    });
+    }, fb);
     rmSync(checkpoint, { force: true }); // finished: nothing left to resume
     const last = result.history[result.history.length - 1];
     return {
@@ -86,6 +86,11 @@ async function run(params: Params, fb: Feedback) {
       'validation-loss': Number.isFinite(result.bestValLoss) ? result.bestValLoss : null,
       'train-loss': last ? last.trainLoss : null,
     };
+  } catch (err) {
+    if (err instanceof CanceledError && existsSync(checkpoint)) {
+      fb.log('info', `checkpoint of the last finished epoch kept at ${checkpoint}: continue with --resume (dpm run resumes by itself)`);
+    }
+    throw err;
   } finally {
     engine.destroy();
   }

@@ -26,17 +26,17 @@ export interface TruthFootprints {
 
 interface RawFeatures { features: Feature[]; crs: string | undefined; }
 
-async function readGeoJson(path: string): Promise<RawFeatures> {
+async function readGeoJson(path: string, what: string): Promise<RawFeatures> {
   let doc: any;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new DpmError(`truth ${path}: not valid JSON (${(e as Error).message})`);
+    throw new DpmError(`${what} ${path}: not valid JSON (${(e as Error).message})`);
   }
   let features: Feature[];
   if (doc?.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
   else if (doc?.type === 'Feature') features = [doc];
-  else throw new DpmError(`truth ${path}: not a GeoJSON FeatureCollection or Feature`);
+  else throw new DpmError(`${what} ${path}: not a GeoJSON FeatureCollection or Feature`);
   // RFC 7946 GeoJSON is WGS84; the 2008 spec allowed a named "crs" member, which QGIS and GDAL still write.
   let crs: string | undefined = 'EPSG:4326';
   const name: unknown = doc.crs?.properties?.name;
@@ -44,26 +44,26 @@ async function readGeoJson(path: string): Promise<RawFeatures> {
     const m = /EPSG:{1,2}(\d+)$/i.exec(name);
     if (m) crs = epsgDef(Number(m[1]));
     else if (/CRS84$/i.test(name)) crs = 'EPSG:4326';
-    else throw new DpmError(`truth ${path}: unsupported "crs" member '${name}'`);
+    else throw new DpmError(`${what} ${path}: unsupported "crs" member '${name}'`);
   }
   return { features, crs };
 }
 
-async function readShapefile(path: string): Promise<RawFeatures> {
+async function readShapefile(path: string, what: string): Promise<RawFeatures> {
   const base = path.slice(0, -extname(path).length);
   const dbf = [`${base}.dbf`, `${base}.DBF`].find((p) => existsSync(p));
-  if (!dbf) throw new DpmError(`truth ${path}: the attribute table ${base}.dbf is missing`);
+  if (!dbf) throw new DpmError(`${what} ${path}: the attribute table ${base}.dbf is missing`);
   let fc;
   try {
     fc = await shapefile.read(readFileSync(path), readFileSync(dbf));
   } catch (e) {
-    throw new DpmError(`truth ${path}: cannot read the shapefile (${(e as Error).message})`);
+    throw new DpmError(`${what} ${path}: cannot read the shapefile (${(e as Error).message})`);
   }
   const prj = [`${base}.prj`, `${base}.PRJ`].find((p) => existsSync(p));
   return { features: fc.features, crs: prj ? readFileSync(prj, 'utf8').trim() : undefined };
 }
 
-async function readFlatGeobuf(path: string): Promise<RawFeatures> {
+async function readFlatGeobuf(path: string, what: string): Promise<RawFeatures> {
   const features: Feature[] = [];
   let header: HeaderMeta | undefined;
   try {
@@ -71,7 +71,7 @@ async function readFlatGeobuf(path: string): Promise<RawFeatures> {
       features.push(f as unknown as Feature);
     }
   } catch (e) {
-    throw new DpmError(`truth ${path}: cannot read the FlatGeobuf file (${(e as Error).message})`);
+    throw new DpmError(`${what} ${path}: cannot read the FlatGeobuf file (${(e as Error).message})`);
   }
   let crs: string | undefined;
   if (header?.crs?.wkt) crs = header.crs.wkt;
@@ -102,9 +102,9 @@ export interface VectorPolygons {
 export async function readPolygons(path: string, what = 'truth'): Promise<VectorPolygons> {
   if (!existsSync(path)) throw new DpmError(`${what} ${path}: file not found`);
   const ext = extname(path).toLowerCase();
-  const raw = ext === '.shp' ? await readShapefile(path)
-    : ext === '.fgb' ? await readFlatGeobuf(path)
-    : ext === '.geojson' || ext === '.json' ? await readGeoJson(path)
+  const raw = ext === '.shp' ? await readShapefile(path, what)
+    : ext === '.fgb' ? await readFlatGeobuf(path, what)
+    : ext === '.geojson' || ext === '.json' ? await readGeoJson(path, what)
     : (() => { throw new DpmError(`${what} ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`); })();
   const fields = new Set<string>();
   let skipped = 0;

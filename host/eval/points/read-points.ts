@@ -26,8 +26,11 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new DpmError(`--points ${path}: cannot read the file (${(e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DpmError(`--points ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read the file (${(e as Error).message})`}`);
   }
+  // a raster or other binary file: say so instead of echoing its bytes as a CSV header
+  if (/\u0000/.test(text.slice(0, 4096))) throw new DpmError(`--points ${path}: not a text file (expected a CSV with lon,lat columns or GeoJSON)`);
   const ext = extname(path).toLowerCase();
   const looksJson = ext === '.geojson' || ext === '.json' || /^\s*\{/.test(text);
   const rows = looksJson ? geojsonRows(path, text) : csvRows(path, text);

@@ -122,7 +122,7 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
     write('report.json', JSON.stringify(jsonReport(ctx), null, 1) + '\n');
     fb.progress(100, 'done');
     return { report: join(o.outDir, 'report.md'), json: join(o.outDir, 'report.json'), buffers: join(o.outDir, 'buffers.csv'), analyses };
-  });
+  }, fb);
 }
 
 const fmt = (v: number) => (Number.isNaN(v) ? '' : String(v));

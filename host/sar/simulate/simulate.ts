@@ -232,7 +232,7 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
       fb.progress(97, 'scene.json');
       writeFileSync(outs.path(paths.scene), JSON.stringify(sceneJson(scene, aoiChips), null, 2) + '\n');
       throwIfCanceled(fb);
-    });
+    }, fb);
   } catch (err) {
     // the OutputSet removed every temporary; remove the folders this run created if they are empty now
     for (const d of [...createdDirs].reverse()) {
