@@ -342,7 +342,7 @@ test('bad options and folders give one clear DpmError and leave nothing behind',
     (e: Error) => e instanceof DpmError && /--event-index must be in \[1, 3\]/.test(e.message));
   await assert.rejects(simulate({ ...SMALL, eventIndex: 0 }, dir, silentFeedback), (e: Error) => e instanceof DpmError && /--event-index/.test(e.message));
   await assert.rejects(execute('simulate', { out: dir, width: 20 }, silentFeedback),
-    (e: Error) => e instanceof DpmError && /--width must be ≥ 90/.test(e.message));
+    (e: Error) => e instanceof DpmError && /--width must be ≥ 120/.test(e.message));
   await assert.rejects(simulate({ ...SMALL, height: 10 }, dir, silentFeedback), (e: Error) => e instanceof DpmError && /--height/.test(e.message));
   await assert.rejects(simulate({ ...SMALL, dates: 2 }, dir, silentFeedback), (e: Error) => e instanceof DpmError && /--dates/.test(e.message));
   assert.ok(!existsSync(dir), 'a refused run creates nothing');
