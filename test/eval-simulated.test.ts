@@ -35,6 +35,9 @@ test('simulated scene: mask labels equal the simulator\'s own count; baselines b
   // chip-centre lat/lon (~0.3 m) tips a few of them either way: allow 2 % of the damaged chips
   assert.ok(Math.abs(byVector.labels.damaged - info.aoi_chips.damaged) <= 0.02 * info.aoi_chips.damaged,
     `vector ${byVector.labels.damaged} vs simulator ${info.aoi_chips.damaged}`);
+  // without --chip/--stride the layout comes from the metadata `dpm coherence` wrote and the baselines carried
+  const byMetadata = await evaluateFiles({ scores, truthRaster: join(scene, 'truth', 'damage_mask.tif'), fraction: 1 / 3, beta: 0.5 }, silentFeedback);
+  assert.deepEqual(Array.from(byMetadata.labels.labels), Array.from(byMask.labels.labels));
   for (const e of byMask.evals) {
     // a damage proxy with any skill beats the damaged fraction (what a random scorer gets) by a wide margin here
     assert.ok(e.prAucTrapezoid > 2 * e.prevalence, `${e.name}: PR AUC ${e.prAucTrapezoid} vs random ${e.prevalence}`);

@@ -292,7 +292,22 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
     `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found`);
   for (const s of used) fb.log('debug', `  ${pairKey(s.pair)}: ${label(s)}`); // --verbose: where each band comes from
   const { width, height } = used[0].info;
-  return { width, height, bands, georef, descriptions: chain.map(pairKey), pairs: chain, source: what };
+  // the chip layout holds only when every band was made on the same one
+  const layout = chipLayoutMetadata(used[0].info.metadata);
+  const same = used.every((s) => CHIP_LAYOUT_KEYS.every((k) => s.info.metadata[k] === layout[k]));
+  return { width, height, bands, georef, descriptions: chain.map(pairKey), pairs: chain, source: what, ...(same ? { metadata: layout } : {}) };
+}
+
+/** Dataset metadata items that say how the coherence grid was made (`dpm coherence` writes them), e.g.
+ *  DPM_CHIP=15x5, DPM_STRIDE=1x1: carried to every raster computed on that grid so that `dpm evaluate` knows each
+ *  pixel's chip footprint without being told. */
+export const CHIP_LAYOUT_KEYS = ['DPM_CHIP', 'DPM_STRIDE'] as const;
+
+/** The chip-layout items of `metadata` (empty when it has none). */
+export function chipLayoutMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of CHIP_LAYOUT_KEYS) if (metadata?.[k]) out[k] = metadata[k];
+  return out;
 }
 
 function stackRaster(stack: CoherenceStack): Raster {

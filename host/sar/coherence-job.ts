@@ -73,6 +73,8 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
       georef: grid.lat && grid.lon ? { lat: grid.lat, lon: grid.lon }
         : grid.geoTransform ? { geoTransform: grid.geoTransform, epsg: grid.epsg } : {},
       source: found.entries.map((e) => e.path).join(', '),
+      // how the grid was made: carried to every product on it (dpm evaluate reads the chip footprint from it)
+      metadata: { DPM_CHIP: `${cr}x${ca}`, DPM_STRIDE: `${sr}x${sa}` },
     };
     return { stack, grid };
   } finally {

@@ -3,7 +3,7 @@
 import type { Algorithm, Params } from './algorithm.js';
 import { stage, type Feedback } from './feedback.js';
 import { withOutputs } from '../io/outputs.js';
-import { readCoherenceStack } from '../raster/stack.js';
+import { chipLayoutMetadata, readCoherenceStack } from '../raster/stack.js';
 import { writeRaster } from '../raster/geotiff.js';
 import { splitBands } from '../model/series.js';
 import { computeBaseline, describeBaseline, DEFAULT_SIGMA_MIN, type BaselineMethod } from '../baselines/baselines.js';
@@ -28,7 +28,7 @@ export async function runBaseline(method: BaselineMethod, p: Params, fb: Feedbac
       width: stack.width, height: stack.height, bands: [band],
       descriptions: [describeBaseline(method, stack, split, sigmaMin)],
       georef: stack.georef,
-      metadata: { DPM_METHOD: method },
+      metadata: { DPM_METHOD: method, ...chipLayoutMetadata(stack.metadata) },
     });
   }, fb);
   fb.progress(100, 'done');

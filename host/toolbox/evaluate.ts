@@ -54,6 +54,14 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     rasters.push(r);
   }
   const grid = rasters[0];
+  // `dpm coherence` records its chip and stride; every product on that grid carries them (host/raster/stack.ts)
+  let layout = o.layout;
+  const md = grid.metadata;
+  if (!layout && md?.DPM_CHIP) {
+    const chip = parseChip(md.DPM_CHIP, 'chip');
+    layout = { chip, stride: md.DPM_STRIDE ? parseChip(md.DPM_STRIDE, 'stride') : chip };
+    fb.log('info', `chip footprints from ${o.scores[0]}: chip ${md.DPM_CHIP}, stride ${md.DPM_STRIDE ?? md.DPM_CHIP} (override with --chip/--stride)`);
+  }
 
   let labels: ChipLabels;
   let truthName: string;
@@ -62,14 +70,14 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     if (!o.damagedValues || o.damagedValues.length === 0) throw new DpmError('--truth needs --damaged-values (the grades that count as damaged, e.g. "Destroyed,Damaged")');
     fb.progress(20, 'reading the truth footprints');
     const truth = await readTruthVector(o.truth, o.damageField, o.damagedValues);
-    const fg = footprintGrid(grid.georef, grid.width, grid.height, o.layout, `--score ${o.scores[0]}`);
+    const fg = footprintGrid(grid.georef, grid.width, grid.height, layout, `--score ${o.scores[0]}`);
     labels = labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
     truthName = `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ` +
       'chips without damaged footprints count as undamaged, also outside the surveyed area)';
   } else {
     fb.progress(20, 'reading the truth mask');
     const mask = await readRaster(o.truthRaster!);
-    labels = labelsFromMask(mask, grid, o.fraction, o.layout);
+    labels = labelsFromMask(mask, grid, o.fraction, layout);
     truthName = `${o.truthRaster} (raster mask)`;
   }
   const { evals, meta } = evaluateLabelled(

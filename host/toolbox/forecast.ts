@@ -6,7 +6,7 @@ import { DpmError } from '../errors.js';
 import type { Algorithm, Params } from './algorithm.js';
 import { stage, type Feedback } from './feedback.js';
 import { withOutputs } from '../io/outputs.js';
-import { readCoherenceStack } from '../raster/stack.js';
+import { chipLayoutMetadata, readCoherenceStack } from '../raster/stack.js';
 import { writeRaster } from '../raster/geotiff.js';
 import type { Raster } from '../raster/types.js';
 import { buildSeries, logitToCoherence, splitBands } from '../model/series.js';
@@ -40,7 +40,7 @@ async function run(params: Params, fb: Feedback) {
       });
       const co = stack.descriptions[split.coEvent!] ?? `band ${split.coEvent! + 1}`;
       const raster = (bands: Float32Array[], descriptions: string[]): Raster => ({
-        width: stack.width, height: stack.height, bands, descriptions, georef: stack.georef,
+        width: stack.width, height: stack.height, bands, descriptions, georef: stack.georef, metadata: chipLayoutMetadata(stack.metadata),
       });
       const expected = r.mu.map(logitToCoherence);
       const written: Record<string, string> = {};

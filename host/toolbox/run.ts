@@ -24,7 +24,7 @@ import { checkpointPath } from './train.js';
 import { DpmError } from '../errors.js';
 import { withOutputs } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
-import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { geocode, type GeocodeTarget } from '../raster/geocode.js';
 import { writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
 import { splitBands } from '../model/series.js';
@@ -177,7 +177,8 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
       execute(s.id, { coherence: aoiStack, 'event-date': eventDate, output: at(s.file) }, sub(from, from + 2 / (SCORES.length - 1), s.name)));
   }
   await stages.run('coevent', { aoi: fileId(aoiStack), eventDate }, [at('baselines/coevent_coherence.tif')], async () => {
-    const co: Raster = { width: aoi.width, height: aoi.height, bands: [aoi.bands[split.coEvent!]!], descriptions: [`co-event coherence ${coLabel}`], georef: aoi.georef };
+    const co: Raster = { width: aoi.width, height: aoi.height, bands: [aoi.bands[split.coEvent!]!], descriptions: [`co-event coherence ${coLabel}`],
+      georef: aoi.georef, metadata: chipLayoutMetadata(aoi.metadata) };
     await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }), fb);
     return { output: at('baselines/coevent_coherence.tif') };
   });
