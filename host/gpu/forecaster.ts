@@ -22,8 +22,16 @@ import { gruBackwardHidden, gruBackwardHiddenInvocations } from './kernels/gru-b
 import { gruForward, gruForwardInvocations } from './kernels/gru-forward.js';
 import { gruForwardUw, gruForwardUwInvocations, gruWindows } from './kernels/gru-forward-uw.js';
 import { gruBackwardHiddenUw, gruBackwardHiddenUwInvocations } from './kernels/gru-backward-hidden-uw.js';
+import {
+  dghBlockRows, dghWindowFloats, gruBackwardGatesW, gruBackwardHiddenUwd, gruBackwardHiddenUwdInvocations,
+} from './kernels/gru-backward-hidden-uwd.js';
 import { inputProj, inputProjInvocations } from './kernels/input-proj.js';
 import { weightGrad, weightGradInvocations } from './kernels/weight-grad.js';
+import { weightGradV4, weightGradV4Fits } from './kernels/weight-grad-v4.js';
+import { weightGradUw, weightGradUwRows } from './kernels/weight-grad-uw.js';
+import { decoderDenseV4, decoderDenseV4Fits } from './kernels/decoder-dense-v4.js';
+import { decoderDenseUw, decoderDenseUwInvocations, denseWindows } from './kernels/decoder-dense-uw.js';
+import { decoderBackwardV4, decoderBackwardV4Fits } from './kernels/decoder-backward-v4.js';
 
 export interface GpuEngineOptions {
   device?: DeviceChoice;
@@ -45,6 +53,9 @@ interface Programs {
   gruForwardUw?: Program;
   /** the uniform-window variant of hidden */
   hiddenUw?: Program;
+  /** hidden with dgh in uniform windows too, and the gates kernel that writes them */
+  hiddenUwd?: Program;
+  gatesW?: Program;
   dense: Program[]; // mlp.0, mlp.2, mlp.4, heads
   nll: Program;
   denseBack: Program[]; // heads → a3, mlp.4 → a2, mlp.2 → a1, mlp.0 → h
@@ -119,6 +130,20 @@ export class GpuForecaster implements ForecasterEngine {
   private whhU: GPUBuffer | undefined;
   private winRecords: GPUBuffer | undefined;
   private winRecordsBwd: GPUBuffer | undefined;
+  /** MLP layers (mlp.0, mlp.2, mlp.4) with their weights in uniform windows (decoder_dense_uw.wgsl): the program,
+   *  the first parameter of the weights, IN, OUT, rows per window and the first window slot in decU */
+  private denseUw: ({ prog: Program; WOFF: number; IN: number; OUT: number; UO: number; NW: number; slot0: number } | undefined)[] = [];
+  private decU: GPUBuffer | undefined;
+  /** weight gradients with the inputs read from uniform windows of WR rows (weight_grad_uw.wgsl), by wgrad index;
+   *  their running totals and window records */
+  private wgUw: ({ prog: Program; IN: number; OUT: number; WR: number } | undefined)[] = [];
+  private wgPart: GPUBuffer | undefined;
+  private wgRecords: GPUBuffer | undefined;
+  private wgRecordSlots = 0;
+  /** batch rows per window of the windowed dgh (gru_backward_hidden_uwd.wgsl; 0: not used) and the block records */
+  private dghBB = 0;
+  private blkRecords: GPUBuffer | undefined;
+  private decRecords: GPUBuffer | undefined;
   private fixedGroups: Record<string, GPUBindGroup> = {};
   private destroyed = false;
 
@@ -139,25 +164,33 @@ export class GpuForecaster implements ForecasterEngine {
     hh.WOFF = o['gru.weight_hh_l0']!;
     hh.BOFF = o['gru.bias_hh_l0']!;
     const ih = { IN: F, OUT: 3 * H, WOFF: o['gru.weight_ih_l0']!, WSTRIDE: F, BOFF: o['gru.bias_ih_l0']!, BSTRIDE: 1 };
+    // vec4 variants where the shapes allow (same results bit for bit); DPM_GPU_NO_V4=1 turns them off (tests)
+    const v4 = !process.env.DPM_GPU_NO_V4;
+    const wg = (name: string, o: Parameters<typeof weightGrad>[2]) =>
+      v4 && weightGradV4Fits(o.IN, o.OUT) ? weightGradV4(g, name, o) : weightGrad(g, name, o);
+    const dense = (name: string, o: Parameters<typeof decoderDense>[2]) =>
+      v4 && decoderDenseV4Fits(o) ? decoderDenseV4(g, name, o) : decoderDense(g, name, o);
+    const back = (name: string, o: Parameters<typeof decoderBackward>[2]) =>
+      v4 && decoderBackwardV4Fits(o) ? decoderBackwardV4(g, name, o) : decoderBackward(g, name, o);
     const [inputP, gruF, d0, d2, d4, dh, nllP, b4h, b4, b2, b0, w4h, w4, w2, w0, whh, wih, gatesP, hiddenP, normP, clipP, adamP] =
       await Promise.all([
         inputProj(g, { H, F, WOFF_IH: ih.WOFF, BOFF_IH: ih.BOFF }),
         gruForward(g, { H, WOFF_HH: hh.WOFF, BOFF_HH: hh.BOFF }),
-        decoderDense(g, 'mlp.0', { ...l0, RELU: 1 }),
-        decoderDense(g, 'mlp.2', { ...l2, RELU: 1 }),
-        decoderDense(g, 'mlp.4', { ...l4, RELU: 1 }),
-        decoderDense(g, 'heads', { ...head, RELU: 0 }),
+        dense('mlp.0', { ...l0, RELU: 1 }),
+        dense('mlp.2', { ...l2, RELU: 1 }),
+        dense('mlp.4', { ...l4, RELU: 1 }),
+        dense('heads', { ...head, RELU: 0 }),
         gaussianNll(g, { F }),
-        decoderBackward(g, 'heads', { IN: M, OUT: 2, WOFF: head.WOFF, WSTRIDE: head.WSTRIDE, MASK: 1 }),
-        decoderBackward(g, 'mlp.4', { IN: M, OUT: M, WOFF: l4.WOFF, WSTRIDE: M, MASK: 1 }),
-        decoderBackward(g, 'mlp.2', { IN: M, OUT: M, WOFF: l2.WOFF, WSTRIDE: M, MASK: 1 }),
-        decoderBackward(g, 'mlp.0', { IN: H, OUT: M, WOFF: l0.WOFF, WSTRIDE: H, MASK: 0 }),
-        weightGrad(g, 'heads', { ...head, HAS_BIAS: 1 }),
-        weightGrad(g, 'mlp.4', { ...l4, HAS_BIAS: 1 }),
-        weightGrad(g, 'mlp.2', { ...l2, HAS_BIAS: 1 }),
-        weightGrad(g, 'mlp.0', { ...l0, HAS_BIAS: 1 }),
-        weightGrad(g, 'gru.hh', { ...hh, HAS_BIAS: 1 }),
-        weightGrad(g, 'gru.ih', { ...ih, HAS_BIAS: 1 }),
+        back('heads', { IN: M, OUT: 2, WOFF: head.WOFF, WSTRIDE: head.WSTRIDE, MASK: 1 }),
+        back('mlp.4', { IN: M, OUT: M, WOFF: l4.WOFF, WSTRIDE: M, MASK: 1 }),
+        back('mlp.2', { IN: M, OUT: M, WOFF: l2.WOFF, WSTRIDE: M, MASK: 1 }),
+        back('mlp.0', { IN: H, OUT: M, WOFF: l0.WOFF, WSTRIDE: H, MASK: 0 }),
+        wg('heads', { ...head, HAS_BIAS: 1 }),
+        wg('mlp.4', { ...l4, HAS_BIAS: 1 }),
+        wg('mlp.2', { ...l2, HAS_BIAS: 1 }),
+        wg('mlp.0', { ...l0, HAS_BIAS: 1 }),
+        wg('gru.hh', { ...hh, HAS_BIAS: 1 }),
+        wg('gru.ih', { ...ih, HAS_BIAS: 1 }),
         gruBackwardGates(g, { H }),
         gruBackwardHidden(g, { H, WOFF_HH: hh.WOFF }),
         gradNormPartial(g, this.N),
@@ -169,9 +202,36 @@ export class GpuForecaster implements ForecasterEngine {
     this.windows = process.env.DPM_GPU_NO_UW ? undefined : gruWindows(H, Number(process.env.DPM_GPU_UW_FLOATS ?? 16384));
     const uw = this.windows ? await gruForwardUw(g, { H, UW: this.windows.UW, BOFF_HH: hh.BOFF }) : undefined;
     const hiddenUw = this.windows ? await gruBackwardHiddenUw(g, { H }) : undefined;
+    const uwFloats = Number(process.env.DPM_GPU_UW_FLOATS ?? 16384);
+    const uwd = this.windows && v4 ? { UW: this.windows.UW } : undefined;
+    const hiddenUwd = uwd ? await gruBackwardHiddenUwd(g, { H, UW: uwd.UW }) : undefined;
+    const gatesW = uwd ? await gruBackwardGatesW(g, { H, UW: uwd.UW }) : undefined;
+    this.dghBB = uwd ? dghBlockRows(uwd.UW, uwFloats) : 0;
+    // the large weight gradients read their inputs (h, a1, a2) from uniform windows
+    let partFloats = 0;
+    for (const [j, name, l] of [[1, 'mlp.4', l4], [2, 'mlp.2', l2], [3, 'mlp.0', l0], [4, 'gru.hh', hh]] as const) {
+      const WR = v4 && !process.env.DPM_GPU_NO_UW ? weightGradUwRows(l.IN, l.OUT, uwFloats) : undefined;
+      if (WR === undefined) continue;
+      this.wgUw[j] = { prog: await weightGradUw(g, name, { ...l, HAS_BIAS: 1 }), IN: l.IN, OUT: l.OUT, WR };
+      partFloats = Math.max(partFloats, l.OUT * l.IN + l.OUT);
+    }
+    // the MLP layers' weights in uniform windows too (DPM_GPU_NO_UW=1 or DPM_GPU_NO_V4=1: storage-buffer kernels)
+    let slots = 0;
+    for (const [name, l] of [['mlp.0', l0], ['mlp.2', l2], ['mlp.4', l4]] as const) {
+      const dw = v4 && !process.env.DPM_GPU_NO_UW ? denseWindows(l.IN, l.OUT, Number(process.env.DPM_GPU_UW_FLOATS ?? 16384)) : undefined;
+      if (!dw || l.WSTRIDE !== l.IN) {
+        this.denseUw.push(undefined);
+        continue;
+      }
+      const prog = await decoderDenseUw(g, name, { IN: l.IN, OUT: l.OUT, BOFF: l.BOFF, BSTRIDE: l.BSTRIDE, RELU: 1 });
+      this.denseUw.push({ prog, WOFF: l.WOFF, IN: l.IN, OUT: l.OUT, ...dw, slot0: slots });
+      slots += dw.NW;
+    }
     this.p = {
       gruForwardUw: uw,
       hiddenUw,
+      hiddenUwd,
+      gatesW,
       inputProj: inputP, gruForward: gruF, dense: [d0, d2, d4, dh], nll: nllP, denseBack: [b4h, b4, b2, b0],
       wgrad: [w4h, w4, w2, w0, whh, wih], gates: gatesP, hidden: hiddenP, normPartial: normP, clip: clipP, adam: adamP,
     };
@@ -201,6 +261,17 @@ export class GpuForecaster implements ForecasterEngine {
           }
         }
         this.gpu.device.queue.writeBuffer(this.winRecordsBwd, 0, rb);
+      }
+      if (partFloats > 0) this.wgPart = this.buffer('weight_grad_uw totals', partFloats * 4, S);
+      if (slots > 0) {
+        this.decU = this.buffer('decoder uniform windows', slots * 65536, UNIFORM | COPY_DST);
+        this.decRecords = this.buffer('decoder window records', slots * STEP_STRIDE, UNIFORM | COPY_DST);
+        const rec = new Uint32Array((slots * STEP_STRIDE) / 4);
+        for (const d of this.denseUw) {
+          if (!d) continue;
+          for (let w = 0; w < d.NW; w++) rec.set([w * d.UO, Math.min(d.UO, d.OUT - w * d.UO)], ((d.slot0 + w) * STEP_STRIDE) / 4);
+        }
+        this.gpu.device.queue.writeBuffer(this.decRecords, 0, rec);
       }
       const fixed = { params: this.params, grad: this.grad, m: this.m, v: this.v, partial: this.partial, norm: this.norm, opt: this.opt };
       this.fixedGroups = {
@@ -239,7 +310,21 @@ export class GpuForecaster implements ForecasterEngine {
     this.work = undefined;
     return this.gpu.checked(`work buffers (batch ${cap.B}, T ${cap.T})`, () => {
       const buf: Record<string, GPUBuffer> = {};
-      for (const [name, perRow] of Object.entries(this.rowElems(cap.T))) buf[name] = this.buffer(name, perRow * cap.B * 4, S | COPY_SRC | COPY_DST);
+      // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad_uw.wgsl): one window of slack past the end
+      const windowed = this.wgUw.some((d) => d) ? new Set(['h', 'a1', 'a2']) : new Set<string>();
+      for (const [name, perRow] of Object.entries(this.rowElems(cap.T))) {
+        const win = windowed.has(name);
+        buf[name] = this.buffer(name, perRow * cap.B * 4 + (win ? 65536 : 0), S | COPY_SRC | COPY_DST | (win ? UNIFORM : 0));
+      }
+      if (this.dghBB > 0) {
+        const { UW, NW } = this.windows!;
+        buf.dghw = this.buffer('dgh uniform windows', dghWindowFloats(cap.B, UW, NW) * 4 + 65536, S | UNIFORM);
+        if (this.blkRecords) this.blkRecords.destroy();
+        this.blkRecords = this.buffer('dgh window block records', Math.ceil(cap.B / 16) * STEP_STRIDE, UNIFORM | COPY_DST);
+      }
+      if (this.wgRecords) this.wgRecords.destroy();
+      this.wgRecordSlots = 4 * Math.ceil(cap.B / 32);
+      this.wgRecords = this.buffer('weight_grad_uw window records', this.wgRecordSlots * STEP_STRIDE, UNIFORM | COPY_DST);
       if (this.step) this.step.destroy();
       this.stepSlots = 2 * cap.T + 3;
       this.step = this.buffer('step', this.stepSlots * STEP_STRIDE, UNIFORM | COPY_DST);
@@ -255,6 +340,13 @@ export class GpuForecaster implements ForecasterEngine {
         dense1: p.dense[1]!.bind({ ...all, inp: buf.a1!, outp: buf.a2! }),
         dense2: p.dense[2]!.bind({ ...all, inp: buf.a2!, outp: buf.a3! }),
         dense3: p.dense[3]!.bind({ ...all, inp: buf.a3!, outp: buf.dec! }),
+        ...Object.fromEntries(
+          this.denseUw.flatMap((d, j) => {
+            if (!d) return [];
+            const io = [[buf.h!, buf.a1!], [buf.a1!, buf.a2!], [buf.a2!, buf.a3!]][j]!;
+            return [[`denseUw${j}`, d.prog.bind({ ...all, inp: io[0]!, outp: io[1]!, w: this.decU!, win: this.decRecords! })]];
+          }),
+        ),
         nll: p.nll.bind(all),
         back0: p.denseBack[0]!.bind({ ...all, dout: buf.dout!, act: buf.a3!, din: buf.d3! }),
         back1: p.denseBack[1]!.bind({ ...all, dout: buf.d3!, act: buf.a2!, din: buf.d2! }),
@@ -266,11 +358,26 @@ export class GpuForecaster implements ForecasterEngine {
         wg3: p.wgrad[3]!.bind({ ...all, dout: buf.d1!, inp: buf.h! }),
         wg4: p.wgrad[4]!.bind({ ...all, dout: buf.dgh!, inp: buf.h! }),
         wg5: p.wgrad[5]!.bind({ ...all, dout: buf.dgi!, inp: buf.xin! }),
+        ...Object.fromEntries(
+          this.wgUw.flatMap((d, j) => {
+            if (!d) return [];
+            const io = [undefined, [buf.d3!, buf.a2!], [buf.d2!, buf.a1!], [buf.d1!, buf.h!], [buf.dgh!, buf.h!]][j]!;
+            return [[`wgUw${j}`, d.prog.bind({ ...all, dout: io[0]!, inp: io[1]!, part: this.wgPart!, win: this.wgRecords! })]];
+          }),
+        ),
         // BPTT ping-pong: the recurrent gradient w.r.t. h_j lives in dhrec{j % 2}
         gates0: p.gates.bind({ ...all, dhrec: buf.dhrec0! }),
         gates1: p.gates.bind({ ...all, dhrec: buf.dhrec1! }),
         hidden0: p.hidden.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1! }),
         hidden1: p.hidden.bind({ ...all, dhin: buf.dhrec1!, dhout: buf.dhrec0! }),
+        ...(p.hiddenUwd && p.gatesW
+          ? {
+              gatesW0: p.gatesW.bind({ ...all, dhrec: buf.dhrec0! }),
+              gatesW1: p.gatesW.bind({ ...all, dhrec: buf.dhrec1! }),
+              hiddenUwd0: p.hiddenUwd.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1!, part: buf.dhpart!, w: this.whhU!, dg: buf.dghw!, win: this.winRecordsBwd!, blk: this.blkRecords! }),
+              hiddenUwd1: p.hiddenUwd.bind({ ...all, dhin: buf.dhrec1!, dhout: buf.dhrec0!, part: buf.dhpart!, w: this.whhU!, dg: buf.dghw!, win: this.winRecordsBwd!, blk: this.blkRecords! }),
+            }
+          : {}),
         ...(p.hiddenUw
           ? {
               hiddenUw0: p.hiddenUw.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1!, part: buf.dhpart!, w: this.whhU!, win: this.winRecordsBwd! }),
@@ -294,6 +401,23 @@ export class GpuForecaster implements ForecasterEngine {
     put(T + 2, 0, 0, (T + 1) * B, 0, T, accumulate ? 1 : 0);
     for (let k = 0; k < T; k++) put(T + 3 + k, k, k * B, B, k, 1, accumulate || k > 0 ? 1 : 0);
     this.gpu.device.queue.writeBuffer(this.step, 0, data);
+    if (this.blkRecords && this.dghBB > 0) {
+      const nb = Math.ceil(B / this.dghBB);
+      const rec = new Uint32Array((nb * STEP_STRIDE) / 4);
+      for (let i = 0; i < nb; i++) rec.set([i * this.dghBB, Math.min(this.dghBB, B - i * this.dghBB)], (i * STEP_STRIDE) / 4);
+      this.gpu.device.queue.writeBuffer(this.blkRecords, 0, rec);
+    }
+    if (this.wgRecords) {
+      // weight_grad_uw: layer j's windows from slot (j − 1)·slots/4: first row within the step, rows, first, last
+      const rec = new Uint32Array((this.wgRecordSlots * STEP_STRIDE) / 4);
+      const per = this.wgRecordSlots / 4;
+      this.wgUw.forEach((d, j) => {
+        if (!d) return;
+        const nw = Math.ceil(B / d.WR);
+        for (let w = 0; w < nw; w++) rec.set([w * d.WR, Math.min(d.WR, B - w * d.WR), w === 0 ? 1 : 0, w === nw - 1 ? 1 : 0], (((j - 1) * per + w) * STEP_STRIDE) / 4);
+      });
+      this.gpu.device.queue.writeBuffer(this.wgRecords, 0, rec);
+    }
   }
 
   private checkInput(x: Float32Array, B: number, T: number, what: string): void {
@@ -327,6 +451,13 @@ export class GpuForecaster implements ForecasterEngine {
 
   /** Copies W_hh from the parameters into its uniform windows (before a forward pass: Adam may have moved it). */
   private encodeWindowCopy(enc: GPUCommandEncoder): void {
+    for (const d of this.denseUw) {
+      if (!d) continue;
+      for (let w = 0; w < d.NW; w++) {
+        const nout = Math.min(d.UO, d.OUT - w * d.UO);
+        enc.copyBufferToBuffer(this.params, (d.WOFF + w * d.UO * d.IN) * 4, this.decU!, (d.slot0 + w) * 65536, nout * d.IN * 4);
+      }
+    }
     const win = this.windows;
     if (!win || !this.whhU) return;
     const H = this.config.hidden;
@@ -358,9 +489,17 @@ export class GpuForecaster implements ForecasterEngine {
     const { hidden: H, mlp: M } = this.config;
     const p = this.p, g = w.groups;
     const decoder = (slot: number, rows: number) => {
-      p.dense[0]!.dispatch(pass, g.dense0!, decoderDenseInvocations(M, rows), slot);
-      p.dense[1]!.dispatch(pass, g.dense1!, decoderDenseInvocations(M, rows), slot);
-      p.dense[2]!.dispatch(pass, g.dense2!, decoderDenseInvocations(M, rows), slot);
+      for (let j = 0; j < 3; j++) {
+        const d = this.denseUw[j];
+        if (!d) {
+          p.dense[j]!.dispatch(pass, g[`dense${j}`]!, decoderDenseInvocations(M, rows), slot);
+          continue;
+        }
+        for (let w = 0; w < d.NW; w++) {
+          const nout = Math.min(d.UO, d.OUT - w * d.UO);
+          d.prog.dispatch(pass, g[`denseUw${j}`]!, decoderDenseUwInvocations(nout, rows), [(d.slot0 + w) * 65536, (d.slot0 + w) * STEP_STRIDE, slot * STEP_STRIDE]);
+        }
+      }
       p.dense[3]!.dispatch(pass, g.dense3!, decoderDenseInvocations(2, rows), slot);
     };
     if (!missing) {
@@ -385,18 +524,51 @@ export class GpuForecaster implements ForecasterEngine {
     const all = T + 1;
     const rows = T * B;
     p.denseBack[0]!.dispatch(pass, g.back0!, decoderBackwardInvocations(M, rows), all);
-    p.wgrad[0]!.dispatch(pass, g.wg0!, weightGradInvocations(M, 2), all);
+    // weight_grad and weight_grad_v4 take the same invocation count
+    const wgrad = (j: number, group: GPUBindGroup, IN: number, OUT: number, slot: number) => {
+      const d = this.wgUw[j];
+      if (!d || slot < T + 3) {
+        p.wgrad[j]!.dispatch(pass, group, weightGradInvocations(IN, OUT), slot);
+        return;
+      }
+      // one dispatch per uniform window of WR rows of step k = slot − T − 3 (rows k·B ..)
+      const k = slot - T - 3;
+      const per = this.wgRecordSlots / 4;
+      const nw = Math.ceil(B / d.WR);
+      for (let w = 0; w < nw; w++) {
+        const inpOffset = (k * B + w * d.WR) * IN * 4;
+        d.prog.dispatch(pass, g[`wgUw${j}`]!, weightGradInvocations(IN, OUT), [inpOffset, ((j - 1) * per + w) * STEP_STRIDE, slot * STEP_STRIDE]);
+      }
+    };
+    wgrad(0, g.wg0!, M, 2, all);
     p.denseBack[1]!.dispatch(pass, g.back1!, decoderBackwardInvocations(M, rows), all);
-    for (let k = 0; k < T; k++) p.wgrad[1]!.dispatch(pass, g.wg1!, weightGradInvocations(M, M), T + 3 + k);
+    for (let k = 0; k < T; k++) wgrad(1, g.wg1!, M, M, T + 3 + k);
     p.denseBack[2]!.dispatch(pass, g.back2!, decoderBackwardInvocations(M, rows), all);
-    for (let k = 0; k < T; k++) p.wgrad[2]!.dispatch(pass, g.wg2!, weightGradInvocations(M, M), T + 3 + k);
+    for (let k = 0; k < T; k++) wgrad(2, g.wg2!, M, M, T + 3 + k);
     p.denseBack[3]!.dispatch(pass, g.back3!, decoderBackwardInvocations(H, rows), all);
-    for (let k = 0; k < T; k++) p.wgrad[3]!.dispatch(pass, g.wg3!, weightGradInvocations(H, M), T + 3 + k);
+    for (let k = 0; k < T; k++) wgrad(3, g.wg3!, H, M, T + 3 + k);
     for (let k = T - 1; k >= 0; k--) {
       const par = (k + 1) % 2;
+      const win = this.windows;
+      if (win && p.gatesW && p.hiddenUwd) {
+        // dgh also into its uniform windows; the recurrent sum then reads both operands as uniform loads
+        p.gatesW.dispatch(pass, par ? g.gatesW1! : g.gatesW0!, gruBackwardGatesInvocations(H, B), k);
+        if (k === 0) continue;
+        const BP = Math.ceil(B / 16) * 16;
+        const nb = Math.ceil(B / this.dghBB);
+        for (let d = 0; d < 3 * win.NW; d++) {
+          for (let i = 0; i < nb; i++) {
+            const rows = Math.min(this.dghBB, B - i * this.dghBB);
+            const dgOffset = (d * BP + i * this.dghBB) * win.UW * 4;
+            p.hiddenUwd.dispatch(pass, par ? g.hiddenUwd1! : g.hiddenUwd0!, gruBackwardHiddenUwdInvocations(H, rows), [
+              d * win.slotBytes, dgOffset, d * STEP_STRIDE, i * STEP_STRIDE, k * STEP_STRIDE,
+            ]);
+          }
+        }
+        continue;
+      }
       p.gates.dispatch(pass, par ? g.gates1! : g.gates0!, gruBackwardGatesInvocations(H, B), k);
       if (k === 0) continue;
-      const win = this.windows;
       if (win && p.hiddenUw) {
         const group = par ? g.hiddenUw1! : g.hiddenUw0!;
         for (let d = 0; d < 3 * win.NW; d++) {
@@ -406,8 +578,8 @@ export class GpuForecaster implements ForecasterEngine {
         p.hidden.dispatch(pass, par ? g.hidden1! : g.hidden0!, gruBackwardHiddenInvocations(H, B), k);
       }
     }
-    for (let k = 0; k < T; k++) p.wgrad[4]!.dispatch(pass, g.wg4!, weightGradInvocations(H, 3 * H), T + 3 + k);
-    p.wgrad[5]!.dispatch(pass, g.wg5!, weightGradInvocations(F, 3 * H), all);
+    for (let k = 0; k < T; k++) wgrad(4, g.wg4!, H, 3 * H, T + 3 + k);
+    wgrad(5, g.wg5!, F, 3 * H, all);
   }
 
   private encodeNorm(pass: GPUComputePassEncoder): void {
