@@ -257,7 +257,8 @@ test('the uniform-window GRU step gives the same bits as the storage-buffer one'
 test('the vec4 / uniform-window decoder and weight-gradient kernels give the same bits as the scalar ones', async () => {
   // H 12 / M 8 and H 8 / M 12: layer widths 4 mod 8 (half tiles) and multiples of 8, with a missing step; H 64: the
   // uniform-window weight gradients (weight_grad_uw.wgsl). The split run uses smaller windows: several per layer
-  // (H 8 / M 12: mlp.0 in windows of 8 and 4 rows; H 64: weight-gradient windows of 32, 32 and 6 rows)
+  // (H 8 / M 12: mlp.0 in windows of 8 and 4 rows; H 64: weight-gradient windows of 32, 32 and 6 rows, backward
+  // decoder windows of 32 weight columns, h_k windows of 32, 32 and 6 batch rows)
   const shapes: [ModelConfig, number, number, string][] = [
     [{ hidden: 12, mlp: 8, features: 1 }, 13, 5, '64'],
     [{ hidden: 8, mlp: 12, features: 2 }, 13, 5, '64'],
@@ -279,13 +280,12 @@ test('the vec4 / uniform-window decoder and weight-gradient kernels give the sam
     process.env.DPM_GPU_NO_V4 = '1';
     const plain = await run().finally(() => delete process.env.DPM_GPU_NO_V4);
     for (const [label, r] of [['v4', v4], ['split', split]] as const) {
-    const what = `${label}, H ${config.hidden} M ${config.mlp}`;
-    const v4 = r;
-    assert.deepEqual(Array.from(v4.fc.mu), Array.from(plain.fc.mu), `${what}: mu`);
-    assert.deepEqual(Array.from(v4.fc.logvar), Array.from(plain.fc.logvar), `${what}: logvar`);
-    assert.deepEqual(Array.from(v4.lg.grad), Array.from(plain.lg.grad), `${what}: grad`);
-    assert.equal(v4.lg.loss, plain.lg.loss, `${what}: loss`);
-    assert.deepEqual(Array.from(v4.p), Array.from(plain.p), `${what}: params after a step`);
+      const what = `${label}, H ${config.hidden} M ${config.mlp}`;
+      assert.deepEqual(Array.from(r.fc.mu), Array.from(plain.fc.mu), `${what}: mu`);
+      assert.deepEqual(Array.from(r.fc.logvar), Array.from(plain.fc.logvar), `${what}: logvar`);
+      assert.deepEqual(Array.from(r.lg.grad), Array.from(plain.lg.grad), `${what}: grad`);
+      assert.equal(r.lg.loss, plain.lg.loss, `${what}: loss`);
+      assert.deepEqual(Array.from(r.p), Array.from(plain.p), `${what}: params after a step`);
     }
   }
 });

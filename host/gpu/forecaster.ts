@@ -7,6 +7,13 @@
 // kernels see plain [rows, width] matrices. Batches larger than maxBatch(T) are split into chunks whose gradients
 // are summed on the GPU (fixed order, so results stay bit-reproducible). The GRU step reads W_hh from 64 KiB uniform
 // windows when H is a multiple of 4 (gru_forward_uw.wgsl, same results bit for bit; env DPM_GPU_NO_UW=1 turns it off).
+// On llvmpipe a storage load is fetched lane by lane and costs ~30 multiply-adds, a uniform load far less, so where
+// the shapes allow the hot loops read both operands from uniform windows, all with the same results bit for bit:
+// the GRU step also reads h_k from ping-pong copies (gru_forward_uwh.wgsl), BPTT also reads dgh from a windowed copy
+// (gru_backward_gates_w.wgsl → gru_backward_hidden_uwd.wgsl), the MLP layers read their weights from windows
+// (decoder_dense_uw.wgsl, decoder_backward_uw.wgsl) and the large weight gradients their inputs h, a1, a2
+// (weight_grad_uw.wgsl); the other decoder kernels use vec4 loads (*_v4.wgsl). Env DPM_GPU_NO_V4=1 turns all of
+// these off (the tests compare the bits).
 import { DpmError } from '../errors.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
 import { paramCount, paramLayout, type ModelConfig } from '../model/params.js';
@@ -21,10 +28,11 @@ import { gruBackwardGates, gruBackwardGatesInvocations } from './kernels/gru-bac
 import { gruBackwardHidden, gruBackwardHiddenInvocations } from './kernels/gru-backward-hidden.js';
 import { gruForward, gruForwardInvocations } from './kernels/gru-forward.js';
 import { gruForwardUw, gruForwardUwInvocations, gruWindows } from './kernels/gru-forward-uw.js';
+import { gruForwardUwh, gruForwardUwhInvocations, hBlockRows } from './kernels/gru-forward-uwh.js';
 import { gruBackwardHiddenUw, gruBackwardHiddenUwInvocations } from './kernels/gru-backward-hidden-uw.js';
-import {
-  dghBlockRows, dghWindowFloats, gruBackwardGatesW, gruBackwardHiddenUwd, gruBackwardHiddenUwdInvocations,
-} from './kernels/gru-backward-hidden-uwd.js';
+import { gruBackwardHiddenUwd, gruBackwardHiddenUwdInvocations } from './kernels/gru-backward-hidden-uwd.js';
+import { dghBlockRows, dghWindowFloats, gruBackwardGatesW } from './kernels/gru-backward-gates-w.js';
+import { weightGradUwd, weightGradUwdInvocations } from './kernels/weight-grad-uwd.js';
 import { inputProj, inputProjInvocations } from './kernels/input-proj.js';
 import { weightGrad, weightGradInvocations } from './kernels/weight-grad.js';
 import { weightGradV4, weightGradV4Fits } from './kernels/weight-grad-v4.js';
@@ -32,6 +40,7 @@ import { weightGradUw, weightGradUwRows } from './kernels/weight-grad-uw.js';
 import { decoderDenseV4, decoderDenseV4Fits } from './kernels/decoder-dense-v4.js';
 import { decoderDenseUw, decoderDenseUwInvocations, denseWindows } from './kernels/decoder-dense-uw.js';
 import { decoderBackwardV4, decoderBackwardV4Fits } from './kernels/decoder-backward-v4.js';
+import { backwardWindows, decoderBackwardUw, decoderBackwardUwInvocations } from './kernels/decoder-backward-uw.js';
 
 export interface GpuEngineOptions {
   device?: DeviceChoice;
@@ -55,7 +64,11 @@ interface Programs {
   hiddenUw?: Program;
   /** hidden with dgh in uniform windows too, and the gates kernel that writes them */
   hiddenUwd?: Program;
+  /** gruForwardUw with h_k in uniform windows too */
+  gruForwardUwh?: Program;
   gatesW?: Program;
+  /** the W_hh gradient with dgh from the windowed copy too */
+  wgradHhUwd?: Program;
   dense: Program[]; // mlp.0, mlp.2, mlp.4, heads
   nll: Program;
   denseBack: Program[]; // heads → a3, mlp.4 → a2, mlp.2 → a1, mlp.0 → h
@@ -88,6 +101,8 @@ export function workRowElems(c: ModelConfig, T: number): Record<string, number> 
     x: T * F, mask: T, dec: 2 * (T + 1), xin: T * F, gi: 3 * H * T, h: H * (T + 1), gates: 4 * H * T,
     a1: M * (T + 1), a2: M * (T + 1), a3: M * (T + 1), nll: T, dout: 2 * T, d3: M * T, d2: M * T, d1: M * T,
     dhdec: H * T, dhrec0: H, dhrec1: H, dhpart: H, dgi: 3 * H * T, dgh: 3 * H * T,
+    // the uniform-window copies (when used; allocated by the engine, rows padded): dgh of every step, h_k twice
+    dghw: 3 * H * T, hw0: H, hw1: H,
   };
 }
 
@@ -134,6 +149,11 @@ export class GpuForecaster implements ForecasterEngine {
    *  the first parameter of the weights, IN, OUT, rows per window and the first window slot in decU */
   private denseUw: ({ prog: Program; WOFF: number; IN: number; OUT: number; UO: number; NW: number; slot0: number } | undefined)[] = [];
   private decU: GPUBuffer | undefined;
+  /** decoder backward kernels (denseBack index) with the weights in uniform windows of whole columns
+   *  (decoder_backward_uw.wgsl), their window buffer and records */
+  private backUw: ({ prog: Program; WOFF: number; WSTRIDE: number; IN: number; OUT: number; UI: number; NW: number; slot0: number } | undefined)[] = [];
+  private backU: GPUBuffer | undefined;
+  private backRecords: GPUBuffer | undefined;
   /** weight gradients with the inputs read from uniform windows of WR rows (weight_grad_uw.wgsl), by wgrad index;
    *  their running totals and window records */
   private wgUw: ({ prog: Program; IN: number; OUT: number; WR: number } | undefined)[] = [];
@@ -142,6 +162,9 @@ export class GpuForecaster implements ForecasterEngine {
   private wgRecordSlots = 0;
   /** batch rows per window of the windowed dgh (gru_backward_hidden_uwd.wgsl; 0: not used) and the block records */
   private dghBB = 0;
+  /** batch rows per h_k window (gru_forward_uwh.wgsl; 0: not used) and its block records */
+  private hBB = 0;
+  private hBlkRecords: GPUBuffer | undefined;
   private blkRecords: GPUBuffer | undefined;
   private decRecords: GPUBuffer | undefined;
   private fixedGroups: Record<string, GPUBindGroup> = {};
@@ -207,6 +230,8 @@ export class GpuForecaster implements ForecasterEngine {
     const hiddenUwd = uwd ? await gruBackwardHiddenUwd(g, { H, UW: uwd.UW }) : undefined;
     const gatesW = uwd ? await gruBackwardGatesW(g, { H, UW: uwd.UW }) : undefined;
     this.dghBB = uwd ? dghBlockRows(uwd.UW, uwFloats) : 0;
+    this.hBB = uwd ? hBlockRows(H, uwFloats) : 0;
+    const gruForwardUwhP = this.hBB > 0 ? await gruForwardUwh(g, { H, UW: this.windows!.UW, BOFF_HH: hh.BOFF }) : undefined;
     // the large weight gradients read their inputs (h, a1, a2) from uniform windows
     let partFloats = 0;
     for (const [j, name, l] of [[1, 'mlp.4', l4], [2, 'mlp.2', l2], [3, 'mlp.0', l0], [4, 'gru.hh', hh]] as const) {
@@ -215,6 +240,9 @@ export class GpuForecaster implements ForecasterEngine {
       this.wgUw[j] = { prog: await weightGradUw(g, name, { ...l, HAS_BIAS: 1 }), IN: l.IN, OUT: l.OUT, WR };
       partFloats = Math.max(partFloats, l.OUT * l.IN + l.OUT);
     }
+    // W_hh's gradient reads dgh from gates_w's windowed copy too (needs both kinds of windows)
+    const wgradHhUwd =
+      this.wgUw[4] && uwd ? await weightGradUwd(g, { IN: hh.IN, OUT: hh.OUT, UW: uwd.UW, WOFF: hh.WOFF, WSTRIDE: hh.WSTRIDE, BOFF: hh.BOFF, BSTRIDE: hh.BSTRIDE, HAS_BIAS: 1 }) : undefined;
     // the MLP layers' weights in uniform windows too (DPM_GPU_NO_UW=1 or DPM_GPU_NO_V4=1: storage-buffer kernels)
     let slots = 0;
     for (const [name, l] of [['mlp.0', l0], ['mlp.2', l2], ['mlp.4', l4]] as const) {
@@ -227,11 +255,21 @@ export class GpuForecaster implements ForecasterEngine {
       this.denseUw.push({ prog, WOFF: l.WOFF, IN: l.IN, OUT: l.OUT, ...dw, slot0: slots });
       slots += dw.NW;
     }
+    let backSlots = 0;
+    for (const [j, name, l, MASK] of [[1, 'mlp.4', l4, 1], [2, 'mlp.2', l2, 1], [3, 'mlp.0', l0, 0]] as const) {
+      const bw = v4 && !process.env.DPM_GPU_NO_UW ? backwardWindows(l.IN, l.OUT, uwFloats) : undefined;
+      if (!bw) continue;
+      const prog = await decoderBackwardUw(g, name, { IN: l.IN, OUT: l.OUT, UI: bw.UI, MASK });
+      this.backUw[j] = { prog, WOFF: l.WOFF, WSTRIDE: l.WSTRIDE, IN: l.IN, OUT: l.OUT, ...bw, slot0: backSlots };
+      backSlots += bw.NW;
+    }
     this.p = {
       gruForwardUw: uw,
       hiddenUw,
       hiddenUwd,
       gatesW,
+      gruForwardUwh: gruForwardUwhP,
+      wgradHhUwd,
       inputProj: inputP, gruForward: gruF, dense: [d0, d2, d4, dh], nll: nllP, denseBack: [b4h, b4, b2, b0],
       wgrad: [w4h, w4, w2, w0, whh, wih], gates: gatesP, hidden: hiddenP, normPartial: normP, clip: clipP, adam: adamP,
     };
@@ -261,6 +299,16 @@ export class GpuForecaster implements ForecasterEngine {
           }
         }
         this.gpu.device.queue.writeBuffer(this.winRecordsBwd, 0, rb);
+      }
+      if (backSlots > 0) {
+        this.backU = this.buffer('decoder backward uniform windows', backSlots * 65536, UNIFORM | COPY_DST);
+        this.backRecords = this.buffer('decoder backward window records', backSlots * STEP_STRIDE, UNIFORM | COPY_DST);
+        const rec = new Uint32Array((backSlots * STEP_STRIDE) / 4);
+        for (const d of this.backUw) {
+          if (!d) continue;
+          for (let w = 0; w < d.NW; w++) rec.set([w * d.UI, Math.min(d.UI, d.IN - w * d.UI)], ((d.slot0 + w) * STEP_STRIDE) / 4);
+        }
+        this.gpu.device.queue.writeBuffer(this.backRecords, 0, rec);
       }
       if (partFloats > 0) this.wgPart = this.buffer('weight_grad_uw totals', partFloats * 4, S);
       if (slots > 0) {
@@ -293,10 +341,13 @@ export class GpuForecaster implements ForecasterEngine {
   maxBatch(T: number): number {
     if (!Number.isInteger(T) || T < 1) throw new DpmError(`sequence length must be a positive integer, got ${T}`);
     const e = Object.values(this.rowElems(T));
-    const widest = Math.max(...e) * 4;
+    // dghw holds 3·NW·UW ≥ 3H floats per row and step, its rows padded to 16
+    const win = this.windows;
+    const widest = Math.max(...e, win && this.dghBB > 0 ? T * 3 * win.NW * win.UW : 0) * 4;
     const total = e.reduce((a, b) => a + b, 0) * 4;
-    const binding = Math.min(this.gpu.limits.maxStorageBufferBindingSize!, this.gpu.limits.maxBufferSize!);
-    const b = Math.min(Math.floor(binding / widest), Math.floor(this.workBytes / total), 1 << 20);
+    // less two uniform windows: h, a1, a2 and the windowed copies carry 64 KiB of slack past their rows
+    const binding = Math.min(this.gpu.limits.maxStorageBufferBindingSize!, this.gpu.limits.maxBufferSize!) - 2 * 65536;
+    const b = Math.min(Math.floor(binding / widest) - 16, Math.floor(this.workBytes / total), 1 << 20);
     if (b < 1) throw new DpmError(`sequence length ${T} is too long for one GPU buffer binding (${binding} bytes)`);
     return b;
   }
@@ -313,14 +364,21 @@ export class GpuForecaster implements ForecasterEngine {
       // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad_uw.wgsl): one window of slack past the end
       const windowed = this.wgUw.some((d) => d) ? new Set(['h', 'a1', 'a2']) : new Set<string>();
       for (const [name, perRow] of Object.entries(this.rowElems(cap.T))) {
+        if (name === 'dghw' || name === 'hw0' || name === 'hw1') continue; // below, when used
         const win = windowed.has(name);
         buf[name] = this.buffer(name, perRow * cap.B * 4 + (win ? 65536 : 0), S | COPY_SRC | COPY_DST | (win ? UNIFORM : 0));
       }
       if (this.dghBB > 0) {
         const { UW, NW } = this.windows!;
-        buf.dghw = this.buffer('dgh uniform windows', dghWindowFloats(cap.B, UW, NW) * 4 + 65536, S | UNIFORM);
+        buf.dghw = this.buffer('dgh uniform windows', cap.T * dghWindowFloats(cap.B, UW, NW) * 4 + 65536, S | UNIFORM);
         if (this.blkRecords) this.blkRecords.destroy();
         this.blkRecords = this.buffer('dgh window block records', Math.ceil(cap.B / 16) * STEP_STRIDE, UNIFORM | COPY_DST);
+      }
+      if (this.hBB > 0) {
+        // ping-pong copies of h_k, read as uniform windows
+        for (const n of ['hw0', 'hw1']) buf[n] = this.buffer(`h_k uniform copy ${n}`, cap.B * this.config.hidden * 4 + 65536, S | UNIFORM | COPY_DST);
+        if (this.hBlkRecords) this.hBlkRecords.destroy();
+        this.hBlkRecords = this.buffer('h_k window block records', Math.ceil(cap.B / 16) * STEP_STRIDE, UNIFORM | COPY_DST);
       }
       if (this.wgRecords) this.wgRecords.destroy();
       this.wgRecordSlots = 4 * Math.ceil(cap.B / 32);
@@ -352,6 +410,13 @@ export class GpuForecaster implements ForecasterEngine {
         back1: p.denseBack[1]!.bind({ ...all, dout: buf.d3!, act: buf.a2!, din: buf.d2! }),
         back2: p.denseBack[2]!.bind({ ...all, dout: buf.d2!, act: buf.a1!, din: buf.d1! }),
         back3: p.denseBack[3]!.bind({ ...all, dout: buf.d1!, act: buf.a1!, din: buf.dhdec! }),
+        ...Object.fromEntries(
+          this.backUw.flatMap((d, j) => {
+            if (!d) return [];
+            const io = [undefined, [buf.d3!, buf.a2!, buf.d2!], [buf.d2!, buf.a1!, buf.d1!], [buf.d1!, buf.a1!, buf.dhdec!]][j]!;
+            return [[`backUw${j}`, d.prog.bind({ ...all, dout: io[0]!, act: io[1]!, din: io[2]!, w: this.backU!, win: this.backRecords! })]];
+          }),
+        ),
         wg0: p.wgrad[0]!.bind({ ...all, dout: buf.dout!, inp: buf.a3! }),
         wg1: p.wgrad[1]!.bind({ ...all, dout: buf.d3!, inp: buf.a2! }),
         wg2: p.wgrad[2]!.bind({ ...all, dout: buf.d2!, inp: buf.a1! }),
@@ -370,8 +435,17 @@ export class GpuForecaster implements ForecasterEngine {
         gates1: p.gates.bind({ ...all, dhrec: buf.dhrec1! }),
         hidden0: p.hidden.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1! }),
         hidden1: p.hidden.bind({ ...all, dhin: buf.dhrec1!, dhout: buf.dhrec0! }),
+        ...(p.gruForwardUwh
+          ? {
+              gruForwardUwh0: p.gruForwardUwh.bind({ ...all, wr: this.whhU!, wz: this.whhU!, wn: this.whhU!, hw: buf.hw0!, hwn: buf.hw1!, win: this.winRecords!, blk: this.hBlkRecords! }),
+              gruForwardUwh1: p.gruForwardUwh.bind({ ...all, wr: this.whhU!, wz: this.whhU!, wn: this.whhU!, hw: buf.hw1!, hwn: buf.hw0!, win: this.winRecords!, blk: this.hBlkRecords! }),
+            }
+          : {}),
         ...(p.hiddenUwd && p.gatesW
           ? {
+              ...(p.wgradHhUwd
+                ? { wgHhUwd: p.wgradHhUwd.bind({ ...all, dg: buf.dghw!, inp: buf.h!, part: this.wgPart!, wd: this.winRecordsBwd!, win: this.wgRecords! }) }
+                : {}),
               gatesW0: p.gatesW.bind({ ...all, dhrec: buf.dhrec0! }),
               gatesW1: p.gatesW.bind({ ...all, dhrec: buf.dhrec1! }),
               hiddenUwd0: p.hiddenUwd.bind({ ...all, dhin: buf.dhrec0!, dhout: buf.dhrec1!, part: buf.dhpart!, w: this.whhU!, dg: buf.dghw!, win: this.winRecordsBwd!, blk: this.blkRecords! }),
@@ -401,6 +475,12 @@ export class GpuForecaster implements ForecasterEngine {
     put(T + 2, 0, 0, (T + 1) * B, 0, T, accumulate ? 1 : 0);
     for (let k = 0; k < T; k++) put(T + 3 + k, k, k * B, B, k, 1, accumulate || k > 0 ? 1 : 0);
     this.gpu.device.queue.writeBuffer(this.step, 0, data);
+    if (this.hBlkRecords && this.hBB > 0) {
+      const nb = Math.ceil(B / this.hBB);
+      const rec = new Uint32Array((nb * STEP_STRIDE) / 4);
+      for (let i = 0; i < nb; i++) rec.set([i * this.hBB, Math.min(this.hBB, B - i * this.hBB)], (i * STEP_STRIDE) / 4);
+      this.gpu.device.queue.writeBuffer(this.hBlkRecords, 0, rec);
+    }
     if (this.blkRecords && this.dghBB > 0) {
       const nb = Math.ceil(B / this.dghBB);
       const rec = new Uint32Array((nb * STEP_STRIDE) / 4);
@@ -451,6 +531,15 @@ export class GpuForecaster implements ForecasterEngine {
 
   /** Copies W_hh from the parameters into its uniform windows (before a forward pass: Adam may have moved it). */
   private encodeWindowCopy(enc: GPUCommandEncoder): void {
+    for (const d of this.backUw) {
+      if (!d) continue;
+      for (let w = 0; w < d.NW; w++) {
+        const ni = Math.min(d.UI, d.IN - w * d.UI);
+        const dst = (d.slot0 + w) * 65536;
+        if (ni === d.IN && d.WSTRIDE === d.IN) enc.copyBufferToBuffer(this.params, d.WOFF * 4, this.backU!, dst, d.OUT * d.IN * 4);
+        else for (let o = 0; o < d.OUT; o++) enc.copyBufferToBuffer(this.params, (d.WOFF + o * d.WSTRIDE + w * d.UI) * 4, this.backU!, dst + o * d.UI * 4, ni * 4);
+      }
+    }
     for (const d of this.denseUw) {
       if (!d) continue;
       for (let w = 0; w < d.NW; w++) {
@@ -473,7 +562,20 @@ export class GpuForecaster implements ForecasterEngine {
   private encodeGruStep(pass: GPUComputePassEncoder, w: Work, B: number, k: number): void {
     const H = this.config.hidden;
     const win = this.windows;
-    if (win && this.p.gruForwardUw) {
+    if (win && this.p.gruForwardUwh) {
+      const nb = Math.ceil(B / this.hBB);
+      const group = k % 2 ? w.groups.gruForwardUwh1! : w.groups.gruForwardUwh0!;
+      for (let i = 0; i < win.NW; i++) {
+        const units = Math.min(win.UW, H - i * win.UW);
+        const offsets = [0, 1, 2].map((g) => (g * win.NW + i) * win.slotBytes);
+        for (let bb = 0; bb < nb; bb++) {
+          const rows = Math.min(this.hBB, B - bb * this.hBB);
+          this.p.gruForwardUwh.dispatch(pass, group, gruForwardUwhInvocations(units, rows), [
+            ...offsets, bb * this.hBB * H * 4, i * STEP_STRIDE, bb * STEP_STRIDE, k * STEP_STRIDE,
+          ]);
+        }
+      }
+    } else if (win && this.p.gruForwardUw) {
       for (let i = 0; i < win.NW; i++) {
         const units = Math.min(win.UW, H - i * win.UW);
         const offsets = [0, 1, 2].map((g) => (g * win.NW + i) * win.slotBytes);
@@ -535,17 +637,44 @@ export class GpuForecaster implements ForecasterEngine {
       const k = slot - T - 3;
       const per = this.wgRecordSlots / 4;
       const nw = Math.ceil(B / d.WR);
+      const win = this.windows;
+      if (j === 4 && p.wgradHhUwd && win) {
+        // and per W_hh window d of UW gate rows, dgh from the windowed copy of step k
+        const BP = Math.ceil(B / 16) * 16;
+        for (let dd = 0; dd < 3 * win.NW; dd++) {
+          const rows = Math.min(win.UW, H - (dd % win.NW) * win.UW);
+          for (let w = 0; w < nw; w++) {
+            const inpOffset = (k * B + w * d.WR) * IN * 4;
+            const dgOffset = ((k * 3 * win.NW + dd) * BP + w * d.WR) * win.UW * 4;
+            p.wgradHhUwd.dispatch(pass, g.wgHhUwd!, weightGradUwdInvocations(IN, rows), [
+              dgOffset, inpOffset, dd * STEP_STRIDE, ((j - 1) * per + w) * STEP_STRIDE, slot * STEP_STRIDE,
+            ]);
+          }
+        }
+        return;
+      }
       for (let w = 0; w < nw; w++) {
         const inpOffset = (k * B + w * d.WR) * IN * 4;
         d.prog.dispatch(pass, g[`wgUw${j}`]!, weightGradInvocations(IN, OUT), [inpOffset, ((j - 1) * per + w) * STEP_STRIDE, slot * STEP_STRIDE]);
       }
     };
     wgrad(0, g.wg0!, M, 2, all);
-    p.denseBack[1]!.dispatch(pass, g.back1!, decoderBackwardInvocations(M, rows), all);
+    const back = (j: number, IN: number) => {
+      const d = this.backUw[j];
+      if (!d) {
+        p.denseBack[j]!.dispatch(pass, g[`back${j}`]!, decoderBackwardInvocations(IN, rows), all);
+        return;
+      }
+      for (let w = 0; w < d.NW; w++) {
+        const ni = Math.min(d.UI, d.IN - w * d.UI);
+        d.prog.dispatch(pass, g[`backUw${j}`]!, decoderBackwardUwInvocations(ni, rows), [(d.slot0 + w) * 65536, (d.slot0 + w) * STEP_STRIDE, all * STEP_STRIDE]);
+      }
+    };
+    back(1, M);
     for (let k = 0; k < T; k++) wgrad(1, g.wg1!, M, M, T + 3 + k);
-    p.denseBack[2]!.dispatch(pass, g.back2!, decoderBackwardInvocations(M, rows), all);
+    back(2, M);
     for (let k = 0; k < T; k++) wgrad(2, g.wg2!, M, M, T + 3 + k);
-    p.denseBack[3]!.dispatch(pass, g.back3!, decoderBackwardInvocations(H, rows), all);
+    back(3, H);
     for (let k = 0; k < T; k++) wgrad(3, g.wg3!, H, M, T + 3 + k);
     for (let k = T - 1; k >= 0; k--) {
       const par = (k + 1) % 2;
@@ -559,7 +688,7 @@ export class GpuForecaster implements ForecasterEngine {
         for (let d = 0; d < 3 * win.NW; d++) {
           for (let i = 0; i < nb; i++) {
             const rows = Math.min(this.dghBB, B - i * this.dghBB);
-            const dgOffset = (d * BP + i * this.dghBB) * win.UW * 4;
+            const dgOffset = ((k * 3 * win.NW + d) * BP + i * this.dghBB) * win.UW * 4;
             p.hiddenUwd.dispatch(pass, par ? g.hiddenUwd1! : g.hiddenUwd0!, gruBackwardHiddenUwdInvocations(H, rows), [
               d * win.slotBytes, dgOffset, d * STEP_STRIDE, i * STEP_STRIDE, k * STEP_STRIDE,
             ]);
@@ -635,6 +764,7 @@ export class GpuForecaster implements ForecasterEngine {
         label,
         (enc) => {
           enc.clearBuffer(w.buf.h!, 0, Bc * this.config.hidden * 4); // h_0 = 0
+          if (w.buf.hw0) enc.clearBuffer(w.buf.hw0, 0, Bc * this.config.hidden * 4);
           this.encodeWindowCopy(enc);
           const pass = enc.beginComputePass({ label });
           this.encodeForward(pass, w, Bc, T, missing, false);
@@ -740,6 +870,7 @@ export class GpuForecaster implements ForecasterEngine {
         label,
         (enc) => {
           enc.clearBuffer(w.buf.h!, 0, Bc * this.config.hidden * 4);
+          if (w.buf.hw0) enc.clearBuffer(w.buf.hw0, 0, Bc * this.config.hidden * 4);
           this.encodeWindowCopy(enc);
           const pass = enc.beginComputePass({ label });
           this.encodeForward(pass, w, Bc, T, missing, true);

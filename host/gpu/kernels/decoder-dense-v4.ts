@@ -1,0 +1,20 @@
+// shaders/decoder_dense_v4.wgsl: decoder_dense.wgsl with vec4 loads of the weights and inputs along the input axis
+// (IN, WOFF and WSTRIDE multiples of 4; same result bit for bit).
+import type { Gpu } from '../device.js';
+import { Program, type ProgramSpec } from '../program.js';
+import type { DenseShape } from './decoder-dense.js';
+
+export const decoderDenseV4Spec: ProgramSpec = {
+  shader: 'decoder_dense_v4.wgsl',
+  bindings: ['ro', 'ro', 'rw', 'step'],
+  names: ['params', 'inp', 'outp', 'step'],
+};
+
+/** whether the vec4 variant applies to a layer of this shape */
+export const decoderDenseV4Fits = (o: DenseShape) => o.IN % 4 === 0 && o.WOFF % 4 === 0 && o.WSTRIDE % 4 === 0;
+
+export const decoderDenseV4 = (gpu: Gpu, name: string, o: DenseShape & { RELU: 0 | 1 }) =>
+  Program.get(gpu, decoderDenseV4Spec, { ...o }, `decoder_dense_v4 ${name}(${o.IN}→${o.OUT})`);
+
+/** one invocation per tile of 8 rows × 8 outputs (as decoder_dense) */
+export const decoderDenseV4Invocations = (OUT: number, rows: number) => Math.ceil(OUT / 8) * Math.ceil(rows / 8);

@@ -1,0 +1,170 @@
+// gru_forward_uwh.wgsl — gru_forward_uw.wgsl (same equations, outputs and summation order, bit for bit) with h_k ALSO
+// read from a uniform window: the engine keeps a copy of h_k in one of two ping-pong buffers (this step reads hw,
+// a [B, H] copy of h_k, and writes h_{k+1} to h and to hwn, the other copy), so both operands of the inner loop are
+// uniform loads. One dispatch per (W_hh window, batch block of at most 16384/H rows).
+// overrides: H (multiple of 4), UW (units per window, UW·H ≤ 16384), BOFF_HH (offset of gru.bias_hh_l0), WG
+// bindings (group 0):
+//   0 params  read        packed parameters (biases)
+//   1 gi      read        [T*B, 3H] input projections, row k*B+b
+//   2 h       read_write  [(T+1)*B, H] (writes h_{k+1})
+//   3 gates   read_write  [T*B, 4H] per row: r | z | n | ghn
+//   4 wr      uniform     (dynamic offset) W_hr rows j0 .. j0+UW−1, [UW, H] row-major
+//   5 wz      uniform     (dynamic offset) W_hz rows, same
+//   6 wn      uniform     (dynamic offset) W_hn rows, same
+//   7 hw      uniform     (dynamic offset) h_k rows bb0 .. bb0+nb−1, [nb, H]
+//   8 hwn     read_write  [B, H] h_{k+1} (the next step's hw)
+//   9 win     uniform     (dynamic offset) j0 (first unit of the window), nunits
+//  10 blk     uniform     (dynamic offset) bb0, nb: the batch block
+//  11 step    uniform     (dynamic offset) k, B
+// one invocation per tile of 8 batch rows of the block × 4 units of the window × 3 gates.
+struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
+struct Win { j0: u32, nunits: u32, p0: u32, p1: u32 }
+struct Blk { bb0: u32, nb: u32, p0: u32, p1: u32 }
+
+override H: u32 = 8u;
+override UW: u32 = 8u;
+override BOFF_HH: u32 = 0u;
+override WG: u32 = 64u;
+
+@group(0) @binding(0) var<storage, read> params: array<f32>;
+@group(0) @binding(1) var<storage, read> gi: array<f32>;
+@group(0) @binding(2) var<storage, read_write> h: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> gates: array<f32>;
+@group(0) @binding(4) var<uniform> wr: array<vec4<f32>, 4096>;
+@group(0) @binding(5) var<uniform> wz: array<vec4<f32>, 4096>;
+@group(0) @binding(6) var<uniform> wn: array<vec4<f32>, 4096>;
+@group(0) @binding(7) var<uniform> hw: array<vec4<f32>, 4096>;
+@group(0) @binding(8) var<storage, read_write> hwn: array<f32>;
+@group(0) @binding(9) var<uniform> win: Win;
+@group(0) @binding(10) var<uniform> blk: Blk;
+@group(0) @binding(11) var<uniform> st: Step;
+
+fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
+
+// tanh with good relative accuracy near 0 (the textbook (e^2v − 1)/(e^2v + 1) cancels there)
+fn tanh_acc(v: f32) -> f32 {
+  let a = abs(v);
+  var t: f32;
+  if (a < 0.0625) {
+    let s = a * a;
+    t = a * (1.0 + s * (-0.33333334 + s * (0.13333334 + s * (-0.053968254))));
+  } else {
+    let e = exp(-2.0 * a);
+    t = (1.0 - e) / (1.0 + e);
+  }
+  return select(t, -t, v < 0.0);
+}
+
+fn cell(b: u32, j: u32, ghr: f32, ghz: f32, ghn: f32) {
+  let G3 = 3u * H;
+  let row = st.k * st.B + b;
+  let gr = row * G3;
+  let r = sigmoid(gi[gr + j] + ghr);
+  let z = sigmoid(gi[gr + H + j] + ghz);
+  let n = tanh_acc(gi[gr + 2u * H + j] + r * ghn);
+  let lat = (b - blk.bb0) * H + j;
+  let hp = hw[lat / 4u][lat % 4u];
+  let hn = n + z * (hp - n);
+  let out = row * H + j + st.B * H;
+  h[out / 4u][out % 4u] = hn;
+  hwn[b * H + j] = hn;
+  let o = row * 4u * H;
+  gates[o + j] = r;
+  gates[o + H + j] = z;
+  gates[o + 2u * H + j] = n;
+  gates[o + 3u * H + j] = ghn;
+}
+
+fn cells(b: u32, j0: u32, ghr: vec4<f32>, ghz: vec4<f32>, ghn: vec4<f32>) {
+  if (b >= blk.bb0 + blk.nb) { return; }
+  for (var u = 0u; u < 4u; u++) {
+    let jl = j0 + u;  // unit within the window
+    if (jl < win.nunits) {
+      let j = win.j0 + jl;
+      cell(b, j, ghr[u] + params[BOFF_HH + j], ghz[u] + params[BOFF_HH + H + j], ghn[u] + params[BOFF_HH + 2u * H + j]);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let UB = (win.nunits + 3u) / 4u;
+  let j0 = (gid % UB) * 4u;
+  let b0 = blk.bb0 + (gid / UB) * 8u;
+  let bend = blk.bb0 + blk.nb;
+  if (b0 >= bend) { return; }
+  let last = bend - 1u;
+  let H4 = H / 4u;
+  let h0 = (min(b0 + 0u, last) - blk.bb0) * H4;
+  let h1 = (min(b0 + 1u, last) - blk.bb0) * H4;
+  let h2 = (min(b0 + 2u, last) - blk.bb0) * H4;
+  let h3 = (min(b0 + 3u, last) - blk.bb0) * H4;
+  let h4 = (min(b0 + 4u, last) - blk.bb0) * H4;
+  let h5 = (min(b0 + 5u, last) - blk.bb0) * H4;
+  let h6 = (min(b0 + 6u, last) - blk.bb0) * H4;
+  let h7 = (min(b0 + 7u, last) - blk.bb0) * H4;
+  let lu = win.nunits - 1u;
+  let u0 = j0 * H4;
+  let u1 = min(j0 + 1u, lu) * H4;
+  let u2 = min(j0 + 2u, lu) * H4;
+  let u3 = min(j0 + 3u, lu) * H4;
+  var r0 = vec4<f32>(0.0);
+  var r1 = vec4<f32>(0.0);
+  var r2 = vec4<f32>(0.0);
+  var r3 = vec4<f32>(0.0);
+  var r4 = vec4<f32>(0.0);
+  var r5 = vec4<f32>(0.0);
+  var r6 = vec4<f32>(0.0);
+  var r7 = vec4<f32>(0.0);
+  var z0 = vec4<f32>(0.0);
+  var z1 = vec4<f32>(0.0);
+  var z2 = vec4<f32>(0.0);
+  var z3 = vec4<f32>(0.0);
+  var z4 = vec4<f32>(0.0);
+  var z5 = vec4<f32>(0.0);
+  var z6 = vec4<f32>(0.0);
+  var z7 = vec4<f32>(0.0);
+  var n0 = vec4<f32>(0.0);
+  var n1 = vec4<f32>(0.0);
+  var n2 = vec4<f32>(0.0);
+  var n3 = vec4<f32>(0.0);
+  var n4 = vec4<f32>(0.0);
+  var n5 = vec4<f32>(0.0);
+  var n6 = vec4<f32>(0.0);
+  var n7 = vec4<f32>(0.0);
+  for (var c = 0u; c < H4; c++) {
+    let rw0 = wr[u0 + c]; let rw1 = wr[u1 + c]; let rw2 = wr[u2 + c]; let rw3 = wr[u3 + c];
+    let zw0 = wz[u0 + c]; let zw1 = wz[u1 + c]; let zw2 = wz[u2 + c]; let zw3 = wz[u3 + c];
+    let nw0 = wn[u0 + c]; let nw1 = wn[u1 + c]; let nw2 = wn[u2 + c]; let nw3 = wn[u3 + c];
+    let v0 = hw[h0 + c];
+    let v1 = hw[h1 + c];
+    let v2 = hw[h2 + c];
+    let v3 = hw[h3 + c];
+    let v4 = hw[h4 + c];
+    let v5 = hw[h5 + c];
+    let v6 = hw[h6 + c];
+    let v7 = hw[h7 + c];
+    { let w = vec4<f32>(rw0.x, rw1.x, rw2.x, rw3.x); r0 += w * v0.x; r1 += w * v1.x; r2 += w * v2.x; r3 += w * v3.x; r4 += w * v4.x; r5 += w * v5.x; r6 += w * v6.x; r7 += w * v7.x; }
+    { let w = vec4<f32>(zw0.x, zw1.x, zw2.x, zw3.x); z0 += w * v0.x; z1 += w * v1.x; z2 += w * v2.x; z3 += w * v3.x; z4 += w * v4.x; z5 += w * v5.x; z6 += w * v6.x; z7 += w * v7.x; }
+    { let w = vec4<f32>(nw0.x, nw1.x, nw2.x, nw3.x); n0 += w * v0.x; n1 += w * v1.x; n2 += w * v2.x; n3 += w * v3.x; n4 += w * v4.x; n5 += w * v5.x; n6 += w * v6.x; n7 += w * v7.x; }
+    { let w = vec4<f32>(rw0.y, rw1.y, rw2.y, rw3.y); r0 += w * v0.y; r1 += w * v1.y; r2 += w * v2.y; r3 += w * v3.y; r4 += w * v4.y; r5 += w * v5.y; r6 += w * v6.y; r7 += w * v7.y; }
+    { let w = vec4<f32>(zw0.y, zw1.y, zw2.y, zw3.y); z0 += w * v0.y; z1 += w * v1.y; z2 += w * v2.y; z3 += w * v3.y; z4 += w * v4.y; z5 += w * v5.y; z6 += w * v6.y; z7 += w * v7.y; }
+    { let w = vec4<f32>(nw0.y, nw1.y, nw2.y, nw3.y); n0 += w * v0.y; n1 += w * v1.y; n2 += w * v2.y; n3 += w * v3.y; n4 += w * v4.y; n5 += w * v5.y; n6 += w * v6.y; n7 += w * v7.y; }
+    { let w = vec4<f32>(rw0.z, rw1.z, rw2.z, rw3.z); r0 += w * v0.z; r1 += w * v1.z; r2 += w * v2.z; r3 += w * v3.z; r4 += w * v4.z; r5 += w * v5.z; r6 += w * v6.z; r7 += w * v7.z; }
+    { let w = vec4<f32>(zw0.z, zw1.z, zw2.z, zw3.z); z0 += w * v0.z; z1 += w * v1.z; z2 += w * v2.z; z3 += w * v3.z; z4 += w * v4.z; z5 += w * v5.z; z6 += w * v6.z; z7 += w * v7.z; }
+    { let w = vec4<f32>(nw0.z, nw1.z, nw2.z, nw3.z); n0 += w * v0.z; n1 += w * v1.z; n2 += w * v2.z; n3 += w * v3.z; n4 += w * v4.z; n5 += w * v5.z; n6 += w * v6.z; n7 += w * v7.z; }
+    { let w = vec4<f32>(rw0.w, rw1.w, rw2.w, rw3.w); r0 += w * v0.w; r1 += w * v1.w; r2 += w * v2.w; r3 += w * v3.w; r4 += w * v4.w; r5 += w * v5.w; r6 += w * v6.w; r7 += w * v7.w; }
+    { let w = vec4<f32>(zw0.w, zw1.w, zw2.w, zw3.w); z0 += w * v0.w; z1 += w * v1.w; z2 += w * v2.w; z3 += w * v3.w; z4 += w * v4.w; z5 += w * v5.w; z6 += w * v6.w; z7 += w * v7.w; }
+    { let w = vec4<f32>(nw0.w, nw1.w, nw2.w, nw3.w); n0 += w * v0.w; n1 += w * v1.w; n2 += w * v2.w; n3 += w * v3.w; n4 += w * v4.w; n5 += w * v5.w; n6 += w * v6.w; n7 += w * v7.w; }
+  }
+  cells(b0 + 0u, j0, r0, z0, n0);
+  cells(b0 + 1u, j0, r1, z1, n1);
+  cells(b0 + 2u, j0, r2, z2, n2);
+  cells(b0 + 3u, j0, r3, z3, n3);
+  cells(b0 + 4u, j0, r4, z4, n4);
+  cells(b0 + 5u, j0, r5, z5, n5);
+  cells(b0 + 6u, j0, r6, z6, n6);
+  cells(b0 + 7u, j0, r7, z7, n7);
+}
