@@ -23,15 +23,18 @@ interface KernelExports {
 }
 
 const ABI = 2;
-let modulePromise: Promise<WebAssembly.Module> | undefined;
+let compiled: WebAssembly.Module | undefined;
 
-function compile(): Promise<WebAssembly.Module> {
-  modulePromise ??= (async () => {
+// Compiled and instantiated synchronously, once: the module is small, and Node 20's asynchronous wasm compilation
+// holds no event-loop handle, so a process whose loop empties while it runs can deadlock in NodePlatform::DrainTasks
+// (nodejs/node#54918, seen here as a test run hanging at 0 % CPU).
+function compile(): WebAssembly.Module {
+  if (!compiled) {
     const file = join(wasmDir, 'release.wasm');
     if (!existsSync(file)) throw new DpmError(`coherence kernel ${file} is missing: run 'npm run asbuild'`);
-    return WebAssembly.compile(readFileSync(file));
-  })();
-  return modulePromise;
+    compiled = new WebAssembly.Module(readFileSync(file));
+  }
+  return compiled;
 }
 
 /** Output grid size for an input of width × height samples: whole chips only. */
@@ -50,7 +53,7 @@ export class CoherenceKernel {
   }
 
   static async create(): Promise<CoherenceKernel> {
-    const inst = await WebAssembly.instantiate(await compile(), {});
+    const inst = new WebAssembly.Instance(compile(), {});
     const ex = inst.exports as unknown as KernelExports;
     if (ex.KERNEL_ABI_VERSION.value !== ABI) {
       throw new DpmError(`coherence kernel ${join(wasmDir, 'release.wasm')} is out of date (ABI ${ex.KERNEL_ABI_VERSION.value}, need ${ABI}): run 'npm run asbuild'`);
