@@ -88,9 +88,8 @@ export function epsgFromSrs(srs: string | undefined): number | undefined {
   return id.length ? Number(id[id.length - 1][1]) : undefined;
 }
 
-/** Parses a GDAL VRT whose first band is a VRTRawRasterBand (mosaics: parseMosaicVrt). */
-export function parseVrt(text: string, vrtPath: string): RawSpec {
-  const h = vrtPath;
+/** The parts every VRT we read starts with: the dataset element, its size and its first band. */
+function vrtDataset(text: string, h: string) {
   if (!/<VRTDataset\b/i.test(text)) fail(h, 'not a GDAL VRT (no <VRTDataset> element)');
   if (!/<\/VRTDataset\s*>/i.test(text)) fail(h, 'VRT is truncated (no closing </VRTDataset>)');
   const ds = tag(text, 'VRTDataset')!;
@@ -98,6 +97,13 @@ export function parseVrt(text: string, vrtPath: string): RawSpec {
   const height = positiveInt(h, 'rasterYSize', attr(ds.attrs, 'rasterYSize'));
   const band = tag(text, 'VRTRasterBand');
   if (!band) fail(h, 'no <VRTRasterBand>');
+  return { width, height, band };
+}
+
+/** Parses a GDAL VRT whose first band is a VRTRawRasterBand (mosaics: parseMosaicVrt). */
+export function parseVrt(text: string, vrtPath: string): RawSpec {
+  const h = vrtPath;
+  const { width, height, band } = vrtDataset(text, h);
   const sub = attr(band.attrs, 'subClass');
   if (sub !== 'VRTRawRasterBand') {
     fail(h, `band 1 is a ${sub ?? 'VRTSourcedRasterBand'} without sources; supported: VRTRawRasterBand (a raw binary file) or a mosaic of unresampled SimpleSource/ComplexSource entries`);
@@ -195,13 +201,7 @@ export interface MosaicSpec {
  */
 export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
   const h = vrtPath;
-  if (!/<VRTDataset\b/i.test(text)) fail(h, 'not a GDAL VRT (no <VRTDataset> element)');
-  if (!/<\/VRTDataset\s*>/i.test(text)) fail(h, 'VRT is truncated (no closing </VRTDataset>)');
-  const ds = tag(text, 'VRTDataset')!;
-  const width = positiveInt(h, 'rasterXSize', attr(ds.attrs, 'rasterXSize'));
-  const height = positiveInt(h, 'rasterYSize', attr(ds.attrs, 'rasterYSize'));
-  const band = tag(text, 'VRTRasterBand');
-  if (!band) fail(h, 'no <VRTRasterBand>');
+  const { width, height, band } = vrtDataset(text, h);
   const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
   const pieces: MosaicPiece[] = [];
   for (const m of band.body.matchAll(/<(SimpleSource|ComplexSource)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi)) {
