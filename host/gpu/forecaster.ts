@@ -302,24 +302,12 @@ export class GpuForecaster implements ForecasterEngine {
       }
       if (backSlots > 0) {
         this.backU = this.buffer('decoder backward uniform windows', backSlots * 65536, UNIFORM | COPY_DST);
-        this.backRecords = this.buffer('decoder backward window records', backSlots * STEP_STRIDE, UNIFORM | COPY_DST);
-        const rec = new Uint32Array((backSlots * STEP_STRIDE) / 4);
-        for (const d of this.backUw) {
-          if (!d) continue;
-          for (let w = 0; w < d.NW; w++) rec.set([w * d.UI, Math.min(d.UI, d.IN - w * d.UI)], ((d.slot0 + w) * STEP_STRIDE) / 4);
-        }
-        this.gpu.device.queue.writeBuffer(this.backRecords, 0, rec);
+        this.backRecords = this.windowRecords('decoder backward window records', backSlots, this.backUw, (d) => [d.UI, d.IN]);
       }
       if (partFloats > 0) this.wgPart = this.buffer('weight_grad_uw totals', partFloats * 4, S);
       if (slots > 0) {
         this.decU = this.buffer('decoder uniform windows', slots * 65536, UNIFORM | COPY_DST);
-        this.decRecords = this.buffer('decoder window records', slots * STEP_STRIDE, UNIFORM | COPY_DST);
-        const rec = new Uint32Array((slots * STEP_STRIDE) / 4);
-        for (const d of this.denseUw) {
-          if (!d) continue;
-          for (let w = 0; w < d.NW; w++) rec.set([w * d.UO, Math.min(d.UO, d.OUT - w * d.UO)], ((d.slot0 + w) * STEP_STRIDE) / 4);
-        }
-        this.gpu.device.queue.writeBuffer(this.decRecords, 0, rec);
+        this.decRecords = this.windowRecords('decoder window records', slots, this.denseUw, (d) => [d.UO, d.OUT]);
       }
       const fixed = { params: this.params, grad: this.grad, m: this.m, v: this.v, partial: this.partial, norm: this.norm, opt: this.opt };
       this.fixedGroups = {
@@ -328,6 +316,21 @@ export class GpuForecaster implements ForecasterEngine {
         adam: this.p.adam.bind(fixed),
       };
     });
+  }
+
+  /** Uniform records {first, count} of every layer's windows, at the layer's slots: window w of a layer whose
+   *  windows hold `size` of `total` rows covers [w·size, min((w+1)·size, total)). */
+  private windowRecords<D extends { slot0: number; NW: number }>(label: string, slots: number, layers: (D | undefined)[],
+    span: (d: D) => [size: number, total: number]): GPUBuffer {
+    const buf = this.buffer(label, slots * STEP_STRIDE, UNIFORM | COPY_DST);
+    const rec = new Uint32Array((slots * STEP_STRIDE) / 4);
+    for (const d of layers) {
+      if (!d) continue;
+      const [size, total] = span(d);
+      for (let w = 0; w < d.NW; w++) rec.set([w * size, Math.min(size, total - w * size)], ((d.slot0 + w) * STEP_STRIDE) / 4);
+    }
+    this.gpu.device.queue.writeBuffer(buf, 0, rec);
+    return buf;
   }
 
   private buffer(label: string, bytes: number, usage: number): GPUBuffer {
