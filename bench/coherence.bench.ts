@@ -16,7 +16,7 @@ import { CoherenceKernel, outputSize, type ChipSpec } from '../host/sar/kernel.j
 import { coherenceReference } from '../host/sar/reference.js';
 import { computeCoherence, parseWindow, selectPairs } from '../host/sar/coherence-stack.js';
 import { discoverStack, openRaster } from '../host/sar/readers.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import { execute } from '../host/toolbox/execute.js';
 
 const BIG = { width: 20000, height: 5000, dates: 30, distinct: 6 };

@@ -4,7 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { loadManifest, type AlgorithmSpec, type ParamSpec } from './toolbox/manifest.js';
 import { execute } from './toolbox/execute.js';
 import { jsonFeedback, jsonLine, terminalFeedback, type RenderedFeedback } from './toolbox/render.js';
-import { exitCodeOf, DpmError, CanceledError } from './errors.js';
+import { exitCodeOf, DpmError, CanceledError } from './core/errors.js';
 import { extraCommands } from './commands.js';
 
 function optionFor(p: ParamSpec) {

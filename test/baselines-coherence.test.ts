@@ -10,8 +10,8 @@ import type { CoherenceStack } from '../host/raster/types.js';
 import { writeCoherenceStack } from '../host/raster/stack.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
-import { DpmError } from '../host/errors.js';
+import { silentFeedback } from '../host/core/feedback.js';
+import { DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
 
 const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301', '20200313'];

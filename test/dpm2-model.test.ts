@@ -1,8 +1,8 @@
 // DPM2-style index (host/baselines/dpm2.ts) on simulated pair stacks whose decorrelation model is known.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { DpmError } from '../host/errors.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
+import { DpmError } from '../host/core/errors.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import { anomalyProbability, decorrelationModel, dpm2Stack, fitDecorrelation, leverage } from '../host/baselines/dpm2.js';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -7,12 +7,12 @@ import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import proj4 from 'proj4';
 import { execute } from '../host/toolbox/execute.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import { writeGeoTiff, readRaster } from '../host/raster/geotiff.js';
 import type { Raster } from '../host/raster/types.js';
 import { evaluateScore } from '../host/eval/metrics.js';
 import { labelsFromMask } from '../host/eval/truth-raster.js';
-import { CanceledError, DpmError } from '../host/errors.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth, tempDir, toGeoJson } from './eval-helpers.js';
 
 const LABELS = HAND_FRACTION.map((f) => (f >= 1 / 3 - 1e-12 ? 1 : 0));

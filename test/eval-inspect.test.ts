@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import { writeCoherenceStack } from '../host/raster/stack.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import { initParams } from '../host/model/init.js';
@@ -14,7 +14,7 @@ import { Rng } from '../host/model/rng.js';
 import { saveModel } from '../host/model/safetensors.js';
 import { coherenceToLogit } from '../host/model/series.js';
 import { parsePixels } from '../host/toolbox/inspect.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
 
 const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301', '20200313', '20200325', '20200406'];

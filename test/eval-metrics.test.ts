@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { averagePrecision, evaluateScore, fbeta, fbetaCurve, prAuc, prCurve } from '../host/eval/metrics.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { thin } from '../host/eval/charts.js';
 import { mulberry32 } from './eval-helpers.js';
 

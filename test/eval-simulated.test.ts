@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import { evaluateFiles } from '../host/toolbox/evaluate.js';
 import { tempDir } from './eval-helpers.js';
 

@@ -8,7 +8,7 @@ import { PAPER_CONFIG, paramCount, paramLayout, type ModelConfig } from '../host
 import { ReferenceEngine } from '../host/model/reference.js';
 import { Rng } from '../host/model/rng.js';
 import { initParams } from '../host/model/init.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { columns, f32, fixtureConfig, maxAbsErr, packParams, readFixture, relErr } from './gpu-helpers.js';
 
 // Every distinct (H, M, F) compiles its own pipelines (slow on llvmpipe), so the tests share a few shapes: the

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { openGpu, GpuError } from '../host/gpu/device.js';
 import { Program } from '../host/gpu/program.js';
 import { gruForwardSpec } from '../host/gpu/kernels/gru-forward.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'host', 'cli.js');

@@ -1,9 +1,13 @@
 // plugin-manifest.json is the single list of algorithms: it must equal what the code registers.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { loadManifest, resolveParams, type AlgorithmSpec } from '../host/toolbox/manifest.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isAlgorithmId, loadManifest, resolveParams, type AlgorithmSpec } from '../host/toolbox/manifest.js';
 import { registry, loadAlgorithm } from '../host/toolbox/registry.js';
-import { DpmError } from '../host/errors.js';
+import { packageRoot } from '../host/paths.js';
+import { DpmError } from '../host/core/errors.js';
 
 const PARAM_TYPES = new Set(['raster', 'vector', 'file', 'folder', 'number', 'integer', 'enum', 'boolean', 'string', 'extent',
   'rasterDestination', 'vectorDestination', 'fileDestination', 'folderDestination']);
@@ -12,7 +16,19 @@ const OUTPUT_TYPES = new Set(['raster', 'vector', 'file', 'folder', 'number', 's
 test('manifest ids equal the registered algorithms', async () => {
   const ids = loadManifest().algorithms.map((a) => a.id).sort();
   assert.deepEqual(ids, Object.keys(registry).sort());
-  for (const id of ids) assert.equal((await loadAlgorithm(id)).id, id);
+  for (const id of ids) {
+    assert.ok(isAlgorithmId(id), `${id}: not in params.generated.ts (npm run gen:params)`);
+    assert.equal((await loadAlgorithm(id)).id, id);
+  }
+});
+
+test('host/toolbox/params.generated.ts is what scripts/gen-params.mjs makes of the manifest', async () => {
+  const gen = (await import(pathToFileURL(join(packageRoot, 'scripts', 'gen-params.mjs')).href)) as {
+    renderParamTypes(m: unknown): string;
+    generatedPath: string;
+  };
+  const committed = readFileSync(gen.generatedPath, 'utf8');
+  assert.equal(committed, gen.renderParamTypes(loadManifest()), 'stale: run npm run gen:params');
 });
 
 test('every manifest entry is well formed', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedRoot } from '../host/paths.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { paramCount, paramLayout, type ModelConfig } from '../host/model/params.js';
 import { decodeModel, encodeModel, encodeSafetensors, loadModel, saveModel, modelTensors } from '../host/model/safetensors.js';
 import { initParams } from '../host/model/init.js';

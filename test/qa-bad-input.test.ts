@@ -10,10 +10,10 @@ import { OutputSet, withOutputs } from '../host/io/outputs.js';
 import { algorithmSpec, resolveParams } from '../host/toolbox/manifest.js';
 import { readSafetensors } from '../host/model/safetensors.js';
 import { readPoints } from '../host/eval/points/read-points.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { execute } from '../host/toolbox/execute.js';
-import { recordingFeedback, silentFeedback } from '../host/toolbox/feedback.js';
-import { CanceledError } from '../host/errors.js';
+import { recordingFeedback, silentFeedback } from '../host/core/feedback.js';
+import { CanceledError } from '../host/core/errors.js';
 
 // the CLI next to this compiled test (dist/ or dist-<name>/)
 const cli = fileURLToPath(new URL('../host/cli.js', import.meta.url));

@@ -4,7 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import proj4 from 'proj4';
 import { geocode, utmEpsg } from '../host/raster/geocode.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import type { Raster } from '../host/raster/types.js';
 
 const w = 40, h = 30;

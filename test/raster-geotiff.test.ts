@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRaster, writeGeoTiff, writeRaster, companionPaths } from '../host/raster/geotiff.js';
 import { withOutputs } from '../host/io/outputs.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { sharedRoot } from '../host/paths.js';
 import type { Raster } from '../host/raster/types.js';
 

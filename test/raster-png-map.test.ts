@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { decode } from 'fast-png';
 import { dpmColor, dpmFigureSvg, writeDpmOverlay, writeDpmPng } from '../host/raster/png-map.js';
 import { svgToPng } from '../host/io/svg-png.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import type { Raster } from '../host/raster/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-raster-png-'));

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRaster, writeGeoTiff } from '../host/raster/geotiff.js';
 import { chainOf, daysBetween, parsePair, readCoherenceStack, readPairStack, writeCoherenceStack } from '../host/raster/stack.js';
-import { recordingFeedback } from '../host/toolbox/feedback.js';
-import { DpmError } from '../host/errors.js';
+import { recordingFeedback } from '../host/core/feedback.js';
+import { DpmError } from '../host/core/errors.js';
 import { sharedRoot } from '../host/paths.js';
 import type { CoherenceStack, GeoTransform } from '../host/raster/types.js';
 

@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
-import { recordingFeedback } from '../host/toolbox/feedback.js';
-import { CanceledError, DpmError } from '../host/errors.js';
+import { recordingFeedback } from '../host/core/feedback.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import { sharedRoot } from '../host/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-run-'));

@@ -6,14 +6,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sharedRoot } from '../host/paths.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { parseIsceXml, parseVrt } from '../host/sar/headers.js';
 import { openRaster, dateFromName, discoverStack, type RasterSource } from '../host/sar/readers.js';
 import { coherenceWasm } from '../host/sar/kernel.js';
 import { complexTiff, isceXml, maxDiff, rawVrt, rng, writeIsceSlc } from './sar-helpers.js';
 import { coherenceStackFromSlc } from '../host/sar/coherence-job.js';
 import { coherenceReference } from '../host/sar/reference.js';
-import { silentFeedback } from '../host/toolbox/feedback.js';
+import { silentFeedback } from '../host/core/feedback.js';
 
 const real = join(sharedRoot, 'data', 'real', 'isce3-slc-chips');
 const tmp = mkdtempSync(join(tmpdir(), 'dpm-sar-readers-'));

@@ -12,8 +12,8 @@ import { SimRng } from '../host/sar/simulate/rng.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
 import { loadManifest } from '../host/toolbox/manifest.js';
-import { silentFeedback, type Feedback } from '../host/toolbox/feedback.js';
-import { CanceledError, DpmError } from '../host/errors.js';
+import { silentFeedback, type Feedback } from '../host/core/feedback.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dpm-sim-test-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

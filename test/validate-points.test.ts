@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync, rmSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import proj4 from 'proj4';
-import { CanceledError, DpmError } from '../host/errors.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import type { Raster } from '../host/raster/types.js';
 import { writeGeoTiff } from '../host/raster/geotiff.js';
-import { recordingFeedback, silentFeedback } from '../host/toolbox/feedback.js';
+import { recordingFeedback, silentFeedback } from '../host/core/feedback.js';
 import { bufferMeans } from '../host/eval/points/buffers.js';
 import { readPoints } from '../host/eval/points/read-points.js';
 import { validatePoints } from '../host/eval/points/validate.js';

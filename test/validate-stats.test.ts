@@ -1,7 +1,7 @@
 // Statistics of dpm validate-points (papers/002): percentiles, ANOVA, lognormal fragility MLE, optimal threshold.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import {
   boxStats, classifyAt, fitFragility, fragilityProbability, logPhi, oneWayAnova, optimalThreshold, Phi, percentileSorted, probitLogLik,
 } from '../host/eval/points/stats.js';

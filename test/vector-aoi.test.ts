@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAoiPolygons, windowOfPolygons } from '../host/vector/aoi.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 
 // A rotated, sheared grid like a radar geometry: lon/lat are affine in (row, col).
 const W = 60, H = 40;

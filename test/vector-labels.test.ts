@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import proj4 from 'proj4';
 import { footprintGrid, labelChips } from '../host/vector/labels.js';
 import type { TruthFootprints } from '../host/vector/read.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth } from './eval-helpers.js';
 
 const DAMAGED = new Set(['destroyed', 'damaged']);

@@ -9,7 +9,7 @@ import { serialize } from 'flatgeobuf/lib/mjs/geojson.js';
 import type { FeatureCollection } from 'geojson';
 import { readTruthVector } from '../host/vector/read.js';
 import { footprintGrid, labelChips } from '../host/vector/labels.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth, tempDir, toGeoJson, writeShapefile } from './eval-helpers.js';
 
 const UTM33_WKT = 'PROJCS["WGS_1984_UTM_Zone_33N",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]],' +

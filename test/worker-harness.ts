@@ -3,9 +3,9 @@
 // line or EOF on stdin is seen at the next block anyway. Not a test file itself (no .test. in the name).
 import { writeFileSync } from 'node:fs';
 import { serveWorker } from '../host/toolbox/worker.js';
-import { throwIfCanceled } from '../host/toolbox/feedback.js';
+import { throwIfCanceled } from '../host/core/feedback.js';
 import { withOutputs } from '../host/io/outputs.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 
 const code = await serveWorker(async (id, p, fb) => {
   if (id !== 'spin') throw new DpmError(`unknown algorithm '${id}'`);

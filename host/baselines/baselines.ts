@@ -13,8 +13,9 @@
 // percentile skip NaN pre-event values and need at least MIN_HISTORY valid ones (else NaN); NaN γ_co → NaN.
 // A coherence of 0 is a value, not nodata (files that use 0 as nodata are read with --nodata 0 upstream).
 // Sums are accumulated in float64; outputs are float32.
-import { DpmError } from '../errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../toolbox/feedback.js';
+import { SIGMA_MIN } from '../core/defaults.js';
+import { DpmError } from '../core/errors.js';
+import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
 
 export type BaselineMethod = 'ccd' | 'nd' | 'zscore' | 'percentile';
@@ -24,7 +25,7 @@ export const BASELINE_METHODS: readonly BaselineMethod[] = ['ccd', 'nd', 'zscore
 export interface BaselineSplit { pre: number[]; coEvent?: number; }
 
 export const ND_EPSILON = 1e-8;
-export const DEFAULT_SIGMA_MIN = 0.02;
+export const DEFAULT_SIGMA_MIN = SIGMA_MIN;
 /** zscore and percentile need this many valid pre-event values in a pixel */
 export const MIN_HISTORY = 2;
 

@@ -22,10 +22,11 @@
 // overconfident on real stacks: on the PyRate Mexico City stack with no event, 35% of pixels exceed 0.75 (25% if the
 // noise model were exact). Pixels whose decay finishes before the shortest span leave τ and γ0 unidentified; the
 // γ0 ≤ 1 bound keeps them finite and the count of τ at the search edge is reported.
-import { DpmError } from '../errors.js';
+import { DPM2_DEFAULTS, SIGMA_MIN } from '../core/defaults.js';
+import { DpmError } from '../core/errors.js';
 import { jStat } from '../eval/points/jstat.js';
 import type { CoherenceStack } from '../raster/types.js';
-import { throwIfCanceled, type Feedback } from '../toolbox/feedback.js';
+import { throwIfCanceled, type Feedback } from '../core/feedback.js';
 
 export const DPM2_NAME = "DPM2-style temporal decorrelation index (not ARIA's DPM2)";
 
@@ -158,7 +159,7 @@ export interface TauGrid {
 
 export function tauGrid(dt: ArrayLike<number>, opts: FitOptions = {}): TauGrid {
   const tauMin = opts.tauMin ?? 1;
-  const tauMax = opts.tauMax ?? 3650;
+  const tauMax = opts.tauMax ?? DPM2_DEFAULTS.tauMax;
   const m = opts.gridSize ?? 120;
   const taus = new Float64Array(m);
   for (let j = 0; j < m; j++) taus[j] = tauMin * Math.pow(tauMax / tauMin, j / (m - 1));
@@ -252,8 +253,8 @@ export function dayNumber(yyyymmdd: string, what: string): number {
 export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): Dpm2Result {
   const what = stack.source ?? 'pair stack';
   const ev = dayNumber(o.eventDate, '--event-date');
-  const minPairs = Math.max(4, o.minPairs ?? 10);
-  const sigmaMin = o.sigmaMin ?? 0.02;
+  const minPairs = Math.max(4, o.minPairs ?? DPM2_DEFAULTS.minPairs);
+  const sigmaMin = o.sigmaMin ?? SIGMA_MIN;
   const pre: number[] = [], co: number[] = [];
   const span = stack.pairs.map((p, k) => {
     const a = dayNumber(p.first, `${what} band ${k + 1}`), b = dayNumber(p.second, `${what} band ${k + 1}`);
@@ -267,7 +268,7 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
   }
   if (co.length === 0) throw new DpmError(`${what}: no pair spans the event date ${o.eventDate} (first ≤ event < second)`);
   let coUsed = co;
-  if ((o.coEvent ?? 'shortest') === 'shortest') {
+  if ((o.coEvent ?? DPM2_DEFAULTS.coEvent) === 'shortest') {
     const s = Math.min(...co.map((k) => span[k]));
     coUsed = co.filter((k) => span[k] === s);
   }

@@ -1,7 +1,7 @@
 // Precision–recall evaluation of a damage proxy against binary truth (papers/001 §V-A, Fig. 4, Table I).
 // A pixel is predicted damaged when its score ≥ threshold; every distinct score is one threshold, so tied scores
 // enter or leave the damaged class together (no arbitrary order among ties).
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 
 export interface PrCurve {
   /** distinct finite scores, descending: point k predicts damaged for score ≥ thresholds[k] */

@@ -8,7 +8,7 @@
 // - neither georeferenced: score pixel (i, j) covers truth rows [i·sa, i·sa + ca) and columns [j·sr, j·sr + cr)
 //   (ARCHITECTURE.md chip notation), with chip/stride given, or inferred as chip = stride = the size ratio.
 import type { Georef, Raster } from '../raster/types.js';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import { chipPolygon, footprintGrid, type ChipLayout, type ChipLabels } from '../vector/labels.js';
 import { epsgDef, transformer } from '../vector/crs.js';
 

@@ -2,8 +2,8 @@
 // only when the whole job succeeded. On error or cancel the temporaries are removed.
 import { mkdirSync, renameSync, rmSync, rmdirSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
-import { DpmError } from '../errors.js';
-import { throwIfCanceled, type Feedback } from '../toolbox/feedback.js';
+import { DpmError } from '../core/errors.js';
+import { throwIfCanceled, type Feedback } from '../core/feedback.js';
 
 export class OutputSet {
   private pending = new Map<string, string>(); // final path → temporary path

@@ -2,7 +2,7 @@
 // epoch, the shuffling RNG state, the history and a fingerprint of data and settings. Written atomically after
 // every epoch so that a crash or cancel leaves the previous complete checkpoint.
 import { existsSync } from 'node:fs';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 import { paramCount, type ModelConfig } from './params.js';
 

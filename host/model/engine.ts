@@ -4,6 +4,7 @@
 // Sequences: x is [B, T, F] row-major float32; feature 0 is the logit coherence that is forecast and scored.
 // A NaN in feature 0 marks a missing step: it is left out of the loss, and the GRU is fed the model's own forecast
 // mean μ_k there (treated as a constant: no gradient flows through that substitution).
+import { PAPER_ADAM as PAPER_ADAM_DEFAULTS } from '../core/defaults.js';
 import type { ModelConfig } from './params.js';
 
 export interface AdamOptions {
@@ -15,7 +16,7 @@ export interface AdamOptions {
   clipNorm: number;
 }
 
-export const PAPER_ADAM: AdamOptions = { lr: 5e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipNorm: 10 };
+export const PAPER_ADAM: AdamOptions = { ...PAPER_ADAM_DEFAULTS };
 
 export interface OptimizerState {
   step: number;

@@ -15,8 +15,8 @@
 //     coherence and logit, and mu/sigma/z/expected coherence for every step plus the co-event one.
 //
 // Missing data: a NaN step is fed the model's own forecast mean (engine contract) and has z_k = NaN.
-import { DpmError } from '../errors.js';
-import { throwIfCanceled, silentFeedback, type Feedback } from '../toolbox/feedback.js';
+import { DpmError } from '../core/errors.js';
+import { throwIfCanceled, silentFeedback, type Feedback } from '../core/feedback.js';
 import type { ForecasterEngine } from './engine.js';
 import type { CoherenceStack } from '../raster/types.js';
 import { MIN_VALID, coherenceToLogit, logitToCoherence, type BandSplit } from './series.js';

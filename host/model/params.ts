@@ -1,5 +1,6 @@
 // The forecaster's parameters as one packed float32 vector, in the order of the fixtures' named_parameters()
 // (gru first). The same order is the data section of our safetensors files. ARCHITECTURE.md "Model file".
+import { PAPER_MODEL } from '../core/defaults.js';
 
 export interface ModelConfig {
   /** GRU hidden size H (paper: 256) */
@@ -10,7 +11,7 @@ export interface ModelConfig {
   features: number;
 }
 
-export const PAPER_CONFIG: ModelConfig = { hidden: 256, mlp: 128, features: 1 };
+export const PAPER_CONFIG: ModelConfig = { ...PAPER_MODEL };
 
 export interface TensorSlot {
   /** the authors' PyTorch name (safetensors) */

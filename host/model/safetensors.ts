@@ -5,7 +5,7 @@
 // the sizes come from the shapes. Every problem becomes one DpmError naming the file.
 import { mkdirSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import { paramCount, paramLayout, type ModelConfig } from './params.js';
 
 export interface Tensor {

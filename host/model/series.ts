@@ -3,8 +3,8 @@
 // Which bands are pre-event: `preEventBands` N (bands 0..N−1, band N is the co-event pair), or `eventDate`
 // (bands whose pair ends on/before the date are pre-event; the co-event pair is the one spanning the date), or by
 // default the last band is the co-event pair and all earlier ones are pre-event.
-import { DpmError } from '../errors.js';
-import type { Feedback } from '../toolbox/feedback.js';
+import { DpmError } from '../core/errors.js';
+import type { Feedback } from '../core/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
 
 export const GAMMA_MIN = 1e-6;

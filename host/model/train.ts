@@ -3,9 +3,10 @@
 // validation loss (strictly lower) and the final ones, a checkpoint after every epoch (resume), progress and
 // cancellation between batches. Same seed and same engine → identical weights.
 import { createHash } from 'node:crypto';
-import { DpmError } from '../errors.js';
-import { throwIfCanceled, silentFeedback, type Feedback } from '../toolbox/feedback.js';
+import { DpmError } from '../core/errors.js';
+import { throwIfCanceled, silentFeedback, type Feedback } from '../core/feedback.js';
 import type { AdamOptions, ForecasterEngine } from './engine.js';
+import { PAPER_TRAINING } from '../core/defaults.js';
 import { PAPER_ADAM } from './engine.js';
 import { Rng } from './rng.js';
 import { initParams } from './init.js';
@@ -32,7 +33,7 @@ export interface TrainOptions {
   resume?: boolean;
 }
 
-export const DEFAULT_TRAIN: TrainOptions = { epochs: 20, batchSize: 256, adam: PAPER_ADAM, valFraction: 0.2, seed: 128 };
+export const DEFAULT_TRAIN: TrainOptions = { ...PAPER_TRAINING, adam: PAPER_ADAM };
 
 export interface TrainData {
   /** [N, T, F] row-major, feature 0 = logit coherence, NaN = missing */

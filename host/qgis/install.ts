@@ -8,7 +8,7 @@ import type { CommandModule } from 'yargs';
 import { manifestPath, packageRoot } from '../paths.js';
 import { loadManifest } from '../toolbox/manifest.js';
 import { PROTOCOL_VERSION } from '../toolbox/worker.js';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 
 /** Folder name = QGIS plugin id = Python package name (so no dashes). */
 export const PLUGIN_ID = 'insar_dpm';

@@ -6,8 +6,8 @@
 // then sampled there (nearest or bilinear). Exact when lat/lon vary affinely over a cell. Output pixels outside the
 // mesh of pixel centres (including the outer half pixel of the radar grid) are NaN.
 import proj4 from 'proj4';
-import { DpmError } from '../errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../toolbox/feedback.js';
+import { DpmError } from '../core/errors.js';
+import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import type { GeoTransform, Raster } from './types.js';
 
 export type GeocodeTarget = 'wgs84' | 'utm' | number;

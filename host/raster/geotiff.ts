@@ -23,7 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { addDecoder, BaseDecoder, fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import type { OutputSet } from '../io/outputs.js';
 import type { GeoTransform, Georef, Raster } from './types.js';
 

@@ -5,7 +5,7 @@
 // - an RGBA uint8 GeoTIFF on the same grid, for overlay in QGIS (alpha 0 below the threshold and for NaN).
 import { writeFile } from 'node:fs/promises';
 import { encode } from 'fast-png';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import { SVG_FONT_FAMILY, svgToPng } from '../io/svg-png.js';
 import { companionPaths, geolocationItems, writeTiff, type WriteOptions } from './geotiff.js';
 import type { Georef, Raster } from './types.js';

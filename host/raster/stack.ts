@@ -1,21 +1,23 @@
 // Coherence stacks (ARCHITECTURE.md): find every dated pair in the inputs, then pick the chain of consecutive
 // acquisitions (band k = pair (k, k+1) in date order).
 //
-// Inputs accepted:
-// - a multi-band GeoTIFF whose band descriptions are YYYYMMDD_YYYYMMDD (our own stack file);
-// - a folder, or a list of files, of single-band GeoTIFFs whose names (or parent folder names) contain
-//   YYYYMMDD[-_]YYYYMMDD, optionally with a time (YYYYMMDDTHHMMSS, HyP3) — HyP3, ISCE, PyRate, GAMMA style.
-//   A file whose name has no pair may carry it in FIRST_DATE/SECOND_DATE metadata (PyRate). In a folder, files
-//   without a pair (a DEM, say) are skipped and logged; in an explicit list they are an error. Where a folder holds
-//   several rasters per pair (HyP3: amp, unw_phase, corr …) the one named corr/coh/cc is used;
-// - a Zarr datacube (papers/003): see host/raster/zarr.ts.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
-import { DpmError } from '../errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../toolbox/feedback.js';
+// Inputs: each one goes to the first reader (pairs.ts PairReader) that accepts it — a Zarr datacube (zarr.ts,
+// papers/003), a folder of dated GeoTIFFs or one GeoTIFF file (geotiff-pairs.ts). In an explicit list of files, a
+// file without a pair is an error. A new input format is a new PairReader added to READERS.
+import { existsSync } from 'node:fs';
+import { DpmError } from '../core/errors.js';
+import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
-import { readRaster, readRasterInfo, writeGeoTiff, writeRaster, type RasterInfo } from './geotiff.js';
+import { writeGeoTiff, writeRaster } from './geotiff.js';
+import { datedFolderReader, geotiffFileReader } from './geotiff-pairs.js';
+import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBetween, pairKey, parsePair } from './pairs.js';
 import type { CoherenceStack, GeoTransform, Georef, Raster } from './types.js';
+import { zarrPairReader } from './zarr.js';
+
+export { daysBetween, parsePair, type Pair };
+
+/** Asked in this order: a Zarr store is a folder too. */
+const READERS: readonly PairReader[] = [zarrPairReader, datedFolderReader, geotiffFileReader];
 
 export interface StackOptions {
   /** value meaning "no data" in the files (0 for GAMMA/PyRate coherence); overrides their GDAL_NODATA */
@@ -25,11 +27,6 @@ export interface StackOptions {
   minPairs?: number;
 }
 
-export interface Pair {
-  first: string;
-  second: string;
-}
-
 /** Every pair found, in (first, second) date order: band k holds pairs[k], read from files[k]. */
 export interface PairStack extends Raster {
   pairs: Pair[];
@@ -37,148 +34,28 @@ export interface PairStack extends Raster {
   files: string[];
 }
 
-const pairKey = (p: Pair) => `${p.first}_${p.second}`;
-
-/** Days between two YYYYMMDD dates. */
-export function daysBetween(a: string, b: string): number {
-  return (toDate(b).getTime() - toDate(a).getTime()) / 86_400_000;
-}
-
-function toDate(s: string): Date {
-  return new Date(Date.UTC(Number(s.slice(0, 4)), Number(s.slice(4, 6)) - 1, Number(s.slice(6, 8))));
-}
-
-function validDate(s: string): boolean {
-  const d = toDate(s);
-  const y = Number(s.slice(0, 4));
-  return y >= 1978 && y <= 2100 && d.getUTCFullYear() === y && d.getUTCMonth() + 1 === Number(s.slice(4, 6)) && d.getUTCDate() === Number(s.slice(6, 8));
-}
-
-/** The date pair in a file name or band description: YYYYMMDD[Thhmmss][-_]YYYYMMDD[Thhmmss]; undefined when none.
- *  Throws a DpmError naming `what` for an impossible date or equal dates. Reversed dates are put in order. */
-export function parsePair(text: string, what: string): Pair | undefined {
-  const m = [...text.matchAll(/(?<!\d)(\d{8})(?:T\d{6})?[-_](\d{8})(?:T\d{6})?(?!\d)/g)];
-  if (m.length === 0) return undefined;
-  const [, a, b] = m[m.length - 1];
-  for (const d of [a, b]) if (!validDate(d)) throw new DpmError(`${what}: '${d}' in '${text}' is not a valid date (YYYYMMDD)`);
-  if (a === b) throw new DpmError(`${what}: pair ${a}_${b} has the same date twice`);
-  return a < b ? { first: a, second: b } : { first: b, second: a };
-}
-
-interface Source {
-  file: string;
-  band: number; // 0-based band in the file
-  pair: Pair;
-  info: RasterInfo;
-}
-
-function isTiff(name: string) {
-  return /\.tiff?$/i.test(name) && !/\.(lat|lon)\.tiff?$/i.test(name);
-}
-
-/** Folder → candidate files (depth ≤ 2, so unzipped HyP3/ISCE pair folders work). */
-function listFolder(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const p = join(dir, e.name);
-    if (e.isFile() && isTiff(e.name)) out.push(p);
-    else if (e.isDirectory()) {
-      for (const f of readdirSync(p).sort()) if (isTiff(f) && statSync(join(p, f)).isFile()) out.push(join(p, f));
-    }
-  }
-  return out;
-}
-
-const COHERENCE_NAME = /(^|[^a-z])(corr|coh|cc|coherence)([^a-z]|$)/i;
-
-async function findSources(inputs: string | string[], fb: Feedback): Promise<Source[]> {
+async function findSources(inputs: string | string[], fb: Feedback): Promise<PairSource[]> {
   const list = (Array.isArray(inputs) ? inputs : [inputs]).filter((s) => s !== '');
   if (list.length === 0) throw new DpmError('coherence stack: no input given');
-  const sources: Source[] = [];
+  const sources: PairSource[] = [];
   for (const input of list) {
     if (!existsSync(input)) throw new DpmError(`${input}: no such file or folder`);
-    if (statSync(input).isDirectory()) {
-      const { readZarrPairs, isZarr } = await import('./zarr.js');
-      if (isZarr(input)) {
-        sources.push(...(await readZarrPairs(input)));
-        continue;
-      }
-      const files = listFolder(input);
-      const found: Source[] = [];
-      for (const f of files) {
-        const name = relative(input, f);
-        const pair = parsePair(basename(f), f) ?? (dirname(name) !== '.' ? parsePair(dirname(name), f) : undefined);
-        if (!pair) {
-          fb.log('info', `${f}: no date pair in its name, skipped`);
-          continue;
-        }
-        throwIfCanceled(fb);
-        const info = await readRasterInfo(f);
-        if (info.bandCount !== 1) {
-          fb.log('warning', `${f}: ${info.bandCount} bands in a dated single-pair file, skipped`);
-          continue;
-        }
-        found.push({ file: f, band: 0, pair, info });
-      }
-      sources.push(...pickCoherence(found, input, fb));
-      if (found.length === 0) throw new DpmError(`${input}: no GeoTIFF named with a date pair YYYYMMDD[-_]YYYYMMDD in this folder`);
-    } else {
-      sources.push(...(await fileSources(input)));
-    }
+    const reader = READERS.find((r) => r.accepts(input));
+    if (!reader) throw new DpmError(`${input}: not a GeoTIFF, a folder of GeoTIFFs or a Zarr datacube`);
+    sources.push(...(await reader.findPairs(input, fb)));
   }
   return sources;
-}
-
-/** Several rasters for one pair (HyP3 products): keep the coherence one. */
-function pickCoherence(found: Source[], folder: string, fb: Feedback): Source[] {
-  const byPair = new Map<string, Source[]>();
-  for (const s of found) byPair.set(pairKey(s.pair), [...(byPair.get(pairKey(s.pair)) ?? []), s]);
-  const out: Source[] = [];
-  for (const [key, group] of byPair) {
-    if (group.length === 1) {
-      out.push(group[0]);
-      continue;
-    }
-    const coh = group.filter((s) => COHERENCE_NAME.test(basename(s.file).replace(/\.tiff?$/i, '')));
-    if (coh.length !== 1) {
-      throw new DpmError(`${folder}: ${group.length} files for pair ${key} (${group.map((s) => basename(s.file)).join(', ')}); ` +
-        'cannot tell which is the coherence: pass the files explicitly');
-    }
-    fb.log('info', `pair ${key}: using ${basename(coh[0].file)} of ${group.length} files`);
-    out.push(coh[0]);
-  }
-  return out;
-}
-
-async function fileSources(file: string): Promise<Source[]> {
-  const info = await readRasterInfo(file);
-  if (info.bandCount > 1 || parsePair(info.descriptions[0] ?? '', file)) {
-    return info.descriptions.map((d, band) => {
-      const pair = /^\d{8}[-_]\d{8}$/.test(d.trim()) ? parsePair(d, `${file} band ${band + 1}`) : undefined;
-      if (!pair) throw new DpmError(`${file}: band ${band + 1} description '${d}' is not a date pair YYYYMMDD_YYYYMMDD`);
-      return { file, band, pair, info };
-    });
-  }
-  const pair = parsePair(basename(file), file) ?? parsePair(basename(dirname(file)), file) ?? metadataPair(info);
-  if (!pair) throw new DpmError(`${file}: no date pair YYYYMMDD[-_]YYYYMMDD in its name, band description or FIRST_DATE/SECOND_DATE`);
-  return [{ file, band: 0, pair, info }];
-}
-
-function metadataPair(info: RasterInfo): Pair | undefined {
-  const a = info.metadata.FIRST_DATE?.replace(/-/g, '');
-  const b = info.metadata.SECOND_DATE?.replace(/-/g, '');
-  return a && b ? parsePair(`${a}_${b}`, `${info.source} FIRST_DATE/SECOND_DATE`) : undefined;
 }
 
 const sameGt = (a: GeoTransform | undefined, b: GeoTransform | undefined) =>
   a === b || (!!a && !!b && a.every((v, k) => Math.abs(v - b[k]) <= 1e-9 * Math.max(1, Math.abs(v), Math.abs(b[k]))));
 
-function describeGrid(i: RasterInfo): string {
+function describeGrid(i: PairFileInfo): string {
   return `${i.width}×${i.height}${i.georef.epsg ? ` EPSG:${i.georef.epsg}` : ''}${i.georef.geoTransform ? ` origin ${i.georef.geoTransform[0]},${i.georef.geoTransform[3]} pixel ${i.georef.geoTransform[1]}` : ''}`;
 }
 
 /** All files on one grid: the error names the first file that differs. */
-function checkGrids(sources: Source[]): void {
+function checkGrids(sources: PairSource[]): void {
   const ref = sources[0].info;
   for (const s of sources) {
     const i = s.info;
@@ -188,8 +65,8 @@ function checkGrids(sources: Source[]): void {
   }
 }
 
-function checkDuplicates(sources: Source[]): void {
-  const seen = new Map<string, Source>();
+function checkDuplicates(sources: PairSource[]): void {
+  const seen = new Map<string, PairSource>();
   for (const s of sources) {
     const k = pairKey(s.pair);
     const o = seen.get(k);
@@ -198,34 +75,39 @@ function checkDuplicates(sources: Source[]): void {
   }
 }
 
-const label = (s: Source) => (s.info.bandCount > 1 ? `${s.file} band ${s.band + 1}` : s.file);
+const label = (s: PairSource) => (s.info.bandCount > 1 ? `${s.file} band ${s.band + 1}` : s.file);
 
-async function readSources(sources: Source[], opts: StackOptions): Promise<{ bands: Float32Array[]; georef: Georef }> {
+async function readSources(sources: PairSource[], opts: StackOptions): Promise<{ bands: Float32Array[]; georef: Georef }> {
   const fb = opts.feedback ?? silentFeedback;
-  const byFile = new Map<string, Source[]>();
+  const byFile = new Map<string, PairSource[]>();
   for (const s of sources) byFile.set(s.file, [...(byFile.get(s.file) ?? []), s]);
-  const bands = new Map<Source, Float32Array>();
+  const bands = new Map<PairSource, Float32Array>();
   let georef: Georef | undefined;
   let done = 0;
   for (const [file, group] of byFile) {
     throwIfCanceled(fb);
-    if ((group[0].info as { zarr?: boolean }).zarr) {
-      const { readZarrBands } = await import('./zarr.js');
-      const got = await readZarrBands(file, group.map((s) => s.band), opts.nodata);
-      group.forEach((s, k) => bands.set(s, got.bands[k]));
-      georef ??= got.georef;
-    } else {
-      const r = await readRaster(file, { nodata: opts.nodata });
-      for (const s of group) bands.set(s, r.bands[s.band]);
-      georef ??= r.georef;
-    }
+    const [first] = group;
+    if (!first) continue;
+    const got = await first.reader.readBands(file, group.map((s) => s.band), opts.nodata);
+    group.forEach((s, k) => {
+      const band = got.bands[k];
+      if (band) bands.set(s, band);
+    });
+    georef ??= got.georef;
     done += group.length;
     fb.progress((100 * done) / sources.length, 'reading coherence');
   }
-  return { bands: sources.map((s) => bands.get(s)!), georef: georef ?? {} };
+  return {
+    bands: sources.map((s) => {
+      const band = bands.get(s);
+      if (!band) throw new Error(`internal: ${label(s)} was not read`);
+      return band;
+    }),
+    georef: georef ?? {},
+  };
 }
 
-const byDate = (a: Source, b: Source) => pairKey(a.pair).localeCompare(pairKey(b.pair));
+const byDate = (a: PairSource, b: PairSource) => pairKey(a.pair).localeCompare(pairKey(b.pair));
 
 /** Every pair in the inputs (any network), sorted by (first, second) date. */
 export async function readPairStack(inputs: string | string[], opts: StackOptions = {}): Promise<PairStack> {

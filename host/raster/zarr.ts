@@ -12,11 +12,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
-import { DpmError } from '../errors.js';
-import type { RasterInfo } from './geotiff.js';
+import { DpmError } from '../core/errors.js';
+import { type Pair, type PairReader, parsePair } from './pairs.js';
 import type { GeoTransform, Georef } from './types.js';
 
-type Pair = { first: string; second: string };
 type ZArray = zarr.Array<zarr.DataType, FileSystemStore>;
 
 export function isZarr(dir: string): boolean {
@@ -79,7 +78,7 @@ function toYmd(v: unknown, units: string | undefined, what: string): string {
   throw new DpmError(`${what}: cannot read a date from ${JSON.stringify(v)}${units ? ` (units '${units}')` : ''}`);
 }
 
-async function readPairs(cube: Cube, pairDim: string, n: number, dir: string, parsePair: (t: string, w: string) => Pair | undefined): Promise<Pair[]> {
+async function readPairs(cube: Cube, pairDim: string, n: number, dir: string): Promise<Pair[]> {
   const onDim = [...cube.arrays].filter(([, a]) => a.dims.length === 1 && a.dims[0] === pairDim && a.arr.shape[0] === n);
   // one variable of date-pair strings
   for (const [name, a] of onDim) {
@@ -135,47 +134,42 @@ async function readGeoref(cube: Cube, coh: { arr: ZArray; dims: string[] }): Pro
   return georef;
 }
 
-export type ZarrSource = { file: string; band: number; pair: Pair; info: RasterInfo & { zarr: true } };
-
-/** Every pair of the datacube (one per index along its pair dimension). */
-export async function readZarrPairs(dir: string): Promise<ZarrSource[]> {
-  const { parsePair } = await import('./stack.js');
-  return wrap(dir, async () => {
-    const cube = await openCube(dir);
-    const coh = findCoherence(cube, dir);
-    const [n, height, width] = coh.arr.shape;
-    const pairs = await readPairs(cube, coh.dims[0], n, dir, parsePair);
-    const georef = await readGeoref(cube, coh);
-    const info = {
-      width, height, bandCount: n, descriptions: pairs.map((p) => `${p.first}_${p.second}`), georef,
-      metadata: {}, source: dir, zarr: true as const,
-    };
-    return pairs.map((pair, band) => ({ file: dir, band, pair, info }));
-  });
-}
-
-/** The coherence at the given pair indices, float32 with nodata → NaN. */
-export async function readZarrBands(dir: string, bands: number[], nodata?: number): Promise<{ bands: Float32Array[]; georef: Georef }> {
-  return wrap(dir, async () => {
-    const cube = await openCube(dir);
-    const coh = findCoherence(cube, dir);
-    const fill = coh.arr.attrs._FillValue ?? coh.arr.fillValue;
-    const fillNum = typeof fill === 'number' ? fill : typeof fill === 'bigint' ? Number(fill) : undefined;
-    const scale = Number(coh.arr.attrs.scale_factor ?? 1), offset = Number(coh.arr.attrs.add_offset ?? 0);
-    const out: Float32Array[] = [];
-    for (const k of bands) {
-      const got = await zarr.get(coh.arr, [k, null, null]);
-      const src = got.data as ArrayLike<number | bigint>;
-      const b = new Float32Array(src.length);
-      for (let i = 0; i < src.length; i++) {
-        const v = Number(src[i]);
-        b[i] = v === fillNum || v === nodata || v !== v ? NaN : v * scale + offset;
+/** A Zarr datacube: one pair per index along its pair dimension. */
+export const zarrPairReader: PairReader = {
+  name: 'Zarr datacube',
+  accepts: isZarr,
+  findPairs: (dir) =>
+    wrap(dir, async () => {
+      const cube = await openCube(dir);
+      const coh = findCoherence(cube, dir);
+      const [n = 0, height = 0, width = 0] = coh.arr.shape;
+      const pairs = await readPairs(cube, coh.dims[0] ?? 'pair', n, dir);
+      const georef = await readGeoref(cube, coh);
+      const info = { width, height, bandCount: n, georef, metadata: {}, source: dir };
+      return pairs.map((pair, band) => ({ file: dir, band, pair, info, reader: zarrPairReader }));
+    }),
+  readBands: (dir, bands, nodata) =>
+    wrap(dir, async () => {
+      const cube = await openCube(dir);
+      const coh = findCoherence(cube, dir);
+      const fill = coh.arr.attrs._FillValue ?? coh.arr.fillValue;
+      const fillNum = typeof fill === 'number' ? fill : typeof fill === 'bigint' ? Number(fill) : undefined;
+      const scale = Number(coh.arr.attrs.scale_factor ?? 1);
+      const offset = Number(coh.arr.attrs.add_offset ?? 0);
+      const out: Float32Array[] = [];
+      for (const k of bands) {
+        const got = await zarr.get(coh.arr, [k, null, null]);
+        const src = got.data as ArrayLike<number | bigint> & Iterable<number | bigint>;
+        out.push(
+          Float32Array.from(src, (raw) => {
+            const v = Number(raw);
+            return v === fillNum || v === nodata || v !== v ? NaN : v * scale + offset;
+          }),
+        );
       }
-      out.push(b);
-    }
-    return { bands: out, georef: await readGeoref(cube, coh) };
-  });
-}
+      return { bands: out, georef: await readGeoref(cube, coh) };
+    }),
+};
 
 async function wrap<T>(dir: string, work: () => Promise<T>): Promise<T> {
   try {

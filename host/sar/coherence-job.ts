@@ -1,7 +1,8 @@
 // `dpm coherence` as a library call: resolve the stack, open the readers, stream the coherence into an in-memory
 // CoherenceStack, close everything whatever happens.
-import { DpmError } from '../errors.js';
-import { type Feedback } from '../toolbox/feedback.js';
+import { DEFAULT_CHIP } from '../core/defaults.js';
+import { DpmError } from '../core/errors.js';
+import { type Feedback } from '../core/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
 import { checkStack, computeCoherence, parseChip, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
 import { discoverStack, openRaster, type RasterSource } from './readers.js';
@@ -23,7 +24,7 @@ export interface CoherenceJobOptions {
 const MAX_OUTPUT_VALUES = 2 ** 31;
 
 export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback): Promise<{ stack: CoherenceStack; grid: CoherenceGrid }> {
-  const [cr, ca] = parseChip(o.chip ?? '15x5', 'chip');
+  const [cr, ca] = parseChip(o.chip ?? DEFAULT_CHIP, 'chip');
   const [sr, sa] = o.stride ? parseChip(o.stride, 'stride') : [cr, ca];
   const chip: ChipSpec = { cr, ca, sr, sa };
   if (o.maxSpan !== undefined && o.pairs !== 'max-span') {

@@ -14,8 +14,8 @@
 //   + reader scratch (one line, or one GeoTIFF tile row) + lat/lon: 4 lines × windowWidth × 8 B.
 // What the sink keeps is the caller's: the CLI holds the output stack (outW × outH × nPairs × 4 B, e.g. 155 MB for a
 // 20,000 × 5,000 scene, 30 dates, 15x5 chips), a streaming sink holds nothing.
-import { DpmError } from '../errors.js';
-import { type Feedback, throwIfCanceled } from '../toolbox/feedback.js';
+import { DpmError } from '../core/errors.js';
+import { type Feedback, throwIfCanceled } from '../core/feedback.js';
 import type { GeoTransform } from '../raster/types.js';
 import { CoherenceKernel, outputSize, type ChipSpec } from './kernel.js';
 import { daysBetween } from '../raster/stack.js';

@@ -4,7 +4,7 @@
 // or impossible value is one DpmError naming the header file and the problem.
 import { dirname, isAbsolute, join, resolve, basename } from 'node:path';
 import { existsSync } from 'node:fs';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import type { GeoTransform } from '../raster/types.js';
 
 export type DataType = 'CFloat32' | 'CFloat64' | 'CInt16' | 'CInt32' | 'Float32' | 'Float64' | 'Int16' | 'Int32' | 'UInt16' | 'Byte';

@@ -3,7 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { wasmDir } from '../paths.js';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 
 export interface ChipSpec {
   /** chip size: range columns × azimuth rows */

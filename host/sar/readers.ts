@@ -10,7 +10,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { GeoTIFF, getDecoder, type GeoTIFFImage } from 'geotiff';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import type { GeoTransform } from '../raster/types.js';
 import { DATA_TYPES, parseIsceXml, parseMosaicVrt, parseVrt, type DataType, type MosaicSpec, type RawSpec } from './headers.js';
 

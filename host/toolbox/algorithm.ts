@@ -1,12 +1,13 @@
-import type { Feedback } from './feedback.js';
+import type { Feedback } from '../core/feedback.js';
+import type { AlgorithmId, AlgorithmParams } from './params.generated.js';
 
-/** Parameter values after resolveParams: keys are the manifest's parameter names. */
-export type Params = Record<string, unknown>;
+export type { AlgorithmId, AlgorithmInputs, AlgorithmParams } from './params.generated.js';
 /** Output values keyed by the manifest's output names (paths, numbers, strings). */
 export type Outputs = Record<string, unknown>;
 
-/** One toolbox algorithm. Its parameters and outputs are declared in plugin-manifest.json under the same id. */
-export interface Algorithm {
-  id: string;
-  run(params: Params, feedback: Feedback): Promise<Outputs>;
+/** One toolbox algorithm. Its parameters and outputs are declared in plugin-manifest.json under the same id; it
+ *  receives its parameters typed (params.generated.ts), checked and with defaults filled by resolveParams. */
+export interface Algorithm<Id extends AlgorithmId = AlgorithmId> {
+  id: Id;
+  run(params: AlgorithmParams[Id], feedback: Feedback): Promise<Outputs>;
 }

@@ -3,23 +3,22 @@ import type { Algorithm } from './algorithm.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeCoherenceStackOutputs } from '../raster/stack.js';
 import { coherenceStackFromSlc } from '../sar/coherence-job.js';
-import type { PairMode } from '../sar/coherence-stack.js';
 
-export const algorithm: Algorithm = {
+export const algorithm: Algorithm<'coherence'> = {
   id: 'coherence',
   async run(params, feedback) {
-    const out = params['out'] as string;
+    const out = params.out;
     return withOutputs(async (outs) => {
       const { stack, grid } = await coherenceStackFromSlc({
-        slc: params['slc'] as string[],
-        chip: params['chip'] as string | undefined,
-        stride: params['stride'] as string | undefined,
-        window: params['window'] as string | undefined,
-        lat: params['lat'] as string | undefined,
-        lon: params['lon'] as string | undefined,
-        pairs: params['pairs'] as PairMode | undefined,
-        maxSpan: params['max-span'] as number | undefined,
-        blockMb: params['block-mb'] as number | undefined,
+        slc: params.slc,
+        chip: params.chip,
+        stride: params.stride,
+        window: params.window,
+        lat: params.lat,
+        lon: params.lon,
+        pairs: params.pairs,
+        maxSpan: params['max-span'],
+        blockMb: params['block-mb'],
       }, feedback);
       feedback.progress(100, 'writing');
       const files = await writeCoherenceStackOutputs(outs, out, stack);

@@ -2,17 +2,19 @@
 // evaluate every method against the simulator's truth and say where everything is. Re-running reuses what is done.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Algorithm, Params } from './algorithm.js';
-import { stage, type Feedback } from './feedback.js';
-import { execute } from './execute.js';
-import { runPipeline } from './run.js';
+import type { Algorithm, AlgorithmParams } from './algorithm.js';
+import { stage, type Feedback } from '../core/feedback.js';
+import { invoke } from './invoke.js';
+import { algorithm as runAlgorithm } from './run.js';
+import { algorithm as simulateAlgorithm } from './simulate.js';
 import { createEngine } from '../model/engines.js';
-import { DpmError } from '../errors.js';
+import { DAMAGED_FRACTION, DEFAULT_CHIP, PAPER_TRAINING } from '../core/defaults.js';
+import { DpmError } from '../core/errors.js';
 
 interface SceneInfo { event_date: string; aoi_window: string; train_window: string; damage_field: string; seed: number; width: number; height: number; dates: string[] }
 
-async function demo(p: Params, fb: Feedback) {
-  const dir = resolve(String(p['out-dir']));
+async function demo(p: AlgorithmParams['demo'], fb: Feedback) {
+  const dir = resolve(p['out-dir']);
   const sceneDir = join(dir, 'scene');
   const sim = { seed: p.seed, width: p.width, height: p.height, dates: p.dates };
   const sceneFile = join(sceneDir, 'scene.json');
@@ -21,11 +23,11 @@ async function demo(p: Params, fb: Feedback) {
     return s.seed === sim.seed && s.width === sim.width && s.height === sim.height && s.dates.length === sim.dates;
   })();
   if (same && !p.force) fb.log('info', `reusing the simulated scene in ${sceneDir}`);
-  else await execute('simulate', { out: sceneDir, ...sim }, stage(fb, 0, 10, 'simulating'));
+  else await invoke(simulateAlgorithm, { out: sceneDir, ...sim }, stage(fb, 0, 10, 'simulating'));
   const scene = JSON.parse(readFileSync(sceneFile, 'utf8')) as SceneInfo;
 
   // The demo must run on a fresh machine: without any WebGPU adapter (no Mesa), fall back to the float64 CPU engine.
-  let device = p.device as string | undefined;
+  let { device } = p;
   if (device === undefined && process.env.DPM_DEVICE === undefined) {
     try {
       (await createEngine({ hidden: 1, mlp: 1, features: 1 }, 'auto')).destroy();
@@ -36,11 +38,11 @@ async function demo(p: Params, fb: Feedback) {
     }
   }
 
-  const out = await runPipeline({
+  const out = await invoke(runAlgorithm, {
     slc: [sceneDir], 'event-date': scene.event_date, 'train-window': scene.train_window, 'aoi-window': scene.aoi_window,
-    chip: '15x5', preset: 'fast', seed: 128, device, threshold: p.threshold, geocode: 'wgs84', force: p.force,
+    chip: DEFAULT_CHIP, preset: 'fast', seed: PAPER_TRAINING.seed, device, threshold: p.threshold, geocode: 'wgs84', force: p.force,
     truth: join(sceneDir, 'truth', 'damage.geojson'), 'damage-field': scene.damage_field, 'damaged-values': 'Destroyed,Damaged',
-    fraction: 1 / 3, 'out-dir': join(dir, 'run'),
+    fraction: DAMAGED_FRACTION, 'out-dir': join(dir, 'run'),
   }, stage(fb, 10, 100, 'pipeline'));
 
   const evaluation = JSON.parse(readFileSync(join(dir, 'run', 'evaluation', 'evaluation.json'), 'utf8')) as { methods: { name: string; prAucTrapezoid: number }[] };
@@ -54,4 +56,4 @@ async function demo(p: Params, fb: Feedback) {
   return { ...out, scene: sceneDir, 'rnn-pr-auc': rnn, 'ccd-pr-auc': ccd };
 }
 
-export const algorithm: Algorithm = { id: 'demo', run: demo };
+export const algorithm: Algorithm<'demo'> = { id: 'demo', run: demo };

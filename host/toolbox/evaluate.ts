@@ -2,9 +2,9 @@
 // proxy rasters against building-footprint truth (vector) or a truth mask (raster): papers/001 §V-A, Table I.
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Algorithm, Params } from './algorithm.js';
-import { silentFeedback, stage, throwIfCanceled, type Feedback } from './feedback.js';
-import { DpmError } from '../errors.js';
+import type { Algorithm } from './algorithm.js';
+import { silentFeedback, stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { DpmError } from '../core/errors.js';
 import { withOutputs, type OutputSet } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
 import type { Raster } from '../raster/types.js';
@@ -155,28 +155,28 @@ export async function writeEvaluation(r: EvaluationResult, outDir: string, fb: F
   return withOutputs((outs) => writeEvaluationOutputs(outs, outDir, r, stage(fb, 85, 100, 'writing')), fb);
 }
 
-export const algorithm: Algorithm = {
+export const algorithm: Algorithm<'evaluate'> = {
   id: 'evaluate',
-  async run(p: Params, fb: Feedback) {
-    const list = (v: unknown) => (v === undefined ? undefined : (v as unknown[]).map(String));
-    const chip = p['chip'] as string | undefined, stride = p['stride'] as string | undefined;
+  async run(p, fb) {
+    const { chip, stride } = p;
     let layout: ChipLayout | undefined;
-    if (chip || stride) {
-      const c = parseChip(chip ?? stride!, chip ? 'chip' : 'stride');
+    const chipOrStride = chip ?? stride;
+    if (chipOrStride) {
+      const c = parseChip(chipOrStride, chip ? 'chip' : 'stride');
       layout = { chip: c, stride: stride ? parseChip(stride, 'stride') : c };
     }
     const result = await evaluateFiles({
-      scores: list(p['score'])!,
-      names: list(p['names']),
-      truth: p['truth'] as string | undefined,
-      damageField: p['damage-field'] as string | undefined,
-      damagedValues: list(p['damaged-values']),
-      truthRaster: p['truth-raster'] as string | undefined,
-      fraction: p['fraction'] as number,
-      beta: p['beta'] as number,
+      scores: p.score,
+      names: p.names,
+      truth: p.truth,
+      damageField: p['damage-field'],
+      damagedValues: p['damaged-values'],
+      truthRaster: p['truth-raster'],
+      fraction: p.fraction,
+      beta: p.beta,
       layout,
     }, fb);
-    const paths = await writeEvaluation(result, p['out-dir'] as string, fb);
+    const paths = await writeEvaluation(result, p['out-dir'], fb);
     for (const e of result.evals) {
       fb.log('info', `${e.name}: PR AUC ${e.prAucTrapezoid.toFixed(3)} (AP ${e.averagePrecision.toFixed(3)}), ` +
         `max F${e.fbeta.beta} ${e.fbeta.best.fbeta.toFixed(3)} at ${e.fbeta.best.threshold.toPrecision(4)}`);

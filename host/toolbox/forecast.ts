@@ -2,9 +2,10 @@
 // Writes zscore.tif, mu.tif, sigma.tif (logit space), expected_coherence.tif, and with --series the one-step
 // forecasts of every band (mu_series.tif, sigma_series.tif, zscore_series.tif; last band = the co-event pair).
 import { join } from 'node:path';
-import { DpmError } from '../errors.js';
-import type { Algorithm, Params } from './algorithm.js';
-import { stage, type Feedback } from './feedback.js';
+import { DAMAGE_Z } from '../core/defaults.js';
+import { DpmError } from '../core/errors.js';
+import type { Algorithm, AlgorithmParams } from './algorithm.js';
+import { stage, type Feedback } from '../core/feedback.js';
 import { withOutputs } from '../io/outputs.js';
 import { chipLayoutMetadata, readCoherenceStack } from '../raster/stack.js';
 import { writeRaster } from '../raster/geotiff.js';
@@ -14,29 +15,26 @@ import { forecastSequences } from '../model/forecast.js';
 import { createEngine } from '../model/engines.js';
 import { loadModel } from '../model/safetensors.js';
 
-const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
-
-async function run(params: Params, fb: Feedback) {
-  const modelPath = String(params.model);
+async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
+  const modelPath = params.model;
   const model = loadModel(modelPath);
   if (model.config.features !== 1) {
     throw new DpmError(`--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1 (logit coherence)`);
   }
-  const inputs = Array.isArray(params.coherence) ? (params.coherence as string[]) : [String(params.coherence)];
-  const stack = await readCoherenceStack(inputs.length === 1 ? inputs[0]! : inputs, { nodata: num(params.nodata), feedback: stage(fb, 0, 5, 'reading') });
-  const split = splitBands(stack, { preEventBands: num(params['pre-event-bands']), eventDate: params['event-date'] as string | undefined }, true);
+  const stack = await readCoherenceStack(params.coherence, { nodata: params.nodata, feedback: stage(fb, 0, 5, 'reading') });
+  const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, true);
   const series = buildSeries(stack, split, fb);
   const trainedT = model.training?.T;
   if (typeof trainedT === 'number' && trainedT !== series.T) {
     fb.log('warning', `the model was trained on ${trainedT} pre-event steps; forecasting from ${series.T}`);
   }
-  const engine = await createEngine(model.config, params.device as string | undefined, fb);
-  const dir = String(params['out-dir']);
+  const engine = await createEngine(model.config, params.device, fb);
+  const dir = params['out-dir'];
   try {
     await engine.setParams(model.params);
     return await withOutputs(async (outs) => {
       const r = await forecastSequences(engine, series.x, series.N, series.T, {
-        obs: series.obs, series: Boolean(params.series), feedback: stage(fb, 5, 90, 'forecast'),
+        obs: series.obs, series: params.series, feedback: stage(fb, 5, 90, 'forecast'),
       });
       const co = stack.descriptions[split.coEvent!] ?? `band ${split.coEvent! + 1}`;
       const raster = (bands: Float32Array[], descriptions: string[]): Raster => ({
@@ -70,11 +68,11 @@ async function run(params: Params, fb: Feedback) {
       for (const z of r.z) {
         if (Number.isNaN(z)) continue;
         valid++;
-        if (z >= 4.93) above++;
+        if (z >= DAMAGE_Z) above++;
       }
       fb.log('info', `${series.N - r.nUnusable} pixels forecast, ${valid} of them with a co-event value (z-score); ` +
         `${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
-        `${above} with z ≥ 4.93, the paper's damage threshold (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`);
+        `${above} with z ≥ ${DAMAGE_Z}, the paper's damage threshold (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`);
       fb.progress(100);
       return { ...written, pixels: valid, 'unusable-pixels': r.nUnusable, 'anomalous-fraction': valid ? above / valid : null };
     }, fb);
@@ -83,4 +81,4 @@ async function run(params: Params, fb: Feedback) {
   }
 }
 
-export const algorithm: Algorithm = { id: 'forecast', run };
+export const algorithm: Algorithm<'forecast'> = { id: 'forecast', run };

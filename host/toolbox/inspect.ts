@@ -2,9 +2,9 @@
 // the z-score through time (host/model/forecast.ts forecastPixels), one SVG + PNG per pixel and a JSON of the series.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Algorithm, Params } from './algorithm.js';
-import { stage, throwIfCanceled, type Feedback } from './feedback.js';
-import { DpmError } from '../errors.js';
+import type { Algorithm, AlgorithmParams } from './algorithm.js';
+import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { DpmError } from '../core/errors.js';
 import { withOutputs } from '../io/outputs.js';
 import { readCoherenceStack } from '../raster/stack.js';
 import { splitBands } from '../model/series.js';
@@ -31,25 +31,24 @@ export function parsePixels(values: unknown[]): { row: number; col: number }[] {
   return out;
 }
 
-async function run(p: Params, fb: Feedback) {
-  const pixels = parsePixels(p['pixel'] as unknown[]);
-  const modelPath = String(p['model']);
+async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
+  const pixels = parsePixels(p.pixel);
+  const modelPath = p.model;
   const model = loadModel(modelPath);
   if (model.config.features !== 1) {
     throw new DpmError(`--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1`);
   }
-  const inputs = (p['coherence'] as unknown[]).map(String);
-  const stack = await readCoherenceStack(inputs.length === 1 ? inputs[0] : inputs, {
-    nodata: p['nodata'] as number | undefined, feedback: stage(fb, 0, 20, 'reading the coherence stack'),
+  const stack = await readCoherenceStack(p.coherence, {
+    nodata: p.nodata, feedback: stage(fb, 0, 20, 'reading the coherence stack'),
   });
-  const split = splitBands(stack, { preEventBands: p['pre-event-bands'] as number | undefined, eventDate: p['event-date'] as string | undefined }, true);
+  const split = splitBands(stack, { preEventBands: p['pre-event-bands'], eventDate: p['event-date'] }, true);
   fb.log('info', split.describe);
   for (const px of pixels) {
     if (px.row >= stack.height || px.col >= stack.width) {
       throw new DpmError(`--pixel ${px.row},${px.col} is outside ${stack.source ?? 'the stack'} (${stack.height} rows × ${stack.width} columns, 0-based)`);
     }
   }
-  const engine = await createEngine(model.config, p['device'] as string | undefined, fb);
+  const engine = await createEngine(model.config, p.device, fb);
   let series: PixelForecast[];
   try {
     await engine.setParams(model.params);
@@ -58,7 +57,7 @@ async function run(p: Params, fb: Feedback) {
   } finally {
     engine.destroy();
   }
-  const dir = String(p['out-dir']);
+  const dir = p['out-dir'];
   const files: string[] = [];
   await withOutputs(async (outs) => {
     for (const [k, s] of series.entries()) {
@@ -87,4 +86,4 @@ async function run(p: Params, fb: Feedback) {
   return { folder: dir, files: files.join(',') };
 }
 
-export const algorithm: Algorithm = { id: 'inspect', run };
+export const algorithm: Algorithm<'inspect'> = { id: 'inspect', run };

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { manifestPath } from '../paths.js';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
+import { ALGORITHM_IDS, type AlgorithmId, type AlgorithmParams } from './params.generated.js';
 
 export type ParamType =
   | 'raster' | 'vector' | 'file' | 'folder' | 'number' | 'integer' | 'enum' | 'boolean' | 'string' | 'extent'
@@ -53,10 +54,23 @@ export function loadManifest(): Manifest {
   return cached;
 }
 
+export function isAlgorithmId(id: string): id is AlgorithmId {
+  return (ALGORITHM_IDS as readonly string[]).includes(id);
+}
+
 export function algorithmSpec(id: string): AlgorithmSpec {
   const spec = loadManifest().algorithms.find((a) => a.id === id);
   if (!spec) throw new DpmError(`unknown algorithm '${id}'`);
   return spec;
+}
+
+/**
+ * Checks and converts raw values (CLI strings, JSON from QGIS, typed inputs) against the manifest of algorithm `id`;
+ * fills defaults. The result has the type params.generated.ts derives from the same manifest entry.
+ */
+export function resolveAlgorithmParams<Id extends AlgorithmId>(id: Id, raw: Record<string, unknown>): AlgorithmParams[Id] {
+  // the one place where checked values meet their static type: convert() made each value what the manifest says
+  return resolveParams(algorithmSpec(id), raw) as unknown as AlgorithmParams[Id];
 }
 
 /** Checks and converts raw values (CLI strings, JSON from QGIS) against the manifest; fills defaults. */

@@ -1,6 +1,6 @@
 // How the CLI shows a Feedback: a progress bar on a TTY, JSON lines with --json, plain lines otherwise.
 import cliProgress from 'cli-progress';
-import type { Feedback, LogLevel } from './feedback.js';
+import type { Feedback, LogLevel } from '../core/feedback.js';
 
 export interface RenderedFeedback extends Feedback {
   cancel(): void;

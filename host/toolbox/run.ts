@@ -1,6 +1,6 @@
 // `dpm run`: from an SLC (or coherence) stack and an event date to a damage proxy map, its baselines, maps, and
-// (with ground truth) the paper's comparison. Each stage is a toolbox algorithm run through execute(), exactly as a
-// Model Builder chain would run them, with its outputs in the run folder:
+// (with ground truth) the paper's comparison. Each stage is a toolbox algorithm run through invoke() with typed inputs
+// (checked and completed by the manifest exactly as a Model Builder chain would run them), with its outputs in the run folder:
 //
 //   coherence_train.tif  D_t: training window, stride = chip, every consecutive pair (papers/000 S.III, Fig. S2a)
 //   coherence_aoi.tif    D_f: area of interest, stride 1 (Fig. S2b)
@@ -17,11 +17,16 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Algorithm, Outputs, Params } from './algorithm.js';
-import { stage, throwIfCanceled, type Feedback } from './feedback.js';
-import { execute } from './execute.js';
-import { checkpointPath } from './train.js';
-import { DpmError } from '../errors.js';
+import type { Algorithm, AlgorithmParams, Outputs } from './algorithm.js';
+import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { invoke } from './invoke.js';
+import { algorithm as coherenceAlgorithm } from './coherence.js';
+import { algorithm as trainAlgorithm, checkpointPath } from './train.js';
+import { algorithm as forecastAlgorithm } from './forecast.js';
+import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from './baselines.js';
+import { algorithm as evaluateAlgorithm } from './evaluate.js';
+import { DAMAGE_Z, type Preset, PRESETS } from '../core/defaults.js';
+import { DpmError } from '../core/errors.js';
 import { withOutputs } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
 import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
@@ -35,20 +40,14 @@ import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import type { CoherenceStack, Raster } from '../raster/types.js';
 
-/** Model and training settings of each preset. `fast` is for CPU-only machines (the software GPU). */
-export const PRESETS = {
-  paper: { hidden: 256, mlp: 128, epochs: 20, batchSize: 256, lr: 5e-4, maxSequences: undefined as number | undefined },
-  fast: { hidden: 32, mlp: 32, epochs: 12, batchSize: 64, lr: 3e-3, maxSequences: 20000 as number | undefined },
-} as const;
-export type PresetName = keyof typeof PRESETS;
 
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
 const SCORES = [
   { name: 'RNN z-score', file: 'forecast/zscore.tif' },
-  { name: 'CCD (γ_pre − γ_co)', file: 'baselines/ccd.tif', id: 'baseline-ccd' },
-  { name: 'normalised difference', file: 'baselines/nd.tif', id: 'baseline-nd' },
-  { name: 'multi-temporal z-score', file: 'baselines/zscore_mt.tif', id: 'baseline-zscore' },
-  { name: 'percentile rank', file: 'baselines/percentile.tif', id: 'baseline-percentile' },
+  { name: 'CCD (γ_pre − γ_co)', file: 'baselines/ccd.tif', baseline: ccdAlgorithm },
+  { name: 'normalised difference', file: 'baselines/nd.tif', baseline: ndAlgorithm },
+  { name: 'multi-temporal z-score', file: 'baselines/zscore_mt.tif', baseline: zscoreAlgorithm },
+  { name: 'percentile rank', file: 'baselines/percentile.tif', baseline: percentileAlgorithm },
 ] as const;
 
 /** A stage's settings key, and its outputs once finished (none while it runs or after it was interrupted). */
@@ -98,33 +97,29 @@ function fileId(path: string): unknown {
   }
 }
 
-const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)]);
-
-export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
-  const dir = resolve(String(p['out-dir']));
-  const slc = list(p.slc);
-  const coherence = list(p.coherence);
-  if (!!slc === !!coherence) throw new DpmError('give exactly one of --slc (an SLC stack) or --coherence (a coherence stack)');
-  const eventDate = String(p['event-date']);
+export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Promise<Outputs> {
+  const dir = resolve(p['out-dir']);
+  const { slc, coherence, chip, device, nodata, threshold } = p;
+  const input = slc ? { slc } : coherence ? { coherence } : undefined;
+  if (!input || (slc && coherence)) {
+    throw new DpmError('give exactly one of --slc (an SLC stack) or --coherence (a coherence stack)');
+  }
+  const eventDate = p['event-date'];
   if (!/^\d{8}$/.test(eventDate)) throw new DpmError(`--event-date must be YYYYMMDD, got '${eventDate}'`);
-  const preset = PRESETS[(p.preset as PresetName) ?? 'paper'];
-  const epochs = (p.epochs as number | undefined) ?? preset.epochs;
-  const chip = String(p.chip ?? '15x5');
-  const device = p.device as string | undefined;
-  const nodata = p.nodata as number | undefined;
-  const threshold = Number(p.threshold);
-  const aoiWindow = await preflight(p, slc, coherence, eventDate, nodata, chip, fb);
-  const stages = new Stages(dir, Boolean(p.force), fb);
+  const preset: Preset = PRESETS[p.preset];
+  const epochs = p.epochs ?? preset.epochs;
+  const aoiWindow = await preflight(p, input, fb);
+  const stages = new Stages(dir, p.force, fb);
   const at = (f: string) => join(dir, f);
   const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
 
   // 1–2. Coherence: D_t (training window, stride = chip) and D_f (AOI, stride 1).
   let trainStack: string, aoiStack: string;
-  if (slc) {
-    const inputKey = slc.map(fileId);
-    const coh = async (name: string, file: string, window: unknown, stride: string | undefined, from: number, to: number) => {
+  if (input.slc) {
+    const inputKey = input.slc.map(fileId);
+    const coh = async (name: string, file: string, window: string | undefined, stride: string | undefined, from: number, to: number) => {
       await stages.run(name, { inputKey, chip, stride, window }, [at(file)], () =>
-        execute('coherence', { slc, out: at(file), chip, stride, window }, sub(from, to, name)));
+        invoke(coherenceAlgorithm, { slc: input.slc, out: at(file), chip, stride, window }, sub(from, to, name)));
       return at(file);
     };
     trainStack = await coh('coherence_train', 'coherence_train.tif', p['train-window'], undefined, 0, 15);
@@ -132,11 +127,11 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   } else {
     // A coherence stack is already on its grid (each pixel one estimate): windows are in its pixels, and training
     // uses every pixel of its window.
-    const inputKey = coherence!.map(fileId);
-    const crop = async (name: string, file: string, window: unknown) => {
+    const inputKey = input.coherence.map(fileId);
+    const crop = async (name: string, file: string, window: string | undefined) => {
       await stages.run(name, { inputKey, window, nodata }, [at(file)], async () => {
-        const s = await readCoherenceStack(coherence!.length === 1 ? coherence![0]! : coherence!, { nodata, feedback: sub(0, 5, 'reading') });
-        const cropped = cropStack(s, window as string | undefined);
+        const s = await readCoherenceStack(input.coherence, { nodata, feedback: sub(0, 5, 'reading') });
+        const cropped = cropStack(s, window);
         await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), cropped), fb);
         return { out: at(file) };
       });
@@ -150,34 +145,40 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   // The AOI stack's bands: which are pre-event and which is the co-event pair (preflight checked the event date).
   const aoi = await readCoherenceStack(aoiStack);
   const split = splitBands(aoi, { eventDate }, true);
-  const coLabel = aoi.descriptions[split.coEvent!]!;
+  const coEventBand = split.coEvent === undefined ? undefined : aoi.bands[split.coEvent];
+  const coLabel = split.coEvent === undefined ? undefined : aoi.descriptions[split.coEvent];
+  if (!coEventBand || coLabel === undefined) throw new Error('internal: splitBands(…, true) returned no co-event band');
   fb.log('info', `event ${eventDate}: ${split.pre.length} pre-event pairs, co-event pair ${coLabel}`);
 
   // 3. Train on the pre-event bands of D_t.
   const modelPath = at('model.safetensors');
-  const trainParams = {
+  const maxSequences = p['max-sequences'] ?? preset.maxSequences;
+  const trainKey = {
     coherence: trainStack, out: modelPath, 'event-date': eventDate, hidden: preset.hidden, mlp: preset.mlp, epochs,
-    'batch-size': preset.batchSize, lr: preset.lr, seed: p.seed, device, resume: true,
-    ...(p['max-sequences'] ?? preset.maxSequences ? { 'max-sequences': p['max-sequences'] ?? preset.maxSequences } : {}),
+    'batch-size': preset.batchSize, lr: preset.lr, seed: p.seed, ...(maxSequences ? { 'max-sequences': maxSequences } : {}),
   };
-  const { device: _d, resume: _r, ...trainKey } = trainParams;
+  // the device and resuming do not change what is trained: they stay out of the stage key
+  const trainInput = { ...trainKey, coherence: [trainStack], device, resume: true };
   const trained = await stages.run('train', { ...trainKey, input: fileId(trainStack) }, [modelPath], (interrupted) => {
     // resume only the very training that was interrupted; a checkpoint of other settings is stale
     if (!interrupted) rmSync(checkpointPath(modelPath), { force: true });
-    return execute('train', trainParams, sub(35, 75, 'training'));
+    return invoke(trainAlgorithm, trainInput, sub(35, 75, 'training'));
   });
 
   // 4. Forecast D_f and the baselines on the same grid.
   const fc = await stages.run('forecast', { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate }, [at('forecast/zscore.tif')], () =>
-    execute('forecast', { coherence: aoiStack, model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device }, sub(75, 85, 'forecast')));
+    invoke(forecastAlgorithm, { coherence: [aoiStack], model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device },
+      sub(75, 85, 'forecast')));
   for (const [k, s] of SCORES.entries()) {
-    if (!('id' in s)) continue;
+    if (!('baseline' in s)) continue;
     const from = 85 + (2 * (k - 1)) / (SCORES.length - 1); // SCORES[0] is the RNN: one slice of 85–87 % per baseline
-    await stages.run(s.id, { aoi: fileId(aoiStack), eventDate }, [at(s.file)], () =>
-      execute(s.id, { coherence: aoiStack, 'event-date': eventDate, output: at(s.file) }, sub(from, from + 2 / (SCORES.length - 1), s.name)));
+    const slice = sub(from, from + 2 / (SCORES.length - 1), s.name);
+    const baselineInput = { coherence: [aoiStack], 'event-date': eventDate, output: at(s.file) };
+    await stages.run(s.baseline.id, { aoi: fileId(aoiStack), eventDate }, [at(s.file)], () =>
+      invoke(s.baseline, baselineInput, slice));
   }
   await stages.run('coevent', { aoi: fileId(aoiStack), eventDate }, [at('baselines/coevent_coherence.tif')], async () => {
-    const co: Raster = { width: aoi.width, height: aoi.height, bands: [aoi.bands[split.coEvent!]!], descriptions: [`co-event coherence ${coLabel}`],
+    const co: Raster = { width: aoi.width, height: aoi.height, bands: [coEventBand], descriptions: [`co-event coherence ${coLabel}`],
       georef: aoi.georef, metadata: chipLayoutMetadata(aoi.metadata) };
     await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }), fb);
     return { output: at('baselines/coevent_coherence.tif') };
@@ -185,7 +186,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   throwIfCanceled(fb);
 
   // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay.
-  const target = (p.geocode as string) ?? 'wgs84';
+  const target = p.geocode;
   const geocoded: Record<string, string> = {};
   const maps = await stages.run('maps', { z: fileId(at('forecast/zscore.tif')), target, threshold }, [at('dpm.png')], async () => {
     const z = await readRaster(at('forecast/zscore.tif'));
@@ -217,15 +218,17 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
 
   // 6. Evaluation against ground truth (the paper's comparison), when given.
   let evaluation: Outputs | undefined;
-  if (p.truth || p['truth-raster']) {
+  const { truth } = p;
+  const truthRaster = p['truth-raster'];
+  if (truth || truthRaster) {
     const scores = SCORES.map((s) => at(s.file));
     evaluation = await stages.run('evaluate', {
       // the truth files by content identity: an edited truth file is evaluated again
-      scores: scores.map(fileId), truth: p.truth && fileId(String(p.truth)), field: p['damage-field'], values: p['damaged-values'],
-      mask: p['truth-raster'] && fileId(String(p['truth-raster'])), fraction: p.fraction,
+      scores: scores.map(fileId), truth: truth && fileId(truth), field: p['damage-field'], values: p['damaged-values'],
+      mask: truthRaster && fileId(truthRaster), fraction: p.fraction,
     }, [at('evaluation/evaluation.json')], () =>
-      execute('evaluate', {
-        score: scores, names: SCORES.map((s) => s.name).join(','), truth: p.truth, 'damage-field': p['damage-field'],
+      invoke(evaluateAlgorithm, {
+        score: scores, names: SCORES.map((s) => s.name).join(','), truth, 'damage-field': p['damage-field'],
         'damaged-values': p['damaged-values'], 'truth-raster': p['truth-raster'], fraction: p.fraction, chip,
         stride: '1x1', 'out-dir': at('evaluation'),
       }, sub(96, 99, 'evaluation')));
@@ -233,9 +236,9 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
 
   const report = {
     software: 'insar-dpm', eventDate, coEventPair: coLabel, prePairs: split.pre.length, chip,
-    preset: p.preset ?? 'paper', model: { ...preset, epochs, ...trained }, forecast: fc, maps, evaluation: evaluation ? JSON.parse(readFileSync(at('evaluation/evaluation.json'), 'utf8')) : null,
+    preset: p.preset, model: { ...preset, epochs, ...trained }, forecast: fc, maps, evaluation: evaluation ? JSON.parse(readFileSync(at('evaluation/evaluation.json'), 'utf8')) : null,
   };
-  const md = reportMarkdown(report, dir, evaluation?.table as string | undefined);
+  const md = reportMarkdown(report, dir, typeof evaluation?.table === 'string' ? evaluation.table : undefined);
   await withOutputs(async (outs) => {
     writeFileSync(outs.path(at('report.json')), JSON.stringify(report, null, 2) + '\n');
     writeFileSync(outs.path(at('report.md')), md);
@@ -258,8 +261,11 @@ function grow(b: Box, lon: number, lat: number): void {
  * Checks what can be checked before hours of work: the event date falls inside the stack, the truth file has the
  * damage field and lies (at least partly) in the scene. Every failure is one clear error and nothing is written.
  */
-async function preflight(p: Params, slc: string[] | undefined, coherence: string[] | undefined, eventDate: string, nodata: number | undefined,
-  chip: string, fb: Feedback): Promise<string | undefined> {
+async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | { coherence: string[] }, fb: Feedback,
+): Promise<string | undefined> {
+  const { chip, nodata } = p;
+  const eventDate = p['event-date'];
+  const slc = 'slc' in input ? input.slc : undefined;
   let grid: LatLonGrid | undefined;
   let pairs: { first: string; second: string }[];
   let source: string;
@@ -269,7 +275,7 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
   /** --train-window / --aoi-window: syntax, inside the scene and at least one chip (SLC) — before anything is written */
   const checkWindows = (width: number, height: number, minW: number, minH: number, unit: string) => {
     for (const name of ['train-window', 'aoi-window'] as const) {
-      const text = p[name] as string | undefined;
+      const text = p[name];
       if (text === undefined) continue;
       let w;
       try {
@@ -309,9 +315,10 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
       }
     }
   } else {
-    const s = await readCoherenceStack(coherence!.length === 1 ? coherence![0]! : coherence!, { nodata, feedback: stage(fb, 0, 1, 'checking') });
+    const coherence = 'coherence' in input ? input.coherence : [];
+    const s = await readCoherenceStack(coherence, { nodata, feedback: stage(fb, 0, 1, 'checking') });
     pairs = s.pairs;
-    source = s.source ?? coherence!.join(',');
+    source = s.source ?? coherence.join(',');
     checkWindows(s.width, s.height, 1, 1, 'coherence-stack');
     const g = s.georef;
     if (g.lat && g.lon) {
@@ -330,26 +337,28 @@ async function preflight(p: Params, slc: string[] | undefined, coherence: string
   splitBands({ width: 0, height: 0, bands: pairs.map(() => new Float32Array(0)), descriptions: [], georef: {}, pairs, source }, { eventDate }, true);
 
   if (p.truth) {
-    const field = p['damage-field'] as string | undefined, values = list(p['damaged-values']?.toString().split(','));
+    const field = p['damage-field'];
+    const values = p['damaged-values']?.split(',');
     if (!field || !values) throw new DpmError('--truth needs --damage-field and --damaged-values');
-    const truth = await readTruthVector(String(p.truth), field, values.map((v) => v.trim()));
+    const truth = await readTruthVector(p.truth, field, values.map((v) => v.trim()));
     if (Number.isFinite(scene[0])) {
       const toWgs = transformer(truth.crs, 'EPSG:4326');
       const t = emptyBox();
       for (const poly of truth.polygons) for (const [x, y] of poly.rings[0] ?? []) grow(t, ...toWgs([x, y]));
       if (!(t[0] <= scene[2] && t[2] >= scene[0] && t[1] <= scene[3] && t[3] >= scene[1])) {
-        throw new DpmError(`--truth ${String(p.truth)}: its footprints (lon ${t[0].toFixed(4)}…${t[2].toFixed(4)}, lat ${t[1].toFixed(4)}…${t[3].toFixed(4)}) ` +
+        throw new DpmError(`--truth ${p.truth}: its footprints (lon ${t[0].toFixed(4)}…${t[2].toFixed(4)}, lat ${t[1].toFixed(4)}…${t[3].toFixed(4)}) ` +
           `lie outside the scene (lon ${scene[0].toFixed(4)}…${scene[2].toFixed(4)}, lat ${scene[1].toFixed(4)}…${scene[3].toFixed(4)})`);
       }
     }
   }
 
-  if (p.aoi === undefined) return undefined;
+  const { aoi } = p;
+  if (aoi === undefined) return undefined;
   if (p['aoi-window'] !== undefined) throw new DpmError('give either --aoi (a polygon) or --aoi-window, not both');
-  if (!grid) throw new DpmError(`--aoi ${String(p.aoi)}: the input has no lat/lon lookups to place a polygon on; use --aoi-window`);
+  if (!grid) throw new DpmError(`--aoi ${aoi}: the input has no lat/lon lookups to place a polygon on; use --aoi-window`);
   // SLC input: grow by the chip so every chip touching the polygon is complete; a coherence grid is already chips
-  const window = windowOfPolygons(grid, await readAoiPolygons(String(p.aoi)), slc ? [cr - 1, ca - 1] : [0, 0], `--aoi ${String(p.aoi)}`);
-  fb.log('info', `--aoi ${String(p.aoi)}: area of interest ${window} (${slc ? 'SLC' : 'coherence-stack'} pixels)`);
+  const window = windowOfPolygons(grid, await readAoiPolygons(aoi), slc ? [cr - 1, ca - 1] : [0, 0], `--aoi ${aoi}`);
+  fb.log('info', `--aoi ${aoi}: area of interest ${window} (${slc ? 'SLC' : 'coherence-stack'} pixels)`);
   return window;
 }
 
@@ -382,7 +391,7 @@ function reportMarkdown(r: Record<string, any>, dir: string, table: string | und
     `- model: preset \`${r.preset}\` (H = ${r.model.hidden}, M = ${r.model.mlp}, ${r.model.epochs} epochs), best epoch ${r.model['best-epoch']}, ` +
       `validation loss ${Number(r.model['validation-loss']).toFixed(3)} per sequence`,
     `- forecast: ${r.forecast.pixels} pixels, ${r.forecast['unusable-pixels']} without enough history; ` +
-      `${(100 * Number(r.forecast['anomalous-fraction'] ?? 0)).toFixed(2)} % with z ≥ 4.93`,
+      `${(100 * Number(r.forecast['anomalous-fraction'] ?? 0)).toFixed(2)} % with z ≥ ${DAMAGE_Z}`,
     '',
   ];
   if (table) lines.push('## Comparison against ground truth (papers/001 Table I)', '', table, '');
@@ -397,4 +406,4 @@ function reportMarkdown(r: Record<string, any>, dir: string, table: string | und
   return lines.join('\n');
 }
 
-export const algorithm: Algorithm = { id: 'run', run: runPipeline };
+export const algorithm: Algorithm<'run'> = { id: 'run', run: runPipeline };

@@ -2,18 +2,18 @@
 import type { Algorithm } from './algorithm.js';
 import { simulate } from '../sar/simulate/simulate.js';
 
-export const algorithm: Algorithm = {
+export const algorithm: Algorithm<'simulate'> = {
   id: 'simulate',
   async run(params, feedback) {
     const r = await simulate(
       {
-        seed: params['seed'] as number,
-        width: params['width'] as number,
-        height: params['height'] as number,
-        dates: params['dates'] as number,
-        eventIndex: params['event-index'] as number | undefined,
+        seed: params.seed,
+        width: params.width,
+        height: params.height,
+        dates: params.dates,
+        eventIndex: params['event-index'],
       },
-      params['out'] as string,
+      params.out,
       feedback,
     );
     feedback.log('info', `scene written to ${r.dir}: event ${r.eventDate}, co-event pair ${r.dates[r.eventIndex]}_${r.dates[r.eventIndex + 1]}; ` +

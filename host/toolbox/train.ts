@@ -1,9 +1,9 @@
 // `dpm train`: learn each pixel's normal coherence behaviour from the pre-event bands of a coherence stack.
 // Writes the best-validation weights to --out and the final weights beside it (<out>.final.safetensors).
 import { existsSync, rmSync } from 'node:fs';
-import { CanceledError, DpmError } from '../errors.js';
-import type { Algorithm, Params } from './algorithm.js';
-import { stage, type Feedback } from './feedback.js';
+import { CanceledError, DpmError } from '../core/errors.js';
+import type { Algorithm, AlgorithmParams } from './algorithm.js';
+import { stage, type Feedback } from '../core/feedback.js';
 import { withOutputs } from '../io/outputs.js';
 import { readCoherenceStack } from '../raster/stack.js';
 import { buildSeries, splitBands } from '../model/series.js';
@@ -22,45 +22,39 @@ export function checkpointPath(out: string): string {
   return out.replace(/(\.safetensors)?$/i, '.checkpoint.safetensors');
 }
 
-const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
-const coherenceInputs = (v: unknown): string | string[] => {
-  const list = Array.isArray(v) ? (v as string[]) : [String(v)];
-  return list.length === 1 ? list[0]! : list;
-};
-
-async function run(params: Params, fb: Feedback) {
-  const out = String(params.out);
+async function run(params: AlgorithmParams['train'], fb: Feedback) {
+  const { out } = params;
   if (!/\.safetensors$/i.test(out)) throw new DpmError(`--out ${out}: the model file must end in .safetensors`);
-  const init = params.init !== undefined ? loadModel(String(params.init)) : undefined;
+  const init = params.init !== undefined ? loadModel(params.init) : undefined;
   const config: ModelConfig = {
-    hidden: num(params.hidden) ?? init?.config.hidden ?? PAPER_CONFIG.hidden,
-    mlp: num(params.mlp) ?? init?.config.mlp ?? PAPER_CONFIG.mlp,
+    hidden: params.hidden ?? init?.config.hidden ?? PAPER_CONFIG.hidden,
+    mlp: params.mlp ?? init?.config.mlp ?? PAPER_CONFIG.mlp,
     features: 1,
   };
   if (init && (init.config.hidden !== config.hidden || init.config.mlp !== config.mlp || init.config.features !== config.features)) {
     throw new DpmError(
-      `--init ${String(params.init)}: the model has H=${init.config.hidden}, M=${init.config.mlp}, F=${init.config.features} but ` +
+      `--init ${params.init}: the model has H=${init.config.hidden}, M=${init.config.mlp}, F=${init.config.features} but ` +
         `training asks for H=${config.hidden}, M=${config.mlp}, F=${config.features} (leave out --hidden/--mlp to take the file's sizes)`,
     );
   }
-  const stack = await readCoherenceStack(coherenceInputs(params.coherence), { nodata: num(params.nodata), feedback: stage(fb, 0, 5, 'reading') });
-  const split = splitBands(stack, { preEventBands: num(params['pre-event-bands']), eventDate: params['event-date'] as string | undefined }, false);
+  const stack = await readCoherenceStack(params.coherence, { nodata: params.nodata, feedback: stage(fb, 0, 5, 'reading') });
+  const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, false);
   const series = buildSeries(stack, split, fb);
-  const engine = await createEngine(config, params.device as string | undefined, fb);
+  const engine = await createEngine(config, params.device, fb);
   fb.log('info', `model: H=${config.hidden}, M=${config.mlp}: ${paramCount(config).toLocaleString('en-US')} parameters`);
-  const checkpoint = params.checkpoint !== undefined ? String(params.checkpoint) : checkpointPath(out);
-  const clip = Number(params['clip-norm']);
+  const checkpoint = params.checkpoint ?? checkpointPath(out);
+  const clip = params['clip-norm'];
   try {
     const opts = {
-      epochs: Number(params.epochs),
-      batchSize: Number(params['batch-size']),
-      adam: { ...PAPER_ADAM, lr: Number(params.lr), clipNorm: clip > 0 ? clip : Infinity },
-      valFraction: Number(params['val-fraction']),
-      seed: Number(params.seed),
-      maxSequences: num(params['max-sequences']),
+      epochs: params.epochs,
+      batchSize: params['batch-size'],
+      adam: { ...PAPER_ADAM, lr: params.lr, clipNorm: clip > 0 ? clip : Infinity },
+      valFraction: params['val-fraction'],
+      seed: params.seed,
+      maxSequences: params['max-sequences'],
       init: init?.params,
       checkpoint,
-      resume: Boolean(params.resume),
+      resume: params.resume,
     };
     if (!opts.resume && existsSync(checkpoint)) fb.log('warning', `${checkpoint} exists and will be overwritten (use --resume to continue from it)`);
     const result = await withOutputs(async (outs) => {
@@ -96,4 +90,4 @@ async function run(params: Params, fb: Feedback) {
   }
 }
 
-export const algorithm: Algorithm = { id: 'train', run };
+export const algorithm: Algorithm<'train'> = { id: 'train', run };

@@ -10,9 +10,9 @@ import type { CommandModule } from 'yargs';
 import { execute } from './execute.js';
 import { loadManifest } from './manifest.js';
 import { jsonFeedback, jsonLine } from './render.js';
-import type { Feedback } from './feedback.js';
+import type { Feedback } from '../core/feedback.js';
 import type { Outputs } from './algorithm.js';
-import { CanceledError, DpmError, exitCodeOf } from '../errors.js';
+import { CanceledError, DpmError, exitCodeOf } from '../core/errors.js';
 
 /** Bumped when a message changes meaning; the QGIS plugin checks it against `dpm worker --describe`. */
 export const PROTOCOL_VERSION = 1;

@@ -1,5 +1,5 @@
 // An area-of-interest polygon → the window of a radar-geometry grid it covers, through per-pixel lat/lon lookups.
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import { readPolygons, type PolygonCoords } from './read.js';
 import { transformer } from './crs.js';
 

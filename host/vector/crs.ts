@@ -1,7 +1,7 @@
 // CRS handling for ground truth and chip footprints: proj4 definitions by EPSG code or WKT, and a local
 // equal-area projection for geographic data (areas and area ratios in square metres, not square degrees).
 import proj4 from 'proj4';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 
 /** A proj4 definition for an EPSG code; WGS84 UTM zones are defined here when proj4 lacks them. */
 export function epsgDef(code: number): string {

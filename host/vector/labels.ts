@@ -5,8 +5,8 @@
 // is geographic or radar geometry.
 import polygonClipping from 'polygon-clipping';
 import type { Georef } from '../raster/types.js';
-import { DpmError } from '../errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../toolbox/feedback.js';
+import { DpmError } from '../core/errors.js';
+import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { epsgDef, isGeographic, localEqualArea, transformer } from './crs.js';
 import type { PolygonCoords, Ring, TruthFootprints } from './read.js';
 

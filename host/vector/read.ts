@@ -6,7 +6,7 @@ import * as shapefile from 'shapefile';
 import { deserialize } from 'flatgeobuf/lib/mjs/geojson.js';
 import type { HeaderMeta } from 'flatgeobuf/lib/mjs/header-meta.js';
 import type { Feature, Geometry } from 'geojson';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
 import { epsgDef } from './crs.js';
 
 export type Ring = [number, number][];

@@ -1,7 +1,7 @@
 // The analyses of papers/002 for one displacement column against one DPM: three binning criteria with
 // box-and-whisker statistics and a one-way ANOVA each, lognormal fragility functions for several displacement
 // thresholds, and the optimal index threshold with precision and recall.
-import { DpmError } from '../../errors.js';
+import { DpmError } from '../../core/errors.js';
 import {
   boxStats, classifyAt, fitFragility, fragilityProbability, oneWayAnova, optimalThreshold, percentileSorted, sortedCopy,
   type AnovaResult, type BoxStats, type FragilityFit, type ThresholdResult,

@@ -7,7 +7,7 @@
 // inside (buffer smaller than a pixel), the pixel containing the point is used instead and the buffer is flagged
 // `fallback`. A point whose buffer touches no pixel of the raster is `outside`.
 import proj4, { type Converter } from 'proj4';
-import { DpmError } from '../../errors.js';
+import { DpmError } from '../../core/errors.js';
 import type { Raster } from '../../raster/types.js';
 import { epsgDef } from '../../vector/crs.js';
 

@@ -3,7 +3,7 @@
 // left-lateral (or up/down) sign says nothing about coherence loss. Negative values are counted and reported.
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { DpmError } from '../../errors.js';
+import { DpmError } from '../../core/errors.js';
 
 export interface PointSet {
   source: string;

@@ -1,7 +1,7 @@
 // Statistics of papers/002 (O'Donnell et al.): percentiles, box-and-whisker summaries, one-way ANOVA, lognormal
 // fragility functions fitted by maximum likelihood, and the index threshold that best separates two classes.
 // Everything in float64; distributions from jstat.
-import { DpmError } from '../../errors.js';
+import { DpmError } from '../../core/errors.js';
 import { prCurve } from '../metrics.js';
 import { jStat } from './jstat.js';
 

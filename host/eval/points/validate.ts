@@ -1,10 +1,10 @@
 // `dpm validate-points`: point measurements against one or more DPM rasters (papers/002), end to end.
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { DpmError } from '../../errors.js';
+import { DpmError } from '../../core/errors.js';
 import { withOutputs } from '../../io/outputs.js';
 import { readRaster } from '../../raster/geotiff.js';
-import { throwIfCanceled, type Feedback } from '../../toolbox/feedback.js';
+import { throwIfCanceled, type Feedback } from '../../core/feedback.js';
 import { analyse, displacementPercentiles, type Analysis, type NonPositivePolicy } from './analyse.js';
 import { bufferMeans, type BufferResult } from './buffers.js';
 import { readPoints, type MissingPolicy } from './read-points.js';

@@ -15,7 +15,7 @@
 import { SimRng } from './rng.js';
 import { GridMap, defaultGrid, type RadarGrid } from './geometry.js';
 import { acquisitionDays, dayOfYear, formatDay } from './dates.js';
-import { CanceledError, DpmError } from '../../errors.js';
+import { CanceledError, DpmError } from '../../core/errors.js';
 
 export const LANDCOVER = { built_up: 1, agriculture: 2, vegetation: 3, water: 4, bare: 5 } as const;
 export const LANDCOVER_NAMES: Record<number, string> = { 1: 'built_up', 2: 'agriculture', 3: 'vegetation', 4: 'water', 5: 'bare' };

@@ -18,10 +18,10 @@
 //   DIR/scene.json                                       what was simulated, windows for dpm run/demo
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { DpmError } from '../../errors.js';
+import { DpmError } from '../../core/errors.js';
 import { withOutputs, type OutputSet } from '../../io/outputs.js';
 import { writeRaster } from '../../raster/geotiff.js';
-import { throwIfCanceled, type Feedback } from '../../toolbox/feedback.js';
+import { throwIfCanceled, type Feedback } from '../../core/feedback.js';
 import { SimRng } from './rng.js';
 import { isceXml, rawVrt, type RawType } from './isce.js';
 import {

@@ -1,0 +1,46 @@
+// Import rules for `npm run check:imports` (dependency-cruiser). Layers only point down:
+//   top floor   host/toolbox/, host/cli*.ts, host/commands.ts, host/qgis/  (the algorithms and their front ends)
+//   lower floors everything else under host/ (model/, gpu/, raster/, sar/, eval/, io/, vector/, core/ ...)
+// host/index.ts is the package API and may re-export anything. Type-only and dynamic imports count: the swc parser
+// keeps `import type` (tsc would erase it) and dependency-cruiser follows `await import(...)`.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import cycle (type-only and dynamic imports included) ties two modules into one; break it by moving the shared part down.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'lower-floor-imports-top-floor',
+      severity: 'error',
+      comment: 'Lower floors (model/, gpu/, raster/, sar/ ...) never import the toolbox, the CLI or the QGIS adapter.',
+      from: { path: '^host/', pathNot: '^host/(toolbox/|cli[^/]*\\.ts$|commands\\.ts$|qgis/|index\\.ts$)' },
+      to: { path: '^host/(toolbox/|cli[^/]*\\.ts$|commands\\.ts$|qgis/)' },
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      comment: 'An import that does not resolve is a typo or a missing dependency.',
+      from: {},
+      // geojson: the type-only package @types/geojson
+      to: { couldNotResolve: true, pathNot: '^geojson$' },
+    },
+  ],
+  options: {
+    parser: 'swc',
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|build|node_modules)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    // sources import './x.js' for './x.ts' (nodenext); resolve the .ts file
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.js', '.json'],
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types', 'typings'],
+    },
+  },
+};
