@@ -135,8 +135,8 @@ async function child(mode: string, dir: string): Promise<void> {
   if (mode === 'cli-15x5') {
     const out = join(dir, 'out', 'coh.tif');
     const r = await execute('coherence', { slc: [dir], out }, silentFeedback);
-    outPixels = (r['width'] as number) * (r['height'] as number) * (r['bands'] as number);
-    desc = `${r['bands']} bands ${r['width']}×${r['height']} GeoTIFF`;
+    outPixels = (r.width as number) * (r.height as number) * (r.bands as number);
+    desc = `${r.bands} bands ${r.width}×${r.height} GeoTIFF`;
   } else {
     const found = discoverStack([dir]);
     const srcs = await Promise.all(found.entries.map((e) => openRaster(e.path)));
@@ -153,7 +153,7 @@ async function child(mode: string, dir: string): Promise<void> {
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ seconds, peakRssMB, outputs: desc, outPixels }) + '\n');
+  process.stdout.write(`${JSON.stringify({ seconds, peakRssMB, outputs: desc, outPixels })}\n`);
 }
 
 async function main(): Promise<void> {

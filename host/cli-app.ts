@@ -1,6 +1,5 @@
 // `dpm`: one sub-command per algorithm of plugin-manifest.json, plus a few tools (gpu-info, worker, qgis).
 import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { loadManifest, type AlgorithmSpec, type ParamSpec } from './toolbox/manifest.js';
 import { execute } from './toolbox/execute.js';
 import { jsonFeedback, jsonLine, terminalFeedback, type RenderedFeedback } from './toolbox/render.js';

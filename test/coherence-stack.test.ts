@@ -30,7 +30,7 @@ const images: Float32Array[] = [];
 {
   let prev: Float32Array | undefined;
   DATES.forEach((d, k) => {
-    const { s1, s2 } = specklePair(W, H, (r, c) => 0.2 + 0.7 * (c / W), 50 + k, (r) => 1 + r / H);
+    const { s1, s2 } = specklePair(W, H, (_r, c) => 0.2 + 0.7 * (c / W), 50 + k, (r) => 1 + r / H);
     // a chain: each date is correlated with the previous one
     const img = prev ? s2.map((v, i) => 0.5 * v + 0.5 * prev![i]) : s1;
     for (let r = 0; r < 6; r++) for (let c = 0; c < 20; c++) { img[2 * (r * W + c)] = 0; img[2 * (r * W + c) + 1] = 0; }
@@ -173,7 +173,7 @@ test('dpm coherence: writes the stack with dated bands and lat/lon companions; p
   const out = join(tmp, 'out', 'coh.tif');
   const fb = recordingFeedback();
   const res = await execute('coherence', { slc: [stackDir], out, pairs: 'max-span', 'max-span': 36, stride: '5x5' }, fb);
-  assert.equal(res['bands'], 6);
+  assert.equal(res.bands, 6);
   const r = await readRaster(out);
   assert.deepEqual(r.descriptions, ['20200101_20200113', '20200101_20200206', '20200113_20200206', '20200113_20200218', '20200206_20200218', '20200218_20200325']);
   assert.ok(r.georef.lat && r.georef.lon, 'companions read back');

@@ -192,7 +192,7 @@ test('dpm2 algorithm: reads a pair stack file, writes the index and the model pa
     assert.equal(res['pre-event-pairs'], 145);
     assert.equal(res['co-event-pairs'], `${dates[19]}_${dates[20]}`);
     const idx = await readRaster(out);
-    assert.match(idx.metadata?.['DPM_METHOD'] ?? '', /not ARIA's DPM2/);
+    assert.match(idx.metadata?.DPM_METHOD ?? '', /not ARIA's DPM2/);
     assert.deepEqual(idx.georef.geoTransform, stack.georef.geoTransform);
     for (let p = 0; p < 8; p++) {
       // damaged pixels: 0.3 below the model (10σ) → P ≈ 1; undisturbed ones anywhere in [0, 1]

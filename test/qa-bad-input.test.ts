@@ -72,7 +72,7 @@ test('resolveParams: output paths are checked before any work', () => {
     bad('dpm2', { stack: 's.tif', 'event-date': '20190101', output: join(dir, 'a.tif'), parameters: join(dir, '.', 'a.tif') }, /same path as --output/);
     bad('train', { coherence: 'c.tif', out: join(dir, 'm.safetensors'), checkpoint: join(dir, 'm.safetensors') }, /same path as --out/);
     bad('train', { coherence: 'c.tif', out: 'm.safetensors', epochs: Number('abc') }, /^train: --epochs must be a number$/);
-    assert.equal(resolveParams(ccd, { coherence: 'c.tif', output: join(dir, 'ccd.TIFF') })['output'], join(dir, 'ccd.TIFF'));
+    assert.equal(resolveParams(ccd, { coherence: 'c.tif', output: join(dir, 'ccd.TIFF') }).output, join(dir, 'ccd.TIFF'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -40,7 +40,7 @@ test('dpm qgis install copies the plugin, records the runner and enables it; uni
     writeFileSync(join(profile, 'QGIS', 'QGIS3.ini'), before);
     const r = dpm('qgis', 'install', '--profile', profile);
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(readFileSync(join(profile, 'QGIS', 'QGIS3.ini'), 'utf8'), before + 'insar_dpm=true\n');
+    assert.equal(readFileSync(join(profile, 'QGIS', 'QGIS3.ini'), 'utf8'), `${before}insar_dpm=true\n`);
     const dir = join(profile, 'python', 'plugins', 'insar_dpm');
     const py = readdirSync(pluginSource).filter((f) => f.endsWith('.py') || f === 'metadata.txt').sort();
     assert.deepEqual(readdirSync(dir).filter((f) => py.includes(f)).sort(), py);

@@ -173,6 +173,7 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
     "process.on('SIGTERM', () => {}); let buf = '';",
     "process.stdin.on('data', (d) => { buf += d; const i = buf.indexOf('\\n'); if (i < 0 || buf.startsWith('#')) return;",
     "  const req = JSON.parse(buf.slice(0, i)); buf = '#';",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the script text holds a template literal of its own
     "  writeFileSync(join(dirname(req.parameters['out-dir']), `.dpm-tmp-${process.pid}-0-partial.tif`), 'partial');",
     "  process.stdout.write('{\"type\":\"progress\",\"percent\":1}\\n'); });",
     'setInterval(() => {}, 1000);',

@@ -299,7 +299,7 @@ test('dates and stack discovery', async () => {
   assert.deepEqual(list.entries.map((e) => e.date), ['20200101', '20200125']);
   await expectDpmError(Promise.resolve().then(() => discoverStack([join(dir, '20200101', '20200101.slc.full'), join(dir, '20200101', '20200101.slc.full.xml')])), /two SLCs for 20200101/, 'duplicate date');
   await expectDpmError(Promise.resolve().then(() => discoverStack([join(dir, '20200101', '20200101.slc.full')])), /at least two/, 'one date');
-  await expectDpmError(Promise.resolve().then(() => discoverStack([tmp + '/nothing-here'])), /no such file/, 'missing');
+  await expectDpmError(Promise.resolve().then(() => discoverStack([`${tmp}/nothing-here`])), /no such file/, 'missing');
 });
 
 test('truncated or corrupted headers and files → one DpmError naming the file', async () => {

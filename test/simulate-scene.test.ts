@@ -360,9 +360,9 @@ test('the toolbox algorithm returns every output the manifest declares', async (
   const spec = loadManifest().algorithms.find((a) => a.id === 'simulate')!;
   assert.deepEqual(Object.keys(out).sort(), spec.outputs.map((o) => o.name).sort());
   for (const k of ['folder', 'scene', 'damage', 'damage_mask', 'coherence', 'landcover']) assert.ok(existsSync(out[k] as string), k);
-  const scene = JSON.parse(readFileSync(out['scene'] as string, 'utf8'));
-  assert.equal(out['event_date'], scene.event_date);
-  assert.equal(out['aoi_window'], scene.aoi_window);
+  const scene = JSON.parse(readFileSync(out.scene as string, 'utf8'));
+  assert.equal(out.event_date, scene.event_date);
+  assert.equal(out.aoi_window, scene.aoi_window);
   assert.equal(scene.event_index, 2, 'default event index: dates − 2');
 });
 

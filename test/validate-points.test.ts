@@ -12,7 +12,6 @@ import { writeGeoTiff } from '../host/raster/geotiff.js';
 import { recordingFeedback, silentFeedback } from '../host/core/feedback.js';
 import { bufferMeans } from '../host/eval/points/buffers.js';
 import { readPoints } from '../host/eval/points/read-points.js';
-import { validatePoints } from '../host/eval/points/validate.js';
 import { execute } from '../host/toolbox/execute.js';
 
 const UTM11 = '+proj=utm +zone=11 +datum=WGS84 +units=m +no_defs';
@@ -81,7 +80,7 @@ test('buffer mean in a geographic (EPSG:4326) grid equals the hand computation o
   // a point chosen so that no pixel centre lies within 2.9 m of either circle (the guard below checks it)
   const plon = lon0 + 4.0 * s, plat = lat0 - 7.0 * s;
   const phi = (plat * Math.PI) / 180, sin2 = Math.sin(phi) ** 2;
-  const M = (a * (1 - e2)) / Math.pow(1 - e2 * sin2, 1.5), N = a / Math.sqrt(1 - e2 * sin2);
+  const M = (a * (1 - e2)) / (1 - e2 * sin2) ** 1.5, N = a / Math.sqrt(1 - e2 * sin2);
   for (const diameter of [60, 90]) {
     let sum = 0, count = 0;
     for (let r = 0; r < H; r++) {
@@ -158,7 +157,7 @@ function syntheticCase(dir: string): Case {
     disp.push(d);
   }
   const points = join(dir, 'points.csv');
-  writeFileSync(points, lines.join('\n') + '\n');
+  writeFileSync(points, `${lines.join('\n')}\n`);
   const dpm = join(dir, 'dpm1.tif');
   return { points, dpm, index, disp, band, W, H };
 }
@@ -170,7 +169,7 @@ test('validate-points end to end: report, JSON, buffers, plots; statistics match
     await writeGeoTiff(c.dpm, { width: c.W, height: c.H, bands: [c.band], descriptions: ['DPM1'], georef: { geoTransform: [440000, 30, 0, 3950000, 0, -30], epsg: 32611 } });
     const out = join(dir, 'out');
     const res = await execute('validate-points', { points: c.points, displacement: 'srss,vert', dpm: c.dpm, 'out-dir': out, thresholds: '30' }, silentFeedback);
-    assert.equal(res['report'], join(out, 'report.md'));
+    assert.equal(res.report, join(out, 'report.md'));
     const files = readdirSync(join(out, 'plots')).sort();
     assert.deepEqual(files, ['srss__dpm1_box.svg', 'srss__dpm1_fragility.svg', 'srss__dpm1_histograms.svg', 'srss_precision_recall.svg',
       'vert__dpm1_box.svg', 'vert__dpm1_fragility.svg', 'vert__dpm1_histograms.svg', 'vert_precision_recall.svg']);
@@ -220,7 +219,7 @@ test('validate-points end to end: report, JSON, buffers, plots; statistics match
     await bad({ thresholds: '1000' }, /fragility for displacement > 1000: all 120 buffers have the same outcome/);
     // only non-zero points: criterion 1 has an empty bin
     const nz = join(dir, 'nonzero.csv');
-    writeFileSync(nz, readFileSync(c.points, 'utf8').split('\n').filter((l, i) => i === 0 || i > 40).join('\n'));
+    writeFileSync(nz, readFileSync(c.points, 'utf8').split('\n').filter((_, i) => i === 0 || i > 40).join('\n'));
     await bad({ points: nz }, /criterion 1 bin 'zero' \(displacement = 0\) is empty/);
     // every point outside the raster
     const far = join(dir, 'far.csv');

@@ -34,7 +34,7 @@ test('one-way ANOVA equals the hand-derived F and p (df1 = 2 gives p in closed f
   assert.equal(a.ssBetween, 84);
   assert.ok(Math.abs(a.ssWithin - 68) < 1e-12);
   assert.ok(Math.abs(a.f - 42 / (68 / 15)) < 1e-12);
-  const pHand = Math.pow(15 / (15 + 2 * a.f), 7.5);
+  const pHand = (15 / (15 + 2 * a.f)) ** 7.5;
   assert.ok(Math.abs(a.p - pHand) < 1e-12 * 1e3, `p ${a.p} vs ${pHand}`); // incomplete-beta evaluation, ~1e-12 relative
   assert.ok(Math.abs(a.p - 0.0023987773293929083) < 1e-12); // scipy.stats.f_oneway (1.17.1)
   // notes/dpm-methods.md §5.2 test vector: F = 13, p = (6/32)³ exactly

@@ -30,7 +30,7 @@ function runWorker(args: string[], request: unknown, onLine?: (l: Line, stdin: N
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
-      let i;
+      let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
         const text = buf.slice(0, i);
         buf = buf.slice(i + 1);
@@ -46,7 +46,7 @@ function runWorker(args: string[], request: unknown, onLine?: (l: Line, stdin: N
       assert.equal(buf, '', 'stdout ends with a complete line');
       resolve({ code, lines, stderr });
     });
-    child.stdin.write(typeof request === 'string' ? request : JSON.stringify(request) + '\n');
+    child.stdin.write(typeof request === 'string' ? request : `${JSON.stringify(request)}\n`);
     if (closeStdin) child.stdin.end();
   });
 }

@@ -162,7 +162,7 @@ export function tauGrid(dt: ArrayLike<number>, opts: FitOptions = {}): TauGrid {
   const tauMax = opts.tauMax ?? DPM2_DEFAULTS.tauMax;
   const m = opts.gridSize ?? 120;
   const taus = new Float64Array(m);
-  for (let j = 0; j < m; j++) taus[j] = tauMin * Math.pow(tauMax / tauMin, j / (m - 1));
+  for (let j = 0; j < m; j++) taus[j] = tauMin * (tauMax / tauMin) ** (j / (m - 1));
   const n = dt.length;
   const distinct = [...new Set(Array.from(dt))].sort((x, y) => x - y);
   const spans = Float64Array.from(distinct);

@@ -8,8 +8,9 @@ import { SVG_FONT_FAMILY, svgToPng } from '../io/svg-png.js';
 /** Renders a Vega-Lite spec (inline data values) to an SVG document string. A spec without `config.font` gets
  *  the font svgToPng loads. */
 export async function renderVegaLite(spec: TopLevelSpec | Record<string, unknown>): Promise<string> {
-  const s = spec as Record<string, any>;
-  const withFont = { ...s, config: { font: SVG_FONT_FAMILY, ...(s.config ?? {}) } };
+  const s = spec as Record<string, unknown>;
+  const config = typeof s.config === 'object' && s.config !== null ? s.config : {};
+  const withFont = { ...s, config: { font: SVG_FONT_FAMILY, ...config } };
   const vgSpec = compile(withFont as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none' });
   try {

@@ -57,13 +57,14 @@ export function writeCheckpoint(path: string, s: CheckpointState): void {
 export function readCheckpoint(path: string): CheckpointState {
   const { tensors, metadata } = readSafetensors(path);
   if (metadata.kind !== 'insar-dpm training checkpoint' || !metadata.state) throw new DpmError(`${path}: not an insar-dpm training checkpoint`);
-  let st: any;
+  // the JSON written by writeCheckpoint: the scalar fields of CheckpointState; JSON has no Infinity, hence Number()
+  let st: Omit<CheckpointState, 'params' | 'best' | 'adam'> & { adamStep: number };
   try {
     st = JSON.parse(metadata.state);
   } catch {
     throw new DpmError(`${path}: checkpoint state is not JSON`);
   }
-  const P = paramCount(st.config as ModelConfig);
+  const P = paramCount(st.config);
   const get = (n: string) => {
     const t = tensors.get(n);
     if (!t || t.data.length !== P) throw new DpmError(`${path}: checkpoint tensor ${n} is missing or has the wrong size`);
@@ -74,7 +75,7 @@ export function readCheckpoint(path: string): CheckpointState {
     bestValLoss: Number(st.bestValLoss),
     adam: { step: st.adamStep, m: get('adam.exp_avg'), v: get('adam.exp_avg_sq') },
     rng: st.rng,
-    history: (st.history as any[]).map((h) => ({ ...h, valLoss: Number(h.valLoss), trainLoss: Number(h.trainLoss) })),
+    history: st.history.map((h) => ({ ...h, valLoss: Number(h.valLoss), trainLoss: Number(h.trainLoss) })),
     fingerprint: st.fingerprint,
   };
 }

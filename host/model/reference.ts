@@ -109,8 +109,8 @@ export class ReferenceEngine implements ForecasterEngine {
     // torch.nn.utils.clip_grad_norm_: always multiplies by min(1, max_norm / (norm + 1e-6))
     const coef = Number.isFinite(opt.clipNorm) ? Math.min(1, opt.clipNorm / (norm + 1e-6)) : 1;
     this.step += 1;
-    const bc1 = 1 - Math.pow(opt.beta1, this.step);
-    const bc2 = 1 - Math.pow(opt.beta2, this.step);
+    const bc1 = 1 - opt.beta1 ** this.step;
+    const bc2 = 1 - opt.beta2 ** this.step;
     const stepSize = opt.lr / bc1;
     const bc2sqrt = Math.sqrt(bc2);
     const { p, m, v } = this;
@@ -198,7 +198,7 @@ export class ReferenceEngine implements ForecasterEngine {
         if (k === T) break;
         const xk = x[(b * T + k) * F]!;
         const fed = !Number.isNaN(xk);
-        valid[k] = fed && (!scored || scored[b * T + k] !== 0) ? 1 : 0;
+        valid[k] = fed && (scored?.[b * T + k] !== 0) ? 1 : 0;
         if (valid[k]) {
           const d = xk - m_;
           const e = Math.exp(-lv);

@@ -73,7 +73,7 @@ export class Rng {
   }
 
   /** Fisher–Yates shuffle in place */
-  shuffle<T extends { length: number; [i: number]: any }>(a: T): T {
+  shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
     for (let i = a.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
       const t = a[i];

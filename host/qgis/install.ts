@@ -39,12 +39,12 @@ export function setIniKey(text: string, section: string, key: string, value: str
   const lines = text.length ? text.replace(/\r\n/g, '\n').split('\n') : [];
   if (lines.length && lines[lines.length - 1] === '') lines.pop();
   const header = `[${section}]`;
-  let start = lines.findIndex((l) => l.trim() === header);
+  const start = lines.findIndex((l) => l.trim() === header);
   if (start < 0) {
     if (value === undefined) return text;
     if (lines.length && lines[lines.length - 1].trim() !== '') lines.push('');
     lines.push(header, `${key}=${value}`);
-    return lines.join('\n') + '\n';
+    return `${lines.join('\n')}\n`;
   }
   let end = start + 1;
   while (end < lines.length && !/^\s*\[.*\]\s*$/.test(lines[end])) end++;
@@ -57,7 +57,7 @@ export function setIniKey(text: string, section: string, key: string, value: str
     while (insert > start + 1 && lines[insert - 1].trim() === '') insert--;
     lines.splice(insert, 0, `${key}=${value}`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 export interface InstallResult {
@@ -78,10 +78,10 @@ export function installPlugin(profile: string, node = process.execPath): Install
     mkdirSync(join(profileDir, 'python', 'plugins'), { recursive: true });
     cpSync(pluginSource, pluginDir, { recursive: true, filter: (src) => !/__pycache__|\.pyc$/.test(src) });
     // the plugin reads the live manifest from the package; this copy keeps the algorithms listed if it moves
-    writeFileSync(join(pluginDir, 'manifest.json'), JSON.stringify(loadManifest(), null, 1) + '\n');
+    writeFileSync(join(pluginDir, 'manifest.json'), `${JSON.stringify(loadManifest(), null, 1)}\n`);
     const record = { packageRoot, cli: runnerPath, node, manifest: manifestPath, protocol: PROTOCOL_VERSION,
       version: loadManifest().provider.version };
-    writeFileSync(join(pluginDir, 'runner.json'), JSON.stringify(record, null, 1) + '\n');
+    writeFileSync(join(pluginDir, 'runner.json'), `${JSON.stringify(record, null, 1)}\n`);
     const iniPath = join(profileDir, 'QGIS', 'QGIS3.ini');
     mkdirSync(join(profileDir, 'QGIS'), { recursive: true });
     const ini = existsSync(iniPath) ? readFileSync(iniPath, 'utf8') : '';

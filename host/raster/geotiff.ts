@@ -105,7 +105,7 @@ export interface RasterInfo {
 }
 
 export async function readRasterInfo(path: string): Promise<RasterInfo> {
-  let tiff;
+  let tiff: Awaited<ReturnType<typeof fromFile>>;
   try {
     tiff = await fromFile(path);
   } catch (err) {
@@ -290,7 +290,7 @@ function readGeoTransform(image: GeoTIFFImage): GeoTransform | undefined {
     const [i, j, , x, y] = Array.from(tie);
     gt = [x - i * scale[0], scale[0], 0, y + j * scale[1], 0, -scale[1]];
   }
-  if (!gt || !gt.every(Number.isFinite)) return undefined;
+  if (!gt?.every(Number.isFinite)) return undefined;
   // PixelIsPoint: the tie point is a pixel centre; GDAL shifts the transform to the corner by half a pixel.
   if (image.getGeoKeys()?.GTRasterTypeGeoKey === 2) {
     gt = [gt[0] - 0.5 * gt[1] - 0.5 * gt[2], gt[1], gt[2], gt[3] - 0.5 * gt[4] - 0.5 * gt[5], gt[4], gt[5]];
@@ -535,8 +535,8 @@ export function writeTiff(path: string, s: TiffSpec): void {
     add(34735, SHORT, [1, 1, 0, keys.length, ...keys.flatMap(([k, v]) => [k, 0, 1, v])]);
   }
   const xml = gdalMetadataXml(s.descriptions, s.metadata, s.geolocation);
-  if (xml) add(42112, ASCII, Buffer.from(xml + '\0', 'utf8'));
-  if (nodata !== undefined) add(42113, ASCII, Buffer.from((Number.isNaN(nodata) ? 'nan' : String(nodata)) + '\0', 'latin1'));
+  if (xml) add(42112, ASCII, Buffer.from(`${xml}\0`, 'utf8'));
+  if (nodata !== undefined) add(42113, ASCII, Buffer.from(`${Number.isNaN(nodata) ? 'nan' : String(nodata)}\0`, 'latin1'));
   entries.sort((a, b) => a.tag - b.tag);
 
   const ifdSize = 2 + entries.length * 12 + 4;

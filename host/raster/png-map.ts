@@ -105,7 +105,7 @@ function coordText(z: Raster, w: number, h: number): string | undefined {
   const gt = z.georef.geoTransform;
   if (gt) {
     const geo = z.georef.epsg === 4326;
-    const f = (v: number) => (geo ? v.toFixed(4) + '°' : v.toFixed(0));
+    const f = (v: number) => (geo ? `${v.toFixed(4)}°` : v.toFixed(0));
     const xs = [gt[0], gt[0] + z.width * gt[1] + z.height * gt[2]];
     const ys = [gt[3], gt[3] + z.width * gt[4] + z.height * gt[5]];
     return `${geo ? 'lon' : 'x'} ${f(Math.min(...xs))} … ${f(Math.max(...xs))}, ${geo ? 'lat' : 'y'} ${f(Math.min(...ys))} … ${f(Math.max(...ys))}` +

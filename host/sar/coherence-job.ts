@@ -2,7 +2,7 @@
 // CoherenceStack, close everything whatever happens.
 import { DEFAULT_CHIP } from '../core/defaults.js';
 import { DpmError } from '../core/errors.js';
-import { type Feedback } from '../core/feedback.js';
+import type { Feedback } from '../core/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
 import { checkStack, computeCoherence, parseChip, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
 import { discoverStack, openRaster, type RasterSource } from './readers.js';
@@ -35,7 +35,7 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
   const pairs = selectPairs(dates, o.pairs ?? 'consecutive', o.maxSpan);
   if (pairs.length === 0) throw new DpmError(`--max-span ${o.maxSpan}: no pair of acquisitions is that close in time`);
   if (o.pairs === 'max-span') {
-    const gaps = dates.slice(1).filter((d, k) => !pairs.some(([a, b]) => a === k && b === k + 1)).length;
+    const gaps = dates.slice(1).filter((_, k) => !pairs.some(([a, b]) => a === k && b === k + 1)).length;
     if (gaps) fb.log('warning', `--max-span ${o.maxSpan}: ${gaps} consecutive pair(s) are longer than the span and left out`);
   }
   const latPath = o.lat ?? (o.lon === undefined ? found.lat : undefined);

@@ -32,7 +32,7 @@ export interface EvaluationResult { evals: ScoreEvaluation[]; labels: ChipLabels
 /** Reads the scores and the truth and computes every metric; writes nothing. */
 export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<EvaluationResult> {
   if (o.scores.length === 0) throw new DpmError('--score: give at least one score raster');
-  const names = o.names && o.names.length ? o.names : o.scores.map((p) => basename(p).replace(/\.tiff?$/i, ''));
+  const names = o.names?.length ? o.names : o.scores.map((p) => basename(p).replace(/\.tiff?$/i, ''));
   if (names.length !== o.scores.length) throw new DpmError(`--names gives ${names.length} names for ${o.scores.length} score rasters`);
   if (new Set(names).size !== names.length) throw new DpmError(`--names: method names must differ (${names.join(', ')})`);
   if (!!o.truth === !!o.truthRaster) throw new DpmError('give exactly one of --truth (vector footprints) or --truth-raster (mask)');
@@ -134,7 +134,7 @@ export async function writeEvaluationOutputs(outs: OutputSet, outDir: string, r:
   throwIfCanceled(fb);
   const paths = evaluationPaths(outDir);
   writeFileSync(outs.path(paths.report), tableMarkdown(r.evals, r.meta));
-  writeFileSync(outs.path(paths.json), JSON.stringify(reportJson(r.evals, r.meta), null, 2) + '\n');
+  writeFileSync(outs.path(paths.json), `${JSON.stringify(reportJson(r.evals, r.meta), null, 2)}\n`);
   writeFileSync(outs.path(paths.pr_plot), plots.pr.svg);
   writeFileSync(outs.path(paths.fbeta_plot), plots.fbeta.svg);
   writeFileSync(outs.path(paths.pr_png), plots.pr.png);

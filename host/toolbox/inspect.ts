@@ -73,13 +73,13 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
     }
     const json = join(dir, 'inspect.json');
     const clean = (a: number[]) => a.map((v) => (Number.isFinite(v) ? v : null)); // JSON has no NaN
-    writeFileSync(outs.path(json), JSON.stringify({
+    writeFileSync(outs.path(json), `${JSON.stringify({
       model: modelPath, split: split.describe,
       pixels: series.map((s) => ({
         row: s.row, col: s.col, usable: s.usable, pairs: s.pairs, coherence: clean(s.coherence), x: clean(s.x),
         mu: clean(s.mu), sigma: clean(s.sigma), z: clean(s.z), expectedCoherence: clean(s.expectedCoherence),
       })),
-    }, null, 1) + '\n');
+    }, null, 1)}\n`);
     files.push(json);
   }, fb);
   fb.progress(100, 'done');

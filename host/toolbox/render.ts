@@ -9,7 +9,7 @@ export interface RenderedFeedback extends Feedback {
 }
 
 export function jsonLine(obj: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify(obj) + '\n');
+  process.stdout.write(`${JSON.stringify(obj)}\n`);
 }
 
 export function jsonFeedback(): RenderedFeedback {
@@ -43,19 +43,25 @@ export function terminalFeedback(verbose = false): RenderedFeedback {
   const log = (level: LogLevel, message: string) => {
     if (level === 'debug' && !verbose) return;
     const line = level === 'info' ? message : `${level}: ${message}`;
-    if (bar && started) bar.stop(), (started = false);
-    process.stderr.write(line + '\n');
+    if (bar && started) {
+      bar.stop();
+      started = false;
+    }
+    process.stderr.write(`${line}\n`);
   };
   return {
     progress(percent, text) {
       if (bar) {
-        if (!started) bar.start(100, 0, { stage: text ?? '' }), (started = true);
+        if (!started) {
+          bar.start(100, 0, { stage: text ?? '' });
+          started = true;
+        }
         bar.update(Math.round(percent), { stage: text ?? '' });
       } else {
         const decile = Math.floor(percent / 10);
         if (decile !== lastDecile) {
           lastDecile = decile;
-          process.stderr.write(`[${Math.round(percent)}%]${text ? ' ' + text : ''}\n`);
+          process.stderr.write(`[${Math.round(percent)}%]${text ? ` ${text}` : ''}\n`);
         }
       }
     },

@@ -58,7 +58,7 @@ type RunState = Record<string, StageRecord>;
 class Stages {
   private state: RunState;
   private readonly file: string;
-  constructor(private readonly dir: string, force: boolean, private readonly fb: Feedback) {
+  constructor(dir: string, force: boolean, private readonly fb: Feedback) {
     this.file = join(dir, 'run-state.json');
     mkdirSync(dir, { recursive: true });
     this.state = !force && existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as RunState) : {};
@@ -82,7 +82,7 @@ class Stages {
 
   private save(): void {
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.state, null, 2) + '\n');
+    writeFileSync(tmp, `${JSON.stringify(this.state, null, 2)}\n`);
     renameSync(tmp, this.file); // atomic: a crash never leaves a half-written state file
   }
 }
@@ -240,7 +240,7 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   };
   const md = reportMarkdown(report, dir, typeof evaluation?.table === 'string' ? evaluation.table : undefined);
   await withOutputs(async (outs) => {
-    writeFileSync(outs.path(at('report.json')), JSON.stringify(report, null, 2) + '\n');
+    writeFileSync(outs.path(at('report.json')), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(outs.path(at('report.md')), md);
   }, fb);
   fb.progress(100, 'done');
@@ -277,7 +277,7 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
     for (const name of ['train-window', 'aoi-window'] as const) {
       const text = p[name];
       if (text === undefined) continue;
-      let w;
+      let w: ReturnType<typeof parseWindow>;
       try {
         w = parseWindow(text, width, height);
       } catch (e) {
@@ -384,7 +384,18 @@ function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStac
   };
 }
 
-function reportMarkdown(r: Record<string, any>, dir: string, table: string | undefined): string {
+/** The parts of report.json that report.md shows. */
+interface ReportSummary {
+  eventDate: string;
+  coEventPair: string;
+  prePairs: number;
+  chip: string;
+  preset: string;
+  model: Preset & Outputs;
+  forecast: Outputs;
+}
+
+function reportMarkdown(r: ReportSummary, dir: string, table: string | undefined): string {
   const lines = [
     `# Damage proxy map — event ${r.eventDate}`, '',
     `- co-event pair: ${r.coEventPair}; ${r.prePairs} pre-event pairs; chip ${r.chip} (range × azimuth)`,

@@ -27,7 +27,8 @@ export interface TruthFootprints {
 interface RawFeatures { features: Feature[]; crs: string | undefined; }
 
 async function readGeoJson(path: string, what: string): Promise<RawFeatures> {
-  let doc: any;
+  // what readGeoJson looks at before trusting the features
+  let doc: { type?: unknown; features?: unknown; crs?: { properties?: { name?: unknown } } } | null;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
@@ -35,11 +36,11 @@ async function readGeoJson(path: string, what: string): Promise<RawFeatures> {
   }
   let features: Feature[];
   if (doc?.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
-  else if (doc?.type === 'Feature') features = [doc];
+  else if (doc?.type === 'Feature') features = [doc as Feature];
   else throw new DpmError(`${what} ${path}: not a GeoJSON FeatureCollection or Feature`);
   // RFC 7946 GeoJSON is WGS84; the 2008 spec allowed a named "crs" member, which QGIS and GDAL still write.
   let crs: string | undefined = 'EPSG:4326';
-  const name: unknown = doc.crs?.properties?.name;
+  const name = doc.crs?.properties?.name;
   if (typeof name === 'string') {
     const m = /EPSG:{1,2}(\d+)$/i.exec(name);
     if (m) crs = epsgDef(Number(m[1]));
@@ -53,7 +54,7 @@ async function readShapefile(path: string, what: string): Promise<RawFeatures> {
   const base = path.slice(0, -extname(path).length);
   const dbf = [`${base}.dbf`, `${base}.DBF`].find((p) => existsSync(p));
   if (!dbf) throw new DpmError(`${what} ${path}: the attribute table ${base}.dbf is missing`);
-  let fc;
+  let fc: Awaited<ReturnType<typeof shapefile.read>>;
   try {
     fc = await shapefile.read(readFileSync(path), readFileSync(dbf));
   } catch (e) {
@@ -137,7 +138,7 @@ export async function readTruthVector(path: string, damageField: string, damaged
   if (wanted.size === 0) throw new DpmError('--damaged-values is empty: name the attribute values that count as damaged');
   const v = await readPolygons(path, 'truth');
   if (v.polygons.length === 0) throw new DpmError(`truth ${path}: no polygon footprints (${v.skipped} features of other geometry types)`);
-  if (!v.polygons.some((p) => Object.prototype.hasOwnProperty.call(p.properties, damageField))) {
+  if (!v.polygons.some((p) => Object.hasOwn(p.properties, damageField))) {
     throw new DpmError(`truth ${path}: no feature has the damage field '${damageField}' (fields: ${v.fields.join(', ') || 'none'})`);
   }
   const polygons = v.polygons.map(({ rings, properties }) => {

@@ -30,6 +30,7 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
     throw new DpmError(`--points ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read the file (${(e as Error).message})`}`);
   }
   // a raster or other binary file: say so instead of echoing its bytes as a CSV header
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL byte is how a binary file is told from a CSV
   if (/\u0000/.test(text.slice(0, 4096))) throw new DpmError(`--points ${path}: not a text file (expected a CSV with lon,lat columns or GeoJSON)`);
   const ext = extname(path).toLowerCase();
   const looksJson = ext === '.geojson' || ext === '.json' || /^\s*\{/.test(text);
@@ -90,7 +91,7 @@ function geojsonRows(path: string, text: string): { fields: string[]; records: R
     const feat = f as { geometry?: { type?: string; coordinates?: unknown }; properties?: Record<string, unknown> | null };
     const g = feat.geometry;
     const where = `feature ${i + 1}`;
-    if (!g || g.type !== 'Point' || !Array.isArray(g.coordinates) || g.coordinates.length < 2) {
+    if (g?.type !== 'Point' || !Array.isArray(g.coordinates) || g.coordinates.length < 2) {
       throw new DpmError(`--points ${path}: ${where} is not a Point (geometry type ${g?.type ?? 'none'}); only Point features are supported`);
     }
     const [x, y] = g.coordinates as unknown[];

@@ -112,14 +112,14 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
       }
       lines.push(row.join(','));
     }
-    write('buffers.csv', lines.join('\n') + '\n');
+    write('buffers.csv', `${lines.join('\n')}\n`);
     const ctx: ReportContext = {
       points: o.points, pointCount: pts.lon.length, buffer: o.buffer, band, rasters: rasterInfo,
       columns: o.columns.map((c) => ({ name: c, empty: pts.empty.get(c)!, negative: pts.negative.get(c)!, missing: o.missing ?? 'drop' })),
       analyses, plots, started,
     };
     write('report.md', markdownReport(ctx));
-    write('report.json', JSON.stringify(jsonReport(ctx), null, 1) + '\n');
+    write('report.json', `${JSON.stringify(jsonReport(ctx), null, 1)}\n`);
     fb.progress(100, 'done');
     return { report: join(o.outDir, 'report.md'), json: join(o.outDir, 'report.json'), buffers: join(o.outDir, 'buffers.csv'), analyses };
   }, fb);

@@ -208,7 +208,7 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
       // truth
       throwIfCanceled(fb);
       fb.progress(88, 'truth');
-      writeFileSync(outs.path(paths.damage), JSON.stringify(damageGeoJson(scene)) + '\n');
+      writeFileSync(outs.path(paths.damage), `${JSON.stringify(damageGeoJson(scene))}\n`);
       const common = { width, height, georef: { lat: Float32Array.from(lat), lon: Float32Array.from(lon) } };
       await writeRaster(outs, paths.mask, {
         ...common,
@@ -219,7 +219,7 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
       await writeRaster(outs, paths.landcover, {
         ...common,
         bands: [Float32Array.from(scene.landcover)],
-        descriptions: ['land cover (' + Object.entries(LANDCOVER_NAMES).map(([k, v]) => `${k}=${v}`).join(', ') + ')'],
+        descriptions: [`land cover (${Object.entries(LANDCOVER_NAMES).map(([k, v]) => `${k}=${v}`).join(', ')})`],
         metadata: Object.fromEntries(Object.entries(LANDCOVER_NAMES).map(([k, v]) => [`CLASS_${k}`, v])),
       }, { type: 'uint8' });
       throwIfCanceled(fb);
@@ -230,7 +230,7 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
         metadata: { EVENT_DATE: scene.eventDate, CO_EVENT_PAIR: scene.pairName(eventIndex), TRUE_COHERENCE: 'yes' },
       });
       fb.progress(97, 'scene.json');
-      writeFileSync(outs.path(paths.scene), JSON.stringify(sceneJson(scene, aoiChips), null, 2) + '\n');
+      writeFileSync(outs.path(paths.scene), `${JSON.stringify(sceneJson(scene, aoiChips), null, 2)}\n`);
       throwIfCanceled(fb);
     }, fb);
   } catch (err) {
