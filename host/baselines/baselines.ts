@@ -35,7 +35,9 @@ export interface BaselineOptions {
   feedback?: Feedback;
 }
 
-function bandsOf(stack: CoherenceStack, split: BaselineSplit, what: string): { pre: Float32Array[]; co: Float32Array } {
+/** The pre-event bands (the last one apart) and the co-event band, each checked to cover the whole grid: a read at
+ *  a pixel index below width × height is then never out of range. */
+function bandsOf(stack: CoherenceStack, split: BaselineSplit, what: string): { pre: Float32Array[]; last: Float32Array; co: Float32Array } {
   if (split.coEvent === undefined) throw new DpmError(`${what}: needs a co-event band (the pair spanning the event)`);
   if (split.pre.length === 0) throw new DpmError(`${what}: needs at least one pre-event band`);
   const n = stack.width * stack.height;
@@ -44,18 +46,20 @@ function bandsOf(stack: CoherenceStack, split: BaselineSplit, what: string): { p
     if (!b || b.length !== n) throw new Error(`internal: band ${k} missing or of the wrong size`);
     return b;
   };
-  return { pre: split.pre.map(get), co: get(split.coEvent) };
+  const pre = split.pre.map(get);
+  const last = pre.at(-1);
+  if (!last) throw new DpmError(`${what}: needs at least one pre-event band`);
+  return { pre, last, co: get(split.coEvent) };
 }
 
 /** One baseline as a float32 band of the stack's grid. */
 export function computeBaseline(method: BaselineMethod, stack: CoherenceStack, split: BaselineSplit, opts: BaselineOptions = {}): Float32Array {
   const fb = opts.feedback ?? silentFeedback;
-  const { pre, co } = bandsOf(stack, split, method);
+  const { pre, last, co } = bandsOf(stack, split, method);
   const n = stack.width * stack.height;
   const out = new Float32Array(n);
   const sigmaMin = opts.sigmaMin ?? DEFAULT_SIGMA_MIN;
   if (!(sigmaMin >= 0)) throw new DpmError(`--sigma-min must be ≥ 0, got ${sigmaMin}`);
-  const last = pre[pre.length - 1];
   const K = pre.length;
   if ((method === 'zscore' || method === 'percentile') && K < MIN_HISTORY) {
     throw new DpmError(`${method}: needs at least ${MIN_HISTORY} pre-event bands, the split has ${K}`);
@@ -66,25 +70,27 @@ export function computeBaseline(method: BaselineMethod, stack: CoherenceStack, s
     fb.progress((100 * i0) / n, method);
     const i1 = Math.min(n, i0 + block);
     for (let i = i0; i < i1; i++) {
-      const c = co[i];
+      // i < n and bandsOf checked every band's length: `?? NaN` never fires (NaN is nodata anyway)
+      const c = co[i] ?? NaN;
       if (Number.isNaN(c)) { out[i] = NaN; continue; }
+      const lastPre = last[i] ?? NaN;
       switch (method) {
-        case 'ccd': out[i] = last[i] - c; break; // NaN γ_pre propagates
-        case 'nd': out[i] = (last[i] - c) / (last[i] + c + ND_EPSILON); break;
+        case 'ccd': out[i] = lastPre - c; break; // NaN γ_pre propagates
+        case 'nd': out[i] = (lastPre - c) / (lastPre + c + ND_EPSILON); break;
         case 'zscore': {
           let s = 0, m = 0;
-          for (let k = 0; k < K; k++) { const v = pre[k][i]; if (!Number.isNaN(v)) { s += v; m++; } }
+          for (const band of pre) { const v = band[i] ?? NaN; if (!Number.isNaN(v)) { s += v; m++; } }
           if (m < MIN_HISTORY) { out[i] = NaN; break; }
           const mean = s / m;
           let ss = 0;
-          for (let k = 0; k < K; k++) { const v = pre[k][i]; if (!Number.isNaN(v)) ss += (v - mean) * (v - mean); }
+          for (const band of pre) { const v = band[i] ?? NaN; if (!Number.isNaN(v)) ss += (v - mean) * (v - mean); }
           out[i] = (mean - c) / Math.max(Math.sqrt(ss / (m - 1)), sigmaMin);
           break;
         }
         case 'percentile': {
           let below = 0, equal = 0, m = 0;
-          for (let k = 0; k < K; k++) {
-            const v = pre[k][i];
+          for (const band of pre) {
+            const v = band[i] ?? NaN;
             if (Number.isNaN(v)) continue;
             m++;
             if (v < c) below++; else if (v === c) equal++;

@@ -60,14 +60,21 @@ export interface FitOptions {
  * Σe, Σe², Σγ, Σeγ, Σγ² over n pairs. Without the γ0 ≤ 1 bound, pixels whose decay is complete before the
  * shortest span trade a tiny τ for an unbounded γ0 (seen on the real PyRate stack).
  */
-function linearFit(se: number, see: number, sg: number, seg: number, sgg: number, n: number, out: Float64Array): void {
+/** γ ≈ a·e + b and its SSE; one object per fit, overwritten by every linearFit call (no allocation per τ). */
+interface LinearFit {
+  a: number;
+  b: number;
+  sse: number;
+}
+
+function linearFit(se: number, see: number, sg: number, seg: number, sgg: number, n: number, out: LinearFit): void {
   // SSE(A, B) = Σγ² − 2AΣeγ − 2BΣγ + A²Σe² + 2ABΣe + nB²  (convex: the optimum is inside or on an edge)
   const sse = (a: number, b: number) => Math.max(0, sgg - 2 * a * seg - 2 * b * sg + a * a * see + 2 * a * b * se + n * b * b);
   const det = n * see - se * se;
   if (det > 1e-12 * n * see) {
     const a = (n * seg - se * sg) / det;
     const b = (see * sg - se * seg) / det;
-    if (a >= 0 && b >= 0 && a + b <= 1) { out[0] = a; out[1] = b; out[2] = sse(a, b); return; }
+    if (a >= 0 && b >= 0 && a + b <= 1) { out.a = a; out.b = b; out.sse = sse(a, b); return; }
   }
   const clamp = (v: number) => (v > 0 ? (v < 1 ? v : 1) : 0);
   // edges: A = 0; B = 0; A + B = 1 (γ = 1 + A(e − 1))
@@ -76,9 +83,9 @@ function linearFit(se: number, see: number, sg: number, seg: number, sgg: number
   const d2 = see - 2 * se + n;
   const a2 = d2 > 0 ? clamp((seg - se - sg + n) / d2) : 0;
   const s0 = sse(0, b0), s1 = sse(a1, 0), s2 = sse(a2, 1 - a2);
-  if (s0 <= s1 && s0 <= s2) { out[0] = 0; out[1] = b0; out[2] = s0; }
-  else if (s1 <= s2) { out[0] = a1; out[1] = 0; out[2] = s1; }
-  else { out[0] = a2; out[1] = 1 - a2; out[2] = s2; }
+  if (s0 <= s1 && s0 <= s2) { out.a = 0; out.b = b0; out.sse = s0; }
+  else if (s1 <= s2) { out.a = a1; out.b = 0; out.sse = s1; }
+  else { out.a = a2; out.b = 1 - a2; out.sse = s2; }
 }
 
 /**
@@ -95,36 +102,39 @@ export function fitDecorrelation(dtIn: ArrayLike<number>, gammaIn: ArrayLike<num
   // per distinct span: Σγ; and Σγ, Σγ² over all pairs
   const agg = new Float64Array(nd);
   let sg = 0, sgg = 0;
-  for (let k = 0; k < n; k++) {
-    const v = gammaIn[k];
-    agg[g.index[k]] += v;
+  // g.index has one entry per pair (k < n): pair k adds to its span's sum
+  g.index.forEach((u, k) => {
+    const v = gammaIn[k] ?? NaN;
+    agg[u] = (agg[u] ?? 0) + v;
     sg += v;
     sgg += v * v;
-  }
-  const r = new Float64Array(3);
+  });
+  const r: LinearFit = { a: 0, b: 0, sse: 0 };
   let best = 0, bestSse = Infinity;
   const m = g.taus.length;
   const table = g.table;
   for (let j = 0; j < m; j++) {
+    const row = table.subarray(j * nd, (j + 1) * nd);
     let seg = 0;
-    const off = j * nd;
-    for (let u = 0; u < nd; u++) seg += table[off + u] * agg[u];
-    linearFit(g.se[j], g.see[j], sg, seg, sgg, n, r);
-    if (r[2] < bestSse) { bestSse = r[2]; best = j; }
+    row.forEach((e, u) => { seg += e * (agg[u] ?? NaN); });
+    linearFit(g.se[j] ?? NaN, g.see[j] ?? NaN, sg, seg, sgg, n, r);
+    if (r.sse < bestSse) { bestSse = r.sse; best = j; }
   }
   // golden-section refinement on ln τ between the neighbours of the best grid point
   const { spans, counts } = g;
   const evalAt = (lnTau: number): number => {
     const inv = Math.exp(-lnTau);
     let se = 0, see = 0, seg = 0;
-    for (let u = 0; u < nd; u++) {
-      const e = Math.exp(-spans[u] * inv);
-      se += counts[u] * e; see += counts[u] * e * e; seg += e * agg[u];
-    }
+    spans.forEach((span, u) => {
+      const e = Math.exp(-span * inv);
+      const count = counts[u] ?? 0;
+      se += count * e; see += count * e * e; seg += e * (agg[u] ?? NaN);
+    });
     linearFit(se, see, sg, seg, sgg, n, r);
-    return r[2];
+    return r.sse;
   };
-  let lo = Math.log(g.taus[Math.max(0, best - 1)]), hi = Math.log(g.taus[Math.min(m - 1, best + 1)]);
+  const lnTauAt = (j: number) => Math.log(g.taus[j] ?? NaN);
+  let lo = lnTauAt(Math.max(0, best - 1)), hi = lnTauAt(Math.min(m - 1, best + 1));
   const R = (Math.sqrt(5) - 1) / 2;
   let c = hi - R * (hi - lo), d = lo + R * (hi - lo);
   let fc = evalAt(c), fd = evalAt(d);
@@ -134,12 +144,12 @@ export function fitDecorrelation(dtIn: ArrayLike<number>, gammaIn: ArrayLike<num
     else { lo = c; c = d; fc = fd; d = lo + R * (hi - lo); fd = evalAt(d); }
   }
   let lnTau = (lo + hi) / 2;
-  if (evalAt(lnTau) > bestSse) { lnTau = Math.log(g.taus[best]); evalAt(lnTau); }
+  if (evalAt(lnTau) > bestSse) { lnTau = lnTauAt(best); evalAt(lnTau); }
   const tau = Math.exp(lnTau);
-  const gamma0 = r[0] + r[1];
+  const gamma0 = r.a + r.b;
   return {
-    gamma0, tau, floor: gamma0 > 0 ? r[1] / gamma0 : 0, sse: r[2], n,
-    sigma: Math.sqrt(r[2] / (n - 3)),
+    gamma0, tau, floor: gamma0 > 0 ? r.b / gamma0 : 0, sse: r.sse, n,
+    sigma: Math.sqrt(r.sse / (n - 3)),
     tauAtBound: best === 0 || best === m - 1,
   };
 }
@@ -167,20 +177,25 @@ export function tauGrid(dt: ArrayLike<number>, opts: FitOptions = {}): TauGrid {
   const distinct = [...new Set(Array.from(dt))].sort((x, y) => x - y);
   const spans = Float64Array.from(distinct);
   const pos = new Map(distinct.map((v, u) => [v, u]));
-  const index = Int32Array.from(Array.from(dt), (v) => pos.get(v)!);
+  // every value of dt is a key of pos: pos was built from the same values
+  const index = Int32Array.from(Array.from(dt), (v) => pos.get(v) ?? -1);
   const counts = new Float64Array(spans.length);
-  for (const u of index) counts[u]++;
+  for (const u of index) counts[u] = (counts[u] ?? 0) + 1;
   const nd = spans.length;
   const table = new Float64Array(m * nd);
   const se = new Float64Array(m), see = new Float64Array(m);
-  for (let j = 0; j < m; j++) {
-    for (let u = 0; u < nd; u++) {
-      const e = Math.exp(-spans[u] / taus[j]);
+  taus.forEach((tau, j) => {
+    let sum = 0, sumSq = 0;
+    spans.forEach((span, u) => {
+      const e = Math.exp(-span / tau);
+      const count = counts[u] ?? 0;
       table[j * nd + u] = e;
-      se[j] += counts[u] * e;
-      see[j] += counts[u] * e * e;
-    }
-  }
+      sum += count * e;
+      sumSq += count * e * e;
+    });
+    se[j] = sum;
+    see[j] = sumSq;
+  });
   return { taus, n, spans, counts, index, table, se, see };
 }
 
@@ -199,12 +214,13 @@ export function leverage(fit: DecorrelationFit, dt: ArrayLike<number>, t: number
     const e = Math.exp(-x / fit.tau);
     return [e, 1, (A * e * x) / (fit.tau * fit.tau)];
   };
-  const M = [0, 0, 0, 0, 0, 0, 0, 0, 0];
-  for (let k = 0; k < dt.length; k++) {
-    const g = grad(dt[k]);
-    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) M[3 * a + b] += g[a] * g[b];
+  // JᵀJ, symmetric: its six distinct entries
+  let m00 = 0, m01 = 0, m02 = 0, m11 = 0, m12 = 0, m22 = 0;
+  for (const x of Array.from(dt)) {
+    const [g0, g1, g2] = grad(x);
+    m00 += g0 * g0; m01 += g0 * g1; m02 += g0 * g2;
+    m11 += g1 * g1; m12 += g1 * g2; m22 += g2 * g2;
   }
-  const [m00, m01, m02, , m11, m12, , , m22] = M;
   const c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22, c02 = m01 * m12 - m02 * m11;
   const c11 = m00 * m22 - m02 * m02, c12 = m01 * m02 - m00 * m12, c22 = m00 * m11 - m01 * m01;
   const det = m00 * c00 + m01 * c01 + m02 * c02;
@@ -245,8 +261,9 @@ export interface Dpm2Result {
 
 export function dayNumber(yyyymmdd: string, what: string): number {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(yyyymmdd.trim());
-  const t = m ? Date.UTC(+m[1], +m[2] - 1, +m[3]) : NaN;
-  if (!m || Number.isNaN(t) || new Date(t).getUTCDate() !== +m[3]) throw new DpmError(`${what}: '${yyyymmdd}' is not a date (YYYYMMDD or YYYY-MM-DD)`);
+  const [, y = '', mo = '', d = ''] = m ?? [];
+  const t = m ? Date.UTC(+y, +mo - 1, +d) : NaN;
+  if (!m || Number.isNaN(t) || new Date(t).getUTCDate() !== +d) throw new DpmError(`${what}: '${yyyymmdd}' is not a date (YYYYMMDD or YYYY-MM-DD)`);
   return t / 86_400_000;
 }
 
@@ -255,13 +272,16 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
   const ev = dayNumber(o.eventDate, '--event-date');
   const minPairs = Math.max(4, o.minPairs ?? DPM2_DEFAULTS.minPairs);
   const sigmaMin = o.sigmaMin ?? SIGMA_MIN;
-  const pre: number[] = [], co: number[] = [];
-  const span = stack.pairs.map((p, k) => {
-    const a = dayNumber(p.first, `${what} band ${k + 1}`), b = dayNumber(p.second, `${what} band ${k + 1}`);
-    if (!(b > a)) throw new DpmError(`${what}: band ${k + 1} pair ${p.first}_${p.second} does not go forward in time`);
-    if (b <= ev) pre.push(k);
-    else if (a <= ev) co.push(k);
-    return b - a;
+  /** one band of the stack: its pair, its span in days and its values */
+  interface Band { pair: { first: string; second: string }; span: number; values: Float32Array }
+  const pre: Band[] = [], co: Band[] = [];
+  stack.pairs.forEach((pair, k) => {
+    const a = dayNumber(pair.first, `${what} band ${k + 1}`), b = dayNumber(pair.second, `${what} band ${k + 1}`);
+    if (!(b > a)) throw new DpmError(`${what}: band ${k + 1} pair ${pair.first}_${pair.second} does not go forward in time`);
+    const values = stack.bands[k];
+    if (!values) throw new DpmError(`${what}: ${stack.pairs.length} pairs but ${stack.bands.length} bands`);
+    if (b <= ev) pre.push({ pair, span: b - a, values });
+    else if (a <= ev) co.push({ pair, span: b - a, values });
   });
   if (pre.length < minPairs) {
     throw new DpmError(`${what}: ${pre.length} pre-event pair(s) end on or before ${o.eventDate}; the DPM2-style fit needs at least ${minPairs} (compute more pairs with 'dpm coherence --pairs all' or lower --min-pairs)`);
@@ -269,16 +289,16 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
   if (co.length === 0) throw new DpmError(`${what}: no pair spans the event date ${o.eventDate} (first ≤ event < second)`);
   let coUsed = co;
   if ((o.coEvent ?? DPM2_DEFAULTS.coEvent) === 'shortest') {
-    const s = Math.min(...co.map((k) => span[k]));
-    coUsed = co.filter((k) => span[k] === s);
+    const s = Math.min(...co.map((c) => c.span));
+    coUsed = co.filter((c) => c.span === s);
   }
   const npx = stack.width * stack.height;
   const nan = () => new Float32Array(npx).fill(NaN);
   const res: Dpm2Result = {
     probability: nan(), gamma0: nan(), tau: nan(), floor: nan(), sigma: nan(), residual: nan(), preCount: new Float32Array(npx),
-    prePairs: pre.length, coPairs: coUsed.map((k) => stack.pairs[k]), masked: 0, tauAtBound: 0,
+    prePairs: pre.length, coPairs: coUsed.map((c) => c.pair), masked: 0, tauAtBound: 0,
   };
-  const preDt = Float64Array.from(pre, (k) => span[k]);
+  const preDt = Float64Array.from(pre, (c) => c.span);
   const full = tauGrid(preDt, o);
   const dtBuf = new Float64Array(pre.length), gBuf = new Float64Array(pre.length);
   const block = Math.max(1, Math.floor(20_000 / pre.length));
@@ -288,10 +308,10 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
       fb.progress((100 * p) / npx, 'fitting the decorrelation model');
     }
     let n = 0;
-    for (const k of pre) {
-      const v = stack.bands[k][p];
+    for (const band of pre) {
+      const v = band.values[p] ?? NaN;
       if (Number.isNaN(v)) continue;
-      dtBuf[n] = span[k];
+      dtBuf[n] = band.span;
       gBuf[n] = v;
       n++;
     }
@@ -300,11 +320,11 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
     if (n < minPairs) { res.masked++; continue; }
     // pixels with every pair share the precomputed grid; the others build theirs from their own spans
     const fit = fitDecorrelation(dtBuf.subarray(0, n), gBuf.subarray(0, n), o, n === pre.length ? full : undefined);
-    for (const k of coUsed) {
-      const v = stack.bands[k][p];
+    for (const band of coUsed) {
+      const v = band.values[p] ?? NaN;
       if (Number.isNaN(v)) continue;
-      rsum += v - decorrelationModel(fit, span[k]);
-      hsum += leverage(fit, dtBuf.subarray(0, n), span[k]);
+      rsum += v - decorrelationModel(fit, band.span);
+      hsum += leverage(fit, dtBuf.subarray(0, n), band.span);
       rn++;
     }
     if (fit.tauAtBound) res.tauAtBound++;

@@ -5,6 +5,7 @@
 // output pixel centre inside it, the barycentric weights give the fractional radar (row, col). The radar raster is
 // then sampled there (nearest or bilinear). Exact when lat/lon vary affinely over a cell. Output pixels outside the
 // mesh of pixel centres (including the outer half pixel of the radar grid) are NaN.
+import { valueAt } from '../core/arrays.js';
 import proj4 from 'proj4';
 import { DpmError } from '../core/errors.js';
 import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
@@ -42,7 +43,7 @@ export function proj4Def(epsg: number): string {
 
 function median(values: number[]): number {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
-  return v.length ? v[v.length >> 1] : NaN;
+  return v[v.length >> 1] ?? NaN;
 }
 
 /** Resamples a radar-geometry raster onto a north-up map grid; returns a raster with geoTransform and epsg. */
@@ -57,7 +58,11 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
 
   // Target CRS and projected pixel centres.
   let cLon = 0, cLat = 0, n = 0;
-  for (let i = 0; i < w * h; i++) if (Number.isFinite(lat[i]) && Number.isFinite(lon[i])) { cLon += lon[i]; cLat += lat[i]; n++; }
+  // lat and lon hold w × h values (checked above); valueAt reads NaN (no data) past the end
+  for (let i = 0; i < w * h; i++) {
+    const la = valueAt(lat, i), lo = valueAt(lon, i);
+    if (Number.isFinite(la) && Number.isFinite(lo)) { cLon += lo; cLat += la; n++; }
+  }
   if (n === 0) throw new DpmError(`${what}: every latitude/longitude is NaN`);
   const target = opts.epsg ?? 'wgs84';
   const epsg = target === 'wgs84' ? 4326 : target === 'utm' ? utmEpsg(cLon / n, cLat / n) : target;
@@ -65,9 +70,11 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   const fwd = epsg === 4326 ? null : proj4('+proj=longlat +datum=WGS84 +no_defs', def);
   const X = new Float64Array(w * h), Y = new Float64Array(w * h);
   for (let i = 0; i < w * h; i++) {
-    if (!(Number.isFinite(lat[i]) && Number.isFinite(lon[i]))) { X[i] = Y[i] = NaN; continue; }
-    if (fwd) [X[i], Y[i]] = fwd.forward([lon[i], lat[i]]);
-    else { X[i] = lon[i]; Y[i] = lat[i]; }
+    const la = valueAt(lat, i), lo = valueAt(lon, i);
+    if (!(Number.isFinite(la) && Number.isFinite(lo))) { X[i] = Y[i] = NaN; continue; }
+    const [x = NaN, y = NaN] = fwd ? fwd.forward([lo, la]) : [lo, la];
+    X[i] = x;
+    Y[i] = y;
   }
 
   // Pixel size: the smaller median spacing between neighbouring centres, along rows or columns (keeps detail).
@@ -77,19 +84,22 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
     const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 20000))); // a sample of cells is enough
     for (let r = 0; r < h - 1; r += step) for (let c = 0; c < w - 1; c += step) {
       const i = r * w + c;
-      along.push(Math.hypot(X[i + 1] - X[i], Y[i + 1] - Y[i]));
-      across.push(Math.hypot(X[i + w] - X[i], Y[i + w] - Y[i]));
+      const x = valueAt(X, i), y = valueAt(Y, i);
+      along.push(Math.hypot(valueAt(X, i + 1) - x, valueAt(Y, i + 1) - y));
+      across.push(Math.hypot(valueAt(X, i + w) - x, valueAt(Y, i + w) - y));
     }
     px = Math.min(median(along), median(across));
   }
   if (!(px > 0 && Number.isFinite(px))) throw new DpmError(`${what}: cannot choose a pixel size (spacing ${px}); give one`);
 
   let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
-  for (let i = 0; i < w * h; i++) {
-    if (X[i] < minX) minX = X[i];
-    if (X[i] > maxX) maxX = X[i];
-    if (Y[i] < minY) minY = Y[i];
-    if (Y[i] > maxY) maxY = Y[i];
+  for (const x of X) {
+    if (x < minX) minX = x;
+    if (x > maxX) maxX = x;
+  }
+  for (const y of Y) {
+    if (y < minY) minY = y;
+    if (y > maxY) maxY = y;
   }
   // Grid snapped to multiples of the pixel size, covering every pixel centre.
   const x0 = Math.floor(minX / px) * px;
@@ -102,7 +112,8 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   const R = new Float32Array(W * H).fill(NaN);
   const C = new Float32Array(W * H).fill(NaN);
   const tri = (a: number, b: number, c: number) => {
-    const ax = X[a], ay = Y[a], bx = X[b], by = Y[b], cx = X[c], cy = Y[c];
+    const ax = valueAt(X, a), ay = valueAt(Y, a), bx = valueAt(X, b), by = valueAt(Y, b);
+    const cx = valueAt(X, c), cy = valueAt(Y, c);
     const det = (by - cy) * (ax - cx) + (cx - bx) * (ay - cy);
     if (!(Math.abs(det) > 0)) return; // degenerate or NaN corner
     const ra = Math.floor(a / w), ca = a % w, rb = Math.floor(b / w), cb = b % w, rc = Math.floor(c / w), cc = c % w;
@@ -141,9 +152,9 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
     throwIfCanceled(fb);
     const out = new Float32Array(W * H).fill(NaN);
     for (let k = 0; k < W * H; k++) {
-      const r = R[k], c = C[k];
+      const r = valueAt(R, k), c = valueAt(C, k);
       if (r !== r) continue;
-      out[k] = method === 'nearest' ? src[Math.round(r) * w + Math.round(c)] : bilinear(src, w, h, r, c);
+      out[k] = method === 'nearest' ? valueAt(src, Math.round(r) * w + Math.round(c)) : bilinear(src, w, h, r, c);
     }
     return out;
   });
@@ -160,7 +171,7 @@ export function bilinear(src: ArrayLike<number>, w: number, h: number, r: number
   const fr = r - r0, fc = c - c0;
   let sum = 0, wsum = 0;
   const add = (rr: number, cc: number, wt: number) => {
-    const v = src[rr * w + cc];
+    const v = valueAt(src, rr * w + cc);
     if (wt > 0 && v === v) { sum += wt * v; wsum += wt; }
   };
   add(r0, c0, (1 - fr) * (1 - fc));

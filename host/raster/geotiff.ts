@@ -23,6 +23,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { addDecoder, BaseDecoder, fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
+import { valueAt } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import type { OutputSet } from '../io/outputs.js';
 import type { GeoTransform, Georef, Raster } from './types.js';
@@ -172,18 +173,17 @@ async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Pro
   if (raw.length !== spp) throw new Error(`decoded ${raw.length} of ${spp} bands`);
   const isFloat = format === 3;
   const bands: Float32Array[] = [];
-  for (let b = 0; b < spp; b++) {
-    const src = raw[b];
+  for (const [b, src] of raw.entries()) {
     if (src.length !== width * height) throw new Error(`band ${b + 1} decoded to ${src.length} values, expected ${width * height}`);
     const out = src instanceof Float32Array ? src : Float32Array.from(src);
     const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : isFloat ? Math.fround(nodata) : nodata;
     const scale = Number(md.band.get(b)?.scale ?? 1);
     const offset = Number(md.band.get(b)?.offset ?? 0);
     if (ndv !== undefined || scale !== 1 || offset !== 0) {
-      for (let i = 0; i < out.length; i++) {
-        const v = src[i];
+      out.forEach((v, i) => {
+        // out is src itself or its float32 copy: v is src[i] (as float32, which is what nodata was rounded to)
         out[i] = v === ndv ? NaN : v * scale + offset;
-      }
+      });
     }
     bands.push(out);
   }
@@ -258,7 +258,9 @@ export function parseGdalMetadata(xml: string): GdalMetadata {
   const md: GdalMetadata = { dataset: new Map(), band: new Map(), geolocation: new Map() };
   for (const m of xml.matchAll(/<Item\b([^>]*?)(?:\/>|>([\s\S]*?)<\/Item>)/g)) {
     const attrs = new Map<string, string>();
-    for (const a of m[1].matchAll(/([A-Za-z_:]+)\s*=\s*"([^"]*)"/g)) attrs.set(a[1], unescapeXml(a[2]));
+    for (const [, key = '', text = ''] of (m[1] ?? '').matchAll(/([A-Za-z_:]+)\s*=\s*"([^"]*)"/g)) {
+      attrs.set(key, unescapeXml(text));
+    }
     const name = attrs.get('name');
     if (!name) continue;
     const value = unescapeXml(unescapeXml(m[2] ?? ''));
@@ -285,10 +287,13 @@ function readGeoTransform(image: GeoTIFFImage): GeoTransform | undefined {
   const scale = fd.getValue('ModelPixelScale') as ArrayLike<number> | undefined;
   const mt = fd.getValue('ModelTransformation') as ArrayLike<number> | undefined;
   let gt: GeoTransform | undefined;
-  if (mt && mt.length >= 16) gt = [mt[3], mt[0], mt[1], mt[7], mt[4], mt[5]];
-  else if (tie && tie.length >= 6 && scale && scale.length >= 2) {
-    const [i, j, , x, y] = Array.from(tie);
-    gt = [x - i * scale[0], scale[0], 0, y + j * scale[1], 0, -scale[1]];
+  if (mt && mt.length >= 16) {
+    const [a = NaN, b = NaN, , c = NaN, d = NaN, e = NaN, , f = NaN] = Array.from(mt);
+    gt = [c, a, b, f, d, e];
+  } else if (tie && tie.length >= 6 && scale && scale.length >= 2) {
+    const [i = NaN, j = NaN, , x = NaN, y = NaN] = Array.from(tie);
+    const [sx = NaN, sy = NaN] = Array.from(scale);
+    gt = [x - i * sx, sx, 0, y + j * sy, 0, -sy];
   }
   if (!gt?.every(Number.isFinite)) return undefined;
   // PixelIsPoint: the tie point is a pixel centre; GDAL shifts the transform to the corner by half a pixel.
@@ -434,6 +439,11 @@ const TYPE_INFO: Record<SampleType, { bytes: number; format: number; min: number
 // TIFF field types
 const BYTE = 1, ASCII = 2, SHORT = 3, LONG = 4, DOUBLE = 12;
 const FIELD_SIZE: Record<number, number> = { [BYTE]: 1, [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8 };
+function fieldSize(type: number): number {
+  const size = FIELD_SIZE[type];
+  if (size === undefined) throw new Error(`internal: TIFF field type ${type} is not written`);
+  return size;
+}
 
 interface Entry { tag: number; type: number; values: number[] | Buffer }
 
@@ -471,7 +481,8 @@ export function writeTiff(path: string, s: TiffSpec): void {
             const col = tx * T + c;
             const inside = row < height && col < width;
             for (let k = 0; k < perTile; k++) {
-              let v = inside ? bands[contiguous ? k : p][row * width + col] : fill;
+              const src = bands[contiguous ? k : p];
+              let v = inside && src ? valueAt(src, row * width + col) : fill;
               if (v !== v) v = fill; // NaN
               if (isInt) v = Math.min(info.max, Math.max(info.min, Math.round(v)));
               dst[o++] = v;
@@ -549,7 +560,7 @@ export function writeTiff(path: string, s: TiffSpec): void {
     const at = 2 + i * 12;
     ifd.writeUInt16LE(e.tag, at);
     ifd.writeUInt16LE(e.type, at + 2);
-    ifd.writeUInt32LE(data.length / FIELD_SIZE[e.type], at + 4);
+    ifd.writeUInt32LE(data.length / fieldSize(e.type), at + 4);
     if (data.length <= 4) data.copy(ifd, at + 8);
     else {
       ifd.writeUInt32LE(extraPos, at + 8);
@@ -588,20 +599,21 @@ function applyPredictor(raw: Buffer, samples: Float32Array | Uint8Array | Int16A
     for (let r = 0; r < T; r++) {
       const row = raw.subarray(r * rowBytes, (r + 1) * rowBytes);
       row.copy(tmp);
-      for (let i = 0; i < wc; i++) for (let p = 0; p < 4; p++) row[p * wc + i] = tmp[i * 4 + 3 - p]; // little-endian host
-      for (let k = rowBytes - 1; k >= perTile; k--) row[k] = (row[k] - row[k - perTile]) & 0xff;
+      for (let i = 0; i < wc; i++) for (let p = 0; p < 4; p++) row[p * wc + i] = tmp.readUInt8(i * 4 + 3 - p); // little-endian host
+      for (let k = rowBytes - 1; k >= perTile; k--) row[k] = (row.readUInt8(k) - row.readUInt8(k - perTile)) & 0xff;
     }
   } else {
     for (let r = 0; r < T; r++) {
       const o = r * wc;
-      for (let k = wc - 1; k >= perTile; k--) samples[o + k] = samples[o + k] - samples[o + k - perTile]; // typed arrays wrap
+      // typed arrays wrap
+      for (let k = wc - 1; k >= perTile; k--) samples[o + k] = valueAt(samples, o + k) - valueAt(samples, o + k - perTile);
     }
   }
 }
 
 function encodeValues(e: Entry): Buffer {
   if (Buffer.isBuffer(e.values)) return e.values;
-  const size = FIELD_SIZE[e.type];
+  const size = fieldSize(e.type);
   const b = Buffer.alloc(e.values.length * size);
   e.values.forEach((v, i) => {
     if (e.type === SHORT) b.writeUInt16LE(v, i * 2);

@@ -5,6 +5,7 @@
 // - an RGBA uint8 GeoTIFF on the same grid, for overlay in QGIS (alpha 0 below the threshold and for NaN).
 import { writeFile } from 'node:fs/promises';
 import { encode } from 'fast-png';
+import { valueAt } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import { SVG_FONT_FAMILY, svgToPng } from '../io/svg-png.js';
 import { companionPaths, geolocationItems, writeTiff, type WriteOptions } from './geotiff.js';
@@ -23,6 +24,13 @@ const STOPS: [number, number, number][] = [
   [177, 0, 38],
 ];
 
+/** The z-score band of a map raster. */
+function firstBand(z: Raster): Float32Array {
+  const band = z.bands[0];
+  if (!band) throw new DpmError(`${z.source ?? 'z-score raster'}: no band to map`);
+  return band;
+}
+
 /** Colour of a z-score, or undefined when transparent (NaN or below the threshold). */
 export function dpmColor(z: number, threshold: number, zMax = DPM_Z_MAX): [number, number, number] | undefined {
   if (!(z >= threshold)) return undefined; // NaN included
@@ -30,14 +38,17 @@ export function dpmColor(z: number, threshold: number, zMax = DPM_Z_MAX): [numbe
   const x = t * (STOPS.length - 1);
   const k = Math.min(STOPS.length - 2, Math.floor(x));
   const f = x - k;
-  return [0, 1, 2].map((i) => Math.round(STOPS[k][i] + f * (STOPS[k + 1][i] - STOPS[k][i]))) as [number, number, number];
+  const lo = STOPS[k], hi = STOPS[k + 1];
+  if (!lo || !hi) throw new Error(`internal: colour stop ${k} of ${STOPS.length}`);
+  const mix = (a: number, b: number) => Math.round(a + f * (b - a));
+  return [mix(lo[0], hi[0]), mix(lo[1], hi[1]), mix(lo[2], hi[2])];
 }
 
 /** RGBA pixels (row-major, 4 bytes each) of a z-score band. */
 export function dpmRgba(z: ArrayLike<number>, threshold: number, zMax = DPM_Z_MAX): Uint8Array {
   const out = new Uint8Array(z.length * 4);
   for (let i = 0; i < z.length; i++) {
-    const c = dpmColor(z[i], threshold, zMax);
+    const c = dpmColor(valueAt(z, i), threshold, zMax);
     if (c) out.set([c[0], c[1], c[2], 255], i * 4);
   }
   return out;
@@ -54,11 +65,11 @@ export async function writeDpmOverlay(path: string, z: Raster, threshold: number
   opts: { zMax?: number; geolocation?: WriteOptions['geolocation'] } = {}): Promise<void> {
   const zMax = opts.zMax ?? DPM_Z_MAX;
   checkThreshold(threshold, zMax);
-  const rgba = dpmRgba(z.bands[0], threshold, zMax);
+  const rgba = dpmRgba(firstBand(z), threshold, zMax);
   const n = z.width * z.height;
   const bands = [0, 1, 2, 3].map((k) => {
     const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = rgba[i * 4 + k];
+    for (let i = 0; i < n; i++) b[i] = rgba[i * 4 + k] ?? 0;
     return b;
   });
   const radar = !georef.geoTransform && georef.lat && georef.lon;
@@ -84,14 +95,15 @@ export interface DpmFigureOptions {
 /** Max-pools z so the map has at most `max` pixels on a side (a damaged pixel never disappears when shrunk). */
 function shrink(z: Raster, max: number): { w: number; h: number; data: Float32Array; factor: number } {
   const f = Math.max(1, Math.ceil(Math.max(z.width, z.height) / max));
-  const src = z.bands[0];
+  const src = firstBand(z);
   if (f === 1) return { w: z.width, h: z.height, data: src, factor: 1 };
   const w = Math.ceil(z.width / f), h = Math.ceil(z.height / f);
   const data = new Float32Array(w * h).fill(NaN);
   for (let r = 0; r < z.height; r++) for (let c = 0; c < z.width; c++) {
-    const v = src[r * z.width + c];
+    const v = valueAt(src, r * z.width + c);
     const k = Math.floor(r / f) * w + Math.floor(c / f);
-    if (v > data[k] || (v === v && data[k] !== data[k])) data[k] = v;
+    const pooled = valueAt(data, k);
+    if (v > pooled || (v === v && pooled !== pooled)) data[k] = v;
   }
   return { w, h, data, factor: f };
 }

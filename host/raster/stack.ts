@@ -5,6 +5,7 @@
 // papers/003), a folder of dated GeoTIFFs or one GeoTIFF file (geotiff-pairs.ts). In an explicit list of files, a
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
 import { existsSync } from 'node:fs';
+import { consecutivePairs, ends } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
@@ -48,21 +49,27 @@ async function findSources(inputs: string | string[], fb: Feedback): Promise<Pai
 }
 
 const sameGt = (a: GeoTransform | undefined, b: GeoTransform | undefined) =>
-  a === b || (!!a && !!b && a.every((v, k) => Math.abs(v - b[k]) <= 1e-9 * Math.max(1, Math.abs(v), Math.abs(b[k]))));
+  a === b ||
+  (!!a && !!b && a.every((v, k) => {
+    const w = b[k] ?? NaN;
+    return Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(v), Math.abs(w));
+  }));
 
 function describeGrid(i: PairFileInfo): string {
   return `${i.width}×${i.height}${i.georef.epsg ? ` EPSG:${i.georef.epsg}` : ''}${i.georef.geoTransform ? ` origin ${i.georef.geoTransform[0]},${i.georef.geoTransform[3]} pixel ${i.georef.geoTransform[1]}` : ''}`;
 }
 
-/** All files on one grid: the error names the first file that differs. */
-function checkGrids(sources: PairSource[]): void {
-  const ref = sources[0].info;
+/** All files on one grid, returned: the error names the first file that differs. */
+function commonGrid(sources: PairSource[], what: string): PairFileInfo {
+  const ref = sources[0]?.info;
+  if (!ref) throw new DpmError(`${what}: no coherence pair found`);
   for (const s of sources) {
     const i = s.info;
     if (i.width !== ref.width || i.height !== ref.height || i.georef.epsg !== ref.georef.epsg || !sameGt(i.georef.geoTransform, ref.georef.geoTransform)) {
       throw new DpmError(`${s.file}: grid ${describeGrid(i)} differs from ${ref.source} (${describeGrid(ref)}); all coherence files must share one grid`);
     }
   }
+  return ref;
 }
 
 function checkDuplicates(sources: PairSource[]): void {
@@ -114,9 +121,8 @@ export async function readPairStack(inputs: string | string[], opts: StackOption
   const fb = opts.feedback ?? silentFeedback;
   const sources = (await findSources(inputs, fb)).sort(byDate);
   checkDuplicates(sources);
-  checkGrids(sources);
+  const { width, height } = commonGrid(sources, Array.isArray(inputs) ? inputs.join(', ') : inputs);
   const { bands, georef } = await readSources(sources, opts);
-  const { width, height } = sources[0].info;
   const nFiles = new Set(sources.map((s) => s.file)).size;
   fb.log('info', `read ${sources.length} pair${sources.length === 1 ? '' : 's'} from ${nFiles} file${nFiles === 1 ? '' : 's'}`);
   return {
@@ -134,12 +140,12 @@ export async function readPairStack(inputs: string | string[], opts: StackOption
 export function chainOf(pairs: Pair[], what: string): { chain: Pair[]; dropped: string[] } {
   const dates = [...new Set(pairs.flatMap((p) => [p.first, p.second]))].sort();
   const have = new Set(pairs.map(pairKey));
-  const links = dates.slice(0, -1).map((d, k) => ({ first: d, second: dates[k + 1] }));
+  const links = consecutivePairs(dates).map(([first, second]) => ({ first, second }));
   const present = links.map((l) => have.has(pairKey(l)));
   const firstOk = present.indexOf(true);
   if (firstOk < 0) {
     throw new DpmError(`${what}: no pair of consecutive acquisitions among ${pairs.length} pairs of ${dates.length} dates ` +
-      `(e.g. ${pairKey(links[0])} is missing)`);
+      `(e.g. ${links[0] ? pairKey(links[0]) : 'any'} is missing)`);
   }
   const lastOk = present.lastIndexOf(true);
   const missing = links.slice(firstOk, lastOk + 1).filter((_, k) => !present[firstOk + k]);
@@ -157,27 +163,39 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
   const what = Array.isArray(inputs) ? inputs.join(', ') : inputs;
   const all = (await findSources(inputs, fb)).sort(byDate);
   checkDuplicates(all);
-  checkGrids(all);
+  const grid = commonGrid(all, what);
   const { chain, dropped } = chainOf(all.map((s) => s.pair), what);
-  if (chain.length < (opts.minPairs ?? 1)) {
-    throw new DpmError(`${what}: ${chain.length} consecutive pair${chain.length === 1 ? '' : 's'}, at least ${opts.minPairs} needed`);
+  const chainEnds = ends(chain);
+  if (!chainEnds || chain.length < (opts.minPairs ?? 1)) {
+    throw new DpmError(`${what}: ${chain.length} consecutive pair${chain.length === 1 ? '' : 's'}, at least ${opts.minPairs ?? 1} needed`);
   }
+  const runs = `${chainEnds.first.first}→${chainEnds.last.second}`;
   if (dropped.length) {
     fb.log('warning', `acquisitions ${dropped.join(', ')} have no coherence with their neighbours in time: not used ` +
-      `(the chain runs ${chain[0].first}→${chain[chain.length - 1].second})`);
+      `(the chain runs ${runs})`);
   }
   const bySrc = new Map(all.map((s) => [pairKey(s.pair), s]));
-  const used = chain.map((p) => bySrc.get(pairKey(p))!);
+  // chainOf builds the chain from these very pairs: every link has its source
+  const used = chain.map((p) => {
+    const s = bySrc.get(pairKey(p));
+    if (!s) throw new Error(`internal: chain pair ${pairKey(p)} has no source`);
+    return s;
+  });
   const { bands, georef } = await readSources(used, opts);
   const intervals = chain.map((p) => daysBetween(p.first, p.second));
-  fb.log('info', `coherence stack: ${chain.length} consecutive pairs ${chain[0].first}→${chain[chain.length - 1].second} ` +
+  fb.log('info', `coherence stack: ${chain.length} consecutive pairs ${runs} ` +
     `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found`);
   for (const s of used) fb.log('debug', `  ${pairKey(s.pair)}: ${label(s)}`); // --verbose: where each band comes from
-  const { width, height } = used[0].info;
+  const { width, height } = grid;
   // the chip layout holds only when every band was made on the same one
-  const layout = chipLayoutMetadata(used[0].info.metadata);
+  const layout = chipLayoutMetadata(chainSourceMetadata(used));
   const same = used.every((s) => CHIP_LAYOUT_KEYS.every((k) => s.info.metadata[k] === layout[k]));
   return { width, height, bands, georef, descriptions: chain.map(pairKey), pairs: chain, source: what, ...(same ? { metadata: layout } : {}) };
+}
+
+/** The metadata of the first band's file (the chip layout is checked against every band by the caller). */
+function chainSourceMetadata(used: PairSource[]): Record<string, string> | undefined {
+  return used[0]?.info.metadata;
 }
 
 /** Dataset metadata items that say how the coherence grid was made (`dpm coherence` writes them), e.g.

@@ -44,10 +44,11 @@ async function openCube(dir: string): Promise<Cube> {
 
 function findCoherence(cube: Cube, dir: string): { name: string; arr: ZArray; dims: string[] } {
   const hits = [...cube.arrays].filter(([n, a]) => /^(coherence|coh|cor|corr)$/i.test(n) && a.arr.shape.length === 3);
-  if (hits.length !== 1) {
+  const [hit] = hits;
+  if (!hit || hits.length !== 1) {
     throw new DpmError(`${dir}: Zarr store without a 3-D 'coherence' variable (dimensions pair, y, x); it holds ${[...cube.arrays.keys()].join(', ') || 'no arrays'}`);
   }
-  const [name, { arr, dims }] = hits[0];
+  const [name, { arr, dims }] = hit;
   return { name, arr, dims: dims.length === 3 ? dims : ['pair', 'y', 'x'] };
 }
 
@@ -66,12 +67,14 @@ const UNIT_MS: Record<string, number> = {
 function toYmd(v: unknown, units: string | undefined, what: string): string {
   if (typeof v === 'string') {
     const m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(v.trim());
-    if (m) return m[1] + m[2] + m[3];
+    if (m) return m.slice(1, 4).join('');
   } else if (typeof v === 'number' && units) {
     const m = /^\s*(\w+)\s+since\s+(\d{4}-\d{1,2}-\d{1,2})(?:[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?/.exec(units);
-    if (m && UNIT_MS[m[1]]) {
-      const [y, mo, d] = m[2].split('-').map(Number);
-      const t = Date.UTC(y, mo - 1, d) + (m[3] ? Date.parse(`1970-01-01T${m[3].padStart(5, '0')}Z`) : 0) + v * UNIT_MS[m[1]];
+    const [, unit = '', day = '', time] = m ?? [];
+    const unitMs = UNIT_MS[unit];
+    if (m && unitMs) {
+      const [y = NaN, mo = NaN, d = NaN] = day.split('-').map(Number);
+      const t = Date.UTC(y, mo - 1, d) + (time ? Date.parse(`1970-01-01T${time.padStart(5, '0')}Z`) : 0) + v * unitMs;
       return new Date(t).toISOString().slice(0, 10).replace(/-/g, '');
     }
   }
@@ -108,12 +111,18 @@ async function readPairs(cube: Cube, pairDim: string, n: number, dir: string): P
 
 async function readGeoref(cube: Cube, coh: { arr: ZArray; dims: string[] }): Promise<Georef> {
   const georef: Georef = {};
-  const [, yDim, xDim] = coh.dims;
+  const [, yDim = 'y', xDim = 'x'] = coh.dims;
   const xs = cube.arrays.get(xDim), ys = cube.arrays.get(yDim);
-  if (xs && ys && xs.arr.shape.length === 1 && ys.arr.shape.length === 1 && xs.arr.shape[0] >= 2 && ys.arr.shape[0] >= 2) {
-    const x = (await values1d(xs.arr)) as number[], y = (await values1d(ys.arr)) as number[];
-    const dx = (x[x.length - 1] - x[0]) / (x.length - 1), dy = (y[y.length - 1] - y[0]) / (y.length - 1);
-    const gt: GeoTransform = [x[0] - dx / 2, dx, 0, y[0] - dy / 2, 0, dy];
+  const isAxis = (a: ZArray | undefined) => a !== undefined && a.shape.length === 1 && (a.shape[0] ?? 0) >= 2;
+  if (xs && ys && isAxis(xs.arr) && isAxis(ys.arr)) {
+    // pixel-centre coordinates, evenly spaced: the first, the last and their count give the grid
+    const axis = async (a: ZArray) => {
+      const v = (await values1d(a)).map(Number);
+      const first = v[0] ?? NaN, step = ((v.at(-1) ?? NaN) - first) / (v.length - 1);
+      return { first, step };
+    };
+    const x = await axis(xs.arr), y = await axis(ys.arr);
+    const gt: GeoTransform = [x.first - x.step / 2, x.step, 0, y.first - y.step / 2, 0, y.step];
     if (gt.every(Number.isFinite)) georef.geoTransform = gt;
   }
   const gm = coh.arr.attrs.grid_mapping as string | undefined;
@@ -125,8 +134,8 @@ async function readGeoref(cube: Cube, coh: { arr: ZArray; dims: string[] }): Pro
       if (typeof v !== 'string') continue;
       const ids = [...v.matchAll(/(?:AUTHORITY\["EPSG",\s*"(\d+)"\]|ID\["EPSG",\s*(\d+)\]|^EPSG:(\d+)$)/g)];
       if (ids.length) {
-        const last = ids[ids.length - 1]; // the CRS's own id comes last in WKT
-        georef.epsg = Number(last[1] ?? last[2] ?? last[3]);
+        const last = ids.at(-1); // the CRS's own id comes last in WKT
+        georef.epsg = Number(last?.[1] ?? last?.[2] ?? last?.[3]);
         return georef;
       }
     }
