@@ -50,27 +50,33 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
     if ((o.lat !== undefined) !== (o.lon !== undefined)) throw new DpmError('give both --lat and --lon, or neither');
     if (lat && !o.lat) fb.log('info', `chip-centre coordinates from ${latPath} and ${lonPath}`);
     const slcs = opened.slice(0, found.entries.length);
-    checkStack(slcs, lat, lon);
-    const window = parseWindow(o.window, slcs[0].width, slcs[0].height);
+    const ref = checkStack(slcs, lat, lon);
+    const window = parseWindow(o.window, ref.width, ref.height);
     const W = window.c1 - window.c0, H = window.r1 - window.r0;
     const outW = W >= cr ? Math.floor((W - cr) / sr) + 1 : 0;
     const outH = H >= ca ? Math.floor((H - ca) / sa) + 1 : 0;
     if (outW * outH * pairs.length > MAX_OUTPUT_VALUES) {
       throw new DpmError(`the output would hold ${outW} × ${outH} × ${pairs.length} pairs; use a --window, a larger --stride or fewer --pairs`);
     }
-    fb.log('info', `${dates.length} acquisitions ${dates[0]}…${dates[dates.length - 1]}, ${pairs.length} pairs, window rows ${window.r0}:${window.r1} columns ${window.c0}:${window.c1}, chip ${cr}x${ca}, stride ${sr}x${sa} → ${outW} × ${outH} (columns × rows)`);
+    fb.log('info', `${dates.length} acquisitions ${dates[0]}…${dates.at(-1)}, ${pairs.length} pairs, window rows ${window.r0}:${window.r1} columns ${window.c0}:${window.c1}, chip ${cr}x${ca}, stride ${sr}x${sa} → ${outW} × ${outH} (columns × rows)`);
     const bands = pairs.map(() => new Float32Array(outW * outH));
+    // selectPairs indexes `dates`: a pair of indices → its two YYYYMMDD dates
+    const pairDates = pairs.map(([a, b]) => {
+      const first = dates[a], second = dates[b];
+      if (first === undefined || second === undefined) throw new Error(`internal: pair (${a}, ${b}) of ${dates.length} dates`);
+      return { first, second };
+    });
     const grid = await computeCoherence(slcs, {
       chip, window, pairs, lat, lon, blockBytes: (o.blockMb ?? 128) * 2 ** 20,
     }, (p, i0, n, values) => {
-      bands[p].set(values.subarray(0, n * outW), i0 * outW);
+      bands[p]?.set(values.subarray(0, n * outW), i0 * outW);
     }, fb);
     const stack: CoherenceStack = {
       width: grid.outW,
       height: grid.outH,
       bands,
-      descriptions: pairs.map(([a, b]) => `${dates[a]}_${dates[b]}`),
-      pairs: pairs.map(([a, b]) => ({ first: dates[a], second: dates[b] })),
+      descriptions: pairDates.map((p) => `${p.first}_${p.second}`),
+      pairs: pairDates,
       georef: grid.lat && grid.lon ? { lat: grid.lat, lon: grid.lon }
         : grid.geoTransform ? { geoTransform: grid.geoTransform, epsg: grid.epsg } : {},
       source: found.entries.map((e) => e.path).join(', '),

@@ -14,6 +14,7 @@
 //   + reader scratch (one line, or one GeoTIFF tile row) + lat/lon: 4 lines × windowWidth × 8 B.
 // What the sink keeps is the caller's: the CLI holds the output stack (outW × outH × nPairs × 4 B, e.g. 155 MB for a
 // 20,000 × 5,000 scene, 30 dates, 15x5 chips), a streaming sink holds nothing.
+import { valueAt } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, throwIfCanceled } from '../core/feedback.js';
 import type { GeoTransform } from '../raster/types.js';
@@ -36,11 +37,12 @@ export function selectPairs(dates: string[], mode: PairMode, maxSpanDays?: numbe
   if (mode === 'max-span' && !(maxSpanDays !== undefined && maxSpanDays > 0)) {
     throw new DpmError('--pairs max-span needs --max-span DAYS (> 0)');
   }
-  for (let i = 0; i < dates.length; i++) {
-    for (let j = i + 1; j < dates.length; j++) {
-      if (mode === 'all' || daysBetween(dates[i], dates[j]) <= maxSpanDays!) pairs.push([i, j]);
-    }
-  }
+  const span = maxSpanDays ?? Infinity;
+  dates.forEach((first, i) => {
+    dates.forEach((second, j) => {
+      if (j > i && (mode === 'all' || daysBetween(first, second) <= span)) pairs.push([i, j]);
+    });
+  });
   return pairs;
 }
 
@@ -58,7 +60,7 @@ export function parseWindow(text: string | undefined, width: number, height: num
   if (text === undefined || text.trim() === '') return { r0: 0, r1: height, c0: 0, c1: width };
   const m = /^\s*(\d*)\s*:\s*(\d*)\s*,\s*(\d*)\s*:\s*(\d*)\s*$/.exec(text);
   if (!m) throw new DpmError(`--window must look like r0:r1,c0:c1 (SLC rows, then columns), got '${text}'`);
-  const n = (s: string, d: number) => (s === '' ? d : Number(s));
+  const n = (s: string | undefined, d: number) => (s === undefined || s === '' ? d : Number(s));
   const w = { r0: n(m[1], 0), r1: n(m[2], height), c0: n(m[3], 0), c1: n(m[4], width) };
   if (w.r1 > height || w.c1 > width || w.r0 >= w.r1 || w.c0 >= w.c1) {
     throw new DpmError(`--window ${text} is empty or outside the ${width} × ${height} (columns × rows) scene`);
@@ -105,21 +107,25 @@ export function chipGeoTransform(gt: GeoTransform, w: Window, c: ChipSpec): GeoT
   ];
 }
 
-/** The SLCs are complex and on one grid; lat/lon lookups (both or neither) are real and on the same grid. */
-export function checkStack(sources: RasterSource[], lat?: RasterSource, lon?: RasterSource): void {
+/** The SLCs are complex and on one grid; lat/lon lookups (both or neither) are real and on the same grid.
+ *  Returns the first SLC, whose grid every other raster shares. */
+export function checkStack(sources: RasterSource[], lat?: RasterSource, lon?: RasterSource): RasterSource {
+  const ref = sources[0];
+  if (!ref) throw new DpmError('no SLC in the stack');
   for (const s of sources) {
     if (!s.complex) throw new DpmError(`${s.path}: ${s.dataType} is not a complex SLC`);
-    if (s.width !== sources[0].width || s.height !== sources[0].height) {
-      throw new DpmError(`${s.path}: ${s.width} × ${s.height} pixels, but ${sources[0].path} has ${sources[0].width} × ${sources[0].height}; the stack must be coregistered on one grid`);
+    if (s.width !== ref.width || s.height !== ref.height) {
+      throw new DpmError(`${s.path}: ${s.width} × ${s.height} pixels, but ${ref.path} has ${ref.width} × ${ref.height}; the stack must be coregistered on one grid`);
     }
   }
   for (const [name, l] of [['--lat', lat], ['--lon', lon]] as const) {
-    if (l && (l.width !== sources[0].width || l.height !== sources[0].height)) {
-      throw new DpmError(`${name} ${l.path}: ${l.width} × ${l.height} pixels, the SLCs have ${sources[0].width} × ${sources[0].height}`);
+    if (l && (l.width !== ref.width || l.height !== ref.height)) {
+      throw new DpmError(`${name} ${l.path}: ${l.width} × ${l.height} pixels, the SLCs have ${ref.width} × ${ref.height}`);
     }
     if (l?.complex) throw new DpmError(`${name} ${l.path}: a real-valued lookup raster is expected, got ${l.dataType}`);
   }
   if ((lat === undefined) !== (lon === undefined)) throw new DpmError('give both --lat and --lon, or neither');
+  return ref;
 }
 
 export async function computeCoherence(
@@ -131,23 +137,25 @@ export async function computeCoherence(
   if (outW === 0 || outH === 0) {
     throw new DpmError(`the window (${W} × ${H} SLC pixels) is smaller than one ${c.cr}x${c.ca} chip`);
   }
-  checkStack(sources, opts.lat, opts.lon);
+  const ref = checkStack(sources, opts.lat, opts.lon);
 
-  // Slot schedule: date t is read when first needed and freed after its last pair.
-  const n = sources.length;
-  const last = new Array<number>(n).fill(-1);
-  const bySecond: number[][] = Array.from({ length: n }, () => []);
-  pairs.forEach(([a, b], p) => {
-    last[a] = Math.max(last[a], b);
-    last[b] = Math.max(last[b], b);
-    bySecond[b].push(p);
+  // Slot schedule: date t is read when first needed and freed after its last pair (`last`: the latest date it is
+  // paired with, -1 when unused); `ending`: the pairs whose second date is t; `slot`: its wasm buffer in this block.
+  interface DateSlot { source: RasterSource; last: number; ending: { pair: number; first: DateSlot }[]; slot: number }
+  const dates: DateSlot[] = sources.map((source) => ({ source, last: -1, ending: [], slot: -1 }));
+  pairs.forEach(([a, b], pair) => {
+    const first = dates[a], second = dates[b];
+    if (!first || !second) throw new Error(`internal: pair ${pair} (${a}, ${b}) outside the ${dates.length} dates`);
+    first.last = Math.max(first.last, b);
+    second.last = Math.max(second.last, b);
+    second.ending.push({ pair, first });
   });
   let live = 0, slots = 0;
-  for (let t = 0; t < n; t++) {
-    if (last[t] < 0) continue;
+  for (const [t, d] of dates.entries()) {
+    if (d.last < 0) continue;
     live++;
     slots = Math.max(slots, live);
-    for (let s = 0; s <= t; s++) if (last[s] === t) live--;
+    live -= dates.filter((s) => s.last === t).length;
   }
 
   // Rows per block from the memory budget: slots × inRows × W × 8 B of SLC + outRows × outW × 4 B of output,
@@ -165,13 +173,13 @@ export async function computeCoherence(
   const colPtr = k.alloc(W * 48);
 
   const grid: CoherenceGrid = { outW, outH, wasmBytes: k.bytes, blockRows: inRows, slots };
-  if (sources[0].geoTransform) {
-    grid.geoTransform = chipGeoTransform(sources[0].geoTransform, w, c);
-    grid.epsg = sources[0].epsg;
+  if (ref.geoTransform) {
+    grid.geoTransform = chipGeoTransform(ref.geoTransform, w, c);
+    grid.epsg = ref.epsg;
   }
   const lookups = opts.lat && opts.lon ? new ChipCentres(opts.lat, opts.lon, w, c, outW, outH) : undefined;
 
-  const usedDates = last.filter((x) => x >= 0).length;
+  const usedDates = dates.filter((d) => d.last >= 0).length;
   const nBlocks = Math.ceil(outH / outPerBlock);
   let done = 0;
   for (let i0 = 0, blk = 0; i0 < outH; i0 += outPerBlock, blk++) {
@@ -179,22 +187,22 @@ export async function computeCoherence(
     const rows = (nOut - 1) * c.sa + c.ca;
     const row0 = w.r0 + i0 * c.sa;
     const free = [...slotPtr].reverse();
-    const slotOf = new Array<number>(n).fill(-1);
-    for (let t = 0; t < n; t++) {
-      if (last[t] < 0) continue;
+    for (const d of dates) d.slot = -1;
+    for (const [t, d] of dates.entries()) {
+      if (d.last < 0) continue;
       throwIfCanceled(fb);
-      const ptr = free.pop()!;
-      slotOf[t] = ptr;
-      await sources[t].read(row0, rows, w.c0, W, k.f32(ptr, rows * W * 2));
-      for (const p of bySecond[t]) {
-        const [a, b] = pairs[p];
-        k.block(slotOf[a], slotOf[b], W, c, nOut, outPtr, colPtr);
-        await sink(p, i0, nOut, k.f32(outPtr, nOut * outW));
+      const ptr = free.pop();
+      if (ptr === undefined) throw new Error(`internal: no free slot of ${slots} for date ${t}`);
+      d.slot = ptr;
+      await d.source.read(row0, rows, w.c0, W, k.f32(ptr, rows * W * 2));
+      for (const { pair, first } of d.ending) {
+        k.block(first.slot, d.slot, W, c, nOut, outPtr, colPtr);
+        await sink(pair, i0, nOut, k.f32(outPtr, nOut * outW));
       }
-      for (let s = 0; s <= t; s++) {
-        if (last[s] === t && slotOf[s] >= 0) {
-          free.push(slotOf[s]);
-          slotOf[s] = -1;
+      for (const s of dates) {
+        if (s.last === t && s.slot >= 0) {
+          free.push(s.slot);
+          s.slot = -1;
         }
       }
       done++;
@@ -246,9 +254,9 @@ class ChipCentres {
 }
 
 function bilinear(b: Float64Array, W: number, c: number, fc: number, fr: number): number {
-  const v00 = b[c], v01 = fc > 0 ? b[c + 1] : v00;
+  const v00 = valueAt(b, c), v01 = fc > 0 ? valueAt(b, c + 1) : v00;
   const top = v00 + (v01 - v00) * fc;
   if (fr === 0) return top;
-  const v10 = b[W + c], v11 = fc > 0 ? b[W + c + 1] : v10;
+  const v10 = valueAt(b, W + c), v11 = fc > 0 ? valueAt(b, W + c + 1) : v10;
   return top + (v10 + (v11 - v10) * fc - top) * fr;
 }

@@ -82,10 +82,11 @@ export function epsgFromSrs(srs: string | undefined): number | undefined {
   const s = unescapeXml(srs);
   const direct = /^\s*EPSG:(\d+)\s*$/i.exec(s);
   if (direct) return Number(direct[1]);
-  const all = [...s.matchAll(/AUTHORITY\s*\[\s*"EPSG"\s*,\s*"(\d+)"\s*\]/gi)];
-  if (all.length) return Number(all[all.length - 1][1]);
-  const id = [...s.matchAll(/ID\s*\[\s*"EPSG"\s*,\s*(\d+)\s*\]/gi)];
-  return id.length ? Number(id[id.length - 1][1]) : undefined;
+  // the CRS's own id comes last in WKT
+  const authority = [...s.matchAll(/AUTHORITY\s*\[\s*"EPSG"\s*,\s*"(\d+)"\s*\]/gi)].at(-1);
+  if (authority) return Number(authority[1]);
+  const id = [...s.matchAll(/ID\s*\[\s*"EPSG"\s*,\s*(\d+)\s*\]/gi)].at(-1);
+  return id ? Number(id[1]) : undefined;
 }
 
 /** The parts every VRT we read starts with: the dataset element, its size and its first band. */
@@ -150,13 +151,13 @@ export function parseIsceXml(text: string, xmlPath: string): RawSpec {
   // Top-level properties (outside <component>) and the coordinate components' sizes.
   const props = new Map<string, string>();
   const top = text.replace(/<component\b[\s\S]*?<\/component\s*>/gi, '');
-  for (const m of top.matchAll(/<property\s+name\s*=\s*["']([^"']+)["']\s*>\s*<value>([\s\S]*?)<\/value>/gi)) {
-    const k = m[1].trim().toLowerCase();
-    if (!props.has(k)) props.set(k, unescapeXml(m[2]));
+  for (const [, name = '', value = ''] of top.matchAll(/<property\s+name\s*=\s*["']([^"']+)["']\s*>\s*<value>([\s\S]*?)<\/value>/gi)) {
+    const k = name.trim().toLowerCase();
+    if (!props.has(k)) props.set(k, unescapeXml(value));
   }
   const coordSize = (n: number): string | undefined => {
     const c = new RegExp(`<component\\s+name\\s*=\\s*["']coordinate${n}["']\\s*>([\\s\\S]*?)</component\\s*>`, 'i').exec(text);
-    const s = c && /<property\s+name\s*=\s*["']size["']\s*>\s*<value>([\s\S]*?)<\/value>/i.exec(c[1]);
+    const s = c && /<property\s+name\s*=\s*["']size["']\s*>\s*<value>([\s\S]*?)<\/value>/i.exec(c[1] ?? '');
     return s ? s[1] : undefined;
   };
   const width = positiveInt(h, 'width', props.get('width') ?? coordSize(1));
@@ -204,8 +205,7 @@ export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
   const { width, height, band } = vrtDataset(text, h);
   const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
   const pieces: MosaicPiece[] = [];
-  for (const m of band.body.matchAll(/<(SimpleSource|ComplexSource)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi)) {
-    const body = m[2];
+  for (const [, , body = ''] of band.body.matchAll(/<(SimpleSource|ComplexSource)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi)) {
     const where = `${h}: source ${pieces.length + 1}`;
     if (/<(ScaleRatio|ScaleOffset|LUT|NODATA)\b/i.test(body)) fail(where, 'scaling, LUTs and NODATA in a ComplexSource are not supported');
     const src = tag(body, 'SourceFilename');
@@ -218,11 +218,11 @@ export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
     const rect = (n: 'SrcRect' | 'DstRect') => {
       const t = tag(body, n);
       if (!t) return undefined;
-      const v = ['xOff', 'yOff', 'xSize', 'ySize'].map((a) => Number(attr(t.attrs, a)));
-      if (v.some((x) => !Number.isInteger(x)) || v[0] < 0 || v[1] < 0 || v[2] <= 0 || v[3] <= 0) {
+      const [x = NaN, y = NaN, w = NaN, h = NaN] = ['xOff', 'yOff', 'xSize', 'ySize'].map((a) => Number(attr(t.attrs, a)));
+      if (![x, y, w, h].every(Number.isInteger) || x < 0 || y < 0 || w <= 0 || h <= 0) {
         fail(where, `${n} must hold whole, non-negative offsets and positive sizes`);
       }
-      return { x: v[0], y: v[1], w: v[2], h: v[3] };
+      return { x, y, w, h };
     };
     const s = rect('SrcRect'), d = rect('DstRect');
     if (!s || !d) fail(where, 'SrcRect and DstRect are required');

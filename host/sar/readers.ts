@@ -10,6 +10,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { GeoTIFF, getDecoder, type GeoTIFFImage } from 'geotiff';
+import { consecutivePairs } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import type { GeoTransform } from '../raster/types.js';
 import { DATA_TYPES, parseIsceXml, parseMosaicVrt, parseVrt, type DataType, type MosaicSpec, type RawSpec } from './headers.js';
@@ -178,7 +179,7 @@ async function readBlockTable(fh: FileHandle, size: number, path: string, tiled:
   const entrySize = big ? 20 : 12, inline = big ? 8 : 4;
   const entries = await read(ifd + (big ? 8 : 2), nEntries * entrySize);
   const want = tiled ? [324, 325] : [273, 279];
-  const out: number[][] = [[], []];
+  const offsets: number[] = [], counts: number[] = [];
   for (let e = 0; e < nEntries; e++) {
     const o = e * entrySize;
     const k = want.indexOf(u16(entries, o));
@@ -190,10 +191,11 @@ async function readBlockTable(fh: FileHandle, size: number, path: string, tiled:
     const valueAt = o + (big ? 12 : 8);
     const data = count * ts <= inline ? entries.subarray(valueAt, valueAt + count * ts)
       : await read(big ? u64(entries, valueAt) : u32(entries, valueAt), count * ts);
-    for (let i = 0; i < count; i++) out[k].push(ts === 2 ? u16(data, i * 2) : ts === 4 ? u32(data, i * 4) : u64(data, i * 8));
+    const list = k === 0 ? offsets : counts;
+    for (let i = 0; i < count; i++) list.push(ts === 2 ? u16(data, i * 2) : ts === 4 ? u32(data, i * 4) : u64(data, i * 8));
   }
-  if (out[0].length === 0 || out[0].length !== out[1].length) fail('no consistent strip/tile offset and byte-count tables');
-  return { offsets: out[0], counts: out[1] };
+  if (offsets.length === 0 || offsets.length !== counts.length) fail('no consistent strip/tile offset and byte-count tables');
+  return { offsets, counts };
 }
 
 /** Complex (and real) GeoTIFF read strip by strip / tile by tile through the file directory. */
@@ -293,8 +295,8 @@ export class TiffSource implements RasterSource {
       const geoKeys = image.getGeoKeys();
       const scale = await fd.loadValue('ModelPixelScale');
       if (scale && (await fd.loadValue('ModelTiepoint'))) {
-        const [ox, oy] = image.getOrigin();
-        const [rx, ry] = image.getResolution();
+        const [ox = NaN, oy = NaN] = image.getOrigin();
+        const [rx = NaN, ry = NaN] = image.getResolution();
         src.geoTransform = [ox, rx, 0, oy, 0, ry];
       }
       const code = geoKeys?.ProjectedCSTypeGeoKey ?? geoKeys?.GeographicTypeGeoKey;
@@ -305,11 +307,20 @@ export class TiffSource implements RasterSource {
     return src;
   }
 
+  /** Where strip/tile `index` lies in the file (the table was checked to list every block the image needs). */
+  private blockAt(index: number): { offset: number; count: number } {
+    const offset = this.table.offsets[index], count = this.table.counts[index];
+    if (offset === undefined || count === undefined) {
+      throw new DpmError(`${this.path}: no ${this.tiled ? 'tile' : 'strip'} ${index} in its offset table`);
+    }
+    return { offset, count };
+  }
+
   private async tile(index: number, rowsInTile: number): Promise<DataView> {
     const hit = this.cache.get(index);
     if (hit) return hit;
     const bad = (what: string): never => { throw new DpmError(`${this.path}: ${what} (${this.tiled ? 'tile' : 'strip'} ${index}); the file is truncated or corrupt`); };
-    const offset = this.table.offsets[index], count = this.table.counts[index];
+    const { offset, count } = this.blockAt(index);
     const need = this.tw * rowsInTile * this.bpp;
     let view: DataView;
     if (count === 0) {
@@ -364,7 +375,7 @@ export class TiffSource implements RasterSource {
 
   private async readRaw(index: number, rowsInTile: number, ty: number, tx: number, rA: number, rB: number,
     cA: number, cB: number, row0: number, col0: number, nCols: number, out: Float32Array | Float64Array): Promise<void> {
-    const offset = this.table.offsets[index], count = this.table.counts[index];
+    const { offset, count } = this.blockAt(index);
     const per = this.complex ? 2 : 1;
     const len = (cB - cA) * this.bpp;
     if (this.scratch.length < len) this.scratch = Buffer.alloc(len);
@@ -542,8 +553,7 @@ export async function openRaster(path: string): Promise<RasterSource> {
 
 /** The first 8-digit group that is a plausible calendar date (1990–2099), or undefined. */
 export function dateFromName(name: string): string | undefined {
-  for (const m of name.matchAll(/(?<!\d)((?:19|20)\d{6})/g)) {
-    const d = m[1];
+  for (const [, d = ''] of name.matchAll(/(?<!\d)((?:19|20)\d{6})/g)) {
     const y = Number(d.slice(0, 4)), mo = Number(d.slice(4, 6)), da = Number(d.slice(6, 8));
     const t = new Date(Date.UTC(y, mo - 1, da));
     if (y >= 1990 && t.getUTCMonth() === mo - 1 && t.getUTCDate() === da) return d;
@@ -616,10 +626,11 @@ export function discoverStack(inputs: string[]): DiscoveredStack {
   if (inputs.length === 0) throw new DpmError('--slc: give a stack folder or at least two SLC files');
   let entries: StackEntry[] = [];
   const out: DiscoveredStack = { entries };
-  if (inputs.length === 1 && existsSync(inputs[0]) && statSync(inputs[0]).isDirectory()) {
-    const dir = resolve(inputs[0]);
+  const [only] = inputs;
+  if (only !== undefined && inputs.length === 1 && existsSync(only) && statSync(only).isDirectory()) {
+    const dir = resolve(only);
     entries = stackFromFolder(dir);
-    if (entries.length === 0) throw new DpmError(`${inputs[0]}: no SLCs found (expected YYYYMMDD/YYYYMMDD.slc.full folders, or files named with a date)`);
+    if (entries.length === 0) throw new DpmError(`${only}: no SLCs found (expected YYYYMMDD/YYYYMMDD.slc.full folders, or files named with a date)`);
     out.lat = findLookup(dir, 'lat');
     out.lon = findLookup(dir, 'lon');
   } else {
@@ -631,8 +642,8 @@ export function discoverStack(inputs: string[]): DiscoveredStack {
     }
   }
   entries.sort((a, b) => a.date.localeCompare(b.date));
-  for (let i = 1; i < entries.length; i++) {
-    if (entries[i].date === entries[i - 1].date) throw new DpmError(`--slc: two SLCs for ${entries[i].date}: ${entries[i - 1].path} and ${entries[i].path}`);
+  for (const [a, b] of consecutivePairs(entries)) {
+    if (a.date === b.date) throw new DpmError(`--slc: two SLCs for ${b.date}: ${a.path} and ${b.path}`);
   }
   if (entries.length < 2) throw new DpmError(`--slc: found ${entries.length} acquisition; a coherence stack needs at least two`);
   out.entries = entries;

@@ -1,5 +1,6 @@
 // Slow, obvious float64 reference of the chipped coherence (the rule of assembly/index.ts), for tests and the
 // benchmark's "straightforward typed-array TypeScript" column. Sums every chip from scratch: cost ∝ chip size.
+import { valueAt } from '../core/arrays.js';
 import { outputSize, type ChipSpec } from './kernel.js';
 
 /** s1, s2: height × width complex64 interleaved (re, im). Returns outH × outW coherence (whole chips only). */
@@ -14,7 +15,8 @@ export function coherenceReference(
       for (let r = i * c.sa; r < i * c.sa + c.ca; r++) {
         for (let q = j * c.sr; q < j * c.sr + c.cr; q++) {
           const k = 2 * (r * width + q);
-          const ar = s1[k], ai = s1[k + 1], br = s2[k], bi = s2[k + 1];
+          // a read past the end is NaN: it fails the power test below like a NaN sample
+          const ar = valueAt(s1, k), ai = valueAt(s1, k + 1), br = valueAt(s2, k), bi = valueAt(s2, k + 1);
           const a2 = ar * ar + ai * ai;
           const b2 = br * br + bi * bi;
           // a sample counts only if both powers are finite and non-zero (NaN fails every comparison)

@@ -6,9 +6,9 @@ export function lgamma(x: number): number {
     12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma(1 - x);
   x -= 1;
-  let a = c[0];
   const t = x + 7.5;
-  for (let i = 1; i < 9; i++) a += c[i] / (x + i);
+  // a = c0 + Σ_{i≥1} c_i / (x + i)
+  const a = c.reduce((sum, ci, i) => (i === 0 ? ci : sum + ci / (x + i)), 0);
   return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
 }
 

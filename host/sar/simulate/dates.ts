@@ -30,10 +30,12 @@ export function dayOfYear(day: number): number {
  * except the pairs in `keep12` (indices of pairs k = (date k, date k+1)), which stay at 12 days.
  */
 export function acquisitionDays(start: string, count: number, rng: SimRng, gapProbability: number, keep12: Set<number>): number[] {
-  const days = [dayNumber(start)];
+  let day = dayNumber(start);
+  const days = [day];
   for (let k = 0; k + 1 < count; k++) {
     const gap = rng.uniform() < gapProbability && !keep12.has(k);
-    days.push(days[k] + (gap ? 24 : 12));
+    day += gap ? 24 : 12;
+    days.push(day);
   }
   return days;
 }

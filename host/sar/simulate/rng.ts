@@ -65,8 +65,8 @@ export class SimRng {
     let total = 0;
     for (const w of weights) total += w;
     let u = this.uniform() * total;
-    for (let i = 0; i < weights.length; i++) {
-      u -= weights[i];
+    for (const [i, w] of weights.entries()) {
+      u -= w;
       if (u < 0) return i;
     }
     return weights.length - 1;

@@ -12,6 +12,7 @@
 //   bare rock (ridge)            : (0.84 + 0.04 t + 0.02 n_k) · e^(−Δ/1500) · W_k
 // then clipped to [0, 0.98]. In the co-event pair only, the pixels of damaged buildings are multiplied by the
 // grade's factor (DAMAGE_FACTOR). Weather never falls on the two co-event dates, so nothing else is special there.
+import { consecutivePairs, valueAt } from '../../core/arrays.js';
 import { SimRng } from './rng.js';
 import { GridMap, defaultGrid, type RadarGrid } from './geometry.js';
 import { acquisitionDays, dayOfYear, formatDay } from './dates.js';
@@ -149,18 +150,19 @@ function smoothField(rng: SimRng, map: GridMap, cellM: number): Float32Array {
         const iy = Math.floor(y);
         const fx = smoothstep(x - ix);
         const fy = smoothstep(y - iy);
-        const v00 = lattice[iy * ne + ix];
-        const v01 = lattice[iy * ne + ix + 1];
-        const v10 = lattice[(iy + 1) * ne + ix];
-        const v11 = lattice[(iy + 1) * ne + ix + 1];
+        // the lattice has a cell of margin on every side of the grid: these reads are inside it
+        const v00 = valueAt(lattice, iy * ne + ix);
+        const v01 = valueAt(lattice, iy * ne + ix + 1);
+        const v10 = valueAt(lattice, (iy + 1) * ne + ix);
+        const v11 = valueAt(lattice, (iy + 1) * ne + ix + 1);
         const v = (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy;
-        out[r * width + c] += weight * v;
+        const p = r * width + c;
+        out[p] = valueAt(out, p) + weight * v;
       }
     }
   }
   // value noise rarely reaches ±1 after blending: stretch so the field spans about [−1, 1]
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(-1, Math.min(1, out[i] * 1.6));
-  return out;
+  return out.map((v) => Math.max(-1, Math.min(1, v * 1.6)));
 }
 
 function smoothstep(x: number): number {
@@ -239,7 +241,8 @@ export class Scene {
     // calendar: the last pre-event pair and the co-event pair are both 12 days, so the CCD baseline is fair
     this.days = acquisitionDays(START_DATE, nDates, new SimRng(seed, 'dates'), 0.15, new Set([eventIndex - 1, eventIndex]));
     this.dates = this.days.map(formatDay);
-    this.eventDate = formatDay(this.days[eventIndex] + Math.floor((this.days[eventIndex + 1] - this.days[eventIndex]) / 2));
+    const [before = NaN, after = NaN] = this.days.slice(eventIndex, eventIndex + 2);
+    this.eventDate = formatDay(before + Math.floor((after - before) / 2));
 
     // weather: a wet (rain, snow) date lowers both pairs that use it, everywhere; never on the co-event dates
     const wrng = new SimRng(seed, 'weather');
@@ -314,15 +317,16 @@ export class Scene {
         const g = this.map.toGround(r, c);
         const riverE = t.e + riverOffset + riverWave.amp * Math.sin((2 * Math.PI * g.n) / riverWave.len + riverWave.phase);
         const dRiver = Math.abs(g.e - riverE);
-        const inTown = ellipseRadius(t, g.e, g.n) < 1 + 0.12 * townEdge[p];
-        const inHamlet = hamlets.some((h) => ellipseRadius(h, g.e, g.n) < 1 + 0.15 * townEdge[p]);
-        const ridge = g.e * Math.cos(ridgeAngle) + g.n * Math.sin(ridgeAngle) > ridgeDist + 60 * vegPatch[p];
+        const edge = valueAt(townEdge, p), patch = valueAt(vegPatch, p);
+        const inTown = ellipseRadius(t, g.e, g.n) < 1 + 0.12 * edge;
+        const inHamlet = hamlets.some((h) => ellipseRadius(h, g.e, g.n) < 1 + 0.15 * edge);
+        const ridge = g.e * Math.cos(ridgeAngle) + g.n * Math.sin(ridgeAngle) > ridgeDist + 60 * patch;
         let cls: number;
         if (dRiver < waterHalf) cls = LANDCOVER.water;
         else if (inTown || inHamlet) cls = LANDCOVER.built_up;
         else if (dRiver < riparianHalf) cls = LANDCOVER.vegetation;
         else if (ridge) cls = LANDCOVER.bare;
-        else if (vegPatch[p] > 0.55) cls = LANDCOVER.vegetation;
+        else if (patch > 0.55) cls = LANDCOVER.vegetation;
         else cls = LANDCOVER.agriculture;
         this.landcover[p] = cls;
         if (cls === LANDCOVER.agriculture) {
@@ -362,12 +366,12 @@ export class Scene {
     const nFields = this.fields.length;
     this.fieldGamma = new Float64Array(nPairs * nFields);
     this.fieldActive = new Uint8Array(nPairs * nFields);
-    for (let f = 0; f < nFields; f++) {
-      const fld = this.fields[f];
+    const intervals = consecutivePairs(this.days);
+    for (const [f, fld] of this.fields.entries()) {
       const r = new SimRng(seed, `field-activity:${f}`);
-      for (let k = 0; k < nPairs; k++) {
-        const dt = this.days[k + 1] - this.days[k];
-        const doy = dayOfYear(Math.floor((this.days[k] + this.days[k + 1]) / 2));
+      for (const [k, [day0, day1]] of intervals.entries()) {
+        const dt = day1 - day0;
+        const doy = dayOfYear(Math.floor((day0 + day1) / 2));
         // activity peaks at the winter-wheat harvest (early June) and at ploughing/sowing (October–December)
         const p12 = Math.min(0.9, fld.pActive * (0.6 + 0.6 * seasonalBump(doy, 160, 25) + 0.9 * seasonalBump(doy, 320, 40)));
         const p = 1 - (1 - p12) ** (dt / 12);
@@ -417,8 +421,8 @@ export class Scene {
     const base: Record<number, number> = { 1: 90, 2: 45, 3: 60, 4: 8, 5: 80 };
     this.amplitude = new Float32Array(N);
     for (let p = 0; p < N; p++) {
-      const b = this.buildingOf[p] >= 0 ? 220 : base[this.landcover[p]];
-      this.amplitude[p] = b * Math.exp(0.35 * ampTexture[p]);
+      const b = valueAt(this.buildingOf, p) >= 0 ? 220 : (base[valueAt(this.landcover, p)] ?? NaN);
+      this.amplitude[p] = b * Math.exp(0.35 * valueAt(ampTexture, p));
     }
 
     // windows: training = whole scene (stride = chip); AOI = the town's bounding box grown by 25% on each side,
@@ -460,10 +464,10 @@ export class Scene {
     const u = rng.uniform(); // always one draw per building, so grades do not shift each other
     const d = Math.min(...this.damageZones.map((z) => ellipseRadius(z, e, n)));
     // probabilities of Destroyed, Damaged, Possibly damaged (rest: No visible damage)
-    const p = d < 1 ? [0.45, 0.35, 0.1] : d < 1.5 ? [0.08, 0.17, 0.25] : [0.0, 0.02, 0.06];
-    if (u < p[0]) return 'Destroyed';
-    if (u < p[0] + p[1]) return 'Damaged';
-    if (u < p[0] + p[1] + p[2]) return 'Possibly damaged';
+    const [destroyed, damaged, possibly] = d < 1 ? [0.45, 0.35, 0.1] : d < 1.5 ? [0.08, 0.17, 0.25] : [0.0, 0.02, 0.06];
+    if (u < destroyed) return 'Destroyed';
+    if (u < destroyed + damaged) return 'Damaged';
+    if (u < destroyed + damaged + possibly) return 'Possibly damaged';
     return 'No visible damage';
   }
 
@@ -482,12 +486,12 @@ export class Scene {
 
   /** Weather factor of pair k. */
   pairWeather(k: number): number {
-    return this.weather[k] * this.weather[k + 1];
+    return valueAt(this.weather, k) * valueAt(this.weather, k + 1);
   }
 
   /** The field's coherence in pair k (before texture and weather). */
   fieldCoherence(k: number, field: number): number {
-    return this.fieldGamma[k * this.fields.length + field];
+    return valueAt(this.fieldGamma, k * this.fields.length + field);
   }
 
   /** True coherence of pair k at every SLC pixel (row-major); a pure function of the options and k. */
@@ -495,8 +499,9 @@ export class Scene {
     if (!(k >= 0 && k < this.pairs)) throw new Error(`internal: pair ${k} outside 0..${this.pairs - 1}`);
     const { seed, eventIndex } = this.options;
     const noise = smoothField(new SimRng(seed, `pair-texture:${k}`), this.map, 400);
-    const dt = this.days[k + 1] - this.days[k];
-    const doy = dayOfYear(Math.floor((this.days[k] + this.days[k + 1]) / 2));
+    const [day0 = NaN, day1 = NaN] = this.days.slice(k, k + 2);
+    const dt = day1 - day0;
+    const doy = dayOfYear(Math.floor((day0 + day1) / 2));
     const w = this.pairWeather(k);
     const decBuilding = Math.exp(-dt / 2000);
     const decStreet = Math.exp(-dt / 600);
@@ -506,22 +511,22 @@ export class Scene {
     const nFields = this.fields.length;
     const coEvent = k === eventIndex && this.model.damage !== false;
     for (let p = 0; p < out.length; p++) {
-      const t = this.texture[p];
-      const n = noise[p];
+      const t = valueAt(this.texture, p);
+      const n = valueAt(noise, p);
       let g: number;
       switch (this.landcover[p]) {
         case LANDCOVER.built_up: {
-          const b = this.buildingOf[p];
-          if (b >= 0) {
+          const building = this.buildings[valueAt(this.buildingOf, p)]; // buildingOf: -1 off buildings
+          if (building) {
             g = (0.93 + 0.03 * t + 0.015 * n) * decBuilding * w;
-            if (coEvent) g *= DAMAGE_FACTOR[this.buildings[b].grade];
+            if (coEvent) g *= DAMAGE_FACTOR[building.grade];
           } else {
             g = (0.8 + 0.06 * t + 0.04 * n) * decStreet * w;
           }
           break;
         }
         case LANDCOVER.agriculture:
-          g = (this.fieldGamma[k * nFields + this.fieldOf[p]] + 0.04 * t + 0.03 * n) * w;
+          g = (valueAt(this.fieldGamma, k * nFields + valueAt(this.fieldOf, p)) + 0.04 * t + 0.03 * n) * w;
           break;
         case LANDCOVER.vegetation:
           g = (vegLevel + 0.07 * t + 0.05 * n) * decVeg * w;
@@ -554,19 +559,20 @@ export class Scene {
         let row = 0;
         for (let c = 0; c < width; c++) {
           row += src(r * width + c);
-          s[(r + 1) * W1 + c + 1] = s[r * W1 + c + 1] + row;
+          s[(r + 1) * W1 + c + 1] = valueAt(s, r * W1 + c + 1) + row;
         }
       }
       return s;
     };
-    const dm = sat((p) => this.damageMask[p]);
+    const dm = sat((p) => valueAt(this.damageMask, p));
     const ag = sat((p) => (this.landcover[p] === LANDCOVER.agriculture ? 1 : 0));
     const area = CHIP.range * CHIP.azimuth;
     let damaged = 0, undamaged = 0, agriculture = 0;
     for (let r = win.r0; r + CHIP.azimuth <= win.r1; r++) {
       for (let c = win.c0; c + CHIP.range <= win.c1; c++) {
         const box = (s: Float64Array): number =>
-          s[(r + CHIP.azimuth) * W1 + c + CHIP.range] - s[r * W1 + c + CHIP.range] - s[(r + CHIP.azimuth) * W1 + c] + s[r * W1 + c];
+          valueAt(s, (r + CHIP.azimuth) * W1 + c + CHIP.range) - valueAt(s, r * W1 + c + CHIP.range) -
+          valueAt(s, (r + CHIP.azimuth) * W1 + c) + valueAt(s, r * W1 + c);
         if (box(dm) * DAMAGED_CHIP_FRACTION_DEN >= area) damaged++; // exact integer test of fraction ≥ 1/3
         else undamaged++;
         if (box(ag) > 0.5 * area) agriculture++;

@@ -16,6 +16,7 @@
 //   DIR/truth/damage.geojson                             building footprints with damage_grade (Copernicus EMS)
 //   DIR/truth/damage_mask.tif, landcover.tif, coherence.tif (radar geometry, lat/lon companions beside each)
 //   DIR/scene.json                                       what was simulated, windows for dpm run/demo
+import { consecutivePairs, valueAt } from '../../core/arrays.js';
 import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { DpmError } from '../../core/errors.js';
@@ -95,24 +96,24 @@ function damageGeoJson(scene: Scene): object {
   const pixelArea = Math.abs(m.rowE * m.colN - m.colE * m.rowN);
   const features = scene.buildings.map((b) => {
     // pixel (r, c) is centred on integer coordinates: a footprint of rows [r0, r1) spans r0 − ½ … r1 − ½
-    const corners = [
+    const corners = ([
       [b.r0 - 0.5, b.c0 - 0.5],
       [b.r0 - 0.5, b.c1 - 0.5],
       [b.r1 - 0.5, b.c1 - 0.5],
       [b.r1 - 0.5, b.c0 - 0.5],
-    ].map(([r, c]) => {
+    ] as const).map(([r, c]): [number, number] => {
       const p = m.toLatLon(r, c);
       return [round9(p.lon), round9(p.lat)];
     });
     // RFC 7946: exterior rings counter-clockwise (positive shoelace area in lon/lat)
     let twiceArea = 0;
-    for (let i = 0; i < 4; i++) {
-      const [x0, y0] = corners[i];
-      const [x1, y1] = corners[(i + 1) % 4];
+    const ring: [number, number][] = corners[0] ? [...corners, corners[0]] : [];
+    for (const [[x0, y0], [x1, y1]] of consecutivePairs(ring)) {
       twiceArea += x0 * y1 - x1 * y0;
     }
     if (twiceArea < 0) corners.reverse();
-    corners.push([...corners[0]]);
+    const [first] = corners;
+    if (first) corners.push([...first]);
     return {
       type: 'Feature',
       properties: {
@@ -179,19 +180,20 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
           const wr = speckle.normal() * Math.SQRT1_2;
           const wi = speckle.normal() * Math.SQRT1_2;
           if (gamma) {
-            const g = gamma[p];
+            const g = valueAt(gamma, p);
             const q = Math.sqrt(1 - g * g);
-            re[p] = g * re[p] + q * wr;
-            im[p] = g * im[p] + q * wi;
+            re[p] = g * valueAt(re, p) + q * wr;
+            im[p] = g * valueAt(im, p) + q * wi;
           } else {
             re[p] = wr;
             im[p] = wi;
           }
-          const a = scene.amplitude[p];
-          out[2 * p] = a * re[p];
-          out[2 * p + 1] = a * im[p];
+          const a = valueAt(scene.amplitude, p);
+          out[2 * p] = a * valueAt(re, p);
+          out[2 * p + 1] = a * valueAt(im, p);
         }
         const date = scene.dates[d];
+        if (date === undefined) throw new Error(`internal: no date ${d} of ${nDates}`);
         const { data } = slcPaths(dir, date);
         const fd = openSync(outs.path(data), 'w');
         try {
@@ -266,17 +268,21 @@ function sceneJson(scene: Scene, aoiChips: SimulateResult['aoiChips']): object {
   const o = scene.options;
   const g = scene.grid;
   const counts: Record<string, number> = {};
-  for (const v of scene.landcover) counts[LANDCOVER_NAMES[v]] = (counts[LANDCOVER_NAMES[v]] ?? 0) + 1;
+  for (const v of scene.landcover) {
+    const name = LANDCOVER_NAMES[v] ?? `class ${v}`;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
   const grades: Record<string, number> = {};
   for (const b of scene.buildings) grades[b.grade] = (grades[b.grade] ?? 0) + 1;
-  const corners = [[0, 0], [0, g.width - 1], [g.height - 1, 0], [g.height - 1, g.width - 1]].map(([r, c]) => scene.map.toLatLon(r, c));
+  const corners = ([[0, 0], [0, g.width - 1], [g.height - 1, 0], [g.height - 1, g.width - 1]] as const).map(([r, c]) =>
+    scene.map.toLatLon(r, c));
   return {
     generator: GENERATOR,
     seed: o.seed,
     width: o.width,
     height: o.height,
     dates: scene.dates,
-    intervals_days: scene.days.slice(1).map((d, k) => d - scene.days[k]),
+    intervals_days: consecutivePairs(scene.days).map(([a, b]) => b - a),
     pairs: Array.from({ length: scene.pairs }, (_, k) => scene.pairName(k)),
     event_date: scene.eventDate,
     event_index: o.eventIndex,
@@ -297,7 +303,7 @@ function sceneJson(scene: Scene, aoiChips: SimulateResult['aoiChips']): object {
     damage_grades: GRADES,
     damaged_values: DAMAGED_GRADES,
     damage_coherence_factor: DAMAGE_FACTOR,
-    weather: scene.dates.map((d, i) => ({ date: d, factor: scene.weather[i] })).filter((w) => w.factor < 1),
+    weather: scene.dates.map((d, i) => ({ date: d, factor: valueAt(scene.weather, i) })).filter((w) => w.factor < 1),
     geometry: {
       centre_lat: g.centreLat,
       centre_lon: g.centreLon,
