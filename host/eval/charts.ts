@@ -25,7 +25,7 @@ export function prChartSpec(evals: ScoreEvaluation[], title = 'Precision–recal
     }
     best.push({ method: label, recall: e.fbeta.best.recall, precision: e.fbeta.best.precision });
   }
-  const prevalence = evals.length ? evals[0].prevalence : 0;
+  const prevalence = evals[0]?.prevalence ?? 0;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -57,7 +57,7 @@ export function prChartSpec(evals: ScoreEvaluation[], title = 'Precision–recal
 }
 
 export function fbetaChartSpec(evals: ScoreEvaluation[]): Record<string, unknown> {
-  const beta = evals.length ? evals[0].fbeta.beta : 0.5;
+  const beta = evals[0]?.fbeta.beta ?? 0.5;
   const fname = `F${beta}`;
   const panels = evals.map((e) => {
     const c = e.curve;

@@ -1,6 +1,7 @@
 // The paper's Fig. 6 for one pixel: observed logit coherence with the one-step forecast μ ± σ through time (top)
 // and the z-score of every step (bottom); the co-event step is marked. Dates on the x axis (the later acquisition
 // of each pair) when the band labels carry them, the band number otherwise.
+import { valueAt } from '../core/arrays.js';
 
 /** What the chart needs of host/model/forecast.ts PixelForecast (T pre-event steps, then the co-event one). */
 export interface PixelSeriesView {
@@ -17,9 +18,9 @@ export interface PixelSeriesView {
 }
 
 const isoOf = (label: string): string | undefined => {
-  const m = /(\d{8})\D*$/.exec(label);
-  if (!m || !/_\d{8}$/.test(label)) return undefined;
-  return `${m[1].slice(0, 4)}-${m[1].slice(4, 6)}-${m[1].slice(6, 8)}`;
+  const d = /(\d{8})\D*$/.exec(label)?.[1];
+  if (!d || !/_\d{8}$/.test(label)) return undefined;
+  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
 };
 
 const num = (v: number) => (Number.isFinite(v) ? v : null);
@@ -31,19 +32,23 @@ export function inspectChartSpec(p: PixelSeriesView, title?: string): Record<str
   const temporal = dates.every((d) => d !== undefined);
   const xField = temporal ? { field: 't', type: 'temporal', title: 'date (second acquisition of the pair)', scale: { padding: 12 }, axis: { format: '%Y-%m-%d', labelAngle: -30 } }
     : { field: 't', type: 'quantitative', title: 'band', scale: { padding: 12, zero: false }, axis: { tickMinStep: 1 } };
-  const rows = p.pairs.map((pair, k) => ({
-    t: temporal ? dates[k] : k + 1,
-    pair,
-    step: k === co ? 'co-event' : 'pre-event',
-    x: num(p.x[k]),
-    mu: num(p.mu[k]),
-    lo: num(p.mu[k] - p.sigma[k]),
-    hi: num(p.mu[k] + p.sigma[k]),
-    lo2: num(p.mu[k] - 2 * p.sigma[k]),
-    hi2: num(p.mu[k] + 2 * p.sigma[k]),
-    z: num(p.z[k]),
-  }));
-  const zCo = p.z[co];
+  const rows = p.pairs.map((pair, k) => {
+    // the series are one value per pair; a missing one is NaN (shown as a gap)
+    const mu = valueAt(p.mu, k), sigma = valueAt(p.sigma, k);
+    return {
+      t: temporal ? dates[k] : k + 1,
+      pair,
+      step: k === co ? 'co-event' : 'pre-event',
+      x: num(valueAt(p.x, k)),
+      mu: num(mu),
+      lo: num(mu - sigma),
+      hi: num(mu + sigma),
+      lo2: num(mu - 2 * sigma),
+      hi2: num(mu + 2 * sigma),
+      z: num(valueAt(p.z, k)),
+    };
+  });
+  const zCo = valueAt(p.z, co);
   const head = title ?? `pixel (row ${p.row}, col ${p.col}): co-event z = ${Number.isFinite(zCo) ? zCo.toFixed(2) : 'n/a'}`;
   const colors = { domain: ['observed', 'forecast μ', 'μ ± σ', 'μ ± 2σ'], range: ['black', '#d62728', '#d62728', '#d62728'] };
   const top = {

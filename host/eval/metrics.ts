@@ -1,6 +1,7 @@
 // Precision–recall evaluation of a damage proxy against binary truth (papers/001 §V-A, Fig. 4, Table I).
 // A pixel is predicted damaged when its score ≥ threshold; every distinct score is one threshold, so tied scores
 // enter or leave the damaged class together (no arbitrary order among ties).
+import { valueAt } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 
 export interface PrCurve {
@@ -30,15 +31,17 @@ export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, wh
   if (scores.length !== labels.length) {
     throw new DpmError(`${what}: ${scores.length} scores but ${labels.length} truth labels (grids differ)`);
   }
-  const idx: number[] = [];
+  // the labelled pixels with a finite score, in pixel order
+  const idx: { score: number; damaged: boolean }[] = [];
   let nanScores = 0;
   let unlabelled = 0;
   let positives = 0;
   for (let i = 0; i < scores.length; i++) {
     const l = labels[i];
+    const score = valueAt(scores, i);
     if (l !== 0 && l !== 1) { unlabelled++; continue; }
-    if (!Number.isFinite(scores[i])) { nanScores++; continue; }
-    idx.push(i);
+    if (!Number.isFinite(score)) { nanScores++; continue; }
+    idx.push({ score, damaged: l === 1 });
     if (l === 1) positives++;
   }
   const negatives = idx.length - positives;
@@ -46,24 +49,20 @@ export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, wh
   if (positives === 0) throw new DpmError(`${what}: the truth has no damaged pixel among the ${idx.length} scored pixels; precision and recall are undefined`);
   if (negatives === 0) throw new DpmError(`${what}: every one of the ${idx.length} scored pixels is damaged in the truth; precision–recall cannot rank anything`);
 
-  idx.sort((a, b) => scores[b] - scores[a]);
+  idx.sort((a, b) => b.score - a.score); // stable: equal scores keep pixel order
   const th: number[] = [], tps: number[] = [], fps: number[] = [];
   let tp = 0, fp = 0;
-  for (let k = 0; k < idx.length; k++) {
-    if (labels[idx[k]] === 1) tp++; else fp++;
+  for (const [k, { score, damaged }] of idx.entries()) {
+    if (damaged) tp++; else fp++;
     // close a threshold only after the last of a run of equal scores
-    if (k === idx.length - 1 || scores[idx[k + 1]] !== scores[idx[k]]) {
-      th.push(scores[idx[k]]);
+    if (idx[k + 1]?.score !== score) {
+      th.push(score);
       tps.push(tp);
       fps.push(fp);
     }
   }
-  const n = th.length;
-  const precision = new Float64Array(n), recall = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    precision[k] = tps[k] / (tps[k] + fps[k]);
-    recall[k] = tps[k] / positives;
-  }
+  const precision = Float64Array.from(tps, (t, k) => t / (t + valueAt(fps, k)));
+  const recall = Float64Array.from(tps, (t) => t / positives);
   return {
     thresholds: Float64Array.from(th), tp: Float64Array.from(tps), fp: Float64Array.from(fps),
     precision, recall, positives, negatives, nanScores, unlabelled,
@@ -77,22 +76,23 @@ export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, wh
  */
 export function prAuc(c: PrCurve): number {
   let area = 0;
-  let r0 = 0, p0 = c.precision[0];
-  for (let k = 0; k < c.recall.length; k++) {
-    area += (c.recall[k] - r0) * (c.precision[k] + p0) / 2;
-    r0 = c.recall[k];
-    p0 = c.precision[k];
-  }
+  let r0 = 0, p0 = valueAt(c.precision, 0);
+  c.recall.forEach((r, k) => {
+    const p = valueAt(c.precision, k);
+    area += (r - r0) * (p + p0) / 2;
+    r0 = r;
+    p0 = p;
+  });
   return area;
 }
 
 /** Average precision: Σ_k (R_k − R_{k−1}) · P_k with R_0 = 0 (step-wise, no interpolation; as sklearn). */
 export function averagePrecision(c: PrCurve): number {
   let ap = 0, r0 = 0;
-  for (let k = 0; k < c.recall.length; k++) {
-    ap += (c.recall[k] - r0) * c.precision[k];
-    r0 = c.recall[k];
-  }
+  c.recall.forEach((r, k) => {
+    ap += (r - r0) * valueAt(c.precision, k);
+    r0 = r;
+  });
   return ap;
 }
 
@@ -114,17 +114,16 @@ export interface FbetaResult {
 /** F_β against threshold (papers/001 eq. 11; β = 0.5 weights precision twice as much as recall). */
 export function fbetaCurve(c: PrCurve, beta = 0.5): FbetaResult {
   if (!(beta > 0) || !Number.isFinite(beta)) throw new DpmError(`--beta must be a positive number, got ${beta}`);
-  const f = new Float64Array(c.thresholds.length);
+  const f = Float64Array.from(c.thresholds, (_, k) => fbeta(valueAt(c.precision, k), valueAt(c.recall, k), beta));
   let bi = 0;
-  for (let k = 0; k < f.length; k++) {
-    f[k] = fbeta(c.precision[k], c.recall[k], beta);
-    if (f[k] > f[bi]) bi = k;
-  }
-  return {
-    beta,
-    fbeta: f,
-    best: { index: bi, threshold: c.thresholds[bi], precision: c.precision[bi], recall: c.recall[bi], fbeta: f[bi] },
+  f.forEach((v, k) => {
+    if (v > valueAt(f, bi)) bi = k;
+  });
+  const best = {
+    index: bi, threshold: valueAt(c.thresholds, bi), precision: valueAt(c.precision, bi), recall: valueAt(c.recall, bi),
+    fbeta: valueAt(f, bi),
   };
+  return { beta, fbeta: f, best };
 }
 
 export interface ScoreEvaluation {

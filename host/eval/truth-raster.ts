@@ -7,6 +7,7 @@
 //   stride < chip each count the pixel, as the coherence estimate does);
 // - neither georeferenced: score pixel (i, j) covers truth rows [i·sa, i·sa + ca) and columns [j·sr, j·sr + cr)
 //   (ARCHITECTURE.md chip notation), with chip/stride given, or inferred as chip = stride = the size ratio.
+import { valueAt } from '../core/arrays.js';
 import type { Georef, Raster } from '../raster/types.js';
 import { DpmError } from '../core/errors.js';
 import { chipPolygon, footprintGrid, type ChipLayout, type ChipLabels } from '../vector/labels.js';
@@ -17,13 +18,12 @@ export interface GridShape { width: number; height: number; georef: Georef; }
 function finish(fraction: Float64Array, threshold: number): ChipLabels {
   const labels = new Float32Array(fraction.length);
   let damaged = 0, undamaged = 0;
-  for (let k = 0; k < fraction.length; k++) {
-    const f = fraction[k];
-    if (!Number.isFinite(f)) { labels[k] = NaN; continue; }
+  fraction.forEach((f, k) => {
+    if (!Number.isFinite(f)) { labels[k] = NaN; return; }
     // slack for the float rounding of "exactly one third" (e.g. 5 of 15 pixels)
     labels[k] = f >= threshold * (1 - 1e-9) ? 1 : 0;
     if (labels[k] === 1) damaged++; else undamaged++;
-  }
+  });
   return { fraction, labels, damaged, undamaged, polygonsInScene: 0 };
 }
 
@@ -38,11 +38,12 @@ export function labelsFromMask(mask: Raster, score: GridShape, threshold = 1 / 3
   const path = mask.source ?? '(in memory)';
   if (!(threshold > 0 && threshold <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${threshold}`);
   const m = mask.bands[0];
+  if (!m) throw new DpmError(`truth raster ${path}: no band`);
   const n = score.width * score.height;
   const sum = new Float64Array(n), cnt = new Float64Array(n);
   if (mask.width === score.width && mask.height === score.height && !layout) {
     const fraction = new Float64Array(n);
-    for (let k = 0; k < n; k++) fraction[k] = truthValue(m[k], path);
+    for (let k = 0; k < n; k++) fraction[k] = truthValue(valueAt(m, k), path);
     return finish(fraction, threshold);
   }
   const georeferenced = (g: Georef) => (g.geoTransform && g.epsg !== undefined) || (g.lat && g.lon);
@@ -67,7 +68,7 @@ export function labelsFromMask(mask: Raster, score: GridShape, threshold = 1 / 3
         let s = 0, c = 0;
         for (let r = i * sa; r < i * sa + ca; r++) {
           for (let q = j * sr; q < j * sr + cr; q++) {
-            const v = truthValue(m[r * mask.width + q], path);
+            const v = truthValue(valueAt(m, r * mask.width + q), path);
             if (!Number.isNaN(v)) { s += v; c++; }
           }
         }
@@ -77,7 +78,7 @@ export function labelsFromMask(mask: Raster, score: GridShape, threshold = 1 / 3
     }
   }
   const fraction = new Float64Array(n);
-  for (let k = 0; k < n; k++) fraction[k] = cnt[k] > 0 ? sum[k] / cnt[k] : NaN;
+  cnt.forEach((c, k) => { fraction[k] = c > 0 ? valueAt(sum, k) / c : NaN; });
   return finish(fraction, threshold);
 }
 
@@ -94,7 +95,8 @@ function accumulateByGeometry(mask: Raster, score: GridShape, layout: ChipLayout
       const r = chipPolygon(g, i, j);
       if (!r) continue;
       const k = i * score.width + j;
-      geo.set([(r[0][0] + r[2][0]) / 2, (r[0][1] + r[2][1]) / 2, (r[1][0] - r[0][0]) / 2, (r[1][1] - r[0][1]) / 2, (r[3][0] - r[0][0]) / 2, (r[3][1] - r[0][1]) / 2], 6 * k);
+      const [[ax, ay], [bx, by], [cx, cy], [dx, dy]] = r; // corners (−1,−1), (1,−1), (1,1), (−1,1)
+      geo.set([(ax + cx) / 2, (ay + cy) / 2, (bx - ax) / 2, (by - ay) / 2, (dx - ax) / 2, (dy - ay) / 2], 6 * k);
       for (const [x, y] of r) { x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); }
     }
   }
@@ -106,36 +108,51 @@ function accumulateByGeometry(mask: Raster, score: GridShape, layout: ChipLayout
     const t = transformer(epsgDef(m.epsg), g.crs), gt = m.geoTransform;
     toWork = (r, c) => t([gt[0] + (c + 0.5) * gt[1] + (r + 0.5) * gt[2], gt[3] + (c + 0.5) * gt[4] + (r + 0.5) * gt[5]]);
   } else {
-    const t = transformer('EPSG:4326', g.crs), lat = m.lat!, lon = m.lon!;
-    toWork = (r, c) => t([lon[r * W + c], lat[r * W + c]]);
+    const { lat, lon } = m;
+    if (!lat || !lon) throw new Error('internal: accumulateByGeometry needs a geotransform or lat/lon');
+    const t = transformer('EPSG:4326', g.crs);
+    toWork = (r, c) => t([valueAt(lon, r * W + c), valueAt(lat, r * W + c)]);
   }
   // bucket chips on a coarse grid by their bounding boxes
   const G = Math.max(1, Math.ceil(Math.sqrt(n / 4)));
   const bw = (x1 - x0) / G || 1, bh = (y1 - y0) / G || 1;
   const cell = (v: number, lo: number, step: number) => Math.min(G - 1, Math.max(0, Math.floor((v - lo) / step)));
   const buckets: number[][] = Array.from({ length: G * G }, () => []);
+  /** chip k: centre (cx, cy) and half-axes a = (ax, ay), b = (bx, by); cx is NaN where the footprint is unknown */
+  const chipAt = (k: number) => {
+    const o = 6 * k;
+    return {
+      cx: valueAt(geo, o), cy: valueAt(geo, o + 1), ax: valueAt(geo, o + 2), ay: valueAt(geo, o + 3),
+      bx: valueAt(geo, o + 4), by: valueAt(geo, o + 5),
+    };
+  };
   for (let k = 0; k < n; k++) {
-    if (Number.isNaN(geo[6 * k])) continue;
-    const cx = geo[6 * k], cy = geo[6 * k + 1];
-    const ex = Math.abs(geo[6 * k + 2]) + Math.abs(geo[6 * k + 4]), ey = Math.abs(geo[6 * k + 3]) + Math.abs(geo[6 * k + 5]);
-    for (let by = cell(cy - ey, y0, bh); by <= cell(cy + ey, y0, bh); by++) {
-      for (let bx = cell(cx - ex, x0, bw); bx <= cell(cx + ex, x0, bw); bx++) buckets[by * G + bx].push(k);
+    const { cx, cy, ax, ay, bx, by } = chipAt(k);
+    if (Number.isNaN(cx)) continue;
+    const ex = Math.abs(ax) + Math.abs(bx), ey = Math.abs(ay) + Math.abs(by);
+    for (let iy = cell(cy - ey, y0, bh); iy <= cell(cy + ey, y0, bh); iy++) {
+      for (let ix = cell(cx - ex, x0, bw); ix <= cell(cx + ex, x0, bw); ix++) buckets[iy * G + ix]?.push(k);
     }
   }
+  const truth = mask.bands[0];
+  if (!truth) throw new DpmError(`truth raster ${path}: no band`);
   let inside = 0;
   for (let r = 0; r < H; r++) {
     for (let c = 0; c < W; c++) {
-      const v = truthValue(mask.bands[0][r * W + c], path);
+      const v = truthValue(valueAt(truth, r * W + c), path);
       if (Number.isNaN(v)) continue;
       const [px, py] = toWork(r, c);
       if (!(px >= x0 && px <= x1 && py >= y0 && py <= y1)) continue;
-      for (const k of buckets[cell(py, y0, bh) * G + cell(px, x0, bw)]) {
-        const o = 6 * k;
-        const dx = px - geo[o], dy = py - geo[o + 1];
-        const ax = geo[o + 2], ay = geo[o + 3], bx = geo[o + 4], by = geo[o + 5];
+      for (const k of buckets[cell(py, y0, bh) * G + cell(px, x0, bw)] ?? []) {
+        const { cx, cy, ax, ay, bx, by } = chipAt(k);
+        const dx = px - cx, dy = py - cy;
         const det = ax * by - ay * bx;
         const u = (dx * by - dy * bx) / det, w = (ax * dy - ay * dx) / det;
-        if (u >= -1 && u < 1 && w >= -1 && w < 1) { sum[k] += v; cnt[k]++; inside++; }
+        if (u >= -1 && u < 1 && w >= -1 && w < 1) {
+          sum[k] = valueAt(sum, k) + v;
+          cnt[k] = valueAt(cnt, k) + 1;
+          inside++;
+        }
       }
     }
   }

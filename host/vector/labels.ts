@@ -7,6 +7,7 @@ import polygonClipping from 'polygon-clipping';
 import type { Georef } from '../raster/types.js';
 import { DpmError } from '../core/errors.js';
 import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { consecutivePairs, valueAt } from '../core/arrays.js';
 import { epsgDef, isGeographic, localEqualArea, transformer } from './crs.js';
 import type { PolygonCoords, Ring, TruthFootprints } from './read.js';
 
@@ -55,13 +56,18 @@ export function footprintGrid(georef: Georef, width: number, height: number, lay
   } else if (georef.lat && georef.lon) {
     if (georef.lat.length !== n || georef.lon.length !== n) throw new DpmError(`${what}: lat/lon lookups do not match its ${width}×${height} grid`);
     let sl = 0, sb = 0, c = 0;
-    for (let k = 0; k < n; k++) if (Number.isFinite(georef.lat[k]) && Number.isFinite(georef.lon[k])) { sb += georef.lat[k]; sl += georef.lon[k]; c++; }
+    const { lat, lon } = georef;
+    for (let k = 0; k < n; k++) {
+      const la = valueAt(lat, k), lo = valueAt(lon, k);
+      if (Number.isFinite(la) && Number.isFinite(lo)) { sb += la; sl += lo; c++; }
+    }
     if (c === 0) throw new DpmError(`${what}: its lat/lon lookups hold no valid position`);
     crs = localEqualArea(sl / c, sb / c);
     const tr = transformer('EPSG:4326', crs);
     for (let k = 0; k < n; k++) {
-      if (Number.isFinite(georef.lat[k]) && Number.isFinite(georef.lon[k])) {
-        const p = tr([georef.lon[k], georef.lat[k]]);
+      const la = valueAt(lat, k), lo = valueAt(lon, k);
+      if (Number.isFinite(la) && Number.isFinite(lo)) {
+        const p = tr([lo, la]);
         cx[k] = p[0];
         cy[k] = p[1];
       } else cx[k] = cy[k] = NaN;
@@ -76,12 +82,15 @@ export function footprintGrid(georef: Georef, width: number, height: number, lay
 
 /** The chip footprint of pixel (i, j): centre ± half a chip along the local column and row directions of the grid
  *  (central differences of neighbouring centres; one-sided at the edges). Undefined where a centre is missing. */
-export function chipPolygon(g: FootprintGrid, i: number, j: number): Ring | undefined {
+/** A chip's footprint: four corners and the first again (a closed ring). */
+export type ChipRing = [[number, number], [number, number], [number, number], [number, number], [number, number]];
+
+export function chipPolygon(g: FootprintGrid, i: number, j: number): ChipRing | undefined {
   const w = g.width;
-  const at = (r: number, c: number): [number, number] => [g.cx[r * w + c], g.cy[r * w + c]];
+  const at = (r: number, c: number): [number, number] => [valueAt(g.cx, r * w + c), valueAt(g.cy, r * w + c)];
   const c0 = at(i, j);
   if (!Number.isFinite(c0[0])) return undefined;
-  const ok = (r: number, c: number) => r >= 0 && c >= 0 && r < g.height && c < w && Number.isFinite(g.cx[r * w + c]);
+  const ok = (r: number, c: number) => r >= 0 && c >= 0 && r < g.height && c < w && Number.isFinite(valueAt(g.cx, r * w + c));
   // step along one grid axis around pixel (r, c): central difference, or one-sided where a neighbour is missing
   // (edges, NaN lookups); if both are missing, the same step measured on a row/column beside it (smooth grids)
   const stepAt = (r: number, c: number, di: number, dj: number): [number, number] | undefined => {
@@ -103,10 +112,11 @@ export function chipPolygon(g: FootprintGrid, i: number, j: number): Ring | unde
 
 function ringArea(r: Ring): number {
   // relative to the first vertex: map coordinates of ~5e6 m would otherwise cancel away ~1e-2 m² of a 900 m² chip
-  if (r.length < 3) return 0;
-  const [ox, oy] = r[0];
+  const [origin, ...rest] = r;
+  if (!origin || r.length < 3) return 0;
+  const [ox, oy] = origin;
   let s = 0;
-  for (let k = 1; k + 1 < r.length; k++) s += (r[k][0] - ox) * (r[k + 1][1] - oy) - (r[k + 1][0] - ox) * (r[k][1] - oy);
+  for (const [[x0, y0], [x1, y1]] of consecutivePairs(rest)) s += (x0 - ox) * (y1 - oy) - (x1 - ox) * (y0 - oy);
   return Math.abs(s) / 2;
 }
 
@@ -114,9 +124,10 @@ function ringArea(r: Ring): number {
 export function multiPolygonArea(mp: PolygonCoords[]): number {
   let a = 0;
   for (const poly of mp) {
-    if (!poly.length) continue;
-    a += ringArea(poly[0]);
-    for (let h = 1; h < poly.length; h++) a -= ringArea(poly[h]);
+    const [outer, ...holes] = poly;
+    if (!outer) continue;
+    a += ringArea(outer);
+    for (const hole of holes) a -= ringArea(hole);
   }
   return a;
 }
@@ -147,17 +158,16 @@ export function labelChips(truth: TruthFootprints, grid: FootprintGrid, threshol
   if (!(threshold > 0 && threshold <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${threshold}`);
   const { width, height } = grid;
   const n = width * height;
-  const chips: (Ring | undefined)[] = new Array(n);
-  const boxes = new Float64Array(4 * n);
+  // each pixel's chip footprint and its bounding box (undefined where the footprint is unknown)
+  const chips: ({ ring: ChipRing; bb: [number, number, number, number] } | undefined)[] = new Array(n);
   let sx0 = Infinity, sy0 = Infinity, sx1 = -Infinity, sy1 = -Infinity;
   for (let i = 0; i < height; i++) {
     for (let j = 0; j < width; j++) {
       const k = i * width + j;
       const ring = chipPolygon(grid, i, j);
-      chips[k] = ring;
       if (!ring) continue;
       const bb = bboxOf([ring]);
-      boxes.set(bb, 4 * k);
+      chips[k] = { ring, bb };
       sx0 = Math.min(sx0, bb[0]); sy0 = Math.min(sy0, bb[1]); sx1 = Math.max(sx1, bb[2]); sy1 = Math.max(sy1, bb[3]);
     }
   }
@@ -188,25 +198,28 @@ export function labelChips(truth: TruthFootprints, grid: FootprintGrid, threshol
   const bw = (sx1 - sx0) / G || 1, bh = (sy1 - sy0) / G || 1;
   const cell = (x: number, lo: number, step: number) => Math.min(G - 1, Math.max(0, Math.floor((x - lo) / step)));
   const buckets: number[][] = Array.from({ length: G * G }, () => []);
-  for (let k = 0; k < n; k++) {
-    if (!chips[k]) continue;
-    for (let by = cell(boxes[4 * k + 1], sy0, bh); by <= cell(boxes[4 * k + 3], sy0, bh); by++) {
-      for (let bx = cell(boxes[4 * k], sx0, bw); bx <= cell(boxes[4 * k + 2], sx0, bw); bx++) buckets[by * G + bx].push(k);
+  chips.forEach((chip, k) => {
+    if (!chip) return;
+    const [x0, y0, x1, y1] = chip.bb;
+    for (let by = cell(y0, sy0, bh); by <= cell(y1, sy0, bh); by++) {
+      for (let bx = cell(x0, sx0, bw); bx <= cell(x1, sx0, bw); bx++) buckets[by * G + bx]?.push(k);
     }
-  }
-  const perChip = new Map<number, number[]>();
-  for (let p = 0; p < damagedPolys.length; p++) {
-    const bb = damagedPolys[p].bb;
+  });
+  // chip → the damaged footprints whose boxes meet its box
+  const perChip = new Map<number, { chip: ChipRing; polys: Ring[][] }>();
+  for (const { rings, bb } of damagedPolys) {
     const seen = new Set<number>();
     for (let by = cell(bb[1], sy0, bh); by <= cell(bb[3], sy0, bh); by++) {
       for (let bx = cell(bb[0], sx0, bw); bx <= cell(bb[2], sx0, bw); bx++) {
-        for (const k of buckets[by * G + bx]) {
-          if (seen.has(k)) continue;
+        for (const k of buckets[by * G + bx] ?? []) {
+          const chip = chips[k];
+          if (!chip || seen.has(k)) continue;
           seen.add(k);
-          if (boxes[4 * k + 2] < bb[0] || boxes[4 * k] > bb[2] || boxes[4 * k + 3] < bb[1] || boxes[4 * k + 1] > bb[3]) continue;
-          let list = perChip.get(k);
-          if (!list) perChip.set(k, (list = []));
-          list.push(p);
+          const [x0, y0, x1, y1] = chip.bb;
+          if (x1 < bb[0] || x0 > bb[2] || y1 < bb[1] || y0 > bb[3]) continue;
+          let entry = perChip.get(k);
+          if (!entry) perChip.set(k, (entry = { chip: chip.ring, polys: [] }));
+          entry.polys.push(rings);
         }
       }
     }
@@ -216,13 +229,13 @@ export function labelChips(truth: TruthFootprints, grid: FootprintGrid, threshol
   const labels = new Float32Array(n);
   for (let k = 0; k < n; k++) if (!chips[k]) { fraction[k] = NaN; labels[k] = NaN; }
   let done = 0;
-  for (const [k, list] of perChip) {
-    const chip = chips[k]!;
-    const polys = list.map((p) => damagedPolys[p].rings as polygonClipping.Polygon);
+  for (const [k, { chip, polys }] of perChip) {
     // union first so overlapping footprints count once (a single footprint needs no union)
     let covered: polygonClipping.MultiPolygon;
     try {
-      const damagedArea = polys.length === 1 ? polys[0] : polygonClipping.union(polys[0], ...polys.slice(1));
+      const [first, ...others] = polys as polygonClipping.Polygon[];
+      if (!first) continue;
+      const damagedArea = others.length === 0 ? first : polygonClipping.union(first, ...others);
       covered = polygonClipping.intersection([chip as polygonClipping.Ring], damagedArea);
     } catch (e) {
       throw new DpmError(`${what}: a damaged footprint near pixel (row ${Math.floor(k / width)}, col ${k % width}) is not a valid polygon (${(e as Error).message})`);
@@ -234,7 +247,7 @@ export function labelChips(truth: TruthFootprints, grid: FootprintGrid, threshol
   for (let k = 0; k < n; k++) {
     if (!chips[k]) continue;
     // the threshold compares with a hair of slack so "exactly one third" survives float rounding of the areas
-    const d = fraction[k] >= threshold * (1 - 1e-9);
+    const d = valueAt(fraction, k) >= threshold * (1 - 1e-9);
     labels[k] = d ? 1 : 0;
     if (d) damaged++; else undamaged++;
   }

@@ -117,8 +117,9 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
     const polys = polygonsOf(f.geometry);
     if (!polys) { skipped++; continue; }
     for (const rings of polys) {
-      if (!rings.length || rings[0].length < 4) continue;
-      for (const [x, y] of rings[0]) if (Math.abs(x) > 180 || Math.abs(y) > 90) allDegrees = false;
+      const [outer] = rings;
+      if (!outer || outer.length < 4) continue;
+      for (const [x, y] of outer) if (Math.abs(x) > 180 || Math.abs(y) > 90) allDegrees = false;
       polygons.push({ rings, properties });
     }
   }

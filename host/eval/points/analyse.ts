@@ -1,6 +1,7 @@
 // The analyses of papers/002 for one displacement column against one DPM: three binning criteria with
 // box-and-whisker statistics and a one-way ANOVA each, lognormal fragility functions for several displacement
 // thresholds, and the optimal index threshold with precision and recall.
+import { valueAt } from '../../core/arrays.js';
 import { DpmError } from '../../core/errors.js';
 import {
   boxStats, classifyAt, fitFragility, fragilityProbability, oneWayAnova, optimalThreshold, percentileSorted, sortedCopy,
@@ -19,8 +20,7 @@ export interface DisplacementPercentiles {
 export function displacementPercentiles(disp: ArrayLike<number>): DisplacementPercentiles {
   const nz: number[] = [];
   let zero = 0;
-  for (let i = 0; i < disp.length; i++) {
-    const d = disp[i];
+  for (const d of Array.from(disp)) {
     if (Number.isNaN(d)) continue;
     if (d === 0) zero++;
     else nz.push(d);
@@ -93,7 +93,7 @@ export interface AnalysisOptions {
  */
 export function chooseShift(x: ArrayLike<number>): number {
   let min = Infinity;
-  for (let i = 0; i < x.length; i++) min = Math.min(min, x[i]);
+  for (const v of Array.from(x)) min = Math.min(min, v);
   if (min > 0) return 0;
   if (min > -1) return 1;
   return Math.ceil(-min) + 1;
@@ -103,16 +103,17 @@ export function analyse(
   column: string, raster: string, disp: ArrayLike<number>, index: ArrayLike<number>, pct: DisplacementPercentiles, opts: AnalysisOptions,
 ): Analysis {
   const what = `column '${column}' vs ${raster}`;
-  const d: number[] = [], x: number[] = [];
-  for (let i = 0; i < disp.length; i++) {
-    if (Number.isNaN(disp[i]) || !Number.isFinite(index[i])) continue;
-    d.push(disp[i]);
-    x.push(index[i]);
-  }
+  // the buffers with both values: displacement d and DPM index x, one sample each
+  const samples: { d: number; x: number }[] = [];
+  Array.from(disp).forEach((dv, i) => {
+    const xv = valueAt(index, i);
+    if (!Number.isNaN(dv) && Number.isFinite(xv)) samples.push({ d: dv, x: xv });
+  });
+  const d = samples.map((s) => s.d), x = samples.map((s) => s.x);
   if (x.length === 0) throw new DpmError(`${what}: no buffer has both a displacement and a valid DPM index`);
   if (pct.nonZero === 0) throw new DpmError(`${what}: the column has no non-zero displacement; criteria 2–3 and the fragility functions need some`);
 
-  const pick = (keep: (di: number) => boolean) => x.filter((_, i) => keep(d[i]));
+  const pick = (keep: (di: number) => boolean) => samples.filter((s) => keep(s.d)).map((s) => s.x);
   const makeBins = (cid: number, defs: [string, number, number, (di: number) => boolean][]): Bin[] =>
     defs.map(([label, lo, hi, keep]) => {
       const values = pick(keep);
@@ -140,11 +141,11 @@ export function analyse(
   ]);
   const anova = (cid: number, bins: Bin[], keep: (di: number) => boolean, edges: number[]) => {
     const groups: number[][] = bins.map(() => []);
-    for (let i = 0; i < x.length; i++) {
-      if (!keep(d[i])) continue;
-      let g = 0;
-      while (g < edges.length && d[i] > edges[g]) g++;
-      groups[g].push(x[i]);
+    for (const s of samples) {
+      if (!keep(s.d)) continue;
+      // the group: how many bin edges the displacement lies above
+      const g = edges.filter((e) => s.d > e).length;
+      groups[g]?.push(s.x);
     }
     return oneWayAnova(groups, `${what}, criterion ${cid}`);
   };
@@ -159,14 +160,14 @@ export function analyse(
   for (const v of x) if (!(v > 0)) nonPos++;
   const shift = opts.nonPositive === 'shift' ? (opts.shift ?? chooseShift(x)) : 0;
   const fx: number[] = [], fd: number[] = [];
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] + shift;
+  for (const s of samples) {
+    const v = s.x + shift;
     if (!(v > 0)) {
-      if (opts.nonPositive === 'shift') throw new DpmError(`${what}: --shift ${shift} leaves index ${x[i]} non-positive; use a larger shift`);
+      if (opts.nonPositive === 'shift') throw new DpmError(`${what}: --shift ${shift} leaves index ${s.x} non-positive; use a larger shift`);
       continue;
     }
     fx.push(v);
-    fd.push(d[i]);
+    fd.push(s.d);
   }
   const thresholds: FragilityThreshold[] = [
     { label: 'any (> 0)', d: 0 },
@@ -199,14 +200,14 @@ export function analyse(
 
 /** Exceedance fraction in up to 10 equal-count bins of the index (the bars of papers/002 Figs. 6–7). */
 function empiricalFractions(x: number[], y: number[], shift: number): { index: number; fraction: number; n: number }[] {
-  const order = x.map((_, i) => i).sort((a, b) => x[a] - x[b]);
+  const order = x.map((xv, i) => ({ x: xv, y: valueAt(y, i) })).sort((a, b) => a.x - b.x);
   const nb = Math.min(10, Math.max(1, Math.floor(order.length / 5)));
   const out: { index: number; fraction: number; n: number }[] = [];
   for (let b = 0; b < nb; b++) {
     const lo = Math.floor((b * order.length) / nb), hi = Math.floor(((b + 1) * order.length) / nb);
     if (hi <= lo) continue;
     let sx = 0, sy = 0;
-    for (let k = lo; k < hi; k++) { sx += x[order[k]]; sy += y[order[k]]; }
+    for (const o of order.slice(lo, hi)) { sx += o.x; sy += o.y; }
     out.push({ index: sx / (hi - lo) - shift, fraction: sy / (hi - lo), n: hi - lo });
   }
   return out;

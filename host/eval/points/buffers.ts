@@ -6,6 +6,7 @@
 // ellipsoidal distances). Pixels are not area-weighted. NaN (nodata) pixels are skipped. When no pixel centre falls
 // inside (buffer smaller than a pixel), the pixel containing the point is used instead and the buffer is flagged
 // `fallback`. A point whose buffer touches no pixel of the raster is `outside`.
+import { valueAt } from '../../core/arrays.js';
 import proj4, { type Converter } from 'proj4';
 import { DpmError } from '../../core/errors.js';
 import type { Raster } from '../../raster/types.js';
@@ -79,9 +80,10 @@ function gridMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: Ar
     return [(dy * ex - rx * ey) / det, (-ry * ex + dx * ey) / det];
   };
   const { width, height } = raster;
-  const data = raster.bands[band];
+  const data = bandOf(raster, band);
   for (let i = 0; i < lon.length; i++) {
-    const local = localFrame(lon[i], lat[i]);
+    const pointLon = valueAt(lon, i), pointLat = valueAt(lat, i);
+    const local = localFrame(pointLon, pointLat);
     // pixel-space bounding box of the circle, from 16 points on its rim, padded by one pixel
     let cmin = Infinity, cmax = -Infinity, rmin = Infinity, rmax = -Infinity;
     for (let k = 0; k < 16; k++) {
@@ -90,8 +92,8 @@ function gridMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: Ar
       const [c, r] = toPixel(...(toRaster.forward(ll) as [number, number]));
       cmin = Math.min(cmin, c); cmax = Math.max(cmax, c); rmin = Math.min(rmin, r); rmax = Math.max(rmax, r);
     }
-    const [pc, pr] = toPixel(...(toRaster.forward([lon[i], lat[i]]) as [number, number]));
-    if (!Number.isFinite(pc) || !Number.isFinite(pr)) throw new DpmError(`${what}: point ${i + 1} (${lon[i]}, ${lat[i]}) cannot be projected into EPSG:${raster.georef.epsg}`);
+    const [pc, pr] = toPixel(...(toRaster.forward([pointLon, pointLat]) as [number, number]));
+    if (!Number.isFinite(pc) || !Number.isFinite(pr)) throw new DpmError(`${what}: point ${i + 1} (${pointLon}, ${pointLat}) cannot be projected into EPSG:${raster.georef.epsg}`);
     const c0 = Math.max(0, Math.floor(cmin) - 1), c1 = Math.min(width - 1, Math.ceil(cmax) + 1);
     const r0 = Math.max(0, Math.floor(rmin) - 1), r1 = Math.min(height - 1, Math.ceil(rmax) + 1);
     let sum = 0, inside = 0, valid = 0;
@@ -103,7 +105,7 @@ function gridMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: Ar
         const [ex, ny] = local.forward(toRasterInv([x, y])) as [number, number];
         if (Math.hypot(ex, ny) > radius) continue;
         inside++;
-        const v = data[r * width + c];
+        const v = valueAt(data, r * width + c);
         if (Number.isNaN(v)) continue;
         valid++;
         sum += v;
@@ -113,7 +115,7 @@ function gridMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: Ar
       const c = Math.floor(pc), r = Math.floor(pr);
       if (c >= 0 && c < width && r >= 0 && r < height) {
         res.fallback[i] = 1;
-        const v = data[r * width + c];
+        const v = valueAt(data, r * width + c);
         if (!Number.isNaN(v)) { sum = v; valid = 1; }
       } else {
         res.outside[i] = 1;
@@ -125,15 +127,23 @@ function gridMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: Ar
   }
 }
 
+/** Band `band` (0-based) of the DPM raster. */
+function bandOf(raster: Raster, band: number): Float32Array {
+  const data = raster.bands[band];
+  if (!data) throw new DpmError(`${raster.source ?? 'raster'}: no band ${band + 1} (it has ${raster.bands.length})`);
+  return data;
+}
+
 /** Radar geometry: pixel centres are scattered lat/lon; a bucket grid finds the candidates near each point. */
 function radarMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: ArrayLike<number>, radius: number, res: BufferResult): void {
   const { lat: plat, lon: plon } = raster.georef;
-  const data = raster.bands[band];
+  if (!plat || !plon) throw new Error('internal: radarMeans needs the lat/lon companions');
+  const data = bandOf(raster, band);
   const npx = raster.width * raster.height;
   // bucket edge in degrees: the larger of the buffer radius and a coarse pixel spacing estimate
   let latMin = Infinity, latMax = -Infinity;
   for (let k = 0; k < npx; k++) {
-    const v = plat![k];
+    const v = valueAt(plat, k);
     if (Number.isFinite(v)) { latMin = Math.min(latMin, v); latMax = Math.max(latMax, v); }
   }
   if (!Number.isFinite(latMin)) throw new DpmError(`${raster.source ?? 'raster'}: the latitude companion holds no valid value`);
@@ -142,7 +152,7 @@ function radarMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: A
   const buckets = new Map<string, number[]>();
   const key = (la: number, lo: number) => `${Math.floor(la / cell)},${Math.floor(lo / cell)}`;
   for (let k = 0; k < npx; k++) {
-    const la = plat![k], lo = plon![k];
+    const la = valueAt(plat, k), lo = valueAt(plon, k);
     if (!Number.isFinite(la) || !Number.isFinite(lo)) continue;
     const kk = key(la, lo);
     let b = buckets.get(kk);
@@ -150,21 +160,22 @@ function radarMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: A
     b.push(k);
   }
   for (let i = 0; i < lon.length; i++) {
-    const local = localFrame(lon[i], lat[i]);
+    const pointLon = valueAt(lon, i), pointLat = valueAt(lat, i);
+    const local = localFrame(pointLon, pointLat);
     const latSpan = Math.ceil(radius / 111_000 / cell) + 1;
-    const lonSpan = Math.ceil(radius / (111_000 * Math.max(0.01, Math.cos((lat[i] * Math.PI) / 180))) / cell) + 1;
-    const bi = Math.floor(lat[i] / cell), bj = Math.floor(lon[i] / cell);
+    const lonSpan = Math.ceil(radius / (111_000 * Math.max(0.01, Math.cos((pointLat * Math.PI) / 180))) / cell) + 1;
+    const bi = Math.floor(pointLat / cell), bj = Math.floor(pointLon / cell);
     let sum = 0, inside = 0, valid = 0;
     let nearest = -1, nearestD = Infinity;
     for (let a = bi - latSpan; a <= bi + latSpan; a++) {
       for (let b = bj - lonSpan; b <= bj + lonSpan; b++) {
         for (const k of buckets.get(`${a},${b}`) ?? []) {
-          const [ex, ny] = local.forward([plon![k], plat![k]]) as [number, number];
+          const [ex, ny] = local.forward([valueAt(plon, k), valueAt(plat, k)]) as [number, number];
           const d = Math.hypot(ex, ny);
           if (d < nearestD) { nearestD = d; nearest = k; }
           if (d > radius) continue;
           inside++;
-          const v = data[k];
+          const v = valueAt(data, k);
           if (Number.isNaN(v)) continue;
           valid++;
           sum += v;
@@ -175,7 +186,7 @@ function radarMeans(raster: Raster, band: number, lon: ArrayLike<number>, lat: A
       // no centre inside: the pixel "containing" the point is the nearest centre, if it is within one pixel spacing
       if (nearest >= 0 && nearestD <= spacingDeg * 111_000 * 1.5 + radius) {
         res.fallback[i] = 1;
-        const v = data[nearest];
+        const v = valueAt(data, nearest);
         if (!Number.isNaN(v)) { sum = v; valid = 1; }
       } else res.outside[i] = 1;
     }

@@ -132,19 +132,21 @@ export function parseCsv(text: string): string[][] {
 }
 
 function csvRows(path: string, text: string): { fields: string[]; records: RawRecord[] } {
-  const rows = parseCsv(text.replace(/^\uFEFF/, ''));
-  if (rows.length === 0) throw new DpmError(`--points ${path}: empty file`);
-  const fields = rows[0].map((h) => h.trim());
+  const [header, ...body] = parseCsv(text.replace(/^\uFEFF/, ''));
+  if (!header) throw new DpmError(`--points ${path}: empty file`);
+  const fields = header.map((h) => h.trim());
   const find = (re: RegExp) => fields.findIndex((f) => re.test(f));
   const iLon = find(/^(lon|long|longitude)$/i);
   const iLat = find(/^(lat|latitude)$/i);
   if (iLon < 0 || iLat < 0) throw new DpmError(`--points ${path}: a CSV needs 'lon' and 'lat' columns (WGS84 degrees); the header has: ${fields.join(', ')}`);
-  const records = rows.slice(1).map((r, k) => {
+  const records = body.map((r, k) => {
     const where = `line ${k + 2}`;
     if (r.length !== fields.length) throw new DpmError(`--points ${path}: ${where} has ${r.length} fields, the header has ${fields.length}`);
-    const lon = Number(r[iLon]), lat = Number(r[iLat]);
-    if (!Number.isFinite(lon) || !Number.isFinite(lat) || r[iLon].trim() === '' || r[iLat].trim() === '') {
-      throw new DpmError(`--points ${path}: ${where} has no valid lon/lat ('${r[iLon]}', '${r[iLat]}')`);
+    // the row has as many fields as the header (checked above), so both columns are there
+    const lonText = r[iLon] ?? '', latText = r[iLat] ?? '';
+    const lon = Number(lonText), lat = Number(latText);
+    if (!Number.isFinite(lon) || !Number.isFinite(lat) || lonText.trim() === '' || latText.trim() === '') {
+      throw new DpmError(`--points ${path}: ${where} has no valid lon/lat ('${lonText}', '${latText}')`);
     }
     const props: Record<string, unknown> = {};
     fields.forEach((f, j) => (props[f] = r[j]));

@@ -1,4 +1,5 @@
 // Plots (Vega-Lite → SVG), the Markdown report and the JSON report of `dpm validate-points`.
+import { valueAt } from '../../core/arrays.js';
 import { renderVegaLite } from '../plots.js';
 import type { Analysis } from './analyse.js';
 import { fragilityProbability } from './stats.js';
@@ -73,7 +74,7 @@ export async function histogramSvg(a: Analysis): Promise<string> {
   for (const v of index) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const step = (hi - lo) / 20 || 1;
   const panels = a.fragility.map((f) => {
-    const rows = index.map((v, i) => ({ index: v, side: displacement[i] > f.threshold.d ? `above ${num(f.threshold.d, 2)}` : `at or below ${num(f.threshold.d, 2)}` }));
+    const rows = index.map((v, i) => ({ index: v, side: valueAt(displacement, i) > f.threshold.d ? `above ${num(f.threshold.d, 2)}` : `at or below ${num(f.threshold.d, 2)}` }));
     return {
       title: `displacement threshold ${f.threshold.label}: optimal index ${num(f.optimal.threshold)} (precision ${num(f.optimal.precision, 2)}, recall ${num(f.optimal.recall, 2)})`,
       width: 420,

@@ -1,6 +1,7 @@
 // Statistics of papers/002 (O'Donnell et al.): percentiles, box-and-whisker summaries, one-way ANOVA, lognormal
 // fragility functions fitted by maximum likelihood, and the index threshold that best separates two classes.
 // Everything in float64; distributions from jstat.
+import { valueAt } from '../../core/arrays.js';
 import { DpmError } from '../../core/errors.js';
 import { prCurve } from '../metrics.js';
 import { jStat } from './jstat.js';
@@ -12,7 +13,8 @@ export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
   const h = ((n - 1) * p) / 100;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+  const a = valueAt(sorted, lo);
+  return a + (h - lo) * (valueAt(sorted, hi) - a);
 }
 
 export function sortedCopy(values: ArrayLike<number>): number[] {
@@ -46,7 +48,7 @@ export function boxStats(values: ArrayLike<number>): BoxStats {
   const p5 = percentileSorted(s, 5);
   const p95 = percentileSorted(s, 95);
   return {
-    n, mean, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN, min: n ? s[0] : NaN, max: n ? s[n - 1] : NaN,
+    n, mean, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN, min: s[0] ?? NaN, max: s.at(-1) ?? NaN,
     p5, p25: percentileSorted(s, 25), p50: percentileSorted(s, 50), p75: percentileSorted(s, 75), p95,
     outliers: s.filter((v) => v < p5 || v > p95),
   };
@@ -79,7 +81,7 @@ export function oneWayAnova(groups: ArrayLike<number>[], what = 'ANOVA'): AnovaR
   groups.forEach((g, i) => {
     if (g.length === 0) throw new DpmError(`${what}: group ${i + 1} of ${k} is empty`);
     let s = 0;
-    for (let j = 0; j < g.length; j++) s += g[j];
+    for (const v of Array.from(g)) s += v;
     means.push(s / g.length);
     n += g.length;
     total += s;
@@ -89,8 +91,9 @@ export function oneWayAnova(groups: ArrayLike<number>[], what = 'ANOVA'): AnovaR
   let ssb = 0;
   let ssw = 0;
   groups.forEach((g, i) => {
-    ssb += g.length * (means[i] - grand) ** 2;
-    for (let j = 0; j < g.length; j++) ssw += (g[j] - means[i]) ** 2;
+    const mean = valueAt(means, i);
+    ssb += g.length * (mean - grand) ** 2;
+    for (const v of Array.from(g)) ssw += (v - mean) ** 2;
   });
   const df1 = k - 1;
   const df2 = n - k;
@@ -164,7 +167,7 @@ export interface FragilityFit {
 export function probitLogLik(u: ArrayLike<number>, y: ArrayLike<number>, a: number, b: number): number {
   let ll = 0;
   for (let i = 0; i < u.length; i++) {
-    const eta = a + b * u[i];
+    const eta = a + b * valueAt(u, i);
     ll += y[i] ? logPhi(eta) : logPhi(-eta);
   }
   return ll;
@@ -180,8 +183,9 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
   const u = new Float64Array(n);
   let pos = 0;
   for (let i = 0; i < n; i++) {
-    if (!(x[i] > 0) || !Number.isFinite(x[i])) throw new DpmError(`${what}: index value ${x[i]} is not positive; a lognormal fragility needs x > 0`);
-    u[i] = Math.log(x[i]);
+    const xi = valueAt(x, i);
+    if (!(xi > 0) || !Number.isFinite(xi)) throw new DpmError(`${what}: index value ${xi} is not positive; a lognormal fragility needs x > 0`);
+    u[i] = Math.log(xi);
     if (y[i]) pos++;
   }
   if (n < 2) throw new DpmError(`${what}: ${n} buffer(s) are too few to fit a fragility function`);
@@ -191,8 +195,9 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
   // Perfect separation (every non-exceedance below every exceedance): the likelihood rises without bound as β → 0.
   let max0 = -Infinity, min1 = Infinity, min0 = Infinity, max1 = -Infinity;
   for (let i = 0; i < n; i++) {
-    if (y[i]) { min1 = Math.min(min1, u[i]); max1 = Math.max(max1, u[i]); }
-    else { max0 = Math.max(max0, u[i]); min0 = Math.min(min0, u[i]); }
+    const ui = valueAt(u, i);
+    if (y[i]) { min1 = Math.min(min1, ui); max1 = Math.max(max1, ui); }
+    else { max0 = Math.max(max0, ui); min0 = Math.min(min0, ui); }
   }
   const reversed = max1 < min0;
   const separated = max0 < min1 || reversed;
@@ -221,16 +226,17 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
     // Fisher scoring: gradient g and expected information I = Xᵀ W X with W = φ²/(Φ(1−Φ))
     let g0 = 0, g1 = 0, i00 = 0, i01 = 0, i11 = 0;
     for (let i = 0; i < n; i++) {
-      const eta = c + b * uc[i];
+      const ui = valueAt(uc, i);
+      const eta = c + b * ui;
       // h1 = φ/Φ(η), h2 = φ/(1 − Φ(η)) from the tail-safe ratios: d ln L/dη = h1 or −h2, weight W = h1·h2
       const h1 = hazardLow(eta), h2 = hazardLow(-eta);
       const r = y[i] ? h1 : -h2;
       const w = h1 * h2;
       g0 += r;
-      g1 += r * uc[i];
+      g1 += r * ui;
       i00 += w;
-      i01 += w * uc[i];
-      i11 += w * uc[i] * uc[i];
+      i01 += w * ui;
+      i11 += w * ui * ui;
     }
     info = [i00, i01, i11];
     const det = i00 * i11 - i01 * i01;
@@ -314,7 +320,7 @@ export function classifyAt(x: ArrayLike<number>, y: ArrayLike<number>, threshold
   let tp = 0, fp = 0, pos = 0;
   for (let i = 0; i < x.length; i++) {
     if (y[i]) pos++;
-    if (x[i] >= threshold) {
+    if (valueAt(x, i) >= threshold) {
       if (y[i]) tp++;
       else fp++;
     }
@@ -332,11 +338,11 @@ export function optimalThreshold(x: ArrayLike<number>, y: ArrayLike<number>, wha
   let best = -1;
   let bestJ = -Infinity;
   for (let k = 0; k < c.thresholds.length; k++) {
-    const j = c.tp[k] / c.positives - c.fp[k] / c.negatives;
+    const j = valueAt(c.tp, k) / c.positives - valueAt(c.fp, k) / c.negatives;
     if (j > bestJ + 1e-12) {
       bestJ = j;
       best = k;
     }
   }
-  return confusion(c.tp[best], c.fp[best], c.positives, c.negatives, c.thresholds[best]);
+  return confusion(valueAt(c.tp, best), valueAt(c.fp, best), c.positives, c.negatives, valueAt(c.thresholds, best));
 }

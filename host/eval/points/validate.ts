@@ -1,4 +1,5 @@
 // `dpm validate-points`: point measurements against one or more DPM rasters (papers/002), end to end.
+import { valueAt } from '../../core/arrays.js';
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DpmError } from '../../core/errors.js';
@@ -49,11 +50,13 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
 
   const buffers: BufferResult[] = [];
   const rasterInfo: ReportContext['rasters'] = [];
-  for (let r = 0; r < o.dpms.length; r++) {
+  // one entry per --dpm raster: its path and short name
+  const dpms = o.dpms.map((path, r) => ({ path, name: names[r] ?? path }));
+  for (const [r, { path, name }] of dpms.entries()) {
     throwIfCanceled(fb);
-    fb.progress((40 * r) / o.dpms.length, `buffers: ${names[r]}`);
-    const raster = await readRaster(o.dpms[r], o.nodata !== undefined ? { nodata: o.nodata } : {});
-    if (band > raster.bands.length) throw new DpmError(`--band ${band}: ${o.dpms[r]} has ${raster.bands.length} band(s)`);
+    fb.progress((40 * r) / o.dpms.length, `buffers: ${name}`);
+    const raster = await readRaster(path, o.nodata !== undefined ? { nodata: o.nodata } : {});
+    if (band > raster.bands.length) throw new DpmError(`--band ${band}: ${path} has ${raster.bands.length} band(s)`);
     const b = bufferMeans(raster, band - 1, pts.lon, pts.lat, o.buffer);
     let outside = 0, fallback = 0, noData = 0;
     for (let i = 0; i < b.mean.length; i++) {
@@ -62,12 +65,12 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
       if (b.fallback[i]) fallback++;
     }
     if (outside === b.mean.length) {
-      throw new DpmError(`--dpm ${o.dpms[r]}: all ${outside} points lie outside the raster (check that the points are WGS84 lon/lat and that the raster covers them)`);
+      throw new DpmError(`--dpm ${path}: all ${outside} points lie outside the raster (check that the points are WGS84 lon/lat and that the raster covers them)`);
     }
-    if (outside > 0) fb.log('warning', `${names[r]}: ${outside} of ${b.mean.length} points lie outside the raster and are left out`);
-    if (fallback > 0) fb.log('warning', `${names[r]}: ${fallback} buffer(s) contain no pixel centre; the pixel containing the point is used`);
+    if (outside > 0) fb.log('warning', `${name}: ${outside} of ${b.mean.length} points lie outside the raster and are left out`);
+    if (fallback > 0) fb.log('warning', `${name}: ${fallback} buffer(s) contain no pixel centre; the pixel containing the point is used`);
     buffers.push(b);
-    rasterInfo.push({ path: o.dpms[r], name: names[r], outside, fallback, noData });
+    rasterInfo.push({ path, name, outside, fallback, noData });
   }
 
   const analyses: Analysis[] = [];
@@ -75,10 +78,11 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
   for (const col of o.columns) {
     const disp = pts.columns.get(col)!;
     const pct = displacementPercentiles(disp);
-    for (let r = 0; r < o.dpms.length; r++) {
+    for (const [r, b] of buffers.entries()) {
+      const name = dpms[r]?.name ?? '';
       throwIfCanceled(fb);
-      fb.progress(40 + (40 * done++) / (o.columns.length * o.dpms.length), `statistics: ${col} vs ${names[r]}`);
-      analyses.push(analyse(col, names[r], disp, buffers[r].mean, pct, {
+      fb.progress(40 + (40 * done++) / (o.columns.length * o.dpms.length), `statistics: ${col} vs ${name}`);
+      analyses.push(analyse(col, name, disp, b.mean, pct, {
         nonPositive: o.nonPositive ?? 'shift', shift: o.shift, thresholds: o.thresholds,
       }));
     }
@@ -105,10 +109,14 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
     const header = ['id', 'lon', 'lat', ...o.columns, ...names.flatMap((n) => [`${n}_mean`, `${n}_pixels`, `${n}_valid`, `${n}_status`])];
     const lines = [header.join(',')];
     for (let i = 0; i < pts.lon.length; i++) {
-      const row: (string | number)[] = [JSON.stringify(pts.ids[i]), pts.lon[i], pts.lat[i], ...o.columns.map((c) => fmt(pts.columns.get(c)![i]))];
+      const row: (string | number)[] = [
+        JSON.stringify(pts.ids[i]), valueAt(pts.lon, i), valueAt(pts.lat, i),
+        ...o.columns.map((c) => fmt(valueAt(pts.columns.get(c) ?? [], i))),
+      ];
       for (const b of buffers) {
-        const status = b.outside[i] ? 'outside' : Number.isNaN(b.mean[i]) ? 'nodata' : b.fallback[i] ? 'containing-pixel' : 'ok';
-        row.push(fmt(b.mean[i]), b.inside[i], b.valid[i], status);
+        const mean = valueAt(b.mean, i);
+        const status = b.outside[i] ? 'outside' : Number.isNaN(mean) ? 'nodata' : b.fallback[i] ? 'containing-pixel' : 'ok';
+        row.push(fmt(mean), valueAt(b.inside, i), valueAt(b.valid, i), status);
       }
       lines.push(row.join(','));
     }
