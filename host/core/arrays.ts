@@ -26,3 +26,8 @@ export function ends<T>(xs: readonly T[]): { first: T; last: T } | undefined {
 export function valueAt(a: ArrayLike<number>, i: number): number {
   return a[i] ?? NaN;
 }
+
+/** a[i] += v for a numeric array (the compound form reads a[i], which may lie past the end: NaN then). */
+export function addAt(a: { [i: number]: number; length: number }, i: number, v: number): void {
+  a[i] = (a[i] ?? NaN) + v;
+}

@@ -5,6 +5,7 @@
 // x_k — or μ_k when x_k is NaN (a constant: no gradient flows through that substitution) — and yields h_{k+1}.
 // Loss = Σ over valid steps ½(log 2π + logvar + (x − μ)² e^(−logvar)). Backprop through time, global-norm clipping
 // and Adam follow PyTorch 1.13 (manifest.json "clipping", "adam").
+import { addAt } from '../core/arrays.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from './engine.js';
 import { paramCount, paramLayout, type ModelConfig } from './params.js';
 
@@ -252,11 +253,11 @@ export class ReferenceEngine implements ForecasterEngine {
       const decBack = (k: number, out: Float64Array) => {
         const mk = k * M, hk = k * H;
         const dm = dMu[k]!, dl = dLv[k]!;
-        g[o.bm] += dm;
-        g[o.bl] += dl;
+        addAt(g, o.bm, dm);
+        addAt(g, o.bl, dl);
         for (let i = 0; i < M; i++) {
-          g[o.wm + i] += dm * f3[mk + i]!;
-          g[o.wl + i] += dl * f3[mk + i]!;
+          addAt(g, o.wm + i, dm * f3[mk + i]!);
+          addAt(g, o.wl + i, dl * f3[mk + i]!);
           df[i] = dm * p[o.wm + i]! + dl * p[o.wl + i]!;
         }
         // layer 3 (M→M), ReLU'(a) = a > 0 as in torch's threshold_backward
@@ -264,29 +265,29 @@ export class ReferenceEngine implements ForecasterEngine {
         df.fill(0);
         for (let j = 0; j < M; j++) {
           const dj = da[j]!;
-          g[o.b3 + j] += dj;
+          addAt(g, o.b3 + j, dj);
           for (let i = 0; i < M; i++) {
-            g[o.w3 + j * M + i] += dj * f2[mk + i]!;
-            df[i] += p[o.w3 + j * M + i]! * dj;
+            addAt(g, o.w3 + j * M + i, dj * f2[mk + i]!);
+            addAt(df, i, p[o.w3 + j * M + i]! * dj);
           }
         }
         for (let j = 0; j < M; j++) da[j] = a2[mk + j]! > 0 ? df[j]! : 0;
         df.fill(0);
         for (let j = 0; j < M; j++) {
           const dj = da[j]!;
-          g[o.b2 + j] += dj;
+          addAt(g, o.b2 + j, dj);
           for (let i = 0; i < M; i++) {
-            g[o.w2 + j * M + i] += dj * f1[mk + i]!;
-            df[i] += p[o.w2 + j * M + i]! * dj;
+            addAt(g, o.w2 + j * M + i, dj * f1[mk + i]!);
+            addAt(df, i, p[o.w2 + j * M + i]! * dj);
           }
         }
         for (let j = 0; j < M; j++) da[j] = a1[mk + j]! > 0 ? df[j]! : 0;
         for (let j = 0; j < M; j++) {
           const dj = da[j]!;
-          g[o.b1 + j] += dj;
+          addAt(g, o.b1 + j, dj);
           for (let i = 0; i < H; i++) {
-            g[o.w1 + j * H + i] += dj * h[hk + i]!;
-            out[i] += p[o.w1 + j * H + i]! * dj;
+            addAt(g, o.w1 + j * H + i, dj * h[hk + i]!);
+            addAt(out, i, p[o.w1 + j * H + i]! * dj);
           }
         }
       };
@@ -303,32 +304,32 @@ export class ReferenceEngine implements ForecasterEngine {
           const r = rG[hp + i]!, z = zG[hp + i]!, n = nG[hp + i]!, hprev = h[hp + i]!;
           const dn = gi * (1 - z);
           const dz = gi * (hprev - n);
-          dh[i] += gi * z;
+          addAt(dh, i, gi * z);
           const dan = dn * (1 - n * n);
           const dr = dan * hn[hp + i]!;
           const dhn = dan * r; // into W_hn h + b_hn (inside the reset product)
           const daz = dz * z * (1 - z);
           const dar = dr * r * (1 - r);
           // input side: W_ih u + b_ih
-          g[o.bih + i] += dar;
-          g[o.bih + H + i] += daz;
-          g[o.bih + 2 * H + i] += dan;
+          addAt(g, o.bih + i, dar);
+          addAt(g, o.bih + H + i, daz);
+          addAt(g, o.bih + 2 * H + i, dan);
           for (let f = 0; f < F; f++) {
             const uf = u[k * F + f]!;
-            g[o.wih + i * F + f] += dar * uf;
-            g[o.wih + (H + i) * F + f] += daz * uf;
-            g[o.wih + (2 * H + i) * F + f] += dan * uf;
+            addAt(g, o.wih + i * F + f, dar * uf);
+            addAt(g, o.wih + (H + i) * F + f, daz * uf);
+            addAt(g, o.wih + (2 * H + i) * F + f, dan * uf);
           }
           // hidden side: W_hh h_k + b_hh
-          g[o.bhh + i] += dar;
-          g[o.bhh + H + i] += daz;
-          g[o.bhh + 2 * H + i] += dhn;
+          addAt(g, o.bhh + i, dar);
+          addAt(g, o.bhh + H + i, daz);
+          addAt(g, o.bhh + 2 * H + i, dhn);
           for (let j = 0; j < H; j++) {
             const hj = h[hp + j]!;
-            g[o.whh + i * H + j] += dar * hj;
-            g[o.whh + (H + i) * H + j] += daz * hj;
-            g[o.whh + (2 * H + i) * H + j] += dhn * hj;
-            dh[j] += p[o.whh + i * H + j]! * dar + p[o.whh + (H + i) * H + j]! * daz + p[o.whh + (2 * H + i) * H + j]! * dhn;
+            addAt(g, o.whh + i * H + j, dar * hj);
+            addAt(g, o.whh + (H + i) * H + j, daz * hj);
+            addAt(g, o.whh + (2 * H + i) * H + j, dhn * hj);
+            addAt(dh, j, p[o.whh + i * H + j]! * dar + p[o.whh + (H + i) * H + j]! * daz + p[o.whh + (2 * H + i) * H + j]! * dhn);
           }
         }
         gh.set(dh);

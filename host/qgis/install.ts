@@ -42,19 +42,19 @@ export function setIniKey(text: string, section: string, key: string, value: str
   const start = lines.findIndex((l) => l.trim() === header);
   if (start < 0) {
     if (value === undefined) return text;
-    if (lines.length && lines[lines.length - 1].trim() !== '') lines.push('');
+    if (lines.length && lines.at(-1)?.trim() !== '') lines.push('');
     lines.push(header, `${key}=${value}`);
     return `${lines.join('\n')}\n`;
   }
   let end = start + 1;
-  while (end < lines.length && !/^\s*\[.*\]\s*$/.test(lines[end])) end++;
-  const at = lines.slice(start + 1, end).findIndex((l) => l.split('=')[0].trim() === key);
+  while (end < lines.length && !/^\s*\[.*\]\s*$/.test(lines[end] ?? '')) end++;
+  const at = lines.slice(start + 1, end).findIndex((l) => (l.split('=')[0] ?? '').trim() === key);
   if (at >= 0) {
     if (value === undefined) lines.splice(start + 1 + at, 1);
     else lines[start + 1 + at] = `${key}=${value}`;
   } else if (value !== undefined) {
     let insert = end;
-    while (insert > start + 1 && lines[insert - 1].trim() === '') insert--;
+    while (insert > start + 1 && lines[insert - 1]?.trim() === '') insert--;
     lines.splice(insert, 0, `${key}=${value}`);
   }
   return `${lines.join('\n')}\n`;

@@ -37,30 +37,35 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
   if (new Set(names).size !== names.length) throw new DpmError(`--names: method names must differ (${names.join(', ')})`);
   if (!!o.truth === !!o.truthRaster) throw new DpmError('give exactly one of --truth (vector footprints) or --truth-raster (mask)');
 
-  const rasters: Raster[] = [];
-  for (let k = 0; k < o.scores.length; k++) {
+  const rasters: { name: string; raster: Raster; values: Float32Array }[] = [];
+  const [firstScore] = o.scores;
+  if (firstScore === undefined) throw new DpmError('--score: give at least one score raster');
+  for (const [k, path] of o.scores.entries()) {
     throwIfCanceled(fb);
-    fb.progress((20 * k) / o.scores.length, `reading ${o.scores[k]}`);
-    const r = await readRaster(o.scores[k]);
-    if (r.bands.length !== 1) fb.log('warning', `${o.scores[k]}: ${r.bands.length} bands; band 1 is the score`);
-    const r0 = rasters[0];
+    fb.progress((20 * k) / o.scores.length, `reading ${path}`);
+    const r = await readRaster(path);
+    const values = r.bands[0];
+    if (!values) throw new DpmError(`--score ${path}: no band`);
+    if (r.bands.length !== 1) fb.log('warning', `${path}: ${r.bands.length} bands; band 1 is the score`);
+    const r0 = rasters[0]?.raster;
     if (r0 && (r.width !== r0.width || r.height !== r0.height)) {
-      throw new DpmError(`--score ${o.scores[k]}: ${r.width}×${r.height} pixels, but ${o.scores[0]} has ${r0.width}×${r0.height}; scores must share one grid`);
+      throw new DpmError(`--score ${path}: ${r.width}×${r.height} pixels, but ${firstScore} has ${r0.width}×${r0.height}; scores must share one grid`);
     }
     const g0 = r0?.georef.geoTransform, g1 = r.georef.geoTransform;
-    if (r0 && g0 && g1 && g0.some((v, i) => Math.abs(v - g1[i]) > 1e-9 * Math.max(1, Math.abs(v)))) {
-      throw new DpmError(`--score ${o.scores[k]}: its geotransform differs from ${o.scores[0]}'s; scores must share one grid`);
+    if (r0 && g0 && g1 && g0.some((v, i) => Math.abs(v - (g1[i] ?? NaN)) > 1e-9 * Math.max(1, Math.abs(v)))) {
+      throw new DpmError(`--score ${path}: its geotransform differs from ${firstScore}'s; scores must share one grid`);
     }
-    rasters.push(r);
+    rasters.push({ name: names[k] ?? path, raster: r, values });
   }
-  const grid = rasters[0];
+  const grid = rasters[0]?.raster;
+  if (!grid) throw new DpmError('--score: give at least one score raster');
   // `dpm coherence` records its chip and stride; every product on that grid carries them (host/raster/stack.ts)
   let layout = o.layout;
   const md = grid.metadata;
   if (!layout && md?.DPM_CHIP) {
     const chip = parseChip(md.DPM_CHIP, 'chip');
     layout = { chip, stride: md.DPM_STRIDE ? parseChip(md.DPM_STRIDE, 'stride') : chip };
-    fb.log('info', `chip footprints from ${o.scores[0]}: chip ${md.DPM_CHIP}, stride ${md.DPM_STRIDE ?? md.DPM_CHIP} (override with --chip/--stride)`);
+    fb.log('info', `chip footprints from ${firstScore}: chip ${md.DPM_CHIP}, stride ${md.DPM_STRIDE ?? md.DPM_CHIP} (override with --chip/--stride)`);
   }
 
   let labels: ChipLabels;
@@ -70,7 +75,7 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     if (!o.damagedValues || o.damagedValues.length === 0) throw new DpmError('--truth needs --damaged-values (the grades that count as damaged, e.g. "Destroyed,Damaged")');
     fb.progress(20, 'reading the truth footprints');
     const truth = await readTruthVector(o.truth, o.damageField, o.damagedValues);
-    const fg = footprintGrid(grid.georef, grid.width, grid.height, layout, `--score ${o.scores[0]}`);
+    const fg = footprintGrid(grid.georef, grid.width, grid.height, layout, `--score ${firstScore}`);
     labels = labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
     truthName = `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ` +
       'chips without damaged footprints count as undamaged, also outside the surveyed area)';
@@ -81,7 +86,7 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     truthName = `${o.truthRaster} (raster mask)`;
   }
   const { evals, meta } = evaluateLabelled(
-    rasters.map((r, k) => ({ name: names[k], values: r.bands[0] })), labels, { truth: truthName, fraction: o.fraction, beta: o.beta }, stage(fb, 70, 85, 'metrics'));
+    rasters.map(({ name, values }) => ({ name, values })), labels, { truth: truthName, fraction: o.fraction, beta: o.beta }, stage(fb, 70, 85, 'metrics'));
   return { evals, labels, meta, grid };
 }
 
@@ -106,8 +111,9 @@ export function evaluateLabelled(scores: { name: string; values: ArrayLike<numbe
   for (const [k, s] of scores.entries()) {
     throwIfCanceled(fb);
     fb.progress((100 * k) / scores.length, `evaluating ${s.name}`);
-    evals.push(evaluateScore(s.name, s.values, labels.labels, o.beta ?? 0.5));
-    const c = evals[k].curve;
+    const evaluation = evaluateScore(s.name, s.values, labels.labels, o.beta ?? 0.5);
+    evals.push(evaluation);
+    const c = evaluation.curve;
     if (c.nanScores > 0) fb.log('info', `${s.name}: ${c.nanScores} pixels with truth but no score (NaN) left out`);
   }
   return { evals, meta };
