@@ -18,6 +18,7 @@ import { computeCoherence, parseWindow, selectPairs } from '../host/sar/coherenc
 import { discoverStack, openRaster } from '../host/sar/readers.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { execute } from '../host/toolbox/execute.js';
+import { at } from '../test/at.js';
 
 const BIG = { width: 20000, height: 5000, dates: 30, distinct: 6 };
 
@@ -51,7 +52,7 @@ interface KernelRow { impl: string; chip: string; stride: string; width: number;
 async function kernelBench(): Promise<KernelRow[]> {
   const W = 2000, H = 1000;
   const s1 = randomSlc(W * H, 1), s2 = randomSlc(W * H, 2);
-  for (let i = 0; i < s2.length; i++) s2[i] = 0.7 * s1[i] + 0.3 * s2[i];
+  for (let i = 0; i < s2.length; i++) s2[i] = 0.7 * at(s1, i) + 0.3 * at(s2, i);
   const k = await CoherenceKernel.create();
   const p1 = k.alloc(W * H * 8), p2 = k.alloc(W * H * 8), po = k.alloc(W * H * 4), pc = k.alloc(W * 48);
   k.f32(p1, W * H * 2).set(s1);
@@ -73,18 +74,18 @@ async function kernelBench(): Promise<KernelRow[]> {
   }
   // stride 1: the cost per output pixel must not grow with the chip (running sums). The chips are timed in turns,
   // best of 7 each, so a burst of load on the shared machine does not favour one of them.
-  const chips: ChipSpec[] = [[3, 1], [15, 5], [45, 15]].map(([cr, ca]) => ({ cr, ca, sr: 1, sa: 1 }));
+  const chips: ChipSpec[] = ([[3, 1], [15, 5], [45, 15]] as const).map(([cr, ca]) => ({ cr, ca, sr: 1, sa: 1 }));
   const best = chips.map(() => Infinity);
   for (let round = 0; round < 7; round++) {
     chips.forEach((c, i) => {
       const t0 = process.hrtime.bigint();
       k.block(p1, p2, W, c, outputSize(W, H, c).outH, po, pc);
-      best[i] = Math.min(best[i], Number(process.hrtime.bigint() - t0) / 1e9);
+      best[i] = Math.min(at(best, i), Number(process.hrtime.bigint() - t0) / 1e9);
     });
   }
   chips.forEach((c, i) => {
     const { outW, outH } = outputSize(W, H, c);
-    rows.push({ impl: 'wasm SIMD, chip-size scaling', chip: `${c.cr}x${c.ca}`, stride: '1x1', width: W, height: H, seconds: best[i], outPixelsPerS: (outW * outH) / best[i], slcMBPerS: (2 * W * H * 8) / 1e6 / best[i] });
+    rows.push({ impl: 'wasm SIMD, chip-size scaling', chip: `${c.cr}x${c.ca}`, stride: '1x1', width: W, height: H, seconds: at(best, i), outPixelsPerS: (outW * outH) / at(best, i), slcMBPerS: (2 * W * H * 8) / 1e6 / at(best, i) });
   });
   return rows;
 }
@@ -143,10 +144,12 @@ async function child(mode: string, dir: string): Promise<void> {
     const chip = { cr: 15, ca: 5, sr: 1, sa: 1 };
     const pairs = selectPairs(found.entries.map((e) => e.date), 'consecutive');
     const sums = pairs.map(() => 0);
-    const g = await computeCoherence(srcs, { chip, window: parseWindow(undefined, srcs[0].width, srcs[0].height), pairs }, (p, _i0, _n, v) => {
-      for (let i = 0; i < v.length; i++) sums[p] += v[i]; // a streaming sink that keeps nothing but a checksum
+    const g = await computeCoherence(srcs, { chip, window: parseWindow(undefined, at(srcs, 0).width, at(srcs, 0).height), pairs }, (p, _i0, _n, v) => {
+      let sum = 0;
+      for (const x of v) sum += x; // a streaming sink that keeps nothing but a checksum
+      sums[p] = at(sums, p) + sum;
     }, silentFeedback);
-    const checksum = sums.reduce((a, b) => a + b, 0) / (pairs.length * (srcs[0].width - 14) * (srcs[0].height - 4));
+    const checksum = sums.reduce((a, b) => a + b, 0) / (pairs.length * (at(srcs, 0).width - 14) * (at(srcs, 0).height - 4));
     await Promise.all(srcs.map((s) => s.close()));
     outPixels = g.outW * g.outH * pairs.length;
     desc = `${pairs.length} pairs ${g.outW}×${g.outH} streamed (block ${g.blockRows} rows, ${(g.wasmBytes / 2 ** 20).toFixed(0)} MiB wasm), mean γ ${checksum.toFixed(4)}`;
@@ -159,10 +162,10 @@ async function child(mode: string, dir: string): Promise<void> {
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const ci = args.indexOf('--child');
-  if (ci >= 0) return child(args[ci + 1], args[ci + 2]);
+  if (ci >= 0) return child(at(args, ci + 1), at(args, ci + 2));
 
   const kernel = await kernelBench();
-  console.log(`\nchipped coherence, random 2000 × 1000 complex64 pair, one core (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores)`);
+  console.log(`\nchipped coherence, random 2000 × 1000 complex64 pair, one core (load average ${at(loadavg(), 0).toFixed(1)} on ${cpus().length} cores)`);
   console.log('implementation                         chip   stride   out px/s      SLC MB/s');
   for (const r of kernel) console.log(`${r.impl.padEnd(38)} ${r.chip.padEnd(6)} ${r.stride.padEnd(8)} ${r.outPixelsPerS.toExponential(3).padEnd(13)} ${r.slcMBPerS.toFixed(1)}`);
 

@@ -13,17 +13,18 @@ import { execute } from '../host/toolbox/execute.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
+import { at } from './at.js';
 
 const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301', '20200313'];
 
 /** A stack of `series.length` pixels (one row) and 6 bands; series[p] = the 6 coherences of pixel p. */
 function stackOf(series: number[][]): CoherenceStack {
-  const K = series[0].length;
+  const K = at(series, 0).length;
   return {
     width: series.length, height: 1,
     bands: Array.from({ length: K }, (_, k) => Float32Array.from(series.map((s) => s[k]))),
     descriptions: DATES.slice(0, K).map((d, k) => `${d}_${DATES[k + 1]}`),
-    pairs: DATES.slice(0, K).map((d, k) => ({ first: d, second: DATES[k + 1] })),
+    pairs: DATES.slice(0, K).map((d, k) => ({ first: d, second: at(DATES, k + 1) })),
     georef: { geoTransform: [500000, 30, 0, 4700000, 0, -30], epsg: 32633 },
   };
 }
@@ -33,9 +34,9 @@ const split5 = { pre: [0, 1, 2, 3, 4], coEvent: 5 };
 test('notes §4.1 vector: pre [0.62 0.58 0.66 0.60 0.64], co 0.35 → z = 8.5381; ccd, nd, percentile by hand', () => {
   const s = stackOf([[0.62, 0.58, 0.66, 0.60, 0.64, 0.35]]);
   // float32 storage of the inputs moves z by ~1e-6 relative; the notes give 5 significant digits
-  assert.ok(Math.abs(computeBaseline('zscore', s, split5)[0] - 8.5381) < 1e-4);
-  assert.ok(Math.abs(computeBaseline('ccd', s, split5)[0] - (f32(0.64) - f32(0.35))) < 1e-7);
-  assert.ok(Math.abs(computeBaseline('nd', s, split5)[0] - (f32(0.64) - f32(0.35)) / (f32(0.64) + f32(0.35) + 1e-8)) < 1e-7);
+  assert.ok(Math.abs(at(computeBaseline('zscore', s, split5), 0) - 8.5381) < 1e-4);
+  assert.ok(Math.abs(at(computeBaseline('ccd', s, split5), 0) - (f32(0.64) - f32(0.35))) < 1e-7);
+  assert.ok(Math.abs(at(computeBaseline('nd', s, split5), 0) - (f32(0.64) - f32(0.35)) / (f32(0.64) + f32(0.35) + 1e-8)) < 1e-7);
   assert.equal(computeBaseline('percentile', s, split5)[0], 1); // below all five
 });
 
@@ -52,18 +53,18 @@ test('random stacks equal an obvious float64 reference (mean/std with K−1, mid
   const got = { z: computeBaseline('zscore', s, split5, { sigmaMin: 0.02 }), pr: computeBaseline('percentile', s, split5), ccd: computeBaseline('ccd', s, split5), nd: computeBaseline('nd', s, split5) };
   series.forEach((raw, p) => {
     const v = raw.map(f32); // what the Float32Array stack holds
-    const pre = v.slice(0, 5).filter((x) => !Number.isNaN(x)), co = v[5];
+    const pre = v.slice(0, 5).filter((x) => !Number.isNaN(x)), co = at(v, 5);
     const mean = pre.reduce((a, b) => a + b, 0) / pre.length;
     const sd = Math.sqrt(pre.reduce((a, b) => a + (b - mean) ** 2, 0) / (pre.length - 1));
     const z = (mean - co) / Math.max(sd, 0.02);
     const pr = 1 - (pre.filter((x) => x < co).length + 0.5 * pre.filter((x) => x === co).length) / pre.length;
     // outputs are float32: relative rounding 6e-8 of values up to |z| ≤ 50
-    assert.ok(Math.abs(got.z[p] - z) <= 1e-6 * Math.max(1, Math.abs(z)), `z pixel ${p}: ${got.z[p]} vs ${z}`);
+    assert.ok(Math.abs(at(got.z, p) - z) <= 1e-6 * Math.max(1, Math.abs(z)), `z pixel ${p}: ${got.z[p]} vs ${z}`);
     assert.equal(got.pr[p], f32(pr), `percentile pixel ${p}`);
-    const ccd = v[4] - co, nd = (v[4] - co) / (v[4] + co + 1e-8);
+    const ccd = at(v, 4) - co, nd = (at(v, 4) - co) / (at(v, 4) + co + 1e-8);
     if (Number.isNaN(ccd)) { assert.ok(Number.isNaN(got.ccd[p]) && Number.isNaN(got.nd[p]), `NaN pixel ${p}`); return; }
-    assert.ok(Math.abs(got.ccd[p] - ccd) < 1e-7, `ccd ${p}`);
-    assert.ok(Math.abs(got.nd[p] - nd) < 1e-6, `nd ${p}`);
+    assert.ok(Math.abs(at(got.ccd, p) - ccd) < 1e-7, `ccd ${p}`);
+    assert.ok(Math.abs(at(got.nd, p) - nd) < 1e-6, `nd ${p}`);
   });
 });
 
@@ -77,9 +78,9 @@ test('NaN rules: co-event NaN → NaN everywhere; too little history → NaN for
   assert.equal(MIN_HISTORY, 2);
   assert.ok(Number.isNaN(computeBaseline('zscore', s, split5)[1]));
   assert.ok(Number.isNaN(computeBaseline('percentile', s, split5)[1]));
-  assert.ok(Math.abs(computeBaseline('ccd', s, split5)[1] - f32(0.5)) < 1e-7);
+  assert.ok(Math.abs(at(computeBaseline('ccd', s, split5), 1) - f32(0.5)) < 1e-7);
   assert.equal(computeBaseline('ccd', s, split5)[2], 1);
-  assert.ok(Math.abs(computeBaseline('nd', s, split5)[2] - 1 / (1 + 1e-8)) < 1e-7); // float32 output
+  assert.ok(Math.abs(at(computeBaseline('nd', s, split5), 2) - 1 / (1 + 1e-8)) < 1e-7); // float32 output
   assert.equal(computeBaseline('percentile', s, split5)[2], f32(1 - 0.5 * 3 / 5)); // three ties at 0, none below
   assert.throws(() => computeBaseline('ccd', s, { pre: [0, 1] }), DpmError);
   assert.throws(() => computeBaseline('zscore', s, { pre: [4], coEvent: 5 }), DpmError);
@@ -100,8 +101,8 @@ test('toolbox baselines write a float32 GeoTIFF with the stack georef; a bad spl
   const tif = await readRaster(out);
   assert.deepEqual(tif.georef.geoTransform, UTM_GT);
   assert.equal(tif.georef.epsg, 32633);
-  assert.deepEqual([...tif.bands[0]], [...expected]);
-  assert.match(tif.descriptions[0], /z-score .*20200301_20200313/);
+  assert.deepEqual([...at(tif.bands, 0)], [...expected]);
+  assert.match(at(tif.descriptions, 0), /z-score .*20200301_20200313/);
   // GDAL (installed by .ci/run) reads it with the CRS, geotransform, NaN nodata and the band description
   const g = JSON.parse(execFileSync('gdalinfo', ['-json', out], { encoding: 'utf8' }));
   assert.match(g.coordinateSystem.wkt, /ID\["EPSG",32633\]|AUTHORITY\["EPSG","32633"\]/);

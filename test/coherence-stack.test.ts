@@ -18,6 +18,7 @@ import { discoverStack, openRaster } from '../host/sar/readers.js';
 import { coherenceReference } from '../host/sar/reference.js';
 import type { ChipSpec } from '../host/sar/kernel.js';
 import { isceXml, maxDiff, rawVrt, specklePair, writeIsceSlc } from './sar-helpers.js';
+import { at } from './at.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dpm-coh-stack-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
@@ -32,7 +33,8 @@ const images: Float32Array[] = [];
   DATES.forEach((d, k) => {
     const { s1, s2 } = specklePair(W, H, (_r, c) => 0.2 + 0.7 * (c / W), 50 + k, (r) => 1 + r / H);
     // a chain: each date is correlated with the previous one
-    const img = prev ? s2.map((v, i) => 0.5 * v + 0.5 * prev![i]) : s1;
+    const before = prev;
+    const img = before ? s2.map((v, i) => 0.5 * v + 0.5 * at(before, i)) : s1;
     for (let r = 0; r < 6; r++) for (let c = 0; c < 20; c++) { img[2 * (r * W + c)] = 0; img[2 * (r * W + c) + 1] = 0; }
     images.push(img);
     prev = img;
@@ -86,7 +88,7 @@ test('streamed blocks = whole-image reference, for pair modes, windows, chips, s
           got.set(p, next);
         }, silentFeedback);
         pairs.forEach(([a, b], p) => {
-          const ref = coherenceReference(crop(images[a], w), crop(images[b], w), w.c1 - w.c0, w.r1 - w.r0, chip);
+          const ref = coherenceReference(crop(at(images, a), w), crop(at(images, b), w), w.c1 - w.c0, w.r1 - w.r0, chip);
           assert.equal(grid.outW, ref.outW);
           const d = maxDiff(got.get(p)!, ref.data);
           // same float64 sums in another order, rounded to float32 (see coherence-kernel.test.ts)
@@ -109,8 +111,8 @@ test('each SLC is read once per pass: one read per row block, rows overlap only 
       get(t, prop, recv) {
         if (prop === 'read') {
           return (row0: number, n: number, c0: number, nc: number, out: Float32Array) => {
-            reads[k].calls++;
-            reads[k].rows += n;
+            at(reads, k).calls++;
+            at(reads, k).rows += n;
             return t.read(row0, n, c0, nc, out);
           };
         }
@@ -164,8 +166,8 @@ test('chip-centre lat/lon from the lookups (bilinear at the chip centre)', async
   for (let i = 0; i < stack.height; i++) for (let j = 0; j < stack.width; j++) {
     const r = 1 + i * 2 + 1, c = 2 + j * 3 + 1.5; // chip centre in pixel-centre coordinates
     // linear lookups → bilinear is exact; float32 storage of ~34° rounds at 2e-6
-    assert.ok(Math.abs(lat[i * stack.width + j] - (34 + 1e-4 * r - 2e-5 * c)) < 4e-6);
-    assert.ok(Math.abs(lon[i * stack.width + j] - (45.5 + 3e-5 * r + 4e-5 * c)) < 4e-6);
+    assert.ok(Math.abs(at(lat, i * stack.width + j) - (34 + 1e-4 * r - 2e-5 * c)) < 4e-6);
+    assert.ok(Math.abs(at(lon, i * stack.width + j) - (45.5 + 3e-5 * r + 4e-5 * c)) < 4e-6);
   }
 });
 
@@ -177,10 +179,10 @@ test('dpm coherence: writes the stack with dated bands and lat/lon companions; p
   const r = await readRaster(out);
   assert.deepEqual(r.descriptions, ['20200101_20200113', '20200101_20200206', '20200113_20200206', '20200113_20200218', '20200206_20200218', '20200218_20200325']);
   assert.ok(r.georef.lat && r.georef.lon, 'companions read back');
-  const ref = coherenceReference(images[1], images[3], W, H, { cr: 15, ca: 5, sr: 5, sa: 5 });
-  assert.ok(maxDiff(r.bands[3], ref.data).max < 1e-6);
+  const ref = coherenceReference(at(images, 1), at(images, 3), W, H, { cr: 15, ca: 5, sr: 5, sa: 5 });
+  assert.ok(maxDiff(at(r.bands, 3), ref.data).max < 1e-6);
   assert.equal(fb.percents[fb.percents.length - 1], 100);
-  for (let k = 1; k < fb.percents.length; k++) assert.ok(fb.percents[k] >= fb.percents[k - 1], 'progress never goes back');
+  for (let k = 1; k < fb.percents.length; k++) assert.ok(at(fb.percents, k) >= at(fb.percents, k - 1), 'progress never goes back');
   assert.deepEqual(readdirSync(join(tmp, 'out')).sort(), ['coh.lat.tif', 'coh.lon.tif', 'coh.tif']);
 });
 
@@ -193,11 +195,11 @@ test('cancel and bad stacks: one DpmError / CanceledError, nothing written', asy
   assert.ok(!existsSync(outDir) || readdirSync(outDir).length === 0, 'no partial output after cancel');
   // a date with another size
   const odd = join(tmp, 'odd');
-  for (const [k, d] of DATES.slice(0, 3).entries()) writeIsceSlc(odd, d, k === 2 ? W - 1 : W, H, images[k]);
+  for (const [k, d] of DATES.slice(0, 3).entries()) writeIsceSlc(odd, d, k === 2 ? W - 1 : W, H, at(images, k));
   await assert.rejects(execute('coherence', { slc: [odd], out }, silentFeedback), (e: unknown) => e instanceof DpmError && /20200206\.slc\.full: 60 × 37 pixels/.test(e.message));
   // a truncated SLC in the middle of the stack
   const trunc = join(tmp, 'trunc');
-  for (const [k, d] of DATES.slice(0, 3).entries()) writeIsceSlc(trunc, d, W, H, k === 1 ? images[k].subarray(0, W * 10 * 2) : images[k]);
+  for (const [k, d] of DATES.slice(0, 3).entries()) writeIsceSlc(trunc, d, W, H, k === 1 ? at(images, k).subarray(0, W * 10 * 2) : at(images, k));
   await assert.rejects(execute('coherence', { slc: [trunc], out }, silentFeedback), (e: unknown) => e instanceof DpmError && /20200113\.slc\.full: file is truncated/.test(e.message));
   await assert.rejects(execute('coherence', { slc: [stackDir], out, window: '0:3,0:100' }, silentFeedback), (e: unknown) => e instanceof DpmError && /--window/.test(e.message));
   await assert.rejects(execute('coherence', { slc: [stackDir], out, window: '0:4,0:30' }, silentFeedback), (e: unknown) => e instanceof DpmError && /smaller than one 15x5 chip/.test(e.message));
@@ -221,7 +223,7 @@ test('geocoded input: the output geotransform puts pixel centres on chip centres
   mkdirSync(dir, { recursive: true });
   const gt = [500000, 10, 0, 4000000, 0, -10];
   for (const [k, d] of DATES.slice(0, 2).entries()) {
-    writeFileSync(join(dir, `s1_${d}.raw`), Buffer.from(images[k].buffer, images[k].byteOffset, images[k].byteLength));
+    writeFileSync(join(dir, `s1_${d}.raw`), Buffer.from(at(images, k).buffer, at(images, k).byteOffset, at(images, k).byteLength));
     writeFileSync(join(dir, `s1_${d}.raw.vrt`), rawVrt(`s1_${d}.raw`, W, H, 'CFloat32', 8, W * 8, { geoTransform: gt, srs: 'EPSG:32638' }));
   }
   const out = join(tmp, 'geocoded-out', 'coh.tif');

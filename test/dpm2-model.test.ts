@@ -13,6 +13,8 @@ import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
 
 import { mulberry32 as rng } from './random.js';
+import { at } from './at.js';
+import { needsShared, sharedPath } from './shared.js';
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 
 /** 20 pre-event acquisitions 12 days apart, then 2 post-event ones; every pair up to 120 days ("max-span 120"). */
@@ -22,8 +24,8 @@ function network(): { dates: string[]; pairs: { first: string; second: string; s
   const dates = days.map((d) => new Date(day0 + d * 86_400_000).toISOString().slice(0, 10).replace(/-/g, ''));
   const pairs = [];
   for (let i = 0; i < dates.length; i++) {
-    for (let j = i + 1; j < dates.length && days[j] - days[i] <= 120; j++) {
-      pairs.push({ first: dates[i], second: dates[j], span: days[j] - days[i], pre: j < 20 });
+    for (let j = i + 1; j < dates.length && at(days, j) - at(days, i) <= 120; j++) {
+      pairs.push({ first: at(dates, i), second: at(dates, j), span: at(days, j) - at(days, i), pre: j < 20 });
     }
   }
   return { dates, pairs };
@@ -35,10 +37,10 @@ function standardErrors(dt: number[], g0: number, tau: number, rho: number, sigm
     const e = Math.exp(-t / tau);
     return [(1 - rho) * e + rho, (g0 * (1 - rho) * e * t) / (tau * tau), g0 * (1 - e)];
   });
-  const M = [[0, 0, 0], [0, 0, 0], [0, 0, 0]];
-  for (const j of J) for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) M[a][b] += j[a] * j[b];
+  // JᵀJ, 3×3
+  const M = [0, 1, 2].map((r) => [0, 1, 2].map((q) => J.reduce((acc, j) => acc + at(j, r) * at(j, q), 0)));
   // 3×3 inverse by cofactors
-  const [[a, b, c], [d, e, f], [g, h, i]] = M;
+  const [a = NaN, b = NaN, c = NaN, d = NaN, e = NaN, f = NaN, g = NaN, h = NaN, i = NaN] = M.flat();
   const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
   const det = a * A + b * B + c * C;
   const inv00 = A / det, inv11 = (a * i - c * g) / det, inv22 = (a * e - b * d) / det;
@@ -49,7 +51,7 @@ test('the fit recovers the decorrelation parameters exactly from noiseless pairs
   const { pairs } = network();
   const pre = pairs.filter((p) => p.pre);
   const dt = pre.map((p) => p.span);
-  for (const [g0, tau, rho] of [[0.9, 30, 0.3], [0.7, 15, 0.5], [0.95, 60, 0.2], [0.6, 45, 0.0]]) {
+  for (const [g0, tau, rho] of [[0.9, 30, 0.3], [0.7, 15, 0.5], [0.95, 60, 0.2], [0.6, 45, 0.0]] as const) {
     const fit = fitDecorrelation(dt, dt.map((t) => decorrelationModel({ gamma0: g0, tau, floor: rho }, t)));
     // golden-section on ln τ converges to 1e-9; the SSE is flat to float64 rounding near the optimum, which
     // limits τ to ~1e-6 relative
@@ -80,13 +82,13 @@ test('with noise the estimates scatter as the asymptotic standard errors say', (
     const g = dt.map((t) => decorrelationModel({ gamma0: g0, tau, floor: rho }, t) + sigma * gauss(r));
     const fit = fitDecorrelation(dt, g);
     const se = standardErrors(dt, g0, tau, rho, sigma);
-    const z = [(fit.gamma0 - g0) / se[0], (fit.tau - tau) / se[1], (fit.floor - rho) / se[2]];
+    const z = [(fit.gamma0 - g0) / at(se, 0), (fit.tau - tau) / at(se, 1), (fit.floor - rho) / at(se, 2)];
     z.forEach((v, k) => {
       assert.ok(Math.abs(v) < 5, `pixel ${px} parameter ${k}: z = ${v} (γ0 ${fit.gamma0}/${g0}, τ ${fit.tau}/${tau}, ρ ${fit.floor}/${rho})`);
-      sq[k] += v * v;
+      sq[k] = at(sq, k) + v * v;
     });
     // a least-squares minimum, whatever the solver: a 1% step in any parameter raises the SSE
-    const sse = (f: { gamma0: number; tau: number; floor: number }) => dt.reduce((acc, t, k) => acc + (g[k] - decorrelationModel(f, t)) ** 2, 0);
+    const sse = (f: { gamma0: number; tau: number; floor: number }) => dt.reduce((acc, t, k) => acc + (at(g, k) - decorrelationModel(f, t)) ** 2, 0);
     for (const [k, m] of [['gamma0', 1.01], ['gamma0', 0.99], ['tau', 1.01], ['tau', 0.99], ['floor', 1.01], ['floor', 0.99]] as const) {
       assert.ok(sse({ ...fit, [k]: fit[k] * m }) > sse(fit), `pixel ${px}: ${k}×${m}`);
     }
@@ -124,19 +126,19 @@ function simulateStack(n: number, seed: number, drop: (px: number) => number): {
 
 test('an anomalously low co-event coherence gets a high probability; natural ones are uniform', () => {
   const { dates } = network();
-  const event = dates[19]; // the last pre-event acquisition is on the event day: it counts as pre-event
+  const event = at(dates, 19); // the last pre-event acquisition is on the event day: it counts as pre-event
   const n = 400;
   // pixels 0–99: co-event coherence 0.25 below the model (≈ 8σ); the others undisturbed
   const { stack } = simulateStack(n, 5, (px) => (px < 100 ? 0.25 : 0));
   const res = dpm2Stack(stack, { eventDate: event }, silentFeedback);
   assert.equal(res.prePairs, 145);
   assert.deepEqual(res.coPairs, [{ first: dates[19], second: dates[20] }]); // the one 12-day pair spanning the event
-  for (let p = 0; p < 100; p++) assert.ok(res.probability[p] > 0.99, `damaged pixel ${p}: P = ${res.probability[p]}`);
+  for (let p = 0; p < 100; p++) assert.ok(at(res.probability, p) > 0.99, `damaged pixel ${p}: P = ${res.probability[p]}`);
   // undisturbed pixels: P should be ~ uniform on [0, 1]. 300 draws: mean 0.5 ± 0.017 (sd), fraction above 0.95
   // 0.05 ± 0.013; bounds at ~4.5 sd.
   let sum = 0, high = 0;
   for (let p = 100; p < n; p++) {
-    const v = res.probability[p];
+    const v = at(res.probability, p);
     assert.ok(v >= 0 && v <= 1);
     sum += v;
     if (v > 0.95) high++;
@@ -146,7 +148,7 @@ test('an anomalously low co-event coherence gets a high probability; natural one
   // --co-event all: the 19 pairs spanning the event (second date 20 or 21, spans ≤ 120 days), mean residual
   const all = dpm2Stack(stack, { eventDate: event, coEvent: 'all' }, silentFeedback);
   assert.equal(all.coPairs.length, 19);
-  for (let p = 0; p < 100; p++) assert.ok(all.probability[p] > 0.99);
+  for (let p = 0; p < 100; p++) assert.ok(at(all.probability, p) > 0.99);
   // the probability itself: residual −2σ with many degrees of freedom ≈ Φ(2)
   assert.ok(Math.abs(anomalyProbability(-0.06, 0.03, 1e6) - 0.9772498680518208) < 1e-6);
   assert.ok(Math.abs(anomalyProbability(0, 0.03, 10) - 0.5) < 1e-12);
@@ -158,20 +160,20 @@ test('missing pairs: fewer valid pre-event pairs than --min-pairs gives NaN; bad
   // pixel 1 loses all but 8 of its pre-event pairs; pixel 2 loses a few but keeps plenty
   let kept = 0;
   stack.pairs.forEach((p, k) => {
-    if (p.second > dates[19]) return;
-    if (kept++ >= 8) stack.bands[k][1] = NaN;
-    if (k % 7 === 0) stack.bands[k][2] = NaN;
+    if (p.second > at(dates, 19)) return;
+    if (kept++ >= 8) at(stack.bands, k)[1] = NaN;
+    if (k % 7 === 0) at(stack.bands, k)[2] = NaN;
   });
-  const res = dpm2Stack(stack, { eventDate: dates[19] }, silentFeedback);
+  const res = dpm2Stack(stack, { eventDate: at(dates, 19) }, silentFeedback);
   assert.ok(Number.isNaN(res.probability[1]));
   assert.equal(res.preCount[1], 8);
   assert.ok(Number.isFinite(res.probability[0]) && Number.isFinite(res.probability[2]));
   assert.equal(res.masked, 1);
   // the shared precomputed τ grid (complete pixels) and the per-pixel one give the same fit
-  const pre = stack.pairs.map((p, k) => ({ p, k })).filter(({ p }) => p.second <= dates[19]);
-  const own = fitDecorrelation(pre.map(({ p }) => (Date.parse(`${p.second.slice(0, 4)}-${p.second.slice(4, 6)}-${p.second.slice(6)}`) - Date.parse(`${p.first.slice(0, 4)}-${p.first.slice(4, 6)}-${p.first.slice(6)}`)) / 864e5), pre.map(({ k }) => stack.bands[k][0]));
-  assert.ok(Math.abs(own.gamma0 - res.gamma0[0]) < 1e-6 && Math.abs(own.tau / res.tau[0] - 1) < 1e-6);
-  assert.throws(() => dpm2Stack(stack, { eventDate: dates[2] }, silentFeedback),
+  const pre = stack.pairs.map((p, k) => ({ p, k })).filter(({ p }) => p.second <= at(dates, 19));
+  const own = fitDecorrelation(pre.map(({ p }) => (Date.parse(`${p.second.slice(0, 4)}-${p.second.slice(4, 6)}-${p.second.slice(6)}`) - Date.parse(`${p.first.slice(0, 4)}-${p.first.slice(4, 6)}-${p.first.slice(6)}`)) / 864e5), pre.map(({ k }) => at(at(stack.bands, k), 0)));
+  assert.ok(Math.abs(own.gamma0 - at(res.gamma0, 0)) < 1e-6 && Math.abs(own.tau / at(res.tau, 0) - 1) < 1e-6);
+  assert.throws(() => dpm2Stack(stack, { eventDate: at(dates, 2) }, silentFeedback),
     (e: Error) => e instanceof DpmError && /sim\.tif: \d+ pre-event pair\(s\) end on or before/.test(e.message));
   assert.throws(() => dpm2Stack(stack, { eventDate: '20300101' }, silentFeedback), /no pair spans the event date/);
   assert.throws(() => dpm2Stack(stack, { eventDate: '2019-02-30' }, silentFeedback), /--event-date: '2019-02-30' is not a date/);
@@ -188,7 +190,7 @@ test('dpm2 algorithm: reads a pair stack file, writes the index and the model pa
     const input = join(dir, 'pairs.tif');
     await writeCoherenceStack(input, stack);
     const out = join(dir, 'dpm2.tif'), params = join(dir, 'dpm2_params.tif');
-    const res = await execute('dpm2', { stack: input, 'event-date': `${dates[19].slice(0, 4)}-${dates[19].slice(4, 6)}-${dates[19].slice(6)}`, output: out, parameters: params }, silentFeedback);
+    const res = await execute('dpm2', { stack: input, 'event-date': `${at(dates, 19).slice(0, 4)}-${at(dates, 19).slice(4, 6)}-${at(dates, 19).slice(6)}`, output: out, parameters: params }, silentFeedback);
     assert.equal(res['pre-event-pairs'], 145);
     assert.equal(res['co-event-pairs'], `${dates[19]}_${dates[20]}`);
     const idx = await readRaster(out);
@@ -196,24 +198,23 @@ test('dpm2 algorithm: reads a pair stack file, writes the index and the model pa
     assert.deepEqual(idx.georef.geoTransform, stack.georef.geoTransform);
     for (let p = 0; p < 8; p++) {
       // damaged pixels: 0.3 below the model (10σ) → P ≈ 1; undisturbed ones anywhere in [0, 1]
-      if (p % 2 === 0) assert.ok(idx.bands[0][p] > 0.99, `pixel ${p}: ${idx.bands[0][p]}`);
-      else assert.ok(idx.bands[0][p] >= 0 && idx.bands[0][p] <= 1);
+      if (p % 2 === 0) assert.ok(at(at(idx.bands, 0), p) > 0.99, `pixel ${p}: ${at(idx.bands, 0)[p]}`);
+      else assert.ok(at(at(idx.bands, 0), p) >= 0 && at(at(idx.bands, 0), p) <= 1);
     }
     const par = await readRaster(params);
     assert.equal(par.bands.length, 6);
-    assert.equal(par.bands[5][0], 145);
-    assert.ok(par.bands[1][0] > 10 && par.bands[1][0] < 100, `τ ${par.bands[1][0]}`); // truth in [20, 50] days
+    assert.equal(at(par.bands, 5)[0], 145);
+    assert.ok(at(at(par.bands, 1), 0) > 10 && at(at(par.bands, 1), 0) < 100, `τ ${at(par.bands, 1)[0]}`); // truth in [20, 50] days
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('real stack (PyRate Mexico City, 30 pairs, no event): the model fits and the index stays in [0, 1]', async () => {
+test('real stack (PyRate Mexico City, 30 pairs, no event): the model fits and the index stays in [0, 1]', needsShared('data', 'real', 'pyrate-mexico-coherence'), async () => {
   // 13 dates in 2018; a fictitious event on 20 May leaves 18 pre-event pairs (12–132 days) and the 24-day
   // co-event pair 0506–0530. Nothing happened there, so the index must not flag most of the scene.
   const { readPairStack } = await import('../host/raster/stack.js');
-  const { sharedRoot } = await import('../host/paths.js');
-  const stack = await readPairStack(join(sharedRoot, 'data', 'real', 'pyrate-mexico-coherence'), { nodata: 0 });
+  const stack = await readPairStack(sharedPath('data', 'real', 'pyrate-mexico-coherence'), { nodata: 0 });
   const res = dpm2Stack(stack, { eventDate: '20180520' }, silentFeedback);
   assert.equal(res.prePairs, 18);
   assert.deepEqual(res.coPairs, [{ first: '20180506', second: '20180530' }]);
@@ -222,11 +223,11 @@ test('real stack (PyRate Mexico City, 30 pairs, no event): the model fits and th
     if (Number.isNaN(v)) return;
     assert.ok(v >= 0 && v <= 1);
     P.push(v);
-    sig.push(res.sigma[i]);
-    g0.push(res.gamma0[i]);
+    sig.push(at(res.sigma, i));
+    g0.push(at(res.gamma0, i));
   });
   assert.ok(P.length > 5000, `${P.length} of 6000 pixels fitted`);
-  const med = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
+  const med = (v: number[]) => at(v.sort((a, b) => a - b), v.length >> 1);
   // GAMMA coherence from 8 range looks scatters by ~0.03–0.06 around a smooth decay (measured median 0.039)
   assert.ok(med(sig) < 0.08, `median residual sd ${med(sig)}`);
   // γ0 is a coherence: the fitted dt → 0 value stays physical for almost every pixel

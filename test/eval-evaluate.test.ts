@@ -14,6 +14,7 @@ import { evaluateScore } from '../host/eval/metrics.js';
 import { labelsFromMask } from '../host/eval/truth-raster.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth, tempDir, toGeoJson } from './eval-helpers.js';
+import { at } from './at.js';
 
 const LABELS = HAND_FRACTION.map((f) => (f >= 1 / 3 - 1e-12 ? 1 : 0));
 // a decent score (the fraction itself plus a tie), and a poor one
@@ -43,19 +44,19 @@ test('evaluate: report, JSON, plots and truth raster; numbers equal the metric f
   const json = JSON.parse(readFileSync(join(s.out, 'evaluation.json'), 'utf8'));
   const want = [evaluateScore('RNN', Float32Array.from(GOOD), LABELS), evaluateScore('CCD', Float32Array.from(POOR), LABELS)];
   json.methods.forEach((m: any, k: number) => {
-    assert.equal(m.name, want[k].name);
-    assert.equal(m.prAucTrapezoid, want[k].prAucTrapezoid);
-    assert.equal(m.averagePrecision, want[k].averagePrecision);
-    assert.equal(m.optimum.threshold, want[k].fbeta.best.threshold);
-    assert.deepEqual(m.curve.map((q: any) => q.recall), [...want[k].curve.recall]); // short curves are kept whole
+    assert.equal(m.name, at(want, k).name);
+    assert.equal(m.prAucTrapezoid, at(want, k).prAucTrapezoid);
+    assert.equal(m.averagePrecision, at(want, k).averagePrecision);
+    assert.equal(m.optimum.threshold, at(want, k).fbeta.best.threshold);
+    assert.deepEqual(m.curve.map((q: any) => q.recall), [...at(want, k).curve.recall]); // short curves are kept whole
   });
   assert.equal(json.methods[0].nanScores, 1);
   assert.equal(json.damaged, LABELS.filter((l) => l === 1).length);
   assert.ok(json.methods[0].prAucTrapezoid > json.methods[1].prAucTrapezoid);
   const md = readFileSync(join(s.out, 'evaluation.md'), 'utf8');
   // GOOD's F0.5 optimum by hand: at 0.55, 6 of 8 damaged and no false alarm: F0.5 = 1.25·0.75/(0.25 + 0.75)
-  assert.equal(want[0].fbeta.best.threshold, Math.fround(0.55));
-  assert.ok(Math.abs(want[0].fbeta.best.fbeta - 0.9375) < 1e-12);
+  assert.equal(at(want, 0).fbeta.best.threshold, Math.fround(0.55));
+  assert.ok(Math.abs(at(want, 0).fbeta.best.fbeta - 0.9375) < 1e-12);
   assert.match(md, /\| RNN \| 0\.55 \| 1\.000 \| 0\.750 \| 0\.938 \| /);
   assert.match(r.table as string, /\| CCD \|/);
   for (const f of ['pr_curves.svg', 'fbeta.svg']) {
@@ -65,8 +66,8 @@ test('evaluate: report, JSON, plots and truth raster; numbers equal the metric f
   }
   const tf = await readRaster(join(s.out, 'truth_fraction.tif'));
   assert.deepEqual(tf.georef.geoTransform, UTM_GT);
-  HAND_FRACTION.forEach((f, k) => assert.ok(Math.abs(tf.bands[0][k] - f) < 1e-6, `fraction ${k}`)); // float32 storage
-  assert.deepEqual([...tf.bands[1]], LABELS);
+  HAND_FRACTION.forEach((f, k) => assert.ok(Math.abs(at(at(tf.bands, 0), k) - f) < 1e-6, `fraction ${k}`)); // float32 storage
+  assert.deepEqual([...at(tf.bands, 1)], LABELS);
 });
 
 test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stride = size ratio, or given)', () => {

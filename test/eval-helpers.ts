@@ -2,6 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { at } from './at.js';
 
 export { mulberry32 } from './random.js';
 
@@ -14,7 +15,7 @@ export interface ShpFeature { rings: Ring[]; props: Record<string, string | numb
 
 function signedArea(r: Ring): number {
   let s = 0;
-  for (let k = 0; k + 1 < r.length; k++) s += r[k][0] * r[k + 1][1] - r[k + 1][0] * r[k][1];
+  for (let k = 0; k + 1 < r.length; k++) s += at(r, k)[0] * at(r, k + 1)[1] - at(r, k + 1)[0] * at(r, k)[1];
   return s / 2;
 }
 
@@ -109,8 +110,8 @@ export function writeShapefile(base: string, features: ShpFeature[], prj?: strin
 // ── a hand-made truth on a 4×3 UTM grid (EPSG:32633, 30 m pixels, upper-left corner 500000 E, 4700000 N) ──
 export const UTM_GT: [number, number, number, number, number, number] = [500000, 30, 0, 4700000, 0, -30];
 const rect = (x0: number, y0: number, x1: number, y1: number): Ring =>
-  [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]].map(([x, y]) => [500000 + x, 4700000 + y] as [number, number]);
-const tri = (pts: [number, number][]): Ring => [...pts, pts[0]].map(([x, y]) => [500000 + x, 4700000 + y] as [number, number]);
+  ([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]] as const).map(([x, y]): [number, number] => [500000 + x, 4700000 + y]);
+const tri = (pts: [number, number][]): Ring => [...pts, at(pts, 0)].map(([x, y]): [number, number] => [500000 + x, 4700000 + y]);
 
 /** Footprints in UTM 33N metres with grade 'destroyed' / 'damaged' / 'none' (and a numeric copy `g`). */
 export function handTruth(): ShpFeature[] {

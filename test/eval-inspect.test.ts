@@ -16,6 +16,7 @@ import { coherenceToLogit } from '../host/model/series.js';
 import { parsePixels } from '../host/toolbox/inspect.js';
 import { DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
+import { at } from './at.js';
 
 const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301', '20200313', '20200325', '20200406'];
 
@@ -26,10 +27,10 @@ async function fixture() {
   const stack: CoherenceStack = {
     width: W, height: H,
     bands: Array.from({ length: K }, () => Float32Array.from({ length: W * H }, () => 0.2 + 0.7 * rng())),
-    descriptions: [], pairs: DATES.slice(0, K).map((d, k) => ({ first: d, second: DATES[k + 1] })),
+    descriptions: [], pairs: DATES.slice(0, K).map((d, k) => ({ first: d, second: at(DATES, k + 1) })),
     georef: { geoTransform: UTM_GT, epsg: 32633 },
   };
-  stack.bands[2][5] = NaN; // a missing step in pixel (1,1)
+  at(stack.bands, 2)[5] = NaN; // a missing step in pixel (1,1)
   const stackPath = join(dir, 'stack.tif');
   await writeCoherenceStack(stackPath, stack);
   const cfg = { hidden: 4, mlp: 4, features: 1 };
@@ -48,7 +49,7 @@ test('inspect writes Fig. 6 per pixel and the series; z = (μ − x)/σ at every
     assert.equal(p.pairs.length, 8); // 7 pre-event steps + the co-event pair (default split: last band)
     assert.equal(p.pairs[7], '20200325_20200406');
     p.pairs.forEach((_: string, k: number) => {
-      const g = f.stack.bands[k][p.row * 4 + p.col];
+      const g = at(at(f.stack.bands, k), p.row * 4 + p.col);
       const x = coherenceToLogit(g);
       if (Number.isNaN(g)) { assert.equal(p.x[k], null); assert.equal(p.z[k], null); return; }
       assert.ok(Math.abs(p.x[k] - x) < 1e-12);

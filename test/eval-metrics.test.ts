@@ -6,6 +6,7 @@ import { averagePrecision, evaluateScore, fbeta, fbetaCurve, prAuc, prCurve } fr
 import { DpmError } from '../host/core/errors.js';
 import { thin } from '../host/eval/charts.js';
 import { mulberry32 } from './eval-helpers.js';
+import { at } from './at.js';
 
 /** Brute force: for every distinct finite score t, count score ≥ t among labelled pixels. */
 function bruteForce(scores: number[], labels: number[]) {
@@ -34,15 +35,15 @@ test('hand case: four pixels, values worked out on paper', () => {
   assert.deepEqual([...c.thresholds], [0.9, 0.8, 0.7, 0.6]);
   assert.deepEqual([...c.recall], [0.5, 0.5, 1, 1]);
   // precision 1, 1/2, 2/3, 1/2 — exact rationals, float64 division rounding only
-  [1, 0.5, 2 / 3, 0.5].forEach((p, k) => close(c.precision[k], p, 1e-15));
+  [1, 0.5, 2 / 3, 0.5].forEach((p, k) => close(at(c.precision, k), p, 1e-15));
   // trapezoid: (0,1)→(.5,1): .5; (.5,1)→(.5,.5): 0; (.5,.5)→(1,2/3): .5·(.5+2/3)/2 = 7/24; then 0 → 19/24
   close(prAuc(c), 19 / 24, 1e-15, 'trapezoid');
   // AP: .5·1 + .5·2/3 = 5/6
   close(averagePrecision(c), 5 / 6, 1e-15, 'AP');
   const f = fbetaCurve(c, 0.5);
   // F0.5 at (P=1, R=.5) = 1.25·.5/(.25+.5) = 5/6; at (2/3, 1) = 1.25·(2/3)/(1/6+1) = 5/7
-  close(f.fbeta[0], 5 / 6, 1e-15);
-  close(f.fbeta[2], 5 / 7, 1e-15);
+  close(at(f.fbeta, 0), 5 / 6, 1e-15);
+  close(at(f.fbeta, 2), 5 / 7, 1e-15);
   assert.equal(f.best.index, 0);
   assert.equal(f.best.threshold, 0.9);
   // β = 2 weights recall: at (2/3, 1) F2 = 5·(2/3)/(4·2/3+1) = 10/11 beats (1, .5) = 2.5/4.5
@@ -59,7 +60,7 @@ test('ties form one threshold and the result does not depend on input order', ()
   const rng = mulberry32(7);
   for (let rep = 0; rep < 5; rep++) {
     const perm = scores.map((_, i) => i).sort(() => rng() - 0.5);
-    const c2 = prCurve(perm.map((i) => scores[i]), perm.map((i) => labels[i]));
+    const c2 = prCurve(perm.map((i) => at(scores, i)), perm.map((i) => at(labels, i)));
     assert.deepEqual([...c2.precision], [...c.precision]);
     assert.deepEqual([...c2.recall], [...c.recall]);
   }
@@ -81,13 +82,13 @@ test('random inputs with heavy ties, NaN scores and unlabelled pixels equal the 
     assert.equal(c.thresholds.length, ref.pts.length);
     ref.pts.forEach((q, k) => {
       assert.equal(c.thresholds[k], q.t);
-      close(c.precision[k], q.p, 1e-15, 'precision');
-      close(c.recall[k], q.r, 1e-15, 'recall');
+      close(at(c.precision, k), q.p, 1e-15, 'precision');
+      close(at(c.recall, k), q.r, 1e-15, 'recall');
     });
     // sums of ≤ 200 terms: rounding stays far below 1e-12
     close(averagePrecision(c), ref.ap, 1e-12, 'AP');
     // trapezoid reference written out separately from the (0, P_first) start
-    let area = 0, r0 = 0, p0 = ref.pts[0].p;
+    let area = 0, r0 = 0, p0 = at(ref.pts, 0).p;
     for (const q of ref.pts) { area += (q.r - r0) * (q.p + p0) / 2; r0 = q.r; p0 = q.p; }
     close(prAuc(c), area, 1e-12, 'trapezoid');
     const nan = scores.filter((s, i) => !Number.isFinite(s) && (labels[i] === 0 || labels[i] === 1)).length;
@@ -143,6 +144,6 @@ test('thinning of long curves for plots and JSON keeps the ends and the optimum'
   assert.ok(k.length <= 503 && k.length >= 500);
   assert.deepEqual([k[0], k[k.length - 1]], [0, 9999]);
   assert.ok(k.includes(1234));
-  for (let i = 1; i < k.length; i++) assert.ok(k[i] > k[i - 1]);
+  for (let i = 1; i < k.length; i++) assert.ok(at(k, i) > at(k, i - 1));
   assert.deepEqual(thin(5, 500, 2), [0, 1, 2, 3, 4]);
 });

@@ -3,14 +3,16 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sharedRoot } from '../host/paths.js';
+import { needsShared, sharedPath } from './shared.js';
 import { paramCount, paramLayout, PAPER_CONFIG, type ModelConfig } from '../host/model/params.js';
 import { ReferenceEngine, globalNorm } from '../host/model/reference.js';
 import { PAPER_ADAM } from '../host/model/engine.js';
 import { Rng } from '../host/model/rng.js';
 import { initParams } from '../host/model/init.js';
 
-const fixtures = join(sharedRoot, 'fixtures');
+const fixtures = sharedPath('fixtures');
+// the PyTorch fixtures (/work/shared/fixtures): the tests that compare with them skip without it
+const withFixtures = needsShared('fixtures', 'manifest.json');
 type Tensors = Record<string, { shape: number[]; data: number[] }>;
 const readJson = (p: string) => JSON.parse(readFileSync(join(fixtures, p), 'utf8'));
 
@@ -46,7 +48,7 @@ test('265,090 parameters at the paper defaults', () => {
 });
 
 for (const name of ['small', 'full'] as const) {
-  test(`reference engine matches the PyTorch f64 fixtures (${name})`, () => {
+  test(`reference engine matches the PyTorch f64 fixtures (${name})`, withFixtures, () => {
     const man = readJson('manifest.json').configs[name];
     const config: ModelConfig = { hidden: man.hidden, mlp: man.mlp, features: 1 };
     const B = man.batch as number, T = man.T as number;
@@ -98,7 +100,7 @@ for (const name of ['small', 'full'] as const) {
   });
 }
 
-test('small fixture: Adam moments after 5 steps equal PyTorch exp_avg / exp_avg_sq', () => {
+test('small fixture: Adam moments after 5 steps equal PyTorch exp_avg / exp_avg_sq', withFixtures, () => {
   const man = readJson('manifest.json').configs.small;
   const config: ModelConfig = { hidden: man.hidden, mlp: man.mlp, features: 1 };
   const eng = new ReferenceEngine(config);

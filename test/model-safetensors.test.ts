@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedRoot } from '../host/paths.js';
+import { needsShared, sharedPath } from './shared.js';
 import { DpmError } from '../host/core/errors.js';
 import { paramCount, paramLayout, type ModelConfig } from '../host/model/params.js';
 import { decodeModel, encodeModel, encodeSafetensors, loadModel, saveModel, modelTensors } from '../host/model/safetensors.js';
@@ -35,12 +35,12 @@ test('round trip: config, bit-identical parameters, training summary', () => {
   }
 });
 
-test('the fixtures\' bare state_dict conversions load with sizes inferred from the shapes', () => {
+test('the fixtures\' bare state_dict conversions load with sizes inferred from the shapes', needsShared('fixtures', 'manifest.json'), () => {
   for (const [name, H, M] of [['small', 8, 6], ['full', 256, 128]] as const) {
-    const m = loadModel(join(sharedRoot, 'fixtures', name, 'params_init.safetensors'));
+    const m = loadModel(sharedPath('fixtures', name, 'params_init.safetensors'));
     assert.deepEqual(m.config, { hidden: H, mlp: M, features: 1 });
     assert.equal(m.training, undefined);
-    const json = JSON.parse(readFileSync(join(sharedRoot, 'fixtures', name, 'params_init.json'), 'utf8')).tensors;
+    const json = JSON.parse(readFileSync(sharedPath('fixtures', name, 'params_init.json'), 'utf8')).tensors;
     for (const s of paramLayout(m.config)) {
       const want = json[s.fixtureName].data as number[];
       const got = m.params.subarray(s.offset, s.offset + s.size);

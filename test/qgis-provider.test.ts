@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { loadManifest, type ParamSpec } from '../host/toolbox/manifest.js';
 import { packageRoot } from '../host/paths.js';
 import { readRaster } from '../host/raster/geotiff.js';
+import { at } from './at.js';
 
 const QGIS = '/usr/bin/qgis_process.bin'; // not Debian's qgis_process wrapper: it always fails (QGIS_OPTS, qgis#57683)
 const PYTHON = '/usr/bin/python3'; // QGIS's Python (the shell's python3 may be another one without the qgis module)
@@ -57,7 +58,7 @@ async function sameRaster(a: string, b: string): Promise<void> {
   assert.equal(ra.height, rb.height);
   assert.equal(ra.bands.length, rb.bands.length);
   // bit for bit: the same code on the same inputs (float64 CPU reference, seeded), only the host differs
-  ra.bands.forEach((band, k) => assert.ok(Buffer.from(band.buffer).equals(Buffer.from(rb.bands[k].buffer)), `${a} band ${k + 1} differs from ${b}`));
+  ra.bands.forEach((band, k) => assert.ok(Buffer.from(band.buffer).equals(Buffer.from(at(rb.bands, k).buffer)), `${a} band ${k + 1} differs from ${b}`));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -269,7 +270,7 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
   assert.match(errorOf('no-runner'), /insar-dpm runner was not found \(looked at: .*no\/cli\.js \(DPM_RUNNER\)/);
   // a runner that ignores the cancel is killed after the grace period, and its temporaries are removed
   assert.match(errorOf('deaf'), /^Canceled by user/);
-  assert.ok(cs.get('deaf').log.some((l: string[]) => /did not stop within .* killing it/.test(l[1])));
+  assert.ok(cs.get('deaf').log.some((l: string[]) => /did not stop within .* killing it/.test(at(l, 1))));
   assert.deepEqual(readdirSync(join(root, 'deaf')), [], 'temporaries of the killed runner removed');
   for (const c of cs.values()) assert.ok(c.runners <= 1);
 });

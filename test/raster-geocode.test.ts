@@ -6,6 +6,7 @@ import proj4 from 'proj4';
 import { geocode, utmEpsg } from '../host/raster/geocode.js';
 import { DpmError } from '../host/core/errors.js';
 import type { Raster } from '../host/raster/types.js';
+import { at } from './at.js';
 
 const w = 40, h = 30;
 // lon = 10 + a·c + b·r, lat = 45 + d·c + e·r: rotated and skewed (not orthogonal) axes
@@ -36,7 +37,7 @@ function check(out: Raster, toLonLat: (x: number, y: number) => [number, number]
   for (let R = 0; R < out.height; R++) for (let C = 0; C < out.width; C++) {
     const [lon, lat] = toLonLat(x0 + (C + 0.5) * px, y0 + (R + 0.5) * py);
     const [r, c] = radarOf(lon, lat);
-    const got = out.bands[0][R * out.width + C];
+    const got = at(at(out.bands, 0), R * out.width + C);
     const m = 0.01; // pixels this close to the mesh border may fall either way (lat/lon are float32)
     if (r > m && r < h - 1 - m && c > m && c < w - 1 - m) {
       inside++;
@@ -70,7 +71,7 @@ test('nearest neighbour returns the radar pixel whose centre is nearest in (row,
   let n = 0;
   for (let R = 0; R < out.height; R++) for (let C = 0; C < out.width; C++) {
     const [r, c] = radarOf(x0 + (C + 0.5) * px, y0 + (R + 0.5) * py);
-    const id = out.bands[1][R * out.width + C];
+    const id = at(out.bands, 1)[R * out.width + C];
     const tie = Math.abs((r % 1) - 0.5) < 0.01 || Math.abs((c % 1) - 0.5) < 0.01; // rounding ties may go either way
     if (r > 0.01 && r < h - 1.01 && c > 0.01 && c < w - 1.01 && !tie) {
       assert.equal(id, Math.round(r) * 1000 + Math.round(c));
@@ -94,8 +95,8 @@ test('UTM zone of the scene centre via proj4, metres; NaN lat/lon leave holes, n
 
   s.georef.lat![5 * w + 5] = NaN;
   const holes = geocode(s);
-  assert.ok(holes.bands[0].every((v) => Number.isNaN(v) || (v > -10 && v < 25)), 'only NaN or plausible values');
-  assert.ok(holes.bands[0].filter(Number.isNaN).length > geocode(scene()).bands[0].filter(Number.isNaN).length);
+  assert.ok(at(holes.bands, 0).every((v) => Number.isNaN(v) || (v > -10 && v < 25)), 'only NaN or plausible values');
+  assert.ok(at(holes.bands, 0).filter(Number.isNaN).length > at(geocode(scene()).bands, 0).filter(Number.isNaN).length);
 });
 
 test('bad requests are DpmErrors', () => {

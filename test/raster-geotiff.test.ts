@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { readRaster, writeGeoTiff, writeRaster, companionPaths } from '../host/raster/geotiff.js';
 import { withOutputs } from '../host/io/outputs.js';
 import { DpmError } from '../host/core/errors.js';
-import { sharedRoot } from '../host/paths.js';
+import { needsShared, sharedPath } from './shared.js';
 import type { Raster } from '../host/raster/types.js';
+import { at } from './at.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-raster-geotiff-'));
 
@@ -68,20 +69,20 @@ test('float32 multi-band UTM: GDAL sees size, type, CRS, nodata, descriptions, t
   const back = await readRaster(p);
   assert.deepEqual([back.width, back.height, back.descriptions, back.georef], [300, 260, r.descriptions, r.georef]);
   assert.equal(back.metadata?.UNITS, 'z-score');
-  r.bands.forEach((b, k) => sameFloat(back.bands[k], b));
+  r.bands.forEach((b, k) => sameFloat(at(back.bands, k), b));
 
   // the optional predictors: floating point (3) and horizontal (2), decoded by GDAL and by geotiff.js
   const pf = join(dir, 'utm-pred.tif');
   await writeGeoTiff(pf, r, { predictor: true });
   assert.equal(gdalinfo(pf).metadata.IMAGE_STRUCTURE.PREDICTOR, '3');
   sameFloat(gdalValues(pf, 'Float32'), r.bands.flatMap((b) => Array.from(b)));
-  (await readRaster(pf)).bands.forEach((b, k) => sameFloat(b, r.bands[k]));
+  (await readRaster(pf)).bands.forEach((b, k) => sameFloat(b, at(r.bands, k)));
   const pi = join(dir, 'int-pred.tif');
   const ints = r.bands.map((b) => Float32Array.from(b, (v, i) => (Number.isNaN(v) ? 0 : ((i * 37) % 256))));
   await writeGeoTiff(pi, { ...r, bands: ints }, { predictor: true, type: 'uint8' });
   assert.equal(gdalinfo(pi).metadata.IMAGE_STRUCTURE.PREDICTOR, '2');
   assert.deepEqual(gdalValues(pi, 'Byte'), ints.flatMap((b) => Array.from(b)));
-  (await readRaster(pi)).bands.forEach((b, k) => sameFloat(b, ints[k]));
+  (await readRaster(pi)).bands.forEach((b, k) => sameFloat(b, at(ints, k)));
 });
 
 test('EPSG:4326, rotated transform, no CRS, int16 with a nodata value', async () => {
@@ -97,7 +98,7 @@ test('EPSG:4326, rotated transform, no CRS, int16 with a nodata value', async ()
   const pt = join(dir, 'point.tif');
   execFileSync('gdal_translate', ['-q', '-mo', 'AREA_OR_POINT=Point', p, pt]);
   assert.equal(gdalinfo(pt).metadata[''].AREA_OR_POINT, 'Point');
-  (await readRaster(pt)).georef.geoTransform!.forEach((v, k) => assert.ok(Math.abs(v - r.georef.geoTransform![k]) < 1e-12, `gt[${k}] = ${v}`));
+  (await readRaster(pt)).georef.geoTransform!.forEach((v, k) => assert.ok(Math.abs(v - at(r.georef.geoTransform!, k)) < 1e-12, `gt[${k}] = ${v}`));
 
   const rot = { ...r, georef: { geoTransform: [1000, 10, 2, 5000, 3, -10] as [number, number, number, number, number, number] } };
   const pr = join(dir, 'rot.tif');
@@ -114,13 +115,13 @@ test('EPSG:4326, rotated transform, no CRS, int16 with a nodata value', async ()
   assert.equal(jn.geoTransform, undefined);
 
   const ints = join(dir, 'int16.tif');
-  const m = { ...r, bands: [Float32Array.from(r.bands[0], (v) => (Number.isNaN(v) ? NaN : Math.round(v * 100) + 0))] }; // + 0: no -0
+  const m = { ...r, bands: [Float32Array.from(at(r.bands, 0), (v) => (Number.isNaN(v) ? NaN : Math.round(v * 100) + 0))] }; // + 0: no -0
   await writeGeoTiff(ints, m, { type: 'int16', nodata: -9999 });
   const ji = gdalinfo(ints);
   assert.equal(ji.bands[0].type, 'Int16');
   assert.equal(ji.bands[0].noDataValue, -9999);
-  assert.deepEqual(gdalValues(ints, 'Int16'), Array.from(m.bands[0], (v) => (Number.isNaN(v) ? -9999 : v)));
-  sameFloat((await readRaster(ints)).bands[0], m.bands[0]); // nodata → NaN, integers exact
+  assert.deepEqual(gdalValues(ints, 'Int16'), Array.from(at(m.bands, 0), (v) => (Number.isNaN(v) ? -9999 : v)));
+  sameFloat(at((await readRaster(ints)).bands, 0), at(m.bands, 0)); // nodata → NaN, integers exact
 });
 
 test('uint8 RGBA overlay: Red, Green, Blue, Alpha bands of type Byte', async () => {
@@ -163,8 +164,9 @@ test('radar geometry: lat/lon companions written, referenced in GEOLOCATION, war
   await assert.rejects(readRaster(join(moved, 'z.tif')), (e: unknown) => e instanceof DpmError && /z\.tif: its geolocation files .* are missing/.test(e.message));
 });
 
-test('real PyRate/GAMMA coherence (PackBits strips, nodata 0) reads as GDAL reads it', async () => {
-  const p = join(sharedRoot, 'data/real/pyrate-mexico-coherence/cropA_20180106-20180130_VV_8rlks_flat_eqa_cc.tif');
+const pyrateFile = ['data', 'real', 'pyrate-mexico-coherence', 'cropA_20180106-20180130_VV_8rlks_flat_eqa_cc.tif'];
+test('real PyRate/GAMMA coherence (PackBits strips, nodata 0) reads as GDAL reads it', needsShared(...pyrateFile), async () => {
+  const p = sharedPath(...pyrateFile);
   const r = await readRaster(p, { nodata: 0 });
   const j = gdalinfo(p);
   assert.deepEqual([r.width, r.height, r.bands.length], [100, 60, 1]);
@@ -173,7 +175,7 @@ test('real PyRate/GAMMA coherence (PackBits strips, nodata 0) reads as GDAL read
   assert.equal(r.metadata?.FIRST_DATE, '2018-01-06');
   const g = gdalValues(p, 'Float32');
   assert.ok(g.some((v) => v === 0), 'the file has nodata zeros');
-  sameFloat(r.bands[0], g.map((v) => (v === 0 ? NaN : v)));
+  sameFloat(at(r.bands, 0), g.map((v) => (v === 0 ? NaN : v)));
 });
 
 test('bad files: missing, empty, text, truncated, corrupted → one DpmError naming the file', async () => {
@@ -212,7 +214,7 @@ test('bad files: missing, empty, text, truncated, corrupted → one DpmError nam
     writeFileSync(p, b);
     try {
       const got = await readRaster(p);
-      assert.equal(got.bands[0].length, got.width * got.height);
+      assert.equal(at(got.bands, 0).length, got.width * got.height);
     } catch (err) {
       assert.ok(err instanceof DpmError, `corrupt${t}: ${(err as Error).stack}`);
     }

@@ -11,6 +11,7 @@ import { dpmColor, dpmFigureSvg, writeDpmOverlay, writeDpmPng } from '../host/ra
 import { svgToPng } from '../host/io/svg-png.js';
 import { DpmError } from '../host/core/errors.js';
 import type { Raster } from '../host/raster/types.js';
+import { at } from './at.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-raster-png-'));
 // The palette (ColorBrewer YlOrRd without its palest step), written out here as the reference
@@ -19,7 +20,7 @@ function refColor(z: number, thr: number, zMax: number): number[] | undefined {
   if (Number.isNaN(z) || z < thr) return undefined;
   const t = Math.min(1, (z - thr) / (zMax - thr)) * (PALETTE.length - 1);
   const k = Math.min(PALETTE.length - 2, Math.floor(t));
-  return PALETTE[k].map((v, i) => Math.round(v + (t - k) * (PALETTE[k + 1][i] - v)));
+  return at(PALETTE, k).map((v, i) => Math.round(v + (t - k) * (at(at(PALETTE, k + 1), i) - v)));
 }
 
 /** z rises to the right: column c holds z = c / 4 (0 … 14.75); row 0 is NaN. */
@@ -49,7 +50,7 @@ test('RGBA overlay GeoTIFF: GDAL sees Byte RGBA on the z grid, values equal the 
   const raw = join(dir, 'overlay.bin');
   execFileSync('gdal_translate', ['-q', '-of', 'ENVI', '-co', 'INTERLEAVE=BIP', p, raw]);
   const px = readFileSync(raw);
-  r.bands[0].forEach((z, i) => {
+  at(r.bands, 0).forEach((z, i) => {
     const c = refColor(z, 4.93, 12);
     assert.deepEqual(Array.from(px.subarray(i * 4, i * 4 + 4)), c ? [...c, 255] : [0, 0, 0, 0], `pixel ${i} z=${z}`);
   });
@@ -70,17 +71,17 @@ test('figure PNG: map pixels coloured and transparent as z says, colour bar and 
   const svg = dpmFigureSvg(r, { threshold: 4.93, title: 'DPM test', mapSize: 600 });
   assert.equal(png.width, Number(/width="(\d+)"/.exec(svg)![1]));
   assert.equal(png.channels, 4);
-  const at = (x: number, y: number) => Array.from(png.data.slice((y * png.width + x) * 4, (y * png.width + x) * 4 + 4));
+  const pixel = (x: number, y: number) => Array.from(png.data.slice((y * png.width + x) * 4, (y * png.width + x) * 4 + 4));
   // map: 60×20 z pixels drawn 10× at (24, 64); the centre of z pixel (row 10, col c) is at (24 + 10c + 5, 64 + 105)
-  const centre = (c: number) => at(24 + 10 * c + 5, 64 + 105);
+  const centre = (c: number) => pixel(24 + 10 * c + 5, 64 + 105);
   assert.equal(centre(10)[3], 0, 'z = 2.5 is transparent');
-  assert.deepEqual(centre(59), [...PALETTE[5], 255], 'z = 14.75 is the top colour');
+  assert.deepEqual(centre(59), [...at(PALETTE, 5), 255], 'z = 14.75 is the top colour');
   assert.deepEqual(centre(30), [...refColor(7.5, 4.93, 12)!, 255]);
-  assert.equal(at(24 + 5, 64 + 5)[3] > 0 && at(24 + 5, 64 + 5)[3] < 255, true, 'no-data row is faint grey');
+  assert.equal(at(pixel(24 + 5, 64 + 5), 3) > 0 && at(pixel(24 + 5, 64 + 5), 3) < 255, true, 'no-data row is faint grey');
   // text: dark, opaque pixels in the title band and in the legend (none would appear without a font)
   const dark = (x0: number, y0: number, x1: number, y1: number) => {
     let n = 0;
-    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) { const [R, G, B, A] = at(x, y); if (A > 200 && R + G + B < 200) n++; }
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) { const [R = 0, G = 0, B = 0, A = 0] = pixel(x, y); if (A > 200 && R + G + B < 200) n++; }
     return n;
   };
   assert.ok(dark(20, 8, 300, 36) > 100, 'title text');
@@ -92,6 +93,6 @@ test('svgToPng renders text with the bundled font settings', () => {
   const png = decode(svgToPng('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="#fff"/><text x="4" y="28" font-size="24" font-family="DejaVu Sans">Hello</text></svg>'));
   assert.deepEqual([png.width, png.height], [120, 40]);
   let darkPx = 0;
-  for (let i = 0; i < png.data.length; i += 4) if (png.data[i] < 100) darkPx++;
+  for (let i = 0; i < png.data.length; i += 4) if (at(png.data, i) < 100) darkPx++;
   assert.ok(darkPx > 50, `${darkPx} dark pixels`);
 });

@@ -10,11 +10,12 @@ import { readRaster, writeGeoTiff } from '../host/raster/geotiff.js';
 import { chainOf, daysBetween, parsePair, readCoherenceStack, readPairStack, writeCoherenceStack } from '../host/raster/stack.js';
 import { recordingFeedback } from '../host/core/feedback.js';
 import { DpmError } from '../host/core/errors.js';
-import { sharedRoot } from '../host/paths.js';
+import { needsShared, sharedPath } from './shared.js';
 import type { CoherenceStack, GeoTransform } from '../host/raster/types.js';
+import { at } from './at.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-raster-stack-'));
-const pyrate = join(sharedRoot, 'data/real/pyrate-mexico-coherence');
+const pyrate = sharedPath('data', 'real', 'pyrate-mexico-coherence');
 const GT: GeoTransform = [500000, 20, 0, 4000000, 0, -20];
 
 /** A single-band file whose every pixel holds `value` (so we can tell which file a band came from). */
@@ -27,7 +28,7 @@ async function rejects(p: Promise<unknown>, re: RegExp) {
   await assert.rejects(p, (e: unknown) => e instanceof DpmError && re.test(e.message) || assert.fail(String((e as Error).stack)));
 }
 
-test('real PyRate network: 30 pairs → the 7 consecutive pairs 0106→0518, files logged, values as read singly', async () => {
+test('real PyRate network: 30 pairs → the 7 consecutive pairs 0106→0518, files logged, values as read singly', needsShared('data', 'real', 'pyrate-mexico-coherence'), async () => {
   const fb = recordingFeedback();
   const s = await readCoherenceStack(pyrate, { nodata: 0, feedback: fb });
   assert.deepEqual(s.pairs.map((p) => `${p.first}_${p.second}`), ['20180106_20180130', '20180130_20180307', '20180307_20180319',
@@ -40,7 +41,7 @@ test('real PyRate network: 30 pairs → the 7 consecutive pairs 0106→0518, fil
   assert.ok(fb.logs.some((l) => l.level === 'warning' && l.message.includes('20180530')), 'dropped tail dates are reported');
   const one = await readRaster(join(pyrate, 'cropA_20180331-20180412_VV_8rlks_flat_eqa_cc.tif'), { nodata: 0 });
   assert.deepEqual(s.bands[4], one.bands[0]);
-  assert.ok(s.bands[4].some(Number.isNaN), 'nodata 0 became NaN');
+  assert.ok(at(s.bands, 4).some(Number.isNaN), 'nodata 0 became NaN');
   const all = await readPairStack(pyrate, { nodata: 0 });
   assert.equal(all.pairs.length, 30);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/core/feedback.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
-import { sharedRoot } from '../host/paths.js';
+import { needsShared, sharedPath } from './shared.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-run-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -101,9 +101,9 @@ test('dpm run: bad inputs fail before anything is written', async () => {
   await failsCleanly({ ...runParams(join(root, 'both')), coherence: 'x.tif' }, /exactly one of --slc/);
 });
 
-test('dpm run --coherence on real GAMMA coherence (PyRate Mexico City): map-grid outputs keep the input CRS', async () => {
+test('dpm run --coherence on real GAMMA coherence (PyRate Mexico City): map-grid outputs keep the input CRS', needsShared('data', 'real', 'pyrate-mexico-coherence'), async () => {
   const out = join(root, 'pyrate');
-  const data = join(sharedRoot, 'data', 'real', 'pyrate-mexico-coherence');
+  const data = sharedPath('data', 'real', 'pyrate-mexico-coherence');
   // 7 consecutive pairs 0106→0518; an event on 0512 makes 0506_0518 the co-event pair and the 6 before pre-event
   const r = await execute('run', { coherence: data, nodata: 0, 'event-date': '20180512', preset: 'fast', epochs: 2, device: 'cpu', 'out-dir': out }, recordingFeedback());
   const info = JSON.parse(execFileSync('gdalinfo', ['-json', String(r.zscore)], { encoding: 'utf8' }));

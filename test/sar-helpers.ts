@@ -5,6 +5,7 @@ import { deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 
 import { mulberry32 as rng } from './random.js';
+import { at } from './at.js';
 export { rng };
 
 export function gaussian(rand: () => number): () => number {
@@ -50,7 +51,7 @@ export function maxDiff(a: Float32Array, b: Float32Array): { max: number; nanMis
       if (na !== nb) nanMismatch++;
       continue;
     }
-    max = Math.max(max, Math.abs(a[i] - b[i]));
+    max = Math.max(max, Math.abs(at(a, i) - at(b, i)));
   }
   return { max, nanMismatch };
 }
@@ -124,7 +125,7 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
           if (R >= height || C >= width) continue;
           const k = 2 * (R * width + C), off = (r * tw + c) * bpp;
           for (let q = 0; q < 2; q++) {
-            const v = data[k + q];
+            const v = at(data, k + q);
             if (half === 2) le ? b.writeInt16LE(v, off + q * 2) : b.writeInt16BE(v, off + q * 2);
             else le ? b.writeFloatLE(v, off + q * 4) : b.writeFloatBE(v, off + q * 4);
           }
@@ -202,15 +203,15 @@ export function lzw(data: Uint8Array): Buffer {
   const dict = new Map<number, number>();
   let next = 258, width = 9;
   put(256, width);
-  let w = data[0];
+  let w = at(data, 0);
   for (let i = 1; i < data.length; i++) {
-    const key = w * 256 + data[i];
+    const key = w * 256 + at(data, i);
     const hit = dict.get(key);
     if (hit !== undefined) { w = hit; continue; }
     put(w, width);
     dict.set(key, next++);
     if (next >= 1 << width) width++; // the decoder, one entry behind, switches one code early (TIFF "early change")
-    w = data[i];
+    w = at(data, i);
   }
   put(w, width);
   put(257, width);

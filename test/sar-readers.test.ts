@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sharedRoot } from '../host/paths.js';
+import { needsShared, sharedPath } from './shared.js';
 import { DpmError } from '../host/core/errors.js';
 import { parseIsceXml, parseVrt } from '../host/sar/headers.js';
 import { openRaster, dateFromName, discoverStack, type RasterSource } from '../host/sar/readers.js';
@@ -14,8 +14,10 @@ import { complexTiff, isceXml, maxDiff, rawVrt, rng, writeIsceSlc } from './sar-
 import { coherenceStackFromSlc } from '../host/sar/coherence-job.js';
 import { coherenceReference } from '../host/sar/reference.js';
 import { silentFeedback } from '../host/core/feedback.js';
+import { at } from './at.js';
 
-const real = join(sharedRoot, 'data', 'real', 'isce3-slc-chips');
+const real = sharedPath('data', 'real', 'isce3-slc-chips');
+const withRealChips = needsShared('data', 'real', 'isce3-slc-chips');
 const tmp = mkdtempSync(join(tmpdir(), 'dpm-sar-readers-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
@@ -38,7 +40,7 @@ async function expectDpmError(p: Promise<unknown>, mention: RegExp, label: strin
   });
 }
 
-test('real isce3 headers: VRT and ISCE2 XML of warped_winnipeg describe the same raw file', async () => {
+test('real isce3 headers: VRT and ISCE2 XML of warped_winnipeg describe the same raw file', withRealChips, async () => {
   const vrt = parseVrt(readFileSync(join(real, 'warped_winnipeg.slc.vrt'), 'utf8'), join(real, 'warped_winnipeg.slc.vrt'));
   const xml = parseIsceXml(readFileSync(join(real, 'warped_winnipeg.slc.xml'), 'utf8'), join(real, 'warped_winnipeg.slc.xml'));
   for (const s of [vrt, xml]) {
@@ -65,7 +67,7 @@ test('real isce3 headers: VRT and ISCE2 XML of warped_winnipeg describe the same
   for (let r = 0; r < 7; r++) for (let c = 0; c < 22; c++) assert.equal(win[r * 22 + c], da[(100 + r) * 500 + 60 + c]);
 });
 
-test('real ENVISAT SLC: with itself γ = 1 where valid; with a random phase screen the small-sample floor', async () => {
+test('real ENVISAT SLC: with itself γ = 1 where valid; with a random phase screen the small-sample floor', withRealChips, async () => {
   const src = await openRaster(join(real, 'warped_envisat.slc.vrt'));
   const s = await readAll(src);
   let zeros = 0;
@@ -81,7 +83,7 @@ test('real ENVISAT SLC: with itself γ = 1 where valid; with a random phase scre
     if (any) {
       valid++;
       // |Σ|s|²| / Σ|s|² = 1 up to float32 output rounding (clipped, never above 1)
-      assert.ok(self.data[i] <= 1 && self.data[i] > 1 - 1e-6, `chip ${i}: γ(s, s) = ${self.data[i]}`);
+      assert.ok(at(self.data, i) <= 1 && at(self.data, i) > 1 - 1e-6, `chip ${i}: γ(s, s) = ${self.data[i]}`);
     } else {
       nan++;
       assert.ok(Number.isNaN(self.data[i]), `chip ${i} holds only zero samples → NaN`);
@@ -96,18 +98,18 @@ test('real ENVISAT SLC: with itself γ = 1 where valid; with a random phase scre
   for (let i = 0; i < s.length; i += 2) {
     const phi = 2 * Math.PI * rand();
     const c = Math.cos(phi), sn = Math.sin(phi);
-    s2[i] = s[i] * c - s[i + 1] * sn;
-    s2[i + 1] = s[i] * sn + s[i + 1] * c;
+    s2[i] = at(s, i) * c - at(s, i + 1) * sn;
+    s2[i + 1] = at(s, i) * sn + at(s, i + 1) * c;
   }
   const screen = await coherenceWasm(s, s2, 500, 500, chip);
   let sumG2 = 0, sumExp = 0, sumVar = 0, sumG = 0, n = 0;
   for (let i = 0; i < screen.data.length; i++) {
-    const g = screen.data[i];
+    const g = at(screen.data, i);
     if (Number.isNaN(g)) continue;
     const r = Math.floor(i / screen.outW), c = i % screen.outW;
     let p = 0, p2 = 0;
     for (let y = r * 5; y < r * 5 + 5; y++) for (let x = c * 15; x < c * 15 + 15; x++) {
-      const w = s[2 * (y * 500 + x)] ** 2 + s[2 * (y * 500 + x) + 1] ** 2;
+      const w = at(s, 2 * (y * 500 + x)) ** 2 + at(s, 2 * (y * 500 + x) + 1) ** 2;
       p += w;
       p2 += w * w;
     }
@@ -134,8 +136,8 @@ test('header variants: MSB, CInt16, padded lines, image offset, XML BIP/BSQ, abs
   const pad = 3, off = 16;
   const be = Buffer.alloc(off + h * (w + pad) * 8);
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
-    be.writeFloatBE(vals[2 * (r * w + c)], off + (r * (w + pad) + c) * 8);
-    be.writeFloatBE(vals[2 * (r * w + c) + 1], off + (r * (w + pad) + c) * 8 + 4);
+    be.writeFloatBE(at(vals, 2 * (r * w + c)), off + (r * (w + pad) + c) * 8);
+    be.writeFloatBE(at(vals, 2 * (r * w + c) + 1), off + (r * (w + pad) + c) * 8 + 4);
   }
   writeFileSync(join(tmp, 'be.raw'), be);
   writeFileSync(join(tmp, 'be.raw.vrt'), rawVrt('be.raw', w, h, 'CFloat32', 8, (w + pad) * 8, { byteOrder: 'MSB', imageOffset: off }));
@@ -153,9 +155,9 @@ test('header variants: MSB, CInt16, padded lines, image offset, XML BIP/BSQ, abs
   const bil = Buffer.alloc(w * h * 16);
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
     const k = r * w + c;
-    bip.writeFloatLE(vals[2 * k], k * 16); bip.writeFloatLE(vals[2 * k + 1], k * 16 + 4);
+    bip.writeFloatLE(at(vals, 2 * k), k * 16); bip.writeFloatLE(at(vals, 2 * k + 1), k * 16 + 4);
     bip.writeFloatLE(-1, k * 16 + 8); bip.writeFloatLE(-1, k * 16 + 12);
-    bil.writeFloatBE(vals[2 * k], (r * 2 * w + c) * 8); bil.writeFloatBE(vals[2 * k + 1], (r * 2 * w + c) * 8 + 4);
+    bil.writeFloatBE(at(vals, 2 * k), (r * 2 * w + c) * 8); bil.writeFloatBE(at(vals, 2 * k + 1), (r * 2 * w + c) * 8 + 4);
   }
   writeFileSync(join(tmp, 'bip.slc'), bip);
   writeFileSync(join(tmp, 'bip.slc.xml'), isceXml('bip.slc', w, h, 'CFLOAT', 'l', { bands: 2, scheme: 'BIP' }));
@@ -260,11 +262,11 @@ ${src('@/burst_01/burst_01.slc.full.vrt', [0, 2, w, 9], [0, 0, w, 9])}${src('@/b
   writeFileSync(join(dir, 'stack', '20200113', '20200113.slc.full.vrt'), vrt.replace(/@/g, '../..'));
   writeIsceSlc(join(dir, 'stack'), '20200101', w, h, full);
   const found = discoverStack([join(dir, 'stack')]);
-  assert.ok(found.entries[1].path.endsWith('20200113.slc.full.vrt'));
+  assert.ok(at(found.entries, 1).path.endsWith('20200113.slc.full.vrt'));
   const { stack } = await coherenceStackFromSlc({ slc: [join(dir, 'stack')], chip: '5x3', stride: '1x1' }, silentFeedback);
   const ref = coherenceReference(full, expect, w, h, { cr: 5, ca: 3, sr: 1, sa: 1 });
   // same sums in another order, float32 output (coherence-kernel.test.ts); gap chips are NaN in both
-  const d = maxDiff(stack.bands[0], ref.data);
+  const d = maxDiff(at(stack.bands, 0), ref.data);
   assert.ok(d.max < 1e-6 && d.nanMismatch === 0, JSON.stringify(d));
   assert.ok(ref.data.some((v) => Number.isNaN(v)), 'the uncovered corner gives NaN chips');
   // errors: resampling, a missing burst, a rectangle outside its source
@@ -283,7 +285,7 @@ test('dates and stack discovery', async () => {
   for (const d of ['20200113', '20200101', '20200125']) writeIsceSlc(dir, d, 8, 6, z);
   const found = discoverStack([dir]);
   assert.deepEqual(found.entries.map((e) => e.date), ['20200101', '20200113', '20200125']);
-  assert.ok(found.entries[0].path.endsWith('20200101/20200101.slc.full'));
+  assert.ok(at(found.entries, 0).path.endsWith('20200101/20200101.slc.full'));
   // topsStack layout: <dir>/merged/SLC/<date>/…
   const tops = join(tmp, 'tops');
   for (const d of ['20210101', '20210113']) writeIsceSlc(join(tops, 'merged', 'SLC'), d, 8, 6, z);
@@ -351,7 +353,12 @@ test('fuzzed complex GeoTIFFs: truncations and flipped bytes give a DpmError or 
   for (let trial = 0; trial < 60; trial++) {
     let b = Buffer.from(good);
     if (trial < 30) b = b.subarray(0, Math.floor(rand() * good.length));
-    else for (let k = 0; k < 4; k++) b[Math.floor(rand() * b.length)] ^= 1 << Math.floor(rand() * 8);
+    else {
+      for (let k = 0; k < 4; k++) {
+        const i = Math.floor(rand() * b.length);
+        b[i] = at(b, i) ^ (1 << Math.floor(rand() * 8));
+      }
+    }
     writeFileSync(p, b);
     try {
       const s = await openRaster(p);

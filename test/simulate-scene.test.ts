@@ -14,6 +14,7 @@ import { execute } from '../host/toolbox/execute.js';
 import { loadManifest } from '../host/toolbox/manifest.js';
 import { silentFeedback, type Feedback } from '../host/core/feedback.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
+import { at } from './at.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dpm-sim-test-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -126,10 +127,10 @@ test('SLC stack, headers and lookups are well formed (and GDAL reads them)', asy
   // the first complex sample through GDAL equals the raw file's
   const first = readF32(slcPaths(dir, scene.dates[0]).data);
   const loc = execFileSync('gdallocationinfo', ['-valonly', slcPaths(dir, scene.dates[0]).vrt, '0', '0'], { encoding: 'utf8' }).trim();
-  const [gre, gim] = loc.replace(/[()i]/g, ' ').trim().split(/[\s+]+/).filter((s) => s.length > 0).map(Number);
+  const [gre = NaN, gim = NaN] = loc.replace(/[()i]/g, ' ').trim().split(/[\s+]+/).filter((s) => s.length > 0).map(Number);
   // gdallocationinfo prints about 7 significant digits of a float32
-  assert.ok(Math.abs(gre - first[0]) <= 1e-5 * Math.abs(first[0]) + 1e-6, `${loc} vs ${first[0]}`);
-  assert.ok(Math.abs(Math.abs(gim) - Math.abs(first[1])) <= 1e-5 * Math.abs(first[1]) + 1e-6, `${loc} vs ${first[1]}`);
+  assert.ok(Math.abs(gre - at(first, 0)) <= 1e-5 * Math.abs(at(first, 0)) + 1e-6, `${loc} vs ${first[0]}`);
+  assert.ok(Math.abs(Math.abs(gim) - Math.abs(at(first, 1))) <= 1e-5 * Math.abs(at(first, 1)) + 1e-6, `${loc} vs ${first[1]}`);
 
   const lat = readF64(join(dir, 'geom_reference/lat.rdr'));
   const lon = readF64(join(dir, 'geom_reference/lon.rdr'));
@@ -138,15 +139,15 @@ test('SLC stack, headers and lookups are well formed (and GDAL reads them)', asy
   assert.equal(li.bands[0].type, 'Float64');
   assert.match(readFileSync(join(dir, 'geom_reference/lat.rdr.xml'), 'utf8'), /<value>DOUBLE<\/value>/);
   const latVal = Number(execFileSync('gdallocationinfo', ['-valonly', join(dir, 'geom_reference/lat.rdr.vrt'), '7', '5'], { encoding: 'utf8' }));
-  assert.ok(Math.abs(latVal - lat[5 * W + 7]) < 1e-9, 'GDAL reads lat.rdr as written');
+  assert.ok(Math.abs(latVal - at(lat, 5 * W + 7)) < 1e-9, 'GDAL reads lat.rdr as written');
   // plausible grid: ~13.9 m per azimuth row, ~4 m per range column, rows run north-north-west (ascending)
   const mLat = 110_950; // metres per degree of latitude near 34.5° N (±0.1%)
   const mLon = 111_320 * Math.cos((34.46 * Math.PI) / 180);
-  const dist = (p: number, q: number): number => Math.hypot((lat[q] - lat[p]) * mLat, (lon[q] - lon[p]) * mLon);
+  const dist = (p: number, q: number): number => Math.hypot((at(lat, q) - at(lat, p)) * mLat, (at(lon, q) - at(lon, p)) * mLon);
   assert.ok(Math.abs(dist(0, W) - 13.9) < 0.1, `azimuth spacing ${dist(0, W)}`);
   assert.ok(Math.abs(dist(0, 1) - 4.0) < 0.05, `range spacing ${dist(0, 1)}`);
-  assert.ok(lat[W] > lat[0] && lon[W] < lon[0], 'azimuth runs north, slightly west');
-  assert.ok(lon[1] > lon[0], 'range runs east');
+  assert.ok(at(lat, W) > at(lat, 0) && at(lon, W) < at(lon, 0), 'azimuth runs north, slightly west');
+  assert.ok(at(lon, 1) > at(lon, 0), 'range runs east');
 
   // truth rasters: GDAL sees the bands, names and geolocation
   const ci = gdalinfo(r.coherence);
@@ -157,7 +158,7 @@ test('SLC stack, headers and lookups are well formed (and GDAL reads them)', asy
   assert.equal(gdalinfo(r.mask).bands[0].type, 'Byte');
   assert.equal(gdalinfo(r.landcover).bands[0].type, 'Byte');
   const mask = await readRaster(r.mask);
-  assert.ok(mask.georef.lat && Math.abs(mask.georef.lat[5 * W + 7] - lat[5 * W + 7]) < 1e-5, 'mask carries the same lat/lon (float32)');
+  assert.ok(mask.georef.lat && Math.abs(at(mask.georef.lat, 5 * W + 7) - at(lat, 5 * W + 7)) < 1e-5, 'mask carries the same lat/lon (float32)');
 });
 
 test('empirical coherence of the simulated SLCs equals the true coherence (float64 estimator)', async () => {
@@ -172,9 +173,9 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
     const x = readF32(slcPaths(dir, d).data);
     const re = new Float64Array(N), im = new Float64Array(N);
     for (let p = 0; p < N; p++) {
-      const a = scene.amplitude[p];
-      re[p] = x[2 * p] / a;
-      im[p] = x[2 * p + 1] / a;
+      const a = at(scene.amplitude, p);
+      re[p] = at(x, 2 * p) / a;
+      im[p] = at(x, 2 * p + 1) / a;
     }
     return { re, im };
   });
@@ -182,8 +183,8 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
     // E|s|² = 1 and E[s²] = 0 (circular); |s|² is exponential (sd 1): 5 standard errors of the mean over N pixels
     let p2 = 0, sq = 0;
     for (let p = 0; p < N; p++) {
-      p2 += v.re[p] ** 2 + v.im[p] ** 2;
-      sq += v.re[p] ** 2 - v.im[p] ** 2;
+      p2 += at(v.re, p) ** 2 + at(v.im, p) ** 2;
+      sq += at(v.re, p) ** 2 - at(v.im, p) ** 2;
     }
     assert.ok(Math.abs(p2 / N - 1) < 5 / Math.sqrt(N), `date ${k}: mean power ${p2 / N}`);
     assert.ok(Math.abs(sq / N) < 5 / Math.sqrt(N), `date ${k}: not circular (${sq / N})`);
@@ -192,8 +193,8 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
   // model: Re z = γ|s_k|² + sqrt(1−γ²) Re(s_k w*)). Over all pixels the standardised mean error is ~N(0, 1): |Z| < 5.
   // The same holds for a two-step pair (k, k+2) with γ_k γ_{k+1}.
   const pairs: { a: number; b: number; gamma: (p: number) => number }[] = [];
-  for (let k = 0; k + 1 < s.length; k++) pairs.push({ a: k, b: k + 1, gamma: (p) => truth[k][p] });
-  for (let k = 0; k + 2 < s.length; k++) pairs.push({ a: k, b: k + 2, gamma: (p) => truth[k][p] * truth[k + 1][p] });
+  for (let k = 0; k + 1 < s.length; k++) pairs.push({ a: k, b: k + 1, gamma: (p) => at(at(truth, k), p) });
+  for (let k = 0; k + 2 < s.length; k++) pairs.push({ a: k, b: k + 2, gamma: (p) => at(at(truth, k), p) * at(at(truth, k + 1), p) });
   // bins of true γ pooled over the consecutive pairs: the classical estimator |Σ s1 s2*| / sqrt(Σ|s1|² Σ|s2|²)
   const bins = Array.from({ length: 10 }, () => ({ n: 0, g: 0, cr: 0, ci: 0, p1: 0, p2: 0 }));
   for (const { a, b, gamma } of pairs) {
@@ -201,17 +202,17 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
     const consecutive = b === a + 1;
     for (let p = 0; p < N; p++) {
       const g = gamma(p);
-      const zr = s[a].re[p] * s[b].re[p] + s[a].im[p] * s[b].im[p];
+      const zr = at(at(s, a).re, p) * at(at(s, b).re, p) + at(at(s, a).im, p) * at(at(s, b).im, p);
       err += zr - g;
       v += (1 + g * g) / 2;
       if (consecutive) {
-        const bin = bins[Math.min(9, Math.floor(g * 10))];
+        const bin = at(bins, Math.min(9, Math.floor(g * 10)));
         bin.n++;
         bin.g += g;
         bin.cr += zr;
-        bin.ci += s[a].im[p] * s[b].re[p] - s[a].re[p] * s[b].im[p];
-        bin.p1 += s[a].re[p] ** 2 + s[a].im[p] ** 2;
-        bin.p2 += s[b].re[p] ** 2 + s[b].im[p] ** 2;
+        bin.ci += at(at(s, a).im, p) * at(at(s, b).re, p) - at(at(s, a).re, p) * at(at(s, b).im, p);
+        bin.p1 += at(at(s, a).re, p) ** 2 + at(at(s, a).im, p) ** 2;
+        bin.p2 += at(at(s, b).re, p) ** 2 + at(at(s, b).im, p) ** 2;
       }
     }
     const Z = err / Math.sqrt(v);
@@ -244,8 +245,8 @@ test('damage is only in the co-event pair, only on built-up pixels, and the mask
       if (a[p] === b[p]) continue;
       assert.equal(k, 4, `pair ${k} differs at pixel ${p}: damage outside the co-event pair`);
       assert.equal(damaged.landcover[p], LANDCOVER.built_up, `damage outside the built-up class at pixel ${p}`);
-      assert.ok(damaged.buildingOf[p] >= 0 && damaged.buildings[damaged.buildingOf[p]].grade !== 'No visible damage');
-      assert.ok(a[p] < b[p], 'damage lowers coherence');
+      assert.ok(at(damaged.buildingOf, p) >= 0 && at(damaged.buildings, at(damaged.buildingOf, p)).grade !== 'No visible damage');
+      assert.ok(at(a, p) < at(b, p), 'damage lowers coherence');
       changed++;
     }
   }
@@ -255,8 +256,8 @@ test('damage is only in the co-event pair, only on built-up pixels, and the mask
   // files: mask ⊂ built-up; co-event coherence of masked pixels far below their own pre-event pair
   const dir = join(tmp, 'truth');
   const r = await simulate(opts, dir, silentFeedback);
-  const mask = (await readRaster(r.mask)).bands[0];
-  const lc = (await readRaster(r.landcover)).bands[0];
+  const mask = at((await readRaster(r.mask)).bands, 0);
+  const lc = at((await readRaster(r.landcover)).bands, 0);
   const coh = (await readRaster(r.coherence)).bands;
   for (let p = 0; p < N; p++) if (mask[p] === 1) assert.equal(lc[p], LANDCOVER.built_up);
 
@@ -275,19 +276,19 @@ test('damage is only in the co-event pair, only on built-up pixels, and the mask
     const ring: number[][] = f.geometry.coordinates[0];
     assert.deepEqual(ring[0], ring.at(-1), 'closed ring');
     let area2 = 0;
-    for (let i = 0; i + 1 < ring.length; i++) area2 += ring[i][0] * ring[i + 1][1] - ring[i + 1][0] * ring[i][1];
+    for (let i = 0; i + 1 < ring.length; i++) area2 += at(at(ring, i), 0) * at(at(ring, i + 1), 1) - at(at(ring, i + 1), 0) * at(at(ring, i), 1);
     assert.ok(area2 > 0, 'exterior ring counter-clockwise (RFC 7946)');
     const areaM2 = (Math.abs(area2) / 2) * mLat * mLon;
     assert.ok(Math.abs(areaM2 / f.properties.area_m2 - 1) < 0.01, `area ${areaM2} vs ${f.properties.area_m2}`);
     if (!DAMAGED_GRADES.includes(f.properties.damage_grade)) continue;
-    const xs = ring.map((c) => c[0]), ys = ring.map((c) => c[1]);
+    const xs = ring.map((c) => at(c, 0)), ys = ring.map((c) => at(c, 1));
     const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
     for (let p = 0; p < N; p++) {
-      const x = lon[p], y = lat[p];
+      const x = at(lon, p), y = at(lat, p);
       if (x < x0 || x > x1 || y < y0 || y > y1) continue;
       let inside = false;
       for (let i = 0, j = ring.length - 2; i < ring.length - 1; j = i++) {
-        const [xi, yi] = ring[i], [xj, yj] = ring[j];
+        const [xi = NaN, yi = NaN] = at(ring, i), [xj = NaN, yj = NaN] = at(ring, j);
         if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
       }
       if (inside) raster[p] = 1;
@@ -296,8 +297,8 @@ test('damage is only in the co-event pair, only on built-up pixels, and the mask
   let ones = 0;
   for (let p = 0; p < N; p++) {
     assert.equal(raster[p], mask[p], `pixel ${p}: polygons say ${raster[p]}, mask says ${mask[p]}`);
-    ones += raster[p];
-    if (mask[p] === 1) assert.ok(coh[4][p] < 0.5 * coh[3][p], `pixel ${p}: co-event ${coh[4][p]} vs pre ${coh[3][p]}`);
+    ones += at(raster, p);
+    if (mask[p] === 1) assert.ok(at(at(coh, 4), p) < 0.5 * at(at(coh, 3), p), `pixel ${p}: co-event ${at(coh, 4)[p]} vs pre ${at(coh, 3)[p]}`);
   }
   assert.ok(ones > 0);
 });
@@ -310,15 +311,15 @@ test('the scene behaves as the paper needs: steady built-up, jumpy fields, field
   const diffs = (cls: number, building: boolean): number[] => {
     const out: number[] = [];
     for (let p = 0; p < N; p += 7) {
-      if (sc.landcover[p] !== cls || (sc.buildingOf[p] >= 0) !== building) continue;
+      if (sc.landcover[p] !== cls || (at(sc.buildingOf, p) >= 0) !== building) continue;
       for (let k = 0; k + 1 < ei; k++) {
         if (sc.pairWeather(k) < 1 || sc.pairWeather(k + 1) < 1) continue; // weather moves every class
-        out.push(Math.abs(coh[k + 1][p] - coh[k][p]));
+        out.push(Math.abs(at(at(coh, k + 1), p) - at(at(coh, k), p)));
       }
     }
     return out.sort((a, b) => a - b);
   };
-  const median = (a: number[]): number => a[a.length >> 1];
+  const median = (a: number[]): number => at(a, a.length >> 1);
   const built = diffs(LANDCOVER.built_up, true);
   const agri = diffs(LANDCOVER.agriculture, false);
   assert.ok(built.length > 100 && agri.length > 100);
@@ -329,11 +330,11 @@ test('the scene behaves as the paper needs: steady built-up, jumpy fields, field
   for (let p = 0; p < N; p++) {
     if (sc.landcover[p] !== LANDCOVER.agriculture) continue;
     agriPixels++;
-    if (coh[ei - 1][p] - coh[ei][p] > 0.4) agriDrops++;
+    if (at(at(coh, ei - 1), p) - at(at(coh, ei), p) > 0.4) agriDrops++;
   }
   assert.ok(agriDrops > 0.05 * agriPixels, `${agriDrops} of ${agriPixels} field pixels drop by > 0.4 at the event`);
   // water near 0
-  for (let p = 0; p < N; p++) if (sc.landcover[p] === LANDCOVER.water) assert.ok(coh[0][p] < 0.05);
+  for (let p = 0; p < N; p++) if (sc.landcover[p] === LANDCOVER.water) assert.ok(at(at(coh, 0), p) < 0.05);
 });
 
 test('bad options and folders give one clear DpmError and leave nothing behind', async () => {

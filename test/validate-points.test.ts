@@ -13,6 +13,7 @@ import { recordingFeedback, silentFeedback } from '../host/core/feedback.js';
 import { bufferMeans } from '../host/eval/points/buffers.js';
 import { readPoints } from '../host/eval/points/read-points.js';
 import { execute } from '../host/toolbox/execute.js';
+import { at } from './at.js';
 
 const UTM11 = '+proj=utm +zone=11 +datum=WGS84 +units=m +no_defs';
 const WGS84 = '+proj=longlat +datum=WGS84 +no_defs';
@@ -35,7 +36,7 @@ test('buffer mean in a UTM grid equals the hand computation', () => {
   // Inside a 60 m diameter (30 m radius): values 44, 45, 54.
   const b = bufferMeans(ras, 0, [lon], [lat], 60);
   assert.equal(b.inside[0], 3);
-  assert.ok(Math.abs(b.mean[0] - (44 + 45 + 54) / 3) < 1e-12);
+  assert.ok(Math.abs(at(b.mean, 0) - (44 + 45 + 54) / 3) < 1e-12);
   // the same rule computed independently over every pixel (planar UTM distances), for a 100 m diameter too
   for (const diameter of [60, 100, 150]) {
     let sum = 0, count = 0;
@@ -48,10 +49,10 @@ test('buffer mean in a UTM grid equals the hand computation', () => {
     }
     const got = bufferMeans(ras, 0, [lon], [lat], diameter);
     assert.equal(got.inside[0], count, `diameter ${diameter}`);
-    assert.ok(Math.abs(got.mean[0] - sum / count) < 1e-12);
+    assert.ok(Math.abs(at(got.mean, 0) - sum / count) < 1e-12);
   }
   // NaN pixels are skipped; a buffer smaller than a pixel falls back to the containing pixel; far points are outside
-  ras.bands[0][4 * 10 + 5] = NaN;
+  at(ras.bands, 0)[4 * 10 + 5] = NaN;
   const nan = bufferMeans(ras, 0, [lon], [lat], 60);
   assert.equal(nan.valid[0], 2);
   assert.equal(nan.mean[0], (44 + 54) / 2);
@@ -95,13 +96,13 @@ test('buffer mean in a geographic (EPSG:4326) grid equals the hand computation o
     const got = bufferMeans(ras, 0, [plon], [plat], diameter);
     assert.ok(count >= 3);
     assert.equal(got.inside[0], count, `diameter ${diameter}`);
-    assert.ok(Math.abs(got.mean[0] - sum / count) < 1e-9);
+    assert.ok(Math.abs(at(got.mean, 0) - sum / count) < 1e-9);
     // the same grid in radar geometry (per-pixel lat/lon of the centres) gives the same buffers
     const lat = new Float32Array(W * H), lon = new Float32Array(W * H);
     for (let r = 0; r < H; r++) for (let c = 0; c < W; c++) { lat[r * W + c] = lat0 - (r + 0.5) * s; lon[r * W + c] = lon0 + (c + 0.5) * s; }
     const radar = bufferMeans({ ...ras, georef: { lat, lon } }, 0, [plon], [plat], diameter);
     assert.equal(radar.inside[0], count);
-    assert.ok(Math.abs(radar.mean[0] - sum / count) < 1e-9);
+    assert.ok(Math.abs(at(radar.mean, 0) - sum / count) < 1e-9);
   }
 });
 
@@ -204,8 +205,8 @@ test('validate-points end to end: report, JSON, buffers, plots; statistics match
     assert.match(md, /\| 1: zero vs non-zero displacement \|/);
     const csv = readFileSync(join(out, 'buffers.csv'), 'utf8').trim().split('\n');
     assert.equal(csv.length, 121);
-    assert.match(csv[0], /^id,lon,lat,srss,vert,dpm1_mean,dpm1_pixels,dpm1_valid,dpm1_status$/);
-    assert.match(csv[1], /,ok$/);
+    assert.match(at(csv, 0), /^id,lon,lat,srss,vert,dpm1_mean,dpm1_pixels,dpm1_valid,dpm1_status$/);
+    assert.match(at(csv, 1), /,ok$/);
     assert.ok(!readdirSync(out).some((f) => f.startsWith('.dpm-tmp')));
 
     // bad inputs: one DpmError each, nothing written
@@ -272,8 +273,8 @@ test('validate-points on an EPSG:4326 DPM with GeoJSON points, nodata pixels and
     const zeroVals = idx.slice(0, 30);
     assert.ok(Math.abs(a.criteria[0].bins[0].stats.mean - zeroVals.reduce((p, v) => p + v, 0) / 30) < 1e-9);
     const csv = readFileSync(join(out, 'buffers.csv'), 'utf8').trim().split('\n');
-    assert.match(csv[1], /^"q0",/);
-    assert.match(csv[100], /,nodata$/);
+    assert.match(at(csv, 1), /^"q0",/);
+    assert.match(at(csv, 100), /,nodata$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -80,7 +80,7 @@ test('fragility MLE reproduces the reference fit (scipy Nelder–Mead on the sam
   assert.ok(Math.abs(-f.logLik - 6.848001305893) < 1e-8);
   // it is a maximum: every small step in (θ, β) lowers the likelihood (independent of the solver)
   const u = x.map(Math.log);
-  for (const [dt, db] of [[1.01, 1], [0.99, 1], [1, 1.01], [1, 0.99]]) {
+  for (const [dt, db] of [[1.01, 1], [0.99, 1], [1, 1.01], [1, 0.99]] as const) {
     const th = f.theta * dt, be = f.beta * db;
     assert.ok(probitLogLik(u, y, -Math.log(th) / be, 1 / be) < f.logLik);
   }

@@ -8,6 +8,7 @@ import { footprintGrid, labelChips } from '../host/vector/labels.js';
 import type { TruthFootprints } from '../host/vector/read.js';
 import { DpmError } from '../host/core/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth } from './eval-helpers.js';
+import { at } from './at.js';
 
 const DAMAGED = new Set(['destroyed', 'damaged']);
 const UTM33 = '+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs';
@@ -22,7 +23,7 @@ function truthIn(crs: string, map: (p: [number, number]) => [number, number] = (
 
 function assertFractions(got: Float64Array, want: number[], tol: number, why: string) {
   assert.equal(got.length, want.length);
-  want.forEach((w, k) => assert.ok(Math.abs(got[k] - w) <= tol, `pixel ${k}: ${got[k]} vs ${w} (${why})`));
+  want.forEach((w, k) => assert.ok(Math.abs(at(got, k) - w) <= tol, `pixel ${k}: ${got[k]} vs ${w} (${why})`));
 }
 
 const EXPECTED_LABELS = HAND_FRACTION.map((f) => (f >= 1 / 3 - 1e-12 ? 1 : 0));
@@ -84,8 +85,8 @@ test('overlapping chips (chip 3x1 at stride 1x1) widen each footprint to its chi
   const g = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3, { chip: [3, 1], stride: [1, 1] });
   const r = labelChips(truthIn('EPSG:32633'), g);
   // pixel (0,0): chip x ∈ [−30, 60] m: 450 + 300 m² of 2700; pixel (0,1): x ∈ [0, 90]: 450 + 300 + 270 of 2700
-  assert.ok(Math.abs(r.fraction[0] - 750 / 2700) < 1e-9);
-  assert.ok(Math.abs(r.fraction[1] - 1020 / 2700) < 1e-9);
+  assert.ok(Math.abs(at(r.fraction, 0) - 750 / 2700) < 1e-9);
+  assert.ok(Math.abs(at(r.fraction, 1) - 1020 / 2700) < 1e-9);
   assert.equal(r.labels[0], 0);
   assert.equal(r.labels[1], 1);
 });

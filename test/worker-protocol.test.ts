@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifest } from '../host/toolbox/manifest.js';
 import { parseRequest, PROTOCOL_VERSION } from '../host/toolbox/worker.js';
+import { at } from './at.js';
 
 const harness = fileURLToPath(new URL('./worker-harness.js', import.meta.url));
 const cli = fileURLToPath(new URL('../host/cli.js', import.meta.url));
@@ -74,7 +75,7 @@ test('result: log lines of every level, progress, then exactly one result as the
     const progress = r.lines.filter((l) => l.type === 'progress');
     assert.ok(progress.length >= 1 && progress.every((l) => typeof l.percent === 'number'));
     assert.equal(progress.at(-1)!.percent, 100);
-    assert.equal(progress[0].text, 'spinning');
+    assert.equal(at(progress, 0).text, 'spinning');
     assert.equal(readFileSync(out, 'utf8'), 'done 4');
     assert.deepEqual(readdirSync(dir), ['out.txt'], 'no temporaries left');
   } finally {
@@ -182,13 +183,13 @@ test('dpm worker (real execute): unknown algorithm, bad parameters, empty stdin,
   if (alg) {
     const bad = await runWorker([cli, 'worker'], { algorithm: alg.id, parameters: { 'no-such-flag': 1 } });
     assert.equal(bad.code, 2);
-    assert.match(String(finals(bad)[0].message), new RegExp(`^${alg.id}: unknown parameter 'no-such-flag'`));
+    assert.match(String(at(finals(bad), 0).message), new RegExp(`^${alg.id}: unknown parameter 'no-such-flag'`));
   }
 
   // stdin closed before any request: one clear error, exit 2 (not a hang, not a cancel)
   const empty = await runWorker([cli, 'worker'], '', undefined, true);
   assert.equal(empty.code, 2);
-  assert.match(String(finals(empty)[0].message), /stdin ended before a request line/);
+  assert.match(String(at(finals(empty), 0).message), /stdin ended before a request line/);
 
   const described = await new Promise<string>((resolve) => {
     const child = spawn(process.execPath, [cli, 'worker', '--describe'], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,5 +1,6 @@
 // Host side of the wasm coherence kernel (assembly/index.ts): loads build/release.wasm once, and gives each job its
-// own instance whose linear memory is laid out by a bump allocator (the kernel itself never allocates).
+// own instance whose linear memory is laid out by a bump allocator (the kernel itself never allocates). The tests
+// also run build/debug.wasm (unoptimised, assertions kept) through the same interface.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { wasmDir } from '../paths.js';
@@ -23,18 +24,24 @@ interface KernelExports {
 }
 
 const ABI = 2;
-let compiled: WebAssembly.Module | undefined;
+
+/** release: optimised, no assertions (what the tools run); debug: unoptimised with assertions (tests). */
+export type KernelBuild = 'release' | 'debug';
+export const KERNEL_BUILDS: readonly KernelBuild[] = ['release', 'debug'];
+const compiled = new Map<KernelBuild, WebAssembly.Module>();
 
 // Compiled and instantiated synchronously, once: the module is small, and Node 20's asynchronous wasm compilation
 // holds no event-loop handle, so a process whose loop empties while it runs can deadlock in NodePlatform::DrainTasks
 // (nodejs/node#54918, seen here as a test run hanging at 0 % CPU).
-function compile(): WebAssembly.Module {
-  if (!compiled) {
-    const file = join(wasmDir, 'release.wasm');
+function compile(build: KernelBuild): WebAssembly.Module {
+  let module = compiled.get(build);
+  if (!module) {
+    const file = join(wasmDir, `${build}.wasm`);
     if (!existsSync(file)) throw new DpmError(`coherence kernel ${file} is missing: run 'npm run asbuild'`);
-    compiled = new WebAssembly.Module(readFileSync(file));
+    module = new WebAssembly.Module(readFileSync(file));
+    compiled.set(build, module);
   }
-  return compiled;
+  return module;
 }
 
 /** Output grid size for an input of width × height samples: whole chips only. */
@@ -52,11 +59,11 @@ export class CoherenceKernel {
     this.top = align16(ex.heapBase());
   }
 
-  static async create(): Promise<CoherenceKernel> {
-    const inst = new WebAssembly.Instance(compile(), {});
+  static async create(build: KernelBuild = 'release'): Promise<CoherenceKernel> {
+    const inst = new WebAssembly.Instance(compile(build), {});
     const ex = inst.exports as unknown as KernelExports;
     if (ex.KERNEL_ABI_VERSION.value !== ABI) {
-      throw new DpmError(`coherence kernel ${join(wasmDir, 'release.wasm')} is out of date (ABI ${ex.KERNEL_ABI_VERSION.value}, need ${ABI}): run 'npm run asbuild'`);
+      throw new DpmError(`coherence kernel ${join(wasmDir, `${build}.wasm`)} is out of date (ABI ${ex.KERNEL_ABI_VERSION.value}, need ${ABI}): run 'npm run asbuild'`);
     }
     return new CoherenceKernel(ex);
   }
@@ -106,11 +113,11 @@ function align16(n: number): number {
  * (re, im). Returns outH × outW coherence, whole chips only.
  */
 export async function coherenceWasm(
-  s1: Float32Array, s2: Float32Array, width: number, height: number, c: ChipSpec,
+  s1: Float32Array, s2: Float32Array, width: number, height: number, c: ChipSpec, build: KernelBuild = 'release',
 ): Promise<{ data: Float32Array; outW: number; outH: number }> {
   const { outW, outH } = outputSize(width, height, c);
   if (outW === 0 || outH === 0) return { data: new Float32Array(0), outW, outH };
-  const k = await CoherenceKernel.create();
+  const k = await CoherenceKernel.create(build);
   const n = width * height * 2;
   const p1 = k.alloc(n * 4);
   const p2 = k.alloc(n * 4);
