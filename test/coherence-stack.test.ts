@@ -12,7 +12,8 @@ import { DpmError, CanceledError } from '../host/core/errors.js';
 import { recordingFeedback, silentFeedback } from '../host/core/feedback.js';
 import { execute } from '../host/toolbox/execute.js';
 import { readRaster } from '../host/raster/geotiff.js';
-import { computeCoherence, chipGeoTransform, parseChip, parseWindow, selectPairs, type Window } from '../host/sar/coherence-stack.js';
+import { computeCoherence, chipGeoTransform, parseWindow, selectPairs, type Window } from '../host/sar/coherence-stack.js';
+import { parseChipLayout, parseChipSize } from '../host/core/chip.js';
 import { coherenceStackFromSlc } from '../host/sar/coherence-job.js';
 import { discoverStack, openRaster } from '../host/sar/readers.js';
 import { coherenceReference } from '../host/sar/reference.js';
@@ -144,10 +145,10 @@ test('pair selection, chip and window parsing', () => {
   // spans: 12, 24, 12, 36 between neighbours; ≤ 36 days: the 4 neighbours + 0→2 (36) + 2→3… 1→3 (36)
   assert.deepEqual(selectPairs(DATES, 'max-span', 36), [[0, 1], [0, 2], [1, 2], [1, 3], [2, 3], [3, 4]]);
   assert.throws(() => selectPairs(DATES, 'max-span'), DpmError);
-  assert.deepEqual(parseChip('15x5', 'chip'), [15, 5]);
-  assert.deepEqual(parseChip('1', 'stride'), [1, 1]);
-  assert.throws(() => parseChip('15x0', 'chip'), /between 1 and 10000/);
-  assert.throws(() => parseChip('big', 'chip'), /--chip must look like 15x5/);
+  assert.deepEqual(parseChipSize('15x5', 'chip'), { range: 15, azimuth: 5 });
+  assert.deepEqual(parseChipSize('1', 'stride'), { range: 1, azimuth: 1 });
+  assert.throws(() => parseChipSize('15x0', 'chip'), /between 1 and 10000/);
+  assert.throws(() => parseChipSize('big', 'chip'), /--chip must look like 15x5/);
   assert.deepEqual(parseWindow('1:5,:7', 10, 8), { r0: 1, r1: 5, c0: 0, c1: 7 });
   assert.throws(() => parseWindow('0:9,0:5', 10, 8), /outside the 10 × 8/);
   assert.throws(() => parseWindow('5:5,0:5', 10, 8), /empty/);
@@ -160,7 +161,7 @@ test('pair selection, chip and window parsing', () => {
 });
 
 test('chip-centre lat/lon from the lookups (bilinear at the chip centre)', async () => {
-  const { stack } = await coherenceStackFromSlc({ slc: [stackDir], chip: '4x3', stride: '3x2', window: '1:30,2:50' }, silentFeedback);
+  const { stack } = await coherenceStackFromSlc({ slc: [stackDir], layout: parseChipLayout('4x3', '3x2'), window: '1:30,2:50' }, silentFeedback);
   const { lat, lon } = stack.georef;
   assert.ok(lat && lon, 'lookups found in geom_reference/');
   for (let i = 0; i < stack.height; i++) for (let j = 0; j < stack.width; j++) {

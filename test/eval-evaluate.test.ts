@@ -15,6 +15,7 @@ import { labelsFromMask } from '../host/eval/truth-raster.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth, tempDir, toGeoJson } from './eval-helpers.js';
 import { at } from './at.js';
+import { parseChipLayout } from '../host/core/chip.js';
 
 const LABELS = HAND_FRACTION.map((f) => (f >= 1 / 3 - 1e-12 ? 1 : 0));
 // a decent score (the fraction itself plus a tie), and a poor one
@@ -89,7 +90,7 @@ test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stri
   const r = labelsFromMask(raster(fine, {}, 8, 6), raster(GOOD, {}));
   assert.deepEqual([...r.fraction].slice(0, 2), [0.25, 0.5]);
   const slc = [1, 1, 0, 0, 0, 0, /**/ 1, 0, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0];
-  const o = labelsFromMask(raster(slc, {}, 6, 3), raster([0, 0, 0, 0], {}, 4, 1), 1 / 3, { chip: [3, 2], stride: [1, 1] });
+  const o = labelsFromMask(raster(slc, {}, 6, 3), raster([0, 0, 0, 0], {}, 4, 1), 1 / 3, parseChipLayout('3x2', '1x1'));
   // pixel j covers columns j..j+2 of rows 0..1: 3/6, 1/6, 0, 0
   assert.deepEqual([...o.fraction], [3 / 6, 1 / 6, 0, 0]);
   // the same in radar geometry with lat/lon lookups on both grids (SLC pixel centres; chip centres), including a
@@ -103,7 +104,7 @@ test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stri
   for (const off of [0, 1]) {
     const nc = 4 - off; // 2 rows of chips (rows 0–1 and 1–2), nc columns
     const chipGeo = lookups(Array.from({ length: 2 * nc }, (_, k) => [Math.floor(k / nc) + 0.5, off + (k % nc) + 1] as [number, number]));
-    const geo = labelsFromMask(raster(slc, slcGeo, 6, 3), raster(new Array(2 * nc).fill(0), chipGeo, nc, 2), 1 / 3, { chip: [3, 2], stride: [1, 1] });
+    const geo = labelsFromMask(raster(slc, slcGeo, 6, 3), raster(new Array(2 * nc).fill(0), chipGeo, nc, 2), 1 / 3, parseChipLayout('3x2', '1x1'));
     // float32 lookups place centres to ~0.3 m, far from the chip edges (half a 10 m pixel away): exact counts
     assert.deepEqual([...geo.fraction], off === 0 ? [3 / 6, 1 / 6, 0, 0, 1 / 6, 0, 0, 0] : [1 / 6, 0, 0, 0, 0, 0], `offset ${off}`);
   }

@@ -10,6 +10,7 @@ import { execute } from '../host/toolbox/execute.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { evaluateFiles } from '../host/toolbox/evaluate.js';
 import { tempDir } from './eval-helpers.js';
+import { parseChipLayout } from '../host/core/chip.js';
 
 test('simulated scene: mask labels equal the simulator\'s own count; baselines beat a random scorer', async () => {
   const dir = tempDir('evalsim');
@@ -21,7 +22,7 @@ test('simulated scene: mask labels equal the simulator\'s own count; baselines b
   const scores = ['ccd', 'zscore'].map((m) => join(dir, `${m}.tif`));
   await execute('baseline-ccd', { coherence: coh, 'event-date': info.event_date, output: scores[0] }, silentFeedback);
   await execute('baseline-zscore', { coherence: coh, 'event-date': info.event_date, output: scores[1] }, silentFeedback);
-  const layout = { chip: [15, 5] as [number, number], stride: [1, 1] as [number, number] };
+  const layout = parseChipLayout('15x5', '1x1');
 
   const byMask = await evaluateFiles({ scores, truthRaster: join(scene, 'truth', 'damage_mask.tif'), fraction: 1 / 3, beta: 0.5, layout }, silentFeedback);
   assert.equal(byMask.labels.damaged, info.aoi_chips.damaged);

@@ -15,6 +15,7 @@ import { coherenceStackFromSlc } from '../host/sar/coherence-job.js';
 import { coherenceReference } from '../host/sar/reference.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { at } from './at.js';
+import { parseChipLayout } from '../host/core/chip.js';
 
 const real = sharedPath('data', 'real', 'isce3-slc-chips');
 const withRealChips = needsShared('data', 'real', 'isce3-slc-chips');
@@ -263,7 +264,7 @@ ${src('@/burst_01/burst_01.slc.full.vrt', [0, 2, w, 9], [0, 0, w, 9])}${src('@/b
   writeIsceSlc(join(dir, 'stack'), '20200101', w, h, full);
   const found = discoverStack([join(dir, 'stack')]);
   assert.ok(at(found.entries, 1).path.endsWith('20200113.slc.full.vrt'));
-  const { stack } = await coherenceStackFromSlc({ slc: [join(dir, 'stack')], chip: '5x3', stride: '1x1' }, silentFeedback);
+  const { stack } = await coherenceStackFromSlc({ slc: [join(dir, 'stack')], layout: parseChipLayout('5x3', '1x1') }, silentFeedback);
   const ref = coherenceReference(full, expect, w, h, { cr: 5, ca: 3, sr: 1, sa: 1 });
   // same sums in another order, float32 output (coherence-kernel.test.ts); gap chips are NaN in both
   const d = maxDiff(at(stack.bands, 0), ref.data);

@@ -9,6 +9,7 @@ import type { TruthFootprints } from '../host/vector/read.js';
 import { DpmError } from '../host/core/errors.js';
 import { HAND_FRACTION, UTM_GT, handTruth } from './eval-helpers.js';
 import { at } from './at.js';
+import { parseChipLayout } from '../host/core/chip.js';
 
 const DAMAGED = new Set(['destroyed', 'damaged']);
 const UTM33 = '+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs';
@@ -82,7 +83,7 @@ test('radar geometry: footprints from the lat/lon lookups of pixel centres', () 
 });
 
 test('overlapping chips (chip 3x1 at stride 1x1) widen each footprint to its chip', () => {
-  const g = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3, { chip: [3, 1], stride: [1, 1] });
+  const g = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3, parseChipLayout('3x1', '1x1'));
   const r = labelChips(truthIn('EPSG:32633'), g);
   // pixel (0,0): chip x ∈ [−30, 60] m: 450 + 300 m² of 2700; pixel (0,1): x ∈ [0, 90]: 450 + 300 + 270 of 2700
   assert.ok(Math.abs(at(r.fraction, 0) - 750 / 2700) < 1e-9);

@@ -10,7 +10,8 @@
 import { valueAt } from '../core/arrays.js';
 import type { Georef, Raster } from '../raster/types.js';
 import { DpmError } from '../core/errors.js';
-import { chipPolygon, footprintGrid, type ChipLayout, type ChipLabels } from '../vector/labels.js';
+import type { ChipLayout } from '../core/chip.js';
+import { chipPolygon, footprintGrid, type ChipLabels } from '../vector/labels.js';
 import { epsgDef, transformer } from '../vector/crs.js';
 
 export interface GridShape { width: number; height: number; georef: Georef; }
@@ -56,10 +57,10 @@ export function labelsFromMask(mask: Raster, score: GridShape, threshold = 1 / 3
         throw new DpmError(`truth raster ${path}: its ${mask.width}×${mask.height} grid is not the score's ${score.width}×${score.height} grid, ` +
           'nor a whole multiple of it, and no map georeferencing relates them; give --chip and --stride');
       }
-      const f: [number, number] = [mask.width / score.width, mask.height / score.height];
+      const f = { range: mask.width / score.width, azimuth: mask.height / score.height };
       lay = { chip: f, stride: f };
     }
-    const [cr, ca] = lay.chip, [sr, sa] = lay.stride;
+    const { range: cr, azimuth: ca } = lay.chip, { range: sr, azimuth: sa } = lay.stride;
     if ((score.width - 1) * sr + cr > mask.width || (score.height - 1) * sa + ca > mask.height) {
       throw new DpmError(`truth raster ${path}: ${mask.width}×${mask.height} is too small for ${score.width}×${score.height} chips of ${cr}x${ca} at stride ${sr}x${sa}`);
     }

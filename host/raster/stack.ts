@@ -6,6 +6,7 @@
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
 import { existsSync } from 'node:fs';
 import { consecutivePairs, ends } from '../core/arrays.js';
+import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
@@ -197,11 +198,6 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
 function chainSourceMetadata(used: PairSource[]): Record<string, string> | undefined {
   return used[0]?.info.metadata;
 }
-
-/** Dataset metadata items that say how the coherence grid was made (`dpm coherence` writes them), e.g.
- *  DPM_CHIP=15x5, DPM_STRIDE=1x1: carried to every raster computed on that grid so that `dpm evaluate` knows each
- *  pixel's chip footprint without being told. */
-export const CHIP_LAYOUT_KEYS = ['DPM_CHIP', 'DPM_STRIDE'] as const;
 
 /** The chip-layout items of `metadata` (empty when it has none). */
 export function chipLayoutMetadata(metadata: Record<string, string> | undefined): Record<string, string> {

@@ -1,17 +1,18 @@
 // `dpm coherence` as a library call: resolve the stack, open the readers, stream the coherence into an in-memory
 // CoherenceStack, close everything whatever happens.
+import { type ChipLayout, chipLayoutToMetadata, parseChipLayout } from '../core/chip.js';
 import { DEFAULT_CHIP } from '../core/defaults.js';
 import { DpmError } from '../core/errors.js';
 import type { Feedback } from '../core/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
-import { checkStack, computeCoherence, parseChip, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
+import { checkStack, computeCoherence, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
 import { discoverStack, openRaster, type RasterSource } from './readers.js';
 import type { ChipSpec } from './kernel.js';
 
 export interface CoherenceJobOptions {
   slc: string[];
-  chip?: string;
-  stride?: string;
+  /** chip and stride (default: the paper's chip, side by side) */
+  layout?: ChipLayout;
   window?: string;
   lat?: string;
   lon?: string;
@@ -24,8 +25,8 @@ export interface CoherenceJobOptions {
 const MAX_OUTPUT_VALUES = 2 ** 31;
 
 export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback): Promise<{ stack: CoherenceStack; grid: CoherenceGrid }> {
-  const [cr, ca] = parseChip(o.chip ?? DEFAULT_CHIP, 'chip');
-  const [sr, sa] = o.stride ? parseChip(o.stride, 'stride') : [cr, ca];
+  const layout = o.layout ?? parseChipLayout(DEFAULT_CHIP, undefined);
+  const { range: cr, azimuth: ca } = layout.chip, { range: sr, azimuth: sa } = layout.stride;
   const chip: ChipSpec = { cr, ca, sr, sa };
   if (o.maxSpan !== undefined && o.pairs !== 'max-span') {
     throw new DpmError(`--max-span ${o.maxSpan} is used only with --pairs max-span (now --pairs ${o.pairs ?? 'consecutive'})`);
@@ -81,7 +82,7 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
         : grid.geoTransform ? { geoTransform: grid.geoTransform, epsg: grid.epsg } : {},
       source: found.entries.map((e) => e.path).join(', '),
       // how the grid was made: carried to every product on it (dpm evaluate reads the chip footprint from it)
-      metadata: { DPM_CHIP: `${cr}x${ca}`, DPM_STRIDE: `${sr}x${sa}` },
+      metadata: chipLayoutToMetadata(layout),
     };
     return { stack, grid };
   } finally {

@@ -46,15 +46,6 @@ export function selectPairs(dates: string[], mode: PairMode, maxSpanDays?: numbe
   return pairs;
 }
 
-/** Parses "15x5" (range × azimuth) into [range, azimuth]. */
-export function parseChip(text: string, what: string): [number, number] {
-  const m = /^\s*(\d+)\s*[xX×*,]\s*(\d+)\s*$/.exec(text) ?? /^\s*(\d+)\s*$/.exec(text);
-  if (!m) throw new DpmError(`--${what} must look like 15x5 (range columns x azimuth rows), got '${text}'`);
-  const r = Number(m[1]), a = Number(m[2] ?? m[1]);
-  if (r < 1 || a < 1 || r > 10000 || a > 10000) throw new DpmError(`--${what} sizes must be between 1 and 10000, got '${text}'`);
-  return [r, a];
-}
-
 /** Parses "r0:r1,c0:c1" (SLC pixels, half-open; an empty bound means the scene edge) against a scene size. */
 export function parseWindow(text: string | undefined, width: number, height: number): Window {
   if (text === undefined || text.trim() === '') return { r0: 0, r1: height, c0: 0, c1: width };

@@ -1,5 +1,6 @@
 // Toolbox algorithm `coherence`: SLC stack → coherence stack GeoTIFF (ARCHITECTURE.md contract).
 import type { Algorithm } from './algorithm.js';
+import { parseChipLayout } from '../core/chip.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeCoherenceStackOutputs } from '../raster/stack.js';
 import { coherenceStackFromSlc } from '../sar/coherence-job.js';
@@ -11,8 +12,7 @@ export const algorithm: Algorithm<'coherence'> = {
     return withOutputs(async (outs) => {
       const { stack, grid } = await coherenceStackFromSlc({
         slc: params.slc,
-        chip: params.chip,
-        stride: params.stride,
+        layout: parseChipLayout(params.chip, params.stride),
         window: params.window,
         lat: params.lat,
         lon: params.lon,

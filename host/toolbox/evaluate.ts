@@ -12,8 +12,8 @@ import { evaluateScore, type ScoreEvaluation } from '../eval/metrics.js';
 import { evaluationPlots, reportJson, tableMarkdown, type EvaluationMeta } from '../eval/report.js';
 import { labelsFromMask } from '../eval/truth-raster.js';
 import { readTruthVector } from '../vector/read.js';
-import { parseChip } from '../sar/coherence-stack.js';
-import { footprintGrid, labelChips, type ChipLabels, type ChipLayout } from '../vector/labels.js';
+import { type ChipLayout, chipLayoutFromMetadata, formatChipSize, parseChipLayout } from '../core/chip.js';
+import { footprintGrid, labelChips, type ChipLabels } from '../vector/labels.js';
 
 export interface EvaluateOptions {
   scores: string[];
@@ -62,10 +62,11 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
   // `dpm coherence` records its chip and stride; every product on that grid carries them (host/raster/stack.ts)
   let layout = o.layout;
   const md = grid.metadata;
-  if (!layout && md?.DPM_CHIP) {
-    const chip = parseChip(md.DPM_CHIP, 'chip');
-    layout = { chip, stride: md.DPM_STRIDE ? parseChip(md.DPM_STRIDE, 'stride') : chip };
-    fb.log('info', `chip footprints from ${firstScore}: chip ${md.DPM_CHIP}, stride ${md.DPM_STRIDE ?? md.DPM_CHIP} (override with --chip/--stride)`);
+  const recorded = layout ? undefined : chipLayoutFromMetadata(md);
+  if (recorded) {
+    layout = recorded;
+    const { chip, stride } = recorded;
+    fb.log('info', `chip footprints from ${firstScore}: chip ${formatChipSize(chip)}, stride ${formatChipSize(stride)} (override with --chip/--stride)`);
   }
 
   let labels: ChipLabels;
@@ -165,12 +166,8 @@ export const algorithm: Algorithm<'evaluate'> = {
   id: 'evaluate',
   async run(p, fb) {
     const { chip, stride } = p;
-    let layout: ChipLayout | undefined;
-    const chipOrStride = chip ?? stride;
-    if (chipOrStride) {
-      const c = parseChip(chipOrStride, chip ? 'chip' : 'stride');
-      layout = { chip: c, stride: stride ? parseChip(stride, 'stride') : c };
-    }
+    // --stride alone: chips side by side at that stride
+    const layout: ChipLayout | undefined = chip ? parseChipLayout(chip, stride) : stride ? parseChipLayout(stride, stride) : undefined;
     const result = await evaluateFiles({
       scores: p.score,
       names: p.names,

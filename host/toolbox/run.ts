@@ -25,6 +25,7 @@ import { algorithm as trainAlgorithm, checkpointPath } from './train.js';
 import { algorithm as forecastAlgorithm } from './forecast.js';
 import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from './baselines.js';
 import { algorithm as evaluateAlgorithm } from './evaluate.js';
+import { parseChipSize } from '../core/chip.js';
 import { DAMAGE_Z, type Preset, PRESETS } from '../core/defaults.js';
 import { DpmError } from '../core/errors.js';
 import { withOutputs } from '../io/outputs.js';
@@ -34,7 +35,7 @@ import { geocode, type GeocodeTarget } from '../raster/geocode.js';
 import { writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
 import { splitBands } from '../model/series.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
-import { parseChip, parseWindow } from '../sar/coherence-stack.js';
+import { parseWindow } from '../sar/coherence-stack.js';
 import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
@@ -270,7 +271,7 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
   let pairs: { first: string; second: string }[];
   let source: string;
   const scene = emptyBox();
-  const [cr, ca] = parseChip(chip, 'chip');
+  const { range: cr, azimuth: ca } = parseChipSize(chip, 'chip');
   if (slc && nodata !== undefined) throw new DpmError('--nodata applies to a --coherence input only (SLC samples of zero amplitude are always left out)');
   /** --train-window / --aoi-window: syntax, inside the scene and at least one chip (SLC) — before anything is written */
   const checkWindows = (width: number, height: number, minW: number, minH: number, unit: string) => {

@@ -8,11 +8,10 @@ import type { Georef } from '../raster/types.js';
 import { DpmError } from '../core/errors.js';
 import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { consecutivePairs, valueAt } from '../core/arrays.js';
+import type { ChipLayout } from '../core/chip.js';
 import { epsgDef, isGeographic, localEqualArea, transformer } from './crs.js';
 import type { PolygonCoords, Ring, TruthFootprints } from './read.js';
 
-/** Chip and stride in pixels of the grid the coherence was estimated on: [columns (range), rows (azimuth)]. */
-export interface ChipLayout { chip: [number, number]; stride: [number, number]; }
 
 export interface FootprintGrid {
   width: number;
@@ -75,8 +74,8 @@ export function footprintGrid(georef: Georef, width: number, height: number, lay
   } else {
     throw new DpmError(`${what}: has neither a geotransform nor lat/lon lookups; vector truth cannot be placed on it (use --truth-raster)`);
   }
-  const kCol = layout ? layout.chip[0] / layout.stride[0] : 1;
-  const kRow = layout ? layout.chip[1] / layout.stride[1] : 1;
+  const kCol = layout ? layout.chip.range / layout.stride.range : 1;
+  const kRow = layout ? layout.chip.azimuth / layout.stride.azimuth : 1;
   return { width, height, crs, cx, cy, kCol, kRow };
 }
 

@@ -13,6 +13,8 @@
 // then clipped to [0, 0.98]. In the co-event pair only, the pixels of damaged buildings are multiplied by the
 // grade's factor (DAMAGE_FACTOR). Weather never falls on the two co-event dates, so nothing else is special there.
 import { consecutivePairs, valueAt } from '../../core/arrays.js';
+import { type ChipSize, parseChipSize } from '../../core/chip.js';
+import { DEFAULT_CHIP } from '../../core/defaults.js';
 import { SimRng } from './rng.js';
 import { GridMap, defaultGrid, type RadarGrid } from './geometry.js';
 import { acquisitionDays, dayOfYear, formatDay } from './dates.js';
@@ -44,7 +46,7 @@ export const MAX_DATES = 400;
 export const MAX_TRUTH_SAMPLES = 268_435_456;
 export const START_DATE = '20190105';
 /** The chip of the paper (15 range × 5 azimuth) used for the AOI checks written to scene.json. */
-export const CHIP = { range: 15, azimuth: 5 };
+export const CHIP: ChipSize = parseChipSize(DEFAULT_CHIP, 'chip');
 export const DAMAGED_CHIP_FRACTION = 1 / 3;
 const DAMAGED_CHIP_FRACTION_DEN = 3;
 
