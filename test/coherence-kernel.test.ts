@@ -97,12 +97,14 @@ for (const build of KERNEL_BUILDS) {
     // a dense pass over a fully invalid image: every output NaN (the running count returns exactly to 0)
     const zero = new Float32Array(w * h * 2);
     const z = await wasm(zero, zero, w, h, chip(15, 5, 1, 1));
-    assert.ok(z.data.every((v) => Number.isNaN(v)));
+    assert.ok(z.data.length > 0 && z.data.every((v) => Number.isNaN(v)));
 
     // γ = 1: s2 = s1 · a constant phase and gain (clipped, never above 1)
     const rot = s1.map((_, i) => (i % 2 === 0 ? 0.3 * at(s1, i) - 0.4 * at(s1, i + 1) : 0.4 * at(s1, i - 1) + 0.3 * at(s1, i)));
     const one = await wasm(s1, rot, w, h, chip(3, 3, 1, 1));
-    for (const v of one.data) if (!Number.isNaN(v)) assert.ok(Math.abs(v - 1) < 1e-6 && v <= 1, `γ(s, a·s) = ${v}`);
+    const valid = Array.from(one.data).filter((v) => !Number.isNaN(v));
+    assert.ok(valid.length > one.data.length / 2, `${valid.length} of ${one.data.length} chips valid`); // else the loop proves nothing
+    for (const v of valid) assert.ok(Math.abs(v - 1) < 1e-6 && v <= 1, `γ(s, a·s) = ${v}`);
     // γ = 0 exactly: the cross products of the two samples cancel (s2 = s1 at one, −s1 at the other)
     const c0 = await wasm(new Float32Array([1, 0, 2, 0]), new Float32Array([1, 0, -2, 0]), 2, 1, chip(2, 1));
     assert.ok(Math.abs(at(c0.data, 0) - 3 / 5) < 1e-7, `|1−4| / sqrt(5·5) = 0.6, got ${c0.data[0]}`);

@@ -12,11 +12,10 @@ import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback
 import type { OutputSet } from '../io/outputs.js';
 import { writeGeoTiff, writeRaster } from './geotiff.js';
 import { datedFolderReader, geotiffFileReader } from './geotiff-pairs.js';
-import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBetween, pairKey, parsePair } from './pairs.js';
+import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBetween, pairKey } from './pairs.js';
 import type { CoherenceStack, GeoTransform, Georef, Raster } from './types.js';
 import { zarrPairReader } from './zarr.js';
 
-export { daysBetween, parsePair, type Pair };
 
 /** Asked in this order: a Zarr store is a folder too. */
 const READERS: readonly PairReader[] = [zarrPairReader, datedFolderReader, geotiffFileReader];

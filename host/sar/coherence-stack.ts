@@ -19,7 +19,7 @@ import { DpmError } from '../core/errors.js';
 import { type Feedback, throwIfCanceled } from '../core/feedback.js';
 import type { GeoTransform } from '../raster/types.js';
 import { CoherenceKernel, outputSize, type ChipSpec } from './kernel.js';
-import { daysBetween } from '../raster/stack.js';
+import { daysBetween } from '../raster/pairs.js';
 import type { RasterSource } from './readers.js';
 
 export type PairMode = 'consecutive' | 'all' | 'max-span';
