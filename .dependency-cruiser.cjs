@@ -1,6 +1,7 @@
 // Import rules for `npm run check:imports` (dependency-cruiser). Layers only point down:
 //   top floor   host/toolbox/, host/cli*.ts, host/commands.ts, host/qgis/  (the algorithms and their front ends)
-//   lower floors everything else under host/ (model/, gpu/, raster/, sar/, eval/, io/, vector/, core/ ...)
+//   lower floors everything else under host/ (model/, gpu/, raster/, sar/, eval/, io/, vector/, core/ ...);
+//                among them model/ (the engine contract) lies below the engines (gpu/, cpu/) and their factory
 // host/index.ts is the package API and may re-export anything. Type-only and dynamic imports count: the swc parser
 // keeps `import type` (tsc would erase it) and dependency-cruiser follows `await import(...)`.
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -19,6 +20,15 @@ module.exports = {
       comment: 'Lower floors (model/, gpu/, raster/, sar/ ...) never import the toolbox, the CLI or the QGIS adapter.',
       from: { path: '^host/', pathNot: '^host/(toolbox/|cli[^/]*\\.ts$|commands\\.ts$|qgis/|index\\.ts$)' },
       to: { path: '^host/(toolbox/|cli[^/]*\\.ts$|commands\\.ts$|qgis/)' },
+    },
+    {
+      name: 'model-below-engines',
+      severity: 'error',
+      comment:
+        'model/ holds the engine contract, training and forecasting; the engines (gpu/, cpu/) implement it from above ' +
+        'and the factory (engines/) picks one: model/ importing them would tie the folders into a cycle.',
+      from: { path: '^host/model/' },
+      to: { path: '^host/(gpu|cpu|engines)/' },
     },
     {
       name: 'not-to-unresolvable',
