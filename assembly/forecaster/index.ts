@@ -1,0 +1,735 @@
+// The forecaster's CPU kernels (wasm SIMD; host: host/cpu/). No allocation: the host lays out one shared linear
+// memory, writes a context block of i32 fields (CTX_* below, mirrored in host/cpu/layout.ts) and calls the exported
+// phases from every thread with (ctx, thread, threads). Numerics as host/model/reference.ts, in float32 (loss,
+// gradient norm and Adam in float64).
+//
+// Work split (why it is deterministic): forwardBackward gives each thread a contiguous range of sequences and runs
+// the whole recurrence (decoder, loss, GRU step; then BPTT) on them, so there is no synchronisation per step; each
+// output depends only on its own row, computed with the same arithmetic whatever tile or thread it falls in (the
+// sgemm clamps the rows of a partial tile instead of branching). weightGrads splits the rows of every weight matrix
+// across threads and sums over all T·B rows in one fixed order (row 0 first), so the results do not depend on the
+// thread count. The bias gradients ride along as a column of ones in the packed right-hand side.
+//
+// sgemm: C[m, n] = A[m, K] · Bp, A row-major (stride lda), Bp packed in panels of 12 columns ([K][12] each, zero
+// padded); a 3 × 12 register tile of f32x4 accumulators (9 + 3 B vectors + 1 A splat of V8's ~15 usable registers).
+// Built twice: with relaxed SIMD (f32x4.relaxed_madd → one FMA instruction) and without (mul + add).
+export const FORECASTER_ABI_VERSION: i32 = 1;
+
+// ── context block fields (i32 each) ─────────────────────────────────────────────────────────────────────────────
+const CTX_B = 0; // sequences in this chunk
+const CTX_T = 1;
+const CTX_H = 2;
+const CTX_M = 3;
+const CTX_F = 4;
+const CTX_TRAIN = 5; // 1: keep activations, run BPTT and the weight gradients
+const CTX_ACCUMULATE = 6; // 1: add this chunk's gradient to the one in grad (later chunks)
+const CTX_PARAMS = 7;
+const CTX_GRAD = 8;
+const CTX_WHH_T = 9; // packed W_hhᵀ  (K = H, N = 3H)
+const CTX_WHH_N = 10; // packed W_hh  (K = 3H, N = H)
+const CTX_W1_T = 11; // (K = H, N = M)
+const CTX_W2_T = 12; // (K = M, N = M)
+const CTX_W3_T = 13;
+const CTX_W1_N = 14; // (K = M, N = H)
+const CTX_W2_N = 15; // (K = M, N = M)
+const CTX_W3_N = 16;
+const CTX_WIH_T = 17; // W_ih transposed to [F][3H]
+const CTX_X = 18; // [B, T, F] as given (NaN in feature 0 = missing)
+const CTX_H_ALL = 19; // [(T+1)·B, H] time-major (training)
+const CTX_U = 20; // [T·B, F] inputs fed to the GRU
+const CTX_GATES = 21; // [T·B, 4H]: r | z | n | W_hn h + b_hn
+const CTX_A1 = 22; // [T·B, M] decoder pre-activations (training)
+const CTX_A2 = 23;
+const CTX_A3 = 24;
+const CTX_MU = 25; // [(T+1)·B] time-major
+const CTX_LV = 26;
+const CTX_NLL = 27; // f64 [B]: each sequence's summed loss
+const CTX_DOUT = 28; // [T·B, 2]: dL/dμ, dL/dlogvar
+const CTX_DGATE = 29; // [T·B, 4H]: dar | daz | dhn | dan (pre-activation gradients; dhn = dan·r feeds W_hn)
+const CTX_DA1 = 30; // [T·B, M]
+const CTX_DA2 = 31;
+const CTX_DA3 = 32;
+const CTX_SCRATCH = 33; // per-thread scratch, CTX_SCRATCH_BYTES each
+const CTX_SCRATCH_BYTES = 34;
+export const CTX_FIELDS: i32 = 35;
+
+const LOG_2PI: f64 = 1.8378770664093453;
+// rows of the right-hand side per K block in the weight gradients (a packed block of 264 columns is 270 KB)
+const KC: i32 = 256;
+const PANEL: i32 = 12;
+
+/** First free byte of linear memory. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+@inline function ctxI(ctx: usize, field: i32): i32 {
+  return load<i32>(ctx + (<usize>field << 2));
+}
+@inline function ctxP(ctx: usize, field: i32): usize {
+  return <usize>load<i32>(ctx + (<usize>field << 2));
+}
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// ── parameter layout (host/model/params.ts order) ───────────────────────────────────────────────────────────────
+@inline function offWhh(H: i32, F: i32): i32 { return 3 * H * F; }
+@inline function offBih(H: i32, F: i32): i32 { return offWhh(H, F) + 3 * H * H; }
+@inline function offBhh(H: i32, F: i32): i32 { return offBih(H, F) + 3 * H; }
+@inline function offW1(H: i32, F: i32): i32 { return offBhh(H, F) + 3 * H; }
+@inline function offB1(H: i32, M: i32, F: i32): i32 { return offW1(H, F) + M * H; }
+@inline function offW2(H: i32, M: i32, F: i32): i32 { return offB1(H, M, F) + M; }
+@inline function offB2(H: i32, M: i32, F: i32): i32 { return offW2(H, M, F) + M * M; }
+@inline function offW3(H: i32, M: i32, F: i32): i32 { return offB2(H, M, F) + M; }
+@inline function offB3(H: i32, M: i32, F: i32): i32 { return offW3(H, M, F) + M * M; }
+@inline function offWm(H: i32, M: i32, F: i32): i32 { return offB3(H, M, F) + M; }
+@inline function offBm(H: i32, M: i32, F: i32): i32 { return offWm(H, M, F) + M; }
+@inline function offWl(H: i32, M: i32, F: i32): i32 { return offBm(H, M, F) + 1; }
+@inline function offBl(H: i32, M: i32, F: i32): i32 { return offWl(H, M, F) + M; }
+export function paramCount(H: i32, M: i32, F: i32): i32 { return offBl(H, M, F) + 1; }
+
+@inline function f32At(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+// ── packing ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** floats of a packed right-hand side with K rows and N columns */
+export function packedFloats(K: i32, N: i32): i32 {
+  return ((N + PANEL - 1) / PANEL) * PANEL * K;
+}
+
+/**
+ * Packs B[k, j] = src[k·rs + j·cs] (k < K, j < N) into panels of 12 columns. `relu` applies max(·, 0) on the way;
+ * `ones` adds a column N of ones (the bias gradients: Σ_r dY[r] · 1). Missing columns are zeros.
+ */
+export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, relu: bool, ones: bool): void {
+  const cols = ones ? N + 1 : N;
+  const panels = (cols + PANEL - 1) / PANEL;
+  const zero = f32x4.splat(0);
+  for (let jp = 0; jp < panels; jp++) {
+    const j0 = jp * PANEL;
+    let d = dst + (<usize>(jp * K * PANEL) << 2);
+    if (cs == 1 && j0 + PANEL <= N) {
+      for (let k = 0; k < K; k++) {
+        const s = f32At(src, k * rs + j0);
+        let v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32);
+        if (relu) {
+          v0 = f32x4.max(v0, zero);
+          v1 = f32x4.max(v1, zero);
+          v2 = f32x4.max(v2, zero);
+        }
+        v128.store(d, v0);
+        v128.store(d, v1, 16);
+        v128.store(d, v2, 32);
+        d += 48;
+      }
+      continue;
+    }
+    for (let k = 0; k < K; k++) {
+      for (let jj = 0; jj < PANEL; jj++) {
+        const j = j0 + jj;
+        let v: f32 = 0;
+        if (j < N) {
+          v = load<f32>(f32At(src, k * rs + j * cs));
+          if (relu && !(v > 0)) v = 0;
+        } else if (j == N && ones) {
+          v = 1;
+        }
+        store<f32>(d + (<usize>jj << 2), v);
+      }
+      d += 48;
+    }
+  }
+}
+
+/**
+ * At[i, kk] = src[(r0 + kk)·ld + col(m0 + i)] for i < mt, kk < kc: a transposed block of the left operand of a
+ * weight gradient. Columns at or past `split` are read `shift` further on (the dgate layout r | z | n_h | n_i).
+ */
+function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: usize, split: i32, shift: i32): void {
+  for (let i = 0; i < mt; i++) {
+    let col = m0 + i;
+    if (col >= split) col += shift;
+    const d = dst + (<usize>(i * kc) << 2);
+    let s = f32At(src, r0 * ld + col);
+    const step = <usize>ld << 2;
+    for (let kk = 0; kk < kc; kk++) {
+      store<f32>(d + (<usize>kk << 2), load<f32>(s));
+      s += step;
+    }
+  }
+}
+
+// ── sgemm ───────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * C[m, n] = init + A[m, K] · Bp. init: C itself when `accumulate`, else the bias row (when bias ≠ 0), else 0.
+ * Each C element is summed over k in order 0…K−1 whatever its place in a tile: rows past m in the last tile reuse
+ * the last row (computed, not stored), columns past n are computed on the zero padding and not stored.
+ * `tile` is 144 bytes of scratch for the partial column panel.
+ */
+export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
+  accumulate: bool, tile: usize): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  const rowA = <usize>lda << 2;
+  const rowC = <usize>ldc << 2;
+  for (let jp = 0; jp < panels; jp++) {
+    const j0 = jp * PANEL;
+    const width = min(PANEL, n - j0);
+    const full = width == PANEL;
+    const panel = bp + (<usize>(jp * K * PANEL) << 2);
+    for (let i = 0; i < m; i += 3) {
+      const rows = min(3, m - i);
+      const a0 = a + <usize>i * rowA;
+      const a1 = rows > 1 ? a0 + rowA : a0;
+      const a2 = rows > 2 ? a0 + 2 * rowA : a1;
+      const c0 = c + <usize>i * rowC + (<usize>j0 << 2);
+      let c00: v128, c01: v128, c02: v128, c10: v128, c11: v128, c12: v128, c20: v128, c21: v128, c22: v128;
+      if (accumulate) {
+        let s0 = c0, s1 = c0 + (rows > 1 ? rowC : 0), s2 = c0 + (rows > 2 ? 2 * rowC : (rows > 1 ? rowC : 0));
+        if (!full) {
+          // copy the valid part of the rows into the tile (zeros elsewhere) and read from there
+          memory.fill(tile, 0, 144);
+          for (let r = 0; r < rows; r++) {
+            for (let jj = 0; jj < width; jj++) {
+              store<f32>(tile + (<usize>(r * PANEL + jj) << 2), load<f32>(c0 + <usize>r * rowC + (<usize>jj << 2)));
+            }
+          }
+          s0 = tile;
+          s1 = tile + 48;
+          s2 = tile + 96;
+        }
+        c00 = v128.load(s0); c01 = v128.load(s0, 16); c02 = v128.load(s0, 32);
+        c10 = v128.load(s1); c11 = v128.load(s1, 16); c12 = v128.load(s1, 32);
+        c20 = v128.load(s2); c21 = v128.load(s2, 16); c22 = v128.load(s2, 32);
+      } else if (bias != 0) {
+        const bb = bias + (<usize>j0 << 2);
+        if (full) {
+          c00 = v128.load(bb); c01 = v128.load(bb, 16); c02 = v128.load(bb, 32);
+        } else {
+          memory.fill(tile, 0, 48);
+          memory.copy(tile, bb, <usize>width << 2);
+          c00 = v128.load(tile); c01 = v128.load(tile, 16); c02 = v128.load(tile, 32);
+        }
+        c10 = c00; c11 = c01; c12 = c02;
+        c20 = c00; c21 = c01; c22 = c02;
+      } else {
+        c00 = f32x4.splat(0); c01 = c00; c02 = c00;
+        c10 = c00; c11 = c00; c12 = c00;
+        c20 = c00; c21 = c00; c22 = c00;
+      }
+      let pb = panel;
+      let pa0 = a0, pa1 = a1, pa2 = a2;
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
+        const x0 = v128.load32_splat(pa0);
+        c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01); c02 = madd(x0, b2, c02);
+        const x1 = v128.load32_splat(pa1);
+        c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11); c12 = madd(x1, b2, c12);
+        const x2 = v128.load32_splat(pa2);
+        c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21); c22 = madd(x2, b2, c22);
+        pb += 48;
+        pa0 += 4;
+        pa1 += 4;
+        pa2 += 4;
+      }
+      if (full) {
+        v128.store(c0, c00); v128.store(c0, c01, 16); v128.store(c0, c02, 32);
+        if (rows > 1) {
+          const d = c0 + rowC;
+          v128.store(d, c10); v128.store(d, c11, 16); v128.store(d, c12, 32);
+        }
+        if (rows > 2) {
+          const d = c0 + 2 * rowC;
+          v128.store(d, c20); v128.store(d, c21, 16); v128.store(d, c22, 32);
+        }
+      } else {
+        v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32);
+        v128.store(tile, c10, 48); v128.store(tile, c11, 64); v128.store(tile, c12, 80);
+        v128.store(tile, c20, 96); v128.store(tile, c21, 112); v128.store(tile, c22, 128);
+        for (let r = 0; r < rows; r++) {
+          memory.copy(c0 + <usize>r * rowC, tile + (<usize>(r * PANEL) << 2), <usize>width << 2);
+        }
+      }
+    }
+  }
+}
+
+// ── activations ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+// e^x for f32x4 (Cephes expf: range reduction by ln 2 in two parts, degree-5 polynomial, 2^n through the exponent
+// bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range
+@inline function vexp(x0: v128): v128 {
+  const x = f32x4.max(f32x4.min(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447504));
+  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
+  const n = i32x4.trunc_sat_f32x4_s(fx);
+  const scale = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  return f32x4.mul(y, scale);
+}
+
+@inline function vsigmoid(x: v128): v128 {
+  const one = f32x4.splat(1);
+  return f32x4.div(one, f32x4.add(one, vexp(f32x4.neg(x))));
+}
+
+// tanh: an odd Taylor polynomial below |x| = 0.4 (where 1 − 2/(e^{2x} + 1) would cancel), the exp form above
+@inline function vtanh(x: v128): v128 {
+  const one = f32x4.splat(1);
+  const ax = f32x4.abs(x);
+  const e = vexp(f32x4.add(ax, ax));
+  let big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(e, one)));
+  big = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.splat(-0.0088632355);
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(0.021869488));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-0.053968254));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(0.13333334));
+  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-0.33333334));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
+  return v128.bitselect(small, big, f32x4.lt(ax, f32x4.splat(0.4)));
+}
+
+/** exported for the tests: dst[i] = e^src[i] / σ(src[i]) / tanh(src[i]) for kind 0 / 1 / 2 (n a multiple of 4) */
+export function activation(kind: i32, src: usize, dst: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const x = v128.load(f32At(src, i));
+    v128.store(f32At(dst, i), kind == 0 ? vexp(x) : kind == 1 ? vsigmoid(x) : vtanh(x));
+  }
+}
+
+@inline function relu(src: usize, dst: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(f32At(dst, i), f32x4.max(v128.load(f32At(src, i)), zero));
+  for (; i < n; i++) {
+    const v = load<f32>(f32At(src, i));
+    store<f32>(f32At(dst, i), v > 0 ? v : 0);
+  }
+}
+
+/** Σ a[i]·b[i] over n floats: four lanes summed in a fixed order, then the tail */
+@inline function dot(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc = madd(v128.load(f32At(a, i)), v128.load(f32At(b, i)), acc);
+  let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) +
+    (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; i < n; i++) s += load<f32>(f32At(a, i)) * load<f32>(f32At(b, i));
+  return s;
+}
+
+// ── weight packing (once per parameter version, one thread) ─────────────────────────────────────────────────────
+
+export function packWeights(ctx: usize): void {
+  const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const p = ctxP(ctx, CTX_PARAMS);
+  const whh = f32At(p, offWhh(H, F));
+  packB(whh, 1, H, H, 3 * H, ctxP(ctx, CTX_WHH_T), false, false); // B[k, j] = W_hh[j, k]
+  packB(whh, H, 1, 3 * H, H, ctxP(ctx, CTX_WHH_N), false, false); // B[k, j] = W_hh[k, j]
+  packB(f32At(p, offW1(H, F)), 1, H, H, M, ctxP(ctx, CTX_W1_T), false, false);
+  packB(f32At(p, offW2(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W2_T), false, false);
+  packB(f32At(p, offW3(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W3_T), false, false);
+  packB(f32At(p, offW1(H, F)), H, 1, M, H, ctxP(ctx, CTX_W1_N), false, false);
+  packB(f32At(p, offW2(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W2_N), false, false);
+  packB(f32At(p, offW3(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W3_N), false, false);
+  const wih = f32At(p, 0);
+  const wihT = ctxP(ctx, CTX_WIH_T);
+  for (let f = 0; f < F; f++) {
+    for (let j = 0; j < 3 * H; j++) store<f32>(f32At(wihT, f * 3 * H + j), load<f32>(f32At(wih, j * F + f)));
+  }
+}
+
+// ── per-thread scratch ──────────────────────────────────────────────────────────────────────────────────────────
+
+@inline function align4(n: i32): i32 {
+  return (n + 3) & ~3;
+}
+
+// floats of each scratch area for `rows` sequences; the forward/backward and weight-gradient areas overlap
+@inline function recurrentFloats(rows: i32, H: i32, M: i32): i32 {
+  // s1, sa1, sa2, sa3 (M), gh (3H), h ping-pong (2·H), gacc (H), df (M)
+  return align4(rows * M) * 5 + align4(rows * 3 * H) + align4(rows * H) * 3;
+}
+@inline function gradFloats(H: i32, M: i32, F: i32): i32 {
+  const widest = max(max(H, M), F) + 1;
+  const outRows = max(3 * H, M);
+  return packedFloats(KC, widest) + align4(outRows * KC) + align4(outRows * widest);
+}
+
+/** bytes of scratch one thread needs for chunks of up to `rows` sequences per thread (plus the 144-byte tile) */
+export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
+  return (max(recurrentFloats(rows, H, M), gradFloats(H, M, F)) << 2) + 256;
+}
+
+@inline function rowStart(B: i32, thread: i32, threads: i32): i32 {
+  return <i32>((<i64>B * thread) / threads);
+}
+
+// ── forward and BPTT over a range of sequences ──────────────────────────────────────────────────────────────────
+
+export function forwardBackward(ctx: usize, thread: i32, threads: i32): void {
+  const B = ctxI(ctx, CTX_B);
+  const b0 = rowStart(B, thread, threads), b1 = rowStart(B, thread + 1, threads);
+  if (b1 <= b0) return;
+  const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
+  forward(ctx, b0, b1, scratch);
+  if (ctxI(ctx, CTX_TRAIN) != 0) backward(ctx, b0, b1, scratch);
+}
+
+function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
+  const B = ctxI(ctx, CTX_B), T = ctxI(ctx, CTX_T), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const train = ctxI(ctx, CTX_TRAIN) != 0;
+  const nb = b1 - b0;
+  const G = 3 * H;
+  const p = ctxP(ctx, CTX_PARAMS);
+  const x = ctxP(ctx, CTX_X), hAll = ctxP(ctx, CTX_H_ALL), u = ctxP(ctx, CTX_U), gates = ctxP(ctx, CTX_GATES);
+  const mu = ctxP(ctx, CTX_MU), lv = ctxP(ctx, CTX_LV), nll = ctxP(ctx, CTX_NLL), dout = ctxP(ctx, CTX_DOUT);
+  const whhT = ctxP(ctx, CTX_WHH_T), wihT = ctxP(ctx, CTX_WIH_T);
+  const w1T = ctxP(ctx, CTX_W1_T), w2T = ctxP(ctx, CTX_W2_T), w3T = ctxP(ctx, CTX_W3_T);
+  const bih = f32At(p, offBih(H, F)), bhh = f32At(p, offBhh(H, F));
+  const b1p = f32At(p, offB1(H, M, F)), b2p = f32At(p, offB2(H, M, F)), b3p = f32At(p, offB3(H, M, F));
+  const wm = f32At(p, offWm(H, M, F)), wl = f32At(p, offWl(H, M, F));
+  const bm = load<f32>(f32At(p, offBm(H, M, F))), bl = load<f32>(f32At(p, offBl(H, M, F)));
+  // scratch
+  const tile = scratch;
+  const s1 = scratch + 256;
+  const sa1 = f32At(s1, align4(nb * M));
+  const sa2 = f32At(sa1, align4(nb * M));
+  const sa3 = f32At(sa2, align4(nb * M));
+  const gh = f32At(sa3, align4(nb * M));
+  const hb0 = f32At(gh, align4(nb * G));
+  const hb1 = f32At(hb0, align4(nb * H));
+
+  const h0 = train ? f32At(hAll, b0 * H) : hb0;
+  memory.fill(h0, 0, <usize>(nb * H) << 2);
+  for (let b = b0; b < b1; b++) store<f64>(nll + (<usize>b << 3), 0);
+  for (let k = 0; k <= T; k++) {
+    const hk = train ? f32At(hAll, (k * B + b0) * H) : ((k & 1) != 0 ? hb1 : hb0);
+    // decoder on h_k: 3 × (Linear + ReLU), then the two heads
+    const a1 = train && k < T ? f32At(ctxP(ctx, CTX_A1), (k * B + b0) * M) : sa1;
+    const a2 = train && k < T ? f32At(ctxP(ctx, CTX_A2), (k * B + b0) * M) : sa2;
+    const a3 = train && k < T ? f32At(ctxP(ctx, CTX_A3), (k * B + b0) * M) : sa3;
+    gemm(hk, H, w1T, H, a1, M, nb, M, b1p, false, tile);
+    relu(a1, s1, nb * M);
+    gemm(s1, M, w2T, M, a2, M, nb, M, b2p, false, tile);
+    relu(a2, s1, nb * M);
+    gemm(s1, M, w3T, M, a3, M, nb, M, b3p, false, tile);
+    relu(a3, s1, nb * M);
+    for (let r = 0; r < nb; r++) {
+      const f3 = f32At(s1, r * M);
+      store<f32>(f32At(mu, k * B + b0 + r), dot(f3, wm, M) + bm);
+      store<f32>(f32At(lv, k * B + b0 + r), dot(f3, wl, M) + bl);
+    }
+    if (k == T) break;
+
+    // Gaussian NLL of x_k (float64), its gradient, and the input fed to the GRU (μ_k where x_k is missing)
+    for (let b = b0; b < b1; b++) {
+      const row = k * B + b;
+      const xv = load<f32>(f32At(x, (b * T + k) * F));
+      const m_ = load<f32>(f32At(mu, row)), l_ = load<f32>(f32At(lv, row));
+      const fed = xv == xv;
+      let dm: f64 = 0, dl: f64 = 0;
+      if (fed) {
+        const d = <f64>xv - <f64>m_;
+        const e = Math.exp(-<f64>l_);
+        const q = d * d * e;
+        store<f64>(nll + (<usize>b << 3), load<f64>(nll + (<usize>b << 3)) + 0.5 * (LOG_2PI + <f64>l_ + q));
+        dm = -d * e;
+        dl = 0.5 * (1 - q);
+      }
+      if (train) {
+        store<f32>(f32At(dout, 2 * row), <f32>dm);
+        store<f32>(f32At(dout, 2 * row + 1), <f32>dl);
+      }
+      store<f32>(f32At(u, row * F), fed ? xv : m_);
+      for (let f = 1; f < F; f++) {
+        const v = load<f32>(f32At(x, (b * T + k) * F + f));
+        store<f32>(f32At(u, row * F + f), v == v ? v : 0);
+      }
+    }
+
+    // GRU step: gh = h_k W_hhᵀ + b_hh, then the gates (r | z | n as PyTorch) and h_{k+1}
+    gemm(hk, H, whhT, H, gh, G, nb, G, bhh, false, tile);
+    const hn = train ? f32At(hAll, ((k + 1) * B + b0) * H) : ((k & 1) != 0 ? hb0 : hb1);
+    for (let r = 0; r < nb; r++) {
+      const row = k * B + b0 + r;
+      const ur = f32At(u, row * F);
+      const ghr = f32At(gh, r * G);
+      const hprev = f32At(hk, r * H), hnext = f32At(hn, r * H);
+      const gt = f32At(gates, row * 4 * H);
+      let i = 0;
+      for (; i + 4 <= H; i += 4) {
+        let ir = v128.load(f32At(bih, i)), iz = v128.load(f32At(bih, H + i)), inn = v128.load(f32At(bih, 2 * H + i));
+        for (let f = 0; f < F; f++) {
+          const uf = v128.load32_splat(f32At(ur, f));
+          const w = f32At(wihT, f * G + i);
+          ir = madd(v128.load(w), uf, ir);
+          iz = madd(v128.load(f32At(w, H)), uf, iz);
+          inn = madd(v128.load(f32At(w, 2 * H)), uf, inn);
+        }
+        const rg = vsigmoid(f32x4.add(ir, v128.load(f32At(ghr, i))));
+        const zg = vsigmoid(f32x4.add(iz, v128.load(f32At(ghr, H + i))));
+        const hnn = v128.load(f32At(ghr, 2 * H + i));
+        const ng = vtanh(f32x4.add(inn, f32x4.mul(rg, hnn)));
+        const hp = v128.load(f32At(hprev, i));
+        v128.store(f32At(hnext, i), f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), zg), ng), f32x4.mul(zg, hp)));
+        if (train) {
+          v128.store(f32At(gt, i), rg);
+          v128.store(f32At(gt, H + i), zg);
+          v128.store(f32At(gt, 2 * H + i), ng);
+          v128.store(f32At(gt, 3 * H + i), hnn);
+        }
+      }
+      for (; i < H; i++) {
+        // the tail lane by lane through the same vector formulas (lane 0)
+        let ir = load<f32>(f32At(bih, i)), iz = load<f32>(f32At(bih, H + i)), inn = load<f32>(f32At(bih, 2 * H + i));
+        for (let f = 0; f < F; f++) {
+          const uf = load<f32>(f32At(ur, f));
+          const w = f32At(wihT, f * G + i);
+          ir = f32x4.extract_lane(madd(f32x4.splat(load<f32>(w)), f32x4.splat(uf), f32x4.splat(ir)), 0);
+          iz = f32x4.extract_lane(madd(f32x4.splat(load<f32>(f32At(w, H))), f32x4.splat(uf), f32x4.splat(iz)), 0);
+          inn = f32x4.extract_lane(madd(f32x4.splat(load<f32>(f32At(w, 2 * H))), f32x4.splat(uf), f32x4.splat(inn)), 0);
+        }
+        const rg = f32x4.extract_lane(vsigmoid(f32x4.splat(ir + load<f32>(f32At(ghr, i)))), 0);
+        const zg = f32x4.extract_lane(vsigmoid(f32x4.splat(iz + load<f32>(f32At(ghr, H + i)))), 0);
+        const hnn = load<f32>(f32At(ghr, 2 * H + i));
+        const ng = f32x4.extract_lane(vtanh(f32x4.splat(inn + rg * hnn)), 0);
+        store<f32>(f32At(hnext, i), (1 - zg) * ng + zg * load<f32>(f32At(hprev, i)));
+        if (train) {
+          store<f32>(f32At(gt, i), rg);
+          store<f32>(f32At(gt, H + i), zg);
+          store<f32>(f32At(gt, 2 * H + i), ng);
+          store<f32>(f32At(gt, 3 * H + i), hnn);
+        }
+      }
+    }
+  }
+}
+
+/** decoder backward at step j for the thread's rows: da3, da2, da1 (stored), and dh += da1 W1 when `gacc` ≠ 0 */
+function decoderBackward(ctx: usize, j: i32, b0: i32, nb: i32, gacc: usize, df: usize, tile: usize): void {
+  const B = ctxI(ctx, CTX_B), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const p = ctxP(ctx, CTX_PARAMS);
+  const wm = f32At(p, offWm(H, M, F)), wl = f32At(p, offWl(H, M, F));
+  const row0 = j * B + b0;
+  const a1 = f32At(ctxP(ctx, CTX_A1), row0 * M), a2 = f32At(ctxP(ctx, CTX_A2), row0 * M);
+  const a3 = f32At(ctxP(ctx, CTX_A3), row0 * M);
+  const da1 = f32At(ctxP(ctx, CTX_DA1), row0 * M), da2 = f32At(ctxP(ctx, CTX_DA2), row0 * M);
+  const da3 = f32At(ctxP(ctx, CTX_DA3), row0 * M);
+  const dout = f32At(ctxP(ctx, CTX_DOUT), row0 * 2);
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < nb; r++) {
+    const dm = load<f32>(f32At(dout, 2 * r)), dl = load<f32>(f32At(dout, 2 * r + 1));
+    const vm = f32x4.splat(dm), vl = f32x4.splat(dl);
+    const ar = f32At(a3, r * M), dr = f32At(da3, r * M);
+    let i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const g = madd(vl, v128.load(f32At(wl, i)), f32x4.mul(vm, v128.load(f32At(wm, i))));
+      v128.store(f32At(dr, i), v128.and(g, f32x4.gt(v128.load(f32At(ar, i)), zero)));
+    }
+    for (; i < M; i++) {
+      const g = f32x4.extract_lane(madd(vl, f32x4.splat(load<f32>(f32At(wl, i))),
+        f32x4.mul(vm, f32x4.splat(load<f32>(f32At(wm, i))))), 0);
+      store<f32>(f32At(dr, i), load<f32>(f32At(ar, i)) > 0 ? g : 0);
+    }
+  }
+  // ReLU'(a) = a > 0, as torch's threshold_backward
+  gemm(da3, M, ctxP(ctx, CTX_W3_N), M, df, M, nb, M, 0, false, tile);
+  reluMask(df, a2, da2, nb * M);
+  gemm(da2, M, ctxP(ctx, CTX_W2_N), M, df, M, nb, M, 0, false, tile);
+  reluMask(df, a1, da1, nb * M);
+  if (gacc != 0) gemm(da1, M, ctxP(ctx, CTX_W1_N), M, gacc, H, nb, H, 0, true, tile);
+}
+
+@inline function reluMask(g: usize, a: usize, dst: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(f32At(dst, i), v128.and(v128.load(f32At(g, i)), f32x4.gt(v128.load(f32At(a, i)), zero)));
+  }
+  for (; i < n; i++) store<f32>(f32At(dst, i), load<f32>(f32At(a, i)) > 0 ? load<f32>(f32At(g, i)) : 0);
+}
+
+function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
+  const B = ctxI(ctx, CTX_B), T = ctxI(ctx, CTX_T), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M);
+  const nb = b1 - b0;
+  const G = 3 * H;
+  const hAll = ctxP(ctx, CTX_H_ALL), gates = ctxP(ctx, CTX_GATES), dgate = ctxP(ctx, CTX_DGATE);
+  const whhN = ctxP(ctx, CTX_WHH_N);
+  const tile = scratch;
+  const gacc = scratch + 256; // dL/dh_{k+1}, [nb, H]
+  const df = f32At(gacc, align4(nb * H));
+  memory.fill(gacc, 0, <usize>(nb * H) << 2);
+  const one = f32x4.splat(1);
+  for (let k = T - 1; k >= 0; k--) {
+    if (k + 1 < T) decoderBackward(ctx, k + 1, b0, nb, gacc, df, tile);
+    // GRU step k: h_{k+1} = (1 − z) n + z h_k; gacc becomes the direct term z·dh, then += dgh W_hh
+    for (let r = 0; r < nb; r++) {
+      const row = k * B + b0 + r;
+      const gt = f32At(gates, row * 4 * H), dg = f32At(dgate, row * 4 * H);
+      const hp = f32At(hAll, row * H), ga = f32At(gacc, r * H);
+      let i = 0;
+      for (; i + 4 <= H; i += 4) {
+        const g = v128.load(f32At(ga, i));
+        const rg = v128.load(f32At(gt, i)), zg = v128.load(f32At(gt, H + i));
+        const ng = v128.load(f32At(gt, 2 * H + i)), hn = v128.load(f32At(gt, 3 * H + i));
+        const dn = f32x4.mul(g, f32x4.sub(one, zg));
+        const dz = f32x4.mul(g, f32x4.sub(v128.load(f32At(hp, i)), ng));
+        const dan = f32x4.mul(dn, f32x4.sub(one, f32x4.mul(ng, ng)));
+        const dr = f32x4.mul(dan, hn);
+        v128.store(f32At(dg, i), f32x4.mul(dr, f32x4.mul(rg, f32x4.sub(one, rg))));
+        v128.store(f32At(dg, H + i), f32x4.mul(dz, f32x4.mul(zg, f32x4.sub(one, zg))));
+        v128.store(f32At(dg, 2 * H + i), f32x4.mul(dan, rg));
+        v128.store(f32At(dg, 3 * H + i), dan);
+        v128.store(f32At(ga, i), f32x4.mul(g, zg));
+      }
+      for (; i < H; i++) {
+        const g = load<f32>(f32At(ga, i));
+        const rg = load<f32>(f32At(gt, i)), zg = load<f32>(f32At(gt, H + i));
+        const ng = load<f32>(f32At(gt, 2 * H + i)), hn = load<f32>(f32At(gt, 3 * H + i));
+        const dn = g * (1 - zg);
+        const dz = g * (load<f32>(f32At(hp, i)) - ng);
+        const dan = dn * (1 - ng * ng);
+        const dr = dan * hn;
+        store<f32>(f32At(dg, i), dr * (rg * (1 - rg)));
+        store<f32>(f32At(dg, H + i), dz * (zg * (1 - zg)));
+        store<f32>(f32At(dg, 2 * H + i), dan * rg);
+        store<f32>(f32At(dg, 3 * H + i), dan);
+        store<f32>(f32At(ga, i), g * zg);
+      }
+    }
+    gemm(f32At(dgate, (k * B + b0) * 4 * H), 4 * H, whhN, G, gacc, H, nb, H, 0, true, tile);
+  }
+  // the prior (prediction 0, from h_0 = 0): parameter gradients only
+  decoderBackward(ctx, 0, b0, nb, 0, df, tile);
+}
+
+// ── weight gradients: every thread a slice of the rows of every matrix ─────────────────────────────────────────
+
+/**
+ * out[j, :N] and bias[j] for j in this thread's slice of `rows`: Σ_r dY[r, col(j)] · [X[r, :N], 1] over the R rows,
+ * r in order; `relu` applies to X. Added to what is there when the context says so (later chunks).
+ */
+function weightGrad(ctx: usize, thread: i32, threads: i32, scratch: usize, dy: usize, ldy: i32, rows: i32,
+  split: i32, shift: i32, xs: usize, N: i32, relu: bool, wOut: usize, ldw: i32, bOut: usize, bStride: i32): void {
+  const R = ctxI(ctx, CTX_T) * ctxI(ctx, CTX_B);
+  const accumulate = ctxI(ctx, CTX_ACCUMULATE) != 0;
+  const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const m0 = rowStart(rows, thread, threads), m1 = rowStart(rows, thread + 1, threads);
+  const mt = m1 - m0;
+  if (mt <= 0) return;
+  const widest = max(max(H, M), F) + 1;
+  const tile = scratch;
+  const bp = scratch + 256;
+  const at = f32At(bp, packedFloats(KC, widest));
+  const c = f32At(at, align4(max(3 * H, M) * KC));
+  const ldc = N + 1;
+  for (let r0 = 0; r0 < R; r0 += KC) {
+    const kc = min(KC, R - r0);
+    packB(f32At(xs, r0 * N), N, 1, kc, N, bp, relu, true);
+    packAT(dy, ldy, m0, mt, r0, kc, at, split, shift);
+    gemm(at, kc, bp, kc, c, ldc, mt, ldc, 0, r0 > 0, tile);
+  }
+  for (let j = 0; j < mt; j++) {
+    const cr = f32At(c, j * ldc);
+    const w = f32At(wOut, (m0 + j) * ldw);
+    for (let i = 0; i < N; i++) {
+      const v = load<f32>(f32At(cr, i));
+      store<f32>(f32At(w, i), accumulate ? load<f32>(f32At(w, i)) + v : v);
+    }
+    const bo = f32At(bOut, (m0 + j) * bStride);
+    const v = load<f32>(f32At(cr, N));
+    store<f32>(bo, accumulate ? load<f32>(bo) + v : v);
+  }
+}
+
+export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
+  const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
+  const g = ctxP(ctx, CTX_GRAD);
+  const G = 3 * H, W = 4 * H;
+  const dgate = ctxP(ctx, CTX_DGATE), hAll = ctxP(ctx, CTX_H_ALL);
+  const never = 1 << 30;
+  // W_hh, b_hh from (dar, daz, dhn) and h_k
+  weightGrad(ctx, thread, threads, scratch, dgate, W, G, never, 0, hAll, H, false,
+    f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1);
+  // W_ih, b_ih from (dar, daz, dan) and the fed inputs
+  weightGrad(ctx, thread, threads, scratch, dgate, W, G, 2 * H, H, ctxP(ctx, CTX_U), F, false,
+    f32At(g, 0), F, f32At(g, offBih(H, F)), 1);
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA1), M, M, never, 0, hAll, H, false,
+    f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1);
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA2), M, M, never, 0, ctxP(ctx, CTX_A1), M, true,
+    f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1);
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA3), M, M, never, 0, ctxP(ctx, CTX_A2), M, true,
+    f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1);
+  // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DOUT), 2, 2, never, 0, ctxP(ctx, CTX_A3), M, true,
+    f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1);
+}
+
+// ── gradient norm and Adam (one thread) ─────────────────────────────────────────────────────────────────────────
+
+// end (exclusive) of parameter tensor t in the packed order
+function tensorEnd(t: i32, H: i32, M: i32, F: i32): i32 {
+  switch (t) {
+    case 0: return offWhh(H, F);
+    case 1: return offBih(H, F);
+    case 2: return offBhh(H, F);
+    case 3: return offW1(H, F);
+    case 4: return offB1(H, M, F);
+    case 5: return offW2(H, M, F);
+    case 6: return offB2(H, M, F);
+    case 7: return offW3(H, M, F);
+    case 8: return offB3(H, M, F);
+    case 9: return offWm(H, M, F);
+    case 10: return offBm(H, M, F);
+    case 11: return offWl(H, M, F);
+    case 12: return offBl(H, M, F);
+    default: return paramCount(H, M, F);
+  }
+}
+
+/** Σ g² as torch's clip_grad_norm_ (float64): per tensor, then over tensors in order. */
+export function gradNormSquared(g: usize, H: i32, M: i32, F: i32): f64 {
+  let total: f64 = 0;
+  let start = 0;
+  for (let t = 0; t < 14; t++) {
+    const end = tensorEnd(t, H, M, F);
+    let s: f64 = 0;
+    for (let i = start; i < end; i++) {
+      const v = <f64>load<f32>(f32At(g, i));
+      s += v * v;
+    }
+    total += s;
+    start = end;
+  }
+  return total;
+}
+
+/** torch.optim.Adam (1.13, single-tensor path) on the clipped gradient coef·g, in float64, stored as float32. */
+export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, coef: f64, beta1: f64, beta2: f64, eps: f64,
+  stepSize: f64, bc2sqrt: f64): void {
+  for (let i = 0; i < n; i++) {
+    const gi = <f64>load<f32>(f32At(g, i)) * coef;
+    const mi = beta1 * <f64>load<f32>(f32At(m, i)) + (1 - beta1) * gi;
+    const vi = beta2 * <f64>load<f32>(f32At(v, i)) + (1 - beta2) * gi * gi;
+    const pi = <f64>load<f32>(f32At(p, i)) - (stepSize * mi) / (Math.sqrt(vi) / bc2sqrt + eps);
+    store<f32>(f32At(m, i), <f32>mi);
+    store<f32>(f32At(v, i), <f32>vi);
+    store<f32>(f32At(p, i), <f32>pi);
+  }
+}
