@@ -82,11 +82,44 @@ for (const cfg of ['small', 'full']) {
         const a1 = await e.getParams();
         for (let i = 0; i < 4; i++) await e.trainStep(x, B, T, PAPER_ADAM);
         const a5 = await e.getParams();
-        // 2e-6 absolute (manifest tolerance_guidance; see test/gpu-engine.test.ts for why not tighter)
-        const e1 = maxAbsErr(a1, packParams(config, readFixture(cfg, 'f32/params_adam1.json')));
-        const e5 = maxAbsErr(a5, packParams(config, readFixture(cfg, 'f32/params_adam5.json')));
-        assert.ok(e1 <= 2e-6, `after 1 Adam step: max abs ${e1}`);
-        assert.ok(e5 <= 2e-6, `after 5 Adam steps: max abs ${e5}`);
+        // 2e-6 absolute (manifest tolerance_guidance) for every entry whose clipped gradient is above Adam's eps; the
+        // first step moves the others by lr·g/(|g| + eps), which turns a gradient's float32 noise into a parameter
+        // error: the full config's worst such entry (W_hn[204, 171], g ≈ −8.1e-9 = a sum of 48 terms of ±5e-5)
+        // lands 1–3e-6 from torch's float32 value in our builds, as the float32 noise of BPTT moves it by ±5 %
+        // (torch's own float32 run is 1 % off its float64 value there). Those entries get 5e-6, which still catches a
+        // missing clip (≥ 5e-6 on the entries above eps); Adam's arithmetic on them is checked exactly below.
+        const gTorch = packParams(config, grads);
+        const coef = Math.min(1, PAPER_ADAM.clipNorm / (grads.scalars!.grad_norm! + 1e-6));
+        const tiny = (i: number) => Math.abs(gTorch[i]! * coef) < PAPER_ADAM.eps;
+        for (const [after, got] of [['params_adam1', a1], ['params_adam5', a5]] as const) {
+          const want = packParams(config, readFixture(cfg, `f32/${after}.json`));
+          let worst = 0, worstTiny = 0, nTiny = 0;
+          for (let i = 0; i < want.length; i++) {
+            const d = Math.abs(got[i]! - want[i]!);
+            if (tiny(i)) {
+              worstTiny = Math.max(worstTiny, d);
+              nTiny++;
+            } else worst = Math.max(worst, d);
+          }
+          assert.ok(worst <= 2e-6, `${after}: max abs ${worst}`);
+          assert.ok(worstTiny <= 5e-6, `${after}: max abs ${worstTiny} over the ${nTiny} entries with |g| < eps`);
+        }
+        // Adam's arithmetic itself, on the engine's own gradient: one step from p0 in float64
+        await e.setParams(p0);
+        await e.setOptimizerState(undefined);
+        const own = await e.lossAndGrad(x, B, T);
+        await e.trainStep(x, B, T, PAPER_ADAM);
+        const stepped = await e.getParams();
+        const c = Math.min(1, PAPER_ADAM.clipNorm / (own.gradNorm + 1e-6));
+        for (let i = 0; i < p0.length; i++) {
+          const g = own.grad[i]! * c;
+          const m = (1 - PAPER_ADAM.beta1) * g, v = (1 - PAPER_ADAM.beta2) * g * g;
+          const want = p0[i]! - ((PAPER_ADAM.lr / (1 - PAPER_ADAM.beta1)) * m) /
+            (Math.sqrt(v) / Math.sqrt(1 - PAPER_ADAM.beta2) + PAPER_ADAM.eps);
+          // float32 storage of the result: half an ulp of |p| ≤ 1 plus the float32 rounding of g
+          assert.ok(Math.abs(stepped[i]! - want) <= 1e-7, `Adam on the engine's gradient, entry ${i}`);
+        }
+        for (let i = 0; i < 4; i++) await e.trainStep(x, B, T, PAPER_ADAM);
         assert.equal((await e.getOptimizerState()).step, 5);
       });
     });
@@ -162,33 +195,44 @@ for (const opts of [...VARIANTS, { simd: 'plain', threads: 2, debug: true } as C
 }
 
 test('CPU engine gradients match central finite differences of its own loss', async () => {
-  // float32 loss differences are noisy: a smooth small model, a large step, float64 loss sums; checks the BPTT wiring
+  // float32 loss differences are noisy (≈ 1e-6 of the loss, over 2h); h = 1e-3 keeps the truncation error small.
+  // No missing steps: the μ fed in their place depends on the weights, but is a constant to the gradient by design
   const config: ModelConfig = { hidden: 7, mlp: 5, features: 1 };
   const rng = new Rng(31);
   const p0 = initParams(config, rng);
   const B = 4, T = 5;
-  const x = randomX(rng, B, T, 1, [[1, 2]]);
+  const x = randomX(rng, B, T, 1, []);
   await withEngine(config, { threads: 2 }, async (e) => {
     await e.setParams(p0);
     const { grad } = await e.lossAndGrad(x, B, T);
-    const h = 1e-2;
-    let checked = 0;
+    await e.setParams(p0);
+    const h = 1e-3;
+    const lossAt = async (i: number, v: number) => {
+      const p = p0.slice();
+      p[i] = v;
+      await e.setParams(p);
+      return e.loss(x, B, T);
+    };
+    const l0 = await e.loss(x, B, T);
+    let checked = 0, kinks = 0;
     for (const s of paramLayout(config)) {
       for (const i of [s.offset, s.offset + Math.floor(s.size / 2), s.offset + s.size - 1]) {
-        const p = p0.slice();
-        p[i] = p0[i]! + h;
-        await e.setParams(p);
-        const up = await e.loss(x, B, T);
-        p[i] = p0[i]! - h;
-        await e.setParams(p);
-        const down = await e.loss(x, B, T);
+        const up = await lossAt(i, p0[i]! + h);
+        const down = await lossAt(i, p0[i]! - h);
         const fd = (up - down) / (2 * h);
-        // O(h²) truncation and float32 rounding of the loss (~1e-6 relative of |loss| ≈ 30, divided by 2h)
-        assert.ok(Math.abs(fd - grad[i]!) <= 2e-3 + 2e-2 * Math.abs(fd), `${s.name}[${i - s.offset}]: fd ${fd} vs ${grad[i]}`);
+        // a ReLU input within h of 0 makes the loss kinked there: the one-sided slopes then disagree by O(|g|)
+        const right = (up - l0) / h, left = (l0 - down) / h;
+        if (Math.abs(right - left) > 0.2 * Math.abs(fd) + 2e-3) {
+          kinks++;
+          continue;
+        }
+        // float32 rounding of the loss (its terms carry ~1e-7 relative error: ≲ 5e-4 after dividing by 2h) and the
+        // O(h²) truncation
+        assert.ok(Math.abs(fd - grad[i]!) <= 1e-3 + 1e-2 * Math.abs(fd), `${s.name}[${i - s.offset}]: fd ${fd} vs ${grad[i]}`);
         checked++;
       }
     }
-    assert.equal(checked, 3 * paramLayout(config).length);
+    assert.ok(kinks <= 4 && checked >= 3 * paramLayout(config).length - 4, `${checked} checked, ${kinks} at kinks`);
   });
 });
 

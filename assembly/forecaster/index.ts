@@ -37,7 +37,7 @@ const CTX_WIH_T = 17; // W_ih transposed to [F][3H]
 const CTX_X = 18; // [B, T, F] as given (NaN in feature 0 = missing)
 const CTX_H_ALL = 19; // [(T+1)·B, H] time-major (training)
 const CTX_U = 20; // [T·B, F] inputs fed to the GRU
-const CTX_GATES = 21; // [T·B, 4H]: r | z | n | W_hn h + b_hn
+const CTX_GATES = 21; // [T·B, 6H]: r | z | n | W_hn h + b_hn | 1 − n² | 1 − z
 const CTX_A1 = 22; // [T·B, M] decoder pre-activations (training)
 const CTX_A2 = 23;
 const CTX_A3 = 24;
@@ -57,6 +57,10 @@ const LOG_2PI: f64 = 1.8378770664093453;
 // rows of the right-hand side per K block in the weight gradients (a packed block of 264 columns is 270 KB)
 const KC: i32 = 256;
 const PANEL: i32 = 12;
+// products per register block in the sgemm (see gemm)
+const KB: i32 = 64;
+// scratch of the sgemm: a float32 staging tile (144 bytes) and the float64 totals (288 bytes) at +160
+const TILE_BYTES: usize = 448;
 
 /** First free byte of linear memory. */
 export function heapBase(): usize {
@@ -166,11 +170,19 @@ function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: us
 
 // ── sgemm ───────────────────────────────────────────────────────────────────────────────────────────────────────
 
+// adds the four lanes of a block sum to four float64 running totals
+@inline function addTotal(t: usize, c: v128): void {
+  v128.store(t, f64x2.add(v128.load(t), f64x2.promote_low_f32x4(c)));
+  v128.store(t, f64x2.add(v128.load(t, 16), f64x2.promote_low_f32x4(i32x4.shuffle(c, c, 2, 3, 0, 1))), 16);
+}
+
 /**
  * C[m, n] = init + A[m, K] · Bp. init: C itself when `accumulate`, else the bias row (when bias ≠ 0), else 0.
- * Each C element is summed over k in order 0…K−1 whatever its place in a tile: rows past m in the last tile reuse
- * the last row (computed, not stored), columns past n are computed on the zero padding and not stored.
- * `tile` is 144 bytes of scratch for the partial column panel.
+ * Summation: blocks of KB products are summed in float32 registers from zero, and each block sum is added to a
+ * float64 running total in `tile` (TILE_BYTES of scratch, L1): the rounding error grows with KB rather than K
+ * (BPTT's K = 3H = 768 sums in one float32 chain lost 3× the accuracy of PyTorch's blocked sgemm). Each C element gets the same
+ * operations in the same order whatever its place in a tile: rows past m in the last tile reuse the last row
+ * (computed, not stored), columns past n are computed on the zero padding and not stored.
  */
 export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
   accumulate: bool, tile: usize): void {
@@ -180,7 +192,6 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
   for (let jp = 0; jp < panels; jp++) {
     const j0 = jp * PANEL;
     const width = min(PANEL, n - j0);
-    const full = width == PANEL;
     const panel = bp + (<usize>(jp * K * PANEL) << 2);
     for (let i = 0; i < m; i += 3) {
       const rows = min(3, m - i);
@@ -188,73 +199,44 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
       const a1 = rows > 1 ? a0 + rowA : a0;
       const a2 = rows > 2 ? a0 + 2 * rowA : a1;
       const c0 = c + <usize>i * rowC + (<usize>j0 << 2);
-      let c00: v128, c01: v128, c02: v128, c10: v128, c11: v128, c12: v128, c20: v128, c21: v128, c22: v128;
-      if (accumulate) {
-        let s0 = c0, s1 = c0 + (rows > 1 ? rowC : 0), s2 = c0 + (rows > 2 ? 2 * rowC : (rows > 1 ? rowC : 0));
-        if (!full) {
-          // copy the valid part of the rows into the tile (zeros elsewhere) and read from there
-          memory.fill(tile, 0, 144);
-          for (let r = 0; r < rows; r++) {
-            for (let jj = 0; jj < width; jj++) {
-              store<f32>(tile + (<usize>(r * PANEL + jj) << 2), load<f32>(c0 + <usize>r * rowC + (<usize>jj << 2)));
-            }
-          }
-          s0 = tile;
-          s1 = tile + 48;
-          s2 = tile + 96;
-        }
-        c00 = v128.load(s0); c01 = v128.load(s0, 16); c02 = v128.load(s0, 32);
-        c10 = v128.load(s1); c11 = v128.load(s1, 16); c12 = v128.load(s1, 32);
-        c20 = v128.load(s2); c21 = v128.load(s2, 16); c22 = v128.load(s2, 32);
-      } else if (bias != 0) {
-        const bb = bias + (<usize>j0 << 2);
-        if (full) {
-          c00 = v128.load(bb); c01 = v128.load(bb, 16); c02 = v128.load(bb, 32);
-        } else {
-          memory.fill(tile, 0, 48);
-          memory.copy(tile, bb, <usize>width << 2);
-          c00 = v128.load(tile); c01 = v128.load(tile, 16); c02 = v128.load(tile, 32);
-        }
-        c10 = c00; c11 = c01; c12 = c02;
-        c20 = c00; c21 = c01; c22 = c02;
-      } else {
-        c00 = f32x4.splat(0); c01 = c00; c02 = c00;
-        c10 = c00; c11 = c00; c12 = c00;
-        c20 = c00; c21 = c00; c22 = c00;
+      // the running totals (float64, at tile + 160) start as init, staged as float32 at tile
+      memory.fill(tile, 0, 144);
+      for (let r = 0; r < rows; r++) {
+        const src = accumulate ? c0 + <usize>r * rowC : bias + (<usize>j0 << 2);
+        if (accumulate || bias != 0) memory.copy(tile + <usize>(r * 48), src, <usize>width << 2);
+      }
+      const t64 = tile + 160;
+      for (let q: usize = 0; q < 18; q++) {
+        v128.store(t64 + (q << 4), f64x2.promote_low_f32x4(v128.load64_zero(tile + (q << 3))));
       }
       let pb = panel;
       let pa0 = a0, pa1 = a1, pa2 = a2;
-      for (let k = 0; k < K; k++) {
-        const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
-        const x0 = v128.load32_splat(pa0);
-        c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01); c02 = madd(x0, b2, c02);
-        const x1 = v128.load32_splat(pa1);
-        c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11); c12 = madd(x1, b2, c12);
-        const x2 = v128.load32_splat(pa2);
-        c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21); c22 = madd(x2, b2, c22);
-        pb += 48;
-        pa0 += 4;
-        pa1 += 4;
-        pa2 += 4;
+      for (let k0 = 0; k0 < K; k0 += KB) {
+        const kend = min(K, k0 + KB);
+        let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
+        for (let k = k0; k < kend; k++) {
+          const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
+          const x0 = v128.load32_splat(pa0);
+          c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01); c02 = madd(x0, b2, c02);
+          const x1 = v128.load32_splat(pa1);
+          c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11); c12 = madd(x1, b2, c12);
+          const x2 = v128.load32_splat(pa2);
+          c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21); c22 = madd(x2, b2, c22);
+          pb += 48;
+          pa0 += 4;
+          pa1 += 4;
+          pa2 += 4;
+        }
+        addTotal(t64, c00); addTotal(t64 + 32, c01); addTotal(t64 + 64, c02);
+        addTotal(t64 + 96, c10); addTotal(t64 + 128, c11); addTotal(t64 + 160, c12);
+        addTotal(t64 + 192, c20); addTotal(t64 + 224, c21); addTotal(t64 + 256, c22);
       }
-      if (full) {
-        v128.store(c0, c00); v128.store(c0, c01, 16); v128.store(c0, c02, 32);
-        if (rows > 1) {
-          const d = c0 + rowC;
-          v128.store(d, c10); v128.store(d, c11, 16); v128.store(d, c12, 32);
-        }
-        if (rows > 2) {
-          const d = c0 + 2 * rowC;
-          v128.store(d, c20); v128.store(d, c21, 16); v128.store(d, c22, 32);
-        }
-      } else {
-        v128.store(tile, c00); v128.store(tile, c01, 16); v128.store(tile, c02, 32);
-        v128.store(tile, c10, 48); v128.store(tile, c11, 64); v128.store(tile, c12, 80);
-        v128.store(tile, c20, 96); v128.store(tile, c21, 112); v128.store(tile, c22, 128);
-        for (let r = 0; r < rows; r++) {
-          memory.copy(c0 + <usize>r * rowC, tile + (<usize>(r * PANEL) << 2), <usize>width << 2);
-        }
+      for (let q: usize = 0; q < 9; q++) {
+        const lo = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5)));
+        const hi = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5) + 16));
+        v128.store(tile + (q << 4), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
       }
+      for (let r = 0; r < rows; r++) memory.copy(c0 + <usize>r * rowC, tile + <usize>(r * 48), <usize>width << 2);
     }
   }
 }
@@ -282,16 +264,28 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 }
 
 @inline function vsigmoid(x: v128): v128 {
-  const one = f32x4.splat(1);
-  return f32x4.div(one, f32x4.add(one, vexp(f32x4.neg(x))));
+  return vsigmoidKeep(x, 0, false);
 }
 
-// tanh: an odd Taylor polynomial below |x| = 0.4 (where 1 − 2/(e^{2x} + 1) would cancel), the exp form above
-@inline function vtanh(x: v128): v128 {
+// σ(x) = 1/(1 + e^{−x}); with `keep` also stores 1 − σ(x) = e^{−x}/(1 + e^{−x}) at `comp`, exact where σ ≈ 1 (1 − σ
+// computed from the rounded σ would cancel there, and BPTT multiplies by it)
+@inline function vsigmoidKeep(x: v128, comp: usize, keep: bool): v128 {
+  const one = f32x4.splat(1);
+  const e = vexp(f32x4.neg(x));
+  const q = f32x4.div(one, f32x4.add(one, e));
+  if (keep) v128.store(comp, f32x4.mul(e, q));
+  return q;
+}
+
+// tanh: an odd Taylor polynomial below |x| = 0.4 (where 1 − 2/(e^{2x} + 1) would cancel), the exp form above.
+// With `keep`, also stores 1 − tanh² = 4e/(e + 1)² at `sech2`: computed as 1 − n·n it would cancel where n ≈ ±1,
+// and BPTT's dL/da_n (and the fixtures' Adam steps on the tiniest W_hn gradients) inherit that error
+@inline function vtanhKeep(x: v128, sech2: usize, keep: bool): v128 {
   const one = f32x4.splat(1);
   const ax = f32x4.abs(x);
   const e = vexp(f32x4.add(ax, ax));
-  let big = f32x4.sub(one, f32x4.div(f32x4.splat(2), f32x4.add(e, one)));
+  const q = f32x4.div(one, f32x4.add(e, one));
+  let big = f32x4.sub(one, f32x4.add(q, q));
   big = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
   const x2 = f32x4.mul(x, x);
   let p = f32x4.splat(-0.0088632355);
@@ -300,7 +294,18 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
   p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(0.13333334));
   p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-0.33333334));
   const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
-  return v128.bitselect(small, big, f32x4.lt(ax, f32x4.splat(0.4)));
+  const isSmall = f32x4.lt(ax, f32x4.splat(0.4));
+  const t = v128.bitselect(small, big, isSmall);
+  if (keep) {
+    // (e·q)·(4q): 4e alone overflows near the clamp of vexp
+    const s2 = f32x4.mul(f32x4.mul(e, q), f32x4.mul(f32x4.splat(4), q));
+    v128.store(sech2, v128.bitselect(f32x4.sub(one, f32x4.mul(small, small)), s2, isSmall));
+  }
+  return t;
+}
+
+@inline function vtanh(x: v128): v128 {
+  return vtanhKeep(x, 0, false);
 }
 
 /** exported for the tests: dst[i] = e^src[i] / σ(src[i]) / tanh(src[i]) for kind 0 / 1 / 2 (n a multiple of 4) */
@@ -367,12 +372,13 @@ export function packWeights(ctx: usize): void {
 @inline function gradFloats(H: i32, M: i32, F: i32): i32 {
   const widest = max(max(H, M), F) + 1;
   const outRows = max(3 * H, M);
-  return packedFloats(KC, widest) + align4(outRows * KC) + align4(outRows * widest);
+  // packed block, transposed block, float32 block sums, float64 totals
+  return packedFloats(KC, widest) + align4(outRows * KC) + align4(outRows * widest) + 2 * outRows * widest;
 }
 
 /** bytes of scratch one thread needs for chunks of up to `rows` sequences per thread (plus the 144-byte tile) */
 export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
-  return (max(recurrentFloats(rows, H, M), gradFloats(H, M, F)) << 2) + 256;
+  return (max(recurrentFloats(rows, H, M), gradFloats(H, M, F)) << 2) + <i32>TILE_BYTES;
 }
 
 @inline function rowStart(B: i32, thread: i32, threads: i32): i32 {
@@ -406,7 +412,7 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
   const bm = load<f32>(f32At(p, offBm(H, M, F))), bl = load<f32>(f32At(p, offBl(H, M, F)));
   // scratch
   const tile = scratch;
-  const s1 = scratch + 256;
+  const s1 = scratch + TILE_BYTES;
   const sa1 = f32At(s1, align4(nb * M));
   const sa2 = f32At(sa1, align4(nb * M));
   const sa3 = f32At(sa2, align4(nb * M));
@@ -470,7 +476,7 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
       const ur = f32At(u, row * F);
       const ghr = f32At(gh, r * G);
       const hprev = f32At(hk, r * H), hnext = f32At(hn, r * H);
-      const gt = f32At(gates, row * 4 * H);
+      const gt = f32At(gates, row * 6 * H);
       let i = 0;
       for (; i + 4 <= H; i += 4) {
         let ir = v128.load(f32At(bih, i)), iz = v128.load(f32At(bih, H + i)), inn = v128.load(f32At(bih, 2 * H + i));
@@ -482,11 +488,12 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
           inn = madd(v128.load(f32At(w, 2 * H)), uf, inn);
         }
         const rg = vsigmoid(f32x4.add(ir, v128.load(f32At(ghr, i))));
-        const zg = vsigmoid(f32x4.add(iz, v128.load(f32At(ghr, H + i))));
+        const zg = vsigmoidKeep(f32x4.add(iz, v128.load(f32At(ghr, H + i))), f32At(gt, 5 * H + i), train);
         const hnn = v128.load(f32At(ghr, 2 * H + i));
-        const ng = vtanh(f32x4.add(inn, f32x4.mul(rg, hnn)));
+        const ng = vtanhKeep(f32x4.add(inn, f32x4.mul(rg, hnn)), f32At(gt, 4 * H + i), train);
         const hp = v128.load(f32At(hprev, i));
-        v128.store(f32At(hnext, i), f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), zg), ng), f32x4.mul(zg, hp)));
+        // PyTorch's form: h' = (h − n)·z + n
+        v128.store(f32At(hnext, i), f32x4.add(f32x4.mul(f32x4.sub(hp, ng), zg), ng));
         if (train) {
           v128.store(f32At(gt, i), rg);
           v128.store(f32At(gt, H + i), zg);
@@ -505,10 +512,12 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
           inn = f32x4.extract_lane(madd(f32x4.splat(load<f32>(f32At(w, 2 * H))), f32x4.splat(uf), f32x4.splat(inn)), 0);
         }
         const rg = f32x4.extract_lane(vsigmoid(f32x4.splat(ir + load<f32>(f32At(ghr, i)))), 0);
-        const zg = f32x4.extract_lane(vsigmoid(f32x4.splat(iz + load<f32>(f32At(ghr, H + i)))), 0);
+        const zg = f32x4.extract_lane(vsigmoidKeep(f32x4.splat(iz + load<f32>(f32At(ghr, H + i))), tile, train), 0);
+        if (train) store<f32>(f32At(gt, 5 * H + i), load<f32>(tile));
         const hnn = load<f32>(f32At(ghr, 2 * H + i));
-        const ng = f32x4.extract_lane(vtanh(f32x4.splat(inn + rg * hnn)), 0);
-        store<f32>(f32At(hnext, i), (1 - zg) * ng + zg * load<f32>(f32At(hprev, i)));
+        const ng = f32x4.extract_lane(vtanhKeep(f32x4.splat(inn + rg * hnn), tile, train), 0);
+        if (train) store<f32>(f32At(gt, 4 * H + i), load<f32>(tile));
+        store<f32>(f32At(hnext, i), (load<f32>(f32At(hprev, i)) - ng) * zg + ng);
         if (train) {
           store<f32>(f32At(gt, i), rg);
           store<f32>(f32At(gt, H + i), zg);
@@ -571,7 +580,7 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
   const hAll = ctxP(ctx, CTX_H_ALL), gates = ctxP(ctx, CTX_GATES), dgate = ctxP(ctx, CTX_DGATE);
   const whhN = ctxP(ctx, CTX_WHH_N);
   const tile = scratch;
-  const gacc = scratch + 256; // dL/dh_{k+1}, [nb, H]
+  const gacc = scratch + TILE_BYTES; // dL/dh_{k+1}, [nb, H]
   const df = f32At(gacc, align4(nb * H));
   memory.fill(gacc, 0, <usize>(nb * H) << 2);
   const one = f32x4.splat(1);
@@ -580,19 +589,20 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
     // GRU step k: h_{k+1} = (1 − z) n + z h_k; gacc becomes the direct term z·dh, then += dgh W_hh
     for (let r = 0; r < nb; r++) {
       const row = k * B + b0 + r;
-      const gt = f32At(gates, row * 4 * H), dg = f32At(dgate, row * 4 * H);
+      const gt = f32At(gates, row * 6 * H), dg = f32At(dgate, row * 4 * H);
       const hp = f32At(hAll, row * H), ga = f32At(gacc, r * H);
       let i = 0;
       for (; i + 4 <= H; i += 4) {
         const g = v128.load(f32At(ga, i));
         const rg = v128.load(f32At(gt, i)), zg = v128.load(f32At(gt, H + i));
         const ng = v128.load(f32At(gt, 2 * H + i)), hn = v128.load(f32At(gt, 3 * H + i));
-        const dn = f32x4.mul(g, f32x4.sub(one, zg));
+        const zc = v128.load(f32At(gt, 5 * H + i));
+        const dn = f32x4.mul(g, zc);
         const dz = f32x4.mul(g, f32x4.sub(v128.load(f32At(hp, i)), ng));
-        const dan = f32x4.mul(dn, f32x4.sub(one, f32x4.mul(ng, ng)));
+        const dan = f32x4.mul(dn, v128.load(f32At(gt, 4 * H + i)));
         const dr = f32x4.mul(dan, hn);
         v128.store(f32At(dg, i), f32x4.mul(dr, f32x4.mul(rg, f32x4.sub(one, rg))));
-        v128.store(f32At(dg, H + i), f32x4.mul(dz, f32x4.mul(zg, f32x4.sub(one, zg))));
+        v128.store(f32At(dg, H + i), f32x4.mul(dz, f32x4.mul(zg, zc)));
         v128.store(f32At(dg, 2 * H + i), f32x4.mul(dan, rg));
         v128.store(f32At(dg, 3 * H + i), dan);
         v128.store(f32At(ga, i), f32x4.mul(g, zg));
@@ -601,12 +611,13 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
         const g = load<f32>(f32At(ga, i));
         const rg = load<f32>(f32At(gt, i)), zg = load<f32>(f32At(gt, H + i));
         const ng = load<f32>(f32At(gt, 2 * H + i)), hn = load<f32>(f32At(gt, 3 * H + i));
-        const dn = g * (1 - zg);
+        const zc = load<f32>(f32At(gt, 5 * H + i));
+        const dn = g * zc;
         const dz = g * (load<f32>(f32At(hp, i)) - ng);
-        const dan = dn * (1 - ng * ng);
+        const dan = dn * load<f32>(f32At(gt, 4 * H + i));
         const dr = dan * hn;
         store<f32>(f32At(dg, i), dr * (rg * (1 - rg)));
-        store<f32>(f32At(dg, H + i), dz * (zg * (1 - zg)));
+        store<f32>(f32At(dg, H + i), dz * (zg * zc));
         store<f32>(f32At(dg, 2 * H + i), dan * rg);
         store<f32>(f32At(dg, 3 * H + i), dan);
         store<f32>(f32At(ga, i), g * zg);
@@ -634,25 +645,40 @@ function weightGrad(ctx: usize, thread: i32, threads: i32, scratch: usize, dy: u
   if (mt <= 0) return;
   const widest = max(max(H, M), F) + 1;
   const tile = scratch;
-  const bp = scratch + 256;
+  const bp = scratch + TILE_BYTES;
   const at = f32At(bp, packedFloats(KC, widest));
   const c = f32At(at, align4(max(3 * H, M) * KC));
+  const c64 = f32At(c, align4(max(3 * H, M) * widest)); // 8-byte aligned: c's size is a multiple of 4 floats
   const ldc = N + 1;
+  const n = mt * ldc;
+  // each block of KC rows is summed in float32 by the sgemm, the blocks in float64: tiny gradient entries that are
+  // sums of large cancelling terms keep their accuracy (Adam divides them by |g| + 1e-8)
   for (let r0 = 0; r0 < R; r0 += KC) {
     const kc = min(KC, R - r0);
     packB(f32At(xs, r0 * N), N, 1, kc, N, bp, relu, true);
     packAT(dy, ldy, m0, mt, r0, kc, at, split, shift);
-    gemm(at, kc, bp, kc, c, ldc, mt, ldc, 0, r0 > 0, tile);
+    gemm(at, kc, bp, kc, c, ldc, mt, ldc, 0, false, tile);
+    let i = 0;
+    if (r0 == 0) {
+      for (; i + 2 <= n; i += 2) v128.store(c64 + (<usize>i << 3), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i))));
+      for (; i < n; i++) store<f64>(c64 + (<usize>i << 3), <f64>load<f32>(f32At(c, i)));
+    } else {
+      for (; i + 2 <= n; i += 2) {
+        const at64 = c64 + (<usize>i << 3);
+        v128.store(at64, f64x2.add(v128.load(at64), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i)))));
+      }
+      for (; i < n; i++) store<f64>(c64 + (<usize>i << 3), load<f64>(c64 + (<usize>i << 3)) + <f64>load<f32>(f32At(c, i)));
+    }
   }
   for (let j = 0; j < mt; j++) {
-    const cr = f32At(c, j * ldc);
+    const cr = c64 + (<usize>(j * ldc) << 3);
     const w = f32At(wOut, (m0 + j) * ldw);
     for (let i = 0; i < N; i++) {
-      const v = load<f32>(f32At(cr, i));
+      const v = <f32>load<f64>(cr + (<usize>i << 3));
       store<f32>(f32At(w, i), accumulate ? load<f32>(f32At(w, i)) + v : v);
     }
     const bo = f32At(bOut, (m0 + j) * bStride);
-    const v = load<f32>(f32At(cr, N));
+    const v = <f32>load<f64>(cr + (<usize>N << 3));
     store<f32>(bo, accumulate ? load<f32>(bo) + v : v);
   }
 }

@@ -40,7 +40,7 @@ function activationFloats(c: ModelConfig, T: number, train: boolean): [CtxField,
   const { hidden: H, mlp: M, features: F } = c;
   const always: [CtxField, number][] = [[Ctx.X, T * F], [Ctx.U, T * F], [Ctx.MU, T + 1], [Ctx.LV, T + 1], [Ctx.NLL, 2]];
   if (!train) return always;
-  return [...always, [Ctx.H_ALL, (T + 1) * H], [Ctx.GATES, T * 4 * H], [Ctx.A1, T * M], [Ctx.A2, T * M],
+  return [...always, [Ctx.H_ALL, (T + 1) * H], [Ctx.GATES, T * 6 * H], [Ctx.A1, T * M], [Ctx.A2, T * M],
     [Ctx.A3, T * M], [Ctx.DOUT, 2 * T], [Ctx.DGATE, T * 4 * H], [Ctx.DA1, T * M], [Ctx.DA2, T * M], [Ctx.DA3, T * M]];
 }
 
