@@ -63,6 +63,15 @@ export function resolveSimd(choice: SimdChoice = 'auto'): SimdKind {
   return ok ? 'relaxed' : 'plain';
 }
 
+/**
+ * V8 first compiles wasm with its baseline compiler (Liftoff) and tiers a function up only on a later call; a phase
+ * of the engine is one call that runs for a second, so it would run in baseline code at a third of the speed. With
+ * --no-liftoff every module is compiled by the optimizing compiler up front (process-wide; our modules are small).
+ */
+function optimizeEagerly(): void {
+  v8.setFlagsFromString('--no-liftoff');
+}
+
 const compiled = new Map<string, WebAssembly.Module>();
 
 /** The compiled module for a SIMD kind (debug: the bounds-checked plain build). */
@@ -73,6 +82,7 @@ export function forecasterModule(kind: SimdKind, debug = false): WebAssembly.Mod
     const file = join(wasmDir, name);
     if (!existsSync(file)) throw new DpmError(`forecaster kernels ${file} are missing: run 'npm run asbuild'`);
     if (kind === 'relaxed' && !debug) resolveSimd('relaxed');
+    optimizeEagerly();
     mod = new WebAssembly.Module(readFileSync(file));
     compiled.set(name, mod);
   }
