@@ -52,7 +52,9 @@ export class ThreadPool {
     const ready: Promise<void>[] = [];
     for (let t = 1; t < threads; t++) {
       const init: WorkerInit = { module, memory, thread: t, threads, control };
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      // execArgv: [] — a worker inherits the parent's Node options otherwise, and some (--input-type, --eval's)
+      // stop it from loading a file; V8 flags are process-wide and reach it anyway
+      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, execArgv: [] });
       workers.push(w);
       ready.push(new Promise<void>((resolve, reject) => {
         w.once('message', () => resolve());

@@ -11,7 +11,7 @@ import { writeRaster } from '../raster/geotiff.js';
 import type { Raster } from '../raster/types.js';
 import { buildSeries, logitToCoherence, splitBands } from '../model/series.js';
 import { forecastSequences } from '../model/forecast.js';
-import { createEngine } from '../model/engines.js';
+import { createEngine, engineOptions } from '../engines/select.js';
 import { loadModel } from '../model/safetensors.js';
 
 const num = (v: unknown): number | undefined => (v === undefined ? undefined : Number(v));
@@ -30,7 +30,7 @@ async function run(params: Params, fb: Feedback) {
   if (typeof trainedT === 'number' && trainedT !== series.T) {
     fb.log('warning', `the model was trained on ${trainedT} pre-event steps; forecasting from ${series.T}`);
   }
-  const engine = await createEngine(model.config, params.device as string | undefined, fb);
+  const engine = await createEngine(model.config, engineOptions(params, fb));
   const dir = String(params['out-dir']);
   try {
     await engine.setParams(model.params);

@@ -19,6 +19,10 @@ export interface ParamSpec {
   optional?: boolean;
   /** enum choices */
   options?: string[];
+  /** enum: old names still accepted, e.g. {"hardware": "gpu"} */
+  aliases?: Record<string, string>;
+  /** an environment variable that gives the value when none is passed (read by the CLI and the worker only) */
+  env?: string;
   /** several values: comma-separated on the CLI, a multi-layer / list in QGIS */
   multiple?: boolean;
   /** shown under "Advanced parameters" in QGIS */
@@ -60,6 +64,16 @@ export function algorithmSpec(id: string): AlgorithmSpec {
 }
 
 /** Checks and converts raw values (CLI strings, JSON from QGIS) against the manifest; fills defaults. */
+/** `raw` with the values of parameters that name an env variable filled from it where not given (CLI, worker) */
+export function paramsFromEnv(spec: AlgorithmSpec, raw: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...raw };
+  for (const p of spec.parameters) {
+    const v = p.env !== undefined ? process.env[p.env] : undefined;
+    if (v !== undefined && v !== '' && (out[p.name] === undefined || out[p.name] === null || out[p.name] === '')) out[p.name] = v;
+  }
+  return out;
+}
+
 export function resolveParams(spec: AlgorithmSpec, raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const known = new Set(spec.parameters.map((p) => p.name));
@@ -133,7 +147,7 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
       const s = String(v);
       // QGIS sends enum values as indices
       const byIndex = typeof v === 'number' ? p.options?.[v] : undefined;
-      const choice = byIndex ?? s;
+      const choice = byIndex ?? p.aliases?.[s] ?? s;
       if (!p.options?.includes(choice)) throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${s}'`);
       return choice;
     }

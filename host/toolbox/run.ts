@@ -35,7 +35,7 @@ import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import type { CoherenceStack, Raster } from '../raster/types.js';
 
-/** Model and training settings of each preset. `fast` is for CPU-only machines (the software GPU). */
+/** Model and training settings of each preset. `fast` is for the slow engines (software GPU, float64 reference). */
 export const PRESETS = {
   paper: { hidden: 256, mlp: 128, epochs: 20, batchSize: 256, lr: 5e-4, maxSequences: undefined as number | undefined },
   fast: { hidden: 32, mlp: 32, epochs: 12, batchSize: 64, lr: 3e-3, maxSequences: 20000 as number | undefined },
@@ -110,7 +110,8 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   const preset = PRESETS[(p.preset as PresetName) ?? 'paper'];
   const epochs = (p.epochs as number | undefined) ?? preset.epochs;
   const chip = String(p.chip ?? '15x5');
-  const device = p.device as string | undefined;
+  // device and threads go to train and forecast as given; neither is part of the train stage's key
+  const { device, threads } = p;
   const nodata = p.nodata as number | undefined;
   const threshold = Number(p.threshold);
   const aoiWindow = await preflight(p, slc, coherence, eventDate, nodata, chip, fb);
@@ -157,10 +158,10 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
   const modelPath = at('model.safetensors');
   const trainParams = {
     coherence: trainStack, out: modelPath, 'event-date': eventDate, hidden: preset.hidden, mlp: preset.mlp, epochs,
-    'batch-size': preset.batchSize, lr: preset.lr, seed: p.seed, device, resume: true,
+    'batch-size': preset.batchSize, lr: preset.lr, seed: p.seed, device, threads, resume: true,
     ...(p['max-sequences'] ?? preset.maxSequences ? { 'max-sequences': p['max-sequences'] ?? preset.maxSequences } : {}),
   };
-  const { device: _d, resume: _r, ...trainKey } = trainParams;
+  const { device: _d, threads: _t, resume: _r, ...trainKey } = trainParams;
   const trained = await stages.run('train', { ...trainKey, input: fileId(trainStack) }, [modelPath], (interrupted) => {
     // resume only the very training that was interrupted; a checkpoint of other settings is stale
     if (!interrupted) rmSync(checkpointPath(modelPath), { force: true });
@@ -169,7 +170,7 @@ export async function runPipeline(p: Params, fb: Feedback): Promise<Outputs> {
 
   // 4. Forecast D_f and the baselines on the same grid.
   const fc = await stages.run('forecast', { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate }, [at('forecast/zscore.tif')], () =>
-    execute('forecast', { coherence: aoiStack, model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device }, sub(75, 85, 'forecast')));
+    execute('forecast', { coherence: aoiStack, model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device, threads }, sub(75, 85, 'forecast')));
   for (const [k, s] of SCORES.entries()) {
     if (!('id' in s)) continue;
     const from = 85 + (2 * (k - 1)) / (SCORES.length - 1); // SCORES[0] is the RNN: one slice of 85–87 % per baseline

@@ -8,7 +8,7 @@ import { withOutputs } from '../io/outputs.js';
 import { readCoherenceStack } from '../raster/stack.js';
 import { buildSeries, splitBands } from '../model/series.js';
 import { trainModel } from '../model/train.js';
-import { createEngine } from '../model/engines.js';
+import { engineOptions, presetAdvice, selectEngine } from '../engines/select.js';
 import { loadModel, saveModel } from '../model/safetensors.js';
 import { paramCount, PAPER_CONFIG, type ModelConfig } from '../model/params.js';
 import { PAPER_ADAM } from '../model/engine.js';
@@ -46,7 +46,11 @@ async function run(params: Params, fb: Feedback) {
   const stack = await readCoherenceStack(coherenceInputs(params.coherence), { nodata: num(params.nodata), feedback: stage(fb, 0, 5, 'reading') });
   const split = splitBands(stack, { preEventBands: num(params['pre-event-bands']), eventDate: params['event-date'] as string | undefined }, false);
   const series = buildSeries(stack, split, fb);
-  const engine = await createEngine(config, params.device as string | undefined, fb);
+  const { engine, kind } = await selectEngine(config, engineOptions(params, fb));
+  const advice = presetAdvice(kind);
+  if (advice.preset === 'fast' && config.hidden * config.mlp > 32 * 32) {
+    fb.log('warning', `${advice.why}; for a quicker run use --hidden 32 --mlp 32 (dpm run --preset fast)`);
+  }
   fb.log('info', `model: H=${config.hidden}, M=${config.mlp}: ${paramCount(config).toLocaleString('en-US')} parameters`);
   const checkpoint = params.checkpoint !== undefined ? String(params.checkpoint) : checkpointPath(out);
   const clip = Number(params['clip-norm']);
