@@ -7,12 +7,14 @@ import { existsSync } from 'node:fs';
 import { createCpuEngine, cpuBytesPerRow, type CpuEngineOptions } from '../host/cpu/engine.js';
 import { relaxedSimdSupported } from '../host/cpu/wasm.js';
 import { PAPER_ADAM, type ForecasterEngine } from '../host/model/engine.js';
-import { paramCount, paramLayout, type ModelConfig } from '../host/model/params.js';
+import { paramLayout, type ModelConfig } from '../host/model/params.js';
 import { ReferenceEngine } from '../host/model/reference.js';
 import { Rng } from '../host/model/rng.js';
 import { initParams } from '../host/model/init.js';
 import { DpmError } from '../host/errors.js';
-import { columns, f32, fixtureConfig, fixturesRoot, maxAbsErr, packParams, readFixture, relErr } from './gpu-helpers.js';
+import { f32, fixtureConfig, fixturesRoot, packParams, readFixture, relErr } from './gpu-helpers.js';
+import { checkAgainstReference, checkBadCalls, checkFixtureForward, checkMissingStepFeedsMean, randomX, REFERENCE_CASES,
+  type ReferenceCase } from './engine-contract.js';
 
 const SMALL: ModelConfig = { hidden: 8, mlp: 6, features: 1 };
 const noFixtures = existsSync(fixturesRoot) ? false : 'needs ../shared/fixtures';
@@ -44,38 +46,10 @@ for (const cfg of ['small', 'full']) {
     test(`CPU engine matches the PyTorch float32 fixtures: ${cfg}, ${label(opts)}`, { skip: noFixtures }, async () => {
       const { config, T, B } = fixtureConfig(cfg);
       const p0 = packParams(config, readFixture(cfg, 'params_init.json'));
-      const input = readFixture(cfg, 'input.json');
-      const x = f32(input.tensors.x!.data);
-      const xObs = f32(input.tensors.x_obs!.data);
-      const fw = readFixture(cfg, 'f32/forward.json');
+      const x = f32(readFixture(cfg, 'input.json').tensors.x!.data);
       const grads = readFixture(cfg, 'f32/grads.json');
       await withEngine(config, opts, async (e) => {
-        await e.setParams(p0);
-        const fc = await e.forecast(x, B, T);
-        const fcT = fw.forecast!.tensors;
-        // 1e-5 (as the GPU engine): float32 through the GRU and 4 decoder layers in another summation order than
-        // BLAS, and our own exp/tanh polynomials (≤ 2 ulp)
-        assert.ok(relErr(columns(fc.mu, B, T + 1, T), f32(fw.tensors.mu!.data)) <= 1e-5, 'training-mode mu');
-        assert.ok(relErr(columns(fc.logvar, B, T + 1, T), f32(fw.tensors.logvar!.data)) <= 1e-5, 'training-mode logvar');
-        assert.ok(relErr(fc.mu, f32(fcT.mu_fc!.data)) <= 1e-5, 'forecast mu');
-        assert.ok(relErr(fc.logvar, f32(fcT.logvar_fc!.data)) <= 1e-5, 'forecast logvar');
-        const z = Array.from({ length: B }, (_, b) => {
-          const mu = fc.mu[b * (T + 1) + T]!;
-          return (mu - xObs[b]!) / Math.sqrt(Math.exp(fc.logvar[b * (T + 1) + T]!));
-        });
-        // 1e-5: z inherits the forecast's float32 error
-        assert.ok(relErr(z, f32(fcT.z!.data)) <= 1e-5, `z ${z}`);
-
-        const lg = await e.lossAndGrad(x, B, T);
-        // 1e-5: the loss is summed in float64 from float32 μ, logvar
-        assert.ok(Math.abs(lg.loss - fw.scalars!.loss!) / Math.abs(fw.scalars!.loss!) <= 1e-5, `loss ${lg.loss}`);
-        assert.ok(Math.abs(lg.gradNorm - grads.scalars!.grad_norm!) / grads.scalars!.grad_norm! <= 1e-5, `grad norm ${lg.gradNorm}`);
-        for (const s of paramLayout(config)) {
-          const err = relErr(lg.grad.subarray(s.offset, s.offset + s.size), f32(grads.tensors[s.fixtureName]!.data));
-          // 1e-4 (issue 2): BPTT accumulates float32 rounding over T steps and T·B-row weight-gradient sums
-          assert.ok(err <= 1e-4, `gradient ${s.fixtureName}: rel ${err}`);
-        }
-
+        await checkFixtureForward(e, cfg);
         await e.setParams(p0);
         await e.setOptimizerState(undefined);
         await e.trainStep(x, B, T, PAPER_ADAM);
@@ -126,71 +100,15 @@ for (const cfg of ['small', 'full']) {
   }
 }
 
-/** random sequences [B, T, F]; feature 0 gets NaN at the listed (b, k) */
-function randomX(rng: Rng, B: number, T: number, F: number, nan: [number, number][]): Float32Array {
-  const x = new Float32Array(B * T * F);
-  for (let i = 0; i < x.length; i++) x[i] = rng.uniform(-2, 3);
-  for (const [b, k] of nan) x[(b * T + k) * F] = NaN;
-  return x;
-}
-
-interface Case {
-  config: ModelConfig;
-  B: number;
-  T: number;
-  nan: [number, number][];
-  zeroParams?: boolean;
-}
-
-// sizes that are not multiples of the sgemm's 3 × 12 tile or of the 4 SIMD lanes
-const cases: Case[] = [
-  { config: { hidden: 5, mlp: 3, features: 1 }, B: 7, T: 6, nan: [] },
-  // NaN at the first and last step, two in a row, and a sequence that is missing entirely
-  { config: { hidden: 9, mlp: 7, features: 1 }, B: 6, T: 5, nan: [[0, 0], [1, 4], [2, 2], [2, 3], [5, 0], [5, 1], [5, 2], [5, 3], [5, 4]] },
-  { config: { hidden: 6, mlp: 5, features: 2 }, B: 5, T: 4, nan: [[3, 1]] },
-  { config: { hidden: 8, mlp: 6, features: 1 }, B: 1, T: 1, nan: [] },
-  // all-zero weights: every ReLU input is exactly 0 (its gradient must be 0 there, as torch's threshold_backward)
-  { config: { hidden: 5, mlp: 3, features: 1 }, B: 3, T: 4, nan: [[1, 1]], zeroParams: true },
-  // wider than one sgemm panel, several row tiles per thread, a partial last panel and tile
+// beyond the shared cases: wider than one sgemm panel, several row tiles per thread, a partial last panel and tile
+const cases: ReferenceCase[] = [
+  ...REFERENCE_CASES,
   { config: { hidden: 27, mlp: 14, features: 2 }, B: 23, T: 7, nan: [[4, 0], [11, 6], [22, 3]] },
 ];
 
 for (const opts of [...VARIANTS, { simd: 'plain', threads: 2, debug: true } as CpuEngineOptions]) {
   test(`CPU engine matches the float64 reference on random small models, with missing steps: ${label(opts)}`, async () => {
-    for (const [ci, c] of cases.entries()) {
-      const { config, B, T } = c;
-      const rng = new Rng(1000 + ci);
-      const p0 = c.zeroParams ? new Float32Array(paramCount(config)) : initParams(config, rng);
-      const x = randomX(rng, B, T, config.features, c.nan);
-      const ref = new ReferenceEngine(config);
-      await ref.setParams(p0);
-      await withEngine(config, opts, async (e) => {
-        await e.setParams(p0);
-        const what = `case ${ci} (H ${config.hidden}, M ${config.mlp}, F ${config.features}, B ${B}, T ${T})`;
-        const [fg, fr] = [await e.forecast(x, B, T), await ref.forecast(x, B, T)];
-        // 1e-5: float32 engine vs float64 reference, a few float32 roundings per layer
-        assert.ok(relErr(fg.mu, fr.mu) <= 1e-5, `${what}: mu ${relErr(fg.mu, fr.mu)}`);
-        assert.ok(relErr(fg.logvar, fr.logvar) <= 1e-5, `${what}: logvar`);
-        const [lg, lr] = [await e.lossAndGrad(x, B, T), await ref.lossAndGrad(x, B, T)];
-        assert.ok(Number.isFinite(lg.loss));
-        assert.ok(Math.abs(lg.loss - lr.loss) <= 1e-5 * Math.abs(lr.loss), `${what}: loss ${lg.loss} vs ${lr.loss}`);
-        assert.ok(Math.abs(lg.gradNorm - lr.gradNorm) <= 1e-5 * lr.gradNorm, `${what}: grad norm`);
-        for (const s of paramLayout(config)) {
-          const err = relErr(lg.grad.subarray(s.offset, s.offset + s.size), lr.grad.subarray(s.offset, s.offset + s.size));
-          // 1e-4 as for the fixtures (float32 BPTT vs float64)
-          assert.ok(err <= 1e-4, `${what}: gradient ${s.name} rel ${err}`);
-        }
-        const loss = await e.loss(x, B, T);
-        assert.ok(Math.abs(loss - lr.loss) <= 1e-5 * Math.abs(lr.loss), `${what}: loss()`);
-        for (let i = 0; i < 3; i++) {
-          const [sg, sr] = [await e.trainStep(x, B, T, PAPER_ADAM), await ref.trainStep(x, B, T, PAPER_ADAM)];
-          assert.ok(Math.abs(sg.loss - sr.loss) <= 1e-5 * Math.abs(sr.loss), `${what}: train loss, step ${i + 1}`);
-        }
-        const err = maxAbsErr(await e.getParams(), await ref.getParams());
-        // 2e-6 absolute after 3 clipped Adam steps (as for the fixtures: lr·g/(|g| + eps) near eps)
-        assert.ok(err <= 2e-6, `${what}: params after 3 Adam steps, max abs ${err}`);
-      });
-    }
+    for (const [ci, c] of cases.entries()) await checkAgainstReference(c, 1000 + ci, (config) => createCpuEngine(config, opts));
   });
 }
 
@@ -237,24 +155,7 @@ test('CPU engine gradients match central finite differences of its own loss', as
 });
 
 test('a missing step feeds the forecast mean back: same outputs as x_k := μ_k', async () => {
-  const config = SMALL;
-  const rng = new Rng(77);
-  const p0 = initParams(config, rng);
-  const B = 3, T = 6;
-  const x = randomX(rng, B, T, 1, [[1, 2]]);
-  await withEngine(config, { threads: 2 }, async (e) => {
-    await e.setParams(p0);
-    const a = await e.forecast(x, B, T);
-    const filled = x.slice();
-    filled[1 * T + 2] = a.mu[1 * (T + 1) + 2]!;
-    const b = await e.forecast(filled, B, T);
-    assert.deepEqual(Array.from(b.mu), Array.from(a.mu));
-    const la = await e.loss(x, B, T);
-    const lb = await e.loss(filled, B, T);
-    const lv = a.logvar[1 * (T + 1) + 2]!;
-    // float64 sums of the same float32 terms, less one: only the summation order differs
-    assert.ok(Math.abs(lb - 0.5 * (Math.log(2 * Math.PI) + lv) - la) <= 1e-9 * Math.abs(la));
-  });
+  await withEngine(SMALL, { threads: 2 }, (e) => checkMissingStepFeedsMean(e, 1e-9));
 });
 
 test('batches above maxBatch are chunked inside the engine; results do not depend on the thread count', async () => {
@@ -333,16 +234,6 @@ test('same seed and thread count give bit-identical weights; the optimizer state
 });
 
 test('bad calls give one clear DpmError', async () => {
-  await withEngine(SMALL, { threads: 2 }, async (e) => {
-    await assert.rejects(e.forecast(new Float32Array(5), 2, 3), (err: Error) => err instanceof DpmError && /x holds 5 values, expected/.test(err.message));
-    await assert.rejects(e.setParams(new Float32Array(3)), (err: Error) => err instanceof DpmError && /parameters/.test(err.message));
-    assert.throws(() => e.maxBatch(0), DpmError);
-  });
-  await withEngine({ hidden: 6, mlp: 5, features: 2 }, { threads: 1 }, async (e) => {
-    const x = new Float32Array(2 * 3 * 2);
-    x[3] = NaN; // feature 1 of sequence 0, step 1
-    await assert.rejects(e.loss(x, 2, 3), (err: Error) => err instanceof DpmError && /feature 1 of sequence 0, step 1/.test(err.message));
-  });
-  await assert.rejects(createCpuEngine({ hidden: 0, mlp: 4, features: 1 }), DpmError);
+  await checkBadCalls((config) => createCpuEngine(config, { threads: 2 }));
   await assert.rejects(createCpuEngine(SMALL, { threads: 0 }), DpmError);
 });
