@@ -59,6 +59,8 @@ const KC: i32 = 256;
 const PANEL: i32 = 12;
 // products per register block in the sgemm (see gemm)
 const KB: i32 = 64;
+// rows per block of the sgemm (a multiple of 3): the block of A stays in L2 while all panels of B pass
+const MC: i32 = 48;
 // scratch of the sgemm: a float32 staging tile (144 bytes) and the float64 totals (288 bytes) at +160
 const TILE_BYTES: usize = 448;
 
@@ -155,15 +157,17 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, 
  * weight gradient. Columns at or past `split` are read `shift` further on (the dgate layout r | z | n_h | n_i).
  */
 function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: usize, split: i32, shift: i32): void {
-  for (let i = 0; i < mt; i++) {
-    let col = m0 + i;
-    if (col >= split) col += shift;
-    const d = dst + (<usize>(i * kc) << 2);
-    let s = f32At(src, r0 * ld + col);
-    const step = <usize>ld << 2;
-    for (let kk = 0; kk < kc; kk++) {
-      store<f32>(d + (<usize>kk << 2), load<f32>(s));
-      s += step;
+  // row by row of the source (contiguous reads from the big activation arrays), scattered writes into the block,
+  // which stays in cache
+  const step = <usize>kc << 2;
+  for (let kk = 0; kk < kc; kk++) {
+    const row = f32At(src, (r0 + kk) * ld);
+    let d = dst + (<usize>kk << 2);
+    for (let i = 0; i < mt; i++) {
+      let col = m0 + i;
+      if (col >= split) col += shift;
+      store<f32>(d, load<f32>(f32At(row, col)));
+      d += step;
     }
   }
 }
@@ -189,25 +193,44 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
   const panels = (n + PANEL - 1) / PANEL;
   const rowA = <usize>lda << 2;
   const rowC = <usize>ldc << 2;
+  for (let i0 = 0; i0 < m; i0 += MC) {
+  const i1 = min(m, i0 + MC);
   for (let jp = 0; jp < panels; jp++) {
     const j0 = jp * PANEL;
     const width = min(PANEL, n - j0);
     const panel = bp + (<usize>(jp * K * PANEL) << 2);
-    for (let i = 0; i < m; i += 3) {
-      const rows = min(3, m - i);
+    for (let i = i0; i < i1; i += 3) {
+      const rows = min(3, i1 - i);
       const a0 = a + <usize>i * rowA;
       const a1 = rows > 1 ? a0 + rowA : a0;
       const a2 = rows > 2 ? a0 + 2 * rowA : a1;
       const c0 = c + <usize>i * rowC + (<usize>j0 << 2);
-      // the running totals (float64, at tile + 160) start as init, staged as float32 at tile
-      memory.fill(tile, 0, 144);
-      for (let r = 0; r < rows; r++) {
-        const src = accumulate ? c0 + <usize>r * rowC : bias + (<usize>j0 << 2);
-        if (accumulate || bias != 0) memory.copy(tile + <usize>(r * 48), src, <usize>width << 2);
-      }
+      // the running totals (float64, 12 per row at tile + 160) start as init
       const t64 = tile + 160;
-      for (let q: usize = 0; q < 18; q++) {
-        v128.store(t64 + (q << 4), f64x2.promote_low_f32x4(v128.load64_zero(tile + (q << 3))));
+      if (width == PANEL) {
+        for (let r = 0; r < 3; r++) {
+          const t = t64 + <usize>(r * 96);
+          if (accumulate || bias != 0) {
+            const src = accumulate ? c0 + <usize>min(r, rows - 1) * rowC : bias + (<usize>j0 << 2);
+            for (let v: usize = 0; v < 3; v++) {
+              const x = v128.load(src + (v << 4));
+              v128.store(t + (v << 5), f64x2.promote_low_f32x4(x));
+              v128.store(t + (v << 5) + 16, f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)));
+            }
+          } else {
+            for (let v: usize = 0; v < 6; v++) v128.store(t + (v << 4), f64x2.splat(0));
+          }
+        }
+      } else {
+        // a partial panel: staged as float32 at tile, zeros past n
+        memory.fill(tile, 0, 144);
+        for (let r = 0; r < rows; r++) {
+          const src = accumulate ? c0 + <usize>r * rowC : bias + (<usize>j0 << 2);
+          if (accumulate || bias != 0) memory.copy(tile + <usize>(r * 48), src, <usize>width << 2);
+        }
+        for (let q: usize = 0; q < 18; q++) {
+          v128.store(t64 + (q << 4), f64x2.promote_low_f32x4(v128.load64_zero(tile + (q << 3))));
+        }
       }
       let pb = panel;
       let pa0 = a0, pa1 = a1, pa2 = a2;
@@ -231,13 +254,25 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
         addTotal(t64 + 96, c10); addTotal(t64 + 128, c11); addTotal(t64 + 160, c12);
         addTotal(t64 + 192, c20); addTotal(t64 + 224, c21); addTotal(t64 + 256, c22);
       }
-      for (let q: usize = 0; q < 9; q++) {
-        const lo = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5)));
-        const hi = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5) + 16));
-        v128.store(tile + (q << 4), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+      if (width == PANEL) {
+        for (let r = 0; r < rows; r++) {
+          const t = t64 + <usize>(r * 96), d = c0 + <usize>r * rowC;
+          for (let v: usize = 0; v < 3; v++) {
+            const lo = f32x4.demote_f64x2_zero(v128.load(t + (v << 5)));
+            const hi = f32x4.demote_f64x2_zero(v128.load(t + (v << 5) + 16));
+            v128.store(d + (v << 4), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+          }
+        }
+      } else {
+        for (let q: usize = 0; q < 9; q++) {
+          const lo = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5)));
+          const hi = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5) + 16));
+          v128.store(tile + (q << 4), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+        }
+        for (let r = 0; r < rows; r++) memory.copy(c0 + <usize>r * rowC, tile + <usize>(r * 48), <usize>width << 2);
       }
-      for (let r = 0; r < rows; r++) memory.copy(c0 + <usize>r * rowC, tile + <usize>(r * 48), <usize>width << 2);
     }
+  }
   }
 }
 
