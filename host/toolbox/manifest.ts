@@ -63,7 +63,6 @@ export function algorithmSpec(id: string): AlgorithmSpec {
   return spec;
 }
 
-/** Checks and converts raw values (CLI strings, JSON from QGIS) against the manifest; fills defaults. */
 /** `raw` with the values of parameters that name an env variable filled from it where not given (CLI, worker) */
 export function paramsFromEnv(spec: AlgorithmSpec, raw: Record<string, unknown>): Record<string, unknown> {
   const out = { ...raw };
@@ -74,6 +73,7 @@ export function paramsFromEnv(spec: AlgorithmSpec, raw: Record<string, unknown>)
   return out;
 }
 
+/** Checks and converts raw values (CLI strings, JSON from QGIS) against the manifest; fills defaults. */
 export function resolveParams(spec: AlgorithmSpec, raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const known = new Set(spec.parameters.map((p) => p.name));
