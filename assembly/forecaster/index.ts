@@ -1,5 +1,5 @@
 // The forecaster's CPU kernels (wasm SIMD; host: host/cpu/). No allocation: the host lays out one shared linear
-// memory, writes a context block of i32 fields (CTX_* below, mirrored in host/cpu/layout.ts) and calls the exported
+// memory, writes a context block of i32 fields (CTX_* below, mirrored in host/cpu/engine.ts) and calls the exported
 // phases from every thread with (ctx, thread, threads). Numerics as host/model/reference.ts, in float32 (loss,
 // gradient norm and Adam in float64).
 //
@@ -8,11 +8,13 @@
 // output depends only on its own row, computed with the same arithmetic whatever tile or thread it falls in (the
 // sgemm clamps the rows of a partial tile instead of branching). weightGrads splits the rows of every weight matrix
 // across threads and sums over all T·B rows in one fixed order (row 0 first), so the results do not depend on the
-// thread count. The bias gradients ride along as a column of ones in the packed right-hand side.
+// thread count. The bias gradients ride along as a column of ones in the packed right-hand side. The GRU keeps
+// 1 − z and 1 − n² as computed from e^x (not from the rounded z, n: they would cancel where z, |n| ≈ 1).
 //
 // sgemm: C[m, n] = A[m, K] · Bp, A row-major (stride lda), Bp packed in panels of 12 columns ([K][12] each, zero
 // padded); a 3 × 12 register tile of f32x4 accumulators (9 + 3 B vectors + 1 A splat of V8's ~15 usable registers).
-// Built twice: with relaxed SIMD (f32x4.relaxed_madd → one FMA instruction) and without (mul + add).
+// Built three times (asconfig.forecaster.json): relaxed SIMD (f32x4.relaxed_madd → one FMA instruction), plain
+// SIMD (mul + add), and a debug build of the plain one.
 export const FORECASTER_ABI_VERSION: i32 = 1;
 
 // ── context block fields (i32 each) ─────────────────────────────────────────────────────────────────────────────
@@ -157,18 +159,45 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, 
  * weight gradient. Columns at or past `split` are read `shift` further on (the dgate layout r | z | n_h | n_i).
  */
 function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: usize, split: i32, shift: i32): void {
-  // row by row of the source (contiguous reads from the big activation arrays), scattered writes into the block,
-  // which stays in cache
-  const step = <usize>kc << 2;
-  for (let kk = 0; kk < kc; kk++) {
-    const row = f32At(src, (r0 + kk) * ld);
-    let d = dst + (<usize>kk << 2);
-    for (let i = 0; i < mt; i++) {
+  // 4 × 4 blocks through registers (four row loads, eight shuffles, four stores); the edges and a group of columns
+  // that straddles `split` element by element. Reads run along the rows of the big activation arrays; the block
+  // written stays in cache
+  const rowBytes = <usize>ld << 2;
+  let kk = 0;
+  for (; kk + 4 <= kc; kk += 4) {
+    const p0 = f32At(src, (r0 + kk) * ld), p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
+    let i = 0;
+    for (; i + 4 <= mt; i += 4) {
       let col = m0 + i;
+      if (col < split && col + 3 >= split) {
+        for (let q = 0; q < 4; q++) packATColumn(src, ld, m0 + i + q, r0 + kk, 4, f32At(dst, (i + q) * kc + kk), split, shift);
+        continue;
+      }
       if (col >= split) col += shift;
-      store<f32>(d, load<f32>(f32At(row, col)));
-      d += step;
+      const off = <usize>col << 2;
+      const v0 = v128.load(p0 + off), v1 = v128.load(p1 + off), v2 = v128.load(p2 + off), v3 = v128.load(p3 + off);
+      const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+      const d = f32At(dst, i * kc + kk), step = <usize>kc << 2;
+      v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+      v128.store(d + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+      v128.store(d + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+      v128.store(d + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
     }
+    for (; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, 4, f32At(dst, i * kc + kk), split, shift);
+  }
+  if (kk < kc) {
+    for (let i = 0; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, kc - kk, f32At(dst, i * kc + kk), split, shift);
+  }
+}
+
+// n rows of one column of the source, from row r, into consecutive floats at d
+@inline function packATColumn(src: usize, ld: i32, column: i32, r: i32, n: i32, d: usize, split: i32, shift: i32): void {
+  const col = column >= split ? column + shift : column;
+  let s = f32At(src, r * ld + col);
+  for (let q = 0; q < n; q++) {
+    store<f32>(d + (<usize>q << 2), load<f32>(s));
+    s += <usize>ld << 2;
   }
 }
 
