@@ -155,45 +155,81 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, 
 }
 
 /**
- * At[i, kk] = src[(r0 + kk)·ld + col(m0 + i)] for i < mt, kk < kc: a transposed block of the left operand of a
- * weight gradient. Columns at or past `split` are read `shift` further on (the dgate layout r | z | n_h | n_i).
+ * The right-hand side of a weight gradient, K rows of [X1 | X2 | 1] packed like packB: X1 [K, N1] (ReLU applied
+ * when `relu`), X2 [K, N2] (N2 may be 0), then the column of ones that yields the bias gradient.
  */
-function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: usize, split: i32, shift: i32): void {
-  // 4 × 4 blocks through registers (four row loads, eight shuffles, four stores); the edges and a group of columns
-  // that straddles `split` element by element. Reads run along the rows of the big activation arrays; the block
-  // written stays in cache
+function packRowsB(x1: usize, N1: i32, x2: usize, N2: i32, K: i32, dst: usize, relu: bool): void {
+  const cols = N1 + N2 + 1;
+  const panels = (cols + PANEL - 1) / PANEL;
+  const zero = f32x4.splat(0);
+  for (let jp = 0; jp < panels; jp++) {
+    const j0 = jp * PANEL;
+    let d = dst + (<usize>(jp * K * PANEL) << 2);
+    if (j0 + PANEL <= N1) {
+      for (let k = 0; k < K; k++) {
+        const s = f32At(x1, k * N1 + j0);
+        let v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32);
+        if (relu) {
+          v0 = f32x4.max(v0, zero);
+          v1 = f32x4.max(v1, zero);
+          v2 = f32x4.max(v2, zero);
+        }
+        v128.store(d, v0);
+        v128.store(d, v1, 16);
+        v128.store(d, v2, 32);
+        d += 48;
+      }
+      continue;
+    }
+    for (let k = 0; k < K; k++) {
+      for (let jj = 0; jj < PANEL; jj++) {
+        const j = j0 + jj;
+        let v: f32 = 0;
+        if (j < N1) {
+          v = load<f32>(f32At(x1, k * N1 + j));
+          if (relu && !(v > 0)) v = 0;
+        } else if (j < N1 + N2) {
+          v = load<f32>(f32At(x2, k * N2 + j - N1));
+        } else if (j == N1 + N2) {
+          v = 1;
+        }
+        store<f32>(d + (<usize>jj << 2), v);
+      }
+      d += 48;
+    }
+  }
+}
+
+/** At[i, kk] = src[(r0 + kk)·ld + m0 + i] for i < mt, kk < kc: a transposed block of a weight gradient's left operand. */
+function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: usize): void {
+  // 4 × 4 blocks through registers (four row loads, eight shuffles, four stores), the edges element by element.
+  // Reads run along the rows of the big activation arrays; the block written stays in cache
   const rowBytes = <usize>ld << 2;
+  const step = <usize>kc << 2;
   let kk = 0;
   for (; kk + 4 <= kc; kk += 4) {
-    const p0 = f32At(src, (r0 + kk) * ld), p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
+    const p0 = f32At(src, (r0 + kk) * ld + m0), p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
     let i = 0;
     for (; i + 4 <= mt; i += 4) {
-      let col = m0 + i;
-      if (col < split && col + 3 >= split) {
-        for (let q = 0; q < 4; q++) packATColumn(src, ld, m0 + i + q, r0 + kk, 4, f32At(dst, (i + q) * kc + kk), split, shift);
-        continue;
-      }
-      if (col >= split) col += shift;
-      const off = <usize>col << 2;
+      const off = <usize>i << 2;
       const v0 = v128.load(p0 + off), v1 = v128.load(p1 + off), v2 = v128.load(p2 + off), v3 = v128.load(p3 + off);
       const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
       const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-      const d = f32At(dst, i * kc + kk), step = <usize>kc << 2;
+      const d = f32At(dst, i * kc + kk);
       v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
       v128.store(d + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
       v128.store(d + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
       v128.store(d + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
     }
-    for (; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, 4, f32At(dst, i * kc + kk), split, shift);
+    for (; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, 4, f32At(dst, i * kc + kk));
   }
   if (kk < kc) {
-    for (let i = 0; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, kc - kk, f32At(dst, i * kc + kk), split, shift);
+    for (let i = 0; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, kc - kk, f32At(dst, i * kc + kk));
   }
 }
 
 // n rows of one column of the source, from row r, into consecutive floats at d
-@inline function packATColumn(src: usize, ld: i32, column: i32, r: i32, n: i32, d: usize, split: i32, shift: i32): void {
-  const col = column >= split ? column + shift : column;
+@inline function packATColumn(src: usize, ld: i32, col: i32, r: i32, n: i32, d: usize): void {
   let s = f32At(src, r * ld + col);
   for (let q = 0; q < n; q++) {
     store<f32>(d + (<usize>q << 2), load<f32>(s));
@@ -434,7 +470,7 @@ export function packWeights(ctx: usize): void {
   return align4(rows * M) * 5 + align4(rows * 3 * H) + align4(rows * H) * 3;
 }
 @inline function gradFloats(H: i32, M: i32, F: i32): i32 {
-  const widest = max(max(H, M), F) + 1;
+  const widest = max(H + F, M) + 1;
   const outRows = max(3 * H, M);
   // packed block, transposed block, float32 block sums, float64 totals
   return packedFloats(KC, widest) + align4(outRows * KC) + align4(outRows * widest) + 2 * outRows * widest;
@@ -696,31 +732,34 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
 // ── weight gradients: every thread a slice of the rows of every matrix ─────────────────────────────────────────
 
 /**
- * out[j, :N] and bias[j] for j in this thread's slice of `rows`: Σ_r dY[r, col(j)] · [X[r, :N], 1] over the R rows,
- * r in order; `relu` applies to X. Added to what is there when the context says so (later chunks).
+ * For j in this thread's slice of `rows`: Σ_r dY[r, j] · [X1[r], X2[r], 1] over the R = T·B rows, r in order
+ * (ReLU applied to X1 when `relu`). The X1 part goes to wOut[j, :N1] (row stride ldw), the ones column to bias
+ * bOut[j·bStride]; rows j < limit2 also send the X2 part to wOut2[j, :N2] and the bias to bOut2[j] (the GRU's input
+ * weights share the gates' rows). Added to what is there when the context says so (later chunks).
  */
 function weightGrad(ctx: usize, thread: i32, threads: i32, scratch: usize, dy: usize, ldy: i32, rows: i32,
-  split: i32, shift: i32, xs: usize, N: i32, relu: bool, wOut: usize, ldw: i32, bOut: usize, bStride: i32): void {
+  x1: usize, N1: i32, relu: bool, x2: usize, N2: i32,
+  wOut: usize, ldw: i32, bOut: usize, bStride: i32, limit2: i32, wOut2: usize, bOut2: usize): void {
   const R = ctxI(ctx, CTX_T) * ctxI(ctx, CTX_B);
   const accumulate = ctxI(ctx, CTX_ACCUMULATE) != 0;
   const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
   const m0 = rowStart(rows, thread, threads), m1 = rowStart(rows, thread + 1, threads);
   const mt = m1 - m0;
   if (mt <= 0) return;
-  const widest = max(max(H, M), F) + 1;
+  const widest = max(H + F, M) + 1;
   const tile = scratch;
   const bp = scratch + TILE_BYTES;
   const at = f32At(bp, packedFloats(KC, widest));
   const c = f32At(at, align4(max(3 * H, M) * KC));
   const c64 = f32At(c, align4(max(3 * H, M) * widest)); // 8-byte aligned: c's size is a multiple of 4 floats
-  const ldc = N + 1;
+  const ldc = N1 + N2 + 1;
   const n = mt * ldc;
   // each block of KC rows is summed in float32 by the sgemm, the blocks in float64: tiny gradient entries that are
   // sums of large cancelling terms keep their accuracy (Adam divides them by |g| + 1e-8)
   for (let r0 = 0; r0 < R; r0 += KC) {
     const kc = min(KC, R - r0);
-    packB(f32At(xs, r0 * N), N, 1, kc, N, bp, relu, true);
-    packAT(dy, ldy, m0, mt, r0, kc, at, split, shift);
+    packRowsB(f32At(x1, r0 * N1), N1, f32At(x2, r0 * N2), N2, kc, bp, relu);
+    packAT(dy, ldy, m0, mt, r0, kc, at);
     gemm(at, kc, bp, kc, c, ldc, mt, ldc, 0, false, tile);
     let i = 0;
     if (r0 == 0) {
@@ -736,14 +775,22 @@ function weightGrad(ctx: usize, thread: i32, threads: i32, scratch: usize, dy: u
   }
   for (let j = 0; j < mt; j++) {
     const cr = c64 + (<usize>(j * ldc) << 3);
-    const w = f32At(wOut, (m0 + j) * ldw);
-    for (let i = 0; i < N; i++) {
-      const v = <f32>load<f64>(cr + (<usize>i << 3));
-      store<f32>(f32At(w, i), accumulate ? load<f32>(f32At(w, i)) + v : v);
+    const row = m0 + j;
+    storeGrad(f32At(wOut, row * ldw), cr, N1, accumulate);
+    const bias = cr + (<usize>(N1 + N2) << 3);
+    storeGrad(f32At(bOut, row * bStride), bias, 1, accumulate);
+    if (row < limit2) {
+      storeGrad(f32At(wOut2, row * N2), cr + (<usize>N1 << 3), N2, accumulate);
+      storeGrad(f32At(bOut2, row), bias, 1, accumulate);
     }
-    const bo = f32At(bOut, (m0 + j) * bStride);
-    const v = <f32>load<f64>(cr + (<usize>N << 3));
-    store<f32>(bo, accumulate ? load<f32>(bo) + v : v);
+  }
+}
+
+// dst[i] (+)= float32(src[i]) for n float64 sums
+@inline function storeGrad(dst: usize, src: usize, n: i32, accumulate: bool): void {
+  for (let i = 0; i < n; i++) {
+    const v = <f32>load<f64>(src + (<usize>i << 3));
+    store<f32>(f32At(dst, i), accumulate ? load<f32>(f32At(dst, i)) + v : v);
   }
 }
 
@@ -753,22 +800,24 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
   const g = ctxP(ctx, CTX_GRAD);
   const G = 3 * H, W = 4 * H;
   const dgate = ctxP(ctx, CTX_DGATE), hAll = ctxP(ctx, CTX_H_ALL);
-  const never = 1 << 30;
-  // W_hh, b_hh from (dar, daz, dhn) and h_k
-  weightGrad(ctx, thread, threads, scratch, dgate, W, G, never, 0, hAll, H, false,
-    f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1);
-  // W_ih, b_ih from (dar, daz, dan) and the fed inputs
-  weightGrad(ctx, thread, threads, scratch, dgate, W, G, 2 * H, H, ctxP(ctx, CTX_U), F, false,
-    f32At(g, 0), F, f32At(g, offBih(H, F)), 1);
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA1), M, M, never, 0, hAll, H, false,
-    f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1);
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA2), M, M, never, 0, ctxP(ctx, CTX_A1), M, true,
-    f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1);
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA3), M, M, never, 0, ctxP(ctx, CTX_A2), M, true,
-    f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1);
+  const u = ctxP(ctx, CTX_U);
+  const wih = f32At(g, 0), bih = f32At(g, offBih(H, F));
+  // W_hh, b_hh from (dar, daz, dhn) and h_k; the r and z rows of W_ih, b_ih from the same rows (dgi = dgh there)
+  // and the fed inputs u, as extra columns of the same product
+  weightGrad(ctx, thread, threads, scratch, dgate, W, G, hAll, H, false, u, F,
+    f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
+  // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
+  weightGrad(ctx, thread, threads, scratch, f32At(dgate, 3 * H), W, H, u, F, false, 0, 0,
+    f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA1), M, M, hAll, H, false, 0, 0,
+    f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA2), M, M, ctxP(ctx, CTX_A1), M, true, 0, 0,
+    f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA3), M, M, ctxP(ctx, CTX_A2), M, true, 0, 0,
+    f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
   // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DOUT), 2, 2, never, 0, ctxP(ctx, CTX_A3), M, true,
-    f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1);
+  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DOUT), 2, 2, ctxP(ctx, CTX_A3), M, true, 0, 0,
+    f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1, 0, 0, 0);
 }
 
 // ── gradient norm and Adam (one thread) ─────────────────────────────────────────────────────────────────────────
