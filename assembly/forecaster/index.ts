@@ -43,7 +43,7 @@ const CTX_GATES = 21; // [T·B, 6H]: r | z | n | W_hn h + b_hn | 1 − n² | 1 �
 const CTX_A1 = 22; // [T·B, M] decoder pre-activations (training)
 const CTX_A2 = 23;
 const CTX_A3 = 24;
-const CTX_MU = 25; // [(T+1)·B] time-major
+const CTX_MU = 25; // [(T+1)·B] time-major (row T: forecasts only)
 const CTX_LV = 26;
 const CTX_NLL = 27; // f64 [B]: each sequence's summed loss
 const CTX_DOUT = 28; // [T·B, 2]: dL/dμ, dL/dlogvar
@@ -524,11 +524,13 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
   memory.fill(h0, 0, <usize>(nb * H) << 2);
   for (let b = b0; b < b1; b++) store<f64>(nll + (<usize>b << 3), 0);
   for (let k = 0; k <= T; k++) {
+    // training decodes h_0 … h_{T−1}; the forecast of the unseen step T is for forecasts only
+    if (train && k == T) break;
     const hk = train ? f32At(hAll, (k * B + b0) * H) : ((k & 1) != 0 ? hb1 : hb0);
     // decoder on h_k: 3 × (Linear + ReLU), then the two heads
-    const a1 = train && k < T ? f32At(ctxP(ctx, CTX_A1), (k * B + b0) * M) : sa1;
-    const a2 = train && k < T ? f32At(ctxP(ctx, CTX_A2), (k * B + b0) * M) : sa2;
-    const a3 = train && k < T ? f32At(ctxP(ctx, CTX_A3), (k * B + b0) * M) : sa3;
+    const a1 = train ? f32At(ctxP(ctx, CTX_A1), (k * B + b0) * M) : sa1;
+    const a2 = train ? f32At(ctxP(ctx, CTX_A2), (k * B + b0) * M) : sa2;
+    const a3 = train ? f32At(ctxP(ctx, CTX_A3), (k * B + b0) * M) : sa3;
     gemm(hk, H, w1T, H, a1, M, nb, M, b1p, false, tile);
     relu(a1, s1, nb * M);
     gemm(s1, M, w2T, M, a2, M, nb, M, b2p, false, tile);
