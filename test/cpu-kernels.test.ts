@@ -66,7 +66,7 @@ for (const [simd, debug] of BUILDS) {
       k.f32(pb, K * n).set(b);
       k.f32(pbias, n).set(bias);
       // B given row-major [K, n]: rs = n, cs = 1
-      k.ex.packB(pb, n, 1, K, n, pp, 0, 0);
+      k.ex.packB(pb, n, 1, K, n, pp);
       const guard = k.f32(pc + m * n * 4, 16);
       guard.fill(7);
       for (const mode of ['zero', 'bias', 'accumulate'] as const) {
@@ -92,7 +92,7 @@ for (const [simd, debug] of BUILDS) {
     const pc = k.alloc(m * n), p1 = k.alloc(n), tile = k.alloc(128);
     k.f32(pa, m * K).set(a);
     k.f32(pb, K * n).set(b);
-    k.ex.packB(pb, n, 1, K, n, pp, 0, 0);
+    k.ex.packB(pb, n, 1, K, n, pp);
     k.f32(pa, m * K)[2 * K + 5] = NaN; // row 2
     k.ex.gemm(pa, K, pp, K, pc, n, m, n, 0, 0, tile);
     const all = k.f32(pc, m * n).slice();
@@ -103,27 +103,37 @@ for (const [simd, debug] of BUILDS) {
     for (let i = 0; i < m * n; i++) assert.equal(Number.isNaN(all[i]!), Math.floor(i / n) === 2, `NaN at ${i}`);
   });
 
-  test(`packB: transposed and plain sources, ReLU, the column of ones, zero padding (${name})`, () => {
+  test(`packing: weights transposed or not, and a weight gradient's [ReLU(X1) | X2 | 1] with zero padding (${name})`, () => {
     const k = kernels(simd, debug);
     const rng = new Rng(8);
-    const K = 5, N = 14;
+    const K = 5, N = 14, N2 = 2;
     const w = random(rng, N * K); // W [N, K]: B = Wᵀ (rs = 1, cs = K)
-    const src = k.alloc(N * K), dst = k.alloc(k.ex.packedFloats(K, N + 1));
+    const x2 = random(rng, K * N2);
+    const src = k.alloc(N * K), src2 = k.alloc(K * N2), dst = k.alloc(k.ex.packedFloats(K, N + N2 + 1));
     k.f32(src, N * K).set(w);
-    for (const [relu, ones] of [[0, 0], [1, 1]] as const) {
-      k.ex.packB(src, 1, K, K, N, dst, relu, ones);
-      const panels = Math.ceil((N + ones) / 12);
-      const got = k.f32(dst, panels * K * 12);
-      for (let jp = 0; jp < panels; jp++) {
+    k.f32(src2, K * N2).set(x2);
+    const panelsOf = (cols: number) => Math.ceil(cols / 12);
+    const check = (cols: number, want: (kk: number, j: number) => number, what: string) => {
+      const got = k.f32(dst, panelsOf(cols) * K * 12);
+      for (let jp = 0; jp < panelsOf(cols); jp++) {
         for (let kk = 0; kk < K; kk++) {
           for (let jj = 0; jj < 12; jj++) {
             const j = jp * 12 + jj;
-            let want = j < N ? w[j * K + kk]! : j === N && ones ? 1 : 0;
-            if (relu && j < N) want = Math.max(want, 0);
-            assert.equal(got[(jp * K + kk) * 12 + jj], want, `relu ${relu} ones ${ones}: k ${kk} j ${j}`);
+            assert.equal(got[(jp * K + kk) * 12 + jj], j < cols ? want(kk, j) : 0, `${what}: k ${kk} j ${j}`);
           }
         }
       }
+    };
+    k.ex.packB(src, 1, K, K, N, dst);
+    check(N, (kk, j) => w[j * K + kk]!, 'Wᵀ');
+    k.ex.packB(src, N, 1, K, N, dst); // the same floats read as [K, N] row-major
+    check(N, (kk, j) => w[kk * N + j]!, 'W');
+    for (const relu of [0, 1]) {
+      k.ex.packRowsB(src, N, src2, N2, K, dst, relu);
+      check(N + N2 + 1, (kk, j) => {
+        if (j < N) return relu ? Math.max(w[kk * N + j]!, 0) : w[kk * N + j]!;
+        return j < N + N2 ? x2[kk * N2 + j - N]! : 1;
+      }, `rows, relu ${relu}`);
     }
   });
 

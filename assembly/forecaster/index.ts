@@ -110,44 +110,23 @@ export function packedFloats(K: i32, N: i32): i32 {
   return ((N + PANEL - 1) / PANEL) * PANEL * K;
 }
 
-/**
- * Packs B[k, j] = src[k·rs + j·cs] (k < K, j < N) into panels of 12 columns. `relu` applies max(·, 0) on the way;
- * `ones` adds a column N of ones (the bias gradients: Σ_r dY[r] · 1). Missing columns are zeros.
- */
-export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, relu: bool, ones: bool): void {
-  const cols = ones ? N + 1 : N;
-  const panels = (cols + PANEL - 1) / PANEL;
-  const zero = f32x4.splat(0);
+/** Packs B[k, j] = src[k·rs + j·cs] (k < K, j < N) into panels of 12 columns, zeros past N (the weights). */
+export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
+  const panels = (N + PANEL - 1) / PANEL;
   for (let jp = 0; jp < panels; jp++) {
     const j0 = jp * PANEL;
     let d = dst + (<usize>(jp * K * PANEL) << 2);
-    if (cs == 1 && j0 + PANEL <= N) {
-      for (let k = 0; k < K; k++) {
-        const s = f32At(src, k * rs + j0);
-        let v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32);
-        if (relu) {
-          v0 = f32x4.max(v0, zero);
-          v1 = f32x4.max(v1, zero);
-          v2 = f32x4.max(v2, zero);
-        }
-        v128.store(d, v0);
-        v128.store(d, v1, 16);
-        v128.store(d, v2, 32);
-        d += 48;
-      }
-      continue;
-    }
     for (let k = 0; k < K; k++) {
-      for (let jj = 0; jj < PANEL; jj++) {
-        const j = j0 + jj;
-        let v: f32 = 0;
-        if (j < N) {
-          v = load<f32>(f32At(src, k * rs + j * cs));
-          if (relu && !(v > 0)) v = 0;
-        } else if (j == N && ones) {
-          v = 1;
+      if (cs == 1 && j0 + PANEL <= N) {
+        const s = f32At(src, k * rs + j0);
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        v128.store(d, v128.load(s, 32), 32);
+      } else {
+        for (let jj = 0; jj < PANEL; jj++) {
+          const j = j0 + jj;
+          store<f32>(d + (<usize>jj << 2), j < N ? load<f32>(f32At(src, k * rs + j * cs)) : 0);
         }
-        store<f32>(d + (<usize>jj << 2), v);
       }
       d += 48;
     }
@@ -158,7 +137,7 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, 
  * The right-hand side of a weight gradient, K rows of [X1 | X2 | 1] packed like packB: X1 [K, N1] (ReLU applied
  * when `relu`), X2 [K, N2] (N2 may be 0), then the column of ones that yields the bias gradient.
  */
-function packRowsB(x1: usize, N1: i32, x2: usize, N2: i32, K: i32, dst: usize, relu: bool): void {
+export function packRowsB(x1: usize, N1: i32, x2: usize, N2: i32, K: i32, dst: usize, relu: bool): void {
   const cols = N1 + N2 + 1;
   const panels = (cols + PANEL - 1) / PANEL;
   const zero = f32x4.splat(0);
@@ -443,14 +422,14 @@ export function packWeights(ctx: usize): void {
   const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
   const p = ctxP(ctx, CTX_PARAMS);
   const whh = f32At(p, offWhh(H, F));
-  packB(whh, 1, H, H, 3 * H, ctxP(ctx, CTX_WHH_T), false, false); // B[k, j] = W_hh[j, k]
-  packB(whh, H, 1, 3 * H, H, ctxP(ctx, CTX_WHH_N), false, false); // B[k, j] = W_hh[k, j]
-  packB(f32At(p, offW1(H, F)), 1, H, H, M, ctxP(ctx, CTX_W1_T), false, false);
-  packB(f32At(p, offW2(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W2_T), false, false);
-  packB(f32At(p, offW3(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W3_T), false, false);
-  packB(f32At(p, offW1(H, F)), H, 1, M, H, ctxP(ctx, CTX_W1_N), false, false);
-  packB(f32At(p, offW2(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W2_N), false, false);
-  packB(f32At(p, offW3(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W3_N), false, false);
+  packB(whh, 1, H, H, 3 * H, ctxP(ctx, CTX_WHH_T)); // B[k, j] = W_hh[j, k]
+  packB(whh, H, 1, 3 * H, H, ctxP(ctx, CTX_WHH_N)); // B[k, j] = W_hh[k, j]
+  packB(f32At(p, offW1(H, F)), 1, H, H, M, ctxP(ctx, CTX_W1_T));
+  packB(f32At(p, offW2(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W2_T));
+  packB(f32At(p, offW3(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W3_T));
+  packB(f32At(p, offW1(H, F)), H, 1, M, H, ctxP(ctx, CTX_W1_N));
+  packB(f32At(p, offW2(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W2_N));
+  packB(f32At(p, offW3(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W3_N));
   const wih = f32At(p, 0);
   const wihT = ctxP(ctx, CTX_WIH_T);
   for (let f = 0; f < F; f++) {

@@ -19,7 +19,8 @@ export interface ForecasterExports {
   heapBase(): number;
   paramCount(H: number, M: number, F: number): number;
   packedFloats(K: number, N: number): number;
-  packB(src: number, rs: number, cs: number, K: number, N: number, dst: number, relu: number, ones: number): void;
+  packB(src: number, rs: number, cs: number, K: number, N: number, dst: number): void;
+  packRowsB(x1: number, N1: number, x2: number, N2: number, K: number, dst: number, relu: number): void;
   gemm(a: number, lda: number, bp: number, K: number, c: number, ldc: number, m: number, n: number, bias: number,
     accumulate: number, tile: number): void;
   activation(kind: number, src: number, dst: number, n: number): void;
