@@ -114,17 +114,11 @@ function torch(python: string, b: number, trainIters: number, threads: number): 
 
 process.stdout.write(`\nPyTorch (bench/torch_gru.py, OMP_WAIT_POLICY=PASSIVE, tcmalloc), T ${T}\n`);
 const torchBest = { train: 0, fc: 0, fcBig: 0 };
-const perThreads = new Map<number, typeof torchBest>();
 for (const threads of a['torch-threads']!.split(',').map(Number)) {
   for (const python of a.python!.split(',')) {
     const small = torch(python, B, 3, threads);
     const big = torch(python, FB, 1, threads);
     if (!small || !big) continue;
-    const t = perThreads.get(threads) ?? { train: 0, fc: 0, fcBig: 0 };
-    t.train = Math.max(t.train, small.train);
-    t.fc = Math.max(t.fc, small.fc);
-    t.fcBig = Math.max(t.fcBig, big.fc);
-    perThreads.set(threads, t);
     torchBest.train = Math.max(torchBest.train, small.train);
     torchBest.fc = Math.max(torchBest.fc, small.fc);
     torchBest.fcBig = Math.max(torchBest.fcBig, big.fc);
