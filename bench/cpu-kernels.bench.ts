@@ -61,11 +61,13 @@ const shapes: [string, number, number, number][] = [
 ];
 process.stdout.write('sgemm, one thread (GFLOP/s)\n');
 for (const [name, m, n, K] of shapes) {
-  process.stdout.write(`  ${name.padEnd(40)} ${simds.map((s) => `${s} ${sgemmRate(s, m, n, K).toFixed(1)}`).join('   ')}\n`);
+  const rates = simds.map((s) => `${s} ${sgemmRate(s, m, n, K).toFixed(1)}`);
+  process.stdout.write(`  ${name.padEnd(40)} ${rates.join('   ')}\n`);
 }
 
 const best = { train: 0, fc: 0, fcBig: 0 };
-process.stdout.write(`\nengine, paper model (H ${PAPER_CONFIG.hidden}, M ${PAPER_CONFIG.mlp}), T ${T} (sequence-steps/s)\n`);
+const { hidden, mlp } = PAPER_CONFIG;
+process.stdout.write(`\nengine, paper model (H ${hidden}, M ${mlp}), T ${T} (sequence-steps/s)\n`);
 for (const simd of simds) {
   for (const threads of a.threads!.split(',').map(Number)) {
     const e = await createCpuEngine(PAPER_CONFIG, { simd, threads });
@@ -89,7 +91,8 @@ for (const simd of simds) {
       best.fc = Math.max(best.fc, (B * T) / fc);
       best.fcBig = Math.max(best.fcBig, (FB * T) / fcBig);
       const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en-US');
-      process.stdout.write(`  ${e.description.padEnd(40)} train B ${B}: ${rate(B * T, train)} (${train.toFixed(3)} s)   ` +
+      process.stdout.write(`  ${e.description.padEnd(40)} ` +
+        `train B ${B}: ${rate(B * T, train)} (${train.toFixed(3)} s)   ` +
         `forecast B ${B}: ${rate(B * T, fc)}   forecast B ${FB}: ${rate(FB * T, fcBig)}\n`);
     } finally {
       e.destroy();
@@ -98,14 +101,16 @@ for (const simd of simds) {
 }
 
 /** bench/torch_gru.py under `python` at batch b: sequence-steps/s of a train step and a forecast */
-function torch(python: string, b: number, trainIters: number, threads: number): { engine: string; train: number; fc: number } | undefined {
+function torch(python: string, b: number, trainIters: number, threads: number):
+  { engine: string; train: number; fc: number } | undefined {
   const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4' };
   if (!existsSync(env.LD_PRELOAD)) delete (env as Record<string, string | undefined>).LD_PRELOAD;
   const args = [join(packageRoot, 'bench', 'torch_gru.py'), '--batch', String(b), '--steps', String(T),
     '--train-iters', String(trainIters), '--forecast-iters', '3', '--threads', String(threads)];
   const r = spawnSync(python, args, { encoding: 'utf8', env });
   if (r.status !== 0) {
-    process.stdout.write(`  ${python}: torch_gru.py failed: ${(r.stderr || String(r.error)).trim().split('\n').pop()}\n`);
+    const why = (r.stderr || String(r.error)).trim().split('\n').pop();
+    process.stdout.write(`  ${python}: torch_gru.py failed: ${why}\n`);
     return undefined;
   }
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
@@ -123,7 +128,8 @@ for (const threads of a['torch-threads']!.split(',').map(Number)) {
     torchBest.fc = Math.max(torchBest.fc, small.fc);
     torchBest.fcBig = Math.max(torchBest.fcBig, big.fc);
     const r = (v: number) => Math.round(v).toLocaleString('en-US');
-    process.stdout.write(`  ${small.engine.padEnd(40)} train B ${B}: ${r(small.train)}   forecast B ${B}: ${r(small.fc)}   ` +
+    process.stdout.write(`  ${small.engine.padEnd(40)} train B ${B}: ${r(small.train)}   ` +
+      `forecast B ${B}: ${r(small.fc)}   ` +
       `forecast B ${FB}: ${r(big.fc)}\n`);
   }
 }

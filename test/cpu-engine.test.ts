@@ -26,9 +26,11 @@ const VARIANTS: CpuEngineOptions[] = [
   { simd: 'plain', threads: 1 },
   { simd: 'plain', threads: 2 },
 ];
-const label = (o: CpuEngineOptions) => `${o.debug ? 'debug' : o.simd} SIMD, ${o.threads} thread${o.threads === 1 ? '' : 's'}`;
+const label = (o: CpuEngineOptions) =>
+  `${o.debug ? 'debug' : o.simd} SIMD, ${o.threads} thread${o.threads === 1 ? '' : 's'}`;
 
-async function withEngine<T>(config: ModelConfig, opts: CpuEngineOptions, fn: (e: ForecasterEngine) => Promise<T>): Promise<T> {
+async function withEngine<T>(config: ModelConfig, opts: CpuEngineOptions,
+  fn: (e: ForecasterEngine) => Promise<T>): Promise<T> {
   const e = await createCpuEngine(config, opts);
   try {
     return await fn(e);
@@ -107,8 +109,10 @@ const cases: ReferenceCase[] = [
 ];
 
 for (const opts of [...VARIANTS, { simd: 'plain', threads: 2, debug: true } as CpuEngineOptions]) {
-  test(`CPU engine matches the float64 reference on random small models, with missing steps: ${label(opts)}`, async () => {
-    for (const [ci, c] of cases.entries()) await checkAgainstReference(c, 1000 + ci, (config) => createCpuEngine(config, opts));
+  test(`CPU engine matches the float64 reference on random small models, missing steps: ${label(opts)}`, async () => {
+    for (const [ci, c] of cases.entries()) {
+      await checkAgainstReference(c, 1000 + ci, (config) => createCpuEngine(config, opts));
+    }
   });
 }
 
@@ -146,7 +150,8 @@ test('CPU engine gradients match central finite differences of its own loss', as
         }
         // float32 rounding of the loss (its terms carry ~1e-7 relative error: ≲ 5e-4 after dividing by 2h) and the
         // O(h²) truncation
-        assert.ok(Math.abs(fd - grad[i]!) <= 1e-3 + 1e-2 * Math.abs(fd), `${s.name}[${i - s.offset}]: fd ${fd} vs ${grad[i]}`);
+        const what = `${s.name}[${i - s.offset}]: fd ${fd} vs ${grad[i]}`;
+        assert.ok(Math.abs(fd - grad[i]!) <= 1e-3 + 1e-2 * Math.abs(fd), what);
         checked++;
       }
     }

@@ -40,7 +40,8 @@ function random(rng: Rng, n: number, lo = -1, hi = 1): Float32Array {
 }
 
 /** Σ_k a[i, k] b[k, j] in float64, plus init */
-function gemmRef(a: Float32Array, b: Float32Array, m: number, n: number, K: number, init: (i: number, j: number) => number): Float64Array {
+function gemmRef(a: Float32Array, b: Float32Array, m: number, n: number, K: number,
+  init: (i: number, j: number) => number): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -72,11 +73,14 @@ for (const [simd, debug] of BUILDS) {
       for (const mode of ['zero', 'bias', 'accumulate'] as const) {
         k.f32(pc, m * n).set(c0);
         k.ex.gemm(pa, K, pp, K, pc, n, m, n, mode === 'bias' ? pbias : 0, mode === 'accumulate' ? 1 : 0, tile);
-        const want = gemmRef(a, b, m, n, K, (i, j) => (mode === 'bias' ? bias[j]! : mode === 'accumulate' ? c0[i * n + j]! : 0));
+        const initOf = (i: number, j: number) =>
+          (mode === 'bias' ? bias[j]! : mode === 'accumulate' ? c0[i * n + j]! : 0);
+        const want = gemmRef(a, b, m, n, K, initOf);
         const got = k.f32(pc, m * n);
         for (let i = 0; i < m * n; i++) {
           // float32 products summed in blocks of 64 with float64 totals: ≤ 64 roundings of terms ≤ 1 in size
-          assert.ok(Math.abs(got[i]! - want[i]!) <= 64 * 2 ** -24 * K, `${m}×${n}×${K} ${mode}: [${i}] ${got[i]} vs ${want[i]}`);
+          const what = `${m}×${n}×${K} ${mode}: [${i}] ${got[i]} vs ${want[i]}`;
+          assert.ok(Math.abs(got[i]! - want[i]!) <= 64 * 2 ** -24 * K, what);
         }
         assert.ok(guard.every((v) => v === 7), `${m}×${n}×${K} ${mode}: wrote past C`);
       }
@@ -103,7 +107,7 @@ for (const [simd, debug] of BUILDS) {
     for (let i = 0; i < m * n; i++) assert.equal(Number.isNaN(all[i]!), Math.floor(i / n) === 2, `NaN at ${i}`);
   });
 
-  test(`packing: weights transposed or not, and a weight gradient's [ReLU(X1) | X2 | 1] with zero padding (${name})`, () => {
+  test(`packing: weights, transposed or not, and a weight gradient's [ReLU(X1) | X2 | 1] (${name})`, () => {
     const k = kernels(simd, debug);
     const rng = new Rng(8);
     const K = 5, N = 14, N2 = 2;

@@ -29,7 +29,10 @@ export interface ReferenceCase {
 export const REFERENCE_CASES: ReferenceCase[] = [
   { config: { hidden: 5, mlp: 3, features: 1 }, B: 7, T: 6, nan: [] },
   // NaN at the first and last step, two in a row, and a sequence that is missing entirely
-  { config: { hidden: 9, mlp: 7, features: 1 }, B: 6, T: 5, nan: [[0, 0], [1, 4], [2, 2], [2, 3], [5, 0], [5, 1], [5, 2], [5, 3], [5, 4]] },
+  {
+    config: { hidden: 9, mlp: 7, features: 1 }, B: 6, T: 5,
+    nan: [[0, 0], [1, 4], [2, 2], [2, 3], [5, 0], [5, 1], [5, 2], [5, 3], [5, 4]],
+  },
   // two input features; B not a multiple of the kernels' blocks
   { config: { hidden: 6, mlp: 5, features: 2 }, B: 5, T: 4, nan: [[3, 1]] },
   { config: { hidden: 8, mlp: 6, features: 1 }, B: 1, T: 1, nan: [] },
@@ -69,7 +72,8 @@ export async function checkFixtureForward(e: ForecasterEngine, cfg: string): Pro
   const lg = await e.lossAndGrad(x, B, T);
   // 1e-5: sum of B·T float32 NLL terms (added in float64 here, in float32 by torch)
   assert.ok(Math.abs(lg.loss - fw.scalars!.loss!) / Math.abs(fw.scalars!.loss!) <= 1e-5, `loss ${lg.loss}`);
-  assert.ok(Math.abs(lg.gradNorm - grads.scalars!.grad_norm!) / grads.scalars!.grad_norm! <= 1e-5, `grad norm ${lg.gradNorm}`);
+  const norm = grads.scalars!.grad_norm!;
+  assert.ok(Math.abs(lg.gradNorm - norm) / norm <= 1e-5, `grad norm ${lg.gradNorm}`);
   for (const s of paramLayout(config)) {
     const err = relErr(lg.grad.subarray(s.offset, s.offset + s.size), f32(grads.tensors[s.fixtureName]!.data));
     // 1e-4 (issue 2): BPTT accumulates float32 rounding over T steps and B·T-row weight-gradient sums in another
@@ -146,8 +150,9 @@ export async function checkMissingStepFeedsMean(e: ForecasterEngine, lossTol: nu
 export async function checkBadCalls(open: (config: ModelConfig) => Promise<ForecasterEngine>): Promise<void> {
   const e = await open({ hidden: 8, mlp: 6, features: 1 });
   try {
-    await assert.rejects(e.forecast(new Float32Array(5), 2, 3), (err: Error) => err instanceof DpmError && /x holds 5 values, expected/.test(err.message));
-    await assert.rejects(e.setParams(new Float32Array(3)), (err: Error) => err instanceof DpmError && /parameters/.test(err.message));
+    const says = (re: RegExp) => (err: Error) => err instanceof DpmError && re.test(err.message);
+    await assert.rejects(e.forecast(new Float32Array(5), 2, 3), says(/x holds 5 values, expected/));
+    await assert.rejects(e.setParams(new Float32Array(3)), says(/parameters/));
     assert.throws(() => e.maxBatch(0), DpmError);
   } finally {
     e.destroy();
@@ -156,7 +161,8 @@ export async function checkBadCalls(open: (config: ModelConfig) => Promise<Forec
   try {
     const x = new Float32Array(2 * 3 * 2);
     x[3] = NaN; // feature 1 of sequence 0, step 1
-    await assert.rejects(e2.loss(x, 2, 3), (err: Error) => err instanceof DpmError && /feature 1 of sequence 0, step 1/.test(err.message));
+    const says = (err: Error) => err instanceof DpmError && /feature 1 of sequence 0, step 1/.test(err.message);
+    await assert.rejects(e2.loss(x, 2, 3), says);
   } finally {
     e2.destroy();
   }

@@ -179,7 +179,7 @@ export function packRowsB(x1: usize, N1: i32, x2: usize, N2: i32, K: i32, dst: u
   }
 }
 
-/** At[i, kk] = src[(r0 + kk)·ld + m0 + i] for i < mt, kk < kc: a transposed block of a weight gradient's left operand. */
+/** At[i, kk] = src[(r0 + kk)·ld + m0 + i] for i < mt, kk < kc: a transposed block of a weight gradient's left side */
 function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: usize): void {
   // 4 × 4 blocks through registers (four row loads, eight shuffles, four stores), the edges element by element.
   // Reads run along the rows of the big activation arrays; the block written stays in cache
@@ -228,9 +228,9 @@ function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: us
  * C[m, n] = init + A[m, K] · Bp. init: C itself when `accumulate`, else the bias row (when bias ≠ 0), else 0.
  * Summation: blocks of KB products are summed in float32 registers from zero, and each block sum is added to a
  * float64 running total in `tile` (TILE_BYTES of scratch, L1): the rounding error grows with KB rather than K
- * (BPTT's K = 3H = 768 sums in one float32 chain lost 3× the accuracy of PyTorch's blocked sgemm). Each C element gets the same
- * operations in the same order whatever its place in a tile: rows past m in the last tile reuse the last row
- * (computed, not stored), columns past n are computed on the zero padding and not stored.
+ * (BPTT's K = 3H = 768 sums in one float32 chain lost 3× the accuracy of PyTorch's blocked sgemm). Each C element
+ * gets the same operations in the same order whatever its place in a tile: rows past m in the last tile reuse the
+ * last row (computed, not stored), columns past n are computed on the zero padding and not stored.
  */
 export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
   accumulate: bool, tile: usize): void {
@@ -280,7 +280,8 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
       let pa0 = a0, pa1 = a1, pa2 = a2;
       for (let k0 = 0; k0 < K; k0 += KB) {
         const kend = min(K, k0 + KB);
-        let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
+        let c00 = f32x4.splat(0), c01 = c00, c02 = c00;
+        let c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
         for (let k = k0; k < kend; k++) {
           const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
           const x0 = v128.load32_splat(pa0);
@@ -744,14 +745,18 @@ function weightGrad(ctx: usize, thread: i32, threads: i32, scratch: usize, dy: u
     gemm(at, kc, bp, kc, c, ldc, mt, ldc, 0, false, tile);
     let i = 0;
     if (r0 == 0) {
-      for (; i + 2 <= n; i += 2) v128.store(c64 + (<usize>i << 3), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i))));
+      for (; i + 2 <= n; i += 2) {
+        v128.store(c64 + (<usize>i << 3), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i))));
+      }
       for (; i < n; i++) store<f64>(c64 + (<usize>i << 3), <f64>load<f32>(f32At(c, i)));
     } else {
       for (; i + 2 <= n; i += 2) {
         const at64 = c64 + (<usize>i << 3);
         v128.store(at64, f64x2.add(v128.load(at64), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i)))));
       }
-      for (; i < n; i++) store<f64>(c64 + (<usize>i << 3), load<f64>(c64 + (<usize>i << 3)) + <f64>load<f32>(f32At(c, i)));
+      for (; i < n; i++) {
+        store<f64>(c64 + (<usize>i << 3), load<f64>(c64 + (<usize>i << 3)) + <f64>load<f32>(f32At(c, i)));
+      }
     }
   }
   for (let j = 0; j < mt; j++) {

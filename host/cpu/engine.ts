@@ -55,7 +55,9 @@ const FORECAST_ROWS_PER_THREAD = 256;
 export async function createCpuEngine(config: ModelConfig, opts: CpuEngineOptions = {}): Promise<CpuForecaster> {
   for (const k of ['hidden', 'mlp', 'features'] as const) {
     const v = config[k];
-    if (!Number.isInteger(v) || v < 1 || v > 65536) throw new DpmError(`model config: ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > 65536) {
+      throw new DpmError(`model config: ${k} must be a positive integer, got ${v}`);
+    }
   }
   const threads = opts.threads ?? os.availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
@@ -93,7 +95,7 @@ export class CpuForecaster implements ForecasterEngine {
     this.memory = sharedMemory(2 ** 20);
     this.ex = instantiate(module, this.memory);
     this.P = paramCount(config);
-    if (this.ex.paramCount(H, M, F) !== this.P) throw new DpmError('internal: wasm parameter layout differs from params.ts');
+    if (this.ex.paramCount(H, M, F) !== this.P) throw new Error('internal: the wasm parameter layout is not params.ts');
     let top = align64(this.ex.heapBase());
     const take = (bytes: number): number => {
       const at = top;
@@ -109,7 +111,8 @@ export class CpuForecaster implements ForecasterEngine {
     const pf = (K: number, N: number) => this.ex.packedFloats(K, N) * 4;
     const packed: [CtxField, number][] = [
       [Ctx.WHH_T, pf(H, 3 * H)], [Ctx.WHH_N, pf(3 * H, H)], [Ctx.W1_T, pf(H, M)], [Ctx.W2_T, pf(M, M)],
-      [Ctx.W3_T, pf(M, M)], [Ctx.W1_N, pf(M, H)], [Ctx.W2_N, pf(M, M)], [Ctx.W3_N, pf(M, M)], [Ctx.WIH_T, 3 * H * F * 4],
+      [Ctx.W3_T, pf(M, M)], [Ctx.W1_N, pf(M, H)], [Ctx.W2_N, pf(M, M)], [Ctx.W3_N, pf(M, M)],
+      [Ctx.WIH_T, 3 * H * F * 4],
     ];
     this.ensure(top);
     const ctx = this.ctxView();
@@ -138,7 +141,8 @@ export class CpuForecaster implements ForecasterEngine {
 
   async setParams(packed: Float32Array): Promise<void> {
     if (packed.length !== this.P) {
-      throw new DpmError(`parameters: expected ${this.P} values for ${JSON.stringify(this.config)}, got ${packed.length}`);
+      const shape = JSON.stringify(this.config);
+      throw new DpmError(`parameters: expected ${this.P} values for ${shape}, got ${packed.length}`);
     }
     this.f32(this.params, this.P).set(packed);
     this.stale = true;
@@ -157,22 +161,24 @@ export class CpuForecaster implements ForecasterEngine {
       return;
     }
     if (!(state.step >= 0) || state.m.length !== this.P || state.v.length !== this.P) {
-      throw new DpmError(`optimizer state: expected step ≥ 0 and moments of ${this.P} values, got step ${state.step}, ` +
-        `${state.m.length} and ${state.v.length}`);
+      throw new DpmError(`optimizer state: expected step ≥ 0 and moments of ${this.P} values, ` +
+        `got step ${state.step}, ${state.m.length} and ${state.v.length}`);
     }
     this.step = state.step;
     this.f32(this.m, this.P).set(state.m);
     this.f32(this.v, this.P).set(state.v);
   }
 
-  async lossAndGrad(x: Float32Array, B: number, T: number): Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
+  async lossAndGrad(x: Float32Array, B: number, T: number):
+    Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
     const loss = this.run(x, B, T, true, 'lossAndGrad');
     const { hidden: H, mlp: M, features: F } = this.config;
     const gradNorm = Math.sqrt(this.ex.gradNormSquared(this.grad, H, M, F));
     return { loss, grad: this.f32(this.grad, this.P).slice(), gradNorm };
   }
 
-  async trainStep(x: Float32Array, B: number, T: number, opt: AdamOptions): Promise<{ loss: number; gradNorm: number }> {
+  async trainStep(x: Float32Array, B: number, T: number, opt: AdamOptions):
+    Promise<{ loss: number; gradNorm: number }> {
     const bad = !(opt.lr >= 0) || !(opt.beta1 >= 0 && opt.beta1 < 1) || !(opt.beta2 >= 0 && opt.beta2 < 1) ||
       !(opt.eps > 0) || !(opt.clipNorm > 0);
     if (bad) throw new DpmError(`Adam options out of range: ${JSON.stringify(opt)}`);
@@ -230,7 +236,6 @@ export class CpuForecaster implements ForecasterEngine {
       return 0;
     }
     if (this.stale) {
-      this.ctxView()[Ctx.T] = T;
       this.ex.packWeights(this.ctx);
       this.stale = false;
     }
@@ -291,7 +296,9 @@ export class CpuForecaster implements ForecasterEngine {
 /** the GPU engine's checks and messages (host/gpu/forecaster.ts): shapes, and NaN only in feature 0 */
 function checkInput(x: Float32Array, B: number, T: number, F: number, what: string): void {
   if (!Number.isInteger(B) || B < 0) throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
-  if (!Number.isInteger(T) || T < 1) throw new DpmError(`${what}: sequence length must be a positive integer, got ${T}`);
+  if (!Number.isInteger(T) || T < 1) {
+    throw new DpmError(`${what}: sequence length must be a positive integer, got ${T}`);
+  }
   if (x.length !== B * T * F) {
     throw new DpmError(`${what}: x holds ${x.length} values, expected B·T·F = ${B}·${T}·${F} = ${B * T * F}`);
   }

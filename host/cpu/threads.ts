@@ -59,7 +59,9 @@ export class ThreadPool {
       ready.push(new Promise<void>((resolve, reject) => {
         w.once('message', () => resolve());
         w.once('error', reject);
-        w.once('exit', (code) => reject(new DpmError(`CPU engine: worker thread ${t} exited (${code}) while starting`)));
+        w.once('exit', (code) => {
+          reject(new DpmError(`CPU engine: worker thread ${t} exited (${code}) while starting`));
+        });
       }));
     }
     try {
@@ -100,7 +102,9 @@ export class ThreadPool {
       if (++spins > SPIN) Atomics.wait(c, CTL_DONE, done);
     }
     if (failure) throw failure;
-    if (Atomics.load(c, CTL_FAILED) > 0) throw new DpmError(`CPU engine: a worker thread failed in ${phase} (see stderr)`);
+    if (Atomics.load(c, CTL_FAILED) > 0) {
+      throw new DpmError(`CPU engine: a worker thread failed in ${phase} (see stderr)`);
+    }
   }
 
   destroy(): void {

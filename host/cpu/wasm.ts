@@ -60,7 +60,9 @@ export function relaxedSimdSupported(): boolean {
 export function resolveSimd(choice: SimdChoice = 'auto'): SimdKind {
   if (choice === 'plain') return 'plain';
   const ok = relaxedSimdSupported();
-  if (choice === 'relaxed' && !ok) throw new DpmError('this JavaScript runtime has no WebAssembly relaxed SIMD; use simd plain');
+  if (choice === 'relaxed' && !ok) {
+    throw new DpmError('this JavaScript runtime has no WebAssembly relaxed SIMD; use simd plain');
+  }
   return ok ? 'relaxed' : 'plain';
 }
 
@@ -100,7 +102,8 @@ export function instantiate(mod: WebAssembly.Module, memory: WebAssembly.Memory)
   const inst = new WebAssembly.Instance(mod, { env: { memory, abort } });
   const ex = inst.exports as unknown as ForecasterExports;
   if (ex.FORECASTER_ABI_VERSION.value !== ABI) {
-    throw new DpmError(`forecaster kernels are out of date (ABI ${ex.FORECASTER_ABI_VERSION.value}, need ${ABI}): run 'npm run asbuild'`);
+    const have = ex.FORECASTER_ABI_VERSION.value;
+    throw new DpmError(`forecaster kernels are out of date (ABI ${have}, need ${ABI}): run 'npm run asbuild'`);
   }
   return ex;
 }

@@ -1,7 +1,9 @@
 // A worker thread of the CPU engine (host/cpu/threads.ts): instantiates the module it was sent on the shared memory,
 // then runs its share of each phase the main thread starts, until told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTL_CTX, CTL_DONE, CTL_FAILED, CTL_GENERATION, CTL_INTS, CTL_PHASE, PHASES, SPIN, STOP, type WorkerInit } from './threads.js';
+import {
+  CTL_CTX, CTL_DONE, CTL_FAILED, CTL_GENERATION, CTL_INTS, CTL_PHASE, PHASES, SPIN, STOP, type WorkerInit,
+} from './threads.js';
 import { instantiate } from './wasm.js';
 
 const init = workerData as WorkerInit;

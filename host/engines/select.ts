@@ -46,7 +46,8 @@ export function parseDevice(device: string | undefined): DeviceChoice {
   const d = device ?? 'auto';
   const choice = DEVICE_ALIASES[d] ?? d;
   if (!(DEVICE_CHOICES as readonly string[]).includes(choice)) {
-    throw new DpmError(`--device: '${d}' is not one of ${DEVICE_CHOICES.join(', ')} (option --device or env DPM_DEVICE)`);
+    const choices = DEVICE_CHOICES.join(', ');
+    throw new DpmError(`--device: '${d}' is not one of ${choices} (option --device or env DPM_DEVICE)`);
   }
   return choice as DeviceChoice;
 }
@@ -67,11 +68,18 @@ async function open(config: ModelConfig, choice: DeviceChoice, opts: EngineOptio
   const asked = `--device ${choice}`;
   switch (choice) {
     case 'reference':
-      return { engine: new ReferenceEngine(config, { storeFloat32: true }), kind: 'reference', reason: `${asked} (float64, slow)` };
+      return {
+        engine: new ReferenceEngine(config, { storeFloat32: true }),
+        kind: 'reference',
+        reason: `${asked} (float64, slow)`,
+      };
     case 'cpu':
       return { engine: await cpuEngine(config, opts), kind: 'cpu', reason: asked };
     case 'software':
-      return { engine: await gpuEngine(config, 'software', opts), kind: 'software', reason: `${asked} (WGSL on a software adapter, slow)` };
+      return {
+        engine: await gpuEngine(config, 'software', opts), kind: 'software',
+        reason: `${asked} (WGSL on a software adapter, slow)`,
+      };
     case 'gpu':
       return { engine: await gpuEngine(config, 'hardware', opts), kind: 'gpu', reason: asked };
     case 'auto': {
@@ -88,7 +96,8 @@ async function cpuEngine(config: ModelConfig, opts: EngineOptions): Promise<Fore
   return createCpuEngine(config, { threads: opts.threads, simd: opts.simd });
 }
 
-async function gpuEngine(config: ModelConfig, device: 'hardware' | 'software', opts: EngineOptions): Promise<ForecasterEngine> {
+async function gpuEngine(config: ModelConfig, device: 'hardware' | 'software', opts: EngineOptions):
+  Promise<ForecasterEngine> {
   // Dawn starts only when a GPU engine is wanted
   const { createGpuEngine } = await import('../gpu/forecaster.js');
   return createGpuEngine(config, { ...opts.gpu, device });
@@ -103,7 +112,8 @@ async function hardwareGpuProbe<T>(open: () => Promise<T>): Promise<{ value?: T;
     return { value: await open(), why: '' };
   } catch (err) {
     if (err instanceof DpmError) return { why: 'no hardware GPU adapter' };
-    if (err instanceof Error && /Cannot find|ERR_DLOPEN|dlopen|webgpu/i.test(`${err.message} ${(err as { code?: string }).code ?? ''}`)) {
+    const code = (err as { code?: string }).code ?? '';
+    if (err instanceof Error && /Cannot find|ERR_DLOPEN|dlopen|webgpu/i.test(`${err.message} ${code}`)) {
       return { why: `WebGPU (Dawn) did not load: ${err.message.split('\n')[0]}` };
     }
     throw err;
@@ -130,7 +140,7 @@ export async function autoChoice(): Promise<{ kind: 'gpu' | 'cpu'; engine: strin
 /** The preset that suits an engine kind: the paper model on a hardware GPU or the CPU engine, `fast` elsewhere. */
 export function presetAdvice(kind: EngineKind): { preset: 'paper' | 'fast'; why: string } {
   if (kind === 'gpu') return { preset: 'paper', why: 'a hardware GPU runs the paper model' };
-  if (kind === 'cpu') return { preset: 'paper', why: 'the WebAssembly engine trains the paper model at PyTorch-CPU speed' };
+  if (kind === 'cpu') return { preset: 'paper', why: 'the WebAssembly engine trains the paper model at CPU speed' };
   return { preset: 'fast', why: `the ${kind} engine is slow: the fast preset (H 32, M 32) suits it` };
 }
 
