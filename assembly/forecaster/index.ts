@@ -3,11 +3,12 @@
 // phases from every thread with (ctx, thread, threads). Numerics as host/model/reference.ts, in float32 (loss,
 // gradient norm and Adam in float64).
 //
-// Work split (why it is deterministic): forwardBackward gives each thread a contiguous range of sequences and runs
-// the whole recurrence (decoder, loss, GRU step; then BPTT) on them, so there is no synchronisation per step; each
-// output depends only on its own row, computed with the same arithmetic whatever tile or thread it falls in (the
-// sgemm clamps the rows of a partial tile instead of branching). weightGrads splits the rows of every weight matrix
-// across threads and sums over all T·B rows in one fixed order (row 0 first), so the results do not depend on the
+// Work split (why it is deterministic): forwardBackward hands out ranges of sequences as work items (an atomic
+// counter: a thread slowed down by a busy core simply takes fewer) and runs the whole recurrence (decoder, loss, GRU
+// step; then BPTT) on each, so there is no synchronisation per step; each output depends only on its own row,
+// computed with the same arithmetic whatever item, tile or thread it falls in (the sgemm clamps the rows of a
+// partial tile instead of branching). weightGrads hands out blocks of rows of every weight matrix and sums over all
+// T·B rows in one fixed order (row 0 first), so the results depend neither on the split nor on the
 // thread count. The bias gradients ride along as a column of ones in the packed right-hand side. The GRU keeps
 // 1 − z and 1 − n² as computed from e^x (not from the rounded z, n: they would cancel where z, |n| ≈ 1).
 //
@@ -53,7 +54,8 @@ const CTX_DA2 = 31;
 const CTX_DA3 = 32;
 const CTX_SCRATCH = 33; // per-thread scratch, CTX_SCRATCH_BYTES each
 const CTX_SCRATCH_BYTES = 34;
-export const CTX_FIELDS: i32 = 35;
+const CTX_WORK = 35; // the next work item of the running phase (atomic counter; the host zeroes it)
+export const CTX_FIELDS: i32 = 36;
 
 const LOG_2PI: f64 = 1.8378770664093453;
 // rows of the right-hand side per K block in the weight gradients (a packed block of 264 columns is 270 KB)
@@ -461,19 +463,31 @@ export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
   return (max(recurrentFloats(rows, H, M), gradFloats(H, M, F)) << 2) + <i32>TILE_BYTES;
 }
 
-@inline function rowStart(B: i32, thread: i32, threads: i32): i32 {
-  return <i32>((<i64>B * thread) / threads);
+// ── forward and BPTT over a range of sequences ──────────────────────────────────────────────────────────────────
+
+/**
+ * Sequences per work item of forwardBackward: about a quarter of a thread's share, so that a thread slowed down by
+ * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own).
+ */
+export function sequenceItemRows(B: i32, threads: i32): i32 {
+  return max(12, (B + 4 * threads - 1) / (4 * threads));
 }
 
-// ── forward and BPTT over a range of sequences ──────────────────────────────────────────────────────────────────
+/** the next item of the running phase, or −1 when all are taken */
+@inline function nextItem(ctx: usize, items: i32): i32 {
+  const item = atomic.add<i32>(ctx + (<usize>CTX_WORK << 2), 1);
+  return item < items ? item : -1;
+}
 
 export function forwardBackward(ctx: usize, thread: i32, threads: i32): void {
   const B = ctxI(ctx, CTX_B);
-  const b0 = rowStart(B, thread, threads), b1 = rowStart(B, thread + 1, threads);
-  if (b1 <= b0) return;
+  const per = sequenceItemRows(B, threads);
   const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
-  forward(ctx, b0, b1, scratch);
-  if (ctxI(ctx, CTX_TRAIN) != 0) backward(ctx, b0, b1, scratch);
+  for (let item = nextItem(ctx, (B + per - 1) / per); item >= 0; item = nextItem(ctx, (B + per - 1) / per)) {
+    const b0 = item * per, b1 = min(B, b0 + per);
+    forward(ctx, b0, b1, scratch);
+    if (ctxI(ctx, CTX_TRAIN) != 0) backward(ctx, b0, b1, scratch);
+  }
 }
 
 function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
@@ -714,20 +728,18 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
 // ── weight gradients: every thread a slice of the rows of every matrix ─────────────────────────────────────────
 
 /**
- * For j in this thread's slice of `rows`: Σ_r dY[r, j] · [X1[r], X2[r], 1] over the R = T·B rows, r in order
+ * For j in [m0, m1): Σ_r dY[r, j] · [X1[r], X2[r], 1] over the R = T·B rows, r in order
  * (ReLU applied to X1 when `relu`). The X1 part goes to wOut[j, :N1] (row stride ldw), the ones column to bias
  * bOut[j·bStride]; rows j < limit2 also send the X2 part to wOut2[j, :N2] and the bias to bOut2[j] (the GRU's input
  * weights share the gates' rows). Added to what is there when the context says so (later chunks).
  */
-function weightGrad(ctx: usize, thread: i32, threads: i32, scratch: usize, dy: usize, ldy: i32, rows: i32,
+function weightGrad(ctx: usize, m0: i32, m1: i32, scratch: usize, dy: usize, ldy: i32,
   x1: usize, N1: i32, relu: bool, x2: usize, N2: i32,
   wOut: usize, ldw: i32, bOut: usize, bStride: i32, limit2: i32, wOut2: usize, bOut2: usize): void {
   const R = ctxI(ctx, CTX_T) * ctxI(ctx, CTX_B);
   const accumulate = ctxI(ctx, CTX_ACCUMULATE) != 0;
   const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
-  const m0 = rowStart(rows, thread, threads), m1 = rowStart(rows, thread + 1, threads);
   const mt = m1 - m0;
-  if (mt <= 0) return;
   const widest = max(H + F, M) + 1;
   const tile = scratch;
   const bp = scratch + TILE_BYTES;
@@ -780,30 +792,65 @@ function weightGrad(ctx: usize, thread: i32, threads: i32, scratch: usize, dy: u
   }
 }
 
+// rows of weight matrix `w` in weightGrads' order: W_hh (and W_ih's r, z rows), W_ih's n rows, W1, W2, W3, heads
+@inline function matrixRows(w: i32, H: i32, M: i32): i32 {
+  return w == 0 ? 3 * H : w == 1 ? H : w < 5 ? M : 2;
+}
+
+// output rows per work item of weightGrads: a multiple of 12, about a third of a thread's share of the matrix
+@inline function gradItemRows(rows: i32, threads: i32): i32 {
+  return max(12, ((rows + 3 * threads - 1) / (3 * threads) + 11) / 12 * 12);
+}
+
 export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
   const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
   const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
   const g = ctxP(ctx, CTX_GRAD);
-  const G = 3 * H, W = 4 * H;
+  const W = 4 * H;
   const dgate = ctxP(ctx, CTX_DGATE), hAll = ctxP(ctx, CTX_H_ALL);
   const u = ctxP(ctx, CTX_U);
   const wih = f32At(g, 0), bih = f32At(g, offBih(H, F));
-  // W_hh, b_hh from (dar, daz, dhn) and h_k; the r and z rows of W_ih, b_ih from the same rows (dgi = dgh there)
-  // and the fed inputs u, as extra columns of the same product
-  weightGrad(ctx, thread, threads, scratch, dgate, W, G, hAll, H, false, u, F,
-    f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
-  // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
-  weightGrad(ctx, thread, threads, scratch, f32At(dgate, 3 * H), W, H, u, F, false, 0, 0,
-    f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA1), M, M, hAll, H, false, 0, 0,
-    f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA2), M, M, ctxP(ctx, CTX_A1), M, true, 0, 0,
-    f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DA3), M, M, ctxP(ctx, CTX_A2), M, true, 0, 0,
-    f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
-  // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
-  weightGrad(ctx, thread, threads, scratch, ctxP(ctx, CTX_DOUT), 2, 2, ctxP(ctx, CTX_A3), M, true, 0, 0,
-    f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1, 0, 0, 0);
+  let items = 0;
+  for (let w = 0; w < 6; w++) {
+    const rows = matrixRows(w, H, M);
+    const per = gradItemRows(rows, threads);
+    items += (rows + per - 1) / per;
+  }
+  for (let item = nextItem(ctx, items); item >= 0; item = nextItem(ctx, items)) {
+    // which matrix, which rows
+    let w = 0, rest = item, per = 0, rows = 0;
+    for (; ; w++) {
+      rows = matrixRows(w, H, M);
+      per = gradItemRows(rows, threads);
+      const n = (rows + per - 1) / per;
+      if (rest < n) break;
+      rest -= n;
+    }
+    const j0 = rest * per, j1 = min(rows, j0 + per);
+    if (w == 0) {
+      // W_hh, b_hh from (dar, daz, dhn) and h_k; the r and z rows of W_ih, b_ih from the same rows (dgi = dgh
+      // there) and the fed inputs u, as extra columns of the same product
+      weightGrad(ctx, j0, j1, scratch, dgate, W, hAll, H, false, u, F,
+        f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
+    } else if (w == 1) {
+      // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
+      weightGrad(ctx, j0, j1, scratch, f32At(dgate, 3 * H), W, u, F, false, 0, 0,
+        f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
+    } else if (w == 2) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, hAll, H, false, 0, 0,
+        f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
+    } else if (w == 3) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, ctxP(ctx, CTX_A1), M, true, 0, 0,
+        f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
+    } else if (w == 4) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, ctxP(ctx, CTX_A2), M, true, 0, 0,
+        f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
+    } else {
+      // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, ctxP(ctx, CTX_A3), M, true, 0, 0,
+        f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1, 0, 0, 0);
+    }
+  }
 }
 
 // ── gradient norm and Adam (one thread) ─────────────────────────────────────────────────────────────────────────

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { DpmError } from '../errors.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
 import { paramCount, type ModelConfig } from '../model/params.js';
-import { ThreadPool, CTL_INTS } from './threads.js';
+import { ThreadPool, CTL_INTS, type Phase } from './threads.js';
 import { forecasterModule, instantiate, resolveSimd, sharedMemory, type ForecasterExports, type SimdChoice,
   type SimdKind } from './wasm.js';
 
@@ -29,7 +29,7 @@ export interface CpuEngineOptions {
 const Ctx = {
   B: 0, T: 1, H: 2, M: 3, F: 4, TRAIN: 5, ACCUMULATE: 6, PARAMS: 7, GRAD: 8, WHH_T: 9, WHH_N: 10, W1_T: 11, W2_T: 12,
   W3_T: 13, W1_N: 14, W2_N: 15, W3_N: 16, WIH_T: 17, X: 18, H_ALL: 19, U: 20, GATES: 21, A1: 22, A2: 23, A3: 24,
-  MU: 25, LV: 26, NLL: 27, DOUT: 28, DGATE: 29, DA1: 30, DA2: 31, DA3: 32, SCRATCH: 33, SCRATCH_BYTES: 34,
+  MU: 25, LV: 26, NLL: 27, DOUT: 28, DGATE: 29, DA1: 30, DA2: 31, DA3: 32, SCRATCH: 33, SCRATCH_BYTES: 34, WORK: 35,
 } as const;
 type CtxField = (typeof Ctx)[keyof typeof Ctx];
 
@@ -246,13 +246,19 @@ export class CpuForecaster implements ForecasterEngine {
       this.layout(bc, T, train, c0 > 0);
       const ctx = this.ctxView();
       this.f32(ctx[Ctx.X]!, bc * T * F).set(x.subarray(c0 * T * F, (c0 + bc) * T * F));
-      pool.run('forwardBackward', this.ctx);
-      if (train) pool.run('weightGrads', this.ctx);
+      this.runPhase(pool, 'forwardBackward');
+      if (train) this.runPhase(pool, 'weightGrads');
       const nll = new Float64Array(this.memory.buffer, ctx[Ctx.NLL]!, bc);
       for (let b = 0; b < bc; b++) loss += nll[b]!;
       outputs?.(c0, bc, this.f32(ctx[Ctx.MU]!, (T + 1) * bc), this.f32(ctx[Ctx.LV]!, (T + 1) * bc));
     }
     return loss;
+  }
+
+  /** runs a phase on all threads, its work-item counter zeroed */
+  private runPhase(pool: ThreadPool, phase: Phase): void {
+    this.ctxView()[Ctx.WORK] = 0;
+    pool.run(phase, this.ctx);
   }
 
   /** places the activation arrays of a chunk of bc sequences and the threads' scratch; grows memory as needed */
@@ -268,7 +274,7 @@ export class CpuForecaster implements ForecasterEngine {
       ctx[field] = top;
       top = align64(top + perRow * bc * 4);
     }
-    const scratch = align64(this.ex.scratchBytes(Math.ceil(bc / this.threads), H, M, F));
+    const scratch = align64(this.ex.scratchBytes(Math.min(bc, this.ex.sequenceItemRows(bc, this.threads)), H, M, F));
     ctx[Ctx.SCRATCH] = top;
     ctx[Ctx.SCRATCH_BYTES] = scratch;
     this.ensure(top + scratch * this.threads);

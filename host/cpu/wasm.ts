@@ -26,6 +26,7 @@ export interface ForecasterExports {
   activation(kind: number, src: number, dst: number, n: number): void;
   packWeights(ctx: number): void;
   scratchBytes(rows: number, H: number, M: number, F: number): number;
+  sequenceItemRows(B: number, threads: number): number;
   forwardBackward(ctx: number, thread: number, threads: number): void;
   weightGrads(ctx: number, thread: number, threads: number): void;
   gradNormSquared(g: number, H: number, M: number, F: number): number;
