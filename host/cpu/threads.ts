@@ -1,8 +1,8 @@
 // The CPU engine's threads: `threads − 1` worker_threads and the calling thread, all running the same wasm module on
 // one shared WebAssembly.Memory. A phase is started by bumping a generation counter in a small control block inside
-// that memory (Atomics.notify); every thread runs its share of the phase (thread 0 is the caller) and counts itself
-// done. Waiting spins briefly before sleeping in Atomics.wait: phases follow each other within microseconds during a
-// training step (forward+BPTT, then the weight gradients), while between steps the workers sleep.
+// that memory (Atomics.notify); every thread (thread 0 is the caller) takes the phase's work items until none are
+// left and counts itself done. Waiting spins briefly before sleeping in Atomics.wait: phases follow each other
+// within microseconds during a training step (forward+BPTT, then the weight gradients); between steps workers sleep.
 import { Worker } from 'node:worker_threads';
 import { DpmError } from '../errors.js';
 import type { ForecasterExports } from './wasm.js';
