@@ -326,7 +326,8 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 // ── activations ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 // e^x for f32x4 (Cephes expf: range reduction by ln 2 in two parts, degree-5 polynomial, 2^n through the exponent
-// bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range
+// bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range. The polynomials (here and in
+// tanh) use madd: one FMA per term in the relaxed build
 @inline function vexp(x0: v128): v128 {
   const x = f32x4.max(f32x4.min(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447504));
   const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
@@ -334,11 +335,11 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
   r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
   const z = f32x4.mul(r, r);
   let y = f32x4.splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), f32x4.splat(5.0000001201e-1));
+  y = madd(y, r, f32x4.splat(1.3981999507e-3));
+  y = madd(y, r, f32x4.splat(8.3334519073e-3));
+  y = madd(y, r, f32x4.splat(4.1665795894e-2));
+  y = madd(y, r, f32x4.splat(1.6666665459e-1));
+  y = madd(y, r, f32x4.splat(5.0000001201e-1));
   y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
   const n = i32x4.trunc_sat_f32x4_s(fx);
   const scale = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
@@ -371,10 +372,10 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
   big = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
   const x2 = f32x4.mul(x, x);
   let p = f32x4.splat(-0.0088632355);
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(0.021869488));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-0.053968254));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(0.13333334));
-  p = f32x4.add(f32x4.mul(p, x2), f32x4.splat(-0.33333334));
+  p = madd(p, x2, f32x4.splat(0.021869488));
+  p = madd(p, x2, f32x4.splat(-0.053968254));
+  p = madd(p, x2, f32x4.splat(0.13333334));
+  p = madd(p, x2, f32x4.splat(-0.33333334));
   const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
   const isSmall = f32x4.lt(ax, f32x4.splat(0.4));
   const t = v128.bitselect(small, big, isSmall);
