@@ -7,8 +7,8 @@
 //   software  WGSL on a software adapter (Mesa llvmpipe): slow, kept for testing the shaders
 //   reference the float64 TypeScript model: slowest, the yardstick
 //   auto      a hardware GPU when one exists, else cpu
+import { availableParallelism } from 'node:os';
 import { DpmError } from '../errors.js';
-import type { Feedback } from '../toolbox/feedback.js';
 import type { ForecasterEngine } from '../model/engine.js';
 import type { ModelConfig } from '../model/params.js';
 import { ReferenceEngine } from '../model/reference.js';
@@ -22,6 +22,11 @@ export const DEVICE_ALIASES: Readonly<Record<string, DeviceChoice>> = { hardware
 /** The engine kinds a choice can end in (auto resolves to gpu or cpu). */
 export type EngineKind = Exclude<DeviceChoice, 'auto'>;
 
+/** where the choice is logged: the toolbox's Feedback fits (this layer sits below toolbox/ and does not import it) */
+export interface EngineLog {
+  log(level: 'info', message: string): void;
+}
+
 export interface EngineOptions {
   /** default auto */
   device?: string;
@@ -31,7 +36,7 @@ export interface EngineOptions {
   simd?: SimdChoice;
   /** passed through to createGpuEngine (e.g. workBytes; the GPU engine's own options) */
   gpu?: Record<string, unknown>;
-  feedback?: Feedback;
+  feedback?: EngineLog;
 }
 
 export interface EngineSelection {
@@ -131,8 +136,7 @@ export async function autoChoice(): Promise<{ kind: 'gpu' | 'cpu'; engine: strin
   });
   if (probe.value) return { kind: 'gpu', engine: probe.value, reason: 'a hardware GPU adapter' };
   const { relaxedSimdSupported } = await import('../cpu/wasm.js');
-  const os = await import('node:os');
-  const n = os.availableParallelism();
+  const n = availableParallelism();
   const engine = `WebAssembly SIMD (${relaxedSimdSupported() ? 'relaxed' : 'plain'}), ${n} thread${n === 1 ? '' : 's'}`;
   return { kind: 'cpu', engine, reason: probe.why };
 }
@@ -145,7 +149,7 @@ export function presetAdvice(kind: EngineKind): { preset: 'paper' | 'fast'; why:
 }
 
 /** The engine options of an algorithm's `device` and `threads` parameters (already checked by the manifest). */
-export function engineOptions(params: { device?: unknown; threads?: unknown }, feedback?: Feedback): EngineOptions {
+export function engineOptions(params: { device?: unknown; threads?: unknown }, feedback?: EngineLog): EngineOptions {
   return {
     device: typeof params.device === 'string' ? params.device : undefined,
     threads: typeof params.threads === 'number' ? params.threads : undefined,
