@@ -471,6 +471,7 @@ export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
  * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own).
  */
 export function sequenceItemRows(B: i32, threads: i32): i32 {
+  if (threads == 1) return B;
   return max(12, (B + 4 * threads - 1) / (4 * threads));
 }
 
@@ -800,6 +801,8 @@ function weightGrad(ctx: usize, m0: i32, m1: i32, scratch: usize, dy: usize, ldy
 
 // output rows per work item of weightGrads: a multiple of 12, about a third of a thread's share of the matrix
 @inline function gradItemRows(rows: i32, threads: i32): i32 {
+  // one thread: whole matrices (each item packs the right-hand side again)
+  if (threads == 1) return rows;
   return max(12, ((rows + 3 * threads - 1) / (3 * threads) + 11) / 12 * 12);
 }
 
