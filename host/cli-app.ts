@@ -1,6 +1,6 @@
 // `dpm`: one sub-command per algorithm of plugin-manifest.json, plus a few tools (gpu-info, worker, qgis).
 import yargs, { type Argv } from 'yargs';
-import { loadManifest, type AlgorithmSpec, type ParamSpec } from './toolbox/manifest.js';
+import { loadManifest, paramsFromEnv, type AlgorithmSpec, type ParamSpec } from './toolbox/manifest.js';
 import { execute } from './toolbox/execute.js';
 import { jsonFeedback, jsonLine, terminalFeedback, type RenderedFeedback } from './toolbox/render.js';
 import { exitCodeOf, DpmError, CanceledError } from './core/errors.js';
@@ -10,12 +10,12 @@ function optionFor(p: ParamSpec) {
   // a list of numbers stays a string ("0.1,0.2"): resolveParams splits and checks it, as for the worker
   const numeric = (p.type === 'number' || p.type === 'integer') && !p.multiple;
   const type = p.type === 'boolean' ? 'boolean' : numeric ? 'number' : 'string';
-  const choices = p.type === 'enum' ? p.options : undefined;
+  const choices = p.type === 'enum' ? [...(p.options ?? []), ...Object.keys(p.aliases ?? {})] : undefined;
   const range = p.min !== undefined || p.max !== undefined ? ` [${p.min ?? ''}..${p.max ?? ''}]` : '';
   // checked by resolveParams (one message for the CLI and the worker), but shown here so --help tells what must be given
   const required = !p.optional && p.default === undefined ? ' (required)' : '';
   return {
-    describe: p.description + range + (p.multiple && !/comma|repeat the flag/i.test(p.description) ? ' (comma-separated list)' : '') + required,
+    describe: p.description + range + (p.env ? ` (env ${p.env})` : '') + (p.multiple && !/comma|repeat the flag/i.test(p.description) ? ' (comma-separated list)' : '') + required,
     // --out, --output and --out-dir name the outputs of different commands: accept --out for --output and back;
     // dpm2 reads its pair stack with --stack where the other commands say --coherence
     alias: p.name === 'output' ? 'out' : p.name === 'out' ? 'output' : p.name === 'stack' ? 'coherence' : undefined,
@@ -32,8 +32,9 @@ function optionFor(p: ParamSpec) {
 async function runAlgorithm(spec: AlgorithmSpec, argv: Record<string, unknown>): Promise<void> {
   const json = Boolean(argv.json);
   const fb: RenderedFeedback = json ? jsonFeedback() : terminalFeedback(Boolean(argv.verbose));
-  const raw: Record<string, unknown> = {};
-  for (const p of spec.parameters) if (argv[p.name] !== undefined) raw[p.name] = argv[p.name];
+  const given: Record<string, unknown> = {};
+  for (const p of spec.parameters) if (argv[p.name] !== undefined) given[p.name] = argv[p.name];
+  const raw = paramsFromEnv(spec, given);
   let interrupts = 0;
   const onSigint = () => {
     interrupts += 1;

@@ -19,7 +19,7 @@ const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js'
 const dir = mkdtempSync(join(tmpdir(), 'dpm-model-cli-'));
 const mexico = join(sharedRoot, 'data', 'real', 'pyrate-mexico-coherence');
 
-/** runs the CLI; DPM_DEVICE=cpu (the reference) unless the arguments name a --device */
+/** runs the CLI; DPM_DEVICE=cpu (the WebAssembly engine) unless the arguments name a --device */
 function dpm(...args: string[]) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, DPM_DEVICE: 'cpu' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -36,7 +36,8 @@ test('real data (PyRate Mexico City, GAMMA, nodata 0): train on the first 6 pair
   const epochs = lines.filter((l) => l.type === 'log' && /^epoch \d+\/4: train [\d.]+, validation [\d.]+ per sequence, [\d.]+ s/.test(l.message));
   assert.equal(epochs.length, 4, 'one log line per epoch');
   assert.ok(lines.some((l) => /102 of 6000 pixels have fewer than 2 valid pre-event values/.test(l.message ?? '')), 'unusable pixels counted');
-  assert.ok(lines.some((l) => /forecaster engine: webgpu/.test(l.message ?? '')), 'the GPU engine (software in CI)');
+  // auto: a hardware GPU, else the WebAssembly engine, and the log says which and why
+  assert.ok(lines.some((l) => /forecaster engine: (webgpu: .*hardware GPU adapter|WebAssembly SIMD .*no hardware GPU adapter) \(auto\)/.test(l.message ?? '')), 'engine log line');
   assert.deepEqual(files(out).sort(), ['model.final.safetensors', 'model.safetensors'], 'best + final, no checkpoint left');
   const m = loadModel(model);
   assert.deepEqual(m.config, { hidden: 16, mlp: 16, features: 1 });
@@ -170,7 +171,7 @@ test('the typed API: load a stack, train, save, load, forecast', async () => {
   const split = api.splitBands(stack, {}, true);
   const series = api.buildSeries(stack, split);
   const config = { hidden: 5, mlp: 4, features: 1 };
-  const engine = await api.createEngine(config, 'cpu');
+  const engine = await api.createEngine(config, { device: 'reference' });
   const r = await api.trainModel(engine, { x: series.x, N: series.N, T: series.T }, { ...api.DEFAULT_TRAIN, epochs: 2, batchSize: 8 });
   const file = join(dir, 'api-model.safetensors');
   api.saveModel(file, config, r.best, { bestEpoch: r.bestEpoch });

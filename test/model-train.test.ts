@@ -16,16 +16,16 @@ import { buildSeries, coherenceToLogit, logitToCoherence, splitBands } from '../
 import { initParams } from '../host/model/init.js';
 import { Rng } from '../host/model/rng.js';
 import type { CoherenceStack } from '../host/raster/types.js';
-import { createEngine } from '../host/model/engines.js';
+import { createEngine } from '../host/engines/select.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-model-train-'));
 /** the float64 reference with float32 state (exact checkpoints) */
 const makeEngine = (config: ModelConfig): ForecasterEngine => new ReferenceEngine(config, { storeFloat32: true });
-/** the WGSL engine (software GPU in CI), one per config, reused across runs: trainModel resets params and Adam */
+/** the WGSL engine on the software adapter, one per config, reused across runs: trainModel resets params and Adam */
 const gpuEngines = new Map<string, Promise<ForecasterEngine>>();
 const gpuEngine = (config: ModelConfig): Promise<ForecasterEngine> => {
   const key = JSON.stringify(config);
-  if (!gpuEngines.has(key)) gpuEngines.set(key, createEngine(config, 'auto'));
+  if (!gpuEngines.has(key)) gpuEngines.set(key, createEngine(config, { device: 'software' }));
   return gpuEngines.get(key)!;
 };
 after(async () => {
@@ -93,7 +93,7 @@ test('it learns: validation NLL per step within 5 % of the generating distributi
   assert.equal(r.history.find((h) => h.valLoss === minVal)!.epoch, r.bestEpoch);
 });
 
-test('same seed and engine → identical weights (GPU and reference); another seed → different; --max-sequences', async () => {
+test('same seed and engine → identical weights (GPU, WebAssembly and reference); another seed → different; --max-sequences', async () => {
   const data = synthetic(300, 6, 3);
   const config = { hidden: 6, mlp: 5, features: 1 };
   const a = await trainModel(makeEngine(config), { ...data }, opts());
@@ -102,7 +102,7 @@ test('same seed and engine → identical weights (GPU and reference); another se
   assert.deepEqual(a.best, b.best);
   const gpu = await gpuEngine(config);
   const ga = await trainModel(gpu, { ...data }, opts());
-  const second = await createEngine(config, 'auto');
+  const second = await createEngine(config, { device: 'software' });
   try {
     const gb = await trainModel(second, { ...data }, opts());
     assert.deepEqual(ga.final, gb.final, 'a second GPU engine on the same adapter gives bit-identical weights');
@@ -114,6 +114,17 @@ test('same seed and engine → identical weights (GPU and reference); another se
   let dw = 0;
   for (let i = 0; i < a.final.length; i++) dw = Math.max(dw, Math.abs(a.final[i]! - ga.final[i]!));
   assert.ok(dw < 1e-3, `GPU vs reference after 3 epochs: max |Δw| ${dw}`);
+  // the WebAssembly engine: same seed and thread count → the same bits; close to the reference
+  const wasm = await Promise.all([1, 2].map(() => createEngine(config, { device: 'cpu', threads: 2 })));
+  try {
+    const [wa, wb] = [await trainModel(wasm[0]!, { ...data }, opts()), await trainModel(wasm[1]!, { ...data }, opts())];
+    assert.deepEqual(wa.final, wb.final, 'two WebAssembly engines with 2 threads give bit-identical weights');
+    let dc = 0;
+    for (let i = 0; i < a.final.length; i++) dc = Math.max(dc, Math.abs(a.final[i]! - wa.final[i]!));
+    assert.ok(dc < 1e-3, `WebAssembly vs reference after 3 epochs: max |Δw| ${dc}`);
+  } finally {
+    for (const e of wasm) e.destroy();
+  }
   const c = await trainModel(makeEngine(config), { ...data }, opts({ seed: 129 }));
   assert.notDeepEqual(a.final, c.final);
   const d = await trainModel(makeEngine(config), { ...data }, opts({ maxSequences: 100, epochs: 1 }));

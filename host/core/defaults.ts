@@ -11,7 +11,7 @@ export const PAPER_ADAM = { lr: 5e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, clipN
 /** The paper's training schedule: epochs, batch size, validation hold-out and seed. */
 export const PAPER_TRAINING = { epochs: 20, batchSize: 256, valFraction: 0.2, seed: 128 } as const;
 
-/** Model and training settings of each `dpm run` preset. `fast` is for CPU-only machines (the software GPU). */
+/** Model and training settings of each `dpm run` preset. `fast` is for the slow engines (WGSL on a software adapter, the float64 reference). */
 export interface Preset {
   readonly hidden: number;
   readonly mlp: number;

@@ -1,4 +1,4 @@
-// `dpm demo` (`npm run demo`): simulate a scene with known damage, run the whole pipeline on it with the CPU preset,
+// `dpm demo` (`npm run demo`): simulate a scene with known damage, run the whole pipeline on it with the fast preset,
 // evaluate every method against the simulator's truth and say where everything is. Re-running reuses what is done.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,9 +7,7 @@ import { stage, type Feedback } from '../core/feedback.js';
 import { invoke } from './invoke.js';
 import { algorithm as runAlgorithm } from './run.js';
 import { algorithm as simulateAlgorithm } from './simulate.js';
-import { createEngine } from '../model/engines.js';
 import { DAMAGED_FRACTION, DEFAULT_CHIP, PAPER_TRAINING } from '../core/defaults.js';
-import { DpmError } from '../core/errors.js';
 
 interface SceneInfo { event_date: string; aoi_window: string; train_window: string; damage_field: string; seed: number; width: number; height: number; dates: string[] }
 
@@ -26,17 +24,8 @@ async function demo(p: AlgorithmParams['demo'], fb: Feedback) {
   else await invoke(simulateAlgorithm, { out: sceneDir, ...sim }, stage(fb, 0, 10, 'simulating'));
   const scene = JSON.parse(readFileSync(sceneFile, 'utf8')) as SceneInfo;
 
-  // The demo must run on a fresh machine: without any WebGPU adapter (no Mesa), fall back to the float64 CPU engine.
-  let { device } = p;
-  if (device === undefined && process.env.DPM_DEVICE === undefined) {
-    try {
-      (await createEngine({ hidden: 1, mlp: 1, features: 1 }, 'auto')).destroy();
-    } catch (err) {
-      if (!(err instanceof DpmError)) throw err;
-      fb.log('warning', `${err.message}\nthe demo runs on the CPU reference engine instead (slower; install Mesa for the software GPU)`);
-      device = 'cpu';
-    }
-  }
+  // auto: a hardware GPU when there is one, else the WebAssembly engine, so the demo runs on any machine
+  const device = p.device;
 
   const out = await invoke(runAlgorithm, {
     slc: [sceneDir], 'event-date': scene.event_date, 'train-window': scene.train_window, 'aoi-window': scene.aoi_window,

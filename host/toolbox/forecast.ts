@@ -12,7 +12,7 @@ import { writeRaster } from '../raster/geotiff.js';
 import type { Raster } from '../raster/types.js';
 import { buildSeries, logitToCoherence, splitBands } from '../model/series.js';
 import { forecastSequences } from '../model/forecast.js';
-import { createEngine } from '../model/engines.js';
+import { createEngine, engineOptions } from '../engines/select.js';
 import { loadModel } from '../model/safetensors.js';
 
 async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
@@ -28,7 +28,7 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
   if (typeof trainedT === 'number' && trainedT !== series.T) {
     fb.log('warning', `the model was trained on ${trainedT} pre-event steps; forecasting from ${series.T}`);
   }
-  const engine = await createEngine(model.config, params.device, fb);
+  const engine = await createEngine(model.config, engineOptions(params, fb));
   const dir = params['out-dir'];
   try {
     await engine.setParams(model.params);

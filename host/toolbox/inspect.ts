@@ -9,7 +9,7 @@ import { withOutputs } from '../io/outputs.js';
 import { readCoherenceStack } from '../raster/stack.js';
 import { splitBands } from '../model/series.js';
 import { forecastPixels, type PixelForecast } from '../model/forecast.js';
-import { createEngine } from '../model/engines.js';
+import { createEngine, engineOptions } from '../engines/select.js';
 import { loadModel } from '../model/safetensors.js';
 import { inspectChartSpec } from '../eval/inspect-chart.js';
 import { renderVegaLiteBoth } from '../eval/plots.js';
@@ -48,7 +48,7 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
       throw new DpmError(`--pixel ${px.row},${px.col} is outside ${stack.source ?? 'the stack'} (${stack.height} rows × ${stack.width} columns, 0-based)`);
     }
   }
-  const engine = await createEngine(model.config, p.device, fb);
+  const engine = await createEngine(model.config, engineOptions(p, fb));
   let series: PixelForecast[];
   try {
     await engine.setParams(model.params);

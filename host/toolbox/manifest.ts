@@ -20,6 +20,10 @@ export interface ParamSpec {
   optional?: boolean;
   /** enum choices */
   options?: string[];
+  /** enum: old names still accepted, e.g. {"hardware": "gpu"} */
+  aliases?: Record<string, string>;
+  /** an environment variable that gives the value when none is passed (read by the CLI and the worker only) */
+  env?: string;
   /** several values: comma-separated on the CLI, a multi-layer / list in QGIS */
   multiple?: boolean;
   /** shown under "Advanced parameters" in QGIS */
@@ -71,6 +75,16 @@ export function algorithmSpec(id: string): AlgorithmSpec {
 export function resolveAlgorithmParams<Id extends AlgorithmId>(id: Id, raw: Record<string, unknown>): AlgorithmParams[Id] {
   // the one place where checked values meet their static type: convert() made each value what the manifest says
   return resolveParams(algorithmSpec(id), raw) as unknown as AlgorithmParams[Id];
+}
+
+/** `raw` with the values of parameters that name an env variable filled from it where not given (CLI, worker) */
+export function paramsFromEnv(spec: AlgorithmSpec, raw: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...raw };
+  for (const p of spec.parameters) {
+    const v = p.env !== undefined ? process.env[p.env] : undefined;
+    if (v !== undefined && v !== '' && (out[p.name] === undefined || out[p.name] === null || out[p.name] === '')) out[p.name] = v;
+  }
+  return out;
 }
 
 /** Checks and converts raw values (CLI strings, JSON from QGIS) against the manifest; fills defaults. */
@@ -147,7 +161,7 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
       const s = String(v);
       // QGIS sends enum values as indices
       const byIndex = typeof v === 'number' ? p.options?.[v] : undefined;
-      const choice = byIndex ?? s;
+      const choice = byIndex ?? p.aliases?.[s] ?? s;
       if (!p.options?.includes(choice)) throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${s}'`);
       return choice;
     }

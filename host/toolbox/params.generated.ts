@@ -17,7 +17,7 @@ export interface RunParams {
   readonly 'aoi'?: string;
   /** coherence chip, range x azimuth SLC pixels */
   readonly 'chip': string;
-  /** paper: H=256, M=128, 20 epochs, batch 256; fast: H=32, M=32, 12 epochs, batch 64, at most 20,000 training sequences (CPU-only machines) */
+  /** paper: H=256, M=128, 20 epochs, batch 256 (a hardware GPU or the cpu engine); fast: H=32, M=32, 12 epochs, batch 64, at most 20,000 training sequences (for the slow software and reference engines, or a quick look) */
   readonly 'preset': 'paper' | 'fast';
   /** override the preset's number of epochs */
   readonly 'epochs'?: number;
@@ -25,8 +25,10 @@ export interface RunParams {
   readonly 'max-sequences'?: number;
   /** seed of the training split, initialisation and shuffling */
   readonly 'seed': number;
-  /** forecaster engine: a hardware GPU, the software GPU (Mesa llvmpipe), cpu = the float64 reference; auto picks hardware when present (env DPM_DEVICE) */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
   /** z-score below which the map is transparent (PNG and overlay) */
@@ -64,7 +66,7 @@ export interface RunInput {
   readonly 'aoi'?: string;
   /** coherence chip, range x azimuth SLC pixels */
   readonly 'chip'?: string;
-  /** paper: H=256, M=128, 20 epochs, batch 256; fast: H=32, M=32, 12 epochs, batch 64, at most 20,000 training sequences (CPU-only machines) */
+  /** paper: H=256, M=128, 20 epochs, batch 256 (a hardware GPU or the cpu engine); fast: H=32, M=32, 12 epochs, batch 64, at most 20,000 training sequences (for the slow software and reference engines, or a quick look) */
   readonly 'preset'?: 'paper' | 'fast';
   /** override the preset's number of epochs */
   readonly 'epochs'?: number;
@@ -72,8 +74,10 @@ export interface RunInput {
   readonly 'max-sequences'?: number;
   /** seed of the training split, initialisation and shuffling */
   readonly 'seed'?: number;
-  /** forecaster engine: a hardware GPU, the software GPU (Mesa llvmpipe), cpu = the float64 reference; auto picks hardware when present (env DPM_DEVICE) */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
   /** z-score below which the map is transparent (PNG and overlay) */
@@ -110,8 +114,8 @@ export interface DemoParams {
   readonly 'dates': number;
   /** z-score below which the map is transparent */
   readonly 'threshold': number;
-  /** forecaster engine: a hardware GPU, the software GPU (Mesa llvmpipe), cpu = the float64 reference; auto picks hardware when present (env DPM_DEVICE) */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** recompute everything */
   readonly 'force': boolean;
 }
@@ -129,8 +133,8 @@ export interface DemoInput {
   readonly 'dates'?: number;
   /** z-score below which the map is transparent */
   readonly 'threshold'?: number;
-  /** forecaster engine: a hardware GPU, the software GPU (Mesa llvmpipe), cpu = the float64 reference; auto picks hardware when present (env DPM_DEVICE) */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** recompute everything */
   readonly 'force'?: boolean;
 }
@@ -245,8 +249,10 @@ export interface TrainParams {
   readonly 'init'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
-  /** where the model runs: auto (a hardware GPU if any, else the software GPU), hardware, software (Mesa llvmpipe), cpu (the slow float64 reference); default: env DPM_DEVICE, else auto */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
   /** checkpoint file (default <out>.checkpoint.safetensors) */
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
@@ -284,8 +290,10 @@ export interface TrainInput {
   readonly 'init'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
-  /** where the model runs: auto (a hardware GPU if any, else the software GPU), hardware, software (Mesa llvmpipe), cpu (the slow float64 reference); default: env DPM_DEVICE, else auto */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
   /** checkpoint file (default <out>.checkpoint.safetensors) */
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
@@ -308,8 +316,10 @@ export interface ForecastParams {
   readonly 'series': boolean;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
-  /** where the model runs: auto (a hardware GPU if any, else the software GPU), hardware, software (Mesa llvmpipe), cpu (the slow float64 reference); default: env DPM_DEVICE, else auto */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
 }
 
 export interface ForecastInput {
@@ -327,8 +337,10 @@ export interface ForecastInput {
   readonly 'series'?: boolean;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
-  /** where the model runs: auto (a hardware GPU if any, else the software GPU), hardware, software (Mesa llvmpipe), cpu (the slow float64 reference); default: env DPM_DEVICE, else auto */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
 }
 
 /** baseline-ccd: Baseline: CCD coherence loss (DPM1) */
@@ -459,8 +471,10 @@ export interface InspectParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
-  /** where the model runs: auto (a hardware GPU if any, else the software GPU), hardware, software (Mesa llvmpipe), cpu (the slow float64 reference); default: env DPM_DEVICE, else auto */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
 }
 
 export interface InspectInput {
@@ -478,8 +492,10 @@ export interface InspectInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
-  /** where the model runs: auto (a hardware GPU if any, else the software GPU), hardware, software (Mesa llvmpipe), cpu (the slow float64 reference); default: env DPM_DEVICE, else auto */
-  readonly 'device'?: 'auto' | 'hardware' | 'software' | 'cpu';
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
 }
 
 /** evaluate: Evaluate damage proxies (PR curves, F-beta) */

@@ -8,7 +8,7 @@ import { withOutputs } from '../io/outputs.js';
 import { readCoherenceStack } from '../raster/stack.js';
 import { buildSeries, splitBands } from '../model/series.js';
 import { trainModel } from '../model/train.js';
-import { createEngine } from '../model/engines.js';
+import { engineOptions, presetAdvice, selectEngine } from '../engines/select.js';
 import { loadModel, saveModel } from '../model/safetensors.js';
 import { paramCount, PAPER_CONFIG, type ModelConfig } from '../model/params.js';
 import { PAPER_ADAM } from '../model/engine.js';
@@ -40,7 +40,11 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
   const stack = await readCoherenceStack(params.coherence, { nodata: params.nodata, feedback: stage(fb, 0, 5, 'reading') });
   const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, false);
   const series = buildSeries(stack, split, fb);
-  const engine = await createEngine(config, params.device, fb);
+  const { engine, kind } = await selectEngine(config, engineOptions(params, fb));
+  const advice = presetAdvice(kind);
+  if (advice.preset === 'fast' && config.hidden * config.mlp > 32 * 32) {
+    fb.log('warning', `${advice.why}; for a quicker run use --hidden 32 --mlp 32 (dpm run --preset fast)`);
+  }
   fb.log('info', `model: H=${config.hidden}, M=${config.mlp}: ${paramCount(config).toLocaleString('en-US')} parameters`);
   const checkpoint = params.checkpoint ?? checkpointPath(out);
   const clip = params['clip-norm'];

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { fstatSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { execute } from './execute.js';
-import { loadManifest } from './manifest.js';
+import { loadManifest, paramsFromEnv } from './manifest.js';
 import { jsonFeedback, jsonLine } from './render.js';
 import type { Feedback } from '../core/feedback.js';
 import type { Outputs } from './algorithm.js';
@@ -193,7 +193,9 @@ export async function serveWorker(run: Runner = execute): Promise<number> {
   try {
     const req = parseRequest(await request);
     fb.log('debug', `worker: node ${process.version}, pid ${process.pid}, protocol ${PROTOCOL_VERSION}, algorithm ${req.algorithm}`);
-    const outputs = await run(req.algorithm, req.parameters, fb);
+    // env defaults (DPM_DEVICE …) are read here, at the edge, as the CLI does
+    const spec = loadManifest().algorithms.find((a) => a.id === req.algorithm);
+    const outputs = await run(req.algorithm, spec ? paramsFromEnv(spec, req.parameters) : req.parameters, fb);
     jsonLine({ type: 'result', outputs });
     return 0;
   } catch (err) {

@@ -53,7 +53,7 @@ def coherence_train_forecast():
         QgsProcessingParameterNumber('epochs', 'Training epochs', QgsProcessingParameterNumber.Integer, 20, False, 1),
         QgsProcessingParameterNumber('hidden', 'GRU hidden size', QgsProcessingParameterNumber.Integer, 256, False, 1),
         QgsProcessingParameterNumber('mlp', 'Decoder MLP width', QgsProcessingParameterNumber.Integer, 128, False, 1),
-        QgsProcessingParameterEnum('device', 'Device', ['auto', 'hardware', 'software', 'cpu'], False, 0),
+        QgsProcessingParameterEnum('device', 'Device', ['auto', 'gpu', 'software', 'cpu', 'reference'], False, 0),
     ]
     for i, p in enumerate(inputs):
         mp = QgsProcessingModelParameter(p.name())

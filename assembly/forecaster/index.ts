@@ -1,0 +1,911 @@
+// The forecaster's CPU kernels (wasm SIMD; host: host/cpu/). No allocation: the host lays out one shared linear
+// memory, writes a context block of i32 fields (CTX_* below, mirrored in host/cpu/engine.ts) and calls the exported
+// phases from every thread with (ctx, thread, threads). Numerics as host/model/reference.ts, in float32 (loss,
+// gradient norm and Adam in float64).
+//
+// Work split (why it is deterministic): forwardBackward hands out ranges of sequences as work items (an atomic
+// counter: a thread slowed down by a busy core simply takes fewer) and runs the whole recurrence (decoder, loss, GRU
+// step; then BPTT) on each, so there is no synchronisation per step; each output depends only on its own row,
+// computed with the same arithmetic whatever item, tile or thread it falls in (the sgemm clamps the rows of a
+// partial tile instead of branching). weightGrads hands out blocks of rows of every weight matrix and sums over all
+// T·B rows in one fixed order (row 0 first), so the results depend neither on the split nor on the
+// thread count. The bias gradients ride along as a column of ones in the packed right-hand side. The GRU keeps
+// 1 − z and 1 − n² as computed from e^x (not from the rounded z, n: they would cancel where z, |n| ≈ 1).
+//
+// sgemm: C[m, n] = A[m, K] · Bp, A row-major (stride lda), Bp packed in panels of 12 columns ([K][12] each, zero
+// padded); a 3 × 12 register tile of f32x4 accumulators (9 + 3 B vectors + 1 A splat of V8's ~15 usable registers).
+// Built three times (asconfig.forecaster.json): relaxed SIMD (f32x4.relaxed_madd → one FMA instruction), plain
+// SIMD (mul + add), and a debug build of the plain one.
+export const FORECASTER_ABI_VERSION: i32 = 1;
+
+// ── context block fields (i32 each) ─────────────────────────────────────────────────────────────────────────────
+const CTX_B = 0; // sequences in this chunk
+const CTX_T = 1;
+const CTX_H = 2;
+const CTX_M = 3;
+const CTX_F = 4;
+const CTX_TRAIN = 5; // 1: keep activations, run BPTT and the weight gradients
+const CTX_ACCUMULATE = 6; // 1: add this chunk's gradient to the one in grad (later chunks)
+const CTX_PARAMS = 7;
+const CTX_GRAD = 8;
+const CTX_WHH_T = 9; // packed W_hhᵀ  (K = H, N = 3H)
+const CTX_WHH_N = 10; // packed W_hh  (K = 3H, N = H)
+const CTX_W1_T = 11; // (K = H, N = M)
+const CTX_W2_T = 12; // (K = M, N = M)
+const CTX_W3_T = 13;
+const CTX_W1_N = 14; // (K = M, N = H)
+const CTX_W2_N = 15; // (K = M, N = M)
+const CTX_W3_N = 16;
+const CTX_WIH_T = 17; // W_ih transposed to [F][3H]
+const CTX_X = 18; // [B, T, F] as given (NaN in feature 0 = missing)
+const CTX_H_ALL = 19; // [(T+1)·B, H] time-major (training)
+const CTX_U = 20; // [T·B, F] inputs fed to the GRU
+const CTX_GATES = 21; // [T·B, 6H]: r | z | n | W_hn h + b_hn | 1 − n² | 1 − z
+const CTX_A1 = 22; // [T·B, M] decoder pre-activations (training)
+const CTX_A2 = 23;
+const CTX_A3 = 24;
+const CTX_MU = 25; // [(T+1)·B] time-major (row T: forecasts only)
+const CTX_LV = 26;
+const CTX_NLL = 27; // f64 [B]: each sequence's summed loss
+const CTX_DOUT = 28; // [T·B, 2]: dL/dμ, dL/dlogvar
+const CTX_DGATE = 29; // [T·B, 4H]: dar | daz | dhn | dan (pre-activation gradients; dhn = dan·r feeds W_hn)
+const CTX_DA1 = 30; // [T·B, M]
+const CTX_DA2 = 31;
+const CTX_DA3 = 32;
+const CTX_SCRATCH = 33; // per-thread scratch, CTX_SCRATCH_BYTES each
+const CTX_SCRATCH_BYTES = 34;
+const CTX_WORK = 35; // the next work item of the running phase (atomic counter; the host zeroes it)
+export const CTX_FIELDS: i32 = 36;
+
+const LOG_2PI: f64 = 1.8378770664093453;
+// rows of the right-hand side per K block in the weight gradients (a packed block of 264 columns is 270 KB)
+const KC: i32 = 256;
+const PANEL: i32 = 12;
+// products per register block in the sgemm (see gemm)
+const KB: i32 = 64;
+// rows per block of the sgemm (a multiple of 3): the block of A stays in L2 while all panels of B pass
+const MC: i32 = 48;
+// scratch of the sgemm: a float32 staging tile (144 bytes) and the float64 totals (288 bytes) at +160
+const TILE_BYTES: usize = 448;
+
+/** First free byte of linear memory. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+@inline function ctxI(ctx: usize, field: i32): i32 {
+  return load<i32>(ctx + (<usize>field << 2));
+}
+@inline function ctxP(ctx: usize, field: i32): usize {
+  return <usize>load<i32>(ctx + (<usize>field << 2));
+}
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+// ── parameter layout (host/model/params.ts order) ───────────────────────────────────────────────────────────────
+@inline function offWhh(H: i32, F: i32): i32 { return 3 * H * F; }
+@inline function offBih(H: i32, F: i32): i32 { return offWhh(H, F) + 3 * H * H; }
+@inline function offBhh(H: i32, F: i32): i32 { return offBih(H, F) + 3 * H; }
+@inline function offW1(H: i32, F: i32): i32 { return offBhh(H, F) + 3 * H; }
+@inline function offB1(H: i32, M: i32, F: i32): i32 { return offW1(H, F) + M * H; }
+@inline function offW2(H: i32, M: i32, F: i32): i32 { return offB1(H, M, F) + M; }
+@inline function offB2(H: i32, M: i32, F: i32): i32 { return offW2(H, M, F) + M * M; }
+@inline function offW3(H: i32, M: i32, F: i32): i32 { return offB2(H, M, F) + M; }
+@inline function offB3(H: i32, M: i32, F: i32): i32 { return offW3(H, M, F) + M * M; }
+@inline function offWm(H: i32, M: i32, F: i32): i32 { return offB3(H, M, F) + M; }
+@inline function offBm(H: i32, M: i32, F: i32): i32 { return offWm(H, M, F) + M; }
+@inline function offWl(H: i32, M: i32, F: i32): i32 { return offBm(H, M, F) + 1; }
+@inline function offBl(H: i32, M: i32, F: i32): i32 { return offWl(H, M, F) + M; }
+export function paramCount(H: i32, M: i32, F: i32): i32 { return offBl(H, M, F) + 1; }
+
+@inline function f32At(base: usize, index: i32): usize {
+  return base + (<usize>index << 2);
+}
+
+// ── packing ─────────────────────────────────────────────────────────────────────────────────────────────────────
+
+/** floats of a packed right-hand side with K rows and N columns */
+export function packedFloats(K: i32, N: i32): i32 {
+  return ((N + PANEL - 1) / PANEL) * PANEL * K;
+}
+
+/** Packs B[k, j] = src[k·rs + j·cs] (k < K, j < N) into panels of 12 columns, zeros past N (the weights). */
+export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize): void {
+  const panels = (N + PANEL - 1) / PANEL;
+  for (let jp = 0; jp < panels; jp++) {
+    const j0 = jp * PANEL;
+    let d = dst + (<usize>(jp * K * PANEL) << 2);
+    for (let k = 0; k < K; k++) {
+      if (cs == 1 && j0 + PANEL <= N) {
+        const s = f32At(src, k * rs + j0);
+        v128.store(d, v128.load(s));
+        v128.store(d, v128.load(s, 16), 16);
+        v128.store(d, v128.load(s, 32), 32);
+      } else {
+        for (let jj = 0; jj < PANEL; jj++) {
+          const j = j0 + jj;
+          store<f32>(d + (<usize>jj << 2), j < N ? load<f32>(f32At(src, k * rs + j * cs)) : 0);
+        }
+      }
+      d += 48;
+    }
+  }
+}
+
+/**
+ * The right-hand side of a weight gradient, K rows of [X1 | X2 | 1] packed like packB: X1 [K, N1] (ReLU applied
+ * when `relu`), X2 [K, N2] (N2 may be 0), then the column of ones that yields the bias gradient.
+ */
+export function packRowsB(x1: usize, N1: i32, x2: usize, N2: i32, K: i32, dst: usize, relu: bool): void {
+  const cols = N1 + N2 + 1;
+  const panels = (cols + PANEL - 1) / PANEL;
+  const zero = f32x4.splat(0);
+  for (let jp = 0; jp < panels; jp++) {
+    const j0 = jp * PANEL;
+    let d = dst + (<usize>(jp * K * PANEL) << 2);
+    if (j0 + PANEL <= N1) {
+      for (let k = 0; k < K; k++) {
+        const s = f32At(x1, k * N1 + j0);
+        let v0 = v128.load(s), v1 = v128.load(s, 16), v2 = v128.load(s, 32);
+        if (relu) {
+          v0 = f32x4.max(v0, zero);
+          v1 = f32x4.max(v1, zero);
+          v2 = f32x4.max(v2, zero);
+        }
+        v128.store(d, v0);
+        v128.store(d, v1, 16);
+        v128.store(d, v2, 32);
+        d += 48;
+      }
+      continue;
+    }
+    for (let k = 0; k < K; k++) {
+      for (let jj = 0; jj < PANEL; jj++) {
+        const j = j0 + jj;
+        let v: f32 = 0;
+        if (j < N1) {
+          v = load<f32>(f32At(x1, k * N1 + j));
+          if (relu && !(v > 0)) v = 0;
+        } else if (j < N1 + N2) {
+          v = load<f32>(f32At(x2, k * N2 + j - N1));
+        } else if (j == N1 + N2) {
+          v = 1;
+        }
+        store<f32>(d + (<usize>jj << 2), v);
+      }
+      d += 48;
+    }
+  }
+}
+
+/** At[i, kk] = src[(r0 + kk)·ld + m0 + i] for i < mt, kk < kc: a transposed block of a weight gradient's left side */
+function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: usize): void {
+  // 4 × 4 blocks through registers (four row loads, eight shuffles, four stores), the edges element by element.
+  // Reads run along the rows of the big activation arrays; the block written stays in cache
+  const rowBytes = <usize>ld << 2;
+  const step = <usize>kc << 2;
+  let kk = 0;
+  for (; kk + 4 <= kc; kk += 4) {
+    const p0 = f32At(src, (r0 + kk) * ld + m0), p1 = p0 + rowBytes, p2 = p1 + rowBytes, p3 = p2 + rowBytes;
+    let i = 0;
+    for (; i + 4 <= mt; i += 4) {
+      const off = <usize>i << 2;
+      const v0 = v128.load(p0 + off), v1 = v128.load(p1 + off), v2 = v128.load(p2 + off), v3 = v128.load(p3 + off);
+      const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+      const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+      const d = f32At(dst, i * kc + kk);
+      v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+      v128.store(d + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+      v128.store(d + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+      v128.store(d + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+    }
+    for (; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, 4, f32At(dst, i * kc + kk));
+  }
+  if (kk < kc) {
+    for (let i = 0; i < mt; i++) packATColumn(src, ld, m0 + i, r0 + kk, kc - kk, f32At(dst, i * kc + kk));
+  }
+}
+
+// n rows of one column of the source, from row r, into consecutive floats at d
+@inline function packATColumn(src: usize, ld: i32, col: i32, r: i32, n: i32, d: usize): void {
+  let s = f32At(src, r * ld + col);
+  for (let q = 0; q < n; q++) {
+    store<f32>(d + (<usize>q << 2), load<f32>(s));
+    s += <usize>ld << 2;
+  }
+}
+
+// ── sgemm ───────────────────────────────────────────────────────────────────────────────────────────────────────
+
+// adds the four lanes of a block sum to four float64 running totals
+@inline function addTotal(t: usize, c: v128): void {
+  v128.store(t, f64x2.add(v128.load(t), f64x2.promote_low_f32x4(c)));
+  v128.store(t, f64x2.add(v128.load(t, 16), f64x2.promote_low_f32x4(i32x4.shuffle(c, c, 2, 3, 0, 1))), 16);
+}
+
+/**
+ * C[m, n] = init + A[m, K] · Bp. init: C itself when `accumulate`, else the bias row (when bias ≠ 0), else 0.
+ * Summation: blocks of KB products are summed in float32 registers from zero, and each block sum is added to a
+ * float64 running total in `tile` (TILE_BYTES of scratch, L1): the rounding error grows with KB rather than K
+ * (BPTT's K = 3H = 768 sums in one float32 chain lost 3× the accuracy of PyTorch's blocked sgemm). Each C element
+ * gets the same operations in the same order whatever its place in a tile: rows past m in the last tile reuse the
+ * last row (computed, not stored), columns past n are computed on the zero padding and not stored.
+ */
+export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
+  accumulate: bool, tile: usize): void {
+  const panels = (n + PANEL - 1) / PANEL;
+  const rowA = <usize>lda << 2;
+  const rowC = <usize>ldc << 2;
+  for (let i0 = 0; i0 < m; i0 += MC) {
+  const i1 = min(m, i0 + MC);
+  for (let jp = 0; jp < panels; jp++) {
+    const j0 = jp * PANEL;
+    const width = min(PANEL, n - j0);
+    const panel = bp + (<usize>(jp * K * PANEL) << 2);
+    for (let i = i0; i < i1; i += 3) {
+      const rows = min(3, i1 - i);
+      const a0 = a + <usize>i * rowA;
+      const a1 = rows > 1 ? a0 + rowA : a0;
+      const a2 = rows > 2 ? a0 + 2 * rowA : a1;
+      const c0 = c + <usize>i * rowC + (<usize>j0 << 2);
+      // the running totals (float64, 12 per row at tile + 160) start as init
+      const t64 = tile + 160;
+      if (width == PANEL) {
+        for (let r = 0; r < 3; r++) {
+          const t = t64 + <usize>(r * 96);
+          if (accumulate || bias != 0) {
+            const src = accumulate ? c0 + <usize>min(r, rows - 1) * rowC : bias + (<usize>j0 << 2);
+            for (let v: usize = 0; v < 3; v++) {
+              const x = v128.load(src + (v << 4));
+              v128.store(t + (v << 5), f64x2.promote_low_f32x4(x));
+              v128.store(t + (v << 5) + 16, f64x2.promote_low_f32x4(i32x4.shuffle(x, x, 2, 3, 0, 1)));
+            }
+          } else {
+            for (let v: usize = 0; v < 6; v++) v128.store(t + (v << 4), f64x2.splat(0));
+          }
+        }
+      } else {
+        // a partial panel: staged as float32 at tile, zeros past n
+        memory.fill(tile, 0, 144);
+        for (let r = 0; r < rows; r++) {
+          const src = accumulate ? c0 + <usize>r * rowC : bias + (<usize>j0 << 2);
+          if (accumulate || bias != 0) memory.copy(tile + <usize>(r * 48), src, <usize>width << 2);
+        }
+        for (let q: usize = 0; q < 18; q++) {
+          v128.store(t64 + (q << 4), f64x2.promote_low_f32x4(v128.load64_zero(tile + (q << 3))));
+        }
+      }
+      let pb = panel;
+      let pa0 = a0, pa1 = a1, pa2 = a2;
+      for (let k0 = 0; k0 < K; k0 += KB) {
+        const kend = min(K, k0 + KB);
+        let c00 = f32x4.splat(0), c01 = c00, c02 = c00;
+        let c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
+        for (let k = k0; k < kend; k++) {
+          const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
+          const x0 = v128.load32_splat(pa0);
+          c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01); c02 = madd(x0, b2, c02);
+          const x1 = v128.load32_splat(pa1);
+          c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11); c12 = madd(x1, b2, c12);
+          const x2 = v128.load32_splat(pa2);
+          c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21); c22 = madd(x2, b2, c22);
+          pb += 48;
+          pa0 += 4;
+          pa1 += 4;
+          pa2 += 4;
+        }
+        addTotal(t64, c00); addTotal(t64 + 32, c01); addTotal(t64 + 64, c02);
+        addTotal(t64 + 96, c10); addTotal(t64 + 128, c11); addTotal(t64 + 160, c12);
+        addTotal(t64 + 192, c20); addTotal(t64 + 224, c21); addTotal(t64 + 256, c22);
+      }
+      if (width == PANEL) {
+        for (let r = 0; r < rows; r++) {
+          const t = t64 + <usize>(r * 96), d = c0 + <usize>r * rowC;
+          for (let v: usize = 0; v < 3; v++) {
+            const lo = f32x4.demote_f64x2_zero(v128.load(t + (v << 5)));
+            const hi = f32x4.demote_f64x2_zero(v128.load(t + (v << 5) + 16));
+            v128.store(d + (v << 4), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+          }
+        }
+      } else {
+        for (let q: usize = 0; q < 9; q++) {
+          const lo = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5)));
+          const hi = f32x4.demote_f64x2_zero(v128.load(t64 + (q << 5) + 16));
+          v128.store(tile + (q << 4), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+        }
+        for (let r = 0; r < rows; r++) memory.copy(c0 + <usize>r * rowC, tile + <usize>(r * 48), <usize>width << 2);
+      }
+    }
+  }
+  }
+}
+
+// ── activations ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+// e^x for f32x4 (Cephes expf: range reduction by ln 2 in two parts, degree-5 polynomial, 2^n through the exponent
+// bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range. The polynomials (here and in
+// tanh) use madd: one FMA per term in the relaxed build
+@inline function vexp(x0: v128): v128 {
+  const x = f32x4.max(f32x4.min(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447504));
+  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = madd(y, r, f32x4.splat(1.3981999507e-3));
+  y = madd(y, r, f32x4.splat(8.3334519073e-3));
+  y = madd(y, r, f32x4.splat(4.1665795894e-2));
+  y = madd(y, r, f32x4.splat(1.6666665459e-1));
+  y = madd(y, r, f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
+  const n = i32x4.trunc_sat_f32x4_s(fx);
+  const scale = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  return f32x4.mul(y, scale);
+}
+
+@inline function vsigmoid(x: v128): v128 {
+  return vsigmoidKeep(x, 0, false);
+}
+
+// σ(x) = 1/(1 + e^{−x}); with `keep` also stores 1 − σ(x) = e^{−x}/(1 + e^{−x}) at `comp`, exact where σ ≈ 1 (1 − σ
+// computed from the rounded σ would cancel there, and BPTT multiplies by it)
+@inline function vsigmoidKeep(x: v128, comp: usize, keep: bool): v128 {
+  const one = f32x4.splat(1);
+  const e = vexp(f32x4.neg(x));
+  const q = f32x4.div(one, f32x4.add(one, e));
+  if (keep) v128.store(comp, f32x4.mul(e, q));
+  return q;
+}
+
+// tanh: an odd Taylor polynomial below |x| = 0.4 (where 1 − 2/(e^{2x} + 1) would cancel), the exp form above.
+// With `keep`, also stores 1 − tanh² = 4e/(e + 1)² at `sech2`: computed as 1 − n·n it would cancel where n ≈ ±1,
+// and BPTT's dL/da_n (and the fixtures' Adam steps on the tiniest W_hn gradients) inherit that error
+@inline function vtanhKeep(x: v128, sech2: usize, keep: bool): v128 {
+  const one = f32x4.splat(1);
+  const ax = f32x4.abs(x);
+  const e = vexp(f32x4.add(ax, ax));
+  const q = f32x4.div(one, f32x4.add(e, one));
+  let big = f32x4.sub(one, f32x4.add(q, q));
+  big = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
+  const x2 = f32x4.mul(x, x);
+  let p = f32x4.splat(-0.0088632355);
+  p = madd(p, x2, f32x4.splat(0.021869488));
+  p = madd(p, x2, f32x4.splat(-0.053968254));
+  p = madd(p, x2, f32x4.splat(0.13333334));
+  p = madd(p, x2, f32x4.splat(-0.33333334));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
+  const isSmall = f32x4.lt(ax, f32x4.splat(0.4));
+  const t = v128.bitselect(small, big, isSmall);
+  if (keep) {
+    // (e·q)·(4q): 4e alone overflows near the clamp of vexp
+    const s2 = f32x4.mul(f32x4.mul(e, q), f32x4.mul(f32x4.splat(4), q));
+    v128.store(sech2, v128.bitselect(f32x4.sub(one, f32x4.mul(small, small)), s2, isSmall));
+  }
+  return t;
+}
+
+@inline function vtanh(x: v128): v128 {
+  return vtanhKeep(x, 0, false);
+}
+
+/** exported for the tests: dst[i] = e^src[i] / σ(src[i]) / tanh(src[i]) for kind 0 / 1 / 2 (n a multiple of 4) */
+export function activation(kind: i32, src: usize, dst: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) {
+    const x = v128.load(f32At(src, i));
+    v128.store(f32At(dst, i), kind == 0 ? vexp(x) : kind == 1 ? vsigmoid(x) : vtanh(x));
+  }
+}
+
+@inline function relu(src: usize, dst: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(f32At(dst, i), f32x4.max(v128.load(f32At(src, i)), zero));
+  for (; i < n; i++) {
+    const v = load<f32>(f32At(src, i));
+    store<f32>(f32At(dst, i), v > 0 ? v : 0);
+  }
+}
+
+/** Σ a[i]·b[i] over n floats: four lanes summed in a fixed order, then the tail */
+@inline function dot(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc = madd(v128.load(f32At(a, i)), v128.load(f32At(b, i)), acc);
+  let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) +
+    (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (; i < n; i++) s += load<f32>(f32At(a, i)) * load<f32>(f32At(b, i));
+  return s;
+}
+
+// ── weight packing (once per parameter version, one thread) ─────────────────────────────────────────────────────
+
+export function packWeights(ctx: usize): void {
+  const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const p = ctxP(ctx, CTX_PARAMS);
+  const whh = f32At(p, offWhh(H, F));
+  packB(whh, 1, H, H, 3 * H, ctxP(ctx, CTX_WHH_T)); // B[k, j] = W_hh[j, k]
+  packB(whh, H, 1, 3 * H, H, ctxP(ctx, CTX_WHH_N)); // B[k, j] = W_hh[k, j]
+  packB(f32At(p, offW1(H, F)), 1, H, H, M, ctxP(ctx, CTX_W1_T));
+  packB(f32At(p, offW2(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W2_T));
+  packB(f32At(p, offW3(H, M, F)), 1, M, M, M, ctxP(ctx, CTX_W3_T));
+  packB(f32At(p, offW1(H, F)), H, 1, M, H, ctxP(ctx, CTX_W1_N));
+  packB(f32At(p, offW2(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W2_N));
+  packB(f32At(p, offW3(H, M, F)), M, 1, M, M, ctxP(ctx, CTX_W3_N));
+  const wih = f32At(p, 0);
+  const wihT = ctxP(ctx, CTX_WIH_T);
+  for (let f = 0; f < F; f++) {
+    for (let j = 0; j < 3 * H; j++) store<f32>(f32At(wihT, f * 3 * H + j), load<f32>(f32At(wih, j * F + f)));
+  }
+}
+
+// ── per-thread scratch ──────────────────────────────────────────────────────────────────────────────────────────
+
+@inline function align4(n: i32): i32 {
+  return (n + 3) & ~3;
+}
+
+// floats of each scratch area for `rows` sequences; the forward/backward and weight-gradient areas overlap
+@inline function recurrentFloats(rows: i32, H: i32, M: i32): i32 {
+  // s1, sa1, sa2, sa3 (M), gh (3H), h ping-pong (2·H), gacc (H), df (M)
+  return align4(rows * M) * 5 + align4(rows * 3 * H) + align4(rows * H) * 3;
+}
+@inline function gradFloats(H: i32, M: i32, F: i32): i32 {
+  const widest = max(H + F, M) + 1;
+  const outRows = max(3 * H, M);
+  // packed block, transposed block, float32 block sums, float64 totals
+  return packedFloats(KC, widest) + align4(outRows * KC) + align4(outRows * widest) + 2 * outRows * widest;
+}
+
+/** bytes of scratch one thread needs for chunks of up to `rows` sequences per thread (plus the 144-byte tile) */
+export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
+  return (max(recurrentFloats(rows, H, M), gradFloats(H, M, F)) << 2) + <i32>TILE_BYTES;
+}
+
+// ── forward and BPTT over a range of sequences ──────────────────────────────────────────────────────────────────
+
+/**
+ * Sequences per work item of forwardBackward: about a quarter of a thread's share, so that a thread slowed down by
+ * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own).
+ */
+export function sequenceItemRows(B: i32, threads: i32): i32 {
+  if (threads == 1) return B;
+  return max(12, (B + 4 * threads - 1) / (4 * threads));
+}
+
+/** the next item of the running phase, or −1 when all are taken */
+@inline function nextItem(ctx: usize, items: i32): i32 {
+  const item = atomic.add<i32>(ctx + (<usize>CTX_WORK << 2), 1);
+  return item < items ? item : -1;
+}
+
+export function forwardBackward(ctx: usize, thread: i32, threads: i32): void {
+  const B = ctxI(ctx, CTX_B);
+  const per = sequenceItemRows(B, threads);
+  const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
+  for (let item = nextItem(ctx, (B + per - 1) / per); item >= 0; item = nextItem(ctx, (B + per - 1) / per)) {
+    const b0 = item * per, b1 = min(B, b0 + per);
+    forward(ctx, b0, b1, scratch);
+    if (ctxI(ctx, CTX_TRAIN) != 0) backward(ctx, b0, b1, scratch);
+  }
+}
+
+function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
+  const B = ctxI(ctx, CTX_B), T = ctxI(ctx, CTX_T), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const train = ctxI(ctx, CTX_TRAIN) != 0;
+  const nb = b1 - b0;
+  const G = 3 * H;
+  const p = ctxP(ctx, CTX_PARAMS);
+  const x = ctxP(ctx, CTX_X), hAll = ctxP(ctx, CTX_H_ALL), u = ctxP(ctx, CTX_U), gates = ctxP(ctx, CTX_GATES);
+  const mu = ctxP(ctx, CTX_MU), lv = ctxP(ctx, CTX_LV), nll = ctxP(ctx, CTX_NLL), dout = ctxP(ctx, CTX_DOUT);
+  const whhT = ctxP(ctx, CTX_WHH_T), wihT = ctxP(ctx, CTX_WIH_T);
+  const w1T = ctxP(ctx, CTX_W1_T), w2T = ctxP(ctx, CTX_W2_T), w3T = ctxP(ctx, CTX_W3_T);
+  const bih = f32At(p, offBih(H, F)), bhh = f32At(p, offBhh(H, F));
+  const b1p = f32At(p, offB1(H, M, F)), b2p = f32At(p, offB2(H, M, F)), b3p = f32At(p, offB3(H, M, F));
+  const wm = f32At(p, offWm(H, M, F)), wl = f32At(p, offWl(H, M, F));
+  const bm = load<f32>(f32At(p, offBm(H, M, F))), bl = load<f32>(f32At(p, offBl(H, M, F)));
+  // scratch
+  const tile = scratch;
+  const s1 = scratch + TILE_BYTES;
+  const sa1 = f32At(s1, align4(nb * M));
+  const sa2 = f32At(sa1, align4(nb * M));
+  const sa3 = f32At(sa2, align4(nb * M));
+  const gh = f32At(sa3, align4(nb * M));
+  const hb0 = f32At(gh, align4(nb * G));
+  const hb1 = f32At(hb0, align4(nb * H));
+
+  const h0 = train ? f32At(hAll, b0 * H) : hb0;
+  memory.fill(h0, 0, <usize>(nb * H) << 2);
+  for (let b = b0; b < b1; b++) store<f64>(nll + (<usize>b << 3), 0);
+  for (let k = 0; k <= T; k++) {
+    // training decodes h_0 … h_{T−1}; the forecast of the unseen step T is for forecasts only
+    if (train && k == T) break;
+    const hk = train ? f32At(hAll, (k * B + b0) * H) : ((k & 1) != 0 ? hb1 : hb0);
+    // decoder on h_k: 3 × (Linear + ReLU), then the two heads
+    const a1 = train ? f32At(ctxP(ctx, CTX_A1), (k * B + b0) * M) : sa1;
+    const a2 = train ? f32At(ctxP(ctx, CTX_A2), (k * B + b0) * M) : sa2;
+    const a3 = train ? f32At(ctxP(ctx, CTX_A3), (k * B + b0) * M) : sa3;
+    gemm(hk, H, w1T, H, a1, M, nb, M, b1p, false, tile);
+    relu(a1, s1, nb * M);
+    gemm(s1, M, w2T, M, a2, M, nb, M, b2p, false, tile);
+    relu(a2, s1, nb * M);
+    gemm(s1, M, w3T, M, a3, M, nb, M, b3p, false, tile);
+    relu(a3, s1, nb * M);
+    for (let r = 0; r < nb; r++) {
+      const f3 = f32At(s1, r * M);
+      store<f32>(f32At(mu, k * B + b0 + r), dot(f3, wm, M) + bm);
+      store<f32>(f32At(lv, k * B + b0 + r), dot(f3, wl, M) + bl);
+    }
+    if (k == T) break;
+
+    // Gaussian NLL of x_k (float64), its gradient, and the input fed to the GRU (μ_k where x_k is missing)
+    for (let b = b0; b < b1; b++) {
+      const row = k * B + b;
+      const xv = load<f32>(f32At(x, (b * T + k) * F));
+      const m_ = load<f32>(f32At(mu, row)), l_ = load<f32>(f32At(lv, row));
+      const fed = xv == xv;
+      let dm: f64 = 0, dl: f64 = 0;
+      if (fed) {
+        const d = <f64>xv - <f64>m_;
+        const e = Math.exp(-<f64>l_);
+        const q = d * d * e;
+        store<f64>(nll + (<usize>b << 3), load<f64>(nll + (<usize>b << 3)) + 0.5 * (LOG_2PI + <f64>l_ + q));
+        dm = -d * e;
+        dl = 0.5 * (1 - q);
+      }
+      if (train) {
+        store<f32>(f32At(dout, 2 * row), <f32>dm);
+        store<f32>(f32At(dout, 2 * row + 1), <f32>dl);
+      }
+      store<f32>(f32At(u, row * F), fed ? xv : m_);
+      for (let f = 1; f < F; f++) {
+        const v = load<f32>(f32At(x, (b * T + k) * F + f));
+        store<f32>(f32At(u, row * F + f), v == v ? v : 0);
+      }
+    }
+
+    // GRU step: gh = h_k W_hhᵀ + b_hh, then the gates (r | z | n as PyTorch) and h_{k+1}
+    gemm(hk, H, whhT, H, gh, G, nb, G, bhh, false, tile);
+    const hn = train ? f32At(hAll, ((k + 1) * B + b0) * H) : ((k & 1) != 0 ? hb0 : hb1);
+    for (let r = 0; r < nb; r++) {
+      const row = k * B + b0 + r;
+      const ur = f32At(u, row * F);
+      const ghr = f32At(gh, r * G);
+      const hprev = f32At(hk, r * H), hnext = f32At(hn, r * H);
+      const gt = f32At(gates, row * 6 * H);
+      let i = 0;
+      for (; i + 4 <= H; i += 4) {
+        let ir = v128.load(f32At(bih, i)), iz = v128.load(f32At(bih, H + i)), inn = v128.load(f32At(bih, 2 * H + i));
+        for (let f = 0; f < F; f++) {
+          const uf = v128.load32_splat(f32At(ur, f));
+          const w = f32At(wihT, f * G + i);
+          ir = madd(v128.load(w), uf, ir);
+          iz = madd(v128.load(f32At(w, H)), uf, iz);
+          inn = madd(v128.load(f32At(w, 2 * H)), uf, inn);
+        }
+        const rg = vsigmoid(f32x4.add(ir, v128.load(f32At(ghr, i))));
+        const zg = vsigmoidKeep(f32x4.add(iz, v128.load(f32At(ghr, H + i))), f32At(gt, 5 * H + i), train);
+        const hnn = v128.load(f32At(ghr, 2 * H + i));
+        const ng = vtanhKeep(f32x4.add(inn, f32x4.mul(rg, hnn)), f32At(gt, 4 * H + i), train);
+        const hp = v128.load(f32At(hprev, i));
+        // PyTorch's form: h' = (h − n)·z + n
+        v128.store(f32At(hnext, i), f32x4.add(f32x4.mul(f32x4.sub(hp, ng), zg), ng));
+        if (train) {
+          v128.store(f32At(gt, i), rg);
+          v128.store(f32At(gt, H + i), zg);
+          v128.store(f32At(gt, 2 * H + i), ng);
+          v128.store(f32At(gt, 3 * H + i), hnn);
+        }
+      }
+      for (; i < H; i++) {
+        // the tail lane by lane through the same vector formulas (lane 0)
+        let ir = load<f32>(f32At(bih, i)), iz = load<f32>(f32At(bih, H + i)), inn = load<f32>(f32At(bih, 2 * H + i));
+        for (let f = 0; f < F; f++) {
+          const uf = load<f32>(f32At(ur, f));
+          const w = f32At(wihT, f * G + i);
+          ir = f32x4.extract_lane(madd(f32x4.splat(load<f32>(w)), f32x4.splat(uf), f32x4.splat(ir)), 0);
+          iz = f32x4.extract_lane(madd(f32x4.splat(load<f32>(f32At(w, H))), f32x4.splat(uf), f32x4.splat(iz)), 0);
+          inn = f32x4.extract_lane(madd(f32x4.splat(load<f32>(f32At(w, 2 * H))), f32x4.splat(uf), f32x4.splat(inn)), 0);
+        }
+        const rg = f32x4.extract_lane(vsigmoid(f32x4.splat(ir + load<f32>(f32At(ghr, i)))), 0);
+        const zg = f32x4.extract_lane(vsigmoidKeep(f32x4.splat(iz + load<f32>(f32At(ghr, H + i))), tile, train), 0);
+        if (train) store<f32>(f32At(gt, 5 * H + i), load<f32>(tile));
+        const hnn = load<f32>(f32At(ghr, 2 * H + i));
+        const ng = f32x4.extract_lane(vtanhKeep(f32x4.splat(inn + rg * hnn), tile, train), 0);
+        if (train) store<f32>(f32At(gt, 4 * H + i), load<f32>(tile));
+        store<f32>(f32At(hnext, i), (load<f32>(f32At(hprev, i)) - ng) * zg + ng);
+        if (train) {
+          store<f32>(f32At(gt, i), rg);
+          store<f32>(f32At(gt, H + i), zg);
+          store<f32>(f32At(gt, 2 * H + i), ng);
+          store<f32>(f32At(gt, 3 * H + i), hnn);
+        }
+      }
+    }
+  }
+}
+
+/** decoder backward at step j for the thread's rows: da3, da2, da1 (stored), and dh += da1 W1 when `gacc` ≠ 0 */
+function decoderBackward(ctx: usize, j: i32, b0: i32, nb: i32, gacc: usize, df: usize, tile: usize): void {
+  const B = ctxI(ctx, CTX_B), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const p = ctxP(ctx, CTX_PARAMS);
+  const wm = f32At(p, offWm(H, M, F)), wl = f32At(p, offWl(H, M, F));
+  const row0 = j * B + b0;
+  const a1 = f32At(ctxP(ctx, CTX_A1), row0 * M), a2 = f32At(ctxP(ctx, CTX_A2), row0 * M);
+  const a3 = f32At(ctxP(ctx, CTX_A3), row0 * M);
+  const da1 = f32At(ctxP(ctx, CTX_DA1), row0 * M), da2 = f32At(ctxP(ctx, CTX_DA2), row0 * M);
+  const da3 = f32At(ctxP(ctx, CTX_DA3), row0 * M);
+  const dout = f32At(ctxP(ctx, CTX_DOUT), row0 * 2);
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < nb; r++) {
+    const dm = load<f32>(f32At(dout, 2 * r)), dl = load<f32>(f32At(dout, 2 * r + 1));
+    const vm = f32x4.splat(dm), vl = f32x4.splat(dl);
+    const ar = f32At(a3, r * M), dr = f32At(da3, r * M);
+    let i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const g = madd(vl, v128.load(f32At(wl, i)), f32x4.mul(vm, v128.load(f32At(wm, i))));
+      v128.store(f32At(dr, i), v128.and(g, f32x4.gt(v128.load(f32At(ar, i)), zero)));
+    }
+    for (; i < M; i++) {
+      const g = f32x4.extract_lane(madd(vl, f32x4.splat(load<f32>(f32At(wl, i))),
+        f32x4.mul(vm, f32x4.splat(load<f32>(f32At(wm, i))))), 0);
+      store<f32>(f32At(dr, i), load<f32>(f32At(ar, i)) > 0 ? g : 0);
+    }
+  }
+  // ReLU'(a) = a > 0, as torch's threshold_backward
+  gemm(da3, M, ctxP(ctx, CTX_W3_N), M, df, M, nb, M, 0, false, tile);
+  reluMask(df, a2, da2, nb * M);
+  gemm(da2, M, ctxP(ctx, CTX_W2_N), M, df, M, nb, M, 0, false, tile);
+  reluMask(df, a1, da1, nb * M);
+  if (gacc != 0) gemm(da1, M, ctxP(ctx, CTX_W1_N), M, gacc, H, nb, H, 0, true, tile);
+}
+
+@inline function reluMask(g: usize, a: usize, dst: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128.store(f32At(dst, i), v128.and(v128.load(f32At(g, i)), f32x4.gt(v128.load(f32At(a, i)), zero)));
+  }
+  for (; i < n; i++) store<f32>(f32At(dst, i), load<f32>(f32At(a, i)) > 0 ? load<f32>(f32At(g, i)) : 0);
+}
+
+function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
+  const B = ctxI(ctx, CTX_B), T = ctxI(ctx, CTX_T), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M);
+  const nb = b1 - b0;
+  const G = 3 * H;
+  const hAll = ctxP(ctx, CTX_H_ALL), gates = ctxP(ctx, CTX_GATES), dgate = ctxP(ctx, CTX_DGATE);
+  const whhN = ctxP(ctx, CTX_WHH_N);
+  const tile = scratch;
+  const gacc = scratch + TILE_BYTES; // dL/dh_{k+1}, [nb, H]
+  const df = f32At(gacc, align4(nb * H));
+  memory.fill(gacc, 0, <usize>(nb * H) << 2);
+  const one = f32x4.splat(1);
+  for (let k = T - 1; k >= 0; k--) {
+    if (k + 1 < T) decoderBackward(ctx, k + 1, b0, nb, gacc, df, tile);
+    // GRU step k: h_{k+1} = (1 − z) n + z h_k; gacc becomes the direct term z·dh, then += dgh W_hh
+    for (let r = 0; r < nb; r++) {
+      const row = k * B + b0 + r;
+      const gt = f32At(gates, row * 6 * H), dg = f32At(dgate, row * 4 * H);
+      const hp = f32At(hAll, row * H), ga = f32At(gacc, r * H);
+      let i = 0;
+      for (; i + 4 <= H; i += 4) {
+        const g = v128.load(f32At(ga, i));
+        const rg = v128.load(f32At(gt, i)), zg = v128.load(f32At(gt, H + i));
+        const ng = v128.load(f32At(gt, 2 * H + i)), hn = v128.load(f32At(gt, 3 * H + i));
+        const zc = v128.load(f32At(gt, 5 * H + i));
+        const dn = f32x4.mul(g, zc);
+        const dz = f32x4.mul(g, f32x4.sub(v128.load(f32At(hp, i)), ng));
+        const dan = f32x4.mul(dn, v128.load(f32At(gt, 4 * H + i)));
+        const dr = f32x4.mul(dan, hn);
+        v128.store(f32At(dg, i), f32x4.mul(dr, f32x4.mul(rg, f32x4.sub(one, rg))));
+        v128.store(f32At(dg, H + i), f32x4.mul(dz, f32x4.mul(zg, zc)));
+        v128.store(f32At(dg, 2 * H + i), f32x4.mul(dan, rg));
+        v128.store(f32At(dg, 3 * H + i), dan);
+        v128.store(f32At(ga, i), f32x4.mul(g, zg));
+      }
+      for (; i < H; i++) {
+        const g = load<f32>(f32At(ga, i));
+        const rg = load<f32>(f32At(gt, i)), zg = load<f32>(f32At(gt, H + i));
+        const ng = load<f32>(f32At(gt, 2 * H + i)), hn = load<f32>(f32At(gt, 3 * H + i));
+        const zc = load<f32>(f32At(gt, 5 * H + i));
+        const dn = g * zc;
+        const dz = g * (load<f32>(f32At(hp, i)) - ng);
+        const dan = dn * load<f32>(f32At(gt, 4 * H + i));
+        const dr = dan * hn;
+        store<f32>(f32At(dg, i), dr * (rg * (1 - rg)));
+        store<f32>(f32At(dg, H + i), dz * (zg * zc));
+        store<f32>(f32At(dg, 2 * H + i), dan * rg);
+        store<f32>(f32At(dg, 3 * H + i), dan);
+        store<f32>(f32At(ga, i), g * zg);
+      }
+    }
+    gemm(f32At(dgate, (k * B + b0) * 4 * H), 4 * H, whhN, G, gacc, H, nb, H, 0, true, tile);
+  }
+  // the prior (prediction 0, from h_0 = 0): parameter gradients only
+  decoderBackward(ctx, 0, b0, nb, 0, df, tile);
+}
+
+// ── weight gradients: every thread a slice of the rows of every matrix ─────────────────────────────────────────
+
+/**
+ * For j in [m0, m1): Σ_r dY[r, j] · [X1[r], X2[r], 1] over the R = T·B rows, r in order
+ * (ReLU applied to X1 when `relu`). The X1 part goes to wOut[j, :N1] (row stride ldw), the ones column to bias
+ * bOut[j·bStride]; rows j < limit2 also send the X2 part to wOut2[j, :N2] and the bias to bOut2[j] (the GRU's input
+ * weights share the gates' rows). Added to what is there when the context says so (later chunks).
+ */
+function weightGrad(ctx: usize, m0: i32, m1: i32, scratch: usize, dy: usize, ldy: i32,
+  x1: usize, N1: i32, relu: bool, x2: usize, N2: i32,
+  wOut: usize, ldw: i32, bOut: usize, bStride: i32, limit2: i32, wOut2: usize, bOut2: usize): void {
+  const R = ctxI(ctx, CTX_T) * ctxI(ctx, CTX_B);
+  const accumulate = ctxI(ctx, CTX_ACCUMULATE) != 0;
+  const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const mt = m1 - m0;
+  const widest = max(H + F, M) + 1;
+  const tile = scratch;
+  const bp = scratch + TILE_BYTES;
+  const at = f32At(bp, packedFloats(KC, widest));
+  const c = f32At(at, align4(max(3 * H, M) * KC));
+  const c64 = f32At(c, align4(max(3 * H, M) * widest)); // 8-byte aligned: c's size is a multiple of 4 floats
+  const ldc = N1 + N2 + 1;
+  const n = mt * ldc;
+  // each block of KC rows is summed in float32 by the sgemm, the blocks in float64: tiny gradient entries that are
+  // sums of large cancelling terms keep their accuracy (Adam divides them by |g| + 1e-8)
+  for (let r0 = 0; r0 < R; r0 += KC) {
+    const kc = min(KC, R - r0);
+    packRowsB(f32At(x1, r0 * N1), N1, f32At(x2, r0 * N2), N2, kc, bp, relu);
+    packAT(dy, ldy, m0, mt, r0, kc, at);
+    gemm(at, kc, bp, kc, c, ldc, mt, ldc, 0, false, tile);
+    let i = 0;
+    if (r0 == 0) {
+      for (; i + 2 <= n; i += 2) {
+        v128.store(c64 + (<usize>i << 3), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i))));
+      }
+      for (; i < n; i++) store<f64>(c64 + (<usize>i << 3), <f64>load<f32>(f32At(c, i)));
+    } else {
+      for (; i + 2 <= n; i += 2) {
+        const at64 = c64 + (<usize>i << 3);
+        v128.store(at64, f64x2.add(v128.load(at64), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i)))));
+      }
+      for (; i < n; i++) {
+        store<f64>(c64 + (<usize>i << 3), load<f64>(c64 + (<usize>i << 3)) + <f64>load<f32>(f32At(c, i)));
+      }
+    }
+  }
+  for (let j = 0; j < mt; j++) {
+    const cr = c64 + (<usize>(j * ldc) << 3);
+    const row = m0 + j;
+    storeGrad(f32At(wOut, row * ldw), cr, N1, accumulate);
+    const bias = cr + (<usize>(N1 + N2) << 3);
+    storeGrad(f32At(bOut, row * bStride), bias, 1, accumulate);
+    if (row < limit2) {
+      storeGrad(f32At(wOut2, row * N2), cr + (<usize>N1 << 3), N2, accumulate);
+      storeGrad(f32At(bOut2, row), bias, 1, accumulate);
+    }
+  }
+}
+
+// dst[i] (+)= float32(src[i]) for n float64 sums
+@inline function storeGrad(dst: usize, src: usize, n: i32, accumulate: bool): void {
+  for (let i = 0; i < n; i++) {
+    const v = <f32>load<f64>(src + (<usize>i << 3));
+    store<f32>(f32At(dst, i), accumulate ? load<f32>(f32At(dst, i)) + v : v);
+  }
+}
+
+// rows of weight matrix `w` in weightGrads' order: W_hh (and W_ih's r, z rows), W_ih's n rows, W1, W2, W3, heads
+@inline function matrixRows(w: i32, H: i32, M: i32): i32 {
+  return w == 0 ? 3 * H : w == 1 ? H : w < 5 ? M : 2;
+}
+
+// output rows per work item of weightGrads: a multiple of 12, about a third of a thread's share of the matrix
+@inline function gradItemRows(rows: i32, threads: i32): i32 {
+  // one thread: whole matrices (each item packs the right-hand side again)
+  if (threads == 1) return rows;
+  return max(12, ((rows + 3 * threads - 1) / (3 * threads) + 11) / 12 * 12);
+}
+
+export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
+  const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
+  const g = ctxP(ctx, CTX_GRAD);
+  const W = 4 * H;
+  const dgate = ctxP(ctx, CTX_DGATE), hAll = ctxP(ctx, CTX_H_ALL);
+  const u = ctxP(ctx, CTX_U);
+  const wih = f32At(g, 0), bih = f32At(g, offBih(H, F));
+  let items = 0;
+  for (let w = 0; w < 6; w++) {
+    const rows = matrixRows(w, H, M);
+    const per = gradItemRows(rows, threads);
+    items += (rows + per - 1) / per;
+  }
+  for (let item = nextItem(ctx, items); item >= 0; item = nextItem(ctx, items)) {
+    // which matrix, which rows
+    let w = 0, rest = item, per = 0, rows = 0;
+    for (; ; w++) {
+      rows = matrixRows(w, H, M);
+      per = gradItemRows(rows, threads);
+      const n = (rows + per - 1) / per;
+      if (rest < n) break;
+      rest -= n;
+    }
+    const j0 = rest * per, j1 = min(rows, j0 + per);
+    if (w == 0) {
+      // W_hh, b_hh from (dar, daz, dhn) and h_k; the r and z rows of W_ih, b_ih from the same rows (dgi = dgh
+      // there) and the fed inputs u, as extra columns of the same product
+      weightGrad(ctx, j0, j1, scratch, dgate, W, hAll, H, false, u, F,
+        f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
+    } else if (w == 1) {
+      // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
+      weightGrad(ctx, j0, j1, scratch, f32At(dgate, 3 * H), W, u, F, false, 0, 0,
+        f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
+    } else if (w == 2) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, hAll, H, false, 0, 0,
+        f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
+    } else if (w == 3) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, ctxP(ctx, CTX_A1), M, true, 0, 0,
+        f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
+    } else if (w == 4) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, ctxP(ctx, CTX_A2), M, true, 0, 0,
+        f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
+    } else {
+      // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, ctxP(ctx, CTX_A3), M, true, 0, 0,
+        f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1, 0, 0, 0);
+    }
+  }
+}
+
+// ── gradient norm and Adam (one thread) ─────────────────────────────────────────────────────────────────────────
+
+// end (exclusive) of parameter tensor t in the packed order
+function tensorEnd(t: i32, H: i32, M: i32, F: i32): i32 {
+  switch (t) {
+    case 0: return offWhh(H, F);
+    case 1: return offBih(H, F);
+    case 2: return offBhh(H, F);
+    case 3: return offW1(H, F);
+    case 4: return offB1(H, M, F);
+    case 5: return offW2(H, M, F);
+    case 6: return offB2(H, M, F);
+    case 7: return offW3(H, M, F);
+    case 8: return offB3(H, M, F);
+    case 9: return offWm(H, M, F);
+    case 10: return offBm(H, M, F);
+    case 11: return offWl(H, M, F);
+    case 12: return offBl(H, M, F);
+    default: return paramCount(H, M, F);
+  }
+}
+
+/** Σ g² as torch's clip_grad_norm_ (float64): per tensor, then over tensors in order. */
+export function gradNormSquared(g: usize, H: i32, M: i32, F: i32): f64 {
+  let total: f64 = 0;
+  let start = 0;
+  for (let t = 0; t < 14; t++) {
+    const end = tensorEnd(t, H, M, F);
+    let s: f64 = 0;
+    for (let i = start; i < end; i++) {
+      const v = <f64>load<f32>(f32At(g, i));
+      s += v * v;
+    }
+    total += s;
+    start = end;
+  }
+  return total;
+}
+
+/** torch.optim.Adam (1.13, single-tensor path) on the clipped gradient coef·g, in float64, stored as float32. */
+export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, coef: f64, beta1: f64, beta2: f64, eps: f64,
+  stepSize: f64, bc2sqrt: f64): void {
+  for (let i = 0; i < n; i++) {
+    const gi = <f64>load<f32>(f32At(g, i)) * coef;
+    const mi = beta1 * <f64>load<f32>(f32At(m, i)) + (1 - beta1) * gi;
+    const vi = beta2 * <f64>load<f32>(f32At(v, i)) + (1 - beta2) * gi * gi;
+    const pi = <f64>load<f32>(f32At(p, i)) - (stepSize * mi) / (Math.sqrt(vi) / bc2sqrt + eps);
+    store<f32>(f32At(m, i), <f32>mi);
+    store<f32>(f32At(v, i), <f32>vi);
+    store<f32>(f32At(p, i), <f32>pi);
+  }
+}

@@ -1,0 +1,115 @@
+// Loads the forecaster's wasm kernels (assembly/forecaster/index.ts, built three ways by `npm run asbuild`):
+// relaxed SIMD (f32x4.relaxed_madd → one FMA), plain SIMD, and a debug build with bounds checks. Compiled
+// synchronously: Node 20's asynchronous wasm compilation can deadlock a process whose event loop empties meanwhile
+// (see host/sar/kernel.ts). Workers get the compiled module by message and only instantiate it.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import v8 from 'node:v8';
+import { DpmError } from '../core/errors.js';
+import { wasmDir } from '../paths.js';
+
+export type SimdChoice = 'relaxed' | 'plain' | 'auto';
+export type SimdKind = 'relaxed' | 'plain';
+export const SIMD_CHOICES: readonly SimdChoice[] = ['auto', 'relaxed', 'plain'];
+
+/** exports of the forecaster module (all sizes in elements unless named bytes) */
+export interface ForecasterExports {
+  FORECASTER_ABI_VERSION: WebAssembly.Global;
+  CTX_FIELDS: WebAssembly.Global;
+  heapBase(): number;
+  paramCount(H: number, M: number, F: number): number;
+  packedFloats(K: number, N: number): number;
+  packB(src: number, rs: number, cs: number, K: number, N: number, dst: number): void;
+  packRowsB(x1: number, N1: number, x2: number, N2: number, K: number, dst: number, relu: number): void;
+  gemm(a: number, lda: number, bp: number, K: number, c: number, ldc: number, m: number, n: number, bias: number,
+    accumulate: number, tile: number): void;
+  activation(kind: number, src: number, dst: number, n: number): void;
+  packWeights(ctx: number): void;
+  scratchBytes(rows: number, H: number, M: number, F: number): number;
+  sequenceItemRows(B: number, threads: number): number;
+  forwardBackward(ctx: number, thread: number, threads: number): void;
+  weightGrads(ctx: number, thread: number, threads: number): void;
+  gradNormSquared(g: number, H: number, M: number, F: number): number;
+  adam(p: number, g: number, m: number, v: number, n: number, coef: number, beta1: number, beta2: number, eps: number,
+    stepSize: number, bc2sqrt: number): void;
+}
+
+const ABI = 1;
+
+// (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, 0x03,
+  0x02, 0x01, 0x00, 0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+let relaxedSupport: boolean | undefined;
+
+/**
+ * Whether this runtime validates relaxed-SIMD modules. Node 20 (V8 11.3) has them behind
+ * --experimental-wasm-relaxed-simd: the flag is set here, before the first relaxed module is compiled (V8 reads it
+ * at validation, and the flag is process-wide, so worker threads see it too).
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupport === undefined) {
+    if (!WebAssembly.validate(RELAXED_PROBE)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    relaxedSupport = WebAssembly.validate(RELAXED_PROBE);
+  }
+  return relaxedSupport;
+}
+
+/** The SIMD kind a choice resolves to here; 'relaxed' on a runtime without it is an error. */
+export function resolveSimd(choice: SimdChoice = 'auto'): SimdKind {
+  if (choice === 'plain') return 'plain';
+  const ok = relaxedSimdSupported();
+  if (choice === 'relaxed' && !ok) {
+    throw new DpmError('this JavaScript runtime has no WebAssembly relaxed SIMD; use simd plain');
+  }
+  return ok ? 'relaxed' : 'plain';
+}
+
+/**
+ * V8 first compiles wasm with its baseline compiler (Liftoff) and tiers a function up only on a later call; a phase
+ * of the engine is one call that runs for a second, so it would run in baseline code at a third of the speed. With
+ * --no-liftoff every module is compiled by the optimizing compiler up front (process-wide; our modules are small).
+ */
+function optimizeEagerly(): void {
+  v8.setFlagsFromString('--no-liftoff');
+}
+
+const compiled = new Map<string, WebAssembly.Module>();
+
+/** The compiled module for a SIMD kind (debug: the bounds-checked plain build). */
+export function forecasterModule(kind: SimdKind, debug = false): WebAssembly.Module {
+  const name = debug ? 'forecaster-debug.wasm' : kind === 'relaxed' ? 'forecaster-relaxed.wasm' : 'forecaster.wasm';
+  let mod = compiled.get(name);
+  if (!mod) {
+    const file = join(wasmDir, name);
+    if (!existsSync(file)) throw new DpmError(`forecaster kernels ${file} are missing: run 'npm run asbuild'`);
+    if (kind === 'relaxed' && !debug) resolveSimd('relaxed');
+    optimizeEagerly();
+    mod = new WebAssembly.Module(readFileSync(file));
+    compiled.set(name, mod);
+  }
+  return mod;
+}
+
+/** env.abort for the debug build's bounds checks: a trap with the location */
+function abort(): never {
+  throw new DpmError('forecaster kernel: a bounds check failed (debug build)');
+}
+
+/** Instantiates `mod` on `memory` (shared, imported) and checks its ABI version. */
+export function instantiate(mod: WebAssembly.Module, memory: WebAssembly.Memory): ForecasterExports {
+  const inst = new WebAssembly.Instance(mod, { env: { memory, abort } });
+  const ex = inst.exports as unknown as ForecasterExports;
+  if (ex.FORECASTER_ABI_VERSION.value !== ABI) {
+    const have = ex.FORECASTER_ABI_VERSION.value;
+    throw new DpmError(`forecaster kernels are out of date (ABI ${have}, need ${ABI}): run 'npm run asbuild'`);
+  }
+  return ex;
+}
+
+/** A shared memory the module can import (its maximum must match the module's declared 4 GiB) */
+export function sharedMemory(bytes: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536, shared: true });
+}
