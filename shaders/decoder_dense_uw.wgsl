@@ -13,7 +13,6 @@
 //   4 win     uniform     (dynamic offset) o0, nout
 //   5 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
 // one invocation per tile of 8 rows × 8 outputs of the window.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 struct Win { o0: u32, nout: u32, p0: u32, p1: u32 }
 
 override IN: u32 = 8u;
@@ -21,7 +20,6 @@ override OUT: u32 = 8u;
 override BOFF: u32 = 0u;
 override BSTRIDE: u32 = 1u;
 override RELU: u32 = 1u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> params: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;
@@ -47,7 +45,7 @@ fn put(r: u32, o0: u32, lo: vec4<f32>, hi: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let OB = (win.nout + 7u) / 8u;
   let l0 = (gid % OB) * 8u;
   let o0 = win.o0 + l0;

@@ -15,11 +15,9 @@
 //   7 win    uniform     (dynamic offset) g0, rows, first (1 = first window), last (1 = last window)
 //   8 step   uniform     (dynamic offset) k, B, T, flag
 // one invocation per tile of 8 batch rows × 8 hidden units; 4 weight rows per loop turn (vec4 loads).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 struct Win { g0: u32, rows: u32, first: u32, last: u32 }
 
 override H: u32 = 8u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> gates: array<f32>;
 @group(0) @binding(1) var<storage, read> dhdec: array<f32>;
@@ -58,7 +56,7 @@ fn finish4(b: u32, i0: u32, a: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (H + 7u) / 8u;
   let i0 = (gid % IB) * 8u;
   let b0 = (gid / IB) * 8u;

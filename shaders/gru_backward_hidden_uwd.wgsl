@@ -16,13 +16,11 @@
 //   8 blk    uniform     (dynamic offset) bb0, nb: the batch block
 //   9 step   uniform     (dynamic offset) k, B, T, flag
 // one invocation per tile of 8 batch rows of the block × 8 hidden units; 4 weight rows per loop turn (vec4 loads).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 struct Win { g0: u32, rows: u32, first: u32, last: u32 }
 struct Blk { bb0: u32, nb: u32, p0: u32, p1: u32 }
 
 override H: u32 = 8u;
 override UW: u32 = 8u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> gates: array<f32>;
 @group(0) @binding(1) var<storage, read> dhdec: array<f32>;
@@ -62,7 +60,7 @@ fn finish4(b: u32, i0: u32, a: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (H + 7u) / 8u;
   let i0 = (gid % IB) * 8u;
   let b0 = blk.bb0 + (gid / IB) * 8u;

@@ -17,14 +17,12 @@
 //  10 blk     uniform     (dynamic offset) bb0, nb: the batch block
 //  11 step    uniform     (dynamic offset) k, B
 // one invocation per tile of 8 batch rows of the block × 4 units of the window × 3 gates.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 struct Win { j0: u32, nunits: u32, p0: u32, p1: u32 }
 struct Blk { bb0: u32, nb: u32, p0: u32, p1: u32 }
 
 override H: u32 = 8u;
 override UW: u32 = 8u;
 override BOFF_HH: u32 = 0u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;
 @group(0) @binding(1) var<storage, read> gi: array<f32>;
@@ -39,29 +37,14 @@ override WG: u32 = 64u;
 @group(0) @binding(10) var<uniform> blk: Blk;
 @group(0) @binding(11) var<uniform> st: Step;
 
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-
-// tanh with good relative accuracy near 0 (the textbook (e^2v − 1)/(e^2v + 1) cancels there)
-fn tanh_acc(v: f32) -> f32 {
-  let a = abs(v);
-  var t: f32;
-  if (a < 0.0625) {
-    let s = a * a;
-    t = a * (1.0 + s * (-0.33333334 + s * (0.13333334 + s * (-0.053968254))));
-  } else {
-    let e = exp(-2.0 * a);
-    t = (1.0 - e) / (1.0 + e);
-  }
-  return select(t, -t, v < 0.0);
-}
-
 fn cell(b: u32, j: u32, ghr: f32, ghz: f32, ghn: f32) {
   let G3 = 3u * H;
   let row = st.k * st.B + b;
   let gr = row * G3;
-  let r = sigmoid(gi[gr + j] + ghr);
-  let z = sigmoid(gi[gr + H + j] + ghz);
-  let n = tanh_acc(gi[gr + 2u * H + j] + r * ghn);
+  let c = gru_gates(gi[gr + j], gi[gr + H + j], gi[gr + 2u * H + j], ghr, ghz, ghn);
+  let r = c.r;
+  let z = c.z;
+  let n = c.n;
   let lat = (b - blk.bb0) * H + j;
   let hp = hw[lat / 4u][lat % 4u];
   let hn = n + z * (hp - n);
@@ -89,7 +72,7 @@ fn cells(b: u32, j0: u32, ghr: vec4<f32>, ghz: vec4<f32>, ghn: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let UB = (win.nunits + 3u) / 4u;
   let j0 = (gid % UB) * 4u;
   let b0 = blk.bb0 + (gid / UB) * 8u;

@@ -15,7 +15,6 @@
 //   5 win    uniform     (dynamic offset) r0 (first row of the window within the step record's rows), n, first, last
 //   6 step   uniform     (dynamic offset) rows row0 ..; flag = 1: add to grad, 0: overwrite
 // one invocation per tile of 8 gate rows of the window × 8 inputs.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 struct Win { r0: u32, n: u32, first: u32, last: u32 }
 struct Wd { g0: u32, rows: u32, first: u32, last: u32 }
 
@@ -27,7 +26,6 @@ override WSTRIDE: u32 = 8u;
 override BOFF: u32 = 0u;
 override BSTRIDE: u32 = 1u;
 override HAS_BIAS: u32 = 1u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> dg: array<vec4<f32>, 4096>;
 @group(0) @binding(1) var<uniform> inp: array<vec4<f32>, 4096>;
@@ -71,7 +69,7 @@ fn put_b(o: u32, v: f32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (IN + 7u) / 8u;
   let OB = (wd.rows + 7u) / 8u;
   if (gid >= IB * OB) { return; }

@@ -1,9 +1,10 @@
 // Helpers for the GPU engine tests: reading the shared PyTorch fixtures (../shared/fixtures, README there) and the
 // error measure of the tolerance guidance (max |a − b| over max |b|, per tensor).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedRoot } from '../host/paths.js';
 import { paramLayout, paramCount, type ModelConfig } from '../host/model/params.js';
+import { PLAN_NAMES, type PlanName } from '../host/gpu/ops/plan.js';
 
 export const fixturesRoot = join(sharedRoot, 'fixtures');
 
@@ -73,3 +74,39 @@ export function columns(a: Float32Array, rows: number, stride: number, cols: num
   for (let r = 0; r < rows; r++) out.set(a.subarray(r * stride, r * stride + cols), r * cols);
   return out;
 }
+
+/** One backend × kernel plan the engine tests run on; `skip` says why it cannot run here (false: it can). */
+export interface EngineTarget {
+  backend: 'opengles' | 'vulkan';
+  plan: PlanName;
+  skip: false | string;
+  /** a short label for test names */
+  label: string;
+}
+
+/** false when the backend opens an adapter here, else why a test on it is skipped (probed once per backend) */
+export async function backendSkip(backend: 'opengles' | 'vulkan'): Promise<false | string> {
+  const { openGpu } = await import('../host/gpu/device.js');
+  try {
+    (await openGpu({ backend })).destroy();
+    return false;
+  } catch (err) {
+    return backend === 'vulkan'
+      ? `no Vulkan adapter (Debian 12: mesa-vulkan-drivers from bookworm-backports, see .ci/run): ${(err as Error).message}`
+      : `no OpenGL ES adapter: ${(err as Error).message}`;
+  }
+}
+
+/** Every Dawn backend the tests cover (OpenGL ES on llvmpipe, Vulkan on lavapipe or a GPU) × every kernel plan; a
+ *  backend without an adapter here is skipped with the reason. */
+export async function engineTargets(): Promise<EngineTarget[]> {
+  const out: EngineTarget[] = [];
+  for (const backend of ['opengles', 'vulkan'] as const) {
+    const skip = await backendSkip(backend);
+    for (const plan of PLAN_NAMES) out.push({ backend, plan, skip, label: `${backend}/${plan}` });
+  }
+  return out;
+}
+
+/** skip option for tests that read ../shared/fixtures */
+export const fixturesSkip: false | string = existsSync(join(fixturesRoot, 'manifest.json')) ? false : `needs ${fixturesRoot}`;
