@@ -58,7 +58,7 @@ run() {
   local work=/tmp/dpm-device-check
   local out=${OUT:-$work/out}
   if [ "$dry" = --dry-run ]; then
-    echo "dry run: the pack is complete; would unpack into $work, unpack $(ls "$PACK"/debs | tr '\n' ' ')into /,"
+    echo "dry run: the pack is complete; would unpack into $work, unpack $(ls "$PACK"/debs | tr '\n' ' ')into / where the loaders are missing,"
     echo "check for an NVIDIA Vulkan adapter (dpm gpu-info --device hardware --backend vulkan),"
     echo "run test/gpu-engine + gpu-plans on it (timeout 240 s), then for B in ${BATCHES[*]}, T $T:"
     echo "  node dist/bench/forecaster.bench.js --batch B --steps $T --device hardware --no-torch (timeout 120 s)"
@@ -72,8 +72,11 @@ run() {
   xz -dc "$PACK/tree.tar.xz" | tar -xf - -C "$work"
   xz -dc "$PACK/fixtures.tar.xz" | tar -xf - -C "$work"
   cp -r bench "$work/" # this checkout's scripts (torch_gru.py)
-  for f in "$PACK"/debs/*.deb; do dpkg -x "$f" /; done
-  ldconfig
+  # the loaders, only where the machine lacks them (unpacking over installed libraries could mix versions)
+  if ! ldconfig -p | grep -q 'libvulkan.so.1 ' || ! ldconfig -p | grep -q 'libEGL.so.1 '; then
+    for f in "$PACK"/debs/*.deb; do dpkg -x "$f" /; done
+    ldconfig
+  fi
   export PATH="$work/bin:$PATH" DPM_SHARED="$work"
   # the driver's ICD and EGL vendor files, where the loaders do not find them by themselves
   local nv=/usr/local/nvidia/share

@@ -36,21 +36,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (st.flag == 0u) { dh = dhrec[b * H + j]; }
   if (k + 1u < st.T) { dh += dhdec[((k + 1u) * st.B + b) * H + j]; }
   let row = k * st.B + b;
-  let o = row * 4u * H;
-  let r = gates[o + j];
-  let z = gates[o + H + j];
-  let n = gates[o + 2u * H + j];
-  let ghn = gates[o + 3u * H + j];
-  let hp = h[row * H + j];
-  let gg = gru_gate_grads(dh, GruGates(r, z, n), ghn, hp);
-  let dpr = gg.r;
-  let dpz = gg.z;
-  let dpn = gg.n;
-  let g = row * 3u * H;
-  dgi[g + j] = dpr;
-  dgi[g + H + j] = dpz;
-  dgi[g + 2u * H + j] = dpn;
-  dgh[g + j] = dpr;
-  dgh[g + H + j] = dpz;
-  dgh[g + 2u * H + j] = dpn * r;
+  _ = gate_backward(row, j, dh, h[row * H + j]);
 }

@@ -1,5 +1,5 @@
 // gru_backward_gates_w.wgsl — gru_backward_gates.wgsl (same outputs) that also writes dgh of step k in the layout of
-// the uniform windows read by gru_backward_hidden_uwd.wgsl: for W_hh window d (gate g, units w·UW ..), batch row b,
+// the uniform windows read by gru_dg_uniform.wgsl: for W_hh window d (gate g, units w·UW ..), batch row b,
 // unit u of the window: dghw[(d·BP + b)·UW + u], BP = B rounded up to 16 (so every batch block starts 256-byte aligned).
 // overrides: H, UW (units per W_hh window, a multiple of 4), WG
 // bindings (group 0):
@@ -37,29 +37,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (st.flag == 0u) { dh = dhrec[b * H + j]; }
   if (k + 1u < st.T) { dh += dhdec[((k + 1u) * st.B + b) * H + j]; }
   let row = k * st.B + b;
-  let o = row * 4u * H;
-  let r = gates[o + j];
-  let z = gates[o + H + j];
-  let n = gates[o + 2u * H + j];
-  let ghn = gates[o + 3u * H + j];
-  let hp = h[row * H + j];
-  let gg = gru_gate_grads(dh, GruGates(r, z, n), ghn, hp);
-  let dpr = gg.r;
-  let dpz = gg.z;
-  let dpn = gg.n;
-  let g = row * 3u * H;
-  dgi[g + j] = dpr;
-  dgi[g + H + j] = dpz;
-  dgi[g + 2u * H + j] = dpn;
-  dgh[g + j] = dpr;
-  dgh[g + H + j] = dpz;
-  dgh[g + 2u * H + j] = dpn * r;
+  let gh = gate_backward(row, j, dh, h[row * H + j]);
   let NW = (H + UW - 1u) / UW;
   let BP = (st.B + 15u) / 16u * 16u;
   let w = j / UW;
   let u = j % UW;
   let d0 = k * 3u * NW;
-  dghw[((d0 + 0u * NW + w) * BP + b) * UW + u] = dpr;
-  dghw[((d0 + 1u * NW + w) * BP + b) * UW + u] = dpz;
-  dghw[((d0 + 2u * NW + w) * BP + b) * UW + u] = dpn * r;
+  dghw[((d0 + 0u * NW + w) * BP + b) * UW + u] = gh.r;
+  dghw[((d0 + 1u * NW + w) * BP + b) * UW + u] = gh.z;
+  dghw[((d0 + 2u * NW + w) * BP + b) * UW + u] = gh.n;
 }

@@ -48,27 +48,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var j = lid; j < H; j += WG) {
         var d = dh[bl * H + j];
         if (k + 1u < st.T) { d += dhdec[(row + st.B) * H + j]; }
-        let o = row * 4u * H;
-        let r = gates[o + j];
-        let z = gates[o + H + j];
-        let n = gates[o + 2u * H + j];
-        let ghn = gates[o + 3u * H + j];
-        let gg = gru_gate_grads(d, GruGates(r, z, n), ghn, h[row * H + j]);
-        let dpr = gg.r;
-        let dpz = gg.z;
-        let dpn = gg.n;
-        let g = row * 3u * H;
-        dgi[g + j] = dpr;
-        dgi[g + H + j] = dpz;
-        dgi[g + 2u * H + j] = dpn;
-        dgh[g + j] = dpr;
-        dgh[g + H + j] = dpz;
-        dgh[g + 2u * H + j] = dpn * r;
+        let gh = gate_backward(row, j, d, h[row * H + j]);
         let w = bl * 3u * H;
-        dg[w + j] = dpr;
-        dg[w + H + j] = dpz;
-        dg[w + 2u * H + j] = dpn * r;
-        dh[bl * H + j] = z * d;  // the direct part; the sum through W_hh is added below
+        dg[w + j] = gh.r;
+        dg[w + H + j] = gh.z;
+        dg[w + 2u * H + j] = gh.n;
+        dh[bl * H + j] = gates[row * 4u * H + H + j] * d;  // the direct part; the sum through W_hh is added below
       }
     }
     workgroupBarrier();

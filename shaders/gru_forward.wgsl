@@ -1,7 +1,7 @@
 // gru_forward.wgsl — one time step k of the GRU (PyTorch nn.GRU, gate order r | z | n):
 //   r = σ(gi_r + W_hr h + b_hr), z = σ(gi_z + W_hz h + b_hz), n = tanh(gi_n + r ⊙ (W_hn h + b_hn)),
 //   h' = n + z ⊙ (h − n)   (PyTorch's evaluation order of (1 − z) ⊙ n + z ⊙ h)
-// keeping r, z, n and ghn = W_hn h + b_hn for the backward pass. (gru_forward_uw.wgsl computes the same, bit for bit,
+// keeping r, z, n and ghn = W_hn h + b_hn for the backward pass. (gru_step_uw.wgsl computes the same, bit for bit,
 // faster on llvmpipe when H is a multiple of 4; this one serves every other H.)
 //
 // overrides: H, WOFF_HH / BOFF_HH (offsets of gru.weight_hh_l0 [3H,H] and gru.bias_hh_l0 [3H]), WG

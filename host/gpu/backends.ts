@@ -4,17 +4,14 @@
 // - the Vulkan loader wants XDG_RUNTIME_DIR; with an invalid one Dawn's Vulkan backend prints
 //   "error: XDG_RUNTIME_DIR is invalid…", and here the process was seen to end silently mid-probe: a private
 //   directory is set when it is missing or invalid.
-// - Dawn writes its warnings about a Vulkan adapter (Mesa 22 lavapipe's "shaderUniform*ArrayDynamicIndexing
-//   required", Mesa 25 lavapipe's "… artificially reduced …" limits) straight to the native stderr, which Node cannot
-//   redirect. The automatic choice therefore asks a child process whether Vulkan offers a hardware adapter, with its
-//   stderr captured, and skips Vulkan in this process when it does not. Naming the Vulkan backend explicitly on a
-//   software Vulkan driver (DPM_BACKEND=vulkan on lavapipe, the CI matrix) still shows Dawn's two "artificially
-//   reduced" lines.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// - Dawn writes warnings about Mesa's adapters ("… artificially reduced …" limits on llvmpipe and lavapipe, Mesa 22
+//   lavapipe's "shaderUniform*ArrayDynamicIndexing required") straight to the native stderr: while adapters are
+//   created, fd 2 goes to a file, and what is not that noise is written back (filterNativeStderr). This works where
+//   stderr is a terminal, a pipe or a file; a socket (a Node parent's stdio 'pipe') cannot be reopened, and there
+//   Dawn's lines still show.
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export type DeviceChoice = 'auto' | 'hardware' | 'software';
 export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'hardware', 'software'];
@@ -70,32 +67,50 @@ export function vulkanLoaderPresent(): boolean {
 
 export const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|software|softpipe/i;
 
-// the child's probe: the first adapter Vulkan offers, as JSON on stdout (its stderr is discarded)
-const PROBE = `
-const { create } = await import(process.argv[1]);
-const gpu = create(['backend=vulkan']);
-const a = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
-const i = a ? a.info : undefined;
-process.stdout.write(JSON.stringify(i ? { text: [i.vendor, i.architecture, i.device, i.description].join(' '),
-  fallback: i.isFallbackAdapter === true } : null));
-process.exit(0);`;
+/** the lines Dawn writes for adapters it cannot or need not use: kept from users */
+const DAWN_NOISE = /artificially reduced|XDG_RUNTIME_DIR|shaderUniform\w*ArrayDynamicIndexing/;
 
-let vulkanHardware: boolean | undefined;
-/** whether Dawn's Vulkan backend offers a hardware adapter, asked once per process in a child whose stderr is kept
- *  from the user (a minute at most: a hung driver counts as none) */
-export function vulkanHasHardware(): boolean {
-  if (vulkanHardware !== undefined) return vulkanHardware;
-  vulkanHardware = false;
-  if (!vulkanLoaderPresent()) return false;
-  const webgpu = createRequire(import.meta.url).resolve('webgpu');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, webgpu], {
-    encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000, env: process.env,
-  });
+/**
+ * Runs `fn` (Dawn's instance and adapter creation) with the process's native stderr (fd 2) sent to a temporary file,
+ * then writes back what is not Dawn's known noise. Node cannot dup2, but POSIX gives a new file the lowest free
+ * descriptor: closing fd 2 and opening the file makes it fd 2; reopening /proc/self/fd/N of a saved copy restores
+ * it. Node writes stdio pipes, files and terminals synchronously on Linux, so nothing is queued on the old
+ * descriptor. Elsewhere, or if any step fails, `fn` runs with stderr as it is.
+ */
+export async function filterNativeStderr<T>(fn: () => Promise<T>): Promise<T> {
+  if (process.platform !== 'linux') return fn();
+  let saved: number | undefined;
+  let capture: string | undefined;
   try {
-    const found = JSON.parse(r.stdout || 'null') as { text: string; fallback: boolean } | null;
-    vulkanHardware = found !== null && !found.fallback && !SOFTWARE_NAMES.test(found.text);
+    saved = openSync('/proc/self/fd/2', 'a');
+    capture = join(mkdtempSync(join(tmpdir(), 'dpm-dawn-')), 'stderr');
+    closeSync(2);
+    if (openSync(capture, 'w+') !== 2) throw new Error('fd 2 not reused');
   } catch {
-    vulkanHardware = false;
+    if (saved !== undefined) restore(saved);
+    return fn();
   }
-  return vulkanHardware;
+  try {
+    return await fn();
+  } finally {
+    restore(saved);
+    try {
+      const kept = readFileSync(capture, 'utf8').split('\n').filter((l) => l && !DAWN_NOISE.test(l));
+      if (kept.length) process.stderr.write(kept.join('\n') + '\n');
+      rmSync(dirname(capture), { recursive: true, force: true });
+    } catch {
+      // the capture is gone: nothing to write back
+    }
+  }
+}
+
+/** puts the saved descriptor back as fd 2 */
+function restore(saved: number): void {
+  try {
+    closeSync(2);
+  } catch {
+    // fd 2 was not open
+  }
+  openSync(`/proc/self/fd/${saved}`, 'a');
+  closeSync(saved);
 }

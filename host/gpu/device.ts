@@ -5,7 +5,8 @@
 import { create, globals } from 'webgpu';
 import { DpmError } from '../errors.js';
 import {
-  BACKEND_CHOICES, DEVICE_CHOICES, platformBackends, prepareDawnEnvironment, SOFTWARE_NAMES, vulkanHasHardware,
+  BACKEND_CHOICES, DEVICE_CHOICES, filterNativeStderr, platformBackends, prepareDawnEnvironment, SOFTWARE_NAMES,
+  vulkanLoaderPresent,
   type BackendChoice, type BackendName, type DeviceChoice,
 } from './backends.js';
 
@@ -117,7 +118,7 @@ async function adapterOf(backend: BackendName, dawnFlags: readonly string[]): Pr
 }
 
 /** the adapter for a device and backend choice: 'auto' tries the platform's GPU backends for a hardware adapter
- *  (Vulkan only where a child probe found one: backends.ts), then OpenGL ES (Mesa's llvmpipe) */
+ *  (Vulkan where a loader is installed), then OpenGL ES (Mesa's llvmpipe) */
 async function findAdapter(choice: DeviceChoice, backend: BackendChoice, dawnFlags: readonly string[]): Promise<Found | undefined> {
   const accept = (f: Found | undefined) => {
     if (!f) return undefined;
@@ -127,7 +128,7 @@ async function findAdapter(choice: DeviceChoice, backend: BackendChoice, dawnFla
   if (backend !== 'auto') return accept(await adapterOf(backend, dawnFlags));
   if (choice !== 'software') {
     for (const b of platformBackends()) {
-      if (b === 'vulkan' && !vulkanHasHardware()) continue;
+      if (b === 'vulkan' && !vulkanLoaderPresent()) continue;
       const f = await adapterOf(b, dawnFlags);
       if (f && !summarize(f.adapter, b).software) return f;
     }
@@ -155,7 +156,7 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
   const [choice, backendChoice] = resolveChoice(opts.device, opts.backend);
   prepareDawnEnvironment();
   installGlobals();
-  const found = await findAdapter(choice, backendChoice, opts.dawnFlags ?? []);
+  const found = await filterNativeStderr(() => findAdapter(choice, backendChoice, opts.dawnFlags ?? []));
   const what = `device: ${choice}${backendChoice === 'auto' ? '' : `, backend: ${backendChoice}`}`;
   if (!found && choice === 'hardware') throw new DpmError(`no hardware GPU adapter found (${what}); ${INSTALL_HINT}`);
   if (!found) throw new DpmError(`no WebGPU adapter found (${what}); ${INSTALL_HINT}`);

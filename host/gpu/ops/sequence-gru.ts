@@ -16,7 +16,7 @@ const sequenceSpec: ProgramSpec = {
 };
 
 const bpttSpec: ProgramSpec = {
-  shader: ['gru_bptt.wgsl'],
+  shader: ['gru_gate_backward.wgsl', 'gru_bptt.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'ro', 'rw', 'rw', 'step'],
   names: ['params', 'gates', 'h', 'dhdec', 'dgi', 'dgh', 'step'],
 };

@@ -52,7 +52,7 @@ export class SoftwareKernels implements PlanKernels {
 
   allocate(cap: { B: number; T: number }, step: GPUBuffer): WorkBuffers {
     const H = this.config.hidden;
-    // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad_uw.wgsl)
+    // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad_uwin.wgsl)
     const buf = allocateWork(this.gpu.device, this.config, cap, this.p.wgUw.some((d) => d) ? new Set(['h', 'a1', 'a2'] as const) : undefined);
     const w = this.p.windows;
     if (w && this.p.dghBB > 0) {

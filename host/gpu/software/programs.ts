@@ -1,5 +1,5 @@
 // The software plan's programs: one dispatch per time step (or per uniform window), with the variants llvmpipe runs
-// fastest where the shapes allow — vec4 loads (*_v4.wgsl) and operands in 64 KiB uniform windows (*_uw*.wgsl), all
+// fastest where the shapes allow — vec4 loads and operands in 64 KiB uniform windows (each a loader piece before a shared body), all
 // with the same results bit for bit as the plain storage-buffer kernels (the tests compare the bits). On llvmpipe a
 // storage load is fetched lane by lane and costs ~30 multiply-adds, a uniform load far less.
 import type { Gpu } from '../device.js';
@@ -26,13 +26,13 @@ import { weightGradUw, weightGradUwRows } from '../kernels/weight-grad-uw.js';
 import { weightGradUwd } from '../kernels/weight-grad-uwd.js';
 import { weightGradV4, weightGradV4Fits } from '../kernels/weight-grad-v4.js';
 
-/** an MLP layer with its weights in uniform windows of UO rows (decoder_dense_uw.wgsl), from window slot slot0 */
+/** an MLP layer with its weights in uniform windows of UO rows (dense_w_uniform.wgsl), from window slot slot0 */
 export interface DenseUw { prog: Program; WOFF: number; IN: number; OUT: number; UO: number; NW: number; slot0: number }
-/** a backward MLP layer with its weights in uniform windows of UI columns (decoder_backward_uw.wgsl) */
+/** a backward MLP layer with its weights in uniform windows of UI columns (back_w_uniform.wgsl) */
 export interface BackUw {
   prog: Program; WOFF: number; WSTRIDE: number; IN: number; OUT: number; UI: number; NW: number; slot0: number;
 }
-/** a weight gradient with its inputs read from uniform windows of WR rows (weight_grad_uw.wgsl) */
+/** a weight gradient with its inputs read from uniform windows of WR rows (wg_dout_storage.wgsl) */
 export interface WeightGradUw { prog: Program; IN: number; OUT: number; WR: number }
 
 export interface SoftwarePrograms {

@@ -11,9 +11,9 @@ const STORAGE = 0x80;
 const WINDOW_BYTES = 65536;
 
 export class SoftwareWindows {
-  /** W_hh in uniform windows (gru_forward_uw.wgsl), its records forward and backward */
+  /** W_hh in uniform windows (gru_step_uw.wgsl), its records forward and backward */
   readonly whh?: { buf: GPUBuffer; records: GPUBuffer; recordsBwd: GPUBuffer };
-  /** MLP weights by rows (decoder_dense_uw.wgsl) and by columns (decoder_backward_uw.wgsl), with their records */
+  /** MLP weights by rows (dense_w_uniform.wgsl) and by columns (back_w_uniform.wgsl), with their records */
   readonly dense?: { buf: GPUBuffer; records: GPUBuffer };
   readonly back?: { buf: GPUBuffer; records: GPUBuffer };
   /** weight_grad_uw's running totals */
