@@ -22,16 +22,20 @@ step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
 
 prepare() {
   command -v node >/dev/null || die "prepare needs node"
-  grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> "$(git rev-parse --git-path info/exclude)"
+  local exclude; exclude=$(git rev-parse --git-path info/exclude)
+  mkdir -p "$(dirname "$exclude")"
+  grep -qx '/.device/' "$exclude" 2>/dev/null || echo '/.device/' >> "$exclude"
   rm -rf "$PACK" && mkdir -p "$PACK"
   step "build"
   npx tsc -p . >/dev/null
   step "pack Node $(node --version), dist/, runtime packages"
   xz -T0 -6 -c "$(command -v node)" > "$PACK/node.xz"
-  # the engine, its tests and the bench import only these at run time (webgpu: the linux-x64 Dawn build alone)
-  local mods=node_modules/webgpu
-  tar -cf - --exclude='dist/darwin-*' --exclude='dist/win32-*' --exclude='dist/linux-arm64' -C . dist shaders package.json \
-    "$mods" | xz -T0 -6 > "$PACK/tree.tar.xz"
+  # the engine, its tests and the bench need only these at run time (webgpu: the linux-x64 Dawn build alone; build/:
+  # the WebAssembly modules, where built)
+  local parts=(dist shaders package.json node_modules/webgpu)
+  [ -d build ] && parts+=(build)
+  tar -cf - --exclude='dist/darwin-*' --exclude='dist/win32-*' --exclude='dist/linux-arm64' -C . "${parts[@]}" \
+    | xz -T0 -6 > "$PACK/tree.tar.xz"
   step "pack the fixtures (f32 runs)"
   local shared=${DPM_SHARED:-../shared}
   [ -f "$shared/fixtures/manifest.json" ] || die "no fixtures at $shared/fixtures (set DPM_SHARED)"
@@ -59,7 +63,7 @@ run() {
   local out=${OUT:-$work/out}
   if [ "$dry" = --dry-run ]; then
     echo "dry run: the pack is complete; would unpack into $work, unpack $(ls "$PACK"/debs | tr '\n' ' ')into / where the loaders are missing,"
-    echo "check for an NVIDIA Vulkan adapter (dpm gpu-info --device hardware --backend vulkan),"
+    echo "check for an NVIDIA Vulkan adapter (gpuInfo, device hardware, backend vulkan),"
     echo "run test/gpu-engine + gpu-plans on it (timeout 240 s), then for B in ${BATCHES[*]}, T $T:"
     echo "  node dist/bench/forecaster.bench.js --batch B --steps $T --device hardware --no-torch (timeout 120 s)"
     echo "  python3 bench/torch_gru.py --device cuda --batch B --steps $T (timeout 90 s)"
@@ -86,7 +90,10 @@ run() {
 
   step "adapter"
   local info
-  info=$(timeout 60 node dist/host/cli.js gpu-info --device hardware --backend vulkan --json 2>"$out/gpu-info.err" | tail -1) || true
+  # (host/gpu/info.js alone: the CLI would load packages the pack leaves out)
+  info=$(timeout 60 node --input-type=module -e "const { gpuInfo } = await import('./dist/host/gpu/info.js');
+    console.log(JSON.stringify({ type: 'result', outputs: await gpuInfo({ device: 'hardware', backend: 'vulkan' }) }));" \
+    2>"$out/gpu-info.err" | tail -1) || true
   echo "$info"
   if ! grep -q '"type":"result"' <<<"$info" || ! grep -qi nvidia <<<"$info"; then
     cat "$out/gpu-info.err" >&2

@@ -24,11 +24,17 @@ const { values: a } = parseArgs({
     base: { type: 'string' },
   },
 });
-const B = Number(a.batch), T = Number(a.steps), REPS = Number(a.reps);
+const B = Number(a.batch),
+  T = Number(a.steps),
+  REPS = Number(a.reps);
 const rngX = new Rng(129);
 const x = new Float32Array(B * T).map(() => rngX.normal() * 1.5 + 1);
 
-interface Entry { label: string; engine: ForecasterEngine; dispatches?: () => number }
+interface Entry {
+  label: string;
+  engine: ForecasterEngine;
+  dispatches?: () => number;
+}
 
 async function warm(label: string, engine: ForecasterEngine, dispatches?: () => number): Promise<Entry> {
   await engine.setParams(initParams(PAPER_CONFIG, new Rng(128)));
@@ -48,7 +54,9 @@ for (const spec of a.engine) {
 }
 if (a.base) {
   // another build's engine (its own options: it is run with its defaults)
-  const other = (await import(pathToFileURL(a.base).href)) as { createGpuEngine: (c: typeof PAPER_CONFIG) => Promise<ForecasterEngine> };
+  const other = (await import(pathToFileURL(a.base).href)) as {
+    createGpuEngine: (c: typeof PAPER_CONFIG) => Promise<ForecasterEngine>;
+  };
   entries.push(await warm(`base (${a.base.replace(/\/dist\/.*$/, '')})`, await other.createGpuEngine(PAPER_CONFIG)));
 }
 
@@ -64,13 +72,23 @@ for (let rep = 0; rep < REPS; rep++) {
     best[k]!.fc = Math.min(best[k]!.fc, (performance.now() - t) / 1000);
   }
 }
-console.log(`B ${B} T ${T}, min of ${REPS}; load before ${load0.map((v) => v.toFixed(2)).join(' ')}, after ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log(
+  `B ${B} T ${T}, min of ${REPS}; load before ${load0.map((v) => v.toFixed(2)).join(' ')}, after ${loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ')}`,
+);
 const w = Math.max(...entries.map((e) => e.label.length), 10);
-console.log(`${'engine'.padEnd(w)}  train seq-steps/s  forecast seq-steps/s  dispatches/train step  train vs first  forecast vs first`);
+console.log(
+  `${'engine'.padEnd(w)}  train seq-steps/s  forecast seq-steps/s  dispatches/train step  train vs first  forecast vs first`,
+);
 for (const [k, e] of entries.entries()) {
-  const train = (B * T) / best[k]!.train, fc = (B * T) / best[k]!.fc;
-  const t0 = (B * T) / best[0]!.train, f0 = (B * T) / best[0]!.fc;
-  console.log(`${e.label.padEnd(w)}  ${train.toFixed(0).padStart(17)}  ${fc.toFixed(0).padStart(20)}  ` +
-    `${String(e.dispatches?.() ?? '-').padStart(21)}  ${(train / t0).toFixed(3).padStart(14)}  ${(fc / f0).toFixed(3).padStart(17)}`);
+  const train = (B * T) / best[k]!.train,
+    fc = (B * T) / best[k]!.fc;
+  const t0 = (B * T) / best[0]!.train,
+    f0 = (B * T) / best[0]!.fc;
+  console.log(
+    `${e.label.padEnd(w)}  ${train.toFixed(0).padStart(17)}  ${fc.toFixed(0).padStart(20)}  ` +
+      `${String(e.dispatches?.() ?? '-').padStart(21)}  ${(train / t0).toFixed(3).padStart(14)}  ${(fc / f0).toFixed(3).padStart(17)}`,
+  );
 }
 for (const e of entries) e.engine.destroy();

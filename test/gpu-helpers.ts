@@ -37,7 +37,8 @@ export function packParams(config: ModelConfig, file: FixtureFile): Float32Array
   const out = new Float32Array(paramCount(config));
   for (const slot of paramLayout(config)) {
     const t = file.tensors[slot.fixtureName];
-    if (!t || t.data.length !== slot.size) throw new Error(`fixture tensor ${slot.fixtureName} missing or of the wrong size`);
+    if (!t || t.data.length !== slot.size)
+      throw new Error(`fixture tensor ${slot.fixtureName} missing or of the wrong size`);
     out.set(f32(t.data), slot.offset);
   }
   return out;
@@ -109,4 +110,6 @@ export async function engineTargets(): Promise<EngineTarget[]> {
 }
 
 /** skip option for tests that read ../shared/fixtures */
-export const fixturesSkip: false | string = existsSync(join(fixturesRoot, 'manifest.json')) ? false : `needs ${fixturesRoot}`;
+export const fixturesSkip: false | string = existsSync(join(fixturesRoot, 'manifest.json'))
+  ? false
+  : `needs ${fixturesRoot}`;

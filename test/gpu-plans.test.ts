@@ -16,7 +16,11 @@ import { shadersDir } from '../host/paths.js';
 import { backendSkip } from './gpu-helpers.js';
 
 /** an engine on OpenGL ES with the software plan changed by `plan` */
-async function withEngine<T>(config: ModelConfig, fn: (e: GpuForecaster) => Promise<T>, plan: Partial<KernelPlan>): Promise<T> {
+async function withEngine<T>(
+  config: ModelConfig,
+  fn: (e: GpuForecaster) => Promise<T>,
+  plan: Partial<KernelPlan>,
+): Promise<T> {
   const e = await createGpuEngine(config, { backend: 'opengles', plan: { name: 'software', ...plan } });
   try {
     return await fn(e);
@@ -41,14 +45,19 @@ test('software plan: the uniform-window GRU step gives the same bits as the stor
   const config = SMALL;
   const rng = new Rng(3);
   const p0 = initParams(config, rng);
-  const B = 11, T = 6;
+  const B = 11,
+    T = 6;
   const x = randomX(rng, B, T, 1, [[2, 2]]);
   const run = (plan: Partial<KernelPlan>) =>
-    withEngine(config, async (e) => {
-      await e.setParams(p0);
-      await e.trainStep(x, B, T, PAPER_ADAM); // the windows must follow the weights Adam moved
-      return { fc: await e.forecast(x, B, T), lg: await e.lossAndGrad(x, B, T) };
-    }, plan);
+    withEngine(
+      config,
+      async (e) => {
+        await e.setParams(p0);
+        await e.trainStep(x, B, T, PAPER_ADAM); // the windows must follow the weights Adam moved
+        return { fc: await e.forecast(x, B, T), lg: await e.lossAndGrad(x, B, T) };
+      },
+      plan,
+    );
   const uw = await run({});
   // windows of 32 floats: H = 8 splits into 2 windows per gate (the paper's H = 256 uses 4)
   const split = await run({ windowFloats: 32 });
@@ -60,7 +69,9 @@ test('software plan: the uniform-window GRU step gives the same bits as the stor
   }
 });
 
-test('software plan: the vec4 / uniform-window decoder and weight-gradient kernels give the same bits as the scalar ones', { skip }, async () => {
+test('software plan: the vec4 / uniform-window decoder and weight-gradient kernels give the same bits as the scalar ones', {
+  skip,
+}, async () => {
   // H 12 / M 8 and H 8 / M 12: layer widths 4 mod 8 (half tiles) and multiples of 8, with a missing step; H 64: the
   // uniform-window weight gradients (weight_grad_uwin.wgsl). The split run uses smaller windows: several per layer
   // (H 8 / M 12: mlp.0 in windows of 8 and 4 rows; H 64: weight-gradient windows of 32, 32 and 6 rows, backward
@@ -75,15 +86,22 @@ test('software plan: the vec4 / uniform-window decoder and weight-gradient kerne
     const p0 = initParams(config, rng);
     const x = randomX(rng, B, T, config.features, [[3, 2]]);
     const run = (plan: Partial<KernelPlan>) =>
-      withEngine(config, async (e) => {
-        await e.setParams(p0);
-        await e.trainStep(x, B, T, PAPER_ADAM);
-        return { fc: await e.forecast(x, B, T), lg: await e.lossAndGrad(x, B, T), p: await e.getParams() };
-      }, plan);
+      withEngine(
+        config,
+        async (e) => {
+          await e.setParams(p0);
+          await e.trainStep(x, B, T, PAPER_ADAM);
+          return { fc: await e.forecast(x, B, T), lg: await e.lossAndGrad(x, B, T), p: await e.getParams() };
+        },
+        plan,
+      );
     const v4 = await run({});
     const split = await run({ windowFloats: splitFloats });
     const plain = await run({ vec4: false });
-    for (const [label, r] of [['v4', v4], ['split', split]] as const) {
+    for (const [label, r] of [
+      ['v4', v4],
+      ['split', split],
+    ] as const) {
       const what = `${label}, H ${config.hidden} M ${config.mlp}`;
       assert.deepEqual(Array.from(r.fc.mu), Array.from(plain.fc.mu), `${what}: mu`);
       assert.deepEqual(Array.from(r.fc.logvar), Array.from(plain.fc.logvar), `${what}: logvar`);
@@ -94,7 +112,9 @@ test('software plan: the vec4 / uniform-window decoder and weight-gradient kerne
   }
 });
 
-test('hardware plan: the dispatches of a training step do not depend on T (at most 40); software plan: they grow', { skip }, async () => {
+test('hardware plan: the dispatches of a training step do not depend on T (at most 40); software plan: they grow', {
+  skip,
+}, async () => {
   const config: ModelConfig = { hidden: 16, mlp: 8, features: 1 };
   const p0 = initParams(config, new Rng(1));
   const counts: Record<string, number[]> = { hardware: [], software: [] };
@@ -135,7 +155,11 @@ test('shared WGSL declarations live in common.wgsl only', () => {
   for (const file of readdirSync(shadersDir).filter((f) => f.endsWith('.wgsl') && f !== 'common.wgsl')) {
     const src = readFileSync(join(shadersDir, file), 'utf8');
     for (const name of names) {
-      assert.doesNotMatch(src, new RegExp(`^(?:struct|fn|const|override)\\s+${name}\\b`, 'm'), `${file} declares ${name} again`);
+      assert.doesNotMatch(
+        src,
+        new RegExp(`^(?:struct|fn|const|override)\\s+${name}\\b`, 'm'),
+        `${file} declares ${name} again`,
+      );
     }
   }
 });

@@ -36,7 +36,10 @@ test('the software path opens and grants the limits the kernels ask for', async 
 });
 
 test('an unknown device choice is a DpmError', async () => {
-  await assert.rejects(openGpu({ device: 'quantum' as 'auto' }), (e: Error) => e instanceof DpmError && /auto, hardware, software/.test(e.message));
+  await assert.rejects(
+    openGpu({ device: 'quantum' as 'auto' }),
+    (e: Error) => e instanceof DpmError && /auto, hardware, software/.test(e.message),
+  );
 });
 
 test('a validation error in a kernel is thrown and names it', async () => {
@@ -46,7 +49,8 @@ test('a validation error in a kernel is thrown and names it', async () => {
     const bad = { ...gruForwardSpec, bindings: ['ro', 'ro', 'ro', 'rw', 'step'] as const };
     await assert.rejects(
       Program.get(gpu, bad, { H: 8, WOFF_HH: 24, BOFF_HH: 240 }, 'gru_forward(bad layout)'),
-      (e: Error) => e instanceof GpuError && /gru_forward\(bad layout\)/.test(e.message) && /validation/.test(e.message),
+      (e: Error) =>
+        e instanceof GpuError && /gru_forward\(bad layout\)/.test(e.message) && /validation/.test(e.message),
     );
     // a correct program, bound to a buffer without STORAGE usage: the bind group is invalid
     const good = await Program.get(gpu, gruForwardSpec, { H: 8, WOFF_HH: 24, BOFF_HH: 240 });
@@ -54,11 +58,19 @@ test('a validation error in a kernel is thrown and names it', async () => {
     const notStorage = gpu.device.createBuffer({ size: 4096, usage: GPUBufferUsage.COPY_DST });
     const step = gpu.device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM });
     await assert.rejects(
-      gpu.checked(`bind ${good.label}`, () => good.bind({ params: storage, gi: storage, h: notStorage, gates: storage, step })),
+      gpu.checked(`bind ${good.label}`, () =>
+        good.bind({ params: storage, gi: storage, h: notStorage, gates: storage, step }),
+      ),
       (e: Error) => e instanceof GpuError && e.message.includes('gru_forward(H=8') && /validation/.test(e.message),
     );
     // a submit that uses a destroyed buffer fails at submit time and names the work
-    const group = good.bind({ params: storage, gi: storage, h: gpu.device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE }), gates: storage, step });
+    const group = good.bind({
+      params: storage,
+      gi: storage,
+      h: gpu.device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE }),
+      gates: storage,
+      step,
+    });
     storage.destroy();
     await assert.rejects(
       gpu.checked('forward step 0', () => {
@@ -77,7 +89,10 @@ test('a validation error in a kernel is thrown and names it', async () => {
 
 test('no adapter at all: one message saying what to install, exit code 2', () => {
   // glvnd finds no EGL vendor library → Dawn's OpenGL ES path has no adapter (what a machine without Mesa sees)
-  const r = runNode([cli, 'gpu-info'], { DPM_DEVICE: 'software', __EGL_VENDOR_LIBRARY_FILENAMES: '/nonexistent/egl.json' });
+  const r = runNode([cli, 'gpu-info'], {
+    DPM_DEVICE: 'software',
+    __EGL_VENDOR_LIBRARY_FILENAMES: '/nonexistent/egl.json',
+  });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /no WebGPU adapter found.*libegl1 libgles2 libegl-mesa0.*DPM_DEVICE/);
 });
@@ -110,8 +125,13 @@ test('a script that uses the engine and destroys it exits by itself', () => {
 
 const vulkanSkip = await backendSkip('vulkan');
 
-test('the backend is chosen with --backend or env DPM_BACKEND and reported; a bad one is one clear error', { skip: vulkanSkip }, () => {
-  for (const [args, env] of [[['--backend', 'vulkan'], {}], [[], { DPM_BACKEND: 'vulkan' }]] as const) {
+test('the backend is chosen with --backend or env DPM_BACKEND and reported; a bad one is one clear error', {
+  skip: vulkanSkip,
+}, () => {
+  for (const [args, env] of [
+    [['--backend', 'vulkan'], {}],
+    [[], { DPM_BACKEND: 'vulkan' }],
+  ] as const) {
     const r = runNode([cli, 'gpu-info', '--json', ...args], env);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).outputs.backend, 'vulkan');
@@ -133,7 +153,10 @@ test("Dawn's adapter noise does not reach stderr, and an invalid XDG_RUNTIME_DIR
       const errFile = join(dir, `stderr-${i}`);
       const fd = openSync(errFile, 'w');
       const r = spawnSync(process.execPath, [cli, 'gpu-info', '--json', ...args], {
-        encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, stdio: ['ignore', 'pipe', fd],
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+        timeout: 120_000,
+        stdio: ['ignore', 'pipe', fd],
       });
       closeSync(fd);
       const stderr = readFileSync(errFile, 'utf8');
@@ -147,5 +170,8 @@ test("Dawn's adapter noise does not reach stderr, and an invalid XDG_RUNTIME_DIR
 });
 
 test('an unknown backend is a DpmError', async () => {
-  await assert.rejects(openGpu({ backend: 'glide' as 'auto' }), (e: Error) => e instanceof DpmError && /opengles, vulkan/.test(e.message));
+  await assert.rejects(
+    openGpu({ backend: 'glide' as 'auto' }),
+    (e: Error) => e instanceof DpmError && /opengles, vulkan/.test(e.message),
+  );
 });

@@ -59,8 +59,13 @@ export function vulkanLoaderPresent(): boolean {
   if (process.platform !== 'linux') return true;
   const dirs = [
     ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib',
-    '/lib/x86_64-linux-gnu', '/lib64',
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/usr/local/lib',
+    '/lib/x86_64-linux-gnu',
+    '/lib64',
   ];
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
@@ -95,8 +100,10 @@ export async function filterNativeStderr<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     restore(saved);
     try {
-      const kept = readFileSync(capture, 'utf8').split('\n').filter((l) => l && !DAWN_NOISE.test(l));
-      if (kept.length) process.stderr.write(kept.join('\n') + '\n');
+      const kept = readFileSync(capture, 'utf8')
+        .split('\n')
+        .filter((l) => l && !DAWN_NOISE.test(l));
+      if (kept.length) process.stderr.write(`${kept.join('\n')}\n`);
       rmSync(dirname(capture), { recursive: true, force: true });
     } catch {
       // the capture is gone: nothing to write back

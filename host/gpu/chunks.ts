@@ -12,8 +12,14 @@ export type Reads = [GPUBuffer, number][];
 
 /** x rows b0 .. b0+B−1 (batch-major) with NaN → 0, the time-major validity mask of feature 0, and whether any step
  *  is missing; a NaN in another feature is an error */
-export function prepareChunk(x: Float32Array, b0: number, B: number, T: number, F: number, what: string):
-  { xc: Float32Array; mask: Float32Array; missing: boolean } {
+export function prepareChunk(
+  x: Float32Array,
+  b0: number,
+  B: number,
+  T: number,
+  F: number,
+  what: string,
+): { xc: Float32Array; mask: Float32Array; missing: boolean } {
   const xc = x.slice(b0 * T * F, (b0 + B) * T * F);
   const mask = new Float32Array(T * B);
   let missing = false;
@@ -25,7 +31,10 @@ export function prepareChunk(x: Float32Array, b0: number, B: number, T: number, 
         missing = true;
       } else mask[k * B + b] = 1;
       for (let f = 1; f < F; f++) {
-        if (Number.isNaN(xc[at + f]!)) throw new DpmError(`${what}: feature ${f} of sequence ${b0 + b}, step ${k} is NaN (only feature 0 may be missing)`);
+        if (Number.isNaN(xc[at + f]!))
+          throw new DpmError(
+            `${what}: feature ${f} of sequence ${b0 + b}, step ${k} is NaN (only feature 0 may be missing)`,
+          );
       }
     }
   }
@@ -33,7 +42,14 @@ export function prepareChunk(x: Float32Array, b0: number, B: number, T: number, 
 }
 
 /** time-major decoder rows (k·B + b) of (μ, logvar) → columns of the [·, steps] outputs from batch row b0 */
-export function timeMajorColumns(dec: Float32Array, B: number, steps: number, b0: number, mu: Float32Array, logvar: Float32Array): void {
+export function timeMajorColumns(
+  dec: Float32Array,
+  B: number,
+  steps: number,
+  b0: number,
+  mu: Float32Array,
+  logvar: Float32Array,
+): void {
   for (let k = 0; k < steps; k++) {
     for (let b = 0; b < B; b++) {
       mu[(b0 + b) * steps + k] = dec[(k * B + b) * 2]!;
@@ -43,14 +59,22 @@ export function timeMajorColumns(dec: Float32Array, B: number, steps: number, b0
 }
 
 /** Submits one command buffer recorded by `record` and reads back the listed buffers (float32). */
-export async function submitAndRead(gpu: Gpu, label: string, record: (enc: GPUCommandEncoder) => void,
-  reads: Reads = []): Promise<Float32Array[]> {
+export async function submitAndRead(
+  gpu: Gpu,
+  label: string,
+  record: (enc: GPUCommandEncoder) => void,
+  reads: Reads = [],
+): Promise<Float32Array[]> {
   const device = gpu.device;
   const staging = await gpu.checked(label, () => {
     const enc = device.createCommandEncoder({ label });
     record(enc);
     const st = reads.map(([src, n]) => {
-      const s = device.createBuffer({ label: `${label} readback`, size: Math.max(16, n * 4), usage: MAP_READ | COPY_DST });
+      const s = device.createBuffer({
+        label: `${label} readback`,
+        size: Math.max(16, n * 4),
+        usage: MAP_READ | COPY_DST,
+      });
       if (n > 0) enc.copyBufferToBuffer(src, 0, s, 0, n * 4);
       return s;
     });

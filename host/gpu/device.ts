@@ -5,14 +5,20 @@
 import { create, globals } from 'webgpu';
 import { DpmError } from '../errors.js';
 import {
-  BACKEND_CHOICES, DEVICE_CHOICES, filterNativeStderr, platformBackends, prepareDawnEnvironment, SOFTWARE_NAMES,
+  BACKEND_CHOICES,
+  DEVICE_CHOICES,
+  filterNativeStderr,
+  platformBackends,
+  prepareDawnEnvironment,
+  SOFTWARE_NAMES,
   vulkanLoaderPresent,
-  type BackendChoice, type BackendName, type DeviceChoice,
+  type BackendChoice,
+  type BackendName,
+  type DeviceChoice,
 } from './backends.js';
 
 export { DEVICE_CHOICES } from './backends.js';
 export type { BackendChoice, DeviceChoice } from './backends.js';
-
 
 /** A GPU failure (validation, out of memory, internal, device lost), its message naming the kernel. */
 export class GpuError extends Error {
@@ -60,14 +66,19 @@ const LIMIT_NAMES = [
   'minUniformBufferOffsetAlignment',
 ] as const;
 
-function resolveChoice(choice: DeviceChoice | undefined, backend: BackendChoice | undefined): [DeviceChoice, BackendChoice] {
+function resolveChoice(
+  choice: DeviceChoice | undefined,
+  backend: BackendChoice | undefined,
+): [DeviceChoice, BackendChoice] {
   const c = choice ?? 'auto';
   if (!DEVICE_CHOICES.includes(c)) {
     throw new DpmError(`device: '${c}' is not one of ${DEVICE_CHOICES.join(', ')} (option --device or env DPM_DEVICE)`);
   }
   const b = backend ?? 'auto';
   if (!BACKEND_CHOICES.includes(b)) {
-    throw new DpmError(`backend: '${b}' is not one of ${BACKEND_CHOICES.join(', ')} (option --backend or env DPM_BACKEND)`);
+    throw new DpmError(
+      `backend: '${b}' is not one of ${BACKEND_CHOICES.join(', ')} (option --backend or env DPM_BACKEND)`,
+    );
   }
   return [c, b];
 }
@@ -91,7 +102,10 @@ function summarize(adapter: GPUAdapter, backend: string): AdapterSummary {
     software: false,
   };
   const fallback = (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  s.software = fallback || backend === 'opengles' || SOFTWARE_NAMES.test(`${s.vendor} ${s.device} ${s.description} ${s.architecture}`);
+  s.software =
+    fallback ||
+    backend === 'opengles' ||
+    SOFTWARE_NAMES.test(`${s.vendor} ${s.device} ${s.description} ${s.architecture}`);
   return s;
 }
 
@@ -110,16 +124,21 @@ async function adapterOf(backend: BackendName, dawnFlags: readonly string[]): Pr
   } catch {
     return undefined;
   }
-  const options = backend === 'opengles'
-    ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions)
-    : { powerPreference: 'high-performance' as const };
+  const options =
+    backend === 'opengles'
+      ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions)
+      : { powerPreference: 'high-performance' as const };
   const adapter = await gpu.requestAdapter(options).catch(() => null);
   return adapter ? { adapter, backend } : undefined;
 }
 
 /** the adapter for a device and backend choice: 'auto' tries the platform's GPU backends for a hardware adapter
  *  (Vulkan where a loader is installed), then OpenGL ES (Mesa's llvmpipe) */
-async function findAdapter(choice: DeviceChoice, backend: BackendChoice, dawnFlags: readonly string[]): Promise<Found | undefined> {
+async function findAdapter(
+  choice: DeviceChoice,
+  backend: BackendChoice,
+  dawnFlags: readonly string[],
+): Promise<Found | undefined> {
   const accept = (f: Found | undefined) => {
     if (!f) return undefined;
     const software = summarize(f.adapter, f.backend).software;
@@ -137,8 +156,8 @@ async function findAdapter(choice: DeviceChoice, backend: BackendChoice, dawnFla
 }
 
 const INSTALL_HINT =
-  'install a GPU driver, or Mesa\'s software GPU for Dawn\'s OpenGL ES path (Debian/Ubuntu: ' +
-  'apt-get install -y libegl1 libgles2 libegl-mesa0; Vulkan: mesa-vulkan-drivers or the GPU vendor\'s driver); ' +
+  "install a GPU driver, or Mesa's software GPU for Dawn's OpenGL ES path (Debian/Ubuntu: " +
+  "apt-get install -y libegl1 libgles2 libegl-mesa0; Vulkan: mesa-vulkan-drivers or the GPU vendor's driver); " +
   'choose with --device auto|hardware|software or env DPM_DEVICE, and the backend with env DPM_BACKEND';
 
 export interface OpenGpuOptions {
@@ -176,7 +195,9 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
   try {
     device = await adapter.requestDevice({ requiredLimits, label: 'insar-dpm' });
   } catch (err) {
-    throw new DpmError(`could not open the WebGPU device on ${summary.description || summary.device || backend}: ${(err as Error).message}`);
+    throw new DpmError(
+      `could not open the WebGPU device on ${summary.description || summary.device || backend}: ${(err as Error).message}`,
+    );
   }
 
   let failure: string | undefined;
@@ -222,23 +243,30 @@ export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
   };
 
   async function scoped<T>(label: string, fn: () => T): Promise<T> {
-      throwIfFailed(label);
-      device.pushErrorScope('internal');
-      device.pushErrorScope('out-of-memory');
-      device.pushErrorScope('validation');
-      let result: T;
-      try {
-        result = fn();
-      } finally {
-        const errors = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
-        const err = errors.find((e) => e !== null);
-        if (err) {
-          const kind = err instanceof GPUOutOfMemoryError ? 'out of memory' : err instanceof GPUValidationError ? 'validation error' : 'internal error';
-          // eslint-disable-next-line no-unsafe-finally
-          throw new GpuError(`GPU ${kind} in ${label}: ${err.message}`);
-        }
-      }
-      throwIfFailed(label);
-      return result;
+    throwIfFailed(label);
+    device.pushErrorScope('internal');
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    // the scopes are popped whether fn throws or not; a GPU error outranks fn's own (it usually explains it)
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    const errors = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
+    const err = errors.find((e) => e !== null);
+    if (err) {
+      const kind =
+        err instanceof GPUOutOfMemoryError
+          ? 'out of memory'
+          : err instanceof GPUValidationError
+            ? 'validation error'
+            : 'internal error';
+      throw new GpuError(`GPU ${kind} in ${label}: ${err.message}`);
+    }
+    if (!outcome.ok) throw outcome.error;
+    throwIfFailed(label);
+    return outcome.value;
   }
 }

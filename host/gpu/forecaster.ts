@@ -44,11 +44,11 @@ interface Work {
   buf: WorkBuffers;
 }
 
-
 function checkConfig(c: ModelConfig): void {
   for (const k of ['hidden', 'mlp', 'features'] as const) {
     const v = c[k];
-    if (!Number.isInteger(v) || v < 1 || v > 65536) throw new DpmError(`model config: ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > 65536)
+      throw new DpmError(`model config: ${k} must be a positive integer, got ${v}`);
   }
 }
 
@@ -61,7 +61,9 @@ export async function createGpuEngine(config: ModelConfig, opts: GpuEngineOption
     const optimizer = await OptimizerOp.create(gpu, paramCount(config));
     const fixed = { params: optimizer.params, grad: optimizer.grad };
     const [kernels, loss] = await Promise.all([
-      plan.name === 'hardware' ? HardwareKernels.create(gpu, config, layers, plan, fixed) : SoftwareKernels.create(gpu, config, layers, plan, fixed),
+      plan.name === 'hardware'
+        ? HardwareKernels.create(gpu, config, layers, plan, fixed)
+        : SoftwareKernels.create(gpu, config, layers, plan, fixed),
       LossOp.create(gpu, config.features),
     ]);
     return new GpuForecaster({ ...config }, gpu, kernels, loss, optimizer, opts.workBytes ?? 2 ** 30);
@@ -85,8 +87,14 @@ export class GpuForecaster implements ForecasterEngine {
   private trainDispatches = 0;
   private destroyed = false;
 
-  constructor(readonly config: ModelConfig, readonly gpu: Gpu, private readonly kernels: PlanKernels,
-    private readonly lossOp: LossOp, private readonly optimizer: OptimizerOp, private readonly workBytes: number) {
+  constructor(
+    readonly config: ModelConfig,
+    readonly gpu: Gpu,
+    private readonly kernels: PlanKernels,
+    private readonly lossOp: LossOp,
+    private readonly optimizer: OptimizerOp,
+    private readonly workBytes: number,
+  ) {
     this.description = `${gpu.description} [${kernels.plan.name} plan]`;
     this.backend = gpu.adapter.backend;
     this.plan = kernels.plan.name;
@@ -120,7 +128,11 @@ export class GpuForecaster implements ForecasterEngine {
     return this.gpu.checked(`work buffers (batch ${cap.B}, T ${cap.T})`, () => {
       this.step?.destroy();
       this.stepSlots = 2 * cap.T + 3;
-      this.step = this.gpu.device.createBuffer({ label: 'step records', size: this.stepSlots * STEP_STRIDE, usage: UNIFORM | COPY_DST });
+      this.step = this.gpu.device.createBuffer({
+        label: 'step records',
+        size: this.stepSlots * STEP_STRIDE,
+        usage: UNIFORM | COPY_DST,
+      });
       const buf = this.kernels.allocate(cap, this.step);
       this.lossOp.bind(buf, this.step);
       this.work = { ...cap, buf };
@@ -147,8 +159,14 @@ export class GpuForecaster implements ForecasterEngine {
 
   /** Forward, loss (+ backward) over the batch in chunks, each one command buffer; `finish` is recorded after the
    *  last chunk's work in its pass and its buffers read back. Returns the float64 sum of the NLL terms. */
-  private async passes(x: Float32Array, B: number, T: number, what: string, backward: boolean,
-    finish?: { encode: (pass: CountingPass) => void; reads: Reads }): Promise<{ loss: number; reads: Float32Array[]; dispatches: number }> {
+  private async passes(
+    x: Float32Array,
+    B: number,
+    T: number,
+    what: string,
+    backward: boolean,
+    finish?: { encode: (pass: CountingPass) => void; reads: Reads },
+  ): Promise<{ loss: number; reads: Float32Array[]; dispatches: number }> {
     const chunk = this.maxBatch(T);
     let loss = 0;
     let dispatches = 0;
@@ -164,17 +182,21 @@ export class GpuForecaster implements ForecasterEngine {
       this.writeSteps(Bc, T, b0 > 0);
       const label = `${what} (batch ${b0}..${b0 + Bc - 1} of ${B}, T ${T})`;
       const reads: Reads = [[w.buf.nll, T * Bc], ...(last && finish ? finish.reads : [])];
-      const [nll, ...rest] = await this.run(label, (enc) => {
-        enc.clearBuffer(w.buf.h, 0, Bc * this.config.hidden * 4); // h_0 = 0
-        this.kernels.encodeSetup(enc, Bc);
-        const pass = new CountingPass(enc.beginComputePass({ label }));
-        this.kernels.encodeForward(pass, Bc, T, missing, false);
-        this.lossOp.encode(pass, Bc, T, T + 1);
-        if (backward) this.kernels.encodeBackward(pass, Bc, T);
-        if (last && finish) finish.encode(pass);
-        pass.end();
-        dispatches += pass.dispatches;
-      }, reads);
+      const [nll, ...rest] = await this.run(
+        label,
+        (enc) => {
+          enc.clearBuffer(w.buf.h, 0, Bc * this.config.hidden * 4); // h_0 = 0
+          this.kernels.encodeSetup(enc, Bc);
+          const pass = new CountingPass(enc.beginComputePass({ label }));
+          this.kernels.encodeForward(pass, Bc, T, missing, false);
+          this.lossOp.encode(pass, Bc, T, T + 1);
+          if (backward) this.kernels.encodeBackward(pass, Bc, T);
+          if (last && finish) finish.encode(pass);
+          pass.end();
+          dispatches += pass.dispatches;
+        },
+        reads,
+      );
       for (let i = 0; i < nll!.length; i++) loss += nll![i]!;
       extra = rest;
     }
@@ -182,7 +204,10 @@ export class GpuForecaster implements ForecasterEngine {
   }
 
   async setParams(packed: Float32Array): Promise<void> {
-    if (packed.length !== this.N) throw new DpmError(`parameters: expected ${this.N} values for ${JSON.stringify(this.config)}, got ${packed.length}`);
+    if (packed.length !== this.N)
+      throw new DpmError(
+        `parameters: expected ${this.N} values for ${JSON.stringify(this.config)}, got ${packed.length}`,
+      );
     await this.gpu.checked('setParams', () => this.gpu.device.queue.writeBuffer(this.optimizer.params, 0, packed));
   }
 
@@ -192,13 +217,21 @@ export class GpuForecaster implements ForecasterEngine {
   }
 
   async getOptimizerState(): Promise<OptimizerState> {
-    const [m, v] = await this.run('getOptimizerState', () => {}, [[this.optimizer.m, this.N], [this.optimizer.v, this.N]]);
+    const [m, v] = await this.run('getOptimizerState', () => {}, [
+      [this.optimizer.m, this.N],
+      [this.optimizer.v, this.N],
+    ]);
     return { step: this.adamStep, m: m!, v: v! };
   }
 
   async setOptimizerState(state: OptimizerState | undefined): Promise<void> {
-    if (state && (state.m.length !== this.N || state.v.length !== this.N || !Number.isInteger(state.step) || state.step < 0)) {
-      throw new DpmError(`optimizer state: expected step ≥ 0 and moments of ${this.N} values, got step ${state.step}, ${state.m.length} and ${state.v.length}`);
+    if (
+      state &&
+      (state.m.length !== this.N || state.v.length !== this.N || !Number.isInteger(state.step) || state.step < 0)
+    ) {
+      throw new DpmError(
+        `optimizer state: expected step ≥ 0 and moments of ${this.N} values, got step ${state.step}, ${state.m.length} and ${state.v.length}`,
+      );
     }
     await this.gpu.checked('setOptimizerState', () => {
       const q = this.gpu.device.queue;
@@ -208,26 +241,53 @@ export class GpuForecaster implements ForecasterEngine {
     this.adamStep = state ? state.step : 0;
   }
 
-  async lossAndGrad(x: Float32Array, B: number, T: number): Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
+  async lossAndGrad(
+    x: Float32Array,
+    B: number,
+    T: number,
+  ): Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
     this.checkInput(x, B, T, 'lossAndGrad');
     if (B === 0) return { loss: 0, grad: new Float32Array(this.N), gradNorm: 0 };
     this.optimizer.setOptions({ lr: 0, beta1: 0, beta2: 0, eps: 0, clipNorm: Infinity }, 1);
     const o = this.optimizer;
-    const { loss, reads: [grad, norm] } = await this.passes(x, B, T, 'lossAndGrad', true,
-      { encode: (pass) => o.encodeNorm(pass), reads: [[o.grad, this.N], [o.norm, 2]] });
+    const {
+      loss,
+      reads: [grad, norm],
+    } = await this.passes(x, B, T, 'lossAndGrad', true, {
+      encode: (pass) => o.encodeNorm(pass),
+      reads: [
+        [o.grad, this.N],
+        [o.norm, 2],
+      ],
+    });
     return { loss, grad: grad!, gradNorm: norm![0]! };
   }
 
-  async trainStep(x: Float32Array, B: number, T: number, opt: AdamOptions): Promise<{ loss: number; gradNorm: number }> {
+  async trainStep(
+    x: Float32Array,
+    B: number,
+    T: number,
+    opt: AdamOptions,
+  ): Promise<{ loss: number; gradNorm: number }> {
     this.checkInput(x, B, T, 'trainStep');
-    if (!(opt.lr >= 0) || !(opt.beta1 >= 0 && opt.beta1 < 1) || !(opt.beta2 >= 0 && opt.beta2 < 1) || !(opt.eps > 0) || !(opt.clipNorm > 0)) {
+    if (
+      !(opt.lr >= 0) ||
+      !(opt.beta1 >= 0 && opt.beta1 < 1) ||
+      !(opt.beta2 >= 0 && opt.beta2 < 1) ||
+      !(opt.eps > 0) ||
+      !(opt.clipNorm > 0)
+    ) {
       throw new DpmError(`Adam options out of range: ${JSON.stringify(opt)}`);
     }
     if (B === 0) return { loss: 0, gradNorm: 0 };
     const step = this.adamStep + 1;
     const o = this.optimizer;
     o.setOptions(opt, step);
-    const { loss, reads: [norm], dispatches } = await this.passes(x, B, T, 'trainStep', true, {
+    const {
+      loss,
+      reads: [norm],
+      dispatches,
+    } = await this.passes(x, B, T, 'trainStep', true, {
       encode: (pass) => {
         o.encodeNorm(pass);
         o.encodeStep(pass);
@@ -259,13 +319,17 @@ export class GpuForecaster implements ForecasterEngine {
       q.writeBuffer(w.buf.mask, 0, mask);
       this.writeSteps(Bc, T, false);
       const label = `forecast (batch ${b0}..${b0 + Bc - 1} of ${B}, T ${T})`;
-      const [dec] = await this.run(label, (enc) => {
-        enc.clearBuffer(w.buf.h, 0, Bc * this.config.hidden * 4);
-        this.kernels.encodeSetup(enc, Bc);
-        const pass = enc.beginComputePass({ label });
-        this.kernels.encodeForward(pass, Bc, T, missing, true);
-        pass.end();
-      }, [[w.buf.dec, 2 * (T + 1) * Bc]]);
+      const [dec] = await this.run(
+        label,
+        (enc) => {
+          enc.clearBuffer(w.buf.h, 0, Bc * this.config.hidden * 4);
+          this.kernels.encodeSetup(enc, Bc);
+          const pass = enc.beginComputePass({ label });
+          this.kernels.encodeForward(pass, Bc, T, missing, true);
+          pass.end();
+        },
+        [[w.buf.dec, 2 * (T + 1) * Bc]],
+      );
       timeMajorColumns(dec!, Bc, T + 1, b0, mu, logvar);
     }
     return { mu, logvar };
@@ -273,10 +337,13 @@ export class GpuForecaster implements ForecasterEngine {
 
   private checkInput(x: Float32Array, B: number, T: number, what: string): void {
     if (this.destroyed) throw new Error('GPU engine used after destroy()');
-    if (!Number.isInteger(B) || B < 0) throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
-    if (!Number.isInteger(T) || T < 1) throw new DpmError(`${what}: sequence length must be a positive integer, got ${T}`);
+    if (!Number.isInteger(B) || B < 0)
+      throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
+    if (!Number.isInteger(T) || T < 1)
+      throw new DpmError(`${what}: sequence length must be a positive integer, got ${T}`);
     const F = this.config.features;
-    if (x.length !== B * T * F) throw new DpmError(`${what}: x holds ${x.length} values, expected B·T·F = ${B}·${T}·${F} = ${B * T * F}`);
+    if (x.length !== B * T * F)
+      throw new DpmError(`${what}: x holds ${x.length} values, expected B·T·F = ${B}·${T}·${F} = ${B * T * F}`);
   }
 
   destroy(): void {

@@ -62,13 +62,15 @@ export const gpuInfoCommand: CommandModule = {
   command: 'gpu-info',
   describe: 'show the WebGPU adapter the forecaster uses (hardware or software), its backend and limits',
   builder: (y) =>
-    y.option('device', {
-      choices: ['auto', 'hardware', 'software'] as const,
-      describe: 'which adapter to open (default: env DPM_DEVICE, else auto = hardware when present)',
-    }).option('backend', {
-      choices: BACKEND_CHOICES,
-      describe: 'which Dawn backend (default: env DPM_BACKEND, else auto = the GPU backend, else opengles)',
-    }),
+    y
+      .option('device', {
+        choices: ['auto', 'hardware', 'software'] as const,
+        describe: 'which adapter to open (default: env DPM_DEVICE, else auto = hardware when present)',
+      })
+      .option('backend', {
+        choices: BACKEND_CHOICES,
+        describe: 'which Dawn backend (default: env DPM_BACKEND, else auto = the GPU backend, else opengles)',
+      }),
   handler: async (argv) => {
     const json = Boolean(argv.json);
     try {
@@ -79,7 +81,7 @@ export const gpuInfoCommand: CommandModule = {
         backend: BACKEND_CHOICES.find((c) => c === argv.backend) ?? env.backend,
       });
       if (json) {
-        process.stdout.write(JSON.stringify({ type: 'result', outputs: info }) + '\n');
+        process.stdout.write(`${JSON.stringify({ type: 'result', outputs: info })}\n`);
         return;
       }
       const rows: [string, string][] = [
@@ -92,10 +94,10 @@ export const gpuInfoCommand: CommandModule = {
         ...Object.entries(info.limits).map(([k, v]): [string, string] => [k, String(v)]),
       ];
       const w = Math.max(...rows.map(([k]) => k.length));
-      process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
+      process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`);
     } catch (err) {
       const msg = (err as Error).message;
-      if (json) process.stdout.write(JSON.stringify({ type: 'error', message: msg }) + '\n');
+      if (json) process.stdout.write(`${JSON.stringify({ type: 'error', message: msg })}\n`);
       else process.stderr.write(`dpm: ${msg}\n`);
       process.exitCode = err instanceof DpmError ? err.exitCode : 1;
     }

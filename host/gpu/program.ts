@@ -24,7 +24,8 @@ export interface ProgramSpec {
 export const STEP_STRIDE = 256;
 
 /** the pieces of a spec, in order */
-const piecesOf = (spec: ProgramSpec): readonly string[] => (typeof spec.shader === 'string' ? [spec.shader] : spec.shader);
+const piecesOf = (spec: ProgramSpec): readonly string[] =>
+  typeof spec.shader === 'string' ? [spec.shader] : spec.shader;
 
 /** Just the part of a compute pass a dispatch needs: lets the engine count dispatches (ops/count.ts). */
 export interface PassLike {
@@ -58,7 +59,13 @@ export class Program {
     if (!perDevice) Program.cache.set(gpu.device, (perDevice = new Map()));
     let p = perDevice.get(key);
     if (!p) {
-      const name = label ?? `${piecesOf(spec).at(-1)!.replace(/\.wgsl$/, '')}(${Object.entries(overrides).map(([k, v]) => `${k}=${v}`).join(',')})`;
+      const name =
+        label ??
+        `${piecesOf(spec)
+          .at(-1)!
+          .replace(/\.wgsl$/, '')}(${Object.entries(overrides)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',')})`;
       p = Program.create(gpu, spec, constants, name);
       perDevice.set(key, p);
       p.catch(() => perDevice!.delete(key));
@@ -66,7 +73,12 @@ export class Program {
     return p;
   }
 
-  private static async create(gpu: Gpu, spec: ProgramSpec, constants: Record<string, number>, label: string): Promise<Program> {
+  private static async create(
+    gpu: Gpu,
+    spec: ProgramSpec,
+    constants: Record<string, number>,
+    label: string,
+  ): Promise<Program> {
     const device = gpu.device;
     return gpu.checked(`pipeline ${label}`, () => {
       const module = device.createShaderModule({ label, code: composeWgsl(piecesOf(spec)) });
@@ -108,7 +120,8 @@ export class Program {
   dispatchGrid(pass: PassLike, group: GPUBindGroup, x: number, y: number, stepSlot?: number): void {
     if (x <= 0 || y <= 0) return;
     const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-    if (x > maxDim || y > maxDim) throw new GpuError(`${this.label}: grid ${x} × ${y} exceeds the dispatch limit ${maxDim}`);
+    if (x > maxDim || y > maxDim)
+      throw new GpuError(`${this.label}: grid ${x} × ${y} exceeds the dispatch limit ${maxDim}`);
     pass.setPipeline(this.pipeline);
     if (stepSlot !== undefined) pass.setBindGroup(0, group, [stepSlot * STEP_STRIDE]);
     else pass.setBindGroup(0, group);

@@ -1,4 +1,5 @@
-// shaders/gru_hidden_uw.wgsl behind gru_dg_storage.wgsl: BPTT recurrent gradient with W_hh from the uniform windows (H a multiple of 4).
+// shaders/gru_hidden_uw.wgsl behind gru_dg_storage.wgsl: BPTT recurrent gradient with W_hh from the uniform windows (H
+// a multiple of 4).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 

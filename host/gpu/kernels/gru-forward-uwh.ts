@@ -1,5 +1,5 @@
-// shaders/gru_step_uw.wgsl behind gru_h_uniform.wgsl: one GRU time step with W_hh AND h_k read from uniform windows (ping-pong copies of
-// h_k; H a multiple of 4; same result bit for bit as gru_forward.wgsl).
+// shaders/gru_step_uw.wgsl behind gru_h_uniform.wgsl: one GRU time step with W_hh AND h_k read from uniform windows
+// (ping-pong copies of h_k; H a multiple of 4; same result bit for bit as gru_forward.wgsl).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 

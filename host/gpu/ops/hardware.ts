@@ -12,14 +12,27 @@ import { TiledDecoder, TiledWeightGrads } from './tiled.js';
 import { allocateWork, type WorkBuffers } from './work.js';
 
 export class HardwareKernels implements PlanKernels {
-  private constructor(private readonly gpu: Gpu, private readonly config: ModelConfig, readonly plan: KernelPlan,
-    private readonly gru: SequenceGru, private readonly decoder: TiledDecoder, private readonly weightGrads: TiledWeightGrads,
-    private readonly fixed: { params: GPUBuffer; grad: GPUBuffer }) {}
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly config: ModelConfig,
+    readonly plan: KernelPlan,
+    private readonly gru: SequenceGru,
+    private readonly decoder: TiledDecoder,
+    private readonly weightGrads: TiledWeightGrads,
+    private readonly fixed: { params: GPUBuffer; grad: GPUBuffer },
+  ) {}
 
-  static async create(gpu: Gpu, config: ModelConfig, layers: ModelLayers, plan: KernelPlan,
-    fixed: { params: GPUBuffer; grad: GPUBuffer }): Promise<HardwareKernels> {
+  static async create(
+    gpu: Gpu,
+    config: ModelConfig,
+    layers: ModelLayers,
+    plan: KernelPlan,
+    fixed: { params: GPUBuffer; grad: GPUBuffer },
+  ): Promise<HardwareKernels> {
     const [gru, decoder, weightGrads] = await Promise.all([
-      SequenceGru.create(gpu, layers, plan), TiledDecoder.create(gpu, layers), TiledWeightGrads.create(gpu, layers),
+      SequenceGru.create(gpu, layers, plan),
+      TiledDecoder.create(gpu, layers),
+      TiledWeightGrads.create(gpu, layers),
     ]);
     return new HardwareKernels(gpu, config, plan, gru, decoder, weightGrads, fixed);
   }

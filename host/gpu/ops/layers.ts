@@ -30,8 +30,14 @@ export function modelLayers(c: ModelConfig): ModelLayers {
     return o;
   };
   const { hidden: H, mlp: M, features: F } = c;
-  const lin = (name: string, IN: number, OUT: number): DenseShape =>
-    ({ IN, OUT, WOFF: at(`${name}.weight`), WSTRIDE: IN, BOFF: at(`${name}.bias`), BSTRIDE: 1 });
+  const lin = (name: string, IN: number, OUT: number): DenseShape => ({
+    IN,
+    OUT,
+    WOFF: at(`${name}.weight`),
+    WSTRIDE: IN,
+    BOFF: at(`${name}.bias`),
+    BSTRIDE: 1,
+  });
   const head = at('mu_head.weight');
   return {
     ih: { IN: F, OUT: 3 * H, WOFF: at('gru.weight_ih_l0'), WSTRIDE: F, BOFF: at('gru.bias_ih_l0'), BSTRIDE: 1 },

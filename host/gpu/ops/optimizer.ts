@@ -24,8 +24,11 @@ export class OptimizerOp {
   private readonly opt: GPUBuffer;
   private readonly groups: { partial: GPUBindGroup; clip: GPUBindGroup; adam: GPUBindGroup };
 
-  private constructor(private readonly gpu: Gpu, private readonly N: number,
-    private readonly programs: { partial: Program; clip: Program; adam: Program }) {
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly N: number,
+    private readonly programs: { partial: Program; clip: Program; adam: Program },
+  ) {
     const buffer = (label: string, bytes: number, usage: number) =>
       gpu.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
     const rw = STORAGE | COPY_SRC | COPY_DST;
@@ -36,9 +39,20 @@ export class OptimizerOp {
     this.partial = buffer('grad_norm.partial', gradNormParts(N) * 4, STORAGE);
     this.norm = buffer('grad_norm', 16, STORAGE | COPY_SRC);
     this.opt = buffer('adam.opt', 48, UNIFORM | COPY_DST);
-    const fixed = { params: this.params, grad: this.grad, m: this.m, v: this.v, partial: this.partial, norm: this.norm,
-      opt: this.opt };
-    this.groups = { partial: programs.partial.bind(fixed), clip: programs.clip.bind(fixed), adam: programs.adam.bind(fixed) };
+    const fixed = {
+      params: this.params,
+      grad: this.grad,
+      m: this.m,
+      v: this.v,
+      partial: this.partial,
+      norm: this.norm,
+      opt: this.opt,
+    };
+    this.groups = {
+      partial: programs.partial.bind(fixed),
+      clip: programs.clip.bind(fixed),
+      adam: programs.adam.bind(fixed),
+    };
   }
 
   static async create(gpu: Gpu, N: number): Promise<OptimizerOp> {

@@ -26,14 +26,22 @@ export interface KernelPlan {
 
 export const WINDOW_FLOATS_MAX = 16384;
 
-const DEFAULTS: Omit<KernelPlan, 'name'> = { vec4: true, uniformWindows: true, windowFloats: WINDOW_FLOATS_MAX, sequenceRows: 8 };
+const DEFAULTS: Omit<KernelPlan, 'name'> = {
+  vec4: true,
+  uniformWindows: true,
+  windowFloats: WINDOW_FLOATS_MAX,
+  sequenceRows: 8,
+};
 
 /** A plan's full settings: a name alone takes the defaults. */
 export function kernelPlan(plan: PlanName | (Partial<KernelPlan> & { name: PlanName })): KernelPlan {
   const p: KernelPlan = typeof plan === 'string' ? { name: plan, ...DEFAULTS } : { ...DEFAULTS, ...plan };
-  if (!PLAN_NAMES.includes(p.name)) throw new DpmError(`kernel plan: '${p.name}' is not one of ${PLAN_NAMES.join(', ')}`);
+  if (!PLAN_NAMES.includes(p.name))
+    throw new DpmError(`kernel plan: '${p.name}' is not one of ${PLAN_NAMES.join(', ')}`);
   if (!Number.isInteger(p.windowFloats) || p.windowFloats < 4 || p.windowFloats > WINDOW_FLOATS_MAX) {
-    throw new DpmError(`kernel plan: windowFloats must be an integer in 4..${WINDOW_FLOATS_MAX}, got ${p.windowFloats}`);
+    throw new DpmError(
+      `kernel plan: windowFloats must be an integer in 4..${WINDOW_FLOATS_MAX}, got ${p.windowFloats}`,
+    );
   }
   if (!Number.isInteger(p.sequenceRows) || p.sequenceRows < 1 || p.sequenceRows > 8) {
     throw new DpmError(`kernel plan: sequenceRows must be an integer in 1..8, got ${p.sequenceRows}`);
@@ -43,7 +51,10 @@ export function kernelPlan(plan: PlanName | (Partial<KernelPlan> & { name: PlanN
 
 /** The plan for an adapter: the per-step kernels on software rasterizers (llvmpipe, lavapipe, SwiftShader), where
  *  they measured faster, the whole-sequence kernels on GPUs. */
-export function planForAdapter(adapter: AdapterSummary, override?: PlanName | (Partial<KernelPlan> & { name: PlanName })): KernelPlan {
+export function planForAdapter(
+  adapter: AdapterSummary,
+  override?: PlanName | (Partial<KernelPlan> & { name: PlanName }),
+): KernelPlan {
   return kernelPlan(override ?? (adapter.software ? 'software' : 'hardware'));
 }
 

@@ -47,15 +47,21 @@ export class SequenceGru {
     const forward = Math.min(plan.sequenceRows, Math.floor(bytes / (8 * H)));
     const backward = Math.min(plan.sequenceRows, Math.floor(bytes / (16 * H)));
     if (backward < 1) {
-      throw new DpmError(`hidden size ${H} needs ${16 * H} bytes of workgroup memory for the hardware plan's BPTT; the ` +
-        `adapter grants ${bytes} (use the software plan)`);
+      throw new DpmError(
+        `hidden size ${H} needs ${16 * H} bytes of workgroup memory for the hardware plan's BPTT; the ` +
+          `adapter grants ${bytes} (use the software plan)`,
+      );
     }
     // one invocation per hidden unit, up to 256, in whole 32-lane groups
     const WG = Math.min(256, Math.ceil(H / 32) * 32);
     const [input, fwd, bwd] = await Promise.all([
       inputProj(gpu, { H, F, WOFF_IH: layers.ih.WOFF, BOFF_IH: layers.ih.BOFF }),
-      Program.get(gpu, sequenceSpec, { H, BT: forward, WOFF_HH: layers.hh.WOFF, BOFF_HH: layers.hh.BOFF, WG },
-        `gru_sequence(H=${H},BT=${forward})`),
+      Program.get(
+        gpu,
+        sequenceSpec,
+        { H, BT: forward, WOFF_HH: layers.hh.WOFF, BOFF_HH: layers.hh.BOFF, WG },
+        `gru_sequence(H=${H},BT=${forward})`,
+      ),
       Program.get(gpu, bpttSpec, { H, BT: backward, WOFF_HH: layers.hh.WOFF, WG }, `gru_bptt(H=${H},BT=${backward})`),
     ]);
     return new SequenceGru(H, input, fwd, bwd, { forward, backward });

@@ -33,14 +33,27 @@ export class SoftwareKernels implements PlanKernels {
   private g: SoftwareGroups | undefined;
   private hw0: GPUBuffer | undefined;
 
-  private constructor(private readonly gpu: Gpu, private readonly config: ModelConfig, readonly plan: KernelPlan,
-    private readonly p: SoftwarePrograms, private readonly win: SoftwareWindows,
-    private readonly fixed: { params: GPUBuffer; grad: GPUBuffer }) {}
+  private constructor(
+    private readonly gpu: Gpu,
+    private readonly config: ModelConfig,
+    readonly plan: KernelPlan,
+    private readonly p: SoftwarePrograms,
+    private readonly win: SoftwareWindows,
+    private readonly fixed: { params: GPUBuffer; grad: GPUBuffer },
+  ) {}
 
-  static async create(gpu: Gpu, config: ModelConfig, layers: ModelLayers, plan: KernelPlan,
-    fixed: { params: GPUBuffer; grad: GPUBuffer }): Promise<SoftwareKernels> {
+  static async create(
+    gpu: Gpu,
+    config: ModelConfig,
+    layers: ModelLayers,
+    plan: KernelPlan,
+    fixed: { params: GPUBuffer; grad: GPUBuffer },
+  ): Promise<SoftwareKernels> {
     const p = await softwarePrograms(gpu, config.hidden, layers, plan);
-    const win = await gpu.checked('software plan windows', () => new SoftwareWindows(gpu, p, config.hidden, layers.hh.WOFF));
+    const win = await gpu.checked(
+      'software plan windows',
+      () => new SoftwareWindows(gpu, p, config.hidden, layers.hh.WOFF),
+    );
     return new SoftwareKernels(gpu, config, plan, p, win, fixed);
   }
 
@@ -53,10 +66,19 @@ export class SoftwareKernels implements PlanKernels {
   allocate(cap: { B: number; T: number }, step: GPUBuffer): WorkBuffers {
     const H = this.config.hidden;
     // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad_uwin.wgsl)
-    const buf = allocateWork(this.gpu.device, this.config, cap, this.p.wgUw.some((d) => d) ? new Set(['h', 'a1', 'a2'] as const) : undefined);
+    const buf = allocateWork(
+      this.gpu.device,
+      this.config,
+      cap,
+      this.p.wgUw.some((d) => d) ? new Set(['h', 'a1', 'a2'] as const) : undefined,
+    );
     const w = this.p.windows;
     if (w && this.p.dghBB > 0) {
-      buf.dghw = this.win.buffer('dgh uniform windows', cap.T * dghWindowFloats(cap.B, w.UW, w.NW) * 4 + WINDOW_SLACK, STORAGE | UNIFORM);
+      buf.dghw = this.win.buffer(
+        'dgh uniform windows',
+        cap.T * dghWindowFloats(cap.B, w.UW, w.NW) * 4 + WINDOW_SLACK,
+        STORAGE | UNIFORM,
+      );
     }
     if (this.p.hBB > 0) {
       // ping-pong copies of h_k, read as uniform windows
@@ -92,14 +114,22 @@ export class SoftwareKernels implements PlanKernels {
         for (let bb = 0; bb < Math.ceil(B / BB); bb++) {
           const rows = Math.min(BB, B - bb * BB);
           this.p.gruForwardUwh.dispatch(pass, g.gruForwardUwh[k % 2]!, gruForwardUwhInvocations(units, rows), [
-            ...windowOffsets(i), bb * BB * H * 4, i * STEP_STRIDE, bb * STEP_STRIDE, k * STEP_STRIDE,
+            ...windowOffsets(i),
+            bb * BB * H * 4,
+            i * STEP_STRIDE,
+            bb * STEP_STRIDE,
+            k * STEP_STRIDE,
           ]);
         }
       }
     } else if (win && this.p.gruForwardUw && g.gruForwardUw) {
       for (let i = 0; i < win.NW; i++) {
         const units = Math.min(win.UW, H - i * win.UW);
-        this.p.gruForwardUw.dispatch(pass, g.gruForwardUw, gruForwardUwInvocations(units, B), [...windowOffsets(i), i * STEP_STRIDE, k * STEP_STRIDE]);
+        this.p.gruForwardUw.dispatch(pass, g.gruForwardUw, gruForwardUwInvocations(units, B), [
+          ...windowOffsets(i),
+          i * STEP_STRIDE,
+          k * STEP_STRIDE,
+        ]);
       }
     } else {
       this.p.gruForward.dispatch(pass, g.gruForward, gruForwardInvocations(H, B), k);
@@ -118,7 +148,11 @@ export class SoftwareKernels implements PlanKernels {
       }
       for (let w = 0; w < d.NW; w++) {
         const nout = Math.min(d.UO, d.OUT - w * d.UO);
-        d.prog.dispatch(pass, group, decoderDenseUwInvocations(nout, rows), [(d.slot0 + w) * 65536, (d.slot0 + w) * STEP_STRIDE, slot * STEP_STRIDE]);
+        d.prog.dispatch(pass, group, decoderDenseUwInvocations(nout, rows), [
+          (d.slot0 + w) * 65536,
+          (d.slot0 + w) * STEP_STRIDE,
+          slot * STEP_STRIDE,
+        ]);
       }
     }
     this.p.dense[3]!.dispatch(pass, g.dense[3]!, decoderDenseInvocations(2, rows), slot);
@@ -144,7 +178,15 @@ export class SoftwareKernels implements PlanKernels {
   }
 
   /** weight gradient j over all rows (slot T+1) or the rows of step k (slot T+3+k) */
-  private encodeWeightGrad(pass: PassLike, B: number, T: number, j: number, IN: number, OUT: number, slot: number): void {
+  private encodeWeightGrad(
+    pass: PassLike,
+    B: number,
+    T: number,
+    j: number,
+    IN: number,
+    OUT: number,
+    slot: number,
+  ): void {
     const d = this.p.wgUw[j];
     const g = this.groups();
     const group = g.wgUw[j];
@@ -167,7 +209,11 @@ export class SoftwareKernels implements PlanKernels {
           const inpOffset = (k * B + w * d.WR) * IN * 4;
           const dgOffset = ((k * 3 * win.NW + dd) * BP + w * d.WR) * win.UW * 4;
           this.p.wgradHhUwd.dispatch(pass, g.wgHhUwd, weightGradUwdInvocations(IN, rows), [
-            dgOffset, inpOffset, dd * STEP_STRIDE, ((j - 1) * per + w) * STEP_STRIDE, slot * STEP_STRIDE,
+            dgOffset,
+            inpOffset,
+            dd * STEP_STRIDE,
+            ((j - 1) * per + w) * STEP_STRIDE,
+            slot * STEP_STRIDE,
           ]);
         }
       }
@@ -175,7 +221,11 @@ export class SoftwareKernels implements PlanKernels {
     }
     for (let w = 0; w < nw; w++) {
       const inpOffset = (k * B + w * d.WR) * IN * 4;
-      d.prog.dispatch(pass, group, weightGradInvocations(IN, OUT), [inpOffset, ((j - 1) * per + w) * STEP_STRIDE, slot * STEP_STRIDE]);
+      d.prog.dispatch(pass, group, weightGradInvocations(IN, OUT), [
+        inpOffset,
+        ((j - 1) * per + w) * STEP_STRIDE,
+        slot * STEP_STRIDE,
+      ]);
     }
   }
 
@@ -189,7 +239,11 @@ export class SoftwareKernels implements PlanKernels {
     }
     for (let w = 0; w < d.NW; w++) {
       const ni = Math.min(d.UI, d.IN - w * d.UI);
-      d.prog.dispatch(pass, group, decoderBackwardUwInvocations(ni, rows), [(d.slot0 + w) * 65536, (d.slot0 + w) * STEP_STRIDE, slot * STEP_STRIDE]);
+      d.prog.dispatch(pass, group, decoderBackwardUwInvocations(ni, rows), [
+        (d.slot0 + w) * 65536,
+        (d.slot0 + w) * STEP_STRIDE,
+        slot * STEP_STRIDE,
+      ]);
     }
   }
 
@@ -197,7 +251,8 @@ export class SoftwareKernels implements PlanKernels {
     const { hidden: H, mlp: M, features: F } = this.config;
     const all = T + 1;
     const rows = T * B;
-    const wgrad = (j: number, IN: number, OUT: number, slot: number) => this.encodeWeightGrad(pass, B, T, j, IN, OUT, slot);
+    const wgrad = (j: number, IN: number, OUT: number, slot: number) =>
+      this.encodeWeightGrad(pass, B, T, j, IN, OUT, slot);
     const perStep = (j: number, IN: number, OUT: number) => {
       for (let k = 0; k < T; k++) wgrad(j, IN, OUT, T + 3 + k);
     };
@@ -231,7 +286,11 @@ export class SoftwareKernels implements PlanKernels {
           const rows = Math.min(p.dghBB, B - i * p.dghBB);
           const dgOffset = ((k * 3 * win.NW + d) * BP + i * p.dghBB) * win.UW * 4;
           p.hiddenUwd.dispatch(pass, g.hiddenUwd[par]!, gruBackwardHiddenUwdInvocations(H, rows), [
-            d * win.slotBytes, dgOffset, d * STEP_STRIDE, i * STEP_STRIDE, k * STEP_STRIDE,
+            d * win.slotBytes,
+            dgOffset,
+            d * STEP_STRIDE,
+            i * STEP_STRIDE,
+            k * STEP_STRIDE,
           ]);
         }
       }
@@ -241,7 +300,11 @@ export class SoftwareKernels implements PlanKernels {
     if (k === 0) return;
     if (win && p.hiddenUw && g.hiddenUw) {
       for (let d = 0; d < 3 * win.NW; d++) {
-        p.hiddenUw.dispatch(pass, g.hiddenUw[par]!, gruBackwardHiddenUwInvocations(H, B), [d * win.slotBytes, d * STEP_STRIDE, k * STEP_STRIDE]);
+        p.hiddenUw.dispatch(pass, g.hiddenUw[par]!, gruBackwardHiddenUwInvocations(H, B), [
+          d * win.slotBytes,
+          d * STEP_STRIDE,
+          k * STEP_STRIDE,
+        ]);
       }
     } else {
       p.hidden.dispatch(pass, g.hidden[par]!, gruBackwardHiddenInvocations(H, B), k);

@@ -1,7 +1,7 @@
 // The software plan's programs: one dispatch per time step (or per uniform window), with the variants llvmpipe runs
-// fastest where the shapes allow — vec4 loads and operands in 64 KiB uniform windows (each a loader piece before a shared body), all
-// with the same results bit for bit as the plain storage-buffer kernels (the tests compare the bits). On llvmpipe a
-// storage load is fetched lane by lane and costs ~30 multiply-adds, a uniform load far less.
+// fastest where the shapes allow — vec4 loads and operands in 64 KiB uniform windows (each a loader piece before a
+// shared body), all with the same results bit for bit as the plain storage-buffer kernels (the tests compare the bits).
+// On llvmpipe a storage load is fetched lane by lane and costs ~30 multiply-adds, a uniform load far less.
 import type { Gpu } from '../device.js';
 import type { Program } from '../program.js';
 import type { KernelPlan } from '../ops/plan.js';
@@ -27,13 +27,33 @@ import { weightGradUwd } from '../kernels/weight-grad-uwd.js';
 import { weightGradV4, weightGradV4Fits } from '../kernels/weight-grad-v4.js';
 
 /** an MLP layer with its weights in uniform windows of UO rows (dense_w_uniform.wgsl), from window slot slot0 */
-export interface DenseUw { prog: Program; WOFF: number; IN: number; OUT: number; UO: number; NW: number; slot0: number }
+export interface DenseUw {
+  prog: Program;
+  WOFF: number;
+  IN: number;
+  OUT: number;
+  UO: number;
+  NW: number;
+  slot0: number;
+}
 /** a backward MLP layer with its weights in uniform windows of UI columns (back_w_uniform.wgsl) */
 export interface BackUw {
-  prog: Program; WOFF: number; WSTRIDE: number; IN: number; OUT: number; UI: number; NW: number; slot0: number;
+  prog: Program;
+  WOFF: number;
+  WSTRIDE: number;
+  IN: number;
+  OUT: number;
+  UI: number;
+  NW: number;
+  slot0: number;
 }
 /** a weight gradient with its inputs read from uniform windows of WR rows (wg_dout_storage.wgsl) */
-export interface WeightGradUw { prog: Program; IN: number; OUT: number; WR: number }
+export interface WeightGradUw {
+  prog: Program;
+  IN: number;
+  OUT: number;
+  WR: number;
+}
 
 export interface SoftwarePrograms {
   inputProj: Program;
@@ -65,7 +85,12 @@ export interface SoftwarePrograms {
   partFloats: number;
 }
 
-export async function softwarePrograms(gpu: Gpu, H: number, layers: ModelLayers, plan: KernelPlan): Promise<SoftwarePrograms> {
+export async function softwarePrograms(
+  gpu: Gpu,
+  H: number,
+  layers: ModelLayers,
+  plan: KernelPlan,
+): Promise<SoftwarePrograms> {
   const g = gpu;
   const [l0, l2, l4] = layers.mlp;
   const { hh, ih, heads } = layers;
@@ -101,9 +126,22 @@ export async function softwarePrograms(gpu: Gpu, H: number, layers: ModelLayers,
   ]);
   const windows = uwOn ? gruWindows(H, uwFloats) : undefined;
   const p: SoftwarePrograms = {
-    inputProj: inputP, gruForward: gruF, gates, hidden, windows, dghBB: 0, hBB: 0,
-    dense: [d0, d2, d4, dh], denseBack: [b4h, b4, b2, b0], wgrad: [w4h, w4, w2, w0, whh, wih],
-    denseUw: [], backUw: [], wgUw: [], denseSlots: 0, backSlots: 0, partFloats: 0,
+    inputProj: inputP,
+    gruForward: gruF,
+    gates,
+    hidden,
+    windows,
+    dghBB: 0,
+    hBB: 0,
+    dense: [d0, d2, d4, dh],
+    denseBack: [b4h, b4, b2, b0],
+    wgrad: [w4h, w4, w2, w0, whh, wih],
+    denseUw: [],
+    backUw: [],
+    wgUw: [],
+    denseSlots: 0,
+    backSlots: 0,
+    partFloats: 0,
   };
   if (windows) {
     p.gruForwardUw = await gruForwardUw(g, { H, UW: windows.UW, BOFF_HH: hh.BOFF });
@@ -118,7 +156,12 @@ export async function softwarePrograms(gpu: Gpu, H: number, layers: ModelLayers,
   }
   if (!(v4 && uwOn)) return p;
   // the large weight gradients read their inputs (h, a1, a2) from uniform windows
-  for (const [j, name, l] of [[1, 'mlp.4', l4], [2, 'mlp.2', l2], [3, 'mlp.0', l0], [4, 'gru.hh', hh]] as const) {
+  for (const [j, name, l] of [
+    [1, 'mlp.4', l4],
+    [2, 'mlp.2', l2],
+    [3, 'mlp.0', l0],
+    [4, 'gru.hh', hh],
+  ] as const) {
     const WR = weightGradUwRows(l.IN, l.OUT, uwFloats);
     if (WR === undefined) continue;
     p.wgUw[j] = { prog: await weightGradUw(g, name, { ...l, HAS_BIAS: 1 }), IN: l.IN, OUT: l.OUT, WR };
@@ -127,7 +170,11 @@ export async function softwarePrograms(gpu: Gpu, H: number, layers: ModelLayers,
   // W_hh's gradient reads dgh from gates_w's windowed copy too (needs both kinds of windows)
   if (p.wgUw[4] && windows) p.wgradHhUwd = await weightGradUwd(g, { ...hh, UW: windows.UW, HAS_BIAS: 1 });
   // the MLP layers' weights in uniform windows too
-  for (const [name, l] of [['mlp.0', l0], ['mlp.2', l2], ['mlp.4', l4]] as const) {
+  for (const [name, l] of [
+    ['mlp.0', l0],
+    ['mlp.2', l2],
+    ['mlp.4', l4],
+  ] as const) {
     const dw = denseWindows(l.IN, l.OUT, uwFloats);
     if (!dw || l.WSTRIDE !== l.IN) {
       p.denseUw.push(undefined);
@@ -137,7 +184,11 @@ export async function softwarePrograms(gpu: Gpu, H: number, layers: ModelLayers,
     p.denseUw.push({ prog, WOFF: l.WOFF, IN: l.IN, OUT: l.OUT, ...dw, slot0: p.denseSlots });
     p.denseSlots += dw.NW;
   }
-  for (const [j, name, l, MASK] of [[1, 'mlp.4', l4, 1], [2, 'mlp.2', l2, 1], [3, 'mlp.0', l0, 0]] as const) {
+  for (const [j, name, l, MASK] of [
+    [1, 'mlp.4', l4, 1],
+    [2, 'mlp.2', l2, 1],
+    [3, 'mlp.0', l0, 0],
+  ] as const) {
     const bw = backwardWindows(l.IN, l.OUT, uwFloats);
     if (!bw) continue;
     const prog = await decoderBackwardUw(g, name, { IN: l.IN, OUT: l.OUT, UI: bw.UI, MASK });

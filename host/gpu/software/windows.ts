@@ -24,8 +24,12 @@ export class SoftwareWindows {
   dghBlocks?: GPUBuffer;
   hBlocks?: GPUBuffer;
 
-  constructor(private readonly gpu: Gpu, private readonly p: SoftwarePrograms, private readonly H: number,
-    private readonly whhOffset: number) {
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly p: SoftwarePrograms,
+    private readonly H: number,
+    private readonly whhOffset: number,
+  ) {
     const win = p.windows;
     if (win) {
       const { UW, NW } = win;
@@ -67,8 +71,12 @@ export class SoftwareWindows {
 
   /** records {first, count} of every layer's windows, at the layer's slots: window w of a layer whose windows hold
    *  `size` of `total` rows covers [w·size, min((w+1)·size, total)) */
-  private layerRecords<D extends { slot0: number; NW: number }>(label: string, slots: number, layers: (D | undefined)[],
-    span: (d: D) => [size: number, total: number]): GPUBuffer {
+  private layerRecords<D extends { slot0: number; NW: number }>(
+    label: string,
+    slots: number,
+    layers: (D | undefined)[],
+    span: (d: D) => [size: number, total: number],
+  ): GPUBuffer {
     const rec: number[][] = Array.from({ length: slots }, () => []);
     for (const d of layers) {
       if (!d) continue;
@@ -103,7 +111,8 @@ export class SoftwareWindows {
     this.p.wgUw.forEach((d, j) => {
       if (!d) return;
       const nw = Math.ceil(B / d.WR);
-      for (let w = 0; w < nw; w++) rec[(j - 1) * per + w] = [w * d.WR, Math.min(d.WR, B - w * d.WR), w === 0 ? 1 : 0, w === nw - 1 ? 1 : 0];
+      for (let w = 0; w < nw; w++)
+        rec[(j - 1) * per + w] = [w * d.WR, Math.min(d.WR, B - w * d.WR), w === 0 ? 1 : 0, w === nw - 1 ? 1 : 0];
     });
     this.records('', this.wgRecordSlots, (i) => rec[i]!, this.wgRecords);
   }
@@ -115,10 +124,17 @@ export class SoftwareWindows {
       for (let w = 0; w < d.NW; w++) {
         const ni = Math.min(d.UI, d.IN - w * d.UI);
         const dst = (d.slot0 + w) * WINDOW_BYTES;
-        if (ni === d.IN && d.WSTRIDE === d.IN) enc.copyBufferToBuffer(params, d.WOFF * 4, this.back.buf, dst, d.OUT * d.IN * 4);
+        if (ni === d.IN && d.WSTRIDE === d.IN)
+          enc.copyBufferToBuffer(params, d.WOFF * 4, this.back.buf, dst, d.OUT * d.IN * 4);
         else {
           for (let o = 0; o < d.OUT; o++) {
-            enc.copyBufferToBuffer(params, (d.WOFF + o * d.WSTRIDE + w * d.UI) * 4, this.back.buf, dst + o * d.UI * 4, ni * 4);
+            enc.copyBufferToBuffer(
+              params,
+              (d.WOFF + o * d.WSTRIDE + w * d.UI) * 4,
+              this.back.buf,
+              dst + o * d.UI * 4,
+              ni * 4,
+            );
           }
         }
       }
@@ -127,7 +143,13 @@ export class SoftwareWindows {
       if (!d || !this.dense) continue;
       for (let w = 0; w < d.NW; w++) {
         const nout = Math.min(d.UO, d.OUT - w * d.UO);
-        enc.copyBufferToBuffer(params, (d.WOFF + w * d.UO * d.IN) * 4, this.dense.buf, (d.slot0 + w) * WINDOW_BYTES, nout * d.IN * 4);
+        enc.copyBufferToBuffer(
+          params,
+          (d.WOFF + w * d.UO * d.IN) * 4,
+          this.dense.buf,
+          (d.slot0 + w) * WINDOW_BYTES,
+          nout * d.IN * 4,
+        );
       }
     }
     const win = this.p.windows;
@@ -136,14 +158,31 @@ export class SoftwareWindows {
     for (let g = 0; g < 3; g++) {
       for (let w = 0; w < win.NW; w++) {
         const units = Math.min(win.UW, H - w * win.UW);
-        enc.copyBufferToBuffer(params, (this.whhOffset + (g * H + w * win.UW) * H) * 4, this.whh.buf,
-          (g * win.NW + w) * win.slotBytes, units * H * 4);
+        enc.copyBufferToBuffer(
+          params,
+          (this.whhOffset + (g * H + w * win.UW) * H) * 4,
+          this.whh.buf,
+          (g * win.NW + w) * win.slotBytes,
+          units * H * 4,
+        );
       }
     }
   }
 
   destroy(): void {
-    for (const b of [this.whh?.buf, this.whh?.records, this.whh?.recordsBwd, this.dense?.buf, this.dense?.records,
-      this.back?.buf, this.back?.records, this.wgPart, this.wgRecords, this.dghBlocks, this.hBlocks]) b?.destroy();
+    for (const b of [
+      this.whh?.buf,
+      this.whh?.records,
+      this.whh?.recordsBwd,
+      this.dense?.buf,
+      this.dense?.records,
+      this.back?.buf,
+      this.back?.records,
+      this.wgPart,
+      this.wgRecords,
+      this.dghBlocks,
+      this.hBlocks,
+    ])
+      b?.destroy();
   }
 }
