@@ -17,7 +17,7 @@ PACK=.device
 BATCHES=(256 4096)
 T=48
 
-die() { echo "device-check: $*" >&2; exit "${2:-1}"; }
+die() { echo "device-check: $1" >&2; exit "${2:-1}"; }
 step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
 
 prepare() {
@@ -97,7 +97,7 @@ run() {
   echo "$info"
   if ! grep -q '"type":"result"' <<<"$info" || ! grep -qi nvidia <<<"$info"; then
     cat "$out/gpu-info.err" >&2
-    die "no NVIDIA adapter through Dawn's Vulkan backend (nvidia-smi: $(nvidia-smi -L 2>&1 | head -1)); nothing measured" 3
+    die "no NVIDIA adapter through Dawn's Vulkan backend (nvidia-smi: $(nvidia-smi -L 2>/dev/null | head -1 || true)); nothing measured" 3
   fi
 
   step "engine tests on the hardware adapter"
