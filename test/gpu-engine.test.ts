@@ -20,6 +20,7 @@ import {
   packParams,
   readFixture,
   relErr,
+  randomX,
 } from './gpu-helpers.js';
 
 // Every distinct (H, M, F) compiles its own pipelines (slow on llvmpipe), so the tests share a few shapes: the
@@ -37,14 +38,6 @@ async function withEngineOn<T>(
   } finally {
     e.destroy();
   }
-}
-
-/** random sequences [B, T, F]; feature 0 gets NaN at the listed (b, k) */
-function randomX(rng: Rng, B: number, T: number, F: number, nan: [number, number][]): Float32Array {
-  const x = new Float32Array(B * T * F);
-  for (let i = 0; i < x.length; i++) x[i] = rng.uniform(-2, 3);
-  for (const [b, k] of nan) x[(b * T + k) * F] = NaN;
-  return x;
 }
 
 interface Case {

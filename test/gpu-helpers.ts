@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { sharedRoot } from '../host/paths.js';
 import { paramLayout, paramCount, type ModelConfig } from '../host/model/params.js';
 import { PLAN_NAMES, type PlanName } from '../host/gpu/ops/plan.js';
+import type { Rng } from '../host/model/rng.js';
 
 export const fixturesRoot = join(sharedRoot, 'fixtures');
 
@@ -74,6 +75,14 @@ export function columns(a: Float32Array, rows: number, stride: number, cols: num
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) out.set(a.subarray(r * stride, r * stride + cols), r * cols);
   return out;
+}
+
+/** random sequences [B, T, F] uniform in [−2, 3); feature 0 gets NaN at the listed (b, k) */
+export function randomX(rng: Rng, B: number, T: number, F: number, nan: [number, number][]): Float32Array {
+  const x = new Float32Array(B * T * F);
+  for (let i = 0; i < x.length; i++) x[i] = rng.uniform(-2, 3);
+  for (const [b, k] of nan) x[(b * T + k) * F] = NaN;
+  return x;
 }
 
 /** One backend × kernel plan the engine tests run on; `skip` says why it cannot run here (false: it can). */

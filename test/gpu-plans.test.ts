@@ -13,7 +13,7 @@ import { initParams } from '../host/model/init.js';
 import { Rng } from '../host/model/rng.js';
 import { DpmError } from '../host/errors.js';
 import { shadersDir } from '../host/paths.js';
-import { backendSkip } from './gpu-helpers.js';
+import { backendSkip, randomX } from './gpu-helpers.js';
 
 /** an engine on OpenGL ES with the software plan changed by `plan` */
 async function withEngine<T>(
@@ -27,13 +27,6 @@ async function withEngine<T>(
   } finally {
     e.destroy();
   }
-}
-
-function randomX(rng: Rng, B: number, T: number, F: number, nan: [number, number][]): Float32Array {
-  const x = new Float32Array(B * T * F);
-  for (let i = 0; i < x.length; i++) x[i] = rng.uniform(-2, 3);
-  for (const [b, k] of nan) x[(b * T + k) * F] = NaN;
-  return x;
 }
 
 // the plans' own checks run on OpenGL ES (llvmpipe in CI; the GPU's GL driver on a device check)
