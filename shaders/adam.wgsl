@@ -10,11 +10,8 @@
 //   3 v       read_write  [N] second moment
 //   4 norm    read        [2]: total norm, coef (grad_clip.wgsl)
 //   5 opt     uniform     Opt
-struct Opt { step_size: f32, bc2_sqrt: f32, beta1: f32, beta2: f32, one_minus_beta1: f32, one_minus_beta2: f32,
-             eps: f32, max_norm: f32, use_clip: u32, pad0: u32, pad1: u32, pad2: u32 }
 
 override N: u32 = 416u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read_write> params: array<f32>;
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
@@ -26,7 +23,7 @@ override WG: u32 = 64u;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let p = (wid.x + wid.y * nwg.x) * WG + lid;
+  let p = flat_index(wid, nwg, lid);
   if (p >= N) { return; }
   let g = grad[p] * norm[1];
   let mm = m[p] * opt.beta1 + opt.one_minus_beta1 * g;

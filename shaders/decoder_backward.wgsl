@@ -10,14 +10,12 @@
 //   3 din     read_write  [rows, IN]
 //   4 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
 // one invocation per tile of 8 rows × 8 inputs (16 loads per 64 multiply-adds).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override IN: u32 = 8u;
 override OUT: u32 = 6u;
 override WOFF: u32 = 0u;
 override WSTRIDE: u32 = 8u;
 override MASK: u32 = 1u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;
 @group(0) @binding(1) var<storage, read> dout: array<f32>;
@@ -41,7 +39,7 @@ fn put(r: u32, c0: u32, lo: vec4<f32>, hi: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (IN + 7u) / 8u;
   let k0 = (gid % IB) * 8u;
   let r0 = (gid / IB) * 8u;

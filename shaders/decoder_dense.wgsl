@@ -12,7 +12,6 @@
 //   3 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
 // one invocation per tile of 8 rows × 8 outputs: 16 loads feed 64 multiply-adds (on llvmpipe every storage-buffer
 // load is a per-lane scalar load, far dearer than arithmetic, so the tile is as large as registers allow).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override IN: u32 = 8u;
 override OUT: u32 = 6u;
@@ -21,7 +20,6 @@ override WSTRIDE: u32 = 8u;
 override BOFF: u32 = 0u;
 override BSTRIDE: u32 = 1u;
 override RELU: u32 = 1u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
@@ -43,7 +41,7 @@ fn put(r: u32, o0: u32, lo: vec4<f32>, hi: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let OB = (OUT + 7u) / 8u;
   let o0 = (gid % OB) * 8u;
   let r0 = (gid / OB) * 8u;

@@ -10,11 +10,8 @@
 //   3 nll   read_write  [T*B]
 //   4 dout  read_write  [T*B, 2] (dL/dμ, dL/dlogvar)
 //   5 step  uniform     (dynamic offset) B, T
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override F: u32 = 1u;
-override WG: u32 = 64u;
-const LOG_2PI: f32 = 1.8378770664093453;
 
 @group(0) @binding(0) var<storage, read> dec: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -26,7 +23,7 @@ const LOG_2PI: f32 = 1.8378770664093453;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let row = (wid.x + wid.y * nwg.x) * WG + lid;
+  let row = flat_index(wid, nwg, lid);
   if (row >= st.T * st.B) { return; }
   let k = row / st.B;
   let b = row % st.B;

@@ -6,11 +6,8 @@
 //   0 partial  read        [PARTS]
 //   1 norm     read_write  [2]: total norm, coef
 //   2 opt      uniform     Opt (max_norm, use_clip)
-struct Opt { step_size: f32, bc2_sqrt: f32, beta1: f32, beta2: f32, one_minus_beta1: f32, one_minus_beta2: f32,
-             eps: f32, max_norm: f32, use_clip: u32, pad0: u32, pad1: u32, pad2: u32 }
 
 override PARTS: u32 = 1u;
-override WG: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> partial: array<f32>;
 @group(0) @binding(1) var<storage, read_write> norm: array<f32>;

@@ -6,7 +6,6 @@
 //   1 partial  read_write  [ceil(N / CHUNK)]
 override N: u32 = 416u;
 override CHUNK: u32 = 1024u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> grad: array<f32>;
 @group(0) @binding(1) var<storage, read_write> partial: array<f32>;
@@ -14,7 +13,7 @@ override WG: u32 = 64u;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let c = (wid.x + wid.y * nwg.x) * WG + lid;
+  let c = flat_index(wid, nwg, lid);
   let parts = (N + CHUNK - 1u) / CHUNK;
   if (c >= parts) { return; }
   let end = min((c + 1u) * CHUNK, N);

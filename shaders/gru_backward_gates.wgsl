@@ -13,10 +13,8 @@
 //   5 dgh     read_write  [T*B, 3H]
 //   6 step    uniform     (dynamic offset) k, B, T, flag
 // one invocation per (batch row, hidden unit).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override H: u32 = 8u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> gates: array<f32>;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
@@ -29,7 +27,7 @@ override WG: u32 = 64u;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   if (gid >= st.B * H) { return; }
   let b = gid / H;
   let j = gid % H;
@@ -38,22 +36,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (st.flag == 0u) { dh = dhrec[b * H + j]; }
   if (k + 1u < st.T) { dh += dhdec[((k + 1u) * st.B + b) * H + j]; }
   let row = k * st.B + b;
-  let o = row * 4u * H;
-  let r = gates[o + j];
-  let z = gates[o + H + j];
-  let n = gates[o + 2u * H + j];
-  let ghn = gates[o + 3u * H + j];
-  let hp = h[row * H + j];
-  let dn = dh - z * dh;
-  let dz = dh * (hp - n);
-  let dpn = dn * (1.0 - n * n);
-  let dpz = dz * (1.0 - z) * z;
-  let dpr = dpn * ghn * (1.0 - r) * r;
-  let g = row * 3u * H;
-  dgi[g + j] = dpr;
-  dgi[g + H + j] = dpz;
-  dgi[g + 2u * H + j] = dpn;
-  dgh[g + j] = dpr;
-  dgh[g + H + j] = dpz;
-  dgh[g + 2u * H + j] = dpn * r;
+  _ = gate_backward(row, j, dh, h[row * H + j]);
 }

@@ -1,5 +1,5 @@
 // gru_backward_gates_w.wgsl — gru_backward_gates.wgsl (same outputs) that also writes dgh of step k in the layout of
-// the uniform windows read by gru_backward_hidden_uwd.wgsl: for W_hh window d (gate g, units w·UW ..), batch row b,
+// the uniform windows read by gru_dg_uniform.wgsl: for W_hh window d (gate g, units w·UW ..), batch row b,
 // unit u of the window: dghw[(d·BP + b)·UW + u], BP = B rounded up to 16 (so every batch block starts 256-byte aligned).
 // overrides: H, UW (units per W_hh window, a multiple of 4), WG
 // bindings (group 0):
@@ -12,11 +12,9 @@
 //   6 dghw    read_write  [T·3·NW·BP·UW] dgh, window layout (above)
 //   7 step    uniform     (dynamic offset) k, B, T, flag
 // one invocation per (batch row, hidden unit). Equations: gru_backward_gates.wgsl.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override H: u32 = 8u;
 override UW: u32 = 8u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> gates: array<f32>;
 @group(0) @binding(1) var<storage, read> h: array<f32>;
@@ -30,7 +28,7 @@ override WG: u32 = 64u;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   if (gid >= st.B * H) { return; }
   let b = gid / H;
   let j = gid % H;
@@ -39,30 +37,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (st.flag == 0u) { dh = dhrec[b * H + j]; }
   if (k + 1u < st.T) { dh += dhdec[((k + 1u) * st.B + b) * H + j]; }
   let row = k * st.B + b;
-  let o = row * 4u * H;
-  let r = gates[o + j];
-  let z = gates[o + H + j];
-  let n = gates[o + 2u * H + j];
-  let ghn = gates[o + 3u * H + j];
-  let hp = h[row * H + j];
-  let dn = dh - z * dh;
-  let dz = dh * (hp - n);
-  let dpn = dn * (1.0 - n * n);
-  let dpz = dz * (1.0 - z) * z;
-  let dpr = dpn * ghn * (1.0 - r) * r;
-  let g = row * 3u * H;
-  dgi[g + j] = dpr;
-  dgi[g + H + j] = dpz;
-  dgi[g + 2u * H + j] = dpn;
-  dgh[g + j] = dpr;
-  dgh[g + H + j] = dpz;
-  dgh[g + 2u * H + j] = dpn * r;
+  let gh = gate_backward(row, j, dh, h[row * H + j]);
   let NW = (H + UW - 1u) / UW;
   let BP = (st.B + 15u) / 16u * 16u;
   let w = j / UW;
   let u = j % UW;
   let d0 = k * 3u * NW;
-  dghw[((d0 + 0u * NW + w) * BP + b) * UW + u] = dpr;
-  dghw[((d0 + 1u * NW + w) * BP + b) * UW + u] = dpz;
-  dghw[((d0 + 2u * NW + w) * BP + b) * UW + u] = dpn * r;
+  dghw[((d0 + 0u * NW + w) * BP + b) * UW + u] = gh.r;
+  dghw[((d0 + 1u * NW + w) * BP + b) * UW + u] = gh.z;
+  dghw[((d0 + 2u * NW + w) * BP + b) * UW + u] = gh.n;
 }

@@ -11,11 +11,9 @@
 //   5 dhout   read_write  [B, H] recurrent gradient w.r.t. h_k
 //   6 step    uniform     (dynamic offset) k, B, T, flag
 // one invocation per tile of 8 batch rows × 8 hidden units (16 loads per 64 multiply-adds).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override H: u32 = 8u;
 override WOFF_HH: u32 = 0u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;
 @group(0) @binding(1) var<storage, read> gates: array<f32>;
@@ -44,7 +42,7 @@ fn finish8(b: u32, i0: u32, lo: vec4<f32>, hi: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (H + 7u) / 8u;
   let i0 = (gid % IB) * 8u;
   let b0 = (gid / IB) * 8u;

@@ -1,7 +1,7 @@
 // gru_forward.wgsl — one time step k of the GRU (PyTorch nn.GRU, gate order r | z | n):
 //   r = σ(gi_r + W_hr h + b_hr), z = σ(gi_z + W_hz h + b_hz), n = tanh(gi_n + r ⊙ (W_hn h + b_hn)),
 //   h' = n + z ⊙ (h − n)   (PyTorch's evaluation order of (1 − z) ⊙ n + z ⊙ h)
-// keeping r, z, n and ghn = W_hn h + b_hn for the backward pass. (gru_forward_uw.wgsl computes the same, bit for bit,
+// keeping r, z, n and ghn = W_hn h + b_hn for the backward pass. (gru_step_uw.wgsl computes the same, bit for bit,
 // faster on llvmpipe when H is a multiple of 4; this one serves every other H.)
 //
 // overrides: H, WOFF_HH / BOFF_HH (offsets of gru.weight_hh_l0 [3H,H] and gru.bias_hh_l0 [3H]), WG
@@ -14,12 +14,10 @@
 // one invocation per tile of 8 batch rows × 4 hidden units × 3 gates: 20 loads feed 96 multiply-adds. On llvmpipe
 // every storage-buffer (and workgroup-memory) load is a per-lane scalar load, far dearer than arithmetic, so the
 // tile is as large as registers allow; no workgroup memory, no barriers.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override H: u32 = 8u;
 override WOFF_HH: u32 = 0u;
 override BOFF_HH: u32 = 0u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;
 @group(0) @binding(1) var<storage, read> gi: array<f32>;
@@ -27,29 +25,14 @@ override WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read_write> gates: array<f32>;
 @group(0) @binding(4) var<uniform> st: Step;
 
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-
-// tanh with good relative accuracy near 0 (the textbook (e^2v − 1)/(e^2v + 1) cancels there)
-fn tanh_acc(v: f32) -> f32 {
-  let a = abs(v);
-  var t: f32;
-  if (a < 0.0625) {
-    let s = a * a;
-    t = a * (1.0 + s * (-0.33333334 + s * (0.13333334 + s * (-0.053968254))));
-  } else {
-    let e = exp(-2.0 * a);
-    t = (1.0 - e) / (1.0 + e);
-  }
-  return select(t, -t, v < 0.0);
-}
-
 fn cell(b: u32, j: u32, ghr: f32, ghz: f32, ghn: f32) {
   let G3 = 3u * H;
   let row = st.k * st.B + b;
   let gr = row * G3;
-  let r = sigmoid(gi[gr + j] + ghr);
-  let z = sigmoid(gi[gr + H + j] + ghz);
-  let n = tanh_acc(gi[gr + 2u * H + j] + r * ghn);
+  let c = gru_gates(gi[gr + j], gi[gr + H + j], gi[gr + 2u * H + j], ghr, ghz, ghn);
+  let r = c.r;
+  let z = c.z;
+  let n = c.n;
   let hp = h[row * H + j];
   h[(row + st.B) * H + j] = n + z * (hp - n);
   let o = row * 4u * H;
@@ -69,7 +52,7 @@ fn cells(b: u32, j0: u32, ghr: vec4<f32>, ghz: vec4<f32>, ghn: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let UB = (H + 3u) / 4u;
   let j0 = (gid % UB) * 4u;
   let b0 = (gid / UB) * 8u;

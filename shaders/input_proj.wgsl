@@ -15,13 +15,11 @@
 //   5 gi      read_write  [T*B, 3H] input projections, row k*B+b
 //   6 step    uniform     (dynamic offset) steps k0 .. k0+nk-1, batch B, length T
 // one invocation per (step, batch row, gate unit g in 3H); the one with g == 0 also writes xin.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override H: u32 = 8u;
 override F: u32 = 1u;
 override WOFF_IH: u32 = 0u;
 override BOFF_IH: u32 = 0u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -40,7 +38,7 @@ fn input_value(k: u32, b: u32, f: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let G3 = 3u * H;
   let total = st.nk * st.B * G3;
   if (gid >= total) { return; }

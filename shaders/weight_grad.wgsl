@@ -12,7 +12,6 @@
 //                        sums the large layers one time step (B rows) per dispatch, so the rows stay in cache.
 // one invocation per tile of 8 outputs × 8 inputs (16 loads per 64 multiply-adds); the tiles of the first input
 // block also sum db.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
 override IN: u32 = 8u;
 override OUT: u32 = 6u;
@@ -21,7 +20,6 @@ override WSTRIDE: u32 = 8u;
 override BOFF: u32 = 0u;
 override BSTRIDE: u32 = 1u;
 override HAS_BIAS: u32 = 1u;
-override WG: u32 = 64u;
 
 @group(0) @binding(0) var<storage, read> dout: array<f32>;
 @group(0) @binding(1) var<storage, read> inp: array<f32>;
@@ -42,7 +40,7 @@ fn put_w(o: u32, i0: u32, lo: vec4<f32>, hi: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (IN + 7u) / 8u;
   let OB = (OUT + 7u) / 8u;
   if (gid >= IB * OB) { return; }

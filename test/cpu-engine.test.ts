@@ -11,7 +11,7 @@ import { paramLayout, type ModelConfig } from '../host/model/params.js';
 import { ReferenceEngine } from '../host/model/reference.js';
 import { Rng } from '../host/model/rng.js';
 import { initParams } from '../host/model/init.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { f32, fixtureConfig, fixturesRoot, packParams, readFixture, relErr } from './gpu-helpers.js';
 import { checkAgainstReference, checkBadCalls, checkFixtureForward, checkMissingStepFeedsMean, randomX, REFERENCE_CASES,
   type ReferenceCase } from './engine-contract.js';

@@ -7,7 +7,7 @@ import { paramCount, paramLayout, type ModelConfig } from '../host/model/params.
 import { ReferenceEngine } from '../host/model/reference.js';
 import { Rng } from '../host/model/rng.js';
 import { initParams } from '../host/model/init.js';
-import { DpmError } from '../host/errors.js';
+import { DpmError } from '../host/core/errors.js';
 import { columns, f32, fixtureConfig, maxAbsErr, packParams, readFixture, relErr } from './gpu-helpers.js';
 
 /** random sequences [B, T, F]; feature 0 gets NaN at the listed (b, k) */

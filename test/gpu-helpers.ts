@@ -1,9 +1,11 @@
 // Helpers for the GPU engine tests: reading the shared PyTorch fixtures (../shared/fixtures, README there) and the
 // error measure of the tolerance guidance (max |a − b| over max |b|, per tensor).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedRoot } from '../host/paths.js';
 import { paramLayout, paramCount, type ModelConfig } from '../host/model/params.js';
+import { PLAN_NAMES, type PlanName } from '../host/gpu/ops/plan.js';
+import type { Rng } from '../host/model/rng.js';
 
 export const fixturesRoot = join(sharedRoot, 'fixtures');
 
@@ -36,7 +38,8 @@ export function packParams(config: ModelConfig, file: FixtureFile): Float32Array
   const out = new Float32Array(paramCount(config));
   for (const slot of paramLayout(config)) {
     const t = file.tensors[slot.fixtureName];
-    if (!t || t.data.length !== slot.size) throw new Error(`fixture tensor ${slot.fixtureName} missing or of the wrong size`);
+    if (!t || t.data.length !== slot.size)
+      throw new Error(`fixture tensor ${slot.fixtureName} missing or of the wrong size`);
     out.set(f32(t.data), slot.offset);
   }
   return out;
@@ -73,3 +76,49 @@ export function columns(a: Float32Array, rows: number, stride: number, cols: num
   for (let r = 0; r < rows; r++) out.set(a.subarray(r * stride, r * stride + cols), r * cols);
   return out;
 }
+
+/** random sequences [B, T, F] uniform in [−2, 3); feature 0 gets NaN at the listed (b, k) */
+export function randomX(rng: Rng, B: number, T: number, F: number, nan: [number, number][]): Float32Array {
+  const x = new Float32Array(B * T * F);
+  for (let i = 0; i < x.length; i++) x[i] = rng.uniform(-2, 3);
+  for (const [b, k] of nan) x[(b * T + k) * F] = NaN;
+  return x;
+}
+
+/** One backend × kernel plan the engine tests run on; `skip` says why it cannot run here (false: it can). */
+export interface EngineTarget {
+  backend: 'opengles' | 'vulkan';
+  plan: PlanName;
+  skip: false | string;
+  /** a short label for test names */
+  label: string;
+}
+
+/** false when the backend opens an adapter here, else why a test on it is skipped (probed once per backend) */
+export async function backendSkip(backend: 'opengles' | 'vulkan'): Promise<false | string> {
+  const { openGpu } = await import('../host/gpu/device.js');
+  try {
+    (await openGpu({ backend })).destroy();
+    return false;
+  } catch (err) {
+    return backend === 'vulkan'
+      ? `no Vulkan adapter (Debian 12: mesa-vulkan-drivers from bookworm-backports, see .ci/run): ${(err as Error).message}`
+      : `no OpenGL ES adapter: ${(err as Error).message}`;
+  }
+}
+
+/** Every Dawn backend the tests cover (OpenGL ES on llvmpipe, Vulkan on lavapipe or a GPU) × every kernel plan; a
+ *  backend without an adapter here is skipped with the reason. */
+export async function engineTargets(): Promise<EngineTarget[]> {
+  const out: EngineTarget[] = [];
+  for (const backend of ['opengles', 'vulkan'] as const) {
+    const skip = await backendSkip(backend);
+    for (const plan of PLAN_NAMES) out.push({ backend, plan, skip, label: `${backend}/${plan}` });
+  }
+  return out;
+}
+
+/** skip option for tests that read ../shared/fixtures */
+export const fixturesSkip: false | string = existsSync(join(fixturesRoot, 'manifest.json'))
+  ? false
+  : `needs ${fixturesRoot}`;

@@ -13,6 +13,8 @@ import type { ForecasterEngine } from '../model/engine.js';
 import type { ModelConfig } from '../model/params.js';
 import { ReferenceEngine } from '../model/reference.js';
 import type { SimdChoice } from '../cpu/wasm.js';
+import { BACKEND_CHOICES } from '../gpu/backends.js';
+import type { GpuEngineOptions } from '../gpu/forecaster.js';
 
 export type DeviceChoice = 'auto' | 'gpu' | 'cpu' | 'software' | 'reference';
 export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'gpu', 'cpu', 'software', 'reference'];
@@ -35,7 +37,7 @@ export interface EngineOptions {
   /** CPU engine SIMD build (default auto: relaxed where the runtime has it) */
   simd?: SimdChoice;
   /** passed through to createGpuEngine (e.g. workBytes; the GPU engine's own options) */
-  gpu?: Record<string, unknown>;
+  gpu?: Omit<GpuEngineOptions, 'device'>;
   feedback?: EngineLog;
 }
 
@@ -149,10 +151,15 @@ export function presetAdvice(kind: EngineKind): { preset: 'paper' | 'fast'; why:
 }
 
 /** The engine options of an algorithm's `device` and `threads` parameters (already checked by the manifest). */
-export function engineOptions(params: { device?: unknown; threads?: unknown }, feedback?: EngineLog): EngineOptions {
+export function engineOptions(
+  params: { device?: unknown; threads?: unknown; backend?: unknown },
+  feedback?: EngineLog,
+): EngineOptions {
+  const backend = BACKEND_CHOICES.find((b) => b === params.backend && b !== 'auto');
   return {
     device: typeof params.device === 'string' ? params.device : undefined,
     threads: typeof params.threads === 'number' ? params.threads : undefined,
+    ...(backend ? { gpu: { backend } } : {}),
     feedback,
   };
 }

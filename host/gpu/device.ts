@@ -2,14 +2,23 @@
 // Dawn's OpenGL ES backend (ARCHITECTURE.md "Running WebGPU without a GPU"). Dawn reports validation and
 // out-of-memory errors asynchronously and never throws them, so every pipeline creation and every submit goes
 // through `checked()`, which turns them into a thrown GpuError naming the kernel.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { create, globals } from 'webgpu';
-import { DpmError } from '../errors.js';
+import { DpmError } from '../core/errors.js';
+import {
+  BACKEND_CHOICES,
+  DEVICE_CHOICES,
+  filterNativeStderr,
+  platformBackends,
+  prepareDawnEnvironment,
+  SOFTWARE_NAMES,
+  vulkanLoaderPresent,
+  type BackendChoice,
+  type BackendName,
+  type DeviceChoice,
+} from './backends.js';
 
-export type DeviceChoice = 'auto' | 'hardware' | 'software';
-
-export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'hardware', 'software'];
+export { DEVICE_CHOICES } from './backends.js';
+export type { BackendChoice, DeviceChoice } from './backends.js';
 
 /** A GPU failure (validation, out of memory, internal, device lost), its message naming the kernel. */
 export class GpuError extends Error {
@@ -57,14 +66,21 @@ const LIMIT_NAMES = [
   'minUniformBufferOffsetAlignment',
 ] as const;
 
-const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|software|softpipe/i;
-
-function resolveChoice(choice: DeviceChoice | undefined): DeviceChoice {
-  const c = choice ?? (process.env.DPM_DEVICE as DeviceChoice | undefined) ?? 'auto';
+function resolveChoice(
+  choice: DeviceChoice | undefined,
+  backend: BackendChoice | undefined,
+): [DeviceChoice, BackendChoice] {
+  const c = choice ?? 'auto';
   if (!DEVICE_CHOICES.includes(c)) {
     throw new DpmError(`device: '${c}' is not one of ${DEVICE_CHOICES.join(', ')} (option --device or env DPM_DEVICE)`);
   }
-  return c;
+  const b = backend ?? 'auto';
+  if (!BACKEND_CHOICES.includes(b)) {
+    throw new DpmError(
+      `backend: '${b}' is not one of ${BACKEND_CHOICES.join(', ')} (option --backend or env DPM_BACKEND)`,
+    );
+  }
+  return [c, b];
 }
 
 let globalsInstalled = false;
@@ -86,74 +102,83 @@ function summarize(adapter: GPUAdapter, backend: string): AdapterSummary {
     software: false,
   };
   const fallback = (info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
-  s.software = fallback || backend === 'opengles' || SOFTWARE_NAMES.test(`${s.vendor} ${s.device} ${s.description} ${s.architecture}`);
+  s.software =
+    fallback ||
+    backend === 'opengles' ||
+    SOFTWARE_NAMES.test(`${s.vendor} ${s.device} ${s.description} ${s.architecture}`);
   return s;
-}
-
-/** extra Dawn options (e.g. enable-dawn-features=…), comma-separated lists separated by ';' in DPM_DAWN_FLAGS */
-function dawnFlags(): string[] {
-  return (process.env.DPM_DAWN_FLAGS ?? '').split(';').filter(Boolean);
-}
-
-/** Linux without a Vulkan loader: skip Dawn's Vulkan probe (it only prints a warning and finds nothing) */
-function vulkanLoaderPresent(): boolean {
-  if (process.platform !== 'linux') return true;
-  const dirs = [
-    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
-    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/lib64',
-  ];
-  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
 }
 
 // Dawn's instance must outlive its devices: if the GPU object is garbage-collected, the device's threads crash the
 // process (seen here as 'std::system_error: Invalid argument'). Keep every instance reachable.
 const instances: GPU[] = [];
 
-async function hardwareAdapter(): Promise<{ adapter: GPUAdapter; backend: string } | undefined> {
-  for (const backend of ['vulkan', 'metal', 'd3d12']) {
-    if (backend === 'metal' && process.platform !== 'darwin') continue;
-    if (backend === 'd3d12' && process.platform !== 'win32') continue;
-    if (backend === 'vulkan' && (process.platform === 'darwin' || !vulkanLoaderPresent())) continue;
-    let gpu: GPU;
-    try {
-      gpu = create([`backend=${backend}`, ...dawnFlags()]);
-      instances.push(gpu);
-    } catch {
-      continue;
-    }
-    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
-    if (adapter && !summarize(adapter, backend).software) return { adapter, backend };
-  }
-  return undefined;
-}
+type Found = { adapter: GPUAdapter; backend: BackendName };
 
-async function softwareAdapter(): Promise<{ adapter: GPUAdapter; backend: string } | undefined> {
-  // Mesa's EGL needs a platform without a display server
-  process.env.EGL_PLATFORM ??= 'surfaceless';
+/** the first adapter of one backend (OpenGL ES at the compatibility feature level, the others at core) */
+async function adapterOf(backend: BackendName, dawnFlags: readonly string[]): Promise<Found | undefined> {
   let gpu: GPU;
   try {
-    gpu = create(['backend=opengles', ...dawnFlags()]);
+    gpu = create([`backend=${backend}`, ...dawnFlags]);
     instances.push(gpu);
   } catch {
     return undefined;
   }
-  const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions).catch(() => null);
-  return adapter ? { adapter, backend: 'opengles' } : undefined;
+  const options =
+    backend === 'opengles'
+      ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions)
+      : { powerPreference: 'high-performance' as const };
+  const adapter = await gpu.requestAdapter(options).catch(() => null);
+  return adapter ? { adapter, backend } : undefined;
+}
+
+/** the adapter for a device and backend choice: 'auto' tries the platform's GPU backends for a hardware adapter
+ *  (Vulkan where a loader is installed), then OpenGL ES (Mesa's llvmpipe) */
+async function findAdapter(
+  choice: DeviceChoice,
+  backend: BackendChoice,
+  dawnFlags: readonly string[],
+): Promise<Found | undefined> {
+  const accept = (f: Found | undefined) => {
+    if (!f) return undefined;
+    const software = summarize(f.adapter, f.backend).software;
+    return (choice === 'hardware' && software) || (choice === 'software' && !software) ? undefined : f;
+  };
+  if (backend !== 'auto') return accept(await adapterOf(backend, dawnFlags));
+  if (choice !== 'software') {
+    for (const b of platformBackends()) {
+      if (b === 'vulkan' && !vulkanLoaderPresent()) continue;
+      const f = await adapterOf(b, dawnFlags);
+      if (f && !summarize(f.adapter, b).software) return f;
+    }
+  }
+  return choice === 'hardware' ? undefined : adapterOf('opengles', dawnFlags);
 }
 
 const INSTALL_HINT =
-  'install a GPU driver, or Mesa\'s software GPU for Dawn\'s OpenGL ES path (Debian/Ubuntu: ' +
-  'apt-get install -y libegl1 libgles2 libegl-mesa0); choose with --device auto|hardware|software or env DPM_DEVICE';
+  "install a GPU driver, or Mesa's software GPU for Dawn's OpenGL ES path (Debian/Ubuntu: " +
+  "apt-get install -y libegl1 libgles2 libegl-mesa0; Vulkan: mesa-vulkan-drivers or the GPU vendor's driver); " +
+  'choose with --device auto|hardware|software or env DPM_DEVICE, and the backend with env DPM_BACKEND';
 
-/** Opens a WebGPU device. `want` names limits the kernels would like (capped at what the adapter allows). */
-export async function openGpu(opts: { device?: DeviceChoice; want?: Partial<Record<(typeof LIMIT_NAMES)[number], number>> } = {}): Promise<Gpu> {
-  const choice = resolveChoice(opts.device);
+export interface OpenGpuOptions {
+  device?: DeviceChoice;
+  /** the Dawn backend (default 'auto': the platform's GPU backend, else OpenGL ES) */
+  backend?: BackendChoice;
+  /** extra Dawn instance options, e.g. 'enable-dawn-features=dump_shaders' */
+  dawnFlags?: readonly string[];
+  /** limits the kernels would like (capped at what the adapter allows) */
+  want?: Partial<Record<(typeof LIMIT_NAMES)[number], number>>;
+}
+
+/** Opens a WebGPU device on the chosen adapter and backend. */
+export async function openGpu(opts: OpenGpuOptions = {}): Promise<Gpu> {
+  const [choice, backendChoice] = resolveChoice(opts.device, opts.backend);
+  prepareDawnEnvironment();
   installGlobals();
-  let found: { adapter: GPUAdapter; backend: string } | undefined;
-  if (choice !== 'software') found = await hardwareAdapter();
-  if (!found && choice === 'hardware') throw new DpmError(`no hardware GPU adapter found (device: hardware); ${INSTALL_HINT}`);
-  if (!found) found = await softwareAdapter();
-  if (!found) throw new DpmError(`no WebGPU adapter found (device: ${choice}); ${INSTALL_HINT}`);
+  const found = await filterNativeStderr(() => findAdapter(choice, backendChoice, opts.dawnFlags ?? []));
+  const what = `device: ${choice}${backendChoice === 'auto' ? '' : `, backend: ${backendChoice}`}`;
+  if (!found && choice === 'hardware') throw new DpmError(`no hardware GPU adapter found (${what}); ${INSTALL_HINT}`);
+  if (!found) throw new DpmError(`no WebGPU adapter found (${what}); ${INSTALL_HINT}`);
   const { adapter, backend } = found;
   const summary = summarize(adapter, backend);
 
@@ -170,7 +195,9 @@ export async function openGpu(opts: { device?: DeviceChoice; want?: Partial<Reco
   try {
     device = await adapter.requestDevice({ requiredLimits, label: 'insar-dpm' });
   } catch (err) {
-    throw new DpmError(`could not open the WebGPU device on ${summary.description || summary.device || backend}: ${(err as Error).message}`);
+    throw new DpmError(
+      `could not open the WebGPU device on ${summary.description || summary.device || backend}: ${(err as Error).message}`,
+    );
   }
 
   let failure: string | undefined;
@@ -216,23 +243,30 @@ export async function openGpu(opts: { device?: DeviceChoice; want?: Partial<Reco
   };
 
   async function scoped<T>(label: string, fn: () => T): Promise<T> {
-      throwIfFailed(label);
-      device.pushErrorScope('internal');
-      device.pushErrorScope('out-of-memory');
-      device.pushErrorScope('validation');
-      let result: T;
-      try {
-        result = fn();
-      } finally {
-        const errors = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
-        const err = errors.find((e) => e !== null);
-        if (err) {
-          const kind = err instanceof GPUOutOfMemoryError ? 'out of memory' : err instanceof GPUValidationError ? 'validation error' : 'internal error';
-          // eslint-disable-next-line no-unsafe-finally
-          throw new GpuError(`GPU ${kind} in ${label}: ${err.message}`);
-        }
-      }
-      throwIfFailed(label);
-      return result;
+    throwIfFailed(label);
+    device.pushErrorScope('internal');
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    // the scopes are popped whether fn throws or not; a GPU error outranks fn's own (it usually explains it)
+    let outcome: { ok: true; value: T } | { ok: false; error: unknown };
+    try {
+      outcome = { ok: true, value: fn() };
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+    const errors = [await device.popErrorScope(), await device.popErrorScope(), await device.popErrorScope()];
+    const err = errors.find((e) => e !== null);
+    if (err) {
+      const kind =
+        err instanceof GPUOutOfMemoryError
+          ? 'out of memory'
+          : err instanceof GPUValidationError
+            ? 'validation error'
+            : 'internal error';
+      throw new GpuError(`GPU ${kind} in ${label}: ${err.message}`);
+    }
+    if (!outcome.ok) throw outcome.error;
+    throwIfFailed(label);
+    return outcome.value;
   }
 }

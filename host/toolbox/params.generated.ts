@@ -29,6 +29,8 @@ export interface RunParams {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
   /** z-score below which the map is transparent (PNG and overlay) */
@@ -78,6 +80,8 @@ export interface RunInput {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
   /** z-score below which the map is transparent (PNG and overlay) */
@@ -253,6 +257,8 @@ export interface TrainParams {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** checkpoint file (default <out>.checkpoint.safetensors) */
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
@@ -294,6 +300,8 @@ export interface TrainInput {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** checkpoint file (default <out>.checkpoint.safetensors) */
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
@@ -320,6 +328,8 @@ export interface ForecastParams {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
 }
 
 export interface ForecastInput {
@@ -341,6 +351,8 @@ export interface ForecastInput {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
 }
 
 /** baseline-ccd: Baseline: CCD coherence loss (DPM1) */
@@ -475,6 +487,8 @@ export interface InspectParams {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
 }
 
 export interface InspectInput {
@@ -496,6 +510,8 @@ export interface InspectInput {
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
 }
 
 /** evaluate: Evaluate damage proxies (PR curves, F-beta) */

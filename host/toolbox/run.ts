@@ -100,7 +100,7 @@ function fileId(path: string): unknown {
 
 export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Promise<Outputs> {
   const dir = resolve(p['out-dir']);
-  const { slc, coherence, chip, device, threads, nodata, threshold } = p;
+  const { slc, coherence, chip, device, threads, backend, nodata, threshold } = p;
   const input = slc ? { slc } : coherence ? { coherence } : undefined;
   if (!input || (slc && coherence)) {
     throw new DpmError('give exactly one of --slc (an SLC stack) or --coherence (a coherence stack)');
@@ -159,7 +159,7 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
     'batch-size': preset.batchSize, lr: preset.lr, seed: p.seed, ...(maxSequences ? { 'max-sequences': maxSequences } : {}),
   };
   // the device, threads and resuming do not change what is trained: they stay out of the stage key
-  const trainInput = { ...trainKey, coherence: [trainStack], device, threads, resume: true };
+  const trainInput = { ...trainKey, coherence: [trainStack], device, threads, backend, resume: true };
   const trained = await stages.run('train', { ...trainKey, input: fileId(trainStack) }, [modelPath], (interrupted) => {
     // resume only the very training that was interrupted; a checkpoint of other settings is stale
     if (!interrupted) rmSync(checkpointPath(modelPath), { force: true });
@@ -168,7 +168,7 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
 
   // 4. Forecast D_f and the baselines on the same grid.
   const fc = await stages.run('forecast', { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate }, [at('forecast/zscore.tif')], () =>
-    invoke(forecastAlgorithm, { coherence: [aoiStack], model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device, threads },
+    invoke(forecastAlgorithm, { coherence: [aoiStack], model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device, threads, backend },
       sub(75, 85, 'forecast')));
   for (const [k, s] of SCORES.entries()) {
     if (!('baseline' in s)) continue;

@@ -1,18 +1,22 @@
-// shaders/decoder_backward_uw.wgsl: decoder_backward.wgsl for the MLP layers with the weights read from 64 KiB uniform
-// windows of whole weight columns (IN and OUT multiples of 4; same result bit for bit).
+// shaders/decoder_backward4.wgsl behind back_w_uniform.wgsl: decoder_backward.wgsl for the MLP layers with the weights
+// read from 64 KiB uniform windows of whole weight columns (IN and OUT multiples of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 import { WINDOW_FLOATS } from './gru-forward-uw.js';
 
 export const decoderBackwardUwSpec: ProgramSpec = {
-  shader: 'decoder_backward_uw.wgsl',
+  shader: ['back_w_uniform.wgsl', 'decoder_backward4.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'window', 'win', 'step'],
   names: ['dout', 'act', 'din', 'w', 'win', 'step'],
 };
 
 /** Windows of UI whole weight columns (OUT·UI ≤ 64 KiB of floats; UI a multiple of 8 unless it is all IN columns),
  *  NW of them; undefined when the kernel does not apply. */
-export function backwardWindows(IN: number, OUT: number, windowFloats = WINDOW_FLOATS): { UI: number; NW: number } | undefined {
+export function backwardWindows(
+  IN: number,
+  OUT: number,
+  windowFloats = WINDOW_FLOATS,
+): { UI: number; NW: number } | undefined {
   if (IN % 4 !== 0 || OUT % 4 !== 0 || windowFloats > WINDOW_FLOATS) return undefined;
   const UI = OUT * IN <= windowFloats ? IN : Math.floor(windowFloats / OUT / 8) * 8;
   if (UI < 1) return undefined;

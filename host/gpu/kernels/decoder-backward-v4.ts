@@ -1,10 +1,11 @@
-// shaders/decoder_backward_v4.wgsl: decoder_backward.wgsl with vec4 loads of dout (along the outputs) and of the
-// weight rows (along the inputs); IN, OUT, WOFF and WSTRIDE multiples of 4; same result bit for bit.
+// shaders/decoder_backward4.wgsl behind back_w_storage.wgsl: decoder_backward.wgsl with vec4 loads of dout (along the
+// outputs) and of the weight rows (along the inputs); IN, OUT, WOFF and WSTRIDE multiples of 4; same result bit for
+// bit.
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderBackwardV4Spec: ProgramSpec = {
-  shader: 'decoder_backward_v4.wgsl',
+  shader: ['back_w_storage.wgsl', 'decoder_backward4.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'rw', 'step'],
   names: ['params', 'dout', 'act', 'din', 'step'],
 };
@@ -12,7 +13,8 @@ export const decoderBackwardV4Spec: ProgramSpec = {
 type Shape = { IN: number; OUT: number; WOFF: number; WSTRIDE: number; MASK: 0 | 1 };
 
 /** whether the vec4 variant applies to a layer of this shape */
-export const decoderBackwardV4Fits = (o: Shape) => o.IN % 4 === 0 && o.OUT % 4 === 0 && o.WOFF % 4 === 0 && o.WSTRIDE % 4 === 0;
+export const decoderBackwardV4Fits = (o: Shape) =>
+  o.IN % 4 === 0 && o.OUT % 4 === 0 && o.WOFF % 4 === 0 && o.WSTRIDE % 4 === 0;
 
 export const decoderBackwardV4 = (gpu: Gpu, name: string, o: Shape) =>
   Program.get(gpu, decoderBackwardV4Spec, { ...o }, `decoder_backward_v4 ${name}(${o.OUT}→${o.IN})`);

@@ -8,8 +8,11 @@ export const decoderBackwardSpec: ProgramSpec = {
   names: ['params', 'dout', 'act', 'din', 'step'],
 };
 
-export const decoderBackward = (gpu: Gpu, name: string, o: { IN: number; OUT: number; WOFF: number; WSTRIDE: number; MASK: 0 | 1 }) =>
-  Program.get(gpu, decoderBackwardSpec, { ...o }, `decoder_backward ${name}(${o.OUT}→${o.IN})`);
+export const decoderBackward = (
+  gpu: Gpu,
+  name: string,
+  o: { IN: number; OUT: number; WOFF: number; WSTRIDE: number; MASK: 0 | 1 },
+) => Program.get(gpu, decoderBackwardSpec, { ...o }, `decoder_backward ${name}(${o.OUT}→${o.IN})`);
 
 /** one invocation per tile of 8 rows × 8 inputs */
 export const decoderBackwardInvocations = (IN: number, rows: number) => Math.ceil(IN / 8) * Math.ceil(rows / 8);

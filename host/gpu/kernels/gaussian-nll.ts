@@ -8,6 +8,7 @@ export const gaussianNllSpec: ProgramSpec = {
   names: ['dec', 'x', 'mask', 'nll', 'dout', 'step'],
 };
 
-export const gaussianNll = (gpu: Gpu, o: { F: number }) => Program.get(gpu, gaussianNllSpec, o, `gaussian_nll(F=${o.F})`);
+export const gaussianNll = (gpu: Gpu, o: { F: number }) =>
+  Program.get(gpu, gaussianNllSpec, o, `gaussian_nll(F=${o.F})`);
 
 export const gaussianNllInvocations = (B: number, T: number) => B * T;

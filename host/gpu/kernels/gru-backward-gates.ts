@@ -3,7 +3,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruBackwardGatesSpec: ProgramSpec = {
-  shader: 'gru_backward_gates.wgsl',
+  shader: ['gru_gate_backward.wgsl', 'gru_backward_gates.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'ro', 'rw', 'rw', 'step'],
   names: ['gates', 'h', 'dhdec', 'dhrec', 'dgi', 'dgh', 'step'],
 };

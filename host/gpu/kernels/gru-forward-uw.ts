@@ -1,9 +1,10 @@
-// shaders/gru_forward_uw.wgsl: one GRU time step with W_hh read from 64 KiB uniform windows (H a multiple of 4).
+// shaders/gru_step_uw.wgsl behind gru_h_storage.wgsl: one GRU time step with W_hh read from 64 KiB uniform windows (H a
+// multiple of 4).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruForwardUwSpec: ProgramSpec = {
-  shader: 'gru_forward_uw.wgsl',
+  shader: ['gru_h_storage.wgsl', 'gru_step_uw.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'rw', 'window', 'window', 'window', 'win', 'step'],
   names: ['params', 'gi', 'h', 'gates', 'wr', 'wz', 'wn', 'win', 'step'],
 };
@@ -13,7 +14,10 @@ export const WINDOW_FLOATS = 16384;
 
 /** The window layout for hidden size H: UW units per window, NW windows per gate, each window in its own slot of
  *  `slotBytes` (256-byte aligned) of the uniform copy of W_hh; undefined when the kernel does not apply. */
-export function gruWindows(H: number, windowFloats = WINDOW_FLOATS): { UW: number; NW: number; slotBytes: number; bufferBytes: number } | undefined {
+export function gruWindows(
+  H: number,
+  windowFloats = WINDOW_FLOATS,
+): { UW: number; NW: number; slotBytes: number; bufferBytes: number } | undefined {
   if (H % 4 !== 0 || 4 * H > windowFloats || windowFloats > WINDOW_FLOATS) return undefined;
   // a multiple of 4 rows, so that the backward kernel can take 4 rows per loop turn
   const UW = Math.floor(Math.min(H, Math.floor(windowFloats / H)) / 4) * 4;

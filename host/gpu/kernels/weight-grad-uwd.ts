@@ -1,17 +1,26 @@
-// shaders/weight_grad_uwd.wgsl: the W_hh gradient with dgh (gru_backward_gates_w.wgsl's windowed copy) and h both
-// read from uniform windows (see weight-grad-uw.ts; same result bit for bit).
+// shaders/weight_grad_uwin.wgsl behind wg_dout_uniform.wgsl: the W_hh gradient with dgh (gru_backward_gates_w.wgsl's
+// windowed copy) and h both read from uniform windows (see weight-grad-uw.ts; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const weightGradUwdSpec: ProgramSpec = {
-  shader: 'weight_grad_uwd.wgsl',
+  shader: ['wg_dout_uniform.wgsl', 'weight_grad_uwin.wgsl'],
   bindings: ['window', 'window', 'rw', 'rw', 'win', 'win', 'step'],
   names: ['dg', 'inp', 'part', 'grad', 'wd', 'win', 'step'],
 };
 
 export const weightGradUwd = (
   gpu: Gpu,
-  o: { IN: number; OUT: number; UW: number; WOFF: number; WSTRIDE: number; BOFF: number; BSTRIDE: number; HAS_BIAS: 0 | 1 },
+  o: {
+    IN: number;
+    OUT: number;
+    UW: number;
+    WOFF: number;
+    WSTRIDE: number;
+    BOFF: number;
+    BSTRIDE: number;
+    HAS_BIAS: 0 | 1;
+  },
 ) => Program.get(gpu, weightGradUwdSpec, { ...o }, `weight_grad_uwd gru.hh(${o.OUT}×${o.IN})`);
 
 /** one invocation per tile of 8 gate rows of a window of `rows` × 8 inputs */

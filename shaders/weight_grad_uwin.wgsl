@@ -1,41 +1,26 @@
-// weight_grad_uwd.wgsl — weight_grad_uw.wgsl (same result, bit for bit) for W_hh, with dgh ALSO read from uniform
-// windows: the windowed copy that gru_backward_gates_w.wgsl writes for every step ([T][3·NW W_hh windows][BP rows][UW]),
-// so both operands of the inner loop are uniform loads:
-//   dW_hh[o, i] = Σ_r dgh[r, o] · h[r, i],  db_hh[o] = Σ_r dgh[r, o]
-// One dispatch per (W_hh window d of UW gate rows, window of WR rows of step k); the running totals are kept in `part`
-// between the row windows of one step, so the rounding sequence equals that of weight_grad.wgsl over the step's rows.
-// overrides: IN (= H, a multiple of 64), OUT (= 3H), UW (gate rows per W_hh window, a multiple of 4), WOFF, WSTRIDE,
-//            BOFF, BSTRIDE, HAS_BIAS, WG
-// bindings (group 0):
-//   0 dg     uniform     (dynamic offset) dgh of rows row0 + win.r0 .., gate rows wd.g0 .. wd.g0+wd.rows−1, [n, UW]
-//   1 inp    uniform     (dynamic offset) rows row0 + win.r0 .. + win.n − 1 of h, [n, IN]
-//   2 part   read_write  [OUT·IN + OUT] running totals (dW then db) between windows
-//   3 grad   read_write  packed gradient vector (same layout as the parameters)
-//   4 wd     uniform     (dynamic offset) g0, rows: the W_hh window (gate rows)
-//   5 win    uniform     (dynamic offset) r0 (first row of the window within the step record's rows), n, first, last
-//   6 step   uniform     (dynamic offset) rows row0 ..; flag = 1: add to grad, 0: overwrite
-// one invocation per tile of 8 gate rows of the window × 8 inputs.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
+// weight_grad_uwin.wgsl — the body of the software plan's large weight gradients: weight_grad.wgsl (same result, bit
+// for bit) for IN a multiple of 64 with the input activations read from 64 KiB UNIFORM windows of WR whole rows (on
+// llvmpipe uniform loads are several times cheaper than storage loads):
+//   dW[o, i] = Σ_r dout[r, o] · inp[r, i],  db[o] = Σ_r dout[r, o]
+// The engine dispatches once per window of rows (WR a multiple of 32, so the blocks of 32 rows fall as in one long
+// loop); the running float32 totals are kept in `part` between the windows of one step record, so the rounding
+// sequence equals that of weight_grad.wgsl over all the record's rows. One invocation per tile of 8 outputs × 8
+// inputs.
+//
+// The loader piece in front (wg_dout_storage.wgsl, wg_dout_uniform.wgsl) declares the bindings — inp, part, grad,
+// win, st — and says where dout comes from:
+//   fn out_first() -> u32, fn out_count() -> u32   the output rows (weight rows) this dispatch covers
+//   fn load_dout(r, wrow0, q) -> vec4<f32>          dout[r, 4q .. 4q+3] of those (wrow0: the window's first row)
+// overrides: IN (multiple of 64), OUT (multiple of 4), WOFF, WSTRIDE, BOFF, BSTRIDE, HAS_BIAS, WG
 struct Win { r0: u32, n: u32, first: u32, last: u32 }
-struct Wd { g0: u32, rows: u32, first: u32, last: u32 }
 
 override IN: u32 = 8u;
 override OUT: u32 = 8u;
-override UW: u32 = 8u;
 override WOFF: u32 = 0u;
 override WSTRIDE: u32 = 8u;
 override BOFF: u32 = 0u;
 override BSTRIDE: u32 = 1u;
 override HAS_BIAS: u32 = 1u;
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> dg: array<vec4<f32>, 4096>;
-@group(0) @binding(1) var<uniform> inp: array<vec4<f32>, 4096>;
-@group(0) @binding(2) var<storage, read_write> part: array<f32>;
-@group(0) @binding(3) var<storage, read_write> grad: array<f32>;
-@group(0) @binding(4) var<uniform> wd: Wd;
-@group(0) @binding(5) var<uniform> win: Win;
-@group(0) @binding(6) var<uniform> st: Step;
 
 fn put(at: u32, v: f32) {
   if (st.flag == 1u) { grad[at] = grad[at] + v; } else { grad[at] = v; }
@@ -56,7 +41,7 @@ fn get_b(o0: u32) -> vec4<f32> {
 }
 
 fn put_w(o: u32, i0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-  if (o >= wd.g0 + wd.rows) { return; }
+  if (o >= out_first() + out_count()) { return; }
   for (var u = 0u; u < 8u; u++) {
     let v = select(hi[u & 3u], lo[u & 3u], u < 4u);
     if (win.last == 1u) { put(WOFF + o * WSTRIDE + i0 + u, v); } else { part[o * IN + i0 + u] = v; }
@@ -64,26 +49,25 @@ fn put_w(o: u32, i0: u32, lo: vec4<f32>, hi: vec4<f32>) {
 }
 
 fn put_b(o: u32, v: f32) {
-  if (o >= wd.g0 + wd.rows) { return; }
+  if (o >= out_first() + out_count()) { return; }
   if (win.last == 1u) { put(BOFF + o * BSTRIDE, v); } else { part[OUT * IN + o] = v; }
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (IN + 7u) / 8u;
-  let OB = (wd.rows + 7u) / 8u;
+  let OB = (out_count() + 7u) / 8u;
   if (gid >= IB * OB) { return; }
   let i0 = (gid % IB) * 8u;
   let ol = (gid / IB) * 8u;   // first gate row of the tile within the window
-  let ob = wd.g0 + ol;
+  let ob = out_first() + ol;
   let IN4 = IN / 4u;
-  let UW4 = UW / 4u;
   let ia = i0 / 4u;
   let ib = ia + 1u;   // IN is a multiple of 64: whole tiles
   let qa = ol / 4u;
-  let qb = min(qa + 1u, wd.rows / 4u - 1u);
+  let qb = min(qa + 1u, out_count() / 4u - 1u);
   let p0 = get_t(ob + 0u, i0); var ta0 = p0[0]; var tc0 = p0[1];
   let p1 = get_t(ob + 1u, i0); var ta1 = p1[0]; var tc1 = p1[1];
   let p2 = get_t(ob + 2u, i0); var ta2 = p2[0]; var tc2 = p2[1];
@@ -112,9 +96,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let s = (r - wrow0) * IN4;
       let v0 = inp[s + ia];
       let v1 = inp[s + ib];
-      let d = (r - wrow0) * UW4;
-      let ga = dg[d + qa];
-      let gb = dg[d + qb];
+      let ga = load_dout(r, wrow0, qa);
+      let gb = load_dout(r, wrow0, qb);
       let g0 = ga.x; a0 += g0 * v0; c0 += g0 * v1;
       let g1 = ga.y; a1 += g1 * v0; c1 += g1 * v1;
       let g2 = ga.z; a2 += g2 * v0; c2 += g2 * v1;

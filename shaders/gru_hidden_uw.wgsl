@@ -1,43 +1,26 @@
-// gru_backward_hidden_uw.wgsl — gru_backward_hidden.wgsl (same result, bit for bit) for H a multiple of 4, reading
-// W_hh from the 64 KiB uniform windows that gru_forward_uw.wgsl uses (on llvmpipe uniform loads are far cheaper than
-// storage loads). The sum over the 3H weight rows runs window by window, in row order, one dispatch per window; the
-// running float32 sum is kept in `part` between dispatches, so the rounding sequence equals one long loop:
-//   dhrec_k[b, i] = z[b, i]·dh[b, i] + Σ_{g<3H} W_hh[g, i] · dgh[k, b, g]
+// gru_hidden_uw.wgsl — the body of BPTT part 2 for H a multiple of 4 (the software plan): the recurrent gradient
+// w.r.t. h_k, dhrec_k[b, i] = z[b, i]·dh[b, i] + Σ_{g<3H} W_hh[g, i] · dgh[k, b, g], as gru_backward_hidden.wgsl (same
+// result, bit for bit) with W_hh read from the 64 KiB uniform windows that gru_step_uw.wgsl uses. The sum over the 3H
+// weight rows runs window by window, in row order, one dispatch per window; the running float32 sum is kept in
+// `part` between dispatches, so the rounding sequence equals one long loop. One invocation per tile of 8 batch rows ×
+// 8 hidden units; 4 weight rows per loop turn (vec4 loads).
+//
+// The loader piece in front (gru_dg_storage.wgsl, gru_dg_uniform.wgsl) declares the bindings — gates, dhdec, dhin,
+// part, dhout, the weight window w, win, st — and says where dgh comes from:
+//   fn block_first() -> u32, fn block_end() -> u32   the batch rows of this dispatch
+//   fn dg_row(b) -> u32, fn load_dg(i) -> vec4<f32>   dgh[k, b, window rows] from vec4 index dg_row(b)
 // overrides: H (multiple of 4), WG
-// bindings (group 0):
-//   0 gates  read        [T*B, 4H] (z)
-//   1 dhdec  read        [T*B, H]
-//   2 dhin   read        [B, H] recurrent gradient w.r.t. h_{k+1} (ignored when step.flag = 1)
-//   3 dgh    read        [T*B, 3H] as vec4
-//   4 part   read_write  [B, H] running sum between windows
-//   5 dhout  read_write  [B, H] recurrent gradient w.r.t. h_k (written by the last window)
-//   6 w      uniform     (dynamic offset) rows g0 .. g0+rows−1 of W_hh, [rows, H] row-major
-//   7 win    uniform     (dynamic offset) g0, rows, first (1 = first window), last (1 = last window)
-//   8 step   uniform     (dynamic offset) k, B, T, flag
-// one invocation per tile of 8 batch rows × 8 hidden units; 4 weight rows per loop turn (vec4 loads).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
+override H: u32 = 8u;
+
 struct Win { g0: u32, rows: u32, first: u32, last: u32 }
 
-override H: u32 = 8u;
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<storage, read> gates: array<f32>;
-@group(0) @binding(1) var<storage, read> dhdec: array<f32>;
-@group(0) @binding(2) var<storage, read> dhin: array<f32>;
-@group(0) @binding(3) var<storage, read> dgh: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> part: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dhout: array<f32>;
-@group(0) @binding(6) var<uniform> w: array<vec4<f32>, 4096>;
-@group(0) @binding(7) var<uniform> win: Win;
-@group(0) @binding(8) var<uniform> st: Step;
-
 fn start(b: u32, i: u32) -> f32 {
-  if (win.first == 1u || b >= st.B || i >= H) { return 0.0; }
+  if (win.first == 1u || b >= block_end() || i >= H) { return 0.0; }
   return part[b * H + i];
 }
 
 fn finish(b: u32, i: u32, acc: f32) {
-  if (b >= st.B || i >= H) { return; }
+  if (b >= block_end() || i >= H) { return; }
   if (win.last == 0u) { part[b * H + i] = acc; return; }
   let k = st.k;
   var dh = 0.0;
@@ -58,26 +41,23 @@ fn finish4(b: u32, i0: u32, a: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let IB = (H + 7u) / 8u;
   let i0 = (gid % IB) * 8u;
-  let b0 = (gid / IB) * 8u;
-  if (b0 >= st.B) { return; }
-  let last = st.B - 1u;
-  let G34 = 3u * H / 4u;
+  let b0 = block_first() + (gid / IB) * 8u;
+  if (b0 >= block_end()) { return; }
+  let last = block_end() - 1u;
   let H4 = H / 4u;
   let q0 = i0 / 4u;
   let q1 = min(q0 + 1u, H4 - 1u);   // H % 8 == 4: the second half of the last tile is past H (not stored)
-  let base = st.k * st.B;
-  let cw = win.g0 / 4u;
-  let d0 = (base + min(b0 + 0u, last)) * G34 + cw;
-  let d1 = (base + min(b0 + 1u, last)) * G34 + cw;
-  let d2 = (base + min(b0 + 2u, last)) * G34 + cw;
-  let d3 = (base + min(b0 + 3u, last)) * G34 + cw;
-  let d4 = (base + min(b0 + 4u, last)) * G34 + cw;
-  let d5 = (base + min(b0 + 5u, last)) * G34 + cw;
-  let d6 = (base + min(b0 + 6u, last)) * G34 + cw;
-  let d7 = (base + min(b0 + 7u, last)) * G34 + cw;
+  let d0 = dg_row(min(b0 + 0u, last));
+  let d1 = dg_row(min(b0 + 1u, last));
+  let d2 = dg_row(min(b0 + 2u, last));
+  let d3 = dg_row(min(b0 + 3u, last));
+  let d4 = dg_row(min(b0 + 4u, last));
+  let d5 = dg_row(min(b0 + 5u, last));
+  let d6 = dg_row(min(b0 + 6u, last));
+  let d7 = dg_row(min(b0 + 7u, last));
   var a0 = start4(b0 + 0u, i0); var c0 = start4(b0 + 0u, i0 + 4u);
   var a1 = start4(b0 + 1u, i0); var c1 = start4(b0 + 1u, i0 + 4u);
   var a2 = start4(b0 + 2u, i0); var c2 = start4(b0 + 2u, i0 + 4u);
@@ -87,14 +67,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var a6 = start4(b0 + 6u, i0); var c6 = start4(b0 + 6u, i0 + 4u);
   var a7 = start4(b0 + 7u, i0); var c7 = start4(b0 + 7u, i0 + 4u);
   for (var c = 0u; c < win.rows / 4u; c++) {
-    let e0 = dgh[d0 + c];
-    let e1 = dgh[d1 + c];
-    let e2 = dgh[d2 + c];
-    let e3 = dgh[d3 + c];
-    let e4 = dgh[d4 + c];
-    let e5 = dgh[d5 + c];
-    let e6 = dgh[d6 + c];
-    let e7 = dgh[d7 + c];
+    let e0 = load_dg(d0 + c);
+    let e1 = load_dg(d1 + c);
+    let e2 = load_dg(d2 + c);
+    let e3 = load_dg(d3 + c);
+    let e4 = load_dg(d4 + c);
+    let e5 = load_dg(d5 + c);
+    let e6 = load_dg(d6 + c);
+    let e7 = load_dg(d7 + c);
     { let r = (c * 4u + 0u) * H4; let wl = w[r + q0]; let wh = w[r + q1];
       a0 += wl * e0.x; c0 += wh * e0.x; a1 += wl * e1.x; c1 += wh * e1.x; a2 += wl * e2.x; c2 += wh * e2.x; a3 += wl * e3.x; c3 += wh * e3.x; a4 += wl * e4.x; c4 += wh * e4.x; a5 += wl * e5.x; c5 += wh * e5.x; a6 += wl * e6.x; c6 += wh * e6.x; a7 += wl * e7.x; c7 += wh * e7.x; }
     { let r = (c * 4u + 1u) * H4; let wl = w[r + q0]; let wh = w[r + q1];

@@ -1,68 +1,34 @@
-// gru_forward_uw.wgsl — one time step k of the GRU, as gru_forward.wgsl (same equations, outputs and summation
-// order), for H a multiple of 4, with the recurrent weights read from UNIFORM buffer windows: on llvmpipe a uniform
-// load is several times cheaper than a storage load, and the weights are the same for every invocation.
+// gru_step_uw.wgsl — the body of one GRU time step k for H a multiple of 4 with the recurrent weights read from
+// UNIFORM buffer windows (the software plan: on llvmpipe a uniform load is several times cheaper than a storage
+// load, and the weights are the same for every invocation); same equations, outputs and summation order as
+// gru_forward.wgsl, bit for bit:
 //   r = σ(gi_r + W_hr h + b_hr), z = σ(gi_z + W_hz h + b_hz), n = tanh(gi_n + r ⊙ (W_hn h + b_hn)), h' = n + z ⊙ (h − n)
-//
 // The engine copies W_hh into a uniform-usage buffer as windows of at most 64 KiB (UW units × H per gate, each at a
 // 256-byte aligned offset) and dispatches once per window; `win` tells the dispatch which units it covers.
+// One invocation per tile of 8 batch rows × 4 units of the window × 3 gates; the loop takes 4 inputs at a time (vec4
+// loads of h and of the weights).
+//
+// The loader piece in front (gru_h_storage.wgsl, gru_h_uniform.wgsl) declares the bindings — params, gi, gates, the
+// weight windows wr / wz / wn, win, st — and says where h_k comes from:
+//   fn block_first() -> u32, fn block_end() -> u32   the batch rows of this dispatch
+//   fn h_row(b) -> u32, fn load_h(i) -> vec4<f32>     h_k of batch row b from vec4 index h_row(b)
+//   fn hidden_prev(b, row, j) -> f32, fn put_hidden(b, row, j, v)   h_k[b, j] and storing h_{k+1}[b, j]
 // overrides: H (multiple of 4), UW (units per window, UW·H ≤ 16384), BOFF_HH (offset of gru.bias_hh_l0), WG
-// bindings (group 0):
-//   0 params  read        packed parameters (biases)
-//   1 gi      read        [T*B, 3H] input projections, row k*B+b
-//   2 h       read_write  [(T+1)*B, H] as vec4 (reads h_k, writes h_{k+1})
-//   3 gates   read_write  [T*B, 4H] per row: r | z | n | ghn
-//   4 wr      uniform     (dynamic offset) W_hr rows j0 .. j0+UW−1, [UW, H] row-major
-//   5 wz      uniform     (dynamic offset) W_hz rows, same
-//   6 wn      uniform     (dynamic offset) W_hn rows, same
-//   7 win     uniform     (dynamic offset) j0 (first unit of the window), nunits
-//   8 step    uniform     (dynamic offset) k, B
-// one invocation per tile of 8 batch rows × 4 units of the window × 3 gates; the loop takes 4 inputs at a time
-// (vec4 loads of h and of the weights).
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
-struct Win { j0: u32, nunits: u32, p0: u32, p1: u32 }
-
 override H: u32 = 8u;
 override UW: u32 = 8u;
 override BOFF_HH: u32 = 0u;
-override WG: u32 = 64u;
 
-@group(0) @binding(0) var<storage, read> params: array<f32>;
-@group(0) @binding(1) var<storage, read> gi: array<f32>;
-@group(0) @binding(2) var<storage, read_write> h: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> gates: array<f32>;
-@group(0) @binding(4) var<uniform> wr: array<vec4<f32>, 4096>;
-@group(0) @binding(5) var<uniform> wz: array<vec4<f32>, 4096>;
-@group(0) @binding(6) var<uniform> wn: array<vec4<f32>, 4096>;
-@group(0) @binding(7) var<uniform> win: Win;
-@group(0) @binding(8) var<uniform> st: Step;
-
-fn sigmoid(v: f32) -> f32 { return 1.0 / (1.0 + exp(-v)); }
-
-// tanh with good relative accuracy near 0 (the textbook (e^2v − 1)/(e^2v + 1) cancels there)
-fn tanh_acc(v: f32) -> f32 {
-  let a = abs(v);
-  var t: f32;
-  if (a < 0.0625) {
-    let s = a * a;
-    t = a * (1.0 + s * (-0.33333334 + s * (0.13333334 + s * (-0.053968254))));
-  } else {
-    let e = exp(-2.0 * a);
-    t = (1.0 - e) / (1.0 + e);
-  }
-  return select(t, -t, v < 0.0);
-}
+struct Win { j0: u32, nunits: u32, p0: u32, p1: u32 }
 
 fn cell(b: u32, j: u32, ghr: f32, ghz: f32, ghn: f32) {
   let G3 = 3u * H;
   let row = st.k * st.B + b;
   let gr = row * G3;
-  let r = sigmoid(gi[gr + j] + ghr);
-  let z = sigmoid(gi[gr + H + j] + ghz);
-  let n = tanh_acc(gi[gr + 2u * H + j] + r * ghn);
-  let at = row * H + j;
-  let hp = h[at / 4u][at % 4u];
-  let out = at + st.B * H;
-  h[out / 4u][out % 4u] = n + z * (hp - n);
+  let c = gru_gates(gi[gr + j], gi[gr + H + j], gi[gr + 2u * H + j], ghr, ghz, ghn);
+  let r = c.r;
+  let z = c.z;
+  let n = c.n;
+  put_hidden(b, row, j, n + z * (hidden_prev(b, row, j) - n));
   let o = row * 4u * H;
   gates[o + j] = r;
   gates[o + H + j] = z;
@@ -71,7 +37,7 @@ fn cell(b: u32, j: u32, ghr: f32, ghz: f32, ghn: f32) {
 }
 
 fn cells(b: u32, j0: u32, ghr: vec4<f32>, ghz: vec4<f32>, ghn: vec4<f32>) {
-  if (b >= st.B) { return; }
+  if (b >= block_end()) { return; }
   for (var u = 0u; u < 4u; u++) {
     let jl = j0 + u;  // unit within the window
     if (jl < win.nunits) {
@@ -84,22 +50,21 @@ fn cells(b: u32, j0: u32, ghr: vec4<f32>, ghz: vec4<f32>, ghn: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
+  let gid = flat_index(wid, nwg, lid);
   let UB = (win.nunits + 3u) / 4u;
   let j0 = (gid % UB) * 4u;
-  let b0 = (gid / UB) * 8u;
-  if (b0 >= st.B) { return; }
-  let last = st.B - 1u;
-  let base = st.k * st.B;
+  let b0 = block_first() + (gid / UB) * 8u;
+  if (b0 >= block_end()) { return; }
+  let last = block_end() - 1u;
   let H4 = H / 4u;
-  let h0 = (base + min(b0 + 0u, last)) * H4;
-  let h1 = (base + min(b0 + 1u, last)) * H4;
-  let h2 = (base + min(b0 + 2u, last)) * H4;
-  let h3 = (base + min(b0 + 3u, last)) * H4;
-  let h4 = (base + min(b0 + 4u, last)) * H4;
-  let h5 = (base + min(b0 + 5u, last)) * H4;
-  let h6 = (base + min(b0 + 6u, last)) * H4;
-  let h7 = (base + min(b0 + 7u, last)) * H4;
+  let h0 = h_row(min(b0 + 0u, last));
+  let h1 = h_row(min(b0 + 1u, last));
+  let h2 = h_row(min(b0 + 2u, last));
+  let h3 = h_row(min(b0 + 3u, last));
+  let h4 = h_row(min(b0 + 4u, last));
+  let h5 = h_row(min(b0 + 5u, last));
+  let h6 = h_row(min(b0 + 6u, last));
+  let h7 = h_row(min(b0 + 7u, last));
   let lu = win.nunits - 1u;
   let u0 = j0 * H4;
   let u1 = min(j0 + 1u, lu) * H4;
@@ -133,14 +98,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let rw0 = wr[u0 + c]; let rw1 = wr[u1 + c]; let rw2 = wr[u2 + c]; let rw3 = wr[u3 + c];
     let zw0 = wz[u0 + c]; let zw1 = wz[u1 + c]; let zw2 = wz[u2 + c]; let zw3 = wz[u3 + c];
     let nw0 = wn[u0 + c]; let nw1 = wn[u1 + c]; let nw2 = wn[u2 + c]; let nw3 = wn[u3 + c];
-    let v0 = h[h0 + c];
-    let v1 = h[h1 + c];
-    let v2 = h[h2 + c];
-    let v3 = h[h3 + c];
-    let v4 = h[h4 + c];
-    let v5 = h[h5 + c];
-    let v6 = h[h6 + c];
-    let v7 = h[h7 + c];
+    let v0 = load_h(h0 + c);
+    let v1 = load_h(h1 + c);
+    let v2 = load_h(h2 + c);
+    let v3 = load_h(h3 + c);
+    let v4 = load_h(h4 + c);
+    let v5 = load_h(h5 + c);
+    let v6 = load_h(h6 + c);
+    let v7 = load_h(h7 + c);
     { let w = vec4<f32>(rw0.x, rw1.x, rw2.x, rw3.x); r0 += w * v0.x; r1 += w * v1.x; r2 += w * v2.x; r3 += w * v3.x; r4 += w * v4.x; r5 += w * v5.x; r6 += w * v6.x; r7 += w * v7.x; }
     { let w = vec4<f32>(zw0.x, zw1.x, zw2.x, zw3.x); z0 += w * v0.x; z1 += w * v1.x; z2 += w * v2.x; z3 += w * v3.x; z4 += w * v4.x; z5 += w * v5.x; z6 += w * v6.x; z7 += w * v7.x; }
     { let w = vec4<f32>(nw0.x, nw1.x, nw2.x, nw3.x); n0 += w * v0.x; n1 += w * v1.x; n2 += w * v2.x; n3 += w * v3.x; n4 += w * v4.x; n5 += w * v5.x; n6 += w * v6.x; n7 += w * v7.x; }

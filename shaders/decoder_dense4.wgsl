@@ -1,29 +1,19 @@
-// decoder_dense_v4.wgsl — decoder_dense.wgsl (same result, bit for bit: same products, same summation order over i)
-// for the MLP layers, whose IN, WOFF and WSTRIDE are multiples of 4: the weights and inputs are read as vec4 along i,
-// so 16 loads feed 256 multiply-adds instead of 64 (llvmpipe: a storage load costs about ~30 multiply-adds).
-//   y[r, o] = act(Σ_i W[o, i] · in[r, i] + b[o]),  W[o, i] at WOFF + o*WSTRIDE + i, b[o] at BOFF + o*BSTRIDE
-// overrides: IN, WOFF, WSTRIDE (multiples of 4), OUT, BOFF, BSTRIDE, RELU (1 = ReLU, 0 = identity), WG
-// bindings (group 0):
-//   0 params  read        packed parameters as vec4
-//   1 inp     read        [rows, IN] as vec4
-//   2 outp    read_write  [rows, OUT]
-//   3 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
-// one invocation per tile of 8 rows × 8 outputs.
-struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
-
+// decoder_dense4.wgsl — the body of the software plan's MLP layers: decoder_dense.wgsl (same result, bit for bit:
+// same products, same summation order over i) for IN a multiple of 4, the weights and inputs read as vec4 along i, so
+// 16 loads feed 256 multiply-adds instead of 64 (llvmpipe: a storage load costs about ~30 multiply-adds).
+//   y[r, o] = act(Σ_i W[o, i] · in[r, i] + b[o]),  b[o] at BOFF + o*BSTRIDE
+// One invocation per tile of 8 rows × 8 outputs.
+//
+// The loader piece in front (dense_w_storage.wgsl, dense_w_uniform.wgsl) declares the bindings — params (as vec4),
+// inp (as vec4), outp, st — and says where the weights come from:
+//   fn out_first() -> u32, fn out_count() -> u32   the outputs (weight rows) this dispatch covers
+//   fn w_row(l) -> u32, fn load_w(i) -> vec4<f32>   weight row out_first() + l from vec4 index w_row(l)
+// overrides: IN (multiple of 4), OUT, BOFF, BSTRIDE, RELU (1 = ReLU, 0 = identity), WG
 override IN: u32 = 8u;
 override OUT: u32 = 6u;
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
 override BOFF: u32 = 0u;
 override BSTRIDE: u32 = 1u;
 override RELU: u32 = 1u;
-override WG: u32 = 64u;
-
-@group(0) @binding(0) var<storage, read> params: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> outp: array<f32>;
-@group(0) @binding(3) var<uniform> st: Step;
 
 fn param(at: u32) -> f32 { return params[at / 4u][at % 4u]; }
 
@@ -31,7 +21,7 @@ fn put(r: u32, o0: u32, lo: vec4<f32>, hi: vec4<f32>) {
   if (r >= st.nrows) { return; }
   for (var u = 0u; u < 8u; u++) {
     let o = o0 + u;
-    if (o < OUT) {
+    if (o < out_first() + out_count()) {
       var y = select(hi[u & 3u], lo[u & 3u], u < 4u) + param(BOFF + o * BSTRIDE);
       if (RELU == 1u) { y = max(y, 0.0); }
       outp[(st.row0 + r) * OUT + o] = y;
@@ -42,9 +32,10 @@ fn put(r: u32, o0: u32, lo: vec4<f32>, hi: vec4<f32>) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let gid = (wid.x + wid.y * nwg.x) * WG + lid;
-  let OB = (OUT + 7u) / 8u;
-  let o0 = (gid % OB) * 8u;
+  let gid = flat_index(wid, nwg, lid);
+  let OB = (out_count() + 7u) / 8u;
+  let l0 = (gid % OB) * 8u;
+  let o0 = out_first() + l0;
   let r0 = (gid / OB) * 8u;
   if (r0 >= st.nrows) { return; }
   let lastr = st.nrows - 1u;
@@ -57,14 +48,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i5 = (st.row0 + min(r0 + 5u, lastr)) * IN4;
   let i6 = (st.row0 + min(r0 + 6u, lastr)) * IN4;
   let i7 = (st.row0 + min(r0 + 7u, lastr)) * IN4;
-  let w0 = (min(o0 + 0u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
-  let w1 = (min(o0 + 1u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
-  let w2 = (min(o0 + 2u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
-  let w3 = (min(o0 + 3u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
-  let w4 = (min(o0 + 4u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
-  let w5 = (min(o0 + 5u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
-  let w6 = (min(o0 + 6u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
-  let w7 = (min(o0 + 7u, OUT - 1u) * WSTRIDE + WOFF) / 4u;
+  let w0 = w_row(min(l0 + 0u, out_count() - 1u));
+  let w1 = w_row(min(l0 + 1u, out_count() - 1u));
+  let w2 = w_row(min(l0 + 2u, out_count() - 1u));
+  let w3 = w_row(min(l0 + 3u, out_count() - 1u));
+  let w4 = w_row(min(l0 + 4u, out_count() - 1u));
+  let w5 = w_row(min(l0 + 5u, out_count() - 1u));
+  let w6 = w_row(min(l0 + 6u, out_count() - 1u));
+  let w7 = w_row(min(l0 + 7u, out_count() - 1u));
   var a0 = vec4<f32>(0.0); var c0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0); var c1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0); var c2 = vec4<f32>(0.0);
@@ -74,14 +65,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var a6 = vec4<f32>(0.0); var c6 = vec4<f32>(0.0);
   var a7 = vec4<f32>(0.0); var c7 = vec4<f32>(0.0);
   for (var c = 0u; c < IN4; c++) {
-    let W0 = params[w0 + c];
-    let W1 = params[w1 + c];
-    let W2 = params[w2 + c];
-    let W3 = params[w3 + c];
-    let W4 = params[w4 + c];
-    let W5 = params[w5 + c];
-    let W6 = params[w6 + c];
-    let W7 = params[w7 + c];
+    let W0 = load_w(w0 + c);
+    let W1 = load_w(w1 + c);
+    let W2 = load_w(w2 + c);
+    let W3 = load_w(w3 + c);
+    let W4 = load_w(w4 + c);
+    let W5 = load_w(w5 + c);
+    let W6 = load_w(w6 + c);
+    let W7 = load_w(w7 + c);
     let V0 = inp[i0 + c];
     let V1 = inp[i1 + c];
     let V2 = inp[i2 + c];
