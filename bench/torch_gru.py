@@ -5,7 +5,9 @@ h_0..h_T), loss (sum over batch and steps of 0.5 (log 2 pi + logvar + (x - mu)^2
 and Adam(lr 5e-4) as the authors' code and ../shared/fixtures/generator/model.py.
 
 Prints one JSON object: train and forecast throughput in sequence-steps per second (B * T per step or call).
-Run with Debian's interpreter: /usr/bin/python3 bench/torch_gru.py --batch 256 --steps 48
+  /usr/bin/python3 bench/torch_gru.py --batch 256 --steps 48              # Debian's PyTorch, CPU
+  bench/.venv-torch/bin/python bench/torch_gru.py --device cuda           # a CUDA build on a GPU machine (cuDNN GRU)
+--train-iters 0 skips training (forecast only). On CUDA every timed region ends with torch.cuda.synchronize().
 """
 import argparse
 import json
@@ -49,14 +51,22 @@ def main():
     ap.add_argument('--train-iters', type=int, default=5)
     ap.add_argument('--forecast-iters', type=int, default=5)
     ap.add_argument('--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     ap.add_argument('--seed', type=int, default=128)
     a = ap.parse_args()
+    if a.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('torch_gru.py: --device cuda but this PyTorch sees no CUDA device')
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = Forecaster(a.hidden, a.mlp, a.features)
+    dev = torch.device(a.device)
+    model = Forecaster(a.hidden, a.mlp, a.features).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=5e-4, betas=(0.9, 0.999), eps=1e-8)
     B, T, F = a.batch, a.steps, a.features
-    x = torch.randn(B, T, F) * 1.5 + 1.0
+    x = (torch.randn(B, T, F) * 1.5 + 1.0).to(dev)
+
+    def sync():
+        if dev.type == 'cuda':
+            torch.cuda.synchronize()
 
     def train_step():
         opt.zero_grad()
@@ -66,29 +76,34 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=10.0)
         opt.step()
-        return loss.item()
 
     def forecast():
         with torch.no_grad():
-            mu, logvar = model(x, forecast=True)
-        return mu[:, -1].sum().item()
+            model(x, forecast=True)
 
-    train_step()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(a.train_iters):
-        train_step()
-    t_train = (time.perf_counter() - t0) / a.train_iters
-    forecast()
-    t0 = time.perf_counter()
-    for _ in range(a.forecast_iters):
-        forecast()
-    t_fc = (time.perf_counter() - t0) / a.forecast_iters
+    def timed(fn, iters):
+        if iters <= 0:
+            return None
+        fn()  # warm-up (cuDNN plans, allocator)
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        sync()
+        return (time.perf_counter() - t0) / iters
+
+    t_train = timed(train_step, a.train_iters)
+    t_fc = timed(forecast, a.forecast_iters)
+    name = torch.cuda.get_device_name() if dev.type == 'cuda' else f'cpu, {a.threads} threads'
+    extra = ' + cuDNN' if dev.type == 'cuda' and torch.backends.cudnn.is_available() else ''
     print(json.dumps({
-        'engine': f'pytorch {torch.__version__} cpu ({a.threads} threads)',
+        'engine': f'pytorch {torch.__version__}{extra}',
+        'device': name,
         'params': sum(p.numel() for p in model.parameters()),
         'batch': B, 'T': T,
         'train_s_per_step': t_train, 'forecast_s_per_call': t_fc,
-        'train_seq_steps_per_s': B * T / t_train, 'forecast_seq_steps_per_s': B * T / t_fc,
+        'train_seq_steps_per_s': None if t_train is None else B * T / t_train,
+        'forecast_seq_steps_per_s': None if t_fc is None else B * T / t_fc,
     }))
 
 
