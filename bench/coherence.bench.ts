@@ -26,7 +26,11 @@ function randomSlc(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
   const out = new Float32Array(n * 2);
   for (let i = 0; i < out.length; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     out[i] = s / 2147483648 - 1;
   }
   return out;
@@ -35,7 +39,9 @@ function randomSlc(n: number, seed: number): Float32Array {
 /** Fastest of repeated runs (at least 3, for at least minSeconds): the machine is shared, the minimum is the
  *  least disturbed measurement. */
 function timeIt(fn: () => void, minSeconds: number): number {
-  let best = Infinity, total = 0, reps = 0;
+  let best = Infinity,
+    total = 0,
+    reps = 0;
   while (reps < 3 || total < minSeconds) {
     const t0 = process.hrtime.bigint();
     fn();
@@ -47,34 +53,76 @@ function timeIt(fn: () => void, minSeconds: number): number {
   return best;
 }
 
-interface KernelRow { impl: string; chip: string; stride: string; width: number; height: number; seconds: number; outPixelsPerS: number; slcMBPerS: number }
+interface KernelRow {
+  impl: string;
+  chip: string;
+  stride: string;
+  width: number;
+  height: number;
+  seconds: number;
+  outPixelsPerS: number;
+  slcMBPerS: number;
+}
 
 async function kernelBench(): Promise<KernelRow[]> {
-  const W = 2000, H = 1000;
-  const s1 = randomSlc(W * H, 1), s2 = randomSlc(W * H, 2);
+  const W = 2000,
+    H = 1000;
+  const s1 = randomSlc(W * H, 1),
+    s2 = randomSlc(W * H, 2);
   for (let i = 0; i < s2.length; i++) s2[i] = 0.7 * at(s1, i) + 0.3 * at(s2, i);
   const k = await CoherenceKernel.create();
-  const p1 = k.alloc(W * H * 8), p2 = k.alloc(W * H * 8), po = k.alloc(W * H * 4), pc = k.alloc(W * 48);
+  const p1 = k.alloc(W * H * 8),
+    p2 = k.alloc(W * H * 8),
+    po = k.alloc(W * H * 4),
+    pc = k.alloc(W * 48);
   k.f32(p1, W * H * 2).set(s1);
   k.f32(p2, W * H * 2).set(s2);
   const rows: KernelRow[] = [];
-  for (const c of [{ cr: 15, ca: 5, sr: 1, sa: 1 }, { cr: 15, ca: 5, sr: 15, sa: 5 }] as ChipSpec[]) {
+  for (const c of [
+    { cr: 15, ca: 5, sr: 1, sa: 1 },
+    { cr: 15, ca: 5, sr: 15, sa: 5 },
+  ] as ChipSpec[]) {
     const { outW, outH } = outputSize(W, H, c);
     const tw = timeIt(() => k.block(p1, p2, W, c, outH, po, pc), 2);
     // the TypeScript reference on a crop sized to take about a second (its cost grows with the chip at stride 1)
     const h = c.sr === 1 ? 100 : H;
-    const crop1 = s1.subarray(0, W * h * 2), crop2 = s2.subarray(0, W * h * 2);
+    const crop1 = s1.subarray(0, W * h * 2),
+      crop2 = s2.subarray(0, W * h * 2);
     const o = outputSize(W, h, c);
     const tr = timeIt(() => coherenceReference(crop1, crop2, W, h, c), 1);
     const mb = (rows: number) => (2 * W * rows * 8) / 1e6;
     rows.push(
-      { impl: 'wasm SIMD (running sums)', chip: '15x5', stride: `${c.sr}x${c.sa}`, width: W, height: H, seconds: tw, outPixelsPerS: (outW * outH) / tw, slcMBPerS: mb(H) / tw },
-      { impl: 'TypeScript typed arrays (direct sums)', chip: '15x5', stride: `${c.sr}x${c.sa}`, width: W, height: h, seconds: tr, outPixelsPerS: (o.outW * o.outH) / tr, slcMBPerS: mb(h) / tr },
+      {
+        impl: 'wasm SIMD (running sums)',
+        chip: '15x5',
+        stride: `${c.sr}x${c.sa}`,
+        width: W,
+        height: H,
+        seconds: tw,
+        outPixelsPerS: (outW * outH) / tw,
+        slcMBPerS: mb(H) / tw,
+      },
+      {
+        impl: 'TypeScript typed arrays (direct sums)',
+        chip: '15x5',
+        stride: `${c.sr}x${c.sa}`,
+        width: W,
+        height: h,
+        seconds: tr,
+        outPixelsPerS: (o.outW * o.outH) / tr,
+        slcMBPerS: mb(h) / tr,
+      },
     );
   }
   // stride 1: the cost per output pixel must not grow with the chip (running sums). The chips are timed in turns,
   // best of 7 each, so a burst of load on the shared machine does not favour one of them.
-  const chips: ChipSpec[] = ([[3, 1], [15, 5], [45, 15]] as const).map(([cr, ca]) => ({ cr, ca, sr: 1, sa: 1 }));
+  const chips: ChipSpec[] = (
+    [
+      [3, 1],
+      [15, 5],
+      [45, 15],
+    ] as const
+  ).map(([cr, ca]) => ({ cr, ca, sr: 1, sa: 1 }));
   const best = chips.map(() => Infinity);
   for (let round = 0; round < 7; round++) {
     chips.forEach((c, i) => {
@@ -85,7 +133,16 @@ async function kernelBench(): Promise<KernelRow[]> {
   }
   chips.forEach((c, i) => {
     const { outW, outH } = outputSize(W, H, c);
-    rows.push({ impl: 'wasm SIMD, chip-size scaling', chip: `${c.cr}x${c.ca}`, stride: '1x1', width: W, height: H, seconds: at(best, i), outPixelsPerS: (outW * outH) / at(best, i), slcMBPerS: (2 * W * H * 8) / 1e6 / at(best, i) });
+    rows.push({
+      impl: 'wasm SIMD, chip-size scaling',
+      chip: `${c.cr}x${c.ca}`,
+      stride: '1x1',
+      width: W,
+      height: H,
+      seconds: at(best, i),
+      outPixelsPerS: (outW * outH) / at(best, i),
+      slcMBPerS: (2 * W * H * 8) / 1e6 / at(best, i),
+    });
   });
   return rows;
 }
@@ -113,7 +170,9 @@ function makeBigStack(dir: string): void {
     mkdirSync(sub, { recursive: true });
     const f = join(sub, `${d}.slc.full`);
     if (!existsSync(f)) linkSync(join(dir, 'raw', `slc${k % distinct}.bin`), f);
-    writeFileSync(`${f}.vrt`, `<VRTDataset rasterXSize="${width}" rasterYSize="${height}">
+    writeFileSync(
+      `${f}.vrt`,
+      `<VRTDataset rasterXSize="${width}" rasterYSize="${height}">
     <VRTRasterBand dataType="CFloat32" band="1" subClass="VRTRawRasterBand">
         <SourceFilename relativeToVRT="1">${d}.slc.full</SourceFilename>
         <ByteOrder>LSB</ByteOrder>
@@ -122,11 +181,20 @@ function makeBigStack(dir: string): void {
         <LineOffset>${width * 8}</LineOffset>
     </VRTRasterBand>
 </VRTDataset>
-`);
+`,
+    );
   }
 }
 
-interface StackRow { run: string; seconds: number; peakRssMB: number; outputs: string; slcGB: number; outPixelsPerS: number; slcMBPerS: number }
+interface StackRow {
+  run: string;
+  seconds: number;
+  peakRssMB: number;
+  outputs: string;
+  slcGB: number;
+  outPixelsPerS: number;
+  slcMBPerS: number;
+}
 
 /** Child process: one whole-stack run, prints JSON with its own peak RSS. */
 async function child(mode: string, dir: string): Promise<void> {
@@ -142,14 +210,23 @@ async function child(mode: string, dir: string): Promise<void> {
     const found = discoverStack([dir]);
     const srcs = await Promise.all(found.entries.map((e) => openRaster(e.path)));
     const chip = { cr: 15, ca: 5, sr: 1, sa: 1 };
-    const pairs = selectPairs(found.entries.map((e) => e.date), 'consecutive');
+    const pairs = selectPairs(
+      found.entries.map((e) => e.date),
+      'consecutive',
+    );
     const sums = pairs.map(() => 0);
-    const g = await computeCoherence(srcs, { chip, window: parseWindow(undefined, at(srcs, 0).width, at(srcs, 0).height), pairs }, (p, _i0, _n, v) => {
-      let sum = 0;
-      for (const x of v) sum += x; // a streaming sink that keeps nothing but a checksum
-      sums[p] = at(sums, p) + sum;
-    }, silentFeedback);
-    const checksum = sums.reduce((a, b) => a + b, 0) / (pairs.length * (at(srcs, 0).width - 14) * (at(srcs, 0).height - 4));
+    const g = await computeCoherence(
+      srcs,
+      { chip, window: parseWindow(undefined, at(srcs, 0).width, at(srcs, 0).height), pairs },
+      (p, _i0, _n, v) => {
+        let sum = 0;
+        for (const x of v) sum += x; // a streaming sink that keeps nothing but a checksum
+        sums[p] = at(sums, p) + sum;
+      },
+      silentFeedback,
+    );
+    const checksum =
+      sums.reduce((a, b) => a + b, 0) / (pairs.length * (at(srcs, 0).width - 14) * (at(srcs, 0).height - 4));
     await Promise.all(srcs.map((s) => s.close()));
     outPixels = g.outW * g.outH * pairs.length;
     desc = `${pairs.length} pairs ${g.outW}×${g.outH} streamed (block ${g.blockRows} rows, ${(g.wasmBytes / 2 ** 20).toFixed(0)} MiB wasm), mean γ ${checksum.toFixed(4)}`;
@@ -165,30 +242,66 @@ async function main(): Promise<void> {
   if (ci >= 0) return child(at(args, ci + 1), at(args, ci + 2));
 
   const kernel = await kernelBench();
-  console.log(`\nchipped coherence, random 2000 × 1000 complex64 pair, one core (load average ${at(loadavg(), 0).toFixed(1)} on ${cpus().length} cores)`);
+  console.log(
+    `\nchipped coherence, random 2000 × 1000 complex64 pair, one core (load average ${at(loadavg(), 0).toFixed(1)} on ${cpus().length} cores)`,
+  );
   console.log('implementation                         chip   stride   out px/s      SLC MB/s');
-  for (const r of kernel) console.log(`${r.impl.padEnd(38)} ${r.chip.padEnd(6)} ${r.stride.padEnd(8)} ${r.outPixelsPerS.toExponential(3).padEnd(13)} ${r.slcMBPerS.toFixed(1)}`);
+  for (const r of kernel)
+    console.log(
+      `${r.impl.padEnd(38)} ${r.chip.padEnd(6)} ${r.stride.padEnd(8)} ${r.outPixelsPerS.toExponential(3).padEnd(13)} ${r.slcMBPerS.toFixed(1)}`,
+    );
 
   const stack: StackRow[] = [];
   if (args.includes('--big')) {
     const dir = join(tmpdir(), 'dpm-bigstack');
     const t0 = Date.now();
     makeBigStack(dir);
-    console.log(`\nlarge stack ${BIG.width} × ${BIG.height} × ${BIG.dates} dates in ${dir} (ready in ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    console.log(
+      `\nlarge stack ${BIG.width} × ${BIG.height} × ${BIG.dates} dates in ${dir} (ready in ${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    );
     const slcGB = (BIG.width * BIG.height * 8 * BIG.dates) / 1e9;
     const self = fileURLToPath(import.meta.url);
     for (const mode of ['cli-15x5', 'stream-1x1']) {
-      const out = execFileSync(process.execPath, [self, '--child', mode, dir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const out = execFileSync(process.execPath, [self, '--child', mode, dir], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
       const r = JSON.parse(out.trim().split('\n').pop()!);
-      stack.push({ run: mode, seconds: r.seconds, peakRssMB: r.peakRssMB, outputs: r.outputs, slcGB, outPixelsPerS: r.outPixels / r.seconds, slcMBPerS: (slcGB * 1000) / r.seconds });
+      stack.push({
+        run: mode,
+        seconds: r.seconds,
+        peakRssMB: r.peakRssMB,
+        outputs: r.outputs,
+        slcGB,
+        outPixelsPerS: r.outPixels / r.seconds,
+        slcMBPerS: (slcGB * 1000) / r.seconds,
+      });
     }
     console.log('run          seconds  peak RSS MB  out px/s     SLC MB/s  output');
-    for (const r of stack) console.log(`${r.run.padEnd(12)} ${r.seconds.toFixed(1).padEnd(8)} ${r.peakRssMB.toFixed(0).padEnd(12)} ${r.outPixelsPerS.toExponential(2).padEnd(12)} ${r.slcMBPerS.toFixed(0).padEnd(9)} ${r.outputs}`);
+    for (const r of stack)
+      console.log(
+        `${r.run.padEnd(12)} ${r.seconds.toFixed(1).padEnd(8)} ${r.peakRssMB.toFixed(0).padEnd(12)} ${r.outPixelsPerS.toExponential(2).padEnd(12)} ${r.slcMBPerS.toFixed(0).padEnd(9)} ${r.outputs}`,
+      );
   }
   const dirOut = join(packageRoot, 'bench', 'results');
   mkdirSync(dirOut, { recursive: true });
   const file = join(dirOut, 'coherence.json');
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, loadAverage: loadavg(), node: process.version, kernel, stack }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cpu: cpus()[0]?.model,
+        cores: cpus().length,
+        loadAverage: loadavg(),
+        node: process.version,
+        kernel,
+        stack,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`\nwrote ${file}`);
 }
 

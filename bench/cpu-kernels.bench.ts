@@ -29,14 +29,19 @@ const { values: a } = parseArgs({
     'torch-threads': { type: 'string', default: '2' },
   },
 });
-const B = Number(a.batch), T = Number(a.steps), FB = Number(a['forecast-batch']), iters = Number(a.iters);
+const B = Number(a.batch),
+  T = Number(a.steps),
+  FB = Number(a['forecast-batch']),
+  iters = Number(a.iters);
 const simds = a.simd!.split(',') as SimdKind[];
 
 /** GFLOP/s of C[m, n] = A[m, K] · Bp over ~0.3 s */
 function sgemmRate(simd: SimdKind, m: number, n: number, K: number): number {
   const mem = sharedMemory(64 * 2 ** 20);
   const ex = instantiate(forecasterModule(simd), mem);
-  const pa = Math.ceil(ex.heapBase() / 64) * 64, pb = pa + m * K * 4, pc = pb + ex.packedFloats(K, n) * 4;
+  const pa = Math.ceil(ex.heapBase() / 64) * 64,
+    pb = pa + m * K * 4,
+    pc = pb + ex.packedFloats(K, n) * 4;
   const tile = pc + m * n * 4;
   const rng = new Rng(1);
   new Float32Array(mem.buffer, pa, m * K).forEach((_, i, arr) => (arr[i] = rng.uniform(-1, 1)));
@@ -91,9 +96,11 @@ for (const simd of simds) {
       best.fc = Math.max(best.fc, (B * T) / fc);
       best.fcBig = Math.max(best.fcBig, (FB * T) / fcBig);
       const rate = (n: number, s: number) => Math.round(n / s).toLocaleString('en-US');
-      process.stdout.write(`  ${e.description.padEnd(40)} ` +
-        `train B ${B}: ${rate(B * T, train)} (${train.toFixed(3)} s)   ` +
-        `forecast B ${B}: ${rate(B * T, fc)}   forecast B ${FB}: ${rate(FB * T, fcBig)}\n`);
+      process.stdout.write(
+        `  ${e.description.padEnd(40)} ` +
+          `train B ${B}: ${rate(B * T, train)} (${train.toFixed(3)} s)   ` +
+          `forecast B ${B}: ${rate(B * T, fc)}   forecast B ${FB}: ${rate(FB * T, fcBig)}\n`,
+      );
     } finally {
       e.destroy();
     }
@@ -101,12 +108,27 @@ for (const simd of simds) {
 }
 
 /** bench/torch_gru.py under `python` at batch b: sequence-steps/s of a train step and a forecast */
-function torch(python: string, b: number, trainIters: number, threads: number):
-  { engine: string; train: number; fc: number } | undefined {
+function torch(
+  python: string,
+  b: number,
+  trainIters: number,
+  threads: number,
+): { engine: string; train: number; fc: number } | undefined {
   const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4' };
   if (!existsSync(env.LD_PRELOAD)) delete (env as Record<string, string | undefined>).LD_PRELOAD;
-  const args = [join(packageRoot, 'bench', 'torch_gru.py'), '--batch', String(b), '--steps', String(T),
-    '--train-iters', String(trainIters), '--forecast-iters', '3', '--threads', String(threads)];
+  const args = [
+    join(packageRoot, 'bench', 'torch_gru.py'),
+    '--batch',
+    String(b),
+    '--steps',
+    String(T),
+    '--train-iters',
+    String(trainIters),
+    '--forecast-iters',
+    '3',
+    '--threads',
+    String(threads),
+  ];
   const r = spawnSync(python, args, { encoding: 'utf8', env });
   if (r.status !== 0) {
     const why = (r.stderr || String(r.error)).trim().split('\n').pop();
@@ -128,13 +150,17 @@ for (const threads of a['torch-threads']!.split(',').map(Number)) {
     torchBest.fc = Math.max(torchBest.fc, small.fc);
     torchBest.fcBig = Math.max(torchBest.fcBig, big.fc);
     const r = (v: number) => Math.round(v).toLocaleString('en-US');
-    process.stdout.write(`  ${small.engine.padEnd(40)} train B ${B}: ${r(small.train)}   ` +
-      `forecast B ${B}: ${r(small.fc)}   ` +
-      `forecast B ${FB}: ${r(big.fc)}\n`);
+    process.stdout.write(
+      `  ${small.engine.padEnd(40)} train B ${B}: ${r(small.train)}   ` +
+        `forecast B ${B}: ${r(small.fc)}   ` +
+        `forecast B ${FB}: ${r(big.fc)}\n`,
+    );
   }
 }
 if (torchBest.train > 0) {
   const q = (x: number, y: number) => (x / y).toFixed(2);
-  process.stdout.write(`\nbest WebAssembly / best PyTorch in this run: train ${q(best.train, torchBest.train)}×, ` +
-    `forecast B ${B} ${q(best.fc, torchBest.fc)}×, forecast B ${FB} ${q(best.fcBig, torchBest.fcBig)}×\n`);
+  process.stdout.write(
+    `\nbest WebAssembly / best PyTorch in this run: train ${q(best.train, torchBest.train)}×, ` +
+      `forecast B ${B} ${q(best.fc, torchBest.fc)}×, forecast B ${FB} ${q(best.fcBig, torchBest.fcBig)}×\n`,
+  );
 }

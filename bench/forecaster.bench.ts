@@ -63,24 +63,33 @@ const { values: a } = parseArgs({
   },
 });
 
-function list(name: string, value: string, allowed?: readonly string[]): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const item of items) {
-    if (allowed && !allowed.includes(item)) throw new Error(`--${name}: '${item}' is not one of ${allowed.join(', ')}`);
-  }
-  return items;
+function list<T extends string>(name: string, value: string, allowed: readonly T[]): T[] {
+  return words(value).map((item) => {
+    const found = allowed.find((x) => x === item);
+    if (found === undefined) throw new Error(`--${name}: '${item}' is not one of ${allowed.join(', ')}`);
+    return found;
+  });
+}
+function words(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 function counts(name: string, value: string): number[] {
-  return list(name, value).map((s) => {
+  return words(value).map((s) => {
     const n = Number(s);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: '${s}' is not a positive integer`);
     return n;
   });
 }
 
-const devices = list('device', a.device, ['cpu', 'software', 'gpu', 'reference']);
-const backends = list('backend', a.backend, ['opengles', 'vulkan']);
-const plan = list('plan', a.plan, ['auto', 'hardware', 'software'])[0] ?? 'auto';
+const DEVICES = ['cpu', 'software', 'gpu', 'reference'] as const;
+const BACKENDS = ['opengles', 'vulkan'] as const;
+const PLANS = ['auto', 'hardware', 'software'] as const;
+const devices = list('device', a.device, DEVICES);
+const backends = list('backend', a.backend, BACKENDS);
+const plan = list('plan', a.plan, PLANS)[0] ?? 'auto';
 const stepsList = counts('steps', a.steps);
 const batches = counts('batch', a.batch);
 const threads = a.threads === undefined ? undefined : counts('threads', a.threads)[0];
@@ -102,7 +111,11 @@ interface Spec {
   open: () => Promise<BenchEngine>;
 }
 
-async function gpuSpec(device: 'hardware' | 'software', backend: string | undefined, label: string): Promise<Spec> {
+async function gpuSpec(
+  device: 'hardware' | 'software',
+  backend: (typeof BACKENDS)[number] | undefined,
+  label: string,
+): Promise<Spec> {
   const { createGpuEngine } = await import('../host/gpu/forecaster.js');
   return {
     label,
@@ -144,8 +157,13 @@ async function specs(): Promise<Spec[]> {
 
 async function measure(spec: Spec, B: number, T: number): Promise<Row> {
   const base = { engine: spec.label, backend: '-', plan: '-', T, batch: B };
-  const empty = { train_seq_steps_per_s: null, forecast_seq_steps_per_s: null, train_gflop_per_s: null,
-    forecast_gflop_per_s: null, dispatches_per_train_step: null };
+  const empty = {
+    train_seq_steps_per_s: null,
+    forecast_seq_steps_per_s: null,
+    train_gflop_per_s: null,
+    forecast_gflop_per_s: null,
+    dispatches_per_train_step: null,
+  };
   let engine: BenchEngine;
   try {
     engine = await spec.open();
@@ -181,7 +199,8 @@ async function measure(spec: Spec, B: number, T: number): Promise<Row> {
       forecast_seq_steps_per_s: fc === null ? null : seq / fc,
       train_gflop_per_s: train === null ? null : (seq * TRAIN_FLOPS) / train / 1e9,
       forecast_gflop_per_s: fc === null ? null : (seq * FORECAST_FLOPS) / fc / 1e9,
-      dispatches_per_train_step: trainIters > 0 && engine.dispatchesPerTrainStep ? engine.dispatchesPerTrainStep() : null,
+      dispatches_per_train_step:
+        trainIters > 0 && engine.dispatchesPerTrainStep ? engine.dispatchesPerTrainStep() : null,
     };
   } finally {
     engine.destroy();
@@ -195,18 +214,40 @@ function torchRows(B: number, T: number): Row[] {
   const rows: Row[] = [];
   for (const python of pythons) {
     for (const device of targets) {
-      const r = runTorch({ python, device, batch: B, T, trainIters: Math.max(trainIters, 3),
-        forecastIters: Math.max(forecastIters, 3) });
+      const r = runTorch({
+        python,
+        device,
+        batch: B,
+        T,
+        trainIters: Math.max(trainIters, 3),
+        forecastIters: Math.max(forecastIters, 3),
+      });
       if (typeof r === 'string') {
         // a CPU-only torch on a GPU machine is expected: only report a missing CPU torch
-        if (device === 'cpu') rows.push({ engine: 'pytorch', backend: device, plan: '-', T, batch: B,
-          train_seq_steps_per_s: null, forecast_seq_steps_per_s: null, train_gflop_per_s: null,
-          forecast_gflop_per_s: null, dispatches_per_train_step: null, note: r });
+        if (device === 'cpu')
+          rows.push({
+            engine: 'pytorch',
+            backend: device,
+            plan: '-',
+            T,
+            batch: B,
+            train_seq_steps_per_s: null,
+            forecast_seq_steps_per_s: null,
+            train_gflop_per_s: null,
+            forecast_gflop_per_s: null,
+            dispatches_per_train_step: null,
+            note: r,
+          });
         continue;
       }
       rows.push({
-        engine: `${r.engine} (${r.device})`, backend: device, plan: '-', T, batch: B,
-        train_seq_steps_per_s: r.train_seq_steps_per_s, forecast_seq_steps_per_s: r.forecast_seq_steps_per_s,
+        engine: `${r.engine} (${r.device})`,
+        backend: device,
+        plan: '-',
+        T,
+        batch: B,
+        train_seq_steps_per_s: r.train_seq_steps_per_s,
+        forecast_seq_steps_per_s: r.forecast_seq_steps_per_s,
         train_gflop_per_s: r.train_seq_steps_per_s === null ? null : (r.train_seq_steps_per_s * TRAIN_FLOPS) / 1e9,
         forecast_gflop_per_s:
           r.forecast_seq_steps_per_s === null ? null : (r.forecast_seq_steps_per_s * FORECAST_FLOPS) / 1e9,
@@ -215,10 +256,19 @@ function torchRows(B: number, T: number): Row[] {
     }
   }
   if (pythons.length === 0) {
-    rows.push({ engine: 'pytorch', backend: 'cpu', plan: '-', T, batch: B, train_seq_steps_per_s: null,
-      forecast_seq_steps_per_s: null, train_gflop_per_s: null, forecast_gflop_per_s: null,
+    rows.push({
+      engine: 'pytorch',
+      backend: 'cpu',
+      plan: '-',
+      T,
+      batch: B,
+      train_seq_steps_per_s: null,
+      forecast_seq_steps_per_s: null,
+      train_gflop_per_s: null,
+      forecast_gflop_per_s: null,
       dispatches_per_train_step: null,
-      note: 'no PyTorch: apt-get install -y python3-torch, and/or bash bench/setup-torch.sh' });
+      note: 'no PyTorch: apt-get install -y python3-torch, and/or bash bench/setup-torch.sh',
+    });
   }
   return rows;
 }
@@ -227,11 +277,30 @@ const fmt = (v: number | null, digits = 0) =>
   v === null ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function table(rows: Row[]): string {
-  const head = ['engine', 'backend', 'plan', 'B', 'T', 'train seq-steps/s', 'forecast seq-steps/s', 'train GFLOP/s',
-    'forecast GFLOP/s', 'dispatches/step'];
-  const body = rows.map((r) => [r.engine, r.backend, r.plan, String(r.batch), String(r.T),
-    fmt(r.train_seq_steps_per_s), fmt(r.forecast_seq_steps_per_s), fmt(r.train_gflop_per_s, 1),
-    fmt(r.forecast_gflop_per_s, 1), r.dispatches_per_train_step === null ? '-' : String(r.dispatches_per_train_step)]);
+  const head = [
+    'engine',
+    'backend',
+    'plan',
+    'B',
+    'T',
+    'train seq-steps/s',
+    'forecast seq-steps/s',
+    'train GFLOP/s',
+    'forecast GFLOP/s',
+    'dispatches/step',
+  ];
+  const body = rows.map((r) => [
+    r.engine,
+    r.backend,
+    r.plan,
+    String(r.batch),
+    String(r.T),
+    fmt(r.train_seq_steps_per_s),
+    fmt(r.forecast_seq_steps_per_s),
+    fmt(r.train_gflop_per_s, 1),
+    fmt(r.forecast_gflop_per_s, 1),
+    r.dispatches_per_train_step === null ? '-' : String(r.dispatches_per_train_step),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ') + '\n';
@@ -255,15 +324,26 @@ for (const B of batches) {
 }
 const load1 = loadavg();
 
-process.stdout.write(`forecaster throughput: H ${config.hidden}, M ${config.mlp}; sequence-steps/s = B·T per training ` +
-  `step or forecast call; GFLOP/s from ${(TRAIN_FLOPS / 1e6).toFixed(2)} MFLOP per training sequence-step\n`);
-process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average ` +
-  `${load0[0]?.toFixed(1)} at start, ${load1[0]?.toFixed(1)} at end\n\n`);
+process.stdout.write(
+  `forecaster throughput: H ${config.hidden}, M ${config.mlp}; sequence-steps/s = B·T per training ` +
+    `step or forecast call; GFLOP/s from ${(TRAIN_FLOPS / 1e6).toFixed(2)} MFLOP per training sequence-step\n`,
+);
+process.stdout.write(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average ` +
+    `${load0[0]?.toFixed(1)} at start, ${load1[0]?.toFixed(1)} at end\n\n`,
+);
 process.stdout.write(table(rows));
 
 const dir = join(packageRoot, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `forecaster-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-const meta = { config, trainIters, forecastIters, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: [load0, load1] };
+const meta = {
+  config,
+  trainIters,
+  forecastIters,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  loadavg: [load0, load1],
+};
 writeFileSync(file, JSON.stringify({ ...meta, rows }, null, 2) + '\n');
 process.stdout.write(`\nwrote ${file}\n`);

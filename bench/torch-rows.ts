@@ -34,8 +34,19 @@ export interface TorchRun {
 /** One run of torch_gru.py; an interpreter without torch (or CUDA) gives an error string instead of a result. */
 export function runTorch(r: TorchRun): TorchResult | string {
   const script = join(packageRoot, 'bench', 'torch_gru.py');
-  const args = [script, '--batch', String(r.batch), '--steps', String(r.T), '--device', r.device,
-    '--train-iters', String(r.trainIters), '--forecast-iters', String(r.forecastIters)];
+  const args = [
+    script,
+    '--batch',
+    String(r.batch),
+    '--steps',
+    String(r.T),
+    '--device',
+    r.device,
+    '--train-iters',
+    String(r.trainIters),
+    '--forecast-iters',
+    String(r.forecastIters),
+  ];
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
   const tcmalloc = TCMALLOC.find((p) => existsSync(p));
   if (tcmalloc && r.device === 'cpu') env.LD_PRELOAD = [tcmalloc, env.LD_PRELOAD].filter(Boolean).join(':');

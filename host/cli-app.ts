@@ -15,15 +15,24 @@ function optionFor(p: ParamSpec) {
   // checked by resolveParams (one message for the CLI and the worker), but shown here so --help tells what must be given
   const required = !p.optional && p.default === undefined ? ' (required)' : '';
   return {
-    describe: p.description + range + (p.env ? ` (env ${p.env})` : '') + (p.multiple && !/comma|repeat the flag/i.test(p.description) ? ' (comma-separated list)' : '') + required,
+    describe:
+      p.description +
+      range +
+      (p.env ? ` (env ${p.env})` : '') +
+      (p.multiple && !/comma|repeat the flag/i.test(p.description) ? ' (comma-separated list)' : '') +
+      required,
     // --out, --output and --out-dir name the outputs of different commands: accept --out for --output and back;
     // dpm2 reads its pair stack with --stack where the other commands say --coherence
     alias: p.name === 'output' ? 'out' : p.name === 'out' ? 'output' : p.name === 'stack' ? 'coherence' : undefined,
     type: type as 'boolean' | 'number' | 'string',
     choices,
     // defaults are filled by resolveParams so that the CLI and the worker agree; show them in --help only
-    defaultDescription: p.default === undefined ? undefined
-      : typeof p.default === 'number' ? String(Number(p.default.toPrecision(6))) : JSON.stringify(p.default),
+    defaultDescription:
+      p.default === undefined
+        ? undefined
+        : typeof p.default === 'number'
+          ? String(Number(p.default.toPrecision(6)))
+          : JSON.stringify(p.default),
     demandOption: false,
     array: p.multiple && type === 'string' ? true : undefined,
   } as const;
@@ -76,7 +85,11 @@ export function buildCli(args: string[]): Argv {
   let cli = yargs(args)
     .scriptName('dpm')
     .usage('$0 <command> [options]\n\nDamage proxy maps from SAR coherence stacks (Stephenson et al. 2021).')
-    .option('json', { type: 'boolean', describe: 'machine-readable JSON lines on stdout (progress, log, result)', global: true })
+    .option('json', {
+      type: 'boolean',
+      describe: 'machine-readable JSON lines on stdout (progress, log, result)',
+      global: true,
+    })
     .option('verbose', { type: 'boolean', describe: 'show debug log lines', global: true })
     .strict()
     .demandCommand(1, 'name a command (dpm --help lists them)')
@@ -104,4 +117,3 @@ export function buildCli(args: string[]): Argv {
   for (const extra of extraCommands) cli = cli.command(extra);
   return cli;
 }
-

@@ -50,7 +50,9 @@ export function renderParamTypes(manifest) {
   out.push('export interface AlgorithmParams {', ...map('Params'), '}', '');
   out.push('export interface AlgorithmInputs {', ...map('Input'), '}', '');
   out.push('export type AlgorithmId = keyof AlgorithmParams;', '');
-  out.push(`export const ALGORITHM_IDS: readonly AlgorithmId[] = [${manifest.algorithms.map((a) => `'${a.id}'`).join(', ')}];`);
+  out.push(
+    `export const ALGORITHM_IDS: readonly AlgorithmId[] = [${manifest.algorithms.map((a) => `'${a.id}'`).join(', ')}];`,
+  );
   return `${out.join('\n')}\n`;
 }
 

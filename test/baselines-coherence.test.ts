@@ -21,7 +21,8 @@ const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '2020
 function stackOf(series: number[][]): CoherenceStack {
   const K = at(series, 0).length;
   return {
-    width: series.length, height: 1,
+    width: series.length,
+    height: 1,
     bands: Array.from({ length: K }, (_, k) => Float32Array.from(series.map((s) => s[k]))),
     descriptions: DATES.slice(0, K).map((d, k) => `${d}_${DATES[k + 1]}`),
     pairs: DATES.slice(0, K).map((d, k) => ({ first: d, second: at(DATES, k + 1) })),
@@ -32,11 +33,13 @@ const f32 = (x: number) => Math.fround(x);
 const split5 = { pre: [0, 1, 2, 3, 4], coEvent: 5 };
 
 test('notes §4.1 vector: pre [0.62 0.58 0.66 0.60 0.64], co 0.35 → z = 8.5381; ccd, nd, percentile by hand', () => {
-  const s = stackOf([[0.62, 0.58, 0.66, 0.60, 0.64, 0.35]]);
+  const s = stackOf([[0.62, 0.58, 0.66, 0.6, 0.64, 0.35]]);
   // float32 storage of the inputs moves z by ~1e-6 relative; the notes give 5 significant digits
   assert.ok(Math.abs(at(computeBaseline('zscore', s, split5), 0) - 8.5381) < 1e-4);
   assert.ok(Math.abs(at(computeBaseline('ccd', s, split5), 0) - (f32(0.64) - f32(0.35))) < 1e-7);
-  assert.ok(Math.abs(at(computeBaseline('nd', s, split5), 0) - (f32(0.64) - f32(0.35)) / (f32(0.64) + f32(0.35) + 1e-8)) < 1e-7);
+  assert.ok(
+    Math.abs(at(computeBaseline('nd', s, split5), 0) - (f32(0.64) - f32(0.35)) / (f32(0.64) + f32(0.35) + 1e-8)) < 1e-7,
+  );
   assert.equal(computeBaseline('percentile', s, split5)[0], 1); // below all five
 });
 
@@ -50,10 +53,16 @@ test('random stacks equal an obvious float64 reference (mean/std with K−1, mid
     series.push(row);
   }
   const s = stackOf(series);
-  const got = { z: computeBaseline('zscore', s, split5, { sigmaMin: 0.02 }), pr: computeBaseline('percentile', s, split5), ccd: computeBaseline('ccd', s, split5), nd: computeBaseline('nd', s, split5) };
+  const got = {
+    z: computeBaseline('zscore', s, split5, { sigmaMin: 0.02 }),
+    pr: computeBaseline('percentile', s, split5),
+    ccd: computeBaseline('ccd', s, split5),
+    nd: computeBaseline('nd', s, split5),
+  };
   series.forEach((raw, p) => {
     const v = raw.map(f32); // what the Float32Array stack holds
-    const pre = v.slice(0, 5).filter((x) => !Number.isNaN(x)), co = at(v, 5);
+    const pre = v.slice(0, 5).filter((x) => !Number.isNaN(x)),
+      co = at(v, 5);
     const mean = pre.reduce((a, b) => a + b, 0) / pre.length;
     const sd = Math.sqrt(pre.reduce((a, b) => a + (b - mean) ** 2, 0) / (pre.length - 1));
     const z = (mean - co) / Math.max(sd, 0.02);
@@ -61,8 +70,12 @@ test('random stacks equal an obvious float64 reference (mean/std with K−1, mid
     // outputs are float32: relative rounding 6e-8 of values up to |z| ≤ 50
     assert.ok(Math.abs(at(got.z, p) - z) <= 1e-6 * Math.max(1, Math.abs(z)), `z pixel ${p}: ${got.z[p]} vs ${z}`);
     assert.equal(got.pr[p], f32(pr), `percentile pixel ${p}`);
-    const ccd = at(v, 4) - co, nd = (at(v, 4) - co) / (at(v, 4) + co + 1e-8);
-    if (Number.isNaN(ccd)) { assert.ok(Number.isNaN(got.ccd[p]) && Number.isNaN(got.nd[p]), `NaN pixel ${p}`); return; }
+    const ccd = at(v, 4) - co,
+      nd = (at(v, 4) - co) / (at(v, 4) + co + 1e-8);
+    if (Number.isNaN(ccd)) {
+      assert.ok(Number.isNaN(got.ccd[p]) && Number.isNaN(got.nd[p]), `NaN pixel ${p}`);
+      return;
+    }
     assert.ok(Math.abs(at(got.ccd, p) - ccd) < 1e-7, `ccd ${p}`);
     assert.ok(Math.abs(at(got.nd, p) - nd) < 1e-6, `nd ${p}`);
   });
@@ -74,14 +87,15 @@ test('NaN rules: co-event NaN → NaN everywhere; too little history → NaN for
     [NaN, NaN, NaN, NaN, 0.7, 0.2], // one valid pre-event value < MIN_HISTORY
     [0, 0, 0, 1, 1, 0], // coherence 0 and 1 are values, not nodata
   ]);
-  for (const m of ['ccd', 'nd', 'zscore', 'percentile'] as const) assert.ok(Number.isNaN(computeBaseline(m, s, split5)[0]), m);
+  for (const m of ['ccd', 'nd', 'zscore', 'percentile'] as const)
+    assert.ok(Number.isNaN(computeBaseline(m, s, split5)[0]), m);
   assert.equal(MIN_HISTORY, 2);
   assert.ok(Number.isNaN(computeBaseline('zscore', s, split5)[1]));
   assert.ok(Number.isNaN(computeBaseline('percentile', s, split5)[1]));
   assert.ok(Math.abs(at(computeBaseline('ccd', s, split5), 1) - f32(0.5)) < 1e-7);
   assert.equal(computeBaseline('ccd', s, split5)[2], 1);
   assert.ok(Math.abs(at(computeBaseline('nd', s, split5), 2) - 1 / (1 + 1e-8)) < 1e-7); // float32 output
-  assert.equal(computeBaseline('percentile', s, split5)[2], f32(1 - 0.5 * 3 / 5)); // three ties at 0, none below
+  assert.equal(computeBaseline('percentile', s, split5)[2], f32(1 - (0.5 * 3) / 5)); // three ties at 0, none below
   assert.throws(() => computeBaseline('ccd', s, { pre: [0, 1] }), DpmError);
   assert.throws(() => computeBaseline('zscore', s, { pre: [4], coEvent: 5 }), DpmError);
 });
@@ -96,7 +110,11 @@ test('toolbox baselines write a float32 GeoTIFF with the stack georef; a bad spl
   await writeCoherenceStack(stackPath, grid);
   const expected = computeBaseline('zscore', grid, split5);
   const out = join(dir, 'z.tif');
-  const r = await execute('baseline-zscore', { coherence: stackPath, 'event-date': '20200301', output: out }, silentFeedback);
+  const r = await execute(
+    'baseline-zscore',
+    { coherence: stackPath, 'event-date': '20200301', output: out },
+    silentFeedback,
+  );
   assert.equal(r.output, out);
   const tif = await readRaster(out);
   assert.deepEqual(tif.georef.geoTransform, UTM_GT);
@@ -111,8 +129,10 @@ test('toolbox baselines write a float32 GeoTIFF with the stack georef; a bad spl
   assert.equal(String(g.bands[0].noDataValue), 'NaN');
   assert.equal(g.bands[0].description, tif.descriptions[0]);
   const bad = join(dir, 'ccd.tif');
-  await assert.rejects(execute('baseline-ccd', { coherence: stackPath, 'event-date': '20210101', output: bad }, silentFeedback),
-    (e: unknown) => e instanceof DpmError && /no band's pair spans the event date 20210101/.test(e.message));
+  await assert.rejects(
+    execute('baseline-ccd', { coherence: stackPath, 'event-date': '20210101', output: bad }, silentFeedback),
+    (e: unknown) => e instanceof DpmError && /no band's pair spans the event date 20210101/.test(e.message),
+  );
   assert.ok(!existsSync(bad));
   assert.deepEqual(readdirSync(dir).sort(), ['stack.tif', 'z.tif']);
 });

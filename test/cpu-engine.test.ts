@@ -13,8 +13,15 @@ import { Rng } from '../host/model/rng.js';
 import { initParams } from '../host/model/init.js';
 import { DpmError } from '../host/core/errors.js';
 import { f32, fixtureConfig, fixturesRoot, packParams, readFixture, relErr } from './gpu-helpers.js';
-import { checkAgainstReference, checkBadCalls, checkFixtureForward, checkMissingStepFeedsMean, randomX, REFERENCE_CASES,
-  type ReferenceCase } from './engine-contract.js';
+import {
+  checkAgainstReference,
+  checkBadCalls,
+  checkFixtureForward,
+  checkMissingStepFeedsMean,
+  randomX,
+  REFERENCE_CASES,
+  type ReferenceCase,
+} from './engine-contract.js';
 
 const SMALL: ModelConfig = { hidden: 8, mlp: 6, features: 1 };
 const noFixtures = existsSync(fixturesRoot) ? false : 'needs ../shared/fixtures';
@@ -29,8 +36,11 @@ const VARIANTS: CpuEngineOptions[] = [
 const label = (o: CpuEngineOptions) =>
   `${o.debug ? 'debug' : o.simd} SIMD, ${o.threads} thread${o.threads === 1 ? '' : 's'}`;
 
-async function withEngine<T>(config: ModelConfig, opts: CpuEngineOptions,
-  fn: (e: ForecasterEngine) => Promise<T>): Promise<T> {
+async function withEngine<T>(
+  config: ModelConfig,
+  opts: CpuEngineOptions,
+  fn: (e: ForecasterEngine) => Promise<T>,
+): Promise<T> {
   const e = await createCpuEngine(config, opts);
   try {
     return await fn(e);
@@ -67,9 +77,14 @@ for (const cfg of ['small', 'full']) {
         const gTorch = packParams(config, grads);
         const coef = Math.min(1, PAPER_ADAM.clipNorm / (grads.scalars!.grad_norm! + 1e-6));
         const tiny = (i: number) => Math.abs(gTorch[i]! * coef) < PAPER_ADAM.eps;
-        for (const [after, got] of [['params_adam1', a1], ['params_adam5', a5]] as const) {
+        for (const [after, got] of [
+          ['params_adam1', a1],
+          ['params_adam5', a5],
+        ] as const) {
           const want = packParams(config, readFixture(cfg, `f32/${after}.json`));
-          let worst = 0, worstTiny = 0, nTiny = 0;
+          let worst = 0,
+            worstTiny = 0,
+            nTiny = 0;
           for (let i = 0; i < want.length; i++) {
             const d = Math.abs(got[i]! - want[i]!);
             if (tiny(i)) {
@@ -89,9 +104,12 @@ for (const cfg of ['small', 'full']) {
         const c = Math.min(1, PAPER_ADAM.clipNorm / (own.gradNorm + 1e-6));
         for (let i = 0; i < p0.length; i++) {
           const g = own.grad[i]! * c;
-          const m = (1 - PAPER_ADAM.beta1) * g, v = (1 - PAPER_ADAM.beta2) * g * g;
-          const want = p0[i]! - ((PAPER_ADAM.lr / (1 - PAPER_ADAM.beta1)) * m) /
-            (Math.sqrt(v) / Math.sqrt(1 - PAPER_ADAM.beta2) + PAPER_ADAM.eps);
+          const m = (1 - PAPER_ADAM.beta1) * g,
+            v = (1 - PAPER_ADAM.beta2) * g * g;
+          const want =
+            p0[i]! -
+            ((PAPER_ADAM.lr / (1 - PAPER_ADAM.beta1)) * m) /
+              (Math.sqrt(v) / Math.sqrt(1 - PAPER_ADAM.beta2) + PAPER_ADAM.eps);
           // float32 storage of the result: half an ulp of |p| ≤ 1 plus the float32 rounding of g
           assert.ok(Math.abs(stepped[i]! - want) <= 1e-7, `Adam on the engine's gradient, entry ${i}`);
         }
@@ -105,7 +123,16 @@ for (const cfg of ['small', 'full']) {
 // beyond the shared cases: wider than one sgemm panel, several row tiles per thread, a partial last panel and tile
 const cases: ReferenceCase[] = [
   ...REFERENCE_CASES,
-  { config: { hidden: 27, mlp: 14, features: 2 }, B: 23, T: 7, nan: [[4, 0], [11, 6], [22, 3]] },
+  {
+    config: { hidden: 27, mlp: 14, features: 2 },
+    B: 23,
+    T: 7,
+    nan: [
+      [4, 0],
+      [11, 6],
+      [22, 3],
+    ],
+  },
 ];
 
 for (const opts of [...VARIANTS, { simd: 'plain', threads: 2, debug: true } as CpuEngineOptions]) {
@@ -122,7 +149,8 @@ test('CPU engine gradients match central finite differences of its own loss', as
   const config: ModelConfig = { hidden: 7, mlp: 5, features: 1 };
   const rng = new Rng(31);
   const p0 = initParams(config, rng);
-  const B = 4, T = 5;
+  const B = 4,
+    T = 5;
   const x = randomX(rng, B, T, 1, []);
   await withEngine(config, { threads: 2 }, async (e) => {
     await e.setParams(p0);
@@ -136,14 +164,16 @@ test('CPU engine gradients match central finite differences of its own loss', as
       return e.loss(x, B, T);
     };
     const l0 = await e.loss(x, B, T);
-    let checked = 0, kinks = 0;
+    let checked = 0,
+      kinks = 0;
     for (const s of paramLayout(config)) {
       for (const i of [s.offset, s.offset + Math.floor(s.size / 2), s.offset + s.size - 1]) {
         const up = await lossAt(i, p0[i]! + h);
         const down = await lossAt(i, p0[i]! - h);
         const fd = (up - down) / (2 * h);
         // a ReLU input within h of 0 makes the loss kinked there: the one-sided slopes then disagree by O(|g|)
-        const right = (up - l0) / h, left = (l0 - down) / h;
+        const right = (up - l0) / h,
+          left = (l0 - down) / h;
         if (Math.abs(right - left) > 0.2 * Math.abs(fd) + 2e-3) {
           kinks++;
           continue;
@@ -169,12 +199,18 @@ test('batches above maxBatch are chunked inside the engine; results do not depen
   const p0 = initParams(config, rng);
   // 95 sequences: 8 work items of 12, so that the workers take some (which thread computes which sequence varies
   // from run to run, the bits must not; the workers run the very module the main thread compiled, relaxed or not)
-  const B = 95, T = 5;
-  const x = randomX(rng, B, T, 1, [[4, 1], [20, 0], [94, 4]]);
-  const one = async (opts: CpuEngineOptions) => withEngine(config, opts, async (e) => {
-    await e.setParams(p0);
-    return { fc: await e.forecast(x, B, T), lg: await e.lossAndGrad(x, B, T), max: e.maxBatch(T) };
-  });
+  const B = 95,
+    T = 5;
+  const x = randomX(rng, B, T, 1, [
+    [4, 1],
+    [20, 0],
+    [94, 4],
+  ]);
+  const one = async (opts: CpuEngineOptions) =>
+    withEngine(config, opts, async (e) => {
+      await e.setParams(p0);
+      return { fc: await e.forecast(x, B, T), lg: await e.lossAndGrad(x, B, T), max: e.maxBatch(T) };
+    });
   const whole = await one({ threads: 1 });
   for (const threads of [2, 3]) {
     const r = await one({ threads });
@@ -199,7 +235,12 @@ test('one engine serves calls of changing batch size and length (memory grows, l
   await ref.setParams(p0);
   await withEngine(config, { threads: 2 }, async (e) => {
     await e.setParams(p0);
-    for (const [B, T] of [[2, 3], [500, 9], [3, 2], [9, 4]] as const) {
+    for (const [B, T] of [
+      [2, 3],
+      [500, 9],
+      [3, 2],
+      [9, 4],
+    ] as const) {
       const x = randomX(rng, B, T, 1, B > 3 ? [[3, 1]] : []);
       const [g, r] = [await e.forecast(x, B, T), await ref.forecast(x, B, T)];
       assert.ok(relErr(g.mu, r.mu) <= 1e-5, `B ${B} T ${T}: mu`);
@@ -213,7 +254,8 @@ test('same seed and thread count give bit-identical weights; the optimizer state
   const config: ModelConfig = { hidden: 16, mlp: 12, features: 1 };
   const rng = new Rng(42);
   const p0 = initParams(config, rng);
-  const B = 19, T = 7;
+  const B = 19,
+    T = 7;
   const x = randomX(rng, B, T, 1, [[2, 3]]);
   const run = () =>
     withEngine(config, { threads: 2 }, async (e) => {
@@ -225,7 +267,10 @@ test('same seed and thread count give bit-identical weights; the optimizer state
   assert.deepEqual(Buffer.from(a.p.buffer), Buffer.from(b.p.buffer));
   assert.deepEqual(Buffer.from(a.s.m.buffer), Buffer.from(b.s.m.buffer));
   assert.deepEqual(Buffer.from(a.s.v.buffer), Buffer.from(b.s.v.buffer));
-  assert.ok(a.p.some((v, i) => v !== p0[i]), 'the weights moved');
+  assert.ok(
+    a.p.some((v, i) => v !== p0[i]),
+    'the weights moved',
+  );
 
   await withEngine(config, { threads: 2 }, async (e) => {
     await e.setParams(p0);

@@ -33,15 +33,25 @@ function kernels(simd: 'relaxed' | 'plain', debug = false): Kernels {
   };
 }
 
-const BUILDS = [['relaxed', false], ['plain', false], ['plain', true]] as const;
+const BUILDS = [
+  ['relaxed', false],
+  ['plain', false],
+  ['plain', true],
+] as const;
 
 function random(rng: Rng, n: number, lo = -1, hi = 1): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(lo, hi));
 }
 
 /** Σ_k a[i, k] b[k, j] in float64, plus init */
-function gemmRef(a: Float32Array, b: Float32Array, m: number, n: number, K: number,
-  init: (i: number, j: number) => number): Float64Array {
+function gemmRef(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  K: number,
+  init: (i: number, j: number) => number,
+): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -59,10 +69,24 @@ for (const [simd, debug] of BUILDS) {
   test(`sgemm matches float64 in every init mode, at sizes off its tile (${name})`, () => {
     const k = kernels(simd, debug);
     const rng = new Rng(17);
-    for (const [m, n, K] of [[1, 1, 1], [3, 12, 5], [7, 13, 64], [10, 25, 65], [4, 24, 300], [35, 37, 129]] as const) {
-      const a = random(rng, m * K), b = random(rng, K * n), bias = random(rng, n), c0 = random(rng, m * n);
-      const pa = k.alloc(m * K), pb = k.alloc(K * n), pp = k.alloc(k.ex.packedFloats(K, n));
-      const pc = k.alloc(m * n + 16), pbias = k.alloc(n), tile = k.alloc(128);
+    for (const [m, n, K] of [
+      [1, 1, 1],
+      [3, 12, 5],
+      [7, 13, 64],
+      [10, 25, 65],
+      [4, 24, 300],
+      [35, 37, 129],
+    ] as const) {
+      const a = random(rng, m * K),
+        b = random(rng, K * n),
+        bias = random(rng, n),
+        c0 = random(rng, m * n);
+      const pa = k.alloc(m * K),
+        pb = k.alloc(K * n),
+        pp = k.alloc(k.ex.packedFloats(K, n));
+      const pc = k.alloc(m * n + 16),
+        pbias = k.alloc(n),
+        tile = k.alloc(128);
       k.f32(pa, m * K).set(a);
       k.f32(pb, K * n).set(b);
       k.f32(pbias, n).set(bias);
@@ -74,7 +98,7 @@ for (const [simd, debug] of BUILDS) {
         k.f32(pc, m * n).set(c0);
         k.ex.gemm(pa, K, pp, K, pc, n, m, n, mode === 'bias' ? pbias : 0, mode === 'accumulate' ? 1 : 0, tile);
         const initOf = (i: number, j: number) =>
-          (mode === 'bias' ? bias[j]! : mode === 'accumulate' ? c0[i * n + j]! : 0);
+          mode === 'bias' ? bias[j]! : mode === 'accumulate' ? c0[i * n + j]! : 0;
         const want = gemmRef(a, b, m, n, K, initOf);
         const got = k.f32(pc, m * n);
         for (let i = 0; i < m * n; i++) {
@@ -82,7 +106,10 @@ for (const [simd, debug] of BUILDS) {
           const what = `${m}×${n}×${K} ${mode}: [${i}] ${got[i]} vs ${want[i]}`;
           assert.ok(Math.abs(got[i]! - want[i]!) <= 64 * 2 ** -24 * K, what);
         }
-        assert.ok(guard.every((v) => v === 7), `${m}×${n}×${K} ${mode}: wrote past C`);
+        assert.ok(
+          guard.every((v) => v === 7),
+          `${m}×${n}×${K} ${mode}: wrote past C`,
+        );
       }
     }
   });
@@ -90,10 +117,17 @@ for (const [simd, debug] of BUILDS) {
   test(`sgemm: a row's result does not depend on its place in the tile; NaN stays in its row (${name})`, () => {
     const k = kernels(simd, debug);
     const rng = new Rng(3);
-    const m = 8, n = 14, K = 70;
-    const a = random(rng, m * K), b = random(rng, K * n);
-    const pa = k.alloc(m * K), pb = k.alloc(K * n), pp = k.alloc(k.ex.packedFloats(K, n));
-    const pc = k.alloc(m * n), p1 = k.alloc(n), tile = k.alloc(128);
+    const m = 8,
+      n = 14,
+      K = 70;
+    const a = random(rng, m * K),
+      b = random(rng, K * n);
+    const pa = k.alloc(m * K),
+      pb = k.alloc(K * n),
+      pp = k.alloc(k.ex.packedFloats(K, n));
+    const pc = k.alloc(m * n),
+      p1 = k.alloc(n),
+      tile = k.alloc(128);
     k.f32(pa, m * K).set(a);
     k.f32(pb, K * n).set(b);
     k.ex.packB(pb, n, 1, K, n, pp);
@@ -110,10 +144,14 @@ for (const [simd, debug] of BUILDS) {
   test(`packing: weights, transposed or not, and a weight gradient's [ReLU(X1) | X2 | 1] (${name})`, () => {
     const k = kernels(simd, debug);
     const rng = new Rng(8);
-    const K = 5, N = 14, N2 = 2;
+    const K = 5,
+      N = 14,
+      N2 = 2;
     const w = random(rng, N * K); // W [N, K]: B = Wᵀ (rs = 1, cs = K)
     const x2 = random(rng, K * N2);
-    const src = k.alloc(N * K), src2 = k.alloc(K * N2), dst = k.alloc(k.ex.packedFloats(K, N + N2 + 1));
+    const src = k.alloc(N * K),
+      src2 = k.alloc(K * N2),
+      dst = k.alloc(k.ex.packedFloats(K, N + N2 + 1));
     k.f32(src, N * K).set(w);
     k.f32(src2, K * N2).set(x2);
     const panelsOf = (cols: number) => Math.ceil(cols / 12);
@@ -134,17 +172,22 @@ for (const [simd, debug] of BUILDS) {
     check(N, (kk, j) => w[kk * N + j]!, 'W');
     for (const relu of [0, 1]) {
       k.ex.packRowsB(src, N, src2, N2, K, dst, relu);
-      check(N + N2 + 1, (kk, j) => {
-        if (j < N) return relu ? Math.max(w[kk * N + j]!, 0) : w[kk * N + j]!;
-        return j < N + N2 ? x2[kk * N2 + j - N]! : 1;
-      }, `rows, relu ${relu}`);
+      check(
+        N + N2 + 1,
+        (kk, j) => {
+          if (j < N) return relu ? Math.max(w[kk * N + j]!, 0) : w[kk * N + j]!;
+          return j < N + N2 ? x2[kk * N2 + j - N]! : 1;
+        },
+        `rows, relu ${relu}`,
+      );
     }
   });
 
   test(`exp, σ and tanh stay within 2 float32 ulp of float64 over their range, saturate cleanly (${name})`, () => {
     const k = kernels(simd, debug);
     const n = 4096;
-    const src = k.alloc(n), dst = k.alloc(n);
+    const src = k.alloc(n),
+      dst = k.alloc(n);
     const fns = [Math.exp, (x: number) => 1 / (1 + Math.exp(-x)), Math.tanh];
     for (const [kind, fn] of fns.entries()) {
       const xs = Float32Array.from({ length: n }, (_, i) => (kind === 0 ? -80 + (160 * i) / n : -12 + (24 * i) / n));
@@ -165,8 +208,16 @@ for (const [simd, debug] of BUILDS) {
       k.ex.activation(kind, src, dst, 4);
       const e = Array.from(k.f32(dst, 4));
       // the exp clamps to [e^−87.3, e^88.4]: finite, and σ / tanh reach their limits
-      if (kind === 0) assert.ok(e.every((v) => Number.isFinite(v) && v >= 0), `exp edges ${e}`);
-      if (kind === 1) assert.deepEqual(e.map((v) => Math.round(v * 1e6) / 1e6), [1, 0, 1, 0]);
+      if (kind === 0)
+        assert.ok(
+          e.every((v) => Number.isFinite(v) && v >= 0),
+          `exp edges ${e}`,
+        );
+      if (kind === 1)
+        assert.deepEqual(
+          e.map((v) => Math.round(v * 1e6) / 1e6),
+          [1, 0, 1, 0],
+        );
       if (kind === 2) assert.deepEqual(e, [1, -1, 1, -1]);
     }
   });
@@ -177,7 +228,10 @@ for (const [simd, debug] of BUILDS) {
     const P = paramCount(config);
     assert.equal(k.ex.paramCount(5, 3, 2), P);
     const rng = new Rng(21);
-    const g = random(rng, P, -3, 3), p = random(rng, P), m = random(rng, P, -0.1, 0.1), v = random(rng, P, 0, 0.01);
+    const g = random(rng, P, -3, 3),
+      p = random(rng, P),
+      m = random(rng, P, -0.1, 0.1),
+      v = random(rng, P, 0, 0.01);
     g[4] = 0;
     const [pg, pp, pm, pv] = [k.alloc(P), k.alloc(P), k.alloc(P), k.alloc(P)];
     k.f32(pg, P).set(g);
@@ -188,11 +242,13 @@ for (const [simd, debug] of BUILDS) {
     // float64 sums of the same float32 squares, in the same per-tensor order
     assert.ok(Math.abs(norm - globalNorm(g, config)) <= 1e-12 * norm);
     const [b1, b2, eps, lr, step, coef] = [0.9, 0.999, 1e-8, 5e-4, 3, 0.25];
-    const bc1 = 1 - b1 ** step, bc2 = 1 - b2 ** step;
+    const bc1 = 1 - b1 ** step,
+      bc2 = 1 - b2 ** step;
     k.ex.adam(pp, pg, pm, pv, P, coef, b1, b2, eps, lr / bc1, Math.sqrt(bc2));
     for (let i = 0; i < P; i++) {
       const gi = g[i]! * coef;
-      const mi = b1 * m[i]! + (1 - b1) * gi, vi = b2 * v[i]! + (1 - b2) * gi * gi;
+      const mi = b1 * m[i]! + (1 - b1) * gi,
+        vi = b2 * v[i]! + (1 - b2) * gi * gi;
       const pi = p[i]! - ((lr / bc1) * mi) / (Math.sqrt(vi) / Math.sqrt(bc2) + eps);
       // computed in float64, stored as float32: exactly the rounded float64 value
       assert.equal(k.f32(pm, P)[i], Math.fround(mi));

@@ -20,7 +20,10 @@ test('device names: the five choices, hardware as the old name of gpu, a clear e
   for (const d of ['auto', 'gpu', 'cpu', 'software', 'reference']) assert.equal(parseDevice(d), d);
   assert.equal(parseDevice('hardware'), 'gpu');
   const listed = /'quantum' is not one of auto, gpu, cpu, software, reference/;
-  assert.throws(() => parseDevice('quantum'), (e: Error) => e instanceof DpmError && listed.test(e.message));
+  assert.throws(
+    () => parseDevice('quantum'),
+    (e: Error) => e instanceof DpmError && listed.test(e.message),
+  );
 });
 
 test('cpu and reference engines, and the log line that names them and says why', async () => {
@@ -81,7 +84,10 @@ test('manifest: --device takes hardware for gpu and QGIS indices, DPM_DEVICE fil
     else process.env.DPM_DEVICE = saved;
   }
   for (const id of ['train', 'forecast', 'run', 'inspect']) {
-    assert.ok(algorithmSpec(id).parameters.some((p) => p.name === 'threads' && p.advanced), `${id} --threads`);
+    assert.ok(
+      algorithmSpec(id).parameters.some((p) => p.name === 'threads' && p.advanced),
+      `${id} --threads`,
+    );
   }
 });
 

@@ -3,8 +3,17 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DAMAGED_FRACTION, DEFAULT_CHIP, DEFAULT_PRESET, DPM2_DEFAULTS, MAP_Z_THRESHOLD, PAPER_ADAM, PAPER_MODEL, PAPER_TRAINING,
-  PRESETS, SCENE_SEED, SIGMA_MIN,
+  DAMAGED_FRACTION,
+  DEFAULT_CHIP,
+  DEFAULT_PRESET,
+  DPM2_DEFAULTS,
+  MAP_Z_THRESHOLD,
+  PAPER_ADAM,
+  PAPER_MODEL,
+  PAPER_TRAINING,
+  PRESETS,
+  SCENE_SEED,
+  SIGMA_MIN,
 } from '../host/core/defaults.js';
 import { PAPER_CONFIG } from '../host/model/params.js';
 import { DEFAULT_TRAIN } from '../host/model/train.js';
@@ -49,7 +58,11 @@ test('the model and training defaults are the paper configuration', () => {
   assert.deepEqual(PAPER_CONFIG, { ...PAPER_MODEL });
   assert.deepEqual(DEFAULT_TRAIN, { ...PAPER_TRAINING, adam: { ...PAPER_ADAM } });
   assert.deepEqual(PRESETS.paper, {
-    hidden: PAPER_MODEL.hidden, mlp: PAPER_MODEL.mlp, epochs: PAPER_TRAINING.epochs, batchSize: PAPER_TRAINING.batchSize,
-    lr: PAPER_ADAM.lr, maxSequences: undefined,
+    hidden: PAPER_MODEL.hidden,
+    mlp: PAPER_MODEL.mlp,
+    epochs: PAPER_TRAINING.epochs,
+    batchSize: PAPER_TRAINING.batchSize,
+    lr: PAPER_ADAM.lr,
+    maxSequences: undefined,
   });
 });

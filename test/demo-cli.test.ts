@@ -10,13 +10,33 @@ import { packageRoot } from '../host/paths.js';
 test('dpm demo (small scene) runs, reports RNN vs CCD and says how to open the outputs in QGIS', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dpm-demo-'));
   try {
-    const r = spawnSync(process.execPath, [join(packageRoot, 'dist', 'host', 'cli.js'), 'demo', '--out-dir', dir, '--width', '240', '--height', '120', '--dates', '10'],
-      { encoding: 'utf8', env: { ...process.env, DPM_DEVICE: 'software' } });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(packageRoot, 'dist', 'host', 'cli.js'),
+        'demo',
+        '--out-dir',
+        dir,
+        '--width',
+        '240',
+        '--height',
+        '120',
+        '--dates',
+        '10',
+      ],
+      { encoding: 'utf8', env: { ...process.env, DPM_DEVICE: 'software' } },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /RNN PR AUC \d\.\d{3} vs CCD \d\.\d{3}/);
     assert.match(r.stderr, /In QGIS: Layer ▸ Add Layer/);
     assert.match(r.stdout, /rnn-pr-auc: 0\.\d+/);
-    for (const f of ['run/dpm.png', 'run/report.md', 'run/evaluation/evaluation.md', 'run/geocoded/zscore.tif', 'scene/truth/damage.geojson']) {
+    for (const f of [
+      'run/dpm.png',
+      'run/report.md',
+      'run/evaluation/evaluation.md',
+      'run/geocoded/zscore.tif',
+      'scene/truth/damage.geojson',
+    ]) {
       assert.ok(existsSync(join(dir, f)), `${f} written`);
     }
   } finally {

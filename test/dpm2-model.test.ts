@@ -4,7 +4,13 @@ import assert from 'node:assert/strict';
 import { DpmError } from '../host/core/errors.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import type { CoherenceStack } from '../host/raster/types.js';
-import { anomalyProbability, decorrelationModel, dpm2Stack, fitDecorrelation, leverage } from '../host/baselines/dpm2.js';
+import {
+  anomalyProbability,
+  decorrelationModel,
+  dpm2Stack,
+  fitDecorrelation,
+  leverage,
+} from '../host/baselines/dpm2.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,9 +47,13 @@ function standardErrors(dt: number[], g0: number, tau: number, rho: number, sigm
   const M = [0, 1, 2].map((r) => [0, 1, 2].map((q) => J.reduce((acc, j) => acc + at(j, r) * at(j, q), 0)));
   // 3×3 inverse by cofactors
   const [a = NaN, b = NaN, c = NaN, d = NaN, e = NaN, f = NaN, g = NaN, h = NaN, i = NaN] = M.flat();
-  const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+  const A = e * i - f * h,
+    B = -(d * i - f * g),
+    C = d * h - e * g;
   const det = a * A + b * B + c * C;
-  const inv00 = A / det, inv11 = (a * i - c * g) / det, inv22 = (a * e - b * d) / det;
+  const inv00 = A / det,
+    inv11 = (a * i - c * g) / det,
+    inv22 = (a * e - b * d) / det;
   return [inv00, inv11, inv22].map((v) => sigma * Math.sqrt(v));
 }
 
@@ -51,8 +61,16 @@ test('the fit recovers the decorrelation parameters exactly from noiseless pairs
   const { pairs } = network();
   const pre = pairs.filter((p) => p.pre);
   const dt = pre.map((p) => p.span);
-  for (const [g0, tau, rho] of [[0.9, 30, 0.3], [0.7, 15, 0.5], [0.95, 60, 0.2], [0.6, 45, 0.0]] as const) {
-    const fit = fitDecorrelation(dt, dt.map((t) => decorrelationModel({ gamma0: g0, tau, floor: rho }, t)));
+  for (const [g0, tau, rho] of [
+    [0.9, 30, 0.3],
+    [0.7, 15, 0.5],
+    [0.95, 60, 0.2],
+    [0.6, 45, 0.0],
+  ] as const) {
+    const fit = fitDecorrelation(
+      dt,
+      dt.map((t) => decorrelationModel({ gamma0: g0, tau, floor: rho }, t)),
+    );
     // golden-section on ln τ converges to 1e-9; the SSE is flat to float64 rounding near the optimum, which
     // limits τ to ~1e-6 relative
     assert.ok(Math.abs(fit.tau / tau - 1) < 1e-5, `τ ${fit.tau} vs ${tau}`);
@@ -62,7 +80,10 @@ test('the fit recovers the decorrelation parameters exactly from noiseless pairs
   }
   // decay essentially complete at the shortest span: 12-day pairs 0.02 above a flat 0.35. Unbounded, the fit
   // would take τ → 1 day and γ0 = 0.35 + 0.02·e^12 ≈ 3000; the γ0 ≤ 1 bound keeps it physical (γ0 = 1, τ ≈ 3.4 d)
-  const flat = fitDecorrelation(dt, dt.map((t) => (t === 12 ? 0.37 : 0.35)));
+  const flat = fitDecorrelation(
+    dt,
+    dt.map((t) => (t === 12 ? 0.37 : 0.35)),
+  );
   assert.ok(flat.gamma0 <= 1 + 1e-12, `γ0 ${flat.gamma0}`);
   assert.ok(Math.abs(decorrelationModel(flat, 12) - 0.37) < 2e-3, `model(12) ${decorrelationModel(flat, 12)}`);
 });
@@ -78,18 +99,31 @@ test('with noise the estimates scatter as the asymptotic standard errors say', (
   const sq = [0, 0, 0];
   const N = 60;
   for (let px = 0; px < N; px++) {
-    const g0 = 0.75 + 0.2 * r(), tau = 20 + 30 * r(), rho = 0.25 + 0.3 * r();
+    const g0 = 0.75 + 0.2 * r(),
+      tau = 20 + 30 * r(),
+      rho = 0.25 + 0.3 * r();
     const g = dt.map((t) => decorrelationModel({ gamma0: g0, tau, floor: rho }, t) + sigma * gauss(r));
     const fit = fitDecorrelation(dt, g);
     const se = standardErrors(dt, g0, tau, rho, sigma);
     const z = [(fit.gamma0 - g0) / at(se, 0), (fit.tau - tau) / at(se, 1), (fit.floor - rho) / at(se, 2)];
     z.forEach((v, k) => {
-      assert.ok(Math.abs(v) < 5, `pixel ${px} parameter ${k}: z = ${v} (γ0 ${fit.gamma0}/${g0}, τ ${fit.tau}/${tau}, ρ ${fit.floor}/${rho})`);
+      assert.ok(
+        Math.abs(v) < 5,
+        `pixel ${px} parameter ${k}: z = ${v} (γ0 ${fit.gamma0}/${g0}, τ ${fit.tau}/${tau}, ρ ${fit.floor}/${rho})`,
+      );
       sq[k] = at(sq, k) + v * v;
     });
     // a least-squares minimum, whatever the solver: a 1% step in any parameter raises the SSE
-    const sse = (f: { gamma0: number; tau: number; floor: number }) => dt.reduce((acc, t, k) => acc + (at(g, k) - decorrelationModel(f, t)) ** 2, 0);
-    for (const [k, m] of [['gamma0', 1.01], ['gamma0', 0.99], ['tau', 1.01], ['tau', 0.99], ['floor', 1.01], ['floor', 0.99]] as const) {
+    const sse = (f: { gamma0: number; tau: number; floor: number }) =>
+      dt.reduce((acc, t, k) => acc + (at(g, k) - decorrelationModel(f, t)) ** 2, 0);
+    for (const [k, m] of [
+      ['gamma0', 1.01],
+      ['gamma0', 0.99],
+      ['tau', 1.01],
+      ['tau', 0.99],
+      ['floor', 1.01],
+      ['floor', 0.99],
+    ] as const) {
       assert.ok(sse({ ...fit, [k]: fit[k] * m }) > sse(fit), `pixel ${px}: ${k}×${m}`);
     }
     // the leverages of the fitted pairs sum to the number of parameters (trace of the hat matrix = 3)
@@ -104,7 +138,11 @@ test('with noise the estimates scatter as the asymptotic standard errors say', (
   }
 });
 
-function simulateStack(n: number, seed: number, drop: (px: number) => number): { stack: CoherenceStack; truth: { g0: number; tau: number; rho: number }[] } {
+function simulateStack(
+  n: number,
+  seed: number,
+  drop: (px: number) => number,
+): { stack: CoherenceStack; truth: { g0: number; tau: number; rho: number }[] } {
   const { pairs } = network();
   const r = rng(seed);
   const sigma = 0.03;
@@ -117,8 +155,13 @@ function simulateStack(n: number, seed: number, drop: (px: number) => number): {
   );
   return {
     stack: {
-      width: n, height: 1, bands, descriptions: pairs.map((p) => `${p.first}_${p.second}`), georef: {},
-      pairs: pairs.map(({ first, second }) => ({ first, second })), source: 'sim.tif',
+      width: n,
+      height: 1,
+      bands,
+      descriptions: pairs.map((p) => `${p.first}_${p.second}`),
+      georef: {},
+      pairs: pairs.map(({ first, second }) => ({ first, second })),
+      source: 'sim.tif',
     },
     truth,
   };
@@ -133,10 +176,12 @@ test('an anomalously low co-event coherence gets a high probability; natural one
   const res = dpm2Stack(stack, { eventDate: event }, silentFeedback);
   assert.equal(res.prePairs, 145);
   assert.deepEqual(res.coPairs, [{ first: dates[19], second: dates[20] }]); // the one 12-day pair spanning the event
-  for (let p = 0; p < 100; p++) assert.ok(at(res.probability, p) > 0.99, `damaged pixel ${p}: P = ${res.probability[p]}`);
+  for (let p = 0; p < 100; p++)
+    assert.ok(at(res.probability, p) > 0.99, `damaged pixel ${p}: P = ${res.probability[p]}`);
   // undisturbed pixels: P should be ~ uniform on [0, 1]. 300 draws: mean 0.5 ± 0.017 (sd), fraction above 0.95
   // 0.05 ± 0.013; bounds at ~4.5 sd.
-  let sum = 0, high = 0;
+  let sum = 0,
+    high = 0;
   for (let p = 100; p < n; p++) {
     const v = at(res.probability, p);
     assert.ok(v >= 0 && v <= 1);
@@ -171,12 +216,25 @@ test('missing pairs: fewer valid pre-event pairs than --min-pairs gives NaN; bad
   assert.equal(res.masked, 1);
   // the shared precomputed τ grid (complete pixels) and the per-pixel one give the same fit
   const pre = stack.pairs.map((p, k) => ({ p, k })).filter(({ p }) => p.second <= at(dates, 19));
-  const own = fitDecorrelation(pre.map(({ p }) => (Date.parse(`${p.second.slice(0, 4)}-${p.second.slice(4, 6)}-${p.second.slice(6)}`) - Date.parse(`${p.first.slice(0, 4)}-${p.first.slice(4, 6)}-${p.first.slice(6)}`)) / 864e5), pre.map(({ k }) => at(at(stack.bands, k), 0)));
+  const own = fitDecorrelation(
+    pre.map(
+      ({ p }) =>
+        (Date.parse(`${p.second.slice(0, 4)}-${p.second.slice(4, 6)}-${p.second.slice(6)}`) -
+          Date.parse(`${p.first.slice(0, 4)}-${p.first.slice(4, 6)}-${p.first.slice(6)}`)) /
+        864e5,
+    ),
+    pre.map(({ k }) => at(at(stack.bands, k), 0)),
+  );
   assert.ok(Math.abs(own.gamma0 - at(res.gamma0, 0)) < 1e-6 && Math.abs(own.tau / at(res.tau, 0) - 1) < 1e-6);
-  assert.throws(() => dpm2Stack(stack, { eventDate: at(dates, 2) }, silentFeedback),
-    (e: Error) => e instanceof DpmError && /sim\.tif: \d+ pre-event pair\(s\) end on or before/.test(e.message));
+  assert.throws(
+    () => dpm2Stack(stack, { eventDate: at(dates, 2) }, silentFeedback),
+    (e: Error) => e instanceof DpmError && /sim\.tif: \d+ pre-event pair\(s\) end on or before/.test(e.message),
+  );
   assert.throws(() => dpm2Stack(stack, { eventDate: '20300101' }, silentFeedback), /no pair spans the event date/);
-  assert.throws(() => dpm2Stack(stack, { eventDate: '2019-02-30' }, silentFeedback), /--event-date: '2019-02-30' is not a date/);
+  assert.throws(
+    () => dpm2Stack(stack, { eventDate: '2019-02-30' }, silentFeedback),
+    /--event-date: '2019-02-30' is not a date/,
+  );
 });
 
 test('dpm2 algorithm: reads a pair stack file, writes the index and the model parameters', async () => {
@@ -189,8 +247,18 @@ test('dpm2 algorithm: reads a pair stack file, writes the index and the model pa
     stack.georef = { geoTransform: [440000, 30, 0, 3950000, 0, -30], epsg: 32611 };
     const input = join(dir, 'pairs.tif');
     await writeCoherenceStack(input, stack);
-    const out = join(dir, 'dpm2.tif'), params = join(dir, 'dpm2_params.tif');
-    const res = await execute('dpm2', { stack: input, 'event-date': `${at(dates, 19).slice(0, 4)}-${at(dates, 19).slice(4, 6)}-${at(dates, 19).slice(6)}`, output: out, parameters: params }, silentFeedback);
+    const out = join(dir, 'dpm2.tif'),
+      params = join(dir, 'dpm2_params.tif');
+    const res = await execute(
+      'dpm2',
+      {
+        stack: input,
+        'event-date': `${at(dates, 19).slice(0, 4)}-${at(dates, 19).slice(4, 6)}-${at(dates, 19).slice(6)}`,
+        output: out,
+        parameters: params,
+      },
+      silentFeedback,
+    );
     assert.equal(res['pre-event-pairs'], 145);
     assert.equal(res['co-event-pairs'], `${dates[19]}_${dates[20]}`);
     const idx = await readRaster(out);
@@ -210,28 +278,38 @@ test('dpm2 algorithm: reads a pair stack file, writes the index and the model pa
   }
 });
 
-test('real stack (PyRate Mexico City, 30 pairs, no event): the model fits and the index stays in [0, 1]', needsShared('data', 'real', 'pyrate-mexico-coherence'), async () => {
-  // 13 dates in 2018; a fictitious event on 20 May leaves 18 pre-event pairs (12–132 days) and the 24-day
-  // co-event pair 0506–0530. Nothing happened there, so the index must not flag most of the scene.
-  const { readPairStack } = await import('../host/raster/stack.js');
-  const stack = await readPairStack(sharedPath('data', 'real', 'pyrate-mexico-coherence'), { nodata: 0 });
-  const res = dpm2Stack(stack, { eventDate: '20180520' }, silentFeedback);
-  assert.equal(res.prePairs, 18);
-  assert.deepEqual(res.coPairs, [{ first: '20180506', second: '20180530' }]);
-  const P: number[] = [], sig: number[] = [], g0: number[] = [];
-  res.probability.forEach((v, i) => {
-    if (Number.isNaN(v)) return;
-    assert.ok(v >= 0 && v <= 1);
-    P.push(v);
-    sig.push(at(res.sigma, i));
-    g0.push(at(res.gamma0, i));
-  });
-  assert.ok(P.length > 5000, `${P.length} of 6000 pixels fitted`);
-  const med = (v: number[]) => at(v.sort((a, b) => a - b), v.length >> 1);
-  // GAMMA coherence from 8 range looks scatters by ~0.03–0.06 around a smooth decay (measured median 0.039)
-  assert.ok(med(sig) < 0.08, `median residual sd ${med(sig)}`);
-  // γ0 is a coherence: the fitted dt → 0 value stays physical for almost every pixel
-  assert.ok(g0.filter((v) => v > 1.05).length < 0.01 * g0.length);
-  // no event: measured 35% of pixels above 0.75 (25% expected if the noise model were exact; see the report)
-  assert.ok(P.filter((v) => v > 0.75).length < 0.5 * P.length);
-});
+test(
+  'real stack (PyRate Mexico City, 30 pairs, no event): the model fits and the index stays in [0, 1]',
+  needsShared('data', 'real', 'pyrate-mexico-coherence'),
+  async () => {
+    // 13 dates in 2018; a fictitious event on 20 May leaves 18 pre-event pairs (12–132 days) and the 24-day
+    // co-event pair 0506–0530. Nothing happened there, so the index must not flag most of the scene.
+    const { readPairStack } = await import('../host/raster/stack.js');
+    const stack = await readPairStack(sharedPath('data', 'real', 'pyrate-mexico-coherence'), { nodata: 0 });
+    const res = dpm2Stack(stack, { eventDate: '20180520' }, silentFeedback);
+    assert.equal(res.prePairs, 18);
+    assert.deepEqual(res.coPairs, [{ first: '20180506', second: '20180530' }]);
+    const P: number[] = [],
+      sig: number[] = [],
+      g0: number[] = [];
+    res.probability.forEach((v, i) => {
+      if (Number.isNaN(v)) return;
+      assert.ok(v >= 0 && v <= 1);
+      P.push(v);
+      sig.push(at(res.sigma, i));
+      g0.push(at(res.gamma0, i));
+    });
+    assert.ok(P.length > 5000, `${P.length} of 6000 pixels fitted`);
+    const med = (v: number[]) =>
+      at(
+        v.sort((a, b) => a - b),
+        v.length >> 1,
+      );
+    // GAMMA coherence from 8 range looks scatters by ~0.03–0.06 around a smooth decay (measured median 0.039)
+    assert.ok(med(sig) < 0.08, `median residual sd ${med(sig)}`);
+    // γ0 is a coherence: the fitted dt → 0 value stays physical for almost every pixel
+    assert.ok(g0.filter((v) => v > 1.05).length < 0.01 * g0.length);
+    // no event: measured 35% of pixels above 0.75 (25% expected if the noise model were exact; see the report)
+    assert.ok(P.filter((v) => v > 0.75).length < 0.5 * P.length);
+  },
+);

@@ -30,8 +30,20 @@ export const REFERENCE_CASES: ReferenceCase[] = [
   { config: { hidden: 5, mlp: 3, features: 1 }, B: 7, T: 6, nan: [] },
   // NaN at the first and last step, two in a row, and a sequence that is missing entirely
   {
-    config: { hidden: 9, mlp: 7, features: 1 }, B: 6, T: 5,
-    nan: [[0, 0], [1, 4], [2, 2], [2, 3], [5, 0], [5, 1], [5, 2], [5, 3], [5, 4]],
+    config: { hidden: 9, mlp: 7, features: 1 },
+    B: 6,
+    T: 5,
+    nan: [
+      [0, 0],
+      [1, 4],
+      [2, 2],
+      [2, 3],
+      [5, 0],
+      [5, 1],
+      [5, 2],
+      [5, 3],
+      [5, 4],
+    ],
   },
   // two input features; B not a multiple of the kernels' blocks
   { config: { hidden: 6, mlp: 5, features: 2 }, B: 5, T: 4, nan: [[3, 1]] },
@@ -86,8 +98,11 @@ export async function checkFixtureForward(e: ForecasterEngine, cfg: string): Pro
  * One reference case on a fresh engine from `open`: forecasts, loss, gradients and three clipped Adam steps against
  * the float64 reference started from the same weights.
  */
-export async function checkAgainstReference(c: ReferenceCase, seed: number,
-  open: (config: ModelConfig) => Promise<ForecasterEngine>): Promise<void> {
+export async function checkAgainstReference(
+  c: ReferenceCase,
+  seed: number,
+  open: (config: ModelConfig) => Promise<ForecasterEngine>,
+): Promise<void> {
   const { config, B, T } = c;
   const rng = new Rng(seed);
   const p0 = c.zeroParams ? new Float32Array(paramCount(config)) : initParams(config, rng);
@@ -133,7 +148,8 @@ export async function checkAgainstReference(c: ReferenceCase, seed: number,
 export async function checkMissingStepFeedsMean(e: ForecasterEngine, lossTol: number): Promise<void> {
   const rng = new Rng(77);
   await e.setParams(initParams(e.config, rng));
-  const B = 3, T = 6;
+  const B = 3,
+    T = 6;
   const x = randomX(rng, B, T, e.config.features, [[1, 2]]);
   const a = await e.forecast(x, B, T);
   const filled = x.slice();

@@ -22,13 +22,19 @@ const LABELS = HAND_FRACTION.map((f) => (f >= 1 / 3 - 1e-12 ? 1 : 0));
 const GOOD = [0.9, 0.5, 0.5, 0.1, 0.1, 0.6, 0.6, 0.7, NaN, 0.55, 0.4, 0.8];
 const POOR = [0.1, 0.9, 0.8, 0.7, 0.6, 0.2, 0.3, 0.1, 0.5, 0.4, 0.35, 0.3];
 
-function raster(values: number[], georef: Raster['georef'] = { geoTransform: UTM_GT, epsg: 32633 }, width = 4, height = 3): Raster {
+function raster(
+  values: number[],
+  georef: Raster['georef'] = { geoTransform: UTM_GT, epsg: 32633 },
+  width = 4,
+  height = 3,
+): Raster {
   return { width, height, bands: [Float32Array.from(values)], descriptions: ['score'], georef };
 }
 
 async function scene() {
   const dir = tempDir('evaluate');
-  const good = join(dir, 'good.tif'), poor = join(dir, 'poor.tif');
+  const good = join(dir, 'good.tif'),
+    poor = join(dir, 'poor.tif');
   await writeGeoTiff(good, raster(GOOD));
   await writeGeoTiff(poor, raster(POOR));
   const truth = join(dir, 'truth.geojson');
@@ -38,18 +44,41 @@ async function scene() {
 
 test('evaluate: report, JSON, plots and truth raster; numbers equal the metric functions', async () => {
   const s = await scene();
-  const r = await execute('evaluate', {
-    score: `${s.good},${s.poor}`, names: 'RNN,CCD', truth: s.truth, 'damage-field': 'grade', 'damaged-values': 'destroyed,damaged', 'out-dir': s.out,
-  }, silentFeedback);
-  assert.deepEqual(readdirSync(s.out).sort(), ['evaluation.json', 'evaluation.md', 'fbeta.png', 'fbeta.svg', 'pr_curves.png', 'pr_curves.svg', 'truth_fraction.tif']);
+  const r = await execute(
+    'evaluate',
+    {
+      score: `${s.good},${s.poor}`,
+      names: 'RNN,CCD',
+      truth: s.truth,
+      'damage-field': 'grade',
+      'damaged-values': 'destroyed,damaged',
+      'out-dir': s.out,
+    },
+    silentFeedback,
+  );
+  assert.deepEqual(readdirSync(s.out).sort(), [
+    'evaluation.json',
+    'evaluation.md',
+    'fbeta.png',
+    'fbeta.svg',
+    'pr_curves.png',
+    'pr_curves.svg',
+    'truth_fraction.tif',
+  ]);
   const json = JSON.parse(readFileSync(join(s.out, 'evaluation.json'), 'utf8'));
-  const want = [evaluateScore('RNN', Float32Array.from(GOOD), LABELS), evaluateScore('CCD', Float32Array.from(POOR), LABELS)];
+  const want = [
+    evaluateScore('RNN', Float32Array.from(GOOD), LABELS),
+    evaluateScore('CCD', Float32Array.from(POOR), LABELS),
+  ];
   json.methods.forEach((m: any, k: number) => {
     assert.equal(m.name, at(want, k).name);
     assert.equal(m.prAucTrapezoid, at(want, k).prAucTrapezoid);
     assert.equal(m.averagePrecision, at(want, k).averagePrecision);
     assert.equal(m.optimum.threshold, at(want, k).fbeta.best.threshold);
-    assert.deepEqual(m.curve.map((q: any) => q.recall), [...at(want, k).curve.recall]); // short curves are kept whole
+    assert.deepEqual(
+      m.curve.map((q: any) => q.recall),
+      [...at(want, k).curve.recall],
+    ); // short curves are kept whole
   });
   assert.equal(json.methods[0].nanScores, 1);
   assert.equal(json.damaged, LABELS.filter((l) => l === 1).length);
@@ -77,9 +106,9 @@ test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stri
   assert.deepEqual([...same.labels], LABELS);
   // 2× finer map grid: each score pixel holds 4 truth pixels; 1, 2 or 3 of 4 damaged → 0.25 / 0.5 / 0.75
   const fine = new Array(8 * 6).fill(0);
-  fine[0] = 1;                         // score pixel (0,0): 1/4 → undamaged at 1/3
-  fine[2] = fine[3] = 1;               // (0,1): 2/4 → damaged
-  fine[8 * 5 + 7] = NaN;               // (2,3): 3 valid, none damaged
+  fine[0] = 1; // score pixel (0,0): 1/4 → undamaged at 1/3
+  fine[2] = fine[3] = 1; // (0,1): 2/4 → damaged
+  fine[8 * 5 + 7] = NaN; // (2,3): 3 valid, none damaged
   const gFine: Raster['georef'] = { geoTransform: [500000, 15, 0, 4700000, 0, -15], epsg: 32633 };
   const m = labelsFromMask(raster(fine, gFine, 8, 6), score);
   assert.deepEqual([...m.fraction].slice(0, 2), [0.25, 0.5]);
@@ -103,25 +132,59 @@ test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stri
   const slcGeo = lookups(Array.from({ length: 18 }, (_, k) => [Math.floor(k / 6), k % 6] as [number, number]));
   for (const off of [0, 1]) {
     const nc = 4 - off; // 2 rows of chips (rows 0–1 and 1–2), nc columns
-    const chipGeo = lookups(Array.from({ length: 2 * nc }, (_, k) => [Math.floor(k / nc) + 0.5, off + (k % nc) + 1] as [number, number]));
-    const geo = labelsFromMask(raster(slc, slcGeo, 6, 3), raster(new Array(2 * nc).fill(0), chipGeo, nc, 2), 1 / 3, parseChipLayout('3x2', '1x1'));
+    const chipGeo = lookups(
+      Array.from({ length: 2 * nc }, (_, k) => [Math.floor(k / nc) + 0.5, off + (k % nc) + 1] as [number, number]),
+    );
+    const geo = labelsFromMask(
+      raster(slc, slcGeo, 6, 3),
+      raster(new Array(2 * nc).fill(0), chipGeo, nc, 2),
+      1 / 3,
+      parseChipLayout('3x2', '1x1'),
+    );
     // float32 lookups place centres to ~0.3 m, far from the chip edges (half a 10 m pixel away): exact counts
-    assert.deepEqual([...geo.fraction], off === 0 ? [3 / 6, 1 / 6, 0, 0, 1 / 6, 0, 0, 0] : [1 / 6, 0, 0, 0, 0, 0], `offset ${off}`);
+    assert.deepEqual(
+      [...geo.fraction],
+      off === 0 ? [3 / 6, 1 / 6, 0, 0, 1 / 6, 0, 0, 0] : [1 / 6, 0, 0, 0, 0, 0],
+      `offset ${off}`,
+    );
   }
-  assert.throws(() => labelsFromMask(raster([0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]), score), (e: unknown) => e instanceof DpmError && /value 2 found/.test(e.message));
-  assert.throws(() => labelsFromMask(raster(new Array(15).fill(0), {}, 5, 3), raster(GOOD, {})), (e: unknown) => e instanceof DpmError && /give --chip and --stride/.test(e.message));
+  assert.throws(
+    () => labelsFromMask(raster([0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]), score),
+    (e: unknown) => e instanceof DpmError && /value 2 found/.test(e.message),
+  );
+  assert.throws(
+    () => labelsFromMask(raster(new Array(15).fill(0), {}, 5, 3), raster(GOOD, {})),
+    (e: unknown) => e instanceof DpmError && /give --chip and --stride/.test(e.message),
+  );
 });
 
 async function rejectsCleanly(params: Record<string, unknown>, pattern: RegExp, out: string) {
-  await assert.rejects(execute('evaluate', params, silentFeedback), (e: unknown) => e instanceof DpmError && pattern.test(e.message));
+  await assert.rejects(
+    execute('evaluate', params, silentFeedback),
+    (e: unknown) => e instanceof DpmError && pattern.test(e.message),
+  );
   assert.ok(!existsSync(out) || readdirSync(out).length === 0, `no partial outputs in ${out}`);
 }
 
 test('bad inputs: one DpmError each and no partial outputs', async () => {
   const s = await scene();
-  const base = { score: s.good, truth: s.truth, 'damage-field': 'grade', 'damaged-values': 'destroyed', 'out-dir': s.out };
-  await rejectsCleanly({ ...base, 'damage-field': 'damage_grade' }, /no feature has the damage field 'damage_grade'/, s.out);
-  await rejectsCleanly({ ...base, 'damaged-values': 'nonexistent' }, /truth\.geojson .*: no pixel is damaged \(none has ≥ 0\.333 of its chip/, s.out);
+  const base = {
+    score: s.good,
+    truth: s.truth,
+    'damage-field': 'grade',
+    'damaged-values': 'destroyed',
+    'out-dir': s.out,
+  };
+  await rejectsCleanly(
+    { ...base, 'damage-field': 'damage_grade' },
+    /no feature has the damage field 'damage_grade'/,
+    s.out,
+  );
+  await rejectsCleanly(
+    { ...base, 'damaged-values': 'nonexistent' },
+    /truth\.geojson .*: no pixel is damaged \(none has ≥ 0\.333 of its chip/,
+    s.out,
+  );
   const far = join(s.dir, 'far.geojson');
   writeFileSync(far, JSON.stringify(toGeoJson(handTruth(), 32633, ([x, y]) => [x + 50000, y])));
   await rejectsCleanly({ ...base, truth: far }, /far\.geojson: none of its 8 footprints lies inside/, s.out);
@@ -134,15 +197,33 @@ test('bad inputs: one DpmError each and no partial outputs', async () => {
   // a truth mask that calls every pixel damaged → degenerate
   const ones = join(s.dir, 'ones.tif');
   await writeGeoTiff(ones, raster(new Array(12).fill(1)));
-  await rejectsCleanly({ score: s.good, 'truth-raster': ones, 'out-dir': s.out }, /ones\.tif \(raster mask\): every one of the 12 labelled pixels is damaged/, s.out);
+  await rejectsCleanly(
+    { score: s.good, 'truth-raster': ones, 'out-dir': s.out },
+    /ones\.tif \(raster mask\): every one of the 12 labelled pixels is damaged/,
+    s.out,
+  );
 });
 
 test('cancelling evaluate mid-way leaves no output', async () => {
   const s = await scene();
-  for (const at of [20, 85]) { // after reading the scores; once the plots are rendered, before any file is written
+  for (const at of [20, 85]) {
+    // after reading the scores; once the plots are rendered, before any file is written
     let canceled = false;
-    const fb = { progress: (p: number) => { if (p >= at) canceled = true; }, log() {}, isCanceled: () => canceled };
-    await assert.rejects(execute('evaluate', { score: s.good, truth: s.truth, 'damage-field': 'grade', 'damaged-values': 'destroyed', 'out-dir': s.out }, fb), CanceledError);
+    const fb = {
+      progress: (p: number) => {
+        if (p >= at) canceled = true;
+      },
+      log() {},
+      isCanceled: () => canceled,
+    };
+    await assert.rejects(
+      execute(
+        'evaluate',
+        { score: s.good, truth: s.truth, 'damage-field': 'grade', 'damaged-values': 'destroyed', 'out-dir': s.out },
+        fb,
+      ),
+      CanceledError,
+    );
     assert.ok(!existsSync(s.out) || readdirSync(s.out).length === 0, `nothing left after a cancel at ${at} %`);
   }
 });

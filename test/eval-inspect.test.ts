@@ -18,16 +18,30 @@ import { DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
 import { at } from './at.js';
 
-const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301', '20200313', '20200325', '20200406'];
+const DATES = [
+  '20200101',
+  '20200113',
+  '20200125',
+  '20200206',
+  '20200218',
+  '20200301',
+  '20200313',
+  '20200325',
+  '20200406',
+];
 
 async function fixture() {
   const dir = tempDir('inspect');
   const rng = mulberry32(9);
-  const K = 8, W = 4, H = 3;
+  const K = 8,
+    W = 4,
+    H = 3;
   const stack: CoherenceStack = {
-    width: W, height: H,
+    width: W,
+    height: H,
     bands: Array.from({ length: K }, () => Float32Array.from({ length: W * H }, () => 0.2 + 0.7 * rng())),
-    descriptions: [], pairs: DATES.slice(0, K).map((d, k) => ({ first: d, second: at(DATES, k + 1) })),
+    descriptions: [],
+    pairs: DATES.slice(0, K).map((d, k) => ({ first: d, second: at(DATES, k + 1) })),
     georef: { geoTransform: UTM_GT, epsg: 32633 },
   };
   at(stack.bands, 2)[5] = NaN; // a missing step in pixel (1,1)
@@ -41,8 +55,18 @@ async function fixture() {
 
 test('inspect writes Fig. 6 per pixel and the series; z = (μ − x)/σ at every step', async () => {
   const f = await fixture();
-  await execute('inspect', { coherence: f.stackPath, model: f.modelPath, pixel: ['1,1', '2,3'], 'out-dir': f.out, device: 'cpu' }, silentFeedback);
-  assert.deepEqual(readdirSync(f.out).sort(), ['inspect.json', 'inspect_r1_c1.png', 'inspect_r1_c1.svg', 'inspect_r2_c3.png', 'inspect_r2_c3.svg']);
+  await execute(
+    'inspect',
+    { coherence: f.stackPath, model: f.modelPath, pixel: ['1,1', '2,3'], 'out-dir': f.out, device: 'cpu' },
+    silentFeedback,
+  );
+  assert.deepEqual(readdirSync(f.out).sort(), [
+    'inspect.json',
+    'inspect_r1_c1.png',
+    'inspect_r1_c1.svg',
+    'inspect_r2_c3.png',
+    'inspect_r2_c3.svg',
+  ]);
   const j = JSON.parse(readFileSync(join(f.out, 'inspect.json'), 'utf8'));
   assert.equal(j.pixels.length, 2);
   for (const p of j.pixels) {
@@ -51,7 +75,11 @@ test('inspect writes Fig. 6 per pixel and the series; z = (μ − x)/σ at every
     p.pairs.forEach((_: string, k: number) => {
       const g = at(at(f.stack.bands, k), p.row * 4 + p.col);
       const x = coherenceToLogit(g);
-      if (Number.isNaN(g)) { assert.equal(p.x[k], null); assert.equal(p.z[k], null); return; }
+      if (Number.isNaN(g)) {
+        assert.equal(p.x[k], null);
+        assert.equal(p.z[k], null);
+        return;
+      }
       assert.ok(Math.abs(p.x[k] - x) < 1e-12);
       assert.ok(p.sigma[k] > 0);
       // z is computed in float32 by the engine path: relative 1e-5 covers the rounding of μ, σ and x
@@ -68,14 +96,27 @@ test('inspect writes Fig. 6 per pixel and the series; z = (μ − x)/σ at every
 test('inspect: bad pixels → one DpmError, nothing written', async () => {
   const f = await fixture();
   const base = { coherence: f.stackPath, model: f.modelPath, 'out-dir': f.out, device: 'cpu' };
-  await assert.rejects(execute('inspect', { ...base, pixel: ['1,1', '3,0'] }, silentFeedback),
-    (e: unknown) => e instanceof DpmError && /--pixel 3,0 is outside .*3 rows × 4 columns/.test(e.message));
+  await assert.rejects(
+    execute('inspect', { ...base, pixel: ['1,1', '3,0'] }, silentFeedback),
+    (e: unknown) => e instanceof DpmError && /--pixel 3,0 is outside .*3 rows × 4 columns/.test(e.message),
+  );
   assert.ok(!existsSync(f.out));
-  await assert.rejects(execute('inspect', { ...base, pixel: '1' }, silentFeedback), (e: unknown) => e instanceof DpmError && /ROW,COL pairs/.test(e.message));
-  await assert.rejects(execute('inspect', { ...base, pixel: '1,1', 'event-date': '20300101' }, silentFeedback),
-    (e: unknown) => e instanceof DpmError && /no band's pair spans the event date/.test(e.message));
+  await assert.rejects(
+    execute('inspect', { ...base, pixel: '1' }, silentFeedback),
+    (e: unknown) => e instanceof DpmError && /ROW,COL pairs/.test(e.message),
+  );
+  await assert.rejects(
+    execute('inspect', { ...base, pixel: '1,1', 'event-date': '20300101' }, silentFeedback),
+    (e: unknown) => e instanceof DpmError && /no band's pair spans the event date/.test(e.message),
+  );
   assert.ok(!existsSync(f.out));
-  assert.deepEqual(parsePixels(['3,4', '5,6']), [{ row: 3, col: 4 }, { row: 5, col: 6 }]);
-  assert.deepEqual(parsePixels(['3', '4', '5', '6']), [{ row: 3, col: 4 }, { row: 5, col: 6 }]);
+  assert.deepEqual(parsePixels(['3,4', '5,6']), [
+    { row: 3, col: 4 },
+    { row: 5, col: 6 },
+  ]);
+  assert.deepEqual(parsePixels(['3', '4', '5', '6']), [
+    { row: 3, col: 4 },
+    { row: 5, col: 6 },
+  ]);
   assert.throws(() => parsePixels(['1.5,2']), DpmError);
 });

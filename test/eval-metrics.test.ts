@@ -15,8 +15,14 @@ function bruteForce(scores: number[], labels: number[]) {
   const P = labels.filter((l, i) => valid[i] && l === 1).length;
   const ts = [...new Set(scores.filter((_, i) => valid[i]))].sort((a, b) => b - a);
   for (const t of ts) {
-    let tp = 0, fp = 0;
-    scores.forEach((s, i) => { if (valid[i] && s >= t) { if (labels[i] === 1) tp++; else fp++; } });
+    let tp = 0,
+      fp = 0;
+    scores.forEach((s, i) => {
+      if (valid[i] && s >= t) {
+        if (labels[i] === 1) tp++;
+        else fp++;
+      }
+    });
     pts.push({ t, p: tp / (tp + fp), r: tp / P });
   }
   // AP as the mean over damaged pixels of the precision at that pixel's own score (ties: all pixels ≥ it)
@@ -28,7 +34,8 @@ function bruteForce(scores: number[], labels: number[]) {
   return { pts, ap: ap / P };
 }
 
-const close = (a: number, b: number, tol: number, msg?: string) => assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} ${a} vs ${b}`);
+const close = (a: number, b: number, tol: number, msg?: string) =>
+  assert.ok(Math.abs(a - b) <= tol, `${msg ?? ''} ${a} vs ${b}`);
 
 test('hand case: four pixels, values worked out on paper', () => {
   const c = prCurve([0.9, 0.8, 0.7, 0.6], [1, 0, 1, 0]);
@@ -60,7 +67,10 @@ test('ties form one threshold and the result does not depend on input order', ()
   const rng = mulberry32(7);
   for (let rep = 0; rep < 5; rep++) {
     const perm = scores.map((_, i) => i).sort(() => rng() - 0.5);
-    const c2 = prCurve(perm.map((i) => at(scores, i)), perm.map((i) => at(labels, i)));
+    const c2 = prCurve(
+      perm.map((i) => at(scores, i)),
+      perm.map((i) => at(labels, i)),
+    );
     assert.deepEqual([...c2.precision], [...c.precision]);
     assert.deepEqual([...c2.recall], [...c.recall]);
   }
@@ -70,13 +80,17 @@ test('random inputs with heavy ties, NaN scores and unlabelled pixels equal the 
   const rng = mulberry32(42);
   for (let rep = 0; rep < 20; rep++) {
     const n = 50 + Math.floor(rng() * 150);
-    const scores: number[] = [], labels: number[] = [];
+    const scores: number[] = [],
+      labels: number[] = [];
     for (let i = 0; i < n; i++) {
       const u = rng();
       scores.push(u < 0.05 ? NaN : u < 0.08 ? -Infinity : Math.round(rng() * 10) / 10); // ~11 distinct values
       labels.push(rng() < 0.05 ? NaN : rng() < 0.3 ? 1 : 0);
     }
-    labels[0] = 1; labels[1] = 0; scores[0] = 0.5; scores[1] = 0.5; // never degenerate
+    labels[0] = 1;
+    labels[1] = 0;
+    scores[0] = 0.5;
+    scores[1] = 0.5; // never degenerate
     const c = prCurve(scores, labels);
     const ref = bruteForce(scores, labels);
     assert.equal(c.thresholds.length, ref.pts.length);
@@ -88,15 +102,23 @@ test('random inputs with heavy ties, NaN scores and unlabelled pixels equal the 
     // sums of ≤ 200 terms: rounding stays far below 1e-12
     close(averagePrecision(c), ref.ap, 1e-12, 'AP');
     // trapezoid reference written out separately from the (0, P_first) start
-    let area = 0, r0 = 0, p0 = at(ref.pts, 0).p;
-    for (const q of ref.pts) { area += (q.r - r0) * (q.p + p0) / 2; r0 = q.r; p0 = q.p; }
+    let area = 0,
+      r0 = 0,
+      p0 = at(ref.pts, 0).p;
+    for (const q of ref.pts) {
+      area += ((q.r - r0) * (q.p + p0)) / 2;
+      r0 = q.r;
+      p0 = q.p;
+    }
     close(prAuc(c), area, 1e-12, 'trapezoid');
     const nan = scores.filter((s, i) => !Number.isFinite(s) && (labels[i] === 0 || labels[i] === 1)).length;
     assert.equal(c.nanScores, nan);
     assert.equal(c.unlabelled, labels.filter((l) => l !== 0 && l !== 1).length);
     const f = fbetaCurve(c, 0.5);
     let best = -1;
-    ref.pts.forEach((q) => { best = Math.max(best, q.p + q.r > 0 ? 1.25 * q.p * q.r / (0.25 * q.p + q.r) : 0); });
+    ref.pts.forEach((q) => {
+      best = Math.max(best, q.p + q.r > 0 ? (1.25 * q.p * q.r) / (0.25 * q.p + q.r) : 0);
+    });
     close(f.best.fbeta, best, 1e-15, 'max F0.5');
   }
 });
@@ -109,15 +131,24 @@ test('perfect scorer: PR AUC = AP = 1; constant scorer: PR AUC = damaged fractio
   assert.equal(e.averagePrecision, 1);
   assert.equal(e.fbeta.best.precision, 1);
   assert.equal(e.fbeta.best.recall, 1);
-  const flat = evaluateScore('constant', labels.map(() => 3), labels);
+  const flat = evaluateScore(
+    'constant',
+    labels.map(() => 3),
+    labels,
+  );
   close(flat.prAucTrapezoid, 0.3, 1e-15);
   close(flat.averagePrecision, 0.3, 1e-15);
 });
 
 test('random scorer: AP near the damaged fraction', () => {
   const rng = mulberry32(3);
-  const n = 20000, scores = new Float64Array(n), labels = new Float64Array(n);
-  for (let i = 0; i < n; i++) { scores[i] = rng(); labels[i] = rng() < 0.2 ? 1 : 0; }
+  const n = 20000,
+    scores = new Float64Array(n),
+    labels = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    scores[i] = rng();
+    labels[i] = rng() < 0.2 ? 1 : 0;
+  }
   const e = evaluateScore('random', scores, labels);
   // 4000 positives: the AP of a random ranking has standard error ≈ 0.01 here; 0.03 is 3σ
   close(e.averagePrecision, e.prevalence, 0.03, 'AP');
@@ -125,9 +156,18 @@ test('random scorer: AP near the damaged fraction', () => {
 });
 
 test('degenerate truth is one clear DpmError', () => {
-  assert.throws(() => prCurve([1, 2, 3], [0, 0, 0], 'ccd'), (e: unknown) => e instanceof DpmError && /ccd: the truth has no damaged pixel/.test(e.message));
-  assert.throws(() => prCurve([1, 2, 3], [1, 1, 1], 'ccd'), (e: unknown) => e instanceof DpmError && /every one of the 3 scored pixels is damaged/.test(e.message));
-  assert.throws(() => prCurve([NaN, NaN], [1, 0], 'z'), (e: unknown) => e instanceof DpmError && /no pixel has both a finite score/.test(e.message));
+  assert.throws(
+    () => prCurve([1, 2, 3], [0, 0, 0], 'ccd'),
+    (e: unknown) => e instanceof DpmError && /ccd: the truth has no damaged pixel/.test(e.message),
+  );
+  assert.throws(
+    () => prCurve([1, 2, 3], [1, 1, 1], 'ccd'),
+    (e: unknown) => e instanceof DpmError && /every one of the 3 scored pixels is damaged/.test(e.message),
+  );
+  assert.throws(
+    () => prCurve([NaN, NaN], [1, 0], 'z'),
+    (e: unknown) => e instanceof DpmError && /no pixel has both a finite score/.test(e.message),
+  );
   // damaged pixels whose score is NaN do not count: what is left has no positive
   assert.throws(() => prCurve([NaN, 1, 2], [1, 0, 0]), DpmError);
   assert.throws(() => prCurve([1, 2], [1, 0, 0]), DpmError);
@@ -135,7 +175,7 @@ test('degenerate truth is one clear DpmError', () => {
 });
 
 test('fbeta formula', () => {
-  close(fbeta(0.72, 0.56, 0.5), 1.25 * 0.72 * 0.56 / (0.25 * 0.72 + 0.56), 1e-16);
+  close(fbeta(0.72, 0.56, 0.5), (1.25 * 0.72 * 0.56) / (0.25 * 0.72 + 0.56), 1e-16);
   assert.equal(fbeta(0, 0, 0.5), 0);
 });
 

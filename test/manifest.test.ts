@@ -9,12 +9,28 @@ import { registry, loadAlgorithm } from '../host/toolbox/registry.js';
 import { packageRoot } from '../host/paths.js';
 import { DpmError } from '../host/core/errors.js';
 
-const PARAM_TYPES = new Set(['raster', 'vector', 'file', 'folder', 'number', 'integer', 'enum', 'boolean', 'string', 'extent',
-  'rasterDestination', 'vectorDestination', 'fileDestination', 'folderDestination']);
+const PARAM_TYPES = new Set([
+  'raster',
+  'vector',
+  'file',
+  'folder',
+  'number',
+  'integer',
+  'enum',
+  'boolean',
+  'string',
+  'extent',
+  'rasterDestination',
+  'vectorDestination',
+  'fileDestination',
+  'folderDestination',
+]);
 const OUTPUT_TYPES = new Set(['raster', 'vector', 'file', 'folder', 'number', 'string', 'html']);
 
 test('manifest ids equal the registered algorithms', async () => {
-  const ids = loadManifest().algorithms.map((a) => a.id).sort();
+  const ids = loadManifest()
+    .algorithms.map((a) => a.id)
+    .sort();
   assert.deepEqual(ids, Object.keys(registry).sort());
   for (const id of ids) {
     assert.ok(isAlgorithmId(id), `${id}: not in params.generated.ts (npm run gen:params)`);
@@ -45,7 +61,8 @@ test('every manifest entry is well formed', () => {
       assert.ok(!names.has(p.name), `${a.id}: duplicate parameter ${p.name}`);
       names.add(p.name);
       if (p.type === 'enum') assert.ok(p.options && p.options.length > 0, `${a.id}.${p.name}: enum without options`);
-      if (p.default !== undefined) assert.doesNotThrow(() => resolveParams({ ...a, parameters: [p] }, {}), `${a.id}.${p.name} default`);
+      if (p.default !== undefined)
+        assert.doesNotThrow(() => resolveParams({ ...a, parameters: [p] }, {}), `${a.id}.${p.name} default`);
     }
     for (const o of a.outputs) assert.ok(OUTPUT_TYPES.has(o.type), `${a.id} output ${o.name}: unknown type ${o.type}`);
   }
@@ -53,7 +70,11 @@ test('every manifest entry is well formed', () => {
 
 test('resolveParams converts, fills defaults and rejects bad values with the parameter named', () => {
   const spec: AlgorithmSpec = {
-    id: 'demo-spec', name: 'x', group: 'g', help: 'h', outputs: [],
+    id: 'demo-spec',
+    name: 'x',
+    group: 'g',
+    help: 'h',
+    outputs: [],
     parameters: [
       { name: 'epochs', type: 'integer', description: 'epochs', default: 20, min: 1 },
       { name: 'lr', type: 'number', description: 'lr', default: 5e-4 },
@@ -62,9 +83,17 @@ test('resolveParams converts, fills defaults and rejects bad values with the par
       { name: 'flag', type: 'boolean', description: 'f', optional: true },
     ],
   };
-  assert.deepEqual(resolveParams(spec, { files: 'x.tif,y.tif', mode: 1, flag: 'true' }),
-    { epochs: 20, lr: 5e-4, mode: 'b', files: ['x.tif', 'y.tif'], flag: true });
-  assert.throws(() => resolveParams(spec, {}), (e: Error) => e instanceof DpmError && /--files/.test(e.message));
+  assert.deepEqual(resolveParams(spec, { files: 'x.tif,y.tif', mode: 1, flag: 'true' }), {
+    epochs: 20,
+    lr: 5e-4,
+    mode: 'b',
+    files: ['x.tif', 'y.tif'],
+    flag: true,
+  });
+  assert.throws(
+    () => resolveParams(spec, {}),
+    (e: Error) => e instanceof DpmError && /--files/.test(e.message),
+  );
   assert.throws(() => resolveParams(spec, { files: 'a', epochs: '0' }), /--epochs must be ≥ 1/);
   assert.throws(() => resolveParams(spec, { files: 'a', epochs: '2.5' }), /whole number/);
   assert.throws(() => resolveParams(spec, { files: 'a', mode: 'c' }), /one of a, b/);

@@ -19,7 +19,8 @@ const readJson = (p: string) => JSON.parse(readFileSync(join(fixtures, p), 'utf8
 /** max |a − b| / max |b| (the fixtures' relative error) */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
-  let num = 0, den = 0;
+  let num = 0,
+    den = 0;
   for (let i = 0; i < a.length; i++) {
     num = Math.max(num, Math.abs(a[i]! - b[i]!));
     den = Math.max(den, Math.abs(b[i]!));
@@ -51,10 +52,12 @@ for (const name of ['small', 'full'] as const) {
   test(`reference engine matches the PyTorch f64 fixtures (${name})`, withFixtures, () => {
     const man = readJson('manifest.json').configs[name];
     const config: ModelConfig = { hidden: man.hidden, mlp: man.mlp, features: 1 };
-    const B = man.batch as number, T = man.T as number;
+    const B = man.batch as number,
+      T = man.T as number;
     const init = packed(config, readJson(`${name}/params_init.json`).tensors);
     const input = readJson(`${name}/input.json`).tensors as Tensors;
-    const x = input.x!.data, xObs = input.x_obs!.data;
+    const x = input.x!.data,
+      xObs = input.x_obs!.data;
     const fwd = readJson(`${name}/f64/forward.json`);
     const eng = new ReferenceEngine(config);
     eng.setParams64(init);
@@ -63,21 +66,33 @@ for (const name of ['small', 'full'] as const) {
     // Both sides compute in float64 with different summation orders: differences are rounding-level (~1e-15 rel);
     // 1e-10 leaves room for error growth through T recurrent steps and still catches any real discrepancy.
     const TIGHT = 1e-10;
-    assert.ok(Math.abs(r.loss - fwd.scalars.loss) / Math.abs(fwd.scalars.loss) < TIGHT, `loss ${r.loss} vs ${fwd.scalars.loss}`);
+    assert.ok(
+      Math.abs(r.loss - fwd.scalars.loss) / Math.abs(fwd.scalars.loss) < TIGHT,
+      `loss ${r.loss} vs ${fwd.scalars.loss}`,
+    );
     assert.ok(relErr(columns(r.mu, B, T + 1, T), fwd.tensors.mu.data) < TIGHT, 'training-mode mu');
     assert.ok(relErr(columns(r.logvar, B, T + 1, T), fwd.tensors.logvar.data) < TIGHT, 'training-mode logvar');
     assert.ok(relErr(r.mu, fwd.forecast.tensors.mu_fc.data) < TIGHT, 'forecast-mode mu');
     assert.ok(relErr(r.logvar, fwd.forecast.tensors.logvar_fc.data) < TIGHT, 'forecast-mode logvar');
-    const z = Array.from({ length: B }, (_, b) => (r.mu[b * (T + 1) + T]! - xObs[b]!) / Math.sqrt(Math.exp(r.logvar[b * (T + 1) + T]!)));
+    const z = Array.from(
+      { length: B },
+      (_, b) => (r.mu[b * (T + 1) + T]! - xObs[b]!) / Math.sqrt(Math.exp(r.logvar[b * (T + 1) + T]!)),
+    );
     assert.ok(relErr(z, fwd.forecast.tensors.z.data) < TIGHT, `z ${z} vs ${fwd.forecast.tensors.z.data}`);
-    assert.ok(Math.abs(z[man.anomalous_index]! - 5) < 1e-6, 'the anomalous sequence has z ≈ 5 (x_obs is a float32 of μ − 5σ)');
+    assert.ok(
+      Math.abs(z[man.anomalous_index]! - 5) < 1e-6,
+      'the anomalous sequence has z ≈ 5 (x_obs is a float32 of μ − 5σ)',
+    );
 
     const grads = readJson(`${name}/f64/grads.json`);
     for (const s of paramLayout(config)) {
       const e = relErr(r.grad!.subarray(s.offset, s.offset + s.size), grads.tensors[s.fixtureName].data);
       assert.ok(e < TIGHT, `gradient ${s.name}: rel ${e}`);
     }
-    assert.ok(Math.abs(globalNorm(r.grad!, config) - grads.scalars.grad_norm) / grads.scalars.grad_norm < TIGHT, 'grad norm');
+    assert.ok(
+      Math.abs(globalNorm(r.grad!, config) - grads.scalars.grad_norm) / grads.scalars.grad_norm < TIGHT,
+      'grad norm',
+    );
 
     // Adam: 1 and 5 clipped steps on the same batch. Absolute 1e-12: parameters are O(0.1–1) and move by ~lr per
     // step; float64 rounding of the update is ~1e-16; leaving out the clipping moves them by ≥ 5e-6.
@@ -112,8 +127,14 @@ test('small fixture: Adam moments after 5 steps equal PyTorch exp_avg / exp_avg_
   assert.equal(step, 5);
   for (const s of paramLayout(config)) {
     // relative 1e-10: float64 rounding only (see above)
-    assert.ok(relErr(m.subarray(s.offset, s.offset + s.size), trace[`after5.exp_avg.${s.fixtureName}`]!.data) < 1e-10, `m ${s.name}`);
-    assert.ok(relErr(v.subarray(s.offset, s.offset + s.size), trace[`after5.exp_avg_sq.${s.fixtureName}`]!.data) < 1e-10, `v ${s.name}`);
+    assert.ok(
+      relErr(m.subarray(s.offset, s.offset + s.size), trace[`after5.exp_avg.${s.fixtureName}`]!.data) < 1e-10,
+      `m ${s.name}`,
+    );
+    assert.ok(
+      relErr(v.subarray(s.offset, s.offset + s.size), trace[`after5.exp_avg_sq.${s.fixtureName}`]!.data) < 1e-10,
+      `v ${s.name}`,
+    );
   }
 });
 
@@ -180,7 +201,7 @@ test('finite differences: every gradient entry of small random models (F = 1 and
   fdCheck({ hidden: 4, mlp: 3, features: 2 }, 3, 5, 0.2, 13);
 });
 
-test('a NaN step is fed the model\'s own forecast mean and left out of the loss', () => {
+test("a NaN step is fed the model's own forecast mean and left out of the loss", () => {
   const config: ModelConfig = { hidden: 6, mlp: 5, features: 1 };
   const rng = new Rng(5);
   const eng = new ReferenceEngine(config);

@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { needsShared, sharedPath } from './shared.js';
 import { DpmError } from '../host/core/errors.js';
 import { paramCount, paramLayout, type ModelConfig } from '../host/model/params.js';
-import { decodeModel, encodeModel, encodeSafetensors, loadModel, saveModel, modelTensors } from '../host/model/safetensors.js';
+import {
+  decodeModel,
+  encodeModel,
+  encodeSafetensors,
+  loadModel,
+  saveModel,
+  modelTensors,
+} from '../host/model/safetensors.js';
 import { initParams } from '../host/model/init.js';
 import { Rng } from '../host/model/rng.js';
 
@@ -35,30 +42,43 @@ test('round trip: config, bit-identical parameters, training summary', () => {
   }
 });
 
-test('the fixtures\' bare state_dict conversions load with sizes inferred from the shapes', needsShared('fixtures', 'manifest.json'), () => {
-  for (const [name, H, M] of [['small', 8, 6], ['full', 256, 128]] as const) {
-    const m = loadModel(sharedPath('fixtures', name, 'params_init.safetensors'));
-    assert.deepEqual(m.config, { hidden: H, mlp: M, features: 1 });
-    assert.equal(m.training, undefined);
-    const json = JSON.parse(readFileSync(sharedPath('fixtures', name, 'params_init.json'), 'utf8')).tensors;
-    for (const s of paramLayout(m.config)) {
-      const want = json[s.fixtureName].data as number[];
-      const got = m.params.subarray(s.offset, s.offset + s.size);
-      assert.ok(want.every((v, i) => v === got[i]), `${s.name} bit-identical to params_init.json`);
+test(
+  "the fixtures' bare state_dict conversions load with sizes inferred from the shapes",
+  needsShared('fixtures', 'manifest.json'),
+  () => {
+    for (const [name, H, M] of [
+      ['small', 8, 6],
+      ['full', 256, 128],
+    ] as const) {
+      const m = loadModel(sharedPath('fixtures', name, 'params_init.safetensors'));
+      assert.deepEqual(m.config, { hidden: H, mlp: M, features: 1 });
+      assert.equal(m.training, undefined);
+      const json = JSON.parse(readFileSync(sharedPath('fixtures', name, 'params_init.json'), 'utf8')).tensors;
+      for (const s of paramLayout(m.config)) {
+        const want = json[s.fixtureName].data as number[];
+        const got = m.params.subarray(s.offset, s.offset + s.size);
+        assert.ok(
+          want.every((v, i) => v === got[i]),
+          `${s.name} bit-identical to params_init.json`,
+        );
+      }
     }
-  }
-});
+  },
+);
 
 /** asserts one DpmError naming the file and matching `what` */
 function rejects(bytes: Uint8Array, what: RegExp) {
   const path = join(dir, 'bad.safetensors');
   writeFileSync(path, bytes);
-  assert.throws(() => loadModel(path), (e: unknown) => {
-    assert.ok(e instanceof DpmError, `DpmError, got ${String(e)}`);
-    assert.ok(e.message.includes(path), `names the file: ${e.message}`);
-    assert.match(e.message, what);
-    return true;
-  });
+  assert.throws(
+    () => loadModel(path),
+    (e: unknown) => {
+      assert.ok(e instanceof DpmError, `DpmError, got ${String(e)}`);
+      assert.ok(e.message.includes(path), `names the file: ${e.message}`);
+      assert.match(e.message, what);
+      return true;
+    },
+  );
   // also from memory
   assert.throws(() => decodeModel(bytes, 'mem'), DpmError);
 }
@@ -92,7 +112,11 @@ test('bad files: truncated, garbage, wrong dtype/shape/names, non-finite values 
   const header: Record<string, unknown> = {};
   let off = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: t.name === 'dec_fc.2.weight' ? 'F16' : 'F32', shape: t.shape, data_offsets: [off, off + 4 * t.data.length] };
+    header[t.name] = {
+      dtype: t.name === 'dec_fc.2.weight' ? 'F16' : 'F32',
+      shape: t.shape,
+      data_offsets: [off, off + 4 * t.data.length],
+    };
     off += 4 * t.data.length;
   }
   rejects(withHeader(header, new Uint8Array(off)), /dec_fc\.2\.weight has dtype F16/);
@@ -101,14 +125,26 @@ test('bad files: truncated, garbage, wrong dtype/shape/names, non-finite values 
   rejects(encodeSafetensors(wrongShape), /dec_fc\.2\.weight has shape \[3,12\], expected \[6,6\]/);
   // missing and extra names (e.g. a Keras-style or renamed state_dict)
   rejects(encodeSafetensors(tensors.filter((t) => t.name !== 'dec_logvar.bias')), /dec_logvar\.bias is missing/);
-  rejects(encodeSafetensors(tensors.map((t) => (t.name === 'rnn.weight_hh_l0' ? { ...t, name: 'gru.weight_hh_l0' } : t))), /rnn\.weight_hh_l0 is missing/);
-  rejects(encodeSafetensors([...tensors, { name: 'rnn.weight_ih_l1', shape: [1], data: new Float32Array(1) }]), /unexpected tensor/);
+  rejects(
+    encodeSafetensors(tensors.map((t) => (t.name === 'rnn.weight_hh_l0' ? { ...t, name: 'gru.weight_hh_l0' } : t))),
+    /rnn\.weight_hh_l0 is missing/,
+  );
+  rejects(
+    encodeSafetensors([...tensors, { name: 'rnn.weight_ih_l1', shape: [1], data: new Float32Array(1) }]),
+    /unexpected tensor/,
+  );
   // a metadata config that contradicts the shapes
-  rejects(encodeSafetensors(tensors, { config: JSON.stringify({ hidden: 16, mlp: 6, features: 1 }) }), /hidden = 16 but the tensor shapes give 8/);
+  rejects(
+    encodeSafetensors(tensors, { config: JSON.stringify({ hidden: 16, mlp: 6, features: 1 }) }),
+    /hidden = 16 but the tensor shapes give 8/,
+  );
   // NaN weights
   const nanP = p.slice();
   nanP[7] = NaN;
   rejects(encodeModel(small, nanP), /non-finite/);
   // a missing file
-  assert.throws(() => loadModel(join(dir, 'nope.safetensors')), (e: unknown) => e instanceof DpmError && /nope\.safetensors: no such file/.test(e.message));
+  assert.throws(
+    () => loadModel(join(dir, 'nope.safetensors')),
+    (e: unknown) => e instanceof DpmError && /nope\.safetensors: no such file/.test(e.message),
+  );
 });

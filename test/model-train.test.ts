@@ -31,13 +31,22 @@ const gpuEngine = (config: ModelConfig): Promise<ForecasterEngine> => {
 after(async () => {
   for (const e of gpuEngines.values()) (await e).destroy();
 });
-const opts = (o: Partial<TrainOptions> = {}): TrainOptions => ({ epochs: 3, batchSize: 32, adam: PAPER_ADAM, valFraction: 0.2, seed: 128, ...o });
+const opts = (o: Partial<TrainOptions> = {}): TrainOptions => ({
+  epochs: 3,
+  batchSize: 32,
+  adam: PAPER_ADAM,
+  valFraction: 0.2,
+  seed: 128,
+  ...o,
+});
 
 /** per pixel a mean and one of three noise levels: x_k = m + s·ε */
 function synthetic(N: number, T: number, seed: number) {
   const rng = new Rng(seed);
   const levels = [0.7, 1.4, 2.8];
-  const x = new Float32Array(N * T), m = new Float64Array(N), s = new Float64Array(N);
+  const x = new Float32Array(N * T),
+    m = new Float64Array(N),
+    s = new Float64Array(N);
   for (let i = 0; i < N; i++) {
     m[i] = rng.uniform(0, 0.5);
     s[i] = levels[rng.int(levels.length)]!;
@@ -48,10 +57,17 @@ function synthetic(N: number, T: number, seed: number) {
 
 function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;
-  let sa = 0, sb = 0;
-  for (let i = 0; i < n; i++) { sa += a[i]!; sb += b[i]!; }
-  const ma = sa / n, mb = sb / n;
-  let cab = 0, caa = 0, cbb = 0;
+  let sa = 0,
+    sb = 0;
+  for (let i = 0; i < n; i++) {
+    sa += a[i]!;
+    sb += b[i]!;
+  }
+  const ma = sa / n,
+    mb = sb / n;
+  let cab = 0,
+    caa = 0,
+    cbb = 0;
   for (let i = 0; i < n; i++) {
     cab += (a[i]! - ma) * (b[i]! - mb);
     caa += (a[i]! - ma) ** 2;
@@ -60,13 +76,17 @@ function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return cab / Math.sqrt(caa * cbb);
 }
 
-test('it learns: validation NLL per step within 5 % of the generating distribution\'s, σ tracks the noise level', async (t) => {
+test("it learns: validation NLL per step within 5 % of the generating distribution's, σ tracks the noise level", async (t) => {
   const T = 30;
   const train = synthetic(2500, T, 1);
   const fresh = synthetic(800, T, 2); // independent pixels from the same distribution
   const config = { hidden: 16, mlp: 16, features: 1 };
   const eng = await gpuEngine(config);
-  const r = await trainModel(eng, { x: train.x, N: train.N, T }, opts({ epochs: 12, batchSize: 64, adam: { ...PAPER_ADAM, lr: 3e-3 } }));
+  const r = await trainModel(
+    eng,
+    { x: train.x, N: train.N, T },
+    opts({ epochs: 12, batchSize: 64, adam: { ...PAPER_ADAM, lr: 3e-3 } }),
+  );
   await eng.setParams(r.best);
   const modelNll = (await eng.loss(fresh.x, fresh.N, T)) / (fresh.N * T);
   let trueNll = 0;
@@ -80,11 +100,16 @@ test('it learns: validation NLL per step within 5 % of the generating distributi
   // The Bayes-optimal forecaster (which knows the generating model but must infer each pixel's m and s from the
   // values seen so far) is 2.4 % above the true-parameter NLL here; 5 % leaves room for an imperfect fit, while an
   // untrained model or one that ignores the history (one global Gaussian: ~12 % above) fails.
-  assert.ok(modelNll <= 1.05 * trueNll, `model ${modelNll.toFixed(4)} vs generating ${trueNll.toFixed(4)} nats per step`);
+  assert.ok(
+    modelNll <= 1.05 * trueNll,
+    `model ${modelNll.toFixed(4)} vs generating ${trueNll.toFixed(4)} nats per step`,
+  );
   assert.ok(modelNll >= 0.97 * trueNll, 'no model beats the generating distribution by much on fresh data');
   const f = await forecastSequences(eng, fresh.x, fresh.N, T);
   const rho = correlation(f.sigma, fresh.s);
-  t.diagnostic(`${eng.description}: NLL per step ${modelNll.toFixed(4)} vs generating ${trueNll.toFixed(4)} (+${((modelNll / trueNll - 1) * 100).toFixed(2)} %); corr(σ, s) = ${rho.toFixed(3)}`);
+  t.diagnostic(
+    `${eng.description}: NLL per step ${modelNll.toFixed(4)} vs generating ${trueNll.toFixed(4)} (+${((modelNll / trueNll - 1) * 100).toFixed(2)} %); corr(σ, s) = ${rho.toFixed(3)}`,
+  );
   assert.ok(rho >= 0.9, `forecast σ vs true noise level: correlation ${rho.toFixed(3)}`);
   // training history: per-epoch lines, best = strictly lowest validation loss
   assert.equal(r.history.length, 12);
@@ -142,7 +167,13 @@ test('cancel between batches, then resume: the same weights as an uninterrupted 
   const ckpt = join(dir, 'cut.ckpt.safetensors');
   const fb = recordingFeedback();
   let batches = 0;
-  const cutting = { ...fb, progress: (p: number) => { fb.progress(p); if (++batches === 25) fb.cancel(); } }; // in epoch 3 (10 batches/epoch)
+  const cutting = {
+    ...fb,
+    progress: (p: number) => {
+      fb.progress(p);
+      if (++batches === 25) fb.cancel();
+    },
+  }; // in epoch 3 (10 batches/epoch)
   await assert.rejects(trainModel(eng, { ...data }, { ...o, checkpoint: ckpt }, cutting), CanceledError);
   assert.ok(existsSync(ckpt), 'the checkpoint of the last complete epoch remains');
   const log = recordingFeedback();
@@ -152,10 +183,16 @@ test('cancel between batches, then resume: the same weights as an uninterrupted 
   assert.ok(log.logs.some((l) => /resuming .* after epoch 2/.test(l.message)));
   assert.deepEqual(resumed.final, whole.final);
   assert.deepEqual(resumed.best, whole.best);
-  assert.deepEqual(resumed.history.map((h) => h.valLoss), whole.history.map((h) => h.valLoss));
+  assert.deepEqual(
+    resumed.history.map((h) => h.valLoss),
+    whole.history.map((h) => h.valLoss),
+  );
   // a checkpoint of other data is refused
   const other = synthetic(400, 6, 5);
-  await assert.rejects(trainModel(eng, { ...other }, { ...o, checkpoint: ckpt, resume: true }), (e: unknown) => e instanceof DpmError && /other data or settings/.test(e.message));
+  await assert.rejects(
+    trainModel(eng, { ...other }, { ...o, checkpoint: ckpt, resume: true }),
+    (e: unknown) => e instanceof DpmError && /other data or settings/.test(e.message),
+  );
 });
 
 test('sequences with fewer than 2 valid values are dropped and counted; NaN steps train', async () => {
@@ -175,7 +212,10 @@ test('forecast: chunks give the same numbers as one call; unusable pixels NaN; s
   const eng = makeEngine(config);
   await eng.setParams(initParams(config, new Rng(9)));
   const { x, N, T } = synthetic(50, 5, 7);
-  x[0] = NaN; x[1] = NaN; x[2] = NaN; x[3] = NaN; // pixel 0: 1 valid value
+  x[0] = NaN;
+  x[1] = NaN;
+  x[2] = NaN;
+  x[3] = NaN; // pixel 0: 1 valid value
   x[5 + 2] = NaN; // pixel 1: a gap
   const obs = new Float32Array(N).map((_, i) => i * 0.1 - 2);
   obs[3] = NaN;
@@ -201,7 +241,8 @@ test('a 1,000,000-pixel forecast runs in chunks on the GPU engine (small model),
   const eng = await gpuEngine(config);
   const params = initParams(config, new Rng(10));
   await eng.setParams(params);
-  const N = 1_000_000, T = 6;
+  const N = 1_000_000,
+    T = 6;
   // h alone is N·(T+1)·H·4 bytes = 224 MB here: more than one 128 MiB binding of the software path
   const x = new Float32Array(N * T);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 1000) / 250 - 2;
@@ -231,12 +272,18 @@ test('series: logit transform in float64 with clipping, its inverse, band select
   for (const g of [1e-3, 0.1, 0.5, 0.9, 0.999]) assert.ok(Math.abs(logitToCoherence(coherenceToLogit(g)) - g) < 1e-12);
   assert.ok(logitToCoherence(800) === 1 && logitToCoherence(-800) === 0, 'no overflow');
 
-  const W = 3, H = 2, K = 5;
+  const W = 3,
+    H = 2,
+    K = 5;
   const pairs = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301'];
   const stack: CoherenceStack = {
-    width: W, height: H, georef: {}, source: 'test.tif',
+    width: W,
+    height: H,
+    georef: {},
+    source: 'test.tif',
     bands: Array.from({ length: K }, (_, k) => new Float32Array(W * H).fill(0.1 + 0.1 * k)),
-    descriptions: [], pairs: pairs.slice(0, -1).map((first, k) => ({ first, second: pairs[k + 1]! })),
+    descriptions: [],
+    pairs: pairs.slice(0, -1).map((first, k) => ({ first, second: pairs[k + 1]! })),
   };
   const def = splitBands(stack, {}, true);
   assert.deepEqual(def.pre, [0, 1, 2, 3]);
@@ -249,10 +296,16 @@ test('series: logit transform in float64 with clipping, its inverse, band select
   assert.deepEqual([onDate.pre, onDate.coEvent], [[0, 1], 2]);
   assert.throws(() => splitBands(stack, { preEventBands: 5 }, true), /at most 4 can be pre-event/);
   assert.deepEqual(splitBands(stack, { preEventBands: 5 }, false).pre, [0, 1, 2, 3, 4]);
-  assert.throws(() => splitBands(stack, { eventDate: '20210101' }, true), /no band's pair spans the event date 20210101/);
+  assert.throws(
+    () => splitBands(stack, { eventDate: '20210101' }, true),
+    /no band's pair spans the event date 20210101/,
+  );
   assert.throws(() => splitBands(stack, { eventDate: '2020-01-30' }, true), /YYYYMMDD/);
   assert.throws(() => splitBands(stack, { eventDate: '20200105' }, true), /no pre-event band/);
-  assert.throws(() => splitBands({ ...stack, bands: stack.bands.slice(0, 1), pairs: stack.pairs.slice(0, 1) }, {}, true), (e: unknown) => e instanceof DpmError && /test\.tif: has 1 band; at least 2/.test(e.message));
+  assert.throws(
+    () => splitBands({ ...stack, bands: stack.bands.slice(0, 1), pairs: stack.pairs.slice(0, 1) }, {}, true),
+    (e: unknown) => e instanceof DpmError && /test\.tif: has 1 band; at least 2/.test(e.message),
+  );
 
   stack.bands[0]![0] = NaN;
   stack.bands[1]![0] = NaN;

@@ -17,7 +17,8 @@ import { CanceledError } from '../host/core/errors.js';
 
 // the CLI next to this compiled test (dist/ or dist-<name>/)
 const cli = fileURLToPath(new URL('../host/cli.js', import.meta.url));
-const dpm = (args: string[], cwd: string) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd, env: { ...process.env, DPM_DEVICE: 'cpu' } });
+const dpm = (args: string[], cwd: string) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd, env: { ...process.env, DPM_DEVICE: 'cpu' } });
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'dpm-qa-'));
@@ -27,16 +28,25 @@ test('OutputSet: a failed job removes the folders it created, keeps the ones tha
   const dir = tmp();
   try {
     mkdirSync(join(dir, 'kept'));
-    await assert.rejects(withOutputs(async (outs) => {
-      writeFileSync(outs.path(join(dir, 'new', 'deeper', 'a.tif')), 'x');
-      writeFileSync(outs.path(join(dir, 'kept', 'b.tif')), 'x');
-      throw new DpmError('boom');
-    }), /boom/);
+    await assert.rejects(
+      withOutputs(async (outs) => {
+        writeFileSync(outs.path(join(dir, 'new', 'deeper', 'a.tif')), 'x');
+        writeFileSync(outs.path(join(dir, 'kept', 'b.tif')), 'x');
+        throw new DpmError('boom');
+      }),
+      /boom/,
+    );
     assert.deepEqual(readdirSync(dir), ['kept']);
     assert.deepEqual(readdirSync(join(dir, 'kept')), [], 'no .dpm-tmp-* leftovers');
-    assert.throws(() => new OutputSet().path(join(dir, 'kept')), (e: Error) => e instanceof DpmError && /is a folder/.test(e.message));
+    assert.throws(
+      () => new OutputSet().path(join(dir, 'kept')),
+      (e: Error) => e instanceof DpmError && /is a folder/.test(e.message),
+    );
     writeFileSync(join(dir, 'file'), 'x');
-    assert.throws(() => new OutputSet().path(join(dir, 'file', 'c.tif')), (e: Error) => e instanceof DpmError && /not a folder/.test(e.message));
+    assert.throws(
+      () => new OutputSet().path(join(dir, 'file', 'c.tif')),
+      (e: Error) => e instanceof DpmError && /not a folder/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -46,13 +56,18 @@ test('withOutputs: a cancel that arrives during the last synchronous work still 
   const dir = tmp();
   try {
     const fb = recordingFeedback();
-    await assert.rejects(withOutputs(async (outs) => {
-      writeFileSync(outs.path(join(dir, 'out', 'a.tif')), 'x');
-      setImmediate(() => fb.cancel()); // as a SIGINT handler would, once the event loop gets a turn
-      const t = Date.now();
-      while (Date.now() - t < 20) { /* synchronous encoding */ }
-      return 1;
-    }, fb), CanceledError);
+    await assert.rejects(
+      withOutputs(async (outs) => {
+        writeFileSync(outs.path(join(dir, 'out', 'a.tif')), 'x');
+        setImmediate(() => fb.cancel()); // as a SIGINT handler would, once the event loop gets a turn
+        const t = Date.now();
+        while (Date.now() - t < 20) {
+          /* synchronous encoding */
+        }
+        return 1;
+      }, fb),
+      CanceledError,
+    );
     assert.deepEqual(readdirSync(dir), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -65,14 +80,37 @@ test('resolveParams: output paths are checked before any work', () => {
     writeFileSync(join(dir, 'file.txt'), 'x');
     const ccd = algorithmSpec('baseline-ccd');
     const bad = (spec: string, raw: Record<string, unknown>, re: RegExp) =>
-      assert.throws(() => resolveParams(algorithmSpec(spec), raw), (e: Error) => e instanceof DpmError && re.test(e.message), JSON.stringify(raw));
+      assert.throws(
+        () => resolveParams(algorithmSpec(spec), raw),
+        (e: Error) => e instanceof DpmError && re.test(e.message),
+        JSON.stringify(raw),
+      );
     bad('baseline-ccd', { coherence: 'c.tif', output: dir }, /--output .* is a folder/);
     bad('baseline-ccd', { coherence: 'c.tif', output: join(dir, 'ccd.png') }, /ending in \.tif/);
-    bad('forecast', { coherence: 'c.tif', model: 'm.safetensors', 'out-dir': join(dir, 'file.txt') }, /--out-dir .* exists and is not a folder/);
-    bad('dpm2', { stack: 's.tif', 'event-date': '20190101', output: join(dir, 'a.tif'), parameters: join(dir, '.', 'a.tif') }, /same path as --output/);
-    bad('train', { coherence: 'c.tif', out: join(dir, 'm.safetensors'), checkpoint: join(dir, 'm.safetensors') }, /same path as --out/);
-    bad('train', { coherence: 'c.tif', out: 'm.safetensors', epochs: Number('abc') }, /^train: --epochs must be a number$/);
-    assert.equal(resolveParams(ccd, { coherence: 'c.tif', output: join(dir, 'ccd.TIFF') }).output, join(dir, 'ccd.TIFF'));
+    bad(
+      'forecast',
+      { coherence: 'c.tif', model: 'm.safetensors', 'out-dir': join(dir, 'file.txt') },
+      /--out-dir .* exists and is not a folder/,
+    );
+    bad(
+      'dpm2',
+      { stack: 's.tif', 'event-date': '20190101', output: join(dir, 'a.tif'), parameters: join(dir, '.', 'a.tif') },
+      /same path as --output/,
+    );
+    bad(
+      'train',
+      { coherence: 'c.tif', out: join(dir, 'm.safetensors'), checkpoint: join(dir, 'm.safetensors') },
+      /same path as --out/,
+    );
+    bad(
+      'train',
+      { coherence: 'c.tif', out: 'm.safetensors', epochs: Number('abc') },
+      /^train: --epochs must be a number$/,
+    );
+    assert.equal(
+      resolveParams(ccd, { coherence: 'c.tif', output: join(dir, 'ccd.TIFF') }).output,
+      join(dir, 'ccd.TIFF'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -128,7 +166,23 @@ test('dpm run: bad windows, chip and --nodata with --slc are refused before anyt
     ];
     writeFileSync(join(dir, 'town.geojson'), 'not json');
     for (const [extra, re] of cases) {
-      const r = dpm(['run', '--slc', scene, '--event-date', '20190205', '--out-dir', runDir, '--preset', 'fast', '--device', 'cpu', ...extra], dir);
+      const r = dpm(
+        [
+          'run',
+          '--slc',
+          scene,
+          '--event-date',
+          '20190205',
+          '--out-dir',
+          runDir,
+          '--preset',
+          'fast',
+          '--device',
+          'cpu',
+          ...extra,
+        ],
+        dir,
+      );
       assert.equal(r.status, 2, `${extra.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

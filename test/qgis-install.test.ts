@@ -18,9 +18,18 @@ function dpm(...args: string[]) {
 test('setIniKey sets, replaces and removes one key and keeps everything else', () => {
   assert.equal(setIniKey('', 'PythonPlugins', 'insar_dpm', 'true'), '[PythonPlugins]\ninsar_dpm=true\n');
   assert.equal(setIniKey('[A]\nx=1\n', 'PythonPlugins', 'k', 'true'), '[A]\nx=1\n\n[PythonPlugins]\nk=true\n');
-  assert.equal(setIniKey('[PythonPlugins]\nk=false\n\n[B]\ny=2\n', 'PythonPlugins', 'k', 'true'), '[PythonPlugins]\nk=true\n\n[B]\ny=2\n');
-  assert.equal(setIniKey('[PythonPlugins]\na=true\n\n[B]\nk=2\n', 'PythonPlugins', 'k', 'true'), '[PythonPlugins]\na=true\nk=true\n\n[B]\nk=2\n');
-  assert.equal(setIniKey('[PythonPlugins]\na=true\nk=true\n\n[B]\nk=2\n', 'PythonPlugins', 'k', undefined), '[PythonPlugins]\na=true\n\n[B]\nk=2\n');
+  assert.equal(
+    setIniKey('[PythonPlugins]\nk=false\n\n[B]\ny=2\n', 'PythonPlugins', 'k', 'true'),
+    '[PythonPlugins]\nk=true\n\n[B]\ny=2\n',
+  );
+  assert.equal(
+    setIniKey('[PythonPlugins]\na=true\n\n[B]\nk=2\n', 'PythonPlugins', 'k', 'true'),
+    '[PythonPlugins]\na=true\nk=true\n\n[B]\nk=2\n',
+  );
+  assert.equal(
+    setIniKey('[PythonPlugins]\na=true\nk=true\n\n[B]\nk=2\n', 'PythonPlugins', 'k', undefined),
+    '[PythonPlugins]\na=true\n\n[B]\nk=2\n',
+  );
   assert.equal(setIniKey('[B]\nk=2\n', 'PythonPlugins', 'k', undefined), '[B]\nk=2\n');
   assert.equal(setIniKey('[PythonPlugins]\r\nk=false\r\n', 'PythonPlugins', 'k', 'true'), '[PythonPlugins]\nk=true\n');
 });
@@ -28,7 +37,10 @@ test('setIniKey sets, replaces and removes one key and keeps everything else', (
 test('defaultProfile: the "default" profile qgis_process reads, per platform and with QGIS_CUSTOM_CONFIG_PATH', () => {
   assert.equal(defaultProfile({ QGIS_CUSTOM_CONFIG_PATH: '/c' }, 'linux'), join('/c', 'profiles', 'default'));
   assert.equal(defaultProfile({ XDG_DATA_HOME: '/x' }, 'linux'), join('/x', 'QGIS', 'QGIS3', 'profiles', 'default'));
-  assert.equal(defaultProfile({ APPDATA: 'C:/Users/u/AppData/Roaming' }, 'win32'), join('C:/Users/u/AppData/Roaming', 'QGIS', 'QGIS3', 'profiles', 'default'));
+  assert.equal(
+    defaultProfile({ APPDATA: 'C:/Users/u/AppData/Roaming' }, 'win32'),
+    join('C:/Users/u/AppData/Roaming', 'QGIS', 'QGIS3', 'profiles', 'default'),
+  );
   assert.match(defaultProfile({}, 'darwin'), /Library\/Application Support\/QGIS\/QGIS3\/profiles\/default$/);
 });
 
@@ -42,13 +54,23 @@ test('dpm qgis install copies the plugin, records the runner and enables it; uni
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readFileSync(join(profile, 'QGIS', 'QGIS3.ini'), 'utf8'), `${before}insar_dpm=true\n`);
     const dir = join(profile, 'python', 'plugins', 'insar_dpm');
-    const py = readdirSync(pluginSource).filter((f) => f.endsWith('.py') || f === 'metadata.txt').sort();
-    assert.deepEqual(readdirSync(dir).filter((f) => py.includes(f)).sort(), py);
+    const py = readdirSync(pluginSource)
+      .filter((f) => f.endsWith('.py') || f === 'metadata.txt')
+      .sort();
+    assert.deepEqual(
+      readdirSync(dir)
+        .filter((f) => py.includes(f))
+        .sort(),
+      py,
+    );
     const rec = JSON.parse(readFileSync(join(dir, 'runner.json'), 'utf8'));
     assert.equal(rec.cli, cli);
     assert.equal(rec.node, process.execPath);
     assert.equal(rec.manifest, manifestPath);
-    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')), JSON.parse(readFileSync(manifestPath, 'utf8')));
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')),
+      JSON.parse(readFileSync(manifestPath, 'utf8')),
+    );
     // metadata.txt: QGIS needs [general] name= (or no Python plugin loads at all) and hasProcessingProvider=yes
     const meta = readFileSync(join(dir, 'metadata.txt'), 'utf8');
     assert.match(meta, /^\[general\]$/m);

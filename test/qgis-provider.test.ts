@@ -25,7 +25,12 @@ let root = '';
 let env: NodeJS.ProcessEnv = {};
 const fx = { sim: '', coh: '', model: '', fc: '' };
 
-interface Proc { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Proc {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 function run(cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}, stdin = ''): Promise<Proc> {
   return new Promise((resolve, reject) => {
@@ -58,20 +63,33 @@ async function sameRaster(a: string, b: string): Promise<void> {
   assert.equal(ra.height, rb.height);
   assert.equal(ra.bands.length, rb.bands.length);
   // bit for bit: the same code on the same inputs (float64 CPU reference, seeded), only the host differs
-  ra.bands.forEach((band, k) => assert.ok(Buffer.from(band.buffer).equals(Buffer.from(at(rb.bands, k).buffer)), `${a} band ${k + 1} differs from ${b}`));
+  ra.bands.forEach((band, k) =>
+    assert.ok(
+      Buffer.from(band.buffer).equals(Buffer.from(at(rb.bands, k).buffer)),
+      `${a} band ${k + 1} differs from ${b}`,
+    ),
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The (first) child process of `pid`, from /proc so that procps need not be installed; '' if none. */
 function childOf(pid: number): string {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
-    try {
-      return readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1] === String(pid);
-    } catch {
-      return false; // gone meanwhile
-    }
-  }) ?? '';
+  return (
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .find((d) => {
+        try {
+          return (
+            readFileSync(`/proc/${d}/stat`, 'utf8')
+              .replace(/^.*\) /s, '')
+              .split(' ')[1] === String(pid)
+          );
+        } catch {
+          return false; // gone meanwhile
+        }
+      }) ?? ''
+  );
 }
 
 /** Still running: exists and is not a zombie (an exited orphan stays a zombie where PID 1 does not reap). */
@@ -109,7 +127,21 @@ before(async () => {
   fx.fc = join(root, 'fc-cli');
   dpm('simulate', '--out', fx.sim, '--width', '180', '--height', '90', '--dates', '8');
   dpm('coherence', '--slc', fx.sim, '--out', fx.coh);
-  dpm('train', '--coherence', fx.coh, '--out', fx.model, '--hidden', '8', '--mlp', '8', '--epochs', '1', '--device', 'cpu');
+  dpm(
+    'train',
+    '--coherence',
+    fx.coh,
+    '--out',
+    fx.model,
+    '--hidden',
+    '8',
+    '--mlp',
+    '8',
+    '--epochs',
+    '1',
+    '--device',
+    'cpu',
+  );
   dpm('forecast', '--coherence', fx.coh, '--model', fx.model, '--out-dir', fx.fc, '--device', 'cpu');
 });
 
@@ -127,71 +159,141 @@ function expectedType(p: ParamSpec): Record<string, unknown> {
     return { type: 'string' }; // numbers, strings, folders: a list separated by , or ;
   }
   switch (p.type) {
-    case 'file': return { type: 'file', folder: false };
-    case 'folder': return { type: 'file', folder: true };
-    case 'number': return { type: 'number', integer: false };
-    case 'integer': return { type: 'number', integer: true };
-    case 'enum': return { type: 'enum', allowMultiple: false };
-    default: return { type: p.type };
+    case 'file':
+      return { type: 'file', folder: false };
+    case 'folder':
+      return { type: 'file', folder: true };
+    case 'number':
+      return { type: 'number', integer: false };
+    case 'integer':
+      return { type: 'number', integer: true };
+    case 'enum':
+      return { type: 'enum', allowMultiple: false };
+    default:
+      return { type: p.type };
   }
 }
 
 const OUTPUT_TYPES: Record<string, string> = {
-  raster: 'outputRaster', vector: 'outputVector', file: 'outputFile', folder: 'outputFolder', number: 'outputNumber',
-  string: 'outputString', html: 'outputHtml',
+  raster: 'outputRaster',
+  vector: 'outputVector',
+  file: 'outputFile',
+  folder: 'outputFolder',
+  number: 'outputNumber',
+  string: 'outputString',
+  html: 'outputHtml',
 };
 const DEST_OUTPUT: Record<string, string> = {
-  rasterDestination: 'outputRaster', vectorDestination: 'outputVector', fileDestination: 'outputFile', folderDestination: 'outputFolder',
+  rasterDestination: 'outputRaster',
+  vectorDestination: 'outputVector',
+  fileDestination: 'outputFile',
+  folderDestination: 'outputFolder',
 };
 const qname = (n: string) => n.replace(/-/g, '_').toUpperCase();
 
-test('qgis_process.bin list shows the provider and every manifest algorithm; help shows the parameters', { skip }, async () => {
+test('qgis_process.bin list shows the provider and every manifest algorithm; help shows the parameters', {
+  skip,
+}, async () => {
   const list = await run(QGIS, ['list']);
   assert.equal(list.code, 0, list.stderr);
   const block = list.stdout.split(/\n(?=\S)/).find((b) => b.startsWith(loadManifest().provider.name));
-  assert.ok(block, `provider "${loadManifest().provider.name}" missing from qgis_process list:\n${list.stdout}\n${list.stderr}`);
+  assert.ok(
+    block,
+    `provider "${loadManifest().provider.name}" missing from qgis_process list:\n${list.stdout}\n${list.stderr}`,
+  );
   const listed = [...block.matchAll(/insardpm:(\S+)/g)].map((m) => m[1]).sort();
-  assert.deepEqual(listed, loadManifest().algorithms.map((a) => a.id.replace(/-/g, '_')).sort());
+  assert.deepEqual(
+    listed,
+    loadManifest()
+      .algorithms.map((a) => a.id.replace(/-/g, '_'))
+      .sort(),
+  );
 
   const forecast = loadManifest().algorithms.find((a) => a.id === 'forecast')!;
   const help = await run(QGIS, ['help', 'insardpm:forecast']);
   assert.equal(help.code, 0, help.stderr);
   assert.ok(help.stdout.includes(forecast.name));
-  for (const p of forecast.parameters) assert.match(help.stdout, new RegExp(`^${qname(p.name)}: `, 'm'), `help lacks ${p.name}`);
-  for (const o of forecast.outputs) assert.match(help.stdout, new RegExp(`^${qname(o.name)}: <output`, 'm'), `help lacks output ${o.name}`);
+  for (const p of forecast.parameters)
+    assert.match(help.stdout, new RegExp(`^${qname(p.name)}: `, 'm'), `help lacks ${p.name}`);
+  for (const o of forecast.outputs)
+    assert.match(help.stdout, new RegExp(`^${qname(o.name)}: <output`, 'm'), `help lacks output ${o.name}`);
 });
 
-test('QGIS Python: plugin compiles and loads as under qgis_process; every manifest type and output maps; bad input gives clear errors and no orphan runner', { skip }, async () => {
+test('QGIS Python: plugin compiles and loads as under qgis_process; every manifest type and output maps; bad input gives clear errors and no orphan runner', {
+  skip,
+}, async () => {
   const plugins = join(root, 'qgis', 'profiles', 'default', 'python', 'plugins');
   // fake runners: one that crashes, one killed by a signal, one that ignores the cancel line (and SIGTERM)
   const crash = join(root, 'crash.js');
-  writeFileSync(crash, "process.stdout.write('{\"type\":\"progress\",\"percent\":5}\\n');\nsetTimeout(() => { throw new Error('simulated crash in the runner'); }, 50);\n");
+  writeFileSync(
+    crash,
+    'process.stdout.write(\'{"type":"progress","percent":5}\\n\');\nsetTimeout(() => { throw new Error(\'simulated crash in the runner\'); }, 50);\n',
+  );
   const killed = join(root, 'killed.js');
-  writeFileSync(killed, "process.stdout.write('{\"type\":\"log\",\"level\":\"info\",\"message\":\"about to die\"}\\n');\nsetTimeout(() => process.kill(process.pid, 'SIGKILL'), 50);\n");
+  writeFileSync(
+    killed,
+    'process.stdout.write(\'{"type":"log","level":"info","message":"about to die"}\\n\');\nsetTimeout(() => process.kill(process.pid, \'SIGKILL\'), 50);\n',
+  );
   const deaf = join(root, 'deaf.js');
-  writeFileSync(deaf, [
-    "const { writeFileSync } = require('node:fs'); const { dirname, join } = require('node:path');",
-    "process.on('SIGTERM', () => {}); let buf = '';",
-    "process.stdin.on('data', (d) => { buf += d; const i = buf.indexOf('\\n'); if (i < 0 || buf.startsWith('#')) return;",
-    "  const req = JSON.parse(buf.slice(0, i)); buf = '#';",
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the script text holds a template literal of its own
-    "  writeFileSync(join(dirname(req.parameters['out-dir']), `.dpm-tmp-${process.pid}-0-partial.tif`), 'partial');",
-    "  process.stdout.write('{\"type\":\"progress\",\"percent\":1}\\n'); });",
-    'setInterval(() => {}, 1000);',
-  ].join('\n'));
+  writeFileSync(
+    deaf,
+    [
+      "const { writeFileSync } = require('node:fs'); const { dirname, join } = require('node:path');",
+      "process.on('SIGTERM', () => {}); let buf = '';",
+      "process.stdin.on('data', (d) => { buf += d; const i = buf.indexOf('\\n'); if (i < 0 || buf.startsWith('#')) return;",
+      "  const req = JSON.parse(buf.slice(0, i)); buf = '#';",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the script text holds a template literal of its own
+      "  writeFileSync(join(dirname(req.parameters['out-dir']), `.dpm-tmp-${process.pid}-0-partial.tif`), 'partial');",
+      '  process.stdout.write(\'{"type":"progress","percent":1}\\n\'); });',
+      'setInterval(() => {}, 1000);',
+    ].join('\n'),
+  );
   const deafOut = join(root, 'deaf', 'ev');
   mkdirSync(join(root, 'deaf'));
-  const ev = (extra: Record<string, unknown>) => ({ SCORE: [join(fx.fc, 'zscore.tif')], TRUTH_RASTER: join(fx.sim, 'truth', 'damage_mask.tif'), OUT_DIR: join(root, 'ev-py'), ...extra });
+  const ev = (extra: Record<string, unknown>) => ({
+    SCORE: [join(fx.fc, 'zscore.tif')],
+    TRUTH_RASTER: join(fx.sim, 'truth', 'damage_mask.tif'),
+    OUT_DIR: join(root, 'ev-py'),
+    ...extra,
+  });
   // every manifest type, single and multiple, in one synthetic spec
-  const types = ['raster', 'vector', 'file', 'folder', 'number', 'integer', 'enum', 'boolean', 'string', 'extent',
-    'rasterDestination', 'vectorDestination', 'fileDestination', 'folderDestination'] as const;
+  const types = [
+    'raster',
+    'vector',
+    'file',
+    'folder',
+    'number',
+    'integer',
+    'enum',
+    'boolean',
+    'string',
+    'extent',
+    'rasterDestination',
+    'vectorDestination',
+    'fileDestination',
+    'folderDestination',
+  ] as const;
   const synthetic = {
-    id: 'synthetic', name: 'Synthetic', group: 'Test', help: 'every type',
+    id: 'synthetic',
+    name: 'Synthetic',
+    group: 'Test',
+    help: 'every type',
     parameters: [
-      ...types.map((t) => ({ name: `p-${t.toLowerCase()}`, type: t, description: t, ...(t === 'enum' ? { options: ['a', 'b'], default: 'b' } : {}),
-        ...(t === 'integer' ? { default: 3, min: 1, max: 9 } : {}), ...(t === 'folderDestination' ? { optional: true } : {}) })),
-      ...(['raster', 'vector', 'file', 'folder', 'number', 'string', 'enum'] as const).map((t) => ({ name: `m-${t}`, type: t, multiple: true, description: t,
-        ...(t === 'enum' ? { options: ['x', 'y', 'z'], default: ['x', 'z'] } : {}) })),
+      ...types.map((t) => ({
+        name: `p-${t.toLowerCase()}`,
+        type: t,
+        description: t,
+        ...(t === 'enum' ? { options: ['a', 'b'], default: 'b' } : {}),
+        ...(t === 'integer' ? { default: 3, min: 1, max: 9 } : {}),
+        ...(t === 'folderDestination' ? { optional: true } : {}),
+      })),
+      ...(['raster', 'vector', 'file', 'folder', 'number', 'string', 'enum'] as const).map((t) => ({
+        name: `m-${t}`,
+        type: t,
+        multiple: true,
+        description: t,
+        ...(t === 'enum' ? { options: ['x', 'y', 'z'], default: ['x', 'z'] } : {}),
+      })),
     ],
     outputs: Object.keys(OUTPUT_TYPES).map((t) => ({ name: `o-${t}`, type: t, description: t })),
   };
@@ -205,21 +307,44 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
       { id: 'killed', alg: 'insardpm:evaluate', params: ev({}), env: { DPM_RUNNER: killed } },
       { id: 'no-node', alg: 'insardpm:evaluate', params: ev({}), env: { DPM_NODE: join(root, 'no', 'node') } },
       { id: 'no-runner', alg: 'insardpm:evaluate', params: ev({}), env: { DPM_RUNNER: join(root, 'no', 'cli.js') } },
-      { id: 'deaf', alg: 'insardpm:evaluate', params: ev({ OUT_DIR: deafOut }), env: { DPM_RUNNER: deaf }, cancelAfter: 1.0 },
+      {
+        id: 'deaf',
+        alg: 'insardpm:evaluate',
+        params: ev({ OUT_DIR: deafOut }),
+        env: { DPM_RUNNER: deaf },
+        cancelAfter: 1.0,
+      },
     ],
   };
-  const r = await run(PYTHON, [join(packageRoot, 'host', 'qgis', 'testing', 'check_plugin.py'), plugins], {}, JSON.stringify(cases));
+  const r = await run(
+    PYTHON,
+    [join(packageRoot, 'host', 'qgis', 'testing', 'check_plugin.py'), plugins],
+    {},
+    JSON.stringify(cases),
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('@@RESULT@@'));
   assert.ok(line, `check_plugin.py failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   const out = JSON.parse(line.slice('@@RESULT@@'.length));
 
-  assert.deepEqual(out.compiled.sort(), readdirSync(join(packageRoot, 'host', 'qgis', 'insar_dpm')).filter((f) => f.endsWith('.py')).sort());
+  assert.deepEqual(
+    out.compiled.sort(),
+    readdirSync(join(packageRoot, 'host', 'qgis', 'insar_dpm'))
+      .filter((f) => f.endsWith('.py'))
+      .sort(),
+  );
   assert.equal(out.provider, loadManifest().provider.name);
 
-  const checkAlg = (spec: { id: string; parameters: ParamSpec[]; outputs: { name: string; type: string }[] }, got: any) => {
+  const checkAlg = (
+    spec: { id: string; parameters: ParamSpec[]; outputs: { name: string; type: string }[] },
+    got: any,
+  ) => {
     assert.ok(got, `${spec.id} not loaded by the provider`);
     const byName = new Map<string, any>(got.params.map((p: any) => [p.name, p]));
-    assert.deepEqual([...byName.keys()], spec.parameters.map((p) => qname(p.name)), `${spec.id}: parameter names and order`);
+    assert.deepEqual(
+      [...byName.keys()],
+      spec.parameters.map((p) => qname(p.name)),
+      `${spec.id}: parameter names and order`,
+    );
     for (const p of spec.parameters) {
       const q = byName.get(qname(p.name));
       const where = `${spec.id}.${p.name}`;
@@ -241,7 +366,9 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
       if (q.type === 'boolean' && p.default !== undefined) assert.equal(q.default, p.default, `${where}: default`);
     }
     const outs = new Map<string, string>(got.outputs.map((o: any) => [o.name, o.type]));
-    for (const p of spec.parameters) if (DEST_OUTPUT[p.type]) assert.equal(outs.get(qname(p.name)), DEST_OUTPUT[p.type], `${spec.id}: output of ${p.name}`);
+    for (const p of spec.parameters)
+      if (DEST_OUTPUT[p.type])
+        assert.equal(outs.get(qname(p.name)), DEST_OUTPUT[p.type], `${spec.id}: output of ${p.name}`);
     for (const o of spec.outputs) {
       const t = outs.get(qname(o.name));
       // an output named like a destination parameter is that parameter's output
@@ -249,13 +376,17 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
       assert.equal(t, dest ? DEST_OUTPUT[dest.type] : OUTPUT_TYPES[o.type], `${spec.id}: output ${o.name}`);
     }
   };
-  for (const spec of loadManifest().algorithms) checkAlg(spec, out.algorithms[`insardpm:${spec.id.replace(/-/g, '_')}`]);
+  for (const spec of loadManifest().algorithms)
+    checkAlg(spec, out.algorithms[`insardpm:${spec.id.replace(/-/g, '_')}`]);
   checkAlg(synthetic as any, out.synthetic);
 
   const cs = new Map<string, any>(out.cases.map((c: any) => [c.id, c]));
   const errorOf = (id: string) => {
     const c = cs.get(id);
-    assert.ok(c && c.error !== undefined && c.exception === undefined, `${id}: expected a QgsProcessingException, got ${JSON.stringify(c)}`);
+    assert.ok(
+      c && c.error !== undefined && c.exception === undefined,
+      `${id}: expected a QgsProcessingException, got ${JSON.stringify(c)}`,
+    );
     assert.deepEqual(c.runnersAlive, [], `${id}: runner process group still alive`);
     assert.doesNotMatch(c.error, /Traceback/);
     return c.error as string;
@@ -264,7 +395,10 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
   assert.equal(errorOf('input'), '--names gives 2 names for 1 score rasters');
   assert.match(errorOf('missing-raster'), /SCORE/);
   assert.match(errorOf('wrong-type'), /Incorrect parameter value for FRACTION/);
-  assert.match(errorOf('crash'), /runner \(.*crash\.js worker\) exited with code 1 without a result[\s\S]*simulated crash in the runner/);
+  assert.match(
+    errorOf('crash'),
+    /runner \(.*crash\.js worker\) exited with code 1 without a result[\s\S]*simulated crash in the runner/,
+  );
   assert.match(errorOf('killed'), /was killed by signal SIGKILL without a result/);
   assert.match(errorOf('no-node'), /Node\.js not found at .*no\/node \(from the \$DPM_NODE\)/);
   assert.match(errorOf('no-runner'), /insar-dpm runner was not found \(looked at: .*no\/cli\.js \(DPM_RUNNER\)/);
@@ -275,46 +409,80 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
   for (const c of cs.values()) assert.ok(c.runners <= 1);
 });
 
-test('qgis_process.bin run: forecast and evaluate give the CLI\'s outputs', { skip }, async () => {
+test("qgis_process.bin run: forecast and evaluate give the CLI's outputs", { skip }, async () => {
   const fcDir = join(root, 'fc-qgis');
-  const fc = await qgisJson(['insardpm:forecast', `--COHERENCE=${fx.coh}`, `--MODEL=${fx.model}`, `--OUT_DIR=${fcDir}`, '--DEVICE=3']);
+  const fc = await qgisJson([
+    'insardpm:forecast',
+    `--COHERENCE=${fx.coh}`,
+    `--MODEL=${fx.model}`,
+    `--OUT_DIR=${fcDir}`,
+    '--DEVICE=3',
+  ]);
   assert.equal(fc.results.OUT_DIR, fcDir);
   assert.equal(fc.results.ZSCORE, join(fcDir, 'zscore.tif'));
   const coh = await readRaster(fx.coh);
   assert.equal(fc.results.PIXELS, coh.width * coh.height);
-  for (const f of ['zscore.tif', 'mu.tif', 'sigma.tif', 'expected_coherence.tif']) await sameRaster(join(fcDir, f), join(fx.fc, f));
+  for (const f of ['zscore.tif', 'mu.tif', 'sigma.tif', 'expected_coherence.tif'])
+    await sameRaster(join(fcDir, f), join(fx.fc, f));
 
   // evaluate the QGIS z-scores against the simulated footprints (a vector layer through QGIS)
   const truth = join(fx.sim, 'truth', 'damage.geojson');
   const evArgs = (score: string, dir: string): Record<string, string> => ({
-    score, truth, 'damage-field': 'damage_grade', 'damaged-values': 'Destroyed,Damaged', chip: '15x5', 'out-dir': dir });
+    score,
+    truth,
+    'damage-field': 'damage_grade',
+    'damaged-values': 'Destroyed,Damaged',
+    chip: '15x5',
+    'out-dir': dir,
+  });
   const evDir = join(root, 'ev-qgis');
-  const ev = await qgisJson(['insardpm:evaluate', ...Object.entries(evArgs(String(fc.results.ZSCORE), evDir)).map(([k, v]) => `--${qname(k)}=${v}`)]);
-  dpm('evaluate', ...Object.entries(evArgs(join(fx.fc, 'zscore.tif'), join(root, 'ev-cli'))).flatMap(([k, v]) => [`--${k}`, v]));
+  const ev = await qgisJson([
+    'insardpm:evaluate',
+    ...Object.entries(evArgs(String(fc.results.ZSCORE), evDir)).map(([k, v]) => `--${qname(k)}=${v}`),
+  ]);
+  dpm(
+    'evaluate',
+    ...Object.entries(evArgs(join(fx.fc, 'zscore.tif'), join(root, 'ev-cli'))).flatMap(([k, v]) => [`--${k}`, v]),
+  );
   const q = JSON.parse(readFileSync(String(ev.results.JSON), 'utf8'));
   const c = JSON.parse(readFileSync(join(root, 'ev-cli', 'evaluation.json'), 'utf8'));
   assert.deepEqual(q.methods, c.methods);
   assert.ok(q.methods[0].positives > 0 && q.methods[0].negatives > 0);
   assert.match(String(ev.results.TABLE), /\| zscore \|/);
-  for (const k of ['REPORT', 'PR_PLOT', 'FBETA_PLOT', 'TRUTH_FRACTION']) assert.ok(existsSync(String(ev.results[k])), k);
+  for (const k of ['REPORT', 'PR_PLOT', 'FBETA_PLOT', 'TRUTH_FRACTION'])
+    assert.ok(existsSync(String(ev.results[k])), k);
 });
 
 test('qgis_process.bin runs the Model Builder model coherence → train → forecast', { skip }, async () => {
   const dir = join(root, 'model-run');
-  const r = await qgisJson([model3, `--slc=${fx.sim}`, '--epochs=1', '--hidden=8', '--mlp=8', '--device=3',
-    `--train:model=${join(dir, 'model.safetensors')}`, `--forecast:maps=${join(dir, 'maps')}`]);
+  const r = await qgisJson([
+    model3,
+    `--slc=${fx.sim}`,
+    '--epochs=1',
+    '--hidden=8',
+    '--mlp=8',
+    '--device=3',
+    `--train:model=${join(dir, 'model.safetensors')}`,
+    `--forecast:maps=${join(dir, 'maps')}`,
+  ]);
   assert.equal(r.results['forecast:maps'], join(dir, 'maps'));
   assert.ok(existsSync(join(dir, 'model.safetensors')));
   // the same chain by the CLI (fixtures) gives the same maps: seeded training on the float64 CPU reference
   for (const f of ['zscore.tif', 'sigma.tif']) await sameRaster(join(dir, 'maps', f), join(fx.fc, f));
 });
 
-test('Ctrl-C (SIGINT) to qgis_process.bin stops the runner within 2 s and leaves no partial output', { skip }, async () => {
+test('Ctrl-C (SIGINT) to qgis_process.bin stops the runner within 2 s and leaves no partial output', {
+  skip,
+}, async () => {
   const parent = join(root, 'sigint');
   mkdirSync(parent);
   const scene = join(parent, 'scene');
   // 120 SLCs of 600×600: ~30 s of work, checked for cancel after every SLC (~0.15 s each)
-  const child = spawn(QGIS, ['run', 'insardpm:simulate', `--OUT=${scene}`, '--WIDTH=600', '--HEIGHT=600', '--DATES=120'], { env, cwd: root });
+  const child = spawn(
+    QGIS,
+    ['run', 'insardpm:simulate', `--OUT=${scene}`, '--WIDTH=600', '--HEIGHT=600', '--DATES=120'],
+    { env, cwd: root },
+  );
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
@@ -340,11 +508,17 @@ test('Ctrl-C (SIGINT) to qgis_process.bin stops the runner within 2 s and leaves
   assert.deepEqual(readdirSync(parent), [], 'no partial output (not even the empty scene folder)');
 });
 
-test('qgis_process.bin killed (SIGKILL) during a job: the runner sees EOF, stops and removes its partial output', { skip }, async () => {
+test('qgis_process.bin killed (SIGKILL) during a job: the runner sees EOF, stops and removes its partial output', {
+  skip,
+}, async () => {
   const parent = join(root, 'sigkill');
   mkdirSync(parent);
   const scene = join(parent, 'scene');
-  const child = spawn(QGIS, ['run', 'insardpm:simulate', `--OUT=${scene}`, '--WIDTH=600', '--HEIGHT=600', '--DATES=120'], { env, cwd: root, stdio: 'ignore' });
+  const child = spawn(
+    QGIS,
+    ['run', 'insardpm:simulate', `--OUT=${scene}`, '--WIDTH=600', '--HEIGHT=600', '--DATES=120'],
+    { env, cwd: root, stdio: 'ignore' },
+  );
   const exited = new Promise((resolve) => child.on('close', resolve));
   for (let i = 0; i < 600 && !(existsSync(scene) && readdirSync(scene).length > 0); i++) await sleep(100);
   const pid = childOf(child.pid!);
@@ -355,12 +529,22 @@ test('qgis_process.bin killed (SIGKILL) during a job: the runner sees EOF, stops
   assert.ok(!running(pid), 'runner still running 5 s after its host died');
   // the runner's OutputSet removed its temporaries; only the (empty) folders it made may be left
   const files = readdirSync(parent, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory());
-  assert.deepEqual(files.map((e) => e.name), []);
+  assert.deepEqual(
+    files.map((e) => e.name),
+    [],
+  );
 });
 
-test('qgis_process.bin run with a missing model file: the runner\'s message, no traceback', { skip }, async () => {
+test("qgis_process.bin run with a missing model file: the runner's message, no traceback", { skip }, async () => {
   const missing = join(root, 'no-such-model.safetensors');
-  const r = await run(QGIS, ['run', 'insardpm:forecast', `--COHERENCE=${fx.coh}`, `--MODEL=${missing}`, `--OUT_DIR=${join(root, 'fc-bad')}`, '--DEVICE=3']);
+  const r = await run(QGIS, [
+    'run',
+    'insardpm:forecast',
+    `--COHERENCE=${fx.coh}`,
+    `--MODEL=${missing}`,
+    `--OUT_DIR=${join(root, 'fc-bad')}`,
+    '--DEVICE=3',
+  ]);
   assert.notEqual(r.code, 0);
   assert.match(r.stdout + r.stderr, new RegExp(`ERROR:.*${missing.replace(/[.]/g, '\\.')}`));
   assert.doesNotMatch(r.stdout + r.stderr, /Traceback/);
@@ -368,17 +552,36 @@ test('qgis_process.bin run with a missing model file: the runner\'s message, no 
 });
 
 const xvfb = '/usr/bin/xvfb-run';
-test('desktop QGIS (under Xvfb): the plugin loads through initGui; a job runs on a task thread; Cancel stops one', { skip: skip || (existsSync(xvfb) ? false : `${xvfb} not installed (.ci/run installs xvfb)`) }, async () => {
+test('desktop QGIS (under Xvfb): the plugin loads through initGui; a job runs on a task thread; Cancel stops one', {
+  skip: skip || (existsSync(xvfb) ? false : `${xvfb} not installed (.ci/run installs xvfb)`),
+}, async () => {
   const result = join(root, 'gui.json');
   const parent = join(root, 'gui-cancel');
   mkdirSync(parent);
   const cfg = {
     result,
-    run: { alg: 'insardpm:forecast', params: { COHERENCE: [fx.coh], MODEL: fx.model, OUT_DIR: join(root, 'gui-fc'), DEVICE: 3 } },
-    cancel: { alg: 'insardpm:simulate', params: { OUT: join(parent, 'scene'), WIDTH: 600, HEIGHT: 600, DATES: 120 }, cancelAfter: 4 },
+    run: {
+      alg: 'insardpm:forecast',
+      params: { COHERENCE: [fx.coh], MODEL: fx.model, OUT_DIR: join(root, 'gui-fc'), DEVICE: 3 },
+    },
+    cancel: {
+      alg: 'insardpm:simulate',
+      params: { OUT: join(parent, 'scene'), WIDTH: 600, HEIGHT: 600, DATES: 120 },
+      cancelAfter: 4,
+    },
   };
-  const r = await run(xvfb, ['-a', 'qgis', '--noversioncheck', '--nologo', '--code', join(packageRoot, 'host', 'qgis', 'testing', 'gui_check.py')],
-    { DPM_GUI_CHECK: JSON.stringify(cfg), QT_QPA_PLATFORM: 'xcb' }); // the desktop app crashes on offscreen (clipboard)
+  const r = await run(
+    xvfb,
+    [
+      '-a',
+      'qgis',
+      '--noversioncheck',
+      '--nologo',
+      '--code',
+      join(packageRoot, 'host', 'qgis', 'testing', 'gui_check.py'),
+    ],
+    { DPM_GUI_CHECK: JSON.stringify(cfg), QT_QPA_PLATFORM: 'xcb' },
+  ); // the desktop app crashes on offscreen (clipboard)
   assert.ok(existsSync(result), `desktop QGIS wrote no result (${r.code}):\n${r.stdout}\n${r.stderr}`);
   const out = JSON.parse(readFileSync(result, 'utf8'));
   assert.equal(out.loaded, true);

@@ -8,45 +8,60 @@ import { DpmError } from '../host/core/errors.js';
 import type { Raster } from '../host/raster/types.js';
 import { at } from './at.js';
 
-const w = 40, h = 30;
+const w = 40,
+  h = 30;
 // lon = 10 + a·c + b·r, lat = 45 + d·c + e·r: rotated and skewed (not orthogonal) axes
 const [a, b, d, e] = [0.004, 0.0015, 0.001, -0.003];
 const value = (r: number, c: number) => 3 + 0.5 * c - 0.25 * r; // linear: bilinear sampling reproduces it exactly
 /** (row, col) of a lon/lat by inverting the affine map in float64 */
 function radarOf(lon: number, lat: number): [number, number] {
-  const x = lon - 10, y = lat - 45, det = a * e - b * d;
+  const x = lon - 10,
+    y = lat - 45,
+    det = a * e - b * d;
   return [(a * y - d * x) / det, (e * x - b * y) / det];
 }
 
 function scene(): Raster {
-  const lat = new Float32Array(w * h), lon = new Float32Array(w * h), v = new Float32Array(w * h), v2 = new Float32Array(w * h);
-  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
-    const i = r * w + c;
-    lon[i] = 10 + a * c + b * r;
-    lat[i] = 45 + d * c + e * r;
-    v[i] = value(r, c);
-    v2[i] = r * 1000 + c; // identifies the nearest pixel
-  }
-  return { width: w, height: h, bands: [v, v2], descriptions: ['linear', 'id'], georef: { lat, lon }, source: 'synthetic' };
+  const lat = new Float32Array(w * h),
+    lon = new Float32Array(w * h),
+    v = new Float32Array(w * h),
+    v2 = new Float32Array(w * h);
+  for (let r = 0; r < h; r++)
+    for (let c = 0; c < w; c++) {
+      const i = r * w + c;
+      lon[i] = 10 + a * c + b * r;
+      lat[i] = 45 + d * c + e * r;
+      v[i] = value(r, c);
+      v2[i] = r * 1000 + c; // identifies the nearest pixel
+    }
+  return {
+    width: w,
+    height: h,
+    bands: [v, v2],
+    descriptions: ['linear', 'id'],
+    georef: { lat, lon },
+    source: 'synthetic',
+  };
 }
 
 /** Checks every output pixel against the exact answer; returns how many were inside. */
 function check(out: Raster, toLonLat: (x: number, y: number) => [number, number], tol: number): number {
   const [x0, px, , y0, , py] = out.georef.geoTransform!;
   let inside = 0;
-  for (let R = 0; R < out.height; R++) for (let C = 0; C < out.width; C++) {
-    const [lon, lat] = toLonLat(x0 + (C + 0.5) * px, y0 + (R + 0.5) * py);
-    const [r, c] = radarOf(lon, lat);
-    const got = at(at(out.bands, 0), R * out.width + C);
-    const m = 0.01; // pixels this close to the mesh border may fall either way (lat/lon are float32)
-    if (r > m && r < h - 1 - m && c > m && c < w - 1 - m) {
-      inside++;
-      // float32 lat/lon (ulp ≈ 4e-6° at 45°) over a 0.003° spacing moves (r, c) by ≤ ~2e-3 pixel; gradient ≤ 0.5/pixel
-      assert.ok(Math.abs(got - value(r, c)) < tol, `(${R},${C}): ${got} vs ${value(r, c)}`);
-    } else if (r < -m || r > h - 1 + m || c < -m || c > w - 1 + m) {
-      assert.ok(Number.isNaN(got), `(${R},${C}) outside the scene must be NaN, got ${got}`);
+  for (let R = 0; R < out.height; R++)
+    for (let C = 0; C < out.width; C++) {
+      const [lon, lat] = toLonLat(x0 + (C + 0.5) * px, y0 + (R + 0.5) * py);
+      const [r, c] = radarOf(lon, lat);
+      const got = at(at(out.bands, 0), R * out.width + C);
+      const m = 0.01; // pixels this close to the mesh border may fall either way (lat/lon are float32)
+      if (r > m && r < h - 1 - m && c > m && c < w - 1 - m) {
+        inside++;
+        // float32 lat/lon (ulp ≈ 4e-6° at 45°) over a 0.003° spacing moves (r, c) by ≤ ~2e-3 pixel; gradient ≤ 0.5/pixel
+        assert.ok(Math.abs(got - value(r, c)) < tol, `(${R},${C}): ${got} vs ${value(r, c)}`);
+      } else if (r < -m || r > h - 1 + m || c < -m || c > w - 1 + m) {
+        assert.ok(Number.isNaN(got), `(${R},${C}) outside the scene must be NaN, got ${got}`);
+      }
     }
-  }
   return inside;
 }
 
@@ -69,15 +84,16 @@ test('nearest neighbour returns the radar pixel whose centre is nearest in (row,
   const out = geocode(scene(), { method: 'nearest', pixelSize: 0.002 });
   const [x0, px, , y0, , py] = out.georef.geoTransform!;
   let n = 0;
-  for (let R = 0; R < out.height; R++) for (let C = 0; C < out.width; C++) {
-    const [r, c] = radarOf(x0 + (C + 0.5) * px, y0 + (R + 0.5) * py);
-    const id = at(out.bands, 1)[R * out.width + C];
-    const tie = Math.abs((r % 1) - 0.5) < 0.01 || Math.abs((c % 1) - 0.5) < 0.01; // rounding ties may go either way
-    if (r > 0.01 && r < h - 1.01 && c > 0.01 && c < w - 1.01 && !tie) {
-      assert.equal(id, Math.round(r) * 1000 + Math.round(c));
-      n++;
+  for (let R = 0; R < out.height; R++)
+    for (let C = 0; C < out.width; C++) {
+      const [r, c] = radarOf(x0 + (C + 0.5) * px, y0 + (R + 0.5) * py);
+      const id = at(out.bands, 1)[R * out.width + C];
+      const tie = Math.abs((r % 1) - 0.5) < 0.01 || Math.abs((c % 1) - 0.5) < 0.01; // rounding ties may go either way
+      if (r > 0.01 && r < h - 1.01 && c > 0.01 && c < w - 1.01 && !tie) {
+        assert.equal(id, Math.round(r) * 1000 + Math.round(c));
+        n++;
+      }
     }
-  }
   assert.ok(n > 1000, `${n} pixels checked`);
 });
 
@@ -95,13 +111,25 @@ test('UTM zone of the scene centre via proj4, metres; NaN lat/lon leave holes, n
 
   s.georef.lat![5 * w + 5] = NaN;
   const holes = geocode(s);
-  assert.ok(at(holes.bands, 0).every((v) => Number.isNaN(v) || (v > -10 && v < 25)), 'only NaN or plausible values');
+  assert.ok(
+    at(holes.bands, 0).every((v) => Number.isNaN(v) || (v > -10 && v < 25)),
+    'only NaN or plausible values',
+  );
   assert.ok(at(holes.bands, 0).filter(Number.isNaN).length > at(geocode(scene()).bands, 0).filter(Number.isNaN).length);
 });
 
 test('bad requests are DpmErrors', () => {
   const s = scene();
-  assert.throws(() => geocode({ ...s, georef: { geoTransform: [0, 1, 0, 0, 0, -1] } }), (e: unknown) => e instanceof DpmError && /synthetic: no per-pixel latitude/.test(e.message));
-  assert.throws(() => geocode(s, { epsg: 2154 }), (e: unknown) => e instanceof DpmError && /EPSG:2154/.test(e.message));
-  assert.throws(() => geocode(s, { pixelSize: 1e-7 }), (e: unknown) => e instanceof DpmError && /too large/.test(e.message));
+  assert.throws(
+    () => geocode({ ...s, georef: { geoTransform: [0, 1, 0, 0, 0, -1] } }),
+    (e: unknown) => e instanceof DpmError && /synthetic: no per-pixel latitude/.test(e.message),
+  );
+  assert.throws(
+    () => geocode(s, { epsg: 2154 }),
+    (e: unknown) => e instanceof DpmError && /EPSG:2154/.test(e.message),
+  );
+  assert.throws(
+    () => geocode(s, { pixelSize: 1e-7 }),
+    (e: unknown) => e instanceof DpmError && /too large/.test(e.message),
+  );
 });

@@ -31,7 +31,7 @@ function gdalValues(path: string, type: 'Float32' | 'Byte' | 'Int16'): number[] 
 
 function randomRaster(width: number, height: number, nb: number, seed = 1): Raster {
   let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const bands = Array.from({ length: nb }, () => {
     const a = new Float32Array(width * height);
     for (let i = 0; i < a.length; i++) a[i] = rnd() < 0.05 ? NaN : rnd() * 2 - 0.5;
@@ -65,7 +65,10 @@ test('float32 multi-band UTM: GDAL sees size, type, CRS, nodata, descriptions, t
     assert.equal(b.description, r.descriptions[k]);
     assert.deepEqual(b.block, [256, 256]);
   });
-  sameFloat(gdalValues(p, 'Float32'), r.bands.flatMap((b) => Array.from(b)));
+  sameFloat(
+    gdalValues(p, 'Float32'),
+    r.bands.flatMap((b) => Array.from(b)),
+  );
   const back = await readRaster(p);
   assert.deepEqual([back.width, back.height, back.descriptions, back.georef], [300, 260, r.descriptions, r.georef]);
   assert.equal(back.metadata?.UNITS, 'z-score');
@@ -75,13 +78,19 @@ test('float32 multi-band UTM: GDAL sees size, type, CRS, nodata, descriptions, t
   const pf = join(dir, 'utm-pred.tif');
   await writeGeoTiff(pf, r, { predictor: true });
   assert.equal(gdalinfo(pf).metadata.IMAGE_STRUCTURE.PREDICTOR, '3');
-  sameFloat(gdalValues(pf, 'Float32'), r.bands.flatMap((b) => Array.from(b)));
+  sameFloat(
+    gdalValues(pf, 'Float32'),
+    r.bands.flatMap((b) => Array.from(b)),
+  );
   (await readRaster(pf)).bands.forEach((b, k) => sameFloat(b, at(r.bands, k)));
   const pi = join(dir, 'int-pred.tif');
-  const ints = r.bands.map((b) => Float32Array.from(b, (v, i) => (Number.isNaN(v) ? 0 : ((i * 37) % 256))));
+  const ints = r.bands.map((b) => Float32Array.from(b, (v, i) => (Number.isNaN(v) ? 0 : (i * 37) % 256)));
   await writeGeoTiff(pi, { ...r, bands: ints }, { predictor: true, type: 'uint8' });
   assert.equal(gdalinfo(pi).metadata.IMAGE_STRUCTURE.PREDICTOR, '2');
-  assert.deepEqual(gdalValues(pi, 'Byte'), ints.flatMap((b) => Array.from(b)));
+  assert.deepEqual(
+    gdalValues(pi, 'Byte'),
+    ints.flatMap((b) => Array.from(b)),
+  );
   (await readRaster(pi)).bands.forEach((b, k) => sameFloat(b, at(ints, k)));
 });
 
@@ -98,9 +107,14 @@ test('EPSG:4326, rotated transform, no CRS, int16 with a nodata value', async ()
   const pt = join(dir, 'point.tif');
   execFileSync('gdal_translate', ['-q', '-mo', 'AREA_OR_POINT=Point', p, pt]);
   assert.equal(gdalinfo(pt).metadata[''].AREA_OR_POINT, 'Point');
-  (await readRaster(pt)).georef.geoTransform!.forEach((v, k) => assert.ok(Math.abs(v - at(r.georef.geoTransform!, k)) < 1e-12, `gt[${k}] = ${v}`));
+  (await readRaster(pt)).georef.geoTransform!.forEach((v, k) =>
+    assert.ok(Math.abs(v - at(r.georef.geoTransform!, k)) < 1e-12, `gt[${k}] = ${v}`),
+  );
 
-  const rot = { ...r, georef: { geoTransform: [1000, 10, 2, 5000, 3, -10] as [number, number, number, number, number, number] } };
+  const rot = {
+    ...r,
+    georef: { geoTransform: [1000, 10, 2, 5000, 3, -10] as [number, number, number, number, number, number] },
+  };
   const pr = join(dir, 'rot.tif');
   await writeGeoTiff(pr, rot);
   const jr = gdalinfo(pr);
@@ -115,30 +129,58 @@ test('EPSG:4326, rotated transform, no CRS, int16 with a nodata value', async ()
   assert.equal(jn.geoTransform, undefined);
 
   const ints = join(dir, 'int16.tif');
-  const m = { ...r, bands: [Float32Array.from(at(r.bands, 0), (v) => (Number.isNaN(v) ? NaN : Math.round(v * 100) + 0))] }; // + 0: no -0
+  const m = {
+    ...r,
+    bands: [Float32Array.from(at(r.bands, 0), (v) => (Number.isNaN(v) ? NaN : Math.round(v * 100) + 0))],
+  }; // + 0: no -0
   await writeGeoTiff(ints, m, { type: 'int16', nodata: -9999 });
   const ji = gdalinfo(ints);
   assert.equal(ji.bands[0].type, 'Int16');
   assert.equal(ji.bands[0].noDataValue, -9999);
-  assert.deepEqual(gdalValues(ints, 'Int16'), Array.from(at(m.bands, 0), (v) => (Number.isNaN(v) ? -9999 : v)));
+  assert.deepEqual(
+    gdalValues(ints, 'Int16'),
+    Array.from(at(m.bands, 0), (v) => (Number.isNaN(v) ? -9999 : v)),
+  );
   sameFloat(at((await readRaster(ints)).bands, 0), at(m.bands, 0)); // nodata → NaN, integers exact
 });
 
 test('uint8 RGBA overlay: Red, Green, Blue, Alpha bands of type Byte', async () => {
-  const w = 20, h = 10;
+  const w = 20,
+    h = 10;
   const bands = [0, 1, 2, 3].map((k) => Float32Array.from({ length: w * h }, (_, i) => (i * (k + 3)) % 256));
   const p = join(dir, 'rgba.tif');
-  await writeGeoTiff(p, { width: w, height: h, bands, descriptions: [], georef: { geoTransform: [0, 1, 0, 0, 0, -1], epsg: 32633 } }, { type: 'uint8', rgba: true });
+  await writeGeoTiff(
+    p,
+    { width: w, height: h, bands, descriptions: [], georef: { geoTransform: [0, 1, 0, 0, 0, -1], epsg: 32633 } },
+    { type: 'uint8', rgba: true },
+  );
   const j = gdalinfo(p);
-  assert.deepEqual(j.bands.map((b: any) => [b.type, b.colorInterpretation]), [['Byte', 'Red'], ['Byte', 'Green'], ['Byte', 'Blue'], ['Byte', 'Alpha']]);
+  assert.deepEqual(
+    j.bands.map((b: any) => [b.type, b.colorInterpretation]),
+    [
+      ['Byte', 'Red'],
+      ['Byte', 'Green'],
+      ['Byte', 'Blue'],
+      ['Byte', 'Alpha'],
+    ],
+  );
   assert.equal(j.metadata.IMAGE_STRUCTURE.INTERLEAVE, 'PIXEL');
-  assert.deepEqual(gdalValues(p, 'Byte'), bands.flatMap((b) => Array.from(b)));
+  assert.deepEqual(
+    gdalValues(p, 'Byte'),
+    bands.flatMap((b) => Array.from(b)),
+  );
 });
 
 test('radar geometry: lat/lon companions written, referenced in GEOLOCATION, warpable by GDAL, read back', async () => {
-  const w = 24, h = 16;
-  const lat = new Float32Array(w * h), lon = new Float32Array(w * h);
-  for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) { lon[i * w + j] = 10 + 0.01 * j + 0.003 * i; lat[i * w + j] = 45 - 0.01 * i + 0.002 * j; }
+  const w = 24,
+    h = 16;
+  const lat = new Float32Array(w * h),
+    lon = new Float32Array(w * h);
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++) {
+      lon[i * w + j] = 10 + 0.01 * j + 0.003 * i;
+      lat[i * w + j] = 45 - 0.01 * i + 0.002 * j;
+    }
   const r: Raster = { ...randomRaster(w, h, 2), georef: { lat, lon } };
   const p = join(dir, 'radar', 'z.tif');
   const written = await withOutputs((outs) => writeRaster(outs, p, r));
@@ -151,7 +193,10 @@ test('radar geometry: lat/lon companions written, referenced in GEOLOCATION, war
   const warped = join(dir, 'warped.tif');
   execFileSync('gdalwarp', ['-q', '-geoloc', p, warped]);
   const ext = gdalinfo(warped).cornerCoordinates; // the warp covers the lon/lat range (± one output pixel)
-  assert.ok(Math.abs(ext.upperLeft[0] - 10) < 0.02 && Math.abs(ext.upperLeft[1] - (45 + 0.002 * (w - 1))) < 0.02, JSON.stringify(ext));
+  assert.ok(
+    Math.abs(ext.upperLeft[0] - 10) < 0.02 && Math.abs(ext.upperLeft[1] - (45 + 0.002 * (w - 1))) < 0.02,
+    JSON.stringify(ext),
+  );
   const back = await readRaster(p);
   sameFloat(back.georef.lat!, lat);
   sameFloat(back.georef.lon!, lon);
@@ -161,22 +206,35 @@ test('radar geometry: lat/lon companions written, referenced in GEOLOCATION, war
   renameSync(join(dir, 'radar'), moved);
   sameFloat((await readRaster(join(moved, 'z.tif'))).georef.lat!, lat);
   rmSync(join(moved, 'z.lon.tif'));
-  await assert.rejects(readRaster(join(moved, 'z.tif')), (e: unknown) => e instanceof DpmError && /z\.tif: its geolocation files .* are missing/.test(e.message));
+  await assert.rejects(
+    readRaster(join(moved, 'z.tif')),
+    (e: unknown) => e instanceof DpmError && /z\.tif: its geolocation files .* are missing/.test(e.message),
+  );
 });
 
 const pyrateFile = ['data', 'real', 'pyrate-mexico-coherence', 'cropA_20180106-20180130_VV_8rlks_flat_eqa_cc.tif'];
-test('real PyRate/GAMMA coherence (PackBits strips, nodata 0) reads as GDAL reads it', needsShared(...pyrateFile), async () => {
-  const p = sharedPath(...pyrateFile);
-  const r = await readRaster(p, { nodata: 0 });
-  const j = gdalinfo(p);
-  assert.deepEqual([r.width, r.height, r.bands.length], [100, 60, 1]);
-  assert.equal(r.georef.epsg, 4326);
-  r.georef.geoTransform!.forEach((v, k) => assert.ok(Math.abs(v - j.geoTransform[k]) < 1e-12, `gt[${k}]`)); // doubles from the same tags
-  assert.equal(r.metadata?.FIRST_DATE, '2018-01-06');
-  const g = gdalValues(p, 'Float32');
-  assert.ok(g.some((v) => v === 0), 'the file has nodata zeros');
-  sameFloat(at(r.bands, 0), g.map((v) => (v === 0 ? NaN : v)));
-});
+test(
+  'real PyRate/GAMMA coherence (PackBits strips, nodata 0) reads as GDAL reads it',
+  needsShared(...pyrateFile),
+  async () => {
+    const p = sharedPath(...pyrateFile);
+    const r = await readRaster(p, { nodata: 0 });
+    const j = gdalinfo(p);
+    assert.deepEqual([r.width, r.height, r.bands.length], [100, 60, 1]);
+    assert.equal(r.georef.epsg, 4326);
+    r.georef.geoTransform!.forEach((v, k) => assert.ok(Math.abs(v - j.geoTransform[k]) < 1e-12, `gt[${k}]`)); // doubles from the same tags
+    assert.equal(r.metadata?.FIRST_DATE, '2018-01-06');
+    const g = gdalValues(p, 'Float32');
+    assert.ok(
+      g.some((v) => v === 0),
+      'the file has nodata zeros',
+    );
+    sameFloat(
+      at(r.bands, 0),
+      g.map((v) => (v === 0 ? NaN : v)),
+    );
+  },
+);
 
 test('bad files: missing, empty, text, truncated, corrupted → one DpmError naming the file', async () => {
   const good = join(dir, 'fuzz-src.tif');
@@ -195,9 +253,13 @@ test('bad files: missing, empty, text, truncated, corrupted → one DpmError nam
     return false;
   };
   assert.ok(await expectDpm(join(dir, 'does-not-exist.tif')));
-  const cases: [string, Buffer][] = [['empty', Buffer.alloc(0)], ['text', Buffer.from('hello, this is not a tiff at all')]];
+  const cases: [string, Buffer][] = [
+    ['empty', Buffer.alloc(0)],
+    ['text', Buffer.from('hello, this is not a tiff at all')],
+  ];
   // (the last byte may be a word-alignment pad, so the shortest cut is 3 bytes)
-  for (const n of [8, 100, 1000, bytes.length >> 1, bytes.length - 300, bytes.length - 3]) cases.push([`trunc${n}`, bytes.subarray(0, n)]);
+  for (const n of [8, 100, 1000, bytes.length >> 1, bytes.length - 300, bytes.length - 3])
+    cases.push([`trunc${n}`, bytes.subarray(0, n)]);
   for (const [name, b] of cases) {
     const p = join(dir, `${name}.tif`);
     writeFileSync(p, b);
@@ -205,7 +267,7 @@ test('bad files: missing, empty, text, truncated, corrupted → one DpmError nam
   }
   // Random corruption anywhere: either a DpmError or a raster of the right shape; never another error or a hang.
   let s = 7;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let t = 0; t < 40; t++) {
     const b = Buffer.from(bytes);
     const region = t % 2 ? b.length - 400 : 0; // IFD/tag area at the end, or tile data at the start

@@ -20,8 +20,13 @@ export function gaussian(rand: () => number): () => number {
  * A pair of circular complex Gaussian images with true coherence gamma: s2 = γ s1 + sqrt(1−γ²) w, samples
  * independent (so a chip of N samples has N independent looks). `amp` scales both (amplitude texture).
  */
-export function specklePair(width: number, height: number, gamma: number | ((r: number, c: number) => number), seed: number,
-  amp: (r: number, c: number) => number = () => 1): { s1: Float32Array; s2: Float32Array } {
+export function specklePair(
+  width: number,
+  height: number,
+  gamma: number | ((r: number, c: number) => number),
+  seed: number,
+  amp: (r: number, c: number) => number = () => 1,
+): { s1: Float32Array; s2: Float32Array } {
   const g = gaussian(rng(seed));
   const s1 = new Float32Array(width * height * 2);
   const s2 = new Float32Array(width * height * 2);
@@ -30,7 +35,10 @@ export function specklePair(width: number, height: number, gamma: number | ((r: 
       const k = 2 * (r * width + c);
       const gm = typeof gamma === 'number' ? gamma : gamma(r, c);
       const a = amp(r, c) * Math.SQRT1_2;
-      const x = g() * a, y = g() * a, u = g() * a, v = g() * a;
+      const x = g() * a,
+        y = g() * a,
+        u = g() * a,
+        v = g() * a;
       const q = Math.sqrt(1 - gm * gm);
       s1[k] = x;
       s1[k + 1] = y;
@@ -46,7 +54,8 @@ export function maxDiff(a: Float32Array, b: Float32Array): { max: number; nanMis
   let max = 0;
   let nanMismatch = 0;
   for (let i = 0; i < a.length; i++) {
-    const na = Number.isNaN(a[i]), nb = Number.isNaN(b[i]);
+    const na = Number.isNaN(a[i]),
+      nb = Number.isNaN(b[i]);
     if (na || nb) {
       if (na !== nb) nanMismatch++;
       continue;
@@ -59,8 +68,14 @@ export function maxDiff(a: Float32Array, b: Float32Array): { max: number; nanMis
 // ───────────── small writers for reader tests ─────────────
 
 /** Writes an ISCE2-style SLC: <dir>/<date>/<date>.slc.full complex64 LE with .vrt and .xml headers. */
-export function writeIsceSlc(dir: string, date: string, width: number, height: number, data: Float32Array,
-  opts: { vrt?: boolean; xml?: boolean; name?: string } = {}): string {
+export function writeIsceSlc(
+  dir: string,
+  date: string,
+  width: number,
+  height: number,
+  data: Float32Array,
+  opts: { vrt?: boolean; xml?: boolean; name?: string } = {},
+): string {
   const d = join(dir, date);
   mkdirSync(d, { recursive: true });
   const name = opts.name ?? `${date}.slc.full`;
@@ -72,8 +87,15 @@ export function writeIsceSlc(dir: string, date: string, width: number, height: n
   return file;
 }
 
-export function rawVrt(source: string, width: number, height: number, type: string, pixelOffset: number, lineOffset: number,
-  extra: { byteOrder?: string; imageOffset?: number; geoTransform?: number[]; srs?: string; relative?: boolean } = {}): string {
+export function rawVrt(
+  source: string,
+  width: number,
+  height: number,
+  type: string,
+  pixelOffset: number,
+  lineOffset: number,
+  extra: { byteOrder?: string; imageOffset?: number; geoTransform?: number[]; srs?: string; relative?: boolean } = {},
+): string {
   return `<VRTDataset rasterXSize="${width}" rasterYSize="${height}">
 ${extra.srs ? `  <SRS>${extra.srs}</SRS>\n` : ''}${extra.geoTransform ? `  <GeoTransform>${extra.geoTransform.join(', ')}</GeoTransform>\n` : ''}    <VRTRasterBand dataType="${type}" band="1" subClass="VRTRawRasterBand">
         <SourceFilename relativeToVRT="${extra.relative === false ? 0 : 1}">${source}</SourceFilename>
@@ -86,12 +108,22 @@ ${extra.srs ? `  <SRS>${extra.srs}</SRS>\n` : ''}${extra.geoTransform ? `  <GeoT
 `;
 }
 
-export function isceXml(file: string, width: number, height: number, type: string, byteOrder: string,
-  extra: { bands?: number; scheme?: string } = {}): string {
-  const p = (n: string, v: string | number) => `    <property name="${n}">\n        <value>${v}</value>\n        <doc>${n}</doc>\n    </property>\n`;
-  const coord = (k: number, size: number) => `    <component name="coordinate${k}">\n        <factorymodule>isceobj.Image</factorymodule>\n${p('delta', 1)}${p('size', size)}${p('startingvalue', 0)}    </component>\n`;
-  return `<imageFile>\n${p('access_mode', 'read')}${p('byte_order', byteOrder)}${coord(1, width)}${coord(2, height)}${p('data_type', type)}` +
-    `${p('file_name', `/elsewhere/${file}`)}${p('length', height)}${p('number_bands', extra.bands ?? 1)}${p('scheme', extra.scheme ?? 'BIL')}${p('width', width)}</imageFile>\n`;
+export function isceXml(
+  file: string,
+  width: number,
+  height: number,
+  type: string,
+  byteOrder: string,
+  extra: { bands?: number; scheme?: string } = {},
+): string {
+  const p = (n: string, v: string | number) =>
+    `    <property name="${n}">\n        <value>${v}</value>\n        <doc>${n}</doc>\n    </property>\n`;
+  const coord = (k: number, size: number) =>
+    `    <component name="coordinate${k}">\n        <factorymodule>isceobj.Image</factorymodule>\n${p('delta', 1)}${p('size', size)}${p('startingvalue', 0)}    </component>\n`;
+  return (
+    `<imageFile>\n${p('access_mode', 'read')}${p('byte_order', byteOrder)}${coord(1, width)}${coord(2, height)}${p('data_type', type)}` +
+    `${p('file_name', `/elsewhere/${file}`)}${p('length', height)}${p('number_bands', extra.bands ?? 1)}${p('scheme', extra.scheme ?? 'BIL')}${p('width', width)}</imageFile>\n`
+  );
 }
 
 export interface TiffOptions {
@@ -113,7 +145,8 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
   const bpp = half * 2;
   const tw = o.tile ? o.tile[0] : width;
   const th = o.tile ? o.tile[1] : (o.rowsPerStrip ?? height);
-  const across = Math.ceil(width / tw), down = Math.ceil(height / th);
+  const across = Math.ceil(width / tw),
+    down = Math.ceil(height / th);
   const blocks: Buffer[] = [];
   for (let ty = 0; ty < down; ty++) {
     for (let tx = 0; tx < across; tx++) {
@@ -121,9 +154,11 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
       const b = Buffer.alloc(tw * rows * bpp);
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < tw; c++) {
-          const R = ty * th + r, C = tx * tw + c;
+          const R = ty * th + r,
+            C = tx * tw + c;
           if (R >= height || C >= width) continue;
-          const k = 2 * (R * width + C), off = (r * tw + c) * bpp;
+          const k = 2 * (R * width + C),
+            off = (r * tw + c) * bpp;
           for (let q = 0; q < 2; q++) {
             const v = at(data, k + q);
             if (half === 2) le ? b.writeInt16LE(v, off + q * 2) : b.writeInt16BE(v, off + q * 2);
@@ -135,20 +170,37 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
     }
   }
   type E = [number, number, number[]]; // tag, type, values
-  const SHORT = 3, LONG = 4, DOUBLE = 12;
+  const SHORT = 3,
+    LONG = 4,
+    DOUBLE = 12;
   let pos = 8;
-  const offsets = blocks.map((b) => { const p = pos; pos += b.length; return p; });
+  const offsets = blocks.map((b) => {
+    const p = pos;
+    pos += b.length;
+    return p;
+  });
   const e: E[] = [
-    [256, LONG, [width]], [257, LONG, [height]], [258, SHORT, [bpp * 8]], [259, SHORT, [o.compression ?? 1]],
-    [262, SHORT, [1]], [277, SHORT, [1]], [284, SHORT, [1]], [339, SHORT, [o.type === 'CInt16' ? 5 : 6]],
+    [256, LONG, [width]],
+    [257, LONG, [height]],
+    [258, SHORT, [bpp * 8]],
+    [259, SHORT, [o.compression ?? 1]],
+    [262, SHORT, [1]],
+    [277, SHORT, [1]],
+    [284, SHORT, [1]],
+    [339, SHORT, [o.type === 'CInt16' ? 5 : 6]],
   ];
-  if (o.tile) e.push([322, LONG, [tw]], [323, LONG, [th]], [324, LONG, offsets], [325, LONG, blocks.map((b) => b.length)]);
+  if (o.tile)
+    e.push([322, LONG, [tw]], [323, LONG, [th]], [324, LONG, offsets], [325, LONG, blocks.map((b) => b.length)]);
   else e.push([273, LONG, offsets], [278, LONG, [th]], [279, LONG, blocks.map((b) => b.length)]);
   if (o.geoTransform) {
     const g = o.geoTransform;
     e.push([33550, DOUBLE, [g[1], -g[5], 0]], [33922, DOUBLE, [0, 0, 0, g[0], g[3], 0]]);
     const geographic = (o.epsg ?? 4326) < 5000 && (o.epsg ?? 4326) >= 4000;
-    e.push([34735, SHORT, [1, 1, 0, 2, 1024, 0, 1, geographic ? 2 : 1, geographic ? 2048 : 3072, 0, 1, o.epsg ?? 4326]]);
+    e.push([
+      34735,
+      SHORT,
+      [1, 1, 0, 2, 1024, 0, 1, geographic ? 2 : 1, geographic ? 2048 : 3072, 0, 1, o.epsg ?? 4326],
+    ]);
   }
   e.sort((a, b) => a[0] - b[0]);
   const size = (t: number) => (t === SHORT ? 2 : t === LONG ? 4 : 8);
@@ -166,7 +218,8 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
   const tail: Buffer[] = [];
   const w16 = (b: Buffer, v: number, o2: number) => (le ? b.writeUInt16LE(v, o2) : b.writeUInt16BE(v, o2));
   const w32 = (b: Buffer, v: number, o2: number) => (le ? b.writeUInt32LE(v, o2) : b.writeUInt32BE(v, o2));
-  const put = (b: Buffer, t: number, v: number, o2: number) => (t === SHORT ? w16(b, v, o2) : t === LONG ? w32(b, v, o2) : le ? b.writeDoubleLE(v, o2) : b.writeDoubleBE(v, o2));
+  const put = (b: Buffer, t: number, v: number, o2: number) =>
+    t === SHORT ? w16(b, v, o2) : t === LONG ? w32(b, v, o2) : le ? b.writeDoubleLE(v, o2) : b.writeDoubleBE(v, o2);
   w16(ifd, e.length, 0);
   e.forEach(([tagId, t, vals], i) => {
     const o2 = 2 + i * 12;
@@ -190,7 +243,8 @@ export function complexTiff(width: number, height: number, data: Float32Array, o
 export function lzw(data: Uint8Array): Buffer {
   if (data.length > 3000) throw new Error('test lzw: block too large for a table without resets');
   const bytes: number[] = [];
-  let acc = 0, nbits = 0;
+  let acc = 0,
+    nbits = 0;
   const put = (code: number, width: number) => {
     acc = (acc << width) | code;
     nbits += width;
@@ -201,13 +255,17 @@ export function lzw(data: Uint8Array): Buffer {
     acc &= (1 << nbits) - 1;
   };
   const dict = new Map<number, number>();
-  let next = 258, width = 9;
+  let next = 258,
+    width = 9;
   put(256, width);
   let w = at(data, 0);
   for (let i = 1; i < data.length; i++) {
     const key = w * 256 + at(data, i);
     const hit = dict.get(key);
-    if (hit !== undefined) { w = hit; continue; }
+    if (hit !== undefined) {
+      w = hit;
+      continue;
+    }
     put(w, width);
     dict.set(key, next++);
     if (next >= 1 << width) width++; // the decoder, one entry behind, switches one code early (TIFF "early change")

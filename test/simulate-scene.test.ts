@@ -3,7 +3,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simulate, slcPaths } from '../host/sar/simulate/simulate.js';
@@ -34,10 +43,12 @@ function gdalinfo(path: string): any {
 }
 /** Every file below `dir`, relative, sorted. */
 function listFiles(dir: string, prefix = ''): string[] {
-  return readdirSync(dir).sort().flatMap((e) => {
-    const p = join(dir, e);
-    return statSync(p).isDirectory() ? listFiles(p, `${prefix}${e}/`) : [`${prefix}${e}`];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((e) => {
+      const p = join(dir, e);
+      return statSync(p).isDirectory() ? listFiles(p, `${prefix}${e}/`) : [`${prefix}${e}`];
+    });
 }
 
 test('the PRNG is deterministic, separates streams and gives standard normals', () => {
@@ -46,12 +57,22 @@ test('the PRNG is deterministic, separates streams and gives standard normals', 
   const c = new SimRng(5, 'y');
   const d = new SimRng(6, 'x');
   const sa = Array.from({ length: 8 }, () => a.nextU32());
-  assert.deepEqual(sa, Array.from({ length: 8 }, () => b.nextU32()));
-  assert.notDeepEqual(sa, Array.from({ length: 8 }, () => c.nextU32()));
-  assert.notDeepEqual(sa, Array.from({ length: 8 }, () => d.nextU32()));
+  assert.deepEqual(
+    sa,
+    Array.from({ length: 8 }, () => b.nextU32()),
+  );
+  assert.notDeepEqual(
+    sa,
+    Array.from({ length: 8 }, () => c.nextU32()),
+  );
+  assert.notDeepEqual(
+    sa,
+    Array.from({ length: 8 }, () => d.nextU32()),
+  );
   const r = new SimRng(1, 'normal');
   const n = 200_000;
-  let s1 = 0, s2 = 0;
+  let s1 = 0,
+    s2 = 0;
   for (let i = 0; i < n; i++) {
     const v = r.normal();
     s1 += v;
@@ -84,7 +105,10 @@ test('same seed → identical files; another seed → different ones', async () 
   const scene = JSON.parse(readFileSync(join(a, 'scene.json'), 'utf8'));
   const slc = slcPaths('', scene.dates[2]).data;
   assert.ok(!readFileSync(join(a, slc)).equals(readFileSync(join(c, slc))), 'seed 8 gives the same SLC as seed 7');
-  assert.notEqual(readFileSync(join(a, 'truth/damage.geojson'), 'utf8'), readFileSync(join(c, 'truth/damage.geojson'), 'utf8'));
+  assert.notEqual(
+    readFileSync(join(a, 'truth/damage.geojson'), 'utf8'),
+    readFileSync(join(c, 'truth/damage.geojson'), 'utf8'),
+  );
 });
 
 test('SLC stack, headers and lookups are well formed (and GDAL reads them)', async () => {
@@ -113,7 +137,8 @@ test('SLC stack, headers and lookups are well formed (and GDAL reads them)', asy
     assert.match(vrt, /<ByteOrder>LSB<\/ByteOrder>/);
     assert.match(vrt, new RegExp(`<PixelOffset>8</PixelOffset>\\s*<LineOffset>${8 * W}</LineOffset>`));
     const xml = readFileSync(p.xml, 'utf8');
-    const prop = (name: string): string | undefined => xml.match(new RegExp(`<property name="${name}">\\s*<value>([^<]*)</value>`))?.[1];
+    const prop = (name: string): string | undefined =>
+      xml.match(new RegExp(`<property name="${name}">\\s*<value>([^<]*)</value>`))?.[1];
     assert.equal(prop('width'), String(W));
     assert.equal(prop('length'), String(H));
     assert.equal(prop('data_type'), 'CFLOAT');
@@ -126,11 +151,21 @@ test('SLC stack, headers and lookups are well formed (and GDAL reads them)', asy
   assert.equal(info.bands[0].type, 'CFloat32');
   // the first complex sample through GDAL equals the raw file's
   const first = readF32(slcPaths(dir, scene.dates[0]).data);
-  const loc = execFileSync('gdallocationinfo', ['-valonly', slcPaths(dir, scene.dates[0]).vrt, '0', '0'], { encoding: 'utf8' }).trim();
-  const [gre = NaN, gim = NaN] = loc.replace(/[()i]/g, ' ').trim().split(/[\s+]+/).filter((s) => s.length > 0).map(Number);
+  const loc = execFileSync('gdallocationinfo', ['-valonly', slcPaths(dir, scene.dates[0]).vrt, '0', '0'], {
+    encoding: 'utf8',
+  }).trim();
+  const [gre = NaN, gim = NaN] = loc
+    .replace(/[()i]/g, ' ')
+    .trim()
+    .split(/[\s+]+/)
+    .filter((s) => s.length > 0)
+    .map(Number);
   // gdallocationinfo prints about 7 significant digits of a float32
   assert.ok(Math.abs(gre - at(first, 0)) <= 1e-5 * Math.abs(at(first, 0)) + 1e-6, `${loc} vs ${first[0]}`);
-  assert.ok(Math.abs(Math.abs(gim) - Math.abs(at(first, 1))) <= 1e-5 * Math.abs(at(first, 1)) + 1e-6, `${loc} vs ${first[1]}`);
+  assert.ok(
+    Math.abs(Math.abs(gim) - Math.abs(at(first, 1))) <= 1e-5 * Math.abs(at(first, 1)) + 1e-6,
+    `${loc} vs ${first[1]}`,
+  );
 
   const lat = readF64(join(dir, 'geom_reference/lat.rdr'));
   const lon = readF64(join(dir, 'geom_reference/lon.rdr'));
@@ -138,12 +173,17 @@ test('SLC stack, headers and lookups are well formed (and GDAL reads them)', asy
   const li = gdalinfo(join(dir, 'geom_reference/lat.rdr.vrt'));
   assert.equal(li.bands[0].type, 'Float64');
   assert.match(readFileSync(join(dir, 'geom_reference/lat.rdr.xml'), 'utf8'), /<value>DOUBLE<\/value>/);
-  const latVal = Number(execFileSync('gdallocationinfo', ['-valonly', join(dir, 'geom_reference/lat.rdr.vrt'), '7', '5'], { encoding: 'utf8' }));
+  const latVal = Number(
+    execFileSync('gdallocationinfo', ['-valonly', join(dir, 'geom_reference/lat.rdr.vrt'), '7', '5'], {
+      encoding: 'utf8',
+    }),
+  );
   assert.ok(Math.abs(latVal - at(lat, 5 * W + 7)) < 1e-9, 'GDAL reads lat.rdr as written');
   // plausible grid: ~13.9 m per azimuth row, ~4 m per range column, rows run north-north-west (ascending)
   const mLat = 110_950; // metres per degree of latitude near 34.5° N (±0.1%)
   const mLon = 111_320 * Math.cos((34.46 * Math.PI) / 180);
-  const dist = (p: number, q: number): number => Math.hypot((at(lat, q) - at(lat, p)) * mLat, (at(lon, q) - at(lon, p)) * mLon);
+  const dist = (p: number, q: number): number =>
+    Math.hypot((at(lat, q) - at(lat, p)) * mLat, (at(lon, q) - at(lon, p)) * mLon);
   assert.ok(Math.abs(dist(0, W) - 13.9) < 0.1, `azimuth spacing ${dist(0, W)}`);
   assert.ok(Math.abs(dist(0, 1) - 4.0) < 0.05, `range spacing ${dist(0, 1)}`);
   assert.ok(at(lat, W) > at(lat, 0) && at(lon, W) < at(lon, 0), 'azimuth runs north, slightly west');
@@ -152,13 +192,19 @@ test('SLC stack, headers and lookups are well formed (and GDAL reads them)', asy
   // truth rasters: GDAL sees the bands, names and geolocation
   const ci = gdalinfo(r.coherence);
   assert.deepEqual(ci.size, [W, H]);
-  assert.deepEqual(ci.bands.map((b: any) => b.description), scene.pairs);
+  assert.deepEqual(
+    ci.bands.map((b: any) => b.description),
+    scene.pairs,
+  );
   assert.equal(ci.bands[0].type, 'Float32');
   assert.ok(ci.metadata?.GEOLOCATION?.X_DATASET, 'coherence.tif names its lon companion');
   assert.equal(gdalinfo(r.mask).bands[0].type, 'Byte');
   assert.equal(gdalinfo(r.landcover).bands[0].type, 'Byte');
   const mask = await readRaster(r.mask);
-  assert.ok(mask.georef.lat && Math.abs(at(mask.georef.lat, 5 * W + 7) - at(lat, 5 * W + 7)) < 1e-5, 'mask carries the same lat/lon (float32)');
+  assert.ok(
+    mask.georef.lat && Math.abs(at(mask.georef.lat, 5 * W + 7) - at(lat, 5 * W + 7)) < 1e-5,
+    'mask carries the same lat/lon (float32)',
+  );
 });
 
 test('empirical coherence of the simulated SLCs equals the true coherence (float64 estimator)', async () => {
@@ -171,7 +217,8 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
   // unit-variance speckle s_k = x_k / A, in float64
   const s = scene.dates.map((d) => {
     const x = readF32(slcPaths(dir, d).data);
-    const re = new Float64Array(N), im = new Float64Array(N);
+    const re = new Float64Array(N),
+      im = new Float64Array(N);
     for (let p = 0; p < N; p++) {
       const a = at(scene.amplitude, p);
       re[p] = at(x, 2 * p) / a;
@@ -181,7 +228,8 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
   });
   for (const [k, v] of s.entries()) {
     // E|s|² = 1 and E[s²] = 0 (circular); |s|² is exponential (sd 1): 5 standard errors of the mean over N pixels
-    let p2 = 0, sq = 0;
+    let p2 = 0,
+      sq = 0;
     for (let p = 0; p < N; p++) {
       p2 += at(v.re, p) ** 2 + at(v.im, p) ** 2;
       sq += at(v.re, p) ** 2 - at(v.im, p) ** 2;
@@ -194,11 +242,13 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
   // The same holds for a two-step pair (k, k+2) with γ_k γ_{k+1}.
   const pairs: { a: number; b: number; gamma: (p: number) => number }[] = [];
   for (let k = 0; k + 1 < s.length; k++) pairs.push({ a: k, b: k + 1, gamma: (p) => at(at(truth, k), p) });
-  for (let k = 0; k + 2 < s.length; k++) pairs.push({ a: k, b: k + 2, gamma: (p) => at(at(truth, k), p) * at(at(truth, k + 1), p) });
+  for (let k = 0; k + 2 < s.length; k++)
+    pairs.push({ a: k, b: k + 2, gamma: (p) => at(at(truth, k), p) * at(at(truth, k + 1), p) });
   // bins of true γ pooled over the consecutive pairs: the classical estimator |Σ s1 s2*| / sqrt(Σ|s1|² Σ|s2|²)
   const bins = Array.from({ length: 10 }, () => ({ n: 0, g: 0, cr: 0, ci: 0, p1: 0, p2: 0 }));
   for (const { a, b, gamma } of pairs) {
-    let err = 0, v = 0;
+    let err = 0,
+      v = 0;
     const consecutive = b === a + 1;
     for (let p = 0; p < N; p++) {
       const g = gamma(p);
@@ -227,7 +277,10 @@ test('empirical coherence of the simulated SLCs equals the true coherence (float
     // bound: 5 × the estimator's sd (1 − γ²)/sqrt(2N) for N independent looks, + its upward bias near γ = 0
     // (≤ sqrt(π/(4N)), the Rayleigh mean), + 0.002 because γ varies inside a bin (the sd formula assumes one γ)
     const tol = (5 * (1 - g * g)) / Math.sqrt(2 * bin.n) + Math.sqrt(Math.PI / (4 * bin.n)) + 0.002;
-    assert.ok(Math.abs(est - g) < tol, `bin ${i / 10}–${(i + 1) / 10}: estimate ${est.toFixed(4)} vs true ${g.toFixed(4)} (±${tol.toFixed(4)}, N=${bin.n})`);
+    assert.ok(
+      Math.abs(est - g) < tol,
+      `bin ${i / 10}–${(i + 1) / 10}: estimate ${est.toFixed(4)} vs true ${g.toFixed(4)} (±${tol.toFixed(4)}, N=${bin.n})`,
+    );
   }
   assert.ok(tested >= 5, `only ${tested} coherence bins had enough pixels`);
 });
@@ -245,7 +298,10 @@ test('damage is only in the co-event pair, only on built-up pixels, and the mask
       if (a[p] === b[p]) continue;
       assert.equal(k, 4, `pair ${k} differs at pixel ${p}: damage outside the co-event pair`);
       assert.equal(damaged.landcover[p], LANDCOVER.built_up, `damage outside the built-up class at pixel ${p}`);
-      assert.ok(at(damaged.buildingOf, p) >= 0 && at(damaged.buildings, at(damaged.buildingOf, p)).grade !== 'No visible damage');
+      assert.ok(
+        at(damaged.buildingOf, p) >= 0 &&
+          at(damaged.buildings, at(damaged.buildingOf, p)).grade !== 'No visible damage',
+      );
       assert.ok(at(a, p) < at(b, p), 'damage lowers coherence');
       changed++;
     }
@@ -268,27 +324,33 @@ test('damage is only in the co-event pair, only on built-up pixels, and the mask
   const gj = JSON.parse(readFileSync(r.damage, 'utf8'));
   assert.equal(gj.type, 'FeatureCollection');
   const grades = new Set(gj.features.map((f: any) => f.properties.damage_grade));
-  for (const g of grades) assert.ok(['Destroyed', 'Damaged', 'Possibly damaged', 'No visible damage'].includes(g as string));
+  for (const g of grades)
+    assert.ok(['Destroyed', 'Damaged', 'Possibly damaged', 'No visible damage'].includes(g as string));
   assert.ok(grades.has('No visible damage') && grades.has('Destroyed'));
   const raster = new Uint8Array(N);
-  const mLat = 110_950, mLon = 111_320 * Math.cos((34.46 * Math.PI) / 180);
+  const mLat = 110_950,
+    mLon = 111_320 * Math.cos((34.46 * Math.PI) / 180);
   for (const f of gj.features) {
     const ring: number[][] = f.geometry.coordinates[0];
     assert.deepEqual(ring[0], ring.at(-1), 'closed ring');
     let area2 = 0;
-    for (let i = 0; i + 1 < ring.length; i++) area2 += at(at(ring, i), 0) * at(at(ring, i + 1), 1) - at(at(ring, i + 1), 0) * at(at(ring, i), 1);
+    for (let i = 0; i + 1 < ring.length; i++)
+      area2 += at(at(ring, i), 0) * at(at(ring, i + 1), 1) - at(at(ring, i + 1), 0) * at(at(ring, i), 1);
     assert.ok(area2 > 0, 'exterior ring counter-clockwise (RFC 7946)');
     const areaM2 = (Math.abs(area2) / 2) * mLat * mLon;
     assert.ok(Math.abs(areaM2 / f.properties.area_m2 - 1) < 0.01, `area ${areaM2} vs ${f.properties.area_m2}`);
     if (!DAMAGED_GRADES.includes(f.properties.damage_grade)) continue;
-    const xs = ring.map((c) => at(c, 0)), ys = ring.map((c) => at(c, 1));
+    const xs = ring.map((c) => at(c, 0)),
+      ys = ring.map((c) => at(c, 1));
     const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
     for (let p = 0; p < N; p++) {
-      const x = at(lon, p), y = at(lat, p);
+      const x = at(lon, p),
+        y = at(lat, p);
       if (x < x0 || x > x1 || y < y0 || y > y1) continue;
       let inside = false;
       for (let i = 0, j = ring.length - 2; i < ring.length - 1; j = i++) {
-        const [xi = NaN, yi = NaN] = at(ring, i), [xj = NaN, yj = NaN] = at(ring, j);
+        const [xi = NaN, yi = NaN] = at(ring, i),
+          [xj = NaN, yj = NaN] = at(ring, j);
         if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
       }
       if (inside) raster[p] = 1;
@@ -298,7 +360,11 @@ test('damage is only in the co-event pair, only on built-up pixels, and the mask
   for (let p = 0; p < N; p++) {
     assert.equal(raster[p], mask[p], `pixel ${p}: polygons say ${raster[p]}, mask says ${mask[p]}`);
     ones += at(raster, p);
-    if (mask[p] === 1) assert.ok(at(at(coh, 4), p) < 0.5 * at(at(coh, 3), p), `pixel ${p}: co-event ${at(coh, 4)[p]} vs pre ${at(coh, 3)[p]}`);
+    if (mask[p] === 1)
+      assert.ok(
+        at(at(coh, 4), p) < 0.5 * at(at(coh, 3), p),
+        `pixel ${p}: co-event ${at(coh, 4)[p]} vs pre ${at(coh, 3)[p]}`,
+      );
   }
   assert.ok(ones > 0);
 });
@@ -311,7 +377,7 @@ test('the scene behaves as the paper needs: steady built-up, jumpy fields, field
   const diffs = (cls: number, building: boolean): number[] => {
     const out: number[] = [];
     for (let p = 0; p < N; p += 7) {
-      if (sc.landcover[p] !== cls || (at(sc.buildingOf, p) >= 0) !== building) continue;
+      if (sc.landcover[p] !== cls || at(sc.buildingOf, p) >= 0 !== building) continue;
       for (let k = 0; k + 1 < ei; k++) {
         if (sc.pairWeather(k) < 1 || sc.pairWeather(k + 1) < 1) continue; // weather moves every class
         out.push(Math.abs(at(at(coh, k + 1), p) - at(at(coh, k), p)));
@@ -326,7 +392,8 @@ test('the scene behaves as the paper needs: steady built-up, jumpy fields, field
   assert.ok(median(built) < 0.03, `built-up pair-to-pair change ${median(built)}`);
   assert.ok(median(agri) > 0.15, `agriculture pair-to-pair change ${median(agri)}`);
   // single-pair change detection has something to get wrong: fields that fall from high to low at the event
-  let agriPixels = 0, agriDrops = 0;
+  let agriPixels = 0,
+    agriDrops = 0;
   for (let p = 0; p < N; p++) {
     if (sc.landcover[p] !== LANDCOVER.agriculture) continue;
     agriPixels++;
@@ -339,28 +406,49 @@ test('the scene behaves as the paper needs: steady built-up, jumpy fields, field
 
 test('bad options and folders give one clear DpmError and leave nothing behind', async () => {
   const dir = join(tmp, 'bad');
-  await assert.rejects(execute('simulate', { out: dir, dates: 5, 'event-index': 4 }, silentFeedback),
-    (e: Error) => e instanceof DpmError && /--event-index must be in \[1, 3\]/.test(e.message));
-  await assert.rejects(simulate({ ...SMALL, eventIndex: 0 }, dir, silentFeedback), (e: Error) => e instanceof DpmError && /--event-index/.test(e.message));
-  await assert.rejects(execute('simulate', { out: dir, width: 20 }, silentFeedback),
-    (e: Error) => e instanceof DpmError && /--width must be ≥ 120/.test(e.message));
-  await assert.rejects(simulate({ ...SMALL, height: 10 }, dir, silentFeedback), (e: Error) => e instanceof DpmError && /--height/.test(e.message));
-  await assert.rejects(simulate({ ...SMALL, dates: 2 }, dir, silentFeedback), (e: Error) => e instanceof DpmError && /--dates/.test(e.message));
+  await assert.rejects(
+    execute('simulate', { out: dir, dates: 5, 'event-index': 4 }, silentFeedback),
+    (e: Error) => e instanceof DpmError && /--event-index must be in \[1, 3\]/.test(e.message),
+  );
+  await assert.rejects(
+    simulate({ ...SMALL, eventIndex: 0 }, dir, silentFeedback),
+    (e: Error) => e instanceof DpmError && /--event-index/.test(e.message),
+  );
+  await assert.rejects(
+    execute('simulate', { out: dir, width: 20 }, silentFeedback),
+    (e: Error) => e instanceof DpmError && /--width must be ≥ 120/.test(e.message),
+  );
+  await assert.rejects(
+    simulate({ ...SMALL, height: 10 }, dir, silentFeedback),
+    (e: Error) => e instanceof DpmError && /--height/.test(e.message),
+  );
+  await assert.rejects(
+    simulate({ ...SMALL, dates: 2 }, dir, silentFeedback),
+    (e: Error) => e instanceof DpmError && /--dates/.test(e.message),
+  );
   assert.ok(!existsSync(dir), 'a refused run creates nothing');
 
   const busy = join(tmp, 'busy');
   mkdirSync(busy);
   writeFileSync(join(busy, 'notes.txt'), 'mine');
-  await assert.rejects(simulate(SMALL, busy, silentFeedback), (e: Error) => e instanceof DpmError && /not empty/.test(e.message));
+  await assert.rejects(
+    simulate(SMALL, busy, silentFeedback),
+    (e: Error) => e instanceof DpmError && /not empty/.test(e.message),
+  );
   assert.deepEqual(readdirSync(busy), ['notes.txt']);
 });
 
 test('the toolbox algorithm returns every output the manifest declares', async () => {
   const dir = join(tmp, 'toolbox');
-  const out = await execute('simulate', { out: dir, width: '120', height: '60', dates: '4', seed: '2' }, silentFeedback);
+  const out = await execute(
+    'simulate',
+    { out: dir, width: '120', height: '60', dates: '4', seed: '2' },
+    silentFeedback,
+  );
   const spec = loadManifest().algorithms.find((a) => a.id === 'simulate')!;
   assert.deepEqual(Object.keys(out).sort(), spec.outputs.map((o) => o.name).sort());
-  for (const k of ['folder', 'scene', 'damage', 'damage_mask', 'coherence', 'landcover']) assert.ok(existsSync(out[k] as string), k);
+  for (const k of ['folder', 'scene', 'damage', 'damage_mask', 'coherence', 'landcover'])
+    assert.ok(existsSync(out[k] as string), k);
   const scene = JSON.parse(readFileSync(out.scene as string, 'utf8'));
   assert.equal(out.event_date, scene.event_date);
   assert.equal(out.aoi_window, scene.aoi_window);
@@ -377,8 +465,10 @@ test('cancel leaves no files; re-simulating into a scene folder replaces it', as
   const re = join(tmp, 'replace');
   await simulate({ ...SMALL, dates: 8 }, re, silentFeedback);
   const r = await simulate({ ...SMALL, dates: 5, seed: 9 }, re, silentFeedback);
-  const dated = readdirSync(re).filter((e) => /^\d{8}$/.test(e)).sort();
-  assert.deepEqual(dated, r.dates, 'only the new scene\'s dates remain');
+  const dated = readdirSync(re)
+    .filter((e) => /^\d{8}$/.test(e))
+    .sort();
+  assert.deepEqual(dated, r.dates, "only the new scene's dates remain");
   assert.equal(JSON.parse(readFileSync(r.scene, 'utf8')).seed, 9);
   assert.equal(listFiles(re).filter((f) => f.includes('.dpm-tmp-')).length, 0);
 });

@@ -20,7 +20,9 @@ const code = await serveWorker(async (id, p, fb) => {
     fb.log('error', 'spin: an error line that is not fatal');
     for (let i = 0; i < blocks; i++) {
       const until = Date.now() + blockMs;
-      while (Date.now() < until) { /* busy: no await, no event loop turn */ }
+      while (Date.now() < until) {
+        /* busy: no await, no event loop turn */
+      }
       if (p.fail === 'input' && i === 1) throw new DpmError(`spin: --fail input at block ${i}`);
       if (p.fail === 'internal' && i === 1) throw new TypeError('boom');
       fb.progress((100 * (i + 1)) / blocks, i === 0 ? 'spinning' : undefined);

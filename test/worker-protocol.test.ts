@@ -4,7 +4,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,15 +24,26 @@ import { at } from './at.js';
 const harness = fileURLToPath(new URL('./worker-harness.js', import.meta.url));
 const cli = fileURLToPath(new URL('../host/cli.js', import.meta.url));
 
-interface Line { type: string; [k: string]: unknown }
-interface Run { code: number | null; lines: Line[]; stderr: string }
+interface Line {
+  type: string;
+  [k: string]: unknown;
+}
+interface Run {
+  code: number | null;
+  lines: Line[];
+  stderr: string;
+}
 
 /**
  * Starts a runner, sends `request`, keeps stdin open; `onLine` may act on each stdout line (cancel, close stdin).
  * Every stdout line must be JSON: the protocol allows nothing else.
  */
-function runWorker(args: string[], request: unknown, onLine?: (l: Line, stdin: NodeJS.WritableStream & { end(): void }) => void,
-  closeStdin = false): Promise<Run> {
+function runWorker(
+  args: string[],
+  request: unknown,
+  onLine?: (l: Line, stdin: NodeJS.WritableStream & { end(): void }) => void,
+  closeStdin = false,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const lines: Line[] = [];
@@ -86,15 +106,23 @@ test('result: log lines of every level, progress, then exactly one result as the
 test('errors: a DpmError exits 2, an internal error exits 1 with its stack as debug; no partial output', async () => {
   const dir = tempDir();
   try {
-    const input = await runWorker([harness], { algorithm: 'spin', parameters: { out: join(dir, 'a.txt'), fail: 'input' } });
+    const input = await runWorker([harness], {
+      algorithm: 'spin',
+      parameters: { out: join(dir, 'a.txt'), fail: 'input' },
+    });
     assert.equal(input.code, 2);
     assert.deepEqual(finals(input), [{ type: 'error', message: 'spin: --fail input at block 1', exitCode: 2 }]);
     assert.equal(input.lines.at(-1)!.type, 'error');
 
-    const internal = await runWorker([harness], { algorithm: 'spin', parameters: { out: join(dir, 'b.txt'), fail: 'internal' } });
+    const internal = await runWorker([harness], {
+      algorithm: 'spin',
+      parameters: { out: join(dir, 'b.txt'), fail: 'internal' },
+    });
     assert.equal(internal.code, 1);
     assert.deepEqual(finals(internal), [{ type: 'error', message: 'internal error: boom', exitCode: 1 }]);
-    assert.ok(internal.lines.some((l) => l.type === 'log' && l.level === 'debug' && /TypeError: boom/.test(String(l.message))));
+    assert.ok(
+      internal.lines.some((l) => l.type === 'log' && l.level === 'debug' && /TypeError: boom/.test(String(l.message))),
+    );
     assert.deepEqual(readdirSync(dir), [], 'partial outputs removed');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -108,14 +136,20 @@ test('cancel line: stops at the next block although the job never yields; exit 1
   const dir = tempDir();
   try {
     let sent = false;
-    const r = await runWorker([harness], { algorithm: 'spin', parameters: { out: join(dir, 'c.txt'), ...LONG } }, (l, stdin) => {
-      if (l.type === 'progress' && !sent) {
-        sent = true;
-        stdin.write('{"type":"something-else"}\nnot json\n{"type":"cancel"}\n'); // unknown lines are ignored
-      }
-    });
+    const r = await runWorker(
+      [harness],
+      { algorithm: 'spin', parameters: { out: join(dir, 'c.txt'), ...LONG } },
+      (l, stdin) => {
+        if (l.type === 'progress' && !sent) {
+          sent = true;
+          stdin.write('{"type":"something-else"}\nnot json\n{"type":"cancel"}\n'); // unknown lines are ignored
+        }
+      },
+    );
     assert.equal(r.code, 130, r.stderr);
-    assert.deepEqual(finals(r), [{ type: 'error', message: 'canceled: cancel requested by the host', canceled: true, exitCode: 130 }]);
+    assert.deepEqual(finals(r), [
+      { type: 'error', message: 'canceled: cancel requested by the host', canceled: true, exitCode: 130 },
+    ]);
     assert.ok(Number(r.lines.filter((l) => l.type === 'progress').at(-1)!.percent) < 100);
     assert.deepEqual(readdirSync(dir), []);
   } finally {
@@ -127,14 +161,20 @@ test('EOF on stdin (the host died): the job is cancelled, exit 130, partial outp
   const dir = tempDir();
   try {
     let closed = false;
-    const r = await runWorker([harness], { algorithm: 'spin', parameters: { out: join(dir, 'd.txt'), ...LONG } }, (l, stdin) => {
-      if (l.type === 'progress' && !closed) {
-        closed = true;
-        stdin.end();
-      }
-    });
+    const r = await runWorker(
+      [harness],
+      { algorithm: 'spin', parameters: { out: join(dir, 'd.txt'), ...LONG } },
+      (l, stdin) => {
+        if (l.type === 'progress' && !closed) {
+          closed = true;
+          stdin.end();
+        }
+      },
+    );
     assert.equal(r.code, 130, r.stderr);
-    assert.deepEqual(finals(r), [{ type: 'error', message: 'canceled: stdin closed (the host has gone away)', canceled: true, exitCode: 130 }]);
+    assert.deepEqual(finals(r), [
+      { type: 'error', message: 'canceled: stdin closed (the host has gone away)', canceled: true, exitCode: 130 },
+    ]);
     assert.deepEqual(readdirSync(dir), []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -152,7 +192,16 @@ test('stdin redirected from a file: EOF after the request is not a cancel', asyn
       const child = spawn(process.execPath, [harness], { stdio: [fd, 'pipe', 'pipe'] });
       let stdout = '';
       child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.on('close', (code) => resolve({ code, lines: stdout.trim().split('\n').map((t) => JSON.parse(t) as Line), stderr: '' }));
+      child.on('close', (code) =>
+        resolve({
+          code,
+          lines: stdout
+            .trim()
+            .split('\n')
+            .map((t) => JSON.parse(t) as Line),
+          stderr: '',
+        }),
+      );
     });
     closeSync(fd);
     assert.equal(r.code, 0);
@@ -165,12 +214,18 @@ test('stdin redirected from a file: EOF after the request is not a cancel', asyn
 
 test('parseRequest: every malformed request is one DpmError that says what is expected', () => {
   assert.deepEqual(parseRequest('{"algorithm":"x"}'), { algorithm: 'x', parameters: {} });
-  assert.deepEqual(parseRequest(`{"protocol":${PROTOCOL_VERSION},"algorithm":"x","parameters":{"a":1}}`), { algorithm: 'x', parameters: { a: 1 } });
+  assert.deepEqual(parseRequest(`{"protocol":${PROTOCOL_VERSION},"algorithm":"x","parameters":{"a":1}}`), {
+    algorithm: 'x',
+    parameters: { a: 1 },
+  });
   assert.throws(() => parseRequest('nope'), /not valid JSON.*expected \{"algorithm"/);
   assert.throws(() => parseRequest('[1]'), /must be a JSON object/);
   assert.throws(() => parseRequest('{"parameters":{}}'), /no "algorithm"/);
   assert.throws(() => parseRequest('{"algorithm":"x","parameters":[1]}'), /"parameters" must be an object/);
-  assert.throws(() => parseRequest('{"algorithm":"x","protocol":99}'), /protocol 99 requested, this runner speaks protocol 1/);
+  assert.throws(
+    () => parseRequest('{"algorithm":"x","protocol":99}'),
+    /protocol 99 requested, this runner speaks protocol 1/,
+  );
 });
 
 test('dpm worker (real execute): unknown algorithm, bad parameters, empty stdin, --describe', async () => {

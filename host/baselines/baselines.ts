@@ -22,7 +22,10 @@ export type BaselineMethod = 'ccd' | 'nd' | 'zscore' | 'percentile';
 export const BASELINE_METHODS: readonly BaselineMethod[] = ['ccd', 'nd', 'zscore', 'percentile'];
 
 /** Which bands are pre-event and which is the co-event pair (host/model/series.ts splitBands gives one). */
-export interface BaselineSplit { pre: number[]; coEvent?: number; }
+export interface BaselineSplit {
+  pre: number[];
+  coEvent?: number;
+}
 
 export const ND_EPSILON = 1e-8;
 export const DEFAULT_SIGMA_MIN = SIGMA_MIN;
@@ -37,7 +40,11 @@ export interface BaselineOptions {
 
 /** The pre-event bands (the last one apart) and the co-event band, each checked to cover the whole grid: a read at
  *  a pixel index below width × height is then never out of range. */
-function bandsOf(stack: CoherenceStack, split: BaselineSplit, what: string): { pre: Float32Array[]; last: Float32Array; co: Float32Array } {
+function bandsOf(
+  stack: CoherenceStack,
+  split: BaselineSplit,
+  what: string,
+): { pre: Float32Array[]; last: Float32Array; co: Float32Array } {
   if (split.coEvent === undefined) throw new DpmError(`${what}: needs a co-event band (the pair spanning the event)`);
   if (split.pre.length === 0) throw new DpmError(`${what}: needs at least one pre-event band`);
   const n = stack.width * stack.height;
@@ -53,7 +60,12 @@ function bandsOf(stack: CoherenceStack, split: BaselineSplit, what: string): { p
 }
 
 /** One baseline as a float32 band of the stack's grid. */
-export function computeBaseline(method: BaselineMethod, stack: CoherenceStack, split: BaselineSplit, opts: BaselineOptions = {}): Float32Array {
+export function computeBaseline(
+  method: BaselineMethod,
+  stack: CoherenceStack,
+  split: BaselineSplit,
+  opts: BaselineOptions = {},
+): Float32Array {
   const fb = opts.feedback ?? silentFeedback;
   const { pre, last, co } = bandsOf(stack, split, method);
   const n = stack.width * stack.height;
@@ -72,28 +84,51 @@ export function computeBaseline(method: BaselineMethod, stack: CoherenceStack, s
     for (let i = i0; i < i1; i++) {
       // i < n and bandsOf checked every band's length: `?? NaN` never fires (NaN is nodata anyway)
       const c = co[i] ?? NaN;
-      if (Number.isNaN(c)) { out[i] = NaN; continue; }
+      if (Number.isNaN(c)) {
+        out[i] = NaN;
+        continue;
+      }
       const lastPre = last[i] ?? NaN;
       switch (method) {
-        case 'ccd': out[i] = lastPre - c; break; // NaN γ_pre propagates
-        case 'nd': out[i] = (lastPre - c) / (lastPre + c + ND_EPSILON); break;
+        case 'ccd':
+          out[i] = lastPre - c;
+          break; // NaN γ_pre propagates
+        case 'nd':
+          out[i] = (lastPre - c) / (lastPre + c + ND_EPSILON);
+          break;
         case 'zscore': {
-          let s = 0, m = 0;
-          for (const band of pre) { const v = band[i] ?? NaN; if (!Number.isNaN(v)) { s += v; m++; } }
-          if (m < MIN_HISTORY) { out[i] = NaN; break; }
+          let s = 0,
+            m = 0;
+          for (const band of pre) {
+            const v = band[i] ?? NaN;
+            if (!Number.isNaN(v)) {
+              s += v;
+              m++;
+            }
+          }
+          if (m < MIN_HISTORY) {
+            out[i] = NaN;
+            break;
+          }
           const mean = s / m;
           let ss = 0;
-          for (const band of pre) { const v = band[i] ?? NaN; if (!Number.isNaN(v)) ss += (v - mean) * (v - mean); }
+          for (const band of pre) {
+            const v = band[i] ?? NaN;
+            if (!Number.isNaN(v)) ss += (v - mean) * (v - mean);
+          }
           out[i] = (mean - c) / Math.max(Math.sqrt(ss / (m - 1)), sigmaMin);
           break;
         }
         case 'percentile': {
-          let below = 0, equal = 0, m = 0;
+          let below = 0,
+            equal = 0,
+            m = 0;
           for (const band of pre) {
             const v = band[i] ?? NaN;
             if (Number.isNaN(v)) continue;
             m++;
-            if (v < c) below++; else if (v === c) equal++;
+            if (v < c) below++;
+            else if (v === c) equal++;
           }
           out[i] = m < MIN_HISTORY ? NaN : 1 - (below + 0.5 * equal) / m;
           break;
@@ -107,22 +142,33 @@ export function computeBaseline(method: BaselineMethod, stack: CoherenceStack, s
 
 export const ccd = (s: CoherenceStack, sp: BaselineSplit) => computeBaseline('ccd', s, sp);
 export const normalizedDifference = (s: CoherenceStack, sp: BaselineSplit) => computeBaseline('nd', s, sp);
-export const zScore = (s: CoherenceStack, sp: BaselineSplit, sigmaMin = DEFAULT_SIGMA_MIN) => computeBaseline('zscore', s, sp, { sigmaMin });
+export const zScore = (s: CoherenceStack, sp: BaselineSplit, sigmaMin = DEFAULT_SIGMA_MIN) =>
+  computeBaseline('zscore', s, sp, { sigmaMin });
 export const percentileRank = (s: CoherenceStack, sp: BaselineSplit) => computeBaseline('percentile', s, sp);
 
 /** Band description for the output GeoTIFF, naming the pairs used. */
-export function describeBaseline(method: BaselineMethod, stack: CoherenceStack, split: BaselineSplit, sigmaMin = DEFAULT_SIGMA_MIN): string {
+export function describeBaseline(
+  method: BaselineMethod,
+  stack: CoherenceStack,
+  split: BaselineSplit,
+  sigmaMin = DEFAULT_SIGMA_MIN,
+): string {
   const lab = (k: number | undefined) => {
     const p = k === undefined ? undefined : stack.pairs[k];
     return p ? `${p.first}_${p.second}` : `band ${(k ?? -1) + 1}`;
   };
-  const co = lab(split.coEvent), last = lab(split.pre[split.pre.length - 1]);
+  const co = lab(split.coEvent),
+    last = lab(split.pre[split.pre.length - 1]);
   // ASCII only: band descriptions travel through GDAL, QGIS and shell tools
   const hist = `${split.pre.length} pre-event pairs ${lab(split.pre[0])}..${last}`;
   switch (method) {
-    case 'ccd': return `CCD coherence loss ${last} - ${co}`;
-    case 'nd': return `normalised coherence difference (${last} - ${co})/(sum + 1e-8)`;
-    case 'zscore': return `coherence z-score (mean - ${co})/max(std, ${sigmaMin}) over ${hist}`;
-    case 'percentile': return `1 - percentile rank of ${co} among ${hist}`;
+    case 'ccd':
+      return `CCD coherence loss ${last} - ${co}`;
+    case 'nd':
+      return `normalised coherence difference (${last} - ${co})/(sum + 1e-8)`;
+    case 'zscore':
+      return `coherence z-score (mean - ${co})/max(std, ${sigmaMin}) over ${hist}`;
+    case 'percentile':
+      return `1 - percentile rank of ${co} among ${hist}`;
   }
 }

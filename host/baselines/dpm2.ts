@@ -69,12 +69,18 @@ interface LinearFit {
 
 function linearFit(se: number, see: number, sg: number, seg: number, sgg: number, n: number, out: LinearFit): void {
   // SSE(A, B) = Σγ² − 2AΣeγ − 2BΣγ + A²Σe² + 2ABΣe + nB²  (convex: the optimum is inside or on an edge)
-  const sse = (a: number, b: number) => Math.max(0, sgg - 2 * a * seg - 2 * b * sg + a * a * see + 2 * a * b * se + n * b * b);
+  const sse = (a: number, b: number) =>
+    Math.max(0, sgg - 2 * a * seg - 2 * b * sg + a * a * see + 2 * a * b * se + n * b * b);
   const det = n * see - se * se;
   if (det > 1e-12 * n * see) {
     const a = (n * seg - se * sg) / det;
     const b = (see * sg - se * seg) / det;
-    if (a >= 0 && b >= 0 && a + b <= 1) { out.a = a; out.b = b; out.sse = sse(a, b); return; }
+    if (a >= 0 && b >= 0 && a + b <= 1) {
+      out.a = a;
+      out.b = b;
+      out.sse = sse(a, b);
+      return;
+    }
   }
   const clamp = (v: number) => (v > 0 ? (v < 1 ? v : 1) : 0);
   // edges: A = 0; B = 0; A + B = 1 (γ = 1 + A(e − 1))
@@ -82,10 +88,22 @@ function linearFit(se: number, see: number, sg: number, seg: number, sgg: number
   const a1 = see > 0 ? clamp(seg / see) : 0;
   const d2 = see - 2 * se + n;
   const a2 = d2 > 0 ? clamp((seg - se - sg + n) / d2) : 0;
-  const s0 = sse(0, b0), s1 = sse(a1, 0), s2 = sse(a2, 1 - a2);
-  if (s0 <= s1 && s0 <= s2) { out.a = 0; out.b = b0; out.sse = s0; }
-  else if (s1 <= s2) { out.a = a1; out.b = 0; out.sse = s1; }
-  else { out.a = a2; out.b = 1 - a2; out.sse = s2; }
+  const s0 = sse(0, b0),
+    s1 = sse(a1, 0),
+    s2 = sse(a2, 1 - a2);
+  if (s0 <= s1 && s0 <= s2) {
+    out.a = 0;
+    out.b = b0;
+    out.sse = s0;
+  } else if (s1 <= s2) {
+    out.a = a1;
+    out.b = 0;
+    out.sse = s1;
+  } else {
+    out.a = a2;
+    out.b = 1 - a2;
+    out.sse = s2;
+  }
 }
 
 /**
@@ -94,14 +112,20 @@ function linearFit(se: number, see: number, sg: number, seg: number, sgg: number
  * multiples of the revisit time), so one τ costs a handful of exponentials whatever the number of pairs. `grid`
  * (tauGrid of the same spans, in the same order) is shared by all pixels that have every pair.
  */
-export function fitDecorrelation(dtIn: ArrayLike<number>, gammaIn: ArrayLike<number>, opts: FitOptions = {}, grid?: TauGrid): DecorrelationFit {
+export function fitDecorrelation(
+  dtIn: ArrayLike<number>,
+  gammaIn: ArrayLike<number>,
+  opts: FitOptions = {},
+  grid?: TauGrid,
+): DecorrelationFit {
   const n = dtIn.length;
   if (n < 4) throw new DpmError(`decorrelation fit needs at least 4 pre-event pairs, got ${n}`);
   const g = grid && grid.n === n ? grid : tauGrid(dtIn, opts);
   const nd = g.spans.length;
   // per distinct span: Σγ; and Σγ, Σγ² over all pairs
   const agg = new Float64Array(nd);
-  let sg = 0, sgg = 0;
+  let sg = 0,
+    sgg = 0;
   // g.index has one entry per pair (k < n): pair k adds to its span's sum
   g.index.forEach((u, k) => {
     const v = gammaIn[k] ?? NaN;
@@ -110,45 +134,76 @@ export function fitDecorrelation(dtIn: ArrayLike<number>, gammaIn: ArrayLike<num
     sgg += v * v;
   });
   const r: LinearFit = { a: 0, b: 0, sse: 0 };
-  let best = 0, bestSse = Infinity;
+  let best = 0,
+    bestSse = Infinity;
   const m = g.taus.length;
   const table = g.table;
   for (let j = 0; j < m; j++) {
     const row = table.subarray(j * nd, (j + 1) * nd);
     let seg = 0;
-    row.forEach((e, u) => { seg += e * (agg[u] ?? NaN); });
+    row.forEach((e, u) => {
+      seg += e * (agg[u] ?? NaN);
+    });
     linearFit(g.se[j] ?? NaN, g.see[j] ?? NaN, sg, seg, sgg, n, r);
-    if (r.sse < bestSse) { bestSse = r.sse; best = j; }
+    if (r.sse < bestSse) {
+      bestSse = r.sse;
+      best = j;
+    }
   }
   // golden-section refinement on ln τ between the neighbours of the best grid point
   const { spans, counts } = g;
   const evalAt = (lnTau: number): number => {
     const inv = Math.exp(-lnTau);
-    let se = 0, see = 0, seg = 0;
+    let se = 0,
+      see = 0,
+      seg = 0;
     spans.forEach((span, u) => {
       const e = Math.exp(-span * inv);
       const count = counts[u] ?? 0;
-      se += count * e; see += count * e * e; seg += e * (agg[u] ?? NaN);
+      se += count * e;
+      see += count * e * e;
+      seg += e * (agg[u] ?? NaN);
     });
     linearFit(se, see, sg, seg, sgg, n, r);
     return r.sse;
   };
   const lnTauAt = (j: number) => Math.log(g.taus[j] ?? NaN);
-  let lo = lnTauAt(Math.max(0, best - 1)), hi = lnTauAt(Math.min(m - 1, best + 1));
+  let lo = lnTauAt(Math.max(0, best - 1)),
+    hi = lnTauAt(Math.min(m - 1, best + 1));
   const R = (Math.sqrt(5) - 1) / 2;
-  let c = hi - R * (hi - lo), d = lo + R * (hi - lo);
-  let fc = evalAt(c), fd = evalAt(d);
+  let c = hi - R * (hi - lo),
+    d = lo + R * (hi - lo);
+  let fc = evalAt(c),
+    fd = evalAt(d);
   // 40 steps shrink the bracket (two grid steps, ~0.14 in ln τ) by 0.618^40 ≈ 4e-9
   for (let it = 0; it < 40 && hi - lo > 1e-10; it++) {
-    if (fc <= fd) { hi = d; d = c; fd = fc; c = hi - R * (hi - lo); fc = evalAt(c); }
-    else { lo = c; c = d; fc = fd; d = lo + R * (hi - lo); fd = evalAt(d); }
+    if (fc <= fd) {
+      hi = d;
+      d = c;
+      fd = fc;
+      c = hi - R * (hi - lo);
+      fc = evalAt(c);
+    } else {
+      lo = c;
+      c = d;
+      fc = fd;
+      d = lo + R * (hi - lo);
+      fd = evalAt(d);
+    }
   }
   let lnTau = (lo + hi) / 2;
-  if (evalAt(lnTau) > bestSse) { lnTau = lnTauAt(best); evalAt(lnTau); }
+  if (evalAt(lnTau) > bestSse) {
+    lnTau = lnTauAt(best);
+    evalAt(lnTau);
+  }
   const tau = Math.exp(lnTau);
   const gamma0 = r.a + r.b;
   return {
-    gamma0, tau, floor: gamma0 > 0 ? r.b / gamma0 : 0, sse: r.sse, n,
+    gamma0,
+    tau,
+    floor: gamma0 > 0 ? r.b / gamma0 : 0,
+    sse: r.sse,
+    n,
     sigma: Math.sqrt(r.sse / (n - 3)),
     tauAtBound: best === 0 || best === m - 1,
   };
@@ -183,9 +238,11 @@ export function tauGrid(dt: ArrayLike<number>, opts: FitOptions = {}): TauGrid {
   for (const u of index) counts[u] = (counts[u] ?? 0) + 1;
   const nd = spans.length;
   const table = new Float64Array(m * nd);
-  const se = new Float64Array(m), see = new Float64Array(m);
+  const se = new Float64Array(m),
+    see = new Float64Array(m);
   taus.forEach((tau, j) => {
-    let sum = 0, sumSq = 0;
+    let sum = 0,
+      sumSq = 0;
     spans.forEach((span, u) => {
       const e = Math.exp(-span / tau);
       const count = counts[u] ?? 0;
@@ -215,19 +272,36 @@ export function leverage(fit: DecorrelationFit, dt: ArrayLike<number>, t: number
     return [e, 1, (A * e * x) / (fit.tau * fit.tau)];
   };
   // JᵀJ, symmetric: its six distinct entries
-  let m00 = 0, m01 = 0, m02 = 0, m11 = 0, m12 = 0, m22 = 0;
+  let m00 = 0,
+    m01 = 0,
+    m02 = 0,
+    m11 = 0,
+    m12 = 0,
+    m22 = 0;
   for (const x of Array.from(dt)) {
     const [g0, g1, g2] = grad(x);
-    m00 += g0 * g0; m01 += g0 * g1; m02 += g0 * g2;
-    m11 += g1 * g1; m12 += g1 * g2; m22 += g2 * g2;
+    m00 += g0 * g0;
+    m01 += g0 * g1;
+    m02 += g0 * g2;
+    m11 += g1 * g1;
+    m12 += g1 * g2;
+    m22 += g2 * g2;
   }
-  const c00 = m11 * m22 - m12 * m12, c01 = m02 * m12 - m01 * m22, c02 = m01 * m12 - m02 * m11;
-  const c11 = m00 * m22 - m02 * m02, c12 = m01 * m02 - m00 * m12, c22 = m00 * m11 - m01 * m01;
+  const c00 = m11 * m22 - m12 * m12,
+    c01 = m02 * m12 - m01 * m22,
+    c02 = m01 * m12 - m02 * m11;
+  const c11 = m00 * m22 - m02 * m02,
+    c12 = m01 * m02 - m00 * m12,
+    c22 = m00 * m11 - m01 * m01;
   const det = m00 * c00 + m01 * c01 + m02 * c02;
   // relative singularity test: the τ column vanishes when A → 0, and e → const when τ ≫ every span
   if (!(A > 1e-6) || !(Math.abs(det) > 1e-12 * m00 * m11 * Math.max(m22, 1e-300))) return 1 / dt.length;
   const g = grad(t);
-  const h = (g[0] * (c00 * g[0] + c01 * g[1] + c02 * g[2]) + g[1] * (c01 * g[0] + c11 * g[1] + c12 * g[2]) + g[2] * (c02 * g[0] + c12 * g[1] + c22 * g[2])) / det;
+  const h =
+    (g[0] * (c00 * g[0] + c01 * g[1] + c02 * g[2]) +
+      g[1] * (c01 * g[0] + c11 * g[1] + c12 * g[2]) +
+      g[2] * (c02 * g[0] + c12 * g[1] + c22 * g[2])) /
+    det;
   return Number.isFinite(h) && h >= 0 ? h : 1 / dt.length;
 }
 
@@ -263,7 +337,8 @@ export function dayNumber(yyyymmdd: string, what: string): number {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(yyyymmdd.trim());
   const [, y = '', mo = '', d = ''] = m ?? [];
   const t = m ? Date.UTC(+y, +mo - 1, +d) : NaN;
-  if (!m || Number.isNaN(t) || new Date(t).getUTCDate() !== +d) throw new DpmError(`${what}: '${yyyymmdd}' is not a date (YYYYMMDD or YYYY-MM-DD)`);
+  if (!m || Number.isNaN(t) || new Date(t).getUTCDate() !== +d)
+    throw new DpmError(`${what}: '${yyyymmdd}' is not a date (YYYYMMDD or YYYY-MM-DD)`);
   return t / 86_400_000;
 }
 
@@ -273,20 +348,30 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
   const minPairs = Math.max(4, o.minPairs ?? DPM2_DEFAULTS.minPairs);
   const sigmaMin = o.sigmaMin ?? SIGMA_MIN;
   /** one band of the stack: its pair, its span in days and its values */
-  interface Band { pair: { first: string; second: string }; span: number; values: Float32Array }
-  const pre: Band[] = [], co: Band[] = [];
+  interface Band {
+    pair: { first: string; second: string };
+    span: number;
+    values: Float32Array;
+  }
+  const pre: Band[] = [],
+    co: Band[] = [];
   stack.pairs.forEach((pair, k) => {
-    const a = dayNumber(pair.first, `${what} band ${k + 1}`), b = dayNumber(pair.second, `${what} band ${k + 1}`);
-    if (!(b > a)) throw new DpmError(`${what}: band ${k + 1} pair ${pair.first}_${pair.second} does not go forward in time`);
+    const a = dayNumber(pair.first, `${what} band ${k + 1}`),
+      b = dayNumber(pair.second, `${what} band ${k + 1}`);
+    if (!(b > a))
+      throw new DpmError(`${what}: band ${k + 1} pair ${pair.first}_${pair.second} does not go forward in time`);
     const values = stack.bands[k];
     if (!values) throw new DpmError(`${what}: ${stack.pairs.length} pairs but ${stack.bands.length} bands`);
     if (b <= ev) pre.push({ pair, span: b - a, values });
     else if (a <= ev) co.push({ pair, span: b - a, values });
   });
   if (pre.length < minPairs) {
-    throw new DpmError(`${what}: ${pre.length} pre-event pair(s) end on or before ${o.eventDate}; the DPM2-style fit needs at least ${minPairs} (compute more pairs with 'dpm coherence --pairs all' or lower --min-pairs)`);
+    throw new DpmError(
+      `${what}: ${pre.length} pre-event pair(s) end on or before ${o.eventDate}; the DPM2-style fit needs at least ${minPairs} (compute more pairs with 'dpm coherence --pairs all' or lower --min-pairs)`,
+    );
   }
-  if (co.length === 0) throw new DpmError(`${what}: no pair spans the event date ${o.eventDate} (first ≤ event < second)`);
+  if (co.length === 0)
+    throw new DpmError(`${what}: no pair spans the event date ${o.eventDate} (first ≤ event < second)`);
   let coUsed = co;
   if ((o.coEvent ?? DPM2_DEFAULTS.coEvent) === 'shortest') {
     const s = Math.min(...co.map((c) => c.span));
@@ -295,12 +380,22 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
   const npx = stack.width * stack.height;
   const nan = () => new Float32Array(npx).fill(NaN);
   const res: Dpm2Result = {
-    probability: nan(), gamma0: nan(), tau: nan(), floor: nan(), sigma: nan(), residual: nan(), preCount: new Float32Array(npx),
-    prePairs: pre.length, coPairs: coUsed.map((c) => c.pair), masked: 0, tauAtBound: 0,
+    probability: nan(),
+    gamma0: nan(),
+    tau: nan(),
+    floor: nan(),
+    sigma: nan(),
+    residual: nan(),
+    preCount: new Float32Array(npx),
+    prePairs: pre.length,
+    coPairs: coUsed.map((c) => c.pair),
+    masked: 0,
+    tauAtBound: 0,
   };
   const preDt = Float64Array.from(pre, (c) => c.span);
   const full = tauGrid(preDt, o);
-  const dtBuf = new Float64Array(pre.length), gBuf = new Float64Array(pre.length);
+  const dtBuf = new Float64Array(pre.length),
+    gBuf = new Float64Array(pre.length);
   const block = Math.max(1, Math.floor(20_000 / pre.length));
   for (let p = 0; p < npx; p++) {
     if (p % block === 0) {
@@ -316,8 +411,13 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
       n++;
     }
     res.preCount[p] = n;
-    let rsum = 0, rn = 0, hsum = 0;
-    if (n < minPairs) { res.masked++; continue; }
+    let rsum = 0,
+      rn = 0,
+      hsum = 0;
+    if (n < minPairs) {
+      res.masked++;
+      continue;
+    }
     // pixels with every pair share the precomputed grid; the others build theirs from their own spans
     const fit = fitDecorrelation(dtBuf.subarray(0, n), gBuf.subarray(0, n), o, n === pre.length ? full : undefined);
     for (const band of coUsed) {
@@ -332,7 +432,10 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
     res.tau[p] = fit.tau;
     res.floor[p] = fit.floor;
     res.sigma[p] = fit.sigma;
-    if (rn === 0) { res.masked++; continue; }
+    if (rn === 0) {
+      res.masked++;
+      continue;
+    }
     const r = rsum / rn;
     res.residual[p] = r;
     // the mean residual of several co-event pairs keeps the single-pair noise σ (they share the post-event date,

@@ -2,7 +2,10 @@
 
 /** Bad input or a failed precondition: the message names the file or parameter and what is wrong. */
 export class DpmError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = 'DpmError';
   }

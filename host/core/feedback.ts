@@ -29,7 +29,11 @@ export function stage(fb: Feedback, from: number, to: number, text?: string): Fe
 export const silentFeedback: Feedback = { progress() {}, log() {}, isCanceled: () => false };
 
 /** Feedback that collects log lines and progress values (tests). */
-export function recordingFeedback(): Feedback & { logs: { level: LogLevel; message: string }[]; percents: number[]; cancel(): void } {
+export function recordingFeedback(): Feedback & {
+  logs: { level: LogLevel; message: string }[];
+  percents: number[];
+  cancel(): void;
+} {
   let canceled = false;
   const logs: { level: LogLevel; message: string }[] = [];
   const percents: number[] = [];

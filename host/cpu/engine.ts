@@ -11,8 +11,15 @@ import { DpmError } from '../core/errors.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
 import { paramCount, type ModelConfig } from '../model/params.js';
 import { ThreadPool, CTL_INTS, type Phase } from './threads.js';
-import { forecasterModule, instantiate, resolveSimd, sharedMemory, type ForecasterExports, type SimdChoice,
-  type SimdKind } from './wasm.js';
+import {
+  forecasterModule,
+  instantiate,
+  resolveSimd,
+  sharedMemory,
+  type ForecasterExports,
+  type SimdChoice,
+  type SimdKind,
+} from './wasm.js';
 
 export interface CpuEngineOptions {
   /** worker threads including the caller (default: os.availableParallelism()); 1 = no workers */
@@ -27,9 +34,42 @@ export interface CpuEngineOptions {
 
 // context fields: assembly/forecaster/index.ts CTX_*
 const Ctx = {
-  B: 0, T: 1, H: 2, M: 3, F: 4, TRAIN: 5, ACCUMULATE: 6, PARAMS: 7, GRAD: 8, WHH_T: 9, WHH_N: 10, W1_T: 11, W2_T: 12,
-  W3_T: 13, W1_N: 14, W2_N: 15, W3_N: 16, WIH_T: 17, X: 18, H_ALL: 19, U: 20, GATES: 21, A1: 22, A2: 23, A3: 24,
-  MU: 25, LV: 26, NLL: 27, DOUT: 28, DGATE: 29, DA1: 30, DA2: 31, DA3: 32, SCRATCH: 33, SCRATCH_BYTES: 34, WORK: 35,
+  B: 0,
+  T: 1,
+  H: 2,
+  M: 3,
+  F: 4,
+  TRAIN: 5,
+  ACCUMULATE: 6,
+  PARAMS: 7,
+  GRAD: 8,
+  WHH_T: 9,
+  WHH_N: 10,
+  W1_T: 11,
+  W2_T: 12,
+  W3_T: 13,
+  W1_N: 14,
+  W2_N: 15,
+  W3_N: 16,
+  WIH_T: 17,
+  X: 18,
+  H_ALL: 19,
+  U: 20,
+  GATES: 21,
+  A1: 22,
+  A2: 23,
+  A3: 24,
+  MU: 25,
+  LV: 26,
+  NLL: 27,
+  DOUT: 28,
+  DGATE: 29,
+  DA1: 30,
+  DA2: 31,
+  DA3: 32,
+  SCRATCH: 33,
+  SCRATCH_BYTES: 34,
+  WORK: 35,
 } as const;
 type CtxField = (typeof Ctx)[keyof typeof Ctx];
 
@@ -38,10 +78,27 @@ const align64 = (n: number): number => Math.ceil(n / 64) * 64;
 /** float32 elements per sequence of each activation array at sequence length T (training; forecast uses the first 5) */
 function activationFloats(c: ModelConfig, T: number, train: boolean): [CtxField, number][] {
   const { hidden: H, mlp: M, features: F } = c;
-  const always: [CtxField, number][] = [[Ctx.X, T * F], [Ctx.U, T * F], [Ctx.MU, T + 1], [Ctx.LV, T + 1], [Ctx.NLL, 2]];
+  const always: [CtxField, number][] = [
+    [Ctx.X, T * F],
+    [Ctx.U, T * F],
+    [Ctx.MU, T + 1],
+    [Ctx.LV, T + 1],
+    [Ctx.NLL, 2],
+  ];
   if (!train) return always;
-  return [...always, [Ctx.H_ALL, (T + 1) * H], [Ctx.GATES, T * 6 * H], [Ctx.A1, T * M], [Ctx.A2, T * M],
-    [Ctx.A3, T * M], [Ctx.DOUT, 2 * T], [Ctx.DGATE, T * 4 * H], [Ctx.DA1, T * M], [Ctx.DA2, T * M], [Ctx.DA3, T * M]];
+  return [
+    ...always,
+    [Ctx.H_ALL, (T + 1) * H],
+    [Ctx.GATES, T * 6 * H],
+    [Ctx.A1, T * M],
+    [Ctx.A2, T * M],
+    [Ctx.A3, T * M],
+    [Ctx.DOUT, 2 * T],
+    [Ctx.DGATE, T * 4 * H],
+    [Ctx.DA1, T * M],
+    [Ctx.DA2, T * M],
+    [Ctx.DA3, T * M],
+  ];
 }
 
 /** bytes of activations per sequence in a training chunk of length T */
@@ -89,8 +146,14 @@ export class CpuForecaster implements ForecasterEngine {
   /** the packed weight panels are out of date */
   private stale = true;
 
-  constructor(readonly config: ModelConfig, private readonly module: WebAssembly.Module, readonly simd: SimdKind,
-    readonly threads: number, debug: boolean, private readonly workBytes: number) {
+  constructor(
+    readonly config: ModelConfig,
+    private readonly module: WebAssembly.Module,
+    readonly simd: SimdKind,
+    readonly threads: number,
+    debug: boolean,
+    private readonly workBytes: number,
+  ) {
     const { hidden: H, mlp: M, features: F } = config;
     this.memory = sharedMemory(2 ** 20);
     this.ex = instantiate(module, this.memory);
@@ -110,8 +173,14 @@ export class CpuForecaster implements ForecasterEngine {
     this.v = take(this.P * 4);
     const pf = (K: number, N: number) => this.ex.packedFloats(K, N) * 4;
     const packed: [CtxField, number][] = [
-      [Ctx.WHH_T, pf(H, 3 * H)], [Ctx.WHH_N, pf(3 * H, H)], [Ctx.W1_T, pf(H, M)], [Ctx.W2_T, pf(M, M)],
-      [Ctx.W3_T, pf(M, M)], [Ctx.W1_N, pf(M, H)], [Ctx.W2_N, pf(M, M)], [Ctx.W3_N, pf(M, M)],
+      [Ctx.WHH_T, pf(H, 3 * H)],
+      [Ctx.WHH_N, pf(3 * H, H)],
+      [Ctx.W1_T, pf(H, M)],
+      [Ctx.W2_T, pf(M, M)],
+      [Ctx.W3_T, pf(M, M)],
+      [Ctx.W1_N, pf(M, H)],
+      [Ctx.W2_N, pf(M, M)],
+      [Ctx.W3_N, pf(M, M)],
       [Ctx.WIH_T, 3 * H * F * 4],
     ];
     this.ensure(top);
@@ -161,26 +230,39 @@ export class CpuForecaster implements ForecasterEngine {
       return;
     }
     if (!(state.step >= 0) || state.m.length !== this.P || state.v.length !== this.P) {
-      throw new DpmError(`optimizer state: expected step ≥ 0 and moments of ${this.P} values, ` +
-        `got step ${state.step}, ${state.m.length} and ${state.v.length}`);
+      throw new DpmError(
+        `optimizer state: expected step ≥ 0 and moments of ${this.P} values, ` +
+          `got step ${state.step}, ${state.m.length} and ${state.v.length}`,
+      );
     }
     this.step = state.step;
     this.f32(this.m, this.P).set(state.m);
     this.f32(this.v, this.P).set(state.v);
   }
 
-  async lossAndGrad(x: Float32Array, B: number, T: number):
-    Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
+  async lossAndGrad(
+    x: Float32Array,
+    B: number,
+    T: number,
+  ): Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
     const loss = this.run(x, B, T, true, 'lossAndGrad');
     const { hidden: H, mlp: M, features: F } = this.config;
     const gradNorm = Math.sqrt(this.ex.gradNormSquared(this.grad, H, M, F));
     return { loss, grad: this.f32(this.grad, this.P).slice(), gradNorm };
   }
 
-  async trainStep(x: Float32Array, B: number, T: number, opt: AdamOptions):
-    Promise<{ loss: number; gradNorm: number }> {
-    const bad = !(opt.lr >= 0) || !(opt.beta1 >= 0 && opt.beta1 < 1) || !(opt.beta2 >= 0 && opt.beta2 < 1) ||
-      !(opt.eps > 0) || !(opt.clipNorm > 0);
+  async trainStep(
+    x: Float32Array,
+    B: number,
+    T: number,
+    opt: AdamOptions,
+  ): Promise<{ loss: number; gradNorm: number }> {
+    const bad =
+      !(opt.lr >= 0) ||
+      !(opt.beta1 >= 0 && opt.beta1 < 1) ||
+      !(opt.beta2 >= 0 && opt.beta2 < 1) ||
+      !(opt.eps > 0) ||
+      !(opt.clipNorm > 0);
     if (bad) throw new DpmError(`Adam options out of range: ${JSON.stringify(opt)}`);
     const loss = this.run(x, B, T, true, 'trainStep');
     if (B === 0) return { loss: 0, gradNorm: 0 };
@@ -189,10 +271,21 @@ export class CpuForecaster implements ForecasterEngine {
     // torch.nn.utils.clip_grad_norm_: always multiplies by min(1, max_norm / (norm + 1e-6))
     const coef = Number.isFinite(opt.clipNorm) ? Math.min(1, opt.clipNorm / (norm + 1e-6)) : 1;
     this.step += 1;
-    const bc1 = 1 - Math.pow(opt.beta1, this.step);
-    const bc2 = 1 - Math.pow(opt.beta2, this.step);
-    this.ex.adam(this.params, this.grad, this.m, this.v, this.P, coef, opt.beta1, opt.beta2, opt.eps, opt.lr / bc1,
-      Math.sqrt(bc2));
+    const bc1 = 1 - opt.beta1 ** this.step;
+    const bc2 = 1 - opt.beta2 ** this.step;
+    this.ex.adam(
+      this.params,
+      this.grad,
+      this.m,
+      this.v,
+      this.P,
+      coef,
+      opt.beta1,
+      opt.beta2,
+      opt.eps,
+      opt.lr / bc1,
+      Math.sqrt(bc2),
+    );
     this.stale = true;
     return { loss, gradNorm: norm };
   }
@@ -225,8 +318,14 @@ export class CpuForecaster implements ForecasterEngine {
    * Forward (and, when `train`, BPTT and the weight gradients into grad) over chunks of the batch; returns the summed
    * loss (per sequence in float64, added in sequence order). `outputs` receives each chunk's time-major μ, logvar.
    */
-  private run(x: Float32Array, B: number, T: number, train: boolean, what: string,
-    outputs?: (c0: number, bc: number, mu: Float32Array, lv: Float32Array) => void): number {
+  private run(
+    x: Float32Array,
+    B: number,
+    T: number,
+    train: boolean,
+    what: string,
+    outputs?: (c0: number, bc: number, mu: Float32Array, lv: Float32Array) => void,
+  ): number {
     const pool = this.pool;
     if (!pool) throw new Error('CPU engine used after destroy()');
     const F = this.config.features;
@@ -311,7 +410,8 @@ function checkInput(x: Float32Array, B: number, T: number, F: number, what: stri
   for (let i = 0; F > 1 && i < x.length; i += F) {
     for (let f = 1; f < F; f++) {
       if (Number.isNaN(x[i + f]!)) {
-        const b = Math.floor(i / F / T), k = (i / F) % T;
+        const b = Math.floor(i / F / T),
+          k = (i / F) % T;
         throw new DpmError(`${what}: feature ${f} of sequence ${b}, step ${k} is NaN (only feature 0 may be missing)`);
       }
     }

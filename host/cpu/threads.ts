@@ -45,8 +45,13 @@ export class ThreadPool {
   }
 
   /** Starts `threads − 1` workers and waits until each has instantiated the module. */
-  static async start(ex: ForecasterExports, module: WebAssembly.Module, memory: WebAssembly.Memory, control: number,
-    threads: number): Promise<ThreadPool> {
+  static async start(
+    ex: ForecasterExports,
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    control: number,
+    threads: number,
+  ): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CTL_INTS).fill(0);
     const workers: Worker[] = [];
     const ready: Promise<void>[] = [];
@@ -56,13 +61,15 @@ export class ThreadPool {
       // stop it from loading a file; V8 flags are process-wide and reach it anyway
       const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, execArgv: [] });
       workers.push(w);
-      ready.push(new Promise<void>((resolve, reject) => {
-        w.once('message', () => resolve());
-        w.once('error', reject);
-        w.once('exit', (code) => {
-          reject(new DpmError(`CPU engine: worker thread ${t} exited (${code}) while starting`));
-        });
-      }));
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', reject);
+          w.once('exit', (code) => {
+            reject(new DpmError(`CPU engine: worker thread ${t} exited (${code}) while starting`));
+          });
+        }),
+      );
     }
     try {
       await Promise.all(ready);

@@ -21,8 +21,19 @@ export interface ForecasterExports {
   packedFloats(K: number, N: number): number;
   packB(src: number, rs: number, cs: number, K: number, N: number, dst: number): void;
   packRowsB(x1: number, N1: number, x2: number, N2: number, K: number, dst: number, relu: number): void;
-  gemm(a: number, lda: number, bp: number, K: number, c: number, ldc: number, m: number, n: number, bias: number,
-    accumulate: number, tile: number): void;
+  gemm(
+    a: number,
+    lda: number,
+    bp: number,
+    K: number,
+    c: number,
+    ldc: number,
+    m: number,
+    n: number,
+    bias: number,
+    accumulate: number,
+    tile: number,
+  ): void;
   activation(kind: number, src: number, dst: number, n: number): void;
   packWeights(ctx: number): void;
   scratchBytes(rows: number, H: number, M: number, F: number): number;
@@ -30,8 +41,19 @@ export interface ForecasterExports {
   forwardBackward(ctx: number, thread: number, threads: number): void;
   weightGrads(ctx: number, thread: number, threads: number): void;
   gradNormSquared(g: number, H: number, M: number, F: number): number;
-  adam(p: number, g: number, m: number, v: number, n: number, coef: number, beta1: number, beta2: number, eps: number,
-    stepSize: number, bc2sqrt: number): void;
+  adam(
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    coef: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    stepSize: number,
+    bc2sqrt: number,
+  ): void;
 }
 
 const ABI = 1;

@@ -2,7 +2,16 @@
 // then runs its share of each phase the main thread starts, until told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  CTL_CTX, CTL_DONE, CTL_FAILED, CTL_GENERATION, CTL_INTS, CTL_PHASE, PHASES, SPIN, STOP, type WorkerInit,
+  CTL_CTX,
+  CTL_DONE,
+  CTL_FAILED,
+  CTL_GENERATION,
+  CTL_INTS,
+  CTL_PHASE,
+  PHASES,
+  SPIN,
+  STOP,
+  type WorkerInit,
 } from './threads.js';
 import { instantiate } from './wasm.js';
 

@@ -84,7 +84,8 @@ async function open(config: ModelConfig, choice: DeviceChoice, opts: EngineOptio
       return { engine: await cpuEngine(config, opts), kind: 'cpu', reason: asked };
     case 'software':
       return {
-        engine: await gpuEngine(config, 'software', opts), kind: 'software',
+        engine: await gpuEngine(config, 'software', opts),
+        kind: 'software',
         reason: `${asked} (WGSL on a software adapter, slow)`,
       };
     case 'gpu':
@@ -103,8 +104,11 @@ async function cpuEngine(config: ModelConfig, opts: EngineOptions): Promise<Fore
   return createCpuEngine(config, { threads: opts.threads, simd: opts.simd });
 }
 
-async function gpuEngine(config: ModelConfig, device: 'hardware' | 'software', opts: EngineOptions):
-  Promise<ForecasterEngine> {
+async function gpuEngine(
+  config: ModelConfig,
+  device: 'hardware' | 'software',
+  opts: EngineOptions,
+): Promise<ForecasterEngine> {
   // Dawn starts only when a GPU engine is wanted
   const { createGpuEngine } = await import('../gpu/forecaster.js');
   return createGpuEngine(config, { ...opts.gpu, device });

@@ -38,7 +38,13 @@ export function prChartSpec(evals: ScoreEvaluation[], title = 'Precision–recal
         encoding: {
           x: { field: 'recall', type: 'quantitative', scale: { domain: [0, 1] }, title: 'Recall' },
           y: { field: 'precision', type: 'quantitative', scale: { domain: [0, 1] }, title: 'Precision' },
-          color: { field: 'method', type: 'nominal', title: 'Method', sort: null, legend: { labelLimit: 0, orient: 'bottom', direction: 'vertical' } },
+          color: {
+            field: 'method',
+            type: 'nominal',
+            title: 'Method',
+            sort: null,
+            legend: { labelLimit: 0, orient: 'bottom', direction: 'vertical' },
+          },
           order: { field: 'order', type: 'quantitative' },
         },
       },
@@ -61,7 +67,10 @@ export function fbetaChartSpec(evals: ScoreEvaluation[]): Record<string, unknown
   const fname = `F${beta}`;
   const panels = evals.map((e) => {
     const c = e.curve;
-    const pts = thin(c.thresholds.length, MAX_POINTS, e.fbeta.best.index).map((k) => ({ threshold: c.thresholds[k], f: e.fbeta.fbeta[k] }));
+    const pts = thin(c.thresholds.length, MAX_POINTS, e.fbeta.best.index).map((k) => ({
+      threshold: c.thresholds[k],
+      f: e.fbeta.fbeta[k],
+    }));
     const b = e.fbeta.best;
     return {
       title: `${e.name}: max ${fname} = ${b.fbeta.toFixed(3)} at ${b.threshold.toPrecision(4)}`,

@@ -30,11 +30,25 @@ export function inspectChartSpec(p: PixelSeriesView, title?: string): Record<str
   const co = p.coEvent ?? n - 1;
   const dates = p.pairs.map(isoOf);
   const temporal = dates.every((d) => d !== undefined);
-  const xField = temporal ? { field: 't', type: 'temporal', title: 'date (second acquisition of the pair)', scale: { padding: 12 }, axis: { format: '%Y-%m-%d', labelAngle: -30 } }
-    : { field: 't', type: 'quantitative', title: 'band', scale: { padding: 12, zero: false }, axis: { tickMinStep: 1 } };
+  const xField = temporal
+    ? {
+        field: 't',
+        type: 'temporal',
+        title: 'date (second acquisition of the pair)',
+        scale: { padding: 12 },
+        axis: { format: '%Y-%m-%d', labelAngle: -30 },
+      }
+    : {
+        field: 't',
+        type: 'quantitative',
+        title: 'band',
+        scale: { padding: 12, zero: false },
+        axis: { tickMinStep: 1 },
+      };
   const rows = p.pairs.map((pair, k) => {
     // the series are one value per pair; a missing one is NaN (shown as a gap)
-    const mu = valueAt(p.mu, k), sigma = valueAt(p.sigma, k);
+    const mu = valueAt(p.mu, k),
+      sigma = valueAt(p.sigma, k);
     return {
       t: temporal ? dates[k] : k + 1,
       pair,
@@ -49,18 +63,39 @@ export function inspectChartSpec(p: PixelSeriesView, title?: string): Record<str
     };
   });
   const zCo = valueAt(p.z, co);
-  const head = title ?? `pixel (row ${p.row}, col ${p.col}): co-event z = ${Number.isFinite(zCo) ? zCo.toFixed(2) : 'n/a'}`;
-  const colors = { domain: ['observed', 'forecast μ', 'μ ± σ', 'μ ± 2σ'], range: ['black', '#d62728', '#d62728', '#d62728'] };
+  const head =
+    title ?? `pixel (row ${p.row}, col ${p.col}): co-event z = ${Number.isFinite(zCo) ? zCo.toFixed(2) : 'n/a'}`;
+  const colors = {
+    domain: ['observed', 'forecast μ', 'μ ± σ', 'μ ± 2σ'],
+    range: ['black', '#d62728', '#d62728', '#d62728'],
+  };
   const top = {
     width: 560,
     height: 220,
     layer: [
-      { mark: { type: 'area', opacity: 0.12, color: '#d62728' }, encoding: { x: xField, y: { field: 'lo2', type: 'quantitative', title: 'logit coherence log(γ²/(1−γ²))' }, y2: { field: 'hi2' } } },
-      { mark: { type: 'area', opacity: 0.25, color: '#d62728' }, encoding: { x: xField, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-      { mark: { type: 'line', color: '#d62728', strokeDash: [5, 3] }, encoding: { x: xField, y: { field: 'mu', type: 'quantitative' } } },
+      {
+        mark: { type: 'area', opacity: 0.12, color: '#d62728' },
+        encoding: {
+          x: xField,
+          y: { field: 'lo2', type: 'quantitative', title: 'logit coherence log(γ²/(1−γ²))' },
+          y2: { field: 'hi2' },
+        },
+      },
+      {
+        mark: { type: 'area', opacity: 0.25, color: '#d62728' },
+        encoding: { x: xField, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } },
+      },
+      {
+        mark: { type: 'line', color: '#d62728', strokeDash: [5, 3] },
+        encoding: { x: xField, y: { field: 'mu', type: 'quantitative' } },
+      },
       {
         mark: { type: 'line', point: { filled: true, size: 30, color: 'black' }, color: 'black' },
-        encoding: { x: xField, y: { field: 'x', type: 'quantitative' }, tooltip: [{ field: 'pair' }, { field: 'x' }, { field: 'mu' }, { field: 'z' }] },
+        encoding: {
+          x: xField,
+          y: { field: 'x', type: 'quantitative' },
+          tooltip: [{ field: 'pair' }, { field: 'x' }, { field: 'mu' }, { field: 'z' }],
+        },
       },
       {
         transform: [{ filter: "datum.step === 'co-event'" }],
@@ -70,7 +105,15 @@ export function inspectChartSpec(p: PixelSeriesView, title?: string): Record<str
       {
         data: { values: [{ k: 'observed' }, { k: 'forecast μ' }, { k: 'μ ± σ' }, { k: 'μ ± 2σ' }] },
         mark: { type: 'square', filled: true, opacity: 0 },
-        encoding: { color: { field: 'k', type: 'nominal', title: null, scale: colors, legend: { orient: 'top', direction: 'horizontal', symbolOpacity: 1 } } },
+        encoding: {
+          color: {
+            field: 'k',
+            type: 'nominal',
+            title: null,
+            scale: colors,
+            legend: { orient: 'top', direction: 'horizontal', symbolOpacity: 1 },
+          },
+        },
       },
     ],
   };
@@ -83,10 +126,20 @@ export function inspectChartSpec(p: PixelSeriesView, title?: string): Record<str
         encoding: {
           x: xField,
           y: { field: 'z', type: 'quantitative', title: 'z = (μ − x)/σ' },
-          color: { field: 'step', type: 'nominal', title: null, scale: { domain: ['pre-event', 'co-event'], range: ['#7f7f7f', '#1f77b4'] }, legend: { orient: 'top' } },
+          color: {
+            field: 'step',
+            type: 'nominal',
+            title: null,
+            scale: { domain: ['pre-event', 'co-event'], range: ['#7f7f7f', '#1f77b4'] },
+            legend: { orient: 'top' },
+          },
         },
       },
-      { data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: { values: [{ y: 0 }] },
+        mark: { type: 'rule', color: 'black' },
+        encoding: { y: { field: 'y', type: 'quantitative' } },
+      },
     ],
   };
   return {

@@ -39,21 +39,40 @@ export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, wh
   for (let i = 0; i < scores.length; i++) {
     const l = labels[i];
     const score = valueAt(scores, i);
-    if (l !== 0 && l !== 1) { unlabelled++; continue; }
-    if (!Number.isFinite(score)) { nanScores++; continue; }
+    if (l !== 0 && l !== 1) {
+      unlabelled++;
+      continue;
+    }
+    if (!Number.isFinite(score)) {
+      nanScores++;
+      continue;
+    }
     idx.push({ score, damaged: l === 1 });
     if (l === 1) positives++;
   }
   const negatives = idx.length - positives;
-  if (idx.length === 0) throw new DpmError(`${what}: no pixel has both a finite score and a truth label (${nanScores} NaN scores, ${unlabelled} without truth)`);
-  if (positives === 0) throw new DpmError(`${what}: the truth has no damaged pixel among the ${idx.length} scored pixels; precision and recall are undefined`);
-  if (negatives === 0) throw new DpmError(`${what}: every one of the ${idx.length} scored pixels is damaged in the truth; precision–recall cannot rank anything`);
+  if (idx.length === 0)
+    throw new DpmError(
+      `${what}: no pixel has both a finite score and a truth label (${nanScores} NaN scores, ${unlabelled} without truth)`,
+    );
+  if (positives === 0)
+    throw new DpmError(
+      `${what}: the truth has no damaged pixel among the ${idx.length} scored pixels; precision and recall are undefined`,
+    );
+  if (negatives === 0)
+    throw new DpmError(
+      `${what}: every one of the ${idx.length} scored pixels is damaged in the truth; precision–recall cannot rank anything`,
+    );
 
   idx.sort((a, b) => b.score - a.score); // stable: equal scores keep pixel order
-  const th: number[] = [], tps: number[] = [], fps: number[] = [];
-  let tp = 0, fp = 0;
+  const th: number[] = [],
+    tps: number[] = [],
+    fps: number[] = [];
+  let tp = 0,
+    fp = 0;
   for (const [k, { score, damaged }] of idx.entries()) {
-    if (damaged) tp++; else fp++;
+    if (damaged) tp++;
+    else fp++;
     // close a threshold only after the last of a run of equal scores
     if (idx[k + 1]?.score !== score) {
       th.push(score);
@@ -64,8 +83,15 @@ export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, wh
   const precision = Float64Array.from(tps, (t, k) => t / (t + valueAt(fps, k)));
   const recall = Float64Array.from(tps, (t) => t / positives);
   return {
-    thresholds: Float64Array.from(th), tp: Float64Array.from(tps), fp: Float64Array.from(fps),
-    precision, recall, positives, negatives, nanScores, unlabelled,
+    thresholds: Float64Array.from(th),
+    tp: Float64Array.from(tps),
+    fp: Float64Array.from(fps),
+    precision,
+    recall,
+    positives,
+    negatives,
+    nanScores,
+    unlabelled,
   };
 }
 
@@ -76,10 +102,11 @@ export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, wh
  */
 export function prAuc(c: PrCurve): number {
   let area = 0;
-  let r0 = 0, p0 = valueAt(c.precision, 0);
+  let r0 = 0,
+    p0 = valueAt(c.precision, 0);
   c.recall.forEach((r, k) => {
     const p = valueAt(c.precision, k);
-    area += (r - r0) * (p + p0) / 2;
+    area += ((r - r0) * (p + p0)) / 2;
     r0 = r;
     p0 = p;
   });
@@ -88,7 +115,8 @@ export function prAuc(c: PrCurve): number {
 
 /** Average precision: Σ_k (R_k − R_{k−1}) · P_k with R_0 = 0 (step-wise, no interpolation; as sklearn). */
 export function averagePrecision(c: PrCurve): number {
-  let ap = 0, r0 = 0;
+  let ap = 0,
+    r0 = 0;
   c.recall.forEach((r, k) => {
     ap += (r - r0) * valueAt(c.precision, k);
     r0 = r;
@@ -100,7 +128,7 @@ export function averagePrecision(c: PrCurve): number {
 export function fbeta(precision: number, recall: number, beta: number): number {
   const b2 = beta * beta;
   const den = b2 * precision + recall;
-  return den > 0 ? (1 + b2) * precision * recall / den : 0;
+  return den > 0 ? ((1 + b2) * precision * recall) / den : 0;
 }
 
 export interface FbetaResult {
@@ -120,7 +148,10 @@ export function fbetaCurve(c: PrCurve, beta = 0.5): FbetaResult {
     if (v > valueAt(f, bi)) bi = k;
   });
   const best = {
-    index: bi, threshold: valueAt(c.thresholds, bi), precision: valueAt(c.precision, bi), recall: valueAt(c.recall, bi),
+    index: bi,
+    threshold: valueAt(c.thresholds, bi),
+    precision: valueAt(c.precision, bi),
+    recall: valueAt(c.recall, bi),
     fbeta: valueAt(f, bi),
   };
   return { beta, fbeta: f, best };
@@ -137,7 +168,12 @@ export interface ScoreEvaluation {
 }
 
 /** Everything Table I reports for one score. */
-export function evaluateScore(name: string, scores: ArrayLike<number>, labels: ArrayLike<number>, beta = 0.5): ScoreEvaluation {
+export function evaluateScore(
+  name: string,
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  beta = 0.5,
+): ScoreEvaluation {
   const curve = prCurve(scores, labels, name);
   return {
     name,

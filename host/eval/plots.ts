@@ -23,7 +23,9 @@ export async function renderVegaLite(spec: TopLevelSpec | Record<string, unknown
 }
 
 /** The same chart as SVG and PNG. */
-export async function renderVegaLiteBoth(spec: TopLevelSpec | Record<string, unknown>): Promise<{ svg: string; png: Uint8Array }> {
+export async function renderVegaLiteBoth(
+  spec: TopLevelSpec | Record<string, unknown>,
+): Promise<{ svg: string; png: Uint8Array }> {
   const svg = await renderVegaLite(spec);
   return { svg, png: svgToPng(svg) };
 }

@@ -29,12 +29,18 @@ export function tableMarkdown(evals: ScoreEvaluation[], meta: EvaluationMeta): s
   for (const e of evals) {
     const b = e.fbeta.best;
     const c = e.curve;
-    lines.push(`| ${e.name} | ${thr(b.threshold)} | ${f3(b.precision)} | ${f3(b.recall)} | ${f3(b.fbeta)} | ${f3(e.prAucTrapezoid)} | ` +
-      `${f3(e.averagePrecision)} | ${f3(e.prevalence)} | ${c.positives + c.negatives} | ${c.nanScores} |`);
+    lines.push(
+      `| ${e.name} | ${thr(b.threshold)} | ${f3(b.precision)} | ${f3(b.recall)} | ${f3(b.fbeta)} | ${f3(e.prAucTrapezoid)} | ` +
+        `${f3(e.averagePrecision)} | ${f3(e.prevalence)} | ${c.positives + c.negatives} | ${c.nanScores} |`,
+    );
   }
-  lines.push('', 'PR AUC (trapezoid): trapezoid rule over recall, the curve extended flat from its first point to recall 0. ' +
-    'Average precision: Σ (R_k − R_{k−1}) P_k. A pixel is flagged when its score ≥ the threshold; tied scores form one threshold. ' +
-    'Random PR AUC: the damaged fraction, what a scorer without skill gets.', '');
+  lines.push(
+    '',
+    'PR AUC (trapezoid): trapezoid rule over recall, the curve extended flat from its first point to recall 0. ' +
+      'Average precision: Σ (R_k − R_{k−1}) P_k. A pixel is flagged when its score ≥ the threshold; tied scores form one threshold. ' +
+      'Random PR AUC: the damaged fraction, what a scorer without skill gets.',
+    '',
+  );
   return lines.join('\n');
 }
 
@@ -54,12 +60,17 @@ export function reportJson(evals: ScoreEvaluation[], meta: EvaluationMeta): Reco
       thresholds: e.curve.thresholds.length,
       // the curve itself, at most 500 points (evenly thinned, the optimum kept) for re-plotting elsewhere
       curve: thin(e.curve.thresholds.length, 500, e.fbeta.best.index).map((k) => ({
-        threshold: e.curve.thresholds[k], precision: e.curve.precision[k], recall: e.curve.recall[k], fbeta: e.fbeta.fbeta[k],
+        threshold: e.curve.thresholds[k],
+        precision: e.curve.precision[k],
+        recall: e.curve.recall[k],
+        fbeta: e.fbeta.fbeta[k],
       })),
     })),
   };
 }
 
-export async function evaluationPlots(evals: ScoreEvaluation[]): Promise<{ pr: { svg: string; png: Uint8Array }; fbeta: { svg: string; png: Uint8Array } }> {
+export async function evaluationPlots(
+  evals: ScoreEvaluation[],
+): Promise<{ pr: { svg: string; png: Uint8Array }; fbeta: { svg: string; png: Uint8Array } }> {
   return { pr: await renderVegaLiteBoth(prChartSpec(evals)), fbeta: await renderVegaLiteBoth(fbetaChartSpec(evals)) };
 }

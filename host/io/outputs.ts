@@ -22,7 +22,8 @@ export class OutputSet {
       made = mkdirSync(parent, { recursive: true });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST' || code === 'ENOTDIR') throw new DpmError(`${parent} exists and is not a folder; cannot write ${finalPath}`);
+      if (code === 'EEXIST' || code === 'ENOTDIR')
+        throw new DpmError(`${parent} exists and is not a folder; cannot write ${finalPath}`);
       throw e;
     }
     if (made) {
@@ -56,7 +57,11 @@ export class OutputSet {
     this.pending.clear();
     // deepest first; a folder that holds anything else (another job's files) stays
     for (const d of this.madeDirs.reverse()) {
-      try { rmdirSync(d); } catch { /* not empty or gone */ }
+      try {
+        rmdirSync(d);
+      } catch {
+        /* not empty or gone */
+      }
     }
     this.madeDirs = [];
   }

@@ -44,9 +44,13 @@ export function writeCheckpoint(path: string, s: CheckpointState): void {
     {
       kind: 'insar-dpm training checkpoint',
       state: JSON.stringify({
-        config: s.config, epoch: s.epoch, bestEpoch: s.bestEpoch,
+        config: s.config,
+        epoch: s.epoch,
+        bestEpoch: s.bestEpoch,
         // JSON has no NaN/Infinity: keep them as strings
-        bestValLoss: String(s.bestValLoss), adamStep: s.adam.step, rng: s.rng,
+        bestValLoss: String(s.bestValLoss),
+        adamStep: s.adam.step,
+        rng: s.rng,
         history: s.history.map((h) => ({ ...h, valLoss: String(h.valLoss), trainLoss: String(h.trainLoss) })),
         fingerprint: s.fingerprint,
       }),
@@ -56,7 +60,8 @@ export function writeCheckpoint(path: string, s: CheckpointState): void {
 
 export function readCheckpoint(path: string): CheckpointState {
   const { tensors, metadata } = readSafetensors(path);
-  if (metadata.kind !== 'insar-dpm training checkpoint' || !metadata.state) throw new DpmError(`${path}: not an insar-dpm training checkpoint`);
+  if (metadata.kind !== 'insar-dpm training checkpoint' || !metadata.state)
+    throw new DpmError(`${path}: not an insar-dpm training checkpoint`);
   // the JSON written by writeCheckpoint: the scalar fields of CheckpointState; JSON has no Infinity, hence Number()
   let st: Omit<CheckpointState, 'params' | 'best' | 'adam'> & { adamStep: number };
   try {
@@ -67,11 +72,16 @@ export function readCheckpoint(path: string): CheckpointState {
   const P = paramCount(st.config);
   const get = (n: string) => {
     const t = tensors.get(n);
-    if (!t || t.data.length !== P) throw new DpmError(`${path}: checkpoint tensor ${n} is missing or has the wrong size`);
+    if (!t || t.data.length !== P)
+      throw new DpmError(`${path}: checkpoint tensor ${n} is missing or has the wrong size`);
     return t.data;
   };
   return {
-    config: st.config, epoch: st.epoch, params: get('params'), best: get('best'), bestEpoch: st.bestEpoch,
+    config: st.config,
+    epoch: st.epoch,
+    params: get('params'),
+    best: get('best'),
+    bestEpoch: st.bestEpoch,
     bestValLoss: Number(st.bestValLoss),
     adam: { step: st.adamStep, m: get('adam.exp_avg'), v: get('adam.exp_avg_sq') },
     rng: st.rng,

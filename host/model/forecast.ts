@@ -37,7 +37,13 @@ export interface ForecastResult {
   nUnusable: number;
 }
 
-export async function forecastSequences(engine: ForecasterEngine, x: Float32Array, N: number, T: number, opts: ForecastOptions = {}): Promise<ForecastResult> {
+export async function forecastSequences(
+  engine: ForecasterEngine,
+  x: Float32Array,
+  N: number,
+  T: number,
+  opts: ForecastOptions = {},
+): Promise<ForecastResult> {
   const F = engine.config.features;
   const stride = T * F;
   const fb = opts.feedback ?? silentFeedback;
@@ -48,7 +54,11 @@ export async function forecastSequences(engine: ForecasterEngine, x: Float32Arra
   const z = new Float32Array(N).fill(NaN);
   const T1 = T + 1;
   const series = opts.series
-    ? { mu: new Float32Array(N * T1).fill(NaN), sigma: new Float32Array(N * T1).fill(NaN), z: new Float32Array(N * T1).fill(NaN) }
+    ? {
+        mu: new Float32Array(N * T1).fill(NaN),
+        sigma: new Float32Array(N * T1).fill(NaN),
+        z: new Float32Array(N * T1).fill(NaN),
+      }
     : undefined;
   // usable sequences, in order
   const ids: number[] = [];
@@ -62,7 +72,8 @@ export async function forecastSequences(engine: ForecasterEngine, x: Float32Arra
     throwIfCanceled(fb);
     const n = Math.min(chunk, ids.length - from);
     const batch = new Float32Array(n * stride);
-    for (let j = 0; j < n; j++) batch.set(x.subarray(ids[from + j]! * stride, (ids[from + j]! + 1) * stride), j * stride);
+    for (let j = 0; j < n; j++)
+      batch.set(x.subarray(ids[from + j]! * stride, (ids[from + j]! + 1) * stride), j * stride);
     const out = await engine.forecast(batch, n, T);
     for (let j = 0; j < n; j++) {
       const i = ids[from + j]!;
@@ -106,23 +117,41 @@ export interface PixelForecast {
   usable: boolean;
 }
 
-export async function forecastPixels(engine: ForecasterEngine, stack: CoherenceStack, pixels: { row: number; col: number }[], split: BandSplit): Promise<PixelForecast[]> {
-  if (engine.config.features !== 1) throw new DpmError(`this model takes ${engine.config.features} features per step; forecastPixels builds 1`);
+export async function forecastPixels(
+  engine: ForecasterEngine,
+  stack: CoherenceStack,
+  pixels: { row: number; col: number }[],
+  split: BandSplit,
+): Promise<PixelForecast[]> {
+  if (engine.config.features !== 1)
+    throw new DpmError(`this model takes ${engine.config.features} features per step; forecastPixels builds 1`);
   const T = split.pre.length;
   const N = pixels.length;
   const x = new Float32Array(N * T);
   const obs = new Float32Array(N).fill(NaN);
   const bands = split.coEvent !== undefined ? [...split.pre, split.coEvent] : split.pre;
   for (const [j, p] of pixels.entries()) {
-    if (!(p.row >= 0 && p.row < stack.height && p.col >= 0 && p.col < stack.width && Number.isInteger(p.row) && Number.isInteger(p.col))) {
-      throw new DpmError(`pixel (row ${p.row}, col ${p.col}) is outside ${stack.source ?? 'the stack'} (${stack.height} rows × ${stack.width} columns)`);
+    if (
+      !(
+        p.row >= 0 &&
+        p.row < stack.height &&
+        p.col >= 0 &&
+        p.col < stack.width &&
+        Number.isInteger(p.row) &&
+        Number.isInteger(p.col)
+      )
+    ) {
+      throw new DpmError(
+        `pixel (row ${p.row}, col ${p.col}) is outside ${stack.source ?? 'the stack'} (${stack.height} rows × ${stack.width} columns)`,
+      );
     }
     const at = p.row * stack.width + p.col;
     for (let t = 0; t < T; t++) x[j * T + t] = coherenceToLogit(stack.bands[split.pre[t]!]![at]!);
     if (split.coEvent !== undefined) obs[j] = coherenceToLogit(stack.bands[split.coEvent]![at]!);
   }
   const r = await forecastSequences(engine, x, N, T, { obs, series: true });
-  const label = (k: number) => (stack.pairs[k] ? `${stack.pairs[k]!.first}_${stack.pairs[k]!.second}` : `band ${k + 1}`);
+  const label = (k: number) =>
+    stack.pairs[k] ? `${stack.pairs[k]!.first}_${stack.pairs[k]!.second}` : `band ${k + 1}`;
   return pixels.map((p, j) => {
     const at = p.row * stack.width + p.col;
     const coherence = bands.map((k) => stack.bands[k]![at]!);
@@ -130,8 +159,16 @@ export async function forecastPixels(engine: ForecasterEngine, stack: CoherenceS
     const sl = (a: Float32Array) => Array.from(a.subarray(j * (T + 1), j * (T + 1) + bands.length));
     const mu = sl(r.series!.mu);
     return {
-      row: p.row, col: p.col, pairs: bands.map(label), coherence, x: xs, mu, sigma: sl(r.series!.sigma), z: sl(r.series!.z),
-      expectedCoherence: mu.map(logitToCoherence), usable: !Number.isNaN(r.mu[j]!),
+      row: p.row,
+      col: p.col,
+      pairs: bands.map(label),
+      coherence,
+      x: xs,
+      mu,
+      sigma: sl(r.series!.sigma),
+      z: sl(r.series!.z),
+      expectedCoherence: mu.map(logitToCoherence),
+      usable: !Number.isNaN(r.mu[j]!),
     };
   });
 }

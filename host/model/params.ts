@@ -26,7 +26,9 @@ export interface TensorSlot {
 
 /** Layout of the packed parameter vector for a config. */
 export function paramLayout(c: ModelConfig): TensorSlot[] {
-  const H = c.hidden, M = c.mlp, F = c.features;
+  const H = c.hidden,
+    M = c.mlp,
+    F = c.features;
   const spec: [string, string, number[]][] = [
     ['rnn.weight_ih_l0', 'gru.weight_ih_l0', [3 * H, F]],
     ['rnn.weight_hh_l0', 'gru.weight_hh_l0', [3 * H, H]],
@@ -59,7 +61,11 @@ export function paramCount(c: ModelConfig): number {
 }
 
 /** A view of one tensor inside a packed vector. */
-export function tensorView(packed: Float32Array | Float64Array, c: ModelConfig, name: string): Float32Array | Float64Array {
+export function tensorView(
+  packed: Float32Array | Float64Array,
+  c: ModelConfig,
+  name: string,
+): Float32Array | Float64Array {
   const slot = paramLayout(c).find((s) => s.name === name || s.fixtureName === name);
   if (!slot) throw new Error(`internal: no parameter named ${name}`);
   return packed.subarray(slot.offset, slot.offset + slot.size);

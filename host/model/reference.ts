@@ -19,9 +19,20 @@ export interface ReferenceOptions {
 }
 
 interface Offsets {
-  wih: number; whh: number; bih: number; bhh: number;
-  w1: number; b1: number; w2: number; b2: number; w3: number; b3: number;
-  wm: number; bm: number; wl: number; bl: number;
+  wih: number;
+  whh: number;
+  bih: number;
+  bhh: number;
+  w1: number;
+  b1: number;
+  w2: number;
+  b2: number;
+  w3: number;
+  b3: number;
+  wm: number;
+  bm: number;
+  wl: number;
+  bl: number;
 }
 
 export interface ReferenceResult {
@@ -43,15 +54,28 @@ export class ReferenceEngine implements ForecasterEngine {
   private v: Float64Array;
   private step = 0;
 
-  constructor(readonly config: ModelConfig, opts: ReferenceOptions = {}) {
+  constructor(
+    readonly config: ModelConfig,
+    opts: ReferenceOptions = {},
+  ) {
     this.batchLimit = opts.maxBatch ?? 65536;
     this.storeFloat32 = opts.storeFloat32 ?? false;
     const off = Object.fromEntries(paramLayout(config).map((s) => [s.name, s.offset]));
     this.o = {
-      wih: off['rnn.weight_ih_l0']!, whh: off['rnn.weight_hh_l0']!, bih: off['rnn.bias_ih_l0']!, bhh: off['rnn.bias_hh_l0']!,
-      w1: off['dec_fc.0.weight']!, b1: off['dec_fc.0.bias']!, w2: off['dec_fc.2.weight']!, b2: off['dec_fc.2.bias']!,
-      w3: off['dec_fc.4.weight']!, b3: off['dec_fc.4.bias']!, wm: off['dec_mean.weight']!, bm: off['dec_mean.bias']!,
-      wl: off['dec_logvar.weight']!, bl: off['dec_logvar.bias']!,
+      wih: off['rnn.weight_ih_l0']!,
+      whh: off['rnn.weight_hh_l0']!,
+      bih: off['rnn.bias_ih_l0']!,
+      bhh: off['rnn.bias_hh_l0']!,
+      w1: off['dec_fc.0.weight']!,
+      b1: off['dec_fc.0.bias']!,
+      w2: off['dec_fc.2.weight']!,
+      b2: off['dec_fc.2.bias']!,
+      w3: off['dec_fc.4.weight']!,
+      b3: off['dec_fc.4.bias']!,
+      wm: off['dec_mean.weight']!,
+      bm: off['dec_mean.bias']!,
+      wl: off['dec_logvar.weight']!,
+      bl: off['dec_logvar.bias']!,
     };
     this.P = paramCount(config);
     this.p = new Float64Array(this.P);
@@ -93,12 +117,21 @@ export class ReferenceEngine implements ForecasterEngine {
     return { step: this.step, m: this.m, v: this.v };
   }
 
-  async lossAndGrad(x: Float32Array, B: number, T: number): Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
+  async lossAndGrad(
+    x: Float32Array,
+    B: number,
+    T: number,
+  ): Promise<{ loss: number; grad: Float32Array; gradNorm: number }> {
     const r = this.run(x, B, T, true);
     return { loss: r.loss, grad: Float32Array.from(r.grad!), gradNorm: globalNorm(r.grad!, this.config) };
   }
 
-  async trainStep(x: Float32Array, B: number, T: number, opt: AdamOptions): Promise<{ loss: number; gradNorm: number }> {
+  async trainStep(
+    x: Float32Array,
+    B: number,
+    T: number,
+    opt: AdamOptions,
+  ): Promise<{ loss: number; gradNorm: number }> {
     return this.trainStep64(x, B, T, opt);
   }
 
@@ -147,23 +180,32 @@ export class ReferenceEngine implements ForecasterEngine {
   run(x: ArrayLike<number>, B: number, T: number, withGrad: boolean, scored?: ArrayLike<number>): ReferenceResult {
     const { hidden: H, mlp: M, features: F } = this.config;
     if (x.length !== B * T * F) throw new Error(`internal: x has ${x.length} values, expected ${B}×${T}×${F}`);
-    const p = this.p, o = this.o;
+    const p = this.p,
+      o = this.o;
     const g = withGrad ? new Float64Array(this.P) : undefined;
     const mu = new Float64Array(B * (T + 1));
     const logvar = new Float64Array(B * (T + 1));
     // per-sequence caches, index [step][unit]
     const h = new Float64Array((T + 1) * H); // h_0 … h_T
     const u = new Float64Array(T * F); // GRU inputs actually fed (x or μ)
-    const rG = new Float64Array(T * H), zG = new Float64Array(T * H), nG = new Float64Array(T * H), hn = new Float64Array(T * H);
-    const a1 = new Float64Array((T + 1) * M), f1 = new Float64Array((T + 1) * M);
-    const a2 = new Float64Array((T + 1) * M), f2 = new Float64Array((T + 1) * M);
-    const a3 = new Float64Array((T + 1) * M), f3 = new Float64Array((T + 1) * M);
-    const dMu = new Float64Array(T), dLv = new Float64Array(T);
+    const rG = new Float64Array(T * H),
+      zG = new Float64Array(T * H),
+      nG = new Float64Array(T * H),
+      hn = new Float64Array(T * H);
+    const a1 = new Float64Array((T + 1) * M),
+      f1 = new Float64Array((T + 1) * M);
+    const a2 = new Float64Array((T + 1) * M),
+      f2 = new Float64Array((T + 1) * M);
+    const a3 = new Float64Array((T + 1) * M),
+      f3 = new Float64Array((T + 1) * M);
+    const dMu = new Float64Array(T),
+      dLv = new Float64Array(T);
     const valid = new Uint8Array(T);
     let loss = 0;
 
     const decode = (k: number) => {
-      const hk = k * H, mk = k * M;
+      const hk = k * H,
+        mk = k * M;
       for (let j = 0; j < M; j++) {
         let s = p[o.b1 + j]!;
         for (let i = 0; i < H; i++) s += p[o.w1 + j * H + i]! * h[hk + i]!;
@@ -182,7 +224,8 @@ export class ReferenceEngine implements ForecasterEngine {
         a3[mk + j] = s;
         f3[mk + j] = s > 0 ? s : 0;
       }
-      let sm = p[o.bm]!, sl = p[o.bl]!;
+      let sm = p[o.bm]!,
+        sl = p[o.bl]!;
       for (let i = 0; i < M; i++) {
         sm += p[o.wm + i]! * f3[mk + i]!;
         sl += p[o.wl + i]! * f3[mk + i]!;
@@ -199,7 +242,7 @@ export class ReferenceEngine implements ForecasterEngine {
         if (k === T) break;
         const xk = x[(b * T + k) * F]!;
         const fed = !Number.isNaN(xk);
-        valid[k] = fed && (scored?.[b * T + k] !== 0) ? 1 : 0;
+        valid[k] = fed && scored?.[b * T + k] !== 0 ? 1 : 0;
         if (valid[k]) {
           const d = xk - m_;
           const e = Math.exp(-lv);
@@ -217,16 +260,21 @@ export class ReferenceEngine implements ForecasterEngine {
           u[k * F + f] = Number.isNaN(v) ? 0 : v;
         }
         // h_{k+1} = GRU(u_k, h_k), gates r | z | n
-        const hp = k * H, hq = (k + 1) * H;
+        const hp = k * H,
+          hq = (k + 1) * H;
         for (let i = 0; i < H; i++) {
-          let ir = p[o.bih + i]!, iz = p[o.bih + H + i]!, inn = p[o.bih + 2 * H + i]!;
+          let ir = p[o.bih + i]!,
+            iz = p[o.bih + H + i]!,
+            inn = p[o.bih + 2 * H + i]!;
           for (let f = 0; f < F; f++) {
             const uf = u[k * F + f]!;
             ir += p[o.wih + i * F + f]! * uf;
             iz += p[o.wih + (H + i) * F + f]! * uf;
             inn += p[o.wih + (2 * H + i) * F + f]! * uf;
           }
-          let hr = p[o.bhh + i]!, hz = p[o.bhh + H + i]!, hnn = p[o.bhh + 2 * H + i]!;
+          let hr = p[o.bhh + i]!,
+            hz = p[o.bhh + H + i]!,
+            hnn = p[o.bhh + 2 * H + i]!;
           for (let j = 0; j < H; j++) {
             const hj = h[hp + j]!;
             hr += p[o.whh + i * H + j]! * hj;
@@ -248,11 +296,14 @@ export class ReferenceEngine implements ForecasterEngine {
       // ---- backward through time ----
       const gh = new Float64Array(H); // dL/dh_{k+1} flowing back from later steps
       const dh = new Float64Array(H);
-      const df = new Float64Array(M), da = new Float64Array(M);
+      const df = new Float64Array(M),
+        da = new Float64Array(M);
       // decoder backward at step k: adds dL/dh_k into `out`
       const decBack = (k: number, out: Float64Array) => {
-        const mk = k * M, hk = k * H;
-        const dm = dMu[k]!, dl = dLv[k]!;
+        const mk = k * M,
+          hk = k * H;
+        const dm = dMu[k]!,
+          dl = dLv[k]!;
         addAt(g, o.bm, dm);
         addAt(g, o.bl, dl);
         for (let i = 0; i < M; i++) {
@@ -301,7 +352,10 @@ export class ReferenceEngine implements ForecasterEngine {
         dh.fill(0);
         for (let i = 0; i < H; i++) {
           const gi = gh[i]!;
-          const r = rG[hp + i]!, z = zG[hp + i]!, n = nG[hp + i]!, hprev = h[hp + i]!;
+          const r = rG[hp + i]!,
+            z = zG[hp + i]!,
+            n = nG[hp + i]!,
+            hprev = h[hp + i]!;
           const dn = gi * (1 - z);
           const dz = gi * (hprev - n);
           addAt(dh, i, gi * z);
@@ -329,7 +383,11 @@ export class ReferenceEngine implements ForecasterEngine {
             addAt(g, o.whh + i * H + j, dar * hj);
             addAt(g, o.whh + (H + i) * H + j, daz * hj);
             addAt(g, o.whh + (2 * H + i) * H + j, dhn * hj);
-            addAt(dh, j, p[o.whh + i * H + j]! * dar + p[o.whh + (H + i) * H + j]! * daz + p[o.whh + (2 * H + i) * H + j]! * dhn);
+            addAt(
+              dh,
+              j,
+              p[o.whh + i * H + j]! * dar + p[o.whh + (H + i) * H + j]! * daz + p[o.whh + (2 * H + i) * H + j]! * dhn,
+            );
           }
         }
         gh.set(dh);

@@ -27,7 +27,8 @@ export function encodeSafetensors(tensors: Tensor[], metadata: Record<string, st
   let offset = 0;
   for (const t of tensors) {
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (size !== t.data.length) throw new Error(`internal: tensor ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
+    if (size !== t.data.length)
+      throw new Error(`internal: tensor ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
     header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * size] };
     offset += 4 * size;
   }
@@ -58,7 +59,8 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
   const n64 = dv.getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER)) throw bad(`header length ${n64} bytes is implausible (garbage or not safetensors)`);
   const n = Number(n64);
-  if (8 + n > bytes.length) throw bad(`header of ${n} bytes runs past the end of the file (${bytes.length} bytes): truncated`);
+  if (8 + n > bytes.length)
+    throw bad(`header of ${n} bytes runs past the end of the file (${bytes.length} bytes): truncated`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
@@ -82,17 +84,26 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     }
     const t = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t !== 'object' || t === null) throw bad(`entry ${name} is not an object`);
-    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`tensor ${name} has no valid shape`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0))
+      throw bad(`tensor ${name} has no valid shape`);
     const off = t.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[0] > off[1]) {
+    if (
+      !Array.isArray(off) ||
+      off.length !== 2 ||
+      !off.every((d) => Number.isInteger(d) && d >= 0) ||
+      off[0] > off[1]
+    ) {
       throw bad(`tensor ${name} has no valid data_offsets`);
     }
-    if (t.dtype !== 'F32') throw new DpmError(`${source}: tensor ${name} has dtype ${String(t.dtype)}; model files must be float32 (F32)`);
+    if (t.dtype !== 'F32')
+      throw new DpmError(`${source}: tensor ${name} has dtype ${String(t.dtype)}; model files must be float32 (F32)`);
     const shape = t.shape as number[];
     const size = shape.reduce((a, b) => a * b, 1);
     const [b, e] = off as [number, number];
-    if (e - b !== 4 * size) throw bad(`tensor ${name}: shape [${shape}] needs ${4 * size} bytes, data_offsets give ${e - b}`);
-    if (e > dataLen) throw bad(`tensor ${name} ends at byte ${e} of the data section, which has only ${dataLen} bytes: truncated`);
+    if (e - b !== 4 * size)
+      throw bad(`tensor ${name}: shape [${shape}] needs ${4 * size} bytes, data_offsets give ${e - b}`);
+    if (e > dataLen)
+      throw bad(`tensor ${name} ends at byte ${e} of the data section, which has only ${dataLen} bytes: truncated`);
     ranges.push([b, e, name]);
     const data = new Float32Array(size);
     const view = new DataView(bytes.buffer, bytes.byteOffset + dataStart + b, e - b);
@@ -121,7 +132,12 @@ export function readSafetensors(path: string): SafetensorsContent {
 }
 
 /** Writes atomically (temp file + rename) unless the caller already writes to a temporary (OutputSet). */
-export function writeSafetensors(path: string, tensors: Tensor[], metadata: Record<string, string> = {}, atomic = true): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Tensor[],
+  metadata: Record<string, string> = {},
+  atomic = true,
+): void {
   const bytes = encodeSafetensors(tensors, metadata);
   if (!atomic) {
     writeFileSync(path, bytes);
@@ -152,8 +168,13 @@ export interface ModelFile {
 
 /** Tensors of a packed vector under the authors' names. */
 export function modelTensors(config: ModelConfig, params: Float32Array): Tensor[] {
-  if (params.length !== paramCount(config)) throw new Error(`internal: ${params.length} parameters for config ${JSON.stringify(config)}`);
-  return paramLayout(config).map((s) => ({ name: s.name, shape: s.shape, data: params.subarray(s.offset, s.offset + s.size) }));
+  if (params.length !== paramCount(config))
+    throw new Error(`internal: ${params.length} parameters for config ${JSON.stringify(config)}`);
+  return paramLayout(config).map((s) => ({
+    name: s.name,
+    shape: s.shape,
+    data: params.subarray(s.offset, s.offset + s.size),
+  }));
 }
 
 export function encodeModel(config: ModelConfig, params: Float32Array, training?: Record<string, unknown>): Uint8Array {
@@ -163,7 +184,13 @@ export function encodeModel(config: ModelConfig, params: Float32Array, training?
 }
 
 /** Writes a model file; `atomic` false when the path is already a temporary from OutputSet. */
-export function saveModel(path: string, config: ModelConfig, params: Float32Array, training?: Record<string, unknown>, atomic = true): void {
+export function saveModel(
+  path: string,
+  config: ModelConfig,
+  params: Float32Array,
+  training?: Record<string, unknown>,
+  atomic = true,
+): void {
   const meta: Record<string, string> = { config: JSON.stringify(config) };
   if (training) meta.training = JSON.stringify(training);
   writeSafetensors(path, modelTensors(config, params), meta, atomic);
@@ -174,17 +201,22 @@ export function modelFromContent(content: SafetensorsContent, source: string): M
   const { tensors, metadata } = content;
   const shapeOf = (name: string) => {
     const t = tensors.get(name);
-    if (!t) throw new DpmError(`${source}: not a forecaster model: tensor ${name} is missing (found: ${[...tensors.keys()].slice(0, 6).join(', ') || 'none'})`);
+    if (!t)
+      throw new DpmError(
+        `${source}: not a forecaster model: tensor ${name} is missing (found: ${[...tensors.keys()].slice(0, 6).join(', ') || 'none'})`,
+      );
     return t.shape;
   };
   const hh = shapeOf('rnn.weight_hh_l0');
   const ih = shapeOf('rnn.weight_ih_l0');
   const d0 = shapeOf('dec_fc.0.weight');
-  if (hh.length !== 2 || hh[0] !== 3 * hh[1]!) throw new DpmError(`${source}: rnn.weight_hh_l0 has shape [${hh}], expected [3H, H]`);
+  if (hh.length !== 2 || hh[0] !== 3 * hh[1]!)
+    throw new DpmError(`${source}: rnn.weight_hh_l0 has shape [${hh}], expected [3H, H]`);
   if (ih.length !== 2) throw new DpmError(`${source}: rnn.weight_ih_l0 has shape [${ih}], expected [3H, features]`);
   if (d0.length !== 2) throw new DpmError(`${source}: dec_fc.0.weight has shape [${d0}], expected [M, H]`);
   const inferred: ModelConfig = { hidden: hh[1]!, mlp: d0[0]!, features: ih[1]! };
-  if (inferred.hidden < 1 || inferred.mlp < 1 || inferred.features < 1) throw new DpmError(`${source}: empty tensors (H ${inferred.hidden}, M ${inferred.mlp})`);
+  if (inferred.hidden < 1 || inferred.mlp < 1 || inferred.features < 1)
+    throw new DpmError(`${source}: empty tensors (H ${inferred.hidden}, M ${inferred.mlp})`);
   let config = inferred;
   if (metadata.config !== undefined) {
     let meta: Partial<ModelConfig>;
@@ -203,16 +235,20 @@ export function modelFromContent(content: SafetensorsContent, source: string): M
   const layout = paramLayout(config);
   const expected = new Set(layout.map((s) => s.name));
   const extra = [...tensors.keys()].filter((k) => !expected.has(k));
-  if (extra.length > 0) throw new DpmError(`${source}: unexpected tensor(s) ${extra.join(', ')} (not part of the forecaster model)`);
+  if (extra.length > 0)
+    throw new DpmError(`${source}: unexpected tensor(s) ${extra.join(', ')} (not part of the forecaster model)`);
   const params = new Float32Array(paramCount(config));
   for (const s of layout) {
     const t = tensors.get(s.name);
     if (!t) throw new DpmError(`${source}: tensor ${s.name} is missing`);
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
-      throw new DpmError(`${source}: tensor ${s.name} has shape [${t.shape}], expected [${s.shape}] for H=${config.hidden}, M=${config.mlp}, F=${config.features}`);
+      throw new DpmError(
+        `${source}: tensor ${s.name} has shape [${t.shape}], expected [${s.shape}] for H=${config.hidden}, M=${config.mlp}, F=${config.features}`,
+      );
     }
     const bad = t.data.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new DpmError(`${source}: tensor ${s.name} holds a non-finite value (${t.data[bad]}) at index ${bad}`);
+    if (bad >= 0)
+      throw new DpmError(`${source}: tensor ${s.name} holds a non-finite value (${t.data[bad]}) at index ${bad}`);
     params.set(t.data, s.offset);
   }
   let training: Record<string, unknown> | undefined;

@@ -65,10 +65,12 @@ export function splitBands(stack: CoherenceStack, opts: SplitOptions, needCoEven
     const span = stack.pairs.findIndex((p) => p.first <= d && d < p.second);
     coEvent = span >= 0 ? span : undefined;
     if (needCoEvent && coEvent === undefined) {
-      const first = stack.pairs[0]!.first, last = stack.pairs[K - 1]!.second;
+      const first = stack.pairs[0]!.first,
+        last = stack.pairs[K - 1]!.second;
       throw new DpmError(`${src}: no band's pair spans the event date ${d} (the stack covers ${first}–${last})`);
     }
-    if (coEvent !== undefined && pre.some((k) => k > coEvent!)) throw new DpmError(`${src}: bands are not in time order`);
+    if (coEvent !== undefined && pre.some((k) => k > coEvent!))
+      throw new DpmError(`${src}: bands are not in time order`);
   } else if (opts.preEventBands !== undefined) {
     const n = opts.preEventBands;
     if (!Number.isInteger(n) || n < 1) throw new DpmError(`--pre-event-bands must be a whole number ≥ 1, got ${n}`);
@@ -83,7 +85,9 @@ export function splitBands(stack: CoherenceStack, opts: SplitOptions, needCoEven
     coEvent = n < K ? n : undefined;
   } else {
     if (K < 2) {
-      throw new DpmError(`${src}: has ${K} band${K === 1 ? '' : 's'}; at least 2 are needed (pre-event pairs and the co-event pair as the last band)`);
+      throw new DpmError(
+        `${src}: has ${K} band${K === 1 ? '' : 's'}; at least 2 are needed (pre-event pairs and the co-event pair as the last band)`,
+      );
     }
     pre = Array.from({ length: K - 1 }, (_, k) => k);
     coEvent = K - 1;
@@ -119,7 +123,8 @@ export const MIN_VALID = 2;
 /** Builds per-pixel sequences; logs how many pixels have too few valid values. */
 export function buildSeries(stack: CoherenceStack, split: BandSplit, feedback?: Feedback): PixelSeries {
   const { width, height } = stack;
-  const N = width * height, T = split.pre.length;
+  const N = width * height,
+    T = split.pre.length;
   const x = new Float32Array(N * T);
   const obs = new Float32Array(N).fill(NaN);
   const usable = new Uint8Array(N);
@@ -140,7 +145,10 @@ export function buildSeries(stack: CoherenceStack, split: BandSplit, feedback?: 
   }
   feedback?.log('info', split.describe);
   if (nUnusable > 0) {
-    feedback?.log('warning', `${nUnusable} of ${N} pixels have fewer than ${MIN_VALID} valid pre-event values: left out (NaN outputs)`);
+    feedback?.log(
+      'warning',
+      `${nUnusable} of ${N} pixels have fewer than ${MIN_VALID} valid pre-event values: left out (NaN outputs)`,
+    );
   }
   return { width, height, N, T, x, obs, usable, nUnusable, split };
 }

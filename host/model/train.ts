@@ -58,7 +58,12 @@ export interface TrainResult {
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
-export async function trainModel(engine: ForecasterEngine, data: TrainData, opts: TrainOptions, feedback: Feedback = silentFeedback): Promise<TrainResult> {
+export async function trainModel(
+  engine: ForecasterEngine,
+  data: TrainData,
+  opts: TrainOptions,
+  feedback: Feedback = silentFeedback,
+): Promise<TrainResult> {
   const { config } = engine;
   const F = config.features;
   const { N, T } = data;
@@ -74,23 +79,47 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
     if (n >= MIN_VALID) idx.push(i);
   }
   const nDropped = N - idx.length;
-  if (nDropped > 0) feedback.log('warning', `${nDropped} of ${N} sequences have fewer than ${MIN_VALID} valid values: not trained on`);
+  if (nDropped > 0)
+    feedback.log('warning', `${nDropped} of ${N} sequences have fewer than ${MIN_VALID} valid values: not trained on`);
   if (opts.maxSequences !== undefined && idx.length > opts.maxSequences) {
-    idx = new Rng(opts.seed, 1).shuffle(idx).slice(0, opts.maxSequences).sort((a, b) => a - b);
+    idx = new Rng(opts.seed, 1)
+      .shuffle(idx)
+      .slice(0, opts.maxSequences)
+      .sort((a, b) => a - b);
     feedback.log('info', `using a seeded random subsample of ${idx.length} sequences`);
   }
   const perm = new Rng(opts.seed, 2).shuffle(idx.slice());
   const nVal = Math.round(perm.length * opts.valFraction);
   const val = perm.slice(0, nVal).sort((a, b) => a - b);
   const train = perm.slice(nVal).sort((a, b) => a - b);
-  if (train.length < 1) throw new DpmError(`no sequences left to train on (${idx.length} usable, ${nVal} held out for validation)`);
-  feedback.log('info', `training on ${train.length} sequences of ${T} steps, validating on ${val.length}; engine: ${engine.description}`);
+  if (train.length < 1)
+    throw new DpmError(`no sequences left to train on (${idx.length} usable, ${nVal} held out for validation)`);
+  feedback.log(
+    'info',
+    `training on ${train.length} sequences of ${T} steps, validating on ${val.length}; engine: ${engine.description}`,
+  );
 
   const fingerprint = {
-    N, T, F, hidden: config.hidden, mlp: config.mlp, seed: opts.seed, batchSize: opts.batchSize, valFraction: opts.valFraction,
-    maxSequences: opts.maxSequences ?? null, adam: { ...opts.adam, clipNorm: String(opts.adam.clipNorm) },
-    data: createHash('sha256').update(new Uint8Array(data.x.buffer, data.x.byteOffset, data.x.byteLength)).digest('hex').slice(0, 32),
-    init: opts.init ? createHash('sha256').update(new Uint8Array(opts.init.buffer, opts.init.byteOffset, opts.init.byteLength)).digest('hex').slice(0, 32) : null,
+    N,
+    T,
+    F,
+    hidden: config.hidden,
+    mlp: config.mlp,
+    seed: opts.seed,
+    batchSize: opts.batchSize,
+    valFraction: opts.valFraction,
+    maxSequences: opts.maxSequences ?? null,
+    adam: { ...opts.adam, clipNorm: String(opts.adam.clipNorm) },
+    data: createHash('sha256')
+      .update(new Uint8Array(data.x.buffer, data.x.byteOffset, data.x.byteLength))
+      .digest('hex')
+      .slice(0, 32),
+    init: opts.init
+      ? createHash('sha256')
+          .update(new Uint8Array(opts.init.buffer, opts.init.byteOffset, opts.init.byteLength))
+          .digest('hex')
+          .slice(0, 32)
+      : null,
   };
 
   let shuffler = new Rng(opts.seed, 4);
@@ -102,7 +131,9 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
   if (opts.resume && opts.checkpoint && checkpointExists(opts.checkpoint)) {
     const ck = readCheckpoint(opts.checkpoint);
     if (JSON.stringify(ck.fingerprint) !== JSON.stringify(fingerprint)) {
-      throw new DpmError(`${opts.checkpoint}: this checkpoint was made with other data or settings; remove it or train without --resume`);
+      throw new DpmError(
+        `${opts.checkpoint}: this checkpoint was made with other data or settings; remove it or train without --resume`,
+      );
     }
     await engine.setParams(ck.params);
     await engine.setOptimizerState(ck.adam);
@@ -114,7 +145,8 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
     history = ck.history;
     feedback.log('info', `resuming from ${opts.checkpoint} after epoch ${startEpoch}`);
   } else {
-    if (opts.resume) feedback.log('info', `no checkpoint at ${opts.checkpoint ?? '(none given)'}: starting from the first epoch`);
+    if (opts.resume)
+      feedback.log('info', `no checkpoint at ${opts.checkpoint ?? '(none given)'}: starting from the first epoch`);
     const init = opts.init ?? initParams(config, new Rng(opts.seed, 3));
     await engine.setParams(init);
     await engine.setOptimizerState(undefined);
@@ -127,7 +159,8 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
   const buf = new Float32Array(B * stride);
   const gather = (ids: number[], from: number, n: number) => {
     const out = n === B ? buf : new Float32Array(n * stride);
-    for (let j = 0; j < n; j++) out.set(data.x.subarray(ids[from + j]! * stride, (ids[from + j]! + 1) * stride), j * stride);
+    for (let j = 0; j < n; j++)
+      out.set(data.x.subarray(ids[from + j]! * stride, (ids[from + j]! + 1) * stride), j * stride);
     return out;
   };
   const valChunk = Math.max(1, engine.maxBatch(T));
@@ -138,11 +171,16 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
     let trainLoss = 0;
     for (let bi = 0; bi < nBatches; bi++) {
       throwIfCanceled(feedback);
-      const from = bi * B, n = Math.min(B, order.length - from);
+      const from = bi * B,
+        n = Math.min(B, order.length - from);
       const { loss } = await engine.trainStep(gather(order, from, n), n, T, opts.adam);
-      if (!Number.isFinite(loss)) throw new DpmError(`training diverged: loss ${loss} in epoch ${epoch + 1}, batch ${bi + 1} (try a lower --lr)`);
+      if (!Number.isFinite(loss))
+        throw new DpmError(`training diverged: loss ${loss} in epoch ${epoch + 1}, batch ${bi + 1} (try a lower --lr)`);
       trainLoss += loss;
-      feedback.progress((100 * (epoch - startEpoch + (bi + 1) / (nBatches + 1))) / (opts.epochs - startEpoch), `epoch ${epoch + 1}/${opts.epochs}`);
+      feedback.progress(
+        (100 * (epoch - startEpoch + (bi + 1) / (nBatches + 1))) / (opts.epochs - startEpoch),
+        `epoch ${epoch + 1}/${opts.epochs}`,
+      );
       await yieldToEventLoop();
     }
     let valLoss = NaN;
@@ -152,7 +190,8 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
         throwIfCanceled(feedback);
         const n = Math.min(valChunk, val.length - from);
         const chunk = new Float32Array(n * stride);
-        for (let j = 0; j < n; j++) chunk.set(data.x.subarray(val[from + j]! * stride, (val[from + j]! + 1) * stride), j * stride);
+        for (let j = 0; j < n; j++)
+          chunk.set(data.x.subarray(val[from + j]! * stride, (val[from + j]! + 1) * stride), j * stride);
         sum += await engine.loss(chunk, n, T);
         await yieldToEventLoop();
       }
@@ -178,13 +217,32 @@ export async function trainModel(engine: ForecasterEngine, data: TrainData, opts
     );
     if (opts.checkpoint) {
       writeCheckpoint(opts.checkpoint, {
-        config, epoch: epoch + 1, params, best, bestEpoch, bestValLoss, adam: await engine.getOptimizerState(),
-        rng: shuffler.state(), history, fingerprint,
+        config,
+        epoch: epoch + 1,
+        params,
+        best,
+        bestEpoch,
+        bestValLoss,
+        adam: await engine.getOptimizerState(),
+        rng: shuffler.state(),
+        history,
+        fingerprint,
       });
     }
   }
   feedback.progress(100);
   const final = await engine.getParams();
-  if (val.length === 0) feedback.log('warning', 'no validation pixels (--val-fraction 0): the best weights are the final ones');
-  return { best, final, bestEpoch, bestValLoss, history, nTrain: train.length, nVal: val.length, nDropped, resumedFrom: startEpoch };
+  if (val.length === 0)
+    feedback.log('warning', 'no validation pixels (--val-fraction 0): the best weights are the final ones');
+  return {
+    best,
+    final,
+    bestEpoch,
+    bestValLoss,
+    history,
+    nTrain: train.length,
+    nVal: val.length,
+    nDropped,
+    resumedFrom: startEpoch,
+  };
 }

@@ -68,10 +68,12 @@ export interface InstallResult {
 }
 
 export function installPlugin(profile: string, node = process.execPath): InstallResult {
-  if (!existsSync(join(pluginSource, 'metadata.txt'))) throw new DpmError(`qgis install: plugin sources missing at ${pluginSource}`);
+  if (!existsSync(join(pluginSource, 'metadata.txt')))
+    throw new DpmError(`qgis install: plugin sources missing at ${pluginSource}`);
   if (!existsSync(runnerPath)) throw new DpmError(`qgis install: runner ${runnerPath} missing (run npm run build)`);
   const profileDir = resolve(profile);
-  if (existsSync(profileDir) && !statSync(profileDir).isDirectory()) throw new DpmError(`qgis install: --profile ${profile} is a file, not a QGIS profile folder`);
+  if (existsSync(profileDir) && !statSync(profileDir).isDirectory())
+    throw new DpmError(`qgis install: --profile ${profile} is a file, not a QGIS profile folder`);
   const pluginDir = join(profileDir, 'python', 'plugins', PLUGIN_ID);
   try {
     rmSync(pluginDir, { recursive: true, force: true });
@@ -79,8 +81,14 @@ export function installPlugin(profile: string, node = process.execPath): Install
     cpSync(pluginSource, pluginDir, { recursive: true, filter: (src) => !/__pycache__|\.pyc$/.test(src) });
     // the plugin reads the live manifest from the package; this copy keeps the algorithms listed if it moves
     writeFileSync(join(pluginDir, 'manifest.json'), `${JSON.stringify(loadManifest(), null, 1)}\n`);
-    const record = { packageRoot, cli: runnerPath, node, manifest: manifestPath, protocol: PROTOCOL_VERSION,
-      version: loadManifest().provider.version };
+    const record = {
+      packageRoot,
+      cli: runnerPath,
+      node,
+      manifest: manifestPath,
+      protocol: PROTOCOL_VERSION,
+      version: loadManifest().provider.version,
+    };
     writeFileSync(join(pluginDir, 'runner.json'), `${JSON.stringify(record, null, 1)}\n`);
     const iniPath = join(profileDir, 'QGIS', 'QGIS3.ini');
     mkdirSync(join(profileDir, 'QGIS'), { recursive: true });
@@ -100,7 +108,8 @@ export function uninstallPlugin(profile: string): { pluginDir: string; removed: 
   try {
     rmSync(pluginDir, { recursive: true, force: true });
     const iniPath = join(profileDir, 'QGIS', 'QGIS3.ini');
-    if (existsSync(iniPath)) writeFileSync(iniPath, setIniKey(readFileSync(iniPath, 'utf8'), 'PythonPlugins', PLUGIN_ID, undefined));
+    if (existsSync(iniPath))
+      writeFileSync(iniPath, setIniKey(readFileSync(iniPath, 'utf8'), 'PythonPlugins', PLUGIN_ID, undefined));
   } catch (err) {
     throw new DpmError(`qgis uninstall from ${profileDir}: ${(err as Error).message}`);
   }
@@ -124,8 +133,10 @@ export const qgisCommand: CommandModule = {
     try {
       if (argv.action === 'install') {
         const r = installPlugin(profile, (argv.node as string | undefined) ?? process.execPath);
-        process.stdout.write(`installed ${r.pluginDir}\nenabled in ${r.iniPath}\nrunner ${r.node} ${r.runner} worker\n` +
-          'restart QGIS; the algorithms are under "InSAR damage proxy maps" in the Processing toolbox\n');
+        process.stdout.write(
+          `installed ${r.pluginDir}\nenabled in ${r.iniPath}\nrunner ${r.node} ${r.runner} worker\n` +
+            'restart QGIS; the algorithms are under "InSAR damage proxy maps" in the Processing toolbox\n',
+        );
       } else {
         const r = uninstallPlugin(profile);
         process.stdout.write(r.removed ? `removed ${r.pluginDir}\n` : `not installed in ${profile}\n`);

@@ -26,7 +26,7 @@ export interface GeocodeOptions {
 
 /** EPSG code of the UTM zone holding (lon, lat). */
 export function utmEpsg(lon: number, lat: number): number {
-  const zone = Math.min(60, Math.max(1, Math.floor((((lon + 180) % 360) + 360) % 360 / 6) + 1));
+  const zone = Math.min(60, Math.max(1, Math.floor(((((lon + 180) % 360) + 360) % 360) / 6) + 1));
   return (lat >= 0 ? 32600 : 32700) + zone;
 }
 
@@ -53,25 +53,38 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   const what = raster.source ?? 'raster';
   const { lat, lon } = raster.georef;
   if (!lat || !lon) throw new DpmError(`${what}: no per-pixel latitude/longitude, nothing to geocode`);
-  if (lat.length !== w * h || lon.length !== w * h) throw new DpmError(`${what}: lat/lon arrays do not match the ${w}×${h} raster`);
+  if (lat.length !== w * h || lon.length !== w * h)
+    throw new DpmError(`${what}: lat/lon arrays do not match the ${w}×${h} raster`);
   if (w < 2 || h < 2) throw new DpmError(`${what}: ${w}×${h} is too small to geocode (needs 2×2 pixels)`);
 
   // Target CRS and projected pixel centres.
-  let cLon = 0, cLat = 0, n = 0;
+  let cLon = 0,
+    cLat = 0,
+    n = 0;
   // lat and lon hold w × h values (checked above); valueAt reads NaN (no data) past the end
   for (let i = 0; i < w * h; i++) {
-    const la = valueAt(lat, i), lo = valueAt(lon, i);
-    if (Number.isFinite(la) && Number.isFinite(lo)) { cLon += lo; cLat += la; n++; }
+    const la = valueAt(lat, i),
+      lo = valueAt(lon, i);
+    if (Number.isFinite(la) && Number.isFinite(lo)) {
+      cLon += lo;
+      cLat += la;
+      n++;
+    }
   }
   if (n === 0) throw new DpmError(`${what}: every latitude/longitude is NaN`);
   const target = opts.epsg ?? 'wgs84';
   const epsg = target === 'wgs84' ? 4326 : target === 'utm' ? utmEpsg(cLon / n, cLat / n) : target;
   const def = proj4Def(epsg);
   const fwd = epsg === 4326 ? null : proj4('+proj=longlat +datum=WGS84 +no_defs', def);
-  const X = new Float64Array(w * h), Y = new Float64Array(w * h);
+  const X = new Float64Array(w * h),
+    Y = new Float64Array(w * h);
   for (let i = 0; i < w * h; i++) {
-    const la = valueAt(lat, i), lo = valueAt(lon, i);
-    if (!(Number.isFinite(la) && Number.isFinite(lo))) { X[i] = Y[i] = NaN; continue; }
+    const la = valueAt(lat, i),
+      lo = valueAt(lon, i);
+    if (!(Number.isFinite(la) && Number.isFinite(lo))) {
+      X[i] = Y[i] = NaN;
+      continue;
+    }
     const [x = NaN, y = NaN] = fwd ? fwd.forward([lo, la]) : [lo, la];
     X[i] = x;
     Y[i] = y;
@@ -80,19 +93,26 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   // Pixel size: the smaller median spacing between neighbouring centres, along rows or columns (keeps detail).
   let px = opts.pixelSize;
   if (px === undefined) {
-    const along: number[] = [], across: number[] = [];
+    const along: number[] = [],
+      across: number[] = [];
     const step = Math.max(1, Math.floor(Math.sqrt((w * h) / 20000))); // a sample of cells is enough
-    for (let r = 0; r < h - 1; r += step) for (let c = 0; c < w - 1; c += step) {
-      const i = r * w + c;
-      const x = valueAt(X, i), y = valueAt(Y, i);
-      along.push(Math.hypot(valueAt(X, i + 1) - x, valueAt(Y, i + 1) - y));
-      across.push(Math.hypot(valueAt(X, i + w) - x, valueAt(Y, i + w) - y));
-    }
+    for (let r = 0; r < h - 1; r += step)
+      for (let c = 0; c < w - 1; c += step) {
+        const i = r * w + c;
+        const x = valueAt(X, i),
+          y = valueAt(Y, i);
+        along.push(Math.hypot(valueAt(X, i + 1) - x, valueAt(Y, i + 1) - y));
+        across.push(Math.hypot(valueAt(X, i + w) - x, valueAt(Y, i + w) - y));
+      }
     px = Math.min(median(along), median(across));
   }
-  if (!(px > 0 && Number.isFinite(px))) throw new DpmError(`${what}: cannot choose a pixel size (spacing ${px}); give one`);
+  if (!(px > 0 && Number.isFinite(px)))
+    throw new DpmError(`${what}: cannot choose a pixel size (spacing ${px}); give one`);
 
-  let minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
+  let minX = Infinity,
+    maxX = -Infinity,
+    minY = Infinity,
+    maxY = -Infinity;
   for (const x of X) {
     if (x < minX) minX = x;
     if (x > maxX) maxX = x;
@@ -106,17 +126,27 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   const y0 = Math.ceil(maxY / px) * px;
   const W = Math.max(1, Math.ceil((maxX - x0) / px + 1e-9));
   const H = Math.max(1, Math.ceil((y0 - minY) / px + 1e-9));
-  if (W * H > (opts.maxPixels ?? 2e8)) throw new DpmError(`${what}: geocoded grid of ${W}×${H} pixels at ${px} is too large; give a larger pixel size`);
+  if (W * H > (opts.maxPixels ?? 2e8))
+    throw new DpmError(`${what}: geocoded grid of ${W}×${H} pixels at ${px} is too large; give a larger pixel size`);
 
   // Fractional radar coordinates of each output pixel centre (NaN = outside the mesh).
   const R = new Float32Array(W * H).fill(NaN);
   const C = new Float32Array(W * H).fill(NaN);
   const tri = (a: number, b: number, c: number) => {
-    const ax = valueAt(X, a), ay = valueAt(Y, a), bx = valueAt(X, b), by = valueAt(Y, b);
-    const cx = valueAt(X, c), cy = valueAt(Y, c);
+    const ax = valueAt(X, a),
+      ay = valueAt(Y, a),
+      bx = valueAt(X, b),
+      by = valueAt(Y, b);
+    const cx = valueAt(X, c),
+      cy = valueAt(Y, c);
     const det = (by - cy) * (ax - cx) + (cx - bx) * (ay - cy);
     if (!(Math.abs(det) > 0)) return; // degenerate or NaN corner
-    const ra = Math.floor(a / w), ca = a % w, rb = Math.floor(b / w), cb = b % w, rc = Math.floor(c / w), cc = c % w;
+    const ra = Math.floor(a / w),
+      ca = a % w,
+      rb = Math.floor(b / w),
+      cb = b % w,
+      rc = Math.floor(c / w),
+      cc = c % w;
     const colLo = Math.max(0, Math.ceil((Math.min(ax, bx, cx) - x0) / px - 0.5));
     const colHi = Math.min(W - 1, Math.floor((Math.max(ax, bx, cx) - x0) / px - 0.5));
     const rowLo = Math.max(0, Math.ceil((y0 - Math.max(ay, by, cy)) / px - 0.5));
@@ -152,7 +182,8 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
     throwIfCanceled(fb);
     const out = new Float32Array(W * H).fill(NaN);
     for (let k = 0; k < W * H; k++) {
-      const r = valueAt(R, k), c = valueAt(C, k);
+      const r = valueAt(R, k),
+        c = valueAt(C, k);
       if (r !== r) continue;
       out[k] = method === 'nearest' ? valueAt(src, Math.round(r) * w + Math.round(c)) : bilinear(src, w, h, r, c);
     }
@@ -161,18 +192,31 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   fb.progress(100, 'geocoding');
   const geoTransform: GeoTransform = [x0, px, 0, y0, 0, -px];
   fb.log('info', `geocoded ${w}×${h} → ${W}×${H} EPSG:${epsg}, pixel ${Number(px.toPrecision(6))} (${method})`);
-  return { width: W, height: H, bands, descriptions: [...raster.descriptions], georef: { geoTransform, epsg }, metadata: raster.metadata, source: raster.source };
+  return {
+    width: W,
+    height: H,
+    bands,
+    descriptions: [...raster.descriptions],
+    georef: { geoTransform, epsg },
+    metadata: raster.metadata,
+    source: raster.source,
+  };
 }
 
 /** Bilinear sample at fractional (r, c); NaN neighbours are left out and the weights renormalised. */
 export function bilinear(src: ArrayLike<number>, w: number, h: number, r: number, c: number): number {
   const r0 = Math.min(h - 2, Math.max(0, Math.floor(r)));
   const c0 = Math.min(w - 2, Math.max(0, Math.floor(c)));
-  const fr = r - r0, fc = c - c0;
-  let sum = 0, wsum = 0;
+  const fr = r - r0,
+    fc = c - c0;
+  let sum = 0,
+    wsum = 0;
   const add = (rr: number, cc: number, wt: number) => {
     const v = valueAt(src, rr * w + cc);
-    if (wt > 0 && v === v) { sum += wt * v; wsum += wt; }
+    if (wt > 0 && v === v) {
+      sum += wt * v;
+      wsum += wt;
+    }
   };
   add(r0, c0, (1 - fr) * (1 - fc));
   add(r0, c0 + 1, (1 - fr) * fc);

@@ -83,7 +83,9 @@ export async function readRaster(path: string, opts: ReadOptions = {}): Promise<
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new DpmError(`${path}: cannot read raster (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new DpmError(
+      `${path}: cannot read raster (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   try {
     return await decodeRaster(path, bytes, opts);
@@ -111,7 +113,9 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
     tiff = await fromFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DpmError(code ? `${path}: cannot read raster (${code})` : `${path}: not a readable GeoTIFF (${(err as Error).message})`);
+    throw new DpmError(
+      code ? `${path}: cannot read raster (${code})` : `${path}: not a readable GeoTIFF (${(err as Error).message})`,
+    );
   }
   try {
     const image = await tiff.getImage(0);
@@ -119,7 +123,8 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
     const width = image.getWidth();
     const height = image.getHeight();
     const bandCount = image.getSamplesPerPixel();
-    if (!(width > 0 && height > 0 && bandCount > 0)) throw new DpmError(`${path}: empty image (${width}×${height}×${bandCount})`);
+    if (!(width > 0 && height > 0 && bandCount > 0))
+      throw new DpmError(`${path}: empty image (${width}×${height}×${bandCount})`);
     const md = parseGdalMetadata(fd.hasTag('GDAL_METADATA') ? String(await fd.loadValue('GDAL_METADATA')) : '');
     const georef: Georef = {};
     const gt = readGeoTransform(image);
@@ -162,7 +167,9 @@ async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Pro
   if (!offsets || !counts || offsets.length !== counts.length) throw new DpmError(`${path}: no image data blocks`);
   for (let i = 0; i < offsets.length; i++) {
     if (Number(offsets[i]) + Number(counts[i]) > bytes.length) {
-      throw new DpmError(`${path}: truncated (data block ${i} ends at byte ${Number(offsets[i]) + Number(counts[i])}, file has ${bytes.length})`);
+      throw new DpmError(
+        `${path}: truncated (data block ${i} ends at byte ${Number(offsets[i]) + Number(counts[i])}, file has ${bytes.length})`,
+      );
     }
   }
 
@@ -174,7 +181,8 @@ async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Pro
   const isFloat = format === 3;
   const bands: Float32Array[] = [];
   for (const [b, src] of raw.entries()) {
-    if (src.length !== width * height) throw new Error(`band ${b + 1} decoded to ${src.length} values, expected ${width * height}`);
+    if (src.length !== width * height)
+      throw new Error(`band ${b + 1} decoded to ${src.length} values, expected ${width * height}`);
     const out = src instanceof Float32Array ? src : Float32Array.from(src);
     const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : isFloat ? Math.fround(nodata) : nodata;
     const scale = Number(md.band.get(b)?.scale ?? 1);
@@ -218,7 +226,23 @@ function checkFirstIfd(path: string, b: Buffer, le: boolean, big: boolean): void
   if (ifd + head > b.length) fail(`directory at byte ${ifd} is past the end`);
   const n = big ? u64(ifd) : u16(ifd);
   if (ifd + head + n * entrySize > b.length) fail(`directory of ${n} entries runs past the end`);
-  const sizes: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8 };
+  const sizes: Record<number, number> = {
+    1: 1,
+    2: 1,
+    3: 2,
+    4: 4,
+    5: 8,
+    6: 1,
+    7: 1,
+    8: 2,
+    9: 4,
+    10: 8,
+    11: 4,
+    12: 8,
+    16: 8,
+    17: 8,
+    18: 8,
+  };
   for (let i = 0; i < n; i++) {
     const at = ifd + head + i * entrySize;
     const size = sizes[u16(at + 2)] ?? 1;
@@ -249,7 +273,12 @@ interface GdalMetadata {
 
 // GDAL escapes item values twice (CPLEscapeString, then the XML serialiser): we do the same both ways.
 const unescapeXml = (s: string) =>
-  s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 const escapeXml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -313,7 +342,12 @@ function readEpsg(image: GeoTIFFImage): number | undefined {
   return undefined;
 }
 
-async function readCompanions(path: string, width: number, height: number, geoloc: Map<string, string>): Promise<Pick<Georef, 'lat' | 'lon'> | undefined> {
+async function readCompanions(
+  path: string,
+  width: number,
+  height: number,
+  geoloc: Map<string, string>,
+): Promise<Pick<Georef, 'lat' | 'lon'> | undefined> {
   const dir = dirname(path);
   let latPath: string | undefined;
   let lonPath: string | undefined;
@@ -332,7 +366,9 @@ async function readCompanions(path: string, width: number, height: number, geolo
   const read = async (p: string, what: string) => {
     const r = await readRaster(p, { companions: false });
     if (r.width !== width || r.height !== height) {
-      throw new DpmError(`${p}: ${what} companion of ${path} is ${r.width}×${r.height}, the raster is ${width}×${height}`);
+      throw new DpmError(
+        `${p}: ${what} companion of ${path} is ${r.width}×${r.height}, the raster is ${width}×${height}`,
+      );
     }
     return r.bands[0];
   };
@@ -369,7 +405,8 @@ export async function writeGeoTiff(path: string, raster: Raster, opts: WriteOpti
   const { width, height, bands } = raster;
   if (bands.length === 0) throw new DpmError(`${path}: nothing to write (no bands)`);
   for (const b of bands) {
-    if (b.length !== width * height) throw new Error(`internal: band of ${b.length} values for ${width}×${height} (${path})`);
+    if (b.length !== width * height)
+      throw new Error(`internal: band of ${b.length} values for ${width}×${height} (${path})`);
   }
   const metadata = { ...(raster.metadata ?? {}), ...(opts.metadata ?? {}) };
   const geolocation: Record<string, string> = {};
@@ -397,14 +434,23 @@ export async function writeGeoTiff(path: string, raster: Raster, opts: WriteOpti
 
 /** Writes `raster` to outs.path(finalPath) and, in radar geometry, its lat/lon companions beside it (also through
  *  the OutputSet, so all three appear together or not at all). Returns the final paths. */
-export async function writeRaster(outs: OutputSet, finalPath: string, raster: Raster, opts: WriteOptions = {}): Promise<string[]> {
+export async function writeRaster(
+  outs: OutputSet,
+  finalPath: string,
+  raster: Raster,
+  opts: WriteOptions = {},
+): Promise<string[]> {
   const g = raster.georef;
   const radar = !g.geoTransform && g.lat && g.lon;
   const c = companionPaths(finalPath);
   await writeGeoTiff(outs.path(finalPath), raster, radar ? { ...opts, geolocation: c } : opts);
   if (!radar) return [finalPath];
   const one = (data: Float32Array, what: string): Raster => ({
-    width: raster.width, height: raster.height, bands: [data], descriptions: [what], georef: {},
+    width: raster.width,
+    height: raster.height,
+    bands: [data],
+    descriptions: [what],
+    georef: {},
   });
   await writeGeoTiff(outs.path(c.lat), one(g.lat!, 'latitude (WGS84, pixel centre)'), { nodata: NaN });
   await writeGeoTiff(outs.path(c.lon), one(g.lon!, 'longitude (WGS84, pixel centre)'), { nodata: NaN });
@@ -437,7 +483,11 @@ const TYPE_INFO: Record<SampleType, { bytes: number; format: number; min: number
 };
 
 // TIFF field types
-const BYTE = 1, ASCII = 2, SHORT = 3, LONG = 4, DOUBLE = 12;
+const BYTE = 1,
+  ASCII = 2,
+  SHORT = 3,
+  LONG = 4,
+  DOUBLE = 12;
 const FIELD_SIZE: Record<number, number> = { [BYTE]: 1, [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8 };
 function fieldSize(type: number): number {
   const size = FIELD_SIZE[type];
@@ -445,7 +495,11 @@ function fieldSize(type: number): number {
   return size;
 }
 
-interface Entry { tag: number; type: number; values: number[] | Buffer }
+interface Entry {
+  tag: number;
+  type: number;
+  values: number[] | Buffer;
+}
 
 /** Low-level writer used by writeGeoTiff and the overlay writer: accepts any numeric band arrays. */
 export function writeTiff(path: string, s: TiffSpec): void {
@@ -466,9 +520,14 @@ export function writeTiff(path: string, s: TiffSpec): void {
   const raw = Buffer.alloc(T * T * perTile * info.bytes); // Buffer.alloc: own ArrayBuffer at offset 0
   const n = T * T * perTile;
   // Host byte order is little-endian on every platform Node supports here (x64, arm64), as is the file.
-  const dst = s.type === 'float32' ? new Float32Array(raw.buffer, 0, n)
-    : s.type === 'uint8' ? new Uint8Array(raw.buffer, 0, n)
-    : s.type === 'int16' ? new Int16Array(raw.buffer, 0, n) : new Uint16Array(raw.buffer, 0, n);
+  const dst =
+    s.type === 'float32'
+      ? new Float32Array(raw.buffer, 0, n)
+      : s.type === 'uint8'
+        ? new Uint8Array(raw.buffer, 0, n)
+        : s.type === 'int16'
+          ? new Int16Array(raw.buffer, 0, n)
+          : new Uint16Array(raw.buffer, 0, n);
   const isInt = s.type !== 'float32';
   const predictor = s.predictor ?? false;
   for (let p = 0; p < planes; p++) {
@@ -518,7 +577,11 @@ export function writeTiff(path: string, s: TiffSpec): void {
   add(322, SHORT, [T]);
   add(323, SHORT, [T]);
   add(324, LONG, tileOffsets);
-  add(325, LONG, tiles.map((t) => t.length));
+  add(
+    325,
+    LONG,
+    tiles.map((t) => t.length),
+  );
   const baseSamples = s.rgba && spp >= 3 ? 3 : 1;
   if (spp > baseSamples) {
     const extra = new Array(spp - baseSamples).fill(0);
@@ -547,7 +610,8 @@ export function writeTiff(path: string, s: TiffSpec): void {
   }
   const xml = gdalMetadataXml(s.descriptions, s.metadata, s.geolocation);
   if (xml) add(42112, ASCII, Buffer.from(`${xml}\0`, 'utf8'));
-  if (nodata !== undefined) add(42113, ASCII, Buffer.from(`${Number.isNaN(nodata) ? 'nan' : String(nodata)}\0`, 'latin1'));
+  if (nodata !== undefined)
+    add(42113, ASCII, Buffer.from(`${Number.isNaN(nodata) ? 'nan' : String(nodata)}\0`, 'latin1'));
   entries.sort((a, b) => a.tag - b.tag);
 
   const ifdSize = 2 + entries.length * 12 + 4;
@@ -580,7 +644,7 @@ export function writeTiff(path: string, s: TiffSpec): void {
   try {
     writeSync(fd, header);
     for (const t of tiles) writeSync(fd, t);
-    if ((ifdOffset - 8) !== tiles.reduce((n, t) => n + t.length, 0)) writeSync(fd, Buffer.alloc(1));
+    if (ifdOffset - 8 !== tiles.reduce((n, t) => n + t.length, 0)) writeSync(fd, Buffer.alloc(1));
     writeSync(fd, ifd);
     for (const x of extras) writeSync(fd, x);
   } finally {
@@ -591,7 +655,13 @@ export function writeTiff(path: string, s: TiffSpec): void {
 /** TIFF predictors, in place on one tile (rows of T pixels × perTile samples), as libtiff writes them:
  *  floating point (3): each row's bytes regrouped most-significant byte first, then byte-wise differences;
  *  horizontal (2): sample-wise differences, wrapping in the sample type. Differences run from the row's end. */
-function applyPredictor(raw: Buffer, samples: Float32Array | Uint8Array | Int16Array | Uint16Array, T: number, perTile: number, float: boolean) {
+function applyPredictor(
+  raw: Buffer,
+  samples: Float32Array | Uint8Array | Int16Array | Uint16Array,
+  T: number,
+  perTile: number,
+  float: boolean,
+) {
   const wc = T * perTile;
   if (float) {
     const rowBytes = wc * 4;
@@ -606,7 +676,8 @@ function applyPredictor(raw: Buffer, samples: Float32Array | Uint8Array | Int16A
     for (let r = 0; r < T; r++) {
       const o = r * wc;
       // typed arrays wrap
-      for (let k = wc - 1; k >= perTile; k--) samples[o + k] = valueAt(samples, o + k) - valueAt(samples, o + k - perTile);
+      for (let k = wc - 1; k >= perTile; k--)
+        samples[o + k] = valueAt(samples, o + k) - valueAt(samples, o + k - perTile);
     }
   }
 }
@@ -624,12 +695,18 @@ function encodeValues(e: Entry): Buffer {
   return b;
 }
 
-function gdalMetadataXml(descriptions: string[], metadata: Record<string, string>, geolocation: Record<string, string>): string {
+function gdalMetadataXml(
+  descriptions: string[],
+  metadata: Record<string, string>,
+  geolocation: Record<string, string>,
+): string {
   const items: string[] = [];
-  for (const [k, v] of Object.entries(metadata)) items.push(`  <Item name="${escapeXml(k)}">${escapeXml(escapeXml(String(v)))}</Item>`);
+  for (const [k, v] of Object.entries(metadata))
+    items.push(`  <Item name="${escapeXml(k)}">${escapeXml(escapeXml(String(v)))}</Item>`);
   descriptions.forEach((d, k) => {
     if (d) items.push(`  <Item name="DESCRIPTION" sample="${k}" role="description">${escapeXml(escapeXml(d))}</Item>`);
   });
-  for (const [k, v] of Object.entries(geolocation)) items.push(`  <Item name="${escapeXml(k)}" domain="GEOLOCATION">${escapeXml(escapeXml(v))}</Item>`);
+  for (const [k, v] of Object.entries(geolocation))
+    items.push(`  <Item name="${escapeXml(k)}" domain="GEOLOCATION">${escapeXml(escapeXml(v))}</Item>`);
   return items.length ? `<GDALMetadata>\n${items.join('\n')}\n</GDALMetadata>` : '';
 }

@@ -73,5 +73,9 @@ export interface PairReader {
   /** every dated pair in `input`; logs skipped files on `fb` */
   findPairs(input: string, fb: Feedback): Promise<PairSource[]>;
   /** the given bands of one `file` of this reader's sources, float32 with nodata → NaN */
-  readBands(file: string, bands: number[], nodata: number | undefined): Promise<{ bands: Float32Array[]; georef: Georef }>;
+  readBands(
+    file: string,
+    bands: number[],
+    nodata: number | undefined,
+  ): Promise<{ bands: Float32Array[]; georef: Georef }>;
 }

@@ -38,7 +38,8 @@ export function dpmColor(z: number, threshold: number, zMax = DPM_Z_MAX): [numbe
   const x = t * (STOPS.length - 1);
   const k = Math.min(STOPS.length - 2, Math.floor(x));
   const f = x - k;
-  const lo = STOPS[k], hi = STOPS[k + 1];
+  const lo = STOPS[k],
+    hi = STOPS[k + 1];
   if (!lo || !hi) throw new Error(`internal: colour stop ${k} of ${STOPS.length}`);
   const mix = (a: number, b: number) => Math.round(a + f * (b - a));
   return [mix(lo[0], hi[0]), mix(lo[1], hi[1]), mix(lo[2], hi[2])];
@@ -56,13 +57,19 @@ export function dpmRgba(z: ArrayLike<number>, threshold: number, zMax = DPM_Z_MA
 
 function checkThreshold(threshold: number, zMax: number) {
   if (!Number.isFinite(threshold)) throw new DpmError(`threshold: ${threshold} is not a number`);
-  if (!(zMax > threshold)) throw new DpmError(`threshold: ${threshold} must be below the top of the colour scale z = ${zMax}`);
+  if (!(zMax > threshold))
+    throw new DpmError(`threshold: ${threshold} must be below the top of the colour scale z = ${zMax}`);
 }
 
 /** Writes the RGBA uint8 GeoTIFF overlay of `z` (band 0) to exactly `path`. A radar-geometry overlay references
  *  lat/lon companions: pass opts.geolocation (e.g. those of zscore.tif) or it names `<path stem>.lat/.lon.tif`. */
-export async function writeDpmOverlay(path: string, z: Raster, threshold: number, georef: Georef = z.georef,
-  opts: { zMax?: number; geolocation?: WriteOptions['geolocation'] } = {}): Promise<void> {
+export async function writeDpmOverlay(
+  path: string,
+  z: Raster,
+  threshold: number,
+  georef: Georef = z.georef,
+  opts: { zMax?: number; geolocation?: WriteOptions['geolocation'] } = {},
+): Promise<void> {
   const zMax = opts.zMax ?? DPM_Z_MAX;
   checkThreshold(threshold, zMax);
   const rgba = dpmRgba(firstBand(z), threshold, zMax);
@@ -75,10 +82,22 @@ export async function writeDpmOverlay(path: string, z: Raster, threshold: number
   const radar = !georef.geoTransform && georef.lat && georef.lon;
   const geolocation = radar ? geolocationItems(opts.geolocation ?? companionPaths(path)) : {};
   writeTiff(path, {
-    width: z.width, height: z.height, bands, type: 'uint8', rgba: true, tileSize: 256, level: 6,
+    width: z.width,
+    height: z.height,
+    bands,
+    type: 'uint8',
+    rgba: true,
+    tileSize: 256,
+    level: 6,
     descriptions: ['red', 'green', 'blue', 'alpha'],
-    metadata: { DPM_THRESHOLD: String(threshold), DPM_Z_MAX: String(zMax), DPM_COLOURS: 'YlOrRd, transparent below threshold' },
-    geolocation, geoTransform: georef.geoTransform, epsg: georef.epsg,
+    metadata: {
+      DPM_THRESHOLD: String(threshold),
+      DPM_Z_MAX: String(zMax),
+      DPM_COLOURS: 'YlOrRd, transparent below threshold',
+    },
+    geolocation,
+    geoTransform: georef.geoTransform,
+    epsg: georef.epsg,
   });
 }
 
@@ -97,21 +116,24 @@ function shrink(z: Raster, max: number): { w: number; h: number; data: Float32Ar
   const f = Math.max(1, Math.ceil(Math.max(z.width, z.height) / max));
   const src = firstBand(z);
   if (f === 1) return { w: z.width, h: z.height, data: src, factor: 1 };
-  const w = Math.ceil(z.width / f), h = Math.ceil(z.height / f);
+  const w = Math.ceil(z.width / f),
+    h = Math.ceil(z.height / f);
   const data = new Float32Array(w * h).fill(NaN);
-  for (let r = 0; r < z.height; r++) for (let c = 0; c < z.width; c++) {
-    const v = valueAt(src, r * z.width + c);
-    const k = Math.floor(r / f) * w + Math.floor(c / f);
-    const pooled = valueAt(data, k);
-    if (v > pooled || (v === v && pooled !== pooled)) data[k] = v;
-  }
+  for (let r = 0; r < z.height; r++)
+    for (let c = 0; c < z.width; c++) {
+      const v = valueAt(src, r * z.width + c);
+      const k = Math.floor(r / f) * w + Math.floor(c / f);
+      const pooled = valueAt(data, k);
+      if (v > pooled || (v === v && pooled !== pooled)) data[k] = v;
+    }
   return { w, h, data, factor: f };
 }
 
 const NODATA_RGBA = [150, 150, 150, 90];
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const fmt = (v: number) => (Math.abs(v) >= 1000 || Number.isInteger(v) ? v.toFixed(Math.abs(v) >= 1000 ? 0 : 0) : v.toFixed(2));
+const fmt = (v: number) =>
+  Math.abs(v) >= 1000 || Number.isInteger(v) ? v.toFixed(Math.abs(v) >= 1000 ? 0 : 0) : v.toFixed(2);
 
 function coordText(z: Raster, w: number, h: number): string | undefined {
   const gt = z.georef.geoTransform;
@@ -120,10 +142,13 @@ function coordText(z: Raster, w: number, h: number): string | undefined {
     const f = (v: number) => (geo ? `${v.toFixed(4)}°` : v.toFixed(0));
     const xs = [gt[0], gt[0] + z.width * gt[1] + z.height * gt[2]];
     const ys = [gt[3], gt[3] + z.width * gt[4] + z.height * gt[5]];
-    return `${geo ? 'lon' : 'x'} ${f(Math.min(...xs))} … ${f(Math.max(...xs))}, ${geo ? 'lat' : 'y'} ${f(Math.min(...ys))} … ${f(Math.max(...ys))}` +
-      `${z.georef.epsg ? ` (EPSG:${z.georef.epsg})` : ''}`;
+    return (
+      `${geo ? 'lon' : 'x'} ${f(Math.min(...xs))} … ${f(Math.max(...xs))}, ${geo ? 'lat' : 'y'} ${f(Math.min(...ys))} … ${f(Math.max(...ys))}` +
+      `${z.georef.epsg ? ` (EPSG:${z.georef.epsg})` : ''}`
+    );
   }
-  if (z.georef.lat && z.georef.lon) return `radar geometry ${w}×${h} (lat/lon per pixel; see the GeoTIFFs for geocoded maps)`;
+  if (z.georef.lat && z.georef.lon)
+    return `radar geometry ${w}×${h} (lat/lon per pixel; see the GeoTIFFs for geocoded maps)`;
   return undefined;
 }
 
@@ -131,7 +156,8 @@ function coordText(z: Raster, w: number, h: number): string | undefined {
 export function dpmFigureSvg(z: Raster, opts: DpmFigureOptions): string {
   const zMax = opts.zMax ?? DPM_Z_MAX;
   checkThreshold(opts.threshold, zMax);
-  if (z.width < 1 || z.height < 1 || !z.bands[0]) throw new DpmError(`${z.source ?? 'z-score'}: empty raster, no map to draw`);
+  if (z.width < 1 || z.height < 1 || !z.bands[0])
+    throw new DpmError(`${z.source ?? 'z-score'}: empty raster, no map to draw`);
   const small = shrink(z, 2000);
   const rgba = dpmRgba(small.data, opts.threshold, zMax);
   // In the figure only, no-data pixels are a faint grey so they read differently from "below the threshold".
@@ -140,24 +166,39 @@ export function dpmFigureSvg(z: Raster, opts: DpmFigureOptions): string {
   const mapSize = opts.mapSize ?? 720;
   // On screen: the longest side = mapSize (small maps enlarged with nearest-neighbour so pixels stay square)
   const scale = mapSize / Math.max(small.w, small.h);
-  const mw = Math.round(small.w * scale), mh = Math.round(small.h * scale);
-  const pad = 24, top = 64, barW = 22, legendW = 230;
+  const mw = Math.round(small.w * scale),
+    mh = Math.round(small.h * scale);
+  const pad = 24,
+    top = 64,
+    barW = 22,
+    legendW = 230;
   const W = pad + mw + pad + barW + legendW;
   const H = top + Math.max(mh, 260) + 56;
-  let above = 0, valid = 0;
-  for (const v of z.bands[0]) if (v === v) { valid++; if (v >= opts.threshold) above++; }
+  let above = 0,
+    valid = 0;
+  for (const v of z.bands[0])
+    if (v === v) {
+      valid++;
+      if (v >= opts.threshold) above++;
+    }
   // colour bar: threshold at the bottom, zMax at the top
-  const bx = pad + mw + pad, by = top, bh = Math.min(mh, 320) < 200 ? 200 : Math.min(mh, 320);
+  const bx = pad + mw + pad,
+    by = top,
+    bh = Math.min(mh, 320) < 200 ? 200 : Math.min(mh, 320);
   const grad = Array.from({ length: 11 }, (_, k) => {
     const c = dpmColor(opts.threshold + ((zMax - opts.threshold) * k) / 10, opts.threshold, zMax)!;
     return `<stop offset="${k / 10}" stop-color="rgb(${c.join(',')})"/>`;
   }).join('');
-  const ticks = niceTicks(opts.threshold, zMax).map((v) => {
-    const y = by + bh - ((v - opts.threshold) / (zMax - opts.threshold)) * bh;
-    const label = v === zMax ? `≥ ${fmt(v)}` : fmt(v);
-    return `<line x1="${bx + barW}" y1="${y}" x2="${bx + barW + 5}" y2="${y}" stroke="#222"/>` +
-      `<text x="${bx + barW + 8}" y="${y + 4}" font-size="12">${esc(label)}</text>`;
-  }).join('');
+  const ticks = niceTicks(opts.threshold, zMax)
+    .map((v) => {
+      const y = by + bh - ((v - opts.threshold) / (zMax - opts.threshold)) * bh;
+      const label = v === zMax ? `≥ ${fmt(v)}` : fmt(v);
+      return (
+        `<line x1="${bx + barW}" y1="${y}" x2="${bx + barW + 5}" y2="${y}" stroke="#222"/>` +
+        `<text x="${bx + barW + 8}" y="${y + 4}" font-size="12">${esc(label)}</text>`
+      );
+    })
+    .join('');
   const coords = coordText(z, z.width, z.height);
   const title = opts.title ?? 'Damage proxy map';
   const units = opts.units ?? 'z-score (σ below forecast)';
@@ -189,7 +230,8 @@ function niceTicks(lo: number, hi: number): number[] {
   const span = hi - lo;
   const step = [1, 2, 2.5, 5, 10, 20, 50].find((s) => span / s <= 6) ?? span / 5;
   const ticks = [lo];
-  for (let v = Math.ceil((lo + 1e-9) / step) * step; v < hi - step * 0.3; v += step) if (v - lo > step * 0.3) ticks.push(v);
+  for (let v = Math.ceil((lo + 1e-9) / step) * step; v < hi - step * 0.3; v += step)
+    if (v - lo > step * 0.3) ticks.push(v);
   ticks.push(hi);
   return ticks;
 }

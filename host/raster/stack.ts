@@ -16,7 +16,6 @@ import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBet
 import type { CoherenceStack, GeoTransform, Georef, Raster } from './types.js';
 import { zarrPairReader } from './zarr.js';
 
-
 /** Asked in this order: a Zarr store is a folder too. */
 const READERS: readonly PairReader[] = [zarrPairReader, datedFolderReader, geotiffFileReader];
 
@@ -50,10 +49,12 @@ async function findSources(inputs: string | string[], fb: Feedback): Promise<Pai
 
 const sameGt = (a: GeoTransform | undefined, b: GeoTransform | undefined) =>
   a === b ||
-  (!!a && !!b && a.every((v, k) => {
-    const w = b[k] ?? NaN;
-    return Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(v), Math.abs(w));
-  }));
+  (!!a &&
+    !!b &&
+    a.every((v, k) => {
+      const w = b[k] ?? NaN;
+      return Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(v), Math.abs(w));
+    }));
 
 function describeGrid(i: PairFileInfo): string {
   return `${i.width}×${i.height}${i.georef.epsg ? ` EPSG:${i.georef.epsg}` : ''}${i.georef.geoTransform ? ` origin ${i.georef.geoTransform[0]},${i.georef.geoTransform[3]} pixel ${i.georef.geoTransform[1]}` : ''}`;
@@ -65,8 +66,15 @@ function commonGrid(sources: PairSource[], what: string): PairFileInfo {
   if (!ref) throw new DpmError(`${what}: no coherence pair found`);
   for (const s of sources) {
     const i = s.info;
-    if (i.width !== ref.width || i.height !== ref.height || i.georef.epsg !== ref.georef.epsg || !sameGt(i.georef.geoTransform, ref.georef.geoTransform)) {
-      throw new DpmError(`${s.file}: grid ${describeGrid(i)} differs from ${ref.source} (${describeGrid(ref)}); all coherence files must share one grid`);
+    if (
+      i.width !== ref.width ||
+      i.height !== ref.height ||
+      i.georef.epsg !== ref.georef.epsg ||
+      !sameGt(i.georef.geoTransform, ref.georef.geoTransform)
+    ) {
+      throw new DpmError(
+        `${s.file}: grid ${describeGrid(i)} differs from ${ref.source} (${describeGrid(ref)}); all coherence files must share one grid`,
+      );
     }
   }
   return ref;
@@ -84,7 +92,10 @@ function checkDuplicates(sources: PairSource[]): void {
 
 const label = (s: PairSource) => (s.info.bandCount > 1 ? `${s.file} band ${s.band + 1}` : s.file);
 
-async function readSources(sources: PairSource[], opts: StackOptions): Promise<{ bands: Float32Array[]; georef: Georef }> {
+async function readSources(
+  sources: PairSource[],
+  opts: StackOptions,
+): Promise<{ bands: Float32Array[]; georef: Georef }> {
   const fb = opts.feedback ?? silentFeedback;
   const byFile = new Map<string, PairSource[]>();
   for (const s of sources) byFile.set(s.file, [...(byFile.get(s.file) ?? []), s]);
@@ -95,7 +106,11 @@ async function readSources(sources: PairSource[], opts: StackOptions): Promise<{
     throwIfCanceled(fb);
     const [first] = group;
     if (!first) continue;
-    const got = await first.reader.readBands(file, group.map((s) => s.band), opts.nodata);
+    const got = await first.reader.readBands(
+      file,
+      group.map((s) => s.band),
+      opts.nodata,
+    );
     group.forEach((s, k) => {
       const band = got.bands[k];
       if (band) bands.set(s, band);
@@ -124,9 +139,15 @@ export async function readPairStack(inputs: string | string[], opts: StackOption
   const { width, height } = commonGrid(sources, Array.isArray(inputs) ? inputs.join(', ') : inputs);
   const { bands, georef } = await readSources(sources, opts);
   const nFiles = new Set(sources.map((s) => s.file)).size;
-  fb.log('info', `read ${sources.length} pair${sources.length === 1 ? '' : 's'} from ${nFiles} file${nFiles === 1 ? '' : 's'}`);
+  fb.log(
+    'info',
+    `read ${sources.length} pair${sources.length === 1 ? '' : 's'} from ${nFiles} file${nFiles === 1 ? '' : 's'}`,
+  );
   return {
-    width, height, bands, georef,
+    width,
+    height,
+    bands,
+    georef,
     descriptions: sources.map((s) => pairKey(s.pair)),
     pairs: sources.map((s) => s.pair),
     files: sources.map(label),
@@ -144,13 +165,17 @@ export function chainOf(pairs: Pair[], what: string): { chain: Pair[]; dropped: 
   const present = links.map((l) => have.has(pairKey(l)));
   const firstOk = present.indexOf(true);
   if (firstOk < 0) {
-    throw new DpmError(`${what}: no pair of consecutive acquisitions among ${pairs.length} pairs of ${dates.length} dates ` +
-      `(e.g. ${links[0] ? pairKey(links[0]) : 'any'} is missing)`);
+    throw new DpmError(
+      `${what}: no pair of consecutive acquisitions among ${pairs.length} pairs of ${dates.length} dates ` +
+        `(e.g. ${links[0] ? pairKey(links[0]) : 'any'} is missing)`,
+    );
   }
   const lastOk = present.lastIndexOf(true);
   const missing = links.slice(firstOk, lastOk + 1).filter((_, k) => !present[firstOk + k]);
   if (missing.length) {
-    throw new DpmError(`${what}: the chain of consecutive acquisitions is broken: missing pair ${missing.map(pairKey).join(', ')}`);
+    throw new DpmError(
+      `${what}: the chain of consecutive acquisitions is broken: missing pair ${missing.map(pairKey).join(', ')}`,
+    );
   }
   const chain = links.slice(firstOk, lastOk + 1);
   const dropped = [...dates.slice(0, firstOk), ...dates.slice(lastOk + 2)];
@@ -164,15 +189,23 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
   const all = (await findSources(inputs, fb)).sort(byDate);
   checkDuplicates(all);
   const grid = commonGrid(all, what);
-  const { chain, dropped } = chainOf(all.map((s) => s.pair), what);
+  const { chain, dropped } = chainOf(
+    all.map((s) => s.pair),
+    what,
+  );
   const chainEnds = ends(chain);
   if (!chainEnds || chain.length < (opts.minPairs ?? 1)) {
-    throw new DpmError(`${what}: ${chain.length} consecutive pair${chain.length === 1 ? '' : 's'}, at least ${opts.minPairs ?? 1} needed`);
+    throw new DpmError(
+      `${what}: ${chain.length} consecutive pair${chain.length === 1 ? '' : 's'}, at least ${opts.minPairs ?? 1} needed`,
+    );
   }
   const runs = `${chainEnds.first.first}→${chainEnds.last.second}`;
   if (dropped.length) {
-    fb.log('warning', `acquisitions ${dropped.join(', ')} have no coherence with their neighbours in time: not used ` +
-      `(the chain runs ${runs})`);
+    fb.log(
+      'warning',
+      `acquisitions ${dropped.join(', ')} have no coherence with their neighbours in time: not used ` +
+        `(the chain runs ${runs})`,
+    );
   }
   const bySrc = new Map(all.map((s) => [pairKey(s.pair), s]));
   // chainOf builds the chain from these very pairs: every link has its source
@@ -183,14 +216,26 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
   });
   const { bands, georef } = await readSources(used, opts);
   const intervals = chain.map((p) => daysBetween(p.first, p.second));
-  fb.log('info', `coherence stack: ${chain.length} consecutive pairs ${runs} ` +
-    `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found`);
+  fb.log(
+    'info',
+    `coherence stack: ${chain.length} consecutive pairs ${runs} ` +
+      `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found`,
+  );
   for (const s of used) fb.log('debug', `  ${pairKey(s.pair)}: ${label(s)}`); // --verbose: where each band comes from
   const { width, height } = grid;
   // the chip layout holds only when every band was made on the same one
   const layout = chipLayoutMetadata(chainSourceMetadata(used));
   const same = used.every((s) => CHIP_LAYOUT_KEYS.every((k) => s.info.metadata[k] === layout[k]));
-  return { width, height, bands, georef, descriptions: chain.map(pairKey), pairs: chain, source: what, ...(same ? { metadata: layout } : {}) };
+  return {
+    width,
+    height,
+    bands,
+    georef,
+    descriptions: chain.map(pairKey),
+    pairs: chain,
+    source: what,
+    ...(same ? { metadata: layout } : {}),
+  };
 }
 
 /** The metadata of the first band's file (the chip layout is checked against every band by the caller). */
@@ -206,7 +251,8 @@ export function chipLayoutMetadata(metadata: Record<string, string> | undefined)
 }
 
 function stackRaster(stack: CoherenceStack): Raster {
-  if (stack.bands.length !== stack.pairs.length) throw new Error(`internal: ${stack.bands.length} bands for ${stack.pairs.length} pairs`);
+  if (stack.bands.length !== stack.pairs.length)
+    throw new Error(`internal: ${stack.bands.length} bands for ${stack.pairs.length} pairs`);
   return { ...stack, descriptions: stack.pairs.map(pairKey) };
 }
 
@@ -216,6 +262,10 @@ export async function writeCoherenceStack(path: string, stack: CoherenceStack): 
 }
 
 /** The same through an OutputSet, with the lat/lon companions of a radar-geometry stack. */
-export async function writeCoherenceStackOutputs(outs: OutputSet, finalPath: string, stack: CoherenceStack): Promise<string[]> {
+export async function writeCoherenceStackOutputs(
+  outs: OutputSet,
+  finalPath: string,
+  stack: CoherenceStack,
+): Promise<string[]> {
   return writeRaster(outs, finalPath, stackRaster(stack));
 }

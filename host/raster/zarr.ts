@@ -33,7 +33,8 @@ async function openCube(dir: string): Promise<Cube> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (!e.isDirectory()) continue;
     const p = join(dir, e.name);
-    const v3 = existsSync(join(p, 'zarr.json')) && JSON.parse(readFileSync(join(p, 'zarr.json'), 'utf8')).node_type === 'array';
+    const v3 =
+      existsSync(join(p, 'zarr.json')) && JSON.parse(readFileSync(join(p, 'zarr.json'), 'utf8')).node_type === 'array';
     if (!v3 && !existsSync(join(p, '.zarray'))) continue;
     const arr = await zarr.open(root.resolve(e.name), { kind: 'array' });
     const dims = arr.dimensionNames ?? (arr.attrs._ARRAY_DIMENSIONS as string[] | undefined) ?? [];
@@ -46,7 +47,9 @@ function findCoherence(cube: Cube, dir: string): { name: string; arr: ZArray; di
   const hits = [...cube.arrays].filter(([n, a]) => /^(coherence|coh|cor|corr)$/i.test(n) && a.arr.shape.length === 3);
   const [hit] = hits;
   if (!hit || hits.length !== 1) {
-    throw new DpmError(`${dir}: Zarr store without a 3-D 'coherence' variable (dimensions pair, y, x); it holds ${[...cube.arrays.keys()].join(', ') || 'no arrays'}`);
+    throw new DpmError(
+      `${dir}: Zarr store without a 3-D 'coherence' variable (dimensions pair, y, x); it holds ${[...cube.arrays.keys()].join(', ') || 'no arrays'}`,
+    );
   }
   const [name, { arr, dims }] = hit;
   return { name, arr, dims: dims.length === 3 ? dims : ['pair', 'y', 'x'] };
@@ -59,8 +62,17 @@ async function values1d(a: ZArray): Promise<unknown[]> {
 }
 
 const UNIT_MS: Record<string, number> = {
-  days: 86_400_000, day: 86_400_000, hours: 3_600_000, hour: 3_600_000, minutes: 60_000, minute: 60_000,
-  seconds: 1000, second: 1000, milliseconds: 1, microseconds: 1e-3, nanoseconds: 1e-6,
+  days: 86_400_000,
+  day: 86_400_000,
+  hours: 3_600_000,
+  hour: 3_600_000,
+  minutes: 60_000,
+  minute: 60_000,
+  seconds: 1000,
+  second: 1000,
+  milliseconds: 1,
+  microseconds: 1e-3,
+  nanoseconds: 1e-6,
 };
 
 /** A date from a string (YYYY-MM-DD…, YYYYMMDD…) or a CF number ('<unit> since <date>'). */
@@ -82,7 +94,9 @@ function toYmd(v: unknown, units: string | undefined, what: string): string {
 }
 
 async function readPairs(cube: Cube, pairDim: string, n: number, dir: string): Promise<Pair[]> {
-  const onDim = [...cube.arrays].filter(([, a]) => a.dims.length === 1 && a.dims[0] === pairDim && a.arr.shape[0] === n);
+  const onDim = [...cube.arrays].filter(
+    ([, a]) => a.dims.length === 1 && a.dims[0] === pairDim && a.arr.shape[0] === n,
+  );
   // one variable of date-pair strings
   for (const [name, a] of onDim) {
     const vals = await values1d(a.arr);
@@ -105,32 +119,44 @@ async function readPairs(cube: Cube, pairDim: string, n: number, dir: string): P
       return p;
     });
   }
-  throw new DpmError(`${dir}: no dates for dimension '${pairDim}': expected a variable of date pairs ('YYYYMMDD_YYYYMMDD') ` +
-    `or start/end date variables on it (found ${onDim.map(([nm]) => nm).join(', ') || 'none'})`);
+  throw new DpmError(
+    `${dir}: no dates for dimension '${pairDim}': expected a variable of date pairs ('YYYYMMDD_YYYYMMDD') ` +
+      `or start/end date variables on it (found ${onDim.map(([nm]) => nm).join(', ') || 'none'})`,
+  );
 }
 
 async function readGeoref(cube: Cube, coh: { arr: ZArray; dims: string[] }): Promise<Georef> {
   const georef: Georef = {};
   const [, yDim = 'y', xDim = 'x'] = coh.dims;
-  const xs = cube.arrays.get(xDim), ys = cube.arrays.get(yDim);
+  const xs = cube.arrays.get(xDim),
+    ys = cube.arrays.get(yDim);
   const isAxis = (a: ZArray | undefined) => a !== undefined && a.shape.length === 1 && (a.shape[0] ?? 0) >= 2;
   if (xs && ys && isAxis(xs.arr) && isAxis(ys.arr)) {
     // pixel-centre coordinates, evenly spaced: the first, the last and their count give the grid
     const axis = async (a: ZArray) => {
       const v = (await values1d(a)).map(Number);
-      const first = v[0] ?? NaN, step = ((v.at(-1) ?? NaN) - first) / (v.length - 1);
+      const first = v[0] ?? NaN,
+        step = ((v.at(-1) ?? NaN) - first) / (v.length - 1);
       return { first, step };
     };
-    const x = await axis(xs.arr), y = await axis(ys.arr);
+    const x = await axis(xs.arr),
+      y = await axis(ys.arr);
     const gt: GeoTransform = [x.first - x.step / 2, x.step, 0, y.first - y.step / 2, 0, y.step];
     if (gt.every(Number.isFinite)) georef.geoTransform = gt;
   }
   const gm = coh.arr.attrs.grid_mapping as string | undefined;
-  const sources = [gm && cube.arrays.get(gm)?.arr.attrs, cube.arrays.get('spatial_ref')?.arr.attrs, coh.arr.attrs].filter(Boolean) as Record<string, unknown>[];
+  const sources = [
+    gm && cube.arrays.get(gm)?.arr.attrs,
+    cube.arrays.get('spatial_ref')?.arr.attrs,
+    coh.arr.attrs,
+  ].filter(Boolean) as Record<string, unknown>[];
   for (const attrs of sources) {
     for (const key of ['crs_wkt', 'spatial_ref', 'crs', 'epsg']) {
       const v = attrs[key];
-      if (typeof v === 'number' && Number.isInteger(v)) { georef.epsg = v; return georef; }
+      if (typeof v === 'number' && Number.isInteger(v)) {
+        georef.epsg = v;
+        return georef;
+      }
       if (typeof v !== 'string') continue;
       const ids = [...v.matchAll(/(?:AUTHORITY\["EPSG",\s*"(\d+)"\]|ID\["EPSG",\s*(\d+)\]|^EPSG:(\d+)$)/g)];
       if (ids.length) {

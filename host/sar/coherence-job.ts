@@ -5,7 +5,14 @@ import { DEFAULT_CHIP } from '../core/defaults.js';
 import { DpmError } from '../core/errors.js';
 import type { Feedback } from '../core/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
-import { checkStack, computeCoherence, parseWindow, selectPairs, type CoherenceGrid, type PairMode } from './coherence-stack.js';
+import {
+  checkStack,
+  computeCoherence,
+  parseWindow,
+  selectPairs,
+  type CoherenceGrid,
+  type PairMode,
+} from './coherence-stack.js';
 import { discoverStack, openRaster, type RasterSource } from './readers.js';
 import type { ChipSpec } from './kernel.js';
 
@@ -24,12 +31,18 @@ export interface CoherenceJobOptions {
 /** Largest output stack held in memory (float32 values): 8 GiB. */
 const MAX_OUTPUT_VALUES = 2 ** 31;
 
-export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback): Promise<{ stack: CoherenceStack; grid: CoherenceGrid }> {
+export async function coherenceStackFromSlc(
+  o: CoherenceJobOptions,
+  fb: Feedback,
+): Promise<{ stack: CoherenceStack; grid: CoherenceGrid }> {
   const layout = o.layout ?? parseChipLayout(DEFAULT_CHIP, undefined);
-  const { range: cr, azimuth: ca } = layout.chip, { range: sr, azimuth: sa } = layout.stride;
+  const { range: cr, azimuth: ca } = layout.chip,
+    { range: sr, azimuth: sa } = layout.stride;
   const chip: ChipSpec = { cr, ca, sr, sa };
   if (o.maxSpan !== undefined && o.pairs !== 'max-span') {
-    throw new DpmError(`--max-span ${o.maxSpan} is used only with --pairs max-span (now --pairs ${o.pairs ?? 'consecutive'})`);
+    throw new DpmError(
+      `--max-span ${o.maxSpan} is used only with --pairs max-span (now --pairs ${o.pairs ?? 'consecutive'})`,
+    );
   }
   const found = discoverStack(o.slc);
   const dates = found.entries.map((e) => e.date);
@@ -37,7 +50,8 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
   if (pairs.length === 0) throw new DpmError(`--max-span ${o.maxSpan}: no pair of acquisitions is that close in time`);
   if (o.pairs === 'max-span') {
     const gaps = dates.slice(1).filter((_, k) => !pairs.some(([a, b]) => a === k && b === k + 1)).length;
-    if (gaps) fb.log('warning', `--max-span ${o.maxSpan}: ${gaps} consecutive pair(s) are longer than the span and left out`);
+    if (gaps)
+      fb.log('warning', `--max-span ${o.maxSpan}: ${gaps} consecutive pair(s) are longer than the span and left out`);
   }
   const latPath = o.lat ?? (o.lon === undefined ? found.lat : undefined);
   const lonPath = o.lon ?? (o.lat === undefined ? found.lon : undefined);
@@ -53,33 +67,55 @@ export async function coherenceStackFromSlc(o: CoherenceJobOptions, fb: Feedback
     const slcs = opened.slice(0, found.entries.length);
     const ref = checkStack(slcs, lat, lon);
     const window = parseWindow(o.window, ref.width, ref.height);
-    const W = window.c1 - window.c0, H = window.r1 - window.r0;
+    const W = window.c1 - window.c0,
+      H = window.r1 - window.r0;
     const outW = W >= cr ? Math.floor((W - cr) / sr) + 1 : 0;
     const outH = H >= ca ? Math.floor((H - ca) / sa) + 1 : 0;
     if (outW * outH * pairs.length > MAX_OUTPUT_VALUES) {
-      throw new DpmError(`the output would hold ${outW} × ${outH} × ${pairs.length} pairs; use a --window, a larger --stride or fewer --pairs`);
+      throw new DpmError(
+        `the output would hold ${outW} × ${outH} × ${pairs.length} pairs; use a --window, a larger --stride or fewer --pairs`,
+      );
     }
-    fb.log('info', `${dates.length} acquisitions ${dates[0]}…${dates.at(-1)}, ${pairs.length} pairs, window rows ${window.r0}:${window.r1} columns ${window.c0}:${window.c1}, chip ${cr}x${ca}, stride ${sr}x${sa} → ${outW} × ${outH} (columns × rows)`);
+    fb.log(
+      'info',
+      `${dates.length} acquisitions ${dates[0]}…${dates.at(-1)}, ${pairs.length} pairs, window rows ${window.r0}:${window.r1} columns ${window.c0}:${window.c1}, chip ${cr}x${ca}, stride ${sr}x${sa} → ${outW} × ${outH} (columns × rows)`,
+    );
     const bands = pairs.map(() => new Float32Array(outW * outH));
     // selectPairs indexes `dates`: a pair of indices → its two YYYYMMDD dates
     const pairDates = pairs.map(([a, b]) => {
-      const first = dates[a], second = dates[b];
-      if (first === undefined || second === undefined) throw new Error(`internal: pair (${a}, ${b}) of ${dates.length} dates`);
+      const first = dates[a],
+        second = dates[b];
+      if (first === undefined || second === undefined)
+        throw new Error(`internal: pair (${a}, ${b}) of ${dates.length} dates`);
       return { first, second };
     });
-    const grid = await computeCoherence(slcs, {
-      chip, window, pairs, lat, lon, blockBytes: (o.blockMb ?? 128) * 2 ** 20,
-    }, (p, i0, n, values) => {
-      bands[p]?.set(values.subarray(0, n * outW), i0 * outW);
-    }, fb);
+    const grid = await computeCoherence(
+      slcs,
+      {
+        chip,
+        window,
+        pairs,
+        lat,
+        lon,
+        blockBytes: (o.blockMb ?? 128) * 2 ** 20,
+      },
+      (p, i0, n, values) => {
+        bands[p]?.set(values.subarray(0, n * outW), i0 * outW);
+      },
+      fb,
+    );
     const stack: CoherenceStack = {
       width: grid.outW,
       height: grid.outH,
       bands,
       descriptions: pairDates.map((p) => `${p.first}_${p.second}`),
       pairs: pairDates,
-      georef: grid.lat && grid.lon ? { lat: grid.lat, lon: grid.lon }
-        : grid.geoTransform ? { geoTransform: grid.geoTransform, epsg: grid.epsg } : {},
+      georef:
+        grid.lat && grid.lon
+          ? { lat: grid.lat, lon: grid.lon }
+          : grid.geoTransform
+            ? { geoTransform: grid.geoTransform, epsg: grid.epsg }
+            : {},
       source: found.entries.map((e) => e.path).join(', '),
       // how the grid was made: carried to every product on it (dpm evaluate reads the chip footprint from it)
       metadata: chipLayoutToMetadata(layout),

@@ -25,7 +25,12 @@ import type { RasterSource } from './readers.js';
 export type PairMode = 'consecutive' | 'all' | 'max-span';
 
 /** Half-open window in SLC pixels: rows [r0, r1), columns [c0, c1). */
-export interface Window { r0: number; r1: number; c0: number; c1: number }
+export interface Window {
+  r0: number;
+  r1: number;
+  c0: number;
+  c1: number;
+}
 
 /** Pairs (i, j), i < j, indices into `dates` (sorted), ordered by first then second date. */
 export function selectPairs(dates: string[], mode: PairMode, maxSpanDays?: number): [number, number][] {
@@ -93,8 +98,12 @@ export function chipGeoTransform(gt: GeoTransform, w: Window, c: ChipSpec): GeoT
   const col = w.c0 + (c.cr - c.sr) / 2;
   const row = w.r0 + (c.ca - c.sa) / 2;
   return [
-    gt[0] + col * gt[1] + row * gt[2], c.sr * gt[1], c.sa * gt[2],
-    gt[3] + col * gt[4] + row * gt[5], c.sr * gt[4], c.sa * gt[5],
+    gt[0] + col * gt[1] + row * gt[2],
+    c.sr * gt[1],
+    c.sa * gt[2],
+    gt[3] + col * gt[4] + row * gt[5],
+    c.sr * gt[4],
+    c.sa * gt[5],
   ];
 }
 
@@ -106,12 +115,19 @@ export function checkStack(sources: RasterSource[], lat?: RasterSource, lon?: Ra
   for (const s of sources) {
     if (!s.complex) throw new DpmError(`${s.path}: ${s.dataType} is not a complex SLC`);
     if (s.width !== ref.width || s.height !== ref.height) {
-      throw new DpmError(`${s.path}: ${s.width} × ${s.height} pixels, but ${ref.path} has ${ref.width} × ${ref.height}; the stack must be coregistered on one grid`);
+      throw new DpmError(
+        `${s.path}: ${s.width} × ${s.height} pixels, but ${ref.path} has ${ref.width} × ${ref.height}; the stack must be coregistered on one grid`,
+      );
     }
   }
-  for (const [name, l] of [['--lat', lat], ['--lon', lon]] as const) {
+  for (const [name, l] of [
+    ['--lat', lat],
+    ['--lon', lon],
+  ] as const) {
     if (l && (l.width !== ref.width || l.height !== ref.height)) {
-      throw new DpmError(`${name} ${l.path}: ${l.width} × ${l.height} pixels, the SLCs have ${ref.width} × ${ref.height}`);
+      throw new DpmError(
+        `${name} ${l.path}: ${l.width} × ${l.height} pixels, the SLCs have ${ref.width} × ${ref.height}`,
+      );
     }
     if (l?.complex) throw new DpmError(`${name} ${l.path}: a real-valued lookup raster is expected, got ${l.dataType}`);
   }
@@ -120,10 +136,14 @@ export function checkStack(sources: RasterSource[], lat?: RasterSource, lon?: Ra
 }
 
 export async function computeCoherence(
-  sources: RasterSource[], opts: CoherenceOptions, sink: RowSink, fb: Feedback,
+  sources: RasterSource[],
+  opts: CoherenceOptions,
+  sink: RowSink,
+  fb: Feedback,
 ): Promise<CoherenceGrid> {
   const { chip: c, window: w, pairs } = opts;
-  const W = w.c1 - w.c0, H = w.r1 - w.r0;
+  const W = w.c1 - w.c0,
+    H = w.r1 - w.r0;
   const { outW, outH } = outputSize(W, H, c);
   if (outW === 0 || outH === 0) {
     throw new DpmError(`the window (${W} × ${H} SLC pixels) is smaller than one ${c.cr}x${c.ca} chip`);
@@ -132,16 +152,23 @@ export async function computeCoherence(
 
   // Slot schedule: date t is read when first needed and freed after its last pair (`last`: the latest date it is
   // paired with, -1 when unused); `ending`: the pairs whose second date is t; `slot`: its wasm buffer in this block.
-  interface DateSlot { source: RasterSource; last: number; ending: { pair: number; first: DateSlot }[]; slot: number }
+  interface DateSlot {
+    source: RasterSource;
+    last: number;
+    ending: { pair: number; first: DateSlot }[];
+    slot: number;
+  }
   const dates: DateSlot[] = sources.map((source) => ({ source, last: -1, ending: [], slot: -1 }));
   pairs.forEach(([a, b], pair) => {
-    const first = dates[a], second = dates[b];
+    const first = dates[a],
+      second = dates[b];
     if (!first || !second) throw new Error(`internal: pair ${pair} (${a}, ${b}) outside the ${dates.length} dates`);
     first.last = Math.max(first.last, b);
     second.last = Math.max(second.last, b);
     second.ending.push({ pair, first });
   });
-  let live = 0, slots = 0;
+  let live = 0,
+    slots = 0;
   for (const [t, d] of dates.entries()) {
     if (d.last < 0) continue;
     live++;
@@ -215,8 +242,14 @@ class ChipCentres {
   private bufLat: Float64Array;
   private bufLon: Float64Array;
 
-  constructor(private latSrc: RasterSource, private lonSrc: RasterSource, private w: Window, private c: ChipSpec,
-    private outW: number, outH: number) {
+  constructor(
+    private latSrc: RasterSource,
+    private lonSrc: RasterSource,
+    private w: Window,
+    private c: ChipSpec,
+    private outW: number,
+    outH: number,
+  ) {
     this.lat = new Float32Array(outW * outH);
     this.lon = new Float32Array(outW * outH);
     const W = w.c1 - w.c0;
@@ -229,13 +262,15 @@ class ChipCentres {
     const W = w.c1 - w.c0;
     for (let i = i0; i < i0 + nOut; i++) {
       const rc = w.r0 + i * c.sa + (c.ca - 1) / 2; // chip centre, in SLC pixel-centre coordinates
-      const ra = Math.floor(rc), fr = rc - ra;
+      const ra = Math.floor(rc),
+        fr = rc - ra;
       const nr = fr > 0 ? 2 : 1;
       await this.latSrc.read(ra, nr, w.c0, W, this.bufLat);
       await this.lonSrc.read(ra, nr, w.c0, W, this.bufLon);
       for (let j = 0; j < outW; j++) {
         const cc = j * c.sr + (c.cr - 1) / 2; // relative to the window
-        const ca = Math.floor(cc), fc = cc - ca;
+        const ca = Math.floor(cc),
+          fc = cc - ca;
         const o = i * outW + j;
         this.lat[o] = bilinear(this.bufLat, W, ca, fc, fr);
         this.lon[o] = bilinear(this.bufLon, W, ca, fc, fr);
@@ -245,9 +280,11 @@ class ChipCentres {
 }
 
 function bilinear(b: Float64Array, W: number, c: number, fc: number, fr: number): number {
-  const v00 = valueAt(b, c), v01 = fc > 0 ? valueAt(b, c + 1) : v00;
+  const v00 = valueAt(b, c),
+    v01 = fc > 0 ? valueAt(b, c + 1) : v00;
   const top = v00 + (v01 - v00) * fc;
   if (fr === 0) return top;
-  const v10 = valueAt(b, W + c), v11 = fc > 0 ? valueAt(b, W + c + 1) : v10;
+  const v10 = valueAt(b, W + c),
+    v11 = fc > 0 ? valueAt(b, W + c + 1) : v10;
   return top + (v10 + (v11 - v10) * fc - top) * fr;
 }

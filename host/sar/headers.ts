@@ -7,7 +7,17 @@ import { existsSync } from 'node:fs';
 import { DpmError } from '../core/errors.js';
 import type { GeoTransform } from '../raster/types.js';
 
-export type DataType = 'CFloat32' | 'CFloat64' | 'CInt16' | 'CInt32' | 'Float32' | 'Float64' | 'Int16' | 'Int32' | 'UInt16' | 'Byte';
+export type DataType =
+  | 'CFloat32'
+  | 'CFloat64'
+  | 'CInt16'
+  | 'CInt32'
+  | 'Float32'
+  | 'Float64'
+  | 'Int16'
+  | 'Int32'
+  | 'UInt16'
+  | 'Byte';
 
 /** Bytes per sample and whether it is complex. */
 export const DATA_TYPES: Record<DataType, { bytes: number; complex: boolean }> = {
@@ -45,7 +55,8 @@ function fail(header: string, what: string): never {
 
 function positiveInt(header: string, name: string, v: string | undefined): number {
   const n = v === undefined ? NaN : Number(v.trim());
-  if (!Number.isInteger(n) || n <= 0) fail(header, `${name} must be a positive whole number, got ${v === undefined ? 'nothing' : `'${v.trim()}'`}`);
+  if (!Number.isInteger(n) || n <= 0)
+    fail(header, `${name} must be a positive whole number, got ${v === undefined ? 'nothing' : `'${v.trim()}'`}`);
   return n;
 }
 
@@ -67,7 +78,13 @@ function attr(attrs: string, name: string): string | undefined {
 }
 
 function unescapeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&').trim();
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&')
+    .trim();
 }
 
 function normaliseType(header: string, t: string | undefined): DataType {
@@ -107,7 +124,10 @@ export function parseVrt(text: string, vrtPath: string): RawSpec {
   const { width, height, band } = vrtDataset(text, h);
   const sub = attr(band.attrs, 'subClass');
   if (sub !== 'VRTRawRasterBand') {
-    fail(h, `band 1 is a ${sub ?? 'VRTSourcedRasterBand'} without sources; supported: VRTRawRasterBand (a raw binary file) or a mosaic of unresampled SimpleSource/ComplexSource entries`);
+    fail(
+      h,
+      `band 1 is a ${sub ?? 'VRTSourcedRasterBand'} without sources; supported: VRTRawRasterBand (a raw binary file) or a mosaic of unresampled SimpleSource/ComplexSource entries`,
+    );
   }
   const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
   const src = tag(band.body, 'SourceFilename');
@@ -116,31 +136,51 @@ export function parseVrt(text: string, vrtPath: string): RawSpec {
   const relative = (attr(src!.attrs, 'relativeToVRT') ?? '0').trim() === '1';
   let file = relative || !isAbsolute(name) ? resolve(dirname(vrtPath), name) : name;
   // tolerate stacks moved with their headers: an absolute path that is gone, but the file is beside the VRT
-  if (!existsSync(file) && existsSync(join(dirname(vrtPath), basename(name)))) file = join(dirname(vrtPath), basename(name));
+  if (!existsSync(file) && existsSync(join(dirname(vrtPath), basename(name))))
+    file = join(dirname(vrtPath), basename(name));
   const bo = (tag(band.body, 'ByteOrder')?.body ?? 'LSB').trim().toUpperCase();
   if (bo !== 'LSB' && bo !== 'MSB') fail(h, `ByteOrder must be LSB or MSB, got '${bo}'`);
   const bytes = DATA_TYPES[dataType].bytes;
   const imageOffset = nonNegInt(h, 'ImageOffset', tag(band.body, 'ImageOffset')?.body, 0);
   const pixelOffset = nonNegInt(h, 'PixelOffset', tag(band.body, 'PixelOffset')?.body, bytes);
   const lineOffset = nonNegInt(h, 'LineOffset', tag(band.body, 'LineOffset')?.body, pixelOffset * width);
-  if (pixelOffset < bytes) fail(h, `PixelOffset ${pixelOffset} is smaller than one ${dataType} sample (${bytes} bytes)`);
-  if (lineOffset < (width - 1) * pixelOffset + bytes) fail(h, `LineOffset ${lineOffset} is smaller than one line of ${width} samples`);
+  if (pixelOffset < bytes)
+    fail(h, `PixelOffset ${pixelOffset} is smaller than one ${dataType} sample (${bytes} bytes)`);
+  if (lineOffset < (width - 1) * pixelOffset + bytes)
+    fail(h, `LineOffset ${lineOffset} is smaller than one line of ${width} samples`);
   let geoTransform: GeoTransform | undefined;
   const gt = tag(text, 'GeoTransform');
   if (gt) {
     const v = gt.body.split(',').map((x) => Number(x.trim()));
-    if (v.length !== 6 || v.some((x) => !Number.isFinite(x))) fail(h, `GeoTransform must be 6 numbers, got '${gt.body.trim()}'`);
+    if (v.length !== 6 || v.some((x) => !Number.isFinite(x)))
+      fail(h, `GeoTransform must be 6 numbers, got '${gt.body.trim()}'`);
     geoTransform = v as GeoTransform;
   }
   return {
-    file, header: h, width, height, dataType, littleEndian: bo === 'LSB', imageOffset, pixelOffset, lineOffset,
-    geoTransform, epsg: epsgFromSrs(tag(text, 'SRS')?.body),
+    file,
+    header: h,
+    width,
+    height,
+    dataType,
+    littleEndian: bo === 'LSB',
+    imageOffset,
+    pixelOffset,
+    lineOffset,
+    geoTransform,
+    epsg: epsgFromSrs(tag(text, 'SRS')?.body),
   };
 }
 
 const ISCE_TYPES: Record<string, DataType> = {
-  CFLOAT: 'CFloat32', CDOUBLE: 'CFloat64', CSHORT: 'CInt16', CINT: 'CInt32',
-  FLOAT: 'Float32', DOUBLE: 'Float64', SHORT: 'Int16', INT: 'Int32', BYTE: 'Byte',
+  CFLOAT: 'CFloat32',
+  CDOUBLE: 'CFloat64',
+  CSHORT: 'CInt16',
+  CINT: 'CInt32',
+  FLOAT: 'Float32',
+  DOUBLE: 'Float64',
+  SHORT: 'Int16',
+  INT: 'Int32',
+  BYTE: 'Byte',
 };
 
 /** Parses an ISCE2 image XML (`<imageFile>` with `<property name=…><value>…</value>` entries) for band 1. */
@@ -151,12 +191,17 @@ export function parseIsceXml(text: string, xmlPath: string): RawSpec {
   // Top-level properties (outside <component>) and the coordinate components' sizes.
   const props = new Map<string, string>();
   const top = text.replace(/<component\b[\s\S]*?<\/component\s*>/gi, '');
-  for (const [, name = '', value = ''] of top.matchAll(/<property\s+name\s*=\s*["']([^"']+)["']\s*>\s*<value>([\s\S]*?)<\/value>/gi)) {
+  for (const [, name = '', value = ''] of top.matchAll(
+    /<property\s+name\s*=\s*["']([^"']+)["']\s*>\s*<value>([\s\S]*?)<\/value>/gi,
+  )) {
     const k = name.trim().toLowerCase();
     if (!props.has(k)) props.set(k, unescapeXml(value));
   }
   const coordSize = (n: number): string | undefined => {
-    const c = new RegExp(`<component\\s+name\\s*=\\s*["']coordinate${n}["']\\s*>([\\s\\S]*?)</component\\s*>`, 'i').exec(text);
+    const c = new RegExp(
+      `<component\\s+name\\s*=\\s*["']coordinate${n}["']\\s*>([\\s\\S]*?)</component\\s*>`,
+      'i',
+    ).exec(text);
     const s = c && /<property\s+name\s*=\s*["']size["']\s*>\s*<value>([\s\S]*?)<\/value>/i.exec(c[1] ?? '');
     return s ? s[1] : undefined;
   };
@@ -164,7 +209,8 @@ export function parseIsceXml(text: string, xmlPath: string): RawSpec {
   const height = positiveInt(h, 'length', props.get('length') ?? coordSize(2));
   const t = (props.get('data_type') ?? '').toUpperCase();
   const dataType = ISCE_TYPES[t];
-  if (!dataType) fail(h, `data_type '${props.get('data_type') ?? ''}' is not supported (${Object.keys(ISCE_TYPES).join(', ')})`);
+  if (!dataType)
+    fail(h, `data_type '${props.get('data_type') ?? ''}' is not supported (${Object.keys(ISCE_TYPES).join(', ')})`);
   const bo = (props.get('byte_order') ?? 'l').toLowerCase();
   if (!/^(l|little|b|big)/.test(bo)) fail(h, `byte_order must be 'l' or 'b', got '${bo}'`);
   const bands = props.has('number_bands') ? positiveInt(h, 'number_bands', props.get('number_bands')) : 1;
@@ -175,7 +221,17 @@ export function parseIsceXml(text: string, xmlPath: string): RawSpec {
   const pixelOffset = scheme === 'BIP' ? bytes * bands : bytes;
   const lineOffset = scheme === 'BSQ' ? bytes * width : bytes * width * bands;
   const file = xmlPath.replace(/\.xml$/i, '');
-  return { file, header: h, width, height, dataType, littleEndian: bo.startsWith('l'), imageOffset: 0, pixelOffset, lineOffset };
+  return {
+    file,
+    header: h,
+    width,
+    height,
+    dataType,
+    littleEndian: bo.startsWith('l'),
+    imageOffset: 0,
+    pixelOffset,
+    lineOffset,
+  };
 }
 
 /** One source of a mosaic VRT: a rectangle of `file` (band 1) placed at a rectangle of the mosaic, same size. */
@@ -207,7 +263,8 @@ export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
   const pieces: MosaicPiece[] = [];
   for (const [, , body = ''] of band.body.matchAll(/<(SimpleSource|ComplexSource)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi)) {
     const where = `${h}: source ${pieces.length + 1}`;
-    if (/<(ScaleRatio|ScaleOffset|LUT|NODATA)\b/i.test(body)) fail(where, 'scaling, LUTs and NODATA in a ComplexSource are not supported');
+    if (/<(ScaleRatio|ScaleOffset|LUT|NODATA)\b/i.test(body))
+      fail(where, 'scaling, LUTs and NODATA in a ComplexSource are not supported');
     const src = tag(body, 'SourceFilename');
     const name = src ? unescapeXml(src.body) : '';
     if (!name) fail(where, 'no <SourceFilename>');
@@ -218,15 +275,19 @@ export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
     const rect = (n: 'SrcRect' | 'DstRect') => {
       const t = tag(body, n);
       if (!t) return undefined;
-      const [x = NaN, y = NaN, w = NaN, h = NaN] = ['xOff', 'yOff', 'xSize', 'ySize'].map((a) => Number(attr(t.attrs, a)));
+      const [x = NaN, y = NaN, w = NaN, h = NaN] = ['xOff', 'yOff', 'xSize', 'ySize'].map((a) =>
+        Number(attr(t.attrs, a)),
+      );
       if (![x, y, w, h].every(Number.isInteger) || x < 0 || y < 0 || w <= 0 || h <= 0) {
         fail(where, `${n} must hold whole, non-negative offsets and positive sizes`);
       }
       return { x, y, w, h };
     };
-    const s = rect('SrcRect'), d = rect('DstRect');
+    const s = rect('SrcRect'),
+      d = rect('DstRect');
     if (!s || !d) fail(where, 'SrcRect and DstRect are required');
-    if (s.w !== d.w || s.h !== d.h) fail(where, `SrcRect ${s.w}×${s.h} and DstRect ${d.w}×${d.h} differ: resampling is not supported`);
+    if (s.w !== d.w || s.h !== d.h)
+      fail(where, `SrcRect ${s.w}×${s.h} and DstRect ${d.w}×${d.h} differ: resampling is not supported`);
     pieces.push({ file, src: s, dst: d });
   }
   if (pieces.length === 0) fail(h, 'band 1 has no SimpleSource/ComplexSource and is not a VRTRawRasterBand');

@@ -18,8 +18,18 @@ export interface ChipSpec {
 interface KernelExports {
   memory: WebAssembly.Memory;
   heapBase(): number;
-  coherenceBlock(s1: number, s2: number, width: number, cr: number, ca: number, sr: number, sa: number,
-    outRows: number, out: number, col: number): void;
+  coherenceBlock(
+    s1: number,
+    s2: number,
+    width: number,
+    cr: number,
+    ca: number,
+    sr: number,
+    sa: number,
+    outRows: number,
+    out: number,
+    col: number,
+  ): void;
   KERNEL_ABI_VERSION: WebAssembly.Global;
 }
 
@@ -63,7 +73,9 @@ export class CoherenceKernel {
     const inst = new WebAssembly.Instance(compile(build), {});
     const ex = inst.exports as unknown as KernelExports;
     if (ex.KERNEL_ABI_VERSION.value !== ABI) {
-      throw new DpmError(`coherence kernel ${join(wasmDir, `${build}.wasm`)} is out of date (ABI ${ex.KERNEL_ABI_VERSION.value}, need ${ABI}): run 'npm run asbuild'`);
+      throw new DpmError(
+        `coherence kernel ${join(wasmDir, `${build}.wasm`)} is out of date (ABI ${ex.KERNEL_ABI_VERSION.value}, need ${ABI}): run 'npm run asbuild'`,
+      );
     }
     return new CoherenceKernel(ex);
   }
@@ -78,7 +90,9 @@ export class CoherenceKernel {
       try {
         this.ex.memory.grow(pages);
       } catch {
-        throw new DpmError(`coherence: cannot reserve ${(end / 2 ** 20).toFixed(0)} MiB of wasm memory; use a smaller --block-mb or --window`);
+        throw new DpmError(
+          `coherence: cannot reserve ${(end / 2 ** 20).toFixed(0)} MiB of wasm memory; use a smaller --block-mb or --window`,
+        );
       }
     }
     this.top = end;
@@ -113,7 +127,12 @@ function align16(n: number): number {
  * (re, im). Returns outH × outW coherence, whole chips only.
  */
 export async function coherenceWasm(
-  s1: Float32Array, s2: Float32Array, width: number, height: number, c: ChipSpec, build: KernelBuild = 'release',
+  s1: Float32Array,
+  s2: Float32Array,
+  width: number,
+  height: number,
+  c: ChipSpec,
+  build: KernelBuild = 'release',
 ): Promise<{ data: Float32Array; outW: number; outH: number }> {
   const { outW, outH } = outputSize(width, height, c);
   if (outW === 0 || outH === 0) return { data: new Float32Array(0), outW, outH };

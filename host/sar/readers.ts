@@ -13,7 +13,15 @@ import { GeoTIFF, getDecoder, type GeoTIFFImage } from 'geotiff';
 import { consecutivePairs } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import type { GeoTransform } from '../raster/types.js';
-import { DATA_TYPES, parseIsceXml, parseMosaicVrt, parseVrt, type DataType, type MosaicSpec, type RawSpec } from './headers.js';
+import {
+  DATA_TYPES,
+  parseIsceXml,
+  parseMosaicVrt,
+  parseVrt,
+  type DataType,
+  type MosaicSpec,
+  type RawSpec,
+} from './headers.js';
 
 export interface RasterSource {
   /** the file a user would recognise (raw file, or GeoTIFF) */
@@ -32,9 +40,18 @@ export interface RasterSource {
   close(): Promise<void>;
 }
 
-function checkWindow(src: RasterSource, row0: number, nRows: number, col0: number, nCols: number, out: ArrayLike<number>) {
+function checkWindow(
+  src: RasterSource,
+  row0: number,
+  nRows: number,
+  col0: number,
+  nCols: number,
+  out: ArrayLike<number>,
+) {
   if (row0 < 0 || col0 < 0 || nRows < 0 || nCols < 0 || row0 + nRows > src.height || col0 + nCols > src.width) {
-    throw new Error(`internal: read rows ${row0}+${nRows}, cols ${col0}+${nCols} outside ${src.width}×${src.height} (${src.path})`);
+    throw new Error(
+      `internal: read rows ${row0}+${nRows}, cols ${col0}+${nCols} outside ${src.width}×${src.height} (${src.path})`,
+    );
   }
   const need = nRows * nCols * (src.complex ? 2 : 1);
   if (out.length < need) throw new Error(`internal: buffer of ${out.length} for ${need} values (${src.path})`);
@@ -55,8 +72,16 @@ const GETTERS: Record<DataType, Getter> = {
 };
 
 /** Converts n samples starting at byte `off` (sample stride `step` bytes) into out[o…]. */
-function convert(dv: DataView, off: number, step: number, n: number, type: DataType, le: boolean,
-  out: Float32Array | Float64Array, o: number): void {
+function convert(
+  dv: DataView,
+  off: number,
+  step: number,
+  n: number,
+  type: DataType,
+  le: boolean,
+  out: Float32Array | Float64Array,
+  o: number,
+): void {
   const get = GETTERS[type];
   const { bytes, complex } = DATA_TYPES[type];
   if (complex) {
@@ -83,7 +108,10 @@ export class RawSource implements RasterSource {
   readonly epsg?: number;
   private scratch = Buffer.alloc(0);
 
-  private constructor(readonly spec: RawSpec, private fh: FileHandle) {
+  private constructor(
+    readonly spec: RawSpec,
+    private fh: FileHandle,
+  ) {
     this.path = spec.file;
     this.width = spec.width;
     this.height = spec.height;
@@ -100,9 +128,15 @@ export class RawSource implements RasterSource {
     } catch {
       throw new DpmError(`${spec.file}: data file named by ${spec.header} does not exist or cannot be read`);
     }
-    const need = spec.imageOffset + (spec.height - 1) * spec.lineOffset + (spec.width - 1) * spec.pixelOffset + DATA_TYPES[spec.dataType].bytes;
+    const need =
+      spec.imageOffset +
+      (spec.height - 1) * spec.lineOffset +
+      (spec.width - 1) * spec.pixelOffset +
+      DATA_TYPES[spec.dataType].bytes;
     if (size < need) {
-      throw new DpmError(`${spec.file}: file is truncated: ${spec.header} describes ${spec.width}×${spec.height} ${spec.dataType} (${need} bytes), the file has ${size}`);
+      throw new DpmError(
+        `${spec.file}: file is truncated: ${spec.header} describes ${spec.width}×${spec.height} ${spec.dataType} (${need} bytes), the file has ${size}`,
+      );
     }
     return new RawSource(spec, await open(spec.file, 'r'));
   }
@@ -111,19 +145,32 @@ export class RawSource implements RasterSource {
     let done = 0;
     while (done < buf.length) {
       const { bytesRead } = await this.fh.read(buf, done, buf.length - done, pos + done);
-      if (bytesRead === 0) throw new DpmError(`${this.path}: unexpected end of file at byte ${pos + done} (file truncated while reading?)`);
+      if (bytesRead === 0)
+        throw new DpmError(
+          `${this.path}: unexpected end of file at byte ${pos + done} (file truncated while reading?)`,
+        );
       done += bytesRead;
     }
   }
 
-  async read(row0: number, nRows: number, col0: number, nCols: number, out: Float32Array | Float64Array): Promise<void> {
+  async read(
+    row0: number,
+    nRows: number,
+    col0: number,
+    nCols: number,
+    out: Float32Array | Float64Array,
+  ): Promise<void> {
     checkWindow(this, row0, nRows, col0, nCols, out);
     if (nRows === 0 || nCols === 0) return;
     const s = this.spec;
     const { bytes } = DATA_TYPES[s.dataType];
     const rowBytes = (nCols - 1) * s.pixelOffset + bytes;
-    const direct = s.littleEndian === HOST_LE && s.pixelOffset === bytes && out.BYTES_PER_ELEMENT * (this.complex ? 2 : 1) === bytes
-      && ((s.dataType.endsWith('Float32') && out instanceof Float32Array) || (s.dataType.endsWith('Float64') && out instanceof Float64Array));
+    const direct =
+      s.littleEndian === HOST_LE &&
+      s.pixelOffset === bytes &&
+      out.BYTES_PER_ELEMENT * (this.complex ? 2 : 1) === bytes &&
+      ((s.dataType.endsWith('Float32') && out instanceof Float32Array) ||
+        (s.dataType.endsWith('Float64') && out instanceof Float64Array));
     if (direct) {
       // the file's bytes are the wanted values: read straight into the destination (wasm memory)
       const dst = new Uint8Array(out.buffer, out.byteOffset, nRows * rowBytes);
@@ -131,7 +178,10 @@ export class RawSource implements RasterSource {
         await this.readExact(dst, s.imageOffset + row0 * s.lineOffset + col0 * s.pixelOffset);
       } else {
         for (let r = 0; r < nRows; r++) {
-          await this.readExact(dst.subarray(r * rowBytes, (r + 1) * rowBytes), s.imageOffset + (row0 + r) * s.lineOffset + col0 * s.pixelOffset);
+          await this.readExact(
+            dst.subarray(r * rowBytes, (r + 1) * rowBytes),
+            s.imageOffset + (row0 + r) * s.lineOffset + col0 * s.pixelOffset,
+          );
         }
       }
       return;
@@ -153,16 +203,26 @@ export class RawSource implements RasterSource {
 
 // ─────────────────────────────────────────── GeoTIFF ───────────────────────────────────────────
 
-interface Decoder { decode(b: ArrayBuffer): Promise<ArrayBufferLike> }
+interface Decoder {
+  decode(b: ArrayBuffer): Promise<ArrayBufferLike>;
+}
 
 /**
  * Strip/tile offsets and byte counts of the first image, read from the TIFF directory ourselves: geotiff.js 3.0.5
  * byte-swaps out-of-line LONG arrays of big-endian files (seen on GDAL-written ENDIANNESS=BIG files).
  */
-async function readBlockTable(fh: FileHandle, size: number, path: string, tiled: boolean): Promise<{ offsets: number[]; counts: number[] }> {
-  const fail = (what: string): never => { throw new DpmError(`${path}: ${what}; the file is truncated or corrupt`); };
+async function readBlockTable(
+  fh: FileHandle,
+  size: number,
+  path: string,
+  tiled: boolean,
+): Promise<{ offsets: number[]; counts: number[] }> {
+  const fail = (what: string): never => {
+    throw new DpmError(`${path}: ${what}; the file is truncated or corrupt`);
+  };
   const read = async (pos: number, n: number): Promise<Buffer> => {
-    if (pos < 0 || pos + n > size) fail(`TIFF directory data at byte ${pos}+${n} lies past the end of the file (${size} bytes)`);
+    if (pos < 0 || pos + n > size)
+      fail(`TIFF directory data at byte ${pos}+${n} lies past the end of the file (${size} bytes)`);
     const b = Buffer.alloc(n);
     await fh.read(b, 0, n, pos);
     return b;
@@ -176,10 +236,12 @@ async function readBlockTable(fh: FileHandle, size: number, path: string, tiled:
   const ifd = big ? u64(head, 8) : u32(head, 4);
   const nEntries = big ? u64(await read(ifd, 8), 0) : u16(await read(ifd, 2), 0);
   if (nEntries > 4096) fail(`${nEntries} TIFF directory entries`);
-  const entrySize = big ? 20 : 12, inline = big ? 8 : 4;
+  const entrySize = big ? 20 : 12,
+    inline = big ? 8 : 4;
   const entries = await read(ifd + (big ? 8 : 2), nEntries * entrySize);
   const want = tiled ? [324, 325] : [273, 279];
-  const offsets: number[] = [], counts: number[] = [];
+  const offsets: number[] = [],
+    counts: number[] = [];
   for (let e = 0; e < nEntries; e++) {
     const o = e * entrySize;
     const k = want.indexOf(u16(entries, o));
@@ -189,12 +251,16 @@ async function readBlockTable(fh: FileHandle, size: number, path: string, tiled:
     const ts = type === 3 ? 2 : type === 4 ? 4 : type === 16 ? 8 : fail(`strip/tile table of TIFF type ${type}`);
     if (count > 1e8) fail(`${count} strips/tiles`);
     const valueAt = o + (big ? 12 : 8);
-    const data = count * ts <= inline ? entries.subarray(valueAt, valueAt + count * ts)
-      : await read(big ? u64(entries, valueAt) : u32(entries, valueAt), count * ts);
+    const data =
+      count * ts <= inline
+        ? entries.subarray(valueAt, valueAt + count * ts)
+        : await read(big ? u64(entries, valueAt) : u32(entries, valueAt), count * ts);
     const list = k === 0 ? offsets : counts;
-    for (let i = 0; i < count; i++) list.push(ts === 2 ? u16(data, i * 2) : ts === 4 ? u32(data, i * 4) : u64(data, i * 8));
+    for (let i = 0; i < count; i++)
+      list.push(ts === 2 ? u16(data, i * 2) : ts === 4 ? u32(data, i * 4) : u64(data, i * 8));
   }
-  if (offsets.length === 0 || offsets.length !== counts.length) fail('no consistent strip/tile offset and byte-count tables');
+  if (offsets.length === 0 || offsets.length !== counts.length)
+    fail('no consistent strip/tile offset and byte-count tables');
   return { offsets, counts };
 }
 
@@ -212,9 +278,16 @@ export class TiffSource implements RasterSource {
   private cache = new Map<number, DataView>(); // decoded tiles of the current tile row
   private cacheRow = -1;
 
-  private constructor(readonly path: string, private image: GeoTIFFImage, readonly dataType: DataType,
-    private decoder: Decoder, private fh: FileHandle, private fileSize: number,
-    private table: { offsets: number[]; counts: number[] }, private uncompressed: boolean) {
+  private constructor(
+    readonly path: string,
+    private image: GeoTIFFImage,
+    readonly dataType: DataType,
+    private decoder: Decoder,
+    private fh: FileHandle,
+    private fileSize: number,
+    private table: { offsets: number[]; counts: number[] },
+    private uncompressed: boolean,
+  ) {
     this.width = image.getWidth();
     this.height = image.getHeight();
     this.complex = DATA_TYPES[dataType].complex;
@@ -225,7 +298,9 @@ export class TiffSource implements RasterSource {
   }
 
   static async open(path: string): Promise<TiffSource> {
-    const fail = (what: string): never => { throw new DpmError(`${path}: ${what}`); };
+    const fail = (what: string): never => {
+      throw new DpmError(`${path}: ${what}`);
+    };
     // geotiff.js reads the header and directory through our own file handle: it is closed on every path, and a
     // corrupted count can never make it allocate more than the file holds
     let fh: FileHandle;
@@ -239,12 +314,14 @@ export class TiffSource implements RasterSource {
       const source = {
         fileSize: size,
         async fetch(slices: { offset: number; length: number }[]): Promise<ArrayBuffer[]> {
-          return Promise.all(slices.map(async ({ offset, length }) => {
-            const n = Math.max(0, Math.min(length, size - offset));
-            const b = Buffer.alloc(n);
-            if (n > 0) await fh.read(b, 0, n, offset);
-            return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
-          }));
+          return Promise.all(
+            slices.map(async ({ offset, length }) => {
+              const n = Math.max(0, Math.min(length, size - offset));
+              const b = Buffer.alloc(n);
+              if (n > 0) await fh.read(b, 0, n, offset);
+              return b.buffer.slice(b.byteOffset, b.byteOffset + n) as ArrayBuffer;
+            }),
+          );
         },
         async close() {},
       };
@@ -264,31 +341,48 @@ export class TiffSource implements RasterSource {
   }
 
   private static async build(path: string, image: GeoTIFFImage, fh: FileHandle, fileSize: number): Promise<TiffSource> {
-    const fail = (what: string): never => { throw new DpmError(`${path}: ${what}`); };
+    const fail = (what: string): never => {
+      throw new DpmError(`${path}: ${what}`);
+    };
     const fd = image.getFileDirectory();
     const spp = image.getSamplesPerPixel();
     const bits = Number(image.getBitsPerSample(0));
     const fmt = image.getSampleFormat(0);
     if (spp !== 1) fail(`${spp} samples per pixel; a single complex (or real) band is expected`);
     const types: Record<string, DataType> = {
-      '5/32': 'CInt16', '5/64': 'CInt32', '6/64': 'CFloat32', '6/128': 'CFloat64',
-      '3/32': 'Float32', '3/64': 'Float64', '2/16': 'Int16', '2/32': 'Int32', '1/16': 'UInt16', '1/8': 'Byte',
+      '5/32': 'CInt16',
+      '5/64': 'CInt32',
+      '6/64': 'CFloat32',
+      '6/128': 'CFloat64',
+      '3/32': 'Float32',
+      '3/64': 'Float64',
+      '2/16': 'Int16',
+      '2/32': 'Int32',
+      '1/16': 'UInt16',
+      '1/8': 'Byte',
     };
-    const dataType = types[`${fmt}/${bits}`] ?? fail(`sample format ${fmt} with ${bits} bits is not supported (CInt16, CFloat32, CFloat64, or a real type)`);
+    const dataType =
+      types[`${fmt}/${bits}`] ??
+      fail(`sample format ${fmt} with ${bits} bits is not supported (CInt16, CFloat32, CFloat64, or a real type)`);
     const predictor = Number((await fd.loadValue('Predictor')) ?? 1);
     if (predictor !== 1) fail(`TIFF predictor ${predictor} is not supported for SLC data`);
     const compression = Number((await fd.loadValue('Compression')) ?? 1);
     let decoder: Decoder;
     try {
       decoder = (await getDecoder(compression, {
-        tileWidth: image.getTileWidth(), tileHeight: image.getTileHeight(), predictor: 1,
-        bitsPerSample: [bits], planarConfiguration: 1, samplesPerPixel: 1,
+        tileWidth: image.getTileWidth(),
+        tileHeight: image.getTileHeight(),
+        predictor: 1,
+        bitsPerSample: [bits],
+        planarConfiguration: 1,
+        samplesPerPixel: 1,
       })) as unknown as Decoder;
     } catch {
       return fail(`TIFF compression ${compression} is not supported`);
     }
     const table = await readBlockTable(fh, fileSize, path, image.isTiled);
-    const blocks = Math.ceil(image.getWidth() / image.getTileWidth()) * Math.ceil(image.getHeight() / image.getTileHeight());
+    const blocks =
+      Math.ceil(image.getWidth() / image.getTileWidth()) * Math.ceil(image.getHeight() / image.getTileHeight());
     if (table.offsets.length < blocks) fail(`${table.offsets.length} strips/tiles listed, ${blocks} needed`);
     const src = new TiffSource(path, image, dataType, decoder, fh, fileSize, table, compression === 1);
     try {
@@ -309,7 +403,8 @@ export class TiffSource implements RasterSource {
 
   /** Where strip/tile `index` lies in the file (the table was checked to list every block the image needs). */
   private blockAt(index: number): { offset: number; count: number } {
-    const offset = this.table.offsets[index], count = this.table.counts[index];
+    const offset = this.table.offsets[index],
+      count = this.table.counts[index];
     if (offset === undefined || count === undefined) {
       throw new DpmError(`${this.path}: no ${this.tiled ? 'tile' : 'strip'} ${index} in its offset table`);
     }
@@ -319,14 +414,19 @@ export class TiffSource implements RasterSource {
   private async tile(index: number, rowsInTile: number): Promise<DataView> {
     const hit = this.cache.get(index);
     if (hit) return hit;
-    const bad = (what: string): never => { throw new DpmError(`${this.path}: ${what} (${this.tiled ? 'tile' : 'strip'} ${index}); the file is truncated or corrupt`); };
+    const bad = (what: string): never => {
+      throw new DpmError(
+        `${this.path}: ${what} (${this.tiled ? 'tile' : 'strip'} ${index}); the file is truncated or corrupt`,
+      );
+    };
     const { offset, count } = this.blockAt(index);
     const need = this.tw * rowsInTile * this.bpp;
     let view: DataView;
     if (count === 0) {
       view = new DataView(new ArrayBuffer(need)); // sparse file: missing block reads as zeros (= invalid samples)
     } else {
-      if (!Number.isFinite(offset) || !Number.isFinite(count) || offset + count > this.fileSize) bad(`data at byte ${offset}+${count} lies past the end of the file (${this.fileSize} bytes)`);
+      if (!Number.isFinite(offset) || !Number.isFinite(count) || offset + count > this.fileSize)
+        bad(`data at byte ${offset}+${count} lies past the end of the file (${this.fileSize} bytes)`);
       const raw = Buffer.alloc(count);
       const { bytesRead } = await this.fh.read(raw, 0, count, offset);
       if (bytesRead !== count) bad('short read');
@@ -343,7 +443,13 @@ export class TiffSource implements RasterSource {
     return view;
   }
 
-  async read(row0: number, nRows: number, col0: number, nCols: number, out: Float32Array | Float64Array): Promise<void> {
+  async read(
+    row0: number,
+    nRows: number,
+    col0: number,
+    nCols: number,
+    out: Float32Array | Float64Array,
+  ): Promise<void> {
     checkWindow(this, row0, nRows, col0, nCols, out);
     const per = this.complex ? 2 : 1;
     const le = this.image.littleEndian;
@@ -354,9 +460,11 @@ export class TiffSource implements RasterSource {
         this.cacheRow = ty;
       }
       const rowsInTile = this.tiled ? this.th : Math.min(this.th, this.height - ty * this.th);
-      const rA = Math.max(row0, ty * this.th), rB = Math.min(row0 + nRows, (ty + 1) * this.th);
+      const rA = Math.max(row0, ty * this.th),
+        rB = Math.min(row0 + nRows, (ty + 1) * this.th);
       for (let tx = Math.floor(col0 / this.tw); tx * this.tw < col0 + nCols; tx++) {
-        const cA = Math.max(col0, tx * this.tw), cB = Math.min(col0 + nCols, (tx + 1) * this.tw);
+        const cA = Math.max(col0, tx * this.tw),
+          cB = Math.min(col0 + nCols, (tx + 1) * this.tw);
         if (this.uncompressed) {
           // read just the wanted rows of the strip/tile: a single-strip Sentinel-1 file (~1.3 GB) stays on disk
           await this.readRaw(ty * across + tx, rowsInTile, ty, tx, rA, rB, cA, cB, row0, col0, nCols, out);
@@ -373,25 +481,50 @@ export class TiffSource implements RasterSource {
 
   private scratch = Buffer.alloc(0);
 
-  private async readRaw(index: number, rowsInTile: number, ty: number, tx: number, rA: number, rB: number,
-    cA: number, cB: number, row0: number, col0: number, nCols: number, out: Float32Array | Float64Array): Promise<void> {
+  private async readRaw(
+    index: number,
+    rowsInTile: number,
+    ty: number,
+    tx: number,
+    rA: number,
+    rB: number,
+    cA: number,
+    cB: number,
+    row0: number,
+    col0: number,
+    nCols: number,
+    out: Float32Array | Float64Array,
+  ): Promise<void> {
     const { offset, count } = this.blockAt(index);
     const per = this.complex ? 2 : 1;
     const len = (cB - cA) * this.bpp;
     if (this.scratch.length < len) this.scratch = Buffer.alloc(len);
     const buf = this.scratch.subarray(0, len);
     const dv = new DataView(buf.buffer, buf.byteOffset, len);
-    if (count === 0) buf.fill(0); // sparse file: missing block = zeros (invalid samples)
+    if (count === 0)
+      buf.fill(0); // sparse file: missing block = zeros (invalid samples)
     else if (count < this.tw * rowsInTile * this.bpp || offset + count > this.fileSize) {
-      throw new DpmError(`${this.path}: ${this.tiled ? 'tile' : 'strip'} ${index} holds ${count} bytes at ${offset}, expected ${this.tw * rowsInTile * this.bpp} inside a ${this.fileSize}-byte file; the file is truncated or corrupt`);
+      throw new DpmError(
+        `${this.path}: ${this.tiled ? 'tile' : 'strip'} ${index} holds ${count} bytes at ${offset}, expected ${this.tw * rowsInTile * this.bpp} inside a ${this.fileSize}-byte file; the file is truncated or corrupt`,
+      );
     }
     for (let r = rA; r < rB; r++) {
       if (count !== 0) {
         const pos = offset + ((r - ty * this.th) * this.tw + (cA - tx * this.tw)) * this.bpp;
         const { bytesRead } = await this.fh.read(buf, 0, len, pos);
-        if (bytesRead !== len) throw new DpmError(`${this.path}: short read at byte ${pos}; the file is truncated or corrupt`);
+        if (bytesRead !== len)
+          throw new DpmError(`${this.path}: short read at byte ${pos}; the file is truncated or corrupt`);
       }
-      convert(dv, 0, this.bpp, cB - cA, this.dataType, this.image.littleEndian, out, ((r - row0) * nCols + (cA - col0)) * per);
+      convert(
+        dv,
+        0,
+        this.bpp,
+        cB - cA,
+        this.dataType,
+        this.image.littleEndian,
+        out,
+        ((r - row0) * nCols + (cA - col0)) * per,
+      );
     }
   }
 
@@ -433,11 +566,14 @@ export class MosaicSource implements RasterSource {
   static async create(spec: MosaicSpec): Promise<MosaicSource> {
     for (const [i, pc] of spec.pieces.entries()) {
       const where = `${spec.header}: source ${i + 1} (${pc.file})`;
-      if (pc.dst.x + pc.dst.w > spec.width || pc.dst.y + pc.dst.h > spec.height) throw new DpmError(`${where}: DstRect reaches outside the ${spec.width} × ${spec.height} mosaic`);
+      if (pc.dst.x + pc.dst.w > spec.width || pc.dst.y + pc.dst.h > spec.height)
+        throw new DpmError(`${where}: DstRect reaches outside the ${spec.width} × ${spec.height} mosaic`);
       const src = await openPiece(pc.file, where);
       try {
-        if (pc.src.x + pc.src.w > src.width || pc.src.y + pc.src.h > src.height) throw new DpmError(`${where}: SrcRect reaches outside its ${src.width} × ${src.height} pixels`);
-        if (src.complex !== DATA_TYPES[spec.dataType].complex) throw new DpmError(`${where}: ${src.dataType} in a ${spec.dataType} mosaic`);
+        if (pc.src.x + pc.src.w > src.width || pc.src.y + pc.src.h > src.height)
+          throw new DpmError(`${where}: SrcRect reaches outside its ${src.width} × ${src.height} pixels`);
+        if (src.complex !== DATA_TYPES[spec.dataType].complex)
+          throw new DpmError(`${where}: ${src.dataType} in a ${spec.dataType} mosaic`);
       } finally {
         await src.close();
       }
@@ -445,7 +581,13 @@ export class MosaicSource implements RasterSource {
     return new MosaicSource(spec);
   }
 
-  async read(row0: number, nRows: number, col0: number, nCols: number, out: Float32Array | Float64Array): Promise<void> {
+  async read(
+    row0: number,
+    nRows: number,
+    col0: number,
+    nCols: number,
+    out: Float32Array | Float64Array,
+  ): Promise<void> {
     checkWindow(this, row0, nRows, col0, nCols, out);
     const per = this.complex ? 2 : 1;
     out.fill(0, 0, nRows * nCols * per); // uncovered pixels: zero = invalid sample
@@ -456,8 +598,10 @@ export class MosaicSource implements RasterSource {
         this.open.delete(i);
         continue;
       }
-      const r0 = Math.max(row0, d.y), r1 = Math.min(row0 + nRows, d.y + d.h);
-      const c0 = Math.max(col0, d.x), c1 = Math.min(col0 + nCols, d.x + d.w);
+      const r0 = Math.max(row0, d.y),
+        r1 = Math.min(row0 + nRows, d.y + d.h);
+      const c0 = Math.max(col0, d.x),
+        c1 = Math.min(col0 + nCols, d.x + d.w);
       if (r0 >= r1 || c0 >= c1) continue;
       let src = this.open.get(i);
       if (!src) {
@@ -522,7 +666,10 @@ function isTiffMagic(path: string): boolean {
     } finally {
       closeSync(h);
     }
-    return (b[0] === 0x49 && b[1] === 0x49 && (b[2] === 42 || b[2] === 43)) || (b[0] === 0x4d && b[1] === 0x4d && (b[3] === 42 || b[3] === 43));
+    return (
+      (b[0] === 0x49 && b[1] === 0x49 && (b[2] === 42 || b[2] === 43)) ||
+      (b[0] === 0x4d && b[1] === 0x4d && (b[3] === 42 || b[3] === 43))
+    );
   } catch {
     return false;
   }
@@ -539,7 +686,8 @@ export async function openRaster(path: string): Promise<RasterSource> {
   if (/\.vrt$/i.test(p)) return openVrt(await readHeader(p), p);
   if (/\.xml$/i.test(p)) return RawSource.open(parseIsceXml(await readHeader(p), p));
   if (/\.tiff?$/i.test(p) || isTiffMagic(p)) return TiffSource.open(p);
-  const vrt = `${p}.vrt`, xml = `${p}.xml`;
+  const vrt = `${p}.vrt`,
+    xml = `${p}.xml`;
   if (existsSync(vrt)) {
     const text = await readHeader(vrt);
     const sub = /subClass\s*=\s*["']([^"']+)/i.exec(text)?.[1];
@@ -554,14 +702,19 @@ export async function openRaster(path: string): Promise<RasterSource> {
 /** The first 8-digit group that is a plausible calendar date (1990–2099), or undefined. */
 export function dateFromName(name: string): string | undefined {
   for (const [, d = ''] of name.matchAll(/(?<!\d)((?:19|20)\d{6})/g)) {
-    const y = Number(d.slice(0, 4)), mo = Number(d.slice(4, 6)), da = Number(d.slice(6, 8));
+    const y = Number(d.slice(0, 4)),
+      mo = Number(d.slice(4, 6)),
+      da = Number(d.slice(6, 8));
     const t = new Date(Date.UTC(y, mo - 1, da));
     if (y >= 1990 && t.getUTCMonth() === mo - 1 && t.getUTCDate() === da) return d;
   }
   return undefined;
 }
 
-export interface StackEntry { date: string; path: string }
+export interface StackEntry {
+  date: string;
+  path: string;
+}
 
 export interface DiscoveredStack {
   entries: StackEntry[];
@@ -579,14 +732,24 @@ function stackFromFolder(dir: string): StackEntry[] {
   for (const n of names) {
     const sub = join(dir, n);
     if (!/^\d{8}$/.test(n) || !dateFromName(n) || !statSync(sub).isDirectory()) continue;
-    const cands = [`${n}.slc.full`, `${n}.slc`, `${n}.slc.full.vrt`, `${n}.slc.vrt`, `${n}.slc.full.xml`, `${n}.slc.xml`, `${n}.tif`, `${n}.tiff`];
+    const cands = [
+      `${n}.slc.full`,
+      `${n}.slc`,
+      `${n}.slc.full.vrt`,
+      `${n}.slc.vrt`,
+      `${n}.slc.full.xml`,
+      `${n}.slc.xml`,
+      `${n}.tif`,
+      `${n}.tiff`,
+    ];
     const hit = cands.find((c) => existsSync(join(sub, c)));
     if (!hit) throw new DpmError(`${sub}: date folder without ${n}.slc.full or ${n}.slc (ISCE2 stack layout)`);
     entries.push({ date: n, path: join(sub, hit) });
   }
   if (entries.length) return entries;
   // topsStack / stripmapStack: <dir>/merged/SLC or <dir>/SLC
-  for (const s of ['merged/SLC', 'SLC']) if (existsSync(join(dir, s)) && statSync(join(dir, s)).isDirectory()) return stackFromFolder(join(dir, s));
+  for (const s of ['merged/SLC', 'SLC'])
+    if (existsSync(join(dir, s)) && statSync(join(dir, s)).isDirectory()) return stackFromFolder(join(dir, s));
   // flat folder of files named with dates (Sentinel-1 SAFE measurement TIFFs, VRTs …): one dataset per base name
   const seen = new Set<string>();
   for (const n of names) {
@@ -630,7 +793,10 @@ export function discoverStack(inputs: string[]): DiscoveredStack {
   if (only !== undefined && inputs.length === 1 && existsSync(only) && statSync(only).isDirectory()) {
     const dir = resolve(only);
     entries = stackFromFolder(dir);
-    if (entries.length === 0) throw new DpmError(`${only}: no SLCs found (expected YYYYMMDD/YYYYMMDD.slc.full folders, or files named with a date)`);
+    if (entries.length === 0)
+      throw new DpmError(
+        `${only}: no SLCs found (expected YYYYMMDD/YYYYMMDD.slc.full folders, or files named with a date)`,
+      );
     out.lat = findLookup(dir, 'lat');
     out.lon = findLookup(dir, 'lon');
   } else {
@@ -645,7 +811,8 @@ export function discoverStack(inputs: string[]): DiscoveredStack {
   for (const [a, b] of consecutivePairs(entries)) {
     if (a.date === b.date) throw new DpmError(`--slc: two SLCs for ${b.date}: ${a.path} and ${b.path}`);
   }
-  if (entries.length < 2) throw new DpmError(`--slc: found ${entries.length} acquisition; a coherence stack needs at least two`);
+  if (entries.length < 2)
+    throw new DpmError(`--slc: found ${entries.length} acquisition; a coherence stack needs at least two`);
   out.entries = entries;
   return out;
 }

@@ -2,8 +2,10 @@
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms; ~1e-15 relative). */
 export function lgamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma(1 - x);
   x -= 1;
   const t = x + 7.5;
@@ -22,7 +24,7 @@ export function expectedSampleCoherence(gamma: number, looks: number): number {
   let term = 1;
   let sum = 1;
   for (let k = 0; k < 100000; k++) {
-    term *= ((1.5 + k) * (L + k) * (L + k)) / ((L + 0.5 + k) * (1 + k) * (1 + k)) * g2;
+    term *= (((1.5 + k) * (L + k) * (L + k)) / ((L + 0.5 + k) * (1 + k) * (1 + k))) * g2;
     sum += term;
     if (term < 1e-15 * sum) break;
   }

@@ -12,7 +12,11 @@ import { computeBaseline, describeBaseline, DEFAULT_SIGMA_MIN, type BaselineMeth
 type BaselineParams = AlgorithmParams['baseline-ccd'] & { readonly 'sigma-min'?: number };
 
 /** Reads the stack, splits it at the event, computes `method` and writes `output`. */
-export async function runBaseline(method: BaselineMethod, p: BaselineParams, fb: Feedback): Promise<{ output: string }> {
+export async function runBaseline(
+  method: BaselineMethod,
+  p: BaselineParams,
+  fb: Feedback,
+): Promise<{ output: string }> {
   const stack = await readCoherenceStack(p.coherence, {
     nodata: p.nodata,
     feedback: stage(fb, 0, 60, 'reading the coherence stack'),
@@ -27,7 +31,9 @@ export async function runBaseline(method: BaselineMethod, p: BaselineParams, fb:
   const { output } = p;
   await withOutputs(async (outs) => {
     await writeRaster(outs, output, {
-      width: stack.width, height: stack.height, bands: [band],
+      width: stack.width,
+      height: stack.height,
+      bands: [band],
       descriptions: [describeBaseline(method, stack, split, sigmaMin)],
       georef: stack.georef,
       metadata: { DPM_METHOD: method, ...chipLayoutMetadata(stack.metadata) },

@@ -10,19 +10,25 @@ export const algorithm: Algorithm<'coherence'> = {
   async run(params, feedback) {
     const out = params.out;
     return withOutputs(async (outs) => {
-      const { stack, grid } = await coherenceStackFromSlc({
-        slc: params.slc,
-        layout: parseChipLayout(params.chip, params.stride),
-        window: params.window,
-        lat: params.lat,
-        lon: params.lon,
-        pairs: params.pairs,
-        maxSpan: params['max-span'],
-        blockMb: params['block-mb'],
-      }, feedback);
+      const { stack, grid } = await coherenceStackFromSlc(
+        {
+          slc: params.slc,
+          layout: parseChipLayout(params.chip, params.stride),
+          window: params.window,
+          lat: params.lat,
+          lon: params.lon,
+          pairs: params.pairs,
+          maxSpan: params['max-span'],
+          blockMb: params['block-mb'],
+        },
+        feedback,
+      );
       feedback.progress(100, 'writing');
       const files = await writeCoherenceStackOutputs(outs, out, stack);
-      feedback.log('debug', `row blocks of ${grid.blockRows} lines, ${grid.slots} SLC slots, ${(grid.wasmBytes / 2 ** 20).toFixed(0)} MiB wasm memory`);
+      feedback.log(
+        'debug',
+        `row blocks of ${grid.blockRows} lines, ${grid.slots} SLC slots, ${(grid.wasmBytes / 2 ** 20).toFixed(0)} MiB wasm memory`,
+      );
       return { out, files: files.join(','), bands: stack.bands.length, width: stack.width, height: stack.height };
     }, feedback);
   },

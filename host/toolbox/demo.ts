@@ -9,17 +9,28 @@ import { algorithm as runAlgorithm } from './run.js';
 import { algorithm as simulateAlgorithm } from './simulate.js';
 import { DAMAGED_FRACTION, DEFAULT_CHIP, PAPER_TRAINING } from '../core/defaults.js';
 
-interface SceneInfo { event_date: string; aoi_window: string; train_window: string; damage_field: string; seed: number; width: number; height: number; dates: string[] }
+interface SceneInfo {
+  event_date: string;
+  aoi_window: string;
+  train_window: string;
+  damage_field: string;
+  seed: number;
+  width: number;
+  height: number;
+  dates: string[];
+}
 
 async function demo(p: AlgorithmParams['demo'], fb: Feedback) {
   const dir = resolve(p['out-dir']);
   const sceneDir = join(dir, 'scene');
   const sim = { seed: p.seed, width: p.width, height: p.height, dates: p.dates };
   const sceneFile = join(sceneDir, 'scene.json');
-  const same = existsSync(sceneFile) && (() => {
-    const s = JSON.parse(readFileSync(sceneFile, 'utf8')) as SceneInfo;
-    return s.seed === sim.seed && s.width === sim.width && s.height === sim.height && s.dates.length === sim.dates;
-  })();
+  const same =
+    existsSync(sceneFile) &&
+    (() => {
+      const s = JSON.parse(readFileSync(sceneFile, 'utf8')) as SceneInfo;
+      return s.seed === sim.seed && s.width === sim.width && s.height === sim.height && s.dates.length === sim.dates;
+    })();
   if (same && !p.force) fb.log('info', `reusing the simulated scene in ${sceneDir}`);
   else await invoke(simulateAlgorithm, { out: sceneDir, ...sim }, stage(fb, 0, 10, 'simulating'));
   const scene = JSON.parse(readFileSync(sceneFile, 'utf8')) as SceneInfo;
@@ -27,21 +38,46 @@ async function demo(p: AlgorithmParams['demo'], fb: Feedback) {
   // auto: a hardware GPU when there is one, else the WebAssembly engine, so the demo runs on any machine
   const device = p.device;
 
-  const out = await invoke(runAlgorithm, {
-    slc: [sceneDir], 'event-date': scene.event_date, 'train-window': scene.train_window, 'aoi-window': scene.aoi_window,
-    chip: DEFAULT_CHIP, preset: 'fast', seed: PAPER_TRAINING.seed, device, threshold: p.threshold, geocode: 'wgs84', force: p.force,
-    truth: join(sceneDir, 'truth', 'damage.geojson'), 'damage-field': scene.damage_field, 'damaged-values': 'Destroyed,Damaged',
-    fraction: DAMAGED_FRACTION, 'out-dir': join(dir, 'run'),
-  }, stage(fb, 10, 100, 'pipeline'));
+  const out = await invoke(
+    runAlgorithm,
+    {
+      slc: [sceneDir],
+      'event-date': scene.event_date,
+      'train-window': scene.train_window,
+      'aoi-window': scene.aoi_window,
+      chip: DEFAULT_CHIP,
+      preset: 'fast',
+      seed: PAPER_TRAINING.seed,
+      device,
+      threshold: p.threshold,
+      geocode: 'wgs84',
+      force: p.force,
+      truth: join(sceneDir, 'truth', 'damage.geojson'),
+      'damage-field': scene.damage_field,
+      'damaged-values': 'Destroyed,Damaged',
+      fraction: DAMAGED_FRACTION,
+      'out-dir': join(dir, 'run'),
+    },
+    stage(fb, 10, 100, 'pipeline'),
+  );
 
-  const evaluation = JSON.parse(readFileSync(join(dir, 'run', 'evaluation', 'evaluation.json'), 'utf8')) as { methods: { name: string; prAucTrapezoid: number }[] };
+  const evaluation = JSON.parse(readFileSync(join(dir, 'run', 'evaluation', 'evaluation.json'), 'utf8')) as {
+    methods: { name: string; prAucTrapezoid: number }[];
+  };
   const auc = (name: string) => evaluation.methods.find((m) => m.name.startsWith(name))?.prAucTrapezoid ?? NaN;
-  const rnn = auc('RNN'), ccd = auc('CCD');
+  const rnn = auc('RNN'),
+    ccd = auc('CCD');
   fb.log('info', readFileSync(join(dir, 'run', 'report.md'), 'utf8'));
-  fb.log(rnn > ccd ? 'info' : 'warning', `RNN PR AUC ${rnn.toFixed(3)} vs CCD ${ccd.toFixed(3)}: ${rnn > ccd ? 'the forecast beats single-pair change detection, as in the paper' : 'the RNN did NOT beat CCD on this scene'}`);
-  fb.log('info', `Outputs in ${join(dir, 'run')}. In QGIS: Layer ▸ Add Layer ▸ Add Raster Layer… and pick ` +
-    `${join(dir, 'run', 'geocoded', 'dpm_overlay.tif')} (RGBA overlay) or geocoded/zscore.tif; the truth polygons are ` +
-    `${join(sceneDir, 'truth', 'damage.geojson')} (Add Vector Layer). The figure is ${join(dir, 'run', 'dpm.png')}.`);
+  fb.log(
+    rnn > ccd ? 'info' : 'warning',
+    `RNN PR AUC ${rnn.toFixed(3)} vs CCD ${ccd.toFixed(3)}: ${rnn > ccd ? 'the forecast beats single-pair change detection, as in the paper' : 'the RNN did NOT beat CCD on this scene'}`,
+  );
+  fb.log(
+    'info',
+    `Outputs in ${join(dir, 'run')}. In QGIS: Layer ▸ Add Layer ▸ Add Raster Layer… and pick ` +
+      `${join(dir, 'run', 'geocoded', 'dpm_overlay.tif')} (RGBA overlay) or geocoded/zscore.tif; the truth polygons are ` +
+      `${join(sceneDir, 'truth', 'damage.geojson')} (Add Vector Layer). The figure is ${join(dir, 'run', 'dpm.png')}.`,
+  );
   return { ...out, scene: sceneDir, 'rnn-pr-auc': rnn, 'ccd-pr-auc': ccd };
 }
 

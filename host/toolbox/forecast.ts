@@ -19,9 +19,14 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
   const modelPath = params.model;
   const model = loadModel(modelPath);
   if (model.config.features !== 1) {
-    throw new DpmError(`--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1 (logit coherence)`);
+    throw new DpmError(
+      `--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1 (logit coherence)`,
+    );
   }
-  const stack = await readCoherenceStack(params.coherence, { nodata: params.nodata, feedback: stage(fb, 0, 5, 'reading') });
+  const stack = await readCoherenceStack(params.coherence, {
+    nodata: params.nodata,
+    feedback: stage(fb, 0, 5, 'reading'),
+  });
   const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, true);
   const series = buildSeries(stack, split, fb);
   const trainedT = model.training?.T;
@@ -34,11 +39,18 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
     await engine.setParams(model.params);
     return await withOutputs(async (outs) => {
       const r = await forecastSequences(engine, series.x, series.N, series.T, {
-        obs: series.obs, series: params.series, feedback: stage(fb, 5, 90, 'forecast'),
+        obs: series.obs,
+        series: params.series,
+        feedback: stage(fb, 5, 90, 'forecast'),
       });
       const co = stack.descriptions[split.coEvent!] ?? `band ${split.coEvent! + 1}`;
       const raster = (bands: Float32Array[], descriptions: string[]): Raster => ({
-        width: stack.width, height: stack.height, bands, descriptions, georef: stack.georef, metadata: chipLayoutMetadata(stack.metadata),
+        width: stack.width,
+        height: stack.height,
+        bands,
+        descriptions,
+        georef: stack.georef,
+        metadata: chipLayoutMetadata(stack.metadata),
       });
       const expected = r.mu.map(logitToCoherence);
       const written: Record<string, string> = {};
@@ -52,7 +64,8 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
       await put('sigma', 'sigma.tif', [r.sigma], [`forecast standard deviation of logit coherence, ${co}`]);
       await put('expected-coherence', 'expected_coherence.tif', [expected], [`expected coherence, ${co}`]);
       if (r.series) {
-        const T1 = series.T + 1, N = series.N;
+        const T1 = series.T + 1,
+          N = series.N;
         const labels = [...split.pre, split.coEvent!].map((k) => stack.descriptions[k] ?? `band ${k + 1}`);
         const unpack = (a: Float32Array) =>
           Array.from({ length: T1 }, (_, k) => {
@@ -64,17 +77,26 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
         await put('sigma-series', 'sigma_series.tif', unpack(r.series.sigma), labels);
         await put('zscore-series', 'zscore_series.tif', unpack(r.series.z), labels);
       }
-      let valid = 0, above = 0;
+      let valid = 0,
+        above = 0;
       for (const z of r.z) {
         if (Number.isNaN(z)) continue;
         valid++;
         if (z >= DAMAGE_Z) above++;
       }
-      fb.log('info', `${series.N - r.nUnusable} pixels forecast, ${valid} of them with a co-event value (z-score); ` +
-        `${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
-        `${above} with z ≥ ${DAMAGE_Z}, the paper's damage threshold (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`);
+      fb.log(
+        'info',
+        `${series.N - r.nUnusable} pixels forecast, ${valid} of them with a co-event value (z-score); ` +
+          `${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
+          `${above} with z ≥ ${DAMAGE_Z}, the paper's damage threshold (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`,
+      );
       fb.progress(100);
-      return { ...written, pixels: valid, 'unusable-pixels': r.nUnusable, 'anomalous-fraction': valid ? above / valid : null };
+      return {
+        ...written,
+        pixels: valid,
+        'unusable-pixels': r.nUnusable,
+        'anomalous-fraction': valid ? above / valid : null,
+      };
     }, fb);
   } finally {
     engine.destroy();

@@ -22,7 +22,8 @@ export function parsePixels(values: unknown[]): { row: number; col: number }[] {
   }
   const out: { row: number; col: number }[] = [];
   for (let k = 0; k < nums.length; k += 2) {
-    const row = Number(nums[k]), col = Number(nums[k + 1]);
+    const row = Number(nums[k]),
+      col = Number(nums[k + 1]);
     if (!Number.isInteger(row) || !Number.isInteger(col) || row < 0 || col < 0) {
       throw new DpmError(`--pixel ${nums[k]},${nums[k + 1]}: row and column must be whole numbers ≥ 0 (0-based)`);
     }
@@ -36,16 +37,21 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
   const modelPath = p.model;
   const model = loadModel(modelPath);
   if (model.config.features !== 1) {
-    throw new DpmError(`--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1`);
+    throw new DpmError(
+      `--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1`,
+    );
   }
   const stack = await readCoherenceStack(p.coherence, {
-    nodata: p.nodata, feedback: stage(fb, 0, 20, 'reading the coherence stack'),
+    nodata: p.nodata,
+    feedback: stage(fb, 0, 20, 'reading the coherence stack'),
   });
   const split = splitBands(stack, { preEventBands: p['pre-event-bands'], eventDate: p['event-date'] }, true);
   fb.log('info', split.describe);
   for (const px of pixels) {
     if (px.row >= stack.height || px.col >= stack.width) {
-      throw new DpmError(`--pixel ${px.row},${px.col} is outside ${stack.source ?? 'the stack'} (${stack.height} rows × ${stack.width} columns, 0-based)`);
+      throw new DpmError(
+        `--pixel ${px.row},${px.col} is outside ${stack.source ?? 'the stack'} (${stack.height} rows × ${stack.width} columns, 0-based)`,
+      );
     }
   }
   const engine = await createEngine(model.config, engineOptions(p, fb));
@@ -63,7 +69,8 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
     for (const [k, s] of series.entries()) {
       throwIfCanceled(fb);
       fb.progress(40 + (55 * k) / series.length, `plotting pixel ${s.row},${s.col}`);
-      if (!s.usable) fb.log('warning', `pixel ${s.row},${s.col}: fewer than 2 valid pre-event values, no forecast (NaN)`);
+      if (!s.usable)
+        fb.log('warning', `pixel ${s.row},${s.col}: fewer than 2 valid pre-event values, no forecast (NaN)`);
       const chart = await renderVegaLiteBoth(inspectChartSpec({ ...s, coEvent: s.pairs.length - 1 }));
       const stem = join(dir, `inspect_r${s.row}_c${s.col}`);
       writeFileSync(outs.path(`${stem}.svg`), chart.svg);
@@ -73,13 +80,29 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
     }
     const json = join(dir, 'inspect.json');
     const clean = (a: number[]) => a.map((v) => (Number.isFinite(v) ? v : null)); // JSON has no NaN
-    writeFileSync(outs.path(json), `${JSON.stringify({
-      model: modelPath, split: split.describe,
-      pixels: series.map((s) => ({
-        row: s.row, col: s.col, usable: s.usable, pairs: s.pairs, coherence: clean(s.coherence), x: clean(s.x),
-        mu: clean(s.mu), sigma: clean(s.sigma), z: clean(s.z), expectedCoherence: clean(s.expectedCoherence),
-      })),
-    }, null, 1)}\n`);
+    writeFileSync(
+      outs.path(json),
+      `${JSON.stringify(
+        {
+          model: modelPath,
+          split: split.describe,
+          pixels: series.map((s) => ({
+            row: s.row,
+            col: s.col,
+            usable: s.usable,
+            pairs: s.pairs,
+            coherence: clean(s.coherence),
+            x: clean(s.x),
+            mu: clean(s.mu),
+            sigma: clean(s.sigma),
+            z: clean(s.z),
+            expectedCoherence: clean(s.expectedCoherence),
+          })),
+        },
+        null,
+        1,
+      )}\n`,
+    );
     files.push(json);
   }, fb);
   fb.progress(100, 'done');

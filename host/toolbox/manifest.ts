@@ -6,8 +6,20 @@ import { DpmError } from '../core/errors.js';
 import { ALGORITHM_IDS, type AlgorithmId, type AlgorithmParams } from './params.generated.js';
 
 export type ParamType =
-  | 'raster' | 'vector' | 'file' | 'folder' | 'number' | 'integer' | 'enum' | 'boolean' | 'string' | 'extent'
-  | 'rasterDestination' | 'vectorDestination' | 'fileDestination' | 'folderDestination';
+  | 'raster'
+  | 'vector'
+  | 'file'
+  | 'folder'
+  | 'number'
+  | 'integer'
+  | 'enum'
+  | 'boolean'
+  | 'string'
+  | 'extent'
+  | 'rasterDestination'
+  | 'vectorDestination'
+  | 'fileDestination'
+  | 'folderDestination';
 
 export interface ParamSpec {
   /** kebab-case; the CLI flag is --<name>, the QGIS parameter name is the same with '-' → '_' upper-cased. */
@@ -72,7 +84,10 @@ export function algorithmSpec(id: string): AlgorithmSpec {
  * Checks and converts raw values (CLI strings, JSON from QGIS, typed inputs) against the manifest of algorithm `id`;
  * fills defaults. The result has the type params.generated.ts derives from the same manifest entry.
  */
-export function resolveAlgorithmParams<Id extends AlgorithmId>(id: Id, raw: Record<string, unknown>): AlgorithmParams[Id] {
+export function resolveAlgorithmParams<Id extends AlgorithmId>(
+  id: Id,
+  raw: Record<string, unknown>,
+): AlgorithmParams[Id] {
   // the one place where checked values meet their static type: convert() made each value what the manifest says
   return resolveParams(algorithmSpec(id), raw) as unknown as AlgorithmParams[Id];
 }
@@ -82,7 +97,8 @@ export function paramsFromEnv(spec: AlgorithmSpec, raw: Record<string, unknown>)
   const out = { ...raw };
   for (const p of spec.parameters) {
     const v = p.env !== undefined ? process.env[p.env] : undefined;
-    if (v !== undefined && v !== '' && (out[p.name] === undefined || out[p.name] === null || out[p.name] === '')) out[p.name] = v;
+    if (v !== undefined && v !== '' && (out[p.name] === undefined || out[p.name] === null || out[p.name] === ''))
+      out[p.name] = v;
   }
   return out;
 }
@@ -135,7 +151,11 @@ function checkDestinations(spec: AlgorithmSpec, values: Record<string, unknown>)
 
 function toList(v: unknown): unknown[] {
   if (Array.isArray(v)) return v.flatMap(toList);
-  if (typeof v === 'string') return v.split(/[,;]/).map((s) => s.trim()).filter((s) => s.length > 0);
+  if (typeof v === 'string')
+    return v
+      .split(/[,;]/)
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
   return [v];
 }
 
@@ -146,7 +166,8 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
     case 'integer': {
       const n = typeof v === 'number' ? v : Number(String(v).trim());
       // the CLI parser turns a non-numeric word into NaN before it gets here: the word itself is gone
-      if (!Number.isFinite(n)) throw new DpmError(`${where} must be a number${Number.isNaN(v) ? '' : `, got '${String(v)}'`}`);
+      if (!Number.isFinite(n))
+        throw new DpmError(`${where} must be a number${Number.isNaN(v) ? '' : `, got '${String(v)}'`}`);
       if (p.type === 'integer' && !Number.isInteger(n)) throw new DpmError(`${where} must be a whole number, got ${n}`);
       if (p.min !== undefined && n < p.min) throw new DpmError(`${where} must be ≥ ${p.min}, got ${n}`);
       if (p.max !== undefined && n > p.max) throw new DpmError(`${where} must be ≤ ${p.max}, got ${n}`);
@@ -162,7 +183,8 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
       // QGIS sends enum values as indices
       const byIndex = typeof v === 'number' ? p.options?.[v] : undefined;
       const choice = byIndex ?? p.aliases?.[s] ?? s;
-      if (!p.options?.includes(choice)) throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${s}'`);
+      if (!p.options?.includes(choice))
+        throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${s}'`);
       return choice;
     }
     default:

@@ -41,7 +41,6 @@ import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import type { CoherenceStack, Raster } from '../raster/types.js';
 
-
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
 const SCORES = [
   { name: 'RNN z-score', file: 'forecast/zscore.tif' },
@@ -52,21 +51,33 @@ const SCORES = [
 ] as const;
 
 /** A stage's settings key, and its outputs once finished (none while it runs or after it was interrupted). */
-interface StageRecord { key: string; outputs?: Outputs }
+interface StageRecord {
+  key: string;
+  outputs?: Outputs;
+}
 type RunState = Record<string, StageRecord>;
 
 /** Runs a stage unless run-state.json says it already ran with the same key and its files are still there. */
 class Stages {
   private state: RunState;
   private readonly file: string;
-  constructor(dir: string, force: boolean, private readonly fb: Feedback) {
+  constructor(
+    dir: string,
+    force: boolean,
+    private readonly fb: Feedback,
+  ) {
     this.file = join(dir, 'run-state.json');
     mkdirSync(dir, { recursive: true });
     this.state = !force && existsSync(this.file) ? (JSON.parse(readFileSync(this.file, 'utf8')) as RunState) : {};
   }
 
   /** `work` is told whether the same stage, with the same settings, was interrupted before (it may resume). */
-  async run(name: string, key: unknown, files: string[], work: (interrupted: boolean) => Promise<Outputs>): Promise<Outputs> {
+  async run(
+    name: string,
+    key: unknown,
+    files: string[],
+    work: (interrupted: boolean) => Promise<Outputs>,
+  ): Promise<Outputs> {
     const k = createHash('sha256').update(JSON.stringify(key)).digest('hex');
     const before = this.state[name];
     if (before?.outputs && before.key === k && files.every((f) => existsSync(f))) {
@@ -118,9 +129,17 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   let trainStack: string, aoiStack: string;
   if (input.slc) {
     const inputKey = input.slc.map(fileId);
-    const coh = async (name: string, file: string, window: string | undefined, stride: string | undefined, from: number, to: number) => {
+    const coh = async (
+      name: string,
+      file: string,
+      window: string | undefined,
+      stride: string | undefined,
+      from: number,
+      to: number,
+    ) => {
       await stages.run(name, { inputKey, chip, stride, window }, [at(file)], () =>
-        invoke(coherenceAlgorithm, { slc: input.slc, out: at(file), chip, stride, window }, sub(from, to, name)));
+        invoke(coherenceAlgorithm, { slc: input.slc, out: at(file), chip, stride, window }, sub(from, to, name)),
+      );
       return at(file);
     };
     trainStack = await coh('coherence_train', 'coherence_train.tif', p['train-window'], undefined, 0, 15);
@@ -155,8 +174,16 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   const modelPath = at('model.safetensors');
   const maxSequences = p['max-sequences'] ?? preset.maxSequences;
   const trainKey = {
-    coherence: trainStack, out: modelPath, 'event-date': eventDate, hidden: preset.hidden, mlp: preset.mlp, epochs,
-    'batch-size': preset.batchSize, lr: preset.lr, seed: p.seed, ...(maxSequences ? { 'max-sequences': maxSequences } : {}),
+    coherence: trainStack,
+    out: modelPath,
+    'event-date': eventDate,
+    hidden: preset.hidden,
+    mlp: preset.mlp,
+    epochs,
+    'batch-size': preset.batchSize,
+    lr: preset.lr,
+    seed: p.seed,
+    ...(maxSequences ? { 'max-sequences': maxSequences } : {}),
   };
   // the device, threads and resuming do not change what is trained: they stay out of the stage key
   const trainInput = { ...trainKey, coherence: [trainStack], device, threads, backend, resume: true };
@@ -167,54 +194,100 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   });
 
   // 4. Forecast D_f and the baselines on the same grid.
-  const fc = await stages.run('forecast', { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate }, [at('forecast/zscore.tif')], () =>
-    invoke(forecastAlgorithm, { coherence: [aoiStack], model: modelPath, 'out-dir': at('forecast'), 'event-date': eventDate, device, threads, backend },
-      sub(75, 85, 'forecast')));
+  const fc = await stages.run(
+    'forecast',
+    { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate },
+    [at('forecast/zscore.tif')],
+    () =>
+      invoke(
+        forecastAlgorithm,
+        {
+          coherence: [aoiStack],
+          model: modelPath,
+          'out-dir': at('forecast'),
+          'event-date': eventDate,
+          device,
+          threads,
+          backend,
+        },
+        sub(75, 85, 'forecast'),
+      ),
+  );
   for (const [k, s] of SCORES.entries()) {
     if (!('baseline' in s)) continue;
     const from = 85 + (2 * (k - 1)) / (SCORES.length - 1); // SCORES[0] is the RNN: one slice of 85–87 % per baseline
     const slice = sub(from, from + 2 / (SCORES.length - 1), s.name);
     const baselineInput = { coherence: [aoiStack], 'event-date': eventDate, output: at(s.file) };
     await stages.run(s.baseline.id, { aoi: fileId(aoiStack), eventDate }, [at(s.file)], () =>
-      invoke(s.baseline, baselineInput, slice));
+      invoke(s.baseline, baselineInput, slice),
+    );
   }
-  await stages.run('coevent', { aoi: fileId(aoiStack), eventDate }, [at('baselines/coevent_coherence.tif')], async () => {
-    const co: Raster = { width: aoi.width, height: aoi.height, bands: [coEventBand], descriptions: [`co-event coherence ${coLabel}`],
-      georef: aoi.georef, metadata: chipLayoutMetadata(aoi.metadata) };
-    await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }), fb);
-    return { output: at('baselines/coevent_coherence.tif') };
-  });
+  await stages.run(
+    'coevent',
+    { aoi: fileId(aoiStack), eventDate },
+    [at('baselines/coevent_coherence.tif')],
+    async () => {
+      const co: Raster = {
+        width: aoi.width,
+        height: aoi.height,
+        bands: [coEventBand],
+        descriptions: [`co-event coherence ${coLabel}`],
+        georef: aoi.georef,
+        metadata: chipLayoutMetadata(aoi.metadata),
+      };
+      await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }), fb);
+      return { output: at('baselines/coevent_coherence.tif') };
+    },
+  );
   throwIfCanceled(fb);
 
   // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay.
   const target = p.geocode;
   const geocoded: Record<string, string> = {};
-  const maps = await stages.run('maps', { z: fileId(at('forecast/zscore.tif')), target, threshold }, [at('dpm.png')], async () => {
-    const z = await readRaster(at('forecast/zscore.tif'));
-    return withOutputs(async (outs) => {
-      let zMap = z;
-      if (target !== 'none' && z.georef.lat && z.georef.lon) {
-        const epsg: GeocodeTarget = target === 'utm' ? 'utm' : 'wgs84';
-        const layers = [['zscore', 'forecast/zscore.tif'], ['mu', 'forecast/mu.tif'], ['sigma', 'forecast/sigma.tif'],
-          ['expected_coherence', 'forecast/expected_coherence.tif'], ['coevent_coherence', 'baselines/coevent_coherence.tif'],
-          ['ccd', 'baselines/ccd.tif']] as const;
-        for (const [k, [name, file]] of layers.entries()) {
-          throwIfCanceled(fb);
-          const src = name === 'zscore' ? z : await readRaster(at(file));
-          // one slice of 87–95 % per layer: the bar moves forward only
-          const from = 87 + (8 * k) / layers.length;
-          const g = geocode(src, { epsg, method: 'bilinear', feedback: sub(from, from + 8 / layers.length, `geocoding ${name}`) });
-          if (name === 'zscore') zMap = g;
-          await writeRaster(outs, at(`geocoded/${name}.tif`), g, { nodata: NaN });
-          geocoded[name] = at(`geocoded/${name}.tif`);
+  const maps = await stages.run(
+    'maps',
+    { z: fileId(at('forecast/zscore.tif')), target, threshold },
+    [at('dpm.png')],
+    async () => {
+      const z = await readRaster(at('forecast/zscore.tif'));
+      return withOutputs(async (outs) => {
+        let zMap = z;
+        if (target !== 'none' && z.georef.lat && z.georef.lon) {
+          const epsg: GeocodeTarget = target === 'utm' ? 'utm' : 'wgs84';
+          const layers = [
+            ['zscore', 'forecast/zscore.tif'],
+            ['mu', 'forecast/mu.tif'],
+            ['sigma', 'forecast/sigma.tif'],
+            ['expected_coherence', 'forecast/expected_coherence.tif'],
+            ['coevent_coherence', 'baselines/coevent_coherence.tif'],
+            ['ccd', 'baselines/ccd.tif'],
+          ] as const;
+          for (const [k, [name, file]] of layers.entries()) {
+            throwIfCanceled(fb);
+            const src = name === 'zscore' ? z : await readRaster(at(file));
+            // one slice of 87–95 % per layer: the bar moves forward only
+            const from = 87 + (8 * k) / layers.length;
+            const g = geocode(src, {
+              epsg,
+              method: 'bilinear',
+              feedback: sub(from, from + 8 / layers.length, `geocoding ${name}`),
+            });
+            if (name === 'zscore') zMap = g;
+            await writeRaster(outs, at(`geocoded/${name}.tif`), g, { nodata: NaN });
+            geocoded[name] = at(`geocoded/${name}.tif`);
+          }
         }
-      }
-      const overlay = at(zMap === z ? 'dpm_overlay.tif' : 'geocoded/dpm_overlay.tif');
-      await writeDpmOverlay(outs.path(overlay), zMap, threshold);
-      await writeDpmPng(outs.path(at('dpm.png')), zMap, { threshold, title: `Damage proxy map, event ${eventDate} (RNN z-score)`, units: 'z-score' });
-      return { png: at('dpm.png'), overlay, ...geocoded };
-    }, fb);
-  });
+        const overlay = at(zMap === z ? 'dpm_overlay.tif' : 'geocoded/dpm_overlay.tif');
+        await writeDpmOverlay(outs.path(overlay), zMap, threshold);
+        await writeDpmPng(outs.path(at('dpm.png')), zMap, {
+          threshold,
+          title: `Damage proxy map, event ${eventDate} (RNN z-score)`,
+          units: 'z-score',
+        });
+        return { png: at('dpm.png'), overlay, ...geocoded };
+      }, fb);
+    },
+  );
   fb.progress(96, 'report');
 
   // 6. Evaluation against ground truth (the paper's comparison), when given.
@@ -223,21 +296,49 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   const truthRaster = p['truth-raster'];
   if (truth || truthRaster) {
     const scores = SCORES.map((s) => at(s.file));
-    evaluation = await stages.run('evaluate', {
-      // the truth files by content identity: an edited truth file is evaluated again
-      scores: scores.map(fileId), truth: truth && fileId(truth), field: p['damage-field'], values: p['damaged-values'],
-      mask: truthRaster && fileId(truthRaster), fraction: p.fraction,
-    }, [at('evaluation/evaluation.json')], () =>
-      invoke(evaluateAlgorithm, {
-        score: scores, names: SCORES.map((s) => s.name).join(','), truth, 'damage-field': p['damage-field'],
-        'damaged-values': p['damaged-values'], 'truth-raster': p['truth-raster'], fraction: p.fraction, chip,
-        stride: '1x1', 'out-dir': at('evaluation'),
-      }, sub(96, 99, 'evaluation')));
+    evaluation = await stages.run(
+      'evaluate',
+      {
+        // the truth files by content identity: an edited truth file is evaluated again
+        scores: scores.map(fileId),
+        truth: truth && fileId(truth),
+        field: p['damage-field'],
+        values: p['damaged-values'],
+        mask: truthRaster && fileId(truthRaster),
+        fraction: p.fraction,
+      },
+      [at('evaluation/evaluation.json')],
+      () =>
+        invoke(
+          evaluateAlgorithm,
+          {
+            score: scores,
+            names: SCORES.map((s) => s.name).join(','),
+            truth,
+            'damage-field': p['damage-field'],
+            'damaged-values': p['damaged-values'],
+            'truth-raster': p['truth-raster'],
+            fraction: p.fraction,
+            chip,
+            stride: '1x1',
+            'out-dir': at('evaluation'),
+          },
+          sub(96, 99, 'evaluation'),
+        ),
+    );
   }
 
   const report = {
-    software: 'insar-dpm', eventDate, coEventPair: coLabel, prePairs: split.pre.length, chip,
-    preset: p.preset, model: { ...preset, epochs, ...trained }, forecast: fc, maps, evaluation: evaluation ? JSON.parse(readFileSync(at('evaluation/evaluation.json'), 'utf8')) : null,
+    software: 'insar-dpm',
+    eventDate,
+    coEventPair: coLabel,
+    prePairs: split.pre.length,
+    chip,
+    preset: p.preset,
+    model: { ...preset, epochs, ...trained },
+    forecast: fc,
+    maps,
+    evaluation: evaluation ? JSON.parse(readFileSync(at('evaluation/evaluation.json'), 'utf8')) : null,
   };
   const md = reportMarkdown(report, dir, typeof evaluation?.table === 'string' ? evaluation.table : undefined);
   await withOutputs(async (outs) => {
@@ -246,7 +347,10 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   }, fb);
   fb.progress(100, 'done');
   return {
-    'out-dir': dir, zscore: at('forecast/zscore.tif'), png: at('dpm.png'), report: at('report.md'),
+    'out-dir': dir,
+    zscore: at('forecast/zscore.tif'),
+    png: at('dpm.png'),
+    report: at('report.md'),
     'anomalous-fraction': fc['anomalous-fraction'] ?? null,
   };
 }
@@ -255,14 +359,20 @@ type Box = [number, number, number, number]; // lon0, lat0, lon1, lat1
 const emptyBox = (): Box => [Infinity, Infinity, -Infinity, -Infinity];
 function grow(b: Box, lon: number, lat: number): void {
   if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
-  b[0] = Math.min(b[0], lon); b[1] = Math.min(b[1], lat); b[2] = Math.max(b[2], lon); b[3] = Math.max(b[3], lat);
+  b[0] = Math.min(b[0], lon);
+  b[1] = Math.min(b[1], lat);
+  b[2] = Math.max(b[2], lon);
+  b[3] = Math.max(b[3], lat);
 }
 
 /**
  * Checks what can be checked before hours of work: the event date falls inside the stack, the truth file has the
  * damage field and lies (at least partly) in the scene. Every failure is one clear error and nothing is written.
  */
-async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | { coherence: string[] }, fb: Feedback,
+async function preflight(
+  p: AlgorithmParams['run'],
+  input: { slc: string[] } | { coherence: string[] },
+  fb: Feedback,
 ): Promise<string | undefined> {
   const { chip, nodata } = p;
   const eventDate = p['event-date'];
@@ -272,7 +382,10 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
   let source: string;
   const scene = emptyBox();
   const { range: cr, azimuth: ca } = parseChipSize(chip, 'chip');
-  if (slc && nodata !== undefined) throw new DpmError('--nodata applies to a --coherence input only (SLC samples of zero amplitude are always left out)');
+  if (slc && nodata !== undefined)
+    throw new DpmError(
+      '--nodata applies to a --coherence input only (SLC samples of zero amplitude are always left out)',
+    );
   /** --train-window / --aoi-window: syntax, inside the scene and at least one chip (SLC) — before anything is written */
   const checkWindows = (width: number, height: number, minW: number, minH: number, unit: string) => {
     for (const name of ['train-window', 'aoi-window'] as const) {
@@ -282,18 +395,22 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
       try {
         w = parseWindow(text, width, height);
       } catch (e) {
-        if (e instanceof DpmError) throw new DpmError(e.message.replace(/^--window/, `--${name}`).replace('SLC rows', `${unit} rows`));
+        if (e instanceof DpmError)
+          throw new DpmError(e.message.replace(/^--window/, `--${name}`).replace('SLC rows', `${unit} rows`));
         throw e;
       }
       if (w.r1 - w.r0 < minH || w.c1 - w.c0 < minW) {
-        throw new DpmError(`--${name} ${text}: ${w.c1 - w.c0} × ${w.r1 - w.r0} ${unit} pixels (columns × rows) is smaller than one ${chip} chip`);
+        throw new DpmError(
+          `--${name} ${text}: ${w.c1 - w.c0} × ${w.r1 - w.r0} ${unit} pixels (columns × rows) is smaller than one ${chip} chip`,
+        );
       }
     }
   };
   if (slc) {
     const found = discoverStack(slc);
     const dates = found.entries.map((e) => e.date).sort();
-    if (dates.length < 3) throw new DpmError(`--slc ${slc.join(',')}: ${dates.length} acquisitions; at least 3 are needed (2 pairs)`);
+    if (dates.length < 3)
+      throw new DpmError(`--slc ${slc.join(',')}: ${dates.length} acquisitions; at least 3 are needed (2 pairs)`);
     pairs = dates.slice(1).map((d, k) => ({ first: dates[k]!, second: d }));
     source = `SLC stack ${slc.join(',')}`;
     const first = await openRaster(found.entries[0]!.path);
@@ -305,7 +422,8 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
     if (found.lat && found.lon) {
       const [lat, lon] = [await openRaster(found.lat), await openRaster(found.lon)];
       try {
-        const a = new Float64Array(lat.width * lat.height), b = new Float64Array(lon.width * lon.height);
+        const a = new Float64Array(lat.width * lat.height),
+          b = new Float64Array(lon.width * lon.height);
         await lat.read(0, lat.height, 0, lat.width, a);
         await lon.read(0, lon.height, 0, lon.width, b);
         for (let i = 0; i < a.length; i++) grow(scene, b[i]!, a[i]!);
@@ -325,30 +443,44 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
     if (g.lat && g.lon) {
       for (let i = 0; i < g.lat.length; i++) grow(scene, g.lon[i]!, g.lat[i]!);
       grid = { width: s.width, height: s.height, lat: g.lat, lon: g.lon };
-    }
-    else if (g.geoTransform && g.epsg) {
+    } else if (g.geoTransform && g.epsg) {
       const toWgs = transformer(`EPSG:${g.epsg}`, 'EPSG:4326');
       const gt = g.geoTransform;
-      for (const [c, r] of [[0, 0], [s.width, 0], [0, s.height], [s.width, s.height]] as const) {
+      for (const [c, r] of [
+        [0, 0],
+        [s.width, 0],
+        [0, s.height],
+        [s.width, s.height],
+      ] as const) {
         grow(scene, ...toWgs([gt[0] + c * gt[1] + r * gt[2], gt[3] + c * gt[4] + r * gt[5]]));
       }
     }
   }
   // the event date must split the stack into pre-event pairs and a co-event pair (same rule as dpm forecast)
-  splitBands({ width: 0, height: 0, bands: pairs.map(() => new Float32Array(0)), descriptions: [], georef: {}, pairs, source }, { eventDate }, true);
+  splitBands(
+    { width: 0, height: 0, bands: pairs.map(() => new Float32Array(0)), descriptions: [], georef: {}, pairs, source },
+    { eventDate },
+    true,
+  );
 
   if (p.truth) {
     const field = p['damage-field'];
     const values = p['damaged-values']?.split(',');
     if (!field || !values) throw new DpmError('--truth needs --damage-field and --damaged-values');
-    const truth = await readTruthVector(p.truth, field, values.map((v) => v.trim()));
+    const truth = await readTruthVector(
+      p.truth,
+      field,
+      values.map((v) => v.trim()),
+    );
     if (Number.isFinite(scene[0])) {
       const toWgs = transformer(truth.crs, 'EPSG:4326');
       const t = emptyBox();
       for (const poly of truth.polygons) for (const [x, y] of poly.rings[0] ?? []) grow(t, ...toWgs([x, y]));
       if (!(t[0] <= scene[2] && t[2] >= scene[0] && t[1] <= scene[3] && t[3] >= scene[1])) {
-        throw new DpmError(`--truth ${p.truth}: its footprints (lon ${t[0].toFixed(4)}…${t[2].toFixed(4)}, lat ${t[1].toFixed(4)}…${t[3].toFixed(4)}) ` +
-          `lie outside the scene (lon ${scene[0].toFixed(4)}…${scene[2].toFixed(4)}, lat ${scene[1].toFixed(4)}…${scene[3].toFixed(4)})`);
+        throw new DpmError(
+          `--truth ${p.truth}: its footprints (lon ${t[0].toFixed(4)}…${t[2].toFixed(4)}, lat ${t[1].toFixed(4)}…${t[3].toFixed(4)}) ` +
+            `lie outside the scene (lon ${scene[0].toFixed(4)}…${scene[2].toFixed(4)}, lat ${scene[1].toFixed(4)}…${scene[3].toFixed(4)})`,
+        );
       }
     }
   }
@@ -356,7 +488,8 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
   const { aoi } = p;
   if (aoi === undefined) return undefined;
   if (p['aoi-window'] !== undefined) throw new DpmError('give either --aoi (a polygon) or --aoi-window, not both');
-  if (!grid) throw new DpmError(`--aoi ${aoi}: the input has no lat/lon lookups to place a polygon on; use --aoi-window`);
+  if (!grid)
+    throw new DpmError(`--aoi ${aoi}: the input has no lat/lon lookups to place a polygon on; use --aoi-window`);
   // SLC input: grow by the chip so every chip touching the polygon is complete; a coherence grid is already chips
   const window = windowOfPolygons(grid, await readAoiPolygons(aoi), slc ? [cr - 1, ca - 1] : [0, 0], `--aoi ${aoi}`);
   fb.log('info', `--aoi ${aoi}: area of interest ${window} (${slc ? 'SLC' : 'coherence-stack'} pixels)`);
@@ -367,7 +500,8 @@ async function preflight(p: AlgorithmParams['run'], input: { slc: string[] } | {
 function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStack {
   // same syntax as the SLC windows (an empty bound = the edge); preflight has checked it
   const { r0, r1, c0, c1 } = parseWindow(window, s.width, s.height);
-  const w = c1 - c0, h = r1 - r0;
+  const w = c1 - c0,
+    h = r1 - r0;
   const pick = (a: Float32Array) => {
     const out = new Float32Array(w * h);
     for (let i = 0; i < h; i++) out.set(a.subarray((r0 + i) * s.width + c0, (r0 + i) * s.width + c1), i * w);
@@ -376,11 +510,17 @@ function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStac
   const g = s.georef;
   const gt = g.geoTransform;
   return {
-    ...s, width: w, height: h, bands: s.bands.map(pick),
+    ...s,
+    width: w,
+    height: h,
+    bands: s.bands.map(pick),
     georef: {
       epsg: g.epsg,
-      geoTransform: gt ? [gt[0] + c0 * gt[1] + r0 * gt[2], gt[1], gt[2], gt[3] + c0 * gt[4] + r0 * gt[5], gt[4], gt[5]] : undefined,
-      lat: g.lat ? pick(g.lat) : undefined, lon: g.lon ? pick(g.lon) : undefined,
+      geoTransform: gt
+        ? [gt[0] + c0 * gt[1] + r0 * gt[2], gt[1], gt[2], gt[3] + c0 * gt[4] + r0 * gt[5], gt[4], gt[5]]
+        : undefined,
+      lat: g.lat ? pick(g.lat) : undefined,
+      lon: g.lon ? pick(g.lon) : undefined,
     },
   };
 }
@@ -398,7 +538,8 @@ interface ReportSummary {
 
 function reportMarkdown(r: ReportSummary, dir: string, table: string | undefined): string {
   const lines = [
-    `# Damage proxy map — event ${r.eventDate}`, '',
+    `# Damage proxy map — event ${r.eventDate}`,
+    '',
     `- co-event pair: ${r.coEventPair}; ${r.prePairs} pre-event pairs; chip ${r.chip} (range × azimuth)`,
     `- model: preset \`${r.preset}\` (H = ${r.model.hidden}, M = ${r.model.mlp}, ${r.model.epochs} epochs), best epoch ${r.model['best-epoch']}, ` +
       `validation loss ${Number(r.model['validation-loss']).toFixed(3)} per sequence`,
@@ -407,14 +548,20 @@ function reportMarkdown(r: ReportSummary, dir: string, table: string | undefined
     '',
   ];
   if (table) lines.push('## Comparison against ground truth (papers/001 Table I)', '', table, '');
-  lines.push('## Outputs', '',
+  lines.push(
+    '## Outputs',
+    '',
     `- \`forecast/zscore.tif\`: the damage proxy (z = (μ − x)/σ, positive = coherence lower than expected)`,
     `- \`forecast/mu.tif\`, \`sigma.tif\`, \`expected_coherence.tif\`; \`baselines/*.tif\`: CCD and the other baselines`,
     `- \`geocoded/\`: the same on a map grid; \`geocoded/dpm_overlay.tif\` (or \`dpm_overlay.tif\`): RGBA overlay`,
-    `- \`dpm.png\`: the map figure`, '',
-    '## Open in QGIS', '',
+    `- \`dpm.png\`: the map figure`,
+    '',
+    '## Open in QGIS',
+    '',
     `Drag \`${join(dir, 'geocoded', 'zscore.tif')}\` (or \`dpm_overlay.tif\`) into QGIS, or Layer ▸ Add Layer ▸ Add Raster Layer. ` +
-      'Radar-geometry rasters carry lat/lon companions (GDAL geolocation arrays): use Raster ▸ Projections ▸ Warp to map them.', '');
+      'Radar-geometry rasters carry lat/lon companions (GDAL geolocation arrays): use Raster ▸ Projections ▸ Warp to map them.',
+    '',
+  );
   return lines.join('\n');
 }
 

@@ -16,8 +16,11 @@ export const algorithm: Algorithm<'simulate'> = {
       params.out,
       feedback,
     );
-    feedback.log('info', `scene written to ${r.dir}: event ${r.eventDate}, co-event pair ${r.dates[r.eventIndex]}_${r.dates[r.eventIndex + 1]}; ` +
-      `AOI ${r.aoiWindow} (${r.aoiChips.damaged} damaged / ${r.aoiChips.undamaged} undamaged 15x5 chips), training window ${r.trainWindow}`);
+    feedback.log(
+      'info',
+      `scene written to ${r.dir}: event ${r.eventDate}, co-event pair ${r.dates[r.eventIndex]}_${r.dates[r.eventIndex + 1]}; ` +
+        `AOI ${r.aoiWindow} (${r.aoiChips.damaged} damaged / ${r.aoiChips.undamaged} undamaged 15x5 chips), training window ${r.trainWindow}`,
+    );
     return {
       folder: r.dir,
       scene: r.scene,

@@ -31,13 +31,19 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
     mlp: params.mlp ?? init?.config.mlp ?? PAPER_CONFIG.mlp,
     features: 1,
   };
-  if (init && (init.config.hidden !== config.hidden || init.config.mlp !== config.mlp || init.config.features !== config.features)) {
+  if (
+    init &&
+    (init.config.hidden !== config.hidden || init.config.mlp !== config.mlp || init.config.features !== config.features)
+  ) {
     throw new DpmError(
       `--init ${params.init}: the model has H=${init.config.hidden}, M=${init.config.mlp}, F=${init.config.features} but ` +
         `training asks for H=${config.hidden}, M=${config.mlp}, F=${config.features} (leave out --hidden/--mlp to take the file's sizes)`,
     );
   }
-  const stack = await readCoherenceStack(params.coherence, { nodata: params.nodata, feedback: stage(fb, 0, 5, 'reading') });
+  const stack = await readCoherenceStack(params.coherence, {
+    nodata: params.nodata,
+    feedback: stage(fb, 0, 5, 'reading'),
+  });
   const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, false);
   const series = buildSeries(stack, split, fb);
   const { engine, kind } = await selectEngine(config, engineOptions(params, fb));
@@ -45,7 +51,10 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
   if (advice.preset === 'fast' && config.hidden * config.mlp > 32 * 32) {
     fb.log('warning', `${advice.why}; for a quicker run use --hidden 32 --mlp 32 (dpm run --preset fast)`);
   }
-  fb.log('info', `model: H=${config.hidden}, M=${config.mlp}: ${paramCount(config).toLocaleString('en-US')} parameters`);
+  fb.log(
+    'info',
+    `model: H=${config.hidden}, M=${config.mlp}: ${paramCount(config).toLocaleString('en-US')} parameters`,
+  );
   const checkpoint = params.checkpoint ?? checkpointPath(out);
   const clip = params['clip-norm'];
   try {
@@ -60,14 +69,28 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
       checkpoint,
       resume: params.resume,
     };
-    if (!opts.resume && existsSync(checkpoint)) fb.log('warning', `${checkpoint} exists and will be overwritten (use --resume to continue from it)`);
+    if (!opts.resume && existsSync(checkpoint))
+      fb.log('warning', `${checkpoint} exists and will be overwritten (use --resume to continue from it)`);
     const result = await withOutputs(async (outs) => {
       const r = await trainModel(engine, { x: series.x, N: series.N, T: series.T }, opts, stage(fb, 5, 99, 'training'));
       const summary = {
-        software: 'insar-dpm', engine: engine.description, stack: stack.source, pairs: split.pre.map((k) => stack.descriptions[k]),
-        T: series.T, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.adam.lr, clipNorm: clip, valFraction: opts.valFraction,
-        seed: opts.seed, maxSequences: opts.maxSequences ?? null, init: params.init ?? null,
-        nTrain: r.nTrain, nVal: r.nVal, nDropped: r.nDropped, bestEpoch: r.bestEpoch,
+        software: 'insar-dpm',
+        engine: engine.description,
+        stack: stack.source,
+        pairs: split.pre.map((k) => stack.descriptions[k]),
+        T: series.T,
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        lr: opts.adam.lr,
+        clipNorm: clip,
+        valFraction: opts.valFraction,
+        seed: opts.seed,
+        maxSequences: opts.maxSequences ?? null,
+        init: params.init ?? null,
+        nTrain: r.nTrain,
+        nVal: r.nVal,
+        nDropped: r.nDropped,
+        bestEpoch: r.bestEpoch,
         bestValLoss: Number.isFinite(r.bestValLoss) ? r.bestValLoss : null,
         history: r.history.map((h) => ({ ...h, valLoss: Number.isFinite(h.valLoss) ? h.valLoss : null })),
       };
@@ -86,7 +109,10 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
     };
   } catch (err) {
     if (err instanceof CanceledError && existsSync(checkpoint)) {
-      fb.log('info', `checkpoint of the last finished epoch kept at ${checkpoint}: continue with --resume (dpm run resumes by itself)`);
+      fb.log(
+        'info',
+        `checkpoint of the last finished epoch kept at ${checkpoint}: continue with --resume (dpm run resumes by itself)`,
+      );
     }
     throw err;
   } finally {

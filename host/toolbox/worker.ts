@@ -124,12 +124,16 @@ export function parseRequest(line: string): WorkerRequest {
   } catch (err) {
     throw new DpmError(`worker: the request is not valid JSON (${(err as Error).message}); ${shape}`);
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new DpmError(`worker: the request must be a JSON object; ${shape}`);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw new DpmError(`worker: the request must be a JSON object; ${shape}`);
   const r = obj as Record<string, unknown>;
   if (r.protocol !== undefined && r.protocol !== PROTOCOL_VERSION) {
-    throw new DpmError(`worker: protocol ${String(r.protocol)} requested, this runner speaks protocol ${PROTOCOL_VERSION}`);
+    throw new DpmError(
+      `worker: protocol ${String(r.protocol)} requested, this runner speaks protocol ${PROTOCOL_VERSION}`,
+    );
   }
-  if (typeof r.algorithm !== 'string' || r.algorithm === '') throw new DpmError(`worker: the request has no "algorithm"; ${shape}`);
+  if (typeof r.algorithm !== 'string' || r.algorithm === '')
+    throw new DpmError(`worker: the request has no "algorithm"; ${shape}`);
   const parameters = r.parameters ?? {};
   if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) {
     throw new DpmError(`worker: "parameters" must be an object of parameter name → value; ${shape}`);
@@ -181,18 +185,27 @@ export async function serveWorker(run: Runner = execute): Promise<number> {
   const request = new Promise<string>((resolve, reject) => {
     reader.on('message', (m: ReaderMessage) => {
       if (m.kind === 'request') resolve(m.line);
-      else if (m.kind === 'noRequest') reject(new DpmError('worker: stdin ended before a request line; ' +
-        'send {"algorithm": "<id>", "parameters": {...}} followed by a newline'));
+      else if (m.kind === 'noRequest')
+        reject(
+          new DpmError(
+            'worker: stdin ended before a request line; ' +
+              'send {"algorithm": "<id>", "parameters": {...}} followed by a newline',
+          ),
+        );
       else if (m.kind === 'readError') reject(new DpmError(`worker: cannot read stdin: ${m.message}`));
       else if (m.kind === 'cancel') fb.log('debug', `worker: ${REASONS[m.reason]}`);
-      else if (m.kind === 'ignored') fb.log('debug', `worker: ignored stdin line ${JSON.stringify(m.line.slice(0, 200))}`);
+      else if (m.kind === 'ignored')
+        fb.log('debug', `worker: ignored stdin line ${JSON.stringify(m.line.slice(0, 200))}`);
     });
     reader.on('error', (err) => reject(err));
   });
 
   try {
     const req = parseRequest(await request);
-    fb.log('debug', `worker: node ${process.version}, pid ${process.pid}, protocol ${PROTOCOL_VERSION}, algorithm ${req.algorithm}`);
+    fb.log(
+      'debug',
+      `worker: node ${process.version}, pid ${process.pid}, protocol ${PROTOCOL_VERSION}, algorithm ${req.algorithm}`,
+    );
     // env defaults (DPM_DEVICE …) are read here, at the edge, as the CLI does
     const spec = loadManifest().algorithms.find((a) => a.id === req.algorithm);
     const outputs = await run(req.algorithm, spec ? paramsFromEnv(spec, req.parameters) : req.parameters, fb);
@@ -201,7 +214,12 @@ export async function serveWorker(run: Runner = execute): Promise<number> {
   } catch (err) {
     if (err instanceof CanceledError) {
       const reason = Atomics.load(flags, 0);
-      jsonLine({ type: 'error', message: `canceled: ${REASONS[reason] ?? 'canceled by the algorithm'}`, canceled: true, exitCode: EXIT_CANCELED });
+      jsonLine({
+        type: 'error',
+        message: `canceled: ${REASONS[reason] ?? 'canceled by the algorithm'}`,
+        canceled: true,
+        exitCode: EXIT_CANCELED,
+      });
       return EXIT_CANCELED;
     }
     const known = err instanceof DpmError;
@@ -224,8 +242,13 @@ export function describe(): Record<string, unknown> {
 
 export const workerCommand: CommandModule = {
   command: 'worker',
-  describe: 'runner protocol for hosts such as QGIS: one JSON request on stdin, JSON lines on stdout (docs/runner-protocol.md)',
-  builder: (y) => y.option('describe', { type: 'boolean', describe: 'print the protocol version and the manifest as JSON, then exit' }),
+  describe:
+    'runner protocol for hosts such as QGIS: one JSON request on stdin, JSON lines on stdout (docs/runner-protocol.md)',
+  builder: (y) =>
+    y.option('describe', {
+      type: 'boolean',
+      describe: 'print the protocol version and the manifest as JSON, then exit',
+    }),
   handler: async (argv) => {
     if (argv.describe) {
       jsonLine(describe());

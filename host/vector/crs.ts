@@ -12,7 +12,9 @@ export function epsgDef(code: number): string {
     proj4.defs(name, `+proj=utm +zone=${zone}${code > 32700 ? ' +south' : ''} +datum=WGS84 +units=m +no_defs`);
     return name;
   }
-  throw new DpmError(`EPSG:${code} is not a CRS this tool knows (use WGS84 EPSG:4326, a WGS84 UTM zone, or give the file a WKT .prj)`);
+  throw new DpmError(
+    `EPSG:${code} is not a CRS this tool knows (use WGS84 EPSG:4326, a WGS84 UTM zone, or give the file a WKT .prj)`,
+  );
 }
 
 /** True when the definition is longitude/latitude. */
@@ -38,7 +40,9 @@ export function transformer(from: string, to: string): (p: [number, number]) => 
   try {
     conv = make(); // proj4 parses both definitions here: a bad .prj or crs member fails now, not mid-way
   } catch (e) {
-    throw new DpmError(`cannot transform between the coordinate systems '${from.slice(0, 100)}' and '${to.slice(0, 100)}' (${(e as Error).message ?? 'unparseable'})`);
+    throw new DpmError(
+      `cannot transform between the coordinate systems '${from.slice(0, 100)}' and '${to.slice(0, 100)}' (${(e as Error).message ?? 'unparseable'})`,
+    );
   }
   return (p) => conv.forward(p) as [number, number];
 }

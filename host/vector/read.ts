@@ -24,7 +24,10 @@ export interface TruthFootprints {
   features: number;
 }
 
-interface RawFeatures { features: Feature[]; crs: string | undefined; }
+interface RawFeatures {
+  features: Feature[];
+  crs: string | undefined;
+}
 
 async function readGeoJson(path: string, what: string): Promise<RawFeatures> {
   // what readGeoJson looks at before trusting the features
@@ -68,7 +71,11 @@ async function readFlatGeobuf(path: string, what: string): Promise<RawFeatures> 
   const features: Feature[] = [];
   let header: HeaderMeta | undefined;
   try {
-    for await (const f of deserialize(new Uint8Array(readFileSync(path)), { headerMetaFn: (h: HeaderMeta) => { header = h; } })) {
+    for await (const f of deserialize(new Uint8Array(readFileSync(path)), {
+      headerMetaFn: (h: HeaderMeta) => {
+        header = h;
+      },
+    })) {
       features.push(f as unknown as Feature);
     }
   } catch (e) {
@@ -76,7 +83,8 @@ async function readFlatGeobuf(path: string, what: string): Promise<RawFeatures> 
   }
   let crs: string | undefined;
   if (header?.crs?.wkt) crs = header.crs.wkt;
-  else if (header?.crs && header.crs.code > 0 && (header.crs.org ?? 'EPSG').toUpperCase() === 'EPSG') crs = epsgDef(header.crs.code);
+  else if (header?.crs && header.crs.code > 0 && (header.crs.org ?? 'EPSG').toUpperCase() === 'EPSG')
+    crs = epsgDef(header.crs.code);
   return { features, crs };
 }
 
@@ -103,10 +111,16 @@ export interface VectorPolygons {
 export async function readPolygons(path: string, what = 'truth'): Promise<VectorPolygons> {
   if (!existsSync(path)) throw new DpmError(`${what} ${path}: file not found`);
   const ext = extname(path).toLowerCase();
-  const raw = ext === '.shp' ? await readShapefile(path, what)
-    : ext === '.fgb' ? await readFlatGeobuf(path, what)
-    : ext === '.geojson' || ext === '.json' ? await readGeoJson(path, what)
-    : (() => { throw new DpmError(`${what} ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`); })();
+  const raw =
+    ext === '.shp'
+      ? await readShapefile(path, what)
+      : ext === '.fgb'
+        ? await readFlatGeobuf(path, what)
+        : ext === '.geojson' || ext === '.json'
+          ? await readGeoJson(path, what)
+          : (() => {
+              throw new DpmError(`${what} ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`);
+            })();
   const fields = new Set<string>();
   let skipped = 0;
   const polygons: VectorPolygons['polygons'] = [];
@@ -115,7 +129,10 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
     const properties = (f.properties ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(properties)) fields.add(k);
     const polys = polygonsOf(f.geometry);
-    if (!polys) { skipped++; continue; }
+    if (!polys) {
+      skipped++;
+      continue;
+    }
     for (const rings of polys) {
       const [outer] = rings;
       if (!outer || outer.length < 4) continue;
@@ -126,7 +143,8 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
   if (raw.features.length === 0) throw new DpmError(`${what} ${path}: the file holds no features`);
   let crs = raw.crs;
   if (!crs) {
-    if (!allDegrees) throw new DpmError(`${what} ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
+    if (!allDegrees)
+      throw new DpmError(`${what} ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
     crs = 'EPSG:4326'; // no CRS stated but every coordinate fits lon/lat: the only sensible reading
   }
   return { crs, polygons, fields: [...fields], skipped, features: raw.features.length };
@@ -134,13 +152,21 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
 
 /** Reads footprints and classes them: a feature is damaged when String(its field value) is one of `damagedValues`
  *  (compared trimmed and case-insensitively). A field no feature has, or an unreadable file, is a DpmError. */
-export async function readTruthVector(path: string, damageField: string, damagedValues: string[]): Promise<TruthFootprints> {
+export async function readTruthVector(
+  path: string,
+  damageField: string,
+  damagedValues: string[],
+): Promise<TruthFootprints> {
   const wanted = new Set(damagedValues.map((v) => v.trim().toLowerCase()));
-  if (wanted.size === 0) throw new DpmError('--damaged-values is empty: name the attribute values that count as damaged');
+  if (wanted.size === 0)
+    throw new DpmError('--damaged-values is empty: name the attribute values that count as damaged');
   const v = await readPolygons(path, 'truth');
-  if (v.polygons.length === 0) throw new DpmError(`truth ${path}: no polygon footprints (${v.skipped} features of other geometry types)`);
+  if (v.polygons.length === 0)
+    throw new DpmError(`truth ${path}: no polygon footprints (${v.skipped} features of other geometry types)`);
   if (!v.polygons.some((p) => Object.hasOwn(p.properties, damageField))) {
-    throw new DpmError(`truth ${path}: no feature has the damage field '${damageField}' (fields: ${v.fields.join(', ') || 'none'})`);
+    throw new DpmError(
+      `truth ${path}: no feature has the damage field '${damageField}' (fields: ${v.fields.join(', ') || 'none'})`,
+    );
   }
   const polygons = v.polygons.map(({ rings, properties }) => {
     const value = properties[damageField];

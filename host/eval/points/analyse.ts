@@ -4,8 +4,18 @@
 import { valueAt } from '../../core/arrays.js';
 import { DpmError } from '../../core/errors.js';
 import {
-  boxStats, classifyAt, fitFragility, fragilityProbability, oneWayAnova, optimalThreshold, percentileSorted, sortedCopy,
-  type AnovaResult, type BoxStats, type FragilityFit, type ThresholdResult,
+  boxStats,
+  classifyAt,
+  fitFragility,
+  fragilityProbability,
+  oneWayAnova,
+  optimalThreshold,
+  percentileSorted,
+  sortedCopy,
+  type AnovaResult,
+  type BoxStats,
+  type FragilityFit,
+  type ThresholdResult,
 } from './stats.js';
 
 export interface DisplacementPercentiles {
@@ -26,7 +36,13 @@ export function displacementPercentiles(disp: ArrayLike<number>): DisplacementPe
     else nz.push(d);
   }
   const s = sortedCopy(nz);
-  return { p25: percentileSorted(s, 25), p50: percentileSorted(s, 50), p75: percentileSorted(s, 75), nonZero: s.length, zero };
+  return {
+    p25: percentileSorted(s, 25),
+    p50: percentileSorted(s, 50),
+    p75: percentileSorted(s, 75),
+    nonZero: s.length,
+    zero,
+  };
 }
 
 export interface Bin {
@@ -100,7 +116,12 @@ export function chooseShift(x: ArrayLike<number>): number {
 }
 
 export function analyse(
-  column: string, raster: string, disp: ArrayLike<number>, index: ArrayLike<number>, pct: DisplacementPercentiles, opts: AnalysisOptions,
+  column: string,
+  raster: string,
+  disp: ArrayLike<number>,
+  index: ArrayLike<number>,
+  pct: DisplacementPercentiles,
+  opts: AnalysisOptions,
 ): Analysis {
   const what = `column '${column}' vs ${raster}`;
   // the buffers with both values: displacement d and DPM index x, one sample each
@@ -109,9 +130,13 @@ export function analyse(
     const xv = valueAt(index, i);
     if (!Number.isNaN(dv) && Number.isFinite(xv)) samples.push({ d: dv, x: xv });
   });
-  const d = samples.map((s) => s.d), x = samples.map((s) => s.x);
+  const d = samples.map((s) => s.d),
+    x = samples.map((s) => s.x);
   if (x.length === 0) throw new DpmError(`${what}: no buffer has both a displacement and a valid DPM index`);
-  if (pct.nonZero === 0) throw new DpmError(`${what}: the column has no non-zero displacement; criteria 2–3 and the fragility functions need some`);
+  if (pct.nonZero === 0)
+    throw new DpmError(
+      `${what}: the column has no non-zero displacement; criteria 2–3 and the fragility functions need some`,
+    );
 
   const pick = (keep: (di: number) => boolean) => samples.filter((s) => keep(s.d)).map((s) => s.x);
   const makeBins = (cid: number, defs: [string, number, number, (di: number) => boolean][]): Bin[] =>
@@ -119,7 +144,9 @@ export function analyse(
       const values = pick(keep);
       if (values.length === 0) {
         const range = lo === hi ? `displacement = ${lo}` : `displacement in (${lo}, ${hi === Infinity ? '∞' : hi}]`;
-        throw new DpmError(`${what}: criterion ${cid} bin '${label}' (${range}) is empty: no buffer with a valid index falls in it (tied displacement values collapse percentile bins; points off the raster or on nodata are left out)`);
+        throw new DpmError(
+          `${what}: criterion ${cid} bin '${label}' (${range}) is empty: no buffer with a valid index falls in it (tied displacement values collapse percentile bins; points off the raster or on nodata are left out)`,
+        );
       }
       return { label, lo, hi, stats: boxStats(values) };
     });
@@ -151,7 +178,12 @@ export function analyse(
   };
   const criteria: Criterion[] = [
     { id: 1, name: 'zero vs non-zero displacement', bins: c1, anova: anova(1, c1, () => true, [0]) },
-    { id: 2, name: 'non-zero displacement: > 0–50th vs 50th–100th percentile', bins: c2, anova: anova(2, c2, (v) => v > 0, [p50]) },
+    {
+      id: 2,
+      name: 'non-zero displacement: > 0–50th vs 50th–100th percentile',
+      bins: c2,
+      anova: anova(2, c2, (v) => v > 0, [p50]),
+    },
     { id: 3, name: 'non-zero displacement quartiles', bins: c3, anova: anova(3, c3, (v) => v > 0, [p25, p50, p75]) },
   ];
 
@@ -159,11 +191,13 @@ export function analyse(
   let nonPos = 0;
   for (const v of x) if (!(v > 0)) nonPos++;
   const shift = opts.nonPositive === 'shift' ? (opts.shift ?? chooseShift(x)) : 0;
-  const fx: number[] = [], fd: number[] = [];
+  const fx: number[] = [],
+    fd: number[] = [];
   for (const s of samples) {
     const v = s.x + shift;
     if (!(v > 0)) {
-      if (opts.nonPositive === 'shift') throw new DpmError(`${what}: --shift ${shift} leaves index ${s.x} non-positive; use a larger shift`);
+      if (opts.nonPositive === 'shift')
+        throw new DpmError(`${what}: --shift ${shift} leaves index ${s.x} non-positive; use a larger shift`);
       continue;
     }
     fx.push(v);
@@ -184,14 +218,20 @@ export function analyse(
     const opt = optimalThreshold(x, yAll, label);
     const medianIndex = fit.theta - shift;
     return {
-      threshold: t, fit, medianIndex,
+      threshold: t,
+      fit,
+      medianIndex,
       empirical: empiricalFractions(fx, y, shift),
       optimal: { ...opt, probability: fragilityProbability(fit, opt.threshold + shift) },
       atMedian: classifyAt(x, yAll, medianIndex),
     };
   });
   return {
-    column, raster, buffers: x.length, percentiles: pct, criteria,
+    column,
+    raster,
+    buffers: x.length,
+    percentiles: pct,
+    criteria,
     nonPositive: { policy: opts.nonPositive, shift, count: nonPos, dropped: x.length - fx.length },
     fragility,
     samples: { index: x, displacement: d },
@@ -204,10 +244,15 @@ function empiricalFractions(x: number[], y: number[], shift: number): { index: n
   const nb = Math.min(10, Math.max(1, Math.floor(order.length / 5)));
   const out: { index: number; fraction: number; n: number }[] = [];
   for (let b = 0; b < nb; b++) {
-    const lo = Math.floor((b * order.length) / nb), hi = Math.floor(((b + 1) * order.length) / nb);
+    const lo = Math.floor((b * order.length) / nb),
+      hi = Math.floor(((b + 1) * order.length) / nb);
     if (hi <= lo) continue;
-    let sx = 0, sy = 0;
-    for (const o of order.slice(lo, hi)) { sx += o.x; sy += o.y; }
+    let sx = 0,
+      sy = 0;
+    for (const o of order.slice(lo, hi)) {
+      sx += o.x;
+      sy += o.y;
+    }
     out.push({ index: sx / (hi - lo) - shift, fraction: sy / (hi - lo), n: hi - lo });
   }
   return out;

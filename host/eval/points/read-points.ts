@@ -27,24 +27,30 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new DpmError(`--points ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read the file (${(e as Error).message})`}`);
+    throw new DpmError(
+      `--points ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read the file (${(e as Error).message})`}`,
+    );
   }
   // a raster or other binary file: say so instead of echoing its bytes as a CSV header
   // biome-ignore lint/suspicious/noControlCharactersInRegex: a NUL byte is how a binary file is told from a CSV
-  if (/\u0000/.test(text.slice(0, 4096))) throw new DpmError(`--points ${path}: not a text file (expected a CSV with lon,lat columns or GeoJSON)`);
+  if (/\u0000/.test(text.slice(0, 4096)))
+    throw new DpmError(`--points ${path}: not a text file (expected a CSV with lon,lat columns or GeoJSON)`);
   const ext = extname(path).toLowerCase();
   const looksJson = ext === '.geojson' || ext === '.json' || /^\s*\{/.test(text);
   const rows = looksJson ? geojsonRows(path, text) : csvRows(path, text);
   if (rows.records.length === 0) throw new DpmError(`--points ${path}: no points in the file`);
   const n = rows.records.length;
-  const lon = new Float64Array(n), lat = new Float64Array(n);
+  const lon = new Float64Array(n),
+    lat = new Float64Array(n);
   const ids: string[] = [];
   const columns = new Map<string, Float64Array>();
   const empty = new Map<string, number>();
   const negative = new Map<string, number>();
   for (const c of columnNames) {
     if (!rows.fields.includes(c)) {
-      throw new DpmError(`--points ${path}: no column '${c}' (--displacement); the file has: ${rows.fields.join(', ') || 'none'}`);
+      throw new DpmError(
+        `--points ${path}: no column '${c}' (--displacement); the file has: ${rows.fields.join(', ') || 'none'}`,
+      );
     }
     columns.set(c, new Float64Array(n));
     empty.set(c, 0);
@@ -57,7 +63,11 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
     if (!(Math.abs(r.lat) <= 90 && Math.abs(r.lon) <= 360)) {
       throw new DpmError(`--points ${path}: ${r.where} has lon ${r.lon}, lat ${r.lat}, not WGS84 degrees`);
     }
-    ids.push(idField !== undefined && r.props[idField] !== undefined && r.props[idField] !== '' ? String(r.props[idField]) : String(i + 1));
+    ids.push(
+      idField !== undefined && r.props[idField] !== undefined && r.props[idField] !== ''
+        ? String(r.props[idField])
+        : String(i + 1),
+    );
     for (const c of columnNames) {
       const raw = r.props[c];
       const col = columns.get(c)!;
@@ -67,7 +77,8 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
         continue;
       }
       const v = typeof raw === 'number' ? raw : Number(String(raw).trim());
-      if (!Number.isFinite(v)) throw new DpmError(`--points ${path}: ${r.where}, column '${c}': '${String(raw)}' is not a number`);
+      if (!Number.isFinite(v))
+        throw new DpmError(`--points ${path}: ${r.where}, column '${c}': '${String(raw)}' is not a number`);
       if (v < 0) negative.set(c, negative.get(c)! + 1);
       col[i] = Math.abs(v);
     }
@@ -75,7 +86,12 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
   return { source: path, lon, lat, ids, columns, empty, negative };
 }
 
-interface RawRecord { lon: number; lat: number; props: Record<string, unknown>; where: string }
+interface RawRecord {
+  lon: number;
+  lat: number;
+  props: Record<string, unknown>;
+  where: string;
+}
 
 function geojsonRows(path: string, text: string): { fields: string[]; records: RawRecord[] } {
   let doc: { type?: string; features?: unknown[] };
@@ -84,18 +100,29 @@ function geojsonRows(path: string, text: string): { fields: string[]; records: R
   } catch (e) {
     throw new DpmError(`--points ${path}: not valid JSON (${(e as Error).message})`);
   }
-  const features = doc.type === 'FeatureCollection' && Array.isArray(doc.features) ? doc.features : doc.type === 'Feature' ? [doc] : undefined;
+  const features =
+    doc.type === 'FeatureCollection' && Array.isArray(doc.features)
+      ? doc.features
+      : doc.type === 'Feature'
+        ? [doc]
+        : undefined;
   if (!features) throw new DpmError(`--points ${path}: expected a GeoJSON FeatureCollection of Point features`);
   const fields = new Set<string>();
   const records = features.map((f, i) => {
-    const feat = f as { geometry?: { type?: string; coordinates?: unknown }; properties?: Record<string, unknown> | null };
+    const feat = f as {
+      geometry?: { type?: string; coordinates?: unknown };
+      properties?: Record<string, unknown> | null;
+    };
     const g = feat.geometry;
     const where = `feature ${i + 1}`;
     if (g?.type !== 'Point' || !Array.isArray(g.coordinates) || g.coordinates.length < 2) {
-      throw new DpmError(`--points ${path}: ${where} is not a Point (geometry type ${g?.type ?? 'none'}); only Point features are supported`);
+      throw new DpmError(
+        `--points ${path}: ${where} is not a Point (geometry type ${g?.type ?? 'none'}); only Point features are supported`,
+      );
     }
     const [x, y] = g.coordinates as unknown[];
-    if (typeof x !== 'number' || typeof y !== 'number') throw new DpmError(`--points ${path}: ${where} has non-numeric coordinates`);
+    if (typeof x !== 'number' || typeof y !== 'number')
+      throw new DpmError(`--points ${path}: ${where} has non-numeric coordinates`);
     const props = feat.properties ?? {};
     for (const k of Object.keys(props)) fields.add(k);
     return { lon: x, lat: y, props, where };
@@ -114,11 +141,16 @@ export function parseCsv(text: string): string[][] {
     const ch = text[i];
     if (quoted) {
       if (ch === '"') {
-        if (text[i + 1] === '"') { field += '"'; i++; } else quoted = false;
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
       } else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === sep) { row.push(field); field = ''; }
-    else if (ch === '\n' || ch === '\r') {
+    else if (ch === sep) {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
       row.push(field);
       field = '';
@@ -138,13 +170,19 @@ function csvRows(path: string, text: string): { fields: string[]; records: RawRe
   const find = (re: RegExp) => fields.findIndex((f) => re.test(f));
   const iLon = find(/^(lon|long|longitude)$/i);
   const iLat = find(/^(lat|latitude)$/i);
-  if (iLon < 0 || iLat < 0) throw new DpmError(`--points ${path}: a CSV needs 'lon' and 'lat' columns (WGS84 degrees); the header has: ${fields.join(', ')}`);
+  if (iLon < 0 || iLat < 0)
+    throw new DpmError(
+      `--points ${path}: a CSV needs 'lon' and 'lat' columns (WGS84 degrees); the header has: ${fields.join(', ')}`,
+    );
   const records = body.map((r, k) => {
     const where = `line ${k + 2}`;
-    if (r.length !== fields.length) throw new DpmError(`--points ${path}: ${where} has ${r.length} fields, the header has ${fields.length}`);
+    if (r.length !== fields.length)
+      throw new DpmError(`--points ${path}: ${where} has ${r.length} fields, the header has ${fields.length}`);
     // the row has as many fields as the header (checked above), so both columns are there
-    const lonText = r[iLon] ?? '', latText = r[iLat] ?? '';
-    const lon = Number(lonText), lat = Number(latText);
+    const lonText = r[iLon] ?? '',
+      latText = r[iLat] ?? '';
+    const lon = Number(lonText),
+      lat = Number(latText);
     if (!Number.isFinite(lon) || !Number.isFinite(lat) || lonText.trim() === '' || latText.trim() === '') {
       throw new DpmError(`--points ${path}: ${where} has no valid lon/lat ('${lonText}', '${latText}')`);
     }

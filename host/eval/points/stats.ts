@@ -48,8 +48,16 @@ export function boxStats(values: ArrayLike<number>): BoxStats {
   const p5 = percentileSorted(s, 5);
   const p95 = percentileSorted(s, 95);
   return {
-    n, mean, sd: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN, min: s[0] ?? NaN, max: s.at(-1) ?? NaN,
-    p5, p25: percentileSorted(s, 25), p50: percentileSorted(s, 50), p75: percentileSorted(s, 75), p95,
+    n,
+    mean,
+    sd: n > 1 ? Math.sqrt(ss / (n - 1)) : NaN,
+    min: s[0] ?? NaN,
+    max: s.at(-1) ?? NaN,
+    p5,
+    p25: percentileSorted(s, 25),
+    p50: percentileSorted(s, 50),
+    p75: percentileSorted(s, 75),
+    p95,
     outliers: s.filter((v) => v < p5 || v > p95),
   };
 }
@@ -184,27 +192,44 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
   let pos = 0;
   for (let i = 0; i < n; i++) {
     const xi = valueAt(x, i);
-    if (!(xi > 0) || !Number.isFinite(xi)) throw new DpmError(`${what}: index value ${xi} is not positive; a lognormal fragility needs x > 0`);
+    if (!(xi > 0) || !Number.isFinite(xi))
+      throw new DpmError(`${what}: index value ${xi} is not positive; a lognormal fragility needs x > 0`);
     u[i] = Math.log(xi);
     if (y[i]) pos++;
   }
   if (n < 2) throw new DpmError(`${what}: ${n} buffer(s) are too few to fit a fragility function`);
   if (pos === 0 || pos === n) {
-    throw new DpmError(`${what}: all ${n} buffers have the same outcome (${pos === 0 ? 'none' : 'all'} exceed the threshold); the fragility function is undefined`);
+    throw new DpmError(
+      `${what}: all ${n} buffers have the same outcome (${pos === 0 ? 'none' : 'all'} exceed the threshold); the fragility function is undefined`,
+    );
   }
   // Perfect separation (every non-exceedance below every exceedance): the likelihood rises without bound as β → 0.
-  let max0 = -Infinity, min1 = Infinity, min0 = Infinity, max1 = -Infinity;
+  let max0 = -Infinity,
+    min1 = Infinity,
+    min0 = Infinity,
+    max1 = -Infinity;
   for (let i = 0; i < n; i++) {
     const ui = valueAt(u, i);
-    if (y[i]) { min1 = Math.min(min1, ui); max1 = Math.max(max1, ui); }
-    else { max0 = Math.max(max0, ui); min0 = Math.min(min0, ui); }
+    if (y[i]) {
+      min1 = Math.min(min1, ui);
+      max1 = Math.max(max1, ui);
+    } else {
+      max0 = Math.max(max0, ui);
+      min0 = Math.min(min0, ui);
+    }
   }
   const reversed = max1 < min0;
   const separated = max0 < min1 || reversed;
-  let umin = Infinity, umax = -Infinity;
-  for (const v of u) { umin = Math.min(umin, v); umax = Math.max(umax, v); }
+  let umin = Infinity,
+    umax = -Infinity;
+  for (const v of u) {
+    umin = Math.min(umin, v);
+    umax = Math.max(umax, v);
+  }
   if (umax - umin <= 1e-12 * Math.max(1, Math.abs(umax))) {
-    throw new DpmError(`${what}: every one of the ${n} buffers has the same index (${Math.exp(umin)}); the exceedance probability cannot depend on it`);
+    throw new DpmError(
+      `${what}: every one of the ${n} buffers has the same index (${Math.exp(umin)}); the exceedance probability cannot depend on it`,
+    );
   }
 
   // Work with centred u (η = c + b·(u − ū)): the information matrix is then well conditioned even when the
@@ -224,12 +249,17 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
   let info: [number, number, number] = [0, 0, 0];
   for (; iterations < 200; iterations++) {
     // Fisher scoring: gradient g and expected information I = Xᵀ W X with W = φ²/(Φ(1−Φ))
-    let g0 = 0, g1 = 0, i00 = 0, i01 = 0, i11 = 0;
+    let g0 = 0,
+      g1 = 0,
+      i00 = 0,
+      i01 = 0,
+      i11 = 0;
     for (let i = 0; i < n; i++) {
       const ui = valueAt(uc, i);
       const eta = c + b * ui;
       // h1 = φ/Φ(η), h2 = φ/(1 − Φ(η)) from the tail-safe ratios: d ln L/dη = h1 or −h2, weight W = h1·h2
-      const h1 = hazardLow(eta), h2 = hazardLow(-eta);
+      const h1 = hazardLow(eta),
+        h2 = hazardLow(-eta);
       const r = y[i] ? h1 : -h2;
       const w = h1 * h2;
       g0 += r;
@@ -264,20 +294,48 @@ export function fitFragility(x: ArrayLike<number>, y: ArrayLike<number>, what = 
   const cov: [number, number, number] = det > 0 ? [info[2] / det, -info[1] / det, info[0] / det] : [NaN, NaN, NaN];
   // back to P = Φ(a + b ln x): a = c − b·ū; ln θ = ū − c/b, β = 1/b (delta method on the centred pair)
   const a = c - b * mean;
-  const gc = -1 / b, gb = c / (b * b);
+  const gc = -1 / b,
+    gb = c / (b * b);
   const seLnTheta = Math.sqrt(Math.max(0, gc * gc * cov[0] + 2 * gc * gb * cov[1] + gb * gb * cov[2]));
   const seBeta = Math.sqrt(cov[2]) / (b * b);
   // covariance of (a, b) from that of (c, b): a = c − ū·b
   const covAB: [number, number, number] = [
-    cov[0] - 2 * mean * cov[1] + mean * mean * cov[2], cov[1] - mean * cov[2], cov[2],
+    cov[0] - 2 * mean * cov[1] + mean * mean * cov[2],
+    cov[1] - mean * cov[2],
+    cov[2],
   ];
   if (separated) {
     return {
-      theta: Math.exp(reversed ? (max1 + min0) / 2 : (max0 + min1) / 2), beta: reversed ? -0 : 0, a, b, covAB: [NaN, NaN, NaN],
-      seLnTheta: NaN, seBeta: NaN, logLik: 0, iterations, separated, reversed, n, positives: pos,
+      theta: Math.exp(reversed ? (max1 + min0) / 2 : (max0 + min1) / 2),
+      beta: reversed ? -0 : 0,
+      a,
+      b,
+      covAB: [NaN, NaN, NaN],
+      seLnTheta: NaN,
+      seBeta: NaN,
+      logLik: 0,
+      iterations,
+      separated,
+      reversed,
+      n,
+      positives: pos,
     };
   }
-  return { theta: Math.exp(mean - c / b), beta: 1 / b, a, b, covAB, seLnTheta, seBeta, logLik: ll, iterations, separated, reversed, n, positives: pos };
+  return {
+    theta: Math.exp(mean - c / b),
+    beta: 1 / b,
+    a,
+    b,
+    covAB,
+    seLnTheta,
+    seBeta,
+    logLik: ll,
+    iterations,
+    separated,
+    reversed,
+    n,
+    positives: pos,
+  };
 }
 
 /** P(D > d | x) of a fitted fragility at index x' (fitted scale). */
@@ -317,7 +375,9 @@ function confusion(tp: number, fp: number, positives: number, negatives: number,
 
 /** Precision and recall when buffers with x ≥ threshold are predicted to exceed. */
 export function classifyAt(x: ArrayLike<number>, y: ArrayLike<number>, threshold: number): ThresholdResult {
-  let tp = 0, fp = 0, pos = 0;
+  let tp = 0,
+    fp = 0,
+    pos = 0;
   for (let i = 0; i < x.length; i++) {
     if (y[i]) pos++;
     if (valueAt(x, i) >= threshold) {
@@ -334,7 +394,11 @@ export function classifyAt(x: ArrayLike<number>, y: ArrayLike<number>, threshold
  * histograms are furthest apart. Every distinct index value is a candidate ("x ≥ value"); among equal J the highest cut (fewest false positives) wins.
  */
 export function optimalThreshold(x: ArrayLike<number>, y: ArrayLike<number>, what = 'threshold'): ThresholdResult {
-  const c = prCurve(x, Array.from(y, (v) => (v ? 1 : 0)), what);
+  const c = prCurve(
+    x,
+    Array.from(y, (v) => (v ? 1 : 0)),
+    what,
+  );
   let best = -1;
   let bestJ = -Infinity;
   for (let k = 0; k < c.thresholds.length; k++) {

@@ -9,7 +9,15 @@ import { throwIfCanceled, type Feedback } from '../../core/feedback.js';
 import { analyse, displacementPercentiles, type Analysis, type NonPositivePolicy } from './analyse.js';
 import { bufferMeans, type BufferResult } from './buffers.js';
 import { readPoints, type MissingPolicy } from './read-points.js';
-import { boxPlotSvg, fragilitySvg, histogramSvg, jsonReport, markdownReport, metricsSvg, type ReportContext } from './report.js';
+import {
+  boxPlotSvg,
+  fragilitySvg,
+  histogramSvg,
+  jsonReport,
+  markdownReport,
+  metricsSvg,
+  type ReportContext,
+} from './report.js';
 
 export interface ValidateOptions {
   points: string;
@@ -58,17 +66,26 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
     const raster = await readRaster(path, o.nodata !== undefined ? { nodata: o.nodata } : {});
     if (band > raster.bands.length) throw new DpmError(`--band ${band}: ${path} has ${raster.bands.length} band(s)`);
     const b = bufferMeans(raster, band - 1, pts.lon, pts.lat, o.buffer);
-    let outside = 0, fallback = 0, noData = 0;
+    let outside = 0,
+      fallback = 0,
+      noData = 0;
     for (let i = 0; i < b.mean.length; i++) {
       if (b.outside[i]) outside++;
       else if (Number.isNaN(b.mean[i])) noData++;
       if (b.fallback[i]) fallback++;
     }
     if (outside === b.mean.length) {
-      throw new DpmError(`--dpm ${path}: all ${outside} points lie outside the raster (check that the points are WGS84 lon/lat and that the raster covers them)`);
+      throw new DpmError(
+        `--dpm ${path}: all ${outside} points lie outside the raster (check that the points are WGS84 lon/lat and that the raster covers them)`,
+      );
     }
-    if (outside > 0) fb.log('warning', `${name}: ${outside} of ${b.mean.length} points lie outside the raster and are left out`);
-    if (fallback > 0) fb.log('warning', `${name}: ${fallback} buffer(s) contain no pixel centre; the pixel containing the point is used`);
+    if (outside > 0)
+      fb.log('warning', `${name}: ${outside} of ${b.mean.length} points lie outside the raster and are left out`);
+    if (fallback > 0)
+      fb.log(
+        'warning',
+        `${name}: ${fallback} buffer(s) contain no pixel centre; the pixel containing the point is used`,
+      );
     buffers.push(b);
     rasterInfo.push({ path, name, outside, fallback, noData });
   }
@@ -82,9 +99,13 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
       const name = dpms[r]?.name ?? '';
       throwIfCanceled(fb);
       fb.progress(40 + (40 * done++) / (o.columns.length * o.dpms.length), `statistics: ${col} vs ${name}`);
-      analyses.push(analyse(col, name, disp, b.mean, pct, {
-        nonPositive: o.nonPositive ?? 'shift', shift: o.shift, thresholds: o.thresholds,
-      }));
+      analyses.push(
+        analyse(col, name, disp, b.mean, pct, {
+          nonPositive: o.nonPositive ?? 'shift',
+          shift: o.shift,
+          thresholds: o.thresholds,
+        }),
+      );
     }
   }
 
@@ -98,38 +119,78 @@ export async function validatePoints(o: ValidateOptions, fb: Feedback): Promise<
       write(`plots/${stem}_box.svg`, await boxPlotSvg(a));
       write(`plots/${stem}_fragility.svg`, await fragilitySvg(a));
       write(`plots/${stem}_histograms.svg`, await histogramSvg(a));
-      plots.set(`${a.column}\u0000${a.raster}`, [`plots/${stem}_box.svg`, `plots/${stem}_fragility.svg`, `plots/${stem}_histograms.svg`]);
+      plots.set(`${a.column}\u0000${a.raster}`, [
+        `plots/${stem}_box.svg`,
+        `plots/${stem}_fragility.svg`,
+        `plots/${stem}_histograms.svg`,
+      ]);
     }
     for (const col of o.columns) {
       const name = `plots/${safe(col)}_precision_recall.svg`;
-      write(name, await metricsSvg(col, analyses.filter((a) => a.column === col)));
+      write(
+        name,
+        await metricsSvg(
+          col,
+          analyses.filter((a) => a.column === col),
+        ),
+      );
       plots.set(`${col}\u0000`, [name]);
     }
     // per-point table: the buffer means behind every statistic
-    const header = ['id', 'lon', 'lat', ...o.columns, ...names.flatMap((n) => [`${n}_mean`, `${n}_pixels`, `${n}_valid`, `${n}_status`])];
+    const header = [
+      'id',
+      'lon',
+      'lat',
+      ...o.columns,
+      ...names.flatMap((n) => [`${n}_mean`, `${n}_pixels`, `${n}_valid`, `${n}_status`]),
+    ];
     const lines = [header.join(',')];
     for (let i = 0; i < pts.lon.length; i++) {
       const row: (string | number)[] = [
-        JSON.stringify(pts.ids[i]), valueAt(pts.lon, i), valueAt(pts.lat, i),
+        JSON.stringify(pts.ids[i]),
+        valueAt(pts.lon, i),
+        valueAt(pts.lat, i),
         ...o.columns.map((c) => fmt(valueAt(pts.columns.get(c) ?? [], i))),
       ];
       for (const b of buffers) {
         const mean = valueAt(b.mean, i);
-        const status = b.outside[i] ? 'outside' : Number.isNaN(mean) ? 'nodata' : b.fallback[i] ? 'containing-pixel' : 'ok';
+        const status = b.outside[i]
+          ? 'outside'
+          : Number.isNaN(mean)
+            ? 'nodata'
+            : b.fallback[i]
+              ? 'containing-pixel'
+              : 'ok';
         row.push(fmt(mean), valueAt(b.inside, i), valueAt(b.valid, i), status);
       }
       lines.push(row.join(','));
     }
     write('buffers.csv', `${lines.join('\n')}\n`);
     const ctx: ReportContext = {
-      points: o.points, pointCount: pts.lon.length, buffer: o.buffer, band, rasters: rasterInfo,
-      columns: o.columns.map((c) => ({ name: c, empty: pts.empty.get(c)!, negative: pts.negative.get(c)!, missing: o.missing ?? 'drop' })),
-      analyses, plots, started,
+      points: o.points,
+      pointCount: pts.lon.length,
+      buffer: o.buffer,
+      band,
+      rasters: rasterInfo,
+      columns: o.columns.map((c) => ({
+        name: c,
+        empty: pts.empty.get(c)!,
+        negative: pts.negative.get(c)!,
+        missing: o.missing ?? 'drop',
+      })),
+      analyses,
+      plots,
+      started,
     };
     write('report.md', markdownReport(ctx));
     write('report.json', `${JSON.stringify(jsonReport(ctx), null, 1)}\n`);
     fb.progress(100, 'done');
-    return { report: join(o.outDir, 'report.md'), json: join(o.outDir, 'report.json'), buffers: join(o.outDir, 'buffers.csv'), analyses };
+    return {
+      report: join(o.outDir, 'report.md'),
+      json: join(o.outDir, 'report.json'),
+      buffers: join(o.outDir, 'buffers.csv'),
+      analyses,
+    };
   }, fb);
 }
 

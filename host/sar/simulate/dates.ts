@@ -29,7 +29,13 @@ export function dayOfYear(day: number): number {
  * `count` acquisition days from `start`: 12-day steps, each step a 24-day gap with probability `gapProbability`,
  * except the pairs in `keep12` (indices of pairs k = (date k, date k+1)), which stay at 12 days.
  */
-export function acquisitionDays(start: string, count: number, rng: SimRng, gapProbability: number, keep12: Set<number>): number[] {
+export function acquisitionDays(
+  start: string,
+  count: number,
+  rng: SimRng,
+  gapProbability: number,
+  keep12: Set<number>,
+): number[] {
   let day = dayNumber(start);
   const days = [day];
   for (let k = 0; k + 1 < count; k++) {

@@ -21,7 +21,13 @@ import { acquisitionDays, dayOfYear, formatDay } from './dates.js';
 import { CanceledError, DpmError } from '../../core/errors.js';
 
 export const LANDCOVER = { built_up: 1, agriculture: 2, vegetation: 3, water: 4, bare: 5 } as const;
-export const LANDCOVER_NAMES: Record<number, string> = { 1: 'built_up', 2: 'agriculture', 3: 'vegetation', 4: 'water', 5: 'bare' };
+export const LANDCOVER_NAMES: Record<number, string> = {
+  1: 'built_up',
+  2: 'agriculture',
+  3: 'vegetation',
+  4: 'water',
+  5: 'bare',
+};
 
 /** Copernicus EMS damage grades, worst first. */
 export const GRADES = ['Destroyed', 'Damaged', 'Possibly damaged', 'No visible damage'] as const;
@@ -62,7 +68,12 @@ export interface SimOptions {
   eventIndex?: number;
 }
 
-export const DEFAULT_OPTIONS: Required<Omit<SimOptions, 'eventIndex'>> = { seed: 1, width: 480, height: 240, dates: 26 };
+export const DEFAULT_OPTIONS: Required<Omit<SimOptions, 'eventIndex'>> = {
+  seed: 1,
+  width: 480,
+  height: 240,
+  dates: 26,
+};
 
 export interface Building {
   id: number;
@@ -128,7 +139,12 @@ export function checkOptions(o: SimOptions): Required<SimOptions> {
 function smoothField(rng: SimRng, map: GridMap, cellM: number): Float32Array {
   const { width, height } = map.grid;
   // the ground bounding box of the grid
-  const corners = [map.toGround(-1, -1), map.toGround(-1, width), map.toGround(height, -1), map.toGround(height, width)];
+  const corners = [
+    map.toGround(-1, -1),
+    map.toGround(-1, width),
+    map.toGround(height, -1),
+    map.toGround(height, width),
+  ];
   const e0 = Math.min(...corners.map((p) => p.e));
   const n0 = Math.min(...corners.map((p) => p.n));
   const e1 = Math.max(...corners.map((p) => p.e));
@@ -233,7 +249,10 @@ export class Scene {
 
   /** `damage: false` gives the same scene without the event's damage (tests compare the two). */
   /** `isCanceled` is polled between rows of the layout, which can take seconds on large scenes. */
-  constructor(opts: SimOptions, private readonly model: { damage?: boolean; isCanceled?: () => boolean } = {}) {
+  constructor(
+    opts: SimOptions,
+    private readonly model: { damage?: boolean; isCanceled?: () => boolean } = {},
+  ) {
     this.options = checkOptions(opts);
     const { seed, width, height, dates: nDates, eventIndex } = this.options;
     this.grid = defaultGrid(width, height);
@@ -241,7 +260,13 @@ export class Scene {
     const N = width * height;
 
     // calendar: the last pre-event pair and the co-event pair are both 12 days, so the CCD baseline is fair
-    this.days = acquisitionDays(START_DATE, nDates, new SimRng(seed, 'dates'), 0.15, new Set([eventIndex - 1, eventIndex]));
+    this.days = acquisitionDays(
+      START_DATE,
+      nDates,
+      new SimRng(seed, 'dates'),
+      0.15,
+      new Set([eventIndex - 1, eventIndex]),
+    );
     this.dates = this.days.map(formatDay);
     const [before = NaN, after = NaN] = this.days.slice(eventIndex, eventIndex + 2);
     this.eventDate = formatDay(before + Math.floor((after - before) / 2));
@@ -296,7 +321,13 @@ export class Scene {
     const hamlets: Ellipse[] = [];
     for (let i = 0; i < 2; i++) {
       const r = lrng.range(50, 90);
-      hamlets.push({ e: lrng.range(-0.45, 0.45) * extE, n: lrng.range(-0.45, 0.45) * extN, a: r, b: r * lrng.range(0.7, 1.3), angle: 0 });
+      hamlets.push({
+        e: lrng.range(-0.45, 0.45) * extE,
+        n: lrng.range(-0.45, 0.45) * extN,
+        a: r,
+        b: r * lrng.range(0.7, 1.3),
+        angle: 0,
+      });
     }
     const fieldAngle = lrng.range(0.15, 0.6);
     const fieldSize = { u: lrng.range(180, 320), v: lrng.range(140, 240) };
@@ -317,9 +348,11 @@ export class Scene {
       for (let c = 0; c < width; c++) {
         const p = r * width + c;
         const g = this.map.toGround(r, c);
-        const riverE = t.e + riverOffset + riverWave.amp * Math.sin((2 * Math.PI * g.n) / riverWave.len + riverWave.phase);
+        const riverE =
+          t.e + riverOffset + riverWave.amp * Math.sin((2 * Math.PI * g.n) / riverWave.len + riverWave.phase);
         const dRiver = Math.abs(g.e - riverE);
-        const edge = valueAt(townEdge, p), patch = valueAt(vegPatch, p);
+        const edge = valueAt(townEdge, p),
+          patch = valueAt(vegPatch, p);
         const inTown = ellipseRadius(t, g.e, g.n) < 1 + 0.12 * edge;
         const inHamlet = hamlets.some((h) => ellipseRadius(h, g.e, g.n) < 1 + 0.15 * edge);
         const ridge = g.e * Math.cos(ridgeAngle) + g.n * Math.sin(ridgeAngle) > ridgeDist + 60 * patch;
@@ -375,7 +408,10 @@ export class Scene {
         const dt = day1 - day0;
         const doy = dayOfYear(Math.floor((day0 + day1) / 2));
         // activity peaks at the winter-wheat harvest (early June) and at ploughing/sowing (October–December)
-        const p12 = Math.min(0.9, fld.pActive * (0.6 + 0.6 * seasonalBump(doy, 160, 25) + 0.9 * seasonalBump(doy, 320, 40)));
+        const p12 = Math.min(
+          0.9,
+          fld.pActive * (0.6 + 0.6 * seasonalBump(doy, 160, 25) + 0.9 * seasonalBump(doy, 320, 40)),
+        );
         const p = 1 - (1 - p12) ** (dt / 12);
         const u = r.uniform();
         const jitter = r.uniform();
@@ -429,7 +465,10 @@ export class Scene {
 
     // windows: training = whole scene (stride = chip); AOI = the town's bounding box grown by 25% on each side,
     // which takes in the fields around the town (where single-pair change detection goes wrong)
-    let tr0 = height, tr1 = 0, tc0 = width, tc1 = 0;
+    let tr0 = height,
+      tr1 = 0,
+      tc0 = width,
+      tc1 = 0;
     for (let r = 0; r < height; r++) {
       this.checkCanceled();
       for (let c = 0; c < width; c++) {
@@ -569,13 +608,18 @@ export class Scene {
     const dm = sat((p) => valueAt(this.damageMask, p));
     const ag = sat((p) => (this.landcover[p] === LANDCOVER.agriculture ? 1 : 0));
     const area = CHIP.range * CHIP.azimuth;
-    let damaged = 0, undamaged = 0, agriculture = 0;
+    let damaged = 0,
+      undamaged = 0,
+      agriculture = 0;
     for (let r = win.r0; r + CHIP.azimuth <= win.r1; r++) {
       for (let c = win.c0; c + CHIP.range <= win.c1; c++) {
         const box = (s: Float64Array): number =>
-          valueAt(s, (r + CHIP.azimuth) * W1 + c + CHIP.range) - valueAt(s, r * W1 + c + CHIP.range) -
-          valueAt(s, (r + CHIP.azimuth) * W1 + c) + valueAt(s, r * W1 + c);
-        if (box(dm) * DAMAGED_CHIP_FRACTION_DEN >= area) damaged++; // exact integer test of fraction ≥ 1/3
+          valueAt(s, (r + CHIP.azimuth) * W1 + c + CHIP.range) -
+          valueAt(s, r * W1 + c + CHIP.range) -
+          valueAt(s, (r + CHIP.azimuth) * W1 + c) +
+          valueAt(s, r * W1 + c);
+        if (box(dm) * DAMAGED_CHIP_FRACTION_DEN >= area)
+          damaged++; // exact integer test of fraction ≥ 1/3
         else undamaged++;
         if (box(ag) > 0.5 * area) agriculture++;
       }

@@ -17,7 +17,18 @@
 //   DIR/truth/damage_mask.tif, landcover.tif, coherence.tif (radar geometry, lat/lon companions beside each)
 //   DIR/scene.json                                       what was simulated, windows for dpm run/demo
 import { consecutivePairs, valueAt } from '../../core/arrays.js';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { DpmError } from '../../core/errors.js';
 import { withOutputs, type OutputSet } from '../../io/outputs.js';
@@ -26,7 +37,15 @@ import { throwIfCanceled, type Feedback } from '../../core/feedback.js';
 import { SimRng } from './rng.js';
 import { isceXml, rawVrt, type RawType } from './isce.js';
 import {
-  CHIP, checkOptions, DAMAGED_CHIP_FRACTION, DAMAGED_GRADES, DAMAGE_FACTOR, GRADES, LANDCOVER_NAMES, Scene, formatWindow,
+  CHIP,
+  checkOptions,
+  DAMAGED_CHIP_FRACTION,
+  DAMAGED_GRADES,
+  DAMAGE_FACTOR,
+  GRADES,
+  LANDCOVER_NAMES,
+  Scene,
+  formatWindow,
   type SimOptions,
 } from './scene.js';
 
@@ -55,7 +74,15 @@ export function slcPaths(dir: string, date: string): { data: string; vrt: string
   return { data, vrt: `${data}.vrt`, xml: `${data}.xml` };
 }
 
-function writeRawWithHeaders(outs: OutputSet, dataPath: string, bytes: Uint8Array, width: number, height: number, type: RawType, imageType: string): void {
+function writeRawWithHeaders(
+  outs: OutputSet,
+  dataPath: string,
+  bytes: Uint8Array,
+  width: number,
+  height: number,
+  type: RawType,
+  imageType: string,
+): void {
   const base = basename(dataPath);
   writeFileSync(outs.path(dataPath), bytes);
   writeFileSync(outs.path(`${dataPath}.vrt`), rawVrt(base, width, height, type));
@@ -82,9 +109,13 @@ function checkOutDir(dir: string): string[] {
     previous = undefined;
   }
   if (previous?.generator !== GENERATOR) {
-    throw new DpmError(`simulate: --out ${dir} is not empty and holds no simulated scene (no ${scenePath}); choose an empty or new folder`);
+    throw new DpmError(
+      `simulate: --out ${dir} is not empty and holds no simulated scene (no ${scenePath}); choose an empty or new folder`,
+    );
   }
-  return Array.isArray(previous.dates) ? previous.dates.filter((d): d is string => typeof d === 'string' && /^\d{8}$/.test(d)) : [];
+  return Array.isArray(previous.dates)
+    ? previous.dates.filter((d): d is string => typeof d === 'string' && /^\d{8}$/.test(d))
+    : [];
 }
 
 function round9(x: number): number {
@@ -96,12 +127,14 @@ function damageGeoJson(scene: Scene): object {
   const pixelArea = Math.abs(m.rowE * m.colN - m.colE * m.rowN);
   const features = scene.buildings.map((b) => {
     // pixel (r, c) is centred on integer coordinates: a footprint of rows [r0, r1) spans r0 − ½ … r1 − ½
-    const corners = ([
-      [b.r0 - 0.5, b.c0 - 0.5],
-      [b.r0 - 0.5, b.c1 - 0.5],
-      [b.r1 - 0.5, b.c1 - 0.5],
-      [b.r1 - 0.5, b.c0 - 0.5],
-    ] as const).map(([r, c]): [number, number] => {
+    const corners = (
+      [
+        [b.r0 - 0.5, b.c0 - 0.5],
+        [b.r0 - 0.5, b.c1 - 0.5],
+        [b.r1 - 0.5, b.c1 - 0.5],
+        [b.r1 - 0.5, b.c0 - 0.5],
+      ] as const
+    ).map(([r, c]): [number, number] => {
       const p = m.toLatLon(r, c);
       return [round9(p.lon), round9(p.lat)];
     });
@@ -148,10 +181,18 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
     );
   }
   throwIfCanceled(fb);
-  fb.log('info', `simulate: ${width}×${height} pixels, ${scene.dates.length} dates ${scene.dates[0]}…${scene.dates.at(-1)}, ` +
-    `event ${scene.eventDate} (co-event pair ${scene.pairName(eventIndex)}), ${scene.buildings.length} buildings, ${scene.fieldCount} fields`);
+  fb.log(
+    'info',
+    `simulate: ${width}×${height} pixels, ${scene.dates.length} dates ${scene.dates[0]}…${scene.dates.at(-1)}, ` +
+      `event ${scene.eventDate} (co-event pair ${scene.pairName(eventIndex)}), ${scene.buildings.length} buildings, ${scene.fieldCount} fields`,
+  );
 
-  const createdDirs = [dir, join(dir, 'geom_reference'), join(dir, 'truth'), ...scene.dates.map((d) => join(dir, d))].filter((d) => !existsSync(d));
+  const createdDirs = [
+    dir,
+    join(dir, 'geom_reference'),
+    join(dir, 'truth'),
+    ...scene.dates.map((d) => join(dir, d)),
+  ].filter((d) => !existsSync(d));
   const { lat, lon } = scene.map.lookups();
   const paths = {
     scene: join(dir, 'scene.json'),
@@ -212,18 +253,32 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
       fb.progress(88, 'truth');
       writeFileSync(outs.path(paths.damage), `${JSON.stringify(damageGeoJson(scene))}\n`);
       const common = { width, height, georef: { lat: Float32Array.from(lat), lon: Float32Array.from(lon) } };
-      await writeRaster(outs, paths.mask, {
-        ...common,
-        bands: [Float32Array.from(scene.damageMask)],
-        descriptions: ['damage (1 = building graded Destroyed or Damaged, 0 = not)'],
-        metadata: { EVENT_DATE: scene.eventDate, DAMAGED_GRADES: DAMAGED_GRADES.join(',') },
-      }, { type: 'uint8' });
-      await writeRaster(outs, paths.landcover, {
-        ...common,
-        bands: [Float32Array.from(scene.landcover)],
-        descriptions: [`land cover (${Object.entries(LANDCOVER_NAMES).map(([k, v]) => `${k}=${v}`).join(', ')})`],
-        metadata: Object.fromEntries(Object.entries(LANDCOVER_NAMES).map(([k, v]) => [`CLASS_${k}`, v])),
-      }, { type: 'uint8' });
+      await writeRaster(
+        outs,
+        paths.mask,
+        {
+          ...common,
+          bands: [Float32Array.from(scene.damageMask)],
+          descriptions: ['damage (1 = building graded Destroyed or Damaged, 0 = not)'],
+          metadata: { EVENT_DATE: scene.eventDate, DAMAGED_GRADES: DAMAGED_GRADES.join(',') },
+        },
+        { type: 'uint8' },
+      );
+      await writeRaster(
+        outs,
+        paths.landcover,
+        {
+          ...common,
+          bands: [Float32Array.from(scene.landcover)],
+          descriptions: [
+            `land cover (${Object.entries(LANDCOVER_NAMES)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')})`,
+          ],
+          metadata: Object.fromEntries(Object.entries(LANDCOVER_NAMES).map(([k, v]) => [`CLASS_${k}`, v])),
+        },
+        { type: 'uint8' },
+      );
       throwIfCanceled(fb);
       await writeRaster(outs, paths.coherence, {
         ...common,
@@ -274,8 +329,14 @@ function sceneJson(scene: Scene, aoiChips: SimulateResult['aoiChips']): object {
   }
   const grades: Record<string, number> = {};
   for (const b of scene.buildings) grades[b.grade] = (grades[b.grade] ?? 0) + 1;
-  const corners = ([[0, 0], [0, g.width - 1], [g.height - 1, 0], [g.height - 1, g.width - 1]] as const).map(([r, c]) =>
-    scene.map.toLatLon(r, c));
+  const corners = (
+    [
+      [0, 0],
+      [0, g.width - 1],
+      [g.height - 1, 0],
+      [g.height - 1, g.width - 1],
+    ] as const
+  ).map(([r, c]) => scene.map.toLatLon(r, c));
   return {
     generator: GENERATOR,
     seed: o.seed,
@@ -317,14 +378,17 @@ function sceneJson(scene: Scene, aoiChips: SimulateResult['aoiChips']): object {
     coherence_model: {
       built_up_building: '(0.93 + 0.03 t + 0.015 n_k) · exp(−Δ/2000) · W_k; co-event × damage factor of the grade',
       built_up_open: '(0.80 + 0.06 t + 0.04 n_k) · exp(−Δ/600) · W_k',
-      agriculture: 'per field and pair: active (ploughing, harvest; prob. 0.28–0.5 per 12 days × season, peaks early June ' +
+      agriculture:
+        'per field and pair: active (ploughing, harvest; prob. 0.28–0.5 per 12 days × season, peaks early June ' +
         'and mid November) → 0.03–0.27, else quiet (0.65–0.9 × (1 − 0.45 crop growth))^(Δ/12) − 0–0.05; then + 0.04 t + 0.03 n_k; · W_k',
       vegetation: '(0.36 + 0.10 cos(2π(doy − 20)/365) + 0.07 t + 0.05 n_k) · exp(−(Δ − 12)/45) · W_k',
       water: '0.02 + 0.01 (t + 1)',
       bare: '(0.84 + 0.04 t + 0.02 n_k) · exp(−Δ/1500) · W_k',
       clip: [0, 0.98],
-      texture: 't: static smooth field in [−1, 1]; n_k: smooth field per pair; W_k: product of the two dates\' weather factors',
-      speckle: 's_{k+1} = γ_k s_k + sqrt(1 − γ_k²) w_{k+1}, circular complex Gaussian, unit variance; written as amplitude × s_k',
+      texture:
+        "t: static smooth field in [−1, 1]; n_k: smooth field per pair; W_k: product of the two dates' weather factors",
+      speckle:
+        's_{k+1} = γ_k s_k + sqrt(1 − γ_k²) w_{k+1}, circular complex Gaussian, unit variance; written as amplitude × s_k',
     },
     files: {
       slc: scene.dates.map((d) => `${d}/${d}.slc.full`),
