@@ -75,7 +75,7 @@ for (const t of targets) {
       // lavapipe compiles the software plan's storage-buffer step kernels (H not a multiple of 4) for minutes; they
       // run on OpenGL ES above, and the same WGSL on Vulkan with H 8
       if (t.backend === 'vulkan' && t.plan === 'software' && c.config.hidden % 4 !== 0) continue;
-      await checkAgainstReference(c, 1000 + ci, (config) => open(config));
+      await checkAgainstReference(c, 1000 + ci, open);
     }
   });
 
@@ -90,7 +90,7 @@ for (const t of targets) {
     skip: t.skip || hostOnly,
   }, async () => {
     const engines = {
-      whole: (config: ModelConfig) => open(config),
+      whole: open,
       budgeted: (config: ModelConfig, workBytes: number) => open(config, { workBytes }),
       bytesPerRow: workBytesPerRow,
     };
@@ -119,7 +119,7 @@ for (const t of targets) {
   });
 
   test(`same parameters, data and adapter give bit-identical weights [${t.label}]`, { skip: t.skip }, async () => {
-    await checkDeterminism((config) => open(config), SMALL, 9);
+    await checkDeterminism(open, SMALL, 9);
   });
 
   test(`optimizer state round-trips (resume gives the same weights as an uninterrupted run) [${t.label}]`, {
@@ -130,6 +130,6 @@ for (const t of targets) {
   });
 
   test(`bad calls give one clear DpmError [${t.label}]`, { skip: t.skip || hostOnly }, async () => {
-    await checkBadCalls((config) => open(config));
+    await checkBadCalls(open);
   });
 }
