@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sharedRoot } from '../host/paths.js';
+import { needsShared } from './shared.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { readCoherenceStack, writeCoherenceStack } from '../host/raster/stack.js';
 import { loadModel, saveModel } from '../host/model/safetensors.js';
@@ -29,109 +30,114 @@ function dpm(...args: string[]) {
 }
 const files = (d: string) => (existsSync(d) ? readdirSync(d) : []);
 
-test('real data (PyRate Mexico City, GAMMA, nodata 0): train on the first 6 pairs, forecast the 7th', (ctx) => {
-  const out = join(dir, 'mexico');
-  const model = join(out, 'model.safetensors');
-  const t = dpm(
-    'train',
-    '--coherence',
-    mexico,
-    '--nodata',
-    '0',
-    '--pre-event-bands',
-    '6',
-    '--out',
-    model,
-    '--hidden',
-    '16',
-    '--mlp',
-    '16',
-    '--epochs',
-    '4',
-    '--batch-size',
-    '128',
-    '--lr',
-    '0.003',
-    '--device',
-    'auto',
-    '--json',
-  );
-  assert.equal(t.code, 0, t.stderr + t.stdout);
-  const lines = t.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-  const epochs = lines.filter(
-    (l) => l.type === 'log' && /^epoch \d+\/4: train [\d.]+, validation [\d.]+ per sequence, [\d.]+ s/.test(l.message),
-  );
-  assert.equal(epochs.length, 4, 'one log line per epoch');
-  assert.ok(
-    lines.some((l) => /102 of 6000 pixels have fewer than 2 valid pre-event values/.test(l.message ?? '')),
-    'unusable pixels counted',
-  );
-  // auto: a hardware GPU, else the WebAssembly engine, and the log says which and why
-  assert.ok(
-    lines.some((l) =>
-      /forecaster engine: (webgpu: .*hardware GPU adapter|WebAssembly SIMD .*no hardware GPU adapter) \(auto\)/.test(
-        l.message ?? '',
+test(
+  'real data (PyRate Mexico City, GAMMA, nodata 0): train on the first 6 pairs, forecast the 7th',
+  needsShared('data', 'real', 'pyrate-mexico-coherence'),
+  (ctx) => {
+    const out = join(dir, 'mexico');
+    const model = join(out, 'model.safetensors');
+    const t = dpm(
+      'train',
+      '--coherence',
+      mexico,
+      '--nodata',
+      '0',
+      '--pre-event-bands',
+      '6',
+      '--out',
+      model,
+      '--hidden',
+      '16',
+      '--mlp',
+      '16',
+      '--epochs',
+      '4',
+      '--batch-size',
+      '128',
+      '--lr',
+      '0.003',
+      '--device',
+      'auto',
+      '--json',
+    );
+    assert.equal(t.code, 0, t.stderr + t.stdout);
+    const lines = t.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const epochs = lines.filter(
+      (l) =>
+        l.type === 'log' && /^epoch \d+\/4: train [\d.]+, validation [\d.]+ per sequence, [\d.]+ s/.test(l.message),
+    );
+    assert.equal(epochs.length, 4, 'one log line per epoch');
+    assert.ok(
+      lines.some((l) => /102 of 6000 pixels have fewer than 2 valid pre-event values/.test(l.message ?? '')),
+      'unusable pixels counted',
+    );
+    // auto: a hardware GPU, else the WebAssembly engine, and the log says which and why
+    assert.ok(
+      lines.some((l) =>
+        /forecaster engine: (webgpu: .*hardware GPU adapter|WebAssembly SIMD .*no hardware GPU adapter) \(auto\)/.test(
+          l.message ?? '',
+        ),
       ),
-    ),
-    'engine log line',
-  );
-  assert.deepEqual(
-    files(out).sort(),
-    ['model.final.safetensors', 'model.safetensors'],
-    'best + final, no checkpoint left',
-  );
-  const m = loadModel(model);
-  assert.deepEqual(m.config, { hidden: 16, mlp: 16, features: 1 });
-  assert.equal(m.training?.T, 6);
+      'engine log line',
+    );
+    assert.deepEqual(
+      files(out).sort(),
+      ['model.final.safetensors', 'model.safetensors'],
+      'best + final, no checkpoint left',
+    );
+    const m = loadModel(model);
+    assert.deepEqual(m.config, { hidden: 16, mlp: 16, features: 1 });
+    assert.equal(m.training?.T, 6);
 
-  const fc = join(out, 'forecast');
-  const f = dpm(
-    'forecast',
-    '--coherence',
-    mexico,
-    '--nodata',
-    '0',
-    '--model',
-    model,
-    '--out-dir',
-    fc,
-    '--device',
-    'auto',
-    '--json',
-  );
-  assert.equal(f.code, 0, f.stderr + f.stdout);
-  const result = f.stdout
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l))
-    .find((l) => l.type === 'result').outputs;
-  assert.deepEqual(files(fc).sort(), ['expected_coherence.tif', 'mu.tif', 'sigma.tif', 'zscore.tif']);
-  // no disaster happened in this window: very few pixels may look anomalous
-  const fraction = result['anomalous-fraction'] as number;
-  ctx.diagnostic(`real data: fraction of pixels with z >= 4.93: ${fraction} (${result.pixels} pixels)`);
-  assert.ok(fraction >= 0 && fraction < 0.01, `fraction with z ≥ 4.93: ${fraction}`);
-  return (async () => {
-    const stack = await readCoherenceStack(mexico, { nodata: 0 });
-    const z = await readRaster(join(fc, 'zscore.tif'));
-    const sigma = await readRaster(join(fc, 'sigma.tif'));
-    const ec = await readRaster(join(fc, 'expected_coherence.tif'));
-    assert.deepEqual([z.width, z.height], [stack.width, stack.height]);
-    assert.deepEqual(z.georef.geoTransform, stack.georef.geoTransform, "the input's georeferencing");
-    assert.equal(z.georef.epsg, 4326);
-    let nan = 0;
-    for (let i = 0; i < z.bands[0]!.length; i++) {
-      if (Number.isNaN(z.bands[0]![i]!)) nan++;
-      else {
-        assert.ok(sigma.bands[0]![i]! > 0);
-        assert.ok(ec.bands[0]![i]! > 0 && ec.bands[0]![i]! < 1);
+    const fc = join(out, 'forecast');
+    const f = dpm(
+      'forecast',
+      '--coherence',
+      mexico,
+      '--nodata',
+      '0',
+      '--model',
+      model,
+      '--out-dir',
+      fc,
+      '--device',
+      'auto',
+      '--json',
+    );
+    assert.equal(f.code, 0, f.stderr + f.stdout);
+    const result = f.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((l) => l.type === 'result').outputs;
+    assert.deepEqual(files(fc).sort(), ['expected_coherence.tif', 'mu.tif', 'sigma.tif', 'zscore.tif']);
+    // no disaster happened in this window: very few pixels may look anomalous
+    const fraction = result['anomalous-fraction'] as number;
+    ctx.diagnostic(`real data: fraction of pixels with z >= 4.93: ${fraction} (${result.pixels} pixels)`);
+    assert.ok(fraction >= 0 && fraction < 0.01, `fraction with z ≥ 4.93: ${fraction}`);
+    return (async () => {
+      const stack = await readCoherenceStack(mexico, { nodata: 0 });
+      const z = await readRaster(join(fc, 'zscore.tif'));
+      const sigma = await readRaster(join(fc, 'sigma.tif'));
+      const ec = await readRaster(join(fc, 'expected_coherence.tif'));
+      assert.deepEqual([z.width, z.height], [stack.width, stack.height]);
+      assert.deepEqual(z.georef.geoTransform, stack.georef.geoTransform, "the input's georeferencing");
+      assert.equal(z.georef.epsg, 4326);
+      let nan = 0;
+      for (let i = 0; i < z.bands[0]!.length; i++) {
+        if (Number.isNaN(z.bands[0]![i]!)) nan++;
+        else {
+          assert.ok(sigma.bands[0]![i]! > 0);
+          assert.ok(ec.bands[0]![i]! > 0 && ec.bands[0]![i]! < 1);
+        }
       }
-    }
-    assert.equal(nan, 6000 - result.pixels, 'NaN exactly where no z-score could be made');
-  })();
-});
+      assert.equal(nan, 6000 - result.pixels, 'NaN exactly where no z-score could be made');
+    })();
+  },
+);
 
 test('forecast --series writes the one-step forecasts of every band, labelled with the pairs', async () => {
   const stack: CoherenceStack = synthStack(4, 3, 5);
