@@ -75,6 +75,14 @@ fn tile_add(t: ptr<function, Tile>, s: array<f32, 8>, lo: vec4<f32>, hi: vec4<f3
   }
 }
 
+// the 8 rows r0 .. r0+7 of a tile in a step record's rows row0 .. row0+nrows−1, as absolute row indices (rows past
+// the record repeat its last row: their results are not stored)
+fn tile_rows(row0: u32, nrows: u32, r0: u32) -> array<u32, 8> {
+  var rows: array<u32, 8>;
+  for (var k = 0u; k < 8u; k++) { rows[k] = row0 + min(r0 + k, nrows - 1u); }
+  return rows;
+}
+
 // t += part, line by line (a block's partial sums added to the running total)
 fn tile_sum(t: ptr<function, Tile>, part: Tile) {
   for (var k = 0u; k < 8u; k++) {
