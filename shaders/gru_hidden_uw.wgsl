@@ -1,6 +1,6 @@
 // gru_hidden_uw.wgsl — the body of BPTT part 2 for H a multiple of 4 (the software plan): the recurrent gradient
 // w.r.t. h_k, dhrec_k[b, i] = z[b, i]·dh[b, i] + Σ_{g<3H} W_hh[g, i] · dgh[k, b, g], as gru_backward_hidden.wgsl (same
-// result, bit for bit) with W_hh read from the 64 KiB uniform windows that gru_step_uw.wgsl uses. The sum over the 3H
+// result, bit for bit) with W_hh read from the 64 KiB uniform windows that gru_forward.wgsl uses. The sum over the 3H
 // weight rows runs window by window, in row order, one dispatch per window; the running float32 sum is kept in
 // `part` between dispatches, so the rounding sequence equals one long loop. One invocation per tile of 8 batch rows ×
 // 8 hidden units; 4 weight rows per loop turn (vec4 loads).

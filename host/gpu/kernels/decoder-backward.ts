@@ -1,4 +1,5 @@
-// shaders/decoder_backward.wgsl behind back_w_scalar.wgsl: din = (Wᵀ · dout) ⊙ [act > 0] for one decoder layer (or the heads).
+// shaders/decoder_backward.wgsl behind back_w_scalar.wgsl: din = (Wᵀ · dout) ⊙ [act > 0] for one decoder
+// layer (or the heads).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 

@@ -1,4 +1,5 @@
-// shaders/decoder_dense.wgsl behind dense_w_scalar.wgsl: y = act(W · in + b) for the decoder's MLP layers and its μ/logvar heads.
+// shaders/decoder_dense.wgsl behind dense_w_scalar.wgsl: y = act(W · in + b) for the decoder's MLP layers
+// and its μ/logvar heads.
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
