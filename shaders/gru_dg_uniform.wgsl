@@ -1,5 +1,5 @@
 // gru_dg_uniform.wgsl — loader of gru_backward_hidden.wgsl (with gru_dg_window.wgsl): dgh of step k ALSO read from
-// uniform windows (written by gru_backward_gates_w.wgsl), so both operands of the inner loop are uniform loads. One
+// uniform windows (written by gru_dgh_window.wgsl), so both operands of the inner loop are uniform loads. One
 // dispatch per (W_hh window d, batch block); the running sum is kept in `part` between the windows of d, in row order.
 // overrides: UW (units per W_hh window, multiple of 4)
 // bindings (group 0):

@@ -1,5 +1,5 @@
 // wg_dout_uniform.wgsl — loader of weight_grad.wgsl (with wg_window.wgsl) for W_hh: dgh ALSO read from uniform windows,
-// the windowed copy that gru_backward_gates_w.wgsl writes for every step ([T][3·NW W_hh windows][BP rows][UW]), so both
+// the windowed copy that gru_dgh_window.wgsl writes for every step ([T][3·NW W_hh windows][BP rows][UW]), so both
 // operands of the inner loop are uniform loads. One dispatch per (W_hh window of UW gate rows, window of WR rows of
 // step k).
 // overrides: UW (gate rows per W_hh window, a multiple of 4)

@@ -1,5 +1,5 @@
 // shaders/gru_backward_hidden.wgsl behind gru_dg_uniform.wgsl: the BPTT recurrent gradient with both W_hh and dgh read
-// from uniform windows (dgh as written by gru_backward_gates_w.wgsl; H and UW multiples of 4; same result bit for bit).
+// from uniform windows (dgh as written by gru_dgh_window.wgsl; H and UW multiples of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 

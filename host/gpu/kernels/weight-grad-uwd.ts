@@ -1,5 +1,5 @@
 // shaders/weight_grad.wgsl behind wg_dout_uniform.wgsl and wg_window.wgsl: the W_hh gradient with dgh
-// (gru_backward_gates_w.wgsl's windowed copy) and h both read from uniform windows (see weight-grad-uw.ts; same result
+// (gru_dgh_window.wgsl's windowed copy) and h both read from uniform windows (see weight-grad-uw.ts; same result
 // bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
