@@ -7,7 +7,8 @@
 // no barriers. The sum over i runs in the same order with every loader, so all give the same bits.
 //
 // The loader piece in front (gru_h_scalar.wgsl: any H, weights from the parameters; gru_h_storage.wgsl,
-// gru_h_uniform.wgsl: H a multiple of 4, W_hh from UNIFORM windows of units — the software plan) declares the
+// gru_h_uniform.wgsl with gru_w_window.wgsl: H a multiple of 4, W_hh from UNIFORM windows of units — the
+// software plan) declares the
 // bindings — params, gi, gates, st and its own — and says where the operands come from:
 //   const KSTEP: u32                                   inputs per load (1 or 4)
 //   fn unit_first() -> u32, fn unit_count() -> u32     the hidden units this dispatch covers

@@ -1,4 +1,5 @@
-// gru_h_storage.wgsl — loader of gru_forward.wgsl: h_k read from the hidden-state buffer itself (vec4 loads).
+// gru_h_storage.wgsl — loader of gru_forward.wgsl (with gru_w_window.wgsl): h_k read from the hidden-state buffer
+// itself (vec4 loads).
 // bindings (group 0):
 //   0 params  read        packed parameters (biases)
 //   1 gi      read        [T*B, 3H] input projections, row k*B+b
@@ -19,15 +20,6 @@
 @group(0) @binding(7) var<uniform> win: Win;
 @group(0) @binding(8) var<uniform> st: Step;
 
-struct Win { j0: u32, nunits: u32, p0: u32, p1: u32 }
-override UW: u32 = 8u;
-const KSTEP: u32 = 4u;
-
-fn unit_first() -> u32 { return win.j0; }
-fn unit_count() -> u32 { return win.nunits; }
-fn load_wr(l: u32, c: u32) -> vec4<f32> { return wr[(l * H + c) / 4u]; }
-fn load_wz(l: u32, c: u32) -> vec4<f32> { return wz[(l * H + c) / 4u]; }
-fn load_wn(l: u32, c: u32) -> vec4<f32> { return wn[(l * H + c) / 4u]; }
 fn block_first() -> u32 { return 0u; }
 fn block_end() -> u32 { return st.B; }
 fn h_row(b: u32) -> u32 { return (st.k * st.B + b) * (H / 4u); }

@@ -1,7 +1,7 @@
-// gru_h_uniform.wgsl — loader of gru_forward.wgsl: h_k ALSO read from a uniform window, so that both operands of
-// the inner loop are uniform loads. The engine keeps h_k in one of two ping-pong copies (this step reads hw, a [B, H]
-// copy of h_k, and writes h_{k+1} to h and to hwn, the other copy); one dispatch per (W_hh window, batch block of at
-// most 16384/H rows).
+// gru_h_uniform.wgsl — loader of gru_forward.wgsl (with gru_w_window.wgsl): h_k ALSO read from a uniform window, so
+// that both operands of the inner loop are uniform loads. The engine keeps h_k in one of two ping-pong copies (this
+// step reads hw, a [B, H] copy of h_k, and writes h_{k+1} to h and to hwn, the other copy); one dispatch per (W_hh
+// window, batch block of at most 16384/H rows).
 // bindings (group 0):
 //   0 params  read        packed parameters (biases)
 //   1 gi      read        [T*B, 3H] input projections, row k*B+b
@@ -28,15 +28,6 @@
 @group(0) @binding(10) var<uniform> blk: Blk;
 @group(0) @binding(11) var<uniform> st: Step;
 
-struct Win { j0: u32, nunits: u32, p0: u32, p1: u32 }
-override UW: u32 = 8u;
-const KSTEP: u32 = 4u;
-
-fn unit_first() -> u32 { return win.j0; }
-fn unit_count() -> u32 { return win.nunits; }
-fn load_wr(l: u32, c: u32) -> vec4<f32> { return wr[(l * H + c) / 4u]; }
-fn load_wz(l: u32, c: u32) -> vec4<f32> { return wz[(l * H + c) / 4u]; }
-fn load_wn(l: u32, c: u32) -> vec4<f32> { return wn[(l * H + c) / 4u]; }
 fn block_first() -> u32 { return blk.bb0; }
 fn block_end() -> u32 { return blk.bb0 + blk.nb; }
 fn h_row(b: u32) -> u32 { return (b - blk.bb0) * (H / 4u); }

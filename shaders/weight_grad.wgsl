@@ -16,14 +16,8 @@
 //     fn row_first() -> u32, fn row_count() -> u32   the rows this dispatch sums
 //     fn tile_start(o, i0) -> array<vec4<f32>, 2>, fn bias_start(o0) -> vec4<f32>   the totals so far
 //     fn put_w(o, i0, lo, hi), fn put_b(o, v)        store dW[o, i0 .. i0+7], db[o] (or keep them for the next window)
-// overrides: IN, OUT, WOFF, WSTRIDE, BOFF, BSTRIDE, HAS_BIAS, WG
+// overrides: HAS_BIAS, WG; IN, OUT, WOFF, WSTRIDE, BOFF, BSTRIDE from layer_shape.wgsl (composed first)
 
-override IN: u32 = 8u;
-override OUT: u32 = 8u;
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
-override BOFF: u32 = 0u;
-override BSTRIDE: u32 = 1u;
 override HAS_BIAS: u32 = 1u;
 
 fn put(at: u32, v: f32) {

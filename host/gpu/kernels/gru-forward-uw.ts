@@ -4,7 +4,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruForwardUwSpec: ProgramSpec = {
-  shader: ['gru_h_storage.wgsl', 'gru_forward.wgsl'],
+  shader: ['gru_h_storage.wgsl', 'gru_w_window.wgsl', 'gru_forward.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'rw', 'window', 'window', 'window', 'win', 'step'],
   names: ['params', 'gi', 'h', 'gates', 'wr', 'wz', 'wn', 'win', 'step'],
 };

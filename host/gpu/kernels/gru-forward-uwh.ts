@@ -4,7 +4,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruForwardUwhSpec: ProgramSpec = {
-  shader: ['gru_h_uniform.wgsl', 'gru_forward.wgsl'],
+  shader: ['gru_h_uniform.wgsl', 'gru_w_window.wgsl', 'gru_forward.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'rw', 'window', 'window', 'window', 'window', 'rw', 'win', 'win', 'step'],
   names: ['params', 'gi', 'h', 'gates', 'wr', 'wz', 'wn', 'hw', 'hwn', 'win', 'blk', 'step'],
 };

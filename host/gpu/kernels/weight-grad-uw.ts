@@ -6,7 +6,7 @@ import { Program, type ProgramSpec } from '../program.js';
 import { WINDOW_FLOATS } from './gru-forward-uw.js';
 
 export const weightGradUwSpec: ProgramSpec = {
-  shader: ['wg_dout_storage.wgsl', 'wg_window.wgsl', 'weight_grad.wgsl'],
+  shader: ['layer_shape.wgsl', 'wg_dout_storage.wgsl', 'wg_window.wgsl', 'weight_grad.wgsl'],
   bindings: ['ro', 'window', 'rw', 'rw', 'win', 'step'],
   names: ['dout', 'inp', 'part', 'grad', 'win', 'step'],
 };

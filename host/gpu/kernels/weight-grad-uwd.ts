@@ -5,7 +5,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const weightGradUwdSpec: ProgramSpec = {
-  shader: ['wg_dout_uniform.wgsl', 'wg_window.wgsl', 'weight_grad.wgsl'],
+  shader: ['layer_shape.wgsl', 'wg_dout_uniform.wgsl', 'wg_window.wgsl', 'weight_grad.wgsl'],
   bindings: ['window', 'window', 'rw', 'rw', 'win', 'win', 'step'],
   names: ['dg', 'inp', 'part', 'grad', 'wd', 'win', 'step'],
 };

@@ -4,7 +4,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const weightGradSpec: ProgramSpec = {
-  shader: ['wg_storage.wgsl', 'wg_direct.wgsl', 'weight_grad.wgsl'],
+  shader: ['layer_shape.wgsl', 'wg_storage.wgsl', 'wg_direct.wgsl', 'weight_grad.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['dout', 'inp', 'grad', 'step'],
 };
