@@ -1,14 +1,12 @@
 // back_w_scalar.wgsl — loader of decoder_backward.wgsl for any shape (the heads, OUT not a multiple of 4): dout and
 // the weights read one float at a time (W[o, i] at WOFF + o*WSTRIDE + i), all IN inputs in one dispatch.
-// overrides: WOFF, WSTRIDE
+// overrides: WOFF, WSTRIDE (layer_shape.wgsl)
 // bindings (group 0):
 //   0 params  read        packed parameters
 //   1 dout    read        [rows, OUT] gradient w.r.t. the layer's pre-activation output
 //   2 act     read        [rows, IN] the layer's input activation (for the ReLU mask; unused when MASK = 0)
 //   3 din     read_write  [rows, IN]
 //   4 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
 const KSTEP: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;

@@ -83,6 +83,9 @@ fn tile_rows(row0: u32, nrows: u32, r0: u32) -> array<u32, 8> {
   return rows;
 }
 
+// entry (k, u) of a tile: line k, column u (0 .. 7)
+fn tile_at(t: Tile, k: u32, u: u32) -> f32 { return select(t.hi[k][u & 3u], t.lo[k][u & 3u], u < 4u); }
+
 // t += part, line by line (a block's partial sums added to the running total)
 fn tile_sum(t: ptr<function, Tile>, part: Tile) {
   for (var k = 0u; k < 8u; k++) {

@@ -12,22 +12,13 @@
 //   fn in_first() -> u32, fn in_count() -> u32        the inputs (weight columns) this dispatch covers
 //   fn load_dout(row, c) -> vec4<f32>                 dout[row, c .. c+KSTEP−1] (lanes past KSTEP unused)
 //   fn load_w(o, l0) -> array<vec4<f32>, 2>           W[o, in_first() + l0 .. +7] (clamped to the columns covered)
-// overrides: IN, OUT, MASK, WG (the loaders add theirs)
-override IN: u32 = 8u;
-override OUT: u32 = 6u;
+// overrides: MASK, WG (the loaders add theirs); IN, OUT, WOFF, WSTRIDE from layer_shape.wgsl
 override MASK: u32 = 1u;
 
-fn put(r: u32, c0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-  if (r >= st.nrows) { return; }
-  for (var u = 0u; u < 8u; u++) {
-    let i = c0 + u;
-    if (i < in_first() + in_count()) {
-      let at = (st.row0 + r) * IN + i;
-      var y = select(hi[u & 3u], lo[u & 3u], u < 4u);
-      if (MASK == 1u && !(act[at] > 0.0)) { y = 0.0; }
-      din[at] = y;
-    }
-  }
+fn put(r: u32, i: u32, v: f32) {
+  if (r >= st.nrows || i >= in_first() + in_count()) { return; }
+  let at = (st.row0 + r) * IN + i;
+  din[at] = select(v, 0.0, MASK == 1u && !(act[at] > 0.0));
 }
 
 @compute @workgroup_size(WG)
@@ -48,5 +39,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       tile_add(&t, array<f32, 8>(G[0][j], G[1][j], G[2][j], G[3][j], G[4][j], G[5][j], G[6][j], G[7][j]), w[0], w[1]);
     }
   }
-  for (var k = 0u; k < 8u; k++) { put(r0 + k, in_first() + l0, t.lo[k], t.hi[k]); }
+  for (var k = 0u; k < 8u; k++) {
+    for (var u = 0u; u < 8u; u++) { put(r0 + k, in_first() + l0 + u, tile_at(t, k, u)); }
+  }
 }

@@ -13,23 +13,14 @@
 //   fn load_w(l, c) -> vec4<f32>                      W[out_first() + l, c .. c+KSTEP−1] (lanes past KSTEP unused)
 //   fn load_in(row, c) -> vec4<f32>                   in[row, c .. c+KSTEP−1]
 //   fn param(at) -> f32                               the packed parameter at index at (the biases)
-// overrides: IN, OUT, BOFF, BSTRIDE, RELU (1 = ReLU, 0 = identity), WG (the loaders add theirs)
-override IN: u32 = 8u;
-override OUT: u32 = 6u;
-override BOFF: u32 = 0u;
-override BSTRIDE: u32 = 1u;
+// overrides: RELU (1 = ReLU, 0 = identity), WG; IN, OUT, WOFF, WSTRIDE, BOFF, BSTRIDE from layer_shape.wgsl
 override RELU: u32 = 1u;
 
-fn put(r: u32, o0: u32, lo: vec4<f32>, hi: vec4<f32>) {
-  if (r >= st.nrows) { return; }
-  for (var u = 0u; u < 8u; u++) {
-    let o = o0 + u;
-    if (o < out_first() + out_count()) {
-      var y = select(hi[u & 3u], lo[u & 3u], u < 4u) + param(BOFF + o * BSTRIDE);
-      if (RELU == 1u) { y = max(y, 0.0); }
-      outp[(st.row0 + r) * OUT + o] = y;
-    }
-  }
+fn put(r: u32, o: u32, v: f32) {
+  if (r >= st.nrows || o >= out_first() + out_count()) { return; }
+  var y = v + param(BOFF + o * BSTRIDE);
+  if (RELU == 1u) { y = max(y, 0.0); }
+  outp[(st.row0 + r) * OUT + o] = y;
 }
 
 @compute @workgroup_size(WG)
@@ -57,5 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       tile_add(&t, s, vec4<f32>(W[0][j], W[1][j], W[2][j], W[3][j]), vec4<f32>(W[4][j], W[5][j], W[6][j], W[7][j]));
     }
   }
-  for (var k = 0u; k < 8u; k++) { put(r0 + k, o0, t.lo[k], t.hi[k]); }
+  for (var k = 0u; k < 8u; k++) {
+    for (var u = 0u; u < 8u; u++) { put(r0 + k, o0 + u, tile_at(t, k, u)); }
+  }
 }

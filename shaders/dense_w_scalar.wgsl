@@ -1,13 +1,11 @@
 // dense_w_scalar.wgsl — loader of decoder_dense.wgsl for any shape (the heads, IN not a multiple of 4): weights and
 // inputs read one float at a time (W[o, i] at WOFF + o*WSTRIDE + i), all OUT outputs in one dispatch.
-// overrides: WOFF, WSTRIDE
+// overrides: WOFF, WSTRIDE (layer_shape.wgsl)
 // bindings (group 0):
 //   0 params  read        packed parameters
 //   1 inp     read        [rows, IN]   (hidden states h or the previous layer's activations)
 //   2 outp    read_write  [rows, OUT]
 //   3 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
 const KSTEP: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;

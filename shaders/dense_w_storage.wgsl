@@ -1,13 +1,11 @@
 // dense_w_storage.wgsl — loader of decoder_dense.wgsl: the weights read from the parameters as vec4 (WOFF and
 // WSTRIDE multiples of 4: W[o, i] at WOFF + o*WSTRIDE + i), all OUT outputs in one dispatch.
-// overrides: WOFF, WSTRIDE (multiples of 4)
+// overrides: WOFF, WSTRIDE (multiples of 4) (layer_shape.wgsl)
 // bindings (group 0):
 //   0 params  read        packed parameters as vec4
 //   1 inp     read        [rows, IN] as vec4
 //   2 outp    read_write  [rows, OUT]
 //   3 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
 const KSTEP: u32 = 4u;
 
 @group(0) @binding(0) var<storage, read> params: array<vec4<f32>>;

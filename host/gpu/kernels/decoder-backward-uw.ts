@@ -5,7 +5,7 @@ import { Program, type ProgramSpec } from '../program.js';
 import { WINDOW_FLOATS } from './gru-forward-uw.js';
 
 export const decoderBackwardUwSpec: ProgramSpec = {
-  shader: ['back_w_uniform.wgsl', 'decoder_backward.wgsl'],
+  shader: ['layer_shape.wgsl', 'back_w_uniform.wgsl', 'decoder_backward.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'window', 'win', 'step'],
   names: ['dout', 'act', 'din', 'w', 'win', 'step'],
 };

@@ -5,7 +5,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderBackwardV4Spec: ProgramSpec = {
-  shader: ['back_w_storage.wgsl', 'decoder_backward.wgsl'],
+  shader: ['layer_shape.wgsl', 'back_w_storage.wgsl', 'decoder_backward.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'rw', 'step'],
   names: ['params', 'dout', 'act', 'din', 'step'],
 };

@@ -4,7 +4,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderBackwardSpec: ProgramSpec = {
-  shader: ['back_w_scalar.wgsl', 'decoder_backward.wgsl'],
+  shader: ['layer_shape.wgsl', 'back_w_scalar.wgsl', 'decoder_backward.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'rw', 'step'],
   names: ['params', 'dout', 'act', 'din', 'step'],
 };

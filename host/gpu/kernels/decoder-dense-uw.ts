@@ -5,7 +5,7 @@ import { Program, type ProgramSpec } from '../program.js';
 import { WINDOW_FLOATS } from './gru-forward-uw.js';
 
 export const decoderDenseUwSpec: ProgramSpec = {
-  shader: ['dense_w_uniform.wgsl', 'decoder_dense.wgsl'],
+  shader: ['layer_shape.wgsl', 'dense_w_uniform.wgsl', 'decoder_dense.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'window', 'win', 'step'],
   names: ['params', 'inp', 'outp', 'w', 'win', 'step'],
 };

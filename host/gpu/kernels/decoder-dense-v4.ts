@@ -5,7 +5,7 @@ import { Program, type ProgramSpec } from '../program.js';
 import type { DenseShape } from './decoder-dense.js';
 
 export const decoderDenseV4Spec: ProgramSpec = {
-  shader: ['dense_w_storage.wgsl', 'decoder_dense.wgsl'],
+  shader: ['layer_shape.wgsl', 'dense_w_storage.wgsl', 'decoder_dense.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['params', 'inp', 'outp', 'step'],
 };

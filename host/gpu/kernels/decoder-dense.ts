@@ -4,7 +4,7 @@ import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderDenseSpec: ProgramSpec = {
-  shader: ['dense_w_scalar.wgsl', 'decoder_dense.wgsl'],
+  shader: ['layer_shape.wgsl', 'dense_w_scalar.wgsl', 'decoder_dense.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['params', 'inp', 'outp', 'step'],
 };
