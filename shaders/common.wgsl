@@ -61,3 +61,35 @@ fn gru_gate_grads(dh: f32, g: GruGates, ghn: f32, hp: f32) -> GruGates {
 
 // the flat invocation index of a 1-D or 2-D grid of WG-wide workgroups
 fn flat_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 { return (wid.x + wid.y * nwg.x) * WG + lid; }
+
+// Tile: the 8 × 8 register tile of the tiled products (weight gradients, decoder layers, the GRU hidden backward):
+// 8 lines k of two vec4 (lo: columns 0 .. 3, hi: 4 .. 7). On llvmpipe every storage load is a per-lane scalar load,
+// far dearer than arithmetic, so 16 loads feed 64 multiply-adds.
+struct Tile { lo: array<vec4<f32>, 8>, hi: array<vec4<f32>, 8> }
+
+// one step of a tile's inner loop: line k += s[k] · (lo, hi)
+fn tile_add(t: ptr<function, Tile>, s: array<f32, 8>, lo: vec4<f32>, hi: vec4<f32>) {
+  for (var k = 0u; k < 8u; k++) {
+    (*t).lo[k] += s[k] * lo;
+    (*t).hi[k] += s[k] * hi;
+  }
+}
+
+// the 8 rows r0 .. r0+7 of a tile in a step record's rows row0 .. row0+nrows−1, as absolute row indices (rows past
+// the record repeat its last row: their results are not stored)
+fn tile_rows(row0: u32, nrows: u32, r0: u32) -> array<u32, 8> {
+  var rows: array<u32, 8>;
+  for (var k = 0u; k < 8u; k++) { rows[k] = row0 + min(r0 + k, nrows - 1u); }
+  return rows;
+}
+
+// entry (k, u) of a tile: line k, column u (0 .. 7)
+fn tile_at(t: Tile, k: u32, u: u32) -> f32 { return select(t.hi[k][u & 3u], t.lo[k][u & 3u], u < 4u); }
+
+// t += part, line by line (a block's partial sums added to the running total)
+fn tile_sum(t: ptr<function, Tile>, part: Tile) {
+  for (var k = 0u; k < 8u; k++) {
+    (*t).lo[k] += part.lo[k];
+    (*t).hi[k] += part.hi[k];
+  }
+}

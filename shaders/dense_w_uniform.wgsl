@@ -1,4 +1,4 @@
-// dense_w_uniform.wgsl — loader of decoder_dense4.wgsl: the weights read from a 64 KiB UNIFORM window (on llvmpipe a
+// dense_w_uniform.wgsl — loader of decoder_dense.wgsl: the weights read from a 64 KiB UNIFORM window (on llvmpipe a
 // uniform load is several times cheaper than a storage load). The engine copies each layer's weight rows into windows
 // of UO whole rows (UO·IN ≤ 16384 floats, UO a multiple of 8 or all OUT rows) and dispatches once per window.
 // bindings (group 0):
@@ -9,6 +9,7 @@
 //   4 win     uniform     (dynamic offset) o0, nout
 //   5 step    uniform     (dynamic offset) rows row0 .. row0+nrows-1
 struct Win { o0: u32, nout: u32, p0: u32, p1: u32 }
+const KSTEP: u32 = 4u;
 
 @group(0) @binding(0) var<storage, read> params: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> inp: array<vec4<f32>>;
@@ -19,5 +20,6 @@ struct Win { o0: u32, nout: u32, p0: u32, p1: u32 }
 
 fn out_first() -> u32 { return win.o0; }
 fn out_count() -> u32 { return win.nout; }
-fn w_row(l: u32) -> u32 { return l * (IN / 4u); }
-fn load_w(i: u32) -> vec4<f32> { return w[i]; }
+fn param(at: u32) -> f32 { return params[at / 4u][at % 4u]; }
+fn load_w(l: u32, c: u32) -> vec4<f32> { return w[(l * IN + c) / 4u]; }
+fn load_in(row: u32, c: u32) -> vec4<f32> { return inp[(row * IN + c) / 4u]; }

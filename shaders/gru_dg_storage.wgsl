@@ -1,4 +1,5 @@
-// gru_dg_storage.wgsl — loader of gru_hidden_uw.wgsl: dgh of step k read from its storage buffer (vec4 loads).
+// gru_dg_storage.wgsl — loader of gru_backward_hidden.wgsl (with gru_dg_window.wgsl): dgh of step k read from its
+// storage buffer (vec4 loads).
 // bindings (group 0):
 //   0 gates  read        [T*B, 4H] (z)
 //   1 dhdec  read        [T*B, H]
@@ -22,4 +23,4 @@
 fn block_first() -> u32 { return 0u; }
 fn block_end() -> u32 { return st.B; }
 fn dg_row(b: u32) -> u32 { return (st.k * st.B + b) * (3u * H / 4u) + win.g0 / 4u; }
-fn load_dg(i: u32) -> vec4<f32> { return dgh[i]; }
+fn load_dg(db: u32, c: u32) -> vec4<f32> { return dgh[db + c / 4u]; }

@@ -1,6 +1,6 @@
-// gru_dg_uniform.wgsl — loader of gru_hidden_uw.wgsl: dgh of step k ALSO read from uniform windows (written by
-// gru_backward_gates_w.wgsl), so both operands of the inner loop are uniform loads. One dispatch per (W_hh window d,
-// batch block); the running sum is kept in `part` between the windows of d, in row order.
+// gru_dg_uniform.wgsl — loader of gru_backward_hidden.wgsl (with gru_dg_window.wgsl): dgh of step k ALSO read from
+// uniform windows (written by gru_dgh_window.wgsl), so both operands of the inner loop are uniform loads. One
+// dispatch per (W_hh window d, batch block); the running sum is kept in `part` between the windows of d, in row order.
 // overrides: UW (units per W_hh window, multiple of 4)
 // bindings (group 0):
 //   0 gates  read        [T*B, 4H] (z)
@@ -29,4 +29,4 @@ override UW: u32 = 8u;
 fn block_first() -> u32 { return blk.bb0; }
 fn block_end() -> u32 { return blk.bb0 + blk.nb; }
 fn dg_row(b: u32) -> u32 { return (b - blk.bb0) * (UW / 4u); }
-fn load_dg(i: u32) -> vec4<f32> { return dg[i]; }
+fn load_dg(db: u32, c: u32) -> vec4<f32> { return dg[db + c / 4u]; }

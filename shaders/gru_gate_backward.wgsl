@@ -1,4 +1,4 @@
-// gru_gate_backward.wgsl — the piece the BPTT kernels share (gru_backward_gates.wgsl, gru_backward_gates_w.wgsl,
+// gru_gate_backward.wgsl — the piece the BPTT kernels share (gru_backward_gates.wgsl,
 // gru_bptt.wgsl): one cell's gate gradients from the total gradient dh w.r.t. its output (common.wgsl
 // gru_gate_grads), written to dgi and dgh. The module declares `gates` [T*B, 4H] (r | z | n | ghn, read), `dgi` and
 // `dgh` [T*B, 3H] (read_write) and the override H.

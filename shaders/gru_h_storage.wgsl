@@ -1,5 +1,6 @@
-// gru_h_storage.wgsl — loader of gru_step_uw.wgsl: h_k read from the hidden-state buffer itself (vec4 loads).
-// bindings (group 0):
+// gru_h_storage.wgsl — loader of gru_forward.wgsl (with gru_w_window.wgsl): h_k read from the hidden-state buffer
+// itself (vec4 loads).
+// bindings (group 0; 0 .. 6 declared by gru_w_window.wgsl):
 //   0 params  read        packed parameters (biases)
 //   1 gi      read        [T*B, 3H] input projections, row k*B+b
 //   2 h       read_write  [(T+1)*B, H] as vec4 (reads h_k, writes h_{k+1})
@@ -9,20 +10,13 @@
 //   6 wn      uniform     (dynamic offset) W_hn rows, same
 //   7 win     uniform     (dynamic offset) j0 (first unit of the window), nunits
 //   8 step    uniform     (dynamic offset) k, B
-@group(0) @binding(0) var<storage, read> params: array<f32>;
-@group(0) @binding(1) var<storage, read> gi: array<f32>;
-@group(0) @binding(2) var<storage, read_write> h: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> gates: array<f32>;
-@group(0) @binding(4) var<uniform> wr: array<vec4<f32>, 4096>;
-@group(0) @binding(5) var<uniform> wz: array<vec4<f32>, 4096>;
-@group(0) @binding(6) var<uniform> wn: array<vec4<f32>, 4096>;
 @group(0) @binding(7) var<uniform> win: Win;
 @group(0) @binding(8) var<uniform> st: Step;
 
 fn block_first() -> u32 { return 0u; }
 fn block_end() -> u32 { return st.B; }
 fn h_row(b: u32) -> u32 { return (st.k * st.B + b) * (H / 4u); }
-fn load_h(i: u32) -> vec4<f32> { return h[i]; }
+fn load_h(hb: u32, c: u32) -> vec4<f32> { return h[hb + c / 4u]; }
 fn hidden_prev(b: u32, row: u32, j: u32) -> f32 {
   let at = row * H + j;
   return h[at / 4u][at % 4u];

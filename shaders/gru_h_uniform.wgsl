@@ -1,8 +1,8 @@
-// gru_h_uniform.wgsl — loader of gru_step_uw.wgsl: h_k ALSO read from a uniform window, so that both operands of
-// the inner loop are uniform loads. The engine keeps h_k in one of two ping-pong copies (this step reads hw, a [B, H]
-// copy of h_k, and writes h_{k+1} to h and to hwn, the other copy); one dispatch per (W_hh window, batch block of at
-// most 16384/H rows).
-// bindings (group 0):
+// gru_h_uniform.wgsl — loader of gru_forward.wgsl (with gru_w_window.wgsl): h_k ALSO read from a uniform window, so
+// that both operands of the inner loop are uniform loads. The engine keeps h_k in one of two ping-pong copies (this
+// step reads hw, a [B, H] copy of h_k, and writes h_{k+1} to h and to hwn, the other copy); one dispatch per (W_hh
+// window, batch block of at most 16384/H rows).
+// bindings (group 0; 0 .. 6 declared by gru_w_window.wgsl):
 //   0 params  read        packed parameters (biases)
 //   1 gi      read        [T*B, 3H] input projections, row k*B+b
 //   2 h       read_write  [(T+1)*B, H] (writes h_{k+1})
@@ -15,13 +15,6 @@
 //   9 win     uniform     (dynamic offset) j0 (first unit of the window), nunits
 //  10 blk     uniform     (dynamic offset) bb0, nb: the batch block
 //  11 step    uniform     (dynamic offset) k, B
-@group(0) @binding(0) var<storage, read> params: array<f32>;
-@group(0) @binding(1) var<storage, read> gi: array<f32>;
-@group(0) @binding(2) var<storage, read_write> h: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> gates: array<f32>;
-@group(0) @binding(4) var<uniform> wr: array<vec4<f32>, 4096>;
-@group(0) @binding(5) var<uniform> wz: array<vec4<f32>, 4096>;
-@group(0) @binding(6) var<uniform> wn: array<vec4<f32>, 4096>;
 @group(0) @binding(7) var<uniform> hw: array<vec4<f32>, 4096>;
 @group(0) @binding(8) var<storage, read_write> hwn: array<f32>;
 @group(0) @binding(9) var<uniform> win: Win;
@@ -31,7 +24,7 @@
 fn block_first() -> u32 { return blk.bb0; }
 fn block_end() -> u32 { return blk.bb0 + blk.nb; }
 fn h_row(b: u32) -> u32 { return (b - blk.bb0) * (H / 4u); }
-fn load_h(i: u32) -> vec4<f32> { return hw[i]; }
+fn load_h(hb: u32, c: u32) -> vec4<f32> { return hw[hb + c / 4u]; }
 fn hidden_prev(b: u32, row: u32, j: u32) -> f32 {
   let lat = (b - blk.bb0) * H + j;
   return hw[lat / 4u][lat % 4u];

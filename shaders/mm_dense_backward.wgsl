@@ -2,17 +2,13 @@
 //   din[r, i] = (Σ_o dout[r, o] W[o, i]) · [act[r, i] > 0]     (M = rows, N = IN, K = OUT)
 // the ReLU mask of the layer's INPUT activation when MASK = 1 (the pre-activation gradient of the layer below);
 // MASK = 0 for the first layer, whose input is h. W as in mm_dense_forward.wgsl.
-// overrides: IN, OUT, WOFF, WSTRIDE, MASK
+// overrides (IN, OUT, WOFF, WSTRIDE from layer_shape.wgsl), MASK
 // bindings (group 0):
 //   0 params  read        packed parameters
 //   1 dout    read        [rows, OUT]
 //   2 act     read        [rows, IN] (unused when MASK = 0)
 //   3 din     read_write  [rows, IN]
 //   4 step    uniform     (dynamic offset) Step: row0, nrows
-override IN: u32 = 8u;
-override OUT: u32 = 6u;
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
 override MASK: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;

@@ -1,18 +1,12 @@
 // mm_dense_forward.wgsl — loaders of matmul.wgsl for one decoder layer over rows row0 .. row0+nrows−1:
 //   out[r, o] = act(Σ_i in[r, i] W[o, i] + b[o])     (M = rows, N = OUT, K = IN)
 // W[o, i] at WOFF + o·WSTRIDE + i, b[o] at BOFF + o·BSTRIDE (the heads: OUT = 2, WSTRIDE = BSTRIDE = M + 1).
-// overrides: IN, OUT, WOFF, WSTRIDE, BOFF, BSTRIDE, RELU (1 = ReLU, 0 = identity)
+// overrides (IN, OUT, WOFF, WSTRIDE, BOFF, BSTRIDE from layer_shape.wgsl), RELU (1 = ReLU, 0 = identity)
 // bindings (group 0):
 //   0 params  read        packed parameters
 //   1 inp     read        [rows, IN]
 //   2 outp    read_write  [rows, OUT]
 //   3 step    uniform     (dynamic offset) Step: row0, nrows
-override IN: u32 = 8u;
-override OUT: u32 = 6u;
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
-override BOFF: u32 = 0u;
-override BSTRIDE: u32 = 1u;
 override RELU: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> params: array<f32>;

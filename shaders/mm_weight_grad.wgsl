@@ -2,18 +2,12 @@
 //   dW[o, i] = Σ_r dout[r, o] in[r, i],  db[o] = Σ_r dout[r, o]      (M = OUT, N = IN + HAS_BIAS, K = rows)
 // the bias is column IN of the product (an input of 1). Used for every decoder Linear and for the GRU (W_hh from
 // dgh and h_0..h_{T−1}; W_ih from dgi and xin). Step.flag = 1 adds to the gradient (batch chunks), 0 overwrites.
-// overrides: IN, OUT, WOFF, WSTRIDE, BOFF, BSTRIDE, HAS_BIAS
+// overrides (IN, OUT, WOFF, WSTRIDE, BOFF, BSTRIDE from layer_shape.wgsl), HAS_BIAS
 // bindings (group 0):
 //   0 dout   read        [rows, OUT]
 //   1 inp    read        [rows, IN]
 //   2 grad   read_write  packed gradient (the parameters' layout)
 //   3 step   uniform     (dynamic offset) Step: row0, nrows, flag
-override IN: u32 = 8u;
-override OUT: u32 = 6u;
-override WOFF: u32 = 0u;
-override WSTRIDE: u32 = 8u;
-override BOFF: u32 = 0u;
-override BSTRIDE: u32 = 1u;
 override HAS_BIAS: u32 = 1u;
 
 @group(0) @binding(0) var<storage, read> dout: array<f32>;

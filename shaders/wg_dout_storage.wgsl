@@ -1,5 +1,5 @@
-// wg_dout_storage.wgsl — loader of weight_grad_uwin.wgsl: dout read from its storage buffer as vec4 (OUT a multiple
-// of 4), all OUT rows in one dispatch.
+// wg_dout_storage.wgsl — loader of weight_grad.wgsl (with wg_window.wgsl): dout read from its storage buffer as
+// vec4 (OUT a multiple of 4), all OUT rows in one dispatch.
 // bindings (group 0):
 //   0 dout   read        [rows, OUT] as vec4
 //   1 inp    uniform     (dynamic offset) rows row0 + win.r0 .. + win.n − 1 of the input activations, [n, IN]
@@ -16,4 +16,4 @@
 
 fn out_first() -> u32 { return 0u; }
 fn out_count() -> u32 { return OUT; }
-fn load_dout(r: u32, wrow0: u32, q: u32) -> vec4<f32> { return dout[r * (OUT / 4u) + q]; }
+fn dout4(r: u32, q: u32) -> vec4<f32> { return dout[r * (OUT / 4u) + q]; }

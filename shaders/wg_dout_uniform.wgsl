@@ -1,6 +1,7 @@
-// wg_dout_uniform.wgsl — loader of weight_grad_uwin.wgsl for W_hh: dgh ALSO read from uniform windows, the windowed
-// copy that gru_backward_gates_w.wgsl writes for every step ([T][3·NW W_hh windows][BP rows][UW]), so both operands of
-// the inner loop are uniform loads. One dispatch per (W_hh window of UW gate rows, window of WR rows of step k).
+// wg_dout_uniform.wgsl — loader of weight_grad.wgsl (with wg_window.wgsl) for W_hh: dgh ALSO read from uniform windows,
+// the windowed copy that gru_dgh_window.wgsl writes for every step ([T][3·NW W_hh windows][BP rows][UW]), so both
+// operands of the inner loop are uniform loads. One dispatch per (W_hh window of UW gate rows, window of WR rows of
+// step k).
 // overrides: UW (gate rows per W_hh window, a multiple of 4)
 // bindings (group 0):
 //   0 dg     uniform     (dynamic offset) dgh of rows row0 + win.r0 .., gate rows wd.g0 .. wd.g0+wd.rows−1, [n, UW]
@@ -24,4 +25,4 @@ override UW: u32 = 8u;
 
 fn out_first() -> u32 { return wd.g0; }
 fn out_count() -> u32 { return wd.rows; }
-fn load_dout(r: u32, wrow0: u32, q: u32) -> vec4<f32> { return dg[(r - wrow0) * (UW / 4u) + q]; }
+fn dout4(r: u32, q: u32) -> vec4<f32> { return dg[(r - row_first()) * (UW / 4u) + q]; }

@@ -1,11 +1,11 @@
-// shaders/decoder_backward4.wgsl behind back_w_uniform.wgsl: decoder_backward.wgsl for the MLP layers with the weights
+// shaders/decoder_backward.wgsl behind back_w_uniform.wgsl: for the MLP layers with the weights
 // read from 64 KiB uniform windows of whole weight columns (IN and OUT multiples of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 import { WINDOW_FLOATS } from './gru-forward-uw.js';
 
 export const decoderBackwardUwSpec: ProgramSpec = {
-  shader: ['back_w_uniform.wgsl', 'decoder_backward4.wgsl'],
+  shader: ['layer_shape.wgsl', 'back_w_uniform.wgsl', 'decoder_backward.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'window', 'win', 'step'],
   names: ['dout', 'act', 'din', 'w', 'win', 'step'],
 };

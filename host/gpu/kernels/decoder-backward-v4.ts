@@ -1,11 +1,11 @@
-// shaders/decoder_backward4.wgsl behind back_w_storage.wgsl: decoder_backward.wgsl with vec4 loads of dout (along the
+// shaders/decoder_backward.wgsl behind back_w_storage.wgsl: vec4 loads of dout (along the
 // outputs) and of the weight rows (along the inputs); IN, OUT, WOFF and WSTRIDE multiples of 4; same result bit for
 // bit.
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderBackwardV4Spec: ProgramSpec = {
-  shader: ['back_w_storage.wgsl', 'decoder_backward4.wgsl'],
+  shader: ['layer_shape.wgsl', 'back_w_storage.wgsl', 'decoder_backward.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'rw', 'step'],
   names: ['params', 'dout', 'act', 'din', 'step'],
 };

@@ -1,9 +1,10 @@
-// shaders/decoder_backward.wgsl: din = (Wᵀ · dout) ⊙ [act > 0] for one decoder layer (or the heads).
+// shaders/decoder_backward.wgsl behind back_w_scalar.wgsl: din = (Wᵀ · dout) ⊙ [act > 0] for one decoder
+// layer (or the heads).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderBackwardSpec: ProgramSpec = {
-  shader: 'decoder_backward.wgsl',
+  shader: ['layer_shape.wgsl', 'back_w_scalar.wgsl', 'decoder_backward.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'rw', 'step'],
   names: ['params', 'dout', 'act', 'din', 'step'],
 };

@@ -1,11 +1,11 @@
-// shaders/decoder_dense4.wgsl behind dense_w_uniform.wgsl: decoder_dense.wgsl for the MLP layers with the weights read
+// shaders/decoder_dense.wgsl behind dense_w_uniform.wgsl: for the MLP layers with the weights read
 // from 64 KiB uniform windows of whole weight rows (IN a multiple of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 import { WINDOW_FLOATS } from './gru-forward-uw.js';
 
 export const decoderDenseUwSpec: ProgramSpec = {
-  shader: ['dense_w_uniform.wgsl', 'decoder_dense4.wgsl'],
+  shader: ['layer_shape.wgsl', 'dense_w_uniform.wgsl', 'decoder_dense.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'window', 'win', 'step'],
   names: ['params', 'inp', 'outp', 'w', 'win', 'step'],
 };

@@ -1,11 +1,11 @@
-// shaders/decoder_dense4.wgsl behind dense_w_storage.wgsl: decoder_dense.wgsl with vec4 loads of the weights and inputs
+// shaders/decoder_dense.wgsl behind dense_w_storage.wgsl: vec4 loads of the weights and inputs
 // along the input axis (IN, WOFF and WSTRIDE multiples of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 import type { DenseShape } from './decoder-dense.js';
 
 export const decoderDenseV4Spec: ProgramSpec = {
-  shader: ['dense_w_storage.wgsl', 'decoder_dense4.wgsl'],
+  shader: ['layer_shape.wgsl', 'dense_w_storage.wgsl', 'decoder_dense.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['params', 'inp', 'outp', 'step'],
 };

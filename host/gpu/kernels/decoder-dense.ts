@@ -1,9 +1,10 @@
-// shaders/decoder_dense.wgsl: y = act(W · in + b) for the decoder's MLP layers and its μ/logvar heads.
+// shaders/decoder_dense.wgsl behind dense_w_scalar.wgsl: y = act(W · in + b) for the decoder's MLP layers
+// and its μ/logvar heads.
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderDenseSpec: ProgramSpec = {
-  shader: 'decoder_dense.wgsl',
+  shader: ['layer_shape.wgsl', 'dense_w_scalar.wgsl', 'decoder_dense.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['params', 'inp', 'outp', 'step'],
 };

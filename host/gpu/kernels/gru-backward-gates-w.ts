@@ -1,10 +1,10 @@
-// shaders/gru_backward_gates_w.wgsl: gru_backward_gates.wgsl that also writes dgh in the uniform-window layout read by
+// shaders/gru_backward_gates.wgsl behind gru_dgh_window.wgsl: also writes dgh in the uniform-window layout read by
 // gru_dg_uniform.wgsl and wg_dout_uniform.wgsl.
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruBackwardGatesWSpec: ProgramSpec = {
-  shader: ['gru_gate_backward.wgsl', 'gru_backward_gates_w.wgsl'],
+  shader: ['gru_gate_backward.wgsl', 'gru_dgh_window.wgsl', 'gru_backward_gates.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'ro', 'rw', 'rw', 'rw', 'step'],
   names: ['gates', 'h', 'dhdec', 'dhrec', 'dgi', 'dgh', 'dghw', 'step'],
 };

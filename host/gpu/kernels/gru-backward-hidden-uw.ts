@@ -1,10 +1,10 @@
-// shaders/gru_hidden_uw.wgsl behind gru_dg_storage.wgsl: BPTT recurrent gradient with W_hh from the uniform windows (H
-// a multiple of 4).
+// shaders/gru_backward_hidden.wgsl behind gru_dg_storage.wgsl: BPTT recurrent gradient with W_hh from the uniform
+// windows (H a multiple of 4).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruBackwardHiddenUwSpec: ProgramSpec = {
-  shader: ['gru_dg_storage.wgsl', 'gru_hidden_uw.wgsl'],
+  shader: ['gru_dg_storage.wgsl', 'gru_dg_window.wgsl', 'gru_backward_hidden.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'ro', 'rw', 'rw', 'window', 'win', 'step'],
   names: ['gates', 'dhdec', 'dhin', 'dgh', 'part', 'dhout', 'w', 'win', 'step'],
 };

@@ -1,10 +1,10 @@
-// shaders/gru_hidden_uw.wgsl behind gru_dg_uniform.wgsl: the BPTT recurrent gradient with both W_hh and dgh read from
-// uniform windows (dgh as written by gru_backward_gates_w.wgsl; H and UW multiples of 4; same result bit for bit).
+// shaders/gru_backward_hidden.wgsl behind gru_dg_uniform.wgsl: the BPTT recurrent gradient with both W_hh and dgh read
+// from uniform windows (dgh as written by gru_dgh_window.wgsl; H and UW multiples of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruBackwardHiddenUwdSpec: ProgramSpec = {
-  shader: ['gru_dg_uniform.wgsl', 'gru_hidden_uw.wgsl'],
+  shader: ['gru_dg_uniform.wgsl', 'gru_dg_window.wgsl', 'gru_backward_hidden.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'rw', 'rw', 'window', 'window', 'win', 'win', 'step'],
   names: ['gates', 'dhdec', 'dhin', 'part', 'dhout', 'w', 'dg', 'win', 'blk', 'step'],
 };

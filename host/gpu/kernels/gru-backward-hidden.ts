@@ -1,9 +1,10 @@
-// shaders/gru_backward_hidden.wgsl: BPTT step k, recurrent gradient w.r.t. h_k (z ⊙ dh + W_hhᵀ dgh).
+// shaders/gru_backward_hidden.wgsl behind gru_dg_scalar.wgsl: BPTT step k, recurrent gradient w.r.t. h_k (z ⊙ dh +
+// W_hhᵀ dgh).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruBackwardHiddenSpec: ProgramSpec = {
-  shader: 'gru_backward_hidden.wgsl',
+  shader: ['gru_dg_scalar.wgsl', 'gru_backward_hidden.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'ro', 'ro', 'rw', 'step'],
   names: ['params', 'gates', 'dhdec', 'dhin', 'dgh', 'dhout', 'step'],
 };

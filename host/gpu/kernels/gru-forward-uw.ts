@@ -1,10 +1,10 @@
-// shaders/gru_step_uw.wgsl behind gru_h_storage.wgsl: one GRU time step with W_hh read from 64 KiB uniform windows (H a
+// shaders/gru_forward.wgsl behind gru_h_storage.wgsl: one GRU time step with W_hh read from 64 KiB uniform windows (H a
 // multiple of 4).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruForwardUwSpec: ProgramSpec = {
-  shader: ['gru_h_storage.wgsl', 'gru_step_uw.wgsl'],
+  shader: ['gru_h_storage.wgsl', 'gru_w_window.wgsl', 'gru_forward.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'rw', 'window', 'window', 'window', 'win', 'step'],
   names: ['params', 'gi', 'h', 'gates', 'wr', 'wz', 'wn', 'win', 'step'],
 };

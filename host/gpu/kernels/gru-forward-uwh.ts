@@ -1,10 +1,10 @@
-// shaders/gru_step_uw.wgsl behind gru_h_uniform.wgsl: one GRU time step with W_hh AND h_k read from uniform windows
+// shaders/gru_forward.wgsl behind gru_h_uniform.wgsl: one GRU time step with W_hh AND h_k read from uniform windows
 // (ping-pong copies of h_k; H a multiple of 4; same result bit for bit as gru_forward.wgsl).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruForwardUwhSpec: ProgramSpec = {
-  shader: ['gru_h_uniform.wgsl', 'gru_step_uw.wgsl'],
+  shader: ['gru_h_uniform.wgsl', 'gru_w_window.wgsl', 'gru_forward.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'rw', 'window', 'window', 'window', 'window', 'rw', 'win', 'win', 'step'],
   names: ['params', 'gi', 'h', 'gates', 'wr', 'wz', 'wn', 'hw', 'hwn', 'win', 'blk', 'step'],
 };

@@ -1,9 +1,9 @@
-// shaders/gru_forward.wgsl: one GRU time step, keeping r, z, n, W_hn h + b_hn for backward.
+// shaders/gru_forward.wgsl behind gru_h_scalar.wgsl: one GRU time step, keeping r, z, n, W_hn h + b_hn for backward.
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const gruForwardSpec: ProgramSpec = {
-  shader: 'gru_forward.wgsl',
+  shader: ['gru_h_scalar.wgsl', 'gru_forward.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'rw', 'step'],
   names: ['params', 'gi', 'h', 'gates', 'step'],
 };

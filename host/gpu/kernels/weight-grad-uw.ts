@@ -1,11 +1,12 @@
-// shaders/weight_grad_uwin.wgsl behind wg_dout_storage.wgsl: weight_grad.wgsl for the large layers with the input
-// activations read from 64 KiB uniform windows of whole rows (IN a multiple of 64, OUT of 4; same result bit for bit).
+// shaders/weight_grad.wgsl behind wg_dout_storage.wgsl and wg_window.wgsl: the weight gradient of the large layers with
+// the input activations read from 64 KiB uniform windows of whole rows (IN a multiple of 64, OUT of 4; same result bit
+// for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 import { WINDOW_FLOATS } from './gru-forward-uw.js';
 
 export const weightGradUwSpec: ProgramSpec = {
-  shader: ['wg_dout_storage.wgsl', 'weight_grad_uwin.wgsl'],
+  shader: ['layer_shape.wgsl', 'wg_dout_storage.wgsl', 'wg_window.wgsl', 'weight_grad.wgsl'],
   bindings: ['ro', 'window', 'rw', 'rw', 'win', 'step'],
   names: ['dout', 'inp', 'part', 'grad', 'win', 'step'],
 };

@@ -1,10 +1,11 @@
-// shaders/weight_grad_uwin.wgsl behind wg_dout_uniform.wgsl: the W_hh gradient with dgh (gru_backward_gates_w.wgsl's
-// windowed copy) and h both read from uniform windows (see weight-grad-uw.ts; same result bit for bit).
+// shaders/weight_grad.wgsl behind wg_dout_uniform.wgsl and wg_window.wgsl: the W_hh gradient with dgh
+// (gru_dgh_window.wgsl's windowed copy) and h both read from uniform windows (see weight-grad-uw.ts; same result
+// bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const weightGradUwdSpec: ProgramSpec = {
-  shader: ['wg_dout_uniform.wgsl', 'weight_grad_uwin.wgsl'],
+  shader: ['layer_shape.wgsl', 'wg_dout_uniform.wgsl', 'wg_window.wgsl', 'weight_grad.wgsl'],
   bindings: ['window', 'window', 'rw', 'rw', 'win', 'win', 'step'],
   names: ['dg', 'inp', 'part', 'grad', 'wd', 'win', 'step'],
 };

@@ -1,10 +1,10 @@
-// shaders/weight_grad_v4.wgsl: weight_grad.wgsl with vec4 loads of dout and inp (IN and OUT multiples of 4; same
-// result bit for bit).
+// shaders/weight_grad.wgsl behind wg_storage4.wgsl and wg_direct.wgsl: vec4 loads of dout and inp (IN and OUT
+// multiples of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const weightGradV4Spec: ProgramSpec = {
-  shader: 'weight_grad_v4.wgsl',
+  shader: ['layer_shape.wgsl', 'wg_storage4.wgsl', 'wg_direct.wgsl', 'weight_grad.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['dout', 'inp', 'grad', 'step'],
 };

@@ -1,9 +1,10 @@
-// shaders/weight_grad.wgsl: dW = Σ_rows dout ⊗ in, db = Σ_rows dout, written into the packed gradient.
+// shaders/weight_grad.wgsl behind wg_storage.wgsl and wg_direct.wgsl: dW = Σ_rows dout ⊗ in, db = Σ_rows dout,
+// written into the packed gradient.
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const weightGradSpec: ProgramSpec = {
-  shader: 'weight_grad.wgsl',
+  shader: ['layer_shape.wgsl', 'wg_storage.wgsl', 'wg_direct.wgsl', 'weight_grad.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['dout', 'inp', 'grad', 'step'],
 };

@@ -10,19 +10,19 @@ const TILE = 64; // matmul.wgsl's result tile
 const MATMUL_WG = 256;
 
 const forwardSpec: ProgramSpec = {
-  shader: ['mm_dense_forward.wgsl', 'matmul.wgsl'],
+  shader: ['layer_shape.wgsl', 'mm_dense_forward.wgsl', 'matmul.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['params', 'inp', 'outp', 'step'],
 };
 
 const backwardSpec: ProgramSpec = {
-  shader: ['mm_dense_backward.wgsl', 'matmul.wgsl'],
+  shader: ['layer_shape.wgsl', 'mm_dense_backward.wgsl', 'matmul.wgsl'],
   bindings: ['ro', 'ro', 'ro', 'rw', 'step'],
   names: ['params', 'dout', 'act', 'din', 'step'],
 };
 
 const weightGradSpec: ProgramSpec = {
-  shader: ['mm_weight_grad.wgsl', 'matmul.wgsl'],
+  shader: ['layer_shape.wgsl', 'mm_weight_grad.wgsl', 'matmul.wgsl'],
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['dout', 'inp', 'grad', 'step'],
 };

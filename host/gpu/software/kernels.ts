@@ -65,7 +65,7 @@ export class SoftwareKernels implements PlanKernels {
 
   allocate(cap: { B: number; T: number }, step: GPUBuffer): WorkBuffers {
     const H = this.config.hidden;
-    // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad_uwin.wgsl)
+    // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad.wgsl behind wg_window.wgsl)
     const buf = allocateWork(
       this.gpu.device,
       this.config,

@@ -11,7 +11,7 @@ const STORAGE = 0x80;
 const WINDOW_BYTES = 65536;
 
 export class SoftwareWindows {
-  /** W_hh in uniform windows (gru_step_uw.wgsl), its records forward and backward */
+  /** W_hh in uniform windows (gru_forward.wgsl behind gru_h_storage/gru_h_uniform), its records forward and backward */
   readonly whh?: { buf: GPUBuffer; records: GPUBuffer; recordsBwd: GPUBuffer };
   /** MLP weights by rows (dense_w_uniform.wgsl) and by columns (back_w_uniform.wgsl), with their records */
   readonly dense?: { buf: GPUBuffer; records: GPUBuffer };
