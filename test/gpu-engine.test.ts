@@ -26,7 +26,7 @@ import {
 // Every distinct (H, M, F) compiles its own pipelines (slow on llvmpipe), so the tests share a few shapes: the
 // fixtures' small one, and odd sizes that exercise the kernels' partial tiles. Of the reference cases, H = 5, 9, 6
 // run the storage-buffer GRU step (gru_forward.wgsl), H = 8, 12 and the fixtures' 8 and 256 the uniform-window one
-// (gru_step_uw.wgsl): both paths are checked.
+// (gru_forward.wgsl (gru_h_* and gru_w_window pieces)): both paths are checked.
 
 // OpenGL ES on llvmpipe, Vulkan on lavapipe (or a GPU) × the hardware and software plans
 const targets = await engineTargets();

@@ -66,7 +66,7 @@ test('software plan: the vec4 / uniform-window decoder and weight-gradient kerne
   skip,
 }, async () => {
   // H 12 / M 8 and H 8 / M 12: layer widths 4 mod 8 (half tiles) and multiples of 8, with a missing step; H 64: the
-  // uniform-window weight gradients (weight_grad_uwin.wgsl). The split run uses smaller windows: several per layer
+  // uniform-window weight gradients (weight_grad.wgsl with wg_window.wgsl). The split run uses smaller windows: several per layer
   // (H 8 / M 12: mlp.0 in windows of 8 and 4 rows; H 64: weight-gradient windows of 32, 32 and 6 rows, backward
   // decoder windows of 32 weight columns, h_k windows of 32, 32 and 6 batch rows)
   const shapes: [ModelConfig, number, number, number][] = [
