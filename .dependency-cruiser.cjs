@@ -43,7 +43,8 @@ module.exports = {
     parser: 'swc',
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(dist|build|node_modules)/' },
+    // bench/.venv-torch: the PyTorch virtual environment bench/setup-torch.sh makes (not ours)
+    exclude: { path: '^(dist|build|node_modules)/|/\.venv' },
     tsConfig: { fileName: 'tsconfig.json' },
     // sources import './x.js' for './x.ts' (nodenext); resolve the .ts file
     enhancedResolveOptions: {

@@ -97,3 +97,13 @@ export async function submitAndRead(
     for (const s of staging) s.destroy();
   }
 }
+
+/** One clear error for a batch the engine cannot take: B ≥ 0 sequences of T ≥ 1 steps of F features in x. */
+export function checkBatch(x: Float32Array, B: number, T: number, F: number, what: string): void {
+  if (!Number.isInteger(B) || B < 0) throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
+  if (!Number.isInteger(T) || T < 1)
+    throw new DpmError(`${what}: sequence length must be a positive integer, got ${T}`);
+  if (x.length !== B * T * F) {
+    throw new DpmError(`${what}: x holds ${x.length} values, expected B·T·F = ${B}·${T}·${F} = ${B * T * F}`);
+  }
+}

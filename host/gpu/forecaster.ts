@@ -1,26 +1,23 @@
-// The forecaster on WebGPU: GRU → 3 × (Linear + ReLU) → μ / logvar heads, Gaussian NLL, backpropagation through
-// time, global-norm clipping and Adam, all in the WGSL kernels of shaders/ (numerics: ARCHITECTURE.md and
-// ../shared/fixtures/manifest.json). Implements host/model/engine.ts ForecasterEngine.
-//
-// This class orders the work; the kernels are the plan's (ops/plan.ts): 'hardware' (ops/hardware.ts: whole-sequence
-// GRU kernels and tiled matrix products, a dispatch count independent of T) or 'software' (software/kernels.ts: one
-// dispatch per step, shaped for llvmpipe). Both use the same loss (ops/loss.ts) and optimizer (ops/optimizer.ts).
-// A training step — forward, loss, backward, clip, Adam — is one command buffer. Batches larger than maxBatch(T)
-// are split into chunks whose gradients are summed on the GPU (fixed order: results stay bit-reproducible).
+// The forecaster on WebGPU: GRU → 3 × (Linear + ReLU) → μ / logvar heads, Gaussian NLL, BPTT, global-norm clipping
+// and Adam in the WGSL kernels of shaders/ (numerics: docs/ARCHITECTURE.md). Implements ForecasterEngine. This class
+// orders the work; the kernels are the plan's (ops/plan.ts): 'hardware' (ops/hardware.ts: whole-sequence GRU kernels
+// and tiled products, a dispatch count independent of T) or 'software' (software/kernels.ts: one dispatch per step,
+// shaped for llvmpipe), with one loss (ops/loss.ts) and optimizer (ops/optimizer.ts). A training step is one command
+// buffer; batches above maxBatch(T) are chunks whose gradients are summed on the GPU in a fixed order (reproducible).
 import { DpmError } from '../core/errors.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
 import { paramCount, type ModelConfig } from '../model/params.js';
 import { openGpu, type BackendChoice, type DeviceChoice, type Gpu } from './device.js';
-import { STEP_STRIDE } from './program.js';
 import { CountingPass } from './ops/count.js';
 import { HardwareKernels } from './ops/hardware.js';
 import { modelLayers } from './ops/layers.js';
 import { LossOp } from './ops/loss.js';
 import { OptimizerOp } from './ops/optimizer.js';
 import { planForAdapter, type KernelPlan, type PlanKernels, type PlanName } from './ops/plan.js';
-import { workRowElems, type WorkBuffers } from './ops/work.js';
+import { workRowElems } from './ops/work.js';
+import { WorkSet } from './ops/work-set.js';
 import { SoftwareKernels } from './software/kernels.js';
-import { prepareChunk, submitAndRead, timeMajorColumns, type Reads } from './chunks.js';
+import { checkBatch, prepareChunk, submitAndRead, timeMajorColumns, type Reads } from './chunks.js';
 
 export { workBytesPerRow, workRowElems } from './ops/work.js';
 
@@ -33,15 +30,6 @@ export interface GpuEngineOptions {
   plan?: PlanName | (Partial<KernelPlan> & { name: PlanName });
   /** upper bound on the working memory of one chunk, bytes (default 1 GiB) */
   workBytes?: number;
-}
-
-const COPY_DST = 0x08;
-const UNIFORM = 0x40;
-
-interface Work {
-  B: number; // capacity in batch rows
-  T: number; // capacity in steps
-  buf: WorkBuffers;
 }
 
 function checkConfig(c: ModelConfig): void {
@@ -80,10 +68,8 @@ export class GpuForecaster implements ForecasterEngine {
   /** the kernel plan's name: 'hardware' or 'software' */
   readonly plan: PlanName;
   readonly N: number;
-  private step: GPUBuffer | undefined;
-  private stepSlots = 0;
   private adamStep = 0;
-  private work: Work | undefined;
+  private readonly work: WorkSet;
   private trainDispatches = 0;
   private destroyed = false;
 
@@ -99,6 +85,7 @@ export class GpuForecaster implements ForecasterEngine {
     this.backend = gpu.adapter.backend;
     this.plan = kernels.plan.name;
     this.N = paramCount(config);
+    this.work = new WorkSet(gpu, kernels, lossOp);
   }
 
   /** the compute dispatches the last trainStep recorded (all batch chunks together) */
@@ -116,41 +103,6 @@ export class GpuForecaster implements ForecasterEngine {
     const b = Math.min(Math.floor(binding / widest) - 16, Math.floor(this.workBytes / total), 1 << 20);
     if (b < 1) throw new DpmError(`sequence length ${T} is too long for one GPU buffer binding (${binding} bytes)`);
     return b;
-  }
-
-  /** (re)allocates the work buffers and bind groups for B rows of T steps */
-  private async ensureWork(B: number, T: number): Promise<Work> {
-    const w = this.work;
-    if (w && B <= w.B && T <= w.T && 2 * T + 3 <= this.stepSlots) return w;
-    const cap = { B: Math.max(B, w?.B ?? 0), T: Math.max(T, w?.T ?? 0) };
-    if (w) for (const b of Object.values(w.buf)) b?.destroy();
-    this.work = undefined;
-    return this.gpu.checked(`work buffers (batch ${cap.B}, T ${cap.T})`, () => {
-      this.step?.destroy();
-      this.stepSlots = 2 * cap.T + 3;
-      this.step = this.gpu.device.createBuffer({
-        label: 'step records',
-        size: this.stepSlots * STEP_STRIDE,
-        usage: UNIFORM | COPY_DST,
-      });
-      const buf = this.kernels.allocate(cap, this.step);
-      this.lossOp.bind(buf, this.step);
-      this.work = { ...cap, buf };
-      return this.work;
-    });
-  }
-
-  /** Step records (ops/plan.ts PlanKernels): slot k = step k; T+1 = all T training rows; T+2 = all T+1 forecast
-   *  rows; T+3+k = the rows of step k for the weight gradients (accumulating after the first). */
-  private writeSteps(B: number, T: number, accumulate: boolean): void {
-    const data = new Uint32Array(((2 * T + 3) * STEP_STRIDE) / 4);
-    const put = (slot: number, k: number, row0: number, nrows: number, k0: number, nk: number, flag: number) =>
-      data.set([k, B, T, row0, nrows, k0, nk, flag], (slot * STEP_STRIDE) / 4);
-    for (let k = 0; k <= T; k++) put(k, k, k * B, B, k, 1, k === T - 1 ? 1 : 0);
-    put(T + 1, 0, 0, T * B, 0, T, accumulate ? 1 : 0);
-    put(T + 2, 0, 0, (T + 1) * B, 0, T, accumulate ? 1 : 0);
-    for (let k = 0; k < T; k++) put(T + 3 + k, k, k * B, B, k, 1, accumulate || k > 0 ? 1 : 0);
-    this.gpu.device.queue.writeBuffer(this.step!, 0, data);
   }
 
   private run(label: string, record: (enc: GPUCommandEncoder) => void, reads: Reads = []): Promise<Float32Array[]> {
@@ -175,11 +127,11 @@ export class GpuForecaster implements ForecasterEngine {
       const Bc = Math.min(chunk, B - b0);
       const last = b0 + Bc >= B;
       const { xc, mask, missing } = prepareChunk(x, b0, Bc, T, this.config.features, what);
-      const w = await this.ensureWork(Bc, T);
+      const w = await this.work.ensure(Bc, T);
       const q = this.gpu.device.queue;
       q.writeBuffer(w.buf.x, 0, xc);
       q.writeBuffer(w.buf.mask, 0, mask);
-      this.writeSteps(Bc, T, b0 > 0);
+      this.work.writeSteps(Bc, T, b0 > 0);
       const label = `${what} (batch ${b0}..${b0 + Bc - 1} of ${B}, T ${T})`;
       const reads: Reads = [[w.buf.nll, T * Bc], ...(last && finish ? finish.reads : [])];
       const [nll, ...rest] = await this.run(
@@ -313,11 +265,11 @@ export class GpuForecaster implements ForecasterEngine {
     for (let b0 = 0; b0 < B; b0 += chunk) {
       const Bc = Math.min(chunk, B - b0);
       const { xc, mask, missing } = prepareChunk(x, b0, Bc, T, this.config.features, 'forecast');
-      const w = await this.ensureWork(Bc, T);
+      const w = await this.work.ensure(Bc, T);
       const q = this.gpu.device.queue;
       q.writeBuffer(w.buf.x, 0, xc);
       q.writeBuffer(w.buf.mask, 0, mask);
-      this.writeSteps(Bc, T, false);
+      this.work.writeSteps(Bc, T, false);
       const label = `forecast (batch ${b0}..${b0 + Bc - 1} of ${B}, T ${T})`;
       const [dec] = await this.run(
         label,
@@ -337,13 +289,7 @@ export class GpuForecaster implements ForecasterEngine {
 
   private checkInput(x: Float32Array, B: number, T: number, what: string): void {
     if (this.destroyed) throw new Error('GPU engine used after destroy()');
-    if (!Number.isInteger(B) || B < 0)
-      throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
-    if (!Number.isInteger(T) || T < 1)
-      throw new DpmError(`${what}: sequence length must be a positive integer, got ${T}`);
-    const F = this.config.features;
-    if (x.length !== B * T * F)
-      throw new DpmError(`${what}: x holds ${x.length} values, expected B·T·F = ${B}·${T}·${F} = ${B * T * F}`);
+    checkBatch(x, B, T, this.config.features, what);
   }
 
   destroy(): void {

@@ -8,7 +8,6 @@ import { decoderBackwardUwInvocations } from '../kernels/decoder-backward-uw.js'
 import { decoderDenseInvocations } from '../kernels/decoder-dense.js';
 import { decoderDenseUwInvocations } from '../kernels/decoder-dense-uw.js';
 import { gruBackwardGatesInvocations } from '../kernels/gru-backward-gates.js';
-import { dghWindowFloats } from '../kernels/gru-backward-gates-w.js';
 import { gruBackwardHiddenInvocations } from '../kernels/gru-backward-hidden.js';
 import { gruBackwardHiddenUwInvocations } from '../kernels/gru-backward-hidden-uw.js';
 import { gruBackwardHiddenUwdInvocations } from '../kernels/gru-backward-hidden-uwd.js';
@@ -20,14 +19,10 @@ import { weightGradInvocations } from '../kernels/weight-grad.js';
 import { weightGradUwdInvocations } from '../kernels/weight-grad-uwd.js';
 import type { ModelLayers } from '../ops/layers.js';
 import type { KernelPlan, PlanKernels } from '../ops/plan.js';
-import { allocateWork, WINDOW_SLACK, type WorkBuffers } from '../ops/work.js';
+import { allocateWork, type WorkBuffers } from '../ops/work.js';
 import { softwareGroups, type SoftwareGroups } from './groups.js';
 import { softwarePrograms, type SoftwarePrograms } from './programs.js';
 import { SoftwareWindows } from './windows.js';
-
-const STORAGE = 0x80;
-const UNIFORM = 0x40;
-const COPY_DST = 0x08;
 
 export class SoftwareKernels implements PlanKernels {
   private g: SoftwareGroups | undefined;
@@ -64,7 +59,6 @@ export class SoftwareKernels implements PlanKernels {
   }
 
   allocate(cap: { B: number; T: number }, step: GPUBuffer): WorkBuffers {
-    const H = this.config.hidden;
     // h, a1, a2 are also read as 64 KiB uniform windows (weight_grad.wgsl behind wg_window.wgsl)
     const buf = allocateWork(
       this.gpu.device,
@@ -72,19 +66,7 @@ export class SoftwareKernels implements PlanKernels {
       cap,
       this.p.wgUw.some((d) => d) ? new Set(['h', 'a1', 'a2'] as const) : undefined,
     );
-    const w = this.p.windows;
-    if (w && this.p.dghBB > 0) {
-      buf.dghw = this.win.buffer(
-        'dgh uniform windows',
-        cap.T * dghWindowFloats(cap.B, w.UW, w.NW) * 4 + WINDOW_SLACK,
-        STORAGE | UNIFORM,
-      );
-    }
-    if (this.p.hBB > 0) {
-      // ping-pong copies of h_k, read as uniform windows
-      buf.hw0 = this.win.buffer('h_k uniform copy hw0', cap.B * H * 4 + WINDOW_SLACK, STORAGE | UNIFORM | COPY_DST);
-      buf.hw1 = this.win.buffer('h_k uniform copy hw1', cap.B * H * 4 + WINDOW_SLACK, STORAGE | UNIFORM | COPY_DST);
-    }
+    this.win.allocateCopies(buf, cap);
     this.hw0 = buf.hw0;
     this.win.allocate(cap.B);
     this.g = softwareGroups(this.p, this.win, buf, { ...this.fixed, step });

@@ -3,6 +3,8 @@
 // them), and the small uniform records that tell each dispatch which window or block of rows it covers.
 import type { Gpu } from '../device.js';
 import { STEP_STRIDE } from '../program.js';
+import { dghWindowFloats } from '../kernels/gru-backward-gates-w.js';
+import { WINDOW_SLACK, type WorkBuffers } from '../ops/work.js';
 import type { SoftwarePrograms } from './programs.js';
 
 const UNIFORM = 0x40;
@@ -23,6 +25,20 @@ export class SoftwareWindows {
   wgRecordSlots = 0;
   dghBlocks?: GPUBuffer;
   hBlocks?: GPUBuffer;
+
+  /** the per-call copies the plan reads as uniform windows: dgh of every step, and h_k twice (ping-pong) */
+  allocateCopies(buf: WorkBuffers, cap: { B: number; T: number }): void {
+    const w = this.p.windows;
+    if (w && this.p.dghBB > 0) {
+      const bytes = cap.T * dghWindowFloats(cap.B, w.UW, w.NW) * 4 + WINDOW_SLACK;
+      buf.dghw = this.buffer('dgh uniform windows', bytes, STORAGE | UNIFORM);
+    }
+    if (this.p.hBB > 0) {
+      const bytes = cap.B * this.H * 4 + WINDOW_SLACK;
+      buf.hw0 = this.buffer('h_k uniform copy hw0', bytes, STORAGE | UNIFORM | COPY_DST);
+      buf.hw1 = this.buffer('h_k uniform copy hw1', bytes, STORAGE | UNIFORM | COPY_DST);
+    }
+  }
 
   constructor(
     private readonly gpu: Gpu,
