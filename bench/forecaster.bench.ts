@@ -157,18 +157,11 @@ async function specs(): Promise<Spec[]> {
 
 async function measure(spec: Spec, B: number, T: number): Promise<Row> {
   const base = { engine: spec.label, backend: '-', plan: '-', T, batch: B };
-  const empty = {
-    train_seq_steps_per_s: null,
-    forecast_seq_steps_per_s: null,
-    train_gflop_per_s: null,
-    forecast_gflop_per_s: null,
-    dispatches_per_train_step: null,
-  };
   let engine: BenchEngine;
   try {
     engine = await spec.open();
   } catch (err) {
-    return { ...base, ...empty, note: `not run: ${(err as Error).message.split('\n')[0]}` };
+    return notRun(spec.label, '-', B, T, `not run: ${(err as Error).message.split('\n')[0]}`);
   }
   try {
     const rng = new Rng(128);
@@ -207,6 +200,19 @@ async function measure(spec: Spec, B: number, T: number): Promise<Row> {
   }
 }
 
+/** a row for something that could not run, saying why */
+function notRun(engine: string, backend: string, batch: number, T: number, note: string): Row {
+  return { engine, backend, plan: '-', T, batch, ...NO_FIGURES, note };
+}
+
+const NO_FIGURES = {
+  train_seq_steps_per_s: null,
+  forecast_seq_steps_per_s: null,
+  train_gflop_per_s: null,
+  forecast_gflop_per_s: null,
+  dispatches_per_train_step: null,
+} as const;
+
 function torchRows(B: number, T: number): Row[] {
   if (a['no-torch']) return [];
   const pythons = torchInterpreters();
@@ -224,20 +230,7 @@ function torchRows(B: number, T: number): Row[] {
       });
       if (typeof r === 'string') {
         // a CPU-only torch on a GPU machine is expected: only report a missing CPU torch
-        if (device === 'cpu')
-          rows.push({
-            engine: 'pytorch',
-            backend: device,
-            plan: '-',
-            T,
-            batch: B,
-            train_seq_steps_per_s: null,
-            forecast_seq_steps_per_s: null,
-            train_gflop_per_s: null,
-            forecast_gflop_per_s: null,
-            dispatches_per_train_step: null,
-            note: r,
-          });
+        if (device === 'cpu') rows.push(notRun('pytorch', device, B, T, r));
         continue;
       }
       rows.push({
@@ -256,19 +249,8 @@ function torchRows(B: number, T: number): Row[] {
     }
   }
   if (pythons.length === 0) {
-    rows.push({
-      engine: 'pytorch',
-      backend: 'cpu',
-      plan: '-',
-      T,
-      batch: B,
-      train_seq_steps_per_s: null,
-      forecast_seq_steps_per_s: null,
-      train_gflop_per_s: null,
-      forecast_gflop_per_s: null,
-      dispatches_per_train_step: null,
-      note: 'no PyTorch: apt-get install -y python3-torch, and/or bash bench/setup-torch.sh',
-    });
+    const why = 'no PyTorch: apt-get install -y python3-torch, and/or bash bench/setup-torch.sh';
+    rows.push(notRun('pytorch', 'cpu', B, T, why));
   }
   return rows;
 }
