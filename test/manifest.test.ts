@@ -4,27 +4,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isAlgorithmId, loadManifest, resolveParams, type AlgorithmSpec } from '../host/toolbox/manifest.js';
+import {
+  isAlgorithmId,
+  loadManifest,
+  PARAM_TYPES as MANIFEST_PARAM_TYPES,
+  resolveParams,
+  type AlgorithmSpec,
+} from '../host/toolbox/manifest.js';
 import { registry, loadAlgorithm } from '../host/toolbox/registry.js';
 import { packageRoot } from '../host/paths.js';
 import { DpmError } from '../host/core/errors.js';
 
-const PARAM_TYPES = new Set([
-  'raster',
-  'vector',
-  'file',
-  'folder',
-  'number',
-  'integer',
-  'enum',
-  'boolean',
-  'string',
-  'extent',
-  'rasterDestination',
-  'vectorDestination',
-  'fileDestination',
-  'folderDestination',
-]);
+const PARAM_TYPES = new Set<string>(MANIFEST_PARAM_TYPES);
 const OUTPUT_TYPES = new Set(['raster', 'vector', 'file', 'folder', 'number', 'string', 'html']);
 
 test('manifest ids equal the registered algorithms', async () => {

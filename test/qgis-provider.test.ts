@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadManifest, type ParamSpec } from '../host/toolbox/manifest.js';
+import { loadManifest, PARAM_TYPES, type ParamSpec } from '../host/toolbox/manifest.js';
 import { packageRoot } from '../host/paths.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { at } from './at.js';
@@ -257,22 +257,7 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
     ...extra,
   });
   // every manifest type, single and multiple, in one synthetic spec
-  const types = [
-    'raster',
-    'vector',
-    'file',
-    'folder',
-    'number',
-    'integer',
-    'enum',
-    'boolean',
-    'string',
-    'extent',
-    'rasterDestination',
-    'vectorDestination',
-    'fileDestination',
-    'folderDestination',
-  ] as const;
+  const types = PARAM_TYPES;
   const synthetic = {
     id: 'synthetic',
     name: 'Synthetic',

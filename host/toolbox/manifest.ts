@@ -5,21 +5,24 @@ import { manifestPath } from '../paths.js';
 import { DpmError } from '../core/errors.js';
 import { ALGORITHM_IDS, type AlgorithmId, type AlgorithmParams } from './params.generated.js';
 
-export type ParamType =
-  | 'raster'
-  | 'vector'
-  | 'file'
-  | 'folder'
-  | 'number'
-  | 'integer'
-  | 'enum'
-  | 'boolean'
-  | 'string'
-  | 'extent'
-  | 'rasterDestination'
-  | 'vectorDestination'
-  | 'fileDestination'
-  | 'folderDestination';
+/** every parameter type the manifest may use (the CLI, the worker and the QGIS plugin map each one) */
+export const PARAM_TYPES = [
+  'raster',
+  'vector',
+  'file',
+  'folder',
+  'number',
+  'integer',
+  'enum',
+  'boolean',
+  'string',
+  'extent',
+  'rasterDestination',
+  'vectorDestination',
+  'fileDestination',
+  'folderDestination',
+] as const;
+export type ParamType = (typeof PARAM_TYPES)[number];
 
 export interface ParamSpec {
   /** kebab-case; the CLI flag is --<name>, the QGIS parameter name is the same with '-' → '_' upper-cased. */

@@ -2,7 +2,7 @@
 // along the input axis (IN, WOFF and WSTRIDE multiples of 4; same result bit for bit).
 import type { Gpu } from '../device.js';
 import { Program, type ProgramSpec } from '../program.js';
-import type { DenseShape } from './decoder-dense.js';
+import type { DenseShape } from '../ops/layers.js';
 
 export const decoderDenseV4Spec: ProgramSpec = {
   shader: ['layer_shape.wgsl', 'dense_w_storage.wgsl', 'decoder_dense.wgsl'],

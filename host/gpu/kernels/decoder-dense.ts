@@ -1,6 +1,7 @@
 // shaders/decoder_dense.wgsl behind dense_w_scalar.wgsl: y = act(W · in + b) for the decoder's MLP layers
 // and its μ/logvar heads.
 import type { Gpu } from '../device.js';
+import type { DenseShape } from '../ops/layers.js';
 import { Program, type ProgramSpec } from '../program.js';
 
 export const decoderDenseSpec: ProgramSpec = {
@@ -8,15 +9,6 @@ export const decoderDenseSpec: ProgramSpec = {
   bindings: ['ro', 'ro', 'rw', 'step'],
   names: ['params', 'inp', 'outp', 'step'],
 };
-
-export interface DenseShape {
-  IN: number;
-  OUT: number;
-  WOFF: number;
-  WSTRIDE: number;
-  BOFF: number;
-  BSTRIDE: number;
-}
 
 export const decoderDense = (gpu: Gpu, name: string, o: DenseShape & { RELU: 0 | 1 }) =>
   Program.get(gpu, decoderDenseSpec, { ...o }, `decoder_dense ${name}(${o.IN}→${o.OUT})`);

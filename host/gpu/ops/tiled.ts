@@ -4,7 +4,7 @@
 import type { Gpu } from '../device.js';
 import { Program, type PassLike, type ProgramSpec } from '../program.js';
 import type { DenseShape, ModelLayers } from './layers.js';
-import type { WorkBuffers } from './work.js';
+import { weightGradOperands, type WorkBuffers } from './work.js';
 
 const TILE = 64; // matmul.wgsl's result tile
 const MATMUL_WG = 256;
@@ -129,14 +129,7 @@ export class TiledWeightGrads {
   }
 
   bind(w: WorkBuffers, grad: GPUBuffer, step: GPUBuffer): void {
-    const io: [GPUBuffer, GPUBuffer][] = [
-      [w.dout, w.a3],
-      [w.d3, w.a2],
-      [w.d2, w.a1],
-      [w.d1, w.h],
-      [w.dgh, w.h],
-      [w.dgi, w.xin],
-    ];
+    const io = weightGradOperands(w);
     this.products.forEach((p, j) => (p.group = p.program.bind({ grad, step, dout: io[j]![0], inp: io[j]![1] })));
   }
 

@@ -75,3 +75,16 @@ export function allocateWork(
   }
   return out as WorkBuffers;
 }
+
+/** The operands of the weight gradients, in layer order (heads, mlp.4, mlp.2, mlp.0, GRU hh, GRU ih): each layer's
+ *  output gradient and the input it multiplied. Both plans bind their weight-gradient kernels in this order. */
+export function weightGradOperands(w: WorkBuffers): [dout: GPUBuffer, inp: GPUBuffer][] {
+  return [
+    [w.dout, w.a3],
+    [w.d3, w.a2],
+    [w.d2, w.a1],
+    [w.d1, w.h],
+    [w.dgh, w.h],
+    [w.dgi, w.xin],
+  ];
+}

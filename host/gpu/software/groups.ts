@@ -1,7 +1,7 @@
 // The software plan's bind groups for one set of work buffers. BPTT ping-pongs: the recurrent gradient w.r.t. h_j
 // lives in dhrec{j % 2}, and the h_k uniform copies in hw{k % 2}; pairs are indexed by that parity.
 import type { Program } from '../program.js';
-import type { WorkBuffers } from '../ops/work.js';
+import { weightGradOperands, type WorkBuffers } from '../ops/work.js';
 import type { SoftwarePrograms } from './programs.js';
 import type { SoftwareWindows } from './windows.js';
 
@@ -52,14 +52,7 @@ export function softwareGroups(
     [buf.d2, buf.a1, buf.d1],
     [buf.d1, buf.a1, buf.dhdec],
   ];
-  const wgIo: [GPUBuffer, GPUBuffer][] = [
-    [buf.dout, buf.a3],
-    [buf.d3, buf.a2],
-    [buf.d2, buf.a1],
-    [buf.d1, buf.h],
-    [buf.dgh, buf.h],
-    [buf.dgi, buf.xin],
-  ];
+  const wgIo = weightGradOperands(buf);
   const dhrec = (j: number) => (j ? buf.dhrec1 : buf.dhrec0);
   const hiddenIo = (j: number) => ({ dhin: dhrec(j), dhout: dhrec(1 - j) });
   const backWin = whh ? { part: buf.dhpart, w: whh.buf, win: whh.recordsBwd } : {};
