@@ -20,12 +20,6 @@ const gpuInfoWithEngine: CommandModule = {
     }
     if (argv.json) jsonLine({ type: 'log', level: 'info', message: line });
     else process.stdout.write(`${line}\n`);
-    // DPM_DEVICE now also names engines (cpu, reference, gpu): the adapter it implies, so that the device layer
-    // does not read a value it does not know
-    const env = process.env.DPM_DEVICE;
-    if (argv.device === undefined && env !== undefined) {
-      argv.device = env === 'software' ? 'software' : env === 'gpu' || env === 'hardware' ? 'hardware' : 'auto';
-    }
     await gpuInfoCommand.handler(argv);
   },
 };

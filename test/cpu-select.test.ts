@@ -115,3 +115,30 @@ test('dpm gpu-info says which engine auto picks and why', () => {
   const gpu = /webgpu: .* — a hardware GPU adapter/;
   assert.ok(new RegExp(`^auto engine: (${cpu.source}|${gpu.source})$`).test(first.message), first.message);
 });
+
+test('dpm gpu-info under DPM_DEVICE naming an engine (cpu, reference) opens the adapter auto would; a bad name is one error', () => {
+  const run = (device: string) =>
+    spawnSync(process.execPath, [cli, 'gpu-info', '--json'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, DPM_DEVICE: device },
+    });
+  for (const device of ['cpu', 'reference']) {
+    const r = run(device);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const result = lines.find((l) => l.type === 'result');
+    assert.ok(result, `DPM_DEVICE=${device}: no result (${r.stdout}${r.stderr})`);
+    assert.equal(typeof result.outputs.backend, 'string');
+  }
+  const bad = run('bogus');
+  const error = bad.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((l) => l.type === 'error');
+  assert.match(error?.message ?? '', /DPM_DEVICE: 'bogus' is not one of auto, gpu, hardware, cpu, software, reference/);
+  assert.notEqual(bad.status, 0);
+});

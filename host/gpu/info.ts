@@ -21,6 +21,13 @@ export interface GpuInfoOptions {
   dawnFlags?: readonly string[];
 }
 
+/** DPM_DEVICE names an engine (host/engines/select.ts); the adapter each one implies */
+const DPM_DEVICE_NAMES = ['auto', 'gpu', 'hardware', 'cpu', 'software', 'reference'] as const;
+function adapterOfDevice(name: (typeof DPM_DEVICE_NAMES)[number] | undefined): DeviceChoice | undefined {
+  if (name === undefined) return undefined;
+  return name === 'software' ? 'software' : name === 'gpu' || name === 'hardware' ? 'hardware' : 'auto';
+}
+
 /** the choices the environment makes when the command line does not (read here, at the CLI edge only) */
 export function gpuChoicesFromEnv(env: NodeJS.ProcessEnv = process.env): GpuInfoOptions {
   const pick = <T extends string>(name: string, choices: readonly T[]): T | undefined => {
@@ -31,7 +38,7 @@ export function gpuChoicesFromEnv(env: NodeJS.ProcessEnv = process.env): GpuInfo
     return c;
   };
   return {
-    device: pick('DPM_DEVICE', DEVICE_CHOICES),
+    device: adapterOfDevice(pick('DPM_DEVICE', DPM_DEVICE_NAMES)),
     backend: pick('DPM_BACKEND', BACKEND_CHOICES),
     // ';'-separated Dawn instance options (debugging: e.g. enable-dawn-features=dump_shaders)
     dawnFlags: (env.DPM_DAWN_FLAGS ?? '').split(';').filter(Boolean),
