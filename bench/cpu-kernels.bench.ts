@@ -5,11 +5,8 @@
 // with whatever else runs: compare within one run only):
 //   node dist/bench/cpu-kernels.bench.js [--batch 256] [--steps 48] [--forecast-batch 4096] [--threads 1,2]
 //     [--python /usr/bin/python3,/path/to/venv/bin/python]
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../host/paths.js';
+import { runTorch } from './torch-rows.js';
 import { createCpuEngine } from '../host/cpu/engine.js';
 import { forecasterModule, instantiate, sharedMemory, type SimdKind } from '../host/cpu/wasm.js';
 import { PAPER_ADAM } from '../host/model/engine.js';
@@ -107,36 +104,14 @@ for (const simd of simds) {
   }
 }
 
-/** bench/torch_gru.py under `python` at batch b: sequence-steps/s of a train step and a forecast */
-function torch(
-  python: string,
-  b: number,
-  trainIters: number,
-  threads: number,
-): { engine: string; train: number; fc: number } | undefined {
-  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4' };
-  if (!existsSync(env.LD_PRELOAD)) delete (env as Record<string, string | undefined>).LD_PRELOAD;
-  const args = [
-    join(packageRoot, 'bench', 'torch_gru.py'),
-    '--batch',
-    String(b),
-    '--steps',
-    String(T),
-    '--train-iters',
-    String(trainIters),
-    '--forecast-iters',
-    '3',
-    '--threads',
-    String(threads),
-  ];
-  const r = spawnSync(python, args, { encoding: 'utf8', env });
-  if (r.status !== 0) {
-    const why = (r.stderr || String(r.error)).trim().split('\n').pop();
-    process.stdout.write(`  ${python}: torch_gru.py failed: ${why}\n`);
+/** bench/torch_gru.py under `python` at batch b (bench/torch-rows.ts: tuned as bench/README.md says) */
+function torch(python: string, b: number, trainIters: number, threads: number) {
+  const r = runTorch({ python, device: 'cpu', batch: b, T, trainIters, forecastIters: 3, threads });
+  if (typeof r === 'string') {
+    process.stdout.write(`  ${r}\n`);
     return undefined;
   }
-  const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
-  return { engine: String(j.engine), train: Number(j.train_seq_steps_per_s), fc: Number(j.forecast_seq_steps_per_s) };
+  return { engine: r.engine, train: r.train_seq_steps_per_s ?? 0, fc: r.forecast_seq_steps_per_s ?? 0 };
 }
 
 process.stdout.write(`\nPyTorch (bench/torch_gru.py, OMP_WAIT_POLICY=PASSIVE, tcmalloc), T ${T}\n`);

@@ -29,6 +29,8 @@ export interface TorchRun {
   T: number;
   trainIters: number;
   forecastIters: number;
+  /** torch.set_num_threads (default: every core) */
+  threads?: number;
 }
 
 /** One run of torch_gru.py; an interpreter without torch (or CUDA) gives an error string instead of a result. */
@@ -46,6 +48,7 @@ export function runTorch(r: TorchRun): TorchResult | string {
     String(r.trainIters),
     '--forecast-iters',
     String(r.forecastIters),
+    ...(r.threads === undefined ? [] : ['--threads', String(r.threads)]),
   ];
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
   const tcmalloc = TCMALLOC.find((p) => existsSync(p));
