@@ -52,6 +52,11 @@ test('every manifest entry is well formed', () => {
       assert.ok(!names.has(p.name), `${a.id}: duplicate parameter ${p.name}`);
       names.add(p.name);
       if (p.type === 'enum') assert.ok(p.options && p.options.length > 0, `${a.id}.${p.name}: enum without options`);
+      // QGIS shows the label beside the widget: short, no CLI flag (the description explains it)
+      assert.ok(p.label && p.label.length <= 50 && !p.label.includes('--'), `${a.id}.${p.name}: label '${p.label}'`);
+      if (p.optionLabels) assert.equal(p.optionLabels.length, p.options?.length, `${a.id}.${p.name}: optionLabels`);
+      if (p.type === 'field')
+        assert.ok(a.parameters.some((q) => q.name === p.parent && q.type === 'vector'), `${a.id}.${p.name}: parent`);
       if (p.default !== undefined)
         assert.doesNotThrow(() => resolveParams({ ...a, parameters: [p] }, {}), `${a.id}.${p.name} default`);
     }

@@ -22,6 +22,8 @@ const cli = fileURLToPath(new URL('../host/cli.js', import.meta.url));
 const model3 = join(packageRoot, 'host', 'qgis', 'models', 'coherence_train_forecast.model3');
 
 let root = '';
+/** check_plugin.py's description of every algorithm as QGIS built it (set by the plugin test) */
+let pluginReport: any;
 let env: NodeJS.ProcessEnv = {};
 const fx = { sim: '', coh: '', model: '', fc: '' };
 
@@ -159,6 +161,10 @@ function expectedType(p: ParamSpec): Record<string, unknown> {
     return { type: 'string' }; // numbers, strings, folders: a list separated by , or ;
   }
   switch (p.type) {
+    case 'date':
+      return { type: 'datetime', dataType: 1 }; // QgsProcessingParameterDateTime.Date
+    case 'field':
+      return { type: 'field', parent: qname(p.parent ?? '') };
     case 'file':
       return { type: 'file', folder: false };
     case 'folder':
@@ -270,6 +276,7 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
         description: t,
         ...(t === 'enum' ? { options: ['a', 'b'], default: 'b' } : {}),
         ...(t === 'integer' ? { default: 3, min: 1, max: 9 } : {}),
+        ...(t === 'field' ? { parent: 'p-vector' } : {}),
         ...(t === 'folderDestination' ? { optional: true } : {}),
       })),
       ...(['raster', 'vector', 'file', 'folder', 'number', 'string', 'enum'] as const).map((t) => ({
@@ -342,7 +349,7 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
         if (p.max !== undefined) assert.equal(q.max, p.max, `${where}: max`);
       }
       if (q.type === 'enum') {
-        assert.deepEqual(q.options, p.options, `${where}: options`);
+        assert.deepEqual(q.options, p.optionLabels ?? p.options, `${where}: options`);
         if (p.default !== undefined) {
           const want = (Array.isArray(p.default) ? p.default : [p.default]).map((d) => p.options!.indexOf(String(d)));
           assert.deepEqual(Array.isArray(q.default) ? q.default : [q.default], want, `${where}: default`);
@@ -364,6 +371,7 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
   for (const spec of loadManifest().algorithms)
     checkAlg(spec, out.algorithms[`insardpm:${spec.id.replace(/-/g, '_')}`]);
   checkAlg(synthetic as any, out.synthetic);
+  pluginReport = out;
 
   const cs = new Map<string, any>(out.cases.map((c: any) => [c.id, c]));
   const errorOf = (id: string) => {
@@ -392,6 +400,41 @@ test('QGIS Python: plugin compiles and loads as under qgis_process; every manife
   assert.ok(cs.get('deaf').log.some((l: string[]) => /did not stop within .* killing it/.test(at(l, 1))));
   assert.deepEqual(readdirSync(join(root, 'deaf')), [], 'temporaries of the killed runner removed');
   for (const c of cs.values()) assert.ok(c.runners <= 1);
+});
+
+test('QGIS parameter definitions read like QGIS: short labels, no CLI flag, date and field widgets, folders accepted', {
+  skip,
+}, () => {
+  assert.ok(pluginReport, 'the plugin test above did not run');
+  const algs = Object.values(pluginReport.algorithms) as any[];
+  assert.equal(algs.length, loadManifest().algorithms.length);
+  assert.match(String(pluginReport.providerIcon), /icons\/provider\.svg$/);
+  let coherenceInputs = 0;
+  for (const a of algs) {
+    assert.doesNotMatch(a.displayName, /papers\/|Fig\./, `${a.name}: paper reference in the name`);
+    assert.ok(a.iconOk && existsSync(a.icon), `${a.name}: icon ${a.icon}`);
+    assert.doesNotMatch(a.help, /--[a-z]/, `${a.name}: CLI flag in the help panel`);
+    for (const p of a.params) {
+      const where = `${a.name}.${p.name}`;
+      assert.ok(p.description.length <= 50, `${where}: label longer than 50 characters: ${p.description}`);
+      assert.ok(!p.description.includes('--'), `${where}: label with a CLI flag: ${p.description}`);
+      assert.ok(!p.help.includes('--'), `${where}: help with a CLI flag: ${p.help}`);
+      if (p.name === 'EVENT_DATE') {
+        assert.equal(p.type, 'datetime', where);
+        assert.equal(p.dataType, 1, `${where}: a date, not a date-time`);
+        assert.ok(p.acceptsYYYYMMDD && p.acceptsIso, `${where}: YYYYMMDD (CLI, old models) and ISO dates`);
+      }
+      if (p.name === 'DAMAGE_FIELD') {
+        assert.equal(p.type, 'field', where);
+        assert.equal(p.parent, 'TRUTH', `${where}: tied to the truth layer`);
+      }
+      if (p.name === 'COHERENCE' || (a.name === 'dpm2' && p.name === 'STACK')) {
+        coherenceInputs++;
+        assert.ok(p.acceptsFolder && p.cloneAcceptsFolder, `${where}: a folder is refused`);
+      }
+    }
+  }
+  assert.equal(coherenceInputs, 9, 'run, train, forecast, the four baselines, inspect and dpm2 take a stack');
 });
 
 test("qgis_process.bin run: forecast and evaluate give the CLI's outputs", { skip }, async () => {

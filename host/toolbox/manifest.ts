@@ -16,6 +16,10 @@ export const PARAM_TYPES = [
   'enum',
   'boolean',
   'string',
+  /** a calendar day: YYYYMMDD on the CLI (YYYY-MM-DD accepted), a date widget in QGIS */
+  'date',
+  /** an attribute of the vector parameter named by `parent`: a field picker in QGIS */
+  'field',
   'extent',
   'rasterDestination',
   'vectorDestination',
@@ -28,6 +32,9 @@ export interface ParamSpec {
   /** kebab-case; the CLI flag is --<name>, the QGIS parameter name is the same with '-' → '_' upper-cased. */
   name: string;
   type: ParamType;
+  /** what QGIS shows beside the widget: short (≤ 50 characters), no CLI flag; `description` explains it */
+  label?: string;
+  /** the explanation: CLI --help, and the QGIS help panel (there with every --flag written as its label) */
   description: string;
   default?: unknown;
   min?: number;
@@ -35,6 +42,12 @@ export interface ParamSpec {
   optional?: boolean;
   /** enum choices */
   options?: string[];
+  /** enum: what QGIS shows for each option (same order as `options`) */
+  optionLabels?: string[];
+  /** field: the vector parameter whose attributes it picks from */
+  parent?: string;
+  /** raster/file list: a folder (of dated single-pair files) is accepted too */
+  folders?: boolean;
   /** enum: old names still accepted, e.g. {"hardware": "gpu"} */
   aliases?: Record<string, string>;
   /** an environment variable that gives the value when none is passed (read by the CLI and the worker only) */
@@ -189,6 +202,13 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
       if (!p.options?.includes(choice))
         throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${s}'`);
       return choice;
+    }
+    case 'date': {
+      const s = String(v).trim();
+      // QGIS's date widget sends ISO dates; the CLI and the rest of the code use YYYYMMDD
+      const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(s);
+      if (!m) throw new DpmError(`${where} must be a date YYYYMMDD (or YYYY-MM-DD), got '${s}'`);
+      return `${m[1]}${m[2]}${m[3]}`;
     }
     default:
       return String(v);

@@ -467,7 +467,7 @@ export interface BaselinePercentileInput {
   readonly 'output': string;
 }
 
-/** inspect: Inspect pixels: coherence history and forecasts (Fig. 6) */
+/** inspect: Inspect pixels: coherence history and forecasts */
 export interface InspectParams {
   /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
   readonly 'coherence': string[];
@@ -565,7 +565,7 @@ export interface EvaluateInput {
   readonly 'out-dir': string;
 }
 
-/** validate-points: Validate DPMs against point measurements (papers/002) */
+/** validate-points: Validate damage proxy maps against points */
 export interface ValidatePointsParams {
   /** point measurements: CSV with lon,lat (WGS84) columns, or GeoJSON Point features */
   readonly 'points': string;

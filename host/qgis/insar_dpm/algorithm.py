@@ -3,6 +3,7 @@
 # runner under the manifest names, so the runner checks them exactly as the CLI does (resolveParams).
 import json
 import os
+import re
 import tempfile
 
 from qgis.core import (
@@ -17,9 +18,11 @@ from qgis.core import (
     QgsProcessingOutputString,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
+    QgsProcessingParameterField,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
@@ -34,6 +37,7 @@ from qgis.core import (
     QgsRasterPipe,
     QgsVectorFileWriter,
 )
+from qgis.PyQt.QtGui import QIcon
 
 from . import runner
 
@@ -57,24 +61,104 @@ def _file_filter(ext):
                                                    ' '.join('*.' + e for e in exts))
 
 
-def make_parameter(p):
-    """The QgsProcessingParameter* for one manifest ParamSpec (see docs/runner-protocol.md for the table)."""
-    name, t, desc = qgis_name(p['name']), p['type'], p.get('description') or p['name']
+ICON_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'icons')
+_FLAG = re.compile(r'--([a-z][a-z0-9-]*)')
+_DATE8 = re.compile(r'^\d{8}$')
+
+
+def qgis_text(text, labels):
+    """A CLI explanation as QGIS shows it: each `--name` becomes the label of that parameter (“Label”)."""
+    def label(m):
+        known = labels.get(m.group(1))
+        return '“{}”'.format(known) if known else qgis_name(m.group(1))
+    return _FLAG.sub(label, text or '')
+
+
+def manifest_labels(manifest):
+    """name → label over every algorithm (a help text may name another algorithm's parameter)."""
+    labels = {}
+    for a in manifest.get('algorithms', []):
+        for p in a.get('parameters', []):
+            labels.setdefault(p['name'], p.get('label') or p['name'])
+    return labels
+
+
+def _iso_date(value):
+    """YYYYMMDD (the CLI's form, stored in older models) → YYYY-MM-DD; anything else unchanged."""
+    if isinstance(value, str) and _DATE8.match(value.strip()):
+        v = value.strip()
+        return '{}-{}-{}'.format(v[:4], v[4:6], v[6:])
+    return value
+
+
+class DateParameter(QgsProcessingParameterDateTime):
+    """A date widget that also takes the CLI's YYYYMMDD (qgis_process, models saved before it was a date)."""
+
+    def __init__(self, name, desc, default=None, optional=False):
+        super().__init__(name, desc, QgsProcessingParameterDateTime.Date, _iso_date(default), optional)
+
+    def clone(self):
+        c = DateParameter(self.name(), self.description(), self.defaultValue(),
+                          bool(self.flags() & self.FlagOptional))
+        c.setFlags(self.flags())
+        c.setHelp(self.help())
+        return c
+
+    def checkValueIsAcceptable(self, value, context=None):  # noqa: N802
+        return super().checkValueIsAcceptable(_iso_date(value), context)
+
+
+def _folders(value):
+    """The folders in a parameter value (a path or a list of paths), or None if any item is not one."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    paths = [str(v) for v in items if isinstance(v, str) and v]
+    return paths if paths and len(paths) == len(items) and all(os.path.isdir(v) for v in paths) else None
+
+
+class LayersOrFolderParameter(QgsProcessingParameterMultipleLayers):
+    """Raster layers or files, or a folder of dated single-pair files (the runner reads the folder itself)."""
+
+    def clone(self):
+        c = LayersOrFolderParameter(self.name(), self.description(), self.layerType(), self.defaultValue(),
+                                    bool(self.flags() & self.FlagOptional))
+        c.setFlags(self.flags())
+        c.setHelp(self.help())
+        return c
+
+    def checkValueIsAcceptable(self, value, context=None):  # noqa: N802
+        return _folders(value) is not None or super().checkValueIsAcceptable(value, context)
+
+
+def make_parameter(p, labels=None):
+    """The QgsProcessingParameter* for one manifest ParamSpec (see docs/runner-protocol.md for the table).
+    QGIS shows the short label; the explanation goes to the parameter's help (tooltip) with flags as labels."""
+    param = _make_parameter(p)
+    param.setHelp(qgis_text(p.get('description'), labels or {}))
+    return param
+
+
+def _make_parameter(p):
+    name, t, desc = qgis_name(p['name']), p['type'], p.get('label') or p.get('description') or p['name']
     default, optional, multiple = p.get('default'), bool(p.get('optional')), bool(p.get('multiple'))
     if multiple and t in ('raster', 'vector', 'file'):
         layer_type = {'raster': QgsProcessing.TypeRaster, 'vector': QgsProcessing.TypeVectorAnyGeometry,
                       'file': QgsProcessing.TypeFile}[t]
-        param = QgsProcessingParameterMultipleLayers(name, desc, layer_type, None, optional)
+        cls = LayersOrFolderParameter if p.get('folders') else QgsProcessingParameterMultipleLayers
+        param = cls(name, desc, layer_type, None, optional)
     elif multiple and t == 'enum':
         opts = list(p.get('options') or [])
         dflt = default if isinstance(default, list) else ([default] if default is not None else None)
         idx = [opts.index(d) for d in dflt if d in opts] if dflt else None
-        param = QgsProcessingParameterEnum(name, desc, opts, True, idx, optional)
+        param = QgsProcessingParameterEnum(name, desc, list(p.get('optionLabels') or opts), True, idx, optional)
     elif multiple:
-        # numbers, strings, folders: a list separated by ',' or ';' (as on the CLI)
+        # numbers, strings, folders: a list separated by ',' or ';' (as on the CLI); the help says so
         dflt = ','.join(str(d) for d in default) if isinstance(default, list) else default
-        param = QgsProcessingParameterString(name, desc + ' (list separated by , or ;)',
-                                             None if dflt is None else str(dflt), False, optional)
+        param = QgsProcessingParameterString(name, desc, None if dflt is None else str(dflt), False, optional)
+    elif t == 'date':
+        param = DateParameter(name, desc, default, optional)
+    elif t == 'field':
+        param = QgsProcessingParameterField(name, desc, default, qgis_name(p['parent']),
+                                            QgsProcessingParameterField.Any, False, optional)
     elif t == 'raster':
         param = QgsProcessingParameterRasterLayer(name, desc, default, optional)
     elif t == 'vector':
@@ -96,7 +180,7 @@ def make_parameter(p):
     elif t == 'enum':
         opts = list(p.get('options') or [])
         idx = opts.index(default) if default in opts else None
-        param = QgsProcessingParameterEnum(name, desc, opts, False, idx, optional)
+        param = QgsProcessingParameterEnum(name, desc, list(p.get('optionLabels') or opts), False, idx, optional)
     elif t == 'boolean':
         param = QgsProcessingParameterBoolean(name, desc, bool(default) if default is not None else False, optional)
     elif t == 'string':
@@ -143,15 +227,33 @@ def _abs(path):
     return os.path.abspath(os.path.expanduser(path)) if path else path
 
 
+def group_icon_path(group):
+    """icons/<group id>.svg (one per toolbox group), else the provider's icon."""
+    path = os.path.join(ICON_DIR, '{}.svg'.format(group_id(group)))
+    return path if os.path.isfile(path) else os.path.join(ICON_DIR, 'provider.svg')
+
+
+def group_id(group):
+    return ''.join(c if c.isalnum() else '_' for c in (group or '').lower())
+
+
 class ManifestAlgorithm(QgsProcessingAlgorithm):
-    def __init__(self, spec, provider_id='insardpm'):
+    def __init__(self, spec, provider_id='insardpm', labels=None):
         super().__init__()
         self.spec = spec
         self.provider_id = provider_id
+        self.labels = labels if labels is not None else {
+            p['name']: p.get('label') or p['name'] for p in spec.get('parameters', [])}
 
     # -- identity ---------------------------------------------------------------------------------------------
     def createInstance(self):  # noqa: N802 (QGIS clones the algorithm for every run, batch row, model child)
-        return ManifestAlgorithm(self.spec, self.provider_id)
+        return ManifestAlgorithm(self.spec, self.provider_id, self.labels)
+
+    def icon(self):
+        return QIcon(self.svgIconPath())
+
+    def svgIconPath(self):  # noqa: N802
+        return group_icon_path(self.group())
 
     def name(self):
         return qgis_alg_name(self.spec['id'])
@@ -163,17 +265,21 @@ class ManifestAlgorithm(QgsProcessingAlgorithm):
         return self.spec.get('group') or ''
 
     def groupId(self):  # noqa: N802
-        return ''.join(c if c.isalnum() else '_' for c in (self.spec.get('group') or '').lower())
+        return group_id(self.spec.get('group'))
 
     def shortHelpString(self):  # noqa: N802
-        # plain text: qgis_process prints it as is (the desktop help panel joins the lines)
-        return '{}\n\nCommand line: dpm {} (the same parameters, in kebab-case).'.format(
-            self.spec.get('help') or '', self.spec['id'])
+        # the help panel: what the algorithm does, then each parameter's label and explanation (the dialog shows
+        # the short labels only); CLI flags are written as the labels the dialog shows
+        params = ['<li><b>{}</b>: {}</li>'.format(p.get('label') or p['name'], qgis_text(p.get('description'),
+                                                                                          self.labels))
+                  for p in self.spec.get('parameters', [])]
+        return '<p>{}</p><ul>{}</ul><p>Also on the command line: <code>dpm {}</code>.</p>'.format(
+            qgis_text(self.spec.get('help'), self.labels), ''.join(params), self.spec['id'])
 
     def initAlgorithm(self, config=None):  # noqa: N802
         destinations = set()
         for p in self.spec.get('parameters', []):
-            self.addParameter(make_parameter(p))
+            self.addParameter(make_parameter(p, self.labels))
             if p['type'] in DESTINATIONS:
                 destinations.add(qgis_name(p['name']))
         for o in self.spec.get('outputs', []):
@@ -244,6 +350,10 @@ class ManifestAlgorithm(QgsProcessingAlgorithm):
             return v
         if not self._given(parameters, qn):
             return None
+        if multiple and p.get('folders'):
+            folders = _folders(parameters.get(qn))
+            if folders is not None:
+                return [_abs(f) for f in folders]  # the runner reads a folder of single-pair files itself
         if multiple and t in ('raster', 'vector'):
             layers = self.parameterAsLayerList(parameters, qn, context)
             return [self._layer_path(l, t, tmpdir, feedback) for l in layers]
@@ -269,6 +379,14 @@ class ManifestAlgorithm(QgsProcessingAlgorithm):
             return self.parameterAsInt(parameters, qn, context)
         if t == 'enum':
             return (p.get('options') or [])[self.parameterAsEnum(parameters, qn, context)]
+        if t == 'date':
+            raw = parameters.get(qn)
+            if isinstance(raw, str) and _DATE8.match(raw.strip()):
+                return raw.strip()
+            return self.parameterAsDateTime(parameters, qn, context).date().toString('yyyyMMdd')
+        if t == 'field':
+            fields = self.parameterAsFields(parameters, qn, context)
+            return fields[0] if fields else None
         if t == 'boolean':
             return self.parameterAsBool(parameters, qn, context)
         if t == 'extent':

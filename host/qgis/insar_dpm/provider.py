@@ -1,9 +1,12 @@
 # The "insardpm" Processing provider: one algorithm per entry of the package's plugin-manifest.json, read when
 # QGIS loads the provider (no Node start-up at load time).
+import os
+
 from qgis.core import Qgis, QgsMessageLog, QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
 
 from . import runner
-from .algorithm import ManifestAlgorithm, make_output, make_parameter
+from .algorithm import ICON_DIR, ManifestAlgorithm, make_output, make_parameter, manifest_labels
 
 SETTING_NODE = 'INSARDPM_NODE'
 
@@ -34,6 +37,12 @@ class InsarDpmProvider(QgsProcessingProvider):
 
     def versionInfo(self):  # noqa: N802
         return self._provider_info().get('version', '')
+
+    def icon(self):
+        return QIcon(self.svgIconPath())
+
+    def svgIconPath(self):  # noqa: N802
+        return os.path.join(ICON_DIR, 'provider.svg')
 
     def load(self):
         # The Node.js path as a Processing option (Settings › Options › Processing › Providers), as GRASS/SAGA do.
@@ -71,14 +80,15 @@ class InsarDpmProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802
         if self._manifest is None:
             return
+        labels = manifest_labels(self._manifest)
         for spec in self._manifest.get('algorithms', []):
             try:
                 # build every parameter once here: a type QGIS cannot map is reported, not a traceback later
                 for p in spec.get('parameters', []):
-                    make_parameter(p)
+                    make_parameter(p, labels)
                 for o in spec.get('outputs', []):
                     make_output(o)
-                self.addAlgorithm(ManifestAlgorithm(spec, self.id()))
+                self.addAlgorithm(ManifestAlgorithm(spec, self.id(), labels))
             except Exception as e:  # one bad entry must not hide the others
                 QgsMessageLog.logMessage('insar-dpm: algorithm {} not loaded: {}'.format(spec.get('id'), e),
                                          'Processing', Qgis.Critical)

@@ -10,7 +10,9 @@ import json
 import os
 import sys
 
-from qgis.core import (QgsApplication, QgsProcessingException, QgsProcessingFeedback,
+import tempfile
+
+from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback,
                        QgsProcessingParameterDefinition, QgsProcessingParameterNumber)
 
 plugins_dir = sys.argv[1]
@@ -51,10 +53,14 @@ def jsonable(v):
     return str(v)
 
 
+a_folder = tempfile.mkdtemp(prefix='dpm-folder-')  # an (empty) folder, as a user would pick one
+
+
 def describe(alg):
     params = []
+    context = QgsProcessingContext()
     for p in alg.parameterDefinitions():
-        d = {'name': p.name(), 'type': p.type(), 'description': p.description(),
+        d = {'name': p.name(), 'type': p.type(), 'description': p.description(), 'help': p.help(),
              'optional': bool(p.flags() & QgsProcessingParameterDefinition.FlagOptional),
              'advanced': bool(p.flags() & QgsProcessingParameterDefinition.FlagAdvanced),
              'default': jsonable(p.defaultValue())}
@@ -66,16 +72,27 @@ def describe(alg):
             d['allowMultiple'] = p.allowMultiple()
         if p.type() == 'multilayer':
             d['layerType'] = int(p.layerType())
+            # what the dialog and qgis_process check before running; the clone is what a model or batch row gets
+            d['acceptsFolder'] = bool(p.checkValueIsAcceptable(a_folder, context))
+            d['cloneAcceptsFolder'] = bool(p.clone().checkValueIsAcceptable(a_folder, context))
+        if p.type() == 'field':
+            d['parent'] = p.parentLayerParameterName()
+        if p.type() == 'datetime':
+            d['dataType'] = int(p.dataType())
+            d['acceptsYYYYMMDD'] = bool(p.checkValueIsAcceptable('20200804', context))
+            d['acceptsIso'] = bool(p.clone().checkValueIsAcceptable('2020-08-04', context))
         if p.type() == 'file':
             d['folder'] = p.behavior() == p.Folder
             d['extension'] = p.extension()
         params.append(d)
     outputs = [{'name': o.name(), 'type': o.type()} for o in alg.outputDefinitions()]
     return {'name': alg.name(), 'displayName': alg.displayName(), 'group': alg.group(), 'params': params,
-            'outputs': outputs}
+            'outputs': outputs, 'help': alg.shortHelpString(), 'icon': alg.svgIconPath(),
+            'iconOk': not alg.icon().isNull()}
 
 
 out['provider'] = provider.name() if provider else None
+out['providerIcon'] = provider.svgIconPath() if provider else None
 for alg in (provider.algorithms() if provider else []):
     out['algorithms'][alg.id()] = describe(alg)
 
