@@ -16,10 +16,17 @@ export function throwIfCanceled(fb: Feedback): void {
   if (fb.isCanceled()) throw new CanceledError();
 }
 
-/** A view of `fb` whose 0–100 maps onto [from, to] of the parent: one stage of a longer job. */
+/**
+ * A view of `fb` whose 0–100 maps onto [from, to] of the parent: one stage of a longer job. The stage keeps its name
+ * in front of what its own steps report ("training: epoch 3/20"), so a renderer shows one bar per stage.
+ */
 export function stage(fb: Feedback, from: number, to: number, text?: string): Feedback {
   return {
-    progress: (p, t) => fb.progress(from + ((to - from) * Math.min(100, Math.max(0, p))) / 100, t ?? text),
+    progress: (p, t) =>
+      fb.progress(
+        from + ((to - from) * Math.min(100, Math.max(0, p))) / 100,
+        text && t && t !== text && !t.startsWith(`${text}: `) ? `${text}: ${t}` : (t ?? text),
+      ),
     log: (l, m) => fb.log(l, m),
     isCanceled: () => fb.isCanceled(),
   };

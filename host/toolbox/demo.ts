@@ -58,7 +58,7 @@ async function demo(p: AlgorithmParams['demo'], fb: Feedback) {
       fraction: DAMAGED_FRACTION,
       'out-dir': join(dir, 'run'),
     },
-    stage(fb, 10, 100, 'pipeline'),
+    stage(fb, 10, 100), // no name of its own: the terminal shows run's stages (training, forecast …)
   );
 
   const evaluation = JSON.parse(readFileSync(join(dir, 'run', 'evaluation', 'evaluation.json'), 'utf8')) as {
