@@ -13,7 +13,7 @@ import { initParams } from '../host/model/init.js';
 import { Rng } from '../host/model/rng.js';
 import { saveModel } from '../host/model/safetensors.js';
 import { coherenceToLogit } from '../host/model/series.js';
-import { parsePixels } from '../host/toolbox/inspect.js';
+import { formatPlace, lonLatOfPixel, parseLonLats, parsePixels, pixelOfLonLat } from '../host/toolbox/inspect.js';
 import { DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
 import { at } from './at.js';
@@ -88,7 +88,7 @@ test('inspect writes Fig. 6 per pixel and the series; z = (μ − x)/σ at every
   }
   assert.equal(j.pixels[0].x[2], null); // the NaN step stays missing
   const svg = readFileSync(join(f.out, 'inspect_r2_c3.svg'), 'utf8');
-  assert.match(svg, /pixel \(row 2, col 3\): co-event z = -?\d+\.\d\d/);
+  assert.match(svg, /pixel \(row 2, col 3\) at [0-9.]+° N, [0-9.]+° E: co-event z = -?\d+\.\d\d/);
   assert.match(svg, /2020-0[1-4]-\d\d/); // dates on the x axis
   assert.deepEqual([...readFileSync(join(f.out, 'inspect_r2_c3.png')).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
 });
@@ -119,4 +119,35 @@ test('inspect: bad pixels → one DpmError, nothing written', async () => {
     { row: 5, col: 6 },
   ]);
   assert.throws(() => parsePixels(['1.5,2']), DpmError);
+});
+
+test('inspect --lonlat: the pixel holding the place, the same series as --pixel, the place in the JSON and title', async () => {
+  const f = await fixture();
+  // the centre of pixel (2, 1) in WGS84, and a point 0.2/0.3 pixel off it (still inside that pixel's footprint)
+  const centre = lonLatOfPixel(f.stack.georef, f.stack.width, 2, 1);
+  assert.ok(centre);
+  const off = lonLatOfPixel(f.stack.georef, f.stack.width, 2.2, 1.3);
+  assert.ok(off);
+  assert.deepEqual(pixelOfLonLat(f.stack.georef, f.stack.width, f.stack.height, off.lon, off.lat), { row: 2, col: 1 });
+  assert.equal(pixelOfLonLat(f.stack.georef, f.stack.width, f.stack.height, off.lon + 1, off.lat), undefined);
+  const base = { coherence: f.stackPath, model: f.modelPath, device: 'cpu' as const };
+  await execute(
+    'inspect',
+    { ...base, lonlat: `${centre.lon},${centre.lat}`, 'out-dir': join(f.dir, 'll') },
+    silentFeedback,
+  );
+  await execute('inspect', { ...base, pixel: '2,1', 'out-dir': join(f.dir, 'px') }, silentFeedback);
+  const ll = JSON.parse(readFileSync(join(f.dir, 'll', 'inspect.json'), 'utf8'));
+  const px = JSON.parse(readFileSync(join(f.dir, 'px', 'inspect.json'), 'utf8'));
+  assert.deepEqual(ll.pixels, px.pixels); // bit for bit: the same pixel through either way of naming it
+  assert.equal(ll.pixels[0].row, 2);
+  // the place of the pixel centre, as the QGIS tool and titles show it (float32 → float64 round trip: 1e-9 degrees)
+  assert.ok(Math.abs(ll.pixels[0].lon - centre.lon) < 1e-9 && Math.abs(ll.pixels[0].lat - centre.lat) < 1e-9);
+  const svg = readFileSync(join(f.dir, 'll', 'inspect_r2_c1.svg'), 'utf8');
+  assert.ok(svg.includes(formatPlace(centre)), `title without the place ${formatPlace(centre)}`);
+  await assert.rejects(
+    execute('inspect', { ...base, 'out-dir': join(f.dir, 'none') }, silentFeedback),
+    (e: unknown) => e instanceof DpmError && /--pixel ROW,COL or --lonlat LON,LAT/.test(e.message),
+  );
+  assert.throws(() => parseLonLats(['200,10']), DpmError);
 });

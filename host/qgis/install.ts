@@ -1,9 +1,22 @@
 // `dpm qgis install|uninstall [--profile DIR]`: copies the Processing plugin (host/qgis/insar_dpm) into a QGIS
 // profile, records where this package's runner and Node are (runner.json), and enables it in QGIS3.ini.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// `dpm qgis package --out FILE.zip`: the plugin as a ZIP for QGIS's Plugin Manager ("Install from ZIP"); that copy
+// records no path: it finds the runner through `dpm` on PATH or `npm root -g` (runner.py find_runner).
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zipSync, type Zippable } from 'fflate';
 import type { CommandModule } from 'yargs';
 import { manifestPath, packageRoot } from '../paths.js';
 import { loadManifest } from '../toolbox/manifest.js';
@@ -78,7 +91,7 @@ export function installPlugin(profile: string, node = process.execPath): Install
   try {
     rmSync(pluginDir, { recursive: true, force: true });
     mkdirSync(join(profileDir, 'python', 'plugins'), { recursive: true });
-    cpSync(pluginSource, pluginDir, { recursive: true, filter: (src) => !/__pycache__|\.pyc$/.test(src) });
+    cpSync(pluginSource, pluginDir, { recursive: true, filter: shipped });
     // the plugin reads the live manifest from the package; this copy keeps the algorithms listed if it moves
     writeFileSync(join(pluginDir, 'manifest.json'), `${JSON.stringify(loadManifest(), null, 1)}\n`);
     const record = {
@@ -101,6 +114,38 @@ export function installPlugin(profile: string, node = process.execPath): Install
   }
 }
 
+/** Plugin files that belong in a copy: no byte code, no install record of this machine. */
+const shipped = (path: string) => !/__pycache__|\.pyc$|runner\.json$/.test(path);
+
+/** Writes the plugin ZIP: one top folder insar_dpm/ (what the Plugin Manager looks for), the manifest copied in. */
+export function packagePlugin(out: string): { zip: string; files: number } {
+  if (!existsSync(join(pluginSource, 'metadata.txt')))
+    throw new DpmError(`qgis package: plugin sources missing at ${pluginSource}`);
+  if (!out.toLowerCase().endsWith('.zip')) throw new DpmError(`qgis package: --out ${out} must end in .zip`);
+  const entries: Zippable = {};
+  const add = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (!shipped(path)) continue;
+      if (statSync(path).isDirectory()) add(path);
+      else entries[`${PLUGIN_ID}/${relative(pluginSource, path).split('\\').join('/')}`] = readFileSync(path);
+    }
+  };
+  add(pluginSource);
+  // the algorithms stay listed before the package is found; the package's own manifest wins once it is
+  entries[`${PLUGIN_ID}/manifest.json`] = Buffer.from(`${JSON.stringify(loadManifest(), null, 1)}\n`);
+  const zip = resolve(out);
+  try {
+    mkdirSync(dirname(zip), { recursive: true });
+    const tmp = `${zip}.dpm-tmp`;
+    writeFileSync(tmp, zipSync(entries, { level: 9, mtime: new Date('2020-01-01T00:00:00Z') }));
+    renameSync(tmp, zip); // nothing half-written under the final name
+  } catch (err) {
+    throw new DpmError(`qgis package --out ${out}: ${(err as Error).message}`);
+  }
+  return { zip, files: Object.keys(entries).length };
+}
+
 export function uninstallPlugin(profile: string): { pluginDir: string; removed: boolean } {
   const profileDir = resolve(profile);
   const pluginDir = join(profileDir, 'python', 'plugins', PLUGIN_ID);
@@ -118,10 +163,11 @@ export function uninstallPlugin(profile: string): { pluginDir: string; removed: 
 
 export const qgisCommand: CommandModule = {
   command: 'qgis <action>',
-  describe: 'install or uninstall the QGIS Processing plugin in a QGIS profile',
+  describe: 'install or uninstall the QGIS plugin in a QGIS profile, or package it as a ZIP for the Plugin Manager',
   builder: (y) =>
     y
-      .positional('action', { choices: ['install', 'uninstall'] as const, describe: 'what to do' })
+      .positional('action', { choices: ['install', 'uninstall', 'package'] as const, describe: 'what to do' })
+      .option('out', { type: 'string', describe: 'package: the ZIP to write (e.g. insar_dpm.zip)' })
       .option('profile', {
         type: 'string',
         describe: 'QGIS profile folder (qgis_process only reads the profile named "default")',
@@ -131,7 +177,15 @@ export const qgisCommand: CommandModule = {
   handler: (argv) => {
     const profile = (argv.profile as string | undefined) ?? defaultProfile();
     try {
-      if (argv.action === 'install') {
+      if (argv.action === 'package') {
+        const out = argv.out as string | undefined;
+        if (!out) throw new DpmError('qgis package needs --out FILE.zip');
+        const r = packagePlugin(out);
+        process.stdout.write(
+          `wrote ${r.zip} (${r.files} files)\nIn QGIS: Plugins ▸ Manage and Install Plugins ▸ Install from ZIP. ` +
+            'The plugin runs the dpm command: npm install -g insar-dpm (or a packed insar-dpm-*.tgz) first.\n',
+        );
+      } else if (argv.action === 'install') {
         const r = installPlugin(profile, (argv.node as string | undefined) ?? process.execPath);
         process.stdout.write(
           `installed ${r.pluginDir}\nenabled in ${r.iniPath}\nrunner ${r.node} ${r.runner} worker\n` +

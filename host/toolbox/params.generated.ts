@@ -473,8 +473,10 @@ export interface InspectParams {
   readonly 'coherence': string[];
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
-  /** pixels as ROW,COL (0-based), repeat the flag or separate pairs with ';' (e.g. --pixel 12,40 --pixel 3,7) */
-  readonly 'pixel': string[];
+  /** pixels as ROW,COL (0-based), repeat the flag or separate pairs with ';' (e.g. --pixel 12,40 --pixel 3,7); give --pixel, --lonlat or both */
+  readonly 'pixel'?: string[];
+  /** places as LON,LAT in WGS84 degrees, repeat the flag or separate pairs with ';' (e.g. --lonlat 45.86,34.46): the pixel whose footprint holds the place (map grid) or whose centre is nearest (radar geometry with lat/lon lookups) */
+  readonly 'lonlat'?: string[];
   /** folder for inspect_r<row>_c<col>.svg/.png and inspect.json */
   readonly 'out-dir': string;
   /** number of pre-event bands N (bands 1..N); band N+1 is the co-event pair. Default: the last band is the co-event pair, all earlier ones are pre-event */
@@ -496,8 +498,10 @@ export interface InspectInput {
   readonly 'coherence': string[] | string;
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
-  /** pixels as ROW,COL (0-based), repeat the flag or separate pairs with ';' (e.g. --pixel 12,40 --pixel 3,7) */
-  readonly 'pixel': string[] | string;
+  /** pixels as ROW,COL (0-based), repeat the flag or separate pairs with ';' (e.g. --pixel 12,40 --pixel 3,7); give --pixel, --lonlat or both */
+  readonly 'pixel'?: string[] | string;
+  /** places as LON,LAT in WGS84 degrees, repeat the flag or separate pairs with ';' (e.g. --lonlat 45.86,34.46): the pixel whose footprint holds the place (map grid) or whose centre is nearest (radar geometry with lat/lon lookups) */
+  readonly 'lonlat'?: string[] | string;
   /** folder for inspect_r<row>_c<col>.svg/.png and inspect.json */
   readonly 'out-dir': string;
   /** number of pre-event bands N (bands 1..N); band N+1 is the co-event pair. Default: the last band is the co-event pair, all earlier ones are pre-event */

@@ -46,11 +46,46 @@ def _source_tree_root():
     return root if os.path.isfile(os.path.join(root, 'plugin-manifest.json')) else None
 
 
+def _package_of_cli(cli):
+    """The package root of a runner dist/host/cli.js (two folders up from dist/host)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(cli)))
+
+
+def _cli_on_path():
+    """dist/host/cli.js behind the `dpm` command on PATH (npm links it there on install -g); None if not there."""
+    dpm = shutil.which('dpm')
+    if not dpm:
+        return None
+    real = os.path.realpath(dpm)
+    if real.endswith('.js') and os.path.isfile(real):
+        return real
+    # a Windows .cmd shim or a wrapper script: the package sits in npm's global node_modules next to it
+    near = os.path.join(os.path.dirname(dpm), 'node_modules', 'insar-dpm', 'dist', 'host', 'cli.js')
+    return near if os.path.isfile(near) else None
+
+
+def _cli_in_npm_root():
+    """dist/host/cli.js of insar-dpm in `npm root -g` (a global install whose bin folder is not on PATH)."""
+    npm = shutil.which('npm') or shutil.which('npm.cmd')
+    if not npm:
+        return None
+    try:
+        out = subprocess.run([npm, 'root', '-g'], capture_output=True, text=True, timeout=20,
+                             creationflags=getattr(subprocess, 'CREATE_NO_WINDOW', 0))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    cli = os.path.join(out.stdout.strip(), 'insar-dpm', 'dist', 'host', 'cli.js')
+    return cli if out.returncode == 0 and os.path.isfile(cli) else None
+
+
 def manifest_path():
     candidates = [os.environ.get(ENV_MANIFEST), _install_record().get('manifest')]
     root = _source_tree_root()
     if root:
         candidates.append(os.path.join(root, 'plugin-manifest.json'))
+    on_path = _cli_on_path()  # cheap (no process started): the installed package's own manifest
+    if on_path:
+        candidates.append(os.path.join(_package_of_cli(on_path), 'plugin-manifest.json'))
     # the copy made at install time: keeps the algorithms listed (and models loadable) if the package moved
     candidates.append(os.path.join(PLUGIN_DIR, 'manifest.json'))
     for c in candidates:
@@ -114,7 +149,8 @@ def find_node():
 
 
 def find_runner():
-    """The package's dist/host/cli.js (the `dpm` command)."""
+    """The package's dist/host/cli.js (the `dpm` command). Order: $DPM_RUNNER, the install record of
+    `dpm qgis install`, the source tree the plugin runs from, `dpm` on PATH, `npm root -g`."""
     explicit = os.environ.get(ENV_RUNNER)
     if explicit and not os.path.isfile(explicit):
         # an explicit choice that is wrong is an error, not something to silently replace
@@ -132,10 +168,15 @@ def find_runner():
         if os.path.isfile(cand):
             return cand
         tried.append('{} ({})'.format(cand, origin))
+    for origin, look in (('dpm on PATH', _cli_on_path), ('npm root -g', _cli_in_npm_root)):
+        cand = look()
+        if cand:
+            return cand
+        tried.append(origin)
     raise QgsProcessingException(
-        'The insar-dpm runner was not found (looked at: {}). Build the package (npm run build) and run '
-        '`dpm qgis install` again, or set {} to the package\'s dist/host/cli.js.'.format(
-            ', '.join(tried) or 'nothing recorded', ENV_RUNNER))
+        'The insar-dpm runner was not found (looked at: {}). Install the package (npm install -g insar-dpm, or '
+        'a packed insar-dpm-*.tgz) so that `dpm` is on PATH, or set {} to the package\'s dist/host/cli.js.'.format(
+            ', '.join(tried), ENV_RUNNER))
 
 
 def _on_main_thread():
