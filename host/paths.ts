@@ -23,3 +23,5 @@ export const sharedRoot = resolve(process.env.DPM_SHARED ?? join(packageRoot, '.
 export const shadersDir = join(packageRoot, 'shaders');
 export const wasmDir = join(packageRoot, 'build');
 export const manifestPath = join(packageRoot, 'plugin-manifest.json');
+/** The package's version (package.json): every report names it. */
+export const packageVersion: string = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version;

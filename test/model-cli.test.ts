@@ -85,12 +85,23 @@ test(
     );
     assert.deepEqual(
       files(out).sort(),
-      ['model.final.safetensors', 'model.safetensors'],
-      'best + final, no checkpoint left',
+      ['model.final.safetensors', 'model.history.csv', 'model.history.png', 'model.history.svg', 'model.safetensors'],
+      'best + final + the training history, no checkpoint left',
     );
     const m = loadModel(model);
     assert.deepEqual(m.config, { hidden: 16, mlp: 16, features: 1 });
     assert.equal(m.training?.T, 6);
+    // the history CSV: one row per epoch, the numbers the model file's summary holds
+    const history = m.training?.history as { epoch: number; trainLoss: number; valLoss: number; best: boolean }[];
+    const csv = readFileSync(join(out, 'model.history.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'epoch,train_loss,validation_loss,seconds,best');
+    assert.deepEqual(
+      csv
+        .slice(1)
+        .map((l) => l.split(',').map(Number))
+        .map(([e, t, v, , b]) => [e, t, v, b === 1]),
+      history.map((h) => [h.epoch, h.trainLoss, h.valLoss, h.best]),
+    );
 
     const fc = join(out, 'forecast');
     const f = dpm(
@@ -401,5 +412,11 @@ test('Ctrl-C during training keeps the last checkpoint; --resume finishes with t
     loadModel(out.replace('.safetensors', '.final.safetensors')).params,
     loadModel(whole.replace('.safetensors', '.final.safetensors')).params,
   );
-  assert.deepEqual(files(dirname(out)).sort(), ['m.final.safetensors', 'm.safetensors']);
+  assert.deepEqual(files(dirname(out)).sort(), [
+    'm.final.safetensors',
+    'm.history.csv',
+    'm.history.png',
+    'm.history.svg',
+    'm.safetensors',
+  ]);
 });

@@ -95,3 +95,46 @@ export function fbetaChartSpec(evals: ScoreEvaluation[]): Record<string, unknown
   });
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', vconcat: panels };
 }
+
+/** One epoch of a training history, as host/model/train.ts logs it (loss per sequence). */
+export interface EpochPoint {
+  epoch: number;
+  trainLoss: number;
+  valLoss: number;
+  best: boolean;
+}
+
+/** Training and validation loss per epoch, the kept (best validation) epoch marked. */
+export function historyChartSpec(history: EpochPoint[], title = 'Training history'): Record<string, unknown> {
+  const values = history.flatMap((h) => [
+    { epoch: h.epoch, loss: h.trainLoss, set: 'training' },
+    ...(Number.isFinite(h.valLoss) ? [{ epoch: h.epoch, loss: h.valLoss, set: 'validation' }] : []),
+  ]);
+  const kept = history.filter((h) => h.best).at(-1);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 420,
+    height: 260,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
+          y: { field: 'loss', type: 'quantitative', title: 'loss per sequence (Gaussian NLL)', scale: { zero: false } },
+          color: { field: 'set', type: 'nominal', title: null },
+        },
+      },
+      ...(kept
+        ? [
+            {
+              data: { values: [{ epoch: kept.epoch, label: `kept: epoch ${kept.epoch}` }] },
+              mark: { type: 'rule', strokeDash: [4, 3], color: '#555' },
+              encoding: { x: { field: 'epoch', type: 'quantitative' } },
+            },
+          ]
+        : []),
+    ],
+  };
+}

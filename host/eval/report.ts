@@ -2,6 +2,7 @@
 import type { ScoreEvaluation } from './metrics.js';
 import { fbetaChartSpec, prChartSpec, thin } from './charts.js';
 import { renderVegaLiteBoth } from './plots.js';
+import { packageVersion } from '../paths.js';
 
 export interface EvaluationMeta {
   truth: string;
@@ -19,6 +20,8 @@ export function tableMarkdown(evals: ScoreEvaluation[], meta: EvaluationMeta): s
   const beta = evals[0]?.fbeta.beta ?? 0.5;
   const lines = [
     `# Damage proxy evaluation`,
+    '',
+    `insar-dpm ${packageVersion}; engine: none (scores are read from files)`,
     '',
     `Truth: ${meta.truth}. A pixel is truly damaged when at least ${f3(meta.fraction)} of its chip is covered by damaged ` +
       `buildings: ${meta.damaged} damaged, ${meta.undamaged} undamaged, ${meta.unlabelled} without truth.`,
@@ -46,6 +49,8 @@ export function tableMarkdown(evals: ScoreEvaluation[], meta: EvaluationMeta): s
 
 export function reportJson(evals: ScoreEvaluation[], meta: EvaluationMeta): Record<string, unknown> {
   return {
+    software: 'insar-dpm',
+    version: packageVersion,
     ...meta,
     methods: evals.map((e) => ({
       name: e.name,

@@ -238,7 +238,8 @@ export const algorithm: Algorithm<'evaluate'> = {
       fb.log(
         'info',
         `${e.name}: PR AUC ${e.prAucTrapezoid.toFixed(3)} (AP ${e.averagePrecision.toFixed(3)}), ` +
-          `max F${e.fbeta.beta} ${e.fbeta.best.fbeta.toFixed(3)} at ${e.fbeta.best.threshold.toPrecision(4)}`,
+          `evaluation optimum (max F${e.fbeta.beta} against this truth) ${e.fbeta.best.fbeta.toFixed(3)} ` +
+          `at threshold ${e.fbeta.best.threshold.toPrecision(4)}`,
       );
     }
     return { ...paths, table: tableMarkdown(result.evals, result.meta) };

@@ -2,7 +2,7 @@
 // Writes zscore.tif, mu.tif, sigma.tif (logit space), expected_coherence.tif, and with --series the one-step
 // forecasts of every band (mu_series.tif, sigma_series.tif, zscore_series.tif; last band = the co-event pair).
 import { join } from 'node:path';
-import { DAMAGE_Z } from '../core/defaults.js';
+import { DAMAGE_Z, DAMAGE_Z_SOURCE } from '../core/defaults.js';
 import { DpmError } from '../core/errors.js';
 import type { Algorithm, AlgorithmParams } from './algorithm.js';
 import { stage, type Feedback } from '../core/feedback.js';
@@ -88,7 +88,7 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
         'info',
         `${series.N - r.nUnusable} pixels forecast, ${valid} of them with a co-event value (z-score); ` +
           `${r.nUnusable} left out (fewer than 2 valid pre-event values); ` +
-          `${above} with z ≥ ${DAMAGE_Z}, the paper's damage threshold (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %)`,
+          `${above} (${valid ? ((100 * above) / valid).toFixed(3) : '0'} %) with z ≥ ${DAMAGE_Z}, ${DAMAGE_Z_SOURCE}`,
       );
       fb.progress(100);
       return {

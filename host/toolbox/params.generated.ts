@@ -33,7 +33,7 @@ export interface RunParams {
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
-  /** z-score below which the map is transparent (PNG and overlay) */
+  /** z-score threshold: the map (PNG, overlay, QGIS style) is transparent below it and the log and report give the share of pixels at or above it; default 4.93, the damage threshold of Stephenson et al. 2021 (supplement). The evaluation's optimum threshold (max F-beta against ground truth) is a different, data-dependent number */
   readonly 'threshold': number;
   /** map grid of the geocoded outputs when lat/lon lookups exist */
   readonly 'geocode': 'wgs84' | 'utm' | 'none';
@@ -84,7 +84,7 @@ export interface RunInput {
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
-  /** z-score below which the map is transparent (PNG and overlay) */
+  /** z-score threshold: the map (PNG, overlay, QGIS style) is transparent below it and the log and report give the share of pixels at or above it; default 4.93, the damage threshold of Stephenson et al. 2021 (supplement). The evaluation's optimum threshold (max F-beta against ground truth) is a different, data-dependent number */
   readonly 'threshold'?: number;
   /** map grid of the geocoded outputs when lat/lon lookups exist */
   readonly 'geocode'?: 'wgs84' | 'utm' | 'none';
@@ -116,7 +116,7 @@ export interface DemoParams {
   readonly 'height': number;
   /** acquisitions */
   readonly 'dates': number;
-  /** z-score below which the map is transparent */
+  /** z-score threshold: the map (PNG, overlay, QGIS style) is transparent below it and the log and report give the share of pixels at or above it; default 4.93, the damage threshold of Stephenson et al. 2021 (supplement). The evaluation's optimum threshold (max F-beta against ground truth) is a different, data-dependent number */
   readonly 'threshold': number;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
@@ -135,7 +135,7 @@ export interface DemoInput {
   readonly 'height'?: number;
   /** acquisitions */
   readonly 'dates'?: number;
-  /** z-score below which the map is transparent */
+  /** z-score threshold: the map (PNG, overlay, QGIS style) is transparent below it and the log and report give the share of pixels at or above it; default 4.93, the damage threshold of Stephenson et al. 2021 (supplement). The evaluation's optimum threshold (max F-beta against ground truth) is a different, data-dependent number */
   readonly 'threshold'?: number;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';

@@ -10,12 +10,12 @@
 //   geocoded/            the same on a map grid (when lat/lon lookups exist), dpm_overlay.tif (RGBA)
 //   dpm.png              the damage proxy map figure
 //   evaluation/          with --truth/--truth-raster: PR curves, PR AUC, F_β (dpm evaluate)
-//   report.md, report.json
+//   report.md, report.json  what was made (only what exists), the package version, the engine, the one threshold
 //
 // Re-running into the same folder reuses every stage whose inputs and settings are unchanged (run-state.json);
 // --force recomputes everything. An interrupted training resumes from its checkpoint.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Algorithm, AlgorithmParams, Outputs } from './algorithm.js';
 import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
@@ -26,7 +26,9 @@ import { algorithm as forecastAlgorithm } from './forecast.js';
 import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from './baselines.js';
 import { algorithm as evaluateAlgorithm } from './evaluate.js';
 import { parseChipSize } from '../core/chip.js';
-import { DAMAGE_Z, type Preset, PRESETS } from '../core/defaults.js';
+import { DAMAGE_Z, DAMAGE_Z_SOURCE, type Preset, PRESETS } from '../core/defaults.js';
+import { packageVersion } from '../paths.js';
+import { loadModel } from '../model/safetensors.js';
 import { DpmError } from '../core/errors.js';
 import { withOutputs } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
@@ -328,15 +330,35 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
     );
   }
 
+  // the one threshold: the map's transparency, and the share reported here (the forecast log's share uses the
+  // default; both agree unless --threshold changes it)
+  const z = (await readRaster(at('forecast/zscore.tif'))).bands[0] ?? new Float32Array(0);
+  let valid = 0,
+    above = 0;
+  for (const v of z) {
+    if (Number.isNaN(v)) continue;
+    valid++;
+    if (v >= threshold) above++;
+  }
   const report = {
     software: 'insar-dpm',
+    version: packageVersion,
+    engine: loadModel(modelPath).training?.engine ?? null,
     eventDate,
     coEventPair: coLabel,
     prePairs: split.pre.length,
-    chip,
+    // coherence estimated here from SLCs in chips; a coherence stack given as input is used as it is
+    chip: slc ? chip : null,
     preset: p.preset,
     model: { ...preset, epochs, ...trained },
     forecast: fc,
+    threshold: {
+      value: threshold,
+      default: DAMAGE_Z,
+      source: threshold === DAMAGE_Z ? DAMAGE_Z_SOURCE : 'given with --threshold',
+      pixelsAbove: above,
+      share: valid ? above / valid : null,
+    },
     maps,
     evaluation: evaluation ? JSON.parse(readFileSync(at('evaluation/evaluation.json'), 'utf8')) : null,
   };
@@ -527,39 +549,69 @@ function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStac
 
 /** The parts of report.json that report.md shows. */
 interface ReportSummary {
+  version: string;
+  engine: unknown;
   eventDate: string;
   coEventPair: string;
   prePairs: number;
-  chip: string;
+  chip: string | null;
   preset: string;
   model: Preset & Outputs;
   forecast: Outputs;
+  threshold: { value: number; default: number; source: string; share: number | null };
+  maps: Outputs;
 }
 
+/** report.md: what this run made, and only that (files are named when they exist). */
 function reportMarkdown(r: ReportSummary, dir: string, table: string | undefined): string {
+  const rel = (f: unknown) => (typeof f === 'string' ? relative(dir, f) : undefined);
+  const t = r.threshold;
   const lines = [
     `# Damage proxy map — event ${r.eventDate}`,
     '',
-    `- co-event pair: ${r.coEventPair}; ${r.prePairs} pre-event pairs; chip ${r.chip} (range × azimuth)`,
+    `insar-dpm ${r.version}; forecaster engine: ${typeof r.engine === 'string' ? r.engine : 'not recorded'}`,
+    '',
+    `- co-event pair: ${r.coEventPair}; ${r.prePairs} pre-event pairs` +
+      (r.chip ? `; coherence from the SLCs in ${r.chip} chips (range × azimuth)` : '; the coherence stack as given'),
     `- model: preset \`${r.preset}\` (H = ${r.model.hidden}, M = ${r.model.mlp}, ${r.model.epochs} epochs), best epoch ${r.model['best-epoch']}, ` +
       `validation loss ${Number(r.model['validation-loss']).toFixed(3)} per sequence`,
-    `- forecast: ${r.forecast.pixels} pixels, ${r.forecast['unusable-pixels']} without enough history; ` +
-      `${(100 * Number(r.forecast['anomalous-fraction'] ?? 0)).toFixed(2)} % with z ≥ ${DAMAGE_Z}`,
+    `- forecast: ${r.forecast.pixels} pixels, ${r.forecast['unusable-pixels']} without enough history`,
+    `- threshold z ≥ ${t.value} (${t.source}${t.value === t.default ? '' : `; default ${t.default}`}): ` +
+      `${(100 * (t.share ?? 0)).toFixed(2)} % of the pixels; the map is transparent below it`,
     '',
   ];
-  if (table) lines.push('## Comparison against ground truth (papers/001 Table I)', '', table, '');
+  if (table)
+    lines.push(
+      '## Comparison against ground truth',
+      '',
+      "Each method's optimum threshold below is where its F-score against this ground truth peaks: a property of " +
+        `the data, for comparing methods; the map uses z ≥ ${t.value} above.`,
+      '',
+      table,
+      '',
+    );
+  const geocoded = Object.keys(r.maps).filter((k) => !['png', 'overlay'].includes(k));
+  const zMap = rel(r.maps.zscore) ?? 'forecast/zscore.tif';
   lines.push(
     '## Outputs',
     '',
-    `- \`forecast/zscore.tif\`: the damage proxy (z = (μ − x)/σ, positive = coherence lower than expected)`,
-    `- \`forecast/mu.tif\`, \`sigma.tif\`, \`expected_coherence.tif\`; \`baselines/*.tif\`: CCD and the other baselines`,
-    `- \`geocoded/\`: the same on a map grid; \`geocoded/dpm_overlay.tif\` (or \`dpm_overlay.tif\`): RGBA overlay`,
-    `- \`dpm.png\`: the map figure`,
+    '- `forecast/zscore.tif`: the damage proxy (z = (μ − x)/σ, positive = coherence lower than expected)',
+    '- `forecast/mu.tif`, `forecast/sigma.tif`, `forecast/expected_coherence.tif`: the forecast (logit μ, σ) and ' +
+      'the expected coherence',
+    '- `baselines/`: CCD, normalised difference, multi-temporal z-score, percentile rank, the co-event coherence',
+    ...(geocoded.length
+      ? [`- \`geocoded/\`: ${geocoded.map((k) => `${k}.tif`).join(', ')} on a map grid`]
+      : ['- no geocoded copies: the input is already on a map grid, or has no lat/lon lookups, or --geocode none']),
+    ...(rel(r.maps.overlay) ? [`- \`${rel(r.maps.overlay)}\`: RGBA overlay (transparent below z = ${t.value})`] : []),
+    ...(rel(r.maps.png) ? [`- \`${rel(r.maps.png)}\`: the map figure`] : []),
+    ...(table ? ['- `evaluation/`: PR curves, F-scores, the table above'] : []),
+    '- `model.history.csv`, `model.history.png`: training and validation loss per epoch',
     '',
     '## Open in QGIS',
     '',
-    `Drag \`${join(dir, 'geocoded', 'zscore.tif')}\` (or \`dpm_overlay.tif\`) into QGIS, or Layer ▸ Add Layer ▸ Add Raster Layer. ` +
-      'Radar-geometry rasters carry lat/lon companions (GDAL geolocation arrays): use Raster ▸ Projections ▸ Warp to map them.',
+    `Drag \`${join(dir, zMap)}\` into QGIS (Layer ▸ Add Layer ▸ Add Raster Layer): the \`.qml\` beside it styles it ` +
+      `as \`dpm.png\` (transparent below z = ${t.value}). With the insar-dpm plugin, the pixel time-series tool shows ` +
+      "any pixel's coherence history and forecasts.",
     '',
   );
   return lines.join('\n');

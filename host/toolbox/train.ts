@@ -1,13 +1,18 @@
 // `dpm train`: learn each pixel's normal coherence behaviour from the pre-event bands of a coherence stack.
-// Writes the best-validation weights to --out and the final weights beside it (<out>.final.safetensors).
-import { existsSync, rmSync } from 'node:fs';
+// Writes the best-validation weights to --out and the final weights beside it (<out>.final.safetensors), and the
+// per-epoch history as <out>.history.csv with its plot (.svg/.png).
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { CanceledError, DpmError } from '../core/errors.js';
 import type { Algorithm, AlgorithmParams } from './algorithm.js';
 import { stage, type Feedback } from '../core/feedback.js';
-import { withOutputs } from '../io/outputs.js';
+import { type OutputSet, withOutputs } from '../io/outputs.js';
+import { packageVersion } from '../paths.js';
+import { historyChartSpec } from '../eval/charts.js';
+import { renderVegaLiteBoth } from '../eval/plots.js';
 import { readCoherenceStack } from '../raster/stack.js';
 import { buildSeries, splitBands } from '../model/series.js';
-import { trainModel } from '../model/train.js';
+import { trainModel, type EpochLog } from '../model/train.js';
 import { engineOptions, presetAdvice, selectEngine } from '../engines/select.js';
 import { loadModel, saveModel } from '../model/safetensors.js';
 import { paramCount, PAPER_CONFIG, type ModelConfig } from '../model/params.js';
@@ -75,6 +80,7 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
       const r = await trainModel(engine, { x: series.x, N: series.N, T: series.T }, opts, stage(fb, 5, 99, 'training'));
       const summary = {
         software: 'insar-dpm',
+        version: packageVersion,
         engine: engine.description,
         stack: stack.source,
         pairs: split.pre.map((k) => stack.descriptions[k]),
@@ -96,10 +102,12 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
       };
       saveModel(outs.path(out), config, r.best, { ...summary, weights: 'best validation loss' }, false);
       saveModel(outs.path(finalModelPath(out)), config, r.final, { ...summary, weights: 'final' }, false);
+      await writeHistory(outs, out, r.history);
       return r;
     }, fb);
     rmSync(checkpoint, { force: true }); // finished: nothing left to resume
     const last = result.history[result.history.length - 1];
+    fb.log('info', `training history: ${historyPaths(out).csv} and ${historyPaths(out).png}`);
     return {
       model: out,
       'final-model': finalModelPath(out),
@@ -118,6 +126,24 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
   } finally {
     engine.destroy();
   }
+}
+
+/** Beside the model: <stem>.history.csv (one row per epoch) and its plot <stem>.history.svg/.png. */
+export function historyPaths(model: string): { csv: string; svg: string; png: string } {
+  const stem = model.replace(/\.safetensors$/i, '');
+  return { csv: `${stem}.history.csv`, svg: `${stem}.history.svg`, png: `${stem}.history.png` };
+}
+
+async function writeHistory(outs: OutputSet, model: string, history: EpochLog[]): Promise<void> {
+  const files = historyPaths(model);
+  const num = (v: number) => (Number.isFinite(v) ? String(v) : '');
+  const rows = history.map((h) =>
+    [h.epoch, num(h.trainLoss), num(h.valLoss), num(h.seconds), h.best ? 1 : 0].join(','),
+  );
+  writeFileSync(outs.path(files.csv), `${['epoch,train_loss,validation_loss,seconds,best', ...rows].join('\n')}\n`);
+  const chart = await renderVegaLiteBoth(historyChartSpec(history, `Training history of ${basename(model)}`));
+  writeFileSync(outs.path(files.svg), chart.svg);
+  writeFileSync(outs.path(files.png), chart.png);
 }
 
 export const algorithm: Algorithm<'train'> = { id: 'train', run };
