@@ -56,7 +56,10 @@ test('every manifest entry is well formed', () => {
       assert.ok(p.label && p.label.length <= 50 && !p.label.includes('--'), `${a.id}.${p.name}: label '${p.label}'`);
       if (p.optionLabels) assert.equal(p.optionLabels.length, p.options?.length, `${a.id}.${p.name}: optionLabels`);
       if (p.type === 'field')
-        assert.ok(a.parameters.some((q) => q.name === p.parent && q.type === 'vector'), `${a.id}.${p.name}: parent`);
+        assert.ok(
+          a.parameters.some((q) => q.name === p.parent && q.type === 'vector'),
+          `${a.id}.${p.name}: parent`,
+        );
       if (p.default !== undefined)
         assert.doesNotThrow(() => resolveParams({ ...a, parameters: [p] }, {}), `${a.id}.${p.name} default`);
     }
