@@ -145,6 +145,7 @@ test('desktop QGIS: Install from ZIP, the run and forecast dialogs at 1200 × 80
     zip: fx.zip,
     result: join(root, 'gui.json'),
     dialogs: ['insardpm:run', 'insardpm:forecast'],
+    forecast: { COHERENCE: [fx.coh], MODEL: fx.model, OUT_DIR: join(root, 'gui-fc'), DEVICE: 3 },
     shots: root,
     pixel: { layer: fx.coh, model: fx.model, places, csv: join(root, 'pixels.csv'), png: join(root, 'pixels.png') },
   };
@@ -171,6 +172,10 @@ test('desktop QGIS: Install from ZIP, the run and forecast dialogs at 1200 × 80
     assert.deepEqual(d.size, [1200, 800]);
     assert.deepEqual(d.horizontalBars, [], `${alg}: a horizontal scroll bar at 1200 × 800`);
   }
+
+  // results added to the project with their styles: the z-score as dpm.png, the expected coherence in grey
+  assert.equal(out.loaded['z-score of the co-event coherence'], 'singlebandpseudocolor', JSON.stringify(out.loaded));
+  assert.equal(out.loaded['forecast mean mapped back to coherence'], 'singlebandgray', JSON.stringify(out.loaded));
 
   // the pixel tool: what the chart draws and the CSV hold are `dpm inspect --pixel` for the same pixels
   assert.deepEqual(out.pixel.failed, []);

@@ -61,6 +61,15 @@ test('dpm run: one threshold explained everywhere; the report names what exists,
   assert.match(md, /optimum threshold below is where its F-score against this ground truth peaks/);
   assert.ok(outputsNamed(md, slcDir).some((p) => p.startsWith('geocoded/')));
   assert.ok(existsSync(join(slcDir, 'model.history.csv')));
+  // a QGIS style beside each product QGIS users open (test/qgis-styles.test.ts checks how QGIS draws them)
+  for (const f of [
+    'coherence_aoi',
+    'forecast/zscore',
+    'forecast/expected_coherence',
+    'baselines/ccd',
+    'geocoded/zscore',
+  ])
+    assert.ok(existsSync(join(slcDir, `${f}.qml`)), `${f}.qml`);
 
   // from a coherence stack, no geocoding, a threshold of its own: no chip, no geocoded/ folder, the given threshold
   const cohDir = join(root, 'coh');
@@ -79,4 +88,9 @@ test('dpm run: one threshold explained everywhere; the report names what exists,
   const rep2 = JSON.parse(readFileSync(join(cohDir, 'report.json'), 'utf8'));
   assert.equal(rep2.chip, null);
   assert.equal(rep2.threshold.value, 3);
+  // the map's style follows the run's threshold: transparent below 3
+  assert.match(
+    readFileSync(join(cohDir, 'forecast', 'zscore.qml'), 'utf8'),
+    /<item value="3" color="#fed976" alpha="255"/,
+  );
 });

@@ -8,6 +8,7 @@ import { encode } from 'fast-png';
 import { valueAt } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import { SVG_FONT_FAMILY, svgToPng } from '../io/svg-png.js';
+import { rampQml } from '../io/qml.js';
 import { companionPaths, geolocationItems, writeTiff, type WriteOptions } from './geotiff.js';
 import type { Georef, Raster } from './types.js';
 
@@ -43,6 +44,18 @@ export function dpmColor(z: number, threshold: number, zMax = DPM_Z_MAX): [numbe
   if (!lo || !hi) throw new Error(`internal: colour stop ${k} of ${STOPS.length}`);
   const mix = (a: number, b: number) => Math.round(a + f * (b - a));
   return [mix(lo[0], hi[0]), mix(lo[1], hi[1]), mix(lo[2], hi[2])];
+}
+
+/**
+ * The QGIS style of a z-score raster that looks like dpm.png: transparent below `threshold`, the same colour stops
+ * spread evenly from the threshold to zMax (dpmColor), the top colour above.
+ */
+export function dpmStyleQml(threshold: number, zMax = DPM_Z_MAX): string {
+  checkThreshold(threshold, zMax);
+  const step = (zMax - threshold) / (STOPS.length - 1);
+  // just below the threshold: fully transparent (QGIS gives values under the first stop its colour)
+  const floor = { value: threshold - 1e-6 * Math.max(1, Math.abs(threshold)), rgb: STOPS[0] ?? [0, 0, 0], alpha: 0 };
+  return rampQml([floor, ...STOPS.map((rgb, k) => ({ value: threshold + k * step, rgb }))]);
 }
 
 /** RGBA pixels (row-major, 4 bytes each) of a z-score band. */

@@ -5,6 +5,7 @@ import { stage, type Feedback } from '../core/feedback.js';
 import { withOutputs } from '../io/outputs.js';
 import { chipLayoutMetadata, readCoherenceStack } from '../raster/stack.js';
 import { writeRaster } from '../raster/geotiff.js';
+import { divergingQml, writeStyle } from '../io/qml.js';
 import { splitBands } from '../model/series.js';
 import { computeBaseline, describeBaseline, DEFAULT_SIGMA_MIN, type BaselineMethod } from '../baselines/baselines.js';
 
@@ -38,6 +39,8 @@ export async function runBaseline(
       georef: stack.georef,
       metadata: { DPM_METHOD: method, ...chipLayoutMetadata(stack.metadata) },
     });
+    // coherence differences diverge around 0 (red = loss); CCD rarely leaves ±0.5, ND spans ±1
+    if (method === 'ccd' || method === 'nd') writeStyle(outs, output, divergingQml(method === 'ccd' ? 0.5 : 1));
   }, fb);
   fb.progress(100, 'done');
   return { output };

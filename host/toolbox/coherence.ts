@@ -3,6 +3,7 @@ import type { Algorithm } from './algorithm.js';
 import { parseChipLayout } from '../core/chip.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeCoherenceStackOutputs } from '../raster/stack.js';
+import { greyQml, writeStyle } from '../io/qml.js';
 import { coherenceStackFromSlc } from '../sar/coherence-job.js';
 
 export const algorithm: Algorithm<'coherence'> = {
@@ -25,6 +26,7 @@ export const algorithm: Algorithm<'coherence'> = {
       );
       feedback.progress(100, 'writing');
       const files = await writeCoherenceStackOutputs(outs, out, stack);
+      writeStyle(outs, out, greyQml(0, 1)); // coherence 0 (black) … 1 (white)
       feedback.log(
         'debug',
         `row blocks of ${grid.blockRows} lines, ${grid.slots} SLC slots, ${(grid.wasmBytes / 2 ** 20).toFixed(0)} MiB wasm memory`,

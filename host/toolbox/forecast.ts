@@ -3,6 +3,8 @@
 // forecasts of every band (mu_series.tif, sigma_series.tif, zscore_series.tif; last band = the co-event pair).
 import { join } from 'node:path';
 import { DAMAGE_Z, DAMAGE_Z_SOURCE } from '../core/defaults.js';
+import { greyQml, writeStyle } from '../io/qml.js';
+import { dpmStyleQml } from '../raster/png-map.js';
 import { DpmError } from '../core/errors.js';
 import type { Algorithm, AlgorithmParams } from './algorithm.js';
 import { stage, type Feedback } from '../core/feedback.js';
@@ -63,6 +65,9 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
       await put('mu', 'mu.tif', [r.mu], [`forecast mean of logit coherence, ${co}`]);
       await put('sigma', 'sigma.tif', [r.sigma], [`forecast standard deviation of logit coherence, ${co}`]);
       await put('expected-coherence', 'expected_coherence.tif', [expected], [`expected coherence, ${co}`]);
+      // styles QGIS applies by itself: the z-score as dpm.png at the default threshold, coherence in grey
+      writeStyle(outs, join(dir, 'zscore.tif'), dpmStyleQml(DAMAGE_Z));
+      writeStyle(outs, join(dir, 'expected_coherence.tif'), greyQml(0, 1));
       if (r.series) {
         const T1 = series.T + 1,
           N = series.N;

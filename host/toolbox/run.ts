@@ -34,7 +34,8 @@ import { withOutputs } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
 import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { geocode, type GeocodeTarget } from '../raster/geocode.js';
-import { writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
+import { dpmStyleQml, writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
+import { divergingQml, greyQml, writeStyle } from '../io/qml.js';
 import { splitBands } from '../model/series.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
 import { parseWindow } from '../sar/coherence-stack.js';
@@ -51,6 +52,14 @@ const SCORES = [
   { name: 'multi-temporal z-score', file: 'baselines/zscore_mt.tif', baseline: zscoreAlgorithm },
   { name: 'percentile rank', file: 'baselines/percentile.tif', baseline: percentileAlgorithm },
 ] as const;
+
+/** QGIS styles of the geocoded layers (.qml beside each): as dpm.png, coherence in grey, CCD diverging. */
+const STYLES: Record<string, ((threshold: number) => string) | undefined> = {
+  zscore: (t) => dpmStyleQml(t),
+  expected_coherence: () => greyQml(0, 1),
+  coevent_coherence: () => greyQml(0, 1),
+  ccd: () => divergingQml(0.5),
+};
 
 /** A stage's settings key, and its outputs once finished (none while it runs or after it was interrupted). */
 interface StageRecord {
@@ -237,7 +246,10 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
         georef: aoi.georef,
         metadata: chipLayoutMetadata(aoi.metadata),
       };
-      await withOutputs((outs) => writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN }), fb);
+      await withOutputs(async (outs) => {
+        await writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN });
+        writeStyle(outs, at('baselines/coevent_coherence.tif'), greyQml(0, 1));
+      }, fb);
       return { output: at('baselines/coevent_coherence.tif') };
     },
   );
@@ -277,8 +289,12 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
             if (name === 'zscore') zMap = g;
             await writeRaster(outs, at(`geocoded/${name}.tif`), g, { nodata: NaN });
             geocoded[name] = at(`geocoded/${name}.tif`);
+            const style = STYLES[name];
+            if (style) writeStyle(outs, geocoded[name], style(threshold));
           }
         }
+        // the forecast's own z-score styled at this run's threshold too (the forecast stage styles the default)
+        writeStyle(outs, at('forecast/zscore.tif'), dpmStyleQml(threshold));
         const overlay = at(zMap === z ? 'dpm_overlay.tif' : 'geocoded/dpm_overlay.tif');
         await writeDpmOverlay(outs.path(overlay), zMap, threshold);
         await writeDpmPng(outs.path(at('dpm.png')), zMap, {

@@ -9,7 +9,9 @@ import tempfile
 from qgis.core import (
     QgsProcessing,
     QgsProcessingAlgorithm,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
     QgsProcessingOutputHtml,
@@ -237,6 +239,26 @@ def group_id(group):
     return ''.join(c if c.isalnum() else '_' for c in (group or '').lower())
 
 
+class StyleFromQml(QgsProcessingLayerPostProcessorInterface):
+    """Applies a .qml style to a layer Processing has just loaded."""
+    _alive = []  # Processing does not own Python post-processors: keep them until QGIS has used them
+
+    def __init__(self, qml):
+        super().__init__()
+        self.qml = qml
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802
+        if layer is not None:
+            layer.loadNamedStyle(self.qml)
+            layer.triggerRepaint()
+
+    @staticmethod
+    def create(qml):
+        p = StyleFromQml(qml)
+        StyleFromQml._alive.append(p)
+        return p
+
+
 class ManifestAlgorithm(QgsProcessingAlgorithm):
     def __init__(self, spec, provider_id='insardpm', labels=None):
         super().__init__()
@@ -426,4 +448,24 @@ class ManifestAlgorithm(QgsProcessingAlgorithm):
         extra = sorted(set(outputs) - {o['name'] for o in self.spec.get('outputs', [])})
         if extra:
             feedback.pushDebugInfo('runner outputs not in the manifest: {}'.format(', '.join(extra)))
+        self._load_raster_outputs(results, context)
         return results
+
+    def _load_raster_outputs(self, results, context):
+        """Raster outputs that are not destinations (e.g. forecast's ZSCORE inside its folder) are added to the
+        project when the algorithm finishes, as destinations are; QGIS applies the .qml the runner wrote beside
+        each (damage proxy map as dpm.png, coherence grey, CCD diverging)."""
+        if context.project() is None:
+            return  # qgis_process: no project to add to
+        destinations = {qgis_name(p['name']) for p in self.spec.get('parameters', []) if p['type'] in DESTINATIONS}
+        for o in self.spec.get('outputs', []):
+            qn = qgis_name(o['name'])
+            path = results.get(qn)
+            if o['type'] == 'raster' and qn not in destinations and isinstance(path, str) and os.path.isfile(path):
+                details = QgsProcessingContext.LayerDetails(o.get('description') or o['name'], context.project(), qn)
+                context.addLayerToLoadOnCompletion(path, details)
+        # Processing loads layers without their default style: apply the .qml beside each one explicitly
+        for path in context.layersToLoadOnCompletion():
+            qml = os.path.splitext(path)[0] + '.qml'
+            if os.path.isfile(qml):
+                context.layerToLoadOnCompletionDetails(path).setPostProcessor(StyleFromQml.create(qml))

@@ -1,9 +1,10 @@
 # Run by the desktop app (`xvfb-run -a qgis --nologo --code gui_zip_check.py`) on a throwaway profile, for
 # test/qgis-package.test.ts: installs the plugin ZIP with the Plugin Manager's own code (Install from ZIP), opens the
 # `run` and `forecast` dialogs at 1200 × 800 and reports any horizontal scroll bar shown, then picks pixels with the
-# pixel time-series tool, exports its CSV and a picture of the dock, writes what happened to 'result' and quits.
-# Config in $DPM_GUI_CHECK: {"zip", "result", "dialogs": [alg ids], "pixel": {"layer", "model", "places": [[lon, lat]],
-# "csv", "png"}}.
+# pixel time-series tool, exports its CSV and a picture of the dock, runs forecast with its results loaded (styled by
+# the .qml files), writes what happened to 'result' and quits.
+# Config in $DPM_GUI_CHECK: {"zip", "result", "dialogs": [alg ids], "forecast": {parameters},
+# "pixel": {"layer", "model", "places": [[lon, lat]], "csv", "png"}}.
 import json
 import os
 import traceback
@@ -104,5 +105,14 @@ def pixels(then):
         dock.add_point(QgsPointXY(lon, lat), wgs84, layer)
 
 
+def styled():
+    """Runs forecast as the toolbox does (results loaded into the project) and reports how its layers are drawn."""
+    import processing
+    before = set(QgsProject.instance().mapLayers())
+    processing.runAndLoadResults('insardpm:forecast', cfg['forecast'])
+    added = [l for k, l in QgsProject.instance().mapLayers().items() if k not in before]
+    out['loaded'] = {l.name(): l.renderer().type() for l in added}
+
+
 QTimer.singleShot(120000, finish)  # never hang the test
-QTimer.singleShot(500, step(install, lambda: dialogs(lambda: pixels(finish) if cfg.get('pixel') else finish())))
+QTimer.singleShot(500, step(install, lambda: dialogs(step(styled, lambda: pixels(finish)))))
