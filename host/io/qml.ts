@@ -88,7 +88,7 @@ export function divergingQml(extent: number): string {
 
 /** `<name>.qml` beside `<name>.tif`. */
 export function qmlPath(tif: string): string {
-  return tif.replace(/\.tiff?$/i, '') + '.qml';
+  return `${tif.replace(/\.tiff?$/i, '')}.qml`;
 }
 
 /** Writes the style beside `tif` as part of the same output set (renamed in with it, removed on failure). */
