@@ -262,7 +262,8 @@ test('dpm coherence: writes the stack with dated bands and lat/lon companions; p
   assert.equal(fb.percents[fb.percents.length - 1], 100);
   for (let k = 1; k < fb.percents.length; k++)
     assert.ok(at(fb.percents, k) >= at(fb.percents, k - 1), 'progress never goes back');
-  assert.deepEqual(readdirSync(join(tmp, 'out')).sort(), ['coh.lat.tif', 'coh.lon.tif', 'coh.tif']);
+  // the stack, its lat/lon companions and the QGIS style (grey) QGIS applies when it opens coh.tif
+  assert.deepEqual(readdirSync(join(tmp, 'out')).sort(), ['coh.lat.tif', 'coh.lon.tif', 'coh.qml', 'coh.tif']);
 });
 
 test('cancel and bad stacks: one DpmError / CanceledError, nothing written', async () => {

@@ -124,7 +124,14 @@ test(
       .split('\n')
       .map((l) => JSON.parse(l))
       .find((l) => l.type === 'result').outputs;
-    assert.deepEqual(files(fc).sort(), ['expected_coherence.tif', 'mu.tif', 'sigma.tif', 'zscore.tif']);
+    assert.deepEqual(files(fc).sort(), [
+      'expected_coherence.qml',
+      'expected_coherence.tif',
+      'mu.tif',
+      'sigma.tif',
+      'zscore.qml', // QGIS styles: the z-score as dpm.png, the expected coherence grey
+      'zscore.tif',
+    ]);
     // no disaster happened in this window: very few pixels may look anomalous
     const fraction = result['anomalous-fraction'] as number;
     ctx.diagnostic(`real data: fraction of pixels with z >= 4.93: ${fraction} (${result.pixels} pixels)`);

@@ -7,10 +7,10 @@
 import test, { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../host/paths.js';
+import { throwawayProfile } from './qgis-profile.js';
 import { loadManifest } from '../host/toolbox/manifest.js';
 import { readRaster } from '../host/raster/geotiff.js';
 
@@ -52,24 +52,18 @@ function run(cmd: string, args: string[], extra: NodeJS.ProcessEnv) {
 
 before(() => {
   if (skip) return;
-  root = mkdtempSync(join(tmpdir(), 'dpm-qgis-zip-'));
-  for (const d of ['home', 'config', 'data', 'cache', 'qgis', 'pack']) mkdirSync(join(root, d));
-  mkdirSync(join(root, 'runtime'), { mode: 0o700 });
+  const profile = throwawayProfile('dpm-qgis-zip-');
+  root = profile.root;
+  mkdirSync(join(root, 'pack'));
   fx.prefix = join(root, 'prefix');
   pathWithDpm = `${join(fx.prefix, 'bin')}:${pathWithoutDpm}`;
   env = {
-    ...process.env,
-    HOME: join(root, 'home'),
-    XDG_CONFIG_HOME: join(root, 'config'),
-    XDG_DATA_HOME: join(root, 'data'),
-    XDG_CACHE_HOME: join(root, 'cache'),
-    XDG_RUNTIME_DIR: join(root, 'runtime'),
-    QGIS_CUSTOM_CONFIG_PATH: join(root, 'qgis'),
+    ...profile.env,
     // npm's cache stays the user's (offline installs of the dependencies CI has already fetched)
     npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? '/root', '.npm'),
     PATH: pathWithDpm,
   };
-  for (const k of ['DPM_RUNNER', 'DPM_MANIFEST', 'DPM_NODE', 'npm_config_prefix']) delete env[k];
+  for (const k of ['DPM_NODE', 'npm_config_prefix']) delete env[k];
   // the package as npm would publish it: `files` must include the build (dist/host, build/*.wasm, shaders)
   sh('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', join(root, 'pack'), packageRoot]);
   const tgz = readdirSync(join(root, 'pack')).find((f) => f.endsWith('.tgz'));

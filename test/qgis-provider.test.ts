@@ -6,14 +6,14 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifest, PARAM_TYPES, type ParamSpec } from '../host/toolbox/manifest.js';
 import { packageRoot } from '../host/paths.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { at } from './at.js';
+import { throwawayProfile } from './qgis-profile.js';
 
 const QGIS = '/usr/bin/qgis_process.bin'; // not Debian's qgis_process wrapper: it always fails (QGIS_OPTS, qgis#57683)
 const PYTHON = '/usr/bin/python3'; // QGIS's Python (the shell's python3 may be another one without the qgis module)
@@ -105,22 +105,13 @@ function running(pid: string): boolean {
 
 before(async () => {
   if (skip) return;
-  root = mkdtempSync(join(tmpdir(), 'dpm-qgis-'));
-  for (const d of ['home', 'config', 'data', 'cache', 'qgis']) mkdirSync(join(root, d));
-  mkdirSync(join(root, 'runtime'), { mode: 0o700 });
+  const profile = throwawayProfile('dpm-qgis-');
+  root = profile.root;
   env = {
-    ...process.env,
-    HOME: join(root, 'home'),
-    XDG_CONFIG_HOME: join(root, 'config'),
-    XDG_DATA_HOME: join(root, 'data'),
-    XDG_CACHE_HOME: join(root, 'cache'),
-    XDG_RUNTIME_DIR: join(root, 'runtime'),
-    QGIS_CUSTOM_CONFIG_PATH: join(root, 'qgis'), // qgis_process reads the "default" profile under it
+    ...profile.env,
     QT_QPA_PLATFORM: 'offscreen', // no display: without it qgis_process aborts
     DPM_NODE: process.execPath,
   };
-  delete env.DPM_RUNNER;
-  delete env.DPM_MANIFEST;
   // `dpm qgis install` with no --profile: $QGIS_CUSTOM_CONFIG_PATH/profiles/default, enabled in its QGIS3.ini
   dpm('qgis', 'install');
   fx.sim = join(root, 'sim');
