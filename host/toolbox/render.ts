@@ -108,9 +108,11 @@ export function terminalFeedback(verbose = false): RenderedFeedback {
       )
     : undefined;
   let bar: cliProgress.SingleBar | undefined;
+  let drawn = false;
   let stageStarted = 0;
   let lastDecile = -1;
-  const write = (line: string) => (bars ? bars.log(`${line}\n`) : process.stderr.write(`${line}\n`));
+  // above a bar, a line goes through the bar's redraw; without one, straight out (not held until the next bar)
+  const write = (line: string) => (bars && bar ? bars.log(`${line}\n`) : process.stderr.write(`${line}\n`));
   const payload = () => {
     const eta = model.eta();
     return {
@@ -141,6 +143,7 @@ export function terminalFeedback(verbose = false): RenderedFeedback {
         if (!bar) {
           stageStarted = model.elapsed();
           bar = bars.create(100, Math.round(model.percent), payload());
+          drawn = true;
           bars.update(); // draw every stage at once, however short it is
         } else bar.update(Math.round(model.percent), payload());
       } else {
@@ -159,9 +162,8 @@ export function terminalFeedback(verbose = false): RenderedFeedback {
     isCanceled: () => canceled,
     cancel: () => void (canceled = true),
     close() {
-      if (bars) {
-        endStage(model.stage);
-        bars.update(); // flush log lines written after the last bar
+      if (bars && drawn) {
+        endStage(model.stage); // its redraw flushes the lines written above the bar
         bars.stop();
       }
     },

@@ -306,7 +306,6 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
       }, fb);
     },
   );
-  fb.progress(96, 'report');
 
   // 6. Evaluation against ground truth (the paper's comparison), when given.
   let evaluation: Outputs | undefined;
@@ -346,6 +345,7 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
     );
   }
 
+  fb.progress(99, 'report');
   // the one threshold: the map's transparency, and the share reported here (the forecast log's share uses the
   // default; both agree unless --threshold changes it)
   const z = (await readRaster(at('forecast/zscore.tif'))).bands[0] ?? new Float32Array(0);

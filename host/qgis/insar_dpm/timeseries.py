@@ -252,6 +252,9 @@ class PixelSeriesDock(QDockWidget):
         wgs84 = QgsCoordinateReferenceSystem('EPSG:4326')
         ll = QgsCoordinateTransform(crs, wgs84, QgsProject.instance()).transform(point)
         stack, model_guess = inputs_for_layer(layer.source().split('|')[0])
+        if model_guess is None and layer.bandCount() < 2:
+            return self._fail('{} has one band: click a coherence stack (one band per pair) or an output of a '
+                              'dpm run folder'.format(layer.name()))
         if model_guess and not self.model.filePath():
             self.model.setFilePath(model_guess)
         model = self.model.filePath()
