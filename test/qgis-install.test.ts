@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unzipSync } from 'fflate';
 import { defaultProfile, pluginSource, setIniKey } from '../host/qgis/install.js';
 import { manifestPath } from '../host/paths.js';
 
@@ -83,5 +84,35 @@ test('dpm qgis install copies the plugin, records the runner and enables it; uni
     assert.ok(!existsSync(dir));
   } finally {
     rmSync(profile, { recursive: true, force: true });
+  }
+});
+
+test('dpm qgis package --out FILE.zip: one insar_dpm/ folder with every plugin file and the manifest, no path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dpm-zip-'));
+  try {
+    const zip = join(dir, 'sub', 'insar_dpm.zip');
+    const r = dpm('qgis', 'package', '--out', zip);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Install from ZIP/);
+    const entries = unzipSync(readFileSync(zip));
+    const names = Object.keys(entries).sort();
+    const shipped = (d: string, rel = ''): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) =>
+        e.name === '__pycache__' || e.name.endsWith('.pyc') || e.name === 'runner.json'
+          ? []
+          : e.isDirectory()
+            ? shipped(join(d, e.name), `${rel}${e.name}/`)
+            : [`insar_dpm/${rel}${e.name}`],
+      );
+    assert.deepEqual(names, [...shipped(pluginSource), 'insar_dpm/manifest.json'].sort());
+    const manifest = JSON.parse(Buffer.from(entries['insar_dpm/manifest.json']!).toString('utf8'));
+    assert.deepEqual(manifest, JSON.parse(readFileSync(manifestPath, 'utf8')));
+    assert.doesNotMatch(Buffer.from(entries['insar_dpm/metadata.txt']!).toString('utf8'), /example\.invalid/);
+    const bad = dpm('qgis', 'package', '--out', join(dir, 'plugin.tar'));
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /must end in \.zip/);
+    assert.ok(!existsSync(join(dir, 'plugin.tar')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -472,6 +472,46 @@ test("qgis_process.bin run: forecast and evaluate give the CLI's outputs", { ski
     assert.ok(existsSync(String(ev.results[k])), k);
 });
 
+test('qgis_process.bin run: COHERENCE may be a folder of single-pair files; EVENT_DATE an ISO date', {
+  skip,
+}, async () => {
+  // the stack's bands as dated single-band files, the way HyP3/ISCE deliver them
+  const pairs = join(root, 'pairs');
+  mkdirSync(pairs);
+  const coh = await readRaster(fx.coh);
+  coh.descriptions.forEach((label, k) => {
+    const r = spawnSync('gdal_translate', ['-q', '-b', String(k + 1), fx.coh, join(pairs, `coh_${label}.tif`)]);
+    assert.equal(r.status, 0, `gdal_translate: ${r.stderr}`);
+  });
+  // EVENT_DATE as QGIS's date widget gives it (ISO): the day after the last pair's first acquisition, so the last
+  // pair is the co-event pair, as by default
+  const first = /^(\d{4})(\d{2})(\d{2})_/.exec(coh.descriptions.at(-1) ?? '');
+  assert.ok(first, `band labels: ${coh.descriptions}`);
+  const event = new Date(Date.UTC(Number(first[1]), Number(first[2]) - 1, Number(first[3]) + 1))
+    .toISOString()
+    .slice(0, 10);
+  const out = join(root, 'fc-folder');
+  const fc = await qgisJson([
+    'insardpm:forecast',
+    `--COHERENCE=${pairs}`,
+    `--MODEL=${fx.model}`,
+    `--OUT_DIR=${out}`,
+    `--EVENT_DATE=${event}`,
+  ]);
+  assert.equal(fc.results.ZSCORE, join(out, 'zscore.tif'));
+  await sameRaster(join(out, 'zscore.tif'), join(fx.fc, 'zscore.tif'));
+  // the date reaches the runner as YYYYMMDD: one outside the stack is refused in the CLI's words
+  const late = await run(
+    QGIS,
+    ['run', 'insardpm:forecast', `--COHERENCE=${pairs}`, `--MODEL=${fx.model}`].concat([
+      `--OUT_DIR=${join(root, 'fc-late')}`,
+      '--EVENT_DATE=2030-01-01',
+    ]),
+  );
+  assert.notEqual(late.code, 0);
+  assert.match(late.stdout + late.stderr, /no band's pair spans the event date 20300101/);
+});
+
 test('qgis_process.bin runs the Model Builder model coherence → train → forecast', { skip }, async () => {
   const dir = join(root, 'model-run');
   const r = await qgisJson([
