@@ -475,7 +475,7 @@ export interface InspectParams {
   readonly 'model': string;
   /** pixels as ROW,COL (0-based), repeat the flag or separate pairs with ';' (e.g. --pixel 12,40 --pixel 3,7); give --pixel, --lonlat or both */
   readonly 'pixel'?: string[];
-  /** places as LON,LAT in WGS84 degrees, repeat the flag or separate pairs with ';' (e.g. --lonlat 45.86,34.46): the pixel whose footprint holds the place (map grid) or whose centre is nearest (radar geometry with lat/lon lookups) */
+  /** places as LON,LAT in WGS84 degrees, repeat the flag or separate pairs with ';' (e.g. --lonlat 45.86,34.46; a western longitude as --lonlat=-118.2,34): the pixel whose footprint holds the place (map grid) or whose centre is nearest (radar geometry with lat/lon lookups) */
   readonly 'lonlat'?: string[];
   /** folder for inspect_r<row>_c<col>.svg/.png and inspect.json */
   readonly 'out-dir': string;
@@ -500,7 +500,7 @@ export interface InspectInput {
   readonly 'model': string;
   /** pixels as ROW,COL (0-based), repeat the flag or separate pairs with ';' (e.g. --pixel 12,40 --pixel 3,7); give --pixel, --lonlat or both */
   readonly 'pixel'?: string[] | string;
-  /** places as LON,LAT in WGS84 degrees, repeat the flag or separate pairs with ';' (e.g. --lonlat 45.86,34.46): the pixel whose footprint holds the place (map grid) or whose centre is nearest (radar geometry with lat/lon lookups) */
+  /** places as LON,LAT in WGS84 degrees, repeat the flag or separate pairs with ';' (e.g. --lonlat 45.86,34.46; a western longitude as --lonlat=-118.2,34): the pixel whose footprint holds the place (map grid) or whose centre is nearest (radar geometry with lat/lon lookups) */
   readonly 'lonlat'?: string[] | string;
   /** folder for inspect_r<row>_c<col>.svg/.png and inspect.json */
   readonly 'out-dir': string;
