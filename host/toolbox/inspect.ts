@@ -15,6 +15,7 @@ import { loadModel } from '../model/safetensors.js';
 import { inspectChartSpec } from '../eval/inspect-chart.js';
 import { renderVegaLiteBoth } from '../eval/plots.js';
 import { transformer } from '../vector/crs.js';
+import { packageVersion } from '../paths.js';
 import type { Georef } from '../raster/types.js';
 
 /** `--pixel 3,4 --pixel 10,2` (or "3,4;10,2") arrives as a flat list of numbers: consecutive (row, col) pairs. */
@@ -155,6 +156,7 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
     }
   }
   const engine = await createEngine(model.config, engineOptions(p, fb));
+  const engineName = engine.description;
   let series: PixelForecast[];
   try {
     await engine.setParams(model.params);
@@ -189,6 +191,9 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
       outs.path(json),
       `${JSON.stringify(
         {
+          software: 'insar-dpm',
+          version: packageVersion,
+          engine: engineName,
           model: modelPath,
           split: split.describe,
           pixels: series.map((s) => ({

@@ -1,5 +1,6 @@
 // Plots (Vega-Lite → SVG), the Markdown report and the JSON report of `dpm validate-points`.
 import { valueAt } from '../../core/arrays.js';
+import { packageVersion } from '../../paths.js';
 import { renderVegaLite } from '../plots.js';
 import type { Analysis } from './analyse.js';
 import { fragilityProbability } from './stats.js';
@@ -213,7 +214,12 @@ export interface ReportContext {
 
 export function markdownReport(ctx: ReportContext): string {
   const L: string[] = [];
-  L.push('# DPM validation against point measurements', '');
+  L.push(
+    '# DPM validation against point measurements',
+    '',
+    `insar-dpm ${packageVersion}; engine: none (indices are read from files)`,
+    '',
+  );
   L.push(
     `Framework of O'Donnell et al. (papers/002): mean DPM index in ${ctx.buffer} m diameter circular buffers around each point`,
     `(pixels whose centre lies within ${ctx.buffer / 2} m of the point on the ground; when none does, the pixel containing the point),`,
@@ -302,6 +308,8 @@ export function jsonReport(ctx: ReportContext): unknown {
           ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clean(x)]))
           : v;
   return clean({
+    software: 'insar-dpm',
+    version: packageVersion,
     framework: "papers/002 (O'Donnell et al.) point validation",
     points: ctx.points,
     pointCount: ctx.pointCount,
