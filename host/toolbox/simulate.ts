@@ -1,16 +1,33 @@
-// Toolbox algorithm `simulate`: a realistic scene with known truth (host/sar/simulate/).
+// Toolbox algorithm `simulate`: a realistic scene with known truth (host/sar/simulate/): an SLC stack with damaged
+// buildings (--kind insar) or a landslide datacube (--kind landslide, host/sar/simulate/landslide.ts).
 import type { Algorithm } from './algorithm.js';
 import { simulate } from '../sar/simulate/simulate.js';
+import { DEFAULT_OPTIONS } from '../sar/simulate/scene.js';
+import { LANDSLIDE_DEFAULTS, writeLandslideCube } from '../sar/simulate/landslide.js';
 
 export const algorithm: Algorithm<'simulate'> = {
   id: 'simulate',
   async run(params, feedback) {
+    if (params.kind === 'landslide') {
+      const r = await writeLandslideCube(
+        {
+          seed: params.seed,
+          width: params.width ?? LANDSLIDE_DEFAULTS.width,
+          height: params.height ?? LANDSLIDE_DEFAULTS.height,
+          dates: params.dates ?? LANDSLIDE_DEFAULTS.dates,
+          eventIndex: params['event-index'],
+        },
+        params.out,
+        feedback,
+      );
+      return { folder: r.dir, cube: r.cube, scene: r.scene, event_date: r.eventDate };
+    }
     const r = await simulate(
       {
         seed: params.seed,
-        width: params.width,
-        height: params.height,
-        dates: params.dates,
+        width: params.width ?? DEFAULT_OPTIONS.width,
+        height: params.height ?? DEFAULT_OPTIONS.height,
+        dates: params.dates ?? DEFAULT_OPTIONS.dates,
         eventIndex: params['event-index'],
       },
       params.out,
