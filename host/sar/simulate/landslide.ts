@@ -20,7 +20,7 @@
 //                  coherence; the interferogram is the phase of the same estimate
 //   truth          `landslides` (1 = scar) on the grid
 // Same seed, same cube: every part draws from its own named stream (rng.ts).
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DpmError } from '../../core/errors.js';
 import type { Feedback } from '../../core/feedback.js';
@@ -28,6 +28,7 @@ import { withOutputs } from '../../io/outputs.js';
 import { terrain } from '../../raster/terrain.js';
 import type { GeoTransform } from '../../raster/types.js';
 import { writeZarrV2, type ZarrV2Variable } from '../../raster/zarr-write.js';
+import { isZarr } from '../../raster/zarr.js';
 import { dayNumber, dayOfYear, formatDay } from './dates.js';
 import { SimRng } from './rng.js';
 
@@ -480,6 +481,8 @@ export async function writeLandslideCube(
   share /= s.landslides.length;
   const cube = join(outDir, 'cube.zarr'),
     sceneFile = join(outDir, 'scene.json');
+  // an earlier simulated cube there is replaced (the new one is complete in memory by now)
+  if (existsSync(cube) && isZarr(cube)) rmSync(cube, { recursive: true });
   const eventIso = `${s.eventDate.slice(0, 4)}-${s.eventDate.slice(4, 6)}-${s.eventDate.slice(6, 8)}`;
   await withOutputs(async (outs) => {
     writeZarrV2(outs.path(cube), landslideCubeVariables(s), {
