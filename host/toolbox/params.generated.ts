@@ -198,11 +198,11 @@ export interface SimulateParams {
   readonly 'kind': 'insar' | 'landslide';
   /** random seed: the same seed and sizes give identical files */
   readonly 'seed': number;
-  /** SLC columns; default 480 (insar: SLC range pixels, ~4 m) or 128 (landslide: 10 m cube pixels) */
+  /** columns: SLC range pixels of ~4 m (insar, default 480) or 10 m cube pixels (landslide, default 128) */
   readonly 'width'?: number;
-  /** SLC rows; default 240 (insar: SLC azimuth lines, ~13.9 m) or 128 (landslide) */
+  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240) or 10 m cube pixels (landslide, default 128) */
   readonly 'height'?: number;
-  /** number of acquisitions; default 26 (insar) or 30 (landslide: passes, alternating orbits) */
+  /** number of acquisitions (insar, default 26) or passes alternating between orbits (landslide, default 30) */
   readonly 'dates'?: number;
   /** the event lies between acquisitions event-index and event-index+1 (0-based); default: dates-2, so the last pair is the co-event pair; landslide default: dates-7 (6 post-event passes) */
   readonly 'event-index'?: number;
@@ -215,11 +215,11 @@ export interface SimulateInput {
   readonly 'kind'?: 'insar' | 'landslide';
   /** random seed: the same seed and sizes give identical files */
   readonly 'seed'?: number;
-  /** SLC columns; default 480 (insar: SLC range pixels, ~4 m) or 128 (landslide: 10 m cube pixels) */
+  /** columns: SLC range pixels of ~4 m (insar, default 480) or 10 m cube pixels (landslide, default 128) */
   readonly 'width'?: number;
-  /** SLC rows; default 240 (insar: SLC azimuth lines, ~13.9 m) or 128 (landslide) */
+  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240) or 10 m cube pixels (landslide, default 128) */
   readonly 'height'?: number;
-  /** number of acquisitions; default 26 (insar) or 30 (landslide: passes, alternating orbits) */
+  /** number of acquisitions (insar, default 26) or passes alternating between orbits (landslide, default 30) */
   readonly 'dates'?: number;
   /** the event lies between acquisitions event-index and event-index+1 (0-based); default: dates-2, so the last pair is the co-event pair; landslide default: dates-7 (6 post-event passes) */
   readonly 'event-index'?: number;

@@ -20,7 +20,9 @@ export const algorithm: Algorithm<'simulate'> = {
         params.out,
         feedback,
       );
-      return { folder: r.dir, cube: r.cube, scene: r.scene, event_date: r.eventDate };
+      // the SLC scene's outputs do not exist here: empty, as optional outputs that were not made
+      const none = { damage: '', damage_mask: '', coherence: '', landcover: '', aoi_window: '', train_window: '' };
+      return { folder: r.dir, cube: r.cube, scene: r.scene, event_date: r.eventDate, ...none };
     }
     const r = await simulate(
       {
@@ -40,6 +42,7 @@ export const algorithm: Algorithm<'simulate'> = {
     );
     return {
       folder: r.dir,
+      cube: '',
       scene: r.scene,
       damage: r.damage,
       damage_mask: r.mask,
