@@ -8,33 +8,21 @@ import { LANDSLIDE_DEFAULTS, writeLandslideCube } from '../sar/simulate/landslid
 export const algorithm: Algorithm<'simulate'> = {
   id: 'simulate',
   async run(params, feedback) {
+    const defaults = params.kind === 'landslide' ? LANDSLIDE_DEFAULTS : DEFAULT_OPTIONS;
+    const options = {
+      seed: params.seed,
+      width: params.width ?? defaults.width,
+      height: params.height ?? defaults.height,
+      dates: params.dates ?? defaults.dates,
+      eventIndex: params['event-index'],
+    };
     if (params.kind === 'landslide') {
-      const r = await writeLandslideCube(
-        {
-          seed: params.seed,
-          width: params.width ?? LANDSLIDE_DEFAULTS.width,
-          height: params.height ?? LANDSLIDE_DEFAULTS.height,
-          dates: params.dates ?? LANDSLIDE_DEFAULTS.dates,
-          eventIndex: params['event-index'],
-        },
-        params.out,
-        feedback,
-      );
+      const r = await writeLandslideCube(options, params.out, feedback);
       // the SLC scene's outputs do not exist here: empty, as optional outputs that were not made
       const none = { damage: '', damage_mask: '', coherence: '', landcover: '', aoi_window: '', train_window: '' };
       return { folder: r.dir, cube: r.cube, scene: r.scene, event_date: r.eventDate, ...none };
     }
-    const r = await simulate(
-      {
-        seed: params.seed,
-        width: params.width ?? DEFAULT_OPTIONS.width,
-        height: params.height ?? DEFAULT_OPTIONS.height,
-        dates: params.dates ?? DEFAULT_OPTIONS.dates,
-        eventIndex: params['event-index'],
-      },
-      params.out,
-      feedback,
-    );
+    const r = await simulate(options, params.out, feedback);
     feedback.log(
       'info',
       `scene written to ${r.dir}: event ${r.eventDate}, co-event pair ${r.dates[r.eventIndex]}_${r.dates[r.eventIndex + 1]}; ` +

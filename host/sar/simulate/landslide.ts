@@ -340,81 +340,41 @@ export function landslideCubeVariables(s: LandslideScene): ZarrV2Variable[] {
   const { width: W, height: H } = s;
   const T = s.dates.length,
     P = s.pairs.length;
-  const grid = { grid_mapping: 'spatial_ref' };
-  const day = (d: string) => dayNumber(d);
+  const time = { units: DAY_UNITS, calendar: 'proleptic_gregorian' };
+  const gt = s.geoTransform;
+  /** a float32 variable on the grid: (y, x) or (dim, y, x) */
+  const onGrid = (name: string, data: ArrayLike<number>, attrs: Record<string, unknown>, dim?: string) => ({
+    name,
+    dims: dim ? [dim, 'y', 'x'] : ['y', 'x'],
+    shape: dim ? [data.length / (W * H), H, W] : [H, W],
+    dtype: '<f4' as const,
+    data,
+    attrs: { grid_mapping: 'spatial_ref', ...attrs },
+  });
+  const dayNumbers = (ks: number[]) => ks.map((k) => dayNumber(s.dates[k]!));
+  const axis = (n: number, origin: number, step: number) =>
+    Array.from({ length: n }, (_, k) => origin + (k + 0.5) * step);
   return [
-    {
-      name: 'vv',
-      dims: ['timestep', 'y', 'x'],
-      shape: [T, H, W],
-      dtype: '<f4',
-      data: s.vv,
-      attrs: { ...grid, units: 'gamma0 (linear power)', coordinates: 'sat:orbit_state' },
-    },
-    {
-      name: 'vh',
-      dims: ['timestep', 'y', 'x'],
-      shape: [T, H, W],
-      dtype: '<f4',
-      data: s.vh,
-      attrs: { ...grid, units: 'gamma0 (linear power)', coordinates: 'sat:orbit_state' },
-    },
-    {
-      name: 'coherence',
-      dims: ['timepair', 'y', 'x'],
-      shape: [P, H, W],
-      dtype: '<f4',
-      data: s.coherence,
-      attrs: { ...grid, coordinates: 'timepair_start timepair_end' },
-    },
-    {
-      name: 'interferogram',
-      dims: ['timepair', 'y', 'x'],
-      shape: [P, H, W],
-      dtype: '<f4',
-      data: s.interferogram,
-      attrs: { ...grid, units: 'radians (wrapped phase)' },
-    },
-    { name: 'dem', dims: ['y', 'x'], shape: [H, W], dtype: '<f4', data: s.dem, attrs: { ...grid, units: 'm' } },
-    {
-      name: 'dem_slope_radians',
-      dims: ['y', 'x'],
-      shape: [H, W],
-      dtype: '<f4',
-      data: Float32Array.from(s.slope, (v) => (v * Math.PI) / 180),
-      attrs: { ...grid, units: 'radians' },
-    },
-    {
-      name: 'dem_aspect',
-      dims: ['y', 'x'],
-      shape: [H, W],
-      dtype: '<f4',
-      data: s.aspect,
-      attrs: { ...grid, units: 'degrees clockwise from north, downslope' },
-    },
-    {
-      name: 'dem_curvature',
-      dims: ['y', 'x'],
-      shape: [H, W],
-      dtype: '<f4',
-      data: s.curvature,
-      attrs: { ...grid, units: '1/m, positive = convex' },
-    },
-    {
-      name: 'landslides',
-      dims: ['y', 'x'],
-      shape: [H, W],
-      dtype: '|u1',
-      data: s.landslides,
-      attrs: { ...grid, flag_values: [0, 1], flag_meanings: 'none landslide' },
-    },
+    onGrid('vv', s.vv, { units: 'gamma0 (linear power)', coordinates: 'sat:orbit_state' }, 'timestep'),
+    onGrid('vh', s.vh, { units: 'gamma0 (linear power)', coordinates: 'sat:orbit_state' }, 'timestep'),
+    onGrid('coherence', s.coherence, { coordinates: 'timepair_start timepair_end' }, 'timepair'),
+    onGrid('interferogram', s.interferogram, { units: 'radians (wrapped phase)' }, 'timepair'),
+    onGrid('dem', s.dem, { units: 'm' }),
+    onGrid(
+      'dem_slope_radians',
+      Float32Array.from(s.slope, (v) => (v * Math.PI) / 180),
+      { units: 'radians' },
+    ),
+    onGrid('dem_aspect', s.aspect, { units: 'degrees clockwise from north, downslope' }),
+    onGrid('dem_curvature', s.curvature, { units: '1/m, positive = convex' }),
+    { ...onGrid('landslides', s.landslides, { flag_values: [0, 1], flag_meanings: 'none landslide' }), dtype: '|u1' },
     {
       name: 'timestep',
       dims: ['timestep'],
       shape: [T],
       dtype: '<i8',
-      data: s.dates.map(day),
-      attrs: { units: DAY_UNITS, calendar: 'proleptic_gregorian' },
+      data: dayNumbers(s.dates.map((_, k) => k)),
+      attrs: time,
     },
     { name: 'sat:orbit_state', dims: ['timestep'], shape: [T], dtype: '<U10', data: s.orbits },
     {
@@ -422,23 +382,23 @@ export function landslideCubeVariables(s: LandslideScene): ZarrV2Variable[] {
       dims: ['timepair'],
       shape: [P],
       dtype: '<i8',
-      data: s.pairs.map(([a]) => day(s.dates[a]!)),
-      attrs: { units: DAY_UNITS, calendar: 'proleptic_gregorian' },
+      data: dayNumbers(s.pairs.map(([a]) => a)),
+      attrs: time,
     },
     {
       name: 'timepair_end',
       dims: ['timepair'],
       shape: [P],
       dtype: '<i8',
-      data: s.pairs.map(([, b]) => day(s.dates[b]!)),
-      attrs: { units: DAY_UNITS, calendar: 'proleptic_gregorian' },
+      data: dayNumbers(s.pairs.map(([, b]) => b)),
+      attrs: time,
     },
     {
       name: 'x',
       dims: ['x'],
       shape: [W],
       dtype: '<f8',
-      data: Array.from({ length: W }, (_, c) => s.geoTransform[0] + (c + 0.5) * s.geoTransform[1]),
+      data: axis(W, gt[0], gt[1]),
       attrs: { units: 'm', standard_name: 'projection_x_coordinate' },
     },
     {
@@ -446,7 +406,7 @@ export function landslideCubeVariables(s: LandslideScene): ZarrV2Variable[] {
       dims: ['y'],
       shape: [H],
       dtype: '<f8',
-      data: Array.from({ length: H }, (_, r) => s.geoTransform[3] + (r + 0.5) * s.geoTransform[5]),
+      data: axis(H, gt[3], gt[5]),
       attrs: { units: 'm', standard_name: 'projection_y_coordinate' },
     },
     {
@@ -456,7 +416,7 @@ export function landslideCubeVariables(s: LandslideScene): ZarrV2Variable[] {
       dtype: '<i8',
       data: [0],
       fill: null,
-      attrs: { crs_wkt: UTM54N_WKT, spatial_ref: UTM54N_WKT, GeoTransform: s.geoTransform.join(' ') },
+      attrs: { crs_wkt: UTM54N_WKT, spatial_ref: UTM54N_WKT, GeoTransform: gt.join(' ') },
     },
   ];
 }
