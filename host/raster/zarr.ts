@@ -34,13 +34,13 @@ interface Cube {
 async function openCube(dir: string): Promise<Cube> {
   const root = zarr.root(new FileSystemStore(dir));
   const arrays = new Map<string, { arr: ZArray; dims: string[] }>();
-  // a Location, not root.resolve: a name like 'sat:orbit_state' would parse as a URL scheme
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (!e.isDirectory()) continue;
     const p = join(dir, e.name);
     const v3 =
       existsSync(join(p, 'zarr.json')) && JSON.parse(readFileSync(join(p, 'zarr.json'), 'utf8')).node_type === 'array';
     if (!v3 && !existsSync(join(p, '.zarray'))) continue;
+    // a Location, not root.resolve: a name like 'sat:orbit_state' would parse as a URL scheme
     const arr = await zarr.open(new zarr.Location(root.store, `/${e.name}`), { kind: 'array' });
     const dims = arr.dimensionNames ?? (arr.attrs._ARRAY_DIMENSIONS as string[] | undefined) ?? [];
     arrays.set(e.name, { arr, dims });
