@@ -1,29 +1,16 @@
-// Landslide scores (host/landslide/scores.ts) on a small constructed cube with an obvious float64 forecaster (each
-// sequence's own mean and standard deviation), checked pixel by pixel against direct computations of the documented
-// formulas; the block split and AUPRC (host/landslide/evaluate.ts).
+// Landslide scores (host/landslide/scores.ts) on a small constructed cube with the obvious float64 forecaster
+// (sampleMeanForecast: each sequence's own mean and standard deviation), checked pixel by pixel against direct
+// computations of the documented formulas; the block split and AUPRC (host/landslide/evaluate.ts).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { silentFeedback } from '../host/core/feedback.js';
 import { DpmError } from '../host/core/errors.js';
-import { landslideScores, splitEvent, type ForecastNext, type LandslideCube } from '../host/landslide/scores.js';
+import { landslideScores, sampleMeanForecast, splitEvent, type LandslideCube } from '../host/landslide/scores.js';
 import { stouffer, welchT, zOfWelch } from '../host/landslide/stats.js';
 import { blockSplit, scoreMethod } from '../host/landslide/evaluate.js';
 import { coherenceToLogit } from '../host/model/series.js';
 import { Rng } from '../host/model/rng.js';
 import { at } from './at.js';
-
-/** mean and sd (n − 1) of each sequence's valid values */
-const sampleForecast: ForecastNext = async (x, N, T) => {
-  const mu = new Float32Array(N),
-    sigma = new Float32Array(N);
-  for (let i = 0; i < N; i++) {
-    const v = Array.from(x.subarray(i * T, (i + 1) * T)).filter((a) => !Number.isNaN(a));
-    const m = v.reduce((a, b) => a + b, 0) / v.length;
-    mu[i] = m;
-    sigma[i] = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
-  }
-  return { mu, sigma };
-};
 
 const W = 6,
   H = 5,
@@ -62,7 +49,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 test('scores equal the documented formulas, pixel by pixel, after 1–4 passes', async () => {
   const cube = makeCube();
-  const s = await landslideScores(cube, EVENT, sampleForecast, silentFeedback);
+  const s = await landslideScores(cube, EVENT, sampleMeanForecast, silentFeedback);
   assert.equal(s.postPasses, 4);
   for (const n of [1, 2, 3, 4]) {
     const got = s.after(n);
@@ -107,6 +94,8 @@ test('scores equal the documented formulas, pixel by pixel, after 1–4 passes',
       near('gru_vv', vv.S);
       near('gru_vh', vh.S);
       near('gru_vvvh', Math.hypot(vv.S, vh.S));
+      // the test's forecaster is the sample mean: mean_z is the same map
+      near('mean_z', Math.hypot(vv.S, vh.S));
       near('log_ratio', Math.hypot(vv.L, vh.L));
       near('pwtt', Math.max(vv.P, vh.P));
       near('dem_slope', i);

@@ -95,7 +95,7 @@ export function earlyDetectionChartSpec(
         data: { values: rows.filter((r) => Number.isFinite(r.auprc)) },
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'passes', type: 'ordinal', title: 'post-event passes (SAR timesteps)' },
+          x: { field: 'passes', type: 'ordinal', title: 'post-event passes (SAR timesteps)', axis: { labelAngle: 0 } },
           y: { field: 'auprc', type: 'quantitative', scale: { domain: [0, 1] }, title: 'AUPRC' },
           color: { field: 'method', type: 'nominal', title: 'Method', sort: null, legend: { labelLimit: 0 } },
         },

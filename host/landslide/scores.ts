@@ -12,6 +12,8 @@
 //   coherence_z      the same GRU on each orbit's logit coherence series; z of the co-event pair (positive = lower
 //                    coherence than forecast), orbits whose co-event pair exists after n passes combined by Stouffer
 //   gru_combined     √(S_vv² + S_vh² + max(0, Z_coh)²): backscatter anomalies and coherence loss
+//   mean_z           as gru_vvvh with each pixel's own pre-event mean and sd (n − 1) per orbit as the forecast: the
+//                    per-pixel Gaussian of OPERA DIST-S1 without a learned model (sampleMeanForecast)
 //   log_ratio        per orbit, mean dB of its post-event passes among the first n minus the mean dB of as many of
 //                    its last pre-event passes (papers/003 averages 1–4 steps before and after); √(mean over orbits,
 //                    weighted by passes, of LR²) per polarisation, then √(LR_vv² + LR_vh²)
@@ -54,6 +56,32 @@ export type ForecastNext = (
   what: string,
   fb: Feedback,
 ) => Promise<{ mu: Float32Array; sigma: Float32Array }>;
+
+/** The obvious forecast: each sequence's own mean and standard deviation (n − 1) of its valid values; NaN with < 2. */
+export const sampleMeanForecast: ForecastNext = async (x, N, T) => {
+  const mu = new Float32Array(N).fill(NaN),
+    sigma = new Float32Array(N).fill(NaN);
+  for (let i = 0; i < N; i++) {
+    let s = 0,
+      n = 0;
+    for (let t = 0; t < T; t++) {
+      const v = x[i * T + t]!;
+      if (Number.isNaN(v)) continue;
+      s += v;
+      n++;
+    }
+    if (n < 2) continue;
+    const m = s / n;
+    let ss = 0;
+    for (let t = 0; t < T; t++) {
+      const v = x[i * T + t]!;
+      if (!Number.isNaN(v)) ss += (v - m) ** 2;
+    }
+    mu[i] = m;
+    sigma[i] = Math.sqrt(ss / (n - 1));
+  }
+  return { mu, sigma };
+};
 
 export interface EventSplit {
   /** timestep indices dated on or before the event, in time order */
@@ -210,6 +238,7 @@ export const METHODS: readonly { name: string; label: string }[] = [
   { name: 'gru_vvvh', label: 'GRU VV+VH √(S_vv² + S_vh²)' },
   { name: 'coherence_z', label: 'GRU coherence z (co-event pairs, Stouffer)' },
   { name: 'gru_combined', label: 'GRU VV+VH + coherence loss' },
+  { name: 'mean_z', label: 'pre-event mean/sd z, VV+VH (DIST-S1-like, no GRU)' },
   { name: 'log_ratio', label: 'log-ratio post/pre (n passes each)' },
   { name: 'pwtt', label: 'PWTT (Welch t, Stouffer over orbits, max VV/VH)' },
   { name: 'dem_slope', label: 'DEM slope (terrain only)' },
@@ -226,20 +255,22 @@ export async function landslideScores(
   const pols = (['vv', 'vh'] as const).filter((p) => cube[p]);
   if (pols.length === 0) throw new DpmError(`${cube.source}: no vv or vh backscatter`);
   const fc = new Map<string, PolForecast>();
+  const fcMean = new Map<string, PolForecast>();
   for (const [j, p] of pols.entries()) {
-    fc.set(
-      p,
-      await forecastBackscatter(cube, cube[p]!, split, forecast, p.toUpperCase(), stage(fb, j * 30, j * 30 + 30)),
-    );
+    const what = p.toUpperCase();
+    fc.set(p, await forecastBackscatter(cube, cube[p]!, split, forecast, what, stage(fb, j * 30, j * 30 + 30)));
+    fcMean.set(p, await forecastBackscatter(cube, cube[p]!, split, sampleMeanForecast, what, fb));
   }
   const coh = await forecastCoherence(cube, split, eventDate, forecast, stage(fb, 60, 95));
 
   /** Per polarisation: S after n passes, the log-ratio and the PWTT |z|. */
   const polScores = (p: 'vv' | 'vh', n: number) => {
-    const f = fc.get(p)!;
+    const f = fc.get(p)!,
+      fm = fcMean.get(p)!;
     const bands = cube[p]!;
     const passes = split.post.slice(0, n);
     const S = new Float32Array(N).fill(NaN);
+    const Sm = new Float32Array(N).fill(NaN);
     const lr = new Float32Array(N).fill(NaN);
     const pw = new Float32Array(N).fill(NaN);
     const byOrbit = f.orbits
@@ -251,16 +282,22 @@ export async function landslideScores(
       .filter((o) => o.post.length > 0);
     for (let i = 0; i < N; i++) {
       let s2 = 0,
+        sm2 = 0,
         l2 = 0,
         w = 0;
       const pwz: number[] = [];
       for (const o of byOrbit) {
-        const mu = f.mu[o.j]![i]!,
-          sg = f.sigma[o.j]![i]!;
-        let zs = 0;
         const postDb = o.post.map((k) => dB(bands[k]![i]!));
-        for (const d of postDb) zs += (mu - (d - f.mean) / f.sd) / sg;
-        s2 += (zs / Math.sqrt(postDb.length)) ** 2;
+        /** Stouffer Z_o of this orbit's post passes against a forecast */
+        const stoufferZ = (g: PolForecast) => {
+          const mu = g.mu[o.j]![i]!,
+            sg = g.sigma[o.j]![i]!;
+          let zs = 0;
+          for (const d of postDb) zs += (mu - (d - g.mean) / g.sd) / sg;
+          return zs / Math.sqrt(postDb.length);
+        };
+        s2 += stoufferZ(f) ** 2;
+        sm2 += stoufferZ(fm) ** 2;
         const preDb = o.pre.map((k) => dB(bands[k]![i]!));
         const m = postDb.length;
         const lrO = mean(postDb) - mean(preDb.slice(-m));
@@ -270,11 +307,12 @@ export async function landslideScores(
       }
       if (byOrbit.length > 0) {
         S[i] = Math.sqrt(s2);
+        Sm[i] = Math.sqrt(sm2);
         lr[i] = Math.sqrt(l2 / w);
         pw[i] = stouffer(pwz);
       }
     }
-    return { S, lr, pw };
+    return { S, Sm, lr, pw };
   };
 
   const cohZ = (n: number): Float32Array | undefined => {
@@ -313,6 +351,7 @@ export async function landslideScores(
           map2(S, c, (s, z) => rss(s, Number.isNaN(z) ? 0 : Math.max(0, z))),
         );
       }
+      out.set('mean_z', map2(vv?.Sm ?? zero, vh?.Sm ?? zero, rss));
       out.set('log_ratio', map2(vv?.lr ?? zero, vh?.lr ?? zero, rss));
       out.set(
         'pwtt',
