@@ -10,6 +10,8 @@ import { execute } from '../host/toolbox/execute.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { METHODS } from '../host/landslide/scores.js';
+import { DpmError } from '../host/core/errors.js';
+import { packageRoot } from '../host/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-landslide-run-'));
 
@@ -61,4 +63,19 @@ test('the default simulated landslide cube through dpm landslide (cpu engine, fa
   // the issue's question: the forecast against the log-ratio after one post-event pass (measured in the note)
   assert.ok(auprc('gru_vvvh', 1) > auprc('log_ratio', 1), `${auprc('gru_vvvh', 1)} vs ${auprc('log_ratio', 1)}`);
   assert.equal(r['gru-auprc-1'], report.table.find((t) => t.name === 'gru_vvvh' && t.passes === 1)!.auprcTest);
+});
+
+test('a cube too short for the forecaster, or without an event date, is a clear error and writes nothing', async () => {
+  const cube = join(packageRoot, 'test', 'fixtures', 'landslide-xarray.zarr');
+  const out = join(root, 'bad');
+  // one pre-event pass per orbit: nothing to forecast from
+  await assert.rejects(
+    execute('landslide', { cube, 'out-dir': out, device: 'cpu' }, silentFeedback),
+    (e: Error) => e instanceof DpmError && /no orbit has 2 pre-event passes/.test(e.message),
+  );
+  await assert.rejects(
+    execute('landslide', { cube, 'out-dir': out, 'event-date': '20180801', device: 'cpu' }, silentFeedback),
+    /no pass after the event date 20180801/,
+  );
+  assert.ok(!existsSync(out), 'nothing written');
 });

@@ -13,6 +13,7 @@ import type { GeoTransform, Raster } from '../host/raster/types.js';
 import { execute } from '../host/toolbox/execute.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { needsShared, sharedPath } from './shared.js';
+import { packageRoot } from '../host/paths.js';
 import { at } from './at.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-terrain-'));
@@ -177,4 +178,13 @@ test('dpm terrain writes slope, aspect and curvature GeoTIFFs on the DEM grid', 
     execute('terrain', { 'out-dir': join(root, 'x') }, silentFeedback),
     /exactly one of --dem or --cube/,
   );
+  // the dem of a datacube (the xarray fixture: dem = 100 + 10 row + col on 10 m pixels, rows run south)
+  const cube = join(packageRoot, 'test', 'fixtures', 'landslide-xarray.zarr');
+  const fromCube = await execute('terrain', { cube, 'out-dir': join(root, 'cube-terrain') }, silentFeedback);
+  const s = await readRaster(String(fromCube.slope));
+  assert.equal(s.georef.epsg, 32654);
+  assert.ok(Math.abs(at(at(s.bands, 0), 5 + 2) - (Math.atan(Math.hypot(0.1, 1)) * 180) / Math.PI) < 1e-4);
+  const a = await readRaster(String(fromCube.aspect));
+  // rises south (1 m/m) and east (0.1 m/m): downslope points north, a little west
+  assert.ok(Math.abs(at(at(a.bands, 0), 5 + 2) - (360 + (Math.atan2(-0.1, 1) * 180) / Math.PI)) < 1e-3);
 });
