@@ -5,13 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { silentFeedback } from '../host/core/feedback.js';
 import { DpmError } from '../host/core/errors.js';
-import {
-  landslideScores,
-  sampleMeanForecast,
-  splitEvent,
-  type ForecastNext,
-  type LandslideCube,
-} from '../host/landslide/scores.js';
+import { landslideScores, sampleMeanForecast, splitEvent, type LandslideCube } from '../host/landslide/scores.js';
 import { stouffer, welchT, zOfWelch } from '../host/landslide/stats.js';
 import { blockSplit, scoreMethod } from '../host/landslide/evaluate.js';
 import { coherenceToLogit } from '../host/model/series.js';
@@ -126,25 +120,6 @@ test('scores equal the documented formulas, pixel by pixel, after 1–4 passes',
     if (name === 'dem_slope') continue;
     const r = scoreMethod(name, score, cube.landslides!, split);
     assert.ok(r.auprcAll > r.prevalenceAll, `${name}: ${r.auprcAll} vs random ${r.prevalenceAll}`);
-  }
-});
-
-test('centred backscatter series: the forecast is added to each series own pre-event mean', async () => {
-  const cube = makeCube();
-  // a forecaster that knows nothing: μ = 0, σ = 1 for every series it is given
-  const zero: ForecastNext = async (_x, n) => ({ mu: new Float32Array(n), sigma: new Float32Array(n).fill(1) });
-  const centred = (await landslideScores(cube, EVENT, zero, silentFeedback)).after(1).get('gru_vv')!;
-  const level = (await landslideScores(cube, EVENT, zero, silentFeedback, { centre: false })).after(1).get('gru_vv')!;
-  const vv = cube.vv!;
-  const all = [0, 1, 2, 3, 4, 5, 6, 7].flatMap((k) => Array.from(at(vv, k), dB));
-  const m = mean(all),
-    sd = Math.sqrt(mean(all.map((v) => v * v)) - m * m);
-  for (let i = 0; i < N; i++) {
-    // after one pass only the ascending orbit (passes 0, 2, 4, 6 before, 8 after) counts
-    const x = (dB(at(at(vv, 8), i)) - m) / sd;
-    const own = mean([0, 2, 4, 6].map((k) => (dB(at(at(vv, k), i)) - m) / sd));
-    assert.ok(Math.abs(at(centred, i) - Math.abs(own - x)) < 1e-5, `centred ${i}`);
-    assert.ok(Math.abs(at(level, i) - Math.abs(x)) < 1e-5, `level ${i}`);
   }
 });
 

@@ -2,9 +2,7 @@
 // likely a landslide, computed after the first n post-event passes (the early-detection axis of papers/003 Fig. 4):
 //
 //   gru_vv, gru_vh   the GRU forecaster (host/model, any engine) trained on each orbit's pre-event series of
-//                    standardised log-backscatter (dB − mean)/sd of that polarisation, by default centred (each
-//                    series minus its own pre-event mean, added back to the forecast: measured in docs/landslide.md,
-//                    a GRU averages a pixel's level worse than its mean does); its one-step forecast μ, σ of
+//                    standardised log-backscatter (dB − mean)/sd of that polarisation; its one-step forecast μ, σ of
 //                    the orbit's next pass gives z_k = (μ − x_k)/σ for each post-event pass k of that orbit (later
 //                    passes of the orbit are scored against the same forecast: feeding them in would teach the model
 //                    the change). Per orbit Stouffer Z_o = Σ z_k / √m_o (the sign of a scar's change is the same from
@@ -129,7 +127,6 @@ async function forecastBackscatter(
   split: EventSplit,
   forecast: ForecastNext,
   what: string,
-  centre: boolean,
   fb: Feedback,
 ): Promise<PolForecast> {
   const N = cube.width * cube.height;
@@ -161,28 +158,10 @@ async function forecastBackscatter(
       for (let i = 0; i < N; i++) x[(j * N + i) * T + t] = (dB(b[i]!) - mean) / sd;
     });
   });
-  const M = usable.length * N;
-  // centred: each series minus its own pre-event mean; the forecaster learns the dynamics, the level is the mean's
-  const level = new Float32Array(M);
-  if (centre) {
-    for (let q = 0; q < M; q++) {
-      let s = 0,
-        n = 0;
-      for (let t = 0; t < T; t++) {
-        const v = x[q * T + t]!;
-        if (Number.isNaN(v)) continue;
-        s += v;
-        n++;
-      }
-      level[q] = s / n;
-      for (let t = 0; t < T; t++) x[q * T + t]! -= level[q]!;
-    }
-  }
-  const f = await forecast(x, M, T, what, fb);
-  const mu = Float32Array.from(f.mu, (m, q) => m + level[q]!);
+  const f = await forecast(x, usable.length * N, T, what, fb);
   return {
     orbits: usable,
-    mu: usable.map((_, j) => mu.subarray(j * N, (j + 1) * N)),
+    mu: usable.map((_, j) => f.mu.subarray(j * N, (j + 1) * N)),
     sigma: usable.map((_, j) => f.sigma.subarray(j * N, (j + 1) * N)),
     mean,
     sd,
@@ -270,7 +249,6 @@ export async function landslideScores(
   eventDate: string,
   forecast: ForecastNext,
   fb: Feedback,
-  opts: { centre?: boolean } = {},
 ): Promise<LandslideScores> {
   const split = splitEvent(cube, eventDate);
   const N = cube.width * cube.height;
@@ -280,9 +258,8 @@ export async function landslideScores(
   const fcMean = new Map<string, PolForecast>();
   for (const [j, p] of pols.entries()) {
     const what = p.toUpperCase();
-    const pfb = stage(fb, j * 30, j * 30 + 30);
-    fc.set(p, await forecastBackscatter(cube, cube[p]!, split, forecast, what, opts.centre ?? true, pfb));
-    fcMean.set(p, await forecastBackscatter(cube, cube[p]!, split, sampleMeanForecast, what, false, fb));
+    fc.set(p, await forecastBackscatter(cube, cube[p]!, split, forecast, what, stage(fb, j * 30, j * 30 + 30)));
+    fcMean.set(p, await forecastBackscatter(cube, cube[p]!, split, sampleMeanForecast, what, fb));
   }
   const coh = await forecastCoherence(cube, split, eventDate, forecast, stage(fb, 60, 95));
 

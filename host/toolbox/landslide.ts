@@ -66,8 +66,7 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
   };
   let scores: LandslideScores;
   try {
-    const centre = p['backscatter-series'] === 'centred';
-    scores = await landslideScores(cube, eventDate, forecast, stage(fb, 0, 80, 'scores'), { centre });
+    scores = await landslideScores(cube, eventDate, forecast, stage(fb, 0, 80, 'scores'));
   } finally {
     engine.destroy();
   }
@@ -112,13 +111,7 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
       size: [cube.width, cube.height],
       passes: { pre: scores.split.pre.length, post: scores.postPasses, maps: mapPasses },
       split: { block: split.block, testBlocks: split.testBlocks, blocks: split.blocks, seed: p.seed },
-      forecaster: {
-        preset: p.preset,
-        ...config,
-        backscatterSeries: p['backscatter-series'],
-        engine: engine.description,
-        training: history,
-      },
+      forecaster: { preset: p.preset, ...config, engine: engine.description, training: history },
       methods: METHODS.filter((m) => maps.has(m.name)),
       table,
       combinations: combos,

@@ -713,8 +713,6 @@ export interface LandslideParams {
   readonly 'epochs'?: number;
   /** train each forecaster on a seeded subsample of at most this many pixel series */
   readonly 'max-sequences': number;
-  /** what the GRU reads of each pixel's log-backscatter: centred (minus the pixel's own pre-event mean, added back to the forecast; measured better on the simulator, docs/landslide.md) or level (the standardised dB as they are) */
-  readonly 'backscatter-series': 'centred' | 'level';
   /** edge of the spatial blocks of the train/test split, pixels */
   readonly 'block': number;
   /** share of blocks in the test split */
@@ -748,8 +746,6 @@ export interface LandslideInput {
   readonly 'epochs'?: number;
   /** train each forecaster on a seeded subsample of at most this many pixel series */
   readonly 'max-sequences'?: number;
-  /** what the GRU reads of each pixel's log-backscatter: centred (minus the pixel's own pre-event mean, added back to the forecast; measured better on the simulator, docs/landslide.md) or level (the standardised dB as they are) */
-  readonly 'backscatter-series'?: 'centred' | 'level';
   /** edge of the spatial blocks of the train/test split, pixels */
   readonly 'block'?: number;
   /** share of blocks in the test split */
