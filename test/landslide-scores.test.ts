@@ -130,6 +130,7 @@ test('event splits: passes on the event date are pre-event; no post pass is an e
   assert.throws(() => splitEvent(cube, '20200130'), DpmError);
   assert.throws(() => splitEvent(cube, '20200110'), /at least 2/);
   assert.throws(() => splitEvent(cube, '2020-01-17'), /YYYYMMDD/);
+  assert.throws(() => splitEvent({ ...cube, dates: [...dates].reverse() }, EVENT), /not in time order/);
 });
 
 test('block split: whole blocks, the asked share, seeded', () => {

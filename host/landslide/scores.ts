@@ -92,6 +92,11 @@ export interface EventSplit {
 
 export function splitEvent(cube: LandslideCube, eventDate: string): EventSplit {
   if (!/^\d{8}$/.test(eventDate)) throw new DpmError(`--event-date must be YYYYMMDD, got '${eventDate}'`);
+  const unordered = cube.dates.findIndex((d, k) => k > 0 && d < cube.dates[k - 1]!);
+  if (unordered > 0)
+    throw new DpmError(
+      `${cube.source}: timesteps are not in time order (${cube.dates[unordered - 1]} before ${cube.dates[unordered]})`,
+    );
   const pre: number[] = [],
     post: number[] = [];
   cube.dates.forEach((d, k) => (d <= eventDate ? pre : post).push(k));
@@ -303,7 +308,8 @@ export async function landslideScores(
         const lrO = mean(postDb) - mean(preDb.slice(-m));
         l2 += m * lrO * lrO;
         w += m;
-        pwz.push(zOfWelch(welchT(preDb, postDb)));
+        // a missing pass shortens the windows instead of blanking the pixel
+        pwz.push(zOfWelch(welchT(preDb.filter(Number.isFinite), postDb.filter(Number.isFinite))));
       }
       if (byOrbit.length > 0) {
         S[i] = Math.sqrt(s2);
