@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Algorithm, AlgorithmParams, Outputs } from './algorithm.js';
 import { stage, type Feedback } from '../core/feedback.js';
 import { DpmError } from '../core/errors.js';
-import { PRESETS } from '../core/defaults.js';
+import { PAPER_TRAINING, PRESETS } from '../core/defaults.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeGeoTiff } from '../raster/geotiff.js';
 import { engineOptions, selectEngine } from '../engines/select.js';
@@ -53,7 +53,7 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
         epochs: p.epochs ?? preset.epochs,
         batchSize: preset.batchSize,
         adam: { ...PAPER_ADAM, lr: preset.lr },
-        valFraction: 0.2,
+        valFraction: PAPER_TRAINING.valFraction,
         seed: p.seed,
         maxSequences: p['max-sequences'],
       },
