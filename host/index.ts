@@ -44,3 +44,11 @@ export { initParams } from './model/init.js';
 export { Rng } from './model/rng.js';
 // a stack to train on / forecast (host/raster/stack.ts): readCoherenceStack(inputs, { nodata, feedback })
 export { readCoherenceStack } from './raster/stack.js';
+
+// landslides (papers/003): datacubes, terrain, scores
+export { openDatacube, type Datacube, type CubeVariable } from './raster/zarr.js';
+export { terrain, metresPerDegree, type Terrain } from './raster/terrain.js';
+export { loadLandslideCube } from './landslide/cube.js';
+export { landslideScores, METHODS as LANDSLIDE_METHODS, type LandslideCube } from './landslide/scores.js';
+export { welchT, stouffer } from './landslide/stats.js';
+export { simulateLandslides, writeLandslideCube } from './sar/simulate/landslide.js';

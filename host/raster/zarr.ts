@@ -8,6 +8,10 @@
 // - georeferencing: 1-D x and y coordinates (pixel centres) → geotransform; the CRS from the grid_mapping variable's
 //   crs_wkt/spatial_ref (EPSG id), or an `epsg`/`crs` attribute;
 // - nodata: _FillValue (and --nodata) → NaN; CF scale_factor/add_offset applied.
+// openDatacube reads every variable of such a cube (the landslide cubes of papers/003: vv, vh on (timestep, y, x),
+// coherence/interferogram on (timepair, y, x), dem*, landslides on (y, x), sat:orbit_state per timestep): names,
+// dimensions, types, fill values, the timestep dates and orbit states, the pairs, the grid and one (y, x) slice at a
+// time as float32 with fill → NaN.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zarr from 'zarrita';
@@ -36,7 +40,8 @@ async function openCube(dir: string): Promise<Cube> {
     const v3 =
       existsSync(join(p, 'zarr.json')) && JSON.parse(readFileSync(join(p, 'zarr.json'), 'utf8')).node_type === 'array';
     if (!v3 && !existsSync(join(p, '.zarray'))) continue;
-    const arr = await zarr.open(root.resolve(e.name), { kind: 'array' });
+    // a Location, not root.resolve: a name like 'sat:orbit_state' would parse as a URL scheme
+    const arr = await zarr.open(new zarr.Location(root.store, `/${e.name}`), { kind: 'array' });
     const dims = arr.dimensionNames ?? (arr.attrs._ARRAY_DIMENSIONS as string[] | undefined) ?? [];
     arrays.set(e.name, { arr, dims });
   }
@@ -127,7 +132,7 @@ async function readPairs(cube: Cube, pairDim: string, n: number, dir: string): P
 
 async function readGeoref(cube: Cube, coh: { arr: ZArray; dims: string[] }): Promise<Georef> {
   const georef: Georef = {};
-  const [, yDim = 'y', xDim = 'x'] = coh.dims;
+  const [yDim = 'y', xDim = 'x'] = coh.dims.slice(-2);
   const xs = cube.arrays.get(xDim),
     ys = cube.arrays.get(yDim);
   const isAxis = (a: ZArray | undefined) => a !== undefined && a.shape.length === 1 && (a.shape[0] ?? 0) >= 2;
@@ -187,24 +192,131 @@ export const zarrPairReader: PairReader = {
     wrap(dir, async () => {
       const cube = await openCube(dir);
       const coh = findCoherence(cube, dir);
-      const fill = coh.arr.attrs._FillValue ?? coh.arr.fillValue;
-      const fillNum = typeof fill === 'number' ? fill : typeof fill === 'bigint' ? Number(fill) : undefined;
-      const scale = Number(coh.arr.attrs.scale_factor ?? 1);
-      const offset = Number(coh.arr.attrs.add_offset ?? 0);
       const out: Float32Array[] = [];
-      for (const k of bands) {
-        const got = await zarr.get(coh.arr, [k, null, null]);
-        const src = got.data as ArrayLike<number | bigint> & Iterable<number | bigint>;
-        out.push(
-          Float32Array.from(src, (raw) => {
-            const v = Number(raw);
-            return v === fillNum || v === nodata || v !== v ? NaN : v * scale + offset;
-          }),
-        );
-      }
+      for (const k of bands) out.push(await readSlice(coh.arr, [k, null, null], nodata));
       return { bands: out, georef: await readGeoref(cube, coh) };
     }),
 };
+
+/** One slice of a variable as float32: _FillValue (and `nodata`) → NaN, CF scale_factor/add_offset applied. */
+async function readSlice(arr: ZArray, selection: (number | null)[], nodata?: number): Promise<Float32Array> {
+  const fill = arr.attrs._FillValue ?? arr.fillValue;
+  const fillNum = typeof fill === 'number' ? fill : typeof fill === 'bigint' ? Number(fill) : undefined;
+  const scale = Number(arr.attrs.scale_factor ?? 1);
+  const offset = Number(arr.attrs.add_offset ?? 0);
+  const got = await zarr.get(arr, selection);
+  const src = got.data as ArrayLike<number | bigint | boolean> & Iterable<number | bigint | boolean>;
+  return Float32Array.from(src, (raw) => {
+    const v = Number(raw);
+    return v === fillNum || v === nodata || v !== v ? NaN : v * scale + offset;
+  });
+}
+
+/** One variable of a datacube as `dpm cube-info` lists it. */
+export interface CubeVariable {
+  name: string;
+  dims: string[];
+  shape: number[];
+  dtype: string;
+  /** the value that means missing (_FillValue or the Zarr fill_value), when numeric */
+  fill?: number;
+  attrs: Record<string, unknown>;
+}
+
+/** A Zarr datacube opened for reading (papers/003 layout; ARCHITECTURE.md contracts). */
+export interface Datacube {
+  source: string;
+  /** Zarr format version of the store (2 or 3) */
+  zarrFormat: 2 | 3;
+  variables: CubeVariable[];
+  /** the group's own attributes (e.g. event_date) */
+  attrs: Record<string, unknown>;
+  width: number;
+  height: number;
+  georef: Georef;
+  /** acquisition dates YYYYMMDD of the time dimension (`timestep`/`time`), when the cube has one */
+  timesteps: string[];
+  /** orbit state per timestep ('ascending'/'descending'; from `sat:orbit_state` or any *orbit* variable on time) */
+  orbits: string[];
+  /** the pairs of the pair dimension (`timepair`), when the cube has one */
+  pairs: Pair[];
+  /** one (y, x) grid of a variable: `index` selects along its first dimension for 3-D variables */
+  readGrid(name: string, index?: number): Promise<Float32Array>;
+  has(name: string): boolean;
+}
+
+const TIME_DIMS = /^(timestep|time|t|date|acquisition)s?$/i;
+const PAIR_DIMS = /^(timepair|pair|pairs|ifg)$/i;
+
+/** Opens a Zarr datacube (v2, consolidated or not, and v3) and reads its coordinates. */
+export function openDatacube(dir: string): Promise<Datacube> {
+  return wrap(dir, async () => {
+    if (!isZarr(dir)) throw new DpmError(`${dir}: not a Zarr store (no .zgroup, .zmetadata or zarr.json)`);
+    const cube = await openCube(dir);
+    const zarrFormat = existsSync(join(dir, 'zarr.json')) ? 3 : 2;
+    const group = await zarr.open(cube.root, { kind: 'group' }).catch(() => undefined);
+    const variables: CubeVariable[] = [...cube.arrays].map(([name, { arr, dims }]) => {
+      const fill = arr.attrs._FillValue ?? arr.fillValue;
+      return {
+        name,
+        dims: dims.length === arr.shape.length ? dims : arr.shape.map((_, k) => `dim_${k}`),
+        shape: [...arr.shape],
+        dtype: String(arr.dtype),
+        ...(typeof fill === 'number' || typeof fill === 'bigint' ? { fill: Number(fill) } : {}),
+        attrs: { ...arr.attrs },
+      };
+    });
+    const grids = variables.filter((v) => v.shape.length >= 2 && v.shape.length <= 3);
+    const [grid] = grids.sort((a, b) => b.shape.length - a.shape.length);
+    if (!grid) throw new DpmError(`${dir}: no 2-D or 3-D variable on a (y, x) grid`);
+    const [height = 0, width = 0] = grid.shape.slice(-2);
+    const georef = await readGeoref(cube, { arr: cube.arrays.get(grid.name)!.arr, dims: grid.dims });
+
+    const timeDim = variables.find((v) => v.shape.length === 3 && TIME_DIMS.test(v.dims[0] ?? ''))?.dims[0];
+    const nTime = timeDim ? (variables.find((v) => v.dims[0] === timeDim)?.shape[0] ?? 0) : 0;
+    let timesteps: string[] = [];
+    let orbits: string[] = [];
+    if (timeDim) {
+      const coord = cube.arrays.get(timeDim);
+      if (!coord) throw new DpmError(`${dir}: no coordinate variable '${timeDim}' with the acquisition dates`);
+      const units = coord.arr.attrs.units as string | undefined;
+      timesteps = (await values1d(coord.arr)).map((v) => toYmd(v, units, `${dir}/${timeDim}`));
+      const orbit = [...cube.arrays].find(
+        ([n, a]) => /orbit/i.test(n) && a.dims.length === 1 && a.dims[0] === timeDim && a.arr.shape[0] === nTime,
+      );
+      if (orbit) orbits = (await values1d(orbit[1].arr)).map((v) => String(v).trim().toLowerCase());
+    }
+    const pairDim = variables.find((v) => v.shape.length === 3 && PAIR_DIMS.test(v.dims[0] ?? ''))?.dims[0];
+    const nPairs = pairDim ? (variables.find((v) => v.dims[0] === pairDim)?.shape[0] ?? 0) : 0;
+    const pairs = pairDim ? await readPairs(cube, pairDim, nPairs, dir) : [];
+
+    const readGrid = (name: string, index?: number) =>
+      wrap(dir, async () => {
+        const v = cube.arrays.get(name);
+        if (!v) throw new DpmError(`${dir}: no variable '${name}' (it holds ${[...cube.arrays.keys()].join(', ')})`);
+        const s = v.arr.shape;
+        if (s.length < 2 || s.length > 3 || s.at(-1) !== width || s.at(-2) !== height)
+          throw new DpmError(`${dir}/${name}: shape [${s.join(', ')}] is not a (y, x) grid of ${height} × ${width}`);
+        if (s.length === 3 && !(index !== undefined && Number.isInteger(index) && index >= 0 && index < (s[0] ?? 0)))
+          throw new DpmError(`${dir}/${name}: index ${index} outside its first dimension (${s[0]})`);
+        return readSlice(v.arr, s.length === 3 ? [index ?? 0, null, null] : [null, null]);
+      });
+    return {
+      source: dir,
+      zarrFormat,
+      variables,
+      attrs: { ...(group?.attrs ?? {}) },
+      width,
+      height,
+      georef,
+      timesteps,
+      orbits,
+      pairs,
+      readGrid,
+      has: (name) => cube.arrays.has(name),
+    };
+  });
+}
 
 async function wrap<T>(dir: string, work: () => Promise<T>): Promise<T> {
   try {

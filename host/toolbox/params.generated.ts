@@ -194,30 +194,34 @@ export interface CoherenceInput {
 export interface SimulateParams {
   /** folder for the scene (created; an earlier simulated scene there is replaced) */
   readonly 'out': string;
+  /** insar: an SLC stack with damaged buildings; landslide: a landslide datacube (Zarr) with VV/VH backscatter, coherence, DEM layers and the landslide mask */
+  readonly 'kind': 'insar' | 'landslide';
   /** random seed: the same seed and sizes give identical files */
   readonly 'seed': number;
-  /** SLC columns (range pixels, ~4 m each) */
-  readonly 'width': number;
-  /** SLC rows (azimuth lines, ~13.9 m each) */
-  readonly 'height': number;
-  /** number of acquisitions */
-  readonly 'dates': number;
-  /** the event lies between acquisitions event-index and event-index+1 (0-based); default: dates-2, so the last pair is the co-event pair */
+  /** columns: SLC range pixels of ~4 m (insar, default 480) or 10 m cube pixels (landslide, default 128) */
+  readonly 'width'?: number;
+  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240) or 10 m cube pixels (landslide, default 128) */
+  readonly 'height'?: number;
+  /** number of acquisitions (insar, default 26) or passes alternating between orbits (landslide, default 30) */
+  readonly 'dates'?: number;
+  /** the event lies between acquisitions event-index and event-index+1 (0-based); default: dates-2, so the last pair is the co-event pair; landslide default: dates-7 (6 post-event passes) */
   readonly 'event-index'?: number;
 }
 
 export interface SimulateInput {
   /** folder for the scene (created; an earlier simulated scene there is replaced) */
   readonly 'out': string;
+  /** insar: an SLC stack with damaged buildings; landslide: a landslide datacube (Zarr) with VV/VH backscatter, coherence, DEM layers and the landslide mask */
+  readonly 'kind'?: 'insar' | 'landslide';
   /** random seed: the same seed and sizes give identical files */
   readonly 'seed'?: number;
-  /** SLC columns (range pixels, ~4 m each) */
+  /** columns: SLC range pixels of ~4 m (insar, default 480) or 10 m cube pixels (landslide, default 128) */
   readonly 'width'?: number;
-  /** SLC rows (azimuth lines, ~13.9 m each) */
+  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240) or 10 m cube pixels (landslide, default 128) */
   readonly 'height'?: number;
-  /** number of acquisitions */
+  /** number of acquisitions (insar, default 26) or passes alternating between orbits (landslide, default 30) */
   readonly 'dates'?: number;
-  /** the event lies between acquisitions event-index and event-index+1 (0-based); default: dates-2, so the last pair is the co-event pair */
+  /** the event lies between acquisitions event-index and event-index+1 (0-based); default: dates-2, so the last pair is the co-event pair; landslide default: dates-7 (6 post-event passes) */
   readonly 'event-index'?: number;
 }
 
@@ -663,6 +667,103 @@ export interface Dpm2Input {
   readonly 'nodata'?: number;
 }
 
+/** cube-info: Datacube information */
+export interface CubeInfoParams {
+  /** Zarr datacube folder */
+  readonly 'cube': string;
+}
+
+export interface CubeInfoInput {
+  /** Zarr datacube folder */
+  readonly 'cube': string;
+}
+
+/** terrain: Slope, aspect and curvature of a DEM */
+export interface TerrainParams {
+  /** DEM GeoTIFF (metres) */
+  readonly 'dem'?: string;
+  /** instead of --dem: a Zarr datacube with a dem variable */
+  readonly 'cube'?: string;
+  /** folder for slope.tif, aspect.tif, curvature.tif */
+  readonly 'out-dir': string;
+}
+
+export interface TerrainInput {
+  /** DEM GeoTIFF (metres) */
+  readonly 'dem'?: string;
+  /** instead of --dem: a Zarr datacube with a dem variable */
+  readonly 'cube'?: string;
+  /** folder for slope.tif, aspect.tif, curvature.tif */
+  readonly 'out-dir': string;
+}
+
+/** landslide: Landslide maps from a SAR datacube */
+export interface LandslideParams {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** folder for maps, report, table and plots */
+  readonly 'out-dir': string;
+  /** post-event passes the maps use (at most the cube's) */
+  readonly 'passes': number;
+  /** DEM on the cube grid (for the slope reference when the cube has no dem) */
+  readonly 'dem'?: string;
+  /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
+  readonly 'truth'?: string;
+  /** forecaster size: fast (H=32, M=32, 12 epochs, batch 64) or paper (H=256, M=128, 20 epochs, batch 256) */
+  readonly 'preset': 'paper' | 'fast';
+  /** override the preset's number of epochs */
+  readonly 'epochs'?: number;
+  /** train each forecaster on a seeded subsample of at most this many pixel series */
+  readonly 'max-sequences': number;
+  /** edge of the spatial blocks of the train/test split, pixels */
+  readonly 'block': number;
+  /** share of blocks in the test split */
+  readonly 'test-fraction': number;
+  /** seed of training and of the block split */
+  readonly 'seed': number;
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
+}
+
+export interface LandslideInput {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** folder for maps, report, table and plots */
+  readonly 'out-dir': string;
+  /** post-event passes the maps use (at most the cube's) */
+  readonly 'passes'?: number;
+  /** DEM on the cube grid (for the slope reference when the cube has no dem) */
+  readonly 'dem'?: string;
+  /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
+  readonly 'truth'?: string;
+  /** forecaster size: fast (H=32, M=32, 12 epochs, batch 64) or paper (H=256, M=128, 20 epochs, batch 256) */
+  readonly 'preset'?: 'paper' | 'fast';
+  /** override the preset's number of epochs */
+  readonly 'epochs'?: number;
+  /** train each forecaster on a seeded subsample of at most this many pixel series */
+  readonly 'max-sequences'?: number;
+  /** edge of the spatial blocks of the train/test split, pixels */
+  readonly 'block'?: number;
+  /** share of blocks in the test split */
+  readonly 'test-fraction'?: number;
+  /** seed of training and of the block split */
+  readonly 'seed'?: number;
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
+}
+
 export interface AlgorithmParams {
   'run': RunParams;
   'demo': DemoParams;
@@ -678,6 +779,9 @@ export interface AlgorithmParams {
   'evaluate': EvaluateParams;
   'validate-points': ValidatePointsParams;
   'dpm2': Dpm2Params;
+  'cube-info': CubeInfoParams;
+  'terrain': TerrainParams;
+  'landslide': LandslideParams;
 }
 
 export interface AlgorithmInputs {
@@ -695,8 +799,11 @@ export interface AlgorithmInputs {
   'evaluate': EvaluateInput;
   'validate-points': ValidatePointsInput;
   'dpm2': Dpm2Input;
+  'cube-info': CubeInfoInput;
+  'terrain': TerrainInput;
+  'landslide': LandslideInput;
 }
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'dpm2'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'dpm2', 'cube-info', 'terrain', 'landslide'];

@@ -22,6 +22,9 @@ export const registry: Registry = {
   dpm2: async () => (await import('./dpm2.js')).algorithm,
   run: async () => (await import('./run.js')).algorithm,
   demo: async () => (await import('./demo.js')).algorithm,
+  'cube-info': async () => (await import('./cube-info.js')).algorithm,
+  terrain: async () => (await import('./terrain.js')).algorithm,
+  landslide: async () => (await import('./landslide.js')).algorithm,
 };
 
 export async function loadAlgorithm<Id extends AlgorithmId>(id: Id): Promise<Algorithm<Id>> {
