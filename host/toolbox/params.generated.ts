@@ -616,6 +616,49 @@ export interface ValidatePointsInput {
   readonly 'thresholds'?: number[] | string;
 }
 
+/** buildings: Damage per building (footprint statistics) */
+export interface BuildingsParams {
+  /** score rasters on one grid (band 1; higher = more likely damaged), e.g. zscore.tif,ccd.tif */
+  readonly 'score': string[];
+  /** building footprints (.geojson, .shp, .fgb) */
+  readonly 'footprints': string;
+  /** footprints with their statistics (.fgb or .geojson); the report goes to <out>.evaluation.json */
+  readonly 'out': string;
+  /** attribute prefix per score raster (default: the file names) */
+  readonly 'names'?: string[];
+  /** score at or above which a pixel counts as damaged (share) and, for the first score's statistic, a building */
+  readonly 'threshold': number;
+  /** per-building statistic that classes buildings and enters the PR curve */
+  readonly 'statistic': 'mean' | 'median' | 'max' | 'p90' | 'share';
+  /** attribute of --footprints holding the damage grade (for the building-level evaluation) */
+  readonly 'damage-field'?: string;
+  /** values of --damage-field that count as damaged, comma-separated */
+  readonly 'damaged-values'?: string[];
+  /** beta of the F-beta optimum */
+  readonly 'beta': number;
+}
+
+export interface BuildingsInput {
+  /** score rasters on one grid (band 1; higher = more likely damaged), e.g. zscore.tif,ccd.tif */
+  readonly 'score': string[] | string;
+  /** building footprints (.geojson, .shp, .fgb) */
+  readonly 'footprints': string;
+  /** footprints with their statistics (.fgb or .geojson); the report goes to <out>.evaluation.json */
+  readonly 'out': string;
+  /** attribute prefix per score raster (default: the file names) */
+  readonly 'names'?: string[] | string;
+  /** score at or above which a pixel counts as damaged (share) and, for the first score's statistic, a building */
+  readonly 'threshold'?: number;
+  /** per-building statistic that classes buildings and enters the PR curve */
+  readonly 'statistic'?: 'mean' | 'median' | 'max' | 'p90' | 'share';
+  /** attribute of --footprints holding the damage grade (for the building-level evaluation) */
+  readonly 'damage-field'?: string;
+  /** values of --damage-field that count as damaged, comma-separated */
+  readonly 'damaged-values'?: string[] | string;
+  /** beta of the F-beta optimum */
+  readonly 'beta'?: number;
+}
+
 /** dpm2: DPM2-style temporal decorrelation index */
 export interface Dpm2Params {
   /** pair stack: multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
@@ -673,6 +716,7 @@ export interface AlgorithmParams {
   'inspect': InspectParams;
   'evaluate': EvaluateParams;
   'validate-points': ValidatePointsParams;
+  'buildings': BuildingsParams;
   'dpm2': Dpm2Params;
 }
 
@@ -690,9 +734,10 @@ export interface AlgorithmInputs {
   'inspect': InspectInput;
   'evaluate': EvaluateInput;
   'validate-points': ValidatePointsInput;
+  'buildings': BuildingsInput;
   'dpm2': Dpm2Input;
 }
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'dpm2'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'buildings', 'dpm2'];

@@ -19,6 +19,7 @@ export const registry: Registry = {
   'baseline-zscore': async () => (await import('./baselines.js')).zscoreAlgorithm,
   'baseline-percentile': async () => (await import('./baselines.js')).percentileAlgorithm,
   'validate-points': async () => (await import('./validate-points.js')).algorithm,
+  buildings: async () => (await import('./buildings.js')).algorithm,
   dpm2: async () => (await import('./dpm2.js')).algorithm,
   run: async () => (await import('./run.js')).algorithm,
   demo: async () => (await import('./demo.js')).algorithm,
