@@ -56,3 +56,52 @@ export function zipProduct(folder: string, dir: string, files: string[]): string
   writeFileSync(zip, zipSync(entries));
   return zip;
 }
+
+/** float16 bits of a value representable as a normal half (test data only). */
+function halfBits(v: number): number {
+  if (v === 0) return 0;
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  const e = Math.floor(Math.log2(a));
+  const frac = Math.round((a / 2 ** e - 1) * 1024);
+  return sign | ((e + 15) << 10) | frac;
+}
+
+/** A .npy file (format 1.0) of `values` given in C order for `shape`, stored as `dtype` in C or Fortran order. */
+export function writeNpy(
+  path: string,
+  shape: number[],
+  values: ArrayLike<number>,
+  dtype: '<f2' | '<f4' | '<f8' | '>f4' = '<f4',
+  fortran = false,
+): void {
+  const size = Number(dtype.slice(2));
+  const dims = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+  let header = `{'descr': '${dtype}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${dims}, }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'; // total header a multiple of 64, as NumPy pads it
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = Buffer.alloc(10 + header.length + n * size);
+  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);
+  out.writeUInt16LE(header.length, 8);
+  out.write(header, 10, 'latin1');
+  const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
+  for (let i = 0; i < n; i++) {
+    // file position i → C index of the same element
+    let c = i;
+    if (fortran) {
+      let rest = i;
+      c = 0;
+      for (const [k, s] of shape.entries()) {
+        c += (rest % s) * (strides[k] ?? 1);
+        rest = Math.floor(rest / s);
+      }
+    }
+    const v = Number(values[c]);
+    const at = 10 + header.length + i * size;
+    if (dtype === '<f2') out.writeUInt16LE(Number.isNaN(v) ? 0x7e00 : halfBits(v), at);
+    else if (dtype === '<f4') out.writeFloatLE(v, at);
+    else if (dtype === '>f4') out.writeFloatBE(v, at);
+    else out.writeDoubleLE(v, at);
+  }
+  writeFileSync(path, out);
+}

@@ -2,7 +2,7 @@
 // acquisitions (band k = pair (k, k+1) in date order).
 //
 // Inputs: each one goes to the first reader (pairs.ts PairReader) that accepts it — a Zarr datacube (zarr.ts,
-// papers/003), HyP3 products (products/hyp3.ts: folders, ZIPs, loose *_corr.tif), a folder of dated GeoTIFFs or one
+// papers/003), the authors' dataset.json + .npy cubes (products/dpm-dataset.ts), HyP3 products (products/hyp3.ts: folders, ZIPs, loose *_corr.tif), a folder of dated GeoTIFFs or one
 // GeoTIFF file (geotiff-pairs.ts). Symbolic links are followed (entries.ts). In an explicit list of files, a
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
 import { consecutivePairs, ends } from '../core/arrays.js';
@@ -13,13 +13,20 @@ import type { OutputSet } from '../io/outputs.js';
 import { entryKind } from './entries.js';
 import { writeGeoTiff, writeRaster } from './geotiff.js';
 import { datedFolderReader, geotiffFileReader } from './geotiff-pairs.js';
+import { dpmDatasetReader, splitDatasetInput } from './products/dpm-dataset.js';
 import { hyp3Reader } from './products/hyp3.js';
 import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBetween, pairKey } from './pairs.js';
 import type { CoherenceStack, GeoTransform, Georef, Raster } from './types.js';
 import { zarrPairReader } from './zarr.js';
 
 /** Asked in this order: a Zarr store is a folder too. */
-const READERS: readonly PairReader[] = [zarrPairReader, hyp3Reader, datedFolderReader, geotiffFileReader];
+const READERS: readonly PairReader[] = [
+  zarrPairReader,
+  dpmDatasetReader,
+  hyp3Reader,
+  datedFolderReader,
+  geotiffFileReader,
+];
 
 export interface StackOptions {
   /** value meaning "no data" in the files (0 for GAMMA/PyRate coherence); overrides their GDAL_NODATA */
@@ -41,7 +48,7 @@ async function findSources(inputs: string | string[], fb: Feedback): Promise<Pai
   if (list.length === 0) throw new DpmError('coherence stack: no input given');
   const sources: PairSource[] = [];
   for (const input of list) {
-    entryKind(input); // a missing input, or a link pointing nowhere, is named here
+    entryKind(splitDatasetInput(input).json); // a missing input, or a link pointing nowhere, is named here
     const reader = READERS.find((r) => r.accepts(input));
     if (!reader) throw new DpmError(`${input}: not a GeoTIFF, a folder of GeoTIFFs or a Zarr datacube`);
     sources.push(...(await reader.findPairs(input, fb)));
