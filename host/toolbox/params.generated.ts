@@ -514,6 +514,21 @@ export interface InspectInput {
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
 }
 
+/** export-model: Export a model as a PyTorch state_dict */
+export interface ExportModelParams {
+  /** trained model (safetensors from dpm train) */
+  readonly 'model': string;
+  /** state_dict file to write (.pth or .pt) */
+  readonly 'out': string;
+}
+
+export interface ExportModelInput {
+  /** trained model (safetensors from dpm train) */
+  readonly 'model': string;
+  /** state_dict file to write (.pth or .pt) */
+  readonly 'out': string;
+}
+
 /** evaluate: Evaluate damage proxies (PR curves, F-beta) */
 export interface EvaluateParams {
   /** damage proxy rasters on one grid (band 1; higher = more likely damaged), e.g. zscore.tif,ccd.tif */
@@ -714,6 +729,7 @@ export interface AlgorithmParams {
   'baseline-zscore': BaselineZscoreParams;
   'baseline-percentile': BaselinePercentileParams;
   'inspect': InspectParams;
+  'export-model': ExportModelParams;
   'evaluate': EvaluateParams;
   'validate-points': ValidatePointsParams;
   'buildings': BuildingsParams;
@@ -732,6 +748,7 @@ export interface AlgorithmInputs {
   'baseline-zscore': BaselineZscoreInput;
   'baseline-percentile': BaselinePercentileInput;
   'inspect': InspectInput;
+  'export-model': ExportModelInput;
   'evaluate': EvaluateInput;
   'validate-points': ValidatePointsInput;
   'buildings': BuildingsInput;
@@ -740,4 +757,4 @@ export interface AlgorithmInputs {
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'buildings', 'dpm2'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'export-model', 'evaluate', 'validate-points', 'buildings', 'dpm2'];

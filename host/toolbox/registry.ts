@@ -14,6 +14,7 @@ export const registry: Registry = {
   forecast: async () => (await import('./forecast.js')).algorithm,
   evaluate: async () => (await import('./evaluate.js')).algorithm,
   inspect: async () => (await import('./inspect.js')).algorithm,
+  'export-model': async () => (await import('./export-model.js')).algorithm,
   'baseline-ccd': async () => (await import('./baselines.js')).ccdAlgorithm,
   'baseline-nd': async () => (await import('./baselines.js')).ndAlgorithm,
   'baseline-zscore': async () => (await import('./baselines.js')).zscoreAlgorithm,
