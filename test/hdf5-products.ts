@@ -114,3 +114,19 @@ export function writeGslc(path: string, o: { start: string; slc: Float32Array; w
     '/science/LSAR/identification/zeroDopplerStartTime': o.start,
   });
 }
+
+/** ARIA GUNW (NetCDF-4): coherence [lat, lon] with _FillValue 0 on 1-D pixel-centre axes, named by its pair. */
+export function writeGunw(path: string, o: { coherence: Float32Array; width: number; height: number }) {
+  writeHdf5(path, {
+    '/science/grids/data/coherence': [o.coherence, [o.height, o.width]],
+    '/science/grids/data/latitude': axis(o.height, 34.5 - 0.000416666 / 2, -0.000416666),
+    '/science/grids/data/longitude': axis(o.width, -118 + 0.000416666 / 2, 0.000416666),
+  });
+  const f = new h5wasm.File(path, 'a');
+  try {
+    const d = f.get('/science/grids/data/coherence');
+    if (d instanceof h5wasm.Dataset) d.create_attribute('_FillValue', Float32Array.of(0), []);
+  } finally {
+    f.close();
+  }
+}

@@ -78,7 +78,7 @@ export function writeNpy(
   const size = Number(dtype.slice(2));
   const dims = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
   let header = `{'descr': '${dtype}', 'fortran_order': ${fortran ? 'True' : 'False'}, 'shape': ${dims}, }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'; // total header a multiple of 64, as NumPy pads it
+  header += `${' '.repeat(63 - ((10 + header.length) % 64))}\n`; // total header a multiple of 64, as NumPy pads it
   const n = shape.reduce((a, b) => a * b, 1);
   const out = Buffer.alloc(10 + header.length + n * size);
   out.set([0x93, ...Buffer.from('NUMPY'), 1, 0]);

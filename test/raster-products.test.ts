@@ -141,3 +141,31 @@ test(
     rmSync(staging, { recursive: true, force: true });
   },
 );
+
+test('ARIA GUNW: pairs from the product names (reference first), lat/lon axes, _FillValue → NaN; bad layout named', async () => {
+  const { writeGunw, writeHdf5 } = await import('./hdf5-products.js');
+  const dir = join(root, 'gunw');
+  mkdirSync(dir, { recursive: true });
+  const name = (ref: string, sec: string) =>
+    `S1-GUNW-A-R-064-tops-${ref}_${sec}-135934-00045E_00034N-PP-d4a7-v2_0_4.nc`;
+  const [w, h] = [7, 5];
+  for (const [k, [ref, sec]] of [
+    ['20200616', '20200604'],
+    ['20200628', '20200616'],
+  ].entries()) {
+    const coherence = Float32Array.from({ length: w * h }, (_, i) => (i === 3 ? 0 : 0.1 * (k + 1) + i / 1000));
+    writeGunw(join(dir, name(ref ?? '', sec ?? '')), { coherence, width: w, height: h });
+  }
+  const s = await readCoherenceStack(dir);
+  assert.deepEqual(keys(s), ['20200604_20200616', '20200616_20200628']);
+  assert.ok(Number.isNaN(s.bands[0]?.[3] ?? 0), 'fill value 0 → NaN');
+  assert.equal(s.bands[1]?.[4], Math.fround(0.2 + 4 / 1000));
+  assert.equal(s.georef.epsg, 4326);
+  const gt = s.georef.geoTransform ?? [];
+  assert.ok(Math.abs((gt[0] ?? NaN) + 118) < 1e-9 && Math.abs((gt[3] ?? NaN) - 34.5) < 1e-9, `corner ${gt}`);
+  assert.ok(Math.abs((gt[1] ?? NaN) - 0.000416666) < 1e-12 && Math.abs((gt[5] ?? NaN) + 0.000416666) < 1e-12);
+  const bad = join(root, 'gunw-bad', name('20200710', '20200628'));
+  mkdirSync(join(root, 'gunw-bad'), { recursive: true });
+  writeHdf5(bad, { '/science/grids/data/latitude': Float64Array.of(1, 2) });
+  await rejects(readPairStack(bad), /ARIA GUNW without the dataset \/science\/grids\/data\/coherence/);
+});

@@ -6,7 +6,7 @@
 // persistent id ('storage', torch.FloatStorage, key, 'cpu', numel)), `data/<key>` (raw little-endian float32),
 // `byteorder` and `version`. Only what torch.load's weights_only unpickler accepts is used.
 import { zipSync } from 'fflate';
-import { type ModelConfig } from './params.js';
+import type { ModelConfig } from './params.js';
 import { modelTensors } from './safetensors.js';
 
 /** Pickle protocol 2 writer: just the opcodes a state_dict needs. */

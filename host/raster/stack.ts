@@ -2,8 +2,9 @@
 // acquisitions (band k = pair (k, k+1) in date order).
 //
 // Inputs: each one goes to the first reader (pairs.ts PairReader) that accepts it — a Zarr datacube (zarr.ts,
-// papers/003), the authors' dataset.json + .npy cubes (products/dpm-dataset.ts), HyP3 products (products/hyp3.ts: folders, ZIPs, loose *_corr.tif), a folder of dated GeoTIFFs or one
-// GeoTIFF file (geotiff-pairs.ts). Symbolic links are followed (entries.ts). In an explicit list of files, a
+// papers/003), the authors' dataset.json + .npy cubes (products/dpm-dataset.ts), ARIA GUNW products
+// (products/gunw.ts), HyP3 products (products/hyp3.ts: folders, ZIPs, loose *_corr.tif), a folder of dated GeoTIFFs
+// or one GeoTIFF file (geotiff-pairs.ts). Symbolic links are followed (entries.ts). In an explicit list of files, a
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
 import { consecutivePairs, ends } from '../core/arrays.js';
 import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
@@ -14,6 +15,7 @@ import { entryKind } from './entries.js';
 import { writeGeoTiff, writeRaster } from './geotiff.js';
 import { datedFolderReader, geotiffFileReader } from './geotiff-pairs.js';
 import { dpmDatasetReader, splitDatasetInput } from './products/dpm-dataset.js';
+import { gunwReader } from './products/gunw.js';
 import { hyp3Reader } from './products/hyp3.js';
 import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBetween, pairKey } from './pairs.js';
 import type { CoherenceStack, GeoTransform, Georef, Raster } from './types.js';
@@ -23,6 +25,7 @@ import { zarrPairReader } from './zarr.js';
 const READERS: readonly PairReader[] = [
   zarrPairReader,
   dpmDatasetReader,
+  gunwReader,
   hyp3Reader,
   datedFolderReader,
   geotiffFileReader,
