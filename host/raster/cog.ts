@@ -69,19 +69,20 @@ interface Entry {
 /** GCPs per side at most: dense enough for a smooth radar grid (GDAL fits a polynomial or thin-plate spline). */
 const GCP_SIDE = 24;
 
-/** One image of the pyramid: its size and its bands as float64 (NaN = missing). */
+/** One image of the pyramid: its size and its bands (the caller's arrays at full resolution, no copy). */
 interface Level {
   width: number;
   height: number;
-  bands: Float64Array[];
+  bands: ArrayLike<number>[];
 }
 
-/** 2×2 averages of the finite values; odd edges average what there is. */
+/** 2×2 averages (in float64) of the finite values, stored as float32 (a quarter of the level above); odd edges
+ *  average what there is. */
 function halve(l: Level, missing: (v: number) => boolean): Level {
   const width = Math.ceil(l.width / 2),
     height = Math.ceil(l.height / 2);
   const bands = l.bands.map((src) => {
-    const out = new Float64Array(width * height);
+    const out = new Float32Array(width * height);
     for (let i = 0; i < height; i++) {
       for (let j = 0; j < width; j++) {
         let s = 0,
@@ -276,7 +277,7 @@ export function writeTiff(path: string, s: TiffSpec): void {
   // values that overviews leave out: NaN and the nodata value of integer types
   const missing = (v: number) => v !== v || (nodata !== undefined && !Number.isNaN(nodata) && v === nodata);
 
-  const levels: Level[] = [{ width, height, bands: bands.map((b) => Float64Array.from(b)) }];
+  const levels: Level[] = [{ width, height, bands }];
   for (let l = levels[0]; l && (l.width > T || l.height > T); ) {
     l = halve(l, missing);
     levels.push(l);
