@@ -6,7 +6,7 @@
 // The input is a folder holding product folders, product ZIPs and loose `*_corr.tif` side by side (links followed), or
 // one ZIP. The pair comes from the product name, else from the granule names in its .txt. A ZIP's coherence layer is
 // extracted once to a private temporary folder (removed at exit) and read from there; messages name `zip!/entry`.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
@@ -65,20 +65,10 @@ function zipProducts(zip: string): Product[] {
   return out;
 }
 
-function readText(path: string): string | undefined {
-  return entryKind(path) === 'file' ? readFileSync(path, 'utf8') : undefined;
-}
-
 function looseProduct(corr: string): Product {
   const name = basename(corr).replace(CORR, '');
-  const parameters = (() => {
-    try {
-      return readText(join(dirname(corr), `${name}.txt`));
-    } catch {
-      return undefined; // no parameter file beside it
-    }
-  })();
-  return { name, corr, ...(parameters ? { parameters } : {}) };
+  const txt = join(dirname(corr), `${name}.txt`);
+  return { name, corr, ...(existsSync(txt) ? { parameters: readFileSync(txt, 'utf8') } : {}) };
 }
 
 /** Products of a folder: loose *_corr.tif, product folders (one level down) and ZIPs. */
