@@ -71,14 +71,23 @@ test('HyP3: a renamed product takes its pair from the .txt granules; without the
   await rejects(readPairStack(dir), /my_product_corr\.tif: HyP3 product 'my_product' names no date pair/);
 });
 
-test('HyP3: products on different grids are refused, the message naming both grids', async () => {
+test('HyP3: products on different grids are refused naming both grids, or cropped to their intersection on request', async () => {
   const dir = join(root, 'grids');
+  const shifted = Float32Array.from({ length: 30 }, (_, k) => k); // 6×5, value = row·6 + column
   await hyp3Folder(dir, gammaName('20190101', '20190113'), oneBand(6, 5, 0.1));
-  await hyp3Folder(dir, gammaName('20190113', '20190125'), oneBand(6, 5, 0.1, [500040, 80, 0, 4000000, 0, -80]));
+  await hyp3Folder(dir, gammaName('20190113', '20190125'), oneBand(6, 5, shifted, [500160, 80, 0, 3999920, 0, -80]));
   await rejects(
     readCoherenceStack(dir),
-    /grid 6×5 EPSG:32633 origin 500040,4000000 .*differs from .*origin 500000,4000000/,
+    /grid 6×5 EPSG:32633 origin 500160,3999920 .*differs from .*origin 500000,4000000.*--align-grids/,
   );
+  // the second grid starts 2 columns right and 1 row down: the intersection is 4×4 from there
+  const s = await readCoherenceStack(dir, { align: true });
+  assert.deepEqual([s.width, s.height], [4, 4]);
+  assert.deepEqual(s.georef.geoTransform, [500160, 80, 0, 3999920, 0, -80]);
+  assert.deepEqual(Array.from(s.bands[1] ?? []).slice(0, 5), [0, 1, 2, 3, 6], 'the shifted file from its corner');
+  assert.ok(s.bands[0]?.every((v) => v === Math.fround(0.1)));
+  await hyp3Folder(dir, gammaName('20190125', '20190206'), oneBand(6, 5, 0.3, [500040.5, 80, 0, 4000000, 0, -80]));
+  await rejects(readCoherenceStack(dir, { align: true }), /cannot be aligned without resampling/);
 });
 
 test('links: a folder of symbolic links to dated files reads; a link pointing nowhere is named', async () => {

@@ -253,6 +253,8 @@ export interface TrainParams {
   readonly 'init'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -296,6 +298,8 @@ export interface TrainInput {
   readonly 'init'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -324,6 +328,8 @@ export interface ForecastParams {
   readonly 'series': boolean;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -347,6 +353,8 @@ export interface ForecastInput {
   readonly 'series'?: boolean;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -365,6 +373,8 @@ export interface BaselineCcdParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** output GeoTIFF, e.g. ccd.tif */
   readonly 'output': string;
 }
@@ -378,6 +388,8 @@ export interface BaselineCcdInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** output GeoTIFF, e.g. ccd.tif */
   readonly 'output': string;
 }
@@ -392,6 +404,8 @@ export interface BaselineNdParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** output GeoTIFF, e.g. nd.tif */
   readonly 'output': string;
 }
@@ -405,6 +419,8 @@ export interface BaselineNdInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** output GeoTIFF, e.g. nd.tif */
   readonly 'output': string;
 }
@@ -419,6 +435,8 @@ export interface BaselineZscoreParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** floor of the pre-event standard deviation, so very stable pixels do not blow up */
   readonly 'sigma-min': number;
   /** output GeoTIFF, e.g. zscore_mt.tif */
@@ -434,6 +452,8 @@ export interface BaselineZscoreInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** floor of the pre-event standard deviation, so very stable pixels do not blow up */
   readonly 'sigma-min'?: number;
   /** output GeoTIFF, e.g. zscore_mt.tif */
@@ -450,6 +470,8 @@ export interface BaselinePercentileParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** output GeoTIFF, e.g. percentile.tif */
   readonly 'output': string;
 }
@@ -463,6 +485,8 @@ export interface BaselinePercentileInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** output GeoTIFF, e.g. percentile.tif */
   readonly 'output': string;
 }
@@ -483,6 +507,8 @@ export interface InspectParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -506,6 +532,8 @@ export interface InspectInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
