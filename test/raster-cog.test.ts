@@ -107,6 +107,11 @@ test('npm run demo: every raster passes GDAL COG validation; the moved folder ke
   const radar = files.filter((f) => gdalinfo(f).metadata?.GEOLOCATION);
   assert.ok(radar.length >= 5, 'radar-geometry outputs among them');
   for (const f of files) assert.equal(cogErrors(f), '', f);
+  // band units where the quantity is ours to name
+  const unit = (rel: string) => gdalinfo(join(out, rel)).bands[0].unit;
+  assert.equal(unit('run/forecast/zscore.tif'), 'sigma');
+  assert.equal(unit('run/forecast/mu.tif'), 'logit coherence');
+  assert.equal(unit('run/coherence_aoi.tif'), 'coherence');
 
   const moved = join(dir, 'moved');
   renameSync(out, moved);

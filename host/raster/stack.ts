@@ -336,6 +336,9 @@ export function chipLayoutMetadata(metadata: Record<string, string> | undefined)
   return out;
 }
 
+/** Band unit of coherence stacks (GDAL unit type): the magnitude of the complex correlation, 0–1. */
+const COHERENCE_UNIT = 'coherence';
+
 function stackRaster(stack: CoherenceStack): Raster {
   if (stack.bands.length !== stack.pairs.length)
     throw new Error(`internal: ${stack.bands.length} bands for ${stack.pairs.length} pairs`);
@@ -344,7 +347,7 @@ function stackRaster(stack: CoherenceStack): Raster {
 
 /** Writes the ARCHITECTURE.md stack file (float32, NaN nodata, band descriptions YYYYMMDD_YYYYMMDD) to exactly `path`. */
 export async function writeCoherenceStack(path: string, stack: CoherenceStack): Promise<void> {
-  await writeGeoTiff(path, stackRaster(stack));
+  await writeGeoTiff(path, stackRaster(stack), { units: [COHERENCE_UNIT] });
 }
 
 /** The same through an OutputSet, with the lat/lon companions of a radar-geometry stack. */
@@ -353,5 +356,5 @@ export async function writeCoherenceStackOutputs(
   finalPath: string,
   stack: CoherenceStack,
 ): Promise<string[]> {
-  return writeRaster(outs, finalPath, stackRaster(stack));
+  return writeRaster(outs, finalPath, stackRaster(stack), { units: [COHERENCE_UNIT] });
 }
