@@ -417,7 +417,8 @@ test('QGIS parameter definitions read like QGIS: short labels, no CLI flag, date
       }
       if (p.name === 'DAMAGE_FIELD') {
         assert.equal(p.type, 'field', where);
-        assert.equal(p.parent, 'TRUTH', `${where}: tied to the truth layer`);
+        // tied to the algorithm's damage-graded layer: the truth (run, evaluate) or the footprints (buildings)
+        assert.equal(p.parent, a.name === 'buildings' ? 'FOOTPRINTS' : 'TRUTH', `${where}: tied to the truth layer`);
       }
       if (p.name === 'COHERENCE' || (a.name === 'dpm2' && p.name === 'STACK')) {
         coherenceInputs++;

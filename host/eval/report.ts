@@ -3,6 +3,7 @@ import type { ScoreEvaluation } from './metrics.js';
 import { fbetaChartSpec, prChartSpec, thin } from './charts.js';
 import { renderVegaLiteBoth } from './plots.js';
 import { packageVersion } from '../paths.js';
+import { thresholdMarkdown, thresholdTable } from './thresholds.js';
 
 export interface EvaluationMeta {
   truth: string;
@@ -43,6 +44,9 @@ export function tableMarkdown(evals: ScoreEvaluation[], meta: EvaluationMeta): s
       'Average precision: Σ (R_k − R_{k−1}) P_k. A pixel is flagged when its score ≥ the threshold; tied scores form one threshold. ' +
       'Random PR AUC: the damaged fraction, what a scorer without skill gets.',
     '',
+    '## Threshold tables (pixels)',
+    '',
+    ...evals.flatMap((e) => thresholdMarkdown(e.name, thresholdTable(e.curve, e.fbeta))),
   );
   return lines.join('\n');
 }
@@ -63,6 +67,7 @@ export function reportJson(evals: ScoreEvaluation[], meta: EvaluationMeta): Reco
       negatives: e.curve.negatives,
       nanScores: e.curve.nanScores,
       thresholds: e.curve.thresholds.length,
+      thresholdTable: thresholdTable(e.curve, e.fbeta),
       // the curve itself, at most 500 points (evenly thinned, the optimum kept) for re-plotting elsewhere
       curve: thin(e.curve.thresholds.length, 500, e.fbeta.best.index).map((k) => ({
         threshold: e.curve.thresholds[k],

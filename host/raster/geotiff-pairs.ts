@@ -4,10 +4,10 @@
 // - a folder of single-band GeoTIFFs named with YYYYMMDD[-_]YYYYMMDD, optionally with a time (YYYYMMDDTHHMMSS,
 //   HyP3) — HyP3, ISCE, PyRate, GAMMA style. Files without a pair (a DEM, say) are skipped and logged. Where a folder
 //   holds several rasters per pair (HyP3: amp, unw_phase, corr …) the one named corr/coh/cc is used.
-import { readdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, relative } from 'node:path';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, throwIfCanceled } from '../core/feedback.js';
+import { entryKind, listEntries } from './entries.js';
 import { readRaster, readRasterInfo, type RasterInfo } from './geotiff.js';
 import { type Pair, type PairReader, type PairSource, pairKey, parsePair } from './pairs.js';
 
@@ -15,14 +15,13 @@ function isTiff(name: string) {
   return /\.tiff?$/i.test(name) && !/\.(lat|lon)\.tiff?$/i.test(name);
 }
 
-/** Folder → candidate files (depth ≤ 2, so unzipped HyP3/ISCE pair folders work). */
+/** Folder → candidate files (depth ≤ 2, so unzipped HyP3/ISCE pair folders work); symbolic links followed. */
 function listFolder(dir: string): string[] {
   const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    const p = join(dir, e.name);
-    if (e.isFile() && isTiff(e.name)) out.push(p);
-    else if (e.isDirectory()) {
-      for (const f of readdirSync(p).sort()) if (isTiff(f) && statSync(join(p, f)).isFile()) out.push(join(p, f));
+  for (const e of listEntries(dir)) {
+    if (e.kind === 'file' && isTiff(e.name)) out.push(e.path);
+    else if (e.kind === 'folder') {
+      for (const f of listEntries(e.path)) if (f.kind === 'file' && isTiff(f.name)) out.push(f.path);
     }
   }
   return out;
@@ -77,7 +76,7 @@ async function readGeoTiffBands(file: string, bands: number[], nodata: number | 
 /** One GeoTIFF: a multi-band stack with dated band descriptions, or a single dated pair. */
 export const geotiffFileReader: PairReader = {
   name: 'GeoTIFF file',
-  accepts: (input) => statSync(input).isFile(),
+  accepts: (input) => entryKind(input) === 'file',
   async findPairs(file) {
     const info = await readRasterInfo(file);
     if (info.bandCount > 1 || parsePair(info.descriptions[0] ?? '', file)) {
@@ -103,7 +102,7 @@ export const geotiffFileReader: PairReader = {
 /** A folder of single-band GeoTIFFs named with their pair (asked after the Zarr reader, which also takes folders). */
 export const datedFolderReader: PairReader = {
   name: 'folder of dated GeoTIFFs',
-  accepts: (input) => statSync(input).isDirectory(),
+  accepts: (input) => entryKind(input) === 'folder',
   async findPairs(dir, fb) {
     const found: PairSource[] = [];
     for (const f of listFolder(dir)) {

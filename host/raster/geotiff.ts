@@ -1,8 +1,5 @@
-// GeoTIFF reading (geotiff.js) and writing (our own small TIFF writer).
-//
-// Why our own writer: geotiff.js's writeArrayBuffer writes strips only, uncompressed; our outputs must be tiled
-// 256×256 and DEFLATE-compressed (issue 4), so we lay out the TIFF ourselves: classic little-endian TIFF, one IFD,
-// tiles compressed with node:zlib, GDAL_METADATA/GDAL_NODATA tags and GeoKeys, which GDAL/QGIS read natively.
+// GeoTIFF reading (geotiff.js) and writing (cog.ts: our own cloud-optimized GeoTIFF writer — tiled 256×256,
+// DEFLATE, internal overviews, GDAL's COG layout, GDAL_METADATA/GDAL_NODATA tags and GeoKeys, which GDAL/QGIS read).
 //
 // Georeferencing conventions
 // - Map grid: Georef.geoTransform (GDAL order, upper-left corner of pixels) + Georef.epsg. Written as
@@ -12,20 +9,21 @@
 //   float32 companion files beside the raster: `<name>.lat.tif` and `<name>.lon.tif` for `<name>.tif`
 //   (see companionPaths). The raster itself references them the GDAL way, in its GEOLOCATION metadata domain
 //   (X_DATASET = lon file, Y_DATASET = lat file, absolute paths because GDAL 3.6 resolves relative ones against the
-//   working folder; PIXEL_CENTER convention), so `gdalwarp -geoloc` and QGIS can warp it. readRaster picks the
+//   working folder; PIXEL_CENTER convention), so `gdalwarp -geoloc` and QGIS can warp it; a grid of GCPs (cog.ts)
+//   keeps GDAL's georeferencing when the folder is moved. readRaster picks the
 //   companions up when present: the GEOLOCATION paths if they exist, else the same names beside the file (a moved
 //   folder), else the naming convention. Use writeRaster(outs, finalPath, …) to write all three through an OutputSet;
 //   writeGeoTiff writes exactly one file, the path it is given.
 // - Per-band descriptions: GDAL_METADATA `<Item name="DESCRIPTION" sample="k" role="description">`; dataset-level
 //   metadata: items with no sample and no domain. Nodata: GDAL_NODATA ("nan" for float outputs).
-import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { inflateSync } from 'node:zlib';
 import { addDecoder, BaseDecoder, fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
-import { valueAt } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import type { OutputSet } from '../io/outputs.js';
+import { type SampleType, writeTiff } from './cog.js';
 import type { GeoTransform, Georef, Raster } from './types.js';
 
 export interface ReadOptions {
@@ -35,7 +33,8 @@ export interface ReadOptions {
   companions?: boolean;
 }
 
-export type SampleType = 'float32' | 'uint8' | 'int16' | 'uint16';
+export type { SampleType } from './cog.js';
+export { writeTiff } from './cog.js';
 
 export interface WriteOptions {
   /** sample type on disk (default float32); integer types are rounded and clamped, NaN → nodata (or 0) */
@@ -53,9 +52,11 @@ export interface WriteOptions {
   tileSize?: number;
   /** zlib level 1–9 (default 6) */
   level?: number;
-  /** TIFF predictor before DEFLATE (GDAL's PREDICTOR=3 for float32, 2 for integers). Default false: on noisy
-   *  coherence/z-scores it gains ~1 %, and geotiff.js undoes predictor 3 slowly (~0.6 s per 4 Mpixel). */
+  /** TIFF predictor before DEFLATE (GDAL's PREDICTOR=3 for float32, 2 for integers). Default: on for float32 (the
+   *  COG convention for float data), off for integers. */
   predictor?: boolean;
+  /** unit of every band (GDAL band unit type, e.g. 'degree'), or one per band */
+  units?: string[];
 }
 
 /** Companion file names of a radar-geometry raster: `a/b.tif` → `a/b.lat.tif`, `a/b.lon.tif`. */
@@ -279,8 +280,6 @@ const unescapeXml = (s: string) =>
     .replace(/&quot;/g, '"')
     .replace(/&apos;/g, "'")
     .replace(/&amp;/g, '&');
-const escapeXml = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** GDAL_METADATA XML: <Item name=".." [sample="k"] [role=".."] [domain=".."]>value</Item>. */
 export function parseGdalMetadata(xml: string): GdalMetadata {
@@ -428,7 +427,9 @@ export async function writeGeoTiff(path: string, raster: Raster, opts: WriteOpti
     epsg: g.epsg,
     tileSize: opts.tileSize ?? 256,
     level: opts.level ?? 6,
-    predictor: opts.predictor ?? false,
+    predictor: opts.predictor ?? (opts.type ?? 'float32') === 'float32',
+    ...(opts.units ? { units: opts.units } : {}),
+    ...(!g.geoTransform && g.lat && g.lon ? { latLon: { lat: g.lat, lon: g.lon } } : {}),
   });
 }
 
@@ -452,261 +453,8 @@ export async function writeRaster(
     descriptions: [what],
     georef: {},
   });
-  await writeGeoTiff(outs.path(c.lat), one(g.lat!, 'latitude (WGS84, pixel centre)'), { nodata: NaN });
-  await writeGeoTiff(outs.path(c.lon), one(g.lon!, 'longitude (WGS84, pixel centre)'), { nodata: NaN });
+  const deg = { nodata: NaN, units: ['degree'] };
+  await writeGeoTiff(outs.path(c.lat), one(g.lat!, 'latitude (WGS84, pixel centre)'), deg);
+  await writeGeoTiff(outs.path(c.lon), one(g.lon!, 'longitude (WGS84, pixel centre)'), deg);
   return [finalPath, c.lat, c.lon];
-}
-
-interface TiffSpec {
-  width: number;
-  height: number;
-  bands: ArrayLike<number>[];
-  type: SampleType;
-  nodata?: number;
-  rgba: boolean;
-  descriptions: string[];
-  metadata: Record<string, string>;
-  geolocation: Record<string, string>;
-  geoTransform?: GeoTransform;
-  epsg?: number;
-  tileSize: number;
-  level: number;
-  /** TIFF predictor before DEFLATE (default false): 3 (floating point) for float32, 2 (horizontal) for integers */
-  predictor?: boolean;
-}
-
-const TYPE_INFO: Record<SampleType, { bytes: number; format: number; min: number; max: number }> = {
-  float32: { bytes: 4, format: 3, min: -Infinity, max: Infinity },
-  uint8: { bytes: 1, format: 1, min: 0, max: 255 },
-  int16: { bytes: 2, format: 2, min: -32768, max: 32767 },
-  uint16: { bytes: 2, format: 1, min: 0, max: 65535 },
-};
-
-// TIFF field types
-const BYTE = 1,
-  ASCII = 2,
-  SHORT = 3,
-  LONG = 4,
-  DOUBLE = 12;
-const FIELD_SIZE: Record<number, number> = { [BYTE]: 1, [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8 };
-function fieldSize(type: number): number {
-  const size = FIELD_SIZE[type];
-  if (size === undefined) throw new Error(`internal: TIFF field type ${type} is not written`);
-  return size;
-}
-
-interface Entry {
-  tag: number;
-  type: number;
-  values: number[] | Buffer;
-}
-
-/** Low-level writer used by writeGeoTiff and the overlay writer: accepts any numeric band arrays. */
-export function writeTiff(path: string, s: TiffSpec): void {
-  const { width, height, bands, tileSize: T } = s;
-  if (T % 16 !== 0 || T <= 0) throw new Error(`internal: tile size ${T} must be a positive multiple of 16`);
-  const info = TYPE_INFO[s.type];
-  const spp = bands.length;
-  const contiguous = s.rgba; // RGB(A) pixel-interleaved, the usual layout; data bands are band-interleaved (planar)
-  const tilesAcross = Math.ceil(width / T);
-  const tilesDown = Math.ceil(height / T);
-  const nodata = s.nodata ?? (s.type === 'float32' ? NaN : undefined);
-  const fill = nodata === undefined || Number.isNaN(nodata) ? (s.type === 'float32' ? NaN : 0) : nodata;
-
-  // Encode tiles (edge tiles are padded with the nodata value, as GDAL does).
-  const tiles: Buffer[] = [];
-  const planes = contiguous ? 1 : spp;
-  const perTile = contiguous ? spp : 1;
-  const raw = Buffer.alloc(T * T * perTile * info.bytes); // Buffer.alloc: own ArrayBuffer at offset 0
-  const n = T * T * perTile;
-  // Host byte order is little-endian on every platform Node supports here (x64, arm64), as is the file.
-  const dst =
-    s.type === 'float32'
-      ? new Float32Array(raw.buffer, 0, n)
-      : s.type === 'uint8'
-        ? new Uint8Array(raw.buffer, 0, n)
-        : s.type === 'int16'
-          ? new Int16Array(raw.buffer, 0, n)
-          : new Uint16Array(raw.buffer, 0, n);
-  const isInt = s.type !== 'float32';
-  const predictor = s.predictor ?? false;
-  for (let p = 0; p < planes; p++) {
-    for (let ty = 0; ty < tilesDown; ty++) {
-      for (let tx = 0; tx < tilesAcross; tx++) {
-        let o = 0;
-        for (let r = 0; r < T; r++) {
-          const row = ty * T + r;
-          for (let c = 0; c < T; c++) {
-            const col = tx * T + c;
-            const inside = row < height && col < width;
-            for (let k = 0; k < perTile; k++) {
-              const src = bands[contiguous ? k : p];
-              let v = inside && src ? valueAt(src, row * width + col) : fill;
-              if (v !== v) v = fill; // NaN
-              if (isInt) v = Math.min(info.max, Math.max(info.min, Math.round(v)));
-              dst[o++] = v;
-            }
-          }
-        }
-        if (predictor) applyPredictor(raw, dst, T, perTile, s.type === 'float32');
-        tiles.push(deflateSync(raw, { level: s.level }));
-      }
-    }
-  }
-
-  // Layout: header | tiles | IFD | out-of-line tag values.
-  let pos = 8;
-  const tileOffsets: number[] = [];
-  for (const t of tiles) {
-    tileOffsets.push(pos);
-    pos += t.length;
-  }
-  if (pos % 2) pos++;
-  const ifdOffset = pos;
-
-  const entries: Entry[] = [];
-  const add = (tag: number, type: number, values: number[] | Buffer) => entries.push({ tag, type, values });
-  add(256, LONG, [width]);
-  add(257, LONG, [height]);
-  add(258, SHORT, new Array(spp).fill(info.bytes * 8));
-  add(259, SHORT, [8]); // Adobe DEFLATE
-  if (predictor) add(317, SHORT, [s.type === 'float32' ? 3 : 2]); // floating-point / horizontal differencing
-  add(262, SHORT, [s.rgba && spp >= 3 ? 2 : 1]); // RGB or min-is-black
-  add(277, SHORT, [spp]);
-  add(284, SHORT, [contiguous || spp === 1 ? 1 : 2]);
-  add(322, SHORT, [T]);
-  add(323, SHORT, [T]);
-  add(324, LONG, tileOffsets);
-  add(
-    325,
-    LONG,
-    tiles.map((t) => t.length),
-  );
-  const baseSamples = s.rgba && spp >= 3 ? 3 : 1;
-  if (spp > baseSamples) {
-    const extra = new Array(spp - baseSamples).fill(0);
-    if (s.rgba && spp === 4) extra[0] = 2; // unassociated alpha
-    add(338, SHORT, extra);
-  }
-  add(339, SHORT, new Array(spp).fill(info.format));
-  const gt = s.geoTransform;
-  if (gt) {
-    if (gt[2] === 0 && gt[4] === 0) {
-      add(33550, DOUBLE, [gt[1], -gt[5], 0]);
-      add(33922, DOUBLE, [0, 0, 0, gt[0], gt[3], 0]);
-    } else {
-      add(34264, DOUBLE, [gt[1], gt[2], 0, gt[0], gt[4], gt[5], 0, gt[3], 0, 0, 0, 0, 0, 0, 0, 1]);
-    }
-  }
-  // GeoKeys only with a CRS: a key directory without one makes GDAL report an "unnamed" engineering CRS.
-  if (s.epsg !== undefined) {
-    const keys: [number, number][] = [[1025, 1]]; // PixelIsArea
-    if (s.epsg !== undefined) {
-      const geographic = s.epsg >= 4000 && s.epsg < 5000;
-      keys.push([1024, geographic ? 2 : 1], [geographic ? 2048 : 3072, s.epsg]);
-    }
-    keys.sort((a, b) => a[0] - b[0]);
-    add(34735, SHORT, [1, 1, 0, keys.length, ...keys.flatMap(([k, v]) => [k, 0, 1, v])]);
-  }
-  const xml = gdalMetadataXml(s.descriptions, s.metadata, s.geolocation);
-  if (xml) add(42112, ASCII, Buffer.from(`${xml}\0`, 'utf8'));
-  if (nodata !== undefined)
-    add(42113, ASCII, Buffer.from(`${Number.isNaN(nodata) ? 'nan' : String(nodata)}\0`, 'latin1'));
-  entries.sort((a, b) => a.tag - b.tag);
-
-  const ifdSize = 2 + entries.length * 12 + 4;
-  const ifd = Buffer.alloc(ifdSize);
-  const extras: Buffer[] = [];
-  let extraPos = ifdOffset + ifdSize;
-  ifd.writeUInt16LE(entries.length, 0);
-  entries.forEach((e, i) => {
-    const data = encodeValues(e);
-    const at = 2 + i * 12;
-    ifd.writeUInt16LE(e.tag, at);
-    ifd.writeUInt16LE(e.type, at + 2);
-    ifd.writeUInt32LE(data.length / fieldSize(e.type), at + 4);
-    if (data.length <= 4) data.copy(ifd, at + 8);
-    else {
-      ifd.writeUInt32LE(extraPos, at + 8);
-      const padded = data.length % 2 ? Buffer.concat([data, Buffer.alloc(1)]) : data;
-      extras.push(padded);
-      extraPos += padded.length;
-    }
-  });
-  ifd.writeUInt32LE(0, ifdSize - 4);
-  if (extraPos > 0xffffffff) throw new DpmError(`${path}: output would exceed 4 GiB (BigTIFF not supported)`);
-
-  const header = Buffer.alloc(8);
-  header.write('II', 0, 'latin1');
-  header.writeUInt16LE(42, 2);
-  header.writeUInt32LE(ifdOffset, 4);
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, header);
-    for (const t of tiles) writeSync(fd, t);
-    if (ifdOffset - 8 !== tiles.reduce((n, t) => n + t.length, 0)) writeSync(fd, Buffer.alloc(1));
-    writeSync(fd, ifd);
-    for (const x of extras) writeSync(fd, x);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** TIFF predictors, in place on one tile (rows of T pixels × perTile samples), as libtiff writes them:
- *  floating point (3): each row's bytes regrouped most-significant byte first, then byte-wise differences;
- *  horizontal (2): sample-wise differences, wrapping in the sample type. Differences run from the row's end. */
-function applyPredictor(
-  raw: Buffer,
-  samples: Float32Array | Uint8Array | Int16Array | Uint16Array,
-  T: number,
-  perTile: number,
-  float: boolean,
-) {
-  const wc = T * perTile;
-  if (float) {
-    const rowBytes = wc * 4;
-    const tmp = Buffer.alloc(rowBytes);
-    for (let r = 0; r < T; r++) {
-      const row = raw.subarray(r * rowBytes, (r + 1) * rowBytes);
-      row.copy(tmp);
-      for (let i = 0; i < wc; i++) for (let p = 0; p < 4; p++) row[p * wc + i] = tmp.readUInt8(i * 4 + 3 - p); // little-endian host
-      for (let k = rowBytes - 1; k >= perTile; k--) row[k] = (row.readUInt8(k) - row.readUInt8(k - perTile)) & 0xff;
-    }
-  } else {
-    for (let r = 0; r < T; r++) {
-      const o = r * wc;
-      // typed arrays wrap
-      for (let k = wc - 1; k >= perTile; k--)
-        samples[o + k] = valueAt(samples, o + k) - valueAt(samples, o + k - perTile);
-    }
-  }
-}
-
-function encodeValues(e: Entry): Buffer {
-  if (Buffer.isBuffer(e.values)) return e.values;
-  const size = fieldSize(e.type);
-  const b = Buffer.alloc(e.values.length * size);
-  e.values.forEach((v, i) => {
-    if (e.type === SHORT) b.writeUInt16LE(v, i * 2);
-    else if (e.type === LONG) b.writeUInt32LE(v, i * 4);
-    else if (e.type === DOUBLE) b.writeDoubleLE(v, i * 8);
-    else b[i] = v;
-  });
-  return b;
-}
-
-function gdalMetadataXml(
-  descriptions: string[],
-  metadata: Record<string, string>,
-  geolocation: Record<string, string>,
-): string {
-  const items: string[] = [];
-  for (const [k, v] of Object.entries(metadata))
-    items.push(`  <Item name="${escapeXml(k)}">${escapeXml(escapeXml(String(v)))}</Item>`);
-  descriptions.forEach((d, k) => {
-    if (d) items.push(`  <Item name="DESCRIPTION" sample="${k}" role="description">${escapeXml(escapeXml(d))}</Item>`);
-  });
-  for (const [k, v] of Object.entries(geolocation))
-    items.push(`  <Item name="${escapeXml(k)}" domain="GEOLOCATION">${escapeXml(escapeXml(v))}</Item>`);
-  return items.length ? `<GDALMetadata>\n${items.join('\n')}\n</GDALMetadata>` : '';
 }

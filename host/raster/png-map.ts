@@ -111,6 +111,7 @@ export async function writeDpmOverlay(
     geolocation,
     geoTransform: georef.geoTransform,
     epsg: georef.epsg,
+    ...(radar && georef.lat && georef.lon ? { latLon: { lat: georef.lat, lon: georef.lon } } : {}),
   });
 }
 

@@ -2,22 +2,34 @@
 // acquisitions (band k = pair (k, k+1) in date order).
 //
 // Inputs: each one goes to the first reader (pairs.ts PairReader) that accepts it — a Zarr datacube (zarr.ts,
-// papers/003), a folder of dated GeoTIFFs or one GeoTIFF file (geotiff-pairs.ts). In an explicit list of files, a
+// papers/003), the authors' dataset.json + .npy cubes (products/dpm-dataset.ts), ARIA GUNW products
+// (products/gunw.ts), HyP3 products (products/hyp3.ts: folders, ZIPs, loose *_corr.tif), a folder of dated GeoTIFFs
+// or one GeoTIFF file (geotiff-pairs.ts). Symbolic links are followed (entries.ts). In an explicit list of files, a
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
-import { existsSync } from 'node:fs';
 import { consecutivePairs, ends } from '../core/arrays.js';
 import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
+import { entryKind } from './entries.js';
 import { writeGeoTiff, writeRaster } from './geotiff.js';
 import { datedFolderReader, geotiffFileReader } from './geotiff-pairs.js';
+import { dpmDatasetReader, splitDatasetInput } from './products/dpm-dataset.js';
+import { gunwReader } from './products/gunw.js';
+import { hyp3Reader } from './products/hyp3.js';
 import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBetween, pairKey } from './pairs.js';
 import type { CoherenceStack, GeoTransform, Georef, Raster } from './types.js';
 import { zarrPairReader } from './zarr.js';
 
 /** Asked in this order: a Zarr store is a folder too. */
-const READERS: readonly PairReader[] = [zarrPairReader, datedFolderReader, geotiffFileReader];
+const READERS: readonly PairReader[] = [
+  zarrPairReader,
+  dpmDatasetReader,
+  gunwReader,
+  hyp3Reader,
+  datedFolderReader,
+  geotiffFileReader,
+];
 
 export interface StackOptions {
   /** value meaning "no data" in the files (0 for GAMMA/PyRate coherence); overrides their GDAL_NODATA */
@@ -25,6 +37,9 @@ export interface StackOptions {
   feedback?: Feedback;
   /** readCoherenceStack: fewer consecutive pairs than this is an error (default 1) */
   minPairs?: number;
+  /** files on different grids (same CRS and pixel size, origins whole pixels apart, e.g. HyP3 products of one
+   *  track): crop every file to the grids' intersection instead of refusing them */
+  align?: boolean;
 }
 
 /** Every pair found, in (first, second) date order: band k holds pairs[k], read from files[k]. */
@@ -39,7 +54,7 @@ async function findSources(inputs: string | string[], fb: Feedback): Promise<Pai
   if (list.length === 0) throw new DpmError('coherence stack: no input given');
   const sources: PairSource[] = [];
   for (const input of list) {
-    if (!existsSync(input)) throw new DpmError(`${input}: no such file or folder`);
+    entryKind(splitDatasetInput(input).json); // a missing input, or a link pointing nowhere, is named here
     const reader = READERS.find((r) => r.accepts(input));
     if (!reader) throw new DpmError(`${input}: not a GeoTIFF, a folder of GeoTIFFs or a Zarr datacube`);
     sources.push(...(await reader.findPairs(input, fb)));
@@ -60,24 +75,92 @@ function describeGrid(i: PairFileInfo): string {
   return `${i.width}×${i.height}${i.georef.epsg ? ` EPSG:${i.georef.epsg}` : ''}${i.georef.geoTransform ? ` origin ${i.georef.geoTransform[0]},${i.georef.geoTransform[3]} pixel ${i.georef.geoTransform[1]}` : ''}`;
 }
 
-/** All files on one grid, returned: the error names the first file that differs. */
-function commonGrid(sources: PairSource[], what: string): PairFileInfo {
+/** The grid every band is read onto: the files' common grid, or with `align` their intersection (each file's
+ *  offset into it in `crop`). The error names the first file that differs, both grids, and what --align-grids does. */
+interface GridPlan {
+  width: number;
+  height: number;
+  geoTransform?: GeoTransform;
+  /** per file: its column and row offset of the common grid's corner (align only) */
+  crop?: Map<string, { col0: number; row0: number; width: number }>;
+}
+
+function commonGrid(sources: PairSource[], what: string, align = false): GridPlan {
   const ref = sources[0]?.info;
   if (!ref) throw new DpmError(`${what}: no coherence pair found`);
-  for (const s of sources) {
+  const differs = sources.find((s) => {
     const i = s.info;
-    if (
+    return (
       i.width !== ref.width ||
       i.height !== ref.height ||
       i.georef.epsg !== ref.georef.epsg ||
       !sameGt(i.georef.geoTransform, ref.georef.geoTransform)
-    ) {
-      throw new DpmError(
-        `${s.file}: grid ${describeGrid(i)} differs from ${ref.source} (${describeGrid(ref)}); all coherence files must share one grid`,
-      );
-    }
+    );
+  });
+  const plain = {
+    width: ref.width,
+    height: ref.height,
+    ...(ref.georef.geoTransform ? { geoTransform: ref.georef.geoTransform } : {}),
+  };
+  if (!differs) return plain;
+  const message = `${differs.file}: grid ${describeGrid(differs.info)} differs from ${ref.source} (${describeGrid(ref)})`;
+  if (!align) {
+    throw new DpmError(
+      `${message}; all coherence files must share one grid (--align-grids crops grids of one CRS and pixel size to their intersection)`,
+    );
   }
-  return ref;
+  return intersection(sources, message);
+}
+
+/** Grids of one CRS and pixel size whose corners lie whole pixels apart, cropped to their common extent. */
+function intersection(sources: PairSource[], message: string): GridPlan {
+  const ref = sources[0]?.info;
+  const g0 = ref?.georef.geoTransform;
+  if (!ref || !g0 || g0[2] !== 0 || g0[4] !== 0)
+    throw new DpmError(`${message}; only north-up map grids can be aligned`);
+  const [x0, dx, , y0, , dy] = g0;
+  let c0 = -Infinity,
+    r0 = -Infinity,
+    c1 = Infinity,
+    r1 = Infinity;
+  const offsets = new Map<string, { col: number; row: number; width: number; height: number }>();
+  for (const s of sources) {
+    const g = s.info.georef.geoTransform;
+    const col = g ? (g[0] - x0) / dx : NaN,
+      row = g ? (g[3] - y0) / dy : NaN;
+    const whole = (v: number) => Math.abs(v - Math.round(v)) < 1e-6;
+    if (
+      !g ||
+      s.info.georef.epsg !== ref.georef.epsg ||
+      !sameGt([0, g[1], g[2], 0, g[4], g[5]], [0, dx, 0, 0, 0, dy]) ||
+      !whole(col) ||
+      !whole(row)
+    )
+      throw new DpmError(
+        `${message}; ${s.file} cannot be aligned without resampling (another CRS, pixel size or a sub-pixel shift)`,
+      );
+    const o = { col: Math.round(col), row: Math.round(row), width: s.info.width, height: s.info.height };
+    offsets.set(s.file, o);
+    c0 = Math.max(c0, o.col);
+    r0 = Math.max(r0, o.row);
+    c1 = Math.min(c1, o.col + o.width);
+    r1 = Math.min(r1, o.row + o.height);
+  }
+  if (c1 <= c0 || r1 <= r0) throw new DpmError(`${message}; the grids do not overlap`);
+  const crop = new Map([...offsets].map(([file, o]) => [file, { col0: c0 - o.col, row0: r0 - o.row, width: o.width }]));
+  return { width: c1 - c0, height: r1 - r0, geoTransform: [x0 + c0 * dx, dx, 0, y0 + r0 * dy, 0, dy], crop };
+}
+
+/** The plan's window of one band read from `file`. */
+function cropBand(band: Float32Array, file: string, plan: GridPlan): Float32Array {
+  const c = plan.crop?.get(file);
+  if (!c) return band;
+  const out = new Float32Array(plan.width * plan.height);
+  for (let r = 0; r < plan.height; r++) {
+    const from = (c.row0 + r) * c.width + c.col0;
+    out.set(band.subarray(from, from + plan.width), r * plan.width);
+  }
+  return out;
 }
 
 function checkDuplicates(sources: PairSource[]): void {
@@ -95,6 +178,7 @@ const label = (s: PairSource) => (s.info.bandCount > 1 ? `${s.file} band ${s.ban
 async function readSources(
   sources: PairSource[],
   opts: StackOptions,
+  plan: GridPlan,
 ): Promise<{ bands: Float32Array[]; georef: Georef }> {
   const fb = opts.feedback ?? silentFeedback;
   const byFile = new Map<string, PairSource[]>();
@@ -113,7 +197,7 @@ async function readSources(
     );
     group.forEach((s, k) => {
       const band = got.bands[k];
-      if (band) bands.set(s, band);
+      if (band) bands.set(s, cropBand(band, file, plan));
     });
     georef ??= got.georef;
     done += group.length;
@@ -125,7 +209,7 @@ async function readSources(
       if (!band) throw new Error(`internal: ${label(s)} was not read`);
       return band;
     }),
-    georef: georef ?? {},
+    georef: plan.crop && plan.geoTransform ? { ...georef, geoTransform: plan.geoTransform } : (georef ?? {}),
   };
 }
 
@@ -136,8 +220,9 @@ export async function readPairStack(inputs: string | string[], opts: StackOption
   const fb = opts.feedback ?? silentFeedback;
   const sources = (await findSources(inputs, fb)).sort(byDate);
   checkDuplicates(sources);
-  const { width, height } = commonGrid(sources, Array.isArray(inputs) ? inputs.join(', ') : inputs);
-  const { bands, georef } = await readSources(sources, opts);
+  const plan = commonGrid(sources, Array.isArray(inputs) ? inputs.join(', ') : inputs, opts.align);
+  const { width, height } = plan;
+  const { bands, georef } = await readSources(sources, opts, plan);
   const nFiles = new Set(sources.map((s) => s.file)).size;
   fb.log(
     'info',
@@ -188,7 +273,7 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
   const what = Array.isArray(inputs) ? inputs.join(', ') : inputs;
   const all = (await findSources(inputs, fb)).sort(byDate);
   checkDuplicates(all);
-  const grid = commonGrid(all, what);
+  const grid = commonGrid(all, what, opts.align);
   const { chain, dropped } = chainOf(
     all.map((s) => s.pair),
     what,
@@ -214,7 +299,8 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
     if (!s) throw new Error(`internal: chain pair ${pairKey(p)} has no source`);
     return s;
   });
-  const { bands, georef } = await readSources(used, opts);
+  const { bands, georef } = await readSources(used, opts, grid);
+  if (grid.crop) fb.log('info', `grids aligned: every file cropped to their ${grid.width}×${grid.height} intersection`);
   const intervals = chain.map((p) => daysBetween(p.first, p.second));
   fb.log(
     'info',
@@ -250,6 +336,9 @@ export function chipLayoutMetadata(metadata: Record<string, string> | undefined)
   return out;
 }
 
+/** Band unit of coherence stacks (GDAL unit type): the magnitude of the complex correlation, 0–1. */
+const COHERENCE_UNIT = 'coherence';
+
 function stackRaster(stack: CoherenceStack): Raster {
   if (stack.bands.length !== stack.pairs.length)
     throw new Error(`internal: ${stack.bands.length} bands for ${stack.pairs.length} pairs`);
@@ -258,7 +347,7 @@ function stackRaster(stack: CoherenceStack): Raster {
 
 /** Writes the ARCHITECTURE.md stack file (float32, NaN nodata, band descriptions YYYYMMDD_YYYYMMDD) to exactly `path`. */
 export async function writeCoherenceStack(path: string, stack: CoherenceStack): Promise<void> {
-  await writeGeoTiff(path, stackRaster(stack));
+  await writeGeoTiff(path, stackRaster(stack), { units: [COHERENCE_UNIT] });
 }
 
 /** The same through an OutputSet, with the lat/lon companions of a radar-geometry stack. */
@@ -267,5 +356,5 @@ export async function writeCoherenceStackOutputs(
   finalPath: string,
   stack: CoherenceStack,
 ): Promise<string[]> {
-  return writeRaster(outs, finalPath, stackRaster(stack));
+  return writeRaster(outs, finalPath, stackRaster(stack), { units: [COHERENCE_UNIT] });
 }

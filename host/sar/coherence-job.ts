@@ -13,7 +13,7 @@ import {
   type CoherenceGrid,
   type PairMode,
 } from './coherence-stack.js';
-import { discoverStack, openRaster, type RasterSource } from './readers.js';
+import { discoverStack, HDF5_PATH, isHdf5Stack, openRaster, type RasterSource } from './readers.js';
 import type { ChipSpec } from './kernel.js';
 
 export interface CoherenceJobOptions {
@@ -44,7 +44,10 @@ export async function coherenceStackFromSlc(
       `--max-span ${o.maxSpan} is used only with --pairs max-span (now --pairs ${o.pairs ?? 'consecutive'})`,
     );
   }
-  const found = discoverStack(o.slc);
+  // HDF5 products (OPERA CSLC-S1, NISAR): loaded only then, h5wasm's WebAssembly is not small
+  const h5 = isHdf5Stack(o.slc) ? await import('./hdf5.js') : undefined;
+  const found = h5 ? h5.discoverHdf5Stack(o.slc, fb) : discoverStack(o.slc);
+  const open = async (p: string) => (h5 && HDF5_PATH.test(p) ? h5.openHdf5(p) : openRaster(p));
   const dates = found.entries.map((e) => e.date);
   const pairs = selectPairs(dates, o.pairs ?? 'consecutive', o.maxSpan);
   if (pairs.length === 0) throw new DpmError(`--max-span ${o.maxSpan}: no pair of acquisitions is that close in time`);
@@ -57,10 +60,10 @@ export async function coherenceStackFromSlc(
   const lonPath = o.lon ?? (o.lat === undefined ? found.lon : undefined);
   const opened: RasterSource[] = [];
   try {
-    for (const e of found.entries) opened.push(await openRaster(e.path));
-    const lat = latPath && lonPath ? await openRaster(latPath) : undefined;
+    for (const e of found.entries) opened.push(await open(e.path));
+    const lat = latPath && lonPath ? await open(latPath) : undefined;
     if (lat) opened.push(lat);
-    const lon = latPath && lonPath ? await openRaster(lonPath) : undefined;
+    const lon = latPath && lonPath ? await open(lonPath) : undefined;
     if (lon) opened.push(lon);
     if ((o.lat !== undefined) !== (o.lon !== undefined)) throw new DpmError('give both --lat and --lon, or neither');
     if (lat && !o.lat) fb.log('info', `chip-centre coordinates from ${latPath} and ${lonPath}`);

@@ -725,6 +725,18 @@ export interface DiscoveredStack {
 
 const DATA_EXT = /\.(slc\.full|slc|tiff?|vrt)$/i;
 
+/** HDF5 products (OPERA CSLC-S1, NISAR RSLC/GSLC: hdf5.ts), and their lat/lon lookups `<file>#lat|#lon`. */
+export const HDF5_NAME = /\.(h5|hdf5|he5)$/i;
+export const HDF5_PATH = /^(.*\.(?:h5|hdf5|he5))(?:#(lat|lon))?$/i;
+
+/** Whether --slc names HDF5 products: HDF5 files, or one folder holding them (read by hdf5.ts). */
+export function isHdf5Stack(inputs: string[]): boolean {
+  const [only] = inputs;
+  if (inputs.length === 1 && only !== undefined && existsSync(only) && statSync(only).isDirectory())
+    return readdirSync(only).some((n) => HDF5_NAME.test(n));
+  return inputs.length > 0 && inputs.every((p) => HDF5_NAME.test(p));
+}
+
 function stackFromFolder(dir: string): StackEntry[] {
   const names = readdirSync(dir).sort();
   const entries: StackEntry[] = [];

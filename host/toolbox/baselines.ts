@@ -20,6 +20,7 @@ export async function runBaseline(
 ): Promise<{ output: string }> {
   const stack = await readCoherenceStack(p.coherence, {
     nodata: p.nodata,
+    align: p['align-grids'],
     feedback: stage(fb, 0, 60, 'reading the coherence stack'),
   });
   const split = splitBands(stack, { preEventBands: p['pre-event-bands'], eventDate: p['event-date'] }, true);

@@ -27,6 +27,7 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
   }
   const stack = await readCoherenceStack(params.coherence, {
     nodata: params.nodata,
+    align: params['align-grids'],
     feedback: stage(fb, 0, 5, 'reading'),
   });
   const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, true);
@@ -56,15 +57,22 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
       });
       const expected = r.mu.map(logitToCoherence);
       const written: Record<string, string> = {};
-      const put = async (key: string, file: string, bands: Float32Array[], descriptions: string[]) => {
+      // band units (GDAL unit type): x = log(γ²/(1−γ²)) for mu and sigma, standard deviations for z
+      const put = async (key: string, file: string, bands: Float32Array[], descriptions: string[], unit: string) => {
         const path = join(dir, file);
-        await writeRaster(outs, path, raster(bands, descriptions), { nodata: NaN });
+        await writeRaster(outs, path, raster(bands, descriptions), { nodata: NaN, units: [unit] });
         written[key] = path;
       };
-      await put('zscore', 'zscore.tif', [r.z], [`z-score (mu - x)/sigma of ${co}`]);
-      await put('mu', 'mu.tif', [r.mu], [`forecast mean of logit coherence, ${co}`]);
-      await put('sigma', 'sigma.tif', [r.sigma], [`forecast standard deviation of logit coherence, ${co}`]);
-      await put('expected-coherence', 'expected_coherence.tif', [expected], [`expected coherence, ${co}`]);
+      await put('zscore', 'zscore.tif', [r.z], [`z-score (mu - x)/sigma of ${co}`], 'sigma');
+      await put('mu', 'mu.tif', [r.mu], [`forecast mean of logit coherence, ${co}`], 'logit coherence');
+      await put(
+        'sigma',
+        'sigma.tif',
+        [r.sigma],
+        [`forecast standard deviation of logit coherence, ${co}`],
+        'logit coherence',
+      );
+      await put('expected-coherence', 'expected_coherence.tif', [expected], [`expected coherence, ${co}`], 'coherence');
       // styles QGIS applies by itself: the z-score as dpm.png at the default threshold, coherence in grey
       writeStyle(outs, join(dir, 'zscore.tif'), dpmStyleQml(DAMAGE_Z));
       writeStyle(outs, join(dir, 'expected_coherence.tif'), greyQml(0, 1));
@@ -78,9 +86,9 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
             for (let i = 0; i < N; i++) b[i] = a[i * T1 + k]!;
             return b;
           });
-        await put('mu-series', 'mu_series.tif', unpack(r.series.mu), labels);
-        await put('sigma-series', 'sigma_series.tif', unpack(r.series.sigma), labels);
-        await put('zscore-series', 'zscore_series.tif', unpack(r.series.z), labels);
+        await put('mu-series', 'mu_series.tif', unpack(r.series.mu), labels, 'logit coherence');
+        await put('sigma-series', 'sigma_series.tif', unpack(r.series.sigma), labels, 'logit coherence');
+        await put('zscore-series', 'zscore_series.tif', unpack(r.series.z), labels, 'sigma');
       }
       let valid = 0,
         above = 0;

@@ -134,6 +134,7 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
   }
   const stack = await readCoherenceStack(p.coherence, {
     nodata: p.nodata,
+    align: p['align-grids'],
     feedback: stage(fb, 0, 20, 'reading the coherence stack'),
   });
   const split = splitBands(stack, { preEventBands: p['pre-event-bands'], eventDate: p['event-date'] }, true);

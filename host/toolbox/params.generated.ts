@@ -257,6 +257,8 @@ export interface TrainParams {
   readonly 'init'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -300,6 +302,8 @@ export interface TrainInput {
   readonly 'init'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -328,6 +332,8 @@ export interface ForecastParams {
   readonly 'series': boolean;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -351,6 +357,8 @@ export interface ForecastInput {
   readonly 'series'?: boolean;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -369,6 +377,8 @@ export interface BaselineCcdParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** output GeoTIFF, e.g. ccd.tif */
   readonly 'output': string;
 }
@@ -382,6 +392,8 @@ export interface BaselineCcdInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** output GeoTIFF, e.g. ccd.tif */
   readonly 'output': string;
 }
@@ -396,6 +408,8 @@ export interface BaselineNdParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** output GeoTIFF, e.g. nd.tif */
   readonly 'output': string;
 }
@@ -409,6 +423,8 @@ export interface BaselineNdInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** output GeoTIFF, e.g. nd.tif */
   readonly 'output': string;
 }
@@ -423,6 +439,8 @@ export interface BaselineZscoreParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** floor of the pre-event standard deviation, so very stable pixels do not blow up */
   readonly 'sigma-min': number;
   /** output GeoTIFF, e.g. zscore_mt.tif */
@@ -438,6 +456,8 @@ export interface BaselineZscoreInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** floor of the pre-event standard deviation, so very stable pixels do not blow up */
   readonly 'sigma-min'?: number;
   /** output GeoTIFF, e.g. zscore_mt.tif */
@@ -454,6 +474,8 @@ export interface BaselinePercentileParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** output GeoTIFF, e.g. percentile.tif */
   readonly 'output': string;
 }
@@ -467,6 +489,8 @@ export interface BaselinePercentileInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** output GeoTIFF, e.g. percentile.tif */
   readonly 'output': string;
 }
@@ -489,6 +513,8 @@ export interface InspectParams {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
@@ -514,12 +540,29 @@ export interface InspectInput {
   readonly 'event-date'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** coherence files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
   /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
+}
+
+/** export-model: Export a model as a PyTorch state_dict */
+export interface ExportModelParams {
+  /** trained model (safetensors from dpm train) */
+  readonly 'model': string;
+  /** state_dict file to write (.pth or .pt) */
+  readonly 'out': string;
+}
+
+export interface ExportModelInput {
+  /** trained model (safetensors from dpm train) */
+  readonly 'model': string;
+  /** state_dict file to write (.pth or .pt) */
+  readonly 'out': string;
 }
 
 /** evaluate: Evaluate damage proxies (PR curves, F-beta) */
@@ -622,6 +665,49 @@ export interface ValidatePointsInput {
   readonly 'shift'?: number;
   /** extra displacement thresholds d (column units) for fragility and precision/recall, besides any and the quartiles */
   readonly 'thresholds'?: number[] | string;
+}
+
+/** buildings: Damage per building (footprint statistics) */
+export interface BuildingsParams {
+  /** score rasters on one grid (band 1; higher = more likely damaged), e.g. zscore.tif,ccd.tif */
+  readonly 'score': string[];
+  /** building footprints (.geojson, .shp, .fgb) */
+  readonly 'footprints': string;
+  /** footprints with their statistics (.fgb or .geojson); the report goes to <out>.evaluation.json */
+  readonly 'out': string;
+  /** attribute prefix per score raster (default: the file names) */
+  readonly 'names'?: string[];
+  /** score at or above which a pixel counts as damaged (share) and, for the first score's statistic, a building */
+  readonly 'threshold': number;
+  /** per-building statistic that classes buildings and enters the PR curve */
+  readonly 'statistic': 'mean' | 'median' | 'max' | 'p90' | 'share';
+  /** attribute of --footprints holding the damage grade (for the building-level evaluation) */
+  readonly 'damage-field'?: string;
+  /** values of --damage-field that count as damaged, comma-separated */
+  readonly 'damaged-values'?: string[];
+  /** beta of the F-beta optimum */
+  readonly 'beta': number;
+}
+
+export interface BuildingsInput {
+  /** score rasters on one grid (band 1; higher = more likely damaged), e.g. zscore.tif,ccd.tif */
+  readonly 'score': string[] | string;
+  /** building footprints (.geojson, .shp, .fgb) */
+  readonly 'footprints': string;
+  /** footprints with their statistics (.fgb or .geojson); the report goes to <out>.evaluation.json */
+  readonly 'out': string;
+  /** attribute prefix per score raster (default: the file names) */
+  readonly 'names'?: string[] | string;
+  /** score at or above which a pixel counts as damaged (share) and, for the first score's statistic, a building */
+  readonly 'threshold'?: number;
+  /** per-building statistic that classes buildings and enters the PR curve */
+  readonly 'statistic'?: 'mean' | 'median' | 'max' | 'p90' | 'share';
+  /** attribute of --footprints holding the damage grade (for the building-level evaluation) */
+  readonly 'damage-field'?: string;
+  /** values of --damage-field that count as damaged, comma-separated */
+  readonly 'damaged-values'?: string[] | string;
+  /** beta of the F-beta optimum */
+  readonly 'beta'?: number;
 }
 
 /** dpm2: DPM2-style temporal decorrelation index */
@@ -776,8 +862,10 @@ export interface AlgorithmParams {
   'baseline-zscore': BaselineZscoreParams;
   'baseline-percentile': BaselinePercentileParams;
   'inspect': InspectParams;
+  'export-model': ExportModelParams;
   'evaluate': EvaluateParams;
   'validate-points': ValidatePointsParams;
+  'buildings': BuildingsParams;
   'dpm2': Dpm2Params;
   'cube-info': CubeInfoParams;
   'terrain': TerrainParams;
@@ -796,8 +884,10 @@ export interface AlgorithmInputs {
   'baseline-zscore': BaselineZscoreInput;
   'baseline-percentile': BaselinePercentileInput;
   'inspect': InspectInput;
+  'export-model': ExportModelInput;
   'evaluate': EvaluateInput;
   'validate-points': ValidatePointsInput;
+  'buildings': BuildingsInput;
   'dpm2': Dpm2Input;
   'cube-info': CubeInfoInput;
   'terrain': TerrainInput;
@@ -806,4 +896,4 @@ export interface AlgorithmInputs {
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'dpm2', 'cube-info', 'terrain', 'landslide'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'export-model', 'evaluate', 'validate-points', 'buildings', 'dpm2', 'cube-info', 'terrain', 'landslide'];

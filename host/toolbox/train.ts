@@ -47,6 +47,7 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
   }
   const stack = await readCoherenceStack(params.coherence, {
     nodata: params.nodata,
+    align: params['align-grids'],
     feedback: stage(fb, 0, 5, 'reading'),
   });
   const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, false);

@@ -24,7 +24,7 @@ export interface TruthFootprints {
   features: number;
 }
 
-interface RawFeatures {
+export interface RawFeatures {
   features: Feature[];
   crs: string | undefined;
 }
@@ -88,13 +88,6 @@ async function readFlatGeobuf(path: string, what: string): Promise<RawFeatures> 
   return { features, crs };
 }
 
-function polygonsOf(g: Geometry | null | undefined): PolygonCoords[] | undefined {
-  if (!g) return undefined;
-  if (g.type === 'Polygon') return [g.coordinates as PolygonCoords];
-  if (g.type === 'MultiPolygon') return g.coordinates as PolygonCoords[];
-  return undefined;
-}
-
 export interface VectorPolygons {
   /** proj4 definition (EPSG:xxxx or WKT) of the coordinates */
   crs: string;
@@ -107,24 +100,43 @@ export interface VectorPolygons {
   features: number;
 }
 
-/** Reads the polygons of a GeoJSON, Shapefile or FlatGeobuf file; `what` names the file's role in messages. */
-export async function readPolygons(path: string, what = 'truth'): Promise<VectorPolygons> {
+/** Every feature of a GeoJSON, Shapefile or FlatGeobuf file as GeoJSON, with the CRS the file states (or none). */
+export async function readFeatures(path: string, what: string): Promise<RawFeatures> {
   if (!existsSync(path)) throw new DpmError(`${what} ${path}: file not found`);
   const ext = extname(path).toLowerCase();
-  const raw =
-    ext === '.shp'
-      ? await readShapefile(path, what)
-      : ext === '.fgb'
-        ? await readFlatGeobuf(path, what)
-        : ext === '.geojson' || ext === '.json'
-          ? await readGeoJson(path, what)
-          : (() => {
-              throw new DpmError(`${what} ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`);
-            })();
+  if (ext === '.shp') return readShapefile(path, what);
+  if (ext === '.fgb') return readFlatGeobuf(path, what);
+  if (ext === '.geojson' || ext === '.json') return readGeoJson(path, what);
+  throw new DpmError(`${what} ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`);
+}
+
+/** The polygons of a feature's geometry (a multipolygon's parts), or undefined for any other geometry. */
+export function polygonsOf(g: Geometry | null | undefined): PolygonCoords[] | undefined {
+  if (!g) return undefined;
+  if (g.type === 'Polygon') return [g.coordinates as PolygonCoords];
+  if (g.type === 'MultiPolygon') return g.coordinates as PolygonCoords[];
+  return undefined;
+}
+
+/** The file's CRS, or EPSG:4326 when it states none and every coordinate fits longitude/latitude. */
+export function featuresCrs(raw: RawFeatures, path: string, what: string): string {
+  if (raw.crs) return raw.crs;
+  const degrees = raw.features.every((f) =>
+    (polygonsOf(f.geometry) ?? []).every((p) =>
+      (p[0] ?? []).every(([x, y]) => Math.abs(x) <= 180 && Math.abs(y) <= 90),
+    ),
+  );
+  if (!degrees)
+    throw new DpmError(`${what} ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
+  return 'EPSG:4326'; // no CRS stated but every coordinate fits lon/lat: the only sensible reading
+}
+
+/** Reads the polygons of a GeoJSON, Shapefile or FlatGeobuf file; `what` names the file's role in messages. */
+export async function readPolygons(path: string, what = 'truth'): Promise<VectorPolygons> {
+  const raw = await readFeatures(path, what);
   const fields = new Set<string>();
   let skipped = 0;
   const polygons: VectorPolygons['polygons'] = [];
-  let allDegrees = true;
   for (const f of raw.features) {
     const properties = (f.properties ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(properties)) fields.add(k);
@@ -136,18 +148,11 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
     for (const rings of polys) {
       const [outer] = rings;
       if (!outer || outer.length < 4) continue;
-      for (const [x, y] of outer) if (Math.abs(x) > 180 || Math.abs(y) > 90) allDegrees = false;
       polygons.push({ rings, properties });
     }
   }
   if (raw.features.length === 0) throw new DpmError(`${what} ${path}: the file holds no features`);
-  let crs = raw.crs;
-  if (!crs) {
-    if (!allDegrees)
-      throw new DpmError(`${what} ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
-    crs = 'EPSG:4326'; // no CRS stated but every coordinate fits lon/lat: the only sensible reading
-  }
-  return { crs, polygons, fields: [...fields], skipped, features: raw.features.length };
+  return { crs: featuresCrs(raw, path, what), polygons, fields: [...fields], skipped, features: raw.features.length };
 }
 
 /** Reads footprints and classes them: a feature is damaged when String(its field value) is one of `damagedValues`
