@@ -325,24 +325,85 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 
 // ── activations ─────────────────────────────────────────────────────────────────────────────────────────────────
 
+// The activations' v128 constants, as a table in linear memory: V8 rebuilds a v128.const from immediates (three
+// or four instructions) at every use inside a loop, a load from a constant address is one. The names below index the table
+// (float32 rows, then the int32 rows)
+const EXP_HI: i32 = 0;
+const EXP_LO: i32 = 1;
+const LOG2E: i32 = 2;
+const ROUND: i32 = 3;
+const LN2_HI: i32 = 4;
+const LN2_LO: i32 = 5;
+const EXP_P0: i32 = 6;
+const EXP_P1: i32 = 7;
+const EXP_P2: i32 = 8;
+const EXP_P3: i32 = 9;
+const EXP_P4: i32 = 10;
+const EXP_P5: i32 = 11;
+const ONE: i32 = 12;
+const TANH_P0: i32 = 13;
+const TANH_P1: i32 = 14;
+const TANH_P2: i32 = 15;
+const TANH_P3: i32 = 16;
+const TANH_P4: i32 = 17;
+const TANH_SMALL: i32 = 18;
+const FOUR: i32 = 19;
+const EXP_BIAS: i32 = 20;
+const SIGN: i32 = 21;
+const ACT_F32: usize = memory.data<f32>([
+  88.3762626647949, 88.3762626647949, 88.3762626647949, 88.3762626647949,
+  -87.3365447504, -87.3365447504, -87.3365447504, -87.3365447504,
+  1.44269504088896341, 1.44269504088896341, 1.44269504088896341, 1.44269504088896341,
+  12582912, 12582912, 12582912, 12582912,
+  0.693359375, 0.693359375, 0.693359375, 0.693359375,
+  -2.12194440e-4, -2.12194440e-4, -2.12194440e-4, -2.12194440e-4,
+  1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4,
+  1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3,
+  8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3,
+  4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2,
+  1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1,
+  5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1,
+  1, 1, 1, 1,
+  -0.0088632355, -0.0088632355, -0.0088632355, -0.0088632355,
+  0.021869488, 0.021869488, 0.021869488, 0.021869488,
+  -0.053968254, -0.053968254, -0.053968254, -0.053968254,
+  0.13333334, 0.13333334, 0.13333334, 0.13333334,
+  -0.33333334, -0.33333334, -0.33333334, -0.33333334,
+  0.4, 0.4, 0.4, 0.4,
+  4, 4, 4, 4,
+], 16);
+const ACT_I32: usize = memory.data<i32>([
+  127 - 0x4b400000, 127 - 0x4b400000, 127 - 0x4b400000, 127 - 0x4b400000,
+  0x80000000, 0x80000000, 0x80000000, 0x80000000,
+], 16);
+@inline function kf(k: i32): v128 {
+  return k < 20 ? v128.load(ACT_F32 + (<usize>k << 4)) : v128.load(ACT_I32 + (<usize>(k - 20) << 4));
+}
+
+
 // e^x for f32x4 (Cephes expf: range reduction by ln 2 in two parts, degree-5 polynomial, 2^n through the exponent
 // bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range. The polynomials (here and in
 // tanh) use madd: one FMA per term in the relaxed build
+//
+// Cheap forms of the same arithmetic (bit-identical; wasm's f32x4.min/max/nearest/trunc_sat cost V8 several
+// instructions each for their NaN and overflow rules): pmin/pmax clamp (a NaN stays NaN), and n = round(x·log2 e)
+// by adding 1.5·2²³ (round to nearest even, as f32x4.nearest), its bits minus those of 1.5·2²³ being n itself
 @inline function vexp(x0: v128): v128 {
-  const x = f32x4.max(f32x4.min(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447504));
-  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const x = f32x4.pmax(f32x4.pmin(x0, kf(EXP_HI)), kf(EXP_LO));
+  const shifted = f32x4.add(f32x4.mul(x, kf(LOG2E)), kf(ROUND));
+  const fx = f32x4.sub(shifted, kf(ROUND));
+  let r = f32x4.sub(x, f32x4.mul(fx, kf(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, kf(LN2_LO)));
   const z = f32x4.mul(r, r);
-  let y = f32x4.splat(1.9875691500e-4);
-  y = madd(y, r, f32x4.splat(1.3981999507e-3));
-  y = madd(y, r, f32x4.splat(8.3334519073e-3));
-  y = madd(y, r, f32x4.splat(4.1665795894e-2));
-  y = madd(y, r, f32x4.splat(1.6666665459e-1));
-  y = madd(y, r, f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
-  const n = i32x4.trunc_sat_f32x4_s(fx);
-  const scale = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  let y = kf(EXP_P0);
+  y = madd(y, r, kf(EXP_P1));
+  y = madd(y, r, kf(EXP_P2));
+  y = madd(y, r, kf(EXP_P3));
+  y = madd(y, r, kf(EXP_P4));
+  y = madd(y, r, kf(EXP_P5));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), kf(ONE));
+  // 2^n = (n + 127) << 23, n = bits(shifted) − bits(1.5·2²³)
+  const scale = i32x4.shl(i32x4.add(shifted, kf(EXP_BIAS)), 23);
   return f32x4.mul(y, scale);
 }
 
@@ -353,7 +414,7 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 // σ(x) = 1/(1 + e^{−x}); with `keep` also stores 1 − σ(x) = e^{−x}/(1 + e^{−x}) at `comp`, exact where σ ≈ 1 (1 − σ
 // computed from the rounded σ would cancel there, and BPTT multiplies by it)
 @inline function vsigmoidKeep(x: v128, comp: usize, keep: bool): v128 {
-  const one = f32x4.splat(1);
+  const one = kf(ONE);
   const e = vexp(f32x4.neg(x));
   const q = f32x4.div(one, f32x4.add(one, e));
   if (keep) v128.store(comp, f32x4.mul(e, q));
@@ -364,24 +425,24 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 // With `keep`, also stores 1 − tanh² = 4e/(e + 1)² at `sech2`: computed as 1 − n·n it would cancel where n ≈ ±1,
 // and BPTT's dL/da_n (and the fixtures' Adam steps on the tiniest W_hn gradients) inherit that error
 @inline function vtanhKeep(x: v128, sech2: usize, keep: bool): v128 {
-  const one = f32x4.splat(1);
+  const one = kf(ONE);
   const ax = f32x4.abs(x);
   const e = vexp(f32x4.add(ax, ax));
   const q = f32x4.div(one, f32x4.add(e, one));
   let big = f32x4.sub(one, f32x4.add(q, q));
-  big = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
+  big = v128.or(big, v128.and(x, kf(SIGN))); // copy the sign of x
   const x2 = f32x4.mul(x, x);
-  let p = f32x4.splat(-0.0088632355);
-  p = madd(p, x2, f32x4.splat(0.021869488));
-  p = madd(p, x2, f32x4.splat(-0.053968254));
-  p = madd(p, x2, f32x4.splat(0.13333334));
-  p = madd(p, x2, f32x4.splat(-0.33333334));
+  let p = kf(TANH_P0);
+  p = madd(p, x2, kf(TANH_P1));
+  p = madd(p, x2, kf(TANH_P2));
+  p = madd(p, x2, kf(TANH_P3));
+  p = madd(p, x2, kf(TANH_P4));
   const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
-  const isSmall = f32x4.lt(ax, f32x4.splat(0.4));
+  const isSmall = f32x4.lt(ax, kf(TANH_SMALL));
   const t = v128.bitselect(small, big, isSmall);
   if (keep) {
     // (e·q)·(4q): 4e alone overflows near the clamp of vexp
-    const s2 = f32x4.mul(f32x4.mul(e, q), f32x4.mul(f32x4.splat(4), q));
+    const s2 = f32x4.mul(f32x4.mul(e, q), f32x4.mul(kf(FOUR), q));
     v128.store(sech2, v128.bitselect(f32x4.sub(one, f32x4.mul(small, small)), s2, isSmall));
   }
   return t;
