@@ -8,12 +8,13 @@
 //                    [--steps 12,48,96] [--batch 256] [--threads N] [--train-iters 2] [--forecast-iters 2]
 //                    [--no-torch] [--baseline DIR]
 //
-// --baseline DIR adds the WGSL engine of another built checkout (e.g. `git worktree add ../main-old main && cd
-// ../main-old && npm ci && npm run build`) to the same run: on a shared machine absolute numbers move with load, so
-// a speed-up is only shown by two engines measured in one run. Prints a table; writes bench/results/forecaster-*.json
+// --baseline DIR adds the engines of another built checkout (e.g. `git worktree add ../main-old main && cd
+// ../main-old && npm ci && npm run build`) to the same run: its WebAssembly engine with --device cpu, its WGSL engine
+// on a software adapter with --device software: on a shared machine absolute numbers move with load, so a speed-up
+// is only shown by two engines measured in one run. Prints a table; writes bench/results/forecaster-*.json
 // with one row per engine, backend, plan, batch and T.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -123,18 +124,33 @@ async function gpuSpec(
   };
 }
 
-async function baselineSpec(dir: string): Promise<Spec> {
+/** the engines of another built checkout, for the devices asked for that it has (cpu: its WebAssembly engine) */
+async function baselineSpecs(dir: string): Promise<Spec[]> {
   const root = resolve(dir);
-  const mod = (await import(pathToFileURL(join(root, 'dist', 'host', 'gpu', 'forecaster.js')).href)) as {
-    createGpuEngine: (c: ModelConfig, o: { device: string }) => Promise<BenchEngine>;
-  };
   let rev = '';
   try {
     rev = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   } catch {
     rev = 'unknown revision';
   }
-  return { label: `WGSL baseline ${root}@${rev}`, open: () => mod.createGpuEngine(config, { device: 'software' }) };
+  const load = async <M>(path: string) => (await import(pathToFileURL(join(root, 'dist', 'host', path)).href)) as M;
+  const out: Spec[] = [];
+  if (devices.includes('cpu') && existsSync(join(root, 'dist', 'host', 'cpu', 'engine.js'))) {
+    const mod = await load<{ createCpuEngine: (c: ModelConfig, o: { threads?: number }) => Promise<BenchEngine> }>(
+      'cpu/engine.js',
+    );
+    out.push({ label: `WebAssembly baseline ${root}@${rev}`, open: () => mod.createCpuEngine(config, { threads }) });
+  }
+  if (devices.includes('software') || out.length === 0) {
+    const mod = await load<{ createGpuEngine: (c: ModelConfig, o: { device: string }) => Promise<BenchEngine> }>(
+      'gpu/forecaster.js',
+    );
+    out.push({
+      label: `WGSL baseline ${root}@${rev}`,
+      open: () => mod.createGpuEngine(config, { device: 'software' }),
+    });
+  }
+  return out;
 }
 
 async function specs(): Promise<Spec[]> {
@@ -151,7 +167,7 @@ async function specs(): Promise<Spec[]> {
       out.push({ label: 'reference float64', open: async () => new ReferenceEngine(config) });
     }
   }
-  if (a.baseline) out.push(await baselineSpec(a.baseline));
+  if (a.baseline) out.push(...(await baselineSpecs(a.baseline)));
   return out;
 }
 
