@@ -59,6 +59,8 @@ for (const { pool } of builds) {
 
 interface Best {
   step: number;
+  /** process CPU time (all threads) of the step: less sensitive to other processes than the wall time */
+  cpu: number;
   fb: number;
   wg: number;
   fwd: number;
@@ -77,14 +79,23 @@ for (const threads of a.threads!.split(',').map(Number)) {
     await e.loss(x, B, T);
     engines.push(e);
   }
-  const best: Best[] = engines.map(() => ({ step: Infinity, fb: Infinity, wg: Infinity, fwd: Infinity }));
+  const best: Best[] = engines.map(() => ({
+    step: Infinity,
+    cpu: Infinity,
+    fb: Infinity,
+    wg: Infinity,
+    fwd: Infinity,
+  }));
   for (let r = 0; r < reps; r++) {
     for (const [k, e] of engines.entries()) {
       phaseMs = new Map();
       let t = performance.now();
+      const cpu0 = process.cpuUsage();
       await e.trainStep(x, B, T, PAPER_ADAM);
+      const used = process.cpuUsage(cpu0);
       const bk = best[k]!;
       bk.step = Math.min(bk.step, performance.now() - t);
+      bk.cpu = Math.min(bk.cpu, (used.user + used.system) / 1000);
       bk.fb = Math.min(bk.fb, phaseMs.get('forwardBackward') ?? 0);
       bk.wg = Math.min(bk.wg, phaseMs.get('weightGrads') ?? 0);
       t = performance.now();
@@ -95,7 +106,8 @@ for (const threads of a.threads!.split(',').map(Number)) {
   for (const [k, e] of engines.entries()) {
     const bk = best[k]!;
     console.log(
-      `${builds[k]!.label.padEnd(24)} ${e.description.padEnd(38)} step ${f(bk.step)} ms: forward+BPTT ${f(bk.fb)} ` +
+      `${builds[k]!.label.padEnd(24)} ${e.description.padEnd(38)} step ${f(bk.step)} ms (CPU ${f(bk.cpu)}): ` +
+        `forward+BPTT ${f(bk.fb)} ` +
         `(forward alone ${f(bk.fwd)}), weight grads ${f(bk.wg)}, rest ${f(bk.step - bk.fb - bk.wg)}  → ` +
         `${Math.round(((B * T) / bk.step) * 1000).toLocaleString('en-US')} seq-steps/s`,
     );

@@ -860,10 +860,12 @@ function weightGrad(ctx: usize, m0: i32, m1: i32, scratch: usize, dy: usize, ldy
   return w == 0 ? 3 * H : w == 1 ? H : w < 5 ? M : 2;
 }
 
-// output rows per work item of weightGrads: a multiple of 12, about a third of a thread's share of the matrix
-@inline function gradItemRows(rows: i32, threads: i32): i32 {
-  // one thread: whole matrices (each item packs the right-hand side again)
-  if (threads == 1) return rows;
+// output rows per work item of weightGrads. Every item packs its right-hand side (all T·B rows of the activations)
+// again, so only W_hh (w = 0, 3H rows: most of the work) is split, into a multiple of 12 rows, about a third of a
+// thread's share; the decoder's matrices (M rows, each about as much work as one W_hh item) and the small ones are
+// one item each: split as finely as W_hh, their packing cost about as much as their products
+@inline function gradItemRows(w: i32, rows: i32, threads: i32): i32 {
+  if (threads == 1 || w != 0) return rows;
   return max(12, ((rows + 3 * threads - 1) / (3 * threads) + 11) / 12 * 12);
 }
 
@@ -878,7 +880,7 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
   let items = 0;
   for (let w = 0; w < 6; w++) {
     const rows = matrixRows(w, H, M);
-    const per = gradItemRows(rows, threads);
+    const per = gradItemRows(w, rows, threads);
     items += (rows + per - 1) / per;
   }
   for (let item = nextItem(ctx, items); item >= 0; item = nextItem(ctx, items)) {
@@ -886,7 +888,7 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
     let w = 0, rest = item, per = 0, rows = 0;
     for (; ; w++) {
       rows = matrixRows(w, H, M);
-      per = gradItemRows(rows, threads);
+      per = gradItemRows(w, rows, threads);
       const n = (rows + per - 1) / per;
       if (rest < n) break;
       rest -= n;
