@@ -529,11 +529,12 @@ export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
 
 /**
  * Sequences per work item of forwardBackward: about a quarter of a thread's share, so that a thread slowed down by
- * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own).
+ * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own); a multiple
+ * of 3, the sgemm's tile height (a last partial tile computes rows it throws away).
  */
 export function sequenceItemRows(B: i32, threads: i32): i32 {
   if (threads == 1) return B;
-  return max(12, (B + 4 * threads - 1) / (4 * threads));
+  return max(12, ((B + 4 * threads - 1) / (4 * threads) + 2) / 3 * 3);
 }
 
 /** the next item of the running phase, or −1 when all are taken */
