@@ -325,61 +325,22 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 
 // ── activations ─────────────────────────────────────────────────────────────────────────────────────────────────
 
-// The activations' v128 constants, as a table in linear memory: V8 rebuilds a v128.const from immediates (three
-// or four instructions) at every use inside a loop, a load from a constant address is one. The names below index the table
-// (float32 rows, then the int32 rows)
-const EXP_HI: i32 = 0;
-const EXP_LO: i32 = 1;
-const LOG2E: i32 = 2;
-const ROUND: i32 = 3;
-const LN2_HI: i32 = 4;
-const LN2_LO: i32 = 5;
-const EXP_P0: i32 = 6;
-const EXP_P1: i32 = 7;
-const EXP_P2: i32 = 8;
-const EXP_P3: i32 = 9;
-const EXP_P4: i32 = 10;
-const EXP_P5: i32 = 11;
-const ONE: i32 = 12;
-const TANH_P0: i32 = 13;
-const TANH_P1: i32 = 14;
-const TANH_P2: i32 = 15;
-const TANH_P3: i32 = 16;
-const TANH_P4: i32 = 17;
-const TANH_SMALL: i32 = 18;
-const FOUR: i32 = 19;
-const EXP_BIAS: i32 = 20;
-const SIGN: i32 = 21;
+// The activations' constants, splat-loaded from a table in linear memory: V8 rebuilds a v128.const from immediates
+// (three or four instructions) at every use inside a loop, a splat load from a constant address is one instruction
 const ACT_F32: usize = memory.data<f32>([
-  88.3762626647949, 88.3762626647949, 88.3762626647949, 88.3762626647949,
-  -87.3365447504, -87.3365447504, -87.3365447504, -87.3365447504,
-  1.44269504088896341, 1.44269504088896341, 1.44269504088896341, 1.44269504088896341,
-  12582912, 12582912, 12582912, 12582912,
-  0.693359375, 0.693359375, 0.693359375, 0.693359375,
-  -2.12194440e-4, -2.12194440e-4, -2.12194440e-4, -2.12194440e-4,
-  1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4,
-  1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3,
-  8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3,
-  4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2,
-  1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1,
-  5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1,
-  1, 1, 1, 1,
-  -0.0088632355, -0.0088632355, -0.0088632355, -0.0088632355,
-  0.021869488, 0.021869488, 0.021869488, 0.021869488,
-  -0.053968254, -0.053968254, -0.053968254, -0.053968254,
-  0.13333334, 0.13333334, 0.13333334, 0.13333334,
-  -0.33333334, -0.33333334, -0.33333334, -0.33333334,
-  0.4, 0.4, 0.4, 0.4,
-  4, 4, 4, 4,
-], 16);
-const ACT_I32: usize = memory.data<i32>([
-  127 - 0x4b400000, 127 - 0x4b400000, 127 - 0x4b400000, 127 - 0x4b400000,
-  0x80000000, 0x80000000, 0x80000000, 0x80000000,
-], 16);
+  88.3762626647949, -87.3365447504, 1.44269504088896341, 12582912, 0.693359375, -2.12194440e-4, // exp: range
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, // exp: poly
+  1, -0.0088632355, 0.021869488, -0.053968254, 0.13333334, -0.33333334, 0.4, 4, // 1, tanh's polynomial, 0.4, 4
+]);
+const ACT_I32: usize = memory.data<i32>([127 - 0x4b400000, 0x80000000]);
+// table entries (float32 first, then int32)
+const EXP_HI = 0, EXP_LO = 1, LOG2E = 2, ROUND = 3, LN2_HI = 4, LN2_LO = 5;
+const EXP_P0 = 6, EXP_P1 = 7, EXP_P2 = 8, EXP_P3 = 9, EXP_P4 = 10, EXP_P5 = 11;
+const ONE = 12, TANH_P0 = 13, TANH_P1 = 14, TANH_P2 = 15, TANH_P3 = 16, TANH_P4 = 17, TANH_SMALL = 18, FOUR = 19;
+const EXP_BIAS = 20, SIGN = 21;
 @inline function kf(k: i32): v128 {
-  return k < 20 ? v128.load(ACT_F32 + (<usize>k << 4)) : v128.load(ACT_I32 + (<usize>(k - 20) << 4));
+  return k < 20 ? v128.load32_splat(ACT_F32 + (<usize>k << 2)) : v128.load32_splat(ACT_I32 + (<usize>(k - 20) << 2));
 }
-
 
 // e^x for f32x4 (Cephes expf: range reduction by ln 2 in two parts, degree-5 polynomial, 2^n through the exponent
 // bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range. The polynomials (here and in
