@@ -325,24 +325,46 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 
 // ── activations ─────────────────────────────────────────────────────────────────────────────────────────────────
 
+// The activations' constants, splat-loaded from a table in linear memory: V8 rebuilds a v128.const from immediates
+// (three or four instructions) at every use inside a loop, a splat load from a constant address is one instruction
+const ACT_F32: usize = memory.data<f32>([
+  88.3762626647949, -87.3365447504, 1.44269504088896341, 12582912, 0.693359375, -2.12194440e-4, // exp: range
+  1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1, // exp: poly
+  1, -0.0088632355, 0.021869488, -0.053968254, 0.13333334, -0.33333334, 0.4, 4, // 1, tanh's polynomial, 0.4, 4
+]);
+const ACT_I32: usize = memory.data<i32>([127 - 0x4b400000, 0x80000000]);
+// table entries (float32 first, then int32)
+const EXP_HI = 0, EXP_LO = 1, LOG2E = 2, ROUND = 3, LN2_HI = 4, LN2_LO = 5;
+const EXP_P0 = 6, EXP_P1 = 7, EXP_P2 = 8, EXP_P3 = 9, EXP_P4 = 10, EXP_P5 = 11;
+const ONE = 12, TANH_P0 = 13, TANH_P1 = 14, TANH_P2 = 15, TANH_P3 = 16, TANH_P4 = 17, TANH_SMALL = 18, FOUR = 19;
+const EXP_BIAS = 20, SIGN = 21;
+@inline function kf(k: i32): v128 {
+  return k < 20 ? v128.load32_splat(ACT_F32 + (<usize>k << 2)) : v128.load32_splat(ACT_I32 + (<usize>(k - 20) << 2));
+}
+
 // e^x for f32x4 (Cephes expf: range reduction by ln 2 in two parts, degree-5 polynomial, 2^n through the exponent
 // bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range. The polynomials (here and in
 // tanh) use madd: one FMA per term in the relaxed build
+//
+// Cheap forms of the same arithmetic (bit-identical; wasm's f32x4.min/max/nearest/trunc_sat cost V8 several
+// instructions each for their NaN and overflow rules): pmin/pmax clamp (a NaN stays NaN), and n = round(x·log2 e)
+// by adding 1.5·2²³ (round to nearest even, as f32x4.nearest), its bits minus those of 1.5·2²³ being n itself
 @inline function vexp(x0: v128): v128 {
-  const x = f32x4.max(f32x4.min(x0, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447504));
-  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
-  let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
-  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
+  const x = f32x4.pmax(f32x4.pmin(x0, kf(EXP_HI)), kf(EXP_LO));
+  const shifted = f32x4.add(f32x4.mul(x, kf(LOG2E)), kf(ROUND));
+  const fx = f32x4.sub(shifted, kf(ROUND));
+  let r = f32x4.sub(x, f32x4.mul(fx, kf(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(fx, kf(LN2_LO)));
   const z = f32x4.mul(r, r);
-  let y = f32x4.splat(1.9875691500e-4);
-  y = madd(y, r, f32x4.splat(1.3981999507e-3));
-  y = madd(y, r, f32x4.splat(8.3334519073e-3));
-  y = madd(y, r, f32x4.splat(4.1665795894e-2));
-  y = madd(y, r, f32x4.splat(1.6666665459e-1));
-  y = madd(y, r, f32x4.splat(5.0000001201e-1));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), f32x4.splat(1));
-  const n = i32x4.trunc_sat_f32x4_s(fx);
-  const scale = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  let y = kf(EXP_P0);
+  y = madd(y, r, kf(EXP_P1));
+  y = madd(y, r, kf(EXP_P2));
+  y = madd(y, r, kf(EXP_P3));
+  y = madd(y, r, kf(EXP_P4));
+  y = madd(y, r, kf(EXP_P5));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), kf(ONE));
+  // 2^n = (n + 127) << 23, n = bits(shifted) − bits(1.5·2²³)
+  const scale = i32x4.shl(i32x4.add(shifted, kf(EXP_BIAS)), 23);
   return f32x4.mul(y, scale);
 }
 
@@ -353,7 +375,7 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 // σ(x) = 1/(1 + e^{−x}); with `keep` also stores 1 − σ(x) = e^{−x}/(1 + e^{−x}) at `comp`, exact where σ ≈ 1 (1 − σ
 // computed from the rounded σ would cancel there, and BPTT multiplies by it)
 @inline function vsigmoidKeep(x: v128, comp: usize, keep: bool): v128 {
-  const one = f32x4.splat(1);
+  const one = kf(ONE);
   const e = vexp(f32x4.neg(x));
   const q = f32x4.div(one, f32x4.add(one, e));
   if (keep) v128.store(comp, f32x4.mul(e, q));
@@ -364,24 +386,24 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
 // With `keep`, also stores 1 − tanh² = 4e/(e + 1)² at `sech2`: computed as 1 − n·n it would cancel where n ≈ ±1,
 // and BPTT's dL/da_n (and the fixtures' Adam steps on the tiniest W_hn gradients) inherit that error
 @inline function vtanhKeep(x: v128, sech2: usize, keep: bool): v128 {
-  const one = f32x4.splat(1);
+  const one = kf(ONE);
   const ax = f32x4.abs(x);
   const e = vexp(f32x4.add(ax, ax));
   const q = f32x4.div(one, f32x4.add(e, one));
   let big = f32x4.sub(one, f32x4.add(q, q));
-  big = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
+  big = v128.or(big, v128.and(x, kf(SIGN))); // copy the sign of x
   const x2 = f32x4.mul(x, x);
-  let p = f32x4.splat(-0.0088632355);
-  p = madd(p, x2, f32x4.splat(0.021869488));
-  p = madd(p, x2, f32x4.splat(-0.053968254));
-  p = madd(p, x2, f32x4.splat(0.13333334));
-  p = madd(p, x2, f32x4.splat(-0.33333334));
+  let p = kf(TANH_P0);
+  p = madd(p, x2, kf(TANH_P1));
+  p = madd(p, x2, kf(TANH_P2));
+  p = madd(p, x2, kf(TANH_P3));
+  p = madd(p, x2, kf(TANH_P4));
   const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
-  const isSmall = f32x4.lt(ax, f32x4.splat(0.4));
+  const isSmall = f32x4.lt(ax, kf(TANH_SMALL));
   const t = v128.bitselect(small, big, isSmall);
   if (keep) {
     // (e·q)·(4q): 4e alone overflows near the clamp of vexp
-    const s2 = f32x4.mul(f32x4.mul(e, q), f32x4.mul(f32x4.splat(4), q));
+    const s2 = f32x4.mul(f32x4.mul(e, q), f32x4.mul(kf(FOUR), q));
     v128.store(sech2, v128.bitselect(f32x4.sub(one, f32x4.mul(small, small)), s2, isSmall));
   }
   return t;
@@ -468,11 +490,12 @@ export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
 
 /**
  * Sequences per work item of forwardBackward: about a quarter of a thread's share, so that a thread slowed down by
- * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own).
+ * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own); a multiple
+ * of 3, the sgemm's tile height (a last partial tile computes rows it throws away).
  */
 export function sequenceItemRows(B: i32, threads: i32): i32 {
   if (threads == 1) return B;
-  return max(12, (B + 4 * threads - 1) / (4 * threads));
+  return max(12, ((B + 4 * threads - 1) / (4 * threads) + 2) / 3 * 3);
 }
 
 /** the next item of the running phase, or −1 when all are taken */
@@ -799,10 +822,12 @@ function weightGrad(ctx: usize, m0: i32, m1: i32, scratch: usize, dy: usize, ldy
   return w == 0 ? 3 * H : w == 1 ? H : w < 5 ? M : 2;
 }
 
-// output rows per work item of weightGrads: a multiple of 12, about a third of a thread's share of the matrix
-@inline function gradItemRows(rows: i32, threads: i32): i32 {
-  // one thread: whole matrices (each item packs the right-hand side again)
-  if (threads == 1) return rows;
+// output rows per work item of weightGrads. Every item packs its right-hand side (all T·B rows of the activations)
+// again, so only W_hh (w = 0, 3H rows: most of the work) is split, into a multiple of 12 rows, about a third of a
+// thread's share; the decoder's matrices (M rows, each about as much work as one W_hh item) and the small ones are
+// one item each: split as finely as W_hh, their packing cost about as much as their products
+@inline function gradItemRows(w: i32, rows: i32, threads: i32): i32 {
+  if (threads == 1 || w != 0) return rows;
   return max(12, ((rows + 3 * threads - 1) / (3 * threads) + 11) / 12 * 12);
 }
 
@@ -817,7 +842,7 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
   let items = 0;
   for (let w = 0; w < 6; w++) {
     const rows = matrixRows(w, H, M);
-    const per = gradItemRows(rows, threads);
+    const per = gradItemRows(w, rows, threads);
     items += (rows + per - 1) / per;
   }
   for (let item = nextItem(ctx, items); item >= 0; item = nextItem(ctx, items)) {
@@ -825,7 +850,7 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
     let w = 0, rest = item, per = 0, rows = 0;
     for (; ; w++) {
       rows = matrixRows(w, H, M);
-      per = gradItemRows(rows, threads);
+      per = gradItemRows(w, rows, threads);
       const n = (rows + per - 1) / per;
       if (rest < n) break;
       rest -= n;

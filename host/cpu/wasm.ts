@@ -93,6 +93,8 @@ export function resolveSimd(choice: SimdChoice = 'auto'): SimdKind {
  * V8 first compiles wasm with its baseline compiler (Liftoff) and tiers a function up only on a later call; a phase
  * of the engine is one call that runs for a second, so it would run in baseline code at a third of the speed. With
  * --no-liftoff every module is compiled by the optimizing compiler up front (process-wide; our modules are small).
+ * The coherence kernel compiled under it (bench/liftoff.bench.ts) runs as fast as its tiered-up code and its first
+ * call twice as fast, so the flag is left on rather than scoped to this module.
  */
 function optimizeEagerly(): void {
   v8.setFlagsFromString('--no-liftoff');
