@@ -28,6 +28,9 @@ export function exitCodeOf(err: unknown): number {
 /** Longest message text we print from a file's content or a library's error (a flipped count once made 1 MB). */
 const MAX_MESSAGE = 300;
 
+/** Longest whole error message the CLI and the worker print. */
+export const MAX_ERROR_CHARS = 2000;
+
 /** `x` as text for a message: never "[object Object]", cut to `max` characters with a note of what was cut. */
 export function shortText(x: unknown, max = MAX_MESSAGE): string {
   let s: string;
