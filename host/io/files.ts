@@ -14,7 +14,7 @@ export function regularFileSize(path: string, what = 'input'): number {
     st = statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new DpmError(`${path}: ${what} cannot be read (${code === 'ENOENT' ? 'no such file' : code})`);
+    throw new DpmError(`${path}: cannot read ${what} (${code === 'ENOENT' ? 'no such file' : code})`);
   }
   if (!st.isFile()) {
     const kind = st.isDirectory()

@@ -106,6 +106,11 @@ function watchExit(set: OutputSet): void {
 
 const TMP_PREFIX = '.dpm-tmp-';
 
+/** A file of ours that is not an output: a temporary or the folder lock (folder listings skip them). */
+export function isBookkeeping(name: string): boolean {
+  return name.startsWith(TMP_PREFIX) || name === LOCK_NAME;
+}
+
 /** Removes temporaries of `finalPath` left by processes that no longer run (SIGKILL, power loss). */
 function removeStaleTemporaries(finalPath: string): void {
   const dir = dirname(finalPath);
@@ -296,7 +301,7 @@ export function lockOutputFolder(dir: string, command: string): () => void {
       throw busy(dir, file, holder);
     }
   }
-  held.set(key, { count: 1, made: made ? key : undefined });
+  held.set(key, { count: 1, made: made ? resolve(made) : undefined });
   return () => release(key);
 }
 
@@ -329,12 +334,14 @@ function release(key: string): void {
   const file = join(key, LOCK_NAME);
   const holder = readHolder(file);
   if (holder?.pid === process.pid) rmSync(file, { force: true });
-  if (h.made) {
+  // folders made only for the lock (`made` is the topmost), left empty by a failed job
+  for (let d = key; h.made && d.startsWith(h.made); d = dirname(d)) {
     try {
-      rmdirSync(h.made); // a folder made only for the lock, left empty by a failed job
+      rmdirSync(d);
     } catch {
-      /* holds outputs */
+      break; // holds outputs
     }
+    if (d === h.made) break;
   }
 }
 

@@ -141,7 +141,9 @@ export const MAX_REQUEST_CHARS = MAX_LINE_CHARS;
 export function parseRequest(line: string): WorkerRequest {
   const shape = 'expected {"algorithm": "<id>", "parameters": {...}}';
   if (line.length > MAX_REQUEST_CHARS)
-    throw new DpmError(`worker: the request line is ${line.length} characters (at most ${MAX_REQUEST_CHARS}); ${shape}`);
+    throw new DpmError(
+      `worker: the request line is ${line.length} characters (at most ${MAX_REQUEST_CHARS}); ${shape}`,
+    );
   let obj: unknown;
   try {
     obj = JSON.parse(line);
