@@ -362,10 +362,18 @@ async function readCompanions(
   // named inside the file: untrusted (X_DATASET=/dev/zero grew memory without end; a FIFO blocked forever)
   regularFileSize(latPath, `latitude file named by ${path}`);
   regularFileSize(lonPath, `longitude file named by ${path}`);
+  // a path named inside the file: untrusted
   if (resolve(latPath) === resolve(path) || resolve(lonPath) === resolve(path))
     throw new DpmError(`${path}: its GEOLOCATION metadata names the raster itself`);
   const read = async (p: string, what: string) => {
-    const r = await readRaster(p, { companions: false });
+    let r: Raster;
+    try {
+      r = await readRaster(p, { companions: false });
+    } catch (err) {
+      // name the raster that pointed here, not only the companion (/etc/passwd alone says nothing)
+      if (err instanceof DpmError) throw new DpmError(`${path}: its ${what} file: ${err.message}`);
+      throw err;
+    }
     if (r.width !== width || r.height !== height) {
       throw new DpmError(
         `${p}: ${what} companion of ${path} is ${r.width}×${r.height}, the raster is ${width}×${height}`,

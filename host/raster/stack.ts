@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { consecutivePairs, ends } from '../core/arrays.js';
 import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
+import { checkCoherenceRange } from './range.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
@@ -215,6 +216,7 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
     return s;
   });
   const { bands, georef } = await readSources(used, opts);
+  checkCoherenceRange(bands, chain.map(pairKey), what, fb); // out-of-range values counted, reported, refused past 1 %
   const intervals = chain.map((p) => daysBetween(p.first, p.second));
   fb.log(
     'info',

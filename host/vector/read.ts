@@ -1,14 +1,13 @@
 // Ground-truth building footprints from GeoJSON, ESRI Shapefile or FlatGeobuf, split into damaged / undamaged by
 // one attribute (e.g. Copernicus EMS grades). Only polygons count; other geometry types are reported and skipped.
 import { existsSync, readFileSync } from 'node:fs';
-import { asUserError, shortText } from '../core/errors.js';
 import { regularFileSize } from '../io/files.js';
 import { extname } from 'node:path';
 import * as shapefile from 'shapefile';
 import { deserialize } from 'flatgeobuf/lib/mjs/geojson.js';
 import type { HeaderMeta } from 'flatgeobuf/lib/mjs/header-meta.js';
 import type { Feature, Geometry } from 'geojson';
-import { DpmError } from '../core/errors.js';
+import { asUserError, DpmError, shortText } from '../core/errors.js';
 import { epsgDef } from './crs.js';
 
 export type Ring = [number, number][];
@@ -69,7 +68,7 @@ async function readShapefile(path: string, what: string): Promise<RawFeatures> {
   const dbf = [`${base}.dbf`, `${base}.DBF`].find((p) => existsSync(p));
   if (!dbf) throw new DpmError(`${what} ${path}: the attribute table ${base}.dbf is missing`);
   const dbfBytes = readFileSync(dbf);
-  const records = checkDbf(dbf, dbfBytes, what);
+  const records = checkDbf(dbf, dbfBytes, `${what} ${path}: its attribute table`);
   let fc: Awaited<ReturnType<typeof shapefile.read>>;
   try {
     fc = await shapefile.read(readFileSync(path), dbfBytes);
@@ -229,7 +228,6 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
       skip(polys);
       continue;
     }
-    let used = 0;
     for (const rings of polys) {
       const [outer] = rings;
       if (!outer || outer.length < 4) {
@@ -238,10 +236,8 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
       }
       for (const [x, y] of outer) if (Math.abs(x) > 180 || Math.abs(y) > 90) allDegrees = false;
       polygons.push({ rings, properties });
-      used++;
     }
     if (polys.length === 0) skip('empty geometry');
-    else if (used === 0) continue;
   }
   const skipped = Object.values(skippedWhy).reduce((a, b) => a + b, 0);
   if (raw.features.length === 0) throw new DpmError(`${what} ${path}: the file holds no features`);
