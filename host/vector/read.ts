@@ -4,8 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { regularFileSize } from '../io/files.js';
 import { extname } from 'node:path';
 import * as shapefile from 'shapefile';
-import { deserialize } from 'flatgeobuf/lib/mjs/geojson.js';
-import type { HeaderMeta } from 'flatgeobuf/lib/mjs/header-meta.js';
+import { readFlatGeobufFeatures } from './fgb-decode.js';
 import type { Feature, Geometry } from 'geojson';
 import { asUserError, DpmError, shortText } from '../core/errors.js';
 import { epsgDef } from './crs.js';
@@ -106,8 +105,6 @@ function checkDbf(dbf: string, b: Buffer, what: string): number {
 const FGB_MAGIC = [0x66, 0x67, 0x62, 0x03, 0x66, 0x67, 0x62]; // "fgb" 3 "fgb" (the 8th byte is the patch level)
 
 async function readFlatGeobuf(path: string, what: string): Promise<RawFeatures> {
-  const features: Feature[] = [];
-  let header: HeaderMeta | undefined;
   const bytes = new Uint8Array(readFileSync(path));
   // flatgeobuf.js spins forever on a file cut after its magic bytes (8 bytes: 100 % CPU, deaf to signals)
   if (bytes.length < 12 || FGB_MAGIC.some((m, i) => bytes[i] !== m))
@@ -116,20 +113,7 @@ async function readFlatGeobuf(path: string, what: string): Promise<RawFeatures> 
   if (headerLen === 0 || 12 + headerLen > bytes.length)
     throw new DpmError(`${what} ${path}: truncated FlatGeobuf (header of ${headerLen} bytes, file of ${bytes.length})`);
   // each feature takes at least its 4-byte size prefix and a table: more than this means a decoder going round
-  const maxFeatures = Math.ceil(bytes.length / 8);
-  try {
-    for await (const f of deserialize(bytes, {
-      headerMetaFn: (h: HeaderMeta) => {
-        header = h;
-      },
-    })) {
-      features.push(f as unknown as Feature);
-      if (features.length > maxFeatures) throw new DpmError(`${what} ${path}: corrupt FlatGeobuf (endless features)`);
-    }
-  } catch (e) {
-    if (e instanceof DpmError) throw e;
-    throw new DpmError(`${what} ${path}: cannot read the FlatGeobuf file (${shortText(e, 160)})`);
-  }
+  const { features, header } = await readFlatGeobufFeatures(bytes, `${what} ${path}`, Math.ceil(bytes.length / 8));
   const declared = Number(header?.featuresCount ?? 0);
   if (declared > 0 && declared !== features.length)
     throw new DpmError(
