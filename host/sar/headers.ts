@@ -198,16 +198,16 @@ export function parseIsceXml(text: string, xmlPath: string): RawSpec {
   const root = findDeep(parseXml(text, h), 'imageFile');
   if (!root) fail(h, 'not an ISCE2 image header (no <imageFile> element)');
   // Top-level properties (outside <component>) and the coordinate components' sizes.
-  const valueOf = (p: XmlElement) => child(p, 'value')?.text.trim() ?? '';
+  const propertyValue = (p: XmlElement) => child(p, 'value')?.text.trim() ?? '';
   const props = new Map<string, string>();
   for (const p of childrenNamed(root, 'property')) {
     const k = (attrOf(p, 'name') ?? '').trim().toLowerCase();
-    if (k && !props.has(k)) props.set(k, valueOf(p));
+    if (k && !props.has(k)) props.set(k, propertyValue(p));
   }
   const coordSize = (n: number): string | undefined => {
     const c = childrenNamed(root, 'component').find((e) => attrOf(e, 'name')?.toLowerCase() === `coordinate${n}`);
     const s = c && childrenNamed(c, 'property').find((p) => attrOf(p, 'name')?.toLowerCase() === 'size');
-    return s ? valueOf(s) : undefined;
+    return s ? propertyValue(s) : undefined;
   };
   const width = positiveInt(h, 'width', props.get('width') ?? coordSize(1));
   const height = positiveInt(h, 'length', props.get('length') ?? coordSize(2));
