@@ -1,6 +1,7 @@
 // Checks on files we are about to read. A path named inside another file (GEOLOCATION X_DATASET, a VRT's
 // SourceFilename) is untrusted: /dev/zero never ends, a FIFO blocks forever, a folder is not data.
 import { statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { DpmError, shortText } from '../core/errors.js';
 
 /**
@@ -29,4 +30,9 @@ export function regularFileSize(path: string, what = 'input'): number {
     throw new DpmError(`${path}: ${what} is ${kind}, not a regular file`);
   }
   return st.size;
+}
+
+/** Bytes a process may reasonably hold for one decoded input: half the machine's memory. */
+export function memoryBudget(): number {
+  return totalmem() / 2;
 }

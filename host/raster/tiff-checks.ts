@@ -2,10 +2,10 @@
 // Why: geotiff.js trusts the header. TileWidth=0 or an unknown compression decoded to zeros that then trained a
 // model; a 1 MB DEFLATE strip inflated to 1 GiB; an 8.7 KB file declaring 16384² × 2 allocated 5.3 GB before failing.
 // Every check names the file and the tag.
-import { totalmem } from 'node:os';
 import { inflateSync } from 'node:zlib';
 import { addDecoder, BaseDecoder, type GeoTIFFImage } from 'geotiff';
 import { DpmError, shortText } from '../core/errors.js';
+import { memoryBudget } from '../io/files.js';
 
 /** Compressions we decode, with the largest output/input ratio each can reach (DEFLATE's is 1032:1). */
 export const TIFF_COMPRESSIONS: Record<number, { name: string; maxRatio: number }> = {
@@ -34,11 +34,6 @@ export function checkCompression(path: string, code: number): void {
     `${path}: TIFF compression ${code}${name ? ` (${name})` : ''} is not supported ` +
       `(supported: none, LZW, DEFLATE, PackBits; e.g. gdal_translate -co COMPRESS=DEFLATE)`,
   );
-}
-
-/** Bytes a process may reasonably hold for one decoded raster: half the machine's memory. */
-export function memoryBudget(): number {
-  return totalmem() / 2;
 }
 
 export interface TiffLayout {
