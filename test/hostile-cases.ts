@@ -11,6 +11,7 @@ import { deflateSync } from 'node:zlib';
 import { paramCount } from '../host/model/params.js';
 import { encodeModel, encodeSafetensors } from '../host/model/safetensors.js';
 import { writeGeoTiff } from '../host/raster/geotiff.js';
+import type { Georef } from '../host/raster/types.js';
 import { isceXml, rawVrt } from './sar-helpers.js';
 
 export interface HostileCase {
@@ -149,6 +150,17 @@ function stackTiff(o: Partial<TiffFields> & { value?: number; extraMetadata?: st
 
 // ───────────────────────────── the cases ─────────────────────────────
 
+/** A valid 3-pair 16 × 16 coherence stack (γ = 0.6), optionally georeferenced. */
+export async function writeGoodStack(path: string, georef: Georef = {}, size = 16): Promise<void> {
+  await writeGeoTiff(path, {
+    width: size,
+    height: size,
+    bands: [0, 1, 2].map(() => new Float32Array(size * size).fill(0.6)),
+    descriptions: ['20190101_20190113', '20190113_20190125', '20190125_20190206'],
+    georef,
+  });
+}
+
 /** Writes every hostile case under `dir` and returns them. `good` inputs are written once and shared. */
 export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
   mkdirSync(dir, { recursive: true });
@@ -157,13 +169,7 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
 
   // shared good inputs: a coherence stack (3 pairs, UTM grid), a model, an SLC
   const good = at('good-stack.tif');
-  await writeGeoTiff(good, {
-    width: 16,
-    height: 16,
-    bands: [0, 1, 2].map(() => new Float32Array(256).fill(0.6)),
-    descriptions: ['20190101_20190113', '20190113_20190125', '20190125_20190206'],
-    georef: { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 },
-  });
+  await writeGoodStack(good, { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 });
   const goodModel = at('good-model.safetensors');
   const config = { hidden: 4, mlp: 4, features: 1 };
   writeFileSync(goodModel, encodeModel(config, new Float32Array(paramCount(config))));
@@ -188,7 +194,14 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
     });
   };
   /** an SLC reader case: coherence reads `file` (dated 20190101) with the good SLC */
-  const slcCase = (id: string, cls: string, file: string, bytes: Buffer | string | undefined, names = file) => {
+  const slcCase = (
+    id: string,
+    cls: string,
+    file: string,
+    bytes: Buffer | string | undefined,
+    names = file,
+    extraInputs: string[] = [],
+  ) => {
     if (bytes !== undefined) writeFileSync(file, bytes);
     const out = at(`out-${id}`, 'coh.tif');
     cases.push({
@@ -196,7 +209,7 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
       cls,
       algorithm: 'coherence',
       parameters: { slc: [file, `${goodSlc}.vrt`], out },
-      inputs: [file, goodSlc, `${goodSlc}.vrt`],
+      inputs: [file, goodSlc, `${goodSlc}.vrt`, ...extraInputs],
       outputs: [at(`out-${id}`)],
       names,
     });
@@ -338,34 +351,24 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
   writeFileSync(at('20190101.big.raw'), Buffer.alloc(64));
   slcCase('vrt-not-xml', 'vrt', at('20190101.bin.vrt'), Buffer.from([0, 1, 2, 0xff, 0xfe, 0x3c]));
 
-  // ── ISCE2 XML ──
-  const isceRaw = at('20190101.isce.slc');
-  writeFileSync(isceRaw, Buffer.alloc(32 * 32 * 8));
-  slcCase(
+  // ── ISCE2 XML: a good raw file beside a hostile header ──
+  const isceCase = (id: string, name: string, xml: string) => {
+    const raw = at(name);
+    writeFileSync(raw, Buffer.alloc(32 * 32 * 8));
+    slcCase(id, 'isce-xml', `${raw}.xml`, xml, undefined, [raw]);
+  };
+  isceCase(
     'isce-no-width',
-    'isce-xml',
-    at('20190101.isce.slc.xml'),
+    '20190101.isce.slc',
     isceXml('x', 32, 32, 'CFLOAT', 'l')
       .replace(/<property name="width">[\s\S]*?<\/property>/, '')
       .replace(/<component name="coordinate1">[\s\S]*?<\/component>/, ''),
   );
-  const isceRaw2 = at('20190101.isce2.slc');
-  writeFileSync(isceRaw2, Buffer.alloc(32 * 32 * 8));
-  slcCase('isce-huge-length', 'isce-xml', at('20190101.isce2.slc.xml'), isceXml('x', 32, 2 ** 31, 'CFLOAT', 'l'));
-  const isceRaw3 = at('20190101.isce3.slc');
-  writeFileSync(isceRaw3, Buffer.alloc(32 * 32 * 8));
-  slcCase(
-    'isce-bad-type',
-    'isce-xml',
-    at('20190101.isce3.slc.xml'),
-    isceXml('x', 32, 32, `${'Q'.repeat(100_000)}`, 'l'),
-  );
-  const isceRaw4 = at('20190101.isce4.slc');
-  writeFileSync(isceRaw4, Buffer.alloc(32 * 32 * 8));
-  slcCase(
+  isceCase('isce-huge-length', '20190101.isce2.slc', isceXml('x', 32, 2 ** 31, 'CFLOAT', 'l'));
+  isceCase('isce-bad-type', '20190101.isce3.slc', isceXml('x', 32, 32, 'Q'.repeat(100_000), 'l'));
+  isceCase(
     'isce-property-spam',
-    'isce-xml',
-    at('20190101.isce4.slc.xml'),
+    '20190101.isce4.slc',
     `<imageFile>${'<property name="width"><value>'.repeat(50_000)}</imageFile>`,
   );
 
@@ -559,13 +562,7 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
 
   // ── outputs: inputs are sacred, no silent overwrite, one writer per folder ──
   const sameIn = at('same.tif');
-  await writeGeoTiff(sameIn, {
-    width: 16,
-    height: 16,
-    bands: [0, 1, 2].map(() => new Float32Array(256).fill(0.6)),
-    descriptions: ['20190101_20190113', '20190113_20190125', '20190125_20190206'],
-    georef: {},
-  });
+  await writeGoodStack(sameIn);
   cases.push({
     id: 'out-equals-input',
     cls: 'outputs',
@@ -601,13 +598,7 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
   const fcDir = at('forecast-into-input');
   mkdirSync(fcDir);
   const fcIn = join(fcDir, 'stack.tif');
-  await writeGeoTiff(fcIn, {
-    width: 16,
-    height: 16,
-    bands: [0, 1, 2].map(() => new Float32Array(256).fill(0.6)),
-    descriptions: ['20190101_20190113', '20190113_20190125', '20190125_20190206'],
-    georef: {},
-  });
+  await writeGoodStack(fcIn);
   cases.push({
     id: 'out-dir-is-input',
     cls: 'outputs',

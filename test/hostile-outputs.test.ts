@@ -22,8 +22,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asUserError, DpmError, shortText } from '../host/core/errors.js';
 import { lockOutputFolder, OutputSet, withOutputPolicy, withOutputs } from '../host/io/outputs.js';
-import { writeGeoTiff } from '../host/raster/geotiff.js';
 import { fileId } from '../host/toolbox/run.js';
+import { writeGoodStack } from './hostile-cases.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'host', 'cli.js');
@@ -177,13 +177,7 @@ test('list parameters take paths verbatim: commas and semicolons in names, repea
     const odd = join(dir, 'a,b;c');
     mkdirSync(odd);
     const stack = join(odd, 'stack, v2.tif');
-    await writeGeoTiff(stack, {
-      width: 8,
-      height: 8,
-      bands: [0, 1, 2].map(() => new Float32Array(64).fill(0.5)),
-      descriptions: ['20190101_20190113', '20190113_20190125', '20190125_20190206'],
-      georef: {},
-    });
+    await writeGoodStack(stack, {}, 8);
     const cliOut = join(dir, 'cli.tif');
     const r = spawnSync(process.execPath, [cli, 'baseline-ccd', '--coherence', stack, '--output', cliOut]);
     assert.equal(r.status, 0, r.stderr.toString());

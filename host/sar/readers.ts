@@ -125,6 +125,8 @@ export class RawSource implements RasterSource {
   }
 
   static async open(spec: RawSpec): Promise<RawSource> {
+    if (!existsSync(spec.file))
+      throw new DpmError(`${spec.file}: data file named by ${spec.header} does not exist or cannot be read`);
     const size = regularFileSize(spec.file, `data file named by ${spec.header}`);
     const need =
       spec.imageOffset +
