@@ -21,7 +21,7 @@ import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asUserError, DpmError, shortText } from '../host/core/errors.js';
-import { lockOutputFolder, OutputSet, withOutputPolicy, withOutputs } from '../host/io/outputs.js';
+import { lockOutputFolder, type OutputSet, withOutputPolicy, withOutputs } from '../host/io/outputs.js';
 import { fileId } from '../host/toolbox/run.js';
 import { writeGoodStack } from './hostile-cases.js';
 
