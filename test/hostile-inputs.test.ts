@@ -1,6 +1,8 @@
 // Every hostile input of test/hostile-cases.ts through the CLI and through the worker, as an attacker would run them,
 // with a 10 s time limit and a 1 GiB resident-memory limit (VmRSS polled from /proc; an address-space limit such as
-// prlimit --as would break WebAssembly's memory reservations). Each run must: exit 2, print a message naming the
+// prlimit --as would break WebAssembly's memory reservations). The 10 s are the runner's own CPU time (a spin); a
+// runner blocked without using CPU (a FIFO) is stopped at 30 s of wall time: on a shared 2-core machine wall time
+// alone measures the neighbours (a load of 7 once stretched a 1 s run past 10 s). Each run must: exit 2, print a message naming the
 // input, leave every input file byte-identical, and leave nothing in the output location.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 import { makeHostileCases, type HostileCase } from './hostile-cases.js';
 
 const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js');
-const TIME_LIMIT_MS = 10_000;
+const CPU_LIMIT_S = 10;
+const WALL_LIMIT_MS = 30_000;
 const RSS_LIMIT_KB = 1024 * 1024; // 1 GiB
 const PARALLEL = 4; // mostly start-up bound: four at a time keep 2 cores busy without starving them
 
@@ -38,6 +41,18 @@ function rssKb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds (user + system) `pid` has used, from /proc/PID/stat. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11], fields[12] = utime, stime (fields 14 and 15 of proc(5)), in clock ticks of 1/100 s
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
@@ -74,11 +89,15 @@ function runOnce(c: HostileCase, mode: 'cli' | 'worker', cwd: string): Promise<O
         killedFor = `resident memory ${Math.round(kb / 1024)} MiB > 1 GiB`;
         child.kill('SIGKILL');
       }
+      if (!killedFor && cpuSeconds(child.pid ?? -1) > CPU_LIMIT_S) {
+        killedFor = `more than ${CPU_LIMIT_S} s of CPU time`;
+        child.kill('SIGKILL');
+      }
     }, 20);
     const timer = setTimeout(() => {
-      killedFor ??= `no exit within ${TIME_LIMIT_MS / 1000} s`;
+      killedFor ??= `no exit within ${WALL_LIMIT_MS / 1000} s (blocked)`;
       child.kill('SIGKILL');
-    }, TIME_LIMIT_MS);
+    }, WALL_LIMIT_MS);
     if (mode === 'worker') {
       const request =
         c.request ??
@@ -130,7 +149,7 @@ function judge(c: HostileCase, o: Outcome, before: Map<string, string>): string[
   return problems;
 }
 
-test('hostile inputs: exit 2, a message naming the input, inputs unchanged, nothing written, < 10 s, < 1 GiB', async (t) => {
+test('hostile inputs: exit 2, a message naming the input, inputs unchanged, nothing written, < 10 s CPU, < 1 GiB', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'dpm-hostile-'));
   try {
     const cases = await makeHostileCases(join(dir, 'cases'));
