@@ -254,6 +254,8 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
     at('bomb.tif'),
     stackTiff({ compression: 8, blocks: [bomb, bomb, bomb, bomb], rowsPerStrip: 4 }),
   );
+  const lzwBombStrip = lzwBomb(16); // ~100 KB of codes → ~130 MB of zeros
+  stackCase('tiff-lzw-bomb', 'tiff', at('lzw-bomb.tif'), stackTiff({ compression: 5, blocks: [lzwBombStrip] }));
   // 8.7 KB declaring 16384² × 2 bands
   stackCase(
     'tiff-huge-declared',
@@ -637,6 +639,38 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
     names: `pid ${process.pid}`,
   });
   return cases;
+}
+
+/**
+ * An LZW stream of `cycles` tables that each grow a run of zero bytes by one per code (the KwKwK case): about 6 KB of
+ * codes per 8 MB of output, a ratio near 1400 — geotiff.js's decoder holds each output byte as an array element.
+ */
+export function lzwBomb(cycles: number): Buffer {
+  const bytes: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  const put = (code: number, width: number) => {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) {
+      bytes.push((acc >> (bits - 8)) & 0xff);
+      bits -= 8;
+      acc &= (1 << bits) - 1;
+    }
+  };
+  for (let c = 0; c < cycles; c++) {
+    put(256, c === 0 ? 9 : 12); // clear
+    let width = 9;
+    put(0, width);
+    for (let next = 258; next < 4094; next++) {
+      // the decoder adds entry `next` before reading the following code: widths change one code early
+      if (next + 1 >= 1 << width && width < 12) width++;
+      put(next, next === 258 ? 9 : width);
+    }
+  }
+  put(257, 12);
+  if (bits > 0) put(0, 8 - bits);
+  return Buffer.from(bytes);
 }
 
 // ───────────────────────────── shapefile bits ─────────────────────────────

@@ -12,10 +12,11 @@ import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { DpmError } from '../host/core/errors.js';
 import { readRaster } from '../host/raster/geotiff.js';
+import { lzwDecode } from '../host/raster/tiff-checks.js';
 import { decodeSafetensors, encodeSafetensors } from '../host/model/safetensors.js';
 import { openRaster } from '../host/sar/readers.js';
 import { readPolygons } from '../host/vector/read.js';
-import { rawTiff } from './hostile-cases.js';
+import { lzwBomb, rawTiff } from './hostile-cases.js';
 import { rawVrt } from './sar-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-props-'));
@@ -237,4 +238,23 @@ test('FlatGeobuf: truncations refused, flips never crash', async () => {
     // a stuck decoder costs its 3 s watchdog: fewer runs
     { numRuns: 40 },
   );
+});
+
+test('LZW: any byte string decodes within its limit or is refused (geotiff.js once aborted the process on 300 bytes)', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 600 }),
+      fc.integer({ min: 1, max: 1 << 16 }),
+      (bytes, limit) => {
+        try {
+          assert.ok(lzwDecode(bytes, limit).length <= limit);
+        } catch (err) {
+          assert.ok(err instanceof Error && /LZW/.test(err.message), String(err));
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+  // a stream that grows a run of zeros stops at the block's size
+  assert.throws(() => lzwDecode(lzwBomb(4), 3072), /expands past its 3072 bytes/);
 });

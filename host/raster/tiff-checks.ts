@@ -189,3 +189,96 @@ class CappedDeflateDecoder extends BaseDecoder {
   }
 }
 addDecoder([8, 32946], async () => CappedDeflateDecoder);
+
+/**
+ * TIFF LZW (MSB first, early change) into at most `limit` bytes. geotiff.js's decoder grows a plain array without
+ * bound (8 bytes per output byte): an LZW bomb would fill memory before any size check.
+ */
+export function lzwDecode(input: Uint8Array, limit: number): Uint8Array {
+  const CLEAR = 256;
+  const EOI = 257;
+  const out = new Uint8Array(limit);
+  const prefix = new Int32Array(4096);
+  const suffix = new Uint8Array(4096);
+  const length = new Int32Array(4096);
+  const first = new Uint8Array(4096);
+  for (let i = 0; i < 256; i++) {
+    prefix[i] = -1;
+    suffix[i] = i;
+    length[i] = 1;
+    first[i] = i;
+  }
+  let next = 258;
+  let width = 9;
+  let bitPos = 0;
+  let outLen = 0;
+  const totalBits = input.length * 8;
+  const read = (): number => {
+    if (bitPos + width > totalBits) return EOI; // ran off the end: as geotiff.js, an implicit end of information
+    const at = bitPos >> 3;
+    const word = ((input[at] ?? 0) << 16) | ((input[at + 1] ?? 0) << 8) | (input[at + 2] ?? 0);
+    bitPos += width;
+    return (word >> (24 - ((bitPos - width) & 7) - width)) & ((1 << width) - 1);
+  };
+  const emit = (code: number) => {
+    const len = length[code]!;
+    if (outLen + len > limit)
+      throw new Error(`an LZW block expands past its ${limit} bytes (decompression bomb or corrupt data)`);
+    let c = code;
+    for (let i = len - 1; i >= 0; i--) {
+      out[outLen + i] = suffix[c]!;
+      c = prefix[c]!;
+    }
+    outLen += len;
+  };
+  const add = (p: number, ch: number) => {
+    if (next >= 4096) return;
+    prefix[next] = p;
+    suffix[next] = ch;
+    length[next] = length[p]! + 1;
+    first[next] = first[p]!;
+    next++;
+  };
+  let old = -1;
+  for (;;) {
+    let code = read();
+    if (code === EOI) break;
+    if (code === CLEAR) {
+      next = 258;
+      width = 9;
+      do code = read();
+      while (code === CLEAR);
+      if (code === EOI) break;
+      if (code > 255) throw new Error(`corrupt LZW data (code ${code} after a clear code)`);
+      emit(code);
+      old = code;
+    } else if (old < 0) {
+      if (code > 255) throw new Error(`corrupt LZW data (code ${code} with no previous code)`);
+      emit(code);
+      old = code;
+    } else if (code < next) {
+      emit(code);
+      add(old, first[code]!);
+      old = code;
+    } else if (code === next) {
+      add(old, first[old]!);
+      emit(code);
+      old = code;
+    } else throw new Error(`corrupt LZW data (code ${code} past the table's ${next})`);
+    // early change, as libtiff (and geotiff.js): one code earlier than the table needs
+    if (next + 1 >= 1 << width) {
+      if (width < 12) width++;
+      else old = -1; // a full table without a clear code: as geotiff.js, start over
+    }
+  }
+  return out.subarray(0, outLen);
+}
+
+class CappedLzwDecoder extends BaseDecoder {
+  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+    const limit = blockLimit(this.parameters as Parameters<typeof blockLimit>[0]);
+    const out = lzwDecode(new Uint8Array(buffer), Math.max(1, limit));
+    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+  }
+}
+addDecoder(5, async () => CappedLzwDecoder);
