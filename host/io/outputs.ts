@@ -94,8 +94,8 @@ export function checkNotInput(finalPath: string, inputs: string[]): void {
 // Temporaries of every live OutputSet, removed when the process exits (a second Ctrl-C quits at once).
 const live = new Set<OutputSet>();
 let exitHook = false;
-function watchExit(set: OutputSet): void {
-  live.add(set);
+function watchExit(set?: OutputSet): void {
+  if (set) live.add(set);
   if (exitHook) return;
   exitHook = true;
   process.on('exit', () => {
@@ -302,6 +302,7 @@ export function lockOutputFolder(dir: string, command: string): () => void {
     }
   }
   held.set(key, { count: 1, made: made ? resolve(made) : undefined });
+  watchExit(); // a process that quits at once still gives the folder back
   return () => release(key);
 }
 
