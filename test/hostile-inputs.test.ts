@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeHostileCases, type HostileCase } from './hostile-cases.js';
@@ -18,7 +18,8 @@ const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli
 const CPU_LIMIT_S = 10;
 const WALL_LIMIT_MS = 30_000;
 const RSS_LIMIT_KB = 1024 * 1024; // 1 GiB
-const PARALLEL = 4; // mostly start-up bound: four at a time keep 2 cores busy without starving them
+// one runner per core: start-up is CPU work, and the rest of the suite runs beside this file
+const PARALLEL = Math.max(2, availableParallelism());
 
 interface Outcome {
   code: number | null;
