@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { loadManifest, paramsFromEnv, type AlgorithmSpec, type ParamSpec } from './toolbox/manifest.js';
 import { execute } from './toolbox/execute.js';
 import { jsonFeedback, jsonLine, terminalFeedback, type RenderedFeedback } from './toolbox/render.js';
-import { exitCodeOf, DpmError, CanceledError } from './core/errors.js';
+import { asUserError, exitCodeOf, DpmError, CanceledError, MAX_ERROR_CHARS, shortText } from './core/errors.js';
 import { extraCommands } from './commands.js';
 
 function optionFor(p: ParamSpec) {
@@ -11,6 +11,7 @@ function optionFor(p: ParamSpec) {
   const numeric = (p.type === 'number' || p.type === 'integer') && !p.multiple;
   const type = p.type === 'boolean' ? 'boolean' : numeric ? 'number' : 'string';
   const choices = p.type === 'enum' ? [...(p.options ?? []), ...Object.keys(p.aliases ?? {})] : undefined;
+  const isPath = p.type === 'raster' || p.type === 'vector' || p.type === 'file' || p.type === 'folder';
   const range = p.min !== undefined || p.max !== undefined ? ` [${p.min ?? ''}..${p.max ?? ''}]` : '';
   // checked by resolveParams (one message for the CLI and the worker), but shown here so --help tells what must be given
   const required = !p.optional && p.default === undefined ? ' (required)' : '';
@@ -19,7 +20,11 @@ function optionFor(p: ParamSpec) {
       p.description +
       range +
       (p.env ? ` (env ${p.env})` : '') +
-      (p.multiple && !/comma|repeat the flag/i.test(p.description) ? ' (comma-separated list)' : '') +
+      (p.multiple && !/comma|repeat the flag/i.test(p.description)
+        ? isPath
+          ? ' (several: repeat the flag or list them after it; paths are taken verbatim, commas included)'
+          : ' (comma-separated list)'
+        : '') +
       required,
     // --out, --output and --out-dir name the outputs of different commands: accept --out for --output and back;
     // dpm2 reads its pair stack with --stack where the other commands say --coherence
@@ -54,7 +59,7 @@ async function runAlgorithm(spec: AlgorithmSpec, argv: Record<string, unknown>):
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   try {
-    const outputs = await execute(spec.id, raw, fb);
+    const outputs = await execute(spec.id, raw, fb, { overwrite: Boolean(argv.overwrite) });
     fb.close();
     if (json) jsonLine({ type: 'result', outputs });
     else {
@@ -66,16 +71,17 @@ async function runAlgorithm(spec: AlgorithmSpec, argv: Record<string, unknown>):
   } catch (err) {
     fb.close();
     reportError(err, json);
-    process.exitCode = exitCodeOf(err);
+    process.exitCode = exitCodeOf(asUserError(err));
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
 }
 
-export function reportError(err: unknown, json: boolean): void {
+export function reportError(thrown: unknown, json: boolean): void {
+  const err = asUserError(thrown);
   const known = err instanceof DpmError || err instanceof CanceledError;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = shortText(err instanceof Error ? err.message : err, MAX_ERROR_CHARS);
   if (json) jsonLine({ type: 'error', message, ...(err instanceof CanceledError ? { canceled: true } : {}) });
   else process.stderr.write(`dpm: ${message}\n`);
   if (!known && err instanceof Error && process.env.DPM_DEBUG) process.stderr.write(`${err.stack}\n`);
@@ -91,6 +97,11 @@ export function buildCli(args: string[]): Argv {
       global: true,
     })
     .option('verbose', { type: 'boolean', describe: 'show debug log lines', global: true })
+    .option('overwrite', {
+      type: 'boolean',
+      describe: 'replace existing outputs (without it an existing output is an error; inputs are never replaced)',
+      global: true,
+    })
     .strict()
     .demandCommand(1, 'name a command (dpm --help lists them)')
     .recommendCommands()

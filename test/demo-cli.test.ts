@@ -7,25 +7,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../host/paths.js';
 
-test('dpm demo (small scene) runs, reports RNN vs CCD and says how to open the outputs in QGIS', () => {
+test('dpm demo (small scene) runs, reports RNN vs CCD and says how to open the outputs in QGIS; re-running works', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dpm-demo-'));
   try {
-    const r = spawnSync(
-      process.execPath,
-      [
-        join(packageRoot, 'dist', 'host', 'cli.js'),
-        'demo',
-        '--out-dir',
-        dir,
-        '--width',
-        '240',
-        '--height',
-        '120',
-        '--dates',
-        '10',
-      ],
-      { encoding: 'utf8', env: { ...process.env, DPM_DEVICE: 'software' } },
-    );
+    const demo = () =>
+      spawnSync(
+        process.execPath,
+        [
+          join(packageRoot, 'dist', 'host', 'cli.js'),
+          'demo',
+          '--out-dir',
+          dir,
+          '--width',
+          '240',
+          '--height',
+          '120',
+          '--dates',
+          '10',
+        ],
+        { encoding: 'utf8', env: { ...process.env, DPM_DEVICE: 'software' } },
+      );
+    const r = demo();
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /RNN PR AUC \d\.\d{3} vs CCD \d\.\d{3}/);
     assert.match(r.stderr, /In QGIS: Layer ▸ Add Layer/);
@@ -39,6 +41,11 @@ test('dpm demo (small scene) runs, reports RNN vs CCD and says how to open the o
     ]) {
       assert.ok(existsSync(join(dir, f)), `${f} written`);
     }
+    // `npm run demo` again: the demo's own folder is updated in place (no --overwrite), finished stages reused
+    const again = demo();
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stderr, /reusing the simulated scene/);
+    assert.match(again.stderr, /reusing the finished stage/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -47,7 +47,7 @@ test('evaluate: report, JSON, plots and truth raster; numbers equal the metric f
   const r = await execute(
     'evaluate',
     {
-      score: `${s.good},${s.poor}`,
+      score: [s.good, s.poor],
       names: 'RNN,CCD',
       truth: s.truth,
       'damage-field': 'grade',
@@ -191,7 +191,7 @@ test('bad inputs: one DpmError each and no partial outputs', async () => {
   await rejectsCleanly({ ...base, 'truth-raster': s.good }, /exactly one of --truth/, s.out);
   const small = join(s.dir, 'small.tif');
   await writeGeoTiff(small, raster([1, 2], { geoTransform: UTM_GT, epsg: 32633 }, 2, 1));
-  await rejectsCleanly({ ...base, score: `${s.good},${small}` }, /small\.tif: 2×1 pixels/, s.out);
+  await rejectsCleanly({ ...base, score: [s.good, small] }, /small\.tif: 2×1 pixels/, s.out);
   await rejectsCleanly({ ...base, names: 'a,b' }, /--names gives 2 names for 1 score/, s.out);
   await rejectsCleanly({ ...base, 'truth-raster': undefined, truth: undefined }, /exactly one of --truth/, s.out);
   // a truth mask that calls every pixel damaged → degenerate

@@ -82,13 +82,18 @@ test('resolveParams converts, fills defaults and rejects bad values with the par
       { name: 'flag', type: 'boolean', description: 'f', optional: true },
     ],
   };
-  assert.deepEqual(resolveParams(spec, { files: 'x.tif,y.tif', mode: 1, flag: 'true' }), {
+  assert.deepEqual(resolveParams(spec, { files: ['x.tif', 'y.tif'], mode: 1, flag: 'true' }), {
     epochs: 20,
     lr: 5e-4,
     mode: 'b',
     files: ['x.tif', 'y.tif'],
     flag: true,
   });
+  // paths are verbatim: a ',' or ';' is part of the name (repeat the flag or send a JSON list for several)
+  assert.deepEqual(resolveParams(spec, { files: ['a,b.tif', 'c;d.tif'] }).files, ['a,b.tif', 'c;d.tif']);
+  assert.deepEqual(resolveParams(spec, { files: 'x.tif,y.tif' }).files, ['x.tif,y.tif']);
+  assert.throws(() => resolveParams(spec, { files: ['a\u0000b'] }), /NUL byte/);
+  assert.throws(() => resolveParams(spec, { files: [{ x: 1 }] }), /must be a text value, got \{"x":1\}/);
   assert.throws(
     () => resolveParams(spec, {}),
     (e: Error) => e instanceof DpmError && /--files/.test(e.message),

@@ -73,7 +73,8 @@ test('HyP3: a renamed product takes its pair from the .txt granules; without the
 
 test('HyP3: products on different grids are refused naming both grids, or cropped to their intersection on request', async () => {
   const dir = join(root, 'grids');
-  const shifted = Float32Array.from({ length: 30 }, (_, k) => k); // 6×5, value = row·6 + column
+  // 6×5, value = (row·6 + column)/100: coherence in [0, 1], and each pixel tells where it came from
+  const shifted = Float32Array.from({ length: 30 }, (_, k) => k / 100);
   await hyp3Folder(dir, gammaName('20190101', '20190113'), oneBand(6, 5, 0.1));
   await hyp3Folder(dir, gammaName('20190113', '20190125'), oneBand(6, 5, shifted, [500160, 80, 0, 3999920, 0, -80]));
   await rejects(
@@ -84,7 +85,11 @@ test('HyP3: products on different grids are refused naming both grids, or croppe
   const s = await readCoherenceStack(dir, { align: true });
   assert.deepEqual([s.width, s.height], [4, 4]);
   assert.deepEqual(s.georef.geoTransform, [500160, 80, 0, 3999920, 0, -80]);
-  assert.deepEqual(Array.from(s.bands[1] ?? []).slice(0, 5), [0, 1, 2, 3, 6], 'the shifted file from its corner');
+  assert.deepEqual(
+    Array.from(s.bands[1] ?? []).slice(0, 5),
+    [0, 1, 2, 3, 6].map((k) => Math.fround(k / 100)),
+    'the shifted file from its corner',
+  );
   assert.ok(s.bands[0]?.every((v) => v === Math.fround(0.1)));
   await hyp3Folder(dir, gammaName('20190125', '20190206'), oneBand(6, 5, 0.3, [500040.5, 80, 0, 4000000, 0, -80]));
   await rejects(readCoherenceStack(dir, { align: true }), /cannot be aligned without resampling/);

@@ -90,7 +90,7 @@ test('folder network (HyP3 names with times, product subfolders, long pairs) →
   ];
   for (const [k, [a, b]] of pairs.entries()) {
     const name = `S1AA_${a}T111554_${b}T111602_VVP012_INT80_G_ueF_5BF1`;
-    await dated(join(d, name, `${name}_corr.tif`), k + 1);
+    await dated(join(d, name, `${name}_corr.tif`), (k + 1) / 10); // coherence in [0, 1]: 0.1 … 0.5 mark the files
     await dated(join(d, name, `${name}_amp.tif`), 99);
   }
   await dated(join(d, 'dem.tif'), 500);
@@ -99,7 +99,7 @@ test('folder network (HyP3 names with times, product subfolders, long pairs) →
   assert.deepEqual(s.descriptions, ['20200101_20200113', '20200113_20200125', '20200125_20200206']);
   assert.deepEqual(
     s.bands.map((b) => b[0]),
-    [1, 2, 3],
+    [0.1, 0.2, 0.3].map(Math.fround),
   ); // the corr files, not amp (99) or dem (500)
   assert.ok(fb.logs.some((l) => l.message.includes('dem.tif') && l.message.includes('skipped')));
   const all = await readPairStack(d);

@@ -213,11 +213,13 @@ test('stdin redirected from a file: EOF after the request is not a cancel', asyn
 });
 
 test('parseRequest: every malformed request is one DpmError that says what is expected', () => {
-  assert.deepEqual(parseRequest('{"algorithm":"x"}'), { algorithm: 'x', parameters: {} });
-  assert.deepEqual(parseRequest(`{"protocol":${PROTOCOL_VERSION},"algorithm":"x","parameters":{"a":1}}`), {
-    algorithm: 'x',
-    parameters: { a: 1 },
-  });
+  assert.deepEqual(parseRequest('{"algorithm":"x"}'), { algorithm: 'x', parameters: {}, overwrite: false });
+  assert.deepEqual(
+    parseRequest(`{"protocol":${PROTOCOL_VERSION},"algorithm":"x","parameters":{"a":1},"overwrite":true}`),
+    { algorithm: 'x', parameters: { a: 1 }, overwrite: true },
+  );
+  assert.throws(() => parseRequest('{"algorithm":"x","overwrite":"yes"}'), /"overwrite" must be true or false/);
+  assert.throws(() => parseRequest(`{"algorithm":"${'x'.repeat(5 * 2 ** 20)}"}`), /request line is \d+ characters/);
   assert.throws(() => parseRequest('nope'), /not valid JSON.*expected \{"algorithm"/);
   assert.throws(() => parseRequest('[1]'), /must be a JSON object/);
   assert.throws(() => parseRequest('{"parameters":{}}'), /no "algorithm"/);

@@ -125,7 +125,10 @@ export async function buildingDamage(o: BuildingOptions, fb: Feedback = silentFe
     throw new DpmError(`footprints ${o.footprints}: no feature has the damage field '${o.damageField}'`);
 
   const zones = footprintZones(
-    raw.features.map((f) => polygonsOf(f.geometry) ?? null),
+    raw.features.map((f) => {
+      const polys = polygonsOf(f.geometry);
+      return typeof polys === 'string' ? null : polys; // not a polygon: kept with null statistics
+    }),
     crs,
     grid.georef,
     grid.width,

@@ -46,7 +46,7 @@ export function tableMarkdown(evals: ScoreEvaluation[], meta: EvaluationMeta): s
     '',
     '## Threshold tables (pixels)',
     '',
-    ...evals.flatMap((e) => thresholdMarkdown(e.name, thresholdTable(e.curve, e.fbeta))),
+    ...thresholdMarkdown(evals.map((e) => ({ name: e.name, rows: thresholdTable(e.curve, e.fbeta) }))),
   );
   return lines.join('\n');
 }

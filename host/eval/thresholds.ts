@@ -52,17 +52,17 @@ export function thresholdTable(
 
 const f3 = (x: number | null) => (x !== null && Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 
-/** A Markdown table of the rows under a heading naming what was scored (pixels, buildings). */
-export function thresholdMarkdown(title: string, rows: ThresholdRow[]): string[] {
+/** One Markdown table of every method's rows (a Method column, so each line of the report is unique). */
+export function thresholdMarkdown(methods: { name: string; rows: ThresholdRow[] }[]): string[] {
   return [
-    `### ${title}`,
-    '',
-    '| Threshold | Flagged | Precision | Recall | F1 | F0.5 |',
-    '|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.label}${r.label.startsWith('optimum') ? ` = ${Number(r.threshold.toPrecision(4))}` : ''} | ` +
-        `${r.flagged} | ${f3(r.precision)} | ${f3(r.recall)} | ${f3(r.f1)} | ${f3(r.f05)} |`,
+    '| Method | Threshold | Flagged | Precision | Recall | F1 | F0.5 |',
+    '|---|---|---|---|---|---|---|',
+    ...methods.flatMap(({ name, rows }) =>
+      rows.map(
+        (r) =>
+          `| ${name} | ${r.label}${r.label.startsWith('optimum') ? ` = ${Number(r.threshold.toPrecision(4))}` : ''} | ` +
+          `${r.flagged} | ${f3(r.precision)} | ${f3(r.recall)} | ${f3(r.f1)} | ${f3(r.f05)} |`,
+      ),
     ),
     '',
   ];

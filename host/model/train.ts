@@ -233,7 +233,12 @@ export async function trainModel(
   feedback.progress(100);
   const final = await engine.getParams();
   if (val.length === 0)
-    feedback.log('warning', 'no validation pixels (--val-fraction 0): the best weights are the final ones');
+    // say why: a fraction of 0, or one that rounds to no pixel of a small set (it once printed 0 for a given 0.2)
+    feedback.log(
+      'warning',
+      `no validation pixels (--val-fraction ${opts.valFraction} of ${perm.length} pixels): ` +
+        'the best weights are the final ones',
+    );
   return {
     best,
     final,

@@ -19,11 +19,13 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { inflateSync } from 'node:zlib';
-import { addDecoder, BaseDecoder, fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
-import { DpmError } from '../core/errors.js';
+import { fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
+import { DpmError, shortText } from '../core/errors.js';
+import { regularFileSize } from '../io/files.js';
 import type { OutputSet } from '../io/outputs.js';
+import { checkTiffLayout } from './tiff-checks.js';
 import { type SampleType, writeTiff } from './cog.js';
+import { attrOf, childrenNamed, findDeep, parseXml } from './xml.js';
 import type { GeoTransform, Georef, Raster } from './types.js';
 
 export interface ReadOptions {
@@ -67,20 +69,15 @@ export function companionPaths(path: string): { lat: string; lon: string } {
 
 // ───────────────────────────────────────────── reading ─────────────────────────────────────────────
 
-// DEFLATE through node:zlib (native) instead of geotiff.js's pako: about 3× faster on large rasters.
-class NodeDeflateDecoder extends BaseDecoder {
-  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
-    const out = inflateSync(new Uint8Array(buffer));
-    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
-  }
-}
-addDecoder([8, 32946], async () => NodeDeflateDecoder);
-
 const MAX_SAMPLES = 2 ** 31; // pixels × bands we are willing to hold (8 GiB as float32)
+
+/** longest GDAL_METADATA we parse: GDAL writes a few KB; a hostile 0.9 MB one took 7.7 s with the old regexes */
+const MAX_METADATA_CHARS = 1 << 20;
 
 /** Reads a GeoTIFF as float32 bands, nodata → NaN, with descriptions and georeferencing. */
 export async function readRaster(path: string, opts: ReadOptions = {}): Promise<Raster> {
   let bytes: Buffer;
+  regularFileSize(path, 'raster');
   try {
     bytes = await readFile(path);
   } catch (err) {
@@ -92,7 +89,7 @@ export async function readRaster(path: string, opts: ReadOptions = {}): Promise<
     return await decodeRaster(path, bytes, opts);
   } catch (err) {
     if (err instanceof DpmError) throw err;
-    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${(err as Error).message})`);
+    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
   }
 }
 
@@ -109,13 +106,14 @@ export interface RasterInfo {
 }
 
 export async function readRasterInfo(path: string): Promise<RasterInfo> {
+  regularFileSize(path, 'raster');
   let tiff: Awaited<ReturnType<typeof fromFile>>;
   try {
     tiff = await fromFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new DpmError(
-      code ? `${path}: cannot read raster (${code})` : `${path}: not a readable GeoTIFF (${(err as Error).message})`,
+      code ? `${path}: cannot read raster (${code})` : `${path}: not a readable GeoTIFF (${shortText(err)})`,
     );
   }
   try {
@@ -126,7 +124,7 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
     const bandCount = image.getSamplesPerPixel();
     if (!(width > 0 && height > 0 && bandCount > 0))
       throw new DpmError(`${path}: empty image (${width}×${height}×${bandCount})`);
-    const md = parseGdalMetadata(fd.hasTag('GDAL_METADATA') ? String(await fd.loadValue('GDAL_METADATA')) : '');
+    const md = await readGdalMetadata(path, fd);
     const georef: Georef = {};
     const gt = readGeoTransform(image);
     if (gt) georef.geoTransform = gt;
@@ -136,7 +134,7 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
     return { width, height, bandCount, descriptions, georef, metadata: Object.fromEntries(md.dataset), source: path };
   } catch (err) {
     if (err instanceof DpmError) throw err;
-    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${(err as Error).message})`);
+    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
   } finally {
     await tiff.close();
   }
@@ -159,31 +157,19 @@ async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Pro
   if (width * height * spp > MAX_SAMPLES) throw new DpmError(`${path}: image too large (${width}×${height}×${spp})`);
   const format = image.getSampleFormat(0);
   if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
+  await checkTiffLayout(path, image, bytes.length, 4);
 
-  // A truncated file: data blocks that end past the end of the file.
   const fd = image.getFileDirectory();
-  const tiled = fd.hasTag('TileOffsets');
-  const offsets = (await fd.loadValue(tiled ? 'TileOffsets' : 'StripOffsets')) as ArrayLike<number> | undefined;
-  const counts = (await fd.loadValue(tiled ? 'TileByteCounts' : 'StripByteCounts')) as ArrayLike<number> | undefined;
-  if (!offsets || !counts || offsets.length !== counts.length) throw new DpmError(`${path}: no image data blocks`);
-  for (let i = 0; i < offsets.length; i++) {
-    if (Number(offsets[i]) + Number(counts[i]) > bytes.length) {
-      throw new DpmError(
-        `${path}: truncated (data block ${i} ends at byte ${Number(offsets[i]) + Number(counts[i])}, file has ${bytes.length})`,
-      );
-    }
-  }
-
-  const md = parseGdalMetadata(fd.hasTag('GDAL_METADATA') ? String(await fd.loadValue('GDAL_METADATA')) : '');
+  const md = await readGdalMetadata(path, fd);
   const nodata = opts.nodata ?? parseNodata(fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')) : undefined);
 
   const raw = (await image.readRasters({ interleave: false })) as unknown as ArrayLike<number>[];
-  if (raw.length !== spp) throw new Error(`decoded ${raw.length} of ${spp} bands`);
+  if (raw.length !== spp) throw new DpmError(`${path}: decoded ${raw.length} of ${spp} bands`);
   const isFloat = format === 3;
   const bands: Float32Array[] = [];
   for (const [b, src] of raw.entries()) {
     if (src.length !== width * height)
-      throw new Error(`band ${b + 1} decoded to ${src.length} values, expected ${width * height}`);
+      throw new DpmError(`${path}: band ${b + 1} decoded to ${src.length} values, expected ${width * height}`);
     const out = src instanceof Float32Array ? src : Float32Array.from(src);
     const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : isFloat ? Math.fround(nodata) : nodata;
     const scale = Number(md.band.get(b)?.scale ?? 1);
@@ -272,7 +258,8 @@ interface GdalMetadata {
   geolocation: Map<string, string>;
 }
 
-// GDAL escapes item values twice (CPLEscapeString, then the XML serialiser): we do the same both ways.
+// GDAL escapes item values twice (CPLEscapeString, then the XML serialiser): the parser undoes the second, we undo
+// the first; writing does both.
 const unescapeXml = (s: string) =>
   s
     .replace(/&lt;/g, '<')
@@ -281,24 +268,31 @@ const unescapeXml = (s: string) =>
     .replace(/&apos;/g, "'")
     .replace(/&amp;/g, '&');
 
+/** The GDAL_METADATA tag of `fd`, bounded in size and parsed. */
+async function readGdalMetadata(path: string, fd: ReturnType<GeoTIFFImage['getFileDirectory']>): Promise<GdalMetadata> {
+  if (!fd.hasTag('GDAL_METADATA')) return parseGdalMetadata('', path);
+  const text = String(await fd.loadValue('GDAL_METADATA'));
+  if (text.length > MAX_METADATA_CHARS)
+    throw new DpmError(`${path}: GDAL_METADATA tag is ${text.length} characters (at most ${MAX_METADATA_CHARS} read)`);
+  return parseGdalMetadata(text.replace(/\0+$/, ''), path);
+}
+
 /** GDAL_METADATA XML: <Item name=".." [sample="k"] [role=".."] [domain=".."]>value</Item>. */
-export function parseGdalMetadata(xml: string): GdalMetadata {
+export function parseGdalMetadata(xml: string, where = 'GDAL_METADATA'): GdalMetadata {
   const md: GdalMetadata = { dataset: new Map(), band: new Map(), geolocation: new Map() };
-  for (const m of xml.matchAll(/<Item\b([^>]*?)(?:\/>|>([\s\S]*?)<\/Item>)/g)) {
-    const attrs = new Map<string, string>();
-    for (const [, key = '', text = ''] of (m[1] ?? '').matchAll(/([A-Za-z_:]+)\s*=\s*"([^"]*)"/g)) {
-      attrs.set(key, unescapeXml(text));
-    }
-    const name = attrs.get('name');
+  if (xml.trim() === '') return md;
+  const root = findDeep(parseXml(xml, `${where}: GDAL_METADATA`), 'GDALMetadata');
+  for (const item of root ? childrenNamed(root, 'Item') : []) {
+    const name = attrOf(item, 'name');
     if (!name) continue;
-    const value = unescapeXml(unescapeXml(m[2] ?? ''));
-    const domain = attrs.get('domain') ?? '';
-    const sample = attrs.get('sample');
+    const value = unescapeXml(item.text);
+    const domain = attrOf(item, 'domain') ?? '';
+    const sample = attrOf(item, 'sample');
     if (sample !== undefined) {
       const k = Number(sample);
       if (!Number.isInteger(k) || domain !== '') continue;
       const entry = md.band.get(k) ?? {};
-      const role = attrs.get('role');
+      const role = attrOf(item, 'role');
       if (role === 'description') entry.description = value;
       else if (role === 'scale') entry.scale = value;
       else if (role === 'offset') entry.offset = value;
@@ -360,10 +354,24 @@ async function readCompanions(
   candidates.push(companionPaths(path));
   const found = candidates.find((c) => existsSync(c.lat) && existsSync(c.lon));
   if (found) ({ lat: latPath, lon: lonPath } = found);
-  else if (x && y) throw new DpmError(`${path}: its geolocation files ${x} and ${y} are missing`);
+  else if (x && y)
+    throw new DpmError(`${path}: its geolocation files ${shortText(x, 200)} and ${shortText(y, 200)} are missing`);
   if (!latPath || !lonPath) return undefined;
+  // named inside the file: untrusted (X_DATASET=/dev/zero grew memory without end; a FIFO blocked forever)
+  regularFileSize(latPath, `latitude file named by ${path}`);
+  regularFileSize(lonPath, `longitude file named by ${path}`);
+  // a path named inside the file: untrusted
+  if (resolve(latPath) === resolve(path) || resolve(lonPath) === resolve(path))
+    throw new DpmError(`${path}: its GEOLOCATION metadata names the raster itself`);
   const read = async (p: string, what: string) => {
-    const r = await readRaster(p, { companions: false });
+    let r: Raster;
+    try {
+      r = await readRaster(p, { companions: false });
+    } catch (err) {
+      // name the raster that pointed here, not only the companion (/etc/passwd alone says nothing)
+      if (err instanceof DpmError) throw new DpmError(`${path}: its ${what} file: ${err.message}`);
+      throw err;
+    }
     if (r.width !== width || r.height !== height) {
       throw new DpmError(
         `${p}: ${what} companion of ${path} is ${r.width}×${r.height}, the raster is ${width}×${height}`,

@@ -8,6 +8,7 @@
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
 import { consecutivePairs, ends } from '../core/arrays.js';
 import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
+import { checkCoherenceRange } from './range.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
@@ -301,6 +302,7 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
   });
   const { bands, georef } = await readSources(used, opts, grid);
   if (grid.crop) fb.log('info', `grids aligned: every file cropped to their ${grid.width}×${grid.height} intersection`);
+  checkCoherenceRange(bands, chain.map(pairKey), what, fb); // out-of-range values counted, reported, refused past 1 %
   const intervals = chain.map((p) => daysBetween(p.first, p.second));
   fb.log(
     'info',

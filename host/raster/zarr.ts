@@ -16,7 +16,8 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
-import { DpmError } from '../core/errors.js';
+import { DpmError, shortText } from '../core/errors.js';
+import { memoryBudget } from '../io/files.js';
 import { type Pair, type PairReader, parsePair } from './pairs.js';
 import type { GeoTransform, Georef } from './types.js';
 
@@ -183,6 +184,11 @@ export const zarrPairReader: PairReader = {
       const cube = await openCube(dir);
       const coh = findCoherence(cube, dir);
       const [n = 0, height = 0, width = 0] = coh.arr.shape;
+      // declared sizes are checked before any chunk is read: missing chunks would be filled in memory
+      if (![n, height, width].every((d) => Number.isSafeInteger(d) && d > 0))
+        throw new DpmError(`${dir}: coherence array shape [${coh.arr.shape.join(', ')}] is not a stack`);
+      if (height * width * 4 * Math.min(n, 2) > memoryBudget())
+        throw new DpmError(`${dir}: coherence array of ${n} × ${height} × ${width} is more than this machine can hold`);
       const pairs = await readPairs(cube, coh.dims[0] ?? 'pair', n, dir);
       const georef = await readGeoref(cube, coh);
       const info = { width, height, bandCount: n, georef, metadata: {}, source: dir };
@@ -323,6 +329,6 @@ async function wrap<T>(dir: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof DpmError) throw err;
-    throw new DpmError(`${dir}: unreadable Zarr datacube (${(err as Error).message})`);
+    throw new DpmError(`${dir}: unreadable Zarr datacube (${shortText(err)})`);
   }
 }

@@ -4,7 +4,8 @@
 // or impossible value is one DpmError naming the header file and the problem.
 import { dirname, isAbsolute, join, resolve, basename } from 'node:path';
 import { existsSync } from 'node:fs';
-import { DpmError } from '../core/errors.js';
+import { DpmError, shortText } from '../core/errors.js';
+import { attrOf, child, childrenNamed, findDeep, parseXml, type XmlElement } from '../raster/xml.js';
 import type { GeoTransform } from '../raster/types.js';
 
 export type DataType =
@@ -56,25 +57,19 @@ function fail(header: string, what: string): never {
 function positiveInt(header: string, name: string, v: string | undefined): number {
   const n = v === undefined ? NaN : Number(v.trim());
   if (!Number.isInteger(n) || n <= 0)
-    fail(header, `${name} must be a positive whole number, got ${v === undefined ? 'nothing' : `'${v.trim()}'`}`);
+    fail(
+      header,
+      `${name} must be a positive whole number, got ${v === undefined ? 'nothing' : `'${shortText(v.trim(), 60)}'`}`,
+    );
   return n;
 }
 
 function nonNegInt(header: string, name: string, v: string | undefined, dflt: number): number {
   if (v === undefined || v.trim() === '') return dflt;
   const n = Number(v.trim());
-  if (!Number.isInteger(n) || n < 0) fail(header, `${name} must be a whole number ≥ 0, got '${v.trim()}'`);
+  if (!Number.isInteger(n) || n < 0)
+    fail(header, `${name} must be a whole number ≥ 0, got '${shortText(v.trim(), 60)}'`);
   return n;
-}
-
-function tag(xml: string, name: string): { attrs: string; body: string } | undefined {
-  const m = new RegExp(`<${name}\\b([^>]*?)(?:/>|>([\\s\\S]*?)</${name}\\s*>)`, 'i').exec(xml);
-  return m ? { attrs: m[1] ?? '', body: m[2] ?? '' } : undefined;
-}
-
-function attr(attrs: string, name: string): string | undefined {
-  const m = new RegExp(`\\b${name}\\s*=\\s*("([^"]*)"|'([^']*)')`, 'i').exec(attrs);
-  return m ? (m[2] ?? m[3]) : undefined;
 }
 
 function unescapeXml(s: string): string {
@@ -89,7 +84,11 @@ function unescapeXml(s: string): string {
 
 function normaliseType(header: string, t: string | undefined): DataType {
   const key = Object.keys(DATA_TYPES).find((k) => k.toLowerCase() === (t ?? '').trim().toLowerCase());
-  if (!key) fail(header, `data type '${t ?? ''}' is not supported (supported: ${Object.keys(DATA_TYPES).join(', ')})`);
+  if (!key)
+    fail(
+      header,
+      `data type '${shortText(t ?? '', 60)}' is not supported (supported: ${Object.keys(DATA_TYPES).join(', ')})`,
+    );
   return key as DataType;
 }
 
@@ -110,52 +109,60 @@ export function epsgFromSrs(srs: string | undefined): number | undefined {
 function vrtDataset(text: string, h: string) {
   if (!/<VRTDataset\b/i.test(text)) fail(h, 'not a GDAL VRT (no <VRTDataset> element)');
   if (!/<\/VRTDataset\s*>/i.test(text)) fail(h, 'VRT is truncated (no closing </VRTDataset>)');
-  const ds = tag(text, 'VRTDataset')!;
-  const width = positiveInt(h, 'rasterXSize', attr(ds.attrs, 'rasterXSize'));
-  const height = positiveInt(h, 'rasterYSize', attr(ds.attrs, 'rasterYSize'));
-  const band = tag(text, 'VRTRasterBand');
+  const ds = findDeep(parseXml(text, h), 'VRTDataset');
+  if (!ds) fail(h, 'not a GDAL VRT (no <VRTDataset> element)');
+  const width = positiveInt(h, 'rasterXSize', attrOf(ds, 'rasterXSize'));
+  const height = positiveInt(h, 'rasterYSize', attrOf(ds, 'rasterYSize'));
+  const band = child(ds, 'VRTRasterBand');
   if (!band) fail(h, 'no <VRTRasterBand>');
-  return { width, height, band };
+  return { ds, width, height, band };
+}
+
+/** The VRT's GeoTransform: six finite numbers, or a DpmError when `strict` (else undefined). */
+function vrtGeoTransform(ds: XmlElement, h: string, strict: boolean): GeoTransform | undefined {
+  const gt = child(ds, 'GeoTransform');
+  if (!gt) return undefined;
+  const v = gt.text.split(',').map((x) => Number(x.trim()));
+  if (v.length === 6 && v.every((x) => Number.isFinite(x))) return v as GeoTransform;
+  if (strict) fail(h, `GeoTransform must be 6 numbers, got '${shortText(gt.text.trim(), 120)}'`);
+  return undefined;
+}
+
+/** A source file named by a VRT: relative names (or relativeToVRT="1") are resolved against the VRT's folder. */
+function sourceFile(src: XmlElement | undefined, vrtPath: string, where: string): string {
+  const name = src?.text.trim() ?? '';
+  if (!name) fail(where, 'no <SourceFilename>');
+  if (name.includes('\0')) fail(where, 'SourceFilename contains a NUL byte');
+  const relative = (attrOf(src!, 'relativeToVRT') ?? '0').trim() === '1';
+  return relative || !isAbsolute(name) ? resolve(dirname(vrtPath), name) : name;
 }
 
 /** Parses a GDAL VRT whose first band is a VRTRawRasterBand (mosaics: parseMosaicVrt). */
 export function parseVrt(text: string, vrtPath: string): RawSpec {
   const h = vrtPath;
-  const { width, height, band } = vrtDataset(text, h);
-  const sub = attr(band.attrs, 'subClass');
+  const { ds, width, height, band } = vrtDataset(text, h);
+  const sub = attrOf(band, 'subClass');
   if (sub !== 'VRTRawRasterBand') {
     fail(
       h,
       `band 1 is a ${sub ?? 'VRTSourcedRasterBand'} without sources; supported: VRTRawRasterBand (a raw binary file) or a mosaic of unresampled SimpleSource/ComplexSource entries`,
     );
   }
-  const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
-  const src = tag(band.body, 'SourceFilename');
-  const name = src ? unescapeXml(src.body) : '';
-  if (!name) fail(h, 'no <SourceFilename>');
-  const relative = (attr(src!.attrs, 'relativeToVRT') ?? '0').trim() === '1';
-  let file = relative || !isAbsolute(name) ? resolve(dirname(vrtPath), name) : name;
+  const dataType = normaliseType(h, attrOf(band, 'dataType'));
+  let file = sourceFile(child(band, 'SourceFilename'), vrtPath, h);
   // tolerate stacks moved with their headers: an absolute path that is gone, but the file is beside the VRT
-  if (!existsSync(file) && existsSync(join(dirname(vrtPath), basename(name))))
-    file = join(dirname(vrtPath), basename(name));
-  const bo = (tag(band.body, 'ByteOrder')?.body ?? 'LSB').trim().toUpperCase();
-  if (bo !== 'LSB' && bo !== 'MSB') fail(h, `ByteOrder must be LSB or MSB, got '${bo}'`);
+  if (!existsSync(file) && existsSync(join(dirname(vrtPath), basename(file))))
+    file = join(dirname(vrtPath), basename(file));
+  const bo = (child(band, 'ByteOrder')?.text ?? 'LSB').trim().toUpperCase();
+  if (bo !== 'LSB' && bo !== 'MSB') fail(h, `ByteOrder must be LSB or MSB, got '${shortText(bo, 60)}'`);
   const bytes = DATA_TYPES[dataType].bytes;
-  const imageOffset = nonNegInt(h, 'ImageOffset', tag(band.body, 'ImageOffset')?.body, 0);
-  const pixelOffset = nonNegInt(h, 'PixelOffset', tag(band.body, 'PixelOffset')?.body, bytes);
-  const lineOffset = nonNegInt(h, 'LineOffset', tag(band.body, 'LineOffset')?.body, pixelOffset * width);
+  const imageOffset = nonNegInt(h, 'ImageOffset', child(band, 'ImageOffset')?.text, 0);
+  const pixelOffset = nonNegInt(h, 'PixelOffset', child(band, 'PixelOffset')?.text, bytes);
+  const lineOffset = nonNegInt(h, 'LineOffset', child(band, 'LineOffset')?.text, pixelOffset * width);
   if (pixelOffset < bytes)
     fail(h, `PixelOffset ${pixelOffset} is smaller than one ${dataType} sample (${bytes} bytes)`);
   if (lineOffset < (width - 1) * pixelOffset + bytes)
     fail(h, `LineOffset ${lineOffset} is smaller than one line of ${width} samples`);
-  let geoTransform: GeoTransform | undefined;
-  const gt = tag(text, 'GeoTransform');
-  if (gt) {
-    const v = gt.body.split(',').map((x) => Number(x.trim()));
-    if (v.length !== 6 || v.some((x) => !Number.isFinite(x)))
-      fail(h, `GeoTransform must be 6 numbers, got '${gt.body.trim()}'`);
-    geoTransform = v as GeoTransform;
-  }
   return {
     file,
     header: h,
@@ -166,8 +173,8 @@ export function parseVrt(text: string, vrtPath: string): RawSpec {
     imageOffset,
     pixelOffset,
     lineOffset,
-    geoTransform,
-    epsg: epsgFromSrs(tag(text, 'SRS')?.body),
+    geoTransform: vrtGeoTransform(ds, h, true),
+    epsg: epsgFromSrs(child(ds, 'SRS')?.text),
   };
 }
 
@@ -188,34 +195,35 @@ export function parseIsceXml(text: string, xmlPath: string): RawSpec {
   const h = xmlPath;
   if (!/<imageFile\b/i.test(text)) fail(h, 'not an ISCE2 image header (no <imageFile> element)');
   if (!/<\/imageFile\s*>/i.test(text)) fail(h, 'ISCE2 header is truncated (no closing </imageFile>)');
+  const root = findDeep(parseXml(text, h), 'imageFile');
+  if (!root) fail(h, 'not an ISCE2 image header (no <imageFile> element)');
   // Top-level properties (outside <component>) and the coordinate components' sizes.
+  const propertyValue = (p: XmlElement) => child(p, 'value')?.text.trim() ?? '';
   const props = new Map<string, string>();
-  const top = text.replace(/<component\b[\s\S]*?<\/component\s*>/gi, '');
-  for (const [, name = '', value = ''] of top.matchAll(
-    /<property\s+name\s*=\s*["']([^"']+)["']\s*>\s*<value>([\s\S]*?)<\/value>/gi,
-  )) {
-    const k = name.trim().toLowerCase();
-    if (!props.has(k)) props.set(k, unescapeXml(value));
+  for (const p of childrenNamed(root, 'property')) {
+    const k = (attrOf(p, 'name') ?? '').trim().toLowerCase();
+    if (k && !props.has(k)) props.set(k, propertyValue(p));
   }
   const coordSize = (n: number): string | undefined => {
-    const c = new RegExp(
-      `<component\\s+name\\s*=\\s*["']coordinate${n}["']\\s*>([\\s\\S]*?)</component\\s*>`,
-      'i',
-    ).exec(text);
-    const s = c && /<property\s+name\s*=\s*["']size["']\s*>\s*<value>([\s\S]*?)<\/value>/i.exec(c[1] ?? '');
-    return s ? s[1] : undefined;
+    const c = childrenNamed(root, 'component').find((e) => attrOf(e, 'name')?.toLowerCase() === `coordinate${n}`);
+    const s = c && childrenNamed(c, 'property').find((p) => attrOf(p, 'name')?.toLowerCase() === 'size');
+    return s ? propertyValue(s) : undefined;
   };
   const width = positiveInt(h, 'width', props.get('width') ?? coordSize(1));
   const height = positiveInt(h, 'length', props.get('length') ?? coordSize(2));
   const t = (props.get('data_type') ?? '').toUpperCase();
   const dataType = ISCE_TYPES[t];
   if (!dataType)
-    fail(h, `data_type '${props.get('data_type') ?? ''}' is not supported (${Object.keys(ISCE_TYPES).join(', ')})`);
+    fail(
+      h,
+      `data_type '${shortText(props.get('data_type') ?? '', 60)}' is not supported (${Object.keys(ISCE_TYPES).join(', ')})`,
+    );
   const bo = (props.get('byte_order') ?? 'l').toLowerCase();
-  if (!/^(l|little|b|big)/.test(bo)) fail(h, `byte_order must be 'l' or 'b', got '${bo}'`);
+  if (!/^(l|little|b|big)/.test(bo)) fail(h, `byte_order must be 'l' or 'b', got '${shortText(bo, 60)}'`);
   const bands = props.has('number_bands') ? positiveInt(h, 'number_bands', props.get('number_bands')) : 1;
   const scheme = (props.get('scheme') ?? 'BIL').toUpperCase();
-  if (!['BIL', 'BIP', 'BSQ'].includes(scheme)) fail(h, `scheme must be BIL, BIP or BSQ, got '${scheme}'`);
+  if (!['BIL', 'BIP', 'BSQ'].includes(scheme))
+    fail(h, `scheme must be BIL, BIP or BSQ, got '${shortText(scheme, 60)}'`);
   const bytes = DATA_TYPES[dataType].bytes;
   // band 1 of a multi-band file: BIL = lines of band 1, band 2 …; BIP = samples interleaved; BSQ = whole bands
   const pixelOffset = scheme === 'BIP' ? bytes * bands : bytes;
@@ -258,26 +266,20 @@ export interface MosaicSpec {
  */
 export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
   const h = vrtPath;
-  const { width, height, band } = vrtDataset(text, h);
-  const dataType = normaliseType(h, attr(band.attrs, 'dataType'));
+  const { ds, width, height, band } = vrtDataset(text, h);
+  const dataType = normaliseType(h, attrOf(band, 'dataType'));
   const pieces: MosaicPiece[] = [];
-  for (const [, , body = ''] of band.body.matchAll(/<(SimpleSource|ComplexSource)\b[^>]*>([\s\S]*?)<\/\1\s*>/gi)) {
+  for (const source of childrenNamed(band, 'SimpleSource', 'ComplexSource')) {
     const where = `${h}: source ${pieces.length + 1}`;
-    if (/<(ScaleRatio|ScaleOffset|LUT|NODATA)\b/i.test(body))
+    if (['ScaleRatio', 'ScaleOffset', 'LUT', 'NODATA'].some((n) => child(source, n)))
       fail(where, 'scaling, LUTs and NODATA in a ComplexSource are not supported');
-    const src = tag(body, 'SourceFilename');
-    const name = src ? unescapeXml(src.body) : '';
-    if (!name) fail(where, 'no <SourceFilename>');
-    const relative = (attr(src!.attrs, 'relativeToVRT') ?? '0').trim() === '1';
-    const file = relative || !isAbsolute(name) ? resolve(dirname(vrtPath), name) : name;
-    const sb = tag(body, 'SourceBand')?.body.trim() ?? '1';
-    if (sb !== '1') fail(where, `SourceBand ${sb}: only band 1 of a source is supported`);
+    const file = sourceFile(child(source, 'SourceFilename'), vrtPath, where);
+    const sb = child(source, 'SourceBand')?.text.trim() ?? '1';
+    if (sb !== '1') fail(where, `SourceBand ${shortText(sb, 40)}: only band 1 of a source is supported`);
     const rect = (n: 'SrcRect' | 'DstRect') => {
-      const t = tag(body, n);
+      const t = child(source, n);
       if (!t) return undefined;
-      const [x = NaN, y = NaN, w = NaN, h = NaN] = ['xOff', 'yOff', 'xSize', 'ySize'].map((a) =>
-        Number(attr(t.attrs, a)),
-      );
+      const [x = NaN, y = NaN, w = NaN, h = NaN] = ['xOff', 'yOff', 'xSize', 'ySize'].map((a) => Number(attrOf(t, a)));
       if (![x, y, w, h].every(Number.isInteger) || x < 0 || y < 0 || w <= 0 || h <= 0) {
         fail(where, `${n} must hold whole, non-negative offsets and positive sizes`);
       }
@@ -291,11 +293,13 @@ export function parseMosaicVrt(text: string, vrtPath: string): MosaicSpec {
     pieces.push({ file, src: s, dst: d });
   }
   if (pieces.length === 0) fail(h, 'band 1 has no SimpleSource/ComplexSource and is not a VRTRawRasterBand');
-  let geoTransform: GeoTransform | undefined;
-  const gt = tag(text, 'GeoTransform');
-  if (gt) {
-    const v = gt.body.split(',').map((x) => Number(x.trim()));
-    if (v.length === 6 && v.every((x) => Number.isFinite(x))) geoTransform = v as GeoTransform;
-  }
-  return { header: h, width, height, dataType, pieces, geoTransform, epsg: epsgFromSrs(tag(text, 'SRS')?.body) };
+  const geoTransform = vrtGeoTransform(ds, h, false);
+  return { header: h, width, height, dataType, pieces, geoTransform, epsg: epsgFromSrs(child(ds, 'SRS')?.text) };
+}
+
+/** What a VRT's first band is: a raw binary band, a mosaic of sources, or neither (parseVrt's error says why). */
+export function vrtKind(text: string, vrtPath: string): 'raw' | 'mosaic' | 'other' {
+  const { band } = vrtDataset(text, vrtPath);
+  if (attrOf(band, 'subClass') === 'VRTRawRasterBand') return 'raw';
+  return childrenNamed(band, 'SimpleSource', 'ComplexSource').length > 0 ? 'mosaic' : 'other';
 }

@@ -6,18 +6,21 @@
 //     decompressed with geotiff.js's own decoders (none, deflate, LZW, PackBits …), then converted here.
 // Every reader converts to float32 (complex: interleaved re, im) or float64, checks the file is long enough when it
 // is opened, and turns any malformed or short file into one DpmError naming the file.
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { GeoTIFF, getDecoder, type GeoTIFFImage } from 'geotiff';
 import { consecutivePairs } from '../core/arrays.js';
-import { DpmError } from '../core/errors.js';
+import { DpmError, shortText } from '../core/errors.js';
 import type { GeoTransform } from '../raster/types.js';
+import { regularFileSize } from '../io/files.js';
+import { checkCompression, checkTiffLayout } from '../raster/tiff-checks.js';
 import {
   DATA_TYPES,
   parseIsceXml,
   parseMosaicVrt,
   parseVrt,
+  vrtKind,
   type DataType,
   type MosaicSpec,
   type RawSpec,
@@ -122,12 +125,9 @@ export class RawSource implements RasterSource {
   }
 
   static async open(spec: RawSpec): Promise<RawSource> {
-    let size: number;
-    try {
-      size = (await stat(spec.file)).size;
-    } catch {
+    if (!existsSync(spec.file))
       throw new DpmError(`${spec.file}: data file named by ${spec.header} does not exist or cannot be read`);
-    }
+    const size = regularFileSize(spec.file, `data file named by ${spec.header}`);
     const need =
       spec.imageOffset +
       (spec.height - 1) * spec.lineOffset +
@@ -367,6 +367,10 @@ export class TiffSource implements RasterSource {
     const predictor = Number((await fd.loadValue('Predictor')) ?? 1);
     if (predictor !== 1) fail(`TIFF predictor ${predictor} is not supported for SLC data`);
     const compression = Number((await fd.loadValue('Compression')) ?? 1);
+    checkCompression(path, compression);
+    const table = await readBlockTable(fh, fileSize, path, image.isTiled);
+    // sizes, block tables, declared size against what the file can hold (before any block is decoded)
+    await checkTiffLayout(path, image, fileSize, DATA_TYPES[dataType].bytes, table);
     let decoder: Decoder;
     try {
       decoder = (await getDecoder(compression, {
@@ -380,7 +384,6 @@ export class TiffSource implements RasterSource {
     } catch {
       return fail(`TIFF compression ${compression} is not supported`);
     }
-    const table = await readBlockTable(fh, fileSize, path, image.isTiled);
     const blocks =
       Math.ceil(image.getWidth() / image.getTileWidth()) * Math.ceil(image.getHeight() / image.getTileHeight());
     if (table.offsets.length < blocks) fail(`${table.offsets.length} strips/tiles listed, ${blocks} needed`);
@@ -434,9 +437,11 @@ export class TiffSource implements RasterSource {
       try {
         dec = await this.decoder.decode(raw.buffer.slice(raw.byteOffset, raw.byteOffset + count));
       } catch (err) {
-        return bad(`cannot decompress (${err instanceof Error ? err.message : String(err)})`);
+        return bad(`cannot decompress (${shortText(err)})`);
       }
-      if (dec.byteLength < need) bad(`decoded ${dec.byteLength} bytes, expected ${need}`);
+      // a tile decodes to exactly its size, a strip to at least its rows: anything else is not what the header says
+      if (dec.byteLength < need || (this.tiled && dec.byteLength !== need))
+        bad(`decoded ${dec.byteLength} bytes, expected ${need}`);
       view = new DataView(dec);
     }
     this.cache.set(index, view);
@@ -627,29 +632,32 @@ export class MosaicSource implements RasterSource {
 }
 
 async function openPiece(file: string, where: string): Promise<RasterSource> {
-  if (!existsSync(file)) throw new DpmError(`${where}: no such file`);
-  const src = await openRaster(file);
-  if (src instanceof MosaicSource) {
-    await src.close();
-    throw new DpmError(`${where}: a mosaic of mosaics is not supported`);
-  }
-  return src;
+  regularFileSize(file, where);
+  // a piece is opened as a plain raster (nested = true): a mosaic naming a mosaic (or itself) is refused before
+  // it is opened, so a self-referencing VRT cannot recurse
+  return openRaster(file, true);
 }
 
-/** A .vrt: a raw band (VRTRawRasterBand) or a mosaic of unresampled sources. */
-async function openVrt(text: string, path: string): Promise<RasterSource> {
-  const band = /<VRTRasterBand\b[^>]*>/i.exec(text)?.[0] ?? '';
-  if (/subClass\s*=\s*["']VRTRawRasterBand["']/i.test(band)) return RawSource.open(parseVrt(text, path));
-  if (/<(SimpleSource|ComplexSource)\b/i.test(text)) return MosaicSource.create(parseMosaicVrt(text, path));
-  return RawSource.open(parseVrt(text, path)); // its error names what is wrong
+/** A .vrt: a raw band (VRTRawRasterBand) or a mosaic of unresampled sources (not inside another mosaic). */
+async function openVrt(text: string, path: string, nested = false): Promise<RasterSource> {
+  const kind = vrtKind(text, path);
+  if (kind === 'mosaic') {
+    if (nested) throw new DpmError(`${path}: a mosaic VRT inside a mosaic VRT is not supported`);
+    return MosaicSource.create(parseMosaicVrt(text, path));
+  }
+  return RawSource.open(parseVrt(text, path)); // for 'other', its error names what is wrong
 }
 
 // ─────────────────────────────────────── opening files ───────────────────────────────────────
 
+/** largest VRT/XML header read (ISCE2 and GDAL write a few KB; a topsStack mosaic of many bursts stays < 1 MB) */
+const MAX_HEADER_BYTES = 16 * 2 ** 20;
+
 async function readHeader(path: string): Promise<string> {
+  const size = regularFileSize(path, 'header');
+  if (size > MAX_HEADER_BYTES) throw new DpmError(`${path}: header is ${size} bytes, not a VRT/XML header`);
   try {
     const buf = await readFile(path);
-    if (buf.length > 16 * 2 ** 20) throw new DpmError(`${path}: header is ${buf.length} bytes, not a VRT/XML header`);
     return buf.toString('utf8');
   } catch (err) {
     if (err instanceof DpmError) throw err;
@@ -679,19 +687,19 @@ function isTiffMagic(path: string): boolean {
  * Opens a raster: a .vrt or ISCE2 .xml header, a GeoTIFF, or a raw file with `<file>.vrt` or `<file>.xml` beside it
  * (the VRT is preferred; the XML is used when the VRT is missing or not a raw band).
  */
-export async function openRaster(path: string): Promise<RasterSource> {
+export async function openRaster(path: string, nested = false): Promise<RasterSource> {
   const p = resolve(path);
   if (!existsSync(p)) throw new DpmError(`${path}: no such file`);
   if (statSync(p).isDirectory()) throw new DpmError(`${path}: is a folder, expected a raster file`);
-  if (/\.vrt$/i.test(p)) return openVrt(await readHeader(p), p);
+  regularFileSize(p, 'raster');
+  if (/\.vrt$/i.test(p)) return openVrt(await readHeader(p), p, nested);
   if (/\.xml$/i.test(p)) return RawSource.open(parseIsceXml(await readHeader(p), p));
   if (/\.tiff?$/i.test(p) || isTiffMagic(p)) return TiffSource.open(p);
   const vrt = `${p}.vrt`,
     xml = `${p}.xml`;
   if (existsSync(vrt)) {
     const text = await readHeader(vrt);
-    const sub = /subClass\s*=\s*["']([^"']+)/i.exec(text)?.[1];
-    if (!(sub && sub !== 'VRTRawRasterBand' && existsSync(xml))) return openVrt(text, vrt);
+    if (!(vrtKind(text, vrt) !== 'raw' && existsSync(xml))) return openVrt(text, vrt, nested);
   }
   if (existsSync(xml)) return RawSource.open(parseIsceXml(await readHeader(xml), xml));
   throw new DpmError(`${path}: raw file without a header: expected ${basename(vrt)} or ${basename(xml)} beside it`);

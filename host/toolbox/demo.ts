@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Algorithm, AlgorithmParams } from './algorithm.js';
 import { stage, type Feedback } from '../core/feedback.js';
 import { invoke } from './invoke.js';
+import { ownFolder, withOutputPolicy } from '../io/outputs.js';
 import { algorithm as runAlgorithm } from './run.js';
 import { algorithm as simulateAlgorithm } from './simulate.js';
 import { DAMAGED_FRACTION, DEFAULT_CHIP, PAPER_TRAINING } from '../core/defaults.js';
@@ -20,7 +21,13 @@ interface SceneInfo {
   dates: string[];
 }
 
-async function demo(p: AlgorithmParams['demo'], fb: Feedback) {
+/** A demo folder (new, empty, or holding its scene/scene.json) is the demo's own: re-running updates it in place, no --overwrite needed. */
+function demo(p: AlgorithmParams['demo'], fb: Feedback) {
+  const ours = ownFolder(p['out-dir'], join('scene', 'scene.json'));
+  return ours ? withOutputPolicy({ overwrite: true }, () => demoRun(p, fb)) : demoRun(p, fb);
+}
+
+async function demoRun(p: AlgorithmParams['demo'], fb: Feedback) {
   const dir = resolve(p['out-dir']);
   const sceneDir = join(dir, 'scene');
   const sim = { seed: p.seed, width: p.width, height: p.height, dates: p.dates };

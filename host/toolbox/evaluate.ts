@@ -11,7 +11,7 @@ import type { Raster } from '../raster/types.js';
 import { evaluateScore, type ScoreEvaluation } from '../eval/metrics.js';
 import { evaluationPlots, reportJson, tableMarkdown, type EvaluationMeta } from '../eval/report.js';
 import { labelsFromMask } from '../eval/truth-raster.js';
-import { readTruthVector } from '../vector/read.js';
+import { readTruthVector, truthAccount } from '../vector/read.js';
 import { type ChipLayout, chipLayoutFromMetadata, formatChipSize, parseChipLayout } from '../core/chip.js';
 import { footprintGrid, labelChips, type ChipLabels } from '../vector/labels.js';
 
@@ -93,8 +93,10 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     const truth = await readTruthVector(o.truth, o.damageField, o.damagedValues);
     const fg = footprintGrid(grid.georef, grid.width, grid.height, layout, `--score ${firstScore}`);
     labels = labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
+    const account = truthAccount(truth, o.damageField);
+    fb.log(truth.skipped > 0 || truth.withoutField ? 'warning' : 'info', `truth ${o.truth}: ${account}`);
     truthName =
-      `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ` +
+      `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ${account}; ` +
       'chips without damaged footprints count as undamaged, also outside the surveyed area)';
   } else {
     fb.progress(20, 'reading the truth mask');

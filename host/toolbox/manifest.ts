@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { manifestPath } from '../paths.js';
-import { DpmError } from '../core/errors.js';
+import { DpmError, shortText } from '../core/errors.js';
 import { ALGORITHM_IDS, type AlgorithmId, type AlgorithmParams } from './params.generated.js';
 
 /** every parameter type the manifest may use (the CLI, the worker and the QGIS plugin map each one) */
@@ -124,7 +124,7 @@ export function resolveParams(spec: AlgorithmSpec, raw: Record<string, unknown>)
   const out: Record<string, unknown> = {};
   const known = new Set(spec.parameters.map((p) => p.name));
   for (const key of Object.keys(raw)) {
-    if (!known.has(key)) throw new DpmError(`${spec.id}: unknown parameter '${key}'`);
+    if (!known.has(key)) throw new DpmError(`${spec.id}: unknown parameter '${shortText(key, 80)}'`);
   }
   for (const p of spec.parameters) {
     let v = raw[p.name];
@@ -133,7 +133,9 @@ export function resolveParams(spec: AlgorithmSpec, raw: Record<string, unknown>)
       else if (p.optional) continue;
       else throw new DpmError(`${spec.id}: missing required parameter --${p.name} (${p.description})`);
     }
-    out[p.name] = p.multiple ? toList(v).map((x) => convert(spec.id, p, x)) : convert(spec.id, p, v);
+    out[p.name] = p.multiple
+      ? toList(v, PATH_TYPES.has(p.type)).map((x) => convert(spec.id, p, x))
+      : convert(spec.id, p, v);
   }
   checkDestinations(spec, out);
   return out;
@@ -165,8 +167,16 @@ function checkDestinations(spec: AlgorithmSpec, values: Record<string, unknown>)
   }
 }
 
-function toList(v: unknown): unknown[] {
-  if (Array.isArray(v)) return v.flatMap(toList);
+/** Parameter types whose values are paths: taken verbatim (a path may hold ',' or ';'), never split. */
+const PATH_TYPES = new Set<ParamType>(['raster', 'vector', 'file', 'folder']);
+
+/**
+ * A list parameter's values. Paths are verbatim: one per element of a JSON array or per repeated CLI flag. Other
+ * lists (numbers, names) may also be given as one ','/';'-separated string.
+ */
+function toList(v: unknown, verbatim: boolean): unknown[] {
+  if (Array.isArray(v)) return v.flatMap((x) => toList(x, verbatim));
+  if (typeof v === 'string' && verbatim) return v === '' ? [] : [v];
   if (typeof v === 'string')
     return v
       .split(/[,;]/)
@@ -183,7 +193,7 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
       const n = typeof v === 'number' ? v : Number(String(v).trim());
       // the CLI parser turns a non-numeric word into NaN before it gets here: the word itself is gone
       if (!Number.isFinite(n))
-        throw new DpmError(`${where} must be a number${Number.isNaN(v) ? '' : `, got '${String(v)}'`}`);
+        throw new DpmError(`${where} must be a number${Number.isNaN(v) ? '' : `, got '${shortText(v, 80)}'`}`);
       if (p.type === 'integer' && !Number.isInteger(n)) throw new DpmError(`${where} must be a whole number, got ${n}`);
       if (p.min !== undefined && n < p.min) throw new DpmError(`${where} must be ≥ ${p.min}, got ${n}`);
       if (p.max !== undefined && n > p.max) throw new DpmError(`${where} must be ≤ ${p.max}, got ${n}`);
@@ -193,14 +203,14 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
       if (typeof v === 'boolean') return v;
       if (/^(true|1|yes)$/i.test(String(v))) return true;
       if (/^(false|0|no)$/i.test(String(v))) return false;
-      throw new DpmError(`${where} must be true or false, got '${String(v)}'`);
+      throw new DpmError(`${where} must be true or false, got '${shortText(v, 80)}'`);
     case 'enum': {
       const s = String(v);
       // QGIS sends enum values as indices
       const byIndex = typeof v === 'number' ? p.options?.[v] : undefined;
       const choice = byIndex ?? p.aliases?.[s] ?? s;
       if (!p.options?.includes(choice))
-        throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${s}'`);
+        throw new DpmError(`${where} must be one of ${p.options?.join(', ')}, got '${shortText(s, 80)}'`);
       return choice;
     }
     case 'date': {
@@ -210,7 +220,12 @@ function convert(alg: string, p: ParamSpec, v: unknown): unknown {
       if (!m) throw new DpmError(`${where} must be a date YYYYMMDD (or YYYY-MM-DD), got '${s}'`);
       return `${m[1]}${m[2]}${m[3]}`;
     }
-    default:
-      return String(v);
+    default: {
+      if (typeof v === 'object' && v !== null)
+        throw new DpmError(`${where} must be a text value, got ${shortText(v, 80)}`);
+      const s = String(v);
+      if (s.includes('\0')) throw new DpmError(`${where}: ${JSON.stringify(shortText(s, 80))} contains a NUL byte`);
+      return s;
+    }
   }
 }

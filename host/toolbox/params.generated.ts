@@ -145,7 +145,7 @@ export interface DemoInput {
 
 /** coherence: Coherence stack from SLCs */
 export interface CoherenceParams {
-  /** stack folder (ISCE2 YYYYMMDD/YYYYMMDD.slc.full, merged/SLC, or dated files), or a comma list of SLC files (.slc.full/.slc with .vrt or .xml beside it, .vrt, .xml, complex .tif/.tiff) whose names carry YYYYMMDD */
+  /** stack folder (ISCE2 YYYYMMDD/YYYYMMDD.slc.full, merged/SLC, or dated files), or several SLC files (repeat the flag) (.slc.full/.slc with .vrt or .xml beside it, .vrt, .xml, complex .tif/.tiff) whose names carry YYYYMMDD */
   readonly 'slc': string[];
   /** coherence stack GeoTIFF to write */
   readonly 'out': string;
@@ -168,7 +168,7 @@ export interface CoherenceParams {
 }
 
 export interface CoherenceInput {
-  /** stack folder (ISCE2 YYYYMMDD/YYYYMMDD.slc.full, merged/SLC, or dated files), or a comma list of SLC files (.slc.full/.slc with .vrt or .xml beside it, .vrt, .xml, complex .tif/.tiff) whose names carry YYYYMMDD */
+  /** stack folder (ISCE2 YYYYMMDD/YYYYMMDD.slc.full, merged/SLC, or dated files), or several SLC files (repeat the flag) (.slc.full/.slc with .vrt or .xml beside it, .vrt, .xml, complex .tif/.tiff) whose names carry YYYYMMDD */
   readonly 'slc': string[] | string;
   /** coherence stack GeoTIFF to write */
   readonly 'out': string;
@@ -227,7 +227,7 @@ export interface SimulateInput {
 
 /** train: Train the coherence forecaster */
 export interface TrainParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or several of them (repeat the flag) */
   readonly 'coherence': string[];
   /** model file to write (best validation weights); the final weights go to <out>.final.safetensors */
   readonly 'out': string;
@@ -272,7 +272,7 @@ export interface TrainParams {
 }
 
 export interface TrainInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or several of them (repeat the flag) */
   readonly 'coherence': string[] | string;
   /** model file to write (best validation weights); the final weights go to <out>.final.safetensors */
   readonly 'out': string;
@@ -318,7 +318,7 @@ export interface TrainInput {
 
 /** forecast: Forecast coherence and z-score (damage proxy map) */
 export interface ForecastParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or several of them (repeat the flag) */
   readonly 'coherence': string[];
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
@@ -343,7 +343,7 @@ export interface ForecastParams {
 }
 
 export interface ForecastInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or several of them (repeat the flag) */
   readonly 'coherence': string[] | string;
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
@@ -369,7 +369,7 @@ export interface ForecastInput {
 
 /** baseline-ccd: Baseline: CCD coherence loss (DPM1) */
 export interface BaselineCcdParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[];
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -384,7 +384,7 @@ export interface BaselineCcdParams {
 }
 
 export interface BaselineCcdInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[] | string;
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -400,7 +400,7 @@ export interface BaselineCcdInput {
 
 /** baseline-nd: Baseline: normalised coherence difference */
 export interface BaselineNdParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[];
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -415,7 +415,7 @@ export interface BaselineNdParams {
 }
 
 export interface BaselineNdInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[] | string;
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -431,7 +431,7 @@ export interface BaselineNdInput {
 
 /** baseline-zscore: Baseline: multi-temporal coherence z-score */
 export interface BaselineZscoreParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[];
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -448,7 +448,7 @@ export interface BaselineZscoreParams {
 }
 
 export interface BaselineZscoreInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[] | string;
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -466,7 +466,7 @@ export interface BaselineZscoreInput {
 
 /** baseline-percentile: Baseline: percentile rank of the co-event coherence */
 export interface BaselinePercentileParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[];
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -481,7 +481,7 @@ export interface BaselinePercentileParams {
 }
 
 export interface BaselinePercentileInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'coherence': string[] | string;
   /** number of pre-event bands (band N+1 is the co-event pair); default: the last band is the co-event pair */
   readonly 'pre-event-bands'?: number;
@@ -497,7 +497,7 @@ export interface BaselinePercentileInput {
 
 /** inspect: Inspect pixels: coherence history and forecasts */
 export interface InspectParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or several of them (repeat the flag) */
   readonly 'coherence': string[];
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
@@ -524,7 +524,7 @@ export interface InspectParams {
 }
 
 export interface InspectInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or several of them (repeat the flag) */
   readonly 'coherence': string[] | string;
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
@@ -567,7 +567,7 @@ export interface ExportModelInput {
 
 /** evaluate: Evaluate damage proxies (PR curves, F-beta) */
 export interface EvaluateParams {
-  /** damage proxy rasters on one grid (band 1; higher = more likely damaged), e.g. zscore.tif,ccd.tif */
+  /** damage proxy rasters on one grid (band 1; higher = more likely damaged), e.g. --score zscore.tif --score ccd.tif */
   readonly 'score': string[];
   /** labels of the methods, one per score raster (default: the file names) */
   readonly 'names'?: string[];
@@ -592,7 +592,7 @@ export interface EvaluateParams {
 }
 
 export interface EvaluateInput {
-  /** damage proxy rasters on one grid (band 1; higher = more likely damaged), e.g. zscore.tif,ccd.tif */
+  /** damage proxy rasters on one grid (band 1; higher = more likely damaged), e.g. --score zscore.tif --score ccd.tif */
   readonly 'score': string[] | string;
   /** labels of the methods, one per score raster (default: the file names) */
   readonly 'names'?: string[] | string;
@@ -712,7 +712,7 @@ export interface BuildingsInput {
 
 /** dpm2: DPM2-style temporal decorrelation index */
 export interface Dpm2Params {
-  /** pair stack: multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** pair stack: multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'stack': string[];
   /** event date YYYYMMDD (or YYYY-MM-DD) */
   readonly 'event-date': string;
@@ -733,7 +733,7 @@ export interface Dpm2Params {
 }
 
 export interface Dpm2Input {
-  /** pair stack: multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or a comma list of single-pair files */
+  /** pair stack: multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder, or single-pair files (repeat the flag) */
   readonly 'stack': string[] | string;
   /** event date YYYYMMDD (or YYYY-MM-DD) */
   readonly 'event-date': string;

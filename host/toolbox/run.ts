@@ -14,7 +14,7 @@
 //
 // Re-running into the same folder reuses every stage whose inputs and settings are unchanged (run-state.json);
 // --force recomputes everything. An interrupted training resumes from its checkpoint.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Algorithm, AlgorithmParams, Outputs } from './algorithm.js';
@@ -30,7 +30,7 @@ import { DAMAGE_Z, DAMAGE_Z_SOURCE, type Preset, PRESETS } from '../core/default
 import { packageVersion } from '../paths.js';
 import { loadModel } from '../model/safetensors.js';
 import { DpmError } from '../core/errors.js';
-import { withOutputs } from '../io/outputs.js';
+import { ownFolder, withOutputPolicy, withOutputs } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
 import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { geocode, type GeocodeTarget } from '../raster/geocode.js';
@@ -110,17 +110,47 @@ class Stages {
   }
 }
 
-/** Identity of an input file for stage keys: path, size and modification time. */
-function fileId(path: string): unknown {
-  try {
-    const s = statSync(path);
-    return [resolve(path), s.size, s.mtimeMs];
-  } catch {
-    return [resolve(path)];
-  }
+/** most files a stage key lists under one input folder (an SLC stack has a few per date) */
+const MAX_KEY_FILES = 100_000;
+
+/**
+ * Identity of an input for stage keys: path, size and modification time of the file, or of every file under a folder
+ * (an SLC rewritten in place changes its own mtime, not its folder's). Links are followed, hidden files skipped.
+ */
+export function fileId(path: string): unknown {
+  const root = resolve(path);
+  const files: [string, number, number][] = [];
+  const walk = (p: string, depth: number) => {
+    let s: ReturnType<typeof statSync>;
+    try {
+      s = statSync(p);
+    } catch {
+      files.push([relative(root, p), -1, -1]);
+      return;
+    }
+    if (s.isDirectory()) {
+      if (depth > 8) return;
+      for (const e of readdirSync(p).sort()) {
+        if (e.startsWith('.')) continue;
+        if (files.length >= MAX_KEY_FILES) throw new DpmError(`${path}: more than ${MAX_KEY_FILES} files under it`);
+        walk(join(p, e), depth + 1);
+      }
+    } else files.push([relative(root, p), s.size, s.mtimeMs]);
+  };
+  walk(root, 0);
+  return [root, files];
 }
 
-export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Promise<Outputs> {
+/**
+ * A run folder is the run's own (new, empty, or marked by run-state.json): a stage that recomputes replaces the files an earlier
+ * run wrote there (other existing files still need --overwrite, as in every command).
+ */
+export function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Promise<Outputs> {
+  const ours = ownFolder(p['out-dir'], 'run-state.json');
+  return ours ? withOutputPolicy({ overwrite: true }, () => runStages(p, fb)) : runStages(p, fb);
+}
+
+async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outputs> {
   const dir = resolve(p['out-dir']);
   const { slc, coherence, chip, device, threads, backend, nodata, threshold } = p;
   const input = slc ? { slc } : coherence ? { coherence } : undefined;

@@ -12,7 +12,8 @@ import { loadManifest, paramsFromEnv } from './manifest.js';
 import { jsonFeedback, jsonLine } from './render.js';
 import type { Feedback } from '../core/feedback.js';
 import type { Outputs } from './algorithm.js';
-import { CanceledError, DpmError, exitCodeOf } from '../core/errors.js';
+import { asUserError, CanceledError, DpmError, exitCodeOf, MAX_ERROR_CHARS, shortText } from '../core/errors.js';
+import type { RunOptions } from './invoke.js';
 
 /** Bumped when a message changes meaning; the QGIS plugin checks it against `dpm worker --describe`. */
 export const PROTOCOL_VERSION = 1;
@@ -35,6 +36,8 @@ const REASONS: Record<number, string> = {
   [CANCEL_STDOUT_CLOSED]: 'stdout closed (the host has gone away)',
 };
 
+const MAX_LINE_CHARS = 4 * 2 ** 20;
+
 // The stdin reader (CommonJS, run by worker_threads with eval). It posts the first line as the request and
 // raises flags[0] on a cancel line or on EOF.
 const READER = String.raw`
@@ -45,6 +48,7 @@ const tty = require('node:tty');
 const flags = new Int32Array(workerData.sab);
 let pending = '';
 let haveRequest = false;
+let skipping = false;
 function raise(reason) {
   if (Atomics.compareExchange(flags, 0, 0, reason) === 0) parentPort.postMessage({ kind: 'cancel', reason });
 }
@@ -62,6 +66,19 @@ function onLine(line) {
 }
 function onData(chunk) {
   pending += chunk;
+  if (pending.length > ${MAX_LINE_CHARS} && pending.indexOf('\n') < 0) {
+    // an endless line: hand over what fits (parseRequest refuses it by size) and drop the rest
+    if (!haveRequest) { haveRequest = true; parentPort.postMessage({ kind: 'request', line: pending.slice(0, ${MAX_LINE_CHARS} + 1) }); }
+    pending = '';
+    skipping = true;
+    return;
+  }
+  if (skipping) {
+    const nl = pending.indexOf('\n');
+    if (nl < 0) { pending = ''; return; }
+    pending = pending.slice(nl + 1);
+    skipping = false;
+  }
   let i;
   while ((i = pending.indexOf('\n')) >= 0) {
     const line = pending.slice(0, i);
@@ -113,23 +130,32 @@ type ReaderMessage =
 export interface WorkerRequest {
   algorithm: string;
   parameters: Record<string, unknown>;
+  /** replace existing outputs (the host asked the user, as QGIS does) */
+  overwrite: boolean;
 }
+
+/** longest request line read (a 200 MB line once took 229 s and 2.3 GB); a real one is a few KB */
+export const MAX_REQUEST_CHARS = MAX_LINE_CHARS;
 
 /** Checks the request line; every problem is one DpmError that says what a valid request looks like. */
 export function parseRequest(line: string): WorkerRequest {
   const shape = 'expected {"algorithm": "<id>", "parameters": {...}}';
+  if (line.length > MAX_REQUEST_CHARS)
+    throw new DpmError(
+      `worker: the request line is ${line.length} characters (at most ${MAX_REQUEST_CHARS}); ${shape}`,
+    );
   let obj: unknown;
   try {
     obj = JSON.parse(line);
   } catch (err) {
-    throw new DpmError(`worker: the request is not valid JSON (${(err as Error).message}); ${shape}`);
+    throw new DpmError(`worker: the request is not valid JSON (${shortText(err, 120)}); ${shape}`);
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
     throw new DpmError(`worker: the request must be a JSON object; ${shape}`);
   const r = obj as Record<string, unknown>;
   if (r.protocol !== undefined && r.protocol !== PROTOCOL_VERSION) {
     throw new DpmError(
-      `worker: protocol ${String(r.protocol)} requested, this runner speaks protocol ${PROTOCOL_VERSION}`,
+      `worker: protocol ${shortText(r.protocol, 40)} requested, this runner speaks protocol ${PROTOCOL_VERSION}`,
     );
   }
   if (typeof r.algorithm !== 'string' || r.algorithm === '')
@@ -138,10 +164,17 @@ export function parseRequest(line: string): WorkerRequest {
   if (typeof parameters !== 'object' || parameters === null || Array.isArray(parameters)) {
     throw new DpmError(`worker: "parameters" must be an object of parameter name → value; ${shape}`);
   }
-  return { algorithm: r.algorithm, parameters: parameters as Record<string, unknown> };
+  if (r.overwrite !== undefined && typeof r.overwrite !== 'boolean')
+    throw new DpmError(`worker: "overwrite" must be true or false; ${shape}`);
+  return { algorithm: r.algorithm, parameters: parameters as Record<string, unknown>, overwrite: r.overwrite === true };
 }
 
-export type Runner = (id: string, params: Record<string, unknown>, feedback: Feedback) => Promise<Outputs>;
+export type Runner = (
+  id: string,
+  params: Record<string, unknown>,
+  feedback: Feedback,
+  options: RunOptions,
+) => Promise<Outputs>;
 
 /**
  * Serves one request from stdin and writes the protocol's JSON lines on stdout. Returns the exit code:
@@ -208,7 +241,8 @@ export async function serveWorker(run: Runner = execute): Promise<number> {
     );
     // env defaults (DPM_DEVICE …) are read here, at the edge, as the CLI does
     const spec = loadManifest().algorithms.find((a) => a.id === req.algorithm);
-    const outputs = await run(req.algorithm, spec ? paramsFromEnv(spec, req.parameters) : req.parameters, fb);
+    const params = spec ? paramsFromEnv(spec, req.parameters) : req.parameters;
+    const outputs = await run(req.algorithm, params, fb, { overwrite: req.overwrite });
     jsonLine({ type: 'result', outputs });
     return 0;
   } catch (err) {
@@ -222,10 +256,11 @@ export async function serveWorker(run: Runner = execute): Promise<number> {
       });
       return EXIT_CANCELED;
     }
-    const known = err instanceof DpmError;
-    const message = err instanceof Error ? err.message : String(err);
+    const user = asUserError(err);
+    const known = user instanceof DpmError;
+    const message = shortText(user instanceof Error ? user.message : user, MAX_ERROR_CHARS);
     if (!known && err instanceof Error && err.stack) fb.log('debug', err.stack);
-    const code = exitCodeOf(err);
+    const code = exitCodeOf(user);
     jsonLine({ type: 'error', message: known ? message : `internal error: ${message}`, exitCode: code });
     return code;
   } finally {

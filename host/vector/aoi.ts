@@ -1,6 +1,6 @@
 // An area-of-interest polygon → the window of a radar-geometry grid it covers, through per-pixel lat/lon lookups.
 import { DpmError } from '../core/errors.js';
-import { readPolygons, type PolygonCoords } from './read.js';
+import { readPolygons, skippedSummary, type PolygonCoords } from './read.js';
 import { transformer } from './crs.js';
 
 export interface LatLonGrid {
@@ -71,7 +71,8 @@ export function windowOfPolygons(
 /** Reads an AOI vector file and returns its polygons in WGS84 lon/lat. */
 export async function readAoiPolygons(path: string): Promise<PolygonCoords[]> {
   const v = await readPolygons(path, '--aoi');
-  if (v.polygons.length === 0) throw new DpmError(`--aoi ${path}: no polygon in the file`);
+  if (v.polygons.length === 0)
+    throw new DpmError(`--aoi ${path}: no polygon in the file (left out: ${skippedSummary(v.skippedWhy) || 'none'})`);
   const toWgs = transformer(v.crs, 'EPSG:4326');
   return v.polygons.map((p) => p.rings.map((ring) => ring.map((pt) => toWgs(pt as [number, number]))));
 }

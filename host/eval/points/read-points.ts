@@ -1,9 +1,11 @@
 // Point measurements for validation: CSV with lon/lat columns (WGS84 degrees) or GeoJSON Point features.
 // Displacement columns are read as magnitudes (|value|): the paper bins offsets by size, and a right- or
 // left-lateral (or up/down) sign says nothing about coherence loss. Negative values are counted and reported.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { DpmError } from '../../core/errors.js';
+import { parse } from 'csv-parse/sync';
+import { asUserError, DpmError, shortText } from '../../core/errors.js';
+import { regularFileSize } from '../../io/files.js';
 
 export interface PointSet {
   source: string;
@@ -20,12 +22,19 @@ export interface PointSet {
 
 export type MissingPolicy = 'drop' | 'zero';
 
+/** largest point file read (parsed in memory) */
+const MAX_POINTS_BYTES = 1 << 30;
+
 /** Reads points and the requested displacement columns; empty cells become NaN ('drop') or 0 ('zero'). */
 export function readPoints(path: string, columnNames: string[], missing: MissingPolicy = 'drop'): PointSet {
   let text: string;
+  if (!existsSync(path)) throw new DpmError(`--points ${path}: no such file`);
   try {
+    if (regularFileSize(path, '--points') > MAX_POINTS_BYTES)
+      throw new DpmError(`--points ${path}: larger than ${MAX_POINTS_BYTES} bytes; not a point file`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof DpmError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new DpmError(
       `--points ${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read the file (${(e as Error).message})`}`,
@@ -49,7 +58,7 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
   for (const c of columnNames) {
     if (!rows.fields.includes(c)) {
       throw new DpmError(
-        `--points ${path}: no column '${c}' (--displacement); the file has: ${rows.fields.join(', ') || 'none'}`,
+        `--points ${path}: no column '${c}' (--displacement); the file has: ${shortText(rows.fields.join(', '), 200) || 'none'}`,
       );
     }
     columns.set(c, new Float64Array(n));
@@ -78,7 +87,7 @@ export function readPoints(path: string, columnNames: string[], missing: Missing
       }
       const v = typeof raw === 'number' ? raw : Number(String(raw).trim());
       if (!Number.isFinite(v))
-        throw new DpmError(`--points ${path}: ${r.where}, column '${c}': '${String(raw)}' is not a number`);
+        throw new DpmError(`--points ${path}: ${r.where}, column '${c}': '${shortText(raw, 60)}' is not a number`);
       if (v < 0) negative.set(c, negative.get(c)! + 1);
       col[i] = Math.abs(v);
     }
@@ -98,8 +107,12 @@ function geojsonRows(path: string, text: string): { fields: string[]; records: R
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new DpmError(`--points ${path}: not valid JSON (${(e as Error).message})`);
+    const user = asUserError(e, `--points ${path}`);
+    if (user instanceof DpmError) throw user;
+    throw new DpmError(`--points ${path}: not valid JSON (${shortText(e, 160)})`);
   }
+  if (typeof doc !== 'object' || doc === null)
+    throw new DpmError(`--points ${path}: expected a GeoJSON FeatureCollection of Point features`);
   const features =
     doc.type === 'FeatureCollection' && Array.isArray(doc.features)
       ? doc.features
@@ -109,6 +122,8 @@ function geojsonRows(path: string, text: string): { fields: string[]; records: R
   if (!features) throw new DpmError(`--points ${path}: expected a GeoJSON FeatureCollection of Point features`);
   const fields = new Set<string>();
   const records = features.map((f, i) => {
+    if (typeof f !== 'object' || f === null)
+      throw new DpmError(`--points ${path}: feature ${i + 1} is not a GeoJSON Feature object`);
     const feat = f as {
       geometry?: { type?: string; coordinates?: unknown };
       properties?: Record<string, unknown> | null;
@@ -117,7 +132,8 @@ function geojsonRows(path: string, text: string): { fields: string[]; records: R
     const where = `feature ${i + 1}`;
     if (g?.type !== 'Point' || !Array.isArray(g.coordinates) || g.coordinates.length < 2) {
       throw new DpmError(
-        `--points ${path}: ${where} is not a Point (geometry type ${g?.type ?? 'none'}); only Point features are supported`,
+        `--points ${path}: ${where} is not a Point (geometry type ${shortText(g?.type ?? 'none', 40)}); ` +
+          'only Point features are supported',
       );
     }
     const [x, y] = g.coordinates as unknown[];
@@ -130,41 +146,33 @@ function geojsonRows(path: string, text: string): { fields: string[]; records: R
   return { fields: [...fields], records };
 }
 
-/** Minimal RFC 4180 CSV: comma or semicolon separated, double-quoted fields with "" escapes, CRLF or LF. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  const sep = /^[^\n]*;/.test(text) && !/^[^\n]*,/.test(text) ? ';' : ',';
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === sep) {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      field = '';
-      if (row.length > 1 || row[0] !== '') rows.push(row);
-      row = [];
-    } else field += ch;
+/**
+ * RFC 4180 CSV through csv-parse: comma or semicolon separated (semicolon when the first line has one and no comma),
+ * double-quoted fields with "" escapes, CRLF or LF, a UTF-8 BOM. Broken quoting or a row with another number of
+ * fields than the header is an error naming the line (an unbalanced quote once swallowed 40 of 80 points).
+ */
+export function parseCsv(text: string, where = 'CSV'): string[][] {
+  const firstLine = text.slice(0, Math.max(0, text.indexOf('\n')) || text.length);
+  const delimiter = firstLine.includes(';') && !firstLine.includes(',') ? ';' : ',';
+  try {
+    return parse(text, { delimiter, bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
+  } catch (e) {
+    const err = e as { code?: string; lines?: number; message?: string };
+    const line = err.lines !== undefined ? `line ${err.lines}: ` : '';
+    const what =
+      err.code === 'CSV_QUOTE_NOT_CLOSED'
+        ? 'a quoted field is never closed (unbalanced ")'
+        : err.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' || err.code === 'CSV_RECORD_DONT_MATCH_COLUMNS_LENGTH'
+          ? 'a row has another number of fields than the header'
+          : err.code === 'CSV_INVALID_CLOSING_QUOTE' || err.code === 'INVALID_OPENING_QUOTE'
+            ? 'a quote inside an unquoted field or after a closing quote'
+            : shortText(err.message ?? e, 160);
+    throw new DpmError(`${where}: ${line}${what}`);
   }
-  row.push(field);
-  if (row.length > 1 || row[0] !== '') rows.push(row);
-  return rows;
 }
 
 function csvRows(path: string, text: string): { fields: string[]; records: RawRecord[] } {
-  const [header, ...body] = parseCsv(text.replace(/^\uFEFF/, ''));
+  const [header, ...body] = parseCsv(text, `--points ${path}`);
   if (!header) throw new DpmError(`--points ${path}: empty file`);
   const fields = header.map((h) => h.trim());
   const find = (re: RegExp) => fields.findIndex((f) => re.test(f));
@@ -172,7 +180,8 @@ function csvRows(path: string, text: string): { fields: string[]; records: RawRe
   const iLat = find(/^(lat|latitude)$/i);
   if (iLon < 0 || iLat < 0)
     throw new DpmError(
-      `--points ${path}: a CSV needs 'lon' and 'lat' columns (WGS84 degrees); the header has: ${fields.join(', ')}`,
+      `--points ${path}: a CSV needs 'lon' and 'lat' columns (WGS84 degrees); ` +
+        `the header has: ${shortText(fields.join(', '), 200)}`,
     );
   const records = body.map((r, k) => {
     const where = `line ${k + 2}`;
@@ -184,7 +193,9 @@ function csvRows(path: string, text: string): { fields: string[]; records: RawRe
     const lon = Number(lonText),
       lat = Number(latText);
     if (!Number.isFinite(lon) || !Number.isFinite(lat) || lonText.trim() === '' || latText.trim() === '') {
-      throw new DpmError(`--points ${path}: ${where} has no valid lon/lat ('${lonText}', '${latText}')`);
+      throw new DpmError(
+        `--points ${path}: ${where} has no valid lon/lat ('${shortText(lonText, 40)}', '${shortText(latText, 40)}')`,
+      );
     }
     const props: Record<string, unknown> = {};
     fields.forEach((f, j) => (props[f] = r[j]));

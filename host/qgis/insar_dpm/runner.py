@@ -278,7 +278,9 @@ def run_job(algorithm_id, parameters, feedback, grace_s=CANCEL_GRACE_S, destinat
     cancel_sent_at = None
     started = time.monotonic()
     try:
-        request = {'protocol': PROTOCOL_VERSION, 'algorithm': algorithm_id, 'parameters': parameters}
+        # QGIS asked the user before choosing an existing destination: replace it (the runner refuses otherwise)
+        request = {'protocol': PROTOCOL_VERSION, 'algorithm': algorithm_id, 'parameters': parameters,
+                   'overwrite': True}
         try:
             proc.stdin.write((json.dumps(request) + '\n').encode('utf-8'))
             proc.stdin.flush()

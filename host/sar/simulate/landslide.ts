@@ -20,11 +20,11 @@
 //                  coherence; the interferogram is the phase of the same estimate
 //   truth          `landslides` (1 = scar) on the grid
 // Same seed, same cube: every part draws from its own named stream (rng.ts).
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DpmError } from '../../core/errors.js';
 import type { Feedback } from '../../core/feedback.js';
-import { withOutputs } from '../../io/outputs.js';
+import { withOutputPolicy, withOutputs } from '../../io/outputs.js';
 import { terrain } from '../../raster/terrain.js';
 import type { GeoTransform } from '../../raster/types.js';
 import { writeZarrV2, type ZarrV2Variable } from '../../raster/zarr-write.js';
@@ -429,6 +429,15 @@ export interface LandslideCubeResult {
   landslideShare: number;
 }
 
+/** Whether `sceneFile` is the scene.json of an earlier `simulate --kind landslide` (so its folder is ours). */
+function isEarlierLandslideScene(sceneFile: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(sceneFile, 'utf8')) as { kind?: unknown }).kind === 'landslide';
+  } catch {
+    return false;
+  }
+}
+
 /** Simulates and writes `outDir/cube.zarr` and `outDir/scene.json` (all or nothing). */
 export async function writeLandslideCube(
   options: LandslideOptions,
@@ -441,34 +450,36 @@ export async function writeLandslideCube(
   share /= s.landslides.length;
   const cube = join(outDir, 'cube.zarr'),
     sceneFile = join(outDir, 'scene.json');
-  // an earlier simulated cube there is replaced (the new one is complete in memory by now)
-  if (existsSync(cube) && isZarr(cube)) rmSync(cube, { recursive: true });
+  // an earlier simulated cube there is replaced as a whole (rename at commit); anything else needs --overwrite
   const eventIso = `${s.eventDate.slice(0, 4)}-${s.eventDate.slice(4, 6)}-${s.eventDate.slice(6, 8)}`;
-  await withOutputs(async (outs) => {
-    writeZarrV2(outs.path(cube), landslideCubeVariables(s), {
-      title: 'dpm simulate --kind landslide',
-      event_date: eventIso,
-      speckle_looks: LOOKS,
-      coherence_looks: COHERENCE_LOOKS,
-      seed: options.seed,
-    });
-    const scene = {
-      kind: 'landslide',
-      seed: options.seed,
-      width: s.width,
-      height: s.height,
-      dates: s.dates,
-      orbits: s.orbits,
-      event_index: s.eventIndex,
-      event_date: s.eventDate,
-      landslides: s.landslideCount,
-      landslide_share: share,
-      covers: Object.fromEntries(COVERS.map((c, k) => [c, s.cover.filter((v) => v === k).length / s.cover.length])),
-      looks: LOOKS,
-      coherence_looks: COHERENCE_LOOKS,
-    };
-    writeFileSync(outs.path(sceneFile), `${JSON.stringify(scene, null, 2)}\n`);
-  }, fb);
+  const earlier = isEarlierLandslideScene(sceneFile) && existsSync(cube) && isZarr(cube);
+  await withOutputPolicy(earlier ? { overwrite: true } : {}, () =>
+    withOutputs(async (outs) => {
+      writeZarrV2(outs.path(cube, { folder: true }), landslideCubeVariables(s), {
+        title: 'dpm simulate --kind landslide',
+        event_date: eventIso,
+        speckle_looks: LOOKS,
+        coherence_looks: COHERENCE_LOOKS,
+        seed: options.seed,
+      });
+      const scene = {
+        kind: 'landslide',
+        seed: options.seed,
+        width: s.width,
+        height: s.height,
+        dates: s.dates,
+        orbits: s.orbits,
+        event_index: s.eventIndex,
+        event_date: s.eventDate,
+        landslides: s.landslideCount,
+        landslide_share: share,
+        covers: Object.fromEntries(COVERS.map((c, k) => [c, s.cover.filter((v) => v === k).length / s.cover.length])),
+        looks: LOOKS,
+        coherence_looks: COHERENCE_LOOKS,
+      };
+      writeFileSync(outs.path(sceneFile), `${JSON.stringify(scene, null, 2)}\n`);
+    }, fb),
+  );
   fb.log(
     'info',
     `landslide cube ${cube}: ${s.width} × ${s.height}, ${s.dates.length} passes ${s.dates[0]}…${s.dates.at(-1)}, ` +

@@ -31,7 +31,7 @@ import {
 } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { DpmError } from '../../core/errors.js';
-import { withOutputs, type OutputSet } from '../../io/outputs.js';
+import { isBookkeeping, withOutputPolicy, withOutputs, type OutputSet } from '../../io/outputs.js';
 import { writeRaster } from '../../raster/geotiff.js';
 import { throwIfCanceled, type Feedback } from '../../core/feedback.js';
 import { SimRng } from './rng.js';
@@ -99,7 +99,7 @@ function leBytes(a: Float32Array | Float64Array): Uint8Array {
 function checkOutDir(dir: string): string[] {
   if (!existsSync(dir)) return [];
   if (!statSync(dir).isDirectory()) throw new DpmError(`simulate: --out ${dir} exists and is not a folder`);
-  const entries = readdirSync(dir).filter((e) => !e.startsWith('.dpm-tmp-'));
+  const entries = readdirSync(dir).filter((e) => !isBookkeeping(e));
   if (entries.length === 0) return [];
   const scenePath = join(dir, 'scene.json');
   let previous: { generator?: string; dates?: unknown } | undefined;
@@ -202,94 +202,113 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
     coherence: join(dir, 'truth', 'coherence.tif'),
   };
   try {
-    await withOutputs(async (outs) => {
-      // geometry lookups (float64 as ISCE2 writes them; the GeoTIFF companions below are float32)
-      writeRawWithHeaders(outs, join(dir, 'geom_reference', 'lat.rdr'), leBytes(lat), width, height, 'Float64', 'lat');
-      writeRawWithHeaders(outs, join(dir, 'geom_reference', 'lon.rdr'), leBytes(lon), width, height, 'Float64', 'lon');
+    // an earlier simulated scene in this folder (checkOutDir refused anything else) is replaced as a whole
+    await withOutputPolicy(previousDates.length > 0 ? { overwrite: true } : {}, () =>
+      withOutputs(async (outs) => {
+        // geometry lookups (float64 as ISCE2 writes them; the GeoTIFF companions below are float32)
+        writeRawWithHeaders(
+          outs,
+          join(dir, 'geom_reference', 'lat.rdr'),
+          leBytes(lat),
+          width,
+          height,
+          'Float64',
+          'lat',
+        );
+        writeRawWithHeaders(
+          outs,
+          join(dir, 'geom_reference', 'lon.rdr'),
+          leBytes(lon),
+          width,
+          height,
+          'Float64',
+          'lon',
+        );
 
-      // SLCs date by date: memory is one date's speckle (float64) plus the truth stack
-      const speckle = new SimRng(seed, 'speckle');
-      const re = new Float64Array(N);
-      const im = new Float64Array(N);
-      const out = new Float32Array(2 * N);
-      const truth: Float32Array[] = [];
-      const nDates = scene.dates.length;
-      for (let d = 0; d < nDates; d++) {
-        throwIfCanceled(fb);
-        const gamma = d > 0 ? truth[d - 1] : undefined;
-        for (let p = 0; p < N; p++) {
-          const wr = speckle.normal() * Math.SQRT1_2;
-          const wi = speckle.normal() * Math.SQRT1_2;
-          if (gamma) {
-            const g = valueAt(gamma, p);
-            const q = Math.sqrt(1 - g * g);
-            re[p] = g * valueAt(re, p) + q * wr;
-            im[p] = g * valueAt(im, p) + q * wi;
-          } else {
-            re[p] = wr;
-            im[p] = wi;
+        // SLCs date by date: memory is one date's speckle (float64) plus the truth stack
+        const speckle = new SimRng(seed, 'speckle');
+        const re = new Float64Array(N);
+        const im = new Float64Array(N);
+        const out = new Float32Array(2 * N);
+        const truth: Float32Array[] = [];
+        const nDates = scene.dates.length;
+        for (let d = 0; d < nDates; d++) {
+          throwIfCanceled(fb);
+          const gamma = d > 0 ? truth[d - 1] : undefined;
+          for (let p = 0; p < N; p++) {
+            const wr = speckle.normal() * Math.SQRT1_2;
+            const wi = speckle.normal() * Math.SQRT1_2;
+            if (gamma) {
+              const g = valueAt(gamma, p);
+              const q = Math.sqrt(1 - g * g);
+              re[p] = g * valueAt(re, p) + q * wr;
+              im[p] = g * valueAt(im, p) + q * wi;
+            } else {
+              re[p] = wr;
+              im[p] = wi;
+            }
+            const a = valueAt(scene.amplitude, p);
+            out[2 * p] = a * valueAt(re, p);
+            out[2 * p + 1] = a * valueAt(im, p);
           }
-          const a = valueAt(scene.amplitude, p);
-          out[2 * p] = a * valueAt(re, p);
-          out[2 * p + 1] = a * valueAt(im, p);
+          const date = scene.dates[d];
+          if (date === undefined) throw new Error(`internal: no date ${d} of ${nDates}`);
+          const { data } = slcPaths(dir, date);
+          const fd = openSync(outs.path(data), 'w');
+          try {
+            writeSync(fd, leBytes(out));
+          } finally {
+            closeSync(fd);
+          }
+          writeFileSync(outs.path(`${data}.vrt`), rawVrt(`${date}.slc.full`, width, height, 'CFloat32'));
+          writeFileSync(outs.path(`${data}.xml`), isceXml(`${date}.slc.full`, width, height, 'CFloat32', 'slc'));
+          if (d + 1 < nDates) truth.push(scene.pairCoherence(d));
+          fb.progress((85 * (d + 1)) / nDates, `SLC ${date}`);
         }
-        const date = scene.dates[d];
-        if (date === undefined) throw new Error(`internal: no date ${d} of ${nDates}`);
-        const { data } = slcPaths(dir, date);
-        const fd = openSync(outs.path(data), 'w');
-        try {
-          writeSync(fd, leBytes(out));
-        } finally {
-          closeSync(fd);
-        }
-        writeFileSync(outs.path(`${data}.vrt`), rawVrt(`${date}.slc.full`, width, height, 'CFloat32'));
-        writeFileSync(outs.path(`${data}.xml`), isceXml(`${date}.slc.full`, width, height, 'CFloat32', 'slc'));
-        if (d + 1 < nDates) truth.push(scene.pairCoherence(d));
-        fb.progress((85 * (d + 1)) / nDates, `SLC ${date}`);
-      }
 
-      // truth
-      throwIfCanceled(fb);
-      fb.progress(88, 'truth');
-      writeFileSync(outs.path(paths.damage), `${JSON.stringify(damageGeoJson(scene))}\n`);
-      const common = { width, height, georef: { lat: Float32Array.from(lat), lon: Float32Array.from(lon) } };
-      await writeRaster(
-        outs,
-        paths.mask,
-        {
+        // truth
+        throwIfCanceled(fb);
+        fb.progress(88, 'truth');
+        writeFileSync(outs.path(paths.damage), `${JSON.stringify(damageGeoJson(scene))}\n`);
+        const common = { width, height, georef: { lat: Float32Array.from(lat), lon: Float32Array.from(lon) } };
+        await writeRaster(
+          outs,
+          paths.mask,
+          {
+            ...common,
+            bands: [Float32Array.from(scene.damageMask)],
+            descriptions: ['damage (1 = building graded Destroyed or Damaged, 0 = not)'],
+            metadata: { EVENT_DATE: scene.eventDate, DAMAGED_GRADES: DAMAGED_GRADES.join(',') },
+          },
+          { type: 'uint8' },
+        );
+        await writeRaster(
+          outs,
+          paths.landcover,
+          {
+            ...common,
+            bands: [Float32Array.from(scene.landcover)],
+            descriptions: [
+              `land cover (${Object.entries(LANDCOVER_NAMES)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ')})`,
+            ],
+            metadata: Object.fromEntries(Object.entries(LANDCOVER_NAMES).map(([k, v]) => [`CLASS_${k}`, v])),
+          },
+          { type: 'uint8' },
+        );
+        throwIfCanceled(fb);
+        await writeRaster(outs, paths.coherence, {
           ...common,
-          bands: [Float32Array.from(scene.damageMask)],
-          descriptions: ['damage (1 = building graded Destroyed or Damaged, 0 = not)'],
-          metadata: { EVENT_DATE: scene.eventDate, DAMAGED_GRADES: DAMAGED_GRADES.join(',') },
-        },
-        { type: 'uint8' },
-      );
-      await writeRaster(
-        outs,
-        paths.landcover,
-        {
-          ...common,
-          bands: [Float32Array.from(scene.landcover)],
-          descriptions: [
-            `land cover (${Object.entries(LANDCOVER_NAMES)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(', ')})`,
-          ],
-          metadata: Object.fromEntries(Object.entries(LANDCOVER_NAMES).map(([k, v]) => [`CLASS_${k}`, v])),
-        },
-        { type: 'uint8' },
-      );
-      throwIfCanceled(fb);
-      await writeRaster(outs, paths.coherence, {
-        ...common,
-        bands: truth,
-        descriptions: truth.map((_, k) => scene.pairName(k)),
-        metadata: { EVENT_DATE: scene.eventDate, CO_EVENT_PAIR: scene.pairName(eventIndex), TRUE_COHERENCE: 'yes' },
-      });
-      fb.progress(97, 'scene.json');
-      writeFileSync(outs.path(paths.scene), `${JSON.stringify(sceneJson(scene, aoiChips), null, 2)}\n`);
-      throwIfCanceled(fb);
-    }, fb);
+          bands: truth,
+          descriptions: truth.map((_, k) => scene.pairName(k)),
+          metadata: { EVENT_DATE: scene.eventDate, CO_EVENT_PAIR: scene.pairName(eventIndex), TRUE_COHERENCE: 'yes' },
+        });
+        fb.progress(97, 'scene.json');
+        writeFileSync(outs.path(paths.scene), `${JSON.stringify(sceneJson(scene, aoiChips), null, 2)}\n`);
+        throwIfCanceled(fb);
+      }, fb),
+    );
   } catch (err) {
     // the OutputSet removed every temporary; remove the folders this run created if they are empty now
     for (const d of [...createdDirs].reverse()) {
