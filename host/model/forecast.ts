@@ -10,7 +10,7 @@
 //     Sequences with fewer than 2 valid values get NaN everywhere (counted in `nUnusable`). Chunked by
 //     engine.maxBatch(T), so any N runs; progress and cancellation between chunks.
 //
-//   forecastPixels(engine, stack, pixels: {row, col}[], split): Promise<PixelForecast[]>
+//   forecastPixels(engine, stack, pixels: {row, col}[], split, timeFeatures?): Promise<PixelForecast[]>
 //     A few pixels of a CoherenceStack (split from series.ts splitBands): per pixel the pair labels, observed
 //     coherence and logit, and mu/sigma/z/expected coherence for every step plus the co-event one.
 //
@@ -19,7 +19,14 @@ import { DpmError } from '../core/errors.js';
 import { throwIfCanceled, silentFeedback, type Feedback } from '../core/feedback.js';
 import type { ForecasterEngine } from './engine.js';
 import type { CoherenceStack } from '../raster/types.js';
-import { MIN_VALID, coherenceToLogit, logitToCoherence, type BandSplit } from './series.js';
+import {
+  MIN_VALID,
+  coherenceToLogit,
+  fillTimeFeatures,
+  logitToCoherence,
+  type BandSplit,
+  type TimeFeature,
+} from './series.js';
 
 export interface ForecastOptions {
   obs?: Float32Array;
@@ -122,12 +129,14 @@ export async function forecastPixels(
   stack: CoherenceStack,
   pixels: { row: number; col: number }[],
   split: BandSplit,
+  timeFeatures: readonly TimeFeature[] = [],
 ): Promise<PixelForecast[]> {
-  if (engine.config.features !== 1)
-    throw new DpmError(`this model takes ${engine.config.features} features per step; forecastPixels builds 1`);
+  const F = 1 + timeFeatures.length;
+  if (engine.config.features !== F)
+    throw new DpmError(`this model takes ${engine.config.features} features per step; forecastPixels builds ${F}`);
   const T = split.pre.length;
   const N = pixels.length;
-  const x = new Float32Array(N * T);
+  const x = new Float32Array(N * T * F);
   const obs = new Float32Array(N).fill(NaN);
   const bands = split.coEvent !== undefined ? [...split.pre, split.coEvent] : split.pre;
   for (const [j, p] of pixels.entries()) {
@@ -146,9 +155,10 @@ export async function forecastPixels(
       );
     }
     const at = p.row * stack.width + p.col;
-    for (let t = 0; t < T; t++) x[j * T + t] = coherenceToLogit(stack.bands[split.pre[t]!]![at]!);
+    for (let t = 0; t < T; t++) x[(j * T + t) * F] = coherenceToLogit(stack.bands[split.pre[t]!]![at]!);
     if (split.coEvent !== undefined) obs[j] = coherenceToLogit(stack.bands[split.coEvent]![at]!);
   }
+  fillTimeFeatures(x, N, stack, split.pre, split.coEvent, timeFeatures);
   const r = await forecastSequences(engine, x, N, T, { obs, series: true });
   const label = (k: number) =>
     stack.pairs[k] ? `${stack.pairs[k]!.first}_${stack.pairs[k]!.second}` : `band ${k + 1}`;

@@ -263,6 +263,8 @@ export interface TrainParams {
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
   readonly 'resume': boolean;
+  /** a second input feature per step: the time span (temporal baseline) of the pair forecast next, in days / 36, so that a 12-day co-event pair is not forecast like a 36-day one (papers/001 §VI); the model file records it and forecast, inspect and monitor feed it by themselves; pairs without dates get 0 */
+  readonly 'time-baseline': boolean;
 }
 
 export interface TrainInput {
@@ -306,6 +308,8 @@ export interface TrainInput {
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
   readonly 'resume'?: boolean;
+  /** a second input feature per step: the time span (temporal baseline) of the pair forecast next, in days / 36, so that a 12-day co-event pair is not forecast like a 36-day one (papers/001 §VI); the model file records it and forecast, inspect and monitor feed it by themselves; pairs without dates get 0 */
+  readonly 'time-baseline'?: boolean;
 }
 
 /** forecast: Forecast coherence and z-score (damage proxy map) */
