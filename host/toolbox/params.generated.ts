@@ -667,6 +667,72 @@ export interface Dpm2Input {
   readonly 'nodata'?: number;
 }
 
+/** monitor-init: Start monitoring: keep each pixel's forecaster state */
+export interface MonitorInitParams {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[];
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** state file to write (per-pixel GRU state, last value, valid count, alert states; the pairs and rules in __metadata__) */
+  readonly 'state': string;
+  /** a pass is anomalous for a pixel when its z >= this (default: the damage threshold of Stephenson et al. 2021) */
+  readonly 'alert-z': number;
+  /** anomalous passes (the first included) that turn an alert into confirmed; before that it is first (1) then provisional */
+  readonly 'confirm': number;
+  /** quiet passes in a row (z below the threshold) after which an unconfirmed alert is dropped (back to none) */
+  readonly 'drop': number;
+  /** quiet passes in a row after which a confirmed alert becomes finished (its count and dates are kept; a later anomalous pass starts a new alert) */
+  readonly 'finish': number;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+}
+
+export interface MonitorInitInput {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[] | string;
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** state file to write (per-pixel GRU state, last value, valid count, alert states; the pairs and rules in __metadata__) */
+  readonly 'state': string;
+  /** a pass is anomalous for a pixel when its z >= this (default: the damage threshold of Stephenson et al. 2021) */
+  readonly 'alert-z'?: number;
+  /** anomalous passes (the first included) that turn an alert into confirmed; before that it is first (1) then provisional */
+  readonly 'confirm'?: number;
+  /** quiet passes in a row (z below the threshold) after which an unconfirmed alert is dropped (back to none) */
+  readonly 'drop'?: number;
+  /** quiet passes in a row after which a confirmed alert becomes finished (its count and dates are kept; a later anomalous pass starts a new alert) */
+  readonly 'finish'?: number;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+}
+
+/** monitor-update: Monitor: map a new pair and update the alerts */
+export interface MonitorUpdateParams {
+  /** monitor state from dpm monitor-init or an earlier update */
+  readonly 'state': string;
+  /** coherence of the new pair: a one-band GeoTIFF with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid */
+  readonly 'coherence': string;
+  /** folder for zscore.tif and alerts.tif */
+  readonly 'out-dir': string;
+  /** where to write the updated state (default: replace --state) */
+  readonly 'out-state'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+}
+
+export interface MonitorUpdateInput {
+  /** monitor state from dpm monitor-init or an earlier update */
+  readonly 'state': string;
+  /** coherence of the new pair: a one-band GeoTIFF with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid */
+  readonly 'coherence': string;
+  /** folder for zscore.tif and alerts.tif */
+  readonly 'out-dir': string;
+  /** where to write the updated state (default: replace --state) */
+  readonly 'out-state'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+}
+
 export interface AlgorithmParams {
   'run': RunParams;
   'demo': DemoParams;
@@ -682,6 +748,8 @@ export interface AlgorithmParams {
   'evaluate': EvaluateParams;
   'validate-points': ValidatePointsParams;
   'dpm2': Dpm2Params;
+  'monitor-init': MonitorInitParams;
+  'monitor-update': MonitorUpdateParams;
 }
 
 export interface AlgorithmInputs {
@@ -699,8 +767,10 @@ export interface AlgorithmInputs {
   'evaluate': EvaluateInput;
   'validate-points': ValidatePointsInput;
   'dpm2': Dpm2Input;
+  'monitor-init': MonitorInitInput;
+  'monitor-update': MonitorUpdateInput;
 }
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'dpm2'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'dpm2', 'monitor-init', 'monitor-update'];

@@ -22,6 +22,8 @@ export const registry: Registry = {
   dpm2: async () => (await import('./dpm2.js')).algorithm,
   run: async () => (await import('./run.js')).algorithm,
   demo: async () => (await import('./demo.js')).algorithm,
+  'monitor-init': async () => (await import('./monitor.js')).initAlgorithm,
+  'monitor-update': async () => (await import('./monitor.js')).updateAlgorithm,
 };
 
 export async function loadAlgorithm<Id extends AlgorithmId>(id: Id): Promise<Algorithm<Id>> {
