@@ -23,10 +23,10 @@ const M = area(15, 2, 3); // first event too, but pass 3 is missing (NaN) there
 function zMap(p: number, rng: Rng): Float32Array {
   const z = new Float32Array(N).map(() => Math.min(3, rng.normal())); // background never reaches 4.93
   const hit = (ids: number[]) => ids.forEach((i) => (z[i] = 8));
-  if (p >= 2 && p <= 4) hit(A), hit(M);
+  if (p >= 2 && p <= 4) hit([...A, ...M]);
   if (p === 3) M.forEach((i) => (z[i] = NaN));
   if (p === 5) hit(C);
-  if (p >= 9 && p <= 11) hit(A), hit(B);
+  if (p >= 9 && p <= 11) hit([...A, ...B]);
   return z;
 }
 

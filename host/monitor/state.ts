@@ -12,7 +12,7 @@ import { DpmError } from '../core/errors.js';
 import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import type { ModelConfig } from '../model/params.js';
 import { readSafetensors, writeSafetensors, type Tensor } from '../model/safetensors.js';
-import { GruStepper } from '../model/step.js';
+import type { GruStepper } from '../model/step.js';
 import { MIN_VALID, SPAN_SCALE_DAYS, buildSeries, coherenceToLogit, type TimeFeature } from '../model/series.js';
 import { daysBetween, type Pair } from '../raster/pairs.js';
 import type { CoherenceStack, Georef } from '../raster/types.js';
