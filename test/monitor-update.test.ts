@@ -14,6 +14,7 @@ import { Rng } from '../host/model/rng.js';
 import { saveModel } from '../host/model/safetensors.js';
 import { buildSeries, splitBands, type TimeFeature } from '../host/model/series.js';
 import { readMonitorState } from '../host/monitor/state.js';
+import { GruStepper } from '../host/model/step.js';
 import { ALERT } from '../host/monitor/alerts.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { writeCoherenceStack } from '../host/raster/stack.js';
@@ -136,4 +137,24 @@ test('monitor-update refuses a pair that does not follow, another grid or a non-
   assert.equal(notState.status, 2);
   assert.match(notState.stderr, /not an insar-dpm monitor state/);
   assert.deepEqual(readFileSync(state), before);
+});
+
+test('GruStepper: blocks of 4 pixels give bit-identical states and forecasts to one pixel at a time', () => {
+  const config = { hidden: 9, mlp: 5, features: 2 };
+  const stepper = new GruStepper(config, initParams(config, new Rng(4)));
+  const rng = new Rng(8);
+  const N = 11; // two blocks and a remainder of 3
+  const h0 = Float32Array.from({ length: N * 9 }, () => rng.uniform(-1, 1));
+  const u = Float32Array.from({ length: N * 2 }, () => rng.uniform(-3, 3));
+  u[2 * 2] = NaN; // a missing value inside a block: fed the state's own μ
+  u[9 * 2] = NaN; // and in the remainder
+  const one = h0.slice(),
+    block = h0.slice();
+  for (let i = 0; i < N; i++) stepper.advance(one, u, i);
+  stepper.advanceAll(block, u, 0, N);
+  assert.deepEqual(block, one);
+  const mu = new Float64Array(N - 1),
+    lv = new Float64Array(N - 1);
+  stepper.decodeAll(block, 1, N, mu, lv);
+  for (let i = 1; i < N; i++) assert.deepEqual([mu[i - 1], lv[i - 1]], stepper.decode(one, i));
 });

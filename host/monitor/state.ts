@@ -136,15 +136,18 @@ export async function advanceMonitor(
   const mu = new Float32Array(N).fill(NaN);
   const sigma = new Float32Array(N).fill(NaN);
   const z = new Float32Array(N).fill(NaN);
+  const mu64 = new Float64Array(CHUNK),
+    lv64 = new Float64Array(CHUNK);
   for (let from = 0; from < N; from += CHUNK) {
     throwIfCanceled(feedback);
     const to = Math.min(N, from + CHUNK);
+    stepper.advanceAll(state.hidden, u, from, to);
+    stepper.decodeAll(state.hidden, from, to, mu64.subarray(0, to - from), lv64.subarray(0, to - from));
     for (let i = from; i < to; i++) {
-      stepper.advance(state.hidden, u, i);
       const x = coherenceToLogit(coherence[i]!);
       if (state.valid[i]! >= MIN_VALID) {
-        const [m, lv] = stepper.decode(state.hidden, i);
-        const s = Math.sqrt(Math.exp(lv));
+        const m = mu64[i - from]!;
+        const s = Math.sqrt(Math.exp(lv64[i - from]!));
         mu[i] = m;
         sigma[i] = s;
         z[i] = (m - x) / s;
