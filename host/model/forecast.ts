@@ -32,8 +32,18 @@ export interface ForecastOptions {
   obs?: Float32Array;
   series?: boolean;
   feedback?: Feedback;
+  /** multiplies every σ (a variance scaling fitted by dpm calibrate, `training.sigmaScale` in the model file) */
+  sigmaScale?: number;
   /** largest chunk per engine call (default engine.maxBatch(T), at most 65,536 for responsive progress) */
   chunk?: number;
+}
+
+/** `training.sigmaScale` of a model file (dpm calibrate --fit-scale), 1 when absent */
+export function modelSigmaScale(training: Record<string, unknown> | undefined, source: string): number {
+  const s = training?.sigmaScale ?? 1;
+  if (typeof s !== 'number' || !(s > 0) || !Number.isFinite(s))
+    throw new DpmError(`${source}: training.sigmaScale must be a positive number, got ${JSON.stringify(s)}`);
+  return s;
 }
 
 export interface ForecastResult {
@@ -75,6 +85,7 @@ export async function forecastSequences(
     if (n >= MIN_VALID) ids.push(i);
   }
   const chunk = Math.max(1, opts.chunk ?? Math.min(engine.maxBatch(T), 65536));
+  const scale = opts.sigmaScale ?? 1;
   for (let from = 0; from < ids.length; from += chunk) {
     throwIfCanceled(fb);
     const n = Math.min(chunk, ids.length - from);
@@ -85,14 +96,14 @@ export async function forecastSequences(
     for (let j = 0; j < n; j++) {
       const i = ids[from + j]!;
       const m = out.mu[j * T1 + T]!;
-      const s = Math.sqrt(Math.exp(out.logvar[j * T1 + T]!));
+      const s = scale * Math.sqrt(Math.exp(out.logvar[j * T1 + T]!));
       mu[i] = m;
       sigma[i] = s;
       if (opts.obs) z[i] = (m - opts.obs[i]!) / s;
       if (series) {
         for (let k = 0; k <= T; k++) {
           const mk = out.mu[j * T1 + k]!;
-          const sk = Math.sqrt(Math.exp(out.logvar[j * T1 + k]!));
+          const sk = scale * Math.sqrt(Math.exp(out.logvar[j * T1 + k]!));
           const xk = k < T ? x[i * stride + k * F]! : opts.obs ? opts.obs[i]! : NaN;
           series.mu[i * T1 + k] = mk;
           series.sigma[i * T1 + k] = sk;

@@ -33,6 +33,8 @@ export interface MonitorState {
   /** how many of `pairs` came from the init stack (pass number p ≥ 1 is pairs[initPairs + p − 1]) */
   initPairs: number;
   rules: AlertRules;
+  /** σ multiplier of the model (dpm calibrate --fit-scale; 1 without) */
+  sigmaScale: number;
   /** [N, H] the GRU state after every pair but the last */
   hidden: Float32Array;
   /** [N] logit coherence of the last pair (NaN = missing), fed at the next update */
@@ -59,6 +61,7 @@ export async function initMonitor(
   stack: CoherenceStack,
   timeFeatures: TimeFeature[],
   rules: AlertRules,
+  sigmaScale: number,
   feedback: Feedback = silentFeedback,
 ): Promise<MonitorState> {
   const K = stack.bands.length;
@@ -93,6 +96,7 @@ export async function initMonitor(
     pairs: stack.pairs.slice(),
     initPairs: K,
     rules,
+    sigmaScale,
     hidden,
     last: series.obs,
     valid,
@@ -147,7 +151,7 @@ export async function advanceMonitor(
       const x = coherenceToLogit(coherence[i]!);
       if (state.valid[i]! >= MIN_VALID) {
         const m = mu64[i - from]!;
-        const s = Math.sqrt(Math.exp(lv64[i - from]!));
+        const s = state.sigmaScale * Math.sqrt(Math.exp(lv64[i - from]!));
         mu[i] = m;
         sigma[i] = s;
         z[i] = (m - x) / s;

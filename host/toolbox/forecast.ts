@@ -12,7 +12,7 @@ import { chipLayoutMetadata, readCoherenceStack } from '../raster/stack.js';
 import { writeRaster } from '../raster/geotiff.js';
 import type { Raster } from '../raster/types.js';
 import { buildSeries, logitToCoherence, modelTimeFeatures, splitBands } from '../model/series.js';
-import { forecastSequences } from '../model/forecast.js';
+import { forecastSequences, modelSigmaScale } from '../model/forecast.js';
 import { createEngine, engineOptions } from '../engines/select.js';
 import { loadModel } from '../model/safetensors.js';
 
@@ -38,6 +38,7 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
       const r = await forecastSequences(engine, series.x, series.N, series.T, {
         obs: series.obs,
         series: params.series,
+        sigmaScale: modelSigmaScale(model.training, `--model ${modelPath}`),
         feedback: stage(fb, 5, 90, 'forecast'),
       });
       const co = stack.descriptions[split.coEvent!] ?? `band ${split.coEvent! + 1}`;

@@ -5,6 +5,7 @@ import { DpmError } from '../core/errors.js';
 import { stage, type Feedback } from '../core/feedback.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeStyle } from '../io/qml.js';
+import { modelSigmaScale } from '../model/forecast.js';
 import { GruStepper } from '../model/step.js';
 import { modelTimeFeatures } from '../model/series.js';
 import { loadModel } from '../model/safetensors.js';
@@ -24,7 +25,8 @@ async function init(params: AlgorithmParams['monitor-init'], fb: Feedback) {
   });
   const rules = { z: params['alert-z'], confirm: params.confirm, drop: params.drop, finish: params.finish };
   const stepper = new GruStepper(model.config, model.params);
-  const state = await initMonitor(stepper, model.params, stack, timeFeatures, rules, stage(fb, 10, 95, 'state'));
+  const scale = modelSigmaScale(model.training, `--model ${params.model}`);
+  const state = await initMonitor(stepper, model.params, stack, timeFeatures, rules, scale, stage(fb, 10, 95, 'state'));
   await withOutputs(async (outs) => writeMonitorState(outs.path(params.state), state, false), fb);
   const last = state.pairs[state.pairs.length - 1]!;
   fb.log(

@@ -573,6 +573,53 @@ export interface EvaluateInput {
   readonly 'out-dir': string;
 }
 
+/** calibrate: Calibration of the forecast on held-out pairs */
+export interface CalibrateParams {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[];
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** folder for calibration.json and pit.csv */
+  readonly 'out-dir': string;
+  /** how many of the last bands are held out (not trained on) and scored */
+  readonly 'holdout': number;
+  /** fit s = sqrt(mean z^2) on the held-out pairs and write a copy of the model with it (--out-model) */
+  readonly 'fit-scale': boolean;
+  /** with --fit-scale: the model copy that stores the scale (default <model>.calibrated.safetensors) */
+  readonly 'out-model'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
+}
+
+export interface CalibrateInput {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[] | string;
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** folder for calibration.json and pit.csv */
+  readonly 'out-dir': string;
+  /** how many of the last bands are held out (not trained on) and scored */
+  readonly 'holdout'?: number;
+  /** fit s = sqrt(mean z^2) on the held-out pairs and write a copy of the model with it (--out-model) */
+  readonly 'fit-scale'?: boolean;
+  /** with --fit-scale: the model copy that stores the scale (default <model>.calibrated.safetensors) */
+  readonly 'out-model'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
+}
+
 /** validate-points: Validate damage proxy maps against points */
 export interface ValidatePointsParams {
   /** point measurements: CSV with lon,lat (WGS84) columns, or GeoJSON Point features */
@@ -746,6 +793,7 @@ export interface AlgorithmParams {
   'baseline-percentile': BaselinePercentileParams;
   'inspect': InspectParams;
   'evaluate': EvaluateParams;
+  'calibrate': CalibrateParams;
   'validate-points': ValidatePointsParams;
   'dpm2': Dpm2Params;
   'monitor-init': MonitorInitParams;
@@ -765,6 +813,7 @@ export interface AlgorithmInputs {
   'baseline-percentile': BaselinePercentileInput;
   'inspect': InspectInput;
   'evaluate': EvaluateInput;
+  'calibrate': CalibrateInput;
   'validate-points': ValidatePointsInput;
   'dpm2': Dpm2Input;
   'monitor-init': MonitorInitInput;
@@ -773,4 +822,4 @@ export interface AlgorithmInputs {
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'validate-points', 'dpm2', 'monitor-init', 'monitor-update'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'evaluate', 'calibrate', 'validate-points', 'dpm2', 'monitor-init', 'monitor-update'];

@@ -22,6 +22,7 @@ export const registry: Registry = {
   dpm2: async () => (await import('./dpm2.js')).algorithm,
   run: async () => (await import('./run.js')).algorithm,
   demo: async () => (await import('./demo.js')).algorithm,
+  calibrate: async () => (await import('./calibrate.js')).algorithm,
   'monitor-init': async () => (await import('./monitor.js')).initAlgorithm,
   'monitor-update': async () => (await import('./monitor.js')).updateAlgorithm,
 };
