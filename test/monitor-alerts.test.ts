@@ -5,8 +5,9 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { ALERT, alertCounts, applyPass, emptyAlerts } from '../host/monitor/alerts.js';
 import { Rng } from '../host/model/rng.js';
+import { MONITOR_RULES } from '../host/core/defaults.js';
 
-const rules = { z: 4.93, confirm: 3, drop: 2, finish: 2 };
+const rules = { ...MONITOR_RULES };
 const W = 20,
   N = W * W;
 const area = (r0: number, c0: number, size: number) => {
