@@ -13,11 +13,13 @@ import { initParams } from '../host/model/init.js';
 import { Rng } from '../host/model/rng.js';
 import { saveModel } from '../host/model/safetensors.js';
 import { buildSeries, splitBands, type TimeFeature } from '../host/model/series.js';
-import { readMonitorState } from '../host/monitor/state.js';
+import { advanceMonitor, initMonitor, readMonitorState } from '../host/monitor/state.js';
 import { GruStepper } from '../host/model/step.js';
 import { ALERT } from '../host/monitor/alerts.js';
 import { readRaster } from '../host/raster/geotiff.js';
-import { writeCoherenceStack } from '../host/raster/stack.js';
+import { readCoherenceStack, writeCoherenceStack } from '../host/raster/stack.js';
+import { MONITOR_RULES } from '../host/core/defaults.js';
+import { needsShared, sharedPath } from './shared.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import { datedStack } from './time-helpers.js';
 
@@ -158,3 +160,31 @@ test('GruStepper: blocks of 4 pixels give bit-identical states and forecasts to 
   stepper.decodeAll(block, 1, N, mu, lv);
   for (let i = 1; i < N; i++) assert.deepEqual([mu[i - 1], lv[i - 1]], stepper.decode(one, i));
 });
+
+test(
+  'real data (PyRate Mexico City, nodata 0): init on 6 pairs, update with the 7th = the full forecast (span model)',
+  needsShared('data', 'real', 'pyrate-mexico-coherence'),
+  async () => {
+    const stack = await readCoherenceStack(sharedPath('data', 'real', 'pyrate-mexico-coherence'), { nodata: 0 });
+    assert.equal(stack.bands.length, 7);
+    const config = { hidden: 6, mlp: 5, features: 2 };
+    const params = initParams(config, new Rng(12));
+    const stepper = new GruStepper(config, params);
+    const rules = { ...MONITOR_RULES };
+    const state = await initMonitor(stepper, params, bandsOf(stack, 0, 6), ['span'], rules, 1);
+    const r = await advanceMonitor(stepper, state, stack.bands[6]!, stack.pairs[6]!);
+    const series = buildSeries(stack, splitBands(stack, {}, true), undefined, ['span']);
+    const engine = await createEngine(config, { device: 'reference' });
+    await engine.setParams(params);
+    const f = await forecastSequences(engine, series.x, series.N, series.T, { obs: series.obs });
+    engine.destroy();
+    let compared = 0;
+    for (let i = 0; i < series.N; i++) {
+      assert.equal(Number.isNaN(r.z[i]!), Number.isNaN(f.z[i]!), `pixel ${i}`);
+      if (Number.isNaN(f.z[i]!)) continue;
+      compared++;
+      assert.ok(Math.abs(r.z[i]! - f.z[i]!) <= 1e-5, `pixel ${i}: ${r.z[i]} vs ${f.z[i]}`); // float32 state: 1e-5
+    }
+    assert.ok(compared > 5000, `${compared} pixels with a z`);
+  },
+);
