@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { calibrationStats, calibrationByLevel, fitSigmaScale } from '../host/eval/calibration.js';
 import { createEngine } from '../host/engines/select.js';
-import { forecastSequences } from '../host/model/forecast.js';
+import { forecastPixels, forecastSequences } from '../host/model/forecast.js';
 import { initParams } from '../host/model/init.js';
 import { Rng } from '../host/model/rng.js';
 import { loadModel, saveModel } from '../host/model/safetensors.js';
@@ -90,6 +90,9 @@ test('dpm train --time-baseline records F = 2 and the feature; dpm forecast feed
   for (let i = 0; i < series.N; i++) shifted[(i * series.T + series.T - 1) * 2 + 1] = 3;
   const moved = await forecastSequences(engine, shifted, series.N, series.T, { obs: series.obs });
   assert.ok(moved.mu.some((v, i) => Math.abs(v - ref.mu[i]!) > 1e-6));
+  // dpm inspect's path (forecastPixels) builds the same features: the same co-event z for a pixel
+  const px = await forecastPixels(engine, stack, [{ row: 2, col: 3 }], splitBands(stack, {}, true), ['span']);
+  assert.equal(px[0]!.z[series.T], ref.z[2 * 8 + 3]);
   engine.destroy();
   // a 2-feature file without the metadata is refused with the file's name
   const bare = join(dir, 'bare.safetensors');

@@ -10,7 +10,7 @@
 //     Sequences with fewer than 2 valid values get NaN everywhere (counted in `nUnusable`). Chunked by
 //     engine.maxBatch(T), so any N runs; progress and cancellation between chunks.
 //
-//   forecastPixels(engine, stack, pixels: {row, col}[], split, timeFeatures?): Promise<PixelForecast[]>
+//   forecastPixels(engine, stack, pixels: {row, col}[], split, timeFeatures?, sigmaScale?): Promise<PixelForecast[]>
 //     A few pixels of a CoherenceStack (split from series.ts splitBands): per pixel the pair labels, observed
 //     coherence and logit, and mu/sigma/z/expected coherence for every step plus the co-event one.
 //
@@ -141,6 +141,7 @@ export async function forecastPixels(
   pixels: { row: number; col: number }[],
   split: BandSplit,
   timeFeatures: readonly TimeFeature[] = [],
+  sigmaScale = 1,
 ): Promise<PixelForecast[]> {
   const F = 1 + timeFeatures.length;
   if (engine.config.features !== F)
@@ -170,7 +171,7 @@ export async function forecastPixels(
     if (split.coEvent !== undefined) obs[j] = coherenceToLogit(stack.bands[split.coEvent]![at]!);
   }
   fillTimeFeatures(x, N, stack, split.pre, split.coEvent, timeFeatures);
-  const r = await forecastSequences(engine, x, N, T, { obs, series: true });
+  const r = await forecastSequences(engine, x, N, T, { obs, series: true, sigmaScale });
   const label = (k: number) =>
     stack.pairs[k] ? `${stack.pairs[k]!.first}_${stack.pairs[k]!.second}` : `band ${k + 1}`;
   return pixels.map((p, j) => {

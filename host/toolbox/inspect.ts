@@ -9,7 +9,7 @@ import { DpmError } from '../core/errors.js';
 import { withOutputs } from '../io/outputs.js';
 import { readCoherenceStack } from '../raster/stack.js';
 import { modelTimeFeatures, splitBands } from '../model/series.js';
-import { forecastPixels, type PixelForecast } from '../model/forecast.js';
+import { forecastPixels, modelSigmaScale, type PixelForecast } from '../model/forecast.js';
 import { createEngine, engineOptions } from '../engines/select.js';
 import { loadModel } from '../model/safetensors.js';
 import { inspectChartSpec } from '../eval/inspect-chart.js';
@@ -157,7 +157,14 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
   try {
     await engine.setParams(model.params);
     fb.progress(30, 'forecasting');
-    series = await forecastPixels(engine, stack, pixels, split, timeFeatures);
+    series = await forecastPixels(
+      engine,
+      stack,
+      pixels,
+      split,
+      timeFeatures,
+      modelSigmaScale(model.training, `--model ${modelPath}`),
+    );
   } finally {
     engine.destroy();
   }
