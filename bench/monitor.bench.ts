@@ -3,11 +3,12 @@
 // process (CPU time is what a loaded shared machine cannot inflate; wall time is what a user waits):
 //   coherence  the wasm coherence kernel (host/sar/kernel.ts) on two synthetic SLC strips, chip 15×5 at stride 15×5,
 //              1000 × 1000 output pixels (the SLCs themselves are not read from disk here)
-//   update     execute('monitor-update'): read the state (≈150 MB) and the pair, one GRU step + decode per pixel,
-//              alerts, write zscore.tif, alerts.tif and the new state
+//   update     execute('monitor-update'): read the state (≈150 MB) and the pair, one GRU step + decode per pixel
+//              on --threads worker threads (each count in turn from the same state), alerts, write zscore.tif,
+//              alerts.tif and the new state
 // and, for reference, monitor-init over 3 pairs. Random weights: the arithmetic does not depend on their values.
 //
-//   npm run build && node dist/bench/monitor.bench.js [--size 1000]
+//   npm run build && node dist/bench/monitor.bench.js [--size 1000] [--threads 1,2]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,9 @@ import { writeCoherenceStack } from '../host/raster/stack.js';
 import { CoherenceKernel } from '../host/sar/kernel.js';
 import { execute } from '../host/toolbox/execute.js';
 
-const { values } = parseArgs({ options: { size: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: { size: { type: 'string', default: '1000' }, threads: { type: 'string', default: '1,2' } },
+});
 const S = Number(values.size);
 const N = S * S;
 const dir = mkdtempSync(join(tmpdir(), 'dpm-monitor-bench-'));
@@ -81,14 +84,15 @@ const state = join(dir, 'state.safetensors');
 await timed('monitor-init (3 pairs, once)', () =>
   execute('monitor-init', { coherence: [join(dir, 'init.tif')], model, state }, silentFeedback),
 );
-await timed('monitor-update (read, step, write)', () =>
-  execute('monitor-update', { state, coherence: join(dir, 'pair.tif'), 'out-dir': join(dir, 'out') }, silentFeedback),
-);
-const total = rows[0]!.wall + rows[2]!.wall;
-const totalCpu = rows[0]!.cpu + rows[2]!.cpu;
-console.log(
-  `${'coherence + update'.padEnd(34)} ${total.toFixed(2).padStart(7)} s wall ${totalCpu.toFixed(2).padStart(7)} s CPU`,
-);
+// the same update from the same state on each thread count, one after the other (a shared machine's load moves)
+for (const threads of values.threads.split(',').map(Number)) {
+  const out = join(dir, 'out');
+  const next = join(dir, 'next.safetensors');
+  const args = { state, coherence: join(dir, 'pair.tif'), 'out-dir': out, 'out-state': next, threads };
+  await timed(`monitor-update, ${threads} thread(s)`, () => execute('monitor-update', args, silentFeedback));
+  const total = rows[0]!.wall + rows[rows.length - 1]!.wall;
+  console.log(`${`coherence + update, ${threads} thread(s)`.padEnd(34)} ${total.toFixed(2).padStart(7)} s wall`);
+}
 console.log(
   `load average ${loadavg()
     .map((v) => v.toFixed(1))

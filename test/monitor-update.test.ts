@@ -172,7 +172,7 @@ test(
     const stepper = new GruStepper(config, params);
     const rules = { ...MONITOR_RULES };
     const state = await initMonitor(stepper, params, bandsOf(stack, 0, 6), ['span'], rules, 1);
-    const r = await advanceMonitor(stepper, state, stack.bands[6]!, stack.pairs[6]!);
+    const r = await advanceMonitor(state, stack.bands[6]!, stack.pairs[6]!);
     const series = buildSeries(stack, splitBands(stack, {}, true), undefined, ['span']);
     const engine = await createEngine(config, { device: 'reference' });
     await engine.setParams(params);
@@ -188,3 +188,20 @@ test(
     assert.ok(compared > 5000, `${compared} pixels with a z`);
   },
 );
+
+test('monitor-update on 1 or 3 worker threads: identical z and states (pixel ranges of 32,768 split unevenly)', async () => {
+  const s = datedStack(300, 230, 3, 4); // 69,000 pixels: three ranges, the last one short
+  const config = { hidden: 3, mlp: 2, features: 2 };
+  const params = initParams(config, new Rng(2));
+  const stepper = new GruStepper(config, params);
+  const run = async (threads: number) => {
+    const state = await initMonitor(stepper, params, bandsOf(s, 0, 2), ['span'], { ...MONITOR_RULES }, 1);
+    const r = await advanceMonitor(state, s.bands[2]!, s.pairs[2]!, undefined, threads);
+    return { z: r.z, hidden: state.hidden };
+  };
+  const one = await run(1);
+  const three = await run(3);
+  assert.deepEqual(three.z, one.z);
+  assert.deepEqual(three.hidden, one.hidden);
+  assert.ok(one.z.every(Number.isFinite));
+});

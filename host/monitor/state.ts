@@ -17,6 +17,7 @@ import { MIN_VALID, SPAN_SCALE_DAYS, buildSeries, coherenceToLogit, type TimeFea
 import { daysBetween, type Pair } from '../raster/pairs.js';
 import type { CoherenceStack, Georef } from '../raster/types.js';
 import { emptyAlerts, type AlertRules, type AlertState } from './alerts.js';
+import { stepAllPixels } from './parallel.js';
 
 export interface MonitorState {
   config: ModelConfig;
@@ -113,13 +114,16 @@ export interface PassResult {
   pass: number;
 }
 
-/** Advances every pixel one step with the new pair's coherence [N]; updates `state` in place (not the alerts). */
+/**
+ * Advances every pixel one step with the new pair's coherence [N] on `threads` worker threads (parallel.ts);
+ * updates `state` in place (not the alerts).
+ */
 export async function advanceMonitor(
-  stepper: GruStepper,
   state: MonitorState,
   coherence: Float32Array,
   pair: Pair,
   feedback: Feedback = silentFeedback,
+  threads?: number,
 ): Promise<PassResult> {
   const N = state.width * state.height;
   if (coherence.length !== N) throw new Error('internal: coherence size');
@@ -130,37 +134,28 @@ export async function advanceMonitor(
         `the next pair must start on ${prev.second}`,
     );
   }
-  const F = stepper.F;
+  const F = state.config.features;
   const u = new Float32Array(N * F);
   const span = daysBetween(pair.first, pair.second) / SPAN_SCALE_DAYS;
   for (let i = 0; i < N; i++) {
     u[i * F] = state.last[i]!;
     for (let f = 1; f < F; f++) u[i * F + f] = span; // 'span', the only time feature
   }
+  const step = await stepAllPixels(state.config, state.params, state.hidden, u, threads, feedback);
   const mu = new Float32Array(N).fill(NaN);
   const sigma = new Float32Array(N).fill(NaN);
   const z = new Float32Array(N).fill(NaN);
-  const mu64 = new Float64Array(CHUNK),
-    lv64 = new Float64Array(CHUNK);
-  for (let from = 0; from < N; from += CHUNK) {
-    throwIfCanceled(feedback);
-    const to = Math.min(N, from + CHUNK);
-    stepper.advanceAll(state.hidden, u, from, to);
-    stepper.decodeAll(state.hidden, from, to, mu64.subarray(0, to - from), lv64.subarray(0, to - from));
-    for (let i = from; i < to; i++) {
-      const x = coherenceToLogit(coherence[i]!);
-      if (state.valid[i]! >= MIN_VALID) {
-        const m = mu64[i - from]!;
-        const s = state.sigmaScale * Math.sqrt(Math.exp(lv64[i - from]!));
-        mu[i] = m;
-        sigma[i] = s;
-        z[i] = (m - x) / s;
-      }
-      state.last[i] = x;
-      if (!Number.isNaN(x)) state.valid[i]!++;
+  for (let i = 0; i < N; i++) {
+    const x = coherenceToLogit(coherence[i]!);
+    if (state.valid[i]! >= MIN_VALID) {
+      const m = step.mu[i]!;
+      const s = state.sigmaScale * Math.sqrt(Math.exp(step.logvar[i]!));
+      mu[i] = m;
+      sigma[i] = s;
+      z[i] = (m - x) / s;
     }
-    feedback.progress((100 * to) / N, 'monitor update');
-    await yieldToEventLoop();
+    state.last[i] = x;
+    if (!Number.isNaN(x)) state.valid[i]!++;
   }
   state.pairs.push(pair);
   return { mu, sigma, z, pass: state.pairs.length - state.initPairs };

@@ -53,9 +53,9 @@ async function update(params: AlgorithmParams['monitor-update'], fb: Feedback) {
         `has ${state.width} × ${state.height}`,
     );
   }
-  const stepper = new GruStepper(state.config, state.params); // the state carries the model: no model file needed
   const pair = stack.pairs[0]!;
-  const r = await advanceMonitor(stepper, state, stack.bands[0]!, pair, stage(fb, 10, 85, 'one GRU step'));
+  // the state carries the model: no model file needed
+  const r = await advanceMonitor(state, stack.bands[0]!, pair, stage(fb, 10, 85, 'one GRU step'), params.threads);
   applyPass(state.alerts, r.z, r.pass, state.rules);
   const counts = alertCounts(state.alerts);
   const dir = params['out-dir'];

@@ -765,6 +765,8 @@ export interface MonitorUpdateParams {
   readonly 'out-state'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** worker threads of the GRU step (default: the cores available); the result does not depend on it */
+  readonly 'threads'?: number;
 }
 
 export interface MonitorUpdateInput {
@@ -778,6 +780,8 @@ export interface MonitorUpdateInput {
   readonly 'out-state'?: string;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
   readonly 'nodata'?: number;
+  /** worker threads of the GRU step (default: the cores available); the result does not depend on it */
+  readonly 'threads'?: number;
 }
 
 export interface AlgorithmParams {
