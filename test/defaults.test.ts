@@ -7,6 +7,8 @@ import {
   DEFAULT_CHIP,
   DEFAULT_PRESET,
   DPM2_DEFAULTS,
+  CALIBRATION_HOLDOUT,
+  MONITOR_RULES,
   MAP_Z_THRESHOLD,
   PAPER_ADAM,
   PAPER_MODEL,
@@ -48,6 +50,12 @@ test('plugin-manifest.json defaults are the values of host/core/defaults.ts', ()
     ['dpm2', 'min-pairs', DPM2_DEFAULTS.minPairs],
     ['dpm2', 'tau-max', DPM2_DEFAULTS.tauMax],
     ['dpm2', 'co-event', DPM2_DEFAULTS.coEvent],
+    ['monitor-init', 'alert-z', MONITOR_RULES.z],
+    ['monitor-init', 'confirm', MONITOR_RULES.confirm],
+    ['monitor-init', 'drop', MONITOR_RULES.drop],
+    ['monitor-init', 'finish', MONITOR_RULES.finish],
+    ['calibrate', 'holdout', CALIBRATION_HOLDOUT],
+    ['train', 'time-baseline', false],
   ];
   for (const [id, name, value] of expected) assert.equal(manifestDefault(id, name), value, `${id} --${name}`);
   const presets = algorithmSpec('run').parameters.find((q) => q.name === 'preset')?.options;

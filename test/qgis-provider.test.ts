@@ -426,7 +426,11 @@ test('QGIS parameter definitions read like QGIS: short labels, no CLI flag, date
       }
     }
   }
-  assert.equal(coherenceInputs, 9, 'run, train, forecast, the four baselines, inspect and dpm2 take a stack');
+  assert.equal(
+    coherenceInputs,
+    12,
+    'run, train, forecast, the four baselines, inspect, dpm2, calibrate, monitor-init and monitor-update take a stack',
+  );
 });
 
 test("qgis_process.bin run: forecast and evaluate give the CLI's outputs", { skip }, async () => {

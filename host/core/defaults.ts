@@ -59,3 +59,12 @@ export const SCENE_SEED = 1;
 
 /** DPM2-style fit (host/baselines/dpm2.ts): least pre-event pairs per pixel, τ search bound (days), co-event pairs. */
 export const DPM2_DEFAULTS = { minPairs: 10, tauMax: 3650, coEvent: 'shortest' } as const;
+
+/**
+ * Alert rules of `dpm monitor-init` (host/monitor/alerts.ts): anomalous when z ≥ DAMAGE_Z; an alert is confirmed by
+ * its 3rd anomalous pass, an unconfirmed one dropped after 2 quiet passes in a row, a confirmed one finished after 2.
+ */
+export const MONITOR_RULES = { z: DAMAGE_Z, confirm: 3, drop: 2, finish: 2 } as const;
+
+/** Held-out pairs scored by `dpm calibrate` (the last bands of the stack). */
+export const CALIBRATION_HOLDOUT = 2;

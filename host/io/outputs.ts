@@ -158,8 +158,9 @@ export class OutputSet {
   private readonly policy = currentOutputPolicy();
 
   /** The temporary path to write instead of `finalPath` (its folder is created). `folder`: the output is itself a
-   *  folder (a Zarr store), which an existing folder of that name may be (with --overwrite, as for files). */
-  path(finalPath: string, opts: { folder?: boolean } = {}): string {
+   *  folder (a Zarr store), which an existing folder of that name may be (with --overwrite, as for files).
+   *  `advances`: the file is a state the command advances in place (monitor-update), replaced without --overwrite. */
+  path(finalPath: string, opts: { folder?: boolean; advances?: boolean } = {}): string {
     const existing = this.pending.get(finalPath);
     if (existing) return existing;
     if (finalPath.includes('\0')) throw new DpmError(`output path ${JSON.stringify(finalPath)} contains a NUL byte`);
@@ -173,7 +174,7 @@ export class OutputSet {
     if (present && !opts.folder && existsSync(finalPath) && statSync(finalPath).isDirectory()) {
       throw new DpmError(`${finalPath} is a folder; give a file name for this output`);
     }
-    if (present && !this.policy.overwrite)
+    if (present && !this.policy.overwrite && !opts.advances)
       throw new DpmError(`${finalPath} exists; pass --overwrite to replace it (or choose another output)`);
     const parent = dirname(finalPath);
     let made: string | undefined;

@@ -10,7 +10,7 @@
 //     Sequences with fewer than 2 valid values get NaN everywhere (counted in `nUnusable`). Chunked by
 //     engine.maxBatch(T), so any N runs; progress and cancellation between chunks.
 //
-//   forecastPixels(engine, stack, pixels: {row, col}[], split): Promise<PixelForecast[]>
+//   forecastPixels(engine, stack, pixels: {row, col}[], split, timeFeatures?, sigmaScale?): Promise<PixelForecast[]>
 //     A few pixels of a CoherenceStack (split from series.ts splitBands): per pixel the pair labels, observed
 //     coherence and logit, and mu/sigma/z/expected coherence for every step plus the co-event one.
 //
@@ -19,14 +19,31 @@ import { DpmError } from '../core/errors.js';
 import { throwIfCanceled, silentFeedback, type Feedback } from '../core/feedback.js';
 import type { ForecasterEngine } from './engine.js';
 import type { CoherenceStack } from '../raster/types.js';
-import { MIN_VALID, coherenceToLogit, logitToCoherence, type BandSplit } from './series.js';
+import {
+  MIN_VALID,
+  coherenceToLogit,
+  fillTimeFeatures,
+  logitToCoherence,
+  type BandSplit,
+  type TimeFeature,
+} from './series.js';
 
 export interface ForecastOptions {
   obs?: Float32Array;
   series?: boolean;
   feedback?: Feedback;
+  /** multiplies every σ (a variance scaling fitted by dpm calibrate, `training.sigmaScale` in the model file) */
+  sigmaScale?: number;
   /** largest chunk per engine call (default engine.maxBatch(T), at most 65,536 for responsive progress) */
   chunk?: number;
+}
+
+/** `training.sigmaScale` of a model file (dpm calibrate --fit-scale), 1 when absent */
+export function modelSigmaScale(training: Record<string, unknown> | undefined, source: string): number {
+  const s = training?.sigmaScale ?? 1;
+  if (typeof s !== 'number' || !(s > 0) || !Number.isFinite(s))
+    throw new DpmError(`${source}: training.sigmaScale must be a positive number, got ${JSON.stringify(s)}`);
+  return s;
 }
 
 export interface ForecastResult {
@@ -68,6 +85,7 @@ export async function forecastSequences(
     if (n >= MIN_VALID) ids.push(i);
   }
   const chunk = Math.max(1, opts.chunk ?? Math.min(engine.maxBatch(T), 65536));
+  const scale = opts.sigmaScale ?? 1;
   for (let from = 0; from < ids.length; from += chunk) {
     throwIfCanceled(fb);
     const n = Math.min(chunk, ids.length - from);
@@ -78,14 +96,14 @@ export async function forecastSequences(
     for (let j = 0; j < n; j++) {
       const i = ids[from + j]!;
       const m = out.mu[j * T1 + T]!;
-      const s = Math.sqrt(Math.exp(out.logvar[j * T1 + T]!));
+      const s = scale * Math.sqrt(Math.exp(out.logvar[j * T1 + T]!));
       mu[i] = m;
       sigma[i] = s;
       if (opts.obs) z[i] = (m - opts.obs[i]!) / s;
       if (series) {
         for (let k = 0; k <= T; k++) {
           const mk = out.mu[j * T1 + k]!;
-          const sk = Math.sqrt(Math.exp(out.logvar[j * T1 + k]!));
+          const sk = scale * Math.sqrt(Math.exp(out.logvar[j * T1 + k]!));
           const xk = k < T ? x[i * stride + k * F]! : opts.obs ? opts.obs[i]! : NaN;
           series.mu[i * T1 + k] = mk;
           series.sigma[i * T1 + k] = sk;
@@ -122,12 +140,15 @@ export async function forecastPixels(
   stack: CoherenceStack,
   pixels: { row: number; col: number }[],
   split: BandSplit,
+  timeFeatures: readonly TimeFeature[] = [],
+  sigmaScale = 1,
 ): Promise<PixelForecast[]> {
-  if (engine.config.features !== 1)
-    throw new DpmError(`this model takes ${engine.config.features} features per step; forecastPixels builds 1`);
+  const F = 1 + timeFeatures.length;
+  if (engine.config.features !== F)
+    throw new DpmError(`this model takes ${engine.config.features} features per step; forecastPixels builds ${F}`);
   const T = split.pre.length;
   const N = pixels.length;
-  const x = new Float32Array(N * T);
+  const x = new Float32Array(N * T * F);
   const obs = new Float32Array(N).fill(NaN);
   const bands = split.coEvent !== undefined ? [...split.pre, split.coEvent] : split.pre;
   for (const [j, p] of pixels.entries()) {
@@ -146,10 +167,11 @@ export async function forecastPixels(
       );
     }
     const at = p.row * stack.width + p.col;
-    for (let t = 0; t < T; t++) x[j * T + t] = coherenceToLogit(stack.bands[split.pre[t]!]![at]!);
+    for (let t = 0; t < T; t++) x[(j * T + t) * F] = coherenceToLogit(stack.bands[split.pre[t]!]![at]!);
     if (split.coEvent !== undefined) obs[j] = coherenceToLogit(stack.bands[split.coEvent]![at]!);
   }
-  const r = await forecastSequences(engine, x, N, T, { obs, series: true });
+  fillTimeFeatures(x, N, stack, split.pre, split.coEvent, timeFeatures);
+  const r = await forecastSequences(engine, x, N, T, { obs, series: true, sigmaScale });
   const label = (k: number) =>
     stack.pairs[k] ? `${stack.pairs[k]!.first}_${stack.pairs[k]!.second}` : `band ${k + 1}`;
   return pixels.map((p, j) => {

@@ -5,6 +5,7 @@
 // default the last band is the co-event pair and all earlier ones are pre-event.
 import { DpmError } from '../core/errors.js';
 import type { Feedback } from '../core/feedback.js';
+import { daysBetween } from '../raster/pairs.js';
 import type { CoherenceStack } from '../raster/types.js';
 
 export const GAMMA_MIN = 1e-6;
@@ -99,6 +100,64 @@ export function splitBands(stack: CoherenceStack, opts: SplitOptions, needCoEven
   return { pre, coEvent, describe };
 }
 
+/**
+ * Extra input features a model may take after the logit coherence (feature 0), recorded in the model file
+ * (`training.timeFeatures`). 'span': the temporal baseline of the NEXT pair in the sequence, days / SPAN_SCALE_DAYS.
+ * The GRU reads step k's features before the decoder forecasts step k + 1 from h_{k+1}, so the forecast of a pair
+ * knows that pair's own time span (the co-event forecast knows the co-event span). The gap since the previous pair
+ * is not a separate feature: stacks are chains of consecutive pairs (raster/stack.ts), where it equals the span.
+ * An unknown span (no dates, or after the last band) is 0: engines refuse NaN in features other than feature 0.
+ */
+export type TimeFeature = 'span';
+export const TIME_FEATURES: readonly TimeFeature[] = ['span'];
+/** span feature = days / 36 (the longest span of a 12-day Sentinel-1 chain missing two passes): values near 1 */
+export const SPAN_SCALE_DAYS = 36;
+
+/** Reads `training.timeFeatures` of a model file; checks it against the model's feature count. */
+export function modelTimeFeatures(features: number, training: Record<string, unknown> | undefined, source: string) {
+  const raw = training?.timeFeatures ?? [];
+  const list = Array.isArray(raw) ? raw : [];
+  const known = list.filter((f): f is TimeFeature => (TIME_FEATURES as readonly unknown[]).includes(f));
+  if (known.length !== list.length || known.length + 1 !== features) {
+    throw new DpmError(
+      `${source}: the model takes ${features} features per step but its metadata names the time features ` +
+        `${JSON.stringify(raw)} (known: logit coherence first, then ${TIME_FEATURES.join(', ')})`,
+    );
+  }
+  return known;
+}
+
+/**
+ * [T] values of one time feature along a sequence of bands `seq` (time order): step t carries the span of band
+ * seq[t + 1] (0 after the last band unless `next` names the band that follows, e.g. the co-event pair).
+ */
+export function spanFeature(stack: CoherenceStack, seq: number[], next?: number): Float64Array {
+  const out = new Float64Array(seq.length);
+  for (let t = 0; t < seq.length; t++) {
+    const k = t + 1 < seq.length ? seq[t + 1] : next;
+    const p = k !== undefined ? stack.pairs[k] : undefined;
+    if (p) out[t] = daysBetween(p.first, p.second) / SPAN_SCALE_DAYS;
+  }
+  return out;
+}
+
+/** Writes the time features into x [N, T, F] (features 1…F−1) for the pixels' common band sequence. */
+export function fillTimeFeatures(
+  x: Float32Array,
+  N: number,
+  stack: CoherenceStack,
+  seq: number[],
+  next: number | undefined,
+  features: readonly TimeFeature[],
+): void {
+  const T = seq.length,
+    F = features.length + 1;
+  features.forEach((_kind, j) => {
+    const values = spanFeature(stack, seq, next); // the only kind today
+    for (let i = 0; i < N; i++) for (let t = 0; t < T; t++) x[(i * T + t) * F + 1 + j] = values[t]!;
+  });
+}
+
 export interface PixelSeries {
   width: number;
   height: number;
@@ -106,7 +165,10 @@ export interface PixelSeries {
   N: number;
   /** pre-event steps */
   T: number;
-  /** [N, T] logit coherence of the pre-event bands, float32 (computed in float64), NaN = missing */
+  /** features per step: 1 (logit coherence) + the time features */
+  F: number;
+  /** [N, T, F] logit coherence of the pre-event bands, float32 (computed in float64), NaN = missing; then the time
+   *  features of each step */
   x: Float32Array;
   /** [N] logit coherence of the co-event band (NaN if none or missing) */
   obs: Float32Array;
@@ -121,17 +183,28 @@ export interface PixelSeries {
 export const MIN_VALID = 2;
 
 /** Builds per-pixel sequences; logs how many pixels have too few valid values. */
-export function buildSeries(stack: CoherenceStack, split: BandSplit, feedback?: Feedback): PixelSeries {
+export function buildSeries(
+  stack: CoherenceStack,
+  split: BandSplit,
+  feedback?: Feedback,
+  timeFeatures: readonly TimeFeature[] = [],
+): PixelSeries {
   const { width, height } = stack;
   const N = width * height,
-    T = split.pre.length;
-  const x = new Float32Array(N * T);
+    T = split.pre.length,
+    F = 1 + timeFeatures.length;
+  const x = new Float32Array(N * T * F);
   const obs = new Float32Array(N).fill(NaN);
   const usable = new Uint8Array(N);
   let nUnusable = 0;
   for (let t = 0; t < T; t++) {
     const band = stack.bands[split.pre[t]!]!;
-    for (let i = 0; i < N; i++) x[i * T + t] = coherenceToLogit(band[i]!);
+    for (let i = 0; i < N; i++) x[(i * T + t) * F] = coherenceToLogit(band[i]!);
+  }
+  if (F > 1) {
+    if (stack.pairs.length !== stack.bands.length)
+      feedback?.log('warning', `${stack.source ?? 'coherence stack'}: no pair dates: time spans fed as 0`);
+    fillTimeFeatures(x, N, stack, split.pre, split.coEvent, timeFeatures);
   }
   if (split.coEvent !== undefined) {
     const band = stack.bands[split.coEvent]!;
@@ -139,7 +212,7 @@ export function buildSeries(stack: CoherenceStack, split: BandSplit, feedback?: 
   }
   for (let i = 0; i < N; i++) {
     let n = 0;
-    for (let t = 0; t < T; t++) if (!Number.isNaN(x[i * T + t]!)) n++;
+    for (let t = 0; t < T; t++) if (!Number.isNaN(x[(i * T + t) * F]!)) n++;
     if (n >= MIN_VALID) usable[i] = 1;
     else nUnusable++;
   }
@@ -150,5 +223,5 @@ export function buildSeries(stack: CoherenceStack, split: BandSplit, feedback?: 
       `${nUnusable} of ${N} pixels have fewer than ${MIN_VALID} valid pre-event values: left out (NaN outputs)`,
     );
   }
-  return { width, height, N, T, x, obs, usable, nUnusable, split };
+  return { width, height, N, T, F, x, obs, usable, nUnusable, split };
 }

@@ -5,33 +5,28 @@ import { join } from 'node:path';
 import { DAMAGE_Z, DAMAGE_Z_SOURCE } from '../core/defaults.js';
 import { greyQml, writeStyle } from '../io/qml.js';
 import { dpmStyleQml } from '../raster/png-map.js';
-import { DpmError } from '../core/errors.js';
 import type { Algorithm, AlgorithmParams } from './algorithm.js';
 import { stage, type Feedback } from '../core/feedback.js';
 import { withOutputs } from '../io/outputs.js';
 import { chipLayoutMetadata, readCoherenceStack } from '../raster/stack.js';
 import { writeRaster } from '../raster/geotiff.js';
 import type { Raster } from '../raster/types.js';
-import { buildSeries, logitToCoherence, splitBands } from '../model/series.js';
-import { forecastSequences } from '../model/forecast.js';
+import { buildSeries, logitToCoherence, modelTimeFeatures, splitBands } from '../model/series.js';
+import { forecastSequences, modelSigmaScale } from '../model/forecast.js';
 import { createEngine, engineOptions } from '../engines/select.js';
 import { loadModel } from '../model/safetensors.js';
 
 async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
   const modelPath = params.model;
   const model = loadModel(modelPath);
-  if (model.config.features !== 1) {
-    throw new DpmError(
-      `--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1 (logit coherence)`,
-    );
-  }
+  const timeFeatures = modelTimeFeatures(model.config.features, model.training, `--model ${modelPath}`);
   const stack = await readCoherenceStack(params.coherence, {
     nodata: params.nodata,
     align: params['align-grids'],
     feedback: stage(fb, 0, 5, 'reading'),
   });
   const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, true);
-  const series = buildSeries(stack, split, fb);
+  const series = buildSeries(stack, split, fb, timeFeatures);
   const trainedT = model.training?.T;
   if (typeof trainedT === 'number' && trainedT !== series.T) {
     fb.log('warning', `the model was trained on ${trainedT} pre-event steps; forecasting from ${series.T}`);
@@ -44,6 +39,7 @@ async function run(params: AlgorithmParams['forecast'], fb: Feedback) {
       const r = await forecastSequences(engine, series.x, series.N, series.T, {
         obs: series.obs,
         series: params.series,
+        sigmaScale: modelSigmaScale(model.training, `--model ${modelPath}`),
         feedback: stage(fb, 5, 90, 'forecast'),
       });
       const co = stack.descriptions[split.coEvent!] ?? `band ${split.coEvent! + 1}`;

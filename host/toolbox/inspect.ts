@@ -8,8 +8,8 @@ import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { DpmError } from '../core/errors.js';
 import { withOutputs } from '../io/outputs.js';
 import { readCoherenceStack } from '../raster/stack.js';
-import { splitBands } from '../model/series.js';
-import { forecastPixels, type PixelForecast } from '../model/forecast.js';
+import { modelTimeFeatures, splitBands } from '../model/series.js';
+import { forecastPixels, modelSigmaScale, type PixelForecast } from '../model/forecast.js';
 import { createEngine, engineOptions } from '../engines/select.js';
 import { loadModel } from '../model/safetensors.js';
 import { inspectChartSpec } from '../eval/inspect-chart.js';
@@ -127,11 +127,7 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
   const places = p.lonlat ? parseLonLats(p.lonlat) : [];
   const modelPath = p.model;
   const model = loadModel(modelPath);
-  if (model.config.features !== 1) {
-    throw new DpmError(
-      `--model ${modelPath}: the model takes ${model.config.features} features per step; coherence stacks give 1`,
-    );
-  }
+  const timeFeatures = modelTimeFeatures(model.config.features, model.training, `--model ${modelPath}`);
   const stack = await readCoherenceStack(p.coherence, {
     nodata: p.nodata,
     align: p['align-grids'],
@@ -162,7 +158,14 @@ async function run(p: AlgorithmParams['inspect'], fb: Feedback) {
   try {
     await engine.setParams(model.params);
     fb.progress(30, 'forecasting');
-    series = await forecastPixels(engine, stack, pixels, split);
+    series = await forecastPixels(
+      engine,
+      stack,
+      pixels,
+      split,
+      timeFeatures,
+      modelSigmaScale(model.training, `--model ${modelPath}`),
+    );
   } finally {
     engine.destroy();
   }

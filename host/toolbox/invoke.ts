@@ -41,7 +41,7 @@ export async function runRaw<Id extends AlgorithmId>(
   for (const p of spec.parameters) {
     const v = values[p.name];
     const paths = (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string' && x !== '');
-    if (INPUT_TYPES.has(p.type)) inputs.push(...paths);
+    if (INPUT_TYPES.has(p.type) && !p.updatedInPlace) inputs.push(...paths);
     if (p.type === 'folderDestination') outDirs.push(...paths);
   }
   // before anything is created: an output folder that is an input would get the lock file and a run's state

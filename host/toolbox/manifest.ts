@@ -48,6 +48,8 @@ export interface ParamSpec {
   parent?: string;
   /** raster/file list: a folder (of dated single-pair files) is accepted too */
   folders?: boolean;
+  /** file: a state the algorithm advances (monitor-update's state): not protected as an input, replaced atomically */
+  updatedInPlace?: boolean;
   /** enum: old names still accepted, e.g. {"hardware": "gpu"} */
   aliases?: Record<string, string>;
   /** an environment variable that gives the value when none is passed (read by the CLI and the worker only) */

@@ -269,6 +269,8 @@ export interface TrainParams {
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
   readonly 'resume': boolean;
+  /** a second input feature per step: the time span (temporal baseline) of the pair forecast next, in days / 36, so that a 12-day co-event pair is not forecast like a 36-day one (papers/001 §VI); the model file records it and forecast, inspect and monitor feed it by themselves; pairs without dates get 0 */
+  readonly 'time-baseline': boolean;
 }
 
 export interface TrainInput {
@@ -314,6 +316,8 @@ export interface TrainInput {
   readonly 'checkpoint'?: string;
   /** continue from the checkpoint if it exists (same data and settings) */
   readonly 'resume'?: boolean;
+  /** a second input feature per step: the time span (temporal baseline) of the pair forecast next, in days / 36, so that a 12-day co-event pair is not forecast like a 36-day one (papers/001 §VI); the model file records it and forecast, inspect and monitor feed it by themselves; pairs without dates get 0 */
+  readonly 'time-baseline'?: boolean;
 }
 
 /** forecast: Forecast coherence and z-score (damage proxy map) */
@@ -850,6 +854,123 @@ export interface LandslideInput {
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
 }
 
+/** calibrate: Calibration of the forecast on held-out pairs */
+export interface CalibrateParams {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[];
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** folder for calibration.json and pit.csv */
+  readonly 'out-dir': string;
+  /** how many of the last bands are held out (not trained on) and scored */
+  readonly 'holdout': number;
+  /** fit s = sqrt(mean z^2) on the held-out pairs and write a copy of the model with it (--out-model) */
+  readonly 'fit-scale': boolean;
+  /** with --fit-scale: the model copy that stores the scale (default <model>.calibrated.safetensors) */
+  readonly 'out-model'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
+}
+
+export interface CalibrateInput {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[] | string;
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** folder for calibration.json and pit.csv */
+  readonly 'out-dir': string;
+  /** how many of the last bands are held out (not trained on) and scored */
+  readonly 'holdout'?: number;
+  /** fit s = sqrt(mean z^2) on the held-out pairs and write a copy of the model with it (--out-model) */
+  readonly 'fit-scale'?: boolean;
+  /** with --fit-scale: the model copy that stores the scale (default <model>.calibrated.safetensors) */
+  readonly 'out-model'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+  /** forecaster engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads; this name meant the float64 reference before), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript model: slowest); hardware is the old name of gpu */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** Dawn backend of the WGSL engines (gpu, software): auto (the platform's GPU API; OpenGL ES for the software adapter), opengles (Mesa llvmpipe), vulkan (a Vulkan driver, or Mesa lavapipe for software), metal, d3d12 */
+  readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
+}
+
+/** monitor-init: Start monitoring: keep each pixel's forecaster state */
+export interface MonitorInitParams {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[];
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** state file to write (per-pixel GRU state, last value, valid count, alert states; the pairs and rules in __metadata__) */
+  readonly 'state': string;
+  /** a pass is anomalous for a pixel when its z >= this (default: the damage threshold of Stephenson et al. 2021) */
+  readonly 'alert-z': number;
+  /** anomalous passes (the first included) that turn an alert into confirmed; before that it is first (1) then provisional */
+  readonly 'confirm': number;
+  /** quiet passes in a row (z below the threshold) after which an unconfirmed alert is dropped (back to none) */
+  readonly 'drop': number;
+  /** quiet passes in a row after which a confirmed alert becomes finished (its count and dates are kept; a later anomalous pass starts a new alert) */
+  readonly 'finish': number;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+}
+
+export interface MonitorInitInput {
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
+  readonly 'coherence': string[] | string;
+  /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
+  readonly 'model': string;
+  /** state file to write (per-pixel GRU state, last value, valid count, alert states; the pairs and rules in __metadata__) */
+  readonly 'state': string;
+  /** a pass is anomalous for a pixel when its z >= this (default: the damage threshold of Stephenson et al. 2021) */
+  readonly 'alert-z'?: number;
+  /** anomalous passes (the first included) that turn an alert into confirmed; before that it is first (1) then provisional */
+  readonly 'confirm'?: number;
+  /** quiet passes in a row (z below the threshold) after which an unconfirmed alert is dropped (back to none) */
+  readonly 'drop'?: number;
+  /** quiet passes in a row after which a confirmed alert becomes finished (its count and dates are kept; a later anomalous pass starts a new alert) */
+  readonly 'finish'?: number;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+}
+
+/** monitor-update: Monitor: map a new pair and update the alerts */
+export interface MonitorUpdateParams {
+  /** monitor state from dpm monitor-init or an earlier update; advanced in place unless --out-state is given */
+  readonly 'state': string;
+  /** coherence of the new pair: a one-band GeoTIFF (or a folder holding just it) with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid */
+  readonly 'coherence': string[];
+  /** folder for zscore.tif and alerts.tif */
+  readonly 'out-dir': string;
+  /** where to write the updated state (default: replace --state) */
+  readonly 'out-state'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+  /** worker threads of the GRU step (default: the cores available); the result does not depend on it */
+  readonly 'threads'?: number;
+}
+
+export interface MonitorUpdateInput {
+  /** monitor state from dpm monitor-init or an earlier update; advanced in place unless --out-state is given */
+  readonly 'state': string;
+  /** coherence of the new pair: a one-band GeoTIFF (or a folder holding just it) with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid */
+  readonly 'coherence': string[] | string;
+  /** folder for zscore.tif and alerts.tif */
+  readonly 'out-dir': string;
+  /** where to write the updated state (default: replace --state) */
+  readonly 'out-state'?: string;
+  /** value meaning no data in the coherence files (e.g. 0 for GAMMA); default: the files' own nodata (NaN) */
+  readonly 'nodata'?: number;
+  /** worker threads of the GRU step (default: the cores available); the result does not depend on it */
+  readonly 'threads'?: number;
+}
+
 export interface AlgorithmParams {
   'run': RunParams;
   'demo': DemoParams;
@@ -870,6 +991,9 @@ export interface AlgorithmParams {
   'cube-info': CubeInfoParams;
   'terrain': TerrainParams;
   'landslide': LandslideParams;
+  'calibrate': CalibrateParams;
+  'monitor-init': MonitorInitParams;
+  'monitor-update': MonitorUpdateParams;
 }
 
 export interface AlgorithmInputs {
@@ -892,8 +1016,11 @@ export interface AlgorithmInputs {
   'cube-info': CubeInfoInput;
   'terrain': TerrainInput;
   'landslide': LandslideInput;
+  'calibrate': CalibrateInput;
+  'monitor-init': MonitorInitInput;
+  'monitor-update': MonitorUpdateInput;
 }
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'export-model', 'evaluate', 'validate-points', 'buildings', 'dpm2', 'cube-info', 'terrain', 'landslide'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'export-model', 'evaluate', 'validate-points', 'buildings', 'dpm2', 'cube-info', 'terrain', 'landslide', 'calibrate', 'monitor-init', 'monitor-update'];

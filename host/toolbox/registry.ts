@@ -27,6 +27,9 @@ export const registry: Registry = {
   'cube-info': async () => (await import('./cube-info.js')).algorithm,
   terrain: async () => (await import('./terrain.js')).algorithm,
   landslide: async () => (await import('./landslide.js')).algorithm,
+  calibrate: async () => (await import('./calibrate.js')).algorithm,
+  'monitor-init': async () => (await import('./monitor.js')).initAlgorithm,
+  'monitor-update': async () => (await import('./monitor.js')).updateAlgorithm,
 };
 
 export async function loadAlgorithm<Id extends AlgorithmId>(id: Id): Promise<Algorithm<Id>> {

@@ -11,7 +11,7 @@ import { packageVersion } from '../paths.js';
 import { historyChartSpec } from '../eval/charts.js';
 import { renderVegaLiteBoth } from '../eval/plots.js';
 import { readCoherenceStack } from '../raster/stack.js';
-import { buildSeries, splitBands } from '../model/series.js';
+import { buildSeries, splitBands, type TimeFeature } from '../model/series.js';
 import { trainModel, type EpochLog } from '../model/train.js';
 import { engineOptions, presetAdvice, selectEngine } from '../engines/select.js';
 import { loadModel, saveModel } from '../model/safetensors.js';
@@ -31,10 +31,11 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
   const { out } = params;
   if (!/\.safetensors$/i.test(out)) throw new DpmError(`--out ${out}: the model file must end in .safetensors`);
   const init = params.init !== undefined ? loadModel(params.init) : undefined;
+  const timeFeatures: TimeFeature[] = params['time-baseline'] ? ['span'] : [];
   const config: ModelConfig = {
     hidden: params.hidden ?? init?.config.hidden ?? PAPER_CONFIG.hidden,
     mlp: params.mlp ?? init?.config.mlp ?? PAPER_CONFIG.mlp,
-    features: 1,
+    features: 1 + timeFeatures.length,
   };
   if (
     init &&
@@ -42,7 +43,8 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
   ) {
     throw new DpmError(
       `--init ${params.init}: the model has H=${init.config.hidden}, M=${init.config.mlp}, F=${init.config.features} but ` +
-        `training asks for H=${config.hidden}, M=${config.mlp}, F=${config.features} (leave out --hidden/--mlp to take the file's sizes)`,
+        `training asks for H=${config.hidden}, M=${config.mlp}, F=${config.features} ` +
+        `(leave out --hidden/--mlp to take the file's sizes; F = 2 with --time-baseline)`,
     );
   }
   const stack = await readCoherenceStack(params.coherence, {
@@ -51,7 +53,7 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
     feedback: stage(fb, 0, 5, 'reading'),
   });
   const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, false);
-  const series = buildSeries(stack, split, fb);
+  const series = buildSeries(stack, split, fb, timeFeatures);
   const { engine, kind } = await selectEngine(config, engineOptions(params, fb));
   const advice = presetAdvice(kind);
   if (advice.preset === 'fast' && config.hidden * config.mlp > 32 * 32) {
@@ -86,6 +88,7 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
         stack: stack.source,
         pairs: split.pre.map((k) => stack.descriptions[k]),
         T: series.T,
+        timeFeatures,
         epochs: opts.epochs,
         batchSize: opts.batchSize,
         lr: opts.adam.lr,
