@@ -1,7 +1,9 @@
 // Small HDF5 products in the published layouts, written with h5wasm for the reader tests (issue 14):
 // OPERA CSLC-S1 (v1 and beta), NISAR RSLC (and the older /science/LSAR/SLC group), NISAR GSLC, ARIA GUNW.
 // Only the datasets the readers use are written, at their specified paths, with complex64 as HDF5 compounds {r, i}
-// (what h5py writes for numpy complex64).
+// (what h5py writes for numpy complex64). NISAR's complex32 (two float16) is written by h5py (Debian's python3-h5py):
+// h5wasm cannot write float16.
+import { spawnSync } from 'node:child_process';
 import h5wasm from 'h5wasm/node';
 
 await h5wasm.ready;
@@ -129,4 +131,33 @@ export function writeGunw(path: string, o: { coherence: Float32Array; width: num
   } finally {
     f.close();
   }
+}
+
+/** The Python with h5py (Debian's python3-h5py) that writes complex32 SLCs; null (with the reason) when absent. */
+export const H5PY_PYTHON = '/usr/bin/python3';
+export const h5pyMissing =
+  spawnSync(H5PY_PYTHON, ['-c', 'import h5py']).status === 0
+    ? null
+    : `${H5PY_PYTHON} has no h5py (apt-get install python3-h5py): complex32 SLCs cannot be written`;
+
+/** Rewrites `dataset` of each `complex32` file as NISAR stores its SLCs: a compound {r, i} of two little-endian
+ *  float16, chunked, shuffled and deflated as h5py writes it; the same dataset of its `complex64` twin becomes the
+ *  float16-rounded SLC (NumPy's rounding) as complex64, the value a correct reader must return. */
+export function toComplex32(files: { complex32: string; complex64: string }[], dataset: string): void {
+  const script = `
+import json, sys
+import h5py, numpy as np
+c32 = np.dtype([('r', '<f2'), ('i', '<f2')])
+for pair in json.loads(sys.argv[2]):
+    with h5py.File(pair['complex32'], 'a') as f:
+        z = f[sys.argv[1]][...]
+        del f[sys.argv[1]]
+        half = np.empty(z.shape, c32)
+        half['r'], half['i'] = z.real, z.imag
+        f.create_dataset(sys.argv[1], data=half, chunks=(8, 16), compression='gzip', shuffle=True)
+    with h5py.File(pair['complex64'], 'a') as f:
+        f[sys.argv[1]][...] = half['r'].astype(np.float32) + 1j * half['i'].astype(np.float32)
+`;
+  const r = spawnSync(H5PY_PYTHON, ['-c', script, dataset, JSON.stringify(files)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`h5py could not write complex32: ${r.stderr}`);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DpmError } from '../host/core/errors.js';
 import { recordingFeedback } from '../host/core/feedback.js';
-import { halfToNumber } from '../host/raster/products/npy.js';
+import { halfToNumber } from '../host/core/float16.js';
 import { readCoherenceStack } from '../host/raster/stack.js';
 import { writeNpy } from './products.js';
 

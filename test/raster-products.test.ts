@@ -3,7 +3,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +23,9 @@ import { Rng } from '../host/model/rng.js';
 import { saveModel } from '../host/model/safetensors.js';
 import { readRaster, writeGeoTiff } from '../host/raster/geotiff.js';
 import { readCoherenceStack, readPairStack } from '../host/raster/stack.js';
-import { burstName, gammaName, hyp3Folder, hyp3Parameters, oneBand, zipProduct } from './products.js';
+import type { GeoTransform } from '../host/raster/types.js';
+import { execute } from '../host/toolbox/execute.js';
+import { burstName, gammaName, hyp3Folder, hyp3Parameters, oneBand, UTM_GT, zipProduct } from './products.js';
 import { needsShared, sharedPath } from './shared.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-products-'));
@@ -93,6 +104,54 @@ test('HyP3: products on different grids are refused naming both grids, or croppe
   assert.ok(s.bands[0]?.every((v) => v === Math.fround(0.1)));
   await hyp3Folder(dir, gammaName('20190125', '20190206'), oneBand(6, 5, 0.3, [500040.5, 80, 0, 4000000, 0, -80]));
   await rejects(readCoherenceStack(dir, { align: true }), /cannot be aligned without resampling/);
+});
+
+test('dpm run and dpm2 --coherence: HyP3 products on shifted grids refused, cropped with --align-grids', async () => {
+  const dir = join(root, 'run-grids');
+  // 9 acquisitions 12 days apart → 8 consecutive pairs; every other product starts one column right, one row down
+  const dates = Array.from({ length: 9 }, (_, k) => {
+    const d = new Date(Date.UTC(2019, 0, 1 + 12 * k));
+    return d.toISOString().slice(0, 10).replace(/-/g, '');
+  });
+  const rng = new Rng(7);
+  for (let k = 0; k + 1 < dates.length; k++) {
+    const values = Float32Array.from({ length: 10 * 8 }, () => rng.uniform(0.3, 0.8));
+    const gt: GeoTransform = k % 2 ? [500080, 80, 0, 3999920, 0, -80] : UTM_GT;
+    await hyp3Folder(dir, gammaName(dates[k]!, dates[k + 1]!), oneBand(10, 8, values, gt));
+  }
+  const eventDate = dates[7]!; // the last pair spans the event: 7 pre-event pairs
+  const run = (out: string, align: boolean) =>
+    execute(
+      'run',
+      {
+        coherence: dir,
+        'event-date': eventDate,
+        preset: 'fast',
+        epochs: 1,
+        device: 'software',
+        'align-grids': align,
+        geocode: 'none',
+        'out-dir': out,
+      },
+      recordingFeedback(),
+    );
+  const refused = join(root, 'run-refused');
+  await rejects(run(refused, false), /differs from .*--align-grids/);
+  assert.ok(!existsSync(refused) || readdirSync(refused).length === 0, 'nothing written when refused');
+  const r = await run(join(root, 'run-aligned'), true);
+  const z = await readRaster(String(r.zscore));
+  assert.deepEqual([z.width, z.height], [9, 7], 'the 10×8 grids one pixel apart intersect in 9×7');
+  assert.deepEqual(z.georef.geoTransform, [500080, 80, 0, 3999920, 0, -80]);
+
+  const dpm2 = (output: string, align: boolean) =>
+    execute(
+      'dpm2',
+      { stack: dir, 'event-date': eventDate, output, 'min-pairs': 5, 'align-grids': align },
+      recordingFeedback(),
+    );
+  await rejects(dpm2(join(root, 'dpm2-refused.tif'), false), /differs from .*--align-grids/);
+  const d = await readRaster(String((await dpm2(join(root, 'dpm2.tif'), true)).output));
+  assert.deepEqual([d.width, d.height, ...(d.georef.geoTransform ?? [])], [9, 7, 500080, 80, 0, 3999920, 0, -80]);
 });
 
 test('links: a folder of symbolic links to dated files reads; a link pointing nowhere is named', async () => {

@@ -10,13 +10,17 @@
 //   on the grid layer nearest the ellipsoid (height 0), from the first (reference) acquisition, as ISCE's
 //   geom_reference; `<file>#lat` / `<file>#lon` name these lookups.
 // The acquisition date is the product's zero-Doppler start time (metadata, never the file name). Polarisation: the
-// first of VV, HH, VH, HV the first file holds, then the same in every file. Reading is by row block (h5wasm hyperslab
-// of the compound {r, i} dataset). A missing or unexpected dataset is a DpmError naming the file and the dataset.
+// first of VV, HH, VH, HV the first file holds, then the same in every file. The SLC is a compound {r, i} of two
+// float32 (complex64) or, in NISAR products, of two float16 ("complex32"); it is read by row block as raw bytes
+// (an HDF5 hyperslab: HDF5 itself undoes chunking, shuffle and deflate) and decoded here, since h5wasm converts no
+// float16 and one JS array per pixel would be slow. A missing or unexpected dataset is a DpmError naming the file
+// and the dataset.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import h5wasm, { Module } from 'h5wasm/node';
 import { DpmError } from '../core/errors.js';
 import type { Feedback } from '../core/feedback.js';
+import { halfTable } from '../core/float16.js';
 import type { GeoTransform } from '../raster/types.js';
 import { type DiscoveredStack, HDF5_NAME, HDF5_PATH, type RasterSource, type StackEntry } from './readers.js';
 
@@ -151,6 +155,47 @@ function gridTransform(x: Float64Array, y: Float64Array, file: string): GeoTrans
   return [x0 - dx / 2, dx, 0, y0 - dy / 2, 0, dy];
 }
 
+/** Where a sample's real and imaginary parts lie in the compound, and their width (4: float32, 2: float16). */
+interface ComplexCell {
+  size: number;
+  re: number;
+  im: number;
+  partBytes: 2 | 4;
+}
+
+/** The layout of a 2-D complex64 or complex32 compound {r, i}, or undefined for anything else. */
+function complexCell(d: H5Dataset): ComplexCell | undefined {
+  const meta = d.metadata;
+  const [re, im] = meta.compound_type?.members ?? [];
+  if (d.shape?.length !== 2 || meta.compound_type?.members.length !== 2 || !re || !im) return undefined;
+  const float = (m: typeof re) => m.type === 1 && m.littleEndian && (m.size === 2 || m.size === 4);
+  if (!float(re) || !float(im) || re.size !== im.size) return undefined;
+  return { size: meta.size, re: re.offset, im: im.offset, partBytes: re.size === 2 ? 2 : 4 };
+}
+
+/** The raw bytes of rows [row0, row0 + nRows) × columns [col0, col0 + nCols) of a 2-D dataset, in memory order. */
+function readHyperslab(d: H5Dataset, row0: number, nRows: number, col0: number, nCols: number, file: string): DataView {
+  const nbytes = d.metadata.size * nRows * nCols;
+  const ptr = Module._malloc(nbytes);
+  if (!ptr) throw new DpmError(`${file}: cannot allocate ${nbytes} bytes to read ${d.path}`);
+  try {
+    const count = [BigInt(nRows), BigInt(nCols)];
+    const status = Module.get_dataset_data(
+      d.file_id,
+      d.path,
+      count,
+      [BigInt(row0), BigInt(col0)],
+      [1n, 1n],
+      BigInt(ptr),
+    );
+    if (status < 0) throw new DpmError(`${file}: reading rows ${row0}–${row0 + nRows} of ${d.path} failed`);
+    const bytes = Module.HEAPU8.slice(ptr, ptr + nbytes); // HEAPU8 after the read: the heap may have grown
+    return new DataView(bytes.buffer);
+  } finally {
+    Module._free(ptr);
+  }
+}
+
 /** An SLC dataset of an HDF5 product, read by row block. */
 export class Hdf5SlcSource implements RasterSource {
   readonly dataType = 'CFloat32' as const;
@@ -163,6 +208,7 @@ export class Hdf5SlcSource implements RasterSource {
     readonly path: string,
     private readonly file: H5File,
     private readonly data: H5Dataset,
+    private readonly cell: ComplexCell,
     geo: { geoTransform?: GeoTransform; epsg?: number },
   ) {
     const [h = 0, w = 0] = data.shape ?? [];
@@ -177,22 +223,22 @@ export class Hdf5SlcSource implements RasterSource {
     const f = openFile(path);
     try {
       const d = dataset(f, product.dataset, path, kind);
-      const members = d.metadata.compound_type?.members ?? [];
-      if (d.shape?.length !== 2 || members.length !== 2 || members.some((m) => m.type !== 1 || m.size !== 4))
+      const cell = complexCell(d);
+      if (!cell)
         throw new DpmError(
-          `${path}: ${product.dataset} is not a 2-D complex64 dataset (dtype ${JSON.stringify(d.dtype)}, shape ${JSON.stringify(d.shape)})`,
+          `${path}: ${product.dataset} is not a 2-D complex64 or complex32 (two float16) dataset (dtype ${JSON.stringify(d.dtype)}, shape ${JSON.stringify(d.shape)})`,
         );
       let geo: { geoTransform?: GeoTransform; epsg?: number } = {};
       if (layout.grid) {
         const x = numbers(dataset(f, layout.grid.x, path, kind), path);
         const y = numbers(dataset(f, layout.grid.y, path, kind), path);
         const [epsg] = numbers(dataset(f, layout.grid.projection, path, kind), path);
-        const [h = 0, w = 0] = d.shape;
+        const [h = 0, w = 0] = d.shape ?? [];
         if (x.length !== w || y.length !== h)
           throw new DpmError(`${path}: ${x.length} x and ${y.length} y coordinates for a ${w} × ${h} SLC`);
         geo = { geoTransform: gridTransform(x, y, path), ...(epsg ? { epsg } : {}) };
       }
-      return new Hdf5SlcSource(path, f, d, geo);
+      return new Hdf5SlcSource(path, f, d, cell, geo);
     } catch (err) {
       f.close();
       throw err;
@@ -201,16 +247,21 @@ export class Hdf5SlcSource implements RasterSource {
 
   async read(row0: number, nRows: number, col0: number, nCols: number, out: Float32Array | Float64Array) {
     if (nRows === 0 || nCols === 0) return;
-    const v = this.data.slice([
-      [row0, row0 + nRows],
-      [col0, col0 + nCols],
-    ]);
-    if (!Array.isArray(v) || v.length !== nRows * nCols) throw new DpmError(`${this.path}: short read of the SLC`);
-    v.forEach((c, k) => {
-      const [re, im] = c as [number, number];
-      out[2 * k] = re;
-      out[2 * k + 1] = im;
-    });
+    const view = readHyperslab(this.data, row0, nRows, col0, nCols, this.path);
+    const { size, re, im, partBytes } = this.cell;
+    const n = nRows * nCols;
+    if (partBytes === 2) {
+      const half = halfTable();
+      for (let k = 0, at = 0; k < n; k++, at += size) {
+        out[2 * k] = half[view.getUint16(at + re, true)] ?? NaN;
+        out[2 * k + 1] = half[view.getUint16(at + im, true)] ?? NaN;
+      }
+    } else {
+      for (let k = 0, at = 0; k < n; k++, at += size) {
+        out[2 * k] = view.getFloat32(at + re, true);
+        out[2 * k + 1] = view.getFloat32(at + im, true);
+      }
+    }
   }
 
   async close() {

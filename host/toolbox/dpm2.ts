@@ -11,6 +11,7 @@ export const algorithm: Algorithm<'dpm2'> = {
   async run(p, feedback) {
     const stack = await readPairStack(p.stack, {
       nodata: p.nodata,
+      align: p['align-grids'],
       feedback: stage(feedback, 0, 20, 'reading the pair stack'),
     });
     const res = dpm2Stack(

@@ -33,6 +33,8 @@ export interface RunParams {
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
+  /** with --coherence: files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
   /** z-score threshold: the map (PNG, overlay, QGIS style) is transparent below it and the log and report give the share of pixels at or above it; default 4.93, the damage threshold of Stephenson et al. 2021 (supplement). The evaluation's optimum threshold (max F-beta against ground truth) is a different, data-dependent number */
   readonly 'threshold': number;
   /** map grid of the geocoded outputs when lat/lon lookups exist */
@@ -84,6 +86,8 @@ export interface RunInput {
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
   /** with --coherence: value marking no data in the input files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
+  /** with --coherence: files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
   /** z-score threshold: the map (PNG, overlay, QGIS style) is transparent below it and the log and report give the share of pixels at or above it; default 4.93, the damage threshold of Stephenson et al. 2021 (supplement). The evaluation's optimum threshold (max F-beta against ground truth) is a different, data-dependent number */
   readonly 'threshold'?: number;
   /** map grid of the geocoded outputs when lat/lon lookups exist */
@@ -734,6 +738,8 @@ export interface Dpm2Params {
   readonly 'tau-max': number;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
+  /** pair files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids': boolean;
 }
 
 export interface Dpm2Input {
@@ -755,6 +761,8 @@ export interface Dpm2Input {
   readonly 'tau-max'?: number;
   /** value meaning no data in the coherence files (e.g. 0 for GAMMA) */
   readonly 'nodata'?: number;
+  /** pair files on different grids of one CRS and pixel size (e.g. HyP3 products of one track): crop all to their intersection instead of refusing them */
+  readonly 'align-grids'?: boolean;
 }
 
 /** cube-info: Datacube information */

@@ -153,6 +153,7 @@ export function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Promise<Ou
 async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outputs> {
   const dir = resolve(p['out-dir']);
   const { slc, coherence, chip, device, threads, backend, nodata, threshold } = p;
+  const align = p['align-grids'];
   const input = slc ? { slc } : coherence ? { coherence } : undefined;
   if (!input || (slc && coherence)) {
     throw new DpmError('give exactly one of --slc (an SLC stack) or --coherence (a coherence stack)');
@@ -190,8 +191,8 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
     // uses every pixel of its window.
     const inputKey = input.coherence.map(fileId);
     const crop = async (name: string, file: string, window: string | undefined) => {
-      await stages.run(name, { inputKey, window, nodata }, [at(file)], async () => {
-        const s = await readCoherenceStack(input.coherence, { nodata, feedback: sub(0, 5, 'reading') });
+      await stages.run(name, { inputKey, window, nodata, align }, [at(file)], async () => {
+        const s = await readCoherenceStack(input.coherence, { nodata, align, feedback: sub(0, 5, 'reading') });
         const cropped = cropStack(s, window);
         await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), cropped), fb);
         return { out: at(file) };
@@ -503,7 +504,11 @@ async function preflight(
     }
   } else {
     const coherence = 'coherence' in input ? input.coherence : [];
-    const s = await readCoherenceStack(coherence, { nodata, feedback: stage(fb, 0, 1, 'checking') });
+    const s = await readCoherenceStack(coherence, {
+      nodata,
+      align: p['align-grids'],
+      feedback: stage(fb, 0, 1, 'checking'),
+    });
     pairs = s.pairs;
     source = s.source ?? coherence.join(',');
     checkWindows(s.width, s.height, 1, 1, 'coherence-stack');

@@ -2,22 +2,13 @@
 // data in either byte order, C or Fortran order. Used for the authors' coherence cubes (dpm-dataset.ts).
 import { readFileSync } from 'node:fs';
 import { DpmError } from '../../core/errors.js';
+import { halfToNumber } from '../../core/float16.js';
 
 export interface NpyArray {
   shape: number[];
   fortranOrder: boolean;
   /** the values in file order, as float64 */
   data: Float64Array;
-}
-
-/** IEEE half precision → number (subnormals, ±Inf and NaN included). */
-export function halfToNumber(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 /** Parses a .npy file's bytes; `what` names it in messages. */
