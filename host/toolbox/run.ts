@@ -43,6 +43,8 @@ import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import type { CoherenceStack, Raster } from '../raster/types.js';
+import { parseTileSpec } from '../tiles/plan.js';
+import { runTiledAoi } from '../tiles/tiled-run.js';
 
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
 const SCORES = [
@@ -132,6 +134,9 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   const preset: Preset = PRESETS[p.preset];
   const epochs = p.epochs ?? preset.epochs;
   const aoiWindow = await preflight(p, input, fb);
+  // --tile-size/--tiles: the AOI's coherence, forecast and baselines run per tile after training (host/tiles/)
+  const tiling = parseTileSpec(p['tile-size'], p.tiles);
+  if (tiling && !input.slc) throw new DpmError('--tile-size/--tiles need --slc (an SLC stack)');
   const stages = new Stages(dir, p.force, fb);
   const at = (f: string) => join(dir, f);
   const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
@@ -154,7 +159,9 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
       return at(file);
     };
     trainStack = await coh('coherence_train', 'coherence_train.tif', p['train-window'], undefined, 0, 15);
-    aoiStack = await coh('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window'], '1x1', 15, 35);
+    aoiStack = tiling
+      ? at('coherence_aoi.tif') // the tiles' mosaic
+      : await coh('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window'], '1x1', 15, 35);
   } else {
     // A coherence stack is already on its grid (each pixel one estimate): windows are in its pixels, and training
     // uses every pixel of its window.
@@ -174,7 +181,8 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   throwIfCanceled(fb);
 
   // The AOI stack's bands: which are pre-event and which is the co-event pair (preflight checked the event date).
-  const aoi = await readCoherenceStack(aoiStack);
+  // tiled: the AOI mosaic comes after training; the training stack has the same pairs
+  const aoi = await readCoherenceStack(tiling ? trainStack : aoiStack);
   const split = splitBands(aoi, { eventDate }, true);
   const coEventBand = split.coEvent === undefined ? undefined : aoi.bands[split.coEvent];
   const coLabel = split.coEvent === undefined ? undefined : aoi.descriptions[split.coEvent];
@@ -205,27 +213,55 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   });
 
   // 4. Forecast D_f and the baselines on the same grid.
-  const fc = await stages.run(
-    'forecast',
-    { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate },
-    [at('forecast/zscore.tif')],
-    () =>
-      invoke(
-        forecastAlgorithm,
-        {
-          coherence: [aoiStack],
-          model: modelPath,
-          'out-dir': at('forecast'),
-          'event-date': eventDate,
-          device,
-          threads,
-          backend,
-        },
-        sub(75, 85, 'forecast'),
-      ),
-  );
+  const tiledInput = tiling && {
+    dir,
+    slc: input.slc ?? [],
+    chip,
+    aoiWindow: aoiWindow ?? p['aoi-window'],
+    eventDate,
+    model: modelPath,
+    device,
+    threads,
+    backend,
+    spec: tiling,
+    executor:
+      p.executor === 'slurm'
+        ? {
+            kind: 'slurm' as const,
+            partition: p['slurm-partition'],
+            time: p['slurm-time'],
+            mem: p['slurm-mem'],
+            gpus: p['slurm-gpus'],
+            extra: p['slurm-options'],
+          }
+        : { kind: 'local' as const, workers: p.workers },
+    inputKey: [(input.slc ?? []).map(fileId), fileId(modelPath)],
+  };
+  const fc = tiledInput
+    ? await stages.run('tiles', { ...tiledInput, executor: undefined }, [at('forecast/zscore.tif')], () =>
+        runTiledAoi(tiledInput, sub(75, 87, 'tiles')),
+      )
+    : await stages.run(
+        'forecast',
+        { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate },
+        [at('forecast/zscore.tif')],
+        () =>
+          invoke(
+            forecastAlgorithm,
+            {
+              coherence: [aoiStack],
+              model: modelPath,
+              'out-dir': at('forecast'),
+              'event-date': eventDate,
+              device,
+              threads,
+              backend,
+            },
+            sub(75, 85, 'forecast'),
+          ),
+      );
   for (const [k, s] of SCORES.entries()) {
-    if (!('baseline' in s)) continue;
+    if (tiling || !('baseline' in s)) continue;
     const from = 85 + (2 * (k - 1)) / (SCORES.length - 1); // SCORES[0] is the RNN: one slice of 85–87 % per baseline
     const slice = sub(from, from + 2 / (SCORES.length - 1), s.name);
     const baselineInput = { coherence: [aoiStack], 'event-date': eventDate, output: at(s.file) };
@@ -233,26 +269,27 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
       invoke(s.baseline, baselineInput, slice),
     );
   }
-  await stages.run(
-    'coevent',
-    { aoi: fileId(aoiStack), eventDate },
-    [at('baselines/coevent_coherence.tif')],
-    async () => {
-      const co: Raster = {
-        width: aoi.width,
-        height: aoi.height,
-        bands: [coEventBand],
-        descriptions: [`co-event coherence ${coLabel}`],
-        georef: aoi.georef,
-        metadata: chipLayoutMetadata(aoi.metadata),
-      };
-      await withOutputs(async (outs) => {
-        await writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN });
-        writeStyle(outs, at('baselines/coevent_coherence.tif'), greyQml(0, 1));
-      }, fb);
-      return { output: at('baselines/coevent_coherence.tif') };
-    },
-  );
+  if (!tiling)
+    await stages.run(
+      'coevent',
+      { aoi: fileId(aoiStack), eventDate },
+      [at('baselines/coevent_coherence.tif')],
+      async () => {
+        const co: Raster = {
+          width: aoi.width,
+          height: aoi.height,
+          bands: [coEventBand],
+          descriptions: [`co-event coherence ${coLabel}`],
+          georef: aoi.georef,
+          metadata: chipLayoutMetadata(aoi.metadata),
+        };
+        await withOutputs(async (outs) => {
+          await writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN });
+          writeStyle(outs, at('baselines/coevent_coherence.tif'), greyQml(0, 1));
+        }, fb);
+        return { output: at('baselines/coevent_coherence.tif') };
+      },
+    );
   throwIfCanceled(fb);
 
   // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay.

@@ -1,0 +1,68 @@
+// Tiled `dpm run` on the local process pool (issue 16): tile plans with the chip halo; the 2 × 2 and 3 × 1 mosaics
+// equal the untiled run; a re-run redoes only missing or failed tiles.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { execute } from '../host/toolbox/execute.js';
+import { recordingFeedback } from '../host/core/feedback.js';
+import { DpmError } from '../host/core/errors.js';
+import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
+import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
+
+test('tile plans cover the output grid once, each SLC window with the chip halo', () => {
+  for (const spec of [{ rows: 2, cols: 2 }, { rows: 3, cols: 1 }, { size: 7 }, { rows: 1, cols: 1 }]) {
+    const tiles = planTiles(31, 17, { r0: 5, c0: 10 }, { range: 14, azimuth: 4 }, spec);
+    const hits = new Uint8Array(31 * 17);
+    for (const t of tiles) {
+      assert.ok(t.out.r1 > t.out.r0 && t.out.c1 > t.out.c0, 'no empty tile');
+      for (let r = t.out.r0; r < t.out.r1; r++) for (let c = t.out.c0; c < t.out.c1; c++) hits[r * 31 + c]!++;
+      // a stride-1 chip grid of W − 14 × H − 4 outputs needs exactly this SLC window
+      assert.deepEqual(t.slc, { r0: 5 + t.out.r0, r1: 5 + t.out.r1 + 4, c0: 10 + t.out.c0, c1: 10 + t.out.c1 + 14 });
+    }
+    assert.ok(
+      hits.every((h) => h === 1),
+      `${JSON.stringify(spec)}: every output pixel in exactly one tile`,
+    );
+  }
+  assert.equal(planTiles(31, 17, { r0: 0, c0: 0 }, { range: 0, azimuth: 0 }, { size: 7 }).length, 5 * 3);
+  assert.deepEqual(parseTileSpec(undefined, '3x1'), { rows: 3, cols: 1 });
+  assert.equal(parseTileSpec(undefined, undefined), undefined);
+  assert.throws(() => parseTileSpec(undefined, '3 by 1'), DpmError);
+  assert.throws(() => parseTileSpec(64, '2x2'), DpmError);
+  assert.throws(() => planTiles(3, 3, { r0: 0, c0: 0 }, { range: 0, azimuth: 0 }, { rows: 4, cols: 1 }), DpmError);
+});
+
+let scene: TileScene | undefined;
+test.after(() => removeScene(scene));
+
+test('local pool: 2 x 2 and 3 x 1 mosaics equal the untiled run; GDAL opens the VRT', async () => {
+  scene = await tileScene('tiles-local');
+  for (const tiles of ['2x2', '3x1']) {
+    const out = join(scene.root, `tiled-${tiles}`);
+    const r = await execute('run', scene.params(out, { tiles, executor: 'local', workers: 2 }), recordingFeedback());
+    assert.ok(existsSync(String(r.png)), 'the map of the mosaic');
+    await assertSameAsUntiled(scene.untiled, out);
+    const info = JSON.parse(
+      execFileSync('gdalinfo', ['-json', join(out, 'forecast', 'zscore.vrt')], { encoding: 'utf8' }),
+    );
+    assert.equal(info.files.length, 1 + Number(tiles[0]) * Number(tiles[2]), 'the VRT names every tile file');
+  }
+});
+
+test('re-running redoes only the missing or failed tile, with the same result', async () => {
+  assert.ok(scene, 'needs the scene of the test before');
+  const out = join(scene.root, 'tiled-2x2');
+  const tile = (k: number) => join(out, 'tiles', `tile-000${k}`);
+  const untouched = statSync(join(tile(0), 'forecast', 'zscore.tif')).mtimeMs;
+  rmSync(join(tile(2), 'done.json')); // as a tile killed before it finished leaves it
+  rmSync(join(out, 'forecast', 'zscore.tif')); // and the mosaic of a run that stopped there
+  const fb = recordingFeedback();
+  await execute('run', scene.params(out, { tiles: '2x2', executor: 'local', workers: 2 }), fb);
+  const logs = fb.logs.map((l) => l.message).join('\n');
+  assert.match(logs, /3 of 4 already finished/);
+  assert.match(logs, /running 1 of 4/);
+  assert.equal(statSync(join(tile(0), 'forecast', 'zscore.tif')).mtimeMs, untouched, 'finished tiles are not redone');
+  await assertSameAsUntiled(scene.untiled, out);
+});
