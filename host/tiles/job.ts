@@ -66,6 +66,7 @@ export async function runTile(plan: TilePlan, index: number, fb: Feedback): Prom
   if (!tile) throw new Error(`internal: tile ${index} outside the plan's ${plan.tiles.length} tiles`);
   const before = finishedTile(plan, index);
   if (before) return before;
+  const started = performance.now();
   const dir = tileDir(plan, index);
   const at = (f: string) => join(dir, f);
   const engine = { device: plan.device, threads: plan.threads, backend: plan.backend };
@@ -106,6 +107,9 @@ export async function runTile(plan: TilePlan, index: number, fb: Feedback): Prom
     pixels: fc.pixels ?? 0,
     'unusable-pixels': fc['unusable-pixels'] ?? 0,
     'anomalous-fraction': fc['anomalous-fraction'] ?? null,
+    // this tile process's peak resident memory and time: the bound a scheduler's --mem must cover
+    'peak-rss-mib': Math.round(process.resourceUsage().maxRSS / 1024),
+    seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   const tmp = `${donePath(plan, index)}.tmp`;
   writeFileSync(tmp, `${JSON.stringify({ key: plan.key, outputs }, null, 2)}\n`);

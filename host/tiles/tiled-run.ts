@@ -80,19 +80,23 @@ export async function runTiledAoi(input: TiledAoiInput, fb: Feedback): Promise<O
   // the forecast's summary over all tiles: counts add up, the anomalous share is weighted by valid pixels
   let pixels = 0,
     unusable = 0,
-    anomalous = 0;
+    anomalous = 0,
+    peakRss = 0;
   for (const t of tiles) {
     const o = finishedTile(plan, t.index) ?? {};
     const n = Number(o.pixels ?? 0);
     pixels += n;
     unusable += Number(o['unusable-pixels'] ?? 0);
     anomalous += n * Number(o['anomalous-fraction'] ?? 0);
+    peakRss = Math.max(peakRss, Number(o['peak-rss-mib'] ?? 0));
   }
+  fb.log('info', `tiles: peak resident memory of a tile process ${peakRss} MiB`);
   return {
     'out-dir': join(dir, 'forecast'),
     pixels,
     'unusable-pixels': unusable,
     'anomalous-fraction': pixels ? anomalous / pixels : null,
     tiles: tiles.length,
+    'tile-peak-rss-mib': peakRss,
   };
 }
