@@ -7,7 +7,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/core/feedback.js';
-import { DpmError } from '../host/core/errors.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
 
@@ -64,5 +64,26 @@ test('re-running redoes only the missing or failed tile, with the same result', 
   assert.match(logs, /3 of 4 already finished/);
   assert.match(logs, /running 1 of 4/);
   assert.equal(statSync(join(tile(0), 'forecast', 'zscore.tif')).mtimeMs, untouched, 'finished tiles are not redone');
+  await assertSameAsUntiled(scene.untiled, out);
+});
+
+test('cancel stops the tile processes; the next run finishes the rest', async () => {
+  assert.ok(scene, 'needs the scene of the test before');
+  const out = join(scene.root, 'tiled-cancel');
+  const params = scene.params(out, { tiles: '3x1', executor: 'local', workers: 1 });
+  const fb = recordingFeedback();
+  // cancel once the first tile has finished, while the second runs
+  const watch = setInterval(() => {
+    if (existsSync(join(out, 'tiles', 'tile-0000', 'done.json'))) fb.cancel();
+  }, 50);
+  try {
+    await assert.rejects(execute('run', params, fb), CanceledError);
+  } finally {
+    clearInterval(watch);
+  }
+  assert.ok(!existsSync(join(out, 'tiles', 'tile-0002', 'done.json')), 'the last tile never ran');
+  const again = recordingFeedback();
+  await execute('run', params, again);
+  assert.match(again.logs.map((l) => l.message).join('\n'), /[12] of 3 already finished/);
   await assertSameAsUntiled(scene.untiled, out);
 });

@@ -2,9 +2,9 @@
 // (plan.ts), each tile computes its coherence, forecast and baselines in its own process (job.ts, executors.ts), and
 // the products are mosaicked (mosaic.ts) into the files an untiled run writes, plus a VRT of the tiles beside each.
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Outputs } from '../toolbox/algorithm.js';
+import type { AlgorithmParams, Outputs } from '../toolbox/algorithm.js';
 import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { parseChipSize } from '../core/chip.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
@@ -29,6 +29,43 @@ export interface TiledAoiInput {
   executor: ExecutorChoice;
   /** identity of the inputs and the model (file paths, sizes, times): a changed one redoes every tile */
   inputKey: unknown;
+}
+
+/** The tiled part's input from `dpm run`'s parameters (the executor and its pass-through options). */
+export function tiledAoiInput(
+  p: AlgorithmParams['run'],
+  spec: TileSpec,
+  aoiWindow: string | undefined,
+  model: string,
+  inputKey: unknown,
+): TiledAoiInput {
+  const executor: ExecutorChoice =
+    p.executor === 'slurm'
+      ? {
+          kind: 'slurm',
+          partition: p['slurm-partition'],
+          time: p['slurm-time'],
+          mem: p['slurm-mem'],
+          gpus: p['slurm-gpus'],
+          extra: p['slurm-options'],
+        }
+      : { kind: 'local', workers: p.workers };
+  const { chip, device, threads, backend } = p;
+  const eventDate = p['event-date'];
+  return {
+    dir: resolve(p['out-dir']),
+    slc: p.slc ?? [],
+    chip,
+    aoiWindow,
+    eventDate,
+    model,
+    device,
+    threads,
+    backend,
+    spec,
+    executor,
+    inputKey,
+  };
 }
 
 /** Plans, runs (only unfinished tiles) and mosaics; returns the forecast's summary over all tiles. */

@@ -44,7 +44,7 @@ import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import type { CoherenceStack, Raster } from '../raster/types.js';
 import { parseTileSpec } from '../tiles/plan.js';
-import { runTiledAoi } from '../tiles/tiled-run.js';
+import { runTiledAoi, tiledAoiInput } from '../tiles/tiled-run.js';
 
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
 const SCORES = [
@@ -213,53 +213,42 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   });
 
   // 4. Forecast D_f and the baselines on the same grid.
-  const tiledInput = tiling && {
-    dir,
-    slc: input.slc ?? [],
-    chip,
-    aoiWindow: aoiWindow ?? p['aoi-window'],
-    eventDate,
-    model: modelPath,
-    device,
-    threads,
-    backend,
-    spec: tiling,
-    executor:
-      p.executor === 'slurm'
-        ? {
-            kind: 'slurm' as const,
-            partition: p['slurm-partition'],
-            time: p['slurm-time'],
-            mem: p['slurm-mem'],
-            gpus: p['slurm-gpus'],
-            extra: p['slurm-options'],
-          }
-        : { kind: 'local' as const, workers: p.workers },
-    inputKey: [(input.slc ?? []).map(fileId), fileId(modelPath)],
-  };
-  const fc = tiledInput
-    ? await stages.run('tiles', { ...tiledInput, executor: undefined }, [at('forecast/zscore.tif')], () =>
-        runTiledAoi(tiledInput, sub(75, 87, 'tiles')),
-      )
-    : await stages.run(
-        'forecast',
-        { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate },
-        [at('forecast/zscore.tif')],
-        () =>
-          invoke(
-            forecastAlgorithm,
-            {
-              coherence: [aoiStack],
-              model: modelPath,
-              'out-dir': at('forecast'),
-              'event-date': eventDate,
-              device,
-              threads,
-              backend,
-            },
-            sub(75, 85, 'forecast'),
-          ),
-      );
+  // tiled (host/tiles/): per tile coherence, forecast and baselines, mosaicked into the files below
+  const tiled =
+    tiling &&
+    (await stages.run(
+      'tiles',
+      { tiling, aoi: aoiWindow ?? p['aoi-window'], chip, input: slc?.map(fileId), model: fileId(modelPath), eventDate },
+      [at('forecast/zscore.tif')],
+      () => {
+        const key = [slc?.map(fileId), fileId(modelPath)];
+        return runTiledAoi(
+          tiledAoiInput(p, tiling, aoiWindow ?? p['aoi-window'], modelPath, key),
+          sub(75, 87, 'tiles'),
+        );
+      },
+    ));
+  const fc =
+    tiled ||
+    (await stages.run(
+      'forecast',
+      { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate },
+      [at('forecast/zscore.tif')],
+      () =>
+        invoke(
+          forecastAlgorithm,
+          {
+            coherence: [aoiStack],
+            model: modelPath,
+            'out-dir': at('forecast'),
+            'event-date': eventDate,
+            device,
+            threads,
+            backend,
+          },
+          sub(75, 85, 'forecast'),
+        ),
+    ));
   for (const [k, s] of SCORES.entries()) {
     if (tiling || !('baseline' in s)) continue;
     const from = 85 + (2 * (k - 1)) / (SCORES.length - 1); // SCORES[0] is the RNN: one slice of 85–87 % per baseline
