@@ -9,6 +9,9 @@ import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/core/feedback.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
 import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
+import { planPath, readPlan } from '../host/tiles/job.js';
+import { mosaicProduct } from '../host/tiles/mosaic.js';
+import { readRaster } from '../host/raster/geotiff.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
 
 test('tile plans cover the output grid once, each SLC window with the chip halo', () => {
@@ -86,4 +89,18 @@ test('cancel stops the tile processes; the next run finishes the rest', async ()
   await execute('run', params, again);
   assert.match(again.logs.map((l) => l.message).join('\n'), /[12] of 3 already finished/);
   await assertSameAsUntiled(scene.untiled, out);
+});
+
+test('over the memory budget a product is mosaicked as a VRT alone, and GDAL reads it as the untiled raster', async () => {
+  assert.ok(scene, 'needs the scene of the test before');
+  const out = join(scene.root, 'tiled-2x2');
+  const plan = readPlan(planPath(out));
+  rmSync(join(out, 'coherence_aoi.vrt'));
+  const made = await mosaicProduct(plan, 'coherence_aoi.tif', recordingFeedback(), 1024);
+  assert.equal(made, join(out, 'coherence_aoi.vrt'));
+  const copy = join(scene.root, 'from-vrt.tif');
+  execFileSync('gdal_translate', ['-q', made, copy]);
+  const [a, b] = [await readRaster(join(scene.untiled, 'coherence_aoi.tif')), await readRaster(copy)];
+  assert.deepEqual([b.width, b.height, b.descriptions], [a.width, a.height, a.descriptions]);
+  assert.deepEqual(b.bands, a.bands, 'the VRT joins the tiles into the untiled coherence');
 });

@@ -11,14 +11,33 @@ import { readRaster, writeRaster } from '../raster/geotiff.js';
 import type { Raster } from '../raster/types.js';
 import { type TilePlan, tileDir } from './job.js';
 
-/** Copies tile rasters `file` (relative to each tile folder) into <run>/`file` and writes <run>/`file`.vrt. */
-export async function mosaicProduct(plan: TilePlan, file: string, fb: Feedback): Promise<string> {
+/** A whole-grid GeoTIFF larger than this (all its bands) is left out; its VRT alone joins the tiles. */
+export const MOSAIC_MAX_BYTES = 1 << 30;
+
+/**
+ * Copies tile rasters `file` (relative to each tile folder) into <run>/`file` and writes <run>/`file`.vrt; returns
+ * the GeoTIFF, or the VRT alone when the GeoTIFF would exceed `maxBytes` in memory (a frame's multi-band coherence).
+ */
+export async function mosaicProduct(
+  plan: TilePlan,
+  file: string,
+  fb: Feedback,
+  maxBytes = MOSAIC_MAX_BYTES,
+): Promise<string> {
   const { outW, outH } = plan;
   let full: Raster | undefined;
   const n = outW * outH;
+  const out = join(plan.dir, file);
   for (const t of plan.tiles) {
     throwIfCanceled(fb);
     const part = await readRaster(join(tileDir(plan, t.index), file));
+    if (!full && n * part.bands.length * 4 > maxBytes) {
+      const gt = part.georef.geoTransform;
+      const shape = { ...part, width: outW, height: outH, georef: { epsg: part.georef.epsg, geoTransform: gt } };
+      await withOutputs(async (outs) => writeFileSync(outs.path(vrtPath(out)), vrt(plan, file, shape)), fb);
+      fb.log('info', `${file}: ${outW} × ${outH} × ${part.bands.length} bands is over ${maxBytes >> 20} MiB: VRT only`);
+      return vrtPath(out);
+    }
     const w = t.out.c1 - t.out.c0,
       h = t.out.r1 - t.out.r0;
     if (part.width !== w || part.height !== h)
@@ -46,11 +65,10 @@ export async function mosaicProduct(plan: TilePlan, file: string, fb: Feedback):
     if (part.georef.lon && full.georef.lon) place(part.georef.lon, full.georef.lon);
   }
   if (!full) throw new Error('internal: a tile plan without tiles');
-  const out = join(plan.dir, file);
   const mosaic = full;
   await withOutputs(async (outs) => {
     await writeRaster(outs, out, mosaic, { nodata: NaN });
-    writeFileSync(outs.path(out.replace(/\.tif$/, '.vrt')), vrt(plan, file, mosaic));
+    writeFileSync(outs.path(vrtPath(out)), vrt(plan, file, mosaic));
   }, fb);
   // the tiles' QGIS style, when they have one
   const style = qmlPath(join(tileDir(plan, 0), file));
@@ -58,6 +76,7 @@ export async function mosaicProduct(plan: TilePlan, file: string, fb: Feedback):
   return out;
 }
 
+const vrtPath = (tif: string) => tif.replace(/\.tif$/, '.vrt');
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A GDAL VRT of the tile files: one SimpleSource per tile and band. */
