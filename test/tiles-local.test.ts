@@ -11,6 +11,7 @@ import { CanceledError, DpmError } from '../host/core/errors.js';
 import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
 import { planPath, readPlan } from '../host/tiles/job.js';
 import { mosaicProduct } from '../host/tiles/mosaic.js';
+import { sbatchArgs } from '../host/tiles/executors.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
 
@@ -103,4 +104,30 @@ test('over the memory budget a product is mosaicked as a VRT alone, and GDAL rea
   const [a, b] = [await readRaster(join(scene.untiled, 'coherence_aoi.tif')), await readRaster(copy)];
   assert.deepEqual([b.width, b.height, b.descriptions], [a.width, a.height, a.descriptions]);
   assert.deepEqual(b.bands, a.bands, 'the VRT joins the tiles into the untiled coherence');
+});
+
+test('sbatch options: the unfinished tiles as the array, one log per task, the pass-through settings', () => {
+  assert.deepEqual(
+    sbatchArgs('/runs/a', [1, 3], {
+      partition: 'gpu',
+      time: '01:00:00',
+      mem: '4G',
+      gpus: 1,
+      extra: ' --account=x  --qos=y',
+    }),
+    [
+      '--parsable',
+      '--array=1,3',
+      '--job-name=dpm-tiles',
+      '--output=/runs/a/tiles/slurm-%A_%a.out',
+      '--chdir=/runs/a',
+      '--partition=gpu',
+      '--time=01:00:00',
+      '--mem=4G',
+      '--gpus=1',
+      '--account=x',
+      '--qos=y',
+    ],
+  );
+  assert.deepEqual(sbatchArgs('/runs/a', [0], { gpus: 0 }).slice(-1), ['--chdir=/runs/a'], 'no GPUs asked: no --gpus');
 });

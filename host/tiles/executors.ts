@@ -99,13 +99,13 @@ async function runLocal(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Options for sbatch: the array of unfinished tiles, one log per task, the pass-through settings. */
-export function sbatchArgs(plan: TilePlan, todo: number[], o: SlurmOptions): string[] {
+export function sbatchArgs(runDir: string, todo: number[], o: SlurmOptions): string[] {
   const args = [
     '--parsable',
     `--array=${todo.join(',')}`,
     '--job-name=dpm-tiles',
-    `--output=${join(plan.dir, 'tiles', 'slurm-%A_%a.out')}`,
-    `--chdir=${plan.dir}`,
+    `--output=${join(runDir, 'tiles', 'slurm-%A_%a.out')}`,
+    `--chdir=${runDir}`,
   ];
   if (o.partition) args.push(`--partition=${o.partition}`);
   if (o.time) args.push(`--time=${o.time}`);
@@ -132,7 +132,7 @@ async function runSlurm(plan: TilePlan, todo: number[], o: SlurmOptions, fb: Fee
   writeFileSync(script, `#!/bin/sh\nexec '${process.execPath}' '${jobMain}' '${planPath(plan.dir)}'\n`);
   chmodSync(script, 0o755);
   const id =
-    slurm('sbatch', [...sbatchArgs(plan, todo, o), script])
+    slurm('sbatch', [...sbatchArgs(plan.dir, todo, o), script])
       .trim()
       .split(';')[0] ?? '';
   if (!/^\d+$/.test(id)) throw new DpmError(`sbatch gave no job id: '${id}'`);
