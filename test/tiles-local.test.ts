@@ -23,7 +23,7 @@ test('tile plans cover the output grid once, each SLC window with the chip halo'
       assert.ok(t.out.r1 > t.out.r0 && t.out.c1 > t.out.c0, 'no empty tile');
       for (let r = t.out.r0; r < t.out.r1; r++) for (let c = t.out.c0; c < t.out.c1; c++) hits[r * 31 + c]!++;
       // a stride-1 chip grid of W − 14 × H − 4 outputs needs exactly this SLC window
-      assert.deepEqual(t.slc, { r0: 5 + t.out.r0, r1: 5 + t.out.r1 + 4, c0: 10 + t.out.c0, c1: 10 + t.out.c1 + 14 });
+      assert.deepEqual(t.input, { r0: 5 + t.out.r0, r1: 5 + t.out.r1 + 4, c0: 10 + t.out.c0, c1: 10 + t.out.c1 + 14 });
     }
     assert.ok(
       hits.every((h) => h === 1),
@@ -130,4 +130,21 @@ test('sbatch options: the unfinished tiles as the array, one log per task, the p
     ],
   );
   assert.deepEqual(sbatchArgs('/runs/a', [0], { gpus: 0 }).slice(-1), ['--chdir=/runs/a'], 'no GPUs asked: no --gpus');
+});
+
+test('a coherence stack as input: the 2 x 2 tiled run equals the untiled one', async () => {
+  assert.ok(scene, 'needs the scene of the test before');
+  const s = scene;
+  // the untiled SLC run's AOI coherence as the input stack (no chip halo: one value per pixel)
+  const params = (out: string, extra: Record<string, unknown> = {}) => ({
+    ...s.params(out, extra),
+    slc: undefined,
+    'aoi-window': '5:70,10:140',
+    coherence: [join(s.untiled, 'coherence_aoi.tif')],
+  });
+  const untiled = join(s.root, 'coherence-untiled');
+  const tiled = join(s.root, 'coherence-2x2');
+  await execute('run', params(untiled), recordingFeedback());
+  await execute('run', params(tiled, { tiles: '2x2', workers: 2 }), recordingFeedback());
+  await assertSameAsUntiled(untiled, tiled);
 });

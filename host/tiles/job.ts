@@ -12,7 +12,8 @@ import { algorithm as forecastAlgorithm } from '../toolbox/forecast.js';
 import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from '../toolbox/baselines.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeRaster } from '../raster/geotiff.js';
-import { chipLayoutMetadata, readCoherenceStack } from '../raster/stack.js';
+import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { cropStack } from './crop.js';
 import { greyQml, writeStyle } from '../io/qml.js';
 import { splitBands } from '../model/series.js';
 import { type Tile, windowText } from './plan.js';
@@ -22,7 +23,8 @@ export interface TilePlan {
   /** hash of everything that decides the tiles' results (inputs, chip, window, model, event date) */
   key: string;
   dir: string;
-  slc: string[];
+  /** an SLC stack (coherence per tile, chip halo included) or a coherence stack (cropped per tile) */
+  input: { slc: string[] } | { coherence: string[]; nodata?: number };
   chip: string;
   eventDate: string;
   model: string;
@@ -71,11 +73,21 @@ export async function runTile(plan: TilePlan, index: number, fb: Feedback): Prom
   const at = (f: string) => join(dir, f);
   const engine = { device: plan.device, threads: plan.threads, backend: plan.backend };
   const coherence = at('coherence_aoi.tif');
-  await invoke(
-    coherenceAlgorithm,
-    { slc: plan.slc, out: coherence, chip: plan.chip, stride: '1x1', window: windowText(tile.slc) },
-    stage(fb, 0, 40, 'coherence'),
-  );
+  const input = plan.input;
+  if ('slc' in input) {
+    await invoke(
+      coherenceAlgorithm,
+      { slc: input.slc, out: coherence, chip: plan.chip, stride: '1x1', window: windowText(tile.input) },
+      stage(fb, 0, 40, 'coherence'),
+    );
+  } else {
+    const whole = await readCoherenceStack(input.coherence, {
+      nodata: input.nodata,
+      feedback: stage(fb, 0, 40, 'reading'),
+    });
+    const part = cropStack(whole, windowText(tile.input));
+    await withOutputs((outs) => writeCoherenceStackOutputs(outs, coherence, part), fb);
+  }
   const fc = await invoke(
     forecastAlgorithm,
     { coherence: [coherence], model: plan.model, 'out-dir': at('forecast'), 'event-date': plan.eventDate, ...engine },

@@ -11,11 +11,11 @@ export interface Window {
   c1: number;
 }
 
-/** One tile: its rectangle of the output grid and the SLC window that produces exactly that rectangle. */
+/** One tile: its rectangle of the output grid and the input window (SLC, or coherence stack) that gives it. */
 export interface Tile {
   index: number;
   out: Window;
-  slc: Window;
+  input: Window;
 }
 
 export type TileSpec = { size: number } | { rows: number; cols: number };
@@ -64,13 +64,13 @@ export function planTiles(
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       const out = { r0: rc[i]!, r1: rc[i + 1]!, c0: cc[j]!, c1: cc[j + 1]! };
-      const slc = {
+      const input = {
         r0: aoi.r0 + out.r0,
         r1: aoi.r0 + out.r1 + halo.azimuth,
         c0: aoi.c0 + out.c0,
         c1: aoi.c0 + out.c1 + halo.range,
       };
-      tiles.push({ index: tiles.length, out, slc });
+      tiles.push({ index: tiles.length, out, input });
     }
   }
   return tiles;

@@ -9,6 +9,7 @@ import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { parseChipSize } from '../core/chip.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
 import { parseWindow } from '../sar/coherence-stack.js';
+import { readCoherenceStack } from '../raster/stack.js';
 import { planTiles, type TileSpec } from './plan.js';
 import { BASELINES, COEVENT_FILE, finishedTile, planPath, type TilePlan, tileDir } from './job.js';
 import { type ExecutorChoice, runTiles } from './executors.js';
@@ -16,9 +17,9 @@ import { mosaicProduct } from './mosaic.js';
 
 export interface TiledAoiInput {
   dir: string;
-  slc: string[];
+  input: TilePlan['input'];
   chip: string;
-  /** the area of interest in SLC pixels (r0:r1,c0:c1), default the whole scene */
+  /** the area of interest in input pixels (r0:r1,c0:c1; SLC or coherence stack), default the whole scene */
   aoiWindow?: string;
   eventDate: string;
   model: string;
@@ -54,7 +55,7 @@ export function tiledAoiInput(
   const eventDate = p['event-date'];
   return {
     dir: resolve(p['out-dir']),
-    slc: p.slc ?? [],
+    input: p.slc ? { slc: p.slc } : { coherence: p.coherence ?? [], nodata: p.nodata },
     chip,
     aoiWindow,
     eventDate,
@@ -70,12 +71,20 @@ export function tiledAoiInput(
 
 /** Plans, runs (only unfinished tiles) and mosaics; returns the forecast's summary over all tiles. */
 export async function runTiledAoi(input: TiledAoiInput, fb: Feedback): Promise<Outputs> {
-  const { dir, slc, chip } = input;
-  const first = await openRaster(discoverStack(slc).entries[0]!.path);
-  const [width, height] = [first.width, first.height];
-  await first.close();
+  const { dir, chip } = input;
+  const source = input.input;
+  let width: number, height: number;
+  if ('slc' in source) {
+    const first = await openRaster(discoverStack(source.slc).entries[0]!.path);
+    [width, height] = [first.width, first.height];
+    await first.close();
+  } else {
+    const s = await readCoherenceStack(source.coherence, { nodata: source.nodata });
+    [width, height] = [s.width, s.height];
+  }
   const w = parseWindow(input.aoiWindow, width, height);
-  const c = parseChipSize(chip, 'chip');
+  // SLCs: stride-1 chips, a halo of chip − 1; a coherence stack is already one value per pixel
+  const c = 'slc' in source ? parseChipSize(chip, 'chip') : { range: 1, azimuth: 1 };
   const outW = w.c1 - w.c0 - c.range + 1,
     outH = w.r1 - w.r0 - c.azimuth + 1;
   const tiles = planTiles(outW, outH, w, { range: c.range - 1, azimuth: c.azimuth - 1 }, input.spec);
@@ -86,7 +95,7 @@ export async function runTiledAoi(input: TiledAoiInput, fb: Feedback): Promise<O
   const plan: TilePlan = {
     key,
     dir,
-    slc,
+    input: source,
     chip,
     eventDate: input.eventDate,
     model: input.model,

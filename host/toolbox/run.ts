@@ -42,8 +42,9 @@ import { parseWindow } from '../sar/coherence-stack.js';
 import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
-import type { CoherenceStack, Raster } from '../raster/types.js';
+import type { Raster } from '../raster/types.js';
 import { parseTileSpec } from '../tiles/plan.js';
+import { cropStack } from '../tiles/crop.js';
 import { runTiledAoi, tiledAoiInput } from '../tiles/tiled-run.js';
 
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
@@ -136,7 +137,6 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   const aoiWindow = await preflight(p, input, fb);
   // --tile-size/--tiles: the AOI's coherence, forecast and baselines run per tile after training (host/tiles/)
   const tiling = parseTileSpec(p['tile-size'], p.tiles);
-  if (tiling && !input.slc) throw new DpmError('--tile-size/--tiles need --slc (an SLC stack)');
   const stages = new Stages(dir, p.force, fb);
   const at = (f: string) => join(dir, f);
   const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
@@ -176,7 +176,9 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
       return at(file);
     };
     trainStack = await crop('coherence_train', 'coherence_train.tif', p['train-window']);
-    aoiStack = await crop('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window']);
+    aoiStack = tiling
+      ? at('coherence_aoi.tif') // the tiles' mosaic
+      : await crop('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window']);
   }
   throwIfCanceled(fb);
 
@@ -218,10 +220,18 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
     tiling &&
     (await stages.run(
       'tiles',
-      { tiling, aoi: aoiWindow ?? p['aoi-window'], chip, input: slc?.map(fileId), model: fileId(modelPath), eventDate },
+      {
+        tiling,
+        aoi: aoiWindow ?? p['aoi-window'],
+        chip,
+        input: (slc ?? coherence)?.map(fileId),
+        nodata,
+        model: fileId(modelPath),
+        eventDate,
+      },
       [at('forecast/zscore.tif')],
       () => {
-        const key = [slc?.map(fileId), fileId(modelPath)];
+        const key = [(slc ?? coherence)?.map(fileId), nodata, fileId(modelPath)];
         return runTiledAoi(
           tiledAoiInput(p, tiling, aoiWindow ?? p['aoi-window'], modelPath, key),
           sub(75, 87, 'tiles'),
@@ -558,35 +568,6 @@ async function preflight(
   const window = windowOfPolygons(grid, await readAoiPolygons(aoi), slc ? [cr - 1, ca - 1] : [0, 0], `--aoi ${aoi}`);
   fb.log('info', `--aoi ${aoi}: area of interest ${window} (${slc ? 'SLC' : 'coherence-stack'} pixels)`);
   return window;
-}
-
-/** Crops a coherence stack to a window r0:r1,c0:c1 of its pixels. */
-function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStack {
-  // same syntax as the SLC windows (an empty bound = the edge); preflight has checked it
-  const { r0, r1, c0, c1 } = parseWindow(window, s.width, s.height);
-  const w = c1 - c0,
-    h = r1 - r0;
-  const pick = (a: Float32Array) => {
-    const out = new Float32Array(w * h);
-    for (let i = 0; i < h; i++) out.set(a.subarray((r0 + i) * s.width + c0, (r0 + i) * s.width + c1), i * w);
-    return out;
-  };
-  const g = s.georef;
-  const gt = g.geoTransform;
-  return {
-    ...s,
-    width: w,
-    height: h,
-    bands: s.bands.map(pick),
-    georef: {
-      epsg: g.epsg,
-      geoTransform: gt
-        ? [gt[0] + c0 * gt[1] + r0 * gt[2], gt[1], gt[2], gt[3] + c0 * gt[4] + r0 * gt[5], gt[4], gt[5]]
-        : undefined,
-      lat: g.lat ? pick(g.lat) : undefined,
-      lon: g.lon ? pick(g.lon) : undefined,
-    },
-  };
 }
 
 /** The parts of report.json that report.md shows. */
