@@ -4,7 +4,7 @@
 // Either way a tile counts as finished only by its done.json (job.ts): a failed or killed tile is simply redone by the
 // next run, and a failure is reported with the end of that tile's log.
 import { spawn, execFileSync } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -73,7 +73,7 @@ async function runLocal(
   const worker = async () => {
     for (let k = queue.shift(); k !== undefined && !canceled; k = queue.shift()) {
       const index = k;
-      execFileSync('mkdir', ['-p', tileDir(plan, index)]);
+      mkdirSync(tileDir(plan, index), { recursive: true });
       const log = createWriteStream(logOf(index));
       const child = spawn(process.execPath, [jobMain, planPath(plan.dir), String(index)], {
         stdio: ['ignore', 'pipe', 'pipe'],
