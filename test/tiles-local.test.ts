@@ -148,3 +148,17 @@ test('a coherence stack as input: the 2 x 2 tiled run equals the untiled one', a
   await execute('run', params(tiled, { tiles: '2x2', workers: 2 }), recordingFeedback());
   await assertSameAsUntiled(untiled, tiled);
 });
+
+test('dpm run: bad tiling options are refused before anything is written', async () => {
+  assert.ok(scene, 'needs the scene of the tests before');
+  const out = join(scene.root, 'bad');
+  const base = { ...scene.params(out), slc: undefined, coherence: [join(scene.untiled, 'coherence_aoi.tif')] };
+  for (const [extra, message] of [
+    [{ tiles: '3 by 1' }, /--tiles must look like RxC/],
+    [{ tiles: '2x2', 'tile-size': 64 }, /either --tile-size or --tiles/],
+    [{ executor: 'slurm' }, /--executor slurm runs tiles/],
+  ] as const) {
+    await assert.rejects(execute('run', { ...base, ...extra }, recordingFeedback()), message);
+    assert.ok(!existsSync(out), 'nothing written');
+  }
+});

@@ -134,9 +134,10 @@ export async function runPipeline(p: AlgorithmParams['run'], fb: Feedback): Prom
   if (!/^\d{8}$/.test(eventDate)) throw new DpmError(`--event-date must be YYYYMMDD, got '${eventDate}'`);
   const preset: Preset = PRESETS[p.preset];
   const epochs = p.epochs ?? preset.epochs;
-  const aoiWindow = await preflight(p, input, fb);
   // --tile-size/--tiles: the AOI's coherence, forecast and baselines run per tile after training (host/tiles/)
   const tiling = parseTileSpec(p['tile-size'], p.tiles);
+  if (!tiling && p.executor === 'slurm') throw new DpmError('--executor slurm runs tiles: give --tile-size or --tiles');
+  const aoiWindow = await preflight(p, input, fb);
   const stages = new Stages(dir, p.force, fb);
   const at = (f: string) => join(dir, f);
   const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
