@@ -1,5 +1,6 @@
 // Tiled `dpm run` on a real Slurm (issue 16): a 2 × 2 job array whose mosaic equals the untiled run, and one array
-// task killed mid-run with scancel → the run fails naming that tile, and re-running completes only that tile.
+// task killed mid-run with scancel → the run fails naming that tile, and re-running completes only that tile; a canceled
+// run scancels its array.
 // Needs a running slurmctld/slurmd (.ci/slurm.sh start, as .ci/run does); skips with the reason otherwise.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/core/feedback.js';
-import { DpmError } from '../host/core/errors.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
 
 function slurmMissing(): string | false {
@@ -65,4 +66,27 @@ test('slurm: scancel of one array task mid-run, then a re-run completes only tha
   assert.match(logs, /2 of 3 already finished/);
   assert.match(logs, /Slurm job array \d+ \(1 tasks\)/);
   await assertSameAsUntiled(scene.untiled, out);
+});
+
+test('slurm: canceling the run scancels its job array', { skip }, async () => {
+  assert.ok(scene, 'needs the scene of the tests before');
+  const out = join(scene.root, 'slurm-cancel');
+  const jobFile = join(out, 'tiles', 'slurm-job');
+  const fb = recordingFeedback();
+  const watch = setInterval(() => {
+    if (existsSync(jobFile)) fb.cancel();
+  }, 50);
+  try {
+    await assert.rejects(execute('run', scene.params(out, { tiles: '3x1', executor: 'slurm' }), fb), CanceledError);
+  } finally {
+    clearInterval(watch);
+  }
+  const id = readFileSync(jobFile, 'utf8').trim();
+  // scancel returns at once; the controller ends the tasks within moments
+  let left = 'pending';
+  for (let i = 0; i < 50 && left; i++) {
+    left = execFileSync('squeue', ['-h', '-j', id, '-o', '%i %T'], { encoding: 'utf8' }).trim();
+    if (left) await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(left, '', `job ${id} still queued or running after the cancel`);
 });
