@@ -7,7 +7,8 @@ set -euo pipefail
 run=/run/dpm-slurm
 case "${1:-}" in
 start)
-  mkdir -p "$run" /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /etc/munge /run/munge /var/lib/munge /var/log/munge
+  mkdir -p "$run" /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm \
+    /etc/munge /run/munge /var/lib/munge /var/log/munge
   [ -s /etc/munge/munge.key ] || dd if=/dev/urandom of=/etc/munge/munge.key bs=1024 count=1 status=none
   chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge
   chmod 0400 /etc/munge/munge.key

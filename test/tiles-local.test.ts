@@ -92,7 +92,7 @@ test('cancel stops the tile processes; the next run finishes the rest', async ()
   await assertSameAsUntiled(scene.untiled, out);
 });
 
-test('over the memory budget a product is mosaicked as a VRT alone, and GDAL reads it as the untiled raster', async () => {
+test('over the memory budget a product gets a VRT alone, and GDAL reads it as the untiled raster', async () => {
   assert.ok(scene, 'needs the scene of the test before');
   const out = join(scene.root, 'tiled-2x2');
   const plan = readPlan(planPath(out));

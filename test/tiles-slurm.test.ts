@@ -1,5 +1,5 @@
-// Tiled `dpm run` on a real Slurm (issue 16): a 2 × 2 job array whose mosaic equals the untiled run, and one array
-// task killed mid-run with scancel → the run fails naming that tile, and re-running completes only that tile; a canceled
+// Tiled `dpm run` on a real Slurm (issue 16): a 2 × 2 job array whose mosaic equals the untiled run; one array task
+// killed mid-run with scancel → the run fails naming that tile, and re-running completes only that tile; a canceled
 // run scancels its array.
 // Needs a running slurmctld/slurmd (.ci/slurm.sh start, as .ci/run does); skips with the reason otherwise.
 import test from 'node:test';

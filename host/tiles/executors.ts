@@ -42,7 +42,8 @@ export async function runTiles(plan: TilePlan, executor: ExecutorChoice, fb: Fee
       existsSync(f) ? readFileSync(f, 'utf8').trimEnd().split('\n').slice(-8).join('\n') : '(no log)';
     const details = failed.map((k) => `tile ${k} (log ${logs(k)}):\n${tail(logs(k))}`).join('\n');
     throw new DpmError(
-      `${failed.length} of ${plan.tiles.length} tiles failed; run the same command again to redo only those\n${details}`,
+      `${failed.length} of ${plan.tiles.length} tiles failed; run the same command again to redo only those\n` +
+        details,
     );
   }
 }
