@@ -1,5 +1,5 @@
 // Import rules for `npm run check:imports` (dependency-cruiser). Layers only point down:
-//   top floor   host/toolbox/, host/cli*.ts, host/commands.ts, host/qgis/  (the algorithms and their front ends)
+//   top floor   host/toolbox/, host/tiles/, host/cli*.ts, host/commands.ts, host/qgis/  (the algorithms and their front ends)
 //   lower floors everything else under host/ (model/, gpu/, raster/, sar/, eval/, io/, vector/, core/ ...);
 //                among them model/ (the engine contract) lies below the engines (gpu/, cpu/) and their factory
 // host/index.ts is the package API and may re-export anything. Type-only and dynamic imports count: the swc parser
@@ -18,8 +18,8 @@ module.exports = {
       name: 'lower-floor-imports-top-floor',
       severity: 'error',
       comment: 'Lower floors (model/, gpu/, raster/, sar/ ...) never import the toolbox, the CLI or the QGIS adapter.',
-      from: { path: '^host/', pathNot: '^host/(toolbox/|cli[^/]*\\.ts$|commands\\.ts$|qgis/|index\\.ts$)' },
-      to: { path: '^host/(toolbox/|cli[^/]*\\.ts$|commands\\.ts$|qgis/)' },
+      from: { path: '^host/', pathNot: '^host/(toolbox/|tiles/|cli[^/]*\\.ts$|commands\\.ts$|qgis/|index\\.ts$)' },
+      to: { path: '^host/(toolbox/|tiles/|cli[^/]*\\.ts$|commands\\.ts$|qgis/)' },
     },
     {
       name: 'model-below-engines',

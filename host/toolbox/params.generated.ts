@@ -49,6 +49,24 @@ export interface RunParams {
   readonly 'truth-raster'?: string;
   /** a chip is damaged when at least this fraction of its footprint is covered by damaged buildings */
   readonly 'fraction': number;
+  /** run the area of interest in square tiles of this many output pixels a side (each tile reads the SLC rows and columns its chips need); the mosaic equals an untiled run */
+  readonly 'tile-size'?: number;
+  /** instead of --tile-size: split the area of interest into R x C tiles, e.g. 2x2 */
+  readonly 'tiles'?: string;
+  /** with --tile-size/--tiles: local runs the tiles in a pool of processes here; slurm submits them as one job array (sbatch --array) and follows it with squeue/sacct */
+  readonly 'executor': 'local' | 'slurm';
+  /** with --executor local: tiles run at once (default: half the cores, at least 1) */
+  readonly 'workers'?: number;
+  /** with --executor slurm: sbatch --partition */
+  readonly 'slurm-partition'?: string;
+  /** with --executor slurm: sbatch --time per tile task (e.g. 01:00:00) */
+  readonly 'slurm-time'?: string;
+  /** with --executor slurm: sbatch --mem per tile task (e.g. 4G) */
+  readonly 'slurm-mem'?: string;
+  /** with --executor slurm: sbatch --gpus per tile task */
+  readonly 'slurm-gpus'?: number;
+  /** with --executor slurm: further sbatch options, space-separated (e.g. '--account=x --qos=y') */
+  readonly 'slurm-options'?: string;
   /** recompute every stage */
   readonly 'force': boolean;
   /** run folder (outputs, report, state for re-runs) */
@@ -102,6 +120,24 @@ export interface RunInput {
   readonly 'truth-raster'?: string;
   /** a chip is damaged when at least this fraction of its footprint is covered by damaged buildings */
   readonly 'fraction'?: number;
+  /** run the area of interest in square tiles of this many output pixels a side (each tile reads the SLC rows and columns its chips need); the mosaic equals an untiled run */
+  readonly 'tile-size'?: number;
+  /** instead of --tile-size: split the area of interest into R x C tiles, e.g. 2x2 */
+  readonly 'tiles'?: string;
+  /** with --tile-size/--tiles: local runs the tiles in a pool of processes here; slurm submits them as one job array (sbatch --array) and follows it with squeue/sacct */
+  readonly 'executor'?: 'local' | 'slurm';
+  /** with --executor local: tiles run at once (default: half the cores, at least 1) */
+  readonly 'workers'?: number;
+  /** with --executor slurm: sbatch --partition */
+  readonly 'slurm-partition'?: string;
+  /** with --executor slurm: sbatch --time per tile task (e.g. 01:00:00) */
+  readonly 'slurm-time'?: string;
+  /** with --executor slurm: sbatch --mem per tile task (e.g. 4G) */
+  readonly 'slurm-mem'?: string;
+  /** with --executor slurm: sbatch --gpus per tile task */
+  readonly 'slurm-gpus'?: number;
+  /** with --executor slurm: further sbatch options, space-separated (e.g. '--account=x --qos=y') */
+  readonly 'slurm-options'?: string;
   /** recompute every stage */
   readonly 'force'?: boolean;
   /** run folder (outputs, report, state for re-runs) */

@@ -42,7 +42,10 @@ import { parseWindow } from '../sar/coherence-stack.js';
 import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
-import type { CoherenceStack, Raster } from '../raster/types.js';
+import type { Raster } from '../raster/types.js';
+import { parseTileSpec } from '../tiles/plan.js';
+import { cropStack } from '../tiles/crop.js';
+import { runTiledAoi, tiledAoiInput } from '../tiles/tiled-run.js';
 
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
 const SCORES = [
@@ -162,6 +165,9 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   if (!/^\d{8}$/.test(eventDate)) throw new DpmError(`--event-date must be YYYYMMDD, got '${eventDate}'`);
   const preset: Preset = PRESETS[p.preset];
   const epochs = p.epochs ?? preset.epochs;
+  // --tile-size/--tiles: the AOI's coherence, forecast and baselines run per tile after training (host/tiles/)
+  const tiling = parseTileSpec(p['tile-size'], p.tiles);
+  if (!tiling && p.executor === 'slurm') throw new DpmError('--executor slurm runs tiles: give --tile-size or --tiles');
   const aoiWindow = await preflight(p, input, fb);
   const stages = new Stages(dir, p.force, fb);
   const at = (f: string) => join(dir, f);
@@ -185,7 +191,9 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
       return at(file);
     };
     trainStack = await coh('coherence_train', 'coherence_train.tif', p['train-window'], undefined, 0, 15);
-    aoiStack = await coh('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window'], '1x1', 15, 35);
+    aoiStack = tiling
+      ? at('coherence_aoi.tif') // the tiles' mosaic
+      : await coh('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window'], '1x1', 15, 35);
   } else {
     // A coherence stack is already on its grid (each pixel one estimate): windows are in its pixels, and training
     // uses every pixel of its window.
@@ -200,12 +208,15 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
       return at(file);
     };
     trainStack = await crop('coherence_train', 'coherence_train.tif', p['train-window']);
-    aoiStack = await crop('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window']);
+    aoiStack = tiling
+      ? at('coherence_aoi.tif') // the tiles' mosaic
+      : await crop('coherence_aoi', 'coherence_aoi.tif', aoiWindow ?? p['aoi-window']);
   }
   throwIfCanceled(fb);
 
   // The AOI stack's bands: which are pre-event and which is the co-event pair (preflight checked the event date).
-  const aoi = await readCoherenceStack(aoiStack);
+  // tiled: the AOI mosaic comes after training; the training stack has the same pairs
+  const aoi = await readCoherenceStack(tiling ? trainStack : aoiStack);
   const split = splitBands(aoi, { eventDate }, true);
   const coEventBand = split.coEvent === undefined ? undefined : aoi.bands[split.coEvent];
   const coLabel = split.coEvent === undefined ? undefined : aoi.descriptions[split.coEvent];
@@ -236,27 +247,52 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   });
 
   // 4. Forecast D_f and the baselines on the same grid.
-  const fc = await stages.run(
-    'forecast',
-    { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate },
-    [at('forecast/zscore.tif')],
-    () =>
-      invoke(
-        forecastAlgorithm,
-        {
-          coherence: [aoiStack],
-          model: modelPath,
-          'out-dir': at('forecast'),
-          'event-date': eventDate,
-          device,
-          threads,
-          backend,
-        },
-        sub(75, 85, 'forecast'),
-      ),
-  );
+  // tiled (host/tiles/): per tile coherence, forecast and baselines, mosaicked into the files below
+  const tiled =
+    tiling &&
+    (await stages.run(
+      'tiles',
+      {
+        tiling,
+        aoi: aoiWindow ?? p['aoi-window'],
+        chip,
+        input: (slc ?? coherence)?.map(fileId),
+        nodata,
+        model: fileId(modelPath),
+        eventDate,
+      },
+      [at('forecast/zscore.tif')],
+      () => {
+        const key = [(slc ?? coherence)?.map(fileId), nodata, fileId(modelPath)];
+        return runTiledAoi(
+          tiledAoiInput(p, tiling, aoiWindow ?? p['aoi-window'], modelPath, key),
+          sub(75, 87, 'tiles'),
+        );
+      },
+    ));
+  const fc =
+    tiled ||
+    (await stages.run(
+      'forecast',
+      { model: fileId(modelPath), aoi: fileId(aoiStack), eventDate },
+      [at('forecast/zscore.tif')],
+      () =>
+        invoke(
+          forecastAlgorithm,
+          {
+            coherence: [aoiStack],
+            model: modelPath,
+            'out-dir': at('forecast'),
+            'event-date': eventDate,
+            device,
+            threads,
+            backend,
+          },
+          sub(75, 85, 'forecast'),
+        ),
+    ));
   for (const [k, s] of SCORES.entries()) {
-    if (!('baseline' in s)) continue;
+    if (tiling || !('baseline' in s)) continue;
     const from = 85 + (2 * (k - 1)) / (SCORES.length - 1); // SCORES[0] is the RNN: one slice of 85–87 % per baseline
     const slice = sub(from, from + 2 / (SCORES.length - 1), s.name);
     const baselineInput = { coherence: [aoiStack], 'event-date': eventDate, output: at(s.file) };
@@ -264,26 +300,27 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
       invoke(s.baseline, baselineInput, slice),
     );
   }
-  await stages.run(
-    'coevent',
-    { aoi: fileId(aoiStack), eventDate },
-    [at('baselines/coevent_coherence.tif')],
-    async () => {
-      const co: Raster = {
-        width: aoi.width,
-        height: aoi.height,
-        bands: [coEventBand],
-        descriptions: [`co-event coherence ${coLabel}`],
-        georef: aoi.georef,
-        metadata: chipLayoutMetadata(aoi.metadata),
-      };
-      await withOutputs(async (outs) => {
-        await writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN });
-        writeStyle(outs, at('baselines/coevent_coherence.tif'), greyQml(0, 1));
-      }, fb);
-      return { output: at('baselines/coevent_coherence.tif') };
-    },
-  );
+  if (!tiling)
+    await stages.run(
+      'coevent',
+      { aoi: fileId(aoiStack), eventDate },
+      [at('baselines/coevent_coherence.tif')],
+      async () => {
+        const co: Raster = {
+          width: aoi.width,
+          height: aoi.height,
+          bands: [coEventBand],
+          descriptions: [`co-event coherence ${coLabel}`],
+          georef: aoi.georef,
+          metadata: chipLayoutMetadata(aoi.metadata),
+        };
+        await withOutputs(async (outs) => {
+          await writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN });
+          writeStyle(outs, at('baselines/coevent_coherence.tif'), greyQml(0, 1));
+        }, fb);
+        return { output: at('baselines/coevent_coherence.tif') };
+      },
+    );
   throwIfCanceled(fb);
 
   // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay.
@@ -567,35 +604,6 @@ async function preflight(
   const window = windowOfPolygons(grid, await readAoiPolygons(aoi), slc ? [cr - 1, ca - 1] : [0, 0], `--aoi ${aoi}`);
   fb.log('info', `--aoi ${aoi}: area of interest ${window} (${slc ? 'SLC' : 'coherence-stack'} pixels)`);
   return window;
-}
-
-/** Crops a coherence stack to a window r0:r1,c0:c1 of its pixels. */
-function cropStack(s: CoherenceStack, window: string | undefined): CoherenceStack {
-  // same syntax as the SLC windows (an empty bound = the edge); preflight has checked it
-  const { r0, r1, c0, c1 } = parseWindow(window, s.width, s.height);
-  const w = c1 - c0,
-    h = r1 - r0;
-  const pick = (a: Float32Array) => {
-    const out = new Float32Array(w * h);
-    for (let i = 0; i < h; i++) out.set(a.subarray((r0 + i) * s.width + c0, (r0 + i) * s.width + c1), i * w);
-    return out;
-  };
-  const g = s.georef;
-  const gt = g.geoTransform;
-  return {
-    ...s,
-    width: w,
-    height: h,
-    bands: s.bands.map(pick),
-    georef: {
-      epsg: g.epsg,
-      geoTransform: gt
-        ? [gt[0] + c0 * gt[1] + r0 * gt[2], gt[1], gt[2], gt[3] + c0 * gt[4] + r0 * gt[5], gt[4], gt[5]]
-        : undefined,
-      lat: g.lat ? pick(g.lat) : undefined,
-      lon: g.lon ? pick(g.lon) : undefined,
-    },
-  };
 }
 
 /** The parts of report.json that report.md shows. */

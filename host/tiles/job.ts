@@ -1,0 +1,136 @@
+// One tile of a tiled run: coherence of its SLC window (chip halo included) at stride 1, the forecast with the one
+// trained model, the baselines and the co-event coherence, in <run>/tiles/tile-NNN/. A tile is finished when its
+// done.json carries the plan's key: re-running a plan skips finished tiles and redoes missing or failed ones
+// (outputs are written under temporary names, so a killed tile leaves no file that looks finished).
+import { existsSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AlgorithmParams, Outputs } from '../toolbox/algorithm.js';
+import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { invoke } from '../toolbox/invoke.js';
+import { algorithm as coherenceAlgorithm } from '../toolbox/coherence.js';
+import { algorithm as forecastAlgorithm } from '../toolbox/forecast.js';
+import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from '../toolbox/baselines.js';
+import { withOutputPolicy, withOutputs } from '../io/outputs.js';
+import { writeRaster } from '../raster/geotiff.js';
+import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { cropStack } from './crop.js';
+import { greyQml, writeStyle } from '../io/qml.js';
+import { splitBands } from '../model/series.js';
+import { type Tile, windowText } from './plan.js';
+
+/** Everything a tile process needs, written once by the run as <run>/tiles/plan.json. */
+export interface TilePlan {
+  /** hash of everything that decides the tiles' results (inputs, chip, window, model, event date) */
+  key: string;
+  dir: string;
+  /** an SLC stack (coherence per tile, chip halo included) or a coherence stack (cropped per tile) */
+  input: { slc: string[] } | { coherence: string[]; nodata?: number };
+  chip: string;
+  eventDate: string;
+  model: string;
+  device?: AlgorithmParams['run']['device'];
+  threads?: number;
+  backend?: AlgorithmParams['run']['backend'];
+  outW: number;
+  outH: number;
+  tiles: Tile[];
+}
+
+/** The per-tile products (relative to a tile folder and to the run folder alike), mosaicked after the tiles. */
+export const BASELINES = [
+  { algorithm: ccdAlgorithm, file: 'baselines/ccd.tif' },
+  { algorithm: ndAlgorithm, file: 'baselines/nd.tif' },
+  { algorithm: zscoreAlgorithm, file: 'baselines/zscore_mt.tif' },
+  { algorithm: percentileAlgorithm, file: 'baselines/percentile.tif' },
+] as const;
+export const COEVENT_FILE = 'baselines/coevent_coherence.tif';
+
+export const planPath = (runDir: string) => join(runDir, 'tiles', 'plan.json');
+export const tileDir = (plan: Pick<TilePlan, 'dir'>, index: number) =>
+  join(plan.dir, 'tiles', `tile-${String(index).padStart(4, '0')}`);
+const donePath = (plan: TilePlan, index: number) => join(tileDir(plan, index), 'done.json');
+
+export function readPlan(path: string): TilePlan {
+  return JSON.parse(readFileSync(path, 'utf8')) as TilePlan;
+}
+
+/** The tile's recorded outputs when it finished under this plan's key, else undefined. */
+export function finishedTile(plan: TilePlan, index: number): Outputs | undefined {
+  const f = donePath(plan, index);
+  if (!existsSync(f)) return undefined;
+  const done = JSON.parse(readFileSync(f, 'utf8')) as { key: string; outputs: Outputs };
+  return done.key === plan.key ? done.outputs : undefined;
+}
+
+/** Runs one tile unless it already finished under this plan. */
+export async function runTile(plan: TilePlan, index: number, fb: Feedback): Promise<Outputs> {
+  const tile = plan.tiles[index];
+  if (!tile) throw new Error(`internal: tile ${index} outside the plan's ${plan.tiles.length} tiles`);
+  const before = finishedTile(plan, index);
+  if (before) return before;
+  // a tile folder is the run's own: a tile redone after a failure or a kill replaces what its last attempt left
+  return withOutputPolicy({ overwrite: true }, () => computeTile(plan, index, tile, fb));
+}
+
+async function computeTile(plan: TilePlan, index: number, tile: Tile, fb: Feedback): Promise<Outputs> {
+  const started = performance.now();
+  const dir = tileDir(plan, index);
+  const at = (f: string) => join(dir, f);
+  const engine = { device: plan.device, threads: plan.threads, backend: plan.backend };
+  const coherence = at('coherence_aoi.tif');
+  const input = plan.input;
+  if ('slc' in input) {
+    await invoke(
+      coherenceAlgorithm,
+      { slc: input.slc, out: coherence, chip: plan.chip, stride: '1x1', window: windowText(tile.input) },
+      stage(fb, 0, 40, 'coherence'),
+    );
+  } else {
+    const whole = await readCoherenceStack(input.coherence, {
+      nodata: input.nodata,
+      feedback: stage(fb, 0, 40, 'reading'),
+    });
+    const part = cropStack(whole, windowText(tile.input));
+    await withOutputs((outs) => writeCoherenceStackOutputs(outs, coherence, part), fb);
+  }
+  const fc = await invoke(
+    forecastAlgorithm,
+    { coherence: [coherence], model: plan.model, 'out-dir': at('forecast'), 'event-date': plan.eventDate, ...engine },
+    stage(fb, 40, 85, 'forecast'),
+  );
+  for (const b of BASELINES) {
+    throwIfCanceled(fb);
+    await invoke(
+      b.algorithm,
+      { coherence: [coherence], 'event-date': plan.eventDate, output: at(b.file) },
+      stage(fb, 85, 95, b.algorithm.id),
+    );
+  }
+  const s = await readCoherenceStack(coherence);
+  const split = splitBands(s, { eventDate: plan.eventDate }, true);
+  const co = split.coEvent === undefined ? undefined : s.bands[split.coEvent];
+  if (!co || split.coEvent === undefined) throw new Error('internal: splitBands(…, true) returned no co-event band');
+  await withOutputs(async (outs) => {
+    const raster = {
+      ...s,
+      bands: [co],
+      descriptions: [`co-event coherence ${s.descriptions[split.coEvent!]}`],
+      metadata: chipLayoutMetadata(s.metadata),
+    };
+    await writeRaster(outs, at(COEVENT_FILE), raster, { nodata: NaN });
+    writeStyle(outs, at(COEVENT_FILE), greyQml(0, 1));
+  }, fb);
+  const outputs: Outputs = {
+    pixels: fc.pixels ?? 0,
+    'unusable-pixels': fc['unusable-pixels'] ?? 0,
+    'anomalous-fraction': fc['anomalous-fraction'] ?? null,
+    // this tile process's peak resident memory and time: the bound a scheduler's --mem must cover
+    'peak-rss-mib': Math.round(process.resourceUsage().maxRSS / 1024),
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+  const tmp = `${donePath(plan, index)}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify({ key: plan.key, outputs }, null, 2)}\n`);
+  renameSync(tmp, donePath(plan, index)); // the marker appears only once every file is in place
+  fb.progress(100, `tile ${index} done`);
+  return outputs;
+}
