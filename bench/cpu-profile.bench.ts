@@ -46,14 +46,19 @@ if (a.base) {
   builds.push({ label: `base ${a.base}`, create: engine.createCpuEngine, pool: threads.ThreadPool });
 }
 
-// phase timings of the step being measured
+// phase timings of the step being measured, wall and process CPU (all threads: a phase preempted by another process
+// keeps its CPU time, so under load the CPU figure is the steadier one)
 let phaseMs = new Map<string, number>();
+let phaseCpuMs = new Map<string, number>();
 for (const { pool } of builds) {
   const run = pool.prototype.run;
   pool.prototype.run = function (this: ThreadPool, phase, ctx) {
     const t = performance.now();
+    const cpu0 = process.cpuUsage();
     run.call(this, phase, ctx);
+    const used = process.cpuUsage(cpu0);
     phaseMs.set(phase, (phaseMs.get(phase) ?? 0) + performance.now() - t);
+    phaseCpuMs.set(phase, (phaseCpuMs.get(phase) ?? 0) + (used.user + used.system) / 1000);
   };
 }
 
@@ -63,6 +68,8 @@ interface Best {
   cpu: number;
   fb: number;
   wg: number;
+  /** CPU time of the weight-gradient phase (all threads) */
+  wgCpu: number;
   fwd: number;
 }
 const load0 = loadavg();
@@ -84,11 +91,13 @@ for (const threads of a.threads!.split(',').map(Number)) {
     cpu: Infinity,
     fb: Infinity,
     wg: Infinity,
+    wgCpu: Infinity,
     fwd: Infinity,
   }));
   for (let r = 0; r < reps; r++) {
     for (const [k, e] of engines.entries()) {
       phaseMs = new Map();
+      phaseCpuMs = new Map();
       let t = performance.now();
       const cpu0 = process.cpuUsage();
       await e.trainStep(x, B, T, PAPER_ADAM);
@@ -98,6 +107,7 @@ for (const threads of a.threads!.split(',').map(Number)) {
       bk.cpu = Math.min(bk.cpu, (used.user + used.system) / 1000);
       bk.fb = Math.min(bk.fb, phaseMs.get('forwardBackward') ?? 0);
       bk.wg = Math.min(bk.wg, phaseMs.get('weightGrads') ?? 0);
+      bk.wgCpu = Math.min(bk.wgCpu, phaseCpuMs.get('weightGrads') ?? 0);
       t = performance.now();
       await e.loss(x, B, T);
       bk.fwd = Math.min(bk.fwd, performance.now() - t);
@@ -108,7 +118,8 @@ for (const threads of a.threads!.split(',').map(Number)) {
     console.log(
       `${builds[k]!.label.padEnd(24)} ${e.description.padEnd(38)} step ${f(bk.step)} ms (CPU ${f(bk.cpu)}): ` +
         `forward+BPTT ${f(bk.fb)} ` +
-        `(forward alone ${f(bk.fwd)}), weight grads ${f(bk.wg)}, rest ${f(bk.step - bk.fb - bk.wg)}  → ` +
+        `(forward alone ${f(bk.fwd)}), weight grads ${f(bk.wg)} (CPU ${f(bk.wgCpu)}), ` +
+        `rest ${f(bk.step - bk.fb - bk.wg)}  → ` +
         `${Math.round(((B * T) / bk.step) * 1000).toLocaleString('en-US')} seq-steps/s`,
     );
     e.destroy();

@@ -236,6 +236,16 @@ function packAT(src: usize, ld: i32, m0: i32, mt: i32, r0: i32, kc: i32, dst: us
  */
 export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
   accumulate: bool, tile: usize): void {
+  gemmInto(a, lda, bp, K, c, ldc, m, n, bias, accumulate, tile, 0, false);
+}
+
+/**
+ * gemm; when `sums` ≠ 0, each float32 result (rounded exactly as gemm stores it) is instead added to the float64
+ * sums[i·ldc + j] (stored when `first`) and c is not written: the weight gradients' running totals over K blocks,
+ * without a float32 block in memory and a second pass over it.
+ */
+function gemmInto(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
+  accumulate: bool, tile: usize, sums: usize, first: bool): void {
   const panels = (n + PANEL - 1) / PANEL;
   const rowA = <usize>lda << 2;
   const rowC = <usize>ldc << 2;
@@ -301,7 +311,9 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
         addTotal(t64 + 96, c10); addTotal(t64 + 128, c11); addTotal(t64 + 160, c12);
         addTotal(t64 + 192, c20); addTotal(t64 + 224, c21); addTotal(t64 + 256, c22);
       }
-      if (width == PANEL) {
+      if (sums != 0) {
+        addSums(t64, tile, sums + ((<usize>i * <usize>ldc + <usize>j0) << 3), ldc, rows, width, first);
+      } else if (width == PANEL) {
         for (let r = 0; r < rows; r++) {
           const t = t64 + <usize>(r * 96), d = c0 + <usize>r * rowC;
           for (let v: usize = 0; v < 3; v++) {
@@ -320,6 +332,28 @@ export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, 
       }
     }
   }
+  }
+}
+
+// sums[r·ld + j] (+)= float64(float32(totals of the tile)) for r < rows, j < width (see gemmInto)
+@inline function addSums(t64: usize, tile: usize, sums: usize, ld: i32, rows: i32, width: i32, first: bool): void {
+  const rowS = <usize>ld << 3;
+  if (width == PANEL) {
+    for (let r = 0; r < rows; r++) {
+      const t = t64 + <usize>(r * 96), s = sums + <usize>r * rowS;
+      for (let v: usize = 0; v < 6; v++) {
+        const x = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v128.load(t + (v << 4))));
+        v128.store(s + (v << 4), first ? x : f64x2.add(v128.load(s + (v << 4)), x));
+      }
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < width; j++) {
+      const x = <f64><f32>load<f64>(t64 + <usize>(r * 96 + j * 8));
+      const at = sums + <usize>r * rowS + (<usize>j << 3);
+      store<f64>(at, first ? x : load<f64>(at) + x);
+    }
   }
 }
 
@@ -477,8 +511,8 @@ export function packWeights(ctx: usize): void {
 @inline function gradFloats(H: i32, M: i32, F: i32): i32 {
   const widest = max(H + F, M) + 1;
   const outRows = max(3 * H, M);
-  // packed block, transposed block, float32 block sums, float64 totals
-  return packedFloats(KC, widest) + align4(outRows * KC) + align4(outRows * widest) + 2 * outRows * widest;
+  // packed block, transposed block (MC rows), float64 totals
+  return packedFloats(KC, widest) + MC * KC + 2 * outRows * widest;
 }
 
 /** bytes of scratch one thread needs for chunks of up to `rows` sequences per thread (plus the 144-byte tile) */
@@ -769,31 +803,18 @@ function weightGrad(ctx: usize, m0: i32, m1: i32, scratch: usize, dy: usize, ldy
   const tile = scratch;
   const bp = scratch + TILE_BYTES;
   const at = f32At(bp, packedFloats(KC, widest));
-  const c = f32At(at, align4(max(3 * H, M) * KC));
-  const c64 = f32At(c, align4(max(3 * H, M) * widest)); // 8-byte aligned: c's size is a multiple of 4 floats
+  const c64 = f32At(at, MC * KC); // 16-byte aligned: bp and at are whole numbers of vectors
   const ldc = N1 + N2 + 1;
-  const n = mt * ldc;
   // each block of KC rows is summed in float32 by the sgemm, the blocks in float64: tiny gradient entries that are
   // sums of large cancelling terms keep their accuracy (Adam divides them by |g| + 1e-8)
   for (let r0 = 0; r0 < R; r0 += KC) {
     const kc = min(KC, R - r0);
     packRowsB(f32At(x1, r0 * N1), N1, f32At(x2, r0 * N2), N2, kc, bp, relu);
-    packAT(dy, ldy, m0, mt, r0, kc, at);
-    gemm(at, kc, bp, kc, c, ldc, mt, ldc, 0, false, tile);
-    let i = 0;
-    if (r0 == 0) {
-      for (; i + 2 <= n; i += 2) {
-        v128.store(c64 + (<usize>i << 3), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i))));
-      }
-      for (; i < n; i++) store<f64>(c64 + (<usize>i << 3), <f64>load<f32>(f32At(c, i)));
-    } else {
-      for (; i + 2 <= n; i += 2) {
-        const at64 = c64 + (<usize>i << 3);
-        v128.store(at64, f64x2.add(v128.load(at64), f64x2.promote_low_f32x4(v128.load64_zero(f32At(c, i)))));
-      }
-      for (; i < n; i++) {
-        store<f64>(c64 + (<usize>i << 3), load<f64>(c64 + (<usize>i << 3)) + <f64>load<f32>(f32At(c, i)));
-      }
+    // the transposed left side one MC block of rows at a time: packed, then used while it is still in L1
+    for (let i0 = 0; i0 < mt; i0 += MC) {
+      const it = min(MC, mt - i0);
+      packAT(dy, ldy, m0 + i0, it, r0, kc, at);
+      gemmInto(at, kc, bp, kc, 0, ldc, it, ldc, 0, false, tile, c64 + (<usize>(i0 * ldc) << 3), r0 == 0);
     }
   }
   for (let j = 0; j < mt; j++) {
