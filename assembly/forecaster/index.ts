@@ -312,7 +312,7 @@ function gemmInto(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: 
         addTotal(t64 + 192, c20); addTotal(t64 + 224, c21); addTotal(t64 + 256, c22);
       }
       if (sums != 0) {
-        addSums(t64, tile, sums + ((<usize>i * <usize>ldc + <usize>j0) << 3), ldc, rows, width, first);
+        addSums(t64, sums + ((<usize>i * <usize>ldc + <usize>j0) << 3), ldc, rows, width, first);
       } else if (width == PANEL) {
         for (let r = 0; r < rows; r++) {
           const t = t64 + <usize>(r * 96), d = c0 + <usize>r * rowC;
@@ -336,7 +336,7 @@ function gemmInto(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: 
 }
 
 // sums[r·ld + j] (+)= float64(float32(totals of the tile)) for r < rows, j < width (see gemmInto)
-@inline function addSums(t64: usize, tile: usize, sums: usize, ld: i32, rows: i32, width: i32, first: bool): void {
+@inline function addSums(t64: usize, sums: usize, ld: i32, rows: i32, width: i32, first: bool): void {
   const rowS = <usize>ld << 3;
   if (width == PANEL) {
     for (let r = 0; r < rows; r++) {
