@@ -949,7 +949,7 @@ export interface CalibrateInput {
 export interface MonitorInitParams {
   /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them (or give --slc) */
   readonly 'coherence'?: string[];
-  /** coregistered SLC stack (as dpm coherence takes it): its consecutive-pair coherence is computed with --chip/--stride/--window, and the state keeps the newest SLC and these settings so that dpm monitor-update --slc needs only the next acquisition */
+  /** coregistered SLC stack (as dpm coherence takes it): its consecutive-pair coherence is computed with --chip/--stride/--window, and the state keeps the newest SLC and these settings so that each monitor update needs only the next SLC */
   readonly 'slc'?: string[];
   /** with --slc: chip size, range columns x azimuth rows */
   readonly 'chip': string;
@@ -976,7 +976,7 @@ export interface MonitorInitParams {
 export interface MonitorInitInput {
   /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them (or give --slc) */
   readonly 'coherence'?: string[] | string;
-  /** coregistered SLC stack (as dpm coherence takes it): its consecutive-pair coherence is computed with --chip/--stride/--window, and the state keeps the newest SLC and these settings so that dpm monitor-update --slc needs only the next acquisition */
+  /** coregistered SLC stack (as dpm coherence takes it): its consecutive-pair coherence is computed with --chip/--stride/--window, and the state keeps the newest SLC and these settings so that each monitor update needs only the next SLC */
   readonly 'slc'?: string[] | string;
   /** with --slc: chip size, range columns x azimuth rows */
   readonly 'chip'?: string;
