@@ -43,6 +43,8 @@ test('monitor-update --slc gives the z of monitor-update --coherence and of a fu
   assert.equal(init.status, 0, init.stderr);
   const fromCoherence = join(dir, 'coherence.safetensors');
   copyFileSync(fromSlc, fromCoherence);
+  const fromFolder = join(dir, 'folder.safetensors');
+  copyFileSync(fromSlc, fromFolder);
 
   const bySlc = dpm('monitor-update', '--state', fromSlc, '--slc', files.at(-1)!, '--out-dir', join(dir, 'a'));
   assert.equal(bySlc.status, 0, bySlc.stderr);
@@ -52,7 +54,11 @@ test('monitor-update --slc gives the z of monitor-update --coherence and of a fu
   const byPair = dpm('monitor-update', '--state', fromCoherence, '--coherence', pair, '--out-dir', join(dir, 'b'));
   assert.equal(byPair.status, 0, byPair.stderr);
 
+  // the stack folder: its newest acquisition is the new one
+  const byFolder = dpm('monitor-update', '--state', fromFolder, '--slc', scene, '--out-dir', join(dir, 'd'));
+  assert.equal(byFolder.status, 0, byFolder.stderr);
   const zSlc = (await readRaster(join(dir, 'a', 'zscore.tif'))).bands[0]!;
+  assert.deepEqual((await readRaster(join(dir, 'd', 'zscore.tif'))).bands[0], zSlc);
   const zPair = (await readRaster(join(dir, 'b', 'zscore.tif'))).bands[0]!;
   // the full forecast over the whole stack's coherence, float64 reference engine
   const full = join(dir, 'full.tif');
