@@ -114,5 +114,12 @@ test('monitor-update --slc gives the z of monitor-update --coherence and of a fu
   const noSlc = dpm('monitor-update', '--state', known, '--slc', other, '--out-dir', join(dir, 'c'));
   assert.equal(noSlc.status, 2, noSlc.stderr);
   assert.match(noSlc.stderr, /was not made from SLCs \(monitor-init --slc\); give --coherence/);
+  // a state made from SLCs but advanced with --coherence no longer knows the first SLC of the next pair
+  const mixed = dpm('monitor-update', '--state', fromCoherence, '--slc', other, '--out-dir', join(dir, 'c'));
+  assert.equal(mixed.status, 2, mixed.stderr);
+  assert.match(mixed.stderr, /was given with --coherence, so its last SLC .* continue with --coherence/);
+  const both = dpm('monitor-init', '--coherence', full, '--slc', scene, '--model', model, '--state', known);
+  assert.equal(both.status, 2, both.stderr);
+  assert.match(both.stderr, /give exactly one of --coherence .* or --slc/);
   assert.deepEqual(readFileSync(fromSlc), before, 'a refused update leaves the state untouched');
 });

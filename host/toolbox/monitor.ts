@@ -133,16 +133,16 @@ async function initInput(
   fb: Feedback,
 ): Promise<{ stack: CoherenceStack; slc?: SlcSource }> {
   const { coherence, slc, chip, stride, window } = params;
-  if ((coherence === undefined) === (slc === undefined))
-    throw new DpmError('give exactly one of --coherence (a coherence stack) or --slc (an SLC stack)');
-  if (coherence) {
+  if (coherence && !slc) {
     if (stride !== undefined || window !== undefined)
       throw new DpmError('--stride and --window are used only with --slc (the coherence stack has its own grid)');
     return { stack: await readCoherenceStack(coherence, { nodata: params.nodata, feedback: fb }) };
   }
+  if (!slc || coherence)
+    throw new DpmError('give exactly one of --coherence (a coherence stack) or --slc (an SLC stack)');
   if (params.nodata !== undefined) throw new DpmError('--nodata is for coherence files, not with --slc');
   const layout = parseChipLayout(chip, stride);
-  const { stack, acquisitions } = await coherenceStackFromSlc({ slc: slc!, layout, window }, fb);
+  const { stack, acquisitions } = await coherenceStackFromSlc({ slc, layout, window }, fb);
   const last = acquisitions.at(-1)!;
   return { stack, slc: { last: { path: last.path, date: last.date }, chip, stride, window } };
 }
@@ -156,24 +156,31 @@ async function newPair(
   fb: Feedback,
 ): Promise<{ stack: CoherenceStack; source: string; newSlc?: SlcSource['last'] }> {
   const { coherence, slc } = params;
-  if ((coherence === undefined) === (slc === undefined))
-    throw new DpmError('give exactly one of --coherence (the new pair) or --slc (the new acquisition)');
-  if (coherence) {
+  if (coherence && !slc) {
     const stack = await readCoherenceStack(coherence, { nodata: params.nodata, feedback: fb });
     return { stack, source: `--coherence ${coherence.join(', ')}` };
   }
-  const source = `--slc ${slc!.join(', ')}`;
+  if (!slc || coherence)
+    throw new DpmError('give exactly one of --coherence (the new pair) or --slc (the new acquisition)');
+  const source = `--slc ${slc.join(', ')}`;
   const from = state.slc;
   if (!from)
     throw new DpmError(
       `${source}: the monitor state ${statePath} was not made from SLCs (monitor-init --slc); give --coherence`,
     );
+  const prev = state.pairs[state.pairs.length - 1]!;
+  if (prev.second !== from.last.date) {
+    throw new DpmError(
+      `${source}: the state's last pair ${prev.first}_${prev.second} was given with --coherence, so its last SLC ` +
+        `${from.last.path} is not the first acquisition of the next pair; continue with --coherence`,
+    );
+  }
   if (params.nodata !== undefined) throw new DpmError('--nodata is for coherence files, not with --slc');
-  const [only] = slc!;
-  const folder = slc!.length === 1 && only !== undefined && existsSync(only) && statSync(only).isDirectory();
-  if (!folder && slc!.length !== 1) throw new DpmError(`${source}: give one new SLC file, or a stack folder`);
+  const [only] = slc;
+  const folder = slc.length === 1 && only !== undefined && existsSync(only) && statSync(only).isDirectory();
+  if (!folder && slc.length !== 1) throw new DpmError(`${source}: give one new SLC file, or a stack folder`);
   // a single file is dated against the state's last SLC; a folder's newest acquisition is the new one
-  const { found } = await discoverSlcStack(folder ? slc! : [from.last.path, ...slc!], fb);
+  const { found } = await discoverSlcStack(folder ? slc : [from.last.path, ...slc], fb);
   const newest = found.entries.at(-1)!;
   if (newest.date <= from.last.date) {
     throw new DpmError(
