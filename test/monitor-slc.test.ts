@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,8 @@ import { readRaster } from '../host/raster/geotiff.js';
 import { readCoherenceStack } from '../host/raster/stack.js';
 import { discoverStack } from '../host/sar/readers.js';
 import { execute } from '../host/toolbox/execute.js';
+import { writeCslc } from './hdf5-products.js';
+import { specklePair } from './sar-helpers.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'dpm-monitor-slc-'));
@@ -122,4 +124,45 @@ test('monitor-update --slc gives the z of monitor-update --coherence and of a fu
   assert.equal(both.status, 2, both.stderr);
   assert.match(both.stderr, /give exactly one of --coherence .* or --slc/);
   assert.deepEqual(readFileSync(fromSlc), before, 'a refused update leaves the state untouched');
+});
+
+test('monitor-update --slc with OPERA CSLC-S1 products: dates from the metadata, the same z as --coherence', async () => {
+  const W = 40,
+    H = 24;
+  const { s1, s2 } = specklePair(W, H, 0.8, 11);
+  const slcs = [s1, s2, specklePair(W, H, 0.5, 12).s2, specklePair(W, H, 0.3, 13).s2];
+  const h5 = join(dir, 'h5');
+  mkdirSync(h5);
+  // names that lie about the date: the products' metadata decides
+  const files = slcs.map((slc, k) => {
+    const path = join(h5, `product_${4 - k}_20991231.h5`);
+    writeCslc(path, { start: `2023-0${k + 1}-05 14:50:57`, slc, width: W, height: H, x0: 500002.5, y0: 3700005 });
+    return path;
+  });
+  const config = { hidden: 5, mlp: 4, features: 1 };
+  const model = join(h5, 'model.safetensors');
+  saveModel(model, config, initParams(config, new Rng(6)), {});
+  const grid = ['--chip', '4x3', '--stride', '2x3'];
+  const a = join(h5, 'a.safetensors'),
+    b = join(h5, 'b.safetensors');
+  const init = dpm('monitor-init', ...slcArgs(files.slice(0, 3)), ...grid, '--model', model, '--state', a);
+  assert.equal(init.status, 0, init.stderr);
+  copyFileSync(a, b);
+  const bySlc = dpm('monitor-update', '--state', a, '--slc', files[3]!, '--out-dir', join(h5, 'a'));
+  assert.equal(bySlc.status, 0, bySlc.stderr);
+  assert.match(bySlc.stderr, /pass 1 = 20230305_20230405/);
+  const pair = join(h5, 'pair.tif');
+  assert.equal(dpm('coherence', ...slcArgs(files.slice(2)), ...grid, '--out', pair).status, 0);
+  const byPair = dpm('monitor-update', '--state', b, '--coherence', pair, '--out-dir', join(h5, 'b'));
+  assert.equal(byPair.status, 0, byPair.stderr);
+  const zSlc = await readRaster(join(h5, 'a', 'zscore.tif'));
+  const zPair = await readRaster(join(h5, 'b', 'zscore.tif'));
+  assert.ok(
+    zSlc.bands[0]!.some((v) => Number.isFinite(v)),
+    'some pixels have a z',
+  );
+  assert.deepEqual(zSlc.bands, zPair.bands);
+  assert.ok(zSlc.georef.geoTransform, 'the CSLC map grid reaches zscore.tif');
+  assert.deepEqual(zSlc.georef, zPair.georef, 'georeferenced like dpm coherence');
+  assert.equal(readMonitorState(a).slc?.last.path, files[3]);
 });

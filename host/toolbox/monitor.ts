@@ -144,7 +144,7 @@ async function initInput(
   const layout = parseChipLayout(chip, stride);
   const { stack, acquisitions } = await coherenceStackFromSlc({ slc, layout, window }, fb);
   const last = acquisitions.at(-1)!;
-  return { stack, slc: { last: { path: last.path, date: last.date }, chip, stride, window } };
+  return { stack, slc: { last: { path: resolve(last.path), date: last.date }, chip, stride, window } };
 }
 
 /** The new pair: a coherence file as given, or the coherence of (the state's last SLC, the new SLC) computed over
@@ -195,7 +195,7 @@ async function newPair(
     { slc: [from.last.path, newest.path], layout: parseChipLayout(from.chip, from.stride), window: from.window },
     fb,
   );
-  return { stack, source, newSlc: { path: newest.path, date: newest.date } };
+  return { stack, source, newSlc: { path: resolve(newest.path), date: newest.date } };
 }
 
 export const initAlgorithm: Algorithm<'monitor-init'> = { id: 'monitor-init', run: init };
