@@ -43,6 +43,17 @@ export interface MonitorState {
   /** [N] valid values so far */
   valid: Float32Array;
   alerts: AlertState;
+  /** set when the state was made from SLCs (monitor-init --slc): what monitor-update --slc needs for the next pair */
+  slc?: SlcSource;
+}
+
+/** The newest SLC monitored and the coherence settings of every pair (as dpm coherence's --chip/--stride/--window). */
+export interface SlcSource {
+  /** absolute path and YYYYMMDD date of the newest acquisition: the first SLC of the next pair */
+  last: { path: string; date: string };
+  chip: string;
+  stride?: string;
+  window?: string;
 }
 
 export function paramsHash(params: Float32Array): string {

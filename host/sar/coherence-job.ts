@@ -13,7 +13,15 @@ import {
   type CoherenceGrid,
   type PairMode,
 } from './coherence-stack.js';
-import { discoverStack, HDF5_PATH, isHdf5Stack, openRaster, type RasterSource } from './readers.js';
+import {
+  discoverStack,
+  HDF5_PATH,
+  isHdf5Stack,
+  openRaster,
+  type DiscoveredStack,
+  type RasterSource,
+  type StackEntry,
+} from './readers.js';
 import type { ChipSpec } from './kernel.js';
 
 export interface CoherenceJobOptions {
@@ -31,10 +39,22 @@ export interface CoherenceJobOptions {
 /** Largest output stack held in memory (float32 values): 8 GiB. */
 const MAX_OUTPUT_VALUES = 2 ** 31;
 
+/** The acquisitions of an SLC stack (folder or dated files, HDF5 products included) and how to open each one. */
+export async function discoverSlcStack(
+  slc: string[],
+  fb: Feedback,
+): Promise<{ found: DiscoveredStack; open: (path: string) => Promise<RasterSource> }> {
+  // HDF5 products (OPERA CSLC-S1, NISAR): loaded only then, h5wasm's WebAssembly is not small
+  const h5 = isHdf5Stack(slc) ? await import('./hdf5.js') : undefined;
+  const found = h5 ? h5.discoverHdf5Stack(slc, fb) : discoverStack(slc);
+  const open = async (p: string) => (h5 && HDF5_PATH.test(p) ? h5.openHdf5(p) : openRaster(p));
+  return { found, open };
+}
+
 export async function coherenceStackFromSlc(
   o: CoherenceJobOptions,
   fb: Feedback,
-): Promise<{ stack: CoherenceStack; grid: CoherenceGrid }> {
+): Promise<{ stack: CoherenceStack; grid: CoherenceGrid; acquisitions: StackEntry[] }> {
   const layout = o.layout ?? parseChipLayout(DEFAULT_CHIP, undefined);
   const { range: cr, azimuth: ca } = layout.chip,
     { range: sr, azimuth: sa } = layout.stride;
@@ -44,10 +64,7 @@ export async function coherenceStackFromSlc(
       `--max-span ${o.maxSpan} is used only with --pairs max-span (now --pairs ${o.pairs ?? 'consecutive'})`,
     );
   }
-  // HDF5 products (OPERA CSLC-S1, NISAR): loaded only then, h5wasm's WebAssembly is not small
-  const h5 = isHdf5Stack(o.slc) ? await import('./hdf5.js') : undefined;
-  const found = h5 ? h5.discoverHdf5Stack(o.slc, fb) : discoverStack(o.slc);
-  const open = async (p: string) => (h5 && HDF5_PATH.test(p) ? h5.openHdf5(p) : openRaster(p));
+  const { found, open } = await discoverSlcStack(o.slc, fb);
   const dates = found.entries.map((e) => e.date);
   const pairs = selectPairs(dates, o.pairs ?? 'consecutive', o.maxSpan);
   if (pairs.length === 0) throw new DpmError(`--max-span ${o.maxSpan}: no pair of acquisitions is that close in time`);
@@ -123,7 +140,7 @@ export async function coherenceStackFromSlc(
       // how the grid was made: carried to every product on it (dpm evaluate reads the chip footprint from it)
       metadata: chipLayoutToMetadata(layout),
     };
-    return { stack, grid };
+    return { stack, grid, acquisitions: found.entries };
   } finally {
     await Promise.allSettled(opened.map((s) => s.close()));
   }

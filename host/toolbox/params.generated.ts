@@ -947,8 +947,16 @@ export interface CalibrateInput {
 
 /** monitor-init: Start monitoring: keep each pixel's forecaster state */
 export interface MonitorInitParams {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
-  readonly 'coherence': string[];
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them (or give --slc) */
+  readonly 'coherence'?: string[];
+  /** coregistered SLC stack (as dpm coherence takes it): its consecutive-pair coherence is computed with --chip/--stride/--window, and the state keeps the newest SLC and these settings so that each monitor update needs only the next SLC */
+  readonly 'slc'?: string[];
+  /** with --slc: chip size, range columns x azimuth rows */
+  readonly 'chip': string;
+  /** with --slc: chip spacing, range columns x azimuth rows (default: the chip) */
+  readonly 'stride'?: string;
+  /** with --slc: the area of interest as an SLC window r0:r1,c0:c1 (rows, then columns; half-open, empty bound = scene edge) */
+  readonly 'window'?: string;
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
   /** state file to write (per-pixel GRU state, last value, valid count, alert states; the pairs and rules in __metadata__) */
@@ -966,8 +974,16 @@ export interface MonitorInitParams {
 }
 
 export interface MonitorInitInput {
-  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
-  readonly 'coherence': string[] | string;
+  /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them (or give --slc) */
+  readonly 'coherence'?: string[] | string;
+  /** coregistered SLC stack (as dpm coherence takes it): its consecutive-pair coherence is computed with --chip/--stride/--window, and the state keeps the newest SLC and these settings so that each monitor update needs only the next SLC */
+  readonly 'slc'?: string[] | string;
+  /** with --slc: chip size, range columns x azimuth rows */
+  readonly 'chip'?: string;
+  /** with --slc: chip spacing, range columns x azimuth rows (default: the chip) */
+  readonly 'stride'?: string;
+  /** with --slc: the area of interest as an SLC window r0:r1,c0:c1 (rows, then columns; half-open, empty bound = scene edge) */
+  readonly 'window'?: string;
   /** trained model (dpm train), or a PyTorch state_dict converted to safetensors */
   readonly 'model': string;
   /** state file to write (per-pixel GRU state, last value, valid count, alert states; the pairs and rules in __metadata__) */
@@ -988,8 +1004,10 @@ export interface MonitorInitInput {
 export interface MonitorUpdateParams {
   /** monitor state from dpm monitor-init or an earlier update; advanced in place unless --out-state is given */
   readonly 'state': string;
-  /** coherence of the new pair: a one-band GeoTIFF (or a folder holding just it) with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid */
-  readonly 'coherence': string[];
+  /** coherence of the new pair: a one-band GeoTIFF (or a folder holding just it) with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid (or give --slc) */
+  readonly 'coherence'?: string[];
+  /** the next acquisition: one SLC file named with its date, or a stack folder whose newest SLC is used; needs a state made with monitor-init --slc: the coherence of (the state's last SLC, this one) is computed over the state's window with its chip and stride, and this SLC becomes the state's last */
+  readonly 'slc'?: string[];
   /** folder for zscore.tif and alerts.tif */
   readonly 'out-dir': string;
   /** where to write the updated state (default: replace --state) */
@@ -1003,8 +1021,10 @@ export interface MonitorUpdateParams {
 export interface MonitorUpdateInput {
   /** monitor state from dpm monitor-init or an earlier update; advanced in place unless --out-state is given */
   readonly 'state': string;
-  /** coherence of the new pair: a one-band GeoTIFF (or a folder holding just it) with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid */
-  readonly 'coherence': string[] | string;
+  /** coherence of the new pair: a one-band GeoTIFF (or a folder holding just it) with its dates (FIRST_DATE/SECOND_DATE metadata, a YYYYMMDD_YYYYMMDD band description or file name), on the state's grid (or give --slc) */
+  readonly 'coherence'?: string[] | string;
+  /** the next acquisition: one SLC file named with its date, or a stack folder whose newest SLC is used; needs a state made with monitor-init --slc: the coherence of (the state's last SLC, this one) is computed over the state's window with its chip and stride, and this SLC becomes the state's last */
+  readonly 'slc'?: string[] | string;
   /** folder for zscore.tif and alerts.tif */
   readonly 'out-dir': string;
   /** where to write the updated state (default: replace --state) */
