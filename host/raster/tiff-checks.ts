@@ -274,14 +274,17 @@ export function lzwDecode(input: Uint8Array, limit: number): Uint8Array {
   return out.subarray(0, outLen);
 }
 
-class CappedLzwDecoder extends BaseDecoder {
-  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
-    const limit = blockLimit(this.parameters as Parameters<typeof blockLimit>[0]);
-    const out = lzwDecode(new Uint8Array(buffer), Math.max(1, limit));
-    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
-  }
+/** A geotiff.js decoder class around `decode(input, limit)`, with the limit one block's size. */
+function cappedDecoder(decode: (input: Uint8Array, limit: number) => Uint8Array): typeof BaseDecoder {
+  return class extends BaseDecoder {
+    override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+      const limit = blockLimit(this.parameters as Parameters<typeof blockLimit>[0]);
+      const out = decode(new Uint8Array(buffer), Math.max(1, limit));
+      return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+    }
+  };
 }
-addDecoder(5, async () => CappedLzwDecoder);
+addDecoder(5, async () => cappedDecoder(lzwDecode));
 
 /**
  * TIFF PackBits into at most `limit` bytes. geotiff.js's decoder pushes to a plain array without bound, so a
@@ -313,11 +316,4 @@ export function packBitsDecode(input: Uint8Array, limit: number): Uint8Array {
   return out.subarray(0, outLen);
 }
 
-class CappedPackBitsDecoder extends BaseDecoder {
-  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
-    const limit = blockLimit(this.parameters as Parameters<typeof blockLimit>[0]);
-    const out = packBitsDecode(new Uint8Array(buffer), Math.max(1, limit));
-    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
-  }
-}
-addDecoder(32773, async () => CappedPackBitsDecoder);
+addDecoder(32773, async () => cappedDecoder(packBitsDecode));
