@@ -5,7 +5,7 @@
 // A case's contract: exit 2, a message naming `names`, every file of `inputs` unchanged, nothing in `outputs` (nor
 // a temporary beside it) afterwards.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { paramCount } from '../host/model/params.js';
@@ -150,6 +150,36 @@ function stackTiff(o: Partial<TiffFields> & { value?: number; extraMetadata?: st
 
 // ───────────────────────────── the cases ─────────────────────────────
 
+/**
+ * A Zarr v2 coherence datacube (pairs 20190101…20190206 as strings, zlib chunks) with the coherence array's `shape`
+ * and `chunks` as given and `chunk` (compressed) as its first chunk; returns every file written.
+ */
+function writeZarrStack(dir: string, coherence: { shape: number[]; chunks: number[] }, chunk?: Buffer): string[] {
+  const files: string[] = [];
+  const put = (path: string, text: string | Buffer) => {
+    writeFileSync(path, text);
+    files.push(path);
+  };
+  const variable = (name: string, zarray: object, dims: string[], first?: Buffer) => {
+    mkdirSync(join(dir, name), { recursive: true });
+    const meta = { zarr_format: 2, order: 'C', filters: null, fill_value: null, compressor: { id: 'zlib', level: 1 } };
+    put(join(dir, name, '.zarray'), JSON.stringify({ ...meta, ...zarray }));
+    put(join(dir, name, '.zattrs'), JSON.stringify({ _ARRAY_DIMENSIONS: dims }));
+    if (first) put(join(dir, name, dims.map(() => '0').join('.')), first);
+  };
+  mkdirSync(dir, { recursive: true });
+  put(join(dir, '.zgroup'), JSON.stringify({ zarr_format: 2 }));
+  variable('coherence', { ...coherence, dtype: '<f4', fill_value: 'NaN' }, ['timepair', 'y', 'x'], chunk);
+  const pairs = ['20190101_20190113', '20190113_20190125', '20190125_20190206'];
+  variable(
+    'timepair',
+    { shape: [3], chunks: [3], dtype: '<U17', compressor: null },
+    ['timepair'],
+    Buffer.from(new Uint32Array(pairs.flatMap((p) => [...p].map((c) => c.charCodeAt(0)))).buffer),
+  );
+  return files;
+}
+
 /** A valid 3-pair 16 × 16 coherence stack (γ = 0.6), optionally georeferenced. */
 export async function writeGoodStack(path: string, georef: Georef = {}, size = 16): Promise<void> {
   await writeGeoTiff(path, {
@@ -238,6 +268,11 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
     at('geoloc-self.tif'),
     radar(geoloc(at('geoloc-self.tif'), at('geoloc-self.tif'))),
   );
+  // a regular but huge companion (sparse: cheap to make): refused by its size before it is read
+  const hugeCompanion = at('huge-lonlat.tif');
+  writeFileSync(hugeCompanion, '');
+  truncateSync(hugeCompanion, 3 * 2 ** 30);
+  stackCase('tiff-geoloc-huge', 'tiff', at('geoloc-huge.tif'), radar(geoloc(hugeCompanion, hugeCompanion)));
   const tile16 = f32(Array(16 * 16 * 3).fill(0.5));
   stackCase('tiff-tilewidth-0', 'tiff', at('tw0.tif'), stackTiff({ tile: [0, 16], blocks: [tile16] }));
   stackCase('tiff-tilewidth-7', 'tiff', at('tw7.tif'), stackTiff({ tile: [7, 16], blocks: [tile16] }));
@@ -256,6 +291,35 @@ export async function makeHostileCases(dir: string): Promise<HostileCase[]> {
   );
   const lzwBombStrip = lzwBomb(16); // ~100 KB of codes → ~130 MB of zeros
   stackCase('tiff-lzw-bomb', 'tiff', at('lzw-bomb.tif'), stackTiff({ compression: 5, blocks: [lzwBombStrip] }));
+  // a PackBits bomb: 1 MiB of 128-byte runs (64 MiB decoded) in a strip declared to hold 16 × 16 × 3 floats
+  const packBitsBomb = Buffer.alloc(2 ** 20);
+  for (let i = 0; i < packBitsBomb.length; i += 2) packBitsBomb[i] = 0x81;
+  stackCase(
+    'tiff-packbits-bomb',
+    'tiff',
+    at('packbits-bomb.tif'),
+    stackTiff({ compression: 32773, blocks: [packBitsBomb] }),
+  );
+  // Zarr datacubes: a chunk that inflates far past its shape, one that decodes short, a huge shape, huge chunks
+  const zarrCase = (id: string, coherence: { shape: number[]; chunks: number[] }, chunk?: Buffer) => {
+    const store = at(`${id}.zarr`);
+    const files = writeZarrStack(store, coherence, chunk);
+    const out = at(`out-${id}`, 'ccd.tif');
+    cases.push({
+      id,
+      cls: 'zarr',
+      algorithm: 'baseline-ccd',
+      parameters: { coherence: [store], output: out },
+      inputs: files,
+      outputs: [at(`out-${id}`)],
+      names: store,
+    });
+  };
+  const stackShape = { shape: [3, 16, 16], chunks: [3, 16, 16] };
+  zarrCase('zarr-chunk-bomb', stackShape, deflateSync(Buffer.alloc(256 * 2 ** 20), { level: 9 }));
+  zarrCase('zarr-chunk-short', stackShape, deflateSync(Buffer.alloc(100)));
+  zarrCase('zarr-huge-shape', { shape: [3, 2 ** 24, 2 ** 24], chunks: [3, 16, 16] });
+  zarrCase('zarr-huge-chunks', { shape: [3, 16, 16], chunks: [3, 2 ** 20, 2 ** 20] });
   // 8.7 KB declaring 16384² × 2 bands
   stackCase(
     'tiff-huge-declared',

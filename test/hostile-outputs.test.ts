@@ -3,7 +3,7 @@
 // name the file; list parameters take paths verbatim; `dpm run` stage keys see a file rewritten inside a folder.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -12,7 +12,9 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
+  statSync,
   symlinkSync,
   utimesSync,
   writeFileSync,
@@ -22,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asUserError, DpmError, shortText } from '../host/core/errors.js';
 import { lockOutputFolder, type OutputSet, withOutputPolicy, withOutputs } from '../host/io/outputs.js';
+import { writeGeoTiff } from '../host/raster/geotiff.js';
 import { fileId } from '../host/toolbox/run.js';
 import { writeGoodStack } from './hostile-cases.js';
 
@@ -226,6 +229,82 @@ test('dpm run stage keys see a file rewritten inside an input folder', () => {
     utimesSync(slc, new Date(), new Date(Date.now() + 5000));
     assert.notEqual(JSON.stringify(fileId(dir)), before);
     assert.equal(JSON.stringify(fileId(dir)), JSON.stringify(fileId(dir)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('dpm run stage keys see a same-size same-mtime replacement (cp -p, mtime put back)', () => {
+  const dir = tmp();
+  try {
+    mkdirSync(join(dir, '20190101'));
+    const slc = join(dir, '20190101', '20190101.slc');
+    writeFileSync(slc, 'aaaa');
+    const { atime, mtime } = statSync(slc);
+    const key = () => JSON.stringify(fileId(dir));
+    const original = key();
+    // cp -p of another file of the same size, renamed over the input: size and mtime both kept
+    const copy = join(dir, 'replacement');
+    writeFileSync(copy, 'bbbb');
+    utimesSync(copy, atime, mtime);
+    renameSync(copy, slc);
+    assert.equal(statSync(slc).mtimeMs, mtime.getTime());
+    const replaced = key();
+    assert.notEqual(replaced, original, 'a replacement keeping size and mtime must change the stage key');
+    // rewritten in place, mtime put back: only the change time tells
+    writeFileSync(slc, 'cccc');
+    utimesSync(slc, atime, mtime);
+    assert.notEqual(key(), replaced, 'an in-place rewrite with its mtime put back must change the stage key');
+    assert.equal(key(), key());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C while a long coherence stack is read: exit 130, nothing left in the output folder', async () => {
+  const dir = tmp();
+  try {
+    // 400 dated single-pair files: reading them is the long part of baseline-ccd
+    const stackDir = join(dir, 'stack');
+    mkdirSync(stackDir);
+    const day = (k: number) =>
+      new Date(Date.UTC(2019, 0, 1) + k * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+    for (let k = 0; k < 400; k++)
+      await writeGeoTiff(join(stackDir, `${day(k)}_${day(k + 1)}.tif`), {
+        width: 64,
+        height: 64,
+        bands: [new Float32Array(64 * 64).fill(0.6)],
+        descriptions: [''],
+        georef: { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 },
+      });
+    const outDir = join(dir, 'out');
+    const child = spawn(process.execPath, [
+      cli,
+      'baseline-ccd',
+      '--coherence',
+      stackDir,
+      '--out',
+      join(outDir, 'ccd.tif'),
+      '--json',
+    ]);
+    let stdout = '';
+    let signalled = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!signalled && /reading coherence/.test(stdout)) {
+        signalled = true;
+        child.kill('SIGINT'); // what Ctrl-C sends
+      }
+    });
+    child.stderr.on('data', () => {});
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    assert.ok(signalled, `the run got to reading the stack:\n${stdout.slice(-500)}`);
+    assert.equal(code, 130, stdout.slice(-500));
+    assert.doesNotMatch(stdout, /"type":"result"/);
+    assert.ok(
+      !existsSync(outDir) || readdirSync(outDir).length === 0,
+      `left in ${outDir}: ${existsSync(outDir) && readdirSync(outDir)}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

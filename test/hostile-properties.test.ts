@@ -12,7 +12,7 @@ import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { DpmError } from '../host/core/errors.js';
 import { readRaster } from '../host/raster/geotiff.js';
-import { lzwDecode } from '../host/raster/tiff-checks.js';
+import { lzwDecode, packBitsDecode } from '../host/raster/tiff-checks.js';
 import { decodeSafetensors, encodeSafetensors } from '../host/model/safetensors.js';
 import { openRaster } from '../host/sar/readers.js';
 import { readPolygons } from '../host/vector/read.js';
@@ -257,4 +257,40 @@ test('LZW: any byte string decodes within its limit or is refused (geotiff.js on
   );
   // a stream that grows a run of zeros stops at the block's size
   assert.throws(() => lzwDecode(lzwBomb(4), 3072), /expands past its 3072 bytes/);
+});
+
+/** PackBits as geotiff.js decodes it (unbounded plain array), the slow obvious reference; undefined when corrupt */
+function packBitsReference(input: Uint8Array): number[] | undefined {
+  const out: number[] = [];
+  for (let i = 0; i < input.length; ) {
+    const header = (input[i]! << 24) >> 24;
+    if (header < 0) {
+      if (i + 1 >= input.length) return undefined;
+      for (let j = 0; j <= -header; j++) out.push(input[i + 1]!);
+      i += 2;
+    } else {
+      if (i + header + 2 > input.length) return undefined;
+      for (let j = 0; j <= header; j++) out.push(input[i + 1 + j]!);
+      i += header + 2;
+    }
+  }
+  return out;
+}
+
+test('PackBits: the same bytes as the reference within the limit; past it or corrupt, refused', () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 400 }),
+      fc.integer({ min: 1, max: 1 << 15 }),
+      (bytes, limit) => {
+        const want = packBitsReference(bytes);
+        if (want && want.length <= limit) assert.deepEqual(Array.from(packBitsDecode(bytes, limit)), want);
+        else assert.throws(() => packBitsDecode(bytes, limit), /PackBits/);
+      },
+    ),
+    { numRuns: 500 },
+  );
+  // 1000 runs of 128 bytes stop at a 3072-byte block
+  const bomb = new Uint8Array(2000).map((_, i) => (i % 2 === 0 ? 0x81 : 0));
+  assert.throws(() => packBitsDecode(bomb, 3072), /expands past its 3072 bytes/);
 });

@@ -4,7 +4,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import proj4 from 'proj4';
 import { geocode, utmEpsg } from '../host/raster/geocode.js';
-import { DpmError } from '../host/core/errors.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
+import { recordingFeedback } from '../host/core/feedback.js';
 import type { Raster } from '../host/raster/types.js';
 import { at } from './at.js';
 
@@ -65,8 +66,8 @@ function check(out: Raster, toLonLat: (x: number, y: number) => [number, number]
   return inside;
 }
 
-test('EPSG:4326, bilinear: values, NaN outside, pixel size from the spacing', () => {
-  const out = geocode(scene());
+test('EPSG:4326, bilinear: values, NaN outside, pixel size from the spacing', async () => {
+  const out = await geocode(scene());
   assert.equal(out.georef.epsg, 4326);
   const px = out.georef.geoTransform![1];
   // smaller of the two neighbour spacings: across rows hypot(b, e); the float32 lat/lon differences are each off
@@ -80,8 +81,8 @@ test('EPSG:4326, bilinear: values, NaN outside, pixel size from the spacing', ()
   assert.deepEqual(out.descriptions, ['linear', 'id']);
 });
 
-test('nearest neighbour returns the radar pixel whose centre is nearest in (row, col)', () => {
-  const out = geocode(scene(), { method: 'nearest', pixelSize: 0.002 });
+test('nearest neighbour returns the radar pixel whose centre is nearest in (row, col)', async () => {
+  const out = await geocode(scene(), { method: 'nearest', pixelSize: 0.002 });
   const [x0, px, , y0, , py] = out.georef.geoTransform!;
   let n = 0;
   for (let R = 0; R < out.height; R++)
@@ -97,9 +98,9 @@ test('nearest neighbour returns the radar pixel whose centre is nearest in (row,
   assert.ok(n > 1000, `${n} pixels checked`);
 });
 
-test('UTM zone of the scene centre via proj4, metres; NaN lat/lon leave holes, not garbage', () => {
+test('UTM zone of the scene centre via proj4, metres; NaN lat/lon leave holes, not garbage', async () => {
   const s = scene();
-  const out = geocode(s, { epsg: 'utm' });
+  const out = await geocode(s, { epsg: 'utm' });
   assert.equal(out.georef.epsg, 32632);
   assert.equal(utmEpsg(10.1, 44.95), 32632);
   assert.equal(utmEpsg(-99.1, -19.4), 32714);
@@ -110,26 +111,61 @@ test('UTM zone of the scene centre via proj4, metres; NaN lat/lon leave holes, n
   assert.ok(check(out, (x, y) => inv.forward([x, y]) as [number, number], 2e-3) > 500);
 
   s.georef.lat![5 * w + 5] = NaN;
-  const holes = geocode(s);
+  const holes = await geocode(s);
   assert.ok(
     at(holes.bands, 0).every((v) => Number.isNaN(v) || (v > -10 && v < 25)),
     'only NaN or plausible values',
   );
-  assert.ok(at(holes.bands, 0).filter(Number.isNaN).length > at(geocode(scene()).bands, 0).filter(Number.isNaN).length);
+  assert.ok(
+    at(holes.bands, 0).filter(Number.isNaN).length > at((await geocode(scene())).bands, 0).filter(Number.isNaN).length,
+  );
 });
 
-test('bad requests are DpmErrors', () => {
+test('bad requests are DpmErrors', async () => {
   const s = scene();
-  assert.throws(
+  await assert.rejects(
     () => geocode({ ...s, georef: { geoTransform: [0, 1, 0, 0, 0, -1] } }),
     (e: unknown) => e instanceof DpmError && /synthetic: no per-pixel latitude/.test(e.message),
   );
-  assert.throws(
+  await assert.rejects(
     () => geocode(s, { epsg: 2154 }),
     (e: unknown) => e instanceof DpmError && /EPSG:2154/.test(e.message),
   );
-  assert.throws(
+  await assert.rejects(
     () => geocode(s, { pixelSize: 1e-7 }),
     (e: unknown) => e instanceof DpmError && /too large/.test(e.message),
   );
+});
+
+test('a cancel raised by the event loop (as Ctrl-C is) stops a long geocode at its next row block', async () => {
+  // 600 × 600 radar pixels: ten row blocks; the cancel is queued on the event loop at the first progress report,
+  // as the CLI's SIGINT handler would run, so only a geocode that yields between row blocks can see it
+  const n = 600;
+  const lat = new Float32Array(n * n);
+  const lon = new Float32Array(n * n);
+  for (let r = 0; r < n; r++)
+    for (let c = 0; c < n; c++) {
+      lon[r * n + c] = 10 + 1e-4 * c;
+      lat[r * n + c] = 45 - 1e-4 * r;
+    }
+  const big: Raster = {
+    width: n,
+    height: n,
+    bands: [new Float32Array(n * n)],
+    descriptions: ['x'],
+    georef: { lat, lon },
+  };
+  const fb = recordingFeedback();
+  let queued = false;
+  const feedback = {
+    ...fb,
+    progress(p: number) {
+      fb.progress(p);
+      if (!queued) setImmediate(() => fb.cancel());
+      queued = true;
+    },
+  };
+  await assert.rejects(geocode(big, { feedback }), CanceledError);
+  assert.ok(fb.percents.length < 3, `stopped at the next row block, got ${fb.percents.length} progress reports`);
+  assert.ok(!fb.percents.includes(100));
 });

@@ -34,26 +34,26 @@ function assertFractions(got: Float64Array, want: number[], tol: number, why: st
 
 const EXPECTED_LABELS = HAND_FRACTION.map((f) => (f >= 1 / 3 - 1e-12 ? 1 : 0));
 
-test('UTM grid, truth in the same CRS: exact fractions, a third counts as damaged', () => {
+test('UTM grid, truth in the same CRS: exact fractions, a third counts as damaged', async () => {
   const g = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3);
-  const r = labelChips(truthIn('EPSG:32633'), g);
+  const r = await labelChips(truthIn('EPSG:32633'), g);
   // areas of ≤ 900 m² from coordinates taken relative to a vertex: float64 rounding ≪ 1e-9
   assertFractions(r.fraction, HAND_FRACTION, 1e-9, 'same CRS');
   assert.deepEqual([...r.labels], EXPECTED_LABELS);
   assert.equal(r.damaged, EXPECTED_LABELS.filter((l) => l === 1).length);
   assert.equal(r.undamaged, 12 - r.damaged);
   // a stricter threshold flips the "exactly a third" chip and the 4/9 ones, keeps the halves
-  const strict = labelChips(truthIn('EPSG:32633'), g, 0.5);
+  const strict = await labelChips(truthIn('EPSG:32633'), g, 0.5);
   assert.deepEqual(
     [...strict.labels],
     HAND_FRACTION.map((f) => (f >= 0.5 - 1e-12 ? 1 : 0)),
   );
 });
 
-test('truth in WGS84 lon/lat on a UTM grid is reprojected with proj4', () => {
+test('truth in WGS84 lon/lat on a UTM grid is reprojected with proj4', async () => {
   const toLonLat = proj4(UTM33, 'EPSG:4326');
   const g = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3);
-  const r = labelChips(
+  const r = await labelChips(
     truthIn('EPSG:4326', (p) => toLonLat.forward(p) as [number, number]),
     g,
   );
@@ -62,7 +62,7 @@ test('truth in WGS84 lon/lat on a UTM grid is reprojected with proj4', () => {
   assert.deepEqual([...r.labels], EXPECTED_LABELS);
 });
 
-test('geographic grid (EPSG:4326): fractions of lon/lat cells in a local equal-area projection', () => {
+test('geographic grid (EPSG:4326): fractions of lon/lat cells in a local equal-area projection', async () => {
   // 4×3 cells of 0.0004° × 0.0003° at 42.5°N; the same hand layout expressed in cell units
   const gt: [number, number, number, number, number, number] = [15, 0.0004, 0, 42.5, 0, -0.0003];
   const toLonLat = (p: [number, number]): [number, number] => [
@@ -70,7 +70,7 @@ test('geographic grid (EPSG:4326): fractions of lon/lat cells in a local equal-a
     42.5 + ((p[1] - 4700000) / 30) * 0.0003,
   ];
   const g = footprintGrid({ geoTransform: gt, epsg: 4326 }, 4, 3);
-  const r = labelChips(truthIn('EPSG:4326', toLonLat), g);
+  const r = await labelChips(truthIn('EPSG:4326', toLonLat), g);
   // a 30 m lon/lat cell is a rectangle in the equal-area projection up to second-order terms (~(30 m / 6371 km)),
   // and the area ratio ignores the cos(latitude) scale: 1e-4 is ample
   assertFractions(r.fraction, HAND_FRACTION, 1e-4, 'geographic');
@@ -80,7 +80,7 @@ test('geographic grid (EPSG:4326): fractions of lon/lat cells in a local equal-a
   });
 });
 
-test('radar geometry: footprints from the lat/lon lookups of pixel centres', () => {
+test('radar geometry: footprints from the lat/lon lookups of pixel centres', async () => {
   const toLonLat = proj4(UTM33, 'EPSG:4326');
   const lat = new Float32Array(12),
     lon = new Float32Array(12);
@@ -91,7 +91,7 @@ test('radar geometry: footprints from the lat/lon lookups of pixel centres', () 
       lat[i * 4 + j] = y;
     }
   const g = footprintGrid({ lat, lon }, 4, 3);
-  const r = labelChips(
+  const r = await labelChips(
     truthIn('EPSG:4326', (p) => toLonLat.forward(p) as [number, number]),
     g,
   );
@@ -99,7 +99,7 @@ test('radar geometry: footprints from the lat/lon lookups of pixel centres', () 
   assertFractions(r.fraction, HAND_FRACTION, 0.02, 'lat/lon lookups');
   // a missing position leaves that pixel (and only it) without a label
   lat[5] = NaN;
-  const r2 = labelChips(
+  const r2 = await labelChips(
     truthIn('EPSG:4326', (p) => toLonLat.forward(p) as [number, number]),
     footprintGrid({ lat, lon }, 4, 3),
   );
@@ -107,9 +107,9 @@ test('radar geometry: footprints from the lat/lon lookups of pixel centres', () 
   assert.equal(r2.damaged + r2.undamaged, 11);
 });
 
-test('overlapping chips (chip 3x1 at stride 1x1) widen each footprint to its chip', () => {
+test('overlapping chips (chip 3x1 at stride 1x1) widen each footprint to its chip', async () => {
   const g = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3, parseChipLayout('3x1', '1x1'));
-  const r = labelChips(truthIn('EPSG:32633'), g);
+  const r = await labelChips(truthIn('EPSG:32633'), g);
   // pixel (0,0): chip x ∈ [−30, 60] m: 450 + 300 m² of 2700; pixel (0,1): x ∈ [0, 90]: 450 + 300 + 270 of 2700
   assert.ok(Math.abs(at(r.fraction, 0) - 750 / 2700) < 1e-9);
   assert.ok(Math.abs(at(r.fraction, 1) - 1020 / 2700) < 1e-9);
@@ -117,10 +117,10 @@ test('overlapping chips (chip 3x1 at stride 1x1) widen each footprint to its chi
   assert.equal(r.labels[1], 1);
 });
 
-test('truth outside the scene, grids without georeferencing, bad fractions: one DpmError each', () => {
+test('truth outside the scene, grids without georeferencing, bad fractions: one DpmError each', async () => {
   const g = footprintGrid({ geoTransform: UTM_GT, epsg: 32633 }, 4, 3);
   const far = truthIn('EPSG:32633', ([x, y]) => [x + 10000, y]);
-  assert.throws(
+  await assert.rejects(
     () => labelChips(far, g, 1 / 3, undefined, 'truth x.geojson'),
     (e: unknown) => e instanceof DpmError && /truth x\.geojson: none of its 8 footprints lies inside/.test(e.message),
   );
@@ -132,5 +132,5 @@ test('truth outside the scene, grids without georeferencing, bad fractions: one 
     () => footprintGrid({ geoTransform: UTM_GT }, 4, 3),
     (e: unknown) => e instanceof DpmError && /no CRS/.test(e.message),
   );
-  assert.throws(() => labelChips(truthIn('EPSG:32633'), g, 0), DpmError);
+  await assert.rejects(() => labelChips(truthIn('EPSG:32633'), g, 0), DpmError);
 });

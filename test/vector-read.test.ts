@@ -43,7 +43,7 @@ test('GeoJSON, FlatGeobuf and Shapefile give the same footprints, classes and ch
       path,
     );
     assert.equal(at(t.polygons, 6).rings.length, 2, `${path}: the hole survives`);
-    const r = labelChips(t, grid);
+    const r = await labelChips(t, grid);
     // same geometry in every format: fractions exact up to float64 rounding of ≤ 900 m² areas
     HAND_FRACTION.forEach((w, k) =>
       assert.ok(Math.abs(at(r.fraction, k) - w) < 1e-9, `${path} pixel ${k}: ${r.fraction[k]} vs ${w}`),
@@ -111,7 +111,7 @@ test('shapefiles: no .prj with projected coordinates, an unreadable .prj, a trun
   );
   writeShapefile(join(dir, 'badprj'), handTruth(), 'PROJCS["nonsense",GEOGCS["x"]]');
   const t = await readTruthVector(join(dir, 'badprj.shp'), 'grade', ['destroyed']);
-  assert.throws(
+  await assert.rejects(
     () => labelChips(t, grid, 1 / 3, undefined, 'truth badprj.shp'),
     (e: unknown) =>
       e instanceof DpmError && /truth badprj\.shp: cannot transform between the coordinate systems/.test(e.message),

@@ -17,6 +17,16 @@ export function throwIfCanceled(fb: Feedback): void {
 }
 
 /**
+ * Yields to the event loop, then throws CanceledError when the job was cancelled. Why the yield: the CLI hears
+ * Ctrl-C in a signal handler that runs only between event-loop turns, so a loop that never yields (in-memory decoding,
+ * pure arithmetic) would check a flag that cannot change. Call it between blocks of ~10–100 ms of work.
+ */
+export async function checkpoint(fb: Feedback): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  throwIfCanceled(fb);
+}
+
+/**
  * A view of `fb` whose 0–100 maps onto [from, to] of the parent: one stage of a longer job. The stage keeps its name
  * in front of what its own steps report ("training: epoch 3/20"), so a renderer shows one bar per stage.
  */

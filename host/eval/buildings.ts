@@ -124,7 +124,7 @@ export async function buildingDamage(o: BuildingOptions, fb: Feedback = silentFe
   if (o.damageField && !raw.features.some((f) => Object.hasOwn(f.properties ?? {}, o.damageField ?? '')))
     throw new DpmError(`footprints ${o.footprints}: no feature has the damage field '${o.damageField}'`);
 
-  const zones = footprintZones(
+  const zones = await footprintZones(
     raw.features.map((f) => {
       const polys = polygonsOf(f.geometry);
       return typeof polys === 'string' ? null : polys; // not a polygon: kept with null statistics

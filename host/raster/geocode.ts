@@ -8,7 +8,7 @@
 import { valueAt } from '../core/arrays.js';
 import proj4 from 'proj4';
 import { DpmError } from '../core/errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { checkpoint, silentFeedback, type Feedback } from '../core/feedback.js';
 import type { GeoTransform, Raster } from './types.js';
 
 export type GeocodeTarget = 'wgs84' | 'utm' | number;
@@ -47,7 +47,7 @@ function median(values: number[]): number {
 }
 
 /** Resamples a radar-geometry raster onto a north-up map grid; returns a raster with geoTransform and epsg. */
-export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
+export async function geocode(raster: Raster, opts: GeocodeOptions = {}): Promise<Raster> {
   const fb = opts.feedback ?? silentFeedback;
   const { width: w, height: h } = raster;
   const what = raster.source ?? 'raster';
@@ -167,7 +167,7 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   };
   for (let r = 0; r < h - 1; r++) {
     if (r % 64 === 0) {
-      throwIfCanceled(fb);
+      await checkpoint(fb);
       fb.progress((80 * r) / (h - 1), 'geocoding');
     }
     for (let c = 0; c < w - 1; c++) {
@@ -178,8 +178,9 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
   }
 
   const method = opts.method ?? 'bilinear';
-  const bands = raster.bands.map((src) => {
-    throwIfCanceled(fb);
+  const bands: Float32Array[] = [];
+  for (const src of raster.bands) {
+    await checkpoint(fb);
     const out = new Float32Array(W * H).fill(NaN);
     for (let k = 0; k < W * H; k++) {
       const r = valueAt(R, k),
@@ -187,8 +188,8 @@ export function geocode(raster: Raster, opts: GeocodeOptions = {}): Raster {
       if (r !== r) continue;
       out[k] = method === 'nearest' ? valueAt(src, Math.round(r) * w + Math.round(c)) : bilinear(src, w, h, r, c);
     }
-    return out;
-  });
+    bands.push(out);
+  }
   fb.progress(100, 'geocoding');
   const geoTransform: GeoTransform = [x0, px, 0, y0, 0, -px];
   fb.log('info', `geocoded ${w}×${h} → ${W}×${H} EPSG:${epsg}, pixel ${Number(px.toPrecision(6))} (${method})`);

@@ -21,7 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
 import { DpmError, shortText } from '../core/errors.js';
-import { regularFileSize } from '../io/files.js';
+import { memoryBudget, regularFileSize } from '../io/files.js';
 import type { OutputSet } from '../io/outputs.js';
 import { checkTiffLayout } from './tiff-checks.js';
 import { type SampleType, writeTiff } from './cog.js';
@@ -77,7 +77,10 @@ const MAX_METADATA_CHARS = 1 << 20;
 /** Reads a GeoTIFF as float32 bands, nodata → NaN, with descriptions and georeferencing. */
 export async function readRaster(path: string, opts: ReadOptions = {}): Promise<Raster> {
   let bytes: Buffer;
-  regularFileSize(path, 'raster');
+  // read whole below: a file past what memory allows is refused first
+  const size = regularFileSize(path, 'raster');
+  if (size > memoryBudget())
+    throw new DpmError(`${path}: raster of ${size} bytes is more than this machine can hold in memory`);
   try {
     bytes = await readFile(path);
   } catch (err) {
@@ -335,6 +338,9 @@ function readEpsg(image: GeoTIFFImage): number | undefined {
   return undefined;
 }
 
+/** bytes a lat/lon companion may hold beyond its pixels (TIFF header, metadata, tables) */
+const COMPANION_SLACK = 16 * 2 ** 20;
+
 async function readCompanions(
   path: string,
   width: number,
@@ -358,8 +364,19 @@ async function readCompanions(
     throw new DpmError(`${path}: its geolocation files ${shortText(x, 200)} and ${shortText(y, 200)} are missing`);
   if (!latPath || !lonPath) return undefined;
   // named inside the file: untrusted (X_DATASET=/dev/zero grew memory without end; a FIFO blocked forever)
-  regularFileSize(latPath, `latitude file named by ${path}`);
-  regularFileSize(lonPath, `longitude file named by ${path}`);
+  // and sized: a companion holds one float64 (at most) per pixel, with room for a header and overviews; a huge
+  // regular file would otherwise be read whole before its size was known to be wrong
+  const most = Math.min(width * height * 16 + COMPANION_SLACK, memoryBudget());
+  for (const [p, what] of [
+    [latPath, 'latitude'],
+    [lonPath, 'longitude'],
+  ] as const) {
+    const size = regularFileSize(p, `${what} file named by ${path}`);
+    if (size > most)
+      throw new DpmError(
+        `${path}: its ${what} file ${p} is ${size} bytes, more than a ${width} × ${height} grid needs (${most})`,
+      );
+  }
   // a path named inside the file: untrusted
   if (resolve(latPath) === resolve(path) || resolve(lonPath) === resolve(path))
     throw new DpmError(`${path}: its GEOLOCATION metadata names the raster itself`);

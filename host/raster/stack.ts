@@ -10,7 +10,7 @@ import { consecutivePairs, ends } from '../core/arrays.js';
 import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
 import { checkCoherenceRange } from './range.js';
 import { DpmError } from '../core/errors.js';
-import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
+import { type Feedback, silentFeedback, checkpoint } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
 import { entryKind } from './entries.js';
 import { writeGeoTiff, writeRaster } from './geotiff.js';
@@ -188,7 +188,7 @@ async function readSources(
   let georef: Georef | undefined;
   let done = 0;
   for (const [file, group] of byFile) {
-    throwIfCanceled(fb);
+    await checkpoint(fb); // a file decoded from memory never yields by itself: Ctrl-C is heard here
     const [first] = group;
     if (!first) continue;
     const got = await first.reader.readBands(

@@ -274,11 +274,46 @@ export function lzwDecode(input: Uint8Array, limit: number): Uint8Array {
   return out.subarray(0, outLen);
 }
 
-class CappedLzwDecoder extends BaseDecoder {
-  override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
-    const limit = blockLimit(this.parameters as Parameters<typeof blockLimit>[0]);
-    const out = lzwDecode(new Uint8Array(buffer), Math.max(1, limit));
-    return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
-  }
+/** A geotiff.js decoder class around `decode(input, limit)`, with the limit one block's size. */
+function cappedDecoder(decode: (input: Uint8Array, limit: number) => Uint8Array): typeof BaseDecoder {
+  return class extends BaseDecoder {
+    override decodeBlock(buffer: ArrayBufferLike): ArrayBufferLike {
+      const limit = blockLimit(this.parameters as Parameters<typeof blockLimit>[0]);
+      const out = decode(new Uint8Array(buffer), Math.max(1, limit));
+      return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+    }
+  };
 }
-addDecoder(5, async () => CappedLzwDecoder);
+addDecoder(5, async () => cappedDecoder(lzwDecode));
+
+/**
+ * TIFF PackBits into at most `limit` bytes. geotiff.js's decoder pushes to a plain array without bound, so a
+ * PackBits bomb (64× per byte) would fill memory before any size check. -128 repeats as in geotiff.js.
+ */
+export function packBitsDecode(input: Uint8Array, limit: number): Uint8Array {
+  const out = new Uint8Array(limit);
+  let outLen = 0;
+  const tooBig = () =>
+    new Error(`a PackBits block expands past its ${limit} bytes (decompression bomb or corrupt data)`);
+  for (let i = 0; i < input.length; ) {
+    const header = (input[i]! << 24) >> 24; // signed byte
+    if (header < 0) {
+      const run = 1 - header;
+      if (i + 1 >= input.length) throw new Error('corrupt PackBits data (a run without its byte)');
+      if (outLen + run > limit) throw tooBig();
+      out.fill(input[i + 1]!, outLen, outLen + run);
+      outLen += run;
+      i += 2;
+    } else {
+      const literal = header + 1;
+      if (i + 1 + literal > input.length) throw new Error('corrupt PackBits data (a literal runs past the block)');
+      if (outLen + literal > limit) throw tooBig();
+      out.set(input.subarray(i + 1, i + 1 + literal), outLen);
+      outLen += literal;
+      i += 1 + literal;
+    }
+  }
+  return out.subarray(0, outLen);
+}
+
+addDecoder(32773, async () => cappedDecoder(packBitsDecode));

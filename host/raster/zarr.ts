@@ -14,6 +14,7 @@
 // time as float32 with fill → NaN.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import * as zarr from 'zarrita';
 import FileSystemStore from '@zarrita/storage/fs';
 import { DpmError, shortText } from '../core/errors.js';
@@ -22,6 +23,98 @@ import { type Pair, type PairReader, parsePair } from './pairs.js';
 import type { GeoTransform, Georef } from './types.js';
 
 type ZArray = zarr.Array<zarr.DataType, FileSystemStore>;
+
+/** Bytes one element of a Zarr data type takes decoded; undefined for variable-length types. */
+function elementBytes(dataType: string): number | undefined {
+  if (dataType === 'bool') return 1;
+  const fixed = /^(?:u?int|float)(\d+)$/.exec(dataType) ?? /^complex(\d+)$/.exec(dataType);
+  if (fixed) return Number(fixed[1]) / 8;
+  const text = /^v2:([US])(\d+)$/.exec(dataType);
+  if (text) return Number(text[2]) * (text[1] === 'U' ? 4 : 1);
+  return undefined;
+}
+
+/**
+ * The bytes one chunk decodes to: its declared shape × element size, `exact` for fixed-size types (a chunk of another
+ * size is corrupt); the memory budget as the most for variable-length types.
+ */
+function chunkLimit(meta: { shape?: number[]; dataType?: string } | undefined): { limit: number; exact: boolean } {
+  const per = elementBytes(String(meta?.dataType ?? ''));
+  const bytes = (meta?.shape ?? []).reduce((a, b) => a * b, per ?? NaN);
+  return Number.isFinite(bytes) && bytes <= memoryBudget()
+    ? { limit: Math.max(1, bytes), exact: true }
+    : { limit: memoryBudget(), exact: false };
+}
+
+type BytesCodec = { kind: string; decode(bytes: Uint8Array): Promise<Uint8Array> | Uint8Array };
+type CodecClass = { fromConfig(config: unknown, meta: unknown): BytesCodec };
+
+/**
+ * Chunk decompression never past the chunk's declared size. Why: zarrita inflates zlib/gzip chunks without a limit
+ * (a 1 MB chunk of zeros inflates to 1 GiB), and a chunk that decodes to another size than its shape is corrupt.
+ * zlib/gzip stop at the cap (node:zlib maxOutputLength); blosc and lz4 are refused from the size in their header
+ * before decoding; any other bytes→bytes codec is checked after it ran.
+ */
+function cappedCodec(name: string, load: () => Promise<CodecClass> | CodecClass): () => Promise<CodecClass> {
+  return async () => {
+    const Inner = await load();
+    return {
+      fromConfig(config: unknown, meta: unknown): BytesCodec {
+        const inner = Inner.fromConfig(config, meta);
+        if (inner.kind !== 'bytes_to_bytes') return inner;
+        const { limit, exact } = chunkLimit(meta as Parameters<typeof chunkLimit>[0]);
+        const tooBig = (size: number | string) =>
+          new Error(`a ${name} chunk expands to ${size} bytes, past its declared ${limit} (bomb or corrupt data)`);
+        const checked = (out: Uint8Array): Uint8Array => {
+          if (out.length > limit) throw tooBig(out.length);
+          if (exact && out.length !== limit)
+            throw new Error(`a ${name} chunk decodes to ${out.length} bytes, its shape holds ${limit} (corrupt data)`);
+          return out;
+        };
+        const decode = async (bytes: Uint8Array): Promise<Uint8Array> => checked(await unpack(bytes));
+        const unpack = async (bytes: Uint8Array): Promise<Uint8Array> => {
+          if (/zlib|gzip/.test(name)) {
+            try {
+              const inflate = name.includes('gzip') ? gunzipSync : inflateSync;
+              return new Uint8Array(inflate(bytes, { maxOutputLength: limit }));
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooBig('more');
+              throw err;
+            }
+          }
+          const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          // blosc: uncompressed size at byte 4 of its 16-byte header; numcodecs lz4: a 4-byte size prefix
+          const declared = /blosc/.test(name) && bytes.length >= 16 ? view.getUint32(4, true) : undefined;
+          const prefixed = /lz4/.test(name) && bytes.length >= 4 ? view.getUint32(0, true) : undefined;
+          const headerSize = declared ?? prefixed;
+          if (headerSize !== undefined && headerSize > limit) throw tooBig(headerSize);
+          return inner.decode(bytes);
+        };
+        return { kind: inner.kind, decode };
+      },
+    };
+  };
+}
+for (const [name, load] of [...zarr.registry]) {
+  if (!/blosc|lz4|zstd|gzip|zlib/.test(name)) continue;
+  const capped = cappedCodec(name, load as unknown as () => Promise<CodecClass>);
+  zarr.registry.set(name, capped as unknown as typeof load);
+}
+
+/** Declared array and chunk sizes against memory, before any chunk is read (a missing chunk is filled in memory). */
+function checkDeclaredSizes(arr: ZArray, where: string): void {
+  const per = elementBytes(String(arr.dtype)) ?? 8;
+  for (const [what, dims] of [
+    ['chunk shape', arr.chunks],
+    ['shape', arr.shape],
+  ] as const) {
+    if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new DpmError(`${where}: Zarr ${what} [${dims.join(', ')}] is not a list of sizes`);
+  }
+  const chunkBytes = arr.chunks.reduce((a, b) => a * b, per);
+  if (chunkBytes > memoryBudget())
+    throw new DpmError(`${where}: Zarr chunk shape [${arr.chunks.join(', ')}] is more than this machine can hold`);
+}
 
 export function isZarr(dir: string): boolean {
   return ['.zgroup', '.zarray', '.zmetadata', 'zarr.json'].some((f) => existsSync(join(dir, f)));
@@ -43,6 +136,7 @@ async function openCube(dir: string): Promise<Cube> {
     if (!v3 && !existsSync(join(p, '.zarray'))) continue;
     // a Location, not root.resolve: a name like 'sat:orbit_state' would parse as a URL scheme
     const arr = await zarr.open(new zarr.Location(root.store, `/${e.name}`), { kind: 'array' });
+    checkDeclaredSizes(arr, p);
     const dims = arr.dimensionNames ?? (arr.attrs._ARRAY_DIMENSIONS as string[] | undefined) ?? [];
     arrays.set(e.name, { arr, dims });
   }
@@ -329,6 +423,8 @@ async function wrap<T>(dir: string, work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof DpmError) throw err;
-    throw new DpmError(`${dir}: unreadable Zarr datacube (${shortText(err)})`);
+    // zarrita's codec errors name the codec; the cause says what is wrong with the chunk
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    throw new DpmError(`${dir}: unreadable Zarr datacube (${shortText(`${shortText(err)}${cause}`)})`);
   }
 }

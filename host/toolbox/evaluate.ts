@@ -92,7 +92,7 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     fb.progress(20, 'reading the truth footprints');
     const truth = await readTruthVector(o.truth, o.damageField, o.damagedValues);
     const fg = footprintGrid(grid.georef, grid.width, grid.height, layout, `--score ${firstScore}`);
-    labels = labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
+    labels = await labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
     const account = truthAccount(truth, o.damageField);
     fb.log(truth.skipped > 0 || truth.withoutField ? 'warning' : 'info', `truth ${o.truth}: ${account}`);
     truthName =

@@ -117,12 +117,14 @@ class Stages {
 const MAX_KEY_FILES = 100_000;
 
 /**
- * Identity of an input for stage keys: path, size and modification time of the file, or of every file under a folder
- * (an SLC rewritten in place changes its own mtime, not its folder's). Links are followed, hidden files skipped.
+ * Identity of an input for stage keys: path, size, modification time, device, inode and change time of the file, or
+ * of every file under a folder (an SLC rewritten in place changes its own mtime, not its folder's). Size and mtime
+ * alone miss a `cp -p` copy put in place (both kept): the inode differs, and so does the ctime, which no copy can
+ * set (an in-place rewrite whose mtime was put back). Links are followed, hidden files skipped.
  */
 export function fileId(path: string): unknown {
   const root = resolve(path);
-  const files: [string, number, number][] = [];
+  const files: [string, ...number[]][] = [];
   const walk = (p: string, depth: number) => {
     let s: ReturnType<typeof statSync>;
     try {
@@ -138,7 +140,7 @@ export function fileId(path: string): unknown {
         if (files.length >= MAX_KEY_FILES) throw new DpmError(`${path}: more than ${MAX_KEY_FILES} files under it`);
         walk(join(p, e), depth + 1);
       }
-    } else files.push([relative(root, p), s.size, s.mtimeMs]);
+    } else files.push([relative(root, p), s.size, s.mtimeMs, s.dev, s.ino, s.ctimeMs]);
   };
   walk(root, 0);
   return [root, files];
@@ -349,7 +351,7 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
             const src = name === 'zscore' ? z : await readRaster(at(file));
             // one slice of 87–95 % per layer: the bar moves forward only
             const from = 87 + (8 * k) / layers.length;
-            const g = geocode(src, {
+            const g = await geocode(src, {
               epsg,
               method: 'bilinear',
               feedback: sub(from, from + 8 / layers.length, `geocoding ${name}`),

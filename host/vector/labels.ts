@@ -6,7 +6,7 @@
 import polygonClipping from 'polygon-clipping';
 import type { Georef } from '../raster/types.js';
 import { DpmError } from '../core/errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { checkpoint, silentFeedback, type Feedback } from '../core/feedback.js';
 import { consecutivePairs, valueAt } from '../core/arrays.js';
 import type { ChipLayout } from '../core/chip.js';
 import { epsgDef, isGeographic, localEqualArea, transformer } from './crs.js';
@@ -187,13 +187,13 @@ function bboxOf(rings: Ring[]): [number, number, number, number] {
  * of damaged polygons (overlapping footprints are not counted twice), damaged when fraction ≥ `threshold`.
  * Truth that does not meet the scene at all is a DpmError (wrong file or wrong CRS).
  */
-export function labelChips(
+export async function labelChips(
   truth: TruthFootprints,
   grid: FootprintGrid,
   threshold = 1 / 3,
   fb: Feedback = silentFeedback,
   what = 'truth',
-): ChipLabels {
+): Promise<ChipLabels> {
   if (!(threshold > 0 && threshold <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${threshold}`);
   const { width, height } = grid;
   const n = width * height;
@@ -296,7 +296,7 @@ export function labelChips(
     }
     fraction[k] = Math.min(1, multiPolygonArea(covered as PolygonCoords[]) / ringArea(chip));
     if (++done % 2000 === 0) {
-      throwIfCanceled(fb);
+      await checkpoint(fb); // polygon clipping of many chips: let Ctrl-C in
       fb.progress((100 * done) / perChip.size, 'labelling chips');
     }
   }

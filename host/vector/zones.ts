@@ -4,7 +4,7 @@
 // Everything is done in the grid's metric working CRS (labels.ts footprintGrid: the raster's projected CRS, or a
 // local Lambert equal-area projection for geographic grids and radar geometry), so centroids are area centroids.
 import { valueAt } from '../core/arrays.js';
-import { type Feedback, silentFeedback, throwIfCanceled } from '../core/feedback.js';
+import { checkpoint, type Feedback, silentFeedback } from '../core/feedback.js';
 import type { Georef } from '../raster/types.js';
 import { epsgDef, transformer } from './crs.js';
 import { chipPolygon, type FootprintGrid, footprintGrid } from './labels.js';
@@ -157,7 +157,7 @@ export interface FootprintZone {
  * The pixels of each footprint (`null` entries: features without polygons → null). `crs` is the footprints' proj4
  * definition; the raster is `width`×`height` with `georef` (geotransform + EPSG, or lat/lon of pixel centres).
  */
-export function footprintZones(
+export async function footprintZones(
   footprints: (PolygonCoords[] | null)[],
   crs: string,
   georef: Georef,
@@ -165,16 +165,22 @@ export function footprintZones(
   height: number,
   fb: Feedback = silentFeedback,
   what = 'score raster',
-): (FootprintZone | null)[] {
+): Promise<(FootprintZone | null)[]> {
   const g = footprintGrid(georef, width, height, undefined, what);
   const index = new CentreIndex(g);
   const toWork = transformer(crs, g.crs);
   const containing = containingPixel(g, georef, index);
-  return footprints.map((polys, f) => {
+  const zones: (FootprintZone | null)[] = [];
+  for (const [f, polys] of footprints.entries()) {
     if (f % 1000 === 0) {
-      throwIfCanceled(fb);
+      await checkpoint(fb); // many footprints are minutes of synchronous work: let Ctrl-C in
       fb.progress((100 * f) / footprints.length, 'building footprints');
     }
+    zones.push(zoneOf(polys));
+  }
+  return zones;
+
+  function zoneOf(polys: PolygonCoords[] | null): FootprintZone | null {
     if (!polys || polys.length === 0) return null;
     const work = polys.map((rings) => rings.map((ring) => ring.map((p) => toWork(p))));
     const pixels: number[] = [];
@@ -190,7 +196,7 @@ export function footprintZones(
     const c = areaCentroid(work);
     const k = Number.isFinite(c.x) ? containing(c.x, c.y) : -1;
     return { pixels: k >= 0 ? [k] : [], centroidPixel: k >= 0 };
-  });
+  }
 }
 
 /** The pixel whose area holds a point of the working CRS, or -1 off the grid. */
