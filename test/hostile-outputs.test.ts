@@ -240,6 +240,9 @@ test('dpm run stage keys see a same-size same-mtime replacement (cp -p, mtime pu
     mkdirSync(join(dir, '20190101'));
     const slc = join(dir, '20190101', '20190101.slc');
     writeFileSync(slc, 'aaaa');
+    // whole milliseconds: a file system's sub-millisecond mtime would not survive utimes' Date (ms) round trip
+    const when = new Date(1_700_000_000_000);
+    utimesSync(slc, when, when);
     const { atime, mtime } = statSync(slc);
     const key = () => JSON.stringify(fileId(dir));
     const original = key();
