@@ -10,8 +10,8 @@ import type { CoherenceStack } from '../host/raster/types.js';
 import { writeCoherenceStack } from '../host/raster/stack.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
-import { silentFeedback } from '../host/core/feedback.js';
-import { DpmError } from '../host/core/errors.js';
+import { type Feedback, silentFeedback } from '../host/core/feedback.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
 import { at } from './at.js';
 
@@ -99,6 +99,28 @@ test('NaN rules: co-event NaN → NaN everywhere; too little history → NaN for
   assert.equal((await computeBaseline('percentile', s, split5))[2], f32(1 - (0.5 * 3) / 5)); // three ties at 0, none below
   await assert.rejects(() => computeBaseline('ccd', s, { pre: [0, 1] }), DpmError);
   await assert.rejects(() => computeBaseline('zscore', s, { pre: [4], coEvent: 5 }), DpmError);
+});
+
+test('cancellation is heard during the pixel loop: a cancel queued on the event loop stops it before the end', async () => {
+  // The CLI sets its cancel flag from a signal handler, which runs only between event-loop turns; a loop that never
+  // yields would finish first. Here the flag is set by a setImmediate queued after the first block's progress.
+  const n = 1000 * 1000;
+  const s: CoherenceStack = { ...stackOf([[0.6, 0.6, 0.7, 0.8, 0.7, 0.3]]), width: 1000, height: 1000 };
+  s.bands = s.bands.map((b) => new Float32Array(n).fill(at(b, 0)));
+  for (const method of ['ccd', 'zscore', 'percentile'] as const) {
+    let canceled = false;
+    const percents: number[] = [];
+    const fb: Feedback = {
+      progress(p) {
+        percents.push(p);
+        if (percents.length === 2) setImmediate(() => void (canceled = true));
+      },
+      log() {},
+      isCanceled: () => canceled,
+    };
+    await assert.rejects(computeBaseline(method, s, split5, { feedback: fb }), CanceledError, method);
+    assert.ok(percents.length >= 2 && Math.max(...percents) < 100, `${method}: ${percents.join(' ')}`);
+  }
 });
 
 test('toolbox baselines write a float32 GeoTIFF with the stack georef; a bad split writes nothing', async () => {

@@ -1,8 +1,8 @@
 // DPM2-style index (host/baselines/dpm2.ts) on simulated pair stacks whose decorrelation model is known.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { DpmError } from '../host/core/errors.js';
-import { silentFeedback } from '../host/core/feedback.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
+import { type Feedback, silentFeedback } from '../host/core/feedback.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import {
   anomalyProbability,
@@ -238,6 +238,24 @@ test('missing pairs: fewer valid pre-event pairs than --min-pairs gives NaN; bad
     () => dpm2Stack(stack, { eventDate: '2019-02-30' }, silentFeedback),
     /--event-date: '2019-02-30' is not a date/,
   );
+});
+
+test('cancellation is heard during the per-pixel fits: a cancel queued on the event loop stops them', async () => {
+  // as the CLI's SIGINT handler does: the flag can only change when the loop yields to the event loop
+  const { dates } = network();
+  const { stack } = simulateStack(2000, 3, () => 0);
+  let canceled = false;
+  const percents: number[] = [];
+  const fb: Feedback = {
+    progress(p) {
+      percents.push(p);
+      if (percents.length === 2) setImmediate(() => void (canceled = true));
+    },
+    log() {},
+    isCanceled: () => canceled,
+  };
+  await assert.rejects(dpm2Stack(stack, { eventDate: at(dates, 19) }, fb), CanceledError);
+  assert.ok(percents.length >= 2 && Math.max(...percents) < 100, percents.join(' '));
 });
 
 test('dpm2 algorithm: reads a pair stack file, writes the index and the model parameters', async () => {
