@@ -309,3 +309,55 @@ test('Ctrl-C while a long coherence stack is read: exit 130, nothing left in the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('Ctrl-C during a baseline over a large stack: exit 130, no result, nothing left in the output folder', async () => {
+  const dir = tmp();
+  try {
+    // one 12-band 1000 × 1000 file: read in one go, so the signal lands in the percentile loop (or the write after)
+    const stackPath = join(dir, 'stack.tif');
+    const day = (k: number) =>
+      new Date(Date.UTC(2019, 0, 1) + k * 12 * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+    const size = 1000;
+    await writeGeoTiff(stackPath, {
+      width: size,
+      height: size,
+      bands: Array.from({ length: 12 }, (_, k) => new Float32Array(size * size).fill(0.4 + 0.02 * k)),
+      descriptions: Array.from({ length: 12 }, (_, k) => `${day(k)}_${day(k + 1)}`),
+      georef: { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 },
+    });
+    const outDir = join(dir, 'out');
+    const child = spawn(process.execPath, [
+      cli,
+      'baseline-percentile',
+      '--coherence',
+      stackPath,
+      '--pre-event-bands',
+      '11',
+      '--out',
+      join(outDir, 'percentile.tif'),
+      '--json',
+    ]);
+    let stdout = '';
+    let signalled = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      // the baseline stage reports its progress under the method's name
+      if (!signalled && /"text":"percentile"/.test(stdout)) {
+        signalled = true;
+        child.kill('SIGINT');
+      }
+    });
+    child.stderr.on('data', () => {});
+    const code = await new Promise<number | null>((res) => child.on('close', res));
+    assert.ok(signalled, `the run got to the baseline:\n${stdout.slice(-500)}`);
+    assert.equal(code, 130, stdout.slice(-500));
+    assert.doesNotMatch(stdout, /"type":"result"/);
+    assert.match(stdout, /"canceled":true/);
+    assert.ok(
+      !existsSync(outDir) || readdirSync(outDir).length === 0,
+      `left in ${outDir}: ${existsSync(outDir) && readdirSync(outDir)}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
