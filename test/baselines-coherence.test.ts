@@ -10,10 +10,11 @@ import type { CoherenceStack } from '../host/raster/types.js';
 import { writeCoherenceStack } from '../host/raster/stack.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
-import { type Feedback, silentFeedback } from '../host/core/feedback.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
 import { at } from './at.js';
+import { cancelOnEventLoop } from './cancel-helpers.js';
 
 const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301', '20200313'];
 
@@ -108,18 +109,9 @@ test('cancellation is heard during the pixel loop: a cancel queued on the event 
   const s: CoherenceStack = { ...stackOf([[0.6, 0.6, 0.7, 0.8, 0.7, 0.3]]), width: 1000, height: 1000 };
   s.bands = s.bands.map((b) => new Float32Array(n).fill(at(b, 0)));
   for (const method of ['ccd', 'zscore', 'percentile'] as const) {
-    let canceled = false;
-    const percents: number[] = [];
-    const fb: Feedback = {
-      progress(p) {
-        percents.push(p);
-        if (percents.length === 2) setImmediate(() => void (canceled = true));
-      },
-      log() {},
-      isCanceled: () => canceled,
-    };
+    const fb = cancelOnEventLoop(2);
     await assert.rejects(computeBaseline(method, s, split5, { feedback: fb }), CanceledError, method);
-    assert.ok(percents.length >= 2 && Math.max(...percents) < 100, `${method}: ${percents.join(' ')}`);
+    assert.ok(fb.percents.length >= 2 && Math.max(...fb.percents) < 100, `${method}: ${fb.percents.join(' ')}`);
   }
 });
 

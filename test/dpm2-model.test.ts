@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { CanceledError, DpmError } from '../host/core/errors.js';
-import { type Feedback, silentFeedback } from '../host/core/feedback.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import {
   anomalyProbability,
@@ -20,6 +20,7 @@ import { execute } from '../host/toolbox/execute.js';
 
 import { mulberry32 as rng } from './random.js';
 import { at } from './at.js';
+import { cancelOnEventLoop } from './cancel-helpers.js';
 import { needsShared, sharedPath } from './shared.js';
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 
@@ -244,18 +245,9 @@ test('cancellation is heard during the per-pixel fits: a cancel queued on the ev
   // as the CLI's SIGINT handler does: the flag can only change when the loop yields to the event loop
   const { dates } = network();
   const { stack } = simulateStack(2000, 3, () => 0);
-  let canceled = false;
-  const percents: number[] = [];
-  const fb: Feedback = {
-    progress(p) {
-      percents.push(p);
-      if (percents.length === 2) setImmediate(() => void (canceled = true));
-    },
-    log() {},
-    isCanceled: () => canceled,
-  };
+  const fb = cancelOnEventLoop(2);
   await assert.rejects(dpm2Stack(stack, { eventDate: at(dates, 19) }, fb), CanceledError);
-  assert.ok(percents.length >= 2 && Math.max(...percents) < 100, percents.join(' '));
+  assert.ok(fb.percents.length >= 2 && Math.max(...fb.percents) < 100, fb.percents.join(' '));
 });
 
 test('dpm2 algorithm: reads a pair stack file, writes the index and the model parameters', async () => {

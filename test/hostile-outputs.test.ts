@@ -261,6 +261,31 @@ test('dpm run stage keys see a same-size same-mtime replacement (cp -p, mtime pu
   }
 });
 
+/** Runs `dpm ARGS --json`, sends SIGINT (what Ctrl-C sends) once stdout matches `when`, and checks the outcome:
+ *  the run got there, exit 130, no result, nothing left in `outDir`. */
+async function interruptCli(args: string[], when: RegExp, outDir: string): Promise<string> {
+  const child = spawn(process.execPath, [cli, ...args, '--json']);
+  let stdout = '';
+  let signalled = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!signalled && when.test(stdout)) {
+      signalled = true;
+      child.kill('SIGINT');
+    }
+  });
+  child.stderr.on('data', () => {});
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  assert.ok(signalled, `the run never printed ${when}:\n${stdout.slice(-500)}`);
+  assert.equal(code, 130, stdout.slice(-500));
+  assert.doesNotMatch(stdout, /"type":"result"/);
+  assert.ok(
+    !existsSync(outDir) || readdirSync(outDir).length === 0,
+    `left in ${outDir}: ${existsSync(outDir) && readdirSync(outDir)}`,
+  );
+  return stdout;
+}
+
 test('Ctrl-C while a long coherence stack is read: exit 130, nothing left in the output folder', async () => {
   const dir = tmp();
   try {
@@ -278,32 +303,10 @@ test('Ctrl-C while a long coherence stack is read: exit 130, nothing left in the
         georef: { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 },
       });
     const outDir = join(dir, 'out');
-    const child = spawn(process.execPath, [
-      cli,
-      'baseline-ccd',
-      '--coherence',
-      stackDir,
-      '--out',
-      join(outDir, 'ccd.tif'),
-      '--json',
-    ]);
-    let stdout = '';
-    let signalled = false;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (!signalled && /reading coherence/.test(stdout)) {
-        signalled = true;
-        child.kill('SIGINT'); // what Ctrl-C sends
-      }
-    });
-    child.stderr.on('data', () => {});
-    const code = await new Promise<number | null>((res) => child.on('close', res));
-    assert.ok(signalled, `the run got to reading the stack:\n${stdout.slice(-500)}`);
-    assert.equal(code, 130, stdout.slice(-500));
-    assert.doesNotMatch(stdout, /"type":"result"/);
-    assert.ok(
-      !existsSync(outDir) || readdirSync(outDir).length === 0,
-      `left in ${outDir}: ${existsSync(outDir) && readdirSync(outDir)}`,
+    await interruptCli(
+      ['baseline-ccd', '--coherence', stackDir, '--out', join(outDir, 'ccd.tif')],
+      /reading coherence/,
+      outDir,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -326,37 +329,10 @@ test('Ctrl-C during a baseline over a large stack: exit 130, no result, nothing 
       georef: { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 },
     });
     const outDir = join(dir, 'out');
-    const child = spawn(process.execPath, [
-      cli,
-      'baseline-percentile',
-      '--coherence',
-      stackPath,
-      '--pre-event-bands',
-      '11',
-      '--out',
-      join(outDir, 'percentile.tif'),
-      '--json',
-    ]);
-    let stdout = '';
-    let signalled = false;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      // the baseline stage reports its progress under the method's name
-      if (!signalled && /"text":"percentile"/.test(stdout)) {
-        signalled = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.stderr.on('data', () => {});
-    const code = await new Promise<number | null>((res) => child.on('close', res));
-    assert.ok(signalled, `the run got to the baseline:\n${stdout.slice(-500)}`);
-    assert.equal(code, 130, stdout.slice(-500));
-    assert.doesNotMatch(stdout, /"type":"result"/);
+    const args = ['baseline-percentile', '--coherence', stackPath, '--pre-event-bands', '11'];
+    // the baseline stage reports its progress under the method's name
+    const stdout = await interruptCli([...args, '--out', join(outDir, 'p.tif')], /"text":"percentile"/, outDir);
     assert.match(stdout, /"canceled":true/);
-    assert.ok(
-      !existsSync(outDir) || readdirSync(outDir).length === 0,
-      `left in ${outDir}: ${existsSync(outDir) && readdirSync(outDir)}`,
-    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

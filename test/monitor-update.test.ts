@@ -15,7 +15,6 @@ import { saveModel } from '../host/model/safetensors.js';
 import { buildSeries, splitBands, type TimeFeature } from '../host/model/series.js';
 import { advanceMonitor, initMonitor, readMonitorState, writeMonitorState } from '../host/monitor/state.js';
 import { CanceledError } from '../host/core/errors.js';
-import type { Feedback } from '../host/core/feedback.js';
 import { GruStepper } from '../host/model/step.js';
 import { ALERT } from '../host/monitor/alerts.js';
 import { readRaster } from '../host/raster/geotiff.js';
@@ -24,6 +23,7 @@ import { MONITOR_RULES } from '../host/core/defaults.js';
 import { needsShared, sharedPath } from './shared.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import { datedStack } from './time-helpers.js';
+import { cancelOnEventLoop } from './cancel-helpers.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'dpm-monitor-'));
@@ -219,13 +219,8 @@ test('the state file round-trips; a cancel queued on the event loop stops its re
   assert.deepEqual(back.hidden, state.hidden);
   assert.deepEqual(back.alerts, state.alerts);
   // as the CLI's SIGINT handler does: the flag changes only when read/write yield to the event loop
-  const cancelSoon = (): Feedback => {
-    let canceled = false;
-    setImmediate(() => void (canceled = true));
-    return { progress() {}, log() {}, isCanceled: () => canceled };
-  };
-  await assert.rejects(readMonitorState(path, cancelSoon()), CanceledError);
+  await assert.rejects(readMonitorState(path, cancelOnEventLoop()), CanceledError);
   const other = join(dir, 'cancel-state-2.safetensors');
-  await assert.rejects(writeMonitorState(other, state, true, cancelSoon()), CanceledError);
+  await assert.rejects(writeMonitorState(other, state, true, cancelOnEventLoop()), CanceledError);
   assert.ok(!existsSync(other), 'a cancelled write leaves no file');
 });
