@@ -11,9 +11,10 @@ import { writeCoherenceStack } from '../host/raster/stack.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
 import { silentFeedback } from '../host/core/feedback.js';
-import { DpmError } from '../host/core/errors.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import { UTM_GT, mulberry32, tempDir } from './eval-helpers.js';
 import { at } from './at.js';
+import { cancelOnEventLoop } from './cancel-helpers.js';
 
 const DATES = ['20200101', '20200113', '20200125', '20200206', '20200218', '20200301', '20200313'];
 
@@ -32,18 +33,19 @@ function stackOf(series: number[][]): CoherenceStack {
 const f32 = (x: number) => Math.fround(x);
 const split5 = { pre: [0, 1, 2, 3, 4], coEvent: 5 };
 
-test('notes §4.1 vector: pre [0.62 0.58 0.66 0.60 0.64], co 0.35 → z = 8.5381; ccd, nd, percentile by hand', () => {
+test('notes §4.1 vector: pre [0.62 0.58 0.66 0.60 0.64], co 0.35 → z = 8.5381; ccd, nd, percentile by hand', async () => {
   const s = stackOf([[0.62, 0.58, 0.66, 0.6, 0.64, 0.35]]);
   // float32 storage of the inputs moves z by ~1e-6 relative; the notes give 5 significant digits
-  assert.ok(Math.abs(at(computeBaseline('zscore', s, split5), 0) - 8.5381) < 1e-4);
-  assert.ok(Math.abs(at(computeBaseline('ccd', s, split5), 0) - (f32(0.64) - f32(0.35))) < 1e-7);
+  assert.ok(Math.abs(at(await computeBaseline('zscore', s, split5), 0) - 8.5381) < 1e-4);
+  assert.ok(Math.abs(at(await computeBaseline('ccd', s, split5), 0) - (f32(0.64) - f32(0.35))) < 1e-7);
   assert.ok(
-    Math.abs(at(computeBaseline('nd', s, split5), 0) - (f32(0.64) - f32(0.35)) / (f32(0.64) + f32(0.35) + 1e-8)) < 1e-7,
+    Math.abs(at(await computeBaseline('nd', s, split5), 0) - (f32(0.64) - f32(0.35)) / (f32(0.64) + f32(0.35) + 1e-8)) <
+      1e-7,
   );
-  assert.equal(computeBaseline('percentile', s, split5)[0], 1); // below all five
+  assert.equal((await computeBaseline('percentile', s, split5))[0], 1); // below all five
 });
 
-test('random stacks equal an obvious float64 reference (mean/std with K−1, mid-rank ties, σ floor)', () => {
+test('random stacks equal an obvious float64 reference (mean/std with K−1, mid-rank ties, σ floor)', async () => {
   const rng = mulberry32(11);
   const series: number[][] = [];
   for (let p = 0; p < 300; p++) {
@@ -54,10 +56,10 @@ test('random stacks equal an obvious float64 reference (mean/std with K−1, mid
   }
   const s = stackOf(series);
   const got = {
-    z: computeBaseline('zscore', s, split5, { sigmaMin: 0.02 }),
-    pr: computeBaseline('percentile', s, split5),
-    ccd: computeBaseline('ccd', s, split5),
-    nd: computeBaseline('nd', s, split5),
+    z: await computeBaseline('zscore', s, split5, { sigmaMin: 0.02 }),
+    pr: await computeBaseline('percentile', s, split5),
+    ccd: await computeBaseline('ccd', s, split5),
+    nd: await computeBaseline('nd', s, split5),
   };
   series.forEach((raw, p) => {
     const v = raw.map(f32); // what the Float32Array stack holds
@@ -81,23 +83,36 @@ test('random stacks equal an obvious float64 reference (mean/std with K−1, mid
   });
 });
 
-test('NaN rules: co-event NaN → NaN everywhere; too little history → NaN for zscore and percentile only', () => {
+test('NaN rules: co-event NaN → NaN everywhere; too little history → NaN for zscore and percentile only', async () => {
   const s = stackOf([
     [0.6, 0.6, 0.7, 0.8, 0.7, NaN],
     [NaN, NaN, NaN, NaN, 0.7, 0.2], // one valid pre-event value < MIN_HISTORY
     [0, 0, 0, 1, 1, 0], // coherence 0 and 1 are values, not nodata
   ]);
   for (const m of ['ccd', 'nd', 'zscore', 'percentile'] as const)
-    assert.ok(Number.isNaN(computeBaseline(m, s, split5)[0]), m);
+    assert.ok(Number.isNaN((await computeBaseline(m, s, split5))[0]), m);
   assert.equal(MIN_HISTORY, 2);
-  assert.ok(Number.isNaN(computeBaseline('zscore', s, split5)[1]));
-  assert.ok(Number.isNaN(computeBaseline('percentile', s, split5)[1]));
-  assert.ok(Math.abs(at(computeBaseline('ccd', s, split5), 1) - f32(0.5)) < 1e-7);
-  assert.equal(computeBaseline('ccd', s, split5)[2], 1);
-  assert.ok(Math.abs(at(computeBaseline('nd', s, split5), 2) - 1 / (1 + 1e-8)) < 1e-7); // float32 output
-  assert.equal(computeBaseline('percentile', s, split5)[2], f32(1 - (0.5 * 3) / 5)); // three ties at 0, none below
-  assert.throws(() => computeBaseline('ccd', s, { pre: [0, 1] }), DpmError);
-  assert.throws(() => computeBaseline('zscore', s, { pre: [4], coEvent: 5 }), DpmError);
+  assert.ok(Number.isNaN((await computeBaseline('zscore', s, split5))[1]));
+  assert.ok(Number.isNaN((await computeBaseline('percentile', s, split5))[1]));
+  assert.ok(Math.abs(at(await computeBaseline('ccd', s, split5), 1) - f32(0.5)) < 1e-7);
+  assert.equal((await computeBaseline('ccd', s, split5))[2], 1);
+  assert.ok(Math.abs(at(await computeBaseline('nd', s, split5), 2) - 1 / (1 + 1e-8)) < 1e-7); // float32 output
+  assert.equal((await computeBaseline('percentile', s, split5))[2], f32(1 - (0.5 * 3) / 5)); // three ties at 0, none below
+  await assert.rejects(() => computeBaseline('ccd', s, { pre: [0, 1] }), DpmError);
+  await assert.rejects(() => computeBaseline('zscore', s, { pre: [4], coEvent: 5 }), DpmError);
+});
+
+test('cancellation is heard during the pixel loop: a cancel queued on the event loop stops it before the end', async () => {
+  // The CLI sets its cancel flag from a signal handler, which runs only between event-loop turns; a loop that never
+  // yields would finish first. Here the flag is set by a setImmediate queued after the first block's progress.
+  const n = 1000 * 1000;
+  const s: CoherenceStack = { ...stackOf([[0.6, 0.6, 0.7, 0.8, 0.7, 0.3]]), width: 1000, height: 1000 };
+  s.bands = s.bands.map((b) => new Float32Array(n).fill(at(b, 0)));
+  for (const method of ['ccd', 'zscore', 'percentile'] as const) {
+    const fb = cancelOnEventLoop(2);
+    await assert.rejects(computeBaseline(method, s, split5, { feedback: fb }), CanceledError, method);
+    assert.ok(fb.percents.length >= 2 && Math.max(...fb.percents) < 100, `${method}: ${fb.percents.join(' ')}`);
+  }
 });
 
 test('toolbox baselines write a float32 GeoTIFF with the stack georef; a bad split writes nothing', async () => {
@@ -108,7 +123,7 @@ test('toolbox baselines write a float32 GeoTIFF with the stack georef; a bad spl
   const grid: CoherenceStack = { ...s, width: 4, height: 3, georef: { geoTransform: UTM_GT, epsg: 32633 } };
   const stackPath = join(dir, 'stack.tif');
   await writeCoherenceStack(stackPath, grid);
-  const expected = computeBaseline('zscore', grid, split5);
+  const expected = await computeBaseline('zscore', grid, split5);
   const out = join(dir, 'z.tif');
   const r = await execute(
     'baseline-zscore',

@@ -1,7 +1,7 @@
 // DPM2-style index (host/baselines/dpm2.ts) on simulated pair stacks whose decorrelation model is known.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { DpmError } from '../host/core/errors.js';
+import { CanceledError, DpmError } from '../host/core/errors.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import {
@@ -20,6 +20,7 @@ import { execute } from '../host/toolbox/execute.js';
 
 import { mulberry32 as rng } from './random.js';
 import { at } from './at.js';
+import { cancelOnEventLoop } from './cancel-helpers.js';
 import { needsShared, sharedPath } from './shared.js';
 const gauss = (r: () => number) => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 
@@ -167,13 +168,13 @@ function simulateStack(
   };
 }
 
-test('an anomalously low co-event coherence gets a high probability; natural ones are uniform', () => {
+test('an anomalously low co-event coherence gets a high probability; natural ones are uniform', async () => {
   const { dates } = network();
   const event = at(dates, 19); // the last pre-event acquisition is on the event day: it counts as pre-event
   const n = 400;
   // pixels 0–99: co-event coherence 0.25 below the model (≈ 8σ); the others undisturbed
   const { stack } = simulateStack(n, 5, (px) => (px < 100 ? 0.25 : 0));
-  const res = dpm2Stack(stack, { eventDate: event }, silentFeedback);
+  const res = await dpm2Stack(stack, { eventDate: event }, silentFeedback);
   assert.equal(res.prePairs, 145);
   assert.deepEqual(res.coPairs, [{ first: dates[19], second: dates[20] }]); // the one 12-day pair spanning the event
   for (let p = 0; p < 100; p++)
@@ -191,7 +192,7 @@ test('an anomalously low co-event coherence gets a high probability; natural one
   assert.ok(Math.abs(sum / 300 - 0.5) < 0.08, `mean P ${sum / 300}`);
   assert.ok(high / 300 < 0.11, `fraction above 0.95: ${high / 300}`);
   // --co-event all: the 19 pairs spanning the event (second date 20 or 21, spans ≤ 120 days), mean residual
-  const all = dpm2Stack(stack, { eventDate: event, coEvent: 'all' }, silentFeedback);
+  const all = await dpm2Stack(stack, { eventDate: event, coEvent: 'all' }, silentFeedback);
   assert.equal(all.coPairs.length, 19);
   for (let p = 0; p < 100; p++) assert.ok(at(all.probability, p) > 0.99);
   // the probability itself: residual −2σ with many degrees of freedom ≈ Φ(2)
@@ -199,7 +200,7 @@ test('an anomalously low co-event coherence gets a high probability; natural one
   assert.ok(Math.abs(anomalyProbability(0, 0.03, 10) - 0.5) < 1e-12);
 });
 
-test('missing pairs: fewer valid pre-event pairs than --min-pairs gives NaN; bad dates give one clear error', () => {
+test('missing pairs: fewer valid pre-event pairs than --min-pairs gives NaN; bad dates give one clear error', async () => {
   const { dates } = network();
   const { stack } = simulateStack(3, 9, () => 0);
   // pixel 1 loses all but 8 of its pre-event pairs; pixel 2 loses a few but keeps plenty
@@ -209,7 +210,7 @@ test('missing pairs: fewer valid pre-event pairs than --min-pairs gives NaN; bad
     if (kept++ >= 8) at(stack.bands, k)[1] = NaN;
     if (k % 7 === 0) at(stack.bands, k)[2] = NaN;
   });
-  const res = dpm2Stack(stack, { eventDate: at(dates, 19) }, silentFeedback);
+  const res = await dpm2Stack(stack, { eventDate: at(dates, 19) }, silentFeedback);
   assert.ok(Number.isNaN(res.probability[1]));
   assert.equal(res.preCount[1], 8);
   assert.ok(Number.isFinite(res.probability[0]) && Number.isFinite(res.probability[2]));
@@ -226,15 +227,27 @@ test('missing pairs: fewer valid pre-event pairs than --min-pairs gives NaN; bad
     pre.map(({ k }) => at(at(stack.bands, k), 0)),
   );
   assert.ok(Math.abs(own.gamma0 - at(res.gamma0, 0)) < 1e-6 && Math.abs(own.tau / at(res.tau, 0) - 1) < 1e-6);
-  assert.throws(
+  await assert.rejects(
     () => dpm2Stack(stack, { eventDate: at(dates, 2) }, silentFeedback),
     (e: Error) => e instanceof DpmError && /sim\.tif: \d+ pre-event pair\(s\) end on or before/.test(e.message),
   );
-  assert.throws(() => dpm2Stack(stack, { eventDate: '20300101' }, silentFeedback), /no pair spans the event date/);
-  assert.throws(
+  await assert.rejects(
+    () => dpm2Stack(stack, { eventDate: '20300101' }, silentFeedback),
+    /no pair spans the event date/,
+  );
+  await assert.rejects(
     () => dpm2Stack(stack, { eventDate: '2019-02-30' }, silentFeedback),
     /--event-date: '2019-02-30' is not a date/,
   );
+});
+
+test('cancellation is heard during the per-pixel fits: a cancel queued on the event loop stops them', async () => {
+  // as the CLI's SIGINT handler does: the flag can only change when the loop yields to the event loop
+  const { dates } = network();
+  const { stack } = simulateStack(2000, 3, () => 0);
+  const fb = cancelOnEventLoop(2);
+  await assert.rejects(dpm2Stack(stack, { eventDate: at(dates, 19) }, fb), CanceledError);
+  assert.ok(fb.percents.length >= 2 && Math.max(...fb.percents) < 100, fb.percents.join(' '));
 });
 
 test('dpm2 algorithm: reads a pair stack file, writes the index and the model parameters', async () => {
@@ -286,7 +299,7 @@ test(
     // co-event pair 0506–0530. Nothing happened there, so the index must not flag most of the scene.
     const { readPairStack } = await import('../host/raster/stack.js');
     const stack = await readPairStack(sharedPath('data', 'real', 'pyrate-mexico-coherence'), { nodata: 0 });
-    const res = dpm2Stack(stack, { eventDate: '20180520' }, silentFeedback);
+    const res = await dpm2Stack(stack, { eventDate: '20180520' }, silentFeedback);
     assert.equal(res.prePairs, 18);
     assert.deepEqual(res.coPairs, [{ first: '20180506', second: '20180530' }]);
     const P: number[] = [],

@@ -251,7 +251,8 @@ test('dpm run stage keys see a same-size same-mtime replacement (cp -p, mtime pu
     writeFileSync(copy, 'bbbb');
     utimesSync(copy, atime, mtime);
     renameSync(copy, slc);
-    assert.equal(statSync(slc).mtimeMs, mtime.getTime());
+    // utimes takes a Date (whole ms); mtimeMs is the nanosecond stamp as a double, e.g. …200.999 for …201
+    assert.ok(Math.abs(statSync(slc).mtimeMs - mtime.getTime()) < 1, 'the mtime is kept');
     const replaced = key();
     assert.notEqual(replaced, original, 'a replacement keeping size and mtime must change the stage key');
     // rewritten in place, mtime put back: only the change time tells
@@ -263,6 +264,31 @@ test('dpm run stage keys see a same-size same-mtime replacement (cp -p, mtime pu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Runs `dpm ARGS --json`, sends SIGINT (what Ctrl-C sends) once stdout matches `when`, and checks the outcome:
+ *  the run got there, exit 130, no result, nothing left in `outDir`. */
+async function interruptCli(args: string[], when: RegExp, outDir: string): Promise<string> {
+  const child = spawn(process.execPath, [cli, ...args, '--json']);
+  let stdout = '';
+  let signalled = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!signalled && when.test(stdout)) {
+      signalled = true;
+      child.kill('SIGINT');
+    }
+  });
+  child.stderr.on('data', () => {});
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  assert.ok(signalled, `the run never printed ${when}:\n${stdout.slice(-500)}`);
+  assert.equal(code, 130, stdout.slice(-500));
+  assert.doesNotMatch(stdout, /"type":"result"/);
+  assert.ok(
+    !existsSync(outDir) || readdirSync(outDir).length === 0,
+    `left in ${outDir}: ${existsSync(outDir) && readdirSync(outDir)}`,
+  );
+  return stdout;
+}
 
 test('Ctrl-C while a long coherence stack is read: exit 130, nothing left in the output folder', async () => {
   const dir = tmp();
@@ -281,33 +307,36 @@ test('Ctrl-C while a long coherence stack is read: exit 130, nothing left in the
         georef: { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 },
       });
     const outDir = join(dir, 'out');
-    const child = spawn(process.execPath, [
-      cli,
-      'baseline-ccd',
-      '--coherence',
-      stackDir,
-      '--out',
-      join(outDir, 'ccd.tif'),
-      '--json',
-    ]);
-    let stdout = '';
-    let signalled = false;
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (!signalled && /reading coherence/.test(stdout)) {
-        signalled = true;
-        child.kill('SIGINT'); // what Ctrl-C sends
-      }
-    });
-    child.stderr.on('data', () => {});
-    const code = await new Promise<number | null>((res) => child.on('close', res));
-    assert.ok(signalled, `the run got to reading the stack:\n${stdout.slice(-500)}`);
-    assert.equal(code, 130, stdout.slice(-500));
-    assert.doesNotMatch(stdout, /"type":"result"/);
-    assert.ok(
-      !existsSync(outDir) || readdirSync(outDir).length === 0,
-      `left in ${outDir}: ${existsSync(outDir) && readdirSync(outDir)}`,
+    await interruptCli(
+      ['baseline-ccd', '--coherence', stackDir, '--out', join(outDir, 'ccd.tif')],
+      /reading coherence/,
+      outDir,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Ctrl-C during a baseline over a large stack: exit 130, no result, nothing left in the output folder', async () => {
+  const dir = tmp();
+  try {
+    // one 12-band 1000 × 1000 file: read in one go, so the signal lands in the percentile loop (or the write after)
+    const stackPath = join(dir, 'stack.tif');
+    const day = (k: number) =>
+      new Date(Date.UTC(2019, 0, 1) + k * 12 * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+    const size = 1000;
+    await writeGeoTiff(stackPath, {
+      width: size,
+      height: size,
+      bands: Array.from({ length: 12 }, (_, k) => new Float32Array(size * size).fill(0.4 + 0.02 * k)),
+      descriptions: Array.from({ length: 12 }, (_, k) => `${day(k)}_${day(k + 1)}`),
+      georef: { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32633 },
+    });
+    const outDir = join(dir, 'out');
+    const args = ['baseline-percentile', '--coherence', stackPath, '--pre-event-bands', '11'];
+    // the baseline stage reports its progress under the method's name
+    const stdout = await interruptCli([...args, '--out', join(outDir, 'p.tif')], /"text":"percentile"/, outDir);
+    assert.match(stdout, /"canceled":true/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -85,7 +85,7 @@ test('monitor-update --slc gives the z of monitor-update --coherence and of a fu
   }
   assert.ok(compared > series.N / 2, `only ${compared} of ${series.N} pixels have a z`);
 
-  const st = readMonitorState(fromSlc);
+  const st = await readMonitorState(fromSlc);
   assert.equal(st.slc?.last.path, files.at(-1));
   assert.deepEqual(
     { chip: st.slc?.chip, stride: st.slc?.stride, window: st.slc?.window },
@@ -164,5 +164,5 @@ test('monitor-update --slc with OPERA CSLC-S1 products: dates from the metadata,
   assert.deepEqual(zSlc.bands, zPair.bands);
   assert.ok(zSlc.georef.geoTransform, 'the CSLC map grid reaches zscore.tif');
   assert.deepEqual(zSlc.georef, zPair.georef, 'georeferenced like dpm coherence');
-  assert.equal(readMonitorState(a).slc?.last.path, files[3]);
+  assert.equal((await readMonitorState(a)).slc?.last.path, files[3]);
 });

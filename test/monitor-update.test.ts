@@ -3,7 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,8 @@ import { initParams } from '../host/model/init.js';
 import { Rng } from '../host/model/rng.js';
 import { saveModel } from '../host/model/safetensors.js';
 import { buildSeries, splitBands, type TimeFeature } from '../host/model/series.js';
-import { advanceMonitor, initMonitor, readMonitorState } from '../host/monitor/state.js';
+import { advanceMonitor, initMonitor, readMonitorState, writeMonitorState } from '../host/monitor/state.js';
+import { CanceledError } from '../host/core/errors.js';
 import { GruStepper } from '../host/model/step.js';
 import { ALERT } from '../host/monitor/alerts.js';
 import { readRaster } from '../host/raster/geotiff.js';
@@ -22,6 +23,7 @@ import { MONITOR_RULES } from '../host/core/defaults.js';
 import { needsShared, sharedPath } from './shared.js';
 import type { CoherenceStack } from '../host/raster/types.js';
 import { datedStack } from './time-helpers.js';
+import { cancelOnEventLoop } from './cancel-helpers.js';
 
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js');
 const dir = mkdtempSync(join(tmpdir(), 'dpm-monitor-'));
@@ -98,7 +100,7 @@ for (const timeFeatures of [[], ['span']] as TimeFeature[][]) {
     }
     reference.destroy();
     cpu.destroy();
-    const st = readMonitorState(state);
+    const st = await readMonitorState(state);
     assert.equal(st.pairs.length, 6);
     assert.equal(st.alerts.state[7], ALERT.first);
     assert.equal(st.alerts.first[7], 1);
@@ -204,4 +206,21 @@ test('monitor-update on 1 or 3 worker threads: identical z and states (pixel ran
   assert.deepEqual(three.z, one.z);
   assert.deepEqual(three.hidden, one.hidden);
   assert.ok(one.z.every(Number.isFinite));
+});
+
+test('the state file round-trips; a cancel queued on the event loop stops its read and write', async () => {
+  const s = datedStack(40, 30, 3, 5);
+  const config = { hidden: 3, mlp: 2, features: 2 };
+  const params = initParams(config, new Rng(4));
+  const state = await initMonitor(new GruStepper(config, params), params, s, ['span'], { ...MONITOR_RULES }, 1);
+  const path = join(dir, 'cancel-state.safetensors');
+  await writeMonitorState(path, state);
+  const back = await readMonitorState(path);
+  assert.deepEqual(back.hidden, state.hidden);
+  assert.deepEqual(back.alerts, state.alerts);
+  // as the CLI's SIGINT handler does: the flag changes only when read/write yield to the event loop
+  await assert.rejects(readMonitorState(path, cancelOnEventLoop()), CanceledError);
+  const other = join(dir, 'cancel-state-2.safetensors');
+  await assert.rejects(writeMonitorState(other, state, true, cancelOnEventLoop()), CanceledError);
+  assert.ok(!existsSync(other), 'a cancelled write leaves no file');
 });

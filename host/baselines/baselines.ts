@@ -15,7 +15,7 @@
 // Sums are accumulated in float64; outputs are float32.
 import { SIGMA_MIN } from '../core/defaults.js';
 import { DpmError } from '../core/errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { checkpoint, silentFeedback, type Feedback } from '../core/feedback.js';
 import type { CoherenceStack } from '../raster/types.js';
 
 export type BaselineMethod = 'ccd' | 'nd' | 'zscore' | 'percentile';
@@ -59,13 +59,16 @@ function bandsOf(
   return { pre, last, co: get(split.coEvent) };
 }
 
-/** One baseline as a float32 band of the stack's grid. */
-export function computeBaseline(
+/** Band values read per block between two cancellation checkpoints: a few ms of work, so the yields cost nothing. */
+const VALUES_PER_BLOCK = 1 << 20;
+
+/** One baseline as a float32 band of the stack's grid. Yields between blocks so that Ctrl-C is heard (checkpoint). */
+export async function computeBaseline(
   method: BaselineMethod,
   stack: CoherenceStack,
   split: BaselineSplit,
   opts: BaselineOptions = {},
-): Float32Array {
+): Promise<Float32Array> {
   const fb = opts.feedback ?? silentFeedback;
   const { pre, last, co } = bandsOf(stack, split, method);
   const n = stack.width * stack.height;
@@ -76,9 +79,9 @@ export function computeBaseline(
   if ((method === 'zscore' || method === 'percentile') && K < MIN_HISTORY) {
     throw new DpmError(`${method}: needs at least ${MIN_HISTORY} pre-event bands, the split has ${K}`);
   }
-  const block = Math.max(1, stack.width * 64);
+  const block = Math.max(4096, Math.floor(VALUES_PER_BLOCK / (K + 1)));
   for (let i0 = 0; i0 < n; i0 += block) {
-    throwIfCanceled(fb);
+    await checkpoint(fb);
     fb.progress((100 * i0) / n, method);
     const i1 = Math.min(n, i0 + block);
     for (let i = i0; i < i1; i++) {

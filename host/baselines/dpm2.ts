@@ -26,7 +26,7 @@ import { DPM2_DEFAULTS, SIGMA_MIN } from '../core/defaults.js';
 import { DpmError } from '../core/errors.js';
 import { jStat } from '../eval/points/jstat.js';
 import type { CoherenceStack } from '../raster/types.js';
-import { throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { checkpoint, type Feedback } from '../core/feedback.js';
 
 export const DPM2_NAME = "DPM2-style temporal decorrelation index (not ARIA's DPM2)";
 
@@ -342,7 +342,8 @@ export function dayNumber(yyyymmdd: string, what: string): number {
   return t / 86_400_000;
 }
 
-export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): Dpm2Result {
+/** Fits every pixel; yields between blocks of pixels so that Ctrl-C is heard (checkpoint). */
+export async function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): Promise<Dpm2Result> {
   const what = stack.source ?? 'pair stack';
   const ev = dayNumber(o.eventDate, '--event-date');
   const minPairs = Math.max(4, o.minPairs ?? DPM2_DEFAULTS.minPairs);
@@ -399,7 +400,7 @@ export function dpm2Stack(stack: CoherenceStack, o: Dpm2Options, fb: Feedback): 
   const block = Math.max(1, Math.floor(20_000 / pre.length));
   for (let p = 0; p < npx; p++) {
     if (p % block === 0) {
-      throwIfCanceled(fb);
+      await checkpoint(fb);
       fb.progress((100 * p) / npx, 'fitting the decorrelation model');
     }
     let n = 0;

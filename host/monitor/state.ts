@@ -9,7 +9,7 @@
 // with fewer than MIN_VALID valid values before pair K (NaN), whose state still advances.
 import { createHash } from 'node:crypto';
 import { DpmError } from '../core/errors.js';
-import { silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { checkpoint, silentFeedback, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import type { ModelConfig } from '../model/params.js';
 import { readSafetensors, writeSafetensors, type Tensor } from '../model/safetensors.js';
 import type { GruStepper } from '../model/step.js';
@@ -176,33 +176,36 @@ export async function advanceMonitor(
 
 const KIND = 'insar-dpm monitor state';
 
-export function writeMonitorState(path: string, s: MonitorState, atomic = true): void {
+/** Writes the state file; converts one tensor per event-loop turn so that Ctrl-C is heard on large grids. */
+export async function writeMonitorState(
+  path: string,
+  s: MonitorState,
+  atomic = true,
+  fb: Feedback = silentFeedback,
+): Promise<void> {
   const N = s.width * s.height;
-  const t = (name: string, data: ArrayLike<number>, shape = [N]): Tensor => ({
-    name,
-    shape,
-    data: data instanceof Float32Array ? data : Float32Array.from(data),
-  });
+  const tensors: Tensor[] = [];
+  const t = async (name: string, data: ArrayLike<number>, shape = [N]) => {
+    await checkpoint(fb);
+    tensors.push({ name, shape, data: data instanceof Float32Array ? data : Float32Array.from(data) });
+  };
   const { hidden, last, valid, alerts, params, ...meta } = s;
-  writeSafetensors(
-    path,
-    [
-      t('params', params, [params.length]),
-      t('hidden', hidden, [N, s.config.hidden]),
-      t('last', last),
-      t('valid', valid),
-      t('alert.state', alerts.state),
-      t('alert.count', alerts.count),
-      t('alert.quiet', alerts.quiet),
-      t('alert.first', alerts.first),
-      t('alert.last', alerts.last),
-    ],
-    { kind: KIND, state: JSON.stringify(meta) },
-    atomic,
-  );
+  await t('params', params, [params.length]);
+  await t('hidden', hidden, [N, s.config.hidden]);
+  await t('last', last);
+  await t('valid', valid);
+  await t('alert.state', alerts.state);
+  await t('alert.count', alerts.count);
+  await t('alert.quiet', alerts.quiet);
+  await t('alert.first', alerts.first);
+  await t('alert.last', alerts.last);
+  await checkpoint(fb);
+  writeSafetensors(path, tensors, { kind: KIND, state: JSON.stringify(meta) }, atomic);
 }
 
-export function readMonitorState(path: string): MonitorState {
+/** Reads the state file; converts one tensor per event-loop turn so that Ctrl-C is heard on large grids. */
+export async function readMonitorState(path: string, fb: Feedback = silentFeedback): Promise<MonitorState> {
+  await checkpoint(fb);
   const { tensors, metadata } = readSafetensors(path);
   if (metadata.kind !== KIND || !metadata.state)
     throw new DpmError(`${path}: not an insar-dpm monitor state (make one with dpm monitor-init)`);
@@ -213,7 +216,8 @@ export function readMonitorState(path: string): MonitorState {
     throw new DpmError(`${path}: monitor state metadata is not JSON`);
   }
   const N = meta.width * meta.height;
-  const get = (name: string, size = N) => {
+  const get = async (name: string, size = N) => {
+    await checkpoint(fb);
     const x = tensors.get(name);
     if (!x || x.data.length !== size) throw new DpmError(`${path}: tensor ${name} is missing or has the wrong size`);
     return x.data;
@@ -224,15 +228,15 @@ export function readMonitorState(path: string): MonitorState {
   return {
     ...meta,
     params,
-    hidden: get('hidden', N * meta.config.hidden),
-    last: get('last'),
-    valid: get('valid'),
+    hidden: await get('hidden', N * meta.config.hidden),
+    last: await get('last'),
+    valid: await get('valid'),
     alerts: {
-      state: Uint8Array.from(get('alert.state')),
-      count: Uint16Array.from(get('alert.count')),
-      quiet: Uint16Array.from(get('alert.quiet')),
-      first: Uint32Array.from(get('alert.first')),
-      last: Uint32Array.from(get('alert.last')),
+      state: Uint8Array.from(await get('alert.state')),
+      count: Uint16Array.from(await get('alert.count')),
+      quiet: Uint16Array.from(await get('alert.quiet')),
+      first: Uint32Array.from(await get('alert.first')),
+      last: Uint32Array.from(await get('alert.last')),
     },
   };
 }

@@ -26,7 +26,7 @@ export async function runBaseline(
   const split = splitBands(stack, { preEventBands: p['pre-event-bands'], eventDate: p['event-date'] }, true);
   fb.log('info', split.describe);
   const sigmaMin = p['sigma-min'] ?? DEFAULT_SIGMA_MIN;
-  const band = computeBaseline(method, stack, split, { sigmaMin, feedback: stage(fb, 60, 90, method) });
+  const band = await computeBaseline(method, stack, split, { sigmaMin, feedback: stage(fb, 60, 90, method) });
   let valid = 0;
   for (const v of band) if (!Number.isNaN(v)) valid++;
   fb.log('info', `${method}: ${valid} of ${band.length} pixels have a value`);

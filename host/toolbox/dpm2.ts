@@ -14,7 +14,7 @@ export const algorithm: Algorithm<'dpm2'> = {
       align: p['align-grids'],
       feedback: stage(feedback, 0, 20, 'reading the pair stack'),
     });
-    const res = dpm2Stack(
+    const res = await dpm2Stack(
       stack,
       {
         eventDate: p['event-date'].replace(/-/g, ''),

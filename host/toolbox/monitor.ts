@@ -36,7 +36,7 @@ async function init(params: AlgorithmParams['monitor-init'], fb: Feedback) {
   const scale = modelSigmaScale(model.training, `--model ${params.model}`);
   const state = await initMonitor(stepper, model.params, stack, timeFeatures, rules, scale, stage(fb, 10, 95, 'state'));
   if (slc) state.slc = slc;
-  await withOutputs(async (outs) => writeMonitorState(outs.path(params.state), state, false), fb);
+  await withOutputs(async (outs) => writeMonitorState(outs.path(params.state), state, false, fb), fb);
   const last = state.pairs[state.pairs.length - 1]!;
   fb.log(
     'info',
@@ -49,7 +49,7 @@ async function init(params: AlgorithmParams['monitor-init'], fb: Feedback) {
 
 async function update(params: AlgorithmParams['monitor-update'], fb: Feedback) {
   const statePath = params.state;
-  const state = readMonitorState(statePath);
+  const state = await readMonitorState(statePath, fb);
   const t0 = performance.now();
   const { stack, source, newSlc } = await newPair(params, state, statePath, stage(fb, 0, 10, 'reading'));
   if (stack.bands.length !== 1 || stack.pairs.length !== 1)
@@ -113,7 +113,7 @@ async function update(params: AlgorithmParams['monitor-update'], fb: Feedback) {
       ),
       {},
     );
-    writeMonitorState(outs.path(outState, { advances: inPlace }), state, false);
+    await writeMonitorState(outs.path(outState, { advances: inPlace }), state, false, fb);
     return { zscore: zPath, alerts: alertsPath };
   }, fb);
   fb.log(
