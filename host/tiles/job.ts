@@ -11,11 +11,9 @@ import { algorithm as coherenceAlgorithm } from '../toolbox/coherence.js';
 import { algorithm as forecastAlgorithm } from '../toolbox/forecast.js';
 import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from '../toolbox/baselines.js';
 import { withOutputPolicy, withOutputs } from '../io/outputs.js';
-import { writeRaster } from '../raster/geotiff.js';
-import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { cropStack } from './crop.js';
-import { greyQml, writeStyle } from '../io/qml.js';
-import { splitBands } from '../model/series.js';
+import { coEventPair, writeCoEventCoherence } from '../toolbox/coevent.js';
 import { type Tile, windowText } from './plan.js';
 
 /** Everything a tile process needs, written once by the run as <run>/tiles/plan.json. */
@@ -107,19 +105,7 @@ async function computeTile(plan: TilePlan, index: number, tile: Tile, fb: Feedba
     );
   }
   const s = await readCoherenceStack(coherence);
-  const split = splitBands(s, { eventDate: plan.eventDate }, true);
-  const co = split.coEvent === undefined ? undefined : s.bands[split.coEvent];
-  if (!co || split.coEvent === undefined) throw new Error('internal: splitBands(…, true) returned no co-event band');
-  await withOutputs(async (outs) => {
-    const raster = {
-      ...s,
-      bands: [co],
-      descriptions: [`co-event coherence ${s.descriptions[split.coEvent!]}`],
-      metadata: chipLayoutMetadata(s.metadata),
-    };
-    await writeRaster(outs, at(COEVENT_FILE), raster, { nodata: NaN });
-    writeStyle(outs, at(COEVENT_FILE), greyQml(0, 1));
-  }, fb);
+  await writeCoEventCoherence(at(COEVENT_FILE), s, coEventPair(s, plan.eventDate), fb);
   const outputs: Outputs = {
     pixels: fc.pixels ?? 0,
     'unusable-pixels': fc['unusable-pixels'] ?? 0,

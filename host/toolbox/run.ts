@@ -32,17 +32,17 @@ import { loadModel } from '../model/safetensors.js';
 import { DpmError } from '../core/errors.js';
 import { ownFolder, withOutputPolicy, withOutputs } from '../io/outputs.js';
 import { readRaster, writeRaster } from '../raster/geotiff.js';
-import { chipLayoutMetadata, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { geocode, type GeocodeTarget } from '../raster/geocode.js';
 import { dpmStyleQml, writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
 import { divergingQml, greyQml, writeStyle } from '../io/qml.js';
 import { splitBands } from '../model/series.js';
+import { coEventPair, writeCoEventCoherence } from './coevent.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
 import { parseWindow } from '../sar/coherence-stack.js';
 import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
-import type { Raster } from '../raster/types.js';
 import { parseTileSpec } from '../tiles/plan.js';
 import { cropStack } from '../tiles/crop.js';
 import { runTiledAoi, tiledAoiInput } from '../tiles/tiled-run.js';
@@ -219,10 +219,8 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   // The AOI stack's bands: which are pre-event and which is the co-event pair (preflight checked the event date).
   // tiled: the AOI mosaic comes after training; the training stack has the same pairs
   const aoi = await readCoherenceStack(tiling ? trainStack : aoiStack);
-  const split = splitBands(aoi, { eventDate }, true);
-  const coEventBand = split.coEvent === undefined ? undefined : aoi.bands[split.coEvent];
-  const coLabel = split.coEvent === undefined ? undefined : aoi.descriptions[split.coEvent];
-  if (!coEventBand || coLabel === undefined) throw new Error('internal: splitBands(…, true) returned no co-event band');
+  const coEvent = coEventPair(aoi, eventDate);
+  const { split, label: coLabel } = coEvent;
   fb.log('info', `event ${eventDate}: ${split.pre.length} pre-event pairs, co-event pair ${coLabel}`);
 
   // 3. Train on the pre-event bands of D_t.
@@ -308,18 +306,7 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
       { aoi: fileId(aoiStack), eventDate },
       [at('baselines/coevent_coherence.tif')],
       async () => {
-        const co: Raster = {
-          width: aoi.width,
-          height: aoi.height,
-          bands: [coEventBand],
-          descriptions: [`co-event coherence ${coLabel}`],
-          georef: aoi.georef,
-          metadata: chipLayoutMetadata(aoi.metadata),
-        };
-        await withOutputs(async (outs) => {
-          await writeRaster(outs, at('baselines/coevent_coherence.tif'), co, { nodata: NaN });
-          writeStyle(outs, at('baselines/coevent_coherence.tif'), greyQml(0, 1));
-        }, fb);
+        await writeCoEventCoherence(at('baselines/coevent_coherence.tif'), aoi, coEvent, fb);
         return { output: at('baselines/coevent_coherence.tif') };
       },
     );
