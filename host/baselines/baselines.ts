@@ -143,12 +143,6 @@ export async function computeBaseline(
   return out;
 }
 
-export const ccd = (s: CoherenceStack, sp: BaselineSplit) => computeBaseline('ccd', s, sp);
-export const normalizedDifference = (s: CoherenceStack, sp: BaselineSplit) => computeBaseline('nd', s, sp);
-export const zScore = (s: CoherenceStack, sp: BaselineSplit, sigmaMin = DEFAULT_SIGMA_MIN) =>
-  computeBaseline('zscore', s, sp, { sigmaMin });
-export const percentileRank = (s: CoherenceStack, sp: BaselineSplit) => computeBaseline('percentile', s, sp);
-
 /** Band description for the output GeoTIFF, naming the pairs used. */
 export function describeBaseline(
   method: BaselineMethod,
