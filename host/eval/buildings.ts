@@ -114,8 +114,17 @@ export async function buildingDamage(o: BuildingOptions, fb: Feedback = silentFe
   const [grid] = rasters;
   if (!grid) throw new DpmError('--score: give at least one score raster');
   const raw = await readFeatures(o.footprints, 'footprints');
-  if (raw.features.length === 0) throw new DpmError(`footprints ${o.footprints}: the file holds no features`);
-  const crs = featuresCrs(raw, o.footprints, 'footprints');
+  // each feature's polygons, or null when it has none (kept, with null statistics)
+  const shapes = raw.features.map((f) => {
+    const polys = polygonsOf(f.geometry);
+    return typeof polys === 'string' ? null : polys;
+  });
+  const crs = featuresCrs(
+    raw,
+    shapes.flatMap((p) => p ?? []),
+    o.footprints,
+    'footprints',
+  );
   const taken = new Set(raw.features.flatMap((f) => Object.keys(f.properties ?? {})));
   const fields = [...OUR_FIELDS, ...names.flatMap((n) => ['valid', ...BUILDING_STATISTICS].map((s) => `${n}_${s}`))];
   const clash = fields.find((f) => taken.has(f));
@@ -124,18 +133,7 @@ export async function buildingDamage(o: BuildingOptions, fb: Feedback = silentFe
   if (o.damageField && !raw.features.some((f) => Object.hasOwn(f.properties ?? {}, o.damageField ?? '')))
     throw new DpmError(`footprints ${o.footprints}: no feature has the damage field '${o.damageField}'`);
 
-  const zones = await footprintZones(
-    raw.features.map((f) => {
-      const polys = polygonsOf(f.geometry);
-      return typeof polys === 'string' ? null : polys; // not a polygon: kept with null statistics
-    }),
-    crs,
-    grid.georef,
-    grid.width,
-    grid.height,
-    fb,
-    `--score ${o.scores[0]}`,
-  );
+  const zones = await footprintZones(shapes, crs, grid.georef, grid.width, grid.height, fb, `--score ${o.scores[0]}`);
   const primary: (number | null)[] = [];
   const stats = names.map(() => [] as (ScoreStats | null)[]);
   const features: Feature[] = raw.features.map((f, k) => {

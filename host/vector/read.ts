@@ -188,19 +188,15 @@ export async function readFeatures(path: string, what: string): Promise<RawFeatu
           : (() => {
               throw new DpmError(`${what} ${path}: unknown vector format '${ext}' (use .geojson, .shp or .fgb)`);
             })();
+  if (raw.features.length === 0) throw new DpmError(`${what} ${path}: the file holds no features`);
   return raw;
 }
 
-/** The file's CRS, or EPSG:4326 when it states none and every coordinate fits longitude/latitude. */
-export function featuresCrs(raw: RawFeatures, path: string, what: string): string {
+/** The file's CRS, or EPSG:4326 when it states none and every coordinate of its `polygons` (outer rings read)
+ *  fits longitude/latitude. */
+export function featuresCrs(raw: RawFeatures, polygons: PolygonCoords[], path: string, what: string): string {
   if (raw.crs) return raw.crs;
-  const degrees = raw.features.every((f) => {
-    const polys = typeof f === 'object' && f !== null ? polygonsOf(f.geometry) : [];
-    return (
-      typeof polys === 'string' ||
-      polys.every((p) => (p[0] ?? []).every(([x, y]) => Math.abs(x) <= 180 && Math.abs(y) <= 90))
-    );
-  });
+  const degrees = polygons.every((p) => (p[0] ?? []).every(([x, y]) => Math.abs(x) <= 180 && Math.abs(y) <= 90));
   if (!degrees)
     throw new DpmError(`${what} ${path}: the file states no CRS and its coordinates are not longitude/latitude`);
   return 'EPSG:4326'; // no CRS stated but every coordinate fits lon/lat: the only sensible reading
@@ -243,9 +239,13 @@ export async function readPolygons(path: string, what = 'truth'): Promise<Vector
     if (polys.length === 0) skip('empty geometry');
   }
   const skipped = Object.values(skippedWhy).reduce((a, b) => a + b, 0);
-  if (raw.features.length === 0) throw new DpmError(`${what} ${path}: the file holds no features`);
   return {
-    crs: featuresCrs(raw, path, what),
+    crs: featuresCrs(
+      raw,
+      polygons.map((p) => p.rings),
+      path,
+      what,
+    ),
     polygons,
     fields: [...fields],
     skipped,
