@@ -212,6 +212,13 @@ test('CLI: dpm buildings writes the output and report; bad input is one clear er
   const bad = run('--score', join(dir, 'score0.tif'), '--footprints', join(dir, 'none.geojson'), '--out', out);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /footprints .*none\.geojson: file not found/);
+  // a features entry that is no object cannot be kept in the output: named, not a crash
+  const nulls = join(dir, 'null-feature.geojson');
+  const fc0 = JSON.parse(readFileSync(join(dir, 'footprints0.geojson'), 'utf8'));
+  writeFileSync(nulls, JSON.stringify({ ...fc0, features: [...fc0.features, null] }));
+  const bad2 = run('--score', join(dir, 'score0.tif'), '--footprints', nulls, '--out', join(dir, 'cli', 'n.geojson'));
+  assert.equal(bad2.status, 2, bad2.stderr);
+  assert.match(bad2.stderr, /null-feature\.geojson: entry \d+ of its features is not a GeoJSON Feature object/);
 });
 
 test('statistics skip NaN; damaged values match numbers as numbers and text case-insensitively', () => {

@@ -114,6 +114,12 @@ export async function buildingDamage(o: BuildingOptions, fb: Feedback = silentFe
   const [grid] = rasters;
   if (!grid) throw new DpmError('--score: give at least one score raster');
   const raw = await readFeatures(o.footprints, 'footprints');
+  // every footprint goes to the output with its attributes: a list entry that is no feature cannot
+  const notFeature = raw.features.findIndex((f) => typeof f !== 'object' || f === null || Array.isArray(f));
+  if (notFeature >= 0)
+    throw new DpmError(
+      `footprints ${o.footprints}: entry ${notFeature} of its features is not a GeoJSON Feature object`,
+    );
   // each feature's polygons, or null when it has none (kept, with null statistics)
   const shapes = raw.features.map((f) => {
     const polys = polygonsOf(f.geometry);
