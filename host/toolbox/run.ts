@@ -171,6 +171,8 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   const tiling = parseTileSpec(p['tile-size'], p.tiles);
   if (!tiling && p.executor === 'slurm') throw new DpmError('--executor slurm runs tiles: give --tile-size or --tiles');
   const aoiWindow = await preflight(p, input, fb);
+  // what the input files are (size, times, inode): the key of every stage that reads them, walked once
+  const inputKey = (slc ?? coherence ?? []).map(fileId);
   const stages = new Stages(dir, p.force, fb);
   const at = (f: string) => join(dir, f);
   const sub = (from: number, to: number, text: string) => stage(fb, from, to, text);
@@ -178,7 +180,6 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   // 1–2. Coherence: D_t (training window, stride = chip) and D_f (AOI, stride 1).
   let trainStack: string, aoiStack: string;
   if (input.slc) {
-    const inputKey = input.slc.map(fileId);
     const coh = async (
       name: string,
       file: string,
@@ -199,7 +200,6 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   } else {
     // A coherence stack is already on its grid (each pixel one estimate): windows are in its pixels, and training
     // uses every pixel of its window.
-    const inputKey = input.coherence.map(fileId);
     const crop = async (name: string, file: string, window: string | undefined) => {
       await stages.run(name, { inputKey, window, nodata, align }, [at(file)], async () => {
         const s = await readCoherenceStack(input.coherence, { nodata, align, feedback: sub(0, 5, 'reading') });
@@ -256,14 +256,14 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
         tiling,
         aoi: aoiWindow ?? p['aoi-window'],
         chip,
-        input: (slc ?? coherence)?.map(fileId),
+        input: inputKey,
         nodata,
         model: fileId(modelPath),
         eventDate,
       },
       [at('forecast/zscore.tif')],
       () => {
-        const key = [(slc ?? coherence)?.map(fileId), nodata, fileId(modelPath)];
+        const key = [inputKey, nodata, fileId(modelPath)];
         return runTiledAoi(
           tiledAoiInput(p, tiling, aoiWindow ?? p['aoi-window'], modelPath, key),
           sub(75, 87, 'tiles'),
