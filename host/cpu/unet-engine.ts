@@ -9,12 +9,7 @@
 import { DpmError } from '../core/errors.js';
 import type { TensorSlot } from '../model/params.js';
 import { IGNORE_LABEL, levelWidths, unetBufferLayout, unetParamLayout, type UNetConfig } from '../model/unet/config.js';
-import type {
-  SegmentationBatch,
-  UNetAdamOptions,
-  UNetEngine,
-  UNetOptimizerState,
-} from '../model/unet/engine.js';
+import type { SegmentationBatch, UNetAdamOptions, UNetEngine, UNetOptimizerState } from '../model/unet/engine.js';
 import { instantiateUNet, unetModule, type UNetExports } from './unet-wasm.js';
 import { resolveSimd, sharedMemory, type SimdChoice, type SimdKind } from './wasm.js';
 
@@ -156,7 +151,8 @@ export class CpuUNetEngine implements UNetEngine {
     this.reserve(top);
     // PyTorch's fresh BatchNorm: running mean 0, running variance 1
     const bufs = this.f32(this.buffers, this.NB);
-    for (const s of unetBufferLayout(config)) bufs.fill(s.name.endsWith('running_var') ? 1 : 0, s.offset, s.offset + s.size);
+    for (const s of unetBufferLayout(config))
+      bufs.fill(s.name.endsWith('running_var') ? 1 : 0, s.offset, s.offset + s.size);
   }
 
   maxBatch(H: number, W: number): number {
@@ -197,12 +193,19 @@ export class CpuUNetEngine implements UNetEngine {
     this.f32(this.v, this.P).set(state.v);
   }
 
-  async lossAndGrad(batch: SegmentationBatch, classWeights: Float32Array): Promise<{ loss: number; grad: Float32Array }> {
+  async lossAndGrad(
+    batch: SegmentationBatch,
+    classWeights: Float32Array,
+  ): Promise<{ loss: number; grad: Float32Array }> {
     const loss = this.trainPass(batch, classWeights, false);
     return { loss, grad: this.f32(this.grad, this.P).slice() };
   }
 
-  async trainStep(batch: SegmentationBatch, classWeights: Float32Array, opt: UNetAdamOptions): Promise<{ loss: number }> {
+  async trainStep(
+    batch: SegmentationBatch,
+    classWeights: Float32Array,
+    opt: UNetAdamOptions,
+  ): Promise<{ loss: number }> {
     const loss = this.trainPass(batch, classWeights, false);
     this.step++;
     const t = this.step;
@@ -401,7 +404,19 @@ export class CpuUNetEngine implements UNetEngine {
       ex.gatherTaps(dout, u.cout, u.h, u.w, dT);
       ex.convTransposeBackwardData(dT, u.cout, hw, w, u.cin, u.dinput + b * u.cin * hw * 4, p.pack, this.tile);
       const x = u.input + b * u.cin * hw * 4;
-      ex.convTransposeWeightGrad(x, dT, u.cin, u.cout, hw, p.sums, p.biasSums, b === 0 ? 1 : 0, p.pack, p.tmp, this.tile);
+      ex.convTransposeWeightGrad(
+        x,
+        dT,
+        u.cin,
+        u.cout,
+        hw,
+        p.sums,
+        p.biasSums,
+        b === 0 ? 1 : 0,
+        p.pack,
+        p.tmp,
+        this.tile,
+      );
     }
     ex.sumsToF32(p.sums, u.cin * u.cout * 4, this.gradOf(`up.${u.j}.weight`));
     ex.sumsToF32(p.biasSums, u.cout, this.gradOf(`up.${u.j}.bias`));
@@ -463,7 +478,8 @@ export class CpuUNetEngine implements UNetEngine {
     this.expectLength('labels', batch.labels, B * H * W);
     this.expectLength('class weights', classWeights, K);
     for (const y of batch.labels) {
-      if (y >= K && y !== IGNORE_LABEL) throw new DpmError(`U-Net: label ${y} is neither a class (0 … ${K - 1}) nor ${IGNORE_LABEL}`);
+      if (y >= K && y !== IGNORE_LABEL)
+        throw new DpmError(`U-Net: label ${y} is neither a class (0 … ${K - 1}) nor ${IGNORE_LABEL}`);
     }
     this.f32(p.x, batch.x.length).set(batch.x);
     new Uint8Array(this.memory.buffer, p.labels, batch.labels.length).set(batch.labels);
@@ -502,7 +518,12 @@ export class CpuUNetEngine implements UNetEngine {
       top = align(top + floats * 4);
       return at;
     };
-    let pad = 0, grid = 0, pack = 0, tmp = 0, sums = 0, flip = 0;
+    let pad = 0,
+      grid = 0,
+      pack = 0,
+      tmp = 0,
+      sums = 0,
+      flip = 0;
     const block = (name: string, cin: number, cout: number, h: number, w: number, input: number, dinput: number) => {
       const n = B * cout * h * w;
       pad = Math.max(pad, ex.paddedFloats(Math.max(cin, cout), h, w));
@@ -542,7 +563,8 @@ export class CpuUNetEngine implements UNetEngine {
     let dinput = dx;
     let cin = c.inChannels;
     for (let i = 0; i < c.depth; i++) {
-      const h = H >> i, w = W >> i;
+      const h = H >> i,
+        w = W >> i;
       const b = block(`down.${i}`, cin, widths[i]!, h, w, input, dinput);
       down.push(b);
       const n = (B * b.cout * h * w) / 4;
@@ -558,7 +580,8 @@ export class CpuUNetEngine implements UNetEngine {
     let below = bottom;
     for (let j = 0; j < c.depth; j++) {
       const i = c.depth - 1 - j;
-      const h = H >> i, w = W >> i;
+      const h = H >> i,
+        w = W >> i;
       const cout = widths[i]!;
       const hw = (h / 2) * (w / 2);
       const n = B * cout * h * w;
