@@ -188,3 +188,23 @@ test('cpu U-Net: bad sizes and labels are clear errors', async () => {
   await assert.rejects(e.setParams(new Float32Array(3)), DpmError);
   assert.ok(e.maxBatch(128, 128) >= 1);
 });
+
+test('cpu U-Net: 1, 2 and 3 threads give bit-identical losses, gradients, statistics and parameters', async () => {
+  for (const name of UNET_CASES) {
+    const f = loadUNetFixture(name);
+    const opt = { ...PAPER_UNET_ADAM, lr: f.adam.lr, weightDecay: f.adam.weightDecay };
+    const results = [];
+    for (const threads of [1, 2, 3]) {
+      const e = await createCpuUNetEngine(f.config, { threads });
+      assert.match(e.description, new RegExp(`${threads} threads?$`));
+      await e.setParams(f.params);
+      await e.setBuffers(f.buffers);
+      const { loss, grad } = await e.lossAndGrad(batchOf(f), f.classWeights);
+      for (let s = 0; s < 2; s++) await e.trainStep(batchOf(f), f.classWeights, opt);
+      results.push({ loss, grad, params: await e.getParams(), buffers: await e.getBuffers() });
+      e.destroy();
+    }
+    close(results[0]!.grad, f.grad, 1e-4, `${name}: gradient`);
+    for (const r of results.slice(1)) assert.deepEqual(r, results[0], `${name}: threads change nothing`);
+  }
+});

@@ -169,6 +169,17 @@ for (const [simd, debug] of BUILDS) {
       }
       // sums over H·W ≤ 720 pixels: float32 blocks of 64, float64 across blocks and chunks
       close(k.f64(sums, O * C * 9), dwRef, 1e-6, `weight gradient ${C}→${O} ${H}×${W}`);
+      // the same over a batch of two (x, dy twice) in two row blocks, as threads split it: bit-identical sums
+      const x2 = k.put(new Float32Array([...x, ...x]));
+      const dy2 = k.put(new Float32Array([...dy, ...dy]));
+      const sums2 = k.zeros(2 * O * C * 9);
+      for (const [c0, c1] of [
+        [0, 3],
+        [3, O],
+      ]) {
+        ex.conv3x3WeightGradRows(x2, dy2, 2, C, O, H, W, c0!, c1!, sums2, pad, grid, pack, tmp, k.tile);
+      }
+      assert.deepEqual(k.f64(sums2, O * C * 9), k.f64(sums, O * C * 9), 'row blocks give the same sums');
     }
   });
 
@@ -196,7 +207,7 @@ for (const [simd, debug] of BUILDS) {
       const rv = k.put(rv0);
       const out = k.zeros(B * C * HW);
       const stats = k.zeros(2 * C);
-      ex.batchNorm(zp, B, C, HW, k.put(gamma), k.put(beta), rm, rv, 0.1, 1, relu, out, stats, stats + 4 * C);
+      ex.batchNorm(zp, B, C, HW, k.put(gamma), k.put(beta), rm, rv, 0.1, 1, relu, out, stats, stats + 4 * C, 0, C);
       const y = k.get(out, B * C * HW);
       const yRef = new Float64Array(B * C * HW);
       const xhat = new Float64Array(B * C * HW);
@@ -227,12 +238,12 @@ for (const [simd, debug] of BUILDS) {
       const dz = k.zeros(B * C * HW);
       const dg = k.zeros(C);
       const db = k.zeros(C);
-      ex.batchNormBackward(zp, out, k.put(da), B, C, HW, k.put(gamma), stats, stats + 4 * C, relu, dz, dg, db);
+      ex.batchNormBackward(zp, out, k.put(da), B, C, HW, k.put(gamma), stats, stats + 4 * C, relu, dz, dg, db, 0, C);
       // float32 x̂ and the difference of three terms: 1e-5 of the gradient's scale
       close(k.get(dz, B * C * HW), dzRef, 1e-5, `batchNorm backward relu ${relu}`);
       // eval: the running statistics as given, not updated
       const before = k.get(rm, C);
-      ex.batchNorm(zp, B, C, HW, k.put(gamma), k.put(beta), rm, rv, 0.1, 0, relu, out, stats, stats + 4 * C);
+      ex.batchNorm(zp, B, C, HW, k.put(gamma), k.put(beta), rm, rv, 0.1, 0, relu, out, stats, stats + 4 * C, 0, C);
       assert.deepEqual(k.get(rm, C), before, 'eval leaves the running mean alone');
       const rvNow = k.get(rv, C);
       const evalRef = Array.from(z, (v, i) => {
@@ -308,11 +319,18 @@ for (const [simd, debug] of BUILDS) {
     ex.convTransposeBackwardData(dT, Cout, hw, wp, Cin, dx, pack, k.tile);
     close(k.get(dx, Cin * hw), dxRef, 1e-6, 'data gradient');
     const sums = k.zeros(2 * Cin * Cout * 4);
-    const db = k.zeros(2 * Cout);
+    const db = k.zeros(Cout);
     const tmp2 = k.zeros(Cin * Cout * 4);
-    ex.convTransposeWeightGrad(xp, dT, Cin, Cout, hw, sums, db, 1, pack, tmp2, k.tile);
+    // rows in two blocks (as two threads would take them)
+    for (const [c0, c1] of [
+      [0, 3],
+      [3, Cin],
+    ]) {
+      ex.convTransposeWeightGradRows(xp, dT, 1, Cin, Cout, hw, c0!, c1!, sums, pack, tmp2, k.tile);
+    }
     close(k.f64(sums, Cin * Cout * 4), dwRef, 1e-6, 'weight gradient');
-    close(k.f64(db, Cout), dbRef, 1e-12, 'bias gradient (float64 sums of float32 values)');
+    ex.tapSums(dT, 1, Cout, hw, db);
+    close(k.get(db, Cout), dbRef, 1e-6, 'bias gradient (float64 sums rounded to float32)');
   });
 
   test(`unet kernels (${build}): head, weighted cross-entropy (ignore 255) and Adam against float64`, () => {
@@ -442,7 +460,7 @@ for (const [simd, debug] of BUILDS) {
         const stats = k.zeros(2 * C);
         const rm = k.zeros(C);
         const rv = k.put(new Float32Array(C).fill(1));
-        ex.batchNorm(k.put(z), f.B, C, HW, g, b, rm, rv, 0.1, 1, relu, out, stats, stats + 4 * C);
+        ex.batchNorm(k.put(z), f.B, C, HW, g, b, rm, rv, 0.1, 1, relu, out, stats, stats + 4 * C, 0, C);
         // docs/unet.md: relative 1e-4 for activations (BatchNorm divides by small batch variances)
         close(k.get(out, z.length), f.act.get(node)!, 1e-4, `${name} ${node}`);
       }

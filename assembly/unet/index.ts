@@ -94,6 +94,30 @@ export function conv3x3(pad: usize, Cin: i32, H: i32, W: i32, w: usize, Cout: i3
   }
 }
 
+/** conv3x3 of items [b0, b1) of x [B, Cin, H, W] into out [B, Cout, H, W] (a thread's share; pad: paddedFloats) */
+export function conv3x3Items(x: usize, b0: i32, b1: i32, Cin: i32, H: i32, W: i32, w: usize, Cout: i32, out: usize,
+  pad: usize, pack: usize, tile: usize): void {
+  for (let b = b0; b < b1; b++) {
+    padPlanes(at(x, b * Cin * H * W), Cin, H, W, pad);
+    conv3x3(pad, Cin, H, W, w, Cout, at(out, b * Cout * H * W), pack, tile);
+  }
+}
+
+/**
+ * Rows [co0, co1) of the weight gradient summed over all B items in order (float64 sums [Cout, Cin·9], stored):
+ * x [B, Cin, H, W] the convolution's input, dy [B, Cout, H, W] its output's gradient. A thread's share: each row is
+ * computed the same way whatever the split (the sgemm's rows are independent), so results do not depend on it.
+ */
+export function conv3x3WeightGradRows(x: usize, dy: usize, B: i32, Cin: i32, Cout: i32, H: i32, W: i32, co0: i32,
+  co1: i32, sums: usize, pad: usize, grid: usize, pack: usize, tmp: usize, tile: usize): void {
+  const k9 = Cin * 9;
+  for (let b = 0; b < B; b++) {
+    padPlanes(at(x, b * Cin * H * W), Cin, H, W, pad);
+    gridPlanes(at(dy, (b * Cout + co0) * H * W), co1 - co0, H, W, grid);
+    conv3x3WeightGrad(pad, grid, Cin, co1 - co0, H, W, sums + (<usize>(co0 * k9) << 3), b == 0, pack, tmp, tile);
+  }
+}
+
 /** dst [Cin, Cout·9]: dst[ci, co, 8 − t] = w[co, ci, t] (the data gradient's weights: flipped taps, transposed) */
 export function flipConvWeights(w: usize, Cout: i32, Cin: i32, dst: usize): void {
   for (let co = 0; co < Cout; co++) {
@@ -181,12 +205,13 @@ export function sumsToF32(sums: usize, n: i32, dst: usize): void {
 /**
  * out = BatchNorm2d(z) (ReLU after it when `relu`) over z [B, C, HW]. train: normalise with the batch mean and biased
  * variance (float64 sums), save them as mean / invstd [C] and update runMean / runVar (momentum, unbiased variance);
- * else normalise with runMean / runVar. out may be z.
+ * else normalise with runMean / runVar. out may be z. Channels [c0, c1) (a thread's share).
  */
 export function batchNorm(z: usize, B: i32, C: i32, HW: i32, gamma: usize, beta: usize, runMean: usize,
-  runVar: usize, momentum: f64, train: bool, relu: bool, out: usize, mean: usize, invstd: usize): void {
+  runVar: usize, momentum: f64, train: bool, relu: bool, out: usize, mean: usize, invstd: usize, c0: i32,
+  c1: i32): void {
   const N = B * HW;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c1; c++) {
     let mu: f64, variance: f64;
     if (train) {
       let s: f64 = 0;
@@ -240,12 +265,12 @@ export function batchNorm(z: usize, B: i32, C: i32, HW: i32, gamma: usize, beta:
 /**
  * Backward of batchNorm in training mode (batch statistics), ReLU included when `relu` (a = the forward output: the
  * gradient passes where a > 0): dz = γ·invstd·(dy − Σdy/N − x̂·Σ(dy·x̂)/N), dγ = Σ dy·x̂, dβ = Σ dy (float64 sums).
- * dz may be da.
+ * dz may be da. Channels [c0, c1) (a thread's share).
  */
 export function batchNormBackward(z: usize, a: usize, da: usize, B: i32, C: i32, HW: i32, gamma: usize, mean: usize,
-  invstd: usize, relu: bool, dz: usize, dgamma: usize, dbeta: usize): void {
+  invstd: usize, relu: bool, dz: usize, dgamma: usize, dbeta: usize, c0: i32, c1: i32): void {
   const N = B * HW;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c1; c++) {
     const mu = load<f32>(at(mean, c)), inv = load<f32>(at(invstd, c));
     let sdy: f64 = 0, sdyx: f64 = 0;
     for (let b = 0; b < B; b++) {
@@ -380,23 +405,41 @@ export function convTransposeBackwardData(dT: usize, Cout: i32, hw: i32, w: usiz
 }
 
 /**
- * sums [Cin, Cout·4] (float64, stored when `first`) += x [Cin, hw] · dTᵀ and dbias [Cout] (float64) += Σ dT, for one
- * item, in chunks of CHUNK pixels. pack: CHUNK·⌈Cout·4/12⌉·12 floats, tmp: Cin·Cout·4.
+ * Rows [c0, c1) of the transposed convolution's weight gradient, sums [Cin, Cout·4] (float64, stored) = Σ over the B
+ * items in order of x [B, Cin, hw] · dTᵀ (dT [B, Cout·4, hw] from gatherTaps), in chunks of CHUNK pixels (a thread's
+ * share, independent of the split as conv3x3WeightGradRows). pack: CHUNK·⌈Cout·4/12⌉·12 floats, tmp: Cin·Cout·4.
  */
-export function convTransposeWeightGrad(x: usize, dT: usize, Cin: i32, Cout: i32, hw: i32, sums: usize,
-  dbias: usize, first: bool, pack: usize, tmp: usize, tile: usize): void {
+export function convTransposeWeightGradRows(x: usize, dT: usize, B: i32, Cin: i32, Cout: i32, hw: i32, c0: i32,
+  c1: i32, sums: usize, pack: usize, tmp: usize, tile: usize): void {
   const n = Cout * 4;
-  for (let p0 = 0; p0 < hw; p0 += CHUNK) {
-    const L = min(CHUNK, hw - p0);
-    packB(at(dT, p0), 1, hw, L, n, pack);
-    gemm(at(x, p0), hw, pack, L, tmp, n, Cin, n, 0, false, tile);
-    addToSums(tmp, Cin * n, sums, first && p0 == 0);
+  for (let b = 0; b < B; b++) {
+    const xb = at(x, (b * Cin + c0) * hw), tb = at(dT, b * n * hw);
+    for (let p0 = 0; p0 < hw; p0 += CHUNK) {
+      const L = min(CHUNK, hw - p0);
+      packB(at(tb, p0), 1, hw, L, n, pack);
+      gemm(at(xb, p0), hw, pack, L, tmp, n, c1 - c0, n, 0, false, tile);
+      addToSums(tmp, (c1 - c0) * n, sums + (<usize>(c0 * n) << 3), b == 0 && p0 == 0);
+    }
   }
+}
+
+/** dbias [Cout] (float32) = float64 Σ over items and taps of dT [B, Cout·4, hw] */
+export function tapSums(dT: usize, B: i32, Cout: i32, hw: i32, dbias: usize): void {
   for (let o = 0; o < Cout; o++) {
-    let s: f64 = first ? 0 : load<f64>(dbias + (<usize>o << 3));
-    for (let k = 0; k < 4 * hw; k++) s += <f64>load<f32>(at(dT, o * 4 * hw + k));
-    store<f64>(dbias + (<usize>o << 3), s);
+    let s: f64 = 0;
+    for (let b = 0; b < B; b++) {
+      const p = at(dT, (b * Cout + o) * 4 * hw);
+      for (let k = 0; k < 4 * hw; k++) s += <f64>load<f32>(at(p, k));
+    }
+    store<f32>(at(dbias, o), <f32>s);
   }
+}
+
+/** gatherTaps and the data gradient for one item (dT: this item's [Cout·4, hw]) */
+export function convTransposeBackwardItem(dout: usize, Cout: i32, h: i32, w: i32, dT: usize, wt: usize, Cin: i32,
+  dx: usize, pack: usize, tile: usize): void {
+  gatherTaps(dout, Cout, h, w, dT);
+  convTransposeBackwardData(dT, Cout, h * w, wt, Cin, dx, pack, tile);
 }
 
 // ── channel concat, gradient sums ───────────────────────────────────────────────────────────────────────────────

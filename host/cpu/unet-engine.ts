@@ -10,6 +10,7 @@ import { DpmError } from '../core/errors.js';
 import type { TensorSlot } from '../model/params.js';
 import { IGNORE_LABEL, levelWidths, unetBufferLayout, unetParamLayout, type UNetConfig } from '../model/unet/config.js';
 import type { SegmentationBatch, UNetAdamOptions, UNetEngine, UNetOptimizerState } from '../model/unet/engine.js';
+import { poolBytes, Scratch, scratchArg, type Task, type TaskFn, UNetThreadPool } from './unet-threads.js';
 import { instantiateUNet, unetModule, type UNetExports } from './unet-wasm.js';
 import { resolveSimd, sharedMemory, type SimdChoice, type SimdKind } from './wasm.js';
 
@@ -25,6 +26,25 @@ export interface CpuUNetOptions {
 }
 
 const MOMENTUM = 0.1;
+
+/** a task's per-thread scratch arguments */
+const S = {
+  pad: scratchArg(Scratch.pad),
+  grid: scratchArg(Scratch.grid),
+  pack: scratchArg(Scratch.pack),
+  tmp: scratchArg(Scratch.tmp),
+  tile: scratchArg(Scratch.tile),
+};
+const task = (fn: TaskFn, ...args: number[]): Task => ({ fn, args });
+/** one task per batch item */
+const items = (B: number, f: (b: number) => Task): Task[] => Array.from({ length: B }, (_, b) => f(b));
+/** [0, n) cut into `parts` ranges of a multiple of `multiple` (the sgemm's 3-row tiles), one task each */
+function blocks(n: number, parts: number, multiple: number, f: (from: number, to: number) => Task): Task[] {
+  const size = Math.ceil(n / parts / multiple) * multiple;
+  const out: Task[] = [];
+  for (let from = 0; from < n; from += size) out.push(f(from, Math.min(n, from + size)));
+  return out;
+}
 const TILE_BYTES = 512;
 const align = (n: number): number => Math.ceil(n / 64) * 64;
 
@@ -76,12 +96,12 @@ interface Plan {
   dec: Block[];
   logits: number;
   dlogits: number;
-  pad: number;
-  grid: number;
-  pack: number;
-  tmp: number;
+  /** thread 0's scratch (padded planes, gradient grid, packed operand, sgemm output, tile); thread t's at + t·stride */
+  scratch: number[];
+  stride: number;
+  /** the transposed convolutions' gathered output gradients [B, Cout·4, hw] */
+  dT: number;
   sums: number;
-  biasSums: number;
   flip: number;
   end: number;
 }
@@ -99,7 +119,10 @@ export async function createCpuUNetEngine(config: UNetConfig, opts: CpuUNetOptio
   }
   const simd = resolveSimd(opts.simd ?? 'auto');
   const debug = opts.debug ?? false;
-  return new CpuUNetEngine({ ...config }, unetModule(simd, debug), simd, debug, opts.workBytes ?? 1.5 * 2 ** 30);
+  const module = unetModule(simd, debug);
+  const engine = new CpuUNetEngine({ ...config }, module, simd, debug, threads, opts.workBytes ?? 1.5 * 2 ** 30);
+  await engine.start(module);
+  return engine;
 }
 
 export class CpuUNetEngine implements UNetEngine {
@@ -115,8 +138,9 @@ export class CpuUNetEngine implements UNetEngine {
   private readonly v: number;
   private readonly buffers: number;
   private readonly classWeights: number;
-  private readonly tile: number;
   private readonly base: number;
+  private readonly poolBlock: number;
+  private pool: UNetThreadPool | undefined;
   private plan: Plan | undefined;
   private step = 0;
 
@@ -125,9 +149,11 @@ export class CpuUNetEngine implements UNetEngine {
     module: WebAssembly.Module,
     simd: SimdKind,
     debug: boolean,
+    private readonly threads: number,
     private readonly workBytes: number,
   ) {
-    this.description = `WebAssembly SIMD (${debug ? 'debug build' : simd}), 1 thread`;
+    const kind = debug ? 'debug build' : simd;
+    this.description = `WebAssembly SIMD (${kind}), ${threads} thread${threads === 1 ? '' : 's'}`;
     this.memory = sharedMemory(1 << 20);
     this.ex = instantiateUNet(module, this.memory);
     const params = unetParamLayout(config);
@@ -146,13 +172,18 @@ export class CpuUNetEngine implements UNetEngine {
     this.v = take(this.P * 4);
     this.buffers = take(this.NB * 4);
     this.classWeights = take(Math.max(4, config.classes) * 4);
-    this.tile = take(TILE_BYTES);
+    this.poolBlock = take(poolBytes(threads));
     this.base = top;
     this.reserve(top);
     // PyTorch's fresh BatchNorm: running mean 0, running variance 1
     const bufs = this.f32(this.buffers, this.NB);
     for (const s of unetBufferLayout(config))
       bufs.fill(s.name.endsWith('running_var') ? 1 : 0, s.offset, s.offset + s.size);
+  }
+
+  /** starts the worker threads (threads − 1 of them; the caller is thread 0) */
+  async start(module: WebAssembly.Module): Promise<void> {
+    this.pool = await UNetThreadPool.start(this.ex, module, this.memory, this.poolBlock, this.threads);
   }
 
   maxBatch(H: number, W: number): number {
@@ -209,18 +240,19 @@ export class CpuUNetEngine implements UNetEngine {
     const loss = this.trainPass(batch, classWeights, false);
     this.step++;
     const t = this.step;
-    this.ex.adam(
-      this.params,
-      this.grad,
-      this.m,
-      this.v,
-      this.P,
-      opt.weightDecay,
-      opt.beta1,
-      opt.beta2,
-      opt.eps,
-      opt.lr / (1 - opt.beta1 ** t),
-      Math.sqrt(1 - opt.beta2 ** t),
+    const { weightDecay: wd, beta1, beta2, eps } = opt;
+    const stepSize = opt.lr / (1 - beta1 ** t);
+    const bc2 = Math.sqrt(1 - beta2 ** t);
+    this.run(
+      blocks(this.P, 4 * this.threads, 16, (i0, i1) => {
+        const [p, g, m, v] = [this.params, this.grad, this.m, this.v].map((base) => base + i0 * 4) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        return task('adam', p, g, m, v, i1 - i0, wd, beta1, beta2, eps, stepSize, bc2);
+      }),
     );
     return { loss };
   }
@@ -242,6 +274,8 @@ export class CpuUNetEngine implements UNetEngine {
   }
 
   destroy(): void {
+    this.pool?.destroy();
+    this.pool = undefined;
     this.plan = undefined;
   }
 
@@ -308,7 +342,9 @@ export class CpuUNetEngine implements UNetEngine {
     const ex = this.ex;
     p.down.forEach((b, i) => {
       this.blockForward(p, b, train);
-      ex.maxPool(b.a2, p.B * b.cout, b.h, b.w, p.pools[i]!.out);
+      const plane = b.cout * b.h * b.w * 4;
+      const pool = p.pools[i]!.out;
+      this.run(items(p.B, (k) => task('maxPool', b.a2 + k * plane, b.cout, b.h, b.w, pool + (k * plane) / 4)));
     });
     this.blockForward(p, p.bottom, train);
     p.ups.forEach((u, j) => {
@@ -316,11 +352,13 @@ export class CpuUNetEngine implements UNetEngine {
       ex.transpose(this.param(`up.${j}.weight`), u.cin, u.cout * 4, wT);
       const bias = this.param(`up.${j}.bias`);
       const hw = u.h * u.w;
-      for (let b = 0; b < p.B; b++) {
-        const x = u.input + b * u.cin * hw * 4;
-        const out = u.out + b * u.cout * 4 * hw * 4;
-        ex.convTranspose(x, u.cin, u.h, u.w, wT, bias, u.cout, out, p.pack, p.tmp, this.tile);
-      }
+      this.run(
+        items(p.B, (b) => {
+          const x = u.input + b * u.cin * hw * 4;
+          const out = u.out + b * u.cout * 4 * hw * 4;
+          return task('convTranspose', x, u.cin, u.h, u.w, wT, bias, u.cout, out, S.pack, S.tmp, S.tile);
+        }),
+      );
       ex.concat(u.skip.a2, u.cout, u.out, u.cout, p.B, 4 * hw, u.cat);
       this.blockForward(p, p.dec[j]!, train);
     });
@@ -338,29 +376,23 @@ export class CpuUNetEngine implements UNetEngine {
   }
 
   private convForward(p: Plan, input: number, cin: number, b: Block, weights: number, out: number): void {
-    const plane = b.h * b.w * 4;
-    for (let i = 0; i < p.B; i++) {
-      this.ex.padPlanes(input + i * cin * plane, cin, b.h, b.w, p.pad);
-      this.ex.conv3x3(p.pad, cin, b.h, b.w, weights, b.cout, out + i * b.cout * plane, p.pack, this.tile);
-    }
+    const { h, w, cout } = b;
+    this.run(
+      items(p.B, (k) => task('conv3x3Items', input, k, k + 1, cin, h, w, weights, cout, out, S.pad, S.pack, S.tile)),
+    );
   }
 
   private bnForward(p: Plan, b: Block, bn: string, z: number, a: number, stats: number, train: boolean): void {
-    this.ex.batchNorm(
-      z,
-      p.B,
-      b.cout,
-      b.h * b.w,
-      this.param(`${bn}.weight`),
-      this.param(`${bn}.bias`),
-      this.buffer(`${bn}.running_mean`),
-      this.buffer(`${bn}.running_var`),
-      MOMENTUM,
-      train ? 1 : 0,
-      1,
-      a,
-      stats,
-      stats + b.cout * 4,
+    const gamma = this.param(`${bn}.weight`);
+    const beta = this.param(`${bn}.bias`);
+    const rm = this.buffer(`${bn}.running_mean`);
+    const rv = this.buffer(`${bn}.running_var`);
+    const t = train ? 1 : 0;
+    const inv = stats + b.cout * 4;
+    this.run(
+      blocks(b.cout, this.parts(), 1, (c0, c1) =>
+        task('batchNorm', z, p.B, b.cout, b.h * b.w, gamma, beta, rm, rv, MOMENTUM, t, 1, a, stats, inv, c0, c1),
+      ),
     );
   }
 
@@ -387,7 +419,13 @@ export class CpuUNetEngine implements UNetEngine {
     this.blockBackward(p, p.bottom, true);
     for (let i = p.down.length - 1; i >= 0; i--) {
       const b = p.down[i]!;
-      ex.maxPoolBackward(b.a2, p.pools[i]!.dout, p.B * b.cout, b.h, b.w, b.da2);
+      const plane = b.cout * b.h * b.w * 4;
+      const pool = p.pools[i]!.dout;
+      this.run(
+        items(p.B, (k) =>
+          task('maxPoolBackward', b.a2 + k * plane, pool + (k * plane) / 4, b.cout, b.h, b.w, b.da2 + k * plane),
+        ),
+      );
       const u = p.ups[p.ups.length - 1 - i]!;
       ex.addChannels(u.dcat, 2 * b.cout, 0, b.cout, p.B, b.h * b.w, b.da2);
       this.blockBackward(p, b, i > 0 || inputGrad);
@@ -395,31 +433,37 @@ export class CpuUNetEngine implements UNetEngine {
   }
 
   private upBackward(p: Plan, u: Up): void {
-    const ex = this.ex;
     const hw = u.h * u.w;
     const w = this.param(`up.${u.j}.weight`);
-    const dT = p.grid;
-    for (let b = 0; b < p.B; b++) {
-      const dout = u.dcat + (b * 2 + 1) * u.cout * 4 * hw * 4;
-      ex.gatherTaps(dout, u.cout, u.h, u.w, dT);
-      ex.convTransposeBackwardData(dT, u.cout, hw, w, u.cin, u.dinput + b * u.cin * hw * 4, p.pack, this.tile);
-      const x = u.input + b * u.cin * hw * 4;
-      ex.convTransposeWeightGrad(
-        x,
-        dT,
-        u.cin,
-        u.cout,
-        hw,
-        p.sums,
-        p.biasSums,
-        b === 0 ? 1 : 0,
-        p.pack,
-        p.tmp,
-        this.tile,
-      );
-    }
-    ex.sumsToF32(p.sums, u.cin * u.cout * 4, this.gradOf(`up.${u.j}.weight`));
-    ex.sumsToF32(p.biasSums, u.cout, this.gradOf(`up.${u.j}.bias`));
+    const taps = u.cout * 4 * hw * 4;
+    this.run(
+      items(p.B, (b) => {
+        const dout = u.dcat + (b * 2 + 1) * taps;
+        const dx = u.dinput + b * u.cin * hw * 4;
+        return task('convTransposeBackwardItem', dout, u.cout, u.h, u.w, p.dT + b * taps, w, u.cin, dx, S.pack, S.tile);
+      }),
+    );
+    this.run(
+      blocks(u.cin, this.parts(), 3, (c0, c1) =>
+        task(
+          'convTransposeWeightGradRows',
+          u.input,
+          p.dT,
+          p.B,
+          u.cin,
+          u.cout,
+          hw,
+          c0,
+          c1,
+          p.sums,
+          S.pack,
+          S.tmp,
+          S.tile,
+        ),
+      ),
+    );
+    this.ex.sumsToF32(p.sums, u.cin * u.cout * 4, this.gradOf(`up.${u.j}.weight`));
+    this.ex.tapSums(p.dT, p.B, u.cout, hw, this.gradOf(`up.${u.j}.bias`));
   }
 
   /** from da2 back to dinput (when `dataGrad`), filling the block's parameter gradients */
@@ -432,40 +476,56 @@ export class CpuUNetEngine implements UNetEngine {
   }
 
   private bnBackward(p: Plan, b: Block, bn: string, z: number, a: number, da: number, dz: number, stats: number): void {
-    this.ex.batchNormBackward(
-      z,
-      a,
-      da,
-      p.B,
-      b.cout,
-      b.h * b.w,
-      this.param(`${bn}.weight`),
-      stats,
-      stats + b.cout * 4,
-      1,
-      dz,
-      this.gradOf(`${bn}.weight`),
-      this.gradOf(`${bn}.bias`),
+    const gamma = this.param(`${bn}.weight`);
+    const dg = this.gradOf(`${bn}.weight`);
+    const db = this.gradOf(`${bn}.bias`);
+    const inv = stats + b.cout * 4;
+    this.run(
+      blocks(b.cout, this.parts(), 1, (c0, c1) =>
+        task('batchNormBackward', z, a, da, p.B, b.cout, b.h * b.w, gamma, stats, inv, 1, dz, dg, db, c0, c1),
+      ),
     );
   }
 
   /** weight gradient of a 3×3 convolution (input [B, cin, h, w] → [B, cout, h, w]) and, when dx ≠ 0, the data one */
   private convBackward(p: Plan, b: Block, input: number, cin: number, weight: string, dz: number, dx: number): void {
-    const ex = this.ex;
     const { h, w, cout } = b;
-    const plane = h * w * 4;
-    for (let i = 0; i < p.B; i++) {
-      ex.padPlanes(input + i * cin * plane, cin, h, w, p.pad);
-      ex.gridPlanes(dz + i * cout * plane, cout, h, w, p.grid);
-      ex.conv3x3WeightGrad(p.pad, p.grid, cin, cout, h, w, p.sums, i === 0 ? 1 : 0, p.pack, p.tmp, this.tile);
-    }
-    ex.sumsToF32(p.sums, cout * cin * 9, this.gradOf(weight));
+    this.run(
+      blocks(cout, this.parts(), 3, (c0, c1) =>
+        task(
+          'conv3x3WeightGradRows',
+          input,
+          dz,
+          p.B,
+          cin,
+          cout,
+          h,
+          w,
+          c0,
+          c1,
+          p.sums,
+          S.pad,
+          S.grid,
+          S.pack,
+          S.tmp,
+          S.tile,
+        ),
+      ),
+    );
+    this.ex.sumsToF32(p.sums, cout * cin * 9, this.gradOf(weight));
     if (!dx) return;
-    ex.flipConvWeights(this.param(weight), cout, cin, p.flip);
-    for (let i = 0; i < p.B; i++) {
-      ex.padPlanes(dz + i * cout * plane, cout, h, w, p.pad);
-      ex.conv3x3(p.pad, cout, h, w, p.flip, cin, dx + i * cin * plane, p.pack, this.tile);
-    }
+    this.ex.flipConvWeights(this.param(weight), cout, cin, p.flip);
+    this.run(items(p.B, (k) => task('conv3x3Items', dz, k, k + 1, cout, h, w, p.flip, cin, dx, S.pad, S.pack, S.tile)));
+  }
+
+  /** how many blocks a split layer is cut into: one per thread (a block repacks its operands) */
+  private parts(): number {
+    return this.threads;
+  }
+
+  private run(tasks: Task[]): void {
+    if (!this.pool) throw new DpmError('U-Net engine: used after destroy()');
+    this.pool.run(tasks);
   }
 
   // ── memory ──────────────────────────────────────────────────────────────────────────────────────────────────
@@ -496,6 +556,7 @@ export class CpuUNetEngine implements UNetEngine {
     if (B > max) throw new DpmError(`U-Net: a batch of ${B} ${H} × ${W} chips is over this engine's ${max}; split it`);
     const p = this.layoutFor(B, H, W, this.base);
     this.reserve(p.end);
+    this.pool?.setScratch(p.scratch, p.stride);
     this.plan = p;
     return p;
   }
@@ -523,7 +584,8 @@ export class CpuUNetEngine implements UNetEngine {
       pack = 0,
       tmp = 0,
       sums = 0,
-      flip = 0;
+      flip = 0,
+      dT = 0;
     const block = (name: string, cin: number, cout: number, h: number, w: number, input: number, dinput: number) => {
       const n = B * cout * h * w;
       pad = Math.max(pad, ex.paddedFloats(Math.max(cin, cout), h, w));
@@ -603,7 +665,7 @@ export class CpuUNetEngine implements UNetEngine {
       tmp = Math.max(tmp, cout * 4 * hw, u.cin * cout * 4);
       sums = Math.max(sums, u.cin * cout * 4);
       flip = Math.max(flip, u.cin * cout * 4);
-      grid = Math.max(grid, cout * 4 * hw);
+      dT = Math.max(dT, B * cout * 4 * hw);
       ups.push(u);
       below = block(`dec.${j}`, 2 * cout, cout, h, w, u.cat, u.dcat);
       dec.push(below);
@@ -611,6 +673,15 @@ export class CpuUNetEngine implements UNetEngine {
     const nl = B * c.classes * H * W;
     const logits = take(nl);
     const dlogits = take(nl);
+    const perThread = [pad, grid, pack, tmp, TILE_BYTES / 4].map((f) => align(f * 4));
+    const stride = perThread.reduce((x, y) => x + y, 0);
+    const scratchBase = top;
+    top += stride * this.threads;
+    const scratch: number[] = [];
+    perThread.reduce((at, bytes) => {
+      scratch.push(at);
+      return at + bytes;
+    }, scratchBase);
     const plan: Plan = {
       B,
       H,
@@ -625,12 +696,10 @@ export class CpuUNetEngine implements UNetEngine {
       dec,
       logits,
       dlogits,
-      pad: take(pad),
-      grid: take(grid),
-      pack: take(pack),
-      tmp: take(tmp),
+      scratch,
+      stride,
+      dT: take(dT),
       sums: take(2 * sums),
-      biasSums: take(2 * Math.max(...widths)),
       flip: take(flip),
       end: 0,
     };

@@ -20,6 +20,37 @@ export interface UNetExports {
   padPlanes(x: Ptr, C: number, H: number, W: number, dst: Ptr): void;
   gridPlanes(x: Ptr, C: number, H: number, W: number, dst: Ptr): void;
   conv3x3(pad: Ptr, Cin: number, H: number, W: number, w: Ptr, Cout: number, out: Ptr, pack: Ptr, tile: Ptr): void;
+  conv3x3Items(
+    x: Ptr,
+    b0: number,
+    b1: number,
+    Cin: number,
+    H: number,
+    W: number,
+    w: Ptr,
+    Cout: number,
+    out: Ptr,
+    pad: Ptr,
+    pack: Ptr,
+    tile: Ptr,
+  ): void;
+  conv3x3WeightGradRows(
+    x: Ptr,
+    dy: Ptr,
+    B: number,
+    Cin: number,
+    Cout: number,
+    H: number,
+    W: number,
+    co0: number,
+    co1: number,
+    sums: Ptr,
+    pad: Ptr,
+    grid: Ptr,
+    pack: Ptr,
+    tmp: Ptr,
+    tile: Ptr,
+  ): void;
   flipConvWeights(w: Ptr, Cout: number, Cin: number, dst: Ptr): void;
   conv3x3WeightGrad(
     pad: Ptr,
@@ -50,6 +81,8 @@ export interface UNetExports {
     out: Ptr,
     mean: Ptr,
     invstd: Ptr,
+    c0: number,
+    c1: number,
   ): void;
   batchNormBackward(
     z: Ptr,
@@ -65,6 +98,8 @@ export interface UNetExports {
     dz: Ptr,
     dgamma: Ptr,
     dbeta: Ptr,
+    c0: number,
+    c1: number,
   ): void;
   maxPool(x: Ptr, planes: number, H: number, W: number, out: Ptr): void;
   maxPoolBackward(x: Ptr, dout: Ptr, planes: number, H: number, W: number, dx: Ptr): void;
@@ -93,17 +128,31 @@ export interface UNetExports {
     pack: Ptr,
     tile: Ptr,
   ): void;
-  convTransposeWeightGrad(
+  convTransposeWeightGradRows(
     x: Ptr,
     dT: Ptr,
+    B: number,
     Cin: number,
     Cout: number,
     hw: number,
+    c0: number,
+    c1: number,
     sums: Ptr,
-    dbias: Ptr,
-    first: number,
     pack: Ptr,
     tmp: Ptr,
+    tile: Ptr,
+  ): void;
+  tapSums(dT: Ptr, B: number, Cout: number, hw: number, dbias: Ptr): void;
+  convTransposeBackwardItem(
+    dout: Ptr,
+    Cout: number,
+    h: number,
+    w: number,
+    dT: Ptr,
+    wt: Ptr,
+    Cin: number,
+    dx: Ptr,
+    pack: Ptr,
     tile: Ptr,
   ): void;
   concat(a: Ptr, C1: number, b: Ptr, C2: number, B: number, HW: number, dst: Ptr): void;
