@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCpuUNetEngine } from '../host/cpu/unet-engine.js';
+import { Rng } from '../host/model/rng.js';
 import { DpmError } from '../host/core/errors.js';
 import { unetParamLayout } from '../host/model/unet/config.js';
 import { PAPER_UNET_ADAM } from '../host/model/unet/engine.js';
@@ -206,5 +207,46 @@ test('cpu U-Net: 1, 2 and 3 threads give bit-identical losses, gradients, statis
     }
     close(results[0]!.grad, f.grad, 1e-4, `${name}: gradient`);
     for (const r of results.slice(1)) assert.deepEqual(r, results[0], `${name}: threads change nothing`);
+  }
+});
+
+test('cpu U-Net: chips that are not square (16 × 8) give the transpose of the transposed problem', async () => {
+  // transposing the chip, every 3×3 kernel (ky ↔ kx) and every 2×2 transposed-convolution kernel (a ↔ b) transposes
+  // every activation: the loss and gradients agree up to the order of float32 sums
+  const f = loadUNetFixture('small');
+  const { inChannels: C } = f.config;
+  const B = 2,
+    H = 16,
+    W = 8;
+  const rng = new Rng(4);
+  const x = Float32Array.from({ length: B * C * H * W }, () => rng.normal());
+  const labels = Uint8Array.from({ length: B * H * W }, () => [0, 1, 255][rng.int(3)]!);
+  const transposePlanes = (a: Float32Array, planes: number, h: number, w: number) => {
+    const out = new Float32Array(a.length);
+    for (let p = 0; p < planes; p++) {
+      for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) out[(p * w + i) * h + y] = a[(p * h + y) * w + i]!;
+    }
+    return out;
+  };
+  const layout = unetParamLayout(f.config);
+  const swapped = f.params.slice();
+  for (const s of layout) {
+    const k = s.shape.length === 4 ? s.shape[2]! : 1;
+    if (k < 2) continue;
+    swapped.set(transposePlanes(f.params.subarray(s.offset, s.offset + s.size), s.size / (k * k), k, k), s.offset);
+  }
+  const e = await engineFor(f, BUILDS[0]);
+  const a = await e.lossAndGrad({ x, labels, B, H, W }, f.classWeights);
+  await e.setParams(swapped);
+  await e.setBuffers(f.buffers);
+  const xt = transposePlanes(x, B * C, H, W);
+  const lt = Uint8Array.from(transposePlanes(Float32Array.from(labels), B, H, W));
+  const b = await e.lossAndGrad({ x: xt, labels: lt, B, H: W, W: H }, f.classWeights);
+  assert.ok(Math.abs(a.loss - b.loss) <= 1e-6 * a.loss, `loss ${a.loss} vs ${b.loss}`);
+  for (const s of layout) {
+    const k = s.shape.length === 4 ? s.shape[2]! : 1;
+    const ga = a.grad.subarray(s.offset, s.offset + s.size);
+    const gb = b.grad.subarray(s.offset, s.offset + s.size);
+    close(k < 2 ? gb : transposePlanes(gb, s.size / (k * k), k, k), ga, 1e-4, `grad.${s.name}`);
   }
 });
