@@ -91,8 +91,10 @@ function conv3x3Ref(x: Float32Array, C: number, H: number, W: number, w: Float32
   return out;
 }
 
-// sizes: an odd 3 × 5, a row longer than one panel (13), and one with more than a weight-gradient chunk (512)
+// sizes: an odd 3 × 5, a row longer than one panel (13), one with more than a weight-gradient chunk (512) pixels;
+// all but the last take several output rows per product (rowsPerProduct), with a shorter last group
 const CONV_CASES = [
+  { C: 2, O: 3, H: 16, W: 16 },
   { C: 3, O: 5, H: 3, W: 5 },
   { C: 4, O: 7, H: 6, W: 13 },
   { C: 5, O: 16, H: 24, W: 30 },
@@ -110,12 +112,13 @@ for (const [simd, debug] of BUILDS) {
       const dy = random(rng, O * H * W);
       const { ex } = k;
       const pad = k.zeros(ex.paddedFloats(Math.max(C, O), H, W));
-      const pack = k.zeros(ex.packFloats(Math.max(C, O), W));
+      const pack = k.zeros(ex.packFloats(Math.max(C, O), H, W));
+      const stage = k.zeros(ex.stageFloats(Math.max(C, O), H, W));
       const out = k.zeros(O * H * W);
       const xp = k.put(x);
       const wp = k.put(w);
       ex.padPlanes(xp, C, H, W, pad);
-      ex.conv3x3(pad, C, H, W, wp, O, out, pack, k.tile);
+      ex.conv3x3(pad, C, H, W, wp, O, out, pack, stage, k.tile);
       // float32 products summed in float32 blocks of 64 then float64: C·9 ≤ 45 terms of size ≤ 1
       close(k.get(out, O * H * W), conv3x3Ref(x, C, H, W, w, O), 1e-6, `forward ${C}→${O} ${H}×${W}`);
 
@@ -125,7 +128,7 @@ for (const [simd, debug] of BUILDS) {
       const dyp = k.put(dy);
       const dx = k.zeros(C * H * W);
       ex.padPlanes(dyp, O, H, W, pad);
-      ex.conv3x3(pad, O, H, W, flip, C, dx, pack, k.tile);
+      ex.conv3x3(pad, O, H, W, flip, C, dx, pack, stage, k.tile);
       const dxRef = new Float64Array(C * H * W);
       for (let o = 0; o < O; o++) {
         for (let c = 0; c < C; c++) {

@@ -36,12 +36,38 @@ export function paddedFloats(C: i32, H: i32, W: i32): i32 {
   return C * (H + 2) * (W + 2) + PAD_SLACK;
 }
 
-/** floats of the packed right-hand side one conv3x3 row (or one weight-gradient chunk) needs */
-export function packFloats(Cin: i32, W: i32): i32 {
+/**
+ * Output rows per product of conv3x3: r rows of the padded grid are (r − 1)·(W + 2) + W consecutive columns, so narrow
+ * levels fill the 12-column panels better than one row would (16 wide: 8 rows use 128 of 144 columns, one row 16 of
+ * 24); the fewest rows among the best fills up to 288 columns.
+ */
+export function rowsPerProduct(H: i32, W: i32): i32 {
+  const Wp = W + 2;
+  let best = 1;
+  let bestFill: f64 = 0;
+  for (let r = 1; r <= H && (r == 1 || r * Wp <= 288); r++) {
+    const n = (r - 1) * Wp + W;
+    const fill = <f64>(r * W) / <f64>(((n + PANEL - 1) / PANEL) * PANEL);
+    if (fill > bestFill + 1e-9) {
+      best = r;
+      bestFill = fill;
+    }
+  }
+  return best;
+}
+
+/** floats of the packed right-hand side of conv3x3 (or of one weight-gradient chunk) */
+export function packFloats(Cin: i32, H: i32, W: i32): i32 {
   const k9 = Cin * 9;
-  const fwd = ((W + PANEL - 1) / PANEL) * PANEL * k9;
+  const r = rowsPerProduct(H, W);
+  const fwd = (((r - 1) * (W + 2) + W + PANEL - 1) / PANEL) * PANEL * k9;
   const wgrad = CHUNK * (((k9 + PANEL - 1) / PANEL) * PANEL);
   return max(fwd, wgrad);
+}
+
+/** floats of conv3x3's staging of several output rows (Cout channels) */
+export function stageFloats(Cout: i32, H: i32, W: i32): i32 {
+  return Cout * rowsPerProduct(H, W) * (W + 2);
 }
 
 /** dst [C, H+2, W+2] = x [C, H, W] with a zero border, then PAD_SLACK zeros */
@@ -67,19 +93,23 @@ export function gridPlanes(x: usize, C: i32, H: i32, W: i32, dst: usize): void {
 
 /**
  * out [Cout, H, W] = 3×3 cross-correlation (padding 1) of one item whose padded planes (padPlanes) are at `pad`, with
- * weights w [Cout, Cin·9] (PyTorch's [Cout, Cin, 3, 3]). pack: packFloats(Cin, W) floats; tile: the sgemm's scratch.
+ * weights w [Cout, Cin·9] (PyTorch's [Cout, Cin, 3, 3]). pack: packFloats floats; stage: stageFloats floats (used
+ * when rowsPerProduct > 1: the product's columns hold the two border columns between rows); tile: the sgemm's scratch.
  */
 export function conv3x3(pad: usize, Cin: i32, H: i32, W: i32, w: usize, Cout: i32, out: usize, pack: usize,
-  tile: usize): void {
+  stage: usize, tile: usize): void {
   const Wp = W + 2;
   const k9 = Cin * 9;
-  const panels = (W + PANEL - 1) / PANEL;
-  for (let y = 0; y < H; y++) {
+  const rows = rowsPerProduct(H, W);
+  for (let y0 = 0; y0 < H; y0 += rows) {
+    const r = min(rows, H - y0);
+    const n = (r - 1) * Wp + W;
+    const panels = (n + PANEL - 1) / PANEL;
     for (let q = 0; q < panels; q++) {
       let d = at(pack, q * k9 * PANEL);
       for (let c = 0; c < Cin; c++) {
         for (let ky = 0; ky < 3; ky++) {
-          const row = at(pad, (c * (H + 2) + y + ky) * Wp + q * PANEL);
+          const row = at(pad, (c * (H + 2) + y0 + ky) * Wp + q * PANEL);
           for (let kx = 0; kx < 3; kx++) {
             const s = row + (<usize>kx << 2);
             v128.store(d, v128.load(s));
@@ -90,16 +120,25 @@ export function conv3x3(pad: usize, Cin: i32, H: i32, W: i32, w: usize, Cout: i3
         }
       }
     }
-    gemm(w, k9, pack, k9, at(out, y * W), H * W, Cout, W, 0, false, tile);
+    if (rows == 1) {
+      gemm(w, k9, pack, k9, at(out, y0 * W), H * W, Cout, W, 0, false, tile);
+      continue;
+    }
+    gemm(w, k9, pack, k9, stage, n, Cout, n, 0, false, tile);
+    for (let co = 0; co < Cout; co++) {
+      for (let y = 0; y < r; y++) {
+        memory.copy(at(out, (co * H + y0 + y) * W), at(stage, co * n + y * Wp), <usize>W << 2);
+      }
+    }
   }
 }
 
 /** conv3x3 of items [b0, b1) of x [B, Cin, H, W] into out [B, Cout, H, W] (a thread's share; pad: paddedFloats) */
 export function conv3x3Items(x: usize, b0: i32, b1: i32, Cin: i32, H: i32, W: i32, w: usize, Cout: i32, out: usize,
-  pad: usize, pack: usize, tile: usize): void {
+  pad: usize, pack: usize, stage: usize, tile: usize): void {
   for (let b = b0; b < b1; b++) {
     padPlanes(at(x, b * Cin * H * W), Cin, H, W, pad);
-    conv3x3(pad, Cin, H, W, w, Cout, at(out, b * Cout * H * W), pack, tile);
+    conv3x3(pad, Cin, H, W, w, Cout, at(out, b * Cout * H * W), pack, stage, tile);
   }
 }
 
@@ -202,6 +241,32 @@ export function sumsToF32(sums: usize, n: i32, dst: usize): void {
 
 // ── BatchNorm2d + ReLU ──────────────────────────────────────────────────────────────────────────────────────────
 
+// float64 Σ x[i] (or Σ (x[i] − mu)² when `square`) over n float32 values, in two f64x2 lanes pairs
+function sumF64(p: usize, n: i32, mu: f64, square: bool): f64 {
+  let a0 = f64x2.splat(0), a1 = a0;
+  const m = f64x2.splat(mu);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    let lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+    if (square) {
+      lo = f64x2.sub(lo, m);
+      hi = f64x2.sub(hi, m);
+      lo = f64x2.mul(lo, lo);
+      hi = f64x2.mul(hi, hi);
+    }
+    a0 = f64x2.add(a0, lo);
+    a1 = f64x2.add(a1, hi);
+  }
+  const t = f64x2.add(a0, a1);
+  let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+  for (; i < n; i++) {
+    const d = <f64>load<f32>(at(p, i)) - (square ? mu : 0);
+    s += square ? d * d : d;
+  }
+  return s;
+}
+
 /**
  * out = BatchNorm2d(z) (ReLU after it when `relu`) over z [B, C, HW]. train: normalise with the batch mean and biased
  * variance (float64 sums), save them as mean / invstd [C] and update runMean / runVar (momentum, unbiased variance);
@@ -215,19 +280,10 @@ export function batchNorm(z: usize, B: i32, C: i32, HW: i32, gamma: usize, beta:
     let mu: f64, variance: f64;
     if (train) {
       let s: f64 = 0;
-      for (let b = 0; b < B; b++) {
-        const p = at(z, (b * C + c) * HW);
-        for (let i = 0; i < HW; i++) s += <f64>load<f32>(at(p, i));
-      }
+      for (let b = 0; b < B; b++) s += sumF64(at(z, (b * C + c) * HW), HW, 0, false);
       mu = s / <f64>N;
       let q: f64 = 0;
-      for (let b = 0; b < B; b++) {
-        const p = at(z, (b * C + c) * HW);
-        for (let i = 0; i < HW; i++) {
-          const d = <f64>load<f32>(at(p, i)) - mu;
-          q += d * d;
-        }
-      }
+      for (let b = 0; b < B; b++) q += sumF64(at(z, (b * C + c) * HW), HW, mu, true);
       variance = q / <f64>N;
       const unbiased = N > 1 ? q / <f64>(N - 1) : variance;
       const rm = at(runMean, c), rv = at(runVar, c);
@@ -273,12 +329,31 @@ export function batchNormBackward(z: usize, a: usize, da: usize, B: i32, C: i32,
   for (let c = c0; c < c1; c++) {
     const mu = load<f32>(at(mean, c)), inv = load<f32>(at(invstd, c));
     let sdy: f64 = 0, sdyx: f64 = 0;
+    const mu4 = f32x4.splat(mu), inv4 = f32x4.splat(inv), zero = f32x4.splat(0);
     for (let b = 0; b < B; b++) {
       const o = (b * C + c) * HW;
-      for (let i = 0; i < HW; i++) {
-        let dy = load<f32>(at(da, o + i));
-        if (relu && !(load<f32>(at(a, o + i)) > 0)) dy = 0;
-        const xh = (load<f32>(at(z, o + i)) - mu) * inv;
+      const pz = at(z, o), pa = at(a, o), pd = at(da, o);
+      let s0 = f64x2.splat(0), s1 = s0, x0 = s0, x1 = s0;
+      let i = 0;
+      for (; i + 4 <= HW; i += 4) {
+        const off = <usize>i << 2;
+        let dy = v128.load(pd + off);
+        if (relu) dy = v128.and(dy, f32x4.gt(v128.load(pa + off), zero));
+        const xh = f32x4.mul(f32x4.sub(v128.load(pz + off), mu4), inv4);
+        const dlo = f64x2.promote_low_f32x4(dy), dhi = f64x2.promote_low_f32x4(i32x4.shuffle(dy, dy, 2, 3, 0, 1));
+        const xlo = f64x2.promote_low_f32x4(xh), xhi = f64x2.promote_low_f32x4(i32x4.shuffle(xh, xh, 2, 3, 0, 1));
+        s0 = f64x2.add(s0, dlo);
+        s1 = f64x2.add(s1, dhi);
+        x0 = f64x2.add(x0, f64x2.mul(dlo, xlo));
+        x1 = f64x2.add(x1, f64x2.mul(dhi, xhi));
+      }
+      const t = f64x2.add(s0, s1), u = f64x2.add(x0, x1);
+      sdy += f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+      sdyx += f64x2.extract_lane(u, 0) + f64x2.extract_lane(u, 1);
+      for (; i < HW; i++) {
+        let dy = load<f32>(at(pd, i));
+        if (relu && !(load<f32>(at(pa, i)) > 0)) dy = 0;
+        const xh = (load<f32>(at(pz, i)) - mu) * inv;
         sdy += <f64>dy;
         sdyx += <f64>dy * <f64>xh;
       }
@@ -288,7 +363,6 @@ export function batchNormBackward(z: usize, a: usize, da: usize, B: i32, C: i32,
     const k = load<f32>(at(gamma, c)) * inv;
     const mdy = <f32>(sdy / <f64>N), mdyx = <f32>(sdyx / <f64>N);
     const k4 = f32x4.splat(k), mdy4 = f32x4.splat(mdy), mdyx4 = f32x4.splat(mdyx);
-    const mu4 = f32x4.splat(mu), inv4 = f32x4.splat(inv), zero = f32x4.splat(0);
     for (let b = 0; b < B; b++) {
       const o = (b * C + c) * HW;
       const pz = at(z, o), pa = at(a, o), pd = at(da, o), out = at(dz, o);

@@ -34,6 +34,7 @@ const S = {
   pack: scratchArg(Scratch.pack),
   tmp: scratchArg(Scratch.tmp),
   tile: scratchArg(Scratch.tile),
+  stage: scratchArg(Scratch.stage),
 };
 const task = (fn: TaskFn, ...args: number[]): Task => ({ fn, args });
 /** one task per batch item */
@@ -378,7 +379,9 @@ export class CpuUNetEngine implements UNetEngine {
   private convForward(p: Plan, input: number, cin: number, b: Block, weights: number, out: number): void {
     const { h, w, cout } = b;
     this.run(
-      items(p.B, (k) => task('conv3x3Items', input, k, k + 1, cin, h, w, weights, cout, out, S.pad, S.pack, S.tile)),
+      items(p.B, (k) =>
+        task('conv3x3Items', input, k, k + 1, cin, h, w, weights, cout, out, S.pad, S.pack, S.stage, S.tile),
+      ),
     );
   }
 
@@ -515,7 +518,11 @@ export class CpuUNetEngine implements UNetEngine {
     this.ex.sumsToF32(p.sums, cout * cin * 9, this.gradOf(weight));
     if (!dx) return;
     this.ex.flipConvWeights(this.param(weight), cout, cin, p.flip);
-    this.run(items(p.B, (k) => task('conv3x3Items', dz, k, k + 1, cout, h, w, p.flip, cin, dx, S.pad, S.pack, S.tile)));
+    this.run(
+      items(p.B, (k) =>
+        task('conv3x3Items', dz, k, k + 1, cout, h, w, p.flip, cin, dx, S.pad, S.pack, S.stage, S.tile),
+      ),
+    );
   }
 
   /** how many blocks a split layer is cut into: one per thread (a block repacks its operands) */
@@ -585,12 +592,14 @@ export class CpuUNetEngine implements UNetEngine {
       tmp = 0,
       sums = 0,
       flip = 0,
-      dT = 0;
+      dT = 0,
+      stage = 0;
     const block = (name: string, cin: number, cout: number, h: number, w: number, input: number, dinput: number) => {
       const n = B * cout * h * w;
       pad = Math.max(pad, ex.paddedFloats(Math.max(cin, cout), h, w));
       grid = Math.max(grid, cout * h * (w + 2));
-      pack = Math.max(pack, ex.packFloats(Math.max(cin, cout), w));
+      pack = Math.max(pack, ex.packFloats(Math.max(cin, cout), h, w));
+      stage = Math.max(stage, ex.stageFloats(Math.max(cin, cout), h, w));
       // conv1 has cout × cin × 9 weights, conv2 cout × cout × 9
       const weights = cout * Math.max(cin, cout) * 9;
       tmp = Math.max(tmp, weights);
@@ -673,7 +682,7 @@ export class CpuUNetEngine implements UNetEngine {
     const nl = B * c.classes * H * W;
     const logits = take(nl);
     const dlogits = take(nl);
-    const perThread = [pad, grid, pack, tmp, TILE_BYTES / 4].map((f) => align(f * 4));
+    const perThread = [pad, grid, pack, tmp, TILE_BYTES / 4, stage].map((f) => align(f * 4));
     const stride = perThread.reduce((x, y) => x + y, 0);
     const scratchBase = top;
     top += stride * this.threads;

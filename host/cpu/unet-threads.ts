@@ -26,8 +26,8 @@ export const TASK_FNS = [
 export type TaskFn = (typeof TASK_FNS)[number];
 
 /** per-thread scratch slots (a task argument −(slot + 1) is the running thread's own) */
-export const Scratch = { pad: 0, grid: 1, pack: 2, tmp: 3, tile: 4 } as const;
-export const SCRATCH_SLOTS = 5;
+export const Scratch = { pad: 0, grid: 1, pack: 2, tmp: 3, tile: 4, stage: 5 } as const;
+export const SCRATCH_SLOTS = 6;
 export const scratchArg = (slot: number): number => -(slot + 1);
 
 export interface Task {

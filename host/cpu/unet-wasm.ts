@@ -16,10 +16,23 @@ export interface UNetExports {
   CHUNK: WebAssembly.Global;
   heapBase(): number;
   paddedFloats(C: number, H: number, W: number): number;
-  packFloats(Cin: number, W: number): number;
+  packFloats(Cin: number, H: number, W: number): number;
+  stageFloats(Cout: number, H: number, W: number): number;
+  rowsPerProduct(H: number, W: number): number;
   padPlanes(x: Ptr, C: number, H: number, W: number, dst: Ptr): void;
   gridPlanes(x: Ptr, C: number, H: number, W: number, dst: Ptr): void;
-  conv3x3(pad: Ptr, Cin: number, H: number, W: number, w: Ptr, Cout: number, out: Ptr, pack: Ptr, tile: Ptr): void;
+  conv3x3(
+    pad: Ptr,
+    Cin: number,
+    H: number,
+    W: number,
+    w: Ptr,
+    Cout: number,
+    out: Ptr,
+    pack: Ptr,
+    stage: Ptr,
+    tile: Ptr,
+  ): void;
   conv3x3Items(
     x: Ptr,
     b0: number,
@@ -32,6 +45,7 @@ export interface UNetExports {
     out: Ptr,
     pad: Ptr,
     pack: Ptr,
+    stage: Ptr,
     tile: Ptr,
   ): void;
   conv3x3WeightGradRows(
