@@ -9,6 +9,7 @@ import { Rng } from '../host/model/rng.js';
 import { DpmError } from '../host/core/errors.js';
 import { unetParamLayout } from '../host/model/unet/config.js';
 import { PAPER_UNET_ADAM } from '../host/model/unet/engine.js';
+import { close } from './unet-cpu-helpers.js';
 import { loadUNetFixture, UNET_CASES, type UNetFixture } from './unet-fixtures.js';
 
 const BUILDS = [
@@ -16,18 +17,6 @@ const BUILDS = [
   { simd: 'plain', debug: false },
   { simd: 'plain', debug: true },
 ] as const;
-
-/** max |a − e| ≤ rel · max |e| (relative to the tensor's scale: elements near 0 carry the sums' rounding) */
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, rel: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let d = 0;
-  let s = 1e-30;
-  for (let i = 0; i < expected.length; i++) {
-    d = Math.max(d, Math.abs(actual[i]! - expected[i]!));
-    s = Math.max(s, Math.abs(expected[i]!));
-  }
-  assert.ok(d <= rel * s, `${what}: max error ${d.toExponential(2)} > ${rel} × ${s.toExponential(2)}`);
-}
 
 const batchOf = (f: UNetFixture) => ({ x: f.x, labels: f.labels, B: f.B, H: f.H, W: f.W });
 

@@ -10,6 +10,7 @@ import { instantiateUNet, unetModule, type UNetExports } from '../host/cpu/unet-
 import { sharedMemory } from '../host/cpu/wasm.js';
 import { Rng } from '../host/model/rng.js';
 import { unetParamLayout } from '../host/model/unet/config.js';
+import { close } from './unet-cpu-helpers.js';
 import { loadUNetFixture, type UNetFixture } from './unet-fixtures.js';
 
 interface Kernels {
@@ -53,18 +54,6 @@ const BUILDS = [
 
 function random(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
-}
-
-/** max |a − e| ≤ rel · max |e|: relative to the tensor's scale (single elements near 0 carry the sums' rounding) */
-function close(actual: ArrayLike<number>, expected: ArrayLike<number>, rel: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let d = 0;
-  let s = 1e-30;
-  for (let i = 0; i < expected.length; i++) {
-    d = Math.max(d, Math.abs(actual[i]! - expected[i]!));
-    s = Math.max(s, Math.abs(expected[i]!));
-  }
-  assert.ok(d <= rel * s, `${what}: max error ${d.toExponential(2)} > ${rel} × ${s.toExponential(2)}`);
 }
 
 /** out[o, y, x] = Σ w[o, c, ky, kx] · x[c, y + ky − 1, x + kx − 1] (zero outside), float64 */
