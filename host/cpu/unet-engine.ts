@@ -2,10 +2,13 @@
 // whole batch (NCHW), implementing host/model/unet/engine.ts UNetEngine with PyTorch's numerics (docs/unet.md).
 //
 // Memory (one shared WebAssembly.Memory, laid out here): [params | grad | Adam m, v | running statistics | class
-// weights | sgemm tile] then, per batch shape, every activation and its gradient (kept, so a training step is one
-// forward and one backward pass with nothing recomputed) and the scratch of the convolutions. The 3×3 convolutions'
-// BatchNorm and ReLU are one pass (batchNorm with relu), and so is their backward; the concat is a copy into one
-// buffer whose halves the decoder's backward reads in place.
+// weights | the thread pool's control and task tables] then, per batch shape, every activation and its gradient
+// (kept, so a training step is one forward and one backward pass with nothing recomputed), the shared buffers of the
+// backward (float64 weight-gradient sums, flipped weights, gathered taps) and each thread's scratch. Each layer is a
+// list of tasks run by every thread (host/cpu/unet-threads.ts); results do not depend on the thread count. BatchNorm
+// and ReLU are one pass (batchNorm with relu), and so is their backward; the concat is a copy into one buffer whose
+// halves the decoder's backward reads in place. Head, loss, concat and the small weight transposes run on the caller.
+import os from 'node:os';
 import { DpmError } from '../core/errors.js';
 import type { TensorSlot } from '../model/params.js';
 import { IGNORE_LABEL, levelWidths, unetBufferLayout, unetParamLayout, type UNetConfig } from '../model/unet/config.js';
@@ -15,7 +18,7 @@ import { instantiateUNet, unetModule, type UNetExports } from './unet-wasm.js';
 import { resolveSimd, sharedMemory, type SimdChoice, type SimdKind } from './wasm.js';
 
 export interface CpuUNetOptions {
-  /** worker threads including the caller; the layers run on the calling thread for now (1 is what runs) */
+  /** threads including the caller (default: os.availableParallelism()); results do not depend on it */
   threads?: number;
   /** 'auto' (default) takes relaxed SIMD where the runtime has it */
   simd?: SimdChoice;
@@ -114,7 +117,7 @@ export async function createCpuUNetEngine(config: UNetConfig, opts: CpuUNetOptio
       throw new DpmError(`U-Net config: ${k} must be a positive integer, got ${v}`);
     }
   }
-  const threads = opts.threads ?? 1;
+  const threads = opts.threads ?? os.availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
     throw new DpmError(`--threads: expected a whole number from 1 to 256, got ${threads}`);
   }
