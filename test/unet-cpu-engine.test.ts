@@ -235,3 +235,12 @@ test('cpu U-Net: chips that are not square (16 × 8) give the transpose of the t
     close(k < 2 ? gb : transposePlanes(gb, s.size / (k * k), k, k), ga, 1e-4, `grad.${s.name}`);
   }
 });
+
+test('cpu U-Net: a NaN in the input shows as a NaN loss, never as a plausible number', async () => {
+  const f = loadUNetFixture('small');
+  const e = await engineFor(f, BUILDS[0]);
+  const x = f.x.slice();
+  x[5] = Number.NaN;
+  const { loss } = await e.lossAndGrad({ ...batchOf(f), x }, f.classWeights);
+  assert.ok(Number.isNaN(loss), `loss ${loss}`);
+});

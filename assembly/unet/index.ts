@@ -311,7 +311,7 @@ export function batchNorm(z: usize, B: i32, C: i32, HW: i32, gamma: usize, beta:
       }
       for (; i < HW; i++) {
         let y = (load<f32>(at(src, i)) - <f32>mu) * scale + shift;
-        if (relu && !(y > 0)) y = 0;
+        if (relu && y < 0) y = 0; // NaN stays NaN, as f32x4.max above and PyTorch's ReLU
         store<f32>(at(dst, i), y);
       }
     }
