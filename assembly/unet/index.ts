@@ -5,13 +5,15 @@
 // float32 products summed into float64 totals), fed by packing:
 // - 3×3 forward: the input is first copied into a zero-bordered plane [C, H+2, Wp] (Wp = W+2, a few zero floats of
 //   slack after it), so the im2col column of output pixel (y, x) and tap (c, ky, kx) is pad[c, y+ky, x+kx] with no
-//   bounds test; one output row at a time is packed (three v128 copies per tap and panel of 12 pixels) and multiplied
-//   by the weights [Cout, Cin·9] as they are stored.
+//   bounds test; a group of output rows (rowsPerProduct: one on wide levels, several on narrow ones, so the 12-column
+//   panels are mostly full) is packed (three v128 copies per tap and panel of 12 pixels) and multiplied by the
+//   weights [Cout, Cin·9] as they are stored.
 // - 3×3 data gradient: the forward convolution of dY with the flipped, transposed weights W'[ci, co, 2−ky, 2−kx].
 // - 3×3 weight gradient: dW[Cout, Cin·9] = dY · colᵀ over the pixels of the padded grid (y, x < Wp; dY is zero in the
 //   two extra columns), in chunks of CHUNK pixels whose float32 products are added to float64 sums: a float32
 //   running sum over 16 384 pixels × batch would lose the 1e-4 the fixtures allow.
 // BatchNorm statistics, the loss and the head's weight gradient are float64 sums; Adam is float64 per element.
+// Threads (host/cpu/unet-threads.ts) call the *Items / *Rows / channel-range forms on disjoint outputs.
 import { gemm, packB } from '../forecaster/index';
 
 export const UNET_ABI_VERSION: i32 = 1;
@@ -19,7 +21,7 @@ export const UNET_ABI_VERSION: i32 = 1;
 const PANEL: i32 = 12;
 /** pixels of the weight gradient's packed right-hand side per product (× 12 columns × 4 bytes = 24 KB a panel) */
 export const CHUNK: i32 = 512;
-/** zero floats after a padded plane: the last taps of the last row read up to Wp + 13 floats past its end */
+/** zero floats after a padded plane: the last panel of the last taps reads up to 12 floats past its end */
 export const PAD_SLACK: i32 = 64;
 
 /** First free byte of linear memory. */

@@ -249,13 +249,8 @@ export class CpuUNetEngine implements UNetEngine {
     const bc2 = Math.sqrt(1 - beta2 ** t);
     this.run(
       blocks(this.P, 4 * this.threads, 16, (i0, i1) => {
-        const [p, g, m, v] = [this.params, this.grad, this.m, this.v].map((base) => base + i0 * 4) as [
-          number,
-          number,
-          number,
-          number,
-        ];
-        return task('adam', p, g, m, v, i1 - i0, wd, beta1, beta2, eps, stepSize, bc2);
+        const [p, g, m, v] = [this.params, this.grad, this.m, this.v].map((base) => base + i0 * 4);
+        return task('adam', p!, g!, m!, v!, i1 - i0, wd, beta1, beta2, eps, stepSize, bc2);
       }),
     );
     return { loss };
@@ -328,7 +323,8 @@ export class CpuUNetEngine implements UNetEngine {
 
   private inputGradDone = false;
 
-  /** Training-mode forward and backward; leaves the gradient in grad and returns the loss. */
+  /** Training-mode forward and backward; leaves the gradient in grad and returns the loss. inputGrad (tests) also
+   *  computes d loss / d input for nodes(). */
   trainPass(batch: SegmentationBatch, classWeights: Float32Array, inputGrad: boolean): number {
     const p = this.load(batch, classWeights);
     this.forward(p, true);
