@@ -18,6 +18,9 @@ override IN_CO: u32 = 0u;
 @group(0) @binding(2) var<storage, read_write> arg: array<u32>;
 @group(0) @binding(3) var<uniform> dims: Dims;
 
+// NaN by its bits: WGSL lets compilers assume no NaN, so `v != v` may be folded away (it was, on lavapipe)
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -34,7 +37,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var at = 0u;
   for (var q = 1u; q < 4u; q++) {
     let v = inp[nchw(b, c, (2u * yo + q / 2u) * W + 2u * xo + q % 2u, IN_CT, IN_CO, H * W)];
-    if (v > best || v != v) {
+    if (v > best || is_nan(v)) {
       best = v;
       at = q;
     }
