@@ -116,7 +116,10 @@ async function checkFixture(e: GpuUNetEngine, f: UNetFixture): Promise<void> {
   // error). Those stay within ADAM_ILL; all but 0.1 % of the entries within ADAM_ABS (the small case: all).
   let over = 0;
   for (let i = 0; i < params.length; i++) if (Math.abs(params[i]! - f.adam.params[i]!) > ADAM_ABS) over++;
-  assert.ok(over <= params.length * 1e-3, `params after Adam: ${over} of ${params.length} entries off by > ${ADAM_ABS}`);
+  assert.ok(
+    over <= params.length * 1e-3,
+    `params after Adam: ${over} of ${params.length} entries off by > ${ADAM_ABS}`,
+  );
   assert.ok(maxAbsErr(params, f.adam.params) <= ADAM_ILL, `params after Adam: ${maxAbsErr(params, f.adam.params)}`);
   assert.ok(relErr(await e.getBuffers(), f.adam.buffers) <= REL, 'running statistics after the Adam steps');
   const state = await e.getOptimizerState();

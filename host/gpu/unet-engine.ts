@@ -6,12 +6,7 @@
 // a batch above maxBatch is refused (callers split), never chunked behind the caller's back.
 import { DpmError } from '../core/errors.js';
 import { unetBufferCount, unetParamCount, IGNORE_LABEL, type UNetConfig } from '../model/unet/config.js';
-import type {
-  SegmentationBatch,
-  UNetAdamOptions,
-  UNetEngine,
-  UNetOptimizerState,
-} from '../model/unet/engine.js';
+import type { SegmentationBatch, UNetAdamOptions, UNetEngine, UNetOptimizerState } from '../model/unet/engine.js';
 import { submitAndRead, type Reads } from './chunks.js';
 import { openGpu, type BackendChoice, type DeviceChoice, type Gpu } from './device.js';
 import { AdamWdOp } from './ops/adam-wd.js';
@@ -36,7 +31,8 @@ export interface GpuUNetEngineOptions {
 function checkConfig(c: UNetConfig): void {
   for (const k of ['inChannels', 'classes', 'width', 'depth'] as const) {
     const v = c[k];
-    if (!Number.isInteger(v) || v < 1 || v > 4096) throw new DpmError(`U-Net config: ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1 || v > 4096)
+      throw new DpmError(`U-Net config: ${k} must be a positive integer, got ${v}`);
   }
   if (c.classes > 16) throw new DpmError(`U-Net config: at most 16 classes on the GPU, got ${c.classes}`);
   if (c.depth > 8) throw new DpmError(`U-Net config: depth must be at most 8, got ${c.depth}`);
@@ -120,10 +116,13 @@ export class GpuUNetEngine implements UNetEngine {
 
   private checkBatch(x: Float32Array, B: number, H: number, W: number, what: string): void {
     this.checkSize(H, W, what);
-    if (!Number.isInteger(B) || B < 0) throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
+    if (!Number.isInteger(B) || B < 0)
+      throw new DpmError(`${what}: batch size must be a non-negative integer, got ${B}`);
     const want = B * this.config.inChannels * H * W;
     if (x.length !== want)
-      throw new DpmError(`${what}: x holds ${x.length} values, expected B·C·H·W = ${B}·${this.config.inChannels}·${H}·${W}`);
+      throw new DpmError(
+        `${what}: x holds ${x.length} values, expected B·C·H·W = ${B}·${this.config.inChannels}·${H}·${W}`,
+      );
     const max = this.maxBatch(H, W);
     if (B > max) throw new DpmError(`${what}: batch of ${B} chips of ${H} × ${W} exceeds maxBatch ${max} (split it)`);
   }
@@ -140,8 +139,10 @@ export class GpuUNetEngine implements UNetEngine {
         throw new DpmError(`${what}: label ${v} at pixel ${i} is neither a class (0 … ${K - 1}) nor ${IGNORE_LABEL}`);
     }
     if (classWeights.length !== K || !classWeights.every((v) => Number.isFinite(v) && v >= 0))
-      throw new DpmError(`${what}: class weights must be ${K} finite values ≥ 0, got [${[...classWeights].join(', ')}]`);
-    const deepest = B * (H * W) / 4 ** this.config.depth;
+      throw new DpmError(
+        `${what}: class weights must be ${K} finite values ≥ 0, got [${[...classWeights].join(', ')}]`,
+      );
+    const deepest = (B * (H * W)) / 4 ** this.config.depth;
     if (training && B > 0 && deepest < 2) {
       throw new DpmError(
         `${what}: BatchNorm in training needs more than one value per channel; the bottom level has ${deepest} ` +
@@ -161,7 +162,11 @@ export class GpuUNetEngine implements UNetEngine {
     return this.graph;
   }
 
-  private async upload(g: UNetGraph, batch: SegmentationBatch | { x: Float32Array; B: number }, weights?: Float32Array) {
+  private async upload(
+    g: UNetGraph,
+    batch: SegmentationBatch | { x: Float32Array; B: number },
+    weights?: Float32Array,
+  ) {
     await this.gpu.checked('U-Net inputs', () => {
       const q = this.gpu.device.queue;
       q.writeBuffer(g.buf.get('x')!, 0, batch.x);
@@ -191,7 +196,9 @@ export class GpuUNetEngine implements UNetEngine {
 
   async setParams(packed: Float32Array): Promise<void> {
     if (packed.length !== this.N)
-      throw new DpmError(`U-Net parameters: expected ${this.N} values for ${JSON.stringify(this.config)}, got ${packed.length}`);
+      throw new DpmError(
+        `U-Net parameters: expected ${this.N} values for ${JSON.stringify(this.config)}, got ${packed.length}`,
+      );
     await this.gpu.checked('setParams', () => this.gpu.device.queue.writeBuffer(this.fixed.params, 0, packed));
   }
 
@@ -235,7 +242,10 @@ export class GpuUNetEngine implements UNetEngine {
     this.adamStep = state ? state.step : 0;
   }
 
-  async lossAndGrad(batch: SegmentationBatch, classWeights: Float32Array): Promise<{ loss: number; grad: Float32Array }> {
+  async lossAndGrad(
+    batch: SegmentationBatch,
+    classWeights: Float32Array,
+  ): Promise<{ loss: number; grad: Float32Array }> {
     this.checkLabels(batch, classWeights, 'lossAndGrad', true);
     if (batch.B === 0) return { loss: 0, grad: new Float32Array(this.N) };
     const g = await this.graphFor(batch.B, batch.H, batch.W);
@@ -252,7 +262,11 @@ export class GpuUNetEngine implements UNetEngine {
     return { loss: total![0]!, grad: grad! };
   }
 
-  async trainStep(batch: SegmentationBatch, classWeights: Float32Array, opt: UNetAdamOptions): Promise<{ loss: number }> {
+  async trainStep(
+    batch: SegmentationBatch,
+    classWeights: Float32Array,
+    opt: UNetAdamOptions,
+  ): Promise<{ loss: number }> {
     this.checkLabels(batch, classWeights, 'trainStep', true);
     if (
       !(opt.lr >= 0) ||
@@ -292,9 +306,12 @@ export class GpuUNetEngine implements UNetEngine {
     if (B === 0) return new Float32Array(0);
     const g = await this.graphFor(B, H, W);
     await this.upload(g, { x, B });
-    const [probs] = await this.run(`predict (batch ${B})`, B, [g.evalForward, [g.softmax]], [
-      [g.buf.get('dlogits')!, B * this.config.classes * H * W],
-    ]);
+    const [probs] = await this.run(
+      `predict (batch ${B})`,
+      B,
+      [g.evalForward, [g.softmax]],
+      [[g.buf.get('dlogits')!, B * this.config.classes * H * W]],
+    );
     return probs!;
   }
 

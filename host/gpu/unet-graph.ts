@@ -48,7 +48,7 @@ const offsetsOf = (layout: TensorSlot[]) => {
   };
 };
 
-/** floats per chip of every per-batch tensor of the net at H × W (the same list allocate() creates) */
+/** floats per chip of every per-batch tensor of the net at H × W (what UNetGraph allocates, times its capacity) */
 export function unetTensorFloats(c: UNetConfig, H: number, W: number): Map<string, number> {
   const w = levelWidths(c);
   const px = (i: number) => (H >> i) * (W >> i);
@@ -64,7 +64,9 @@ export function unetTensorFloats(c: UNetConfig, H: number, W: number): Map<strin
   for (let i = 0; i < c.depth; i++) {
     block(`down.${i}`, w[i]!, i);
     t.set(`cat.${i}`, 2 * w[i]! * px(i)).set(`dcat.${i}`, 2 * w[i]! * px(i));
-    t.set(`pool.${i}`, w[i]! * px(i + 1)).set(`dpool.${i}`, w[i]! * px(i + 1)).set(`arg.${i}`, w[i]! * px(i + 1));
+    t.set(`pool.${i}`, w[i]! * px(i + 1))
+      .set(`dpool.${i}`, w[i]! * px(i + 1))
+      .set(`arg.${i}`, w[i]! * px(i + 1));
   }
   block('bottom', w[c.depth]!, c.depth);
   t.set('bottom.a2', w[c.depth]! * px(c.depth)).set('bottom.da2', w[c.depth]! * px(c.depth));
@@ -121,7 +123,10 @@ export class UNetGraph {
     fixed: FixedBuffers,
     tuning: UNetGpuTuning,
   ): Promise<UNetGraph> {
-    const g = await gpu.checked('U-Net buffers', () => new UNetGraph(gpu, config, size.H, size.W, size.capacity, fixed, tuning));
+    const g = await gpu.checked(
+      'U-Net buffers',
+      () => new UNetGraph(gpu, config, size.H, size.W, size.capacity, fixed, tuning),
+    );
     try {
       await g.build();
     } catch (err) {
@@ -168,7 +173,10 @@ export class UNetGraph {
       return { ...s, poff: param(`${name}.weight`), roff: running(`${name}.running_mean`) };
     };
     const convShape = (s: Conv2dShape) => {
-      partFloats = Math.max(partFloats, maxSplitsOf(s.cout, conv2dPartialFloats(s) / s.cout, t) * conv2dPartialFloats(s));
+      partFloats = Math.max(
+        partFloats,
+        maxSplitsOf(s.cout, conv2dPartialFloats(s) / s.cout, t) * conv2dPartialFloats(s),
+      );
       return s;
     };
     const bnIo = () => ({ params, grad, running: this.fixed.running, stats: stats(), dims });
@@ -215,8 +223,14 @@ export class UNetGraph {
         ];
         if (dIn) backward.push(conv2dBackwardData(gpu, conv1, { params, dout: dx1!, din: dIn, dims }, t));
         return {
-          forward: [f1, batchNormStats(gpu, bn1, { ...bnIo(), x: x1! }, true, t), relu1(false), f2,
-            batchNormStats(gpu, bn2, { ...bnIo(), x: x2! }, true, t), relu2(false)],
+          forward: [
+            f1,
+            batchNormStats(gpu, bn1, { ...bnIo(), x: x1! }, true, t),
+            relu1(false),
+            f2,
+            batchNormStats(gpu, bn2, { ...bnIo(), x: x2! }, true, t),
+            relu2(false),
+          ],
           eval: [f1, relu1(true), f2, relu2(true)],
           backward,
         };

@@ -43,7 +43,8 @@ const nextPow2 = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
 
 export function checkTuning(t: UNetGpuTuning): UNetGpuTuning {
   const bad = (what: string) => new DpmError(`U-Net GPU tuning: ${what}, got ${JSON.stringify(t)}`);
-  if (!isPow2(t.tileM) || !isPow2(t.tileN) || t.tileN < 4) throw bad('tileM and tileN must be powers of two, tileN ≥ 4');
+  if (!isPow2(t.tileM) || !isPow2(t.tileN) || t.tileN < 4)
+    throw bad('tileM and tileN must be powers of two, tileN ≥ 4');
   if (!isPow2(t.rowsPerInvocation) || t.rowsPerInvocation > 8) throw bad('rowsPerInvocation must be 1, 2, 4 or 8');
   if (!Number.isInteger(t.tileK) || t.tileK < 1) throw bad('tileK must be a positive integer');
   if (!(t.splitPixels >= 1) || !(t.maxSplits >= 1) || !(t.partialFloats >= 1)) throw bad('splits must be ≥ 1');
@@ -57,7 +58,8 @@ export function gemmTiles(M: number, N: number, t: UNetGpuTuning, aKFast: boolea
   const TM = Math.min(t.tileM, Math.max(t.rowsPerInvocation, nextPow2(M)));
   const RM = Math.min(t.rowsPerInvocation, TM);
   const WG = (TM / RM) * (TN / 4);
-  if (WG > 256) throw new DpmError(`U-Net GPU tuning: a ${TM} × ${TN} tile of ${RM} rows needs ${WG} > 256 invocations`);
+  if (WG > 256)
+    throw new DpmError(`U-Net GPU tuning: a ${TM} × ${TN} tile of ${RM} rows needs ${WG} > 256 invocations`);
   return { TM, TN, TK: t.tileK, RM, WG, A_K_FAST: aKFast ? 1 : 0, B_K_FAST: bKFast ? 1 : 0 };
 }
 
