@@ -171,10 +171,14 @@ test('GPU U-Net: every label ignored gives loss 0 and a zero gradient; B = 1; ba
     assert.ok(Number.isFinite(r1.loss) && r1.loss > 0 && r1.grad.every(Number.isFinite));
     const probs = await e.predict(one.x, 1, f.H, f.W);
     for (let p = 0; p < HW; p++) assert.ok(Math.abs(probs[p]! + probs[HW + p]! - 1) < 1e-6);
-    // the graph grows back to B = 2 and still matches the fixture
+    // the graph grows back to B = 2 and still matches the fixture; the same call twice is bit-identical (fixed
+    // summation orders, no atomics; the training-mode gradient does not read the running statistics it updates)
     await e.setBuffers(f.buffers);
     const again = await e.lossAndGrad(batchOf(f), f.classWeights);
     assert.ok(relErr(again.grad, f.grad) <= REL);
+    const twice = await e.lossAndGrad(batchOf(f), f.classWeights);
+    assert.deepEqual(twice.grad, again.grad);
+    assert.equal(twice.loss, again.loss);
 
     const bad = (labels: Uint8Array) => ({ ...batchOf(f), labels });
     const badLabel = Uint8Array.from(f.labels);
@@ -197,6 +201,19 @@ test('GPU U-Net: BatchNorm with one value per channel at the bottom is refused a
   try {
     const batch = { x: new Float32Array(16), labels: new Uint8Array(16), B: 1, H: 4, W: 4 };
     await assert.rejects(e.lossAndGrad(batch, new Float32Array([1, 1])), /more than one value per channel/);
+  } finally {
+    e.destroy();
+  }
+});
+
+test('GPU U-Net: a pipeline the device refuses fails loudly, naming the kernel', {
+  skip: skips.get('opengles')!,
+}, async () => {
+  const f = loadUNetFixture('small');
+  // a K slice of 1000 asks for 1000 · (64 + 64) floats of workgroup memory, far past the device's limit
+  const e = await createGpuUNetEngine(f.config, { backend: 'opengles', tuning: { tileK: 1000 } });
+  try {
+    await assert.rejects(e.lossAndGrad(batchOf(f), f.classWeights), /GPU validation error in pipeline conv2d forward/);
   } finally {
     e.destroy();
   }
