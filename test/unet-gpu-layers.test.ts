@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { openGpu, type Gpu } from '../host/gpu/device.js';
 import { submitAndRead } from '../host/gpu/chunks.js';
 import { adamWdUniform, AdamWdOp } from '../host/gpu/ops/adam-wd.js';
-import { batchNormBackward, batchNormForward, batchNormStats } from '../host/gpu/ops/batchnorm.js';
+import { batchNormBackward, batchNormForward, batchNormPartFloats, batchNormStats } from '../host/gpu/ops/batchnorm.js';
 import { conv2dBackwardData, conv2dForward, conv2dWeightGrad, type Conv2dShape } from '../host/gpu/ops/conv2d.js';
 import {
   convTransposeBackwardData,
@@ -353,121 +353,134 @@ for (const backend of backends) {
     );
   }
 
-  test(
-    `batchnorm + ReLU training forward, running statistics, fused backward, eval = float64 loops (3 channels, ` +
-      `5×3, output a channel slice) [${backend}]`,
-    { skip },
-    () =>
-      withGpu(async (gpu) => {
-        const B = 2;
-        const C = 3;
-        const HW = 15;
-        const n = B * HW;
-        const s = { C, H: 5, W: 3, poff: 1, roff: 2, soff: 4 };
-        const yv = { ct: 5, co: 1 };
-        // channel 2 with a large mean and small spread (100 ± 0.1): E[x²] − E[x]² in float32 would lose the variance
-        // entirely (ulp(1e4) ≈ 1e-3 ≈ the variance); the two passes keep it
-        const x = rand(10, B * C * HW, -2, 2);
-        for (let b = 0; b < B; b++)
-          for (let p = 0; p < HW; p++) x[(b * C + 2) * HW + p] = 100 + 0.1 * x[(b * C + 2) * HW + p]!;
-        const params = rand(11, 1 + 2 * C + 1, 0.5, 1.5);
-        const running = rand(12, 2 + 2 * C, 0.5, 1);
-        const dyAll = rand(13, B * yv.ct * HW);
-        const dims = dimsUniform(gpu, 'dims');
-        writeDims(gpu, dims, B);
-        const io = {
-          params: buffer(gpu, params),
-          grad: buffer(gpu, new Float32Array(params.length).fill(SENTINEL)),
-          running: buffer(gpu, running),
-          stats: storage(gpu, 'stats', s.soff + 2 * C),
-          dims,
-        };
-        const xB = buffer(gpu, x);
-        const yB = buffer(gpu, new Float32Array(B * yv.ct * HW).fill(SENTINEL));
-        const bnB = storage(gpu, 'bn', B * C * HW);
-        const evalB = storage(gpu, 'eval', B * C * HW);
-        const dyB = buffer(gpu, dyAll);
-        const dx = storage(gpu, 'dx', B * C * HW);
-        const whole = (buf: GPUBuffer): View => ({ buf, ct: C, co: 0 });
-        // eval first (it reads the running statistics as they were), then training
-        const ops = [
-          await batchNormForward(gpu, s, { ...io, x: xB, y: whole(evalB) }, { eval: true, relu: false }),
-          await batchNormStats(gpu, s, { ...io, x: xB }),
-          await batchNormForward(gpu, s, { ...io, x: xB, y: whole(bnB) }, { eval: false, relu: false }),
-          await batchNormForward(gpu, s, { ...io, x: xB, y: { buf: yB, ...yv } }, { eval: false, relu: true }),
-          ...(await Promise.all(
-            batchNormBackward(gpu, s, { ...io, x: xB, y: { buf: yB, ...yv }, dy: { buf: dyB, ...yv }, dx }),
-          )),
-        ];
-        const [ev, bn, y, r, g, d] = await run(gpu, B, ops, [
-          [evalB, B * C * HW],
-          [bnB, B * C * HW],
-          [yB, B * yv.ct * HW],
-          [io.running, running.length],
-          [io.grad, params.length],
-          [dx, B * C * HW],
-        ]);
-        const gamma = (c: number) => params[s.poff + c]!;
-        const beta = (c: number) => params[s.poff + C + c]!;
-        const xi = (b: number, c: number, p: number) => x[(b * C + c) * HW + p]!;
-        const want = {
-          ev: new Float64Array(B * C * HW),
-          bn: new Float64Array(B * C * HW),
-          dx: new Float64Array(B * C * HW),
-        };
-        for (let c = 0; c < C; c++) {
-          let mean = 0;
-          for (let b = 0; b < B; b++) for (let p = 0; p < HW; p++) mean += xi(b, c, p) / n;
-          let v = 0;
-          for (let b = 0; b < B; b++) for (let p = 0; p < HW; p++) v += (xi(b, c, p) - mean) ** 2 / n;
-          const inv = 1 / Math.sqrt(v + 1e-5);
-          const rm = running[s.roff + c]!;
-          const rv = running[s.roff + C + c]!;
-          // running statistics: momentum 0.1, unbiased variance
-          assert.ok(Math.abs(r![s.roff + c]! - (0.9 * rm + 0.1 * mean)) <= 1e-4 * Math.max(1, Math.abs(mean)));
-          assert.ok(Math.abs(r![s.roff + C + c]! - (0.9 * rv + (0.1 * v * n) / (n - 1))) <= 1e-5, `running var ${c}`);
-          let sg = 0;
-          let sgx = 0;
-          const gOf = (b: number, p: number) => {
-            const i = (b * C + c) * HW + p;
-            const bnv = (xi(b, c, p) - mean) * inv * gamma(c) + beta(c);
-            want.bn[i] = bnv;
-            want.ev[i] = ((xi(b, c, p) - rm) / Math.sqrt(rv + 1e-5)) * gamma(c) + beta(c);
-            return bnv > 0 ? dyAll[at(b, c, p, yv.ct, yv.co, HW)]! : 0;
+  // one chunk per channel, and chunks of 7 of its 30 values (merged by Chan's update; the last chunk short)
+  for (const [tname, tuning] of [
+    ['one chunk', DEFAULT_TUNING],
+    ['chunks of 7', { ...DEFAULT_TUNING, bnChunk: 7, workgroup: 4 }],
+  ] as const) {
+    test(
+      `batchnorm + ReLU training forward, running statistics, fused backward, eval = float64 loops (3 channels, ` +
+        `5×3, output a channel slice), ${tname} [${backend}]`,
+      { skip },
+      () =>
+        withGpu(async (gpu) => {
+          const B = 2;
+          const C = 3;
+          const HW = 15;
+          const n = B * HW;
+          const s = { C, H: 5, W: 3, poff: 1, roff: 2, soff: 4 };
+          const yv = { ct: 5, co: 1 };
+          // channel 2 with a large mean and small spread (100 ± 0.1): E[x²] − E[x]² in float32 would lose the variance
+          // entirely (ulp(1e4) ≈ 1e-3 ≈ the variance); the two passes keep it
+          const x = rand(10, B * C * HW, -2, 2);
+          for (let b = 0; b < B; b++)
+            for (let p = 0; p < HW; p++) x[(b * C + 2) * HW + p] = 100 + 0.1 * x[(b * C + 2) * HW + p]!;
+          const params = rand(11, 1 + 2 * C + 1, 0.5, 1.5);
+          const running = rand(12, 2 + 2 * C, 0.5, 1);
+          const dyAll = rand(13, B * yv.ct * HW);
+          const dims = dimsUniform(gpu, 'dims');
+          writeDims(gpu, dims, B);
+          const io = {
+            params: buffer(gpu, params),
+            grad: buffer(gpu, new Float32Array(params.length).fill(SENTINEL)),
+            running: buffer(gpu, running),
+            stats: storage(gpu, 'stats', s.soff + 2 * C),
+            part: storage(gpu, 'part', batchNormPartFloats(s, B, tuning)),
+            dims,
           };
-          for (let b = 0; b < B; b++)
-            for (let p = 0; p < HW; p++) {
-              sg += gOf(b, p);
-              sgx += gOf(b, p) * (xi(b, c, p) - mean) * inv;
-            }
-          for (let b = 0; b < B; b++)
-            for (let p = 0; p < HW; p++) {
-              const xh = (xi(b, c, p) - mean) * inv;
-              want.dx[(b * C + c) * HW + p] = ((gamma(c) * inv) / n) * (n * gOf(b, p) - sg - xh * sgx);
-            }
-          // channel 2's x̂ carries the float32 mean's 1.3e-4 (see below), and dγ = Σ g·x̂ with it
-          assert.ok(Math.abs(g![s.poff + c]! - sgx) <= (c === 2 ? 1e-3 : 1e-5) * n, `dγ ${c}`);
-          assert.ok(Math.abs(g![s.poff + C + c]! - sg) <= 1e-5 * n, `dβ ${c}`);
-        }
-        // channel 2 (mean 100, spread 0.06): a float32 mean is good to ulp(100) ≈ 8e-6, 1.3e-4 of the spread, which
-        // x̂ and everything after it carry: 1e-3 on those outputs
-        assert.ok(relErr(bn!, want.bn) <= 1e-3, `training forward ${relErr(bn!, want.bn)}`);
-        assert.ok(
-          relErr(
-            slice(y!, B, C, HW, yv),
-            want.bn.map((v) => Math.max(v, 0)),
-          ) <= 1e-3,
-          'ReLU output',
-        );
-        assert.ok(
-          outside(y!, B, C, HW, yv).every((v) => v === SENTINEL),
-          'channels outside the slice untouched',
-        );
-        assert.ok(relErr(ev!, want.ev) <= 1e-5, 'eval forward');
-        assert.ok(relErr(d!, want.dx) <= 1e-3, `backward ${relErr(d!, want.dx)}`);
-        assert.ok(g![0] === SENTINEL && g![s.poff + 2 * C] === SENTINEL);
-      }),
-  );
+          const xB = buffer(gpu, x);
+          const yB = buffer(gpu, new Float32Array(B * yv.ct * HW).fill(SENTINEL));
+          const bnB = storage(gpu, 'bn', B * C * HW);
+          const evalB = storage(gpu, 'eval', B * C * HW);
+          const dyB = buffer(gpu, dyAll);
+          const dx = storage(gpu, 'dx', B * C * HW);
+          const whole = (buf: GPUBuffer): View => ({ buf, ct: C, co: 0 });
+          // eval first (it reads the running statistics as they were), then training
+          const ops = [
+            await batchNormForward(gpu, s, { ...io, x: xB, y: whole(evalB) }, { eval: true, relu: false }, tuning),
+            ...(await Promise.all(batchNormStats(gpu, s, { ...io, x: xB }, true, tuning))),
+            await batchNormForward(gpu, s, { ...io, x: xB, y: whole(bnB) }, { eval: false, relu: false }, tuning),
+            await batchNormForward(
+              gpu,
+              s,
+              { ...io, x: xB, y: { buf: yB, ...yv } },
+              { eval: false, relu: true },
+              tuning,
+            ),
+            ...(await Promise.all(
+              batchNormBackward(gpu, s, { ...io, x: xB, y: { buf: yB, ...yv }, dy: { buf: dyB, ...yv }, dx }, tuning),
+            )),
+          ];
+          const [ev, bn, y, r, g, d] = await run(gpu, B, ops, [
+            [evalB, B * C * HW],
+            [bnB, B * C * HW],
+            [yB, B * yv.ct * HW],
+            [io.running, running.length],
+            [io.grad, params.length],
+            [dx, B * C * HW],
+          ]);
+          const gamma = (c: number) => params[s.poff + c]!;
+          const beta = (c: number) => params[s.poff + C + c]!;
+          const xi = (b: number, c: number, p: number) => x[(b * C + c) * HW + p]!;
+          const want = {
+            ev: new Float64Array(B * C * HW),
+            bn: new Float64Array(B * C * HW),
+            dx: new Float64Array(B * C * HW),
+          };
+          for (let c = 0; c < C; c++) {
+            let mean = 0;
+            for (let b = 0; b < B; b++) for (let p = 0; p < HW; p++) mean += xi(b, c, p) / n;
+            let v = 0;
+            for (let b = 0; b < B; b++) for (let p = 0; p < HW; p++) v += (xi(b, c, p) - mean) ** 2 / n;
+            const inv = 1 / Math.sqrt(v + 1e-5);
+            const rm = running[s.roff + c]!;
+            const rv = running[s.roff + C + c]!;
+            // running statistics: momentum 0.1, unbiased variance
+            assert.ok(Math.abs(r![s.roff + c]! - (0.9 * rm + 0.1 * mean)) <= 1e-4 * Math.max(1, Math.abs(mean)));
+            assert.ok(Math.abs(r![s.roff + C + c]! - (0.9 * rv + (0.1 * v * n) / (n - 1))) <= 1e-5, `running var ${c}`);
+            let sg = 0;
+            let sgx = 0;
+            const gOf = (b: number, p: number) => {
+              const i = (b * C + c) * HW + p;
+              const bnv = (xi(b, c, p) - mean) * inv * gamma(c) + beta(c);
+              want.bn[i] = bnv;
+              want.ev[i] = ((xi(b, c, p) - rm) / Math.sqrt(rv + 1e-5)) * gamma(c) + beta(c);
+              return bnv > 0 ? dyAll[at(b, c, p, yv.ct, yv.co, HW)]! : 0;
+            };
+            for (let b = 0; b < B; b++)
+              for (let p = 0; p < HW; p++) {
+                sg += gOf(b, p);
+                sgx += gOf(b, p) * (xi(b, c, p) - mean) * inv;
+              }
+            for (let b = 0; b < B; b++)
+              for (let p = 0; p < HW; p++) {
+                const xh = (xi(b, c, p) - mean) * inv;
+                want.dx[(b * C + c) * HW + p] = ((gamma(c) * inv) / n) * (n * gOf(b, p) - sg - xh * sgx);
+              }
+            // channel 2's x̂ carries the float32 mean's 1.3e-4 (see below), and dγ = Σ g·x̂ with it
+            assert.ok(Math.abs(g![s.poff + c]! - sgx) <= (c === 2 ? 1e-3 : 1e-5) * n, `dγ ${c}`);
+            assert.ok(Math.abs(g![s.poff + C + c]! - sg) <= 1e-5 * n, `dβ ${c}`);
+          }
+          // channel 2 (mean 100, spread 0.06): a float32 mean is good to ulp(100) ≈ 8e-6, 1.3e-4 of the spread, which
+          // x̂ and everything after it carry: 1e-3 on those outputs
+          assert.ok(relErr(bn!, want.bn) <= 1e-3, `training forward ${relErr(bn!, want.bn)}`);
+          assert.ok(
+            relErr(
+              slice(y!, B, C, HW, yv),
+              want.bn.map((v) => Math.max(v, 0)),
+            ) <= 1e-3,
+            'ReLU output',
+          );
+          assert.ok(
+            outside(y!, B, C, HW, yv).every((v) => v === SENTINEL),
+            'channels outside the slice untouched',
+          );
+          assert.ok(relErr(ev!, want.ev) <= 1e-5, 'eval forward');
+          assert.ok(relErr(d!, want.dx) <= 1e-3, `backward ${relErr(d!, want.dx)}`);
+          assert.ok(g![0] === SENTINEL && g![s.poff + 2 * C] === SENTINEL);
+        }),
+    );
+  }
 
   test(
     `max-pool 2×2: first maximum in row-major order on ties, NaN wins; backward routes there and adds into the ` +

@@ -6,7 +6,13 @@
 import type { TensorSlot } from '../model/params.js';
 import { levelWidths, unetBufferLayout, unetParamLayout, type UNetConfig } from '../model/unet/config.js';
 import type { Gpu } from './device.js';
-import { batchNormBackward, batchNormForward, batchNormStats, type BatchNormShape } from './ops/batchnorm.js';
+import {
+  batchNormBackward,
+  batchNormForward,
+  batchNormPartFloats,
+  batchNormStats,
+  type BatchNormShape,
+} from './ops/batchnorm.js';
 import { conv2dBackwardData, conv2dForward, conv2dPartialFloats, conv2dWeightGrad } from './ops/conv2d.js';
 import type { Conv2dShape } from './ops/conv2d.js';
 import {
@@ -164,13 +170,20 @@ export class UNetGraph {
     });
     let statFloats = 0;
     let partFloats = 0;
-    const shared = { stats: undefined as GPUBuffer | undefined, part: undefined as GPUBuffer | undefined };
+    let bnPartFloats = 0;
+    const shared = {
+      stats: undefined as GPUBuffer | undefined,
+      part: undefined as GPUBuffer | undefined,
+      bnPart: undefined as GPUBuffer | undefined,
+    };
     const stats = () => shared.stats!;
     const part = () => shared.part!;
     const bnShape = (name: string, C: number, level: number): BatchNormShape => {
       const s = { C, H: Hs(level), W: Ws(level), soff: statFloats };
       statFloats += 2 * C;
-      return { ...s, poff: param(`${name}.weight`), roff: running(`${name}.running_mean`) };
+      const shape = { ...s, poff: param(`${name}.weight`), roff: running(`${name}.running_mean`) };
+      bnPartFloats = Math.max(bnPartFloats, batchNormPartFloats(shape, this.capacity, t));
+      return shape;
     };
     const convShape = (s: Conv2dShape) => {
       partFloats = Math.max(
@@ -179,7 +192,7 @@ export class UNetGraph {
       );
       return s;
     };
-    const bnIo = () => ({ params, grad, running: this.fixed.running, stats: stats(), dims });
+    const bnIo = () => ({ params, grad, running: this.fixed.running, stats: stats(), part: shared.bnPart!, dims });
 
     /** [conv 3×3 → BN → ReLU] × 2 from `inp` (cin channels) to `out` (the skip half of a concatenation for the
      *  encoder); dIn: where the input's gradient goes (none for the network's input) */
@@ -225,10 +238,10 @@ export class UNetGraph {
         return {
           forward: [
             f1,
-            batchNormStats(gpu, bn1, { ...bnIo(), x: x1! }, true, t),
+            ...batchNormStats(gpu, bn1, { ...bnIo(), x: x1! }, true, t),
             relu1(false),
             f2,
-            batchNormStats(gpu, bn2, { ...bnIo(), x: x2! }, true, t),
+            ...batchNormStats(gpu, bn2, { ...bnIo(), x: x2! }, true, t),
             relu2(false),
           ],
           eval: [f1, relu1(true), f2, relu2(true)],
@@ -331,6 +344,8 @@ export class UNetGraph {
     // every shape is known: the shared buffers, then the kernels
     shared.stats = storage(gpu, 'batchnorm stats', statFloats);
     shared.part = storage(gpu, 'weight grad partial sums', partFloats);
+    shared.bnPart = storage(gpu, 'batchnorm chunk statistics', bnPartFloats);
+    this.owned.push(shared.bnPart);
     const xpart = storage(gpu, 'loss partial sums', xentPartialFloats(this.capacity, this.H * this.W, t));
     this.owned.push(shared.stats, shared.part, xpart);
     this.buf.set('stats', shared.stats);

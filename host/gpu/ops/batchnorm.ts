@@ -21,8 +21,8 @@ export interface BatchNormShape {
 const SHAPE = 'batchnorm_shape.wgsl';
 const statsSpec: ProgramSpec = unetSpec(
   [SHAPE, 'batchnorm_stats.wgsl'],
-  ['ro', 'rw', 'rw', 'uniform'],
-  ['x', 'stats', 'running', 'dims'],
+  ['ro', 'rw', 'rw', 'rw', 'uniform'],
+  ['x', 'stats', 'running', 'part', 'dims'],
 );
 const forwardSpec: ProgramSpec = unetSpec(
   [SHAPE, 'batchnorm_forward.wgsl'],
@@ -31,8 +31,8 @@ const forwardSpec: ProgramSpec = unetSpec(
 );
 const reduceSpec: ProgramSpec = unetSpec(
   [SHAPE, 'batchnorm_backward_reduce.wgsl'],
-  ['ro', 'ro', 'ro', 'ro', 'rw', 'uniform'],
-  ['dy', 'y', 'x', 'stats', 'grad', 'dims'],
+  ['ro', 'ro', 'ro', 'ro', 'rw', 'rw', 'uniform'],
+  ['dy', 'y', 'x', 'stats', 'grad', 'part', 'dims'],
 );
 const dataSpec: ProgramSpec = unetSpec(
   [SHAPE, 'batchnorm_backward_data.wgsl'],
@@ -60,23 +60,49 @@ export interface BatchNormBuffers {
   grad: GPUBuffer;
   running: GPUBuffer;
   stats: GPUBuffer;
+  /** per-chunk partial statistics: batchNormPartFloats floats */
+  part: GPUBuffer;
   dims: GPUBuffer;
 }
 
-/** training: batch statistics (and the running statistics' update when `update`) */
+/** chunks of one channel's B·H·W values (a workgroup each) */
+const chunksOf = (s: BatchNormShape, B: number, t: UNetGpuTuning) => Math.ceil((B * s.H * s.W) / t.bnChunk);
+
+/** floats of the chunk statistics of a BatchNorm over a batch of B */
+export const batchNormPartFloats = (s: BatchNormShape, B: number, t: UNetGpuTuning = DEFAULT_TUNING) =>
+  3 * s.C * chunksOf(s, B, t);
+
+/** the per-chunk phase's grid (C × chunks) and the per-channel phase's */
+const chunkGrid =
+  (s: BatchNormShape, t: UNetGpuTuning) =>
+  (B: number): [number, number, number] => [s.C, chunksOf(s, B, t), 1];
+const channelGrid = (s: BatchNormShape, t: UNetGpuTuning) => (): [number, number, number] => [
+  Math.ceil(s.C / t.workgroup),
+  1,
+  1,
+];
+
+/** training: batch statistics (and the running statistics' update when `update`): per chunk, then per channel */
 export function batchNormStats(
   gpu: Gpu,
   s: BatchNormShape,
   io: BatchNormBuffers & { x: GPUBuffer },
   update = true,
   t: UNetGpuTuning = DEFAULT_TUNING,
-): Promise<BoundKernel> {
+): Promise<BoundKernel>[] {
   const { Y_CT: _ct, Y_CO: _co, POFF: _p, ...o } = shape(s, undefined, t);
-  return BoundKernel.create(gpu, statsSpec, { ...o, UPDATE: update ? 1 : 0 }, label('stats', s), { ...io }, () => [
-    s.C,
-    1,
-    1,
-  ]);
+  const overrides = { ...o, UPDATE: update ? 1 : 0, CHUNK: t.bnChunk };
+  return [
+    BoundKernel.create(
+      gpu,
+      statsSpec,
+      { ...overrides, PHASE: 0 },
+      label('stats per chunk', s),
+      { ...io },
+      chunkGrid(s, t),
+    ),
+    BoundKernel.create(gpu, statsSpec, { ...overrides, PHASE: 1 }, label('stats', s), { ...io }, channelGrid(s, t)),
+  ];
 }
 
 /** y = ReLU(BN(x)) into a channel slice (relu = false: BN(x) alone); eval = running statistics */
@@ -108,8 +134,24 @@ export function batchNormBackward(
   if (io.y.ct !== io.dy.ct || io.y.co !== io.dy.co) throw new Error('batchnorm backward: y and dy slices differ');
   const { ROFF: _r, ...o } = shape(s, io.y, t);
   const buffers = { ...io, y: io.y.buf, dy: io.dy.buf };
+  const reduce = { ...o, CHUNK: t.bnChunk };
   return [
-    BoundKernel.create(gpu, reduceSpec, o, label('backward reduce + ReLU', s), buffers, () => [s.C, 1, 1]),
+    BoundKernel.create(
+      gpu,
+      reduceSpec,
+      { ...reduce, PHASE: 0 },
+      label('backward sums per chunk', s),
+      buffers,
+      chunkGrid(s, t),
+    ),
+    BoundKernel.create(
+      gpu,
+      reduceSpec,
+      { ...reduce, PHASE: 1 },
+      label('backward sums + ReLU', s),
+      buffers,
+      channelGrid(s, t),
+    ),
     BoundKernel.create(gpu, dataSpec, o, label('backward data + ReLU', s), buffers, (B) =>
       flatGrid(gpu, label('backward data', s), B * s.C * s.H * s.W, t.workgroup),
     ),

@@ -25,6 +25,9 @@ export interface UNetGpuTuning {
   partialFloats: number;
   /** invocations per workgroup of the element-wise and per-channel kernels (a power of two) */
   workgroup: number;
+  /** values of one channel a workgroup of the BatchNorm reductions takes (a channel of B·H·W values spreads over
+   *  B·H·W / bnChunk workgroups) */
+  bnChunk: number;
 }
 
 export const DEFAULT_TUNING: UNetGpuTuning = {
@@ -36,6 +39,7 @@ export const DEFAULT_TUNING: UNetGpuTuning = {
   maxSplits: 64,
   partialFloats: 1 << 24,
   workgroup: 256,
+  bnChunk: 4096,
 };
 
 const isPow2 = (v: number) => Number.isInteger(v) && v >= 1 && (v & (v - 1)) === 0;
@@ -49,6 +53,7 @@ export function checkTuning(t: UNetGpuTuning): UNetGpuTuning {
   if (!Number.isInteger(t.tileK) || t.tileK < 1) throw bad('tileK must be a positive integer');
   if (!(t.splitPixels >= 1) || !(t.maxSplits >= 1) || !(t.partialFloats >= 1)) throw bad('splits must be ≥ 1');
   if (!isPow2(t.workgroup) || t.workgroup > 256) throw bad('workgroup must be a power of two ≤ 256');
+  if (!Number.isInteger(t.bnChunk) || t.bnChunk < 1) throw bad('bnChunk must be a positive integer');
   return t;
 }
 
