@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DpmError } from '../host/core/errors.js';
 import { IGNORE_LABEL } from '../host/model/unet/config.js';
-import { createGpuUNetEngine, type GpuUNetEngine } from '../host/gpu/unet-engine.js';
+import { createGpuUNetEngine, type GpuUNetEngine, type UNetGpuTuning } from '../host/gpu/unet-engine.js';
 import { backendSkip, maxAbsErr, relErr } from './gpu-helpers.js';
 import { loadUNetFixture, type UNetFixture } from './unet-fixtures.js';
 
@@ -23,8 +23,13 @@ const ADAM_ILL = 1e-3;
 const backends = ['opengles', 'vulkan'] as const;
 const skips = new Map(await Promise.all(backends.map(async (b) => [b, await backendSkip(b)] as const)));
 
-async function withUNet<T>(f: UNetFixture, backend: string, fn: (e: GpuUNetEngine) => Promise<T>): Promise<T> {
-  const e = await createGpuUNetEngine(f.config, { backend: backend as 'opengles' | 'vulkan' });
+async function withUNet<T>(
+  f: UNetFixture,
+  backend: string,
+  fn: (e: GpuUNetEngine) => Promise<T>,
+  tuning?: Partial<UNetGpuTuning>,
+): Promise<T> {
+  const e = await createGpuUNetEngine(f.config, { backend: backend as 'opengles' | 'vulkan', tuning });
   try {
     return await fn(e);
   } finally {
@@ -135,6 +140,17 @@ for (const backend of backends) {
     await withUNet(f, backend, (e) => checkFixture(e, f));
   });
 }
+
+// the same fixture through other tiles: small ones (a K slice of 5 that divides no K, 2-row register blocks),
+// weight gradients split every 32 pixels, BatchNorm reductions in chunks of 100 values (several per channel, the
+// last one short)
+test('GPU U-Net matches PyTorch with small tiles, many splits and BatchNorm chunks: small [opengles]', {
+  skip: skips.get('opengles')!,
+}, async () => {
+  const f = loadUNetFixture('small');
+  const tuning = { tileM: 16, tileN: 8, tileK: 5, rowsPerInvocation: 2, splitPixels: 32, bnChunk: 100, workgroup: 64 };
+  await withUNet(f, 'opengles', (e) => checkFixture(e, f), tuning);
+});
 
 // the medium case (odd 3 × 3 bottom, 8 input channels, depth 3) compiles ~70 pipelines: slow on the CPU Vulkan
 // (lavapipe, ~2 min on 2 shared cores), so it runs on OpenGL ES, and on Vulkan only where the adapter is a GPU
