@@ -20,7 +20,6 @@ override K: u32 = 2u;
 override HW: u32 = 256u;
 
 const IGNORE: u32 = 255u;
-const MAX_K: u32 = 16u;
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
 @group(0) @binding(1) var<storage, read> labels: array<u32>;

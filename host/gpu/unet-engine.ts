@@ -34,7 +34,6 @@ function checkConfig(c: UNetConfig): void {
     if (!Number.isInteger(v) || v < 1 || v > 4096)
       throw new DpmError(`U-Net config: ${k} must be a positive integer, got ${v}`);
   }
-  if (c.classes > 16) throw new DpmError(`U-Net config: at most 16 classes on the GPU, got ${c.classes}`);
   if (c.depth > 8) throw new DpmError(`U-Net config: depth must be at most 8, got ${c.depth}`);
 }
 

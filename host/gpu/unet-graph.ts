@@ -41,7 +41,7 @@ export interface NodeViews {
   H: number;
   W: number;
   act: View;
-  /** absent where the engine does not keep it (the gradient of the network's input) */
+  /** absent where the engine does not keep it (the network input's gradient, the concatenation's own) */
   dact?: View;
 }
 
