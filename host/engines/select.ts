@@ -41,11 +41,20 @@ export interface EngineOptions {
   feedback?: EngineLog;
 }
 
-export interface EngineSelection {
-  engine: ForecasterEngine;
+export interface Selection<E> {
+  engine: E;
   kind: EngineKind;
   /** why this engine: "--device cpu", "no hardware GPU adapter (auto)" … */
   reason: string;
+}
+
+export type EngineSelection = Selection<ForecasterEngine>;
+
+/** How one family of engines (the forecaster's, the U-Net's) opens on each kind of device. */
+export interface EngineOpeners<E> {
+  reference(): E;
+  cpu(): Promise<E>;
+  gpu(device: 'hardware' | 'software'): Promise<E>;
 }
 
 /** A device name → its choice; undefined → auto; an unknown name is a DpmError listing the choices. */
@@ -72,28 +81,33 @@ export async function selectEngine(config: ModelConfig, opts: EngineOptions = {}
 }
 
 async function open(config: ModelConfig, choice: DeviceChoice, opts: EngineOptions): Promise<EngineSelection> {
+  return openChoice(choice, {
+    reference: () => new ReferenceEngine(config, { storeFloat32: true }),
+    cpu: () => cpuEngine(config, opts),
+    gpu: (device) => gpuEngine(config, device, opts),
+  });
+}
+
+/** Opens the engine a device choice names, with the reason; `auto` takes a hardware GPU when one opens, else cpu. */
+export async function openChoice<E>(choice: DeviceChoice, openers: EngineOpeners<E>): Promise<Selection<E>> {
   const asked = `--device ${choice}`;
   switch (choice) {
     case 'reference':
-      return {
-        engine: new ReferenceEngine(config, { storeFloat32: true }),
-        kind: 'reference',
-        reason: `${asked} (float64, slow)`,
-      };
+      return { engine: openers.reference(), kind: 'reference', reason: `${asked} (float64, slow)` };
     case 'cpu':
-      return { engine: await cpuEngine(config, opts), kind: 'cpu', reason: asked };
+      return { engine: await openers.cpu(), kind: 'cpu', reason: asked };
     case 'software':
       return {
-        engine: await gpuEngine(config, 'software', opts),
+        engine: await openers.gpu('software'),
         kind: 'software',
         reason: `${asked} (WGSL on a software adapter, slow)`,
       };
     case 'gpu':
-      return { engine: await gpuEngine(config, 'hardware', opts), kind: 'gpu', reason: asked };
+      return { engine: await openers.gpu('hardware'), kind: 'gpu', reason: asked };
     case 'auto': {
-      const probe = await hardwareGpuProbe(() => gpuEngine(config, 'hardware', opts));
+      const probe = await hardwareGpuProbe(() => openers.gpu('hardware'));
       if (probe.value) return { engine: probe.value, kind: 'gpu', reason: 'a hardware GPU adapter (auto)' };
-      return { engine: await cpuEngine(config, opts), kind: 'cpu', reason: `${probe.why} (auto)` };
+      return { engine: await openers.cpu(), kind: 'cpu', reason: `${probe.why} (auto)` };
     }
   }
 }
