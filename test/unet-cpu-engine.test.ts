@@ -10,16 +10,24 @@ import { Rng } from '../host/model/rng.js';
 import { DpmError } from '../host/core/errors.js';
 import { unetParamLayout } from '../host/model/unet/config.js';
 import { PAPER_UNET_ADAM } from '../host/model/unet/engine.js';
-import { assertAdamParams, close } from './unet-cpu-helpers.js';
-import { loadUNetFixture, UNET_CASES, type UNetFixture } from './unet-fixtures.js';
+import {
+  assertAdamParams,
+  batchOf,
+  checkGradByTensor,
+  checkNodes,
+  close,
+  evalProbabilities,
+  loadUNetFixture,
+  UNET_CASES,
+  type UNetFixture,
+} from './unet-fixtures.js';
+import { actOf, crossEntropy } from '../host/model/unet/reference-layers.js';
 
 const BUILDS = [
   { simd: 'relaxed', debug: false },
   { simd: 'plain', debug: false },
   { simd: 'plain', debug: true },
 ] as const;
-
-const batchOf = (f: UNetFixture) => ({ x: f.x, labels: f.labels, B: f.B, H: f.H, W: f.W });
 
 async function engineFor(f: UNetFixture, build: (typeof BUILDS)[number]) {
   const e = await createCpuUNetEngine(f.config, { ...build, threads: 1 });
@@ -38,28 +46,12 @@ for (const build of BUILDS) {
       // docs/unet.md: relative 1e-4 for activations, loss and gradients (float32 sums over up to B·H·W·9·C terms,
       // BatchNorm divides by small batch variances); the loss is one float64 sum of float32 logits
       assert.ok(Math.abs(loss - f.loss) <= 1e-5 * f.loss, `loss ${loss} vs ${f.loss}`);
-      const { act, dact } = e.nodes();
-      let checked = 0;
-      for (const [node, v] of act) {
-        const ref = f.act.get(node);
-        assert.ok(ref, `fixture has act.${node}`);
-        close(v, ref, 1e-4, `act.${node}`);
-        checked++;
-      }
-      for (const [node, v] of dact) {
-        const ref = f.dact.get(node);
-        assert.ok(ref, `fixture has dact.${node}`);
-        close(v, ref, 1e-4, `dact.${node}`);
-        checked++;
-      }
+      const checked = checkNodes(f, e.nodes(), 1e-4);
       // every node the engine keeps: 4 per block (conv1, relu1, conv2, relu2), pool, up, cat, head, input
       const blocks = 2 * f.config.depth + 1;
       assert.equal(checked, 8 * blocks + 2 * f.config.depth + 3 * f.config.depth + 2 + 1);
       const { grad } = await e.lossAndGrad(batchOf(f), f.classWeights);
-      for (const s of unetParamLayout(f.config)) {
-        const at = (a: Float32Array) => a.subarray(s.offset, s.offset + s.size);
-        close(at(grad), at(f.grad), 1e-4, `grad.${s.name}`);
-      }
+      checkGradByTensor(f, grad, 1e-4);
       e.destroy();
     });
 
@@ -70,31 +62,13 @@ for (const build of BUILDS) {
       // one momentum step of float64 statistics rounded to float32
       close(await e.getBuffers(), f.buffersAfter1, 1e-5, 'running statistics after one training forward');
       const probs = await e.predict(f.x, f.B, f.H, f.W);
-      const K = f.config.classes;
-      const HW = f.H * f.W;
-      const ref = new Float64Array(probs.length);
-      for (let b = 0; b < f.B; b++) {
-        for (let i = 0; i < HW; i++) {
-          const l = Array.from({ length: K }, (_, k) => f.evalLogits[(b * K + k) * HW + i]!);
-          const mx = Math.max(...l);
-          const s = l.reduce((t, v) => t + Math.exp(v - mx), 0);
-          for (let k = 0; k < K; k++) ref[(b * K + k) * HW + i] = Math.exp(l[k]! - mx) / s;
-        }
-      }
+      const ref = evalProbabilities(f);
       // probabilities ≤ 1: relative 1e-4 of the logits is ≲ 1e-4 absolute on them
       close(probs, ref, 1e-4, 'eval probabilities');
       const evalLoss = await e.loss(batchOf(f), f.classWeights);
-      let num = 0;
-      let den = 0;
-      for (let b = 0; b < f.B; b++) {
-        for (let i = 0; i < HW; i++) {
-          const y = f.labels[b * HW + i]!;
-          if (y === 255) continue;
-          num += f.classWeights[y]! * -Math.log(ref[(b * K + y) * HW + i]!);
-          den += f.classWeights[y]!;
-        }
-      }
-      assert.ok(Math.abs(evalLoss - num / den) <= 1e-4 * (num / den), `eval loss ${evalLoss} vs ${num / den}`);
+      // the reference's weighted cross-entropy of PyTorch's eval logits
+      const want = crossEntropy(actOf(f.evalLogits, f.B, f.config.classes, f.H, f.W), f.labels, f.classWeights).loss;
+      assert.ok(Math.abs(evalLoss - want) <= 1e-4 * want, `eval loss ${evalLoss} vs ${want}`);
       close(await e.getBuffers(), f.buffersAfter1, 1e-5, 'eval passes leave the running statistics alone');
     });
 

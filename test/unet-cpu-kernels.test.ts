@@ -1,17 +1,32 @@
-// The U-Net's wasm layers one by one (assembly/unet/index.ts) against obvious float64 loops written here, on random
-// inputs at sizes that are not multiples of the sgemm's 12-column panel or of the weight gradient's pixel chunk, and
-// edge cases (ties in the max-pool, every label ignored); each in the relaxed, plain and debug (bounds-checked)
-// builds. The whole network is checked through the engine against PyTorch (unet-cpu-engine.test.ts).
-// TODO(lead): when host/model/unet/reference*.ts (the ref helper's float64 layers) is merged, these loops can be
-// replaced by its layer functions.
+// The U-Net's wasm layers one by one (assembly/unet/index.ts) against the float64 reference layers
+// (host/model/unet/reference-layers.ts), on random inputs at sizes that are not multiples of the sgemm's 12-column
+// panel or of the weight gradient's pixel chunk, and edge cases (ties in the max-pool, every label ignored); each in
+// the relaxed, plain and debug (bounds-checked) builds. The whole network is checked through the engine against
+// PyTorch (unet-cpu-engine.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { instantiateUNet, unetModule, type UNetExports } from '../host/cpu/unet-wasm.js';
 import { sharedMemory } from '../host/cpu/wasm.js';
 import { Rng } from '../host/model/rng.js';
 import { unetParamLayout } from '../host/model/unet/config.js';
-import { close } from './unet-cpu-helpers.js';
-import { loadUNetFixture, type UNetFixture } from './unet-fixtures.js';
+import {
+  actOf,
+  adamStep,
+  batchNormEvalForward,
+  batchNormTrainBackward,
+  batchNormTrainForward,
+  convBackward,
+  convForward,
+  crossEntropy,
+  maxPoolBackward,
+  maxPoolForward,
+  reluBackward,
+  reluForward,
+  updateRunningStats,
+  upBackward,
+  upForward,
+} from '../host/model/unet/reference-layers.js';
+import { close, loadUNetFixture, type UNetFixture } from './unet-fixtures.js';
 
 interface Kernels {
   ex: UNetExports;
@@ -56,30 +71,6 @@ function random(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(-1, 1));
 }
 
-/** out[o, y, x] = Σ w[o, c, ky, kx] · x[c, y + ky − 1, x + kx − 1] (zero outside), float64 */
-function conv3x3Ref(x: Float32Array, C: number, H: number, W: number, w: Float32Array, O: number): Float64Array {
-  const out = new Float64Array(O * H * W);
-  for (let o = 0; o < O; o++) {
-    for (let y = 0; y < H; y++) {
-      for (let xx = 0; xx < W; xx++) {
-        let s = 0;
-        for (let c = 0; c < C; c++) {
-          for (let ky = 0; ky < 3; ky++) {
-            for (let kx = 0; kx < 3; kx++) {
-              const yy = y + ky - 1;
-              const xs = xx + kx - 1;
-              if (yy < 0 || yy >= H || xs < 0 || xs >= W) continue;
-              s += w[((o * C + c) * 3 + ky) * 3 + kx]! * x[(c * H + yy) * W + xs]!;
-            }
-          }
-        }
-        out[(o * H + y) * W + xx] = s;
-      }
-    }
-  }
-  return out;
-}
-
 // sizes: an odd 3 × 5, a row longer than one panel (13), one with more than a weight-gradient chunk (512) pixels;
 // all but the last take several output rows per product (rowsPerProduct), with a shorter last group
 const CONV_CASES = [
@@ -109,7 +100,9 @@ for (const [simd, debug] of BUILDS) {
       ex.padPlanes(xp, C, H, W, pad);
       ex.conv3x3(pad, C, H, W, wp, O, out, pack, stage, k.tile);
       // float32 products summed in float32 blocks of 64 then float64: C·9 ≤ 45 terms of size ≤ 1
-      close(k.get(out, O * H * W), conv3x3Ref(x, C, H, W, w, O), 1e-6, `forward ${C}→${O} ${H}×${W}`);
+      const xAct = actOf(x, 1, C, H, W);
+      close(k.get(out, O * H * W), convForward(xAct, w, O, 3).data, 1e-6, `forward ${C}→${O} ${H}×${W}`);
+      const ref = convBackward(xAct, w, actOf(dy, 1, O, H, W), 3);
 
       // data gradient: dx[c] = Σ_o w[o, c] ⋆ dy[o] flipped = conv of dy with the flipped, transposed weights
       const flip = k.zeros(O * C * 9);
@@ -118,22 +111,7 @@ for (const [simd, debug] of BUILDS) {
       const dx = k.zeros(C * H * W);
       ex.padPlanes(dyp, O, H, W, pad);
       ex.conv3x3(pad, O, H, W, flip, C, dx, pack, stage, k.tile);
-      const dxRef = new Float64Array(C * H * W);
-      for (let o = 0; o < O; o++) {
-        for (let c = 0; c < C; c++) {
-          for (let y = 0; y < H; y++) {
-            for (let xx = 0; xx < W; xx++) {
-              for (let t = 0; t < 9; t++) {
-                const yy = y + Math.floor(t / 3) - 1;
-                const xs = xx + (t % 3) - 1;
-                if (yy < 0 || yy >= H || xs < 0 || xs >= W) continue;
-                dxRef[(c * H + yy) * W + xs]! += w[(o * C + c) * 9 + t]! * dy[(o * H + y) * W + xx]!;
-              }
-            }
-          }
-        }
-      }
-      close(k.get(dx, C * H * W), dxRef, 1e-6, `data gradient ${C}→${O} ${H}×${W}`);
+      close(k.get(dx, C * H * W), ref.dx.data, 1e-6, `data gradient ${C}→${O} ${H}×${W}`);
 
       // weight gradient, called twice (first, then accumulate): 2 · Σ_pixels dy · x
       const grid = k.zeros(O * H * (W + 2));
@@ -142,25 +120,13 @@ for (const [simd, debug] of BUILDS) {
       ex.padPlanes(xp, C, H, W, pad);
       ex.gridPlanes(dyp, O, H, W, grid);
       for (const first of [1, 0]) ex.conv3x3WeightGrad(pad, grid, C, O, H, W, sums, first, pack, tmp, k.tile);
-      const dwRef = new Float64Array(O * C * 9);
-      for (let o = 0; o < O; o++) {
-        for (let c = 0; c < C; c++) {
-          for (let t = 0; t < 9; t++) {
-            let s = 0;
-            for (let y = 0; y < H; y++) {
-              for (let xx = 0; xx < W; xx++) {
-                const yy = y + Math.floor(t / 3) - 1;
-                const xs = xx + (t % 3) - 1;
-                if (yy < 0 || yy >= H || xs < 0 || xs >= W) continue;
-                s += dy[(o * H + y) * W + xx]! * x[(c * H + yy) * W + xs]!;
-              }
-            }
-            dwRef[(o * C + c) * 9 + t] = 2 * s;
-          }
-        }
-      }
       // sums over H·W ≤ 720 pixels: float32 blocks of 64, float64 across blocks and chunks
-      close(k.f64(sums, O * C * 9), dwRef, 1e-6, `weight gradient ${C}→${O} ${H}×${W}`);
+      close(
+        k.f64(sums, O * C * 9),
+        ref.dweight.map((v) => 2 * v),
+        1e-6,
+        `weight gradient ${C}→${O} ${H}×${W}`,
+      );
       // the same over a batch of two (x, dy twice) in two row blocks, as threads split it: bit-identical sums
       const x2 = k.put(new Float32Array([...x, ...x]));
       const dy2 = k.put(new Float32Array([...dy, ...dy]));
@@ -201,31 +167,20 @@ for (const [simd, debug] of BUILDS) {
       const stats = k.zeros(2 * C);
       ex.batchNorm(zp, B, C, HW, k.put(gamma), k.put(beta), rm, rv, 0.1, 1, relu, out, stats, stats + 4 * C, 0, C);
       const y = k.get(out, B * C * HW);
-      const yRef = new Float64Array(B * C * HW);
-      const xhat = new Float64Array(B * C * HW);
-      const dzRef = new Float64Array(B * C * HW);
+      // the reference: BatchNorm in training mode (then ReLU) and its backward
+      const zAct = actOf(z, B, C, 1, HW);
+      const bn = batchNormTrainForward(zAct, gamma, beta);
+      const rmRef = Float64Array.from(rm0);
+      const rvRef = Float64Array.from(rv0);
+      updateRunningStats(bn.cache, N, rmRef, rvRef);
       for (let c = 0; c < C; c++) {
-        const idx = Array.from({ length: N }, (_, n) => (Math.floor(n / HW) * C + c) * HW + (n % HW));
-        const mean = idx.reduce((s, i) => s + z[i]!, 0) / N;
-        const ss = idx.reduce((s, i) => s + (z[i]! - mean) ** 2, 0);
-        const inv = 1 / Math.sqrt(ss / N + 1e-5);
-        close(k.get(rm, C).subarray(c, c + 1), [0.9 * rm0[c]! + 0.1 * mean], 1e-6, 'running mean');
-        close(k.get(rv, C).subarray(c, c + 1), [0.9 * rv0[c]! + 0.1 * (ss / (N - 1))], 1e-6, 'running var');
-        let sdy = 0,
-          sdyx = 0;
-        for (const i of idx) {
-          xhat[i] = (z[i]! - mean) * inv;
-          const pre = xhat[i]! * gamma[c]! + beta[c]!;
-          yRef[i] = relu ? Math.max(0, pre) : pre;
-          const dy = relu && !(pre > 0) ? 0 : da[i]!;
-          sdy += dy;
-          sdyx += dy * xhat[i]!;
-        }
-        for (const i of idx) {
-          const dy = relu && !(yRef[i]! > 0) ? 0 : da[i]!;
-          dzRef[i] = gamma[c]! * inv * (dy - sdy / N - (xhat[i]! * sdyx) / N);
-        }
+        // each channel on its own scale
+        close(k.get(rm, C).subarray(c, c + 1), rmRef.subarray(c, c + 1), 1e-6, 'running mean');
+        close(k.get(rv, C).subarray(c, c + 1), rvRef.subarray(c, c + 1), 1e-6, 'running var');
       }
+      const yRef = (relu ? reluForward(bn.y) : bn.y).data;
+      const daAct = actOf(da, B, C, 1, HW);
+      const dzRef = batchNormTrainBackward(relu ? reluBackward(bn.y, daAct) : daAct, gamma, bn.cache).dx.data;
       close(y, yRef, 1e-5, `batchNorm relu ${relu}`);
       const dz = k.zeros(B * C * HW);
       const dg = k.zeros(C);
@@ -238,11 +193,8 @@ for (const [simd, debug] of BUILDS) {
       ex.batchNorm(zp, B, C, HW, k.put(gamma), k.put(beta), rm, rv, 0.1, 0, relu, out, stats, stats + 4 * C, 0, C);
       assert.deepEqual(k.get(rm, C), before, 'eval leaves the running mean alone');
       const rvNow = k.get(rv, C);
-      const evalRef = Array.from(z, (v, i) => {
-        const c = Math.floor(i / HW) % C;
-        const pre = ((v - before[c]!) / Math.sqrt(rvNow[c]! + 1e-5)) * gamma[c]! + beta[c]!;
-        return relu ? Math.max(0, pre) : pre;
-      });
+      const evalBn = batchNormEvalForward(zAct, gamma, beta, before, rvNow);
+      const evalRef = (relu ? reluForward(evalBn) : evalBn).data;
       close(k.get(out, B * C * HW), evalRef, 1e-5, `batchNorm eval relu ${relu}`);
     }
   });
@@ -259,6 +211,13 @@ for (const [simd, debug] of BUILDS) {
     const dx = k.zeros(8);
     ex.maxPoolBackward(xp, k.put(new Float32Array([3, 4])), 1, 2, 4, dx);
     assert.deepEqual([...k.get(dx, 8)], [3, 0, 0, 0, 0, 0, 4, 0]);
+    // the reference layers agree (the spelled-out values above keep the rule itself in view)
+    const ref = maxPoolForward(actOf(x, 1, 1, 2, 4));
+    assert.deepEqual([...ref.y.data], [1, 5]);
+    assert.deepEqual(
+      [...maxPoolBackward(actOf(x, 1, 1, 2, 4), ref.argmax, actOf([3, 4], 1, 1, 1, 2)).data],
+      [3, 0, 0, 0, 0, 0, 4, 0],
+    );
   });
 
   test(`unet kernels (${build}): ConvTranspose2d 2×2 stride 2 forward and backward against float64`, () => {
@@ -274,28 +233,9 @@ for (const [simd, debug] of BUILDS) {
     const wt = random(rng, Cin * Cout * 4);
     const bias = random(rng, Cout);
     const dout = random(rng, Cout * 4 * hw);
-    const ref = new Float64Array(Cout * 4 * hw);
-    const dxRef = new Float64Array(Cin * hw);
-    const dwRef = new Float64Array(Cin * Cout * 4);
-    const dbRef = new Float64Array(Cout);
-    for (let o = 0; o < Cout; o++) {
-      for (let y = 0; y < 2 * h; y++) {
-        for (let xx = 0; xx < 2 * w; xx++) {
-          const at = (o * 2 * h + y) * 2 * w + xx;
-          let s = bias[o]!;
-          const tap = (y % 2) * 2 + (xx % 2);
-          const p = Math.floor(y / 2) * w + Math.floor(xx / 2);
-          dbRef[o]! += dout[at]!;
-          for (let c = 0; c < Cin; c++) {
-            const wi = (c * Cout + o) * 4 + tap;
-            s += x[c * hw + p]! * wt[wi]!;
-            dxRef[c * hw + p]! += wt[wi]! * dout[at]!;
-            dwRef[wi]! += x[c * hw + p]! * dout[at]!;
-          }
-          ref[at] = s;
-        }
-      }
-    }
+    const xAct = actOf(x, 1, Cin, h, w);
+    const ref = upForward(xAct, wt, bias).data;
+    const grads = upBackward(xAct, wt, actOf(dout, 1, Cout, 2 * h, 2 * w));
     const wp = k.put(wt);
     const wT = k.zeros(Cin * Cout * 4);
     ex.transpose(wp, Cin, Cout * 4, wT);
@@ -309,7 +249,7 @@ for (const [simd, debug] of BUILDS) {
     ex.gatherTaps(k.put(dout), Cout, h, w, dT);
     const dx = k.zeros(Cin * hw);
     ex.convTransposeBackwardData(dT, Cout, hw, wp, Cin, dx, pack, k.tile);
-    close(k.get(dx, Cin * hw), dxRef, 1e-6, 'data gradient');
+    close(k.get(dx, Cin * hw), grads.dx.data, 1e-6, 'data gradient');
     const sums = k.zeros(2 * Cin * Cout * 4);
     const db = k.zeros(Cout);
     const tmp2 = k.zeros(Cin * Cout * 4);
@@ -320,9 +260,9 @@ for (const [simd, debug] of BUILDS) {
     ]) {
       ex.convTransposeWeightGradRows(xp, dT, 1, Cin, Cout, hw, c0!, c1!, sums, pack, tmp2, k.tile);
     }
-    close(k.f64(sums, Cin * Cout * 4), dwRef, 1e-6, 'weight gradient');
+    close(k.f64(sums, Cin * Cout * 4), grads.dweight, 1e-6, 'weight gradient');
     ex.tapSums(dT, 1, Cout, hw, db);
-    close(k.get(db, Cout), dbRef, 1e-6, 'bias gradient (float64 sums rounded to float32)');
+    close(k.get(db, Cout), grads.dbias, 1e-6, 'bias gradient (float64 sums rounded to float32)');
   });
 
   test(`unet kernels (${build}): head, weighted cross-entropy (ignore 255) and Adam against float64`, () => {
@@ -339,48 +279,18 @@ for (const [simd, debug] of BUILDS) {
     const logits = k.zeros(B * K * HW);
     const ap = k.put(a);
     ex.head(ap, B, C, HW, k.put(w), k.put(bias), K, logits);
-    const lRef = new Float64Array(B * K * HW);
-    for (let b = 0; b < B; b++) {
-      for (let o = 0; o < K; o++) {
-        for (let i = 0; i < HW; i++) {
-          let s = bias[o]!;
-          for (let c = 0; c < C; c++) s += w[o * C + c]! * a[(b * C + c) * HW + i]!;
-          lRef[(b * K + o) * HW + i] = s;
-        }
-      }
-    }
+    const aAct = actOf(a, B, C, 1, HW);
+    const lRef = convForward(aAct, w, K, 1, bias).data;
     close(k.get(logits, B * K * HW), lRef, 1e-6, 'head');
     const l = k.get(logits, B * K * HW);
     const labels = Uint8Array.from({ length: B * HW }, (_, i) => [0, 1, 255][i % 3]!);
     const cw = new Float32Array([0.4, 1.6]);
     const dl = k.zeros(B * K * HW);
     const loss = ex.crossEntropy(logits, k.put(labels), B, K, HW, k.put(cw), dl);
-    let num = 0,
-      den = 0;
-    const dRef = new Float64Array(B * K * HW);
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < HW; i++) {
-        const y = labels[b * HW + i]!;
-        if (y === 255) continue;
-        const l0 = l[b * K * HW + i]!,
-          l1 = l[(b * K + 1) * HW + i]!;
-        const lse = Math.log(Math.exp(l0) + Math.exp(l1));
-        num += cw[y]! * (lse - (y ? l1 : l0));
-        den += cw[y]!;
-      }
-    }
-    for (let b = 0; b < B; b++) {
-      for (let i = 0; i < HW; i++) {
-        const y = labels[b * HW + i]!;
-        if (y === 255) continue;
-        const l0 = l[b * K * HW + i]!,
-          l1 = l[(b * K + 1) * HW + i]!;
-        const p1 = 1 / (1 + Math.exp(l0 - l1));
-        dRef[b * K * HW + i] = (cw[y]! * (1 - p1 - (y === 0 ? 1 : 0))) / den;
-        dRef[(b * K + 1) * HW + i] = (cw[y]! * (p1 - (y === 1 ? 1 : 0))) / den;
-      }
-    }
-    assert.ok(Math.abs(loss - num / den) < 1e-12, `loss ${loss} vs ${num / den}`);
+    // the reference from the kernel's own float32 logits: loss in float64 on both sides
+    const xent = crossEntropy(actOf(l, B, K, 1, HW), labels, cw);
+    assert.ok(Math.abs(loss - xent.loss) < 1e-12, `loss ${loss} vs ${xent.loss}`);
+    const dRef = xent.dlogits.data;
     close(k.get(dl, B * K * HW), dRef, 1e-6, 'loss gradient');
     // every label ignored: loss 0, gradient 0 (no division by a zero weight sum)
     const none = new Uint8Array(B * HW).fill(255);
@@ -392,21 +302,10 @@ for (const [simd, debug] of BUILDS) {
     const dw = k.zeros(K * C);
     const db = k.zeros(K);
     ex.headBackward(ap, k.put(Float32Array.from(dRef)), B, C, HW, k.put(w), K, da, dw, db);
-    const dwRef = new Float64Array(K * C);
-    const daRef = new Float64Array(B * C * HW);
-    for (let b = 0; b < B; b++) {
-      for (let o = 0; o < K; o++) {
-        for (let c = 0; c < C; c++) {
-          for (let i = 0; i < HW; i++) {
-            const g = Math.fround(dRef[(b * K + o) * HW + i]!);
-            dwRef[o * C + c]! += g * a[(b * C + c) * HW + i]!;
-            daRef[(b * C + c) * HW + i]! += w[o * C + c]! * g;
-          }
-        }
-      }
-    }
-    close(k.get(dw, K * C), dwRef, 1e-6, 'head weight gradient');
-    close(k.get(da, B * C * HW), daRef, 1e-6, 'head data gradient');
+    // the kernel's gradient input is dRef rounded to float32
+    const head = convBackward(aAct, w, actOf(Float32Array.from(dRef), B, K, 1, HW), 1);
+    close(k.get(dw, K * C), head.dweight, 1e-6, 'head weight gradient');
+    close(k.get(da, B * C * HW), head.dx.data, 1e-6, 'head data gradient');
 
     // Adam, step 2 from given moments, against the float64 formula
     const n = 37;
@@ -422,12 +321,10 @@ for (const [simd, debug] of BUILDS) {
       wd = 1e-4,
       t = 2;
     ex.adam(pp, gp, mp, vp, n, wd, b1, b2, eps, lr / (1 - b1 ** t), Math.sqrt(1 - b2 ** t));
-    const pRef = Array.from(p0, (th, i) => {
-      const gi = g[i]! + wd * th;
-      const mi = b1 * m0[i]! + (1 - b1) * gi;
-      const vi = b2 * v0[i]! + (1 - b2) * gi * gi;
-      return th - ((lr / (1 - b1 ** t)) * mi) / (Math.sqrt(vi) / Math.sqrt(1 - b2 ** t) + eps);
-    });
+    // the reference's Adam from the state after step 1 (the given moments)
+    const pRef = Float64Array.from(p0);
+    const state = { step: t - 1, m: Float64Array.from(m0), v: Float64Array.from(v0) };
+    adamStep(pRef, g, state, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd });
     // float64 inside, the parameter rounded to float32 once
     close(k.get(pp, n), pRef, 1e-7, 'adam');
   });

@@ -1,9 +1,10 @@
 // The U-Net's WGSL layers one by one (host/gpu/ops/: conv2d, conv-transpose, batchnorm, maxpool, softmax-xent,
-// adam-wd) on random inputs against the obvious float64 loops below, with the shapes that find indexing mistakes:
+// adam-wd) on random inputs against the float64 reference layers (host/model/unet/reference-layers.ts), with the
+// shapes that find indexing mistakes:
 // channel counts that are not multiples of any tile, non-square and odd sizes, inputs and outputs that are channel
 // slices of wider buffers (the skip concatenation), several tile and split settings (K not a multiple of the K slice,
 // many splits of the weight gradients), ties and NaN in the max-pool, every label ignored. On every Dawn backend
-// present. (The float64 reference layers of host/model/unet/ can replace these loops once merged.)
+// present.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openGpu, type Gpu } from '../host/gpu/device.js';
@@ -21,6 +22,24 @@ import { DEFAULT_TUNING, splitsOf, type UNetGpuTuning } from '../host/gpu/ops/ge
 import { maxPoolBackward, maxPoolForward } from '../host/gpu/ops/maxpool.js';
 import { SoftmaxXentOp } from '../host/gpu/ops/softmax-xent.js';
 import { dimsUniform, storage, writeDims, type Encodable, type View } from '../host/gpu/ops/unet-kernel.js';
+import {
+  actOf,
+  adamStep,
+  batchNormEvalForward,
+  batchNormTrainBackward,
+  batchNormTrainForward,
+  convBackward,
+  convForward,
+  crossEntropy,
+  maxPoolBackward as maxPoolBackward64,
+  maxPoolForward as maxPoolForward64,
+  reluBackward,
+  reluForward,
+  softmax,
+  updateRunningStats,
+  upBackward,
+  upForward,
+} from '../host/model/unet/reference-layers.js';
 import { backendSkip, maxAbsErr, relErr } from './gpu-helpers.js';
 import { mulberry32 } from './random.js';
 
@@ -58,105 +77,6 @@ async function run(gpu: Gpu, B: number, ops: Encodable[], reads: [GPUBuffer, num
 
 /** channel c of a [B, ct, H·W] slice starting at co */
 const at = (b: number, c: number, p: number, ct: number, co: number, hw: number) => (b * ct + co + c) * hw + p;
-
-// ---- float64 references: the formulas of docs/unet.md as plain loops ----
-
-function conv2d64(
-  x: Float32Array,
-  xs: { ct: number; co: number },
-  w: Float32Array,
-  bias: Float32Array | undefined,
-  s: Conv2dShape,
-  B: number,
-): Float64Array {
-  const { cin, cout, H, W, ks } = s;
-  const pad = (ks - 1) / 2;
-  const out = new Float64Array(B * cout * H * W);
-  for (let b = 0; b < B; b++)
-    for (let o = 0; o < cout; o++)
-      for (let y = 0; y < H; y++)
-        for (let x0 = 0; x0 < W; x0++) {
-          let sum = bias ? bias[o]! : 0;
-          for (let c = 0; c < cin; c++)
-            for (let i = 0; i < ks; i++)
-              for (let j = 0; j < ks; j++) {
-                const yy = y + i - pad;
-                const xx = x0 + j - pad;
-                if (yy < 0 || xx < 0 || yy >= H || xx >= W) continue;
-                sum += x[at(b, c, yy * W + xx, xs.ct, xs.co, H * W)]! * w[((o * cin + c) * ks + i) * ks + j]!;
-              }
-          out[((b * cout + o) * H + y) * W + x0] = sum;
-        }
-  return out;
-}
-
-/** gradients of Σ dout · conv2d(x) w.r.t. x (as [B, cin, H, W]), w and the bias */
-function conv2dGrads64(
-  x: Float32Array,
-  xs: { ct: number; co: number },
-  w: Float32Array,
-  dout: Float32Array,
-  s: Conv2dShape,
-  B: number,
-) {
-  const { cin, cout, H, W, ks } = s;
-  const pad = (ks - 1) / 2;
-  const dx = new Float64Array(B * cin * H * W);
-  const dw = new Float64Array(cout * cin * ks * ks);
-  const db = new Float64Array(cout);
-  for (let b = 0; b < B; b++)
-    for (let o = 0; o < cout; o++)
-      for (let y = 0; y < H; y++)
-        for (let x0 = 0; x0 < W; x0++) {
-          const g = dout[((b * cout + o) * H + y) * W + x0]!;
-          db[o]! += g;
-          for (let c = 0; c < cin; c++)
-            for (let i = 0; i < ks; i++)
-              for (let j = 0; j < ks; j++) {
-                const yy = y + i - pad;
-                const xx = x0 + j - pad;
-                if (yy < 0 || xx < 0 || yy >= H || xx >= W) continue;
-                const wi = ((o * cin + c) * ks + i) * ks + j;
-                dx[((b * cin + c) * H + yy) * W + xx]! += g * w[wi]!;
-                dw[wi]! += g * x[at(b, c, yy * W + xx, xs.ct, xs.co, H * W)]!;
-              }
-        }
-  return { dx, dw, db };
-}
-
-/** ConvTranspose2d(cin, cout, 2, stride 2) forward into [B, cout, 2H, 2W], and the gradients of Σ dup · out */
-function convT64(
-  x: Float32Array,
-  w: Float32Array,
-  bias: Float32Array,
-  dup: Float32Array,
-  s: ConvTransposeShape,
-  B: number,
-) {
-  const { cin, cout, H, W } = s;
-  const out = new Float64Array(B * cout * 4 * H * W);
-  const dx = new Float64Array(B * cin * H * W);
-  const dw = new Float64Array(cin * cout * 4);
-  const db = new Float64Array(cout);
-  for (let b = 0; b < B; b++)
-    for (let o = 0; o < cout; o++)
-      for (let y = 0; y < 2 * H; y++)
-        for (let x0 = 0; x0 < 2 * W; x0++) {
-          const oi = ((b * cout + o) * 2 * H + y) * 2 * W + x0;
-          const q = (y % 2) * 2 + (x0 % 2);
-          let sum = bias[o]!;
-          db[o]! += dup[oi]!;
-          for (let c = 0; c < cin; c++) {
-            const xi = ((b * cin + c) * H + (y >> 1)) * W + (x0 >> 1);
-            const wi = (c * cout + o) * 4 + q;
-            sum += x[xi]! * w[wi]!;
-            dx[xi]! += dup[oi]! * w[wi]!;
-            dw[wi]! += dup[oi]! * x[xi]!;
-          }
-          out[oi] = sum;
-        }
-  return { out, dx, dw, db };
-}
 
 /** a [B, C, hw] slice out of a [B, ct, hw] buffer */
 function slice(a: Float32Array, B: number, C: number, hw: number, v: { ct: number; co: number }): Float32Array {
@@ -240,15 +160,16 @@ for (const backend of backends) {
             [din, B * ds.ct * hw],
             [grad, params.length],
           ]);
-          const want = conv2d64(x, xs, w, undefined, s, B);
+          const xAct = actOf(slice(x, B, s.cin, hw, xs), B, s.cin, s.H, s.W);
+          const want = convForward(xAct, w, s.cout, 3).data;
           assert.ok(relErr(o!, want) <= REL, `forward: ${relErr(o!, want)}`);
-          const ref = conv2dGrads64(x, xs, w, dout, s, B);
-          assert.ok(relErr(slice(d!, B, s.cin, hw, ds), ref.dx) <= REL, 'input gradient');
+          const ref = convBackward(xAct, w, actOf(dout, B, s.cout, s.H, s.W), 3);
+          assert.ok(relErr(slice(d!, B, s.cin, hw, ds), ref.dx.data) <= REL, 'input gradient');
           assert.ok(
             outside(d!, B, s.cin, hw, ds).every((v) => v === SENTINEL),
             'channels outside the slice untouched',
           );
-          assert.ok(relErr(g!.subarray(11, 11 + w.length), ref.dw) <= REL, 'weight gradient');
+          assert.ok(relErr(g!.subarray(11, 11 + w.length), ref.dweight) <= REL, 'weight gradient');
           assert.ok(
             g!.subarray(0, 11).every((v) => v === SENTINEL) && g!.subarray(11 + w.length).every((v) => v === SENTINEL),
           );
@@ -289,11 +210,12 @@ for (const backend of backends) {
         ],
       );
       const w = params.subarray(0, 6);
-      assert.ok(relErr(o!, conv2d64(x, { ct: 3, co: 0 }, w, params.subarray(6), s, B)) <= REL, 'forward');
-      const ref = conv2dGrads64(x, { ct: 3, co: 0 }, w, dout, s, B);
-      assert.ok(relErr(d!, ref.dx) <= REL, 'input gradient');
-      assert.ok(relErr(g!.subarray(0, 6), ref.dw) <= REL, 'weight gradient');
-      assert.ok(relErr(g!.subarray(6), ref.db) <= REL, 'bias gradient');
+      const xAct = actOf(x, B, s.cin, s.H, s.W);
+      assert.ok(relErr(o!, convForward(xAct, w, s.cout, 1, params.subarray(6)).data) <= REL, 'forward');
+      const ref = convBackward(xAct, w, actOf(dout, B, s.cout, s.H, s.W), 1);
+      assert.ok(relErr(d!, ref.dx.data) <= REL, 'input gradient');
+      assert.ok(relErr(g!.subarray(0, 6), ref.dweight) <= REL, 'weight gradient');
+      assert.ok(relErr(g!.subarray(6), ref.dbias) <= REL, 'bias gradient');
     }),
   );
 
@@ -336,15 +258,17 @@ for (const backend of backends) {
               [grad, params.length],
             ],
           );
-          const ref = convT64(x, w, bias, slice(dupAll, B, s.cout, hw, up), s, B);
-          assert.ok(relErr(slice(o!, B, s.cout, hw, up), ref.out) <= REL, 'forward');
+          const xAct = actOf(x, B, s.cin, s.H, s.W);
+          const want = upForward(xAct, w, bias).data;
+          const ref = upBackward(xAct, w, actOf(slice(dupAll, B, s.cout, hw, up), B, s.cout, 2 * s.H, 2 * s.W));
+          assert.ok(relErr(slice(o!, B, s.cout, hw, up), want) <= REL, 'forward');
           assert.ok(
             outside(o!, B, s.cout, hw, up).every((v) => v === SENTINEL),
             'the skip half untouched',
           );
-          assert.ok(relErr(d!, ref.dx) <= REL, 'input gradient');
-          assert.ok(relErr(g!.subarray(s.woff, s.boff), ref.dw) <= REL, 'weight gradient');
-          assert.ok(relErr(g!.subarray(s.boff, s.boff + s.cout), ref.db) <= REL, 'bias gradient');
+          assert.ok(relErr(d!, ref.dx.data) <= REL, 'input gradient');
+          assert.ok(relErr(g!.subarray(s.woff, s.boff), ref.dweight) <= REL, 'weight gradient');
+          assert.ok(relErr(g!.subarray(s.boff, s.boff + s.cout), ref.dbias) <= REL, 'bias gradient');
           assert.ok(
             g!.subarray(0, s.woff).every((v) => v === SENTINEL) &&
               g!.subarray(s.boff + s.cout).every((v) => v === SENTINEL),
@@ -411,7 +335,7 @@ for (const backend of backends) {
               batchNormBackward(gpu, s, { ...io, x: xB, y: { buf: yB, ...yv }, dy: { buf: dyB, ...yv }, dx }, tuning),
             )),
           ];
-          const [ev, bn, y, r, g, d] = await run(gpu, B, ops, [
+          const [evGot, bn, y, r, g, d] = await run(gpu, B, ops, [
             [evalB, B * C * HW],
             [bnB, B * C * HW],
             [yB, B * yv.ct * HW],
@@ -419,63 +343,38 @@ for (const backend of backends) {
             [io.grad, params.length],
             [dx, B * C * HW],
           ]);
-          const gamma = (c: number) => params[s.poff + c]!;
-          const beta = (c: number) => params[s.poff + C + c]!;
-          const xi = (b: number, c: number, p: number) => x[(b * C + c) * HW + p]!;
-          const want = {
-            ev: new Float64Array(B * C * HW),
-            bn: new Float64Array(B * C * HW),
-            dx: new Float64Array(B * C * HW),
-          };
+          const gamma = params.subarray(s.poff, s.poff + C);
+          const beta = params.subarray(s.poff + C, s.poff + 2 * C);
+          const xAct = actOf(x, B, C, s.H, s.W);
+          const train = batchNormTrainForward(xAct, gamma, beta);
+          const rm = Float64Array.from(running.subarray(s.roff, s.roff + C));
+          const rv = Float64Array.from(running.subarray(s.roff + C, s.roff + 2 * C));
+          const ev = batchNormEvalForward(xAct, gamma, beta, rm, rv).data;
+          updateRunningStats(train.cache, n, rm, rv);
+          // the gradient reaches the BatchNorm through the ReLU (where its input was > 0)
+          const back = batchNormTrainBackward(
+            reluBackward(train.y, actOf(slice(dyAll, B, C, HW, yv), B, C, s.H, s.W)),
+            gamma,
+            train.cache,
+          );
+          const want = { ev, bn: train.y.data, relu: reluForward(train.y).data, dx: back.dx.data };
           for (let c = 0; c < C; c++) {
-            let mean = 0;
-            for (let b = 0; b < B; b++) for (let p = 0; p < HW; p++) mean += xi(b, c, p) / n;
-            let v = 0;
-            for (let b = 0; b < B; b++) for (let p = 0; p < HW; p++) v += (xi(b, c, p) - mean) ** 2 / n;
-            const inv = 1 / Math.sqrt(v + 1e-5);
-            const rm = running[s.roff + c]!;
-            const rv = running[s.roff + C + c]!;
             // running statistics: momentum 0.1, unbiased variance
-            assert.ok(Math.abs(r![s.roff + c]! - (0.9 * rm + 0.1 * mean)) <= 1e-4 * Math.max(1, Math.abs(mean)));
-            assert.ok(Math.abs(r![s.roff + C + c]! - (0.9 * rv + (0.1 * v * n) / (n - 1))) <= 1e-5, `running var ${c}`);
-            let sg = 0;
-            let sgx = 0;
-            const gOf = (b: number, p: number) => {
-              const i = (b * C + c) * HW + p;
-              const bnv = (xi(b, c, p) - mean) * inv * gamma(c) + beta(c);
-              want.bn[i] = bnv;
-              want.ev[i] = ((xi(b, c, p) - rm) / Math.sqrt(rv + 1e-5)) * gamma(c) + beta(c);
-              return bnv > 0 ? dyAll[at(b, c, p, yv.ct, yv.co, HW)]! : 0;
-            };
-            for (let b = 0; b < B; b++)
-              for (let p = 0; p < HW; p++) {
-                sg += gOf(b, p);
-                sgx += gOf(b, p) * (xi(b, c, p) - mean) * inv;
-              }
-            for (let b = 0; b < B; b++)
-              for (let p = 0; p < HW; p++) {
-                const xh = (xi(b, c, p) - mean) * inv;
-                want.dx[(b * C + c) * HW + p] = ((gamma(c) * inv) / n) * (n * gOf(b, p) - sg - xh * sgx);
-              }
+            assert.ok(Math.abs(r![s.roff + c]! - rm[c]!) <= 1e-4 * Math.max(1, Math.abs(train.cache.mean[c]!)));
+            assert.ok(Math.abs(r![s.roff + C + c]! - rv[c]!) <= 1e-5, `running var ${c}`);
             // channel 2's x̂ carries the float32 mean's 1.3e-4 (see below), and dγ = Σ g·x̂ with it
-            assert.ok(Math.abs(g![s.poff + c]! - sgx) <= (c === 2 ? 1e-3 : 1e-5) * n, `dγ ${c}`);
-            assert.ok(Math.abs(g![s.poff + C + c]! - sg) <= 1e-5 * n, `dβ ${c}`);
+            assert.ok(Math.abs(g![s.poff + c]! - back.dgamma[c]!) <= (c === 2 ? 1e-3 : 1e-5) * n, `dγ ${c}`);
+            assert.ok(Math.abs(g![s.poff + C + c]! - back.dbeta[c]!) <= 1e-5 * n, `dβ ${c}`);
           }
           // channel 2 (mean 100, spread 0.06): a float32 mean is good to ulp(100) ≈ 8e-6, 1.3e-4 of the spread, which
           // x̂ and everything after it carry: 1e-3 on those outputs
           assert.ok(relErr(bn!, want.bn) <= 1e-3, `training forward ${relErr(bn!, want.bn)}`);
-          assert.ok(
-            relErr(
-              slice(y!, B, C, HW, yv),
-              want.bn.map((v) => Math.max(v, 0)),
-            ) <= 1e-3,
-            'ReLU output',
-          );
+          assert.ok(relErr(slice(y!, B, C, HW, yv), want.relu) <= 1e-3, 'ReLU output');
           assert.ok(
             outside(y!, B, C, HW, yv).every((v) => v === SENTINEL),
             'channels outside the slice untouched',
           );
-          assert.ok(relErr(ev!, want.ev) <= 1e-5, 'eval forward');
+          assert.ok(relErr(evGot!, want.ev) <= 1e-5, 'eval forward');
           assert.ok(relErr(d!, want.dx) <= 1e-3, `backward ${relErr(d!, want.dx)}`);
           assert.ok(g![0] === SENTINEL && g![s.poff + 2 * C] === SENTINEL);
         }),
@@ -520,26 +419,11 @@ for (const backend of backends) {
             [dinSet, B * s.C * hw],
           ],
         );
-        const wantOut = new Float64Array(dout.length);
-        const wantSet = new Float64Array(B * s.C * hw);
-        for (let b = 0; b < B; b++)
-          for (let c = 0; c < s.C; c++)
-            for (let yo = 0; yo < s.H / 2; yo++)
-              for (let xo = 0; xo < s.W / 2; xo++) {
-                let best = -Infinity;
-                let bi = -1;
-                for (let q = 0; q < 4; q++) {
-                  const p = (2 * yo + (q >> 1)) * s.W + 2 * xo + (q & 1);
-                  const v = inAll[at(b, c, p, iv.ct, iv.co, hw)]!;
-                  if (bi < 0 || v > best || Number.isNaN(v)) {
-                    best = v;
-                    bi = p;
-                  }
-                }
-                const oi = ((b * s.C + c) * (s.H / 2) + yo) * (s.W / 2) + xo;
-                wantOut[oi] = best;
-                wantSet[(b * s.C + c) * hw + bi] = dout[oi]!;
-              }
+        // the reference on the slice: its argmax indexes the compact [B, C, H, W] input
+        const inAct = actOf(slice(inAll, B, s.C, hw, iv), B, s.C, s.H, s.W);
+        const pool = maxPoolForward64(inAct);
+        const wantOut = pool.y.data;
+        const wantSet = maxPoolBackward64(inAct, pool.argmax, actOf(dout, B, s.C, s.H / 2, s.W / 2)).data;
         assert.deepEqual([...o!].map(String), [...Float32Array.from(wantOut)].map(String));
         assert.deepEqual(dSet, Float32Array.from(wantSet));
         const wantAdd = Float32Array.from(base);
@@ -586,30 +470,14 @@ for (const backend of backends) {
             [outB, B * K * HW],
           ],
         );
-        let num = 0;
-        let den = 0;
-        const dWant = new Float64Array(B * K * HW);
-        const probs = new Float64Array(B * K * HW);
-        for (let b = 0; b < B; b++)
-          for (let p = 0; p < HW; p++) {
-            const z = (k: number) => logits[(b * K + k) * HW + p]!;
-            let s = 0;
-            for (let k = 0; k < K; k++) s += Math.exp(z(k));
-            for (let k = 0; k < K; k++) probs[(b * K + k) * HW + p] = Math.exp(z(k)) / s;
-            const y = labels[b * HW + p]!;
-            if (y === 255) continue;
-            num += weights[y]! * (Math.log(s) - z(y));
-            den += weights[y]!;
-          }
-        for (let b = 0; b < B; b++)
-          for (let p = 0; p < HW; p++) {
-            const y = labels[b * HW + p]!;
-            if (y === 255) continue;
-            for (let k = 0; k < K; k++)
-              dWant[(b * K + k) * HW + p] = (weights[y]! / den) * (probs[(b * K + k) * HW + p]! - (k === y ? 1 : 0));
-          }
+        const logitsAct = actOf(logits, B, K, shape.H, shape.W);
+        const xent = crossEntropy(logitsAct, labels, weights);
+        const dWant = xent.dlogits.data;
+        const probs = softmax(logitsAct).data;
+        // the GPU also returns the weight sum Σ w_y over the pixels not ignored
+        const den = labels.reduce((t, y) => t + (y === 255 ? 0 : weights[y]!), 0);
         // float32 sums of ~150 terms: relative 1e-6
-        assert.ok(Math.abs(t![0]! - num / den) <= 1e-6 * (num / den), `loss ${t![0]} vs ${num / den}`);
+        assert.ok(Math.abs(t![0]! - xent.loss) <= 1e-6 * xent.loss, `loss ${t![0]} vs ${xent.loss}`);
         assert.ok(Math.abs(t![1]! - den) <= 1e-6 * den);
         assert.ok(relErr(d!, dWant) <= REL, 'gradient');
         const soft = await SoftmaxXentOp.create(gpu, shape, io, [3], tuning);
@@ -649,22 +517,13 @@ for (const backend of backends) {
         const opt = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.05 };
         const adam = await AdamWdOp.create(gpu, N, io);
         const p = Float64Array.from(p0);
-        const m = new Float64Array(N);
-        const v = new Float64Array(N);
+        const state = { step: 0, m: new Float64Array(N), v: new Float64Array(N) };
         let got: Float32Array | undefined;
         for (let step = 1; step <= 2; step++) {
           gpu.device.queue.writeBuffer(io.grad, 0, grads[step - 1]!);
           adam.setOptions(opt, step);
           [got] = await run(gpu, 1, [adam], [[io.params, N]]);
-          for (let i = 0; i < N; i++) {
-            // g ← g + wd·θ; m ← β1 m + (1 − β1) g; v ← β2 v + (1 − β2) g²;
-            // θ ← θ − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + ε)
-            const g = grads[step - 1]![i]! + opt.weightDecay * p[i]!;
-            m[i] = 0.9 * m[i]! + 0.1 * g;
-            v[i] = 0.999 * v[i]! + 0.001 * g * g;
-            p[i]! -=
-              (opt.lr / (1 - 0.9 ** step)) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(1 - 0.999 ** step) + opt.eps));
-          }
+          adamStep(p, grads[step - 1]!, state, opt);
         }
         // a step moves θ by ≤ lr; float32 m/√v is good to ~1e-6 relative → 1e-7 absolute, plus θ's own rounding (6e-8)
         assert.ok(maxAbsErr(got!, p) <= 2e-7, `Adam: ${maxAbsErr(got!, p)}`);

@@ -10,15 +10,20 @@ import { DpmError } from '../host/core/errors.js';
 import { IGNORE_LABEL } from '../host/model/unet/config.js';
 import { createGpuUNetEngine, type GpuUNetEngine, type UNetGpuTuning } from '../host/gpu/unet-engine.js';
 import { backendSkip, maxAbsErr, relErr } from './gpu-helpers.js';
-import { loadUNetFixture, type UNetFixture } from './unet-fixtures.js';
+import {
+  assertAdamParams,
+  batchOf,
+  checkGradByTensor,
+  checkNodes,
+  evalProbabilities,
+  loadUNetFixture,
+  type UNetFixture,
+} from './unet-fixtures.js';
 
 // docs/unet.md: relative 1e-4 (max |a − b| / max |b| per tensor) for activations, loss, gradients and running
 // statistics — float32 sums over up to B·H·W·9·C terms in another order than PyTorch's, and BatchNorm divides by
-// small batch variances; parameters after 3 Adam steps within 1e-5 absolute (lr 0.01: a step moves a parameter by
-// up to 0.01, float32 rounding of m/√v shows at 1e-6).
+// small batch variances; parameters after the Adam steps: assertAdamParams (test/unet-fixtures.ts).
 const REL = 1e-4;
-const ADAM_ABS = 1e-5;
-const ADAM_ILL = 1e-3;
 
 const backends = ['opengles', 'vulkan'] as const;
 const skips = new Map(await Promise.all(backends.map(async (b) => [b, await backendSkip(b)] as const)));
@@ -37,36 +42,15 @@ async function withUNet<T>(
   }
 }
 
-const batchOf = (f: UNetFixture) => ({ x: f.x, labels: f.labels, B: f.B, H: f.H, W: f.W });
-
-function softmax64(logits: Float32Array, B: number, K: number, HW: number): Float64Array {
-  const out = new Float64Array(logits.length);
-  for (let b = 0; b < B; b++) {
-    for (let p = 0; p < HW; p++) {
-      let m = -Infinity;
-      for (let k = 0; k < K; k++) m = Math.max(m, logits[(b * K + k) * HW + p]!);
-      let s = 0;
-      for (let k = 0; k < K; k++) s += Math.exp(logits[(b * K + k) * HW + p]! - m);
-      for (let k = 0; k < K; k++) out[(b * K + k) * HW + p] = Math.exp(logits[(b * K + k) * HW + p]! - m) / s;
-    }
-  }
-  return out;
-}
-
 async function checkFixture(e: GpuUNetEngine, f: UNetFixture): Promise<void> {
   await e.setParams(f.params);
   await e.setBuffers(f.buffers);
   const { loss, grad } = await e.lossAndGrad(batchOf(f), f.classWeights);
   assert.ok(Math.abs(loss - f.loss) <= REL * Math.abs(f.loss), `loss ${loss} vs PyTorch ${f.loss}`);
   assert.ok(relErr(grad, f.grad) <= REL, `gradient: relative error ${relErr(grad, f.grad)}`);
-  // every parameter tensor on its own scale too (a small tensor's error would hide under the largest gradient)
-  const { unetParamLayout } = await import('../host/model/unet/config.js');
-  for (const s of unetParamLayout(f.config)) {
-    const got = grad.subarray(s.offset, s.offset + s.size);
-    const want = f.grad.subarray(s.offset, s.offset + s.size);
-    // 1e-3 per tensor: BatchNorm's β/γ gradients of one channel are sums whose terms cancel to ~1e-4 of their size
-    assert.ok(relErr(got, want) <= 1e-3, `grad.${s.name}: relative error ${relErr(got, want)}`);
-  }
+  // every parameter tensor on its own scale too; 1e-3 per tensor: BatchNorm's β/γ gradients of one channel are sums
+  // whose terms cancel to ~1e-4 of their size
+  checkGradByTensor(f, grad, 1e-3);
   const after1 = await e.getBuffers();
   assert.ok(relErr(after1, f.buffersAfter1) <= REL, 'running statistics after one training forward');
 
@@ -74,20 +58,8 @@ async function checkFixture(e: GpuUNetEngine, f: UNetFixture): Promise<void> {
   // check them) and every gradient the engine keeps (the concatenation's own gradient is not kept: the pool's
   // backward adds into its skip half in place; its up half is dact.up.j)
   const { act, dact } = await e.readNodes(f.B);
-  let compared = 0;
-  for (const [name, got] of act) {
-    const want = f.act.get(name);
-    if (name === 'input') continue;
-    assert.ok(want, `the fixture has no act.${name}`);
-    assert.ok(relErr(got, want) <= REL, `act.${name}: relative error ${relErr(got, want)}`);
-    compared++;
-  }
-  for (const [name, got] of dact) {
-    const want = f.dact.get(name);
-    assert.ok(want, `the fixture has no dact.${name}`);
-    assert.ok(relErr(got, want) <= REL, `dact.${name}: relative error ${relErr(got, want)}`);
-    compared++;
-  }
+  act.delete('input'); // the engine's copy of the batch
+  const compared = checkNodes(f, { act, dact }, REL);
   const d = f.config.depth;
   // per block 4 act + 4 dact, per level pool/up (act + dact) and cat (act), head (act + dact)
   assert.equal(compared, (2 * d + 1) * 8 + d * 2 + d * 2 + d + 2);
@@ -97,10 +69,9 @@ async function checkFixture(e: GpuUNetEngine, f: UNetFixture): Promise<void> {
   const evalNodes = await e.readNodes(f.B);
   const logits = evalNodes.act.get('head')!;
   assert.ok(relErr(logits, f.evalLogits) <= REL, `eval logits: relative error ${relErr(logits, f.evalLogits)}`);
-  const K = f.config.classes;
   // probabilities within 1e-6 of softmax(PyTorch's eval logits) in float64 (they lie in [0, 1]; logits agree to 1e-4
   // relative of their largest, |logit| ≲ 3 → 1e-6 absolute on a probability needs the 1e-5 below)
-  assert.ok(maxAbsErr(probs, softmax64(f.evalLogits, f.B, K, f.H * f.W)) <= 1e-5, 'eval probabilities');
+  assert.ok(maxAbsErr(probs, evalProbabilities(f)) <= 1e-5, 'eval probabilities');
   const evalLoss = await e.loss(batchOf(f), f.classWeights);
   assert.ok(Number.isFinite(evalLoss) && evalLoss > 0, `eval loss ${evalLoss}`);
   assert.deepEqual(await e.getBuffers(), after1, 'eval mode leaves the running statistics alone');
@@ -116,16 +87,7 @@ async function checkFixture(e: GpuUNetEngine, f: UNetFixture): Promise<void> {
     assert.ok(Math.abs(l - want) <= REL * want, `Adam step ${s + 1}: loss ${l} vs PyTorch ${want}`);
   }
   const params = await e.getParams();
-  // Adam divides by √v: an entry whose gradient is ~1e-3 of its tensor's largest (the medium case has a few dozen)
-  // keeps only the float32 sum's absolute error, which m/√v turns into a step error of up to lr·(that relative
-  // error). Those stay within ADAM_ILL; all but 0.1 % of the entries within ADAM_ABS (the small case: all).
-  let over = 0;
-  for (let i = 0; i < params.length; i++) if (Math.abs(params[i]! - f.adam.params[i]!) > ADAM_ABS) over++;
-  assert.ok(
-    over <= params.length * 1e-3,
-    `params after Adam: ${over} of ${params.length} entries off by > ${ADAM_ABS}`,
-  );
-  assert.ok(maxAbsErr(params, f.adam.params) <= ADAM_ILL, `params after Adam: ${maxAbsErr(params, f.adam.params)}`);
+  assertAdamParams(f, params);
   assert.ok(relErr(await e.getBuffers(), f.adam.buffers) <= REL, 'running statistics after the Adam steps');
   const state = await e.getOptimizerState();
   assert.equal(state.step, f.adam.steps);
