@@ -1,13 +1,17 @@
 // The landslide U-Net's training step (forward, weighted cross-entropy, backward, Adam with weight decay) at the cpu
 // preset (width 16, depth 3, 4 input channels, 128 × 128 chips, batch 8): the WebAssembly engine per SIMD build and
-// thread count, and PyTorch on the same network (bench/torch_unet.py imports the UNet class of
+// thread count, the WGSL engine on every software backend present (llvmpipe via OpenGL ES, lavapipe via Vulkan: slow,
+// they check the kernels run, not speed) and on a hardware adapter — the devices and backends of the forecaster's
+// bench (bench/forecaster.bench.ts) — and PyTorch on the same network (bench/torch_unet.py imports the UNet class of
 // scripts/unet-fixtures.py) under Debian's python3-torch and bench/.venv-torch, tuned as bench/README.md says
-// (OMP_WAIT_POLICY=PASSIVE, tcmalloc when installed), at 1 thread and every core. Every figure is the fastest of
-// --iters steps after one warm-up step. Images/s = batch / step time; GFLOP/s counts the convolutions' multiply-adds
-// (× 2), forward × 3 for a training step (data and weight gradients; the input's data gradient is not computed).
+// (OMP_WAIT_POLICY=PASSIVE, tcmalloc when installed), at 1 thread and every core, and on CUDA with --device gpu where
+// torch has it. Every figure is the fastest of --iters steps after one warm-up step. Images/s = batch / step time;
+// GFLOP/s counts the convolutions' multiply-adds (× 2), forward × 3 for a training step (data and weight gradients;
+// the input's data gradient is not computed).
 //
-//   npm run bench:unet -- [--batch 8] [--size 128] [--width 16] [--depth 3] [--in-channels 4] [--threads 1,2]
-//                         [--simd relaxed,plain] [--iters 3] [--no-torch]
+//   npm run bench:unet -- [--device cpu,software,gpu] [--backend opengles,vulkan] [--batch 8] [--size 128]
+//                         [--width 16] [--depth 3] [--in-channels 4] [--threads 1,2] [--simd relaxed,plain]
+//                         [--iters 3] [--no-torch]
 //
 // Prints a table; writes bench/results/unet-*.json with one row per engine and thread count.
 import { spawnSync } from 'node:child_process';
@@ -16,15 +20,17 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCpuUNetEngine } from '../host/cpu/unet-engine.js';
+import { createGpuUNetEngine } from '../host/gpu/unet-engine.js';
 import { Rng } from '../host/model/rng.js';
 import { levelWidths, unetParamCount, type UNetConfig } from '../host/model/unet/config.js';
-import { PAPER_UNET_ADAM } from '../host/model/unet/engine.js';
+import { PAPER_UNET_ADAM, type UNetEngine } from '../host/model/unet/engine.js';
 import { packageRoot } from '../host/paths.js';
 import { torchInterpreters } from './torch-rows.js';
 
 interface Row {
   engine: string;
-  threads: number;
+  /** WebAssembly threads; null for the GPU engine */
+  threads: number | null;
   batch: number;
   size: number;
   ms_per_step: number | null;
@@ -35,6 +41,8 @@ interface Row {
 
 const { values: a } = parseArgs({
   options: {
+    device: { type: 'string', default: 'cpu,software,gpu' },
+    backend: { type: 'string', default: 'opengles,vulkan' },
     batch: { type: 'string', default: '8' },
     size: { type: 'string', default: '128' },
     width: { type: 'string', default: '16' },
@@ -58,14 +66,22 @@ const list = (s: string) =>
     .map((w) => w.trim())
     .filter(Boolean);
 
+const DEVICES = ['cpu', 'software', 'gpu'] as const;
+const BACKENDS = ['opengles', 'vulkan'] as const;
+function oneOf<T extends string>(name: string, allowed: readonly T[]): (s: string) => T {
+  return (s) => {
+    const found = allowed.find((x) => x === s);
+    if (found === undefined) throw new Error(`--${name}: '${s}' is not one of ${allowed.join(', ')}`);
+    return found;
+  };
+}
+const devices = list(a.device).map(oneOf('device', DEVICES));
+const backends = list(a.backend).map(oneOf('backend', BACKENDS));
 const B = positive('batch', a.batch);
 const size = positive('size', a.size);
 const iters = positive('iters', a.iters);
 const threadCounts = [...new Set(list(a.threads).map((s) => positive('threads', s)))];
-const simds = list(a.simd).map((s) => {
-  if (s !== 'relaxed' && s !== 'plain') throw new Error(`--simd: '${s}' is not relaxed or plain`);
-  return s;
-});
+const simds = list(a.simd).map(oneOf('simd', ['relaxed', 'plain'] as const));
 const config: UNetConfig = {
   inChannels: positive('in-channels', a['in-channels']),
   classes: 2,
@@ -90,7 +106,7 @@ function forwardFlopsPerImage(c: UNetConfig, s: number): number {
 }
 const TRAIN_FLOPS = 3 * forwardFlopsPerImage(config, size) * B;
 
-function row(engine: string, threads: number, seconds: number | null, note?: string): Row {
+function row(engine: string, threads: number | null, seconds: number | null, note?: string): Row {
   return {
     engine,
     threads,
@@ -103,30 +119,41 @@ function row(engine: string, threads: number, seconds: number | null, note?: str
   };
 }
 
-async function wasmRow(simd: 'relaxed' | 'plain', threads: number): Promise<Row> {
-  const label = `WebAssembly SIMD (${simd})`;
-  let engine: Awaited<ReturnType<typeof createCpuUNetEngine>>;
+/** The fastest of --iters training steps after a warm-up (which lays out memory or compiles pipelines). */
+async function timeSteps(engine: UNetEngine): Promise<number> {
+  const rng = new Rng(1);
+  const params = new Float32Array(unetParamCount(config)).map(() => rng.uniform(-0.1, 0.1));
+  await engine.setParams(params);
+  const x = new Float32Array(B * config.inChannels * size * size).map(() => rng.normal());
+  const labels = new Uint8Array(B * size * size).map(() => (rng.uniform(0, 1) < 0.3 ? 1 : 0));
+  const batch = { x, labels, B, H: size, W: size };
+  const weights = new Float32Array([0.4, 1.6]);
+  await engine.trainStep(batch, weights, PAPER_UNET_ADAM);
+  let best = Infinity;
+  for (let i = 0; i < iters; i++) {
+    const t = performance.now();
+    await engine.trainStep(batch, weights, PAPER_UNET_ADAM);
+    best = Math.min(best, (performance.now() - t) / 1000);
+  }
+  return best;
+}
+
+/** a row for an engine: opened, timed, destroyed; a row saying why when it cannot open or run */
+async function engineRow(label: string, threads: number | null, open: () => Promise<UNetEngine>): Promise<Row> {
+  process.stderr.write(`bench: ${label}${threads === null ? '' : `, ${threads} threads`} …\n`);
+  let engine: UNetEngine;
   try {
-    engine = await createCpuUNetEngine(config, { simd, threads });
+    engine = await open();
   } catch (err) {
     return row(label, threads, null, `not run: ${(err as Error).message.split('\n')[0]}`);
   }
   try {
-    const rng = new Rng(1);
-    const params = new Float32Array(unetParamCount(config)).map(() => rng.uniform(-0.1, 0.1));
-    await engine.setParams(params);
-    const x = new Float32Array(B * config.inChannels * size * size).map(() => rng.normal());
-    const labels = new Uint8Array(B * size * size).map(() => (rng.uniform(0, 1) < 0.3 ? 1 : 0));
-    const batch = { x, labels, B, H: size, W: size };
-    const weights = new Float32Array([0.4, 1.6]);
-    await engine.trainStep(batch, weights, PAPER_UNET_ADAM); // lays out memory: not measured
-    let best = Infinity;
-    for (let i = 0; i < iters; i++) {
-      const t = performance.now();
-      await engine.trainStep(batch, weights, PAPER_UNET_ADAM);
-      best = Math.min(best, (performance.now() - t) / 1000);
-    }
-    return row(engine.description.replace(/, \d+ threads?$/, ''), threads, best);
+    const seconds = await timeSteps(engine);
+    // the engine's own words (SIMD build; adapter and backend), without the thread count (a column)
+    const name = engine.description.replace(/, \d+ threads?$/, '');
+    return row(label.startsWith('WGSL') ? `WGSL, ${name}` : name, threads, seconds);
+  } catch (err) {
+    return row(engine.description, threads, null, `failed: ${(err as Error).message.split('\n')[0]}`);
   } finally {
     engine.destroy();
   }
@@ -134,11 +161,11 @@ async function wasmRow(simd: 'relaxed' | 'plain', threads: number): Promise<Row>
 
 const TCMALLOC = ['/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4', '/usr/lib/aarch64-linux-gnu/libtcmalloc.so.4'];
 
-function torchRow(python: string, threads: number): Row {
+function torchRow(python: string, threads: number, device: 'cpu' | 'cuda'): Row {
   const script = join(packageRoot, 'bench', 'torch_unet.py');
   const args = [script, '--batch', String(B), '--size', String(size), '--width', String(config.width)];
   args.push('--depth', String(config.depth), '--in-channels', String(config.inChannels));
-  args.push('--iters', String(iters), '--threads', String(threads));
+  args.push('--iters', String(iters), '--threads', String(threads), '--device', device);
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
   const tcmalloc = TCMALLOC.find((p) => existsSync(p));
   if (tcmalloc) env.LD_PRELOAD = [tcmalloc, env.LD_PRELOAD].filter(Boolean).join(':');
@@ -152,13 +179,38 @@ function torchRow(python: string, threads: number): Row {
 }
 
 const rows: Row[] = [];
-for (const simd of simds) for (const t of threadCounts) rows.push(await wasmRow(simd, t));
-if (!a['no-torch']) for (const py of torchInterpreters()) for (const t of threadCounts) rows.push(torchRow(py, t));
+for (const device of devices) {
+  if (device === 'cpu') {
+    for (const simd of simds)
+      for (const threads of threadCounts)
+        rows.push(
+          await engineRow(`WebAssembly SIMD (${simd})`, threads, () => createCpuUNetEngine(config, { simd, threads })),
+        );
+  } else if (device === 'software') {
+    for (const backend of backends)
+      rows.push(
+        await engineRow(`WGSL (${backend}, software)`, null, () =>
+          createGpuUNetEngine(config, { device: 'software', backend }),
+        ),
+      );
+  } else {
+    rows.push(await engineRow('WGSL (hardware)', null, () => createGpuUNetEngine(config, { device: 'hardware' })));
+  }
+}
+if (!a['no-torch']) {
+  for (const py of torchInterpreters()) {
+    for (const t of threadCounts) rows.push(torchRow(py, t, 'cpu'));
+    if (!devices.includes('gpu')) continue;
+    // a CPU-only torch on a GPU machine is expected: its CUDA row is left out, not reported
+    const cuda = torchRow(py, cpus().length, 'cuda');
+    if (cuda.ms_per_step !== null) rows.push({ ...cuda, threads: null });
+  }
+}
 
 const header = ['engine', 'threads', 'batch', 'ms/step', 'images/s', 'GFLOP/s'];
 const cells = rows.map((r) => [
-  r.engine + (r.note ? ` (${r.note})` : ''),
-  String(r.threads),
+  r.engine,
+  r.threads === null ? '-' : String(r.threads),
   String(r.batch),
   r.ms_per_step === null ? '-' : r.ms_per_step.toFixed(0),
   r.images_per_s === null ? '-' : r.images_per_s.toFixed(1),
@@ -169,6 +221,7 @@ const line = (c: string[]) => c.map((s, i) => (i === 0 ? s.padEnd(widths[i]!) : 
 const title = `U-Net training step, width ${config.width}, depth ${config.depth}, ${config.inChannels} channels, `;
 process.stdout.write(`${title}${B} × ${size} × ${size} chips (fastest of ${iters} after a warm-up)\n`);
 process.stdout.write(`${[line(header), ...cells.map(line)].join('\n')}\n`);
+for (const r of rows) if (r.note) process.stdout.write(`note (${r.engine}): ${r.note}\n`);
 
 const dir = join(packageRoot, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
