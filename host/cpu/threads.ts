@@ -32,6 +32,67 @@ export interface WorkerInit {
   control: number;
 }
 
+/**
+ * Starts workers 1 … threads − 1 of `script` (a module beside this one) with `initOf(t)` as workerData and waits until
+ * each has said it is ready (its first message); on a failure all are terminated and the error names `what` and the
+ * thread. Started workers never keep the process alive; a failure later is reported through the caller's shared
+ * control block (their 'error' events are kept quiet). The forecaster's and the U-Net's pools.
+ */
+export async function startWorkers<T>(
+  script: URL,
+  threads: number,
+  initOf: (thread: number) => T,
+  what: string,
+): Promise<Worker[]> {
+  const workers: Worker[] = [];
+  const ready: Promise<void>[] = [];
+  for (let t = 1; t < threads; t++) {
+    // execArgv: [] — a worker inherits the parent's Node options otherwise, and some (--input-type, --eval's)
+    // stop it from loading a file; V8 flags are process-wide and reach it anyway
+    const w = new Worker(script, { workerData: initOf(t), execArgv: [] });
+    workers.push(w);
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        w.once('message', () => resolve());
+        w.once('error', reject);
+        w.once('exit', (code) => reject(new DpmError(`${what}: worker thread ${t} exited (${code}) while starting`)));
+      }),
+    );
+  }
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    for (const w of workers) void w.terminate();
+    throw err;
+  }
+  for (const w of workers) {
+    w.removeAllListeners('exit');
+    w.removeAllListeners('error');
+    w.on('error', () => {});
+    w.unref();
+  }
+  return workers;
+}
+
+/** Spins, then sleeps in Atomics.wait, until ctl[index] ≥ target (threads counting themselves done). */
+export function waitForCount(ctl: Int32Array, index: number, target: number): void {
+  let spins = 0;
+  for (let v = Atomics.load(ctl, index); v < target; v = Atomics.load(ctl, index)) {
+    if (++spins > SPIN) Atomics.wait(ctl, index, v);
+  }
+}
+
+/** Spins, then sleeps in Atomics.wait, until ctl[index] differs from `seen`; returns the new value. */
+export function waitForChange(ctl: Int32Array, index: number, seen: number): number {
+  let spins = 0;
+  let v = Atomics.load(ctl, index);
+  while (v === seen) {
+    if (++spins > SPIN) Atomics.wait(ctl, index, seen);
+    v = Atomics.load(ctl, index);
+  }
+  return v;
+}
+
 export class ThreadPool {
   private readonly ctl: Int32Array;
   private constructor(
@@ -53,37 +114,12 @@ export class ThreadPool {
     threads: number,
   ): Promise<ThreadPool> {
     new Int32Array(memory.buffer, control, CTL_INTS).fill(0);
-    const workers: Worker[] = [];
-    const ready: Promise<void>[] = [];
-    for (let t = 1; t < threads; t++) {
-      const init: WorkerInit = { module, memory, thread: t, threads, control };
-      // execArgv: [] — a worker inherits the parent's Node options otherwise, and some (--input-type, --eval's)
-      // stop it from loading a file; V8 flags are process-wide and reach it anyway
-      const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, execArgv: [] });
-      workers.push(w);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          w.once('message', () => resolve());
-          w.once('error', reject);
-          w.once('exit', (code) => {
-            reject(new DpmError(`CPU engine: worker thread ${t} exited (${code}) while starting`));
-          });
-        }),
-      );
-    }
-    try {
-      await Promise.all(ready);
-    } catch (err) {
-      for (const w of workers) void w.terminate();
-      throw err;
-    }
-    for (const w of workers) {
-      w.removeAllListeners('exit');
-      w.removeAllListeners('error');
-      // a failure inside a phase is reported through the control block; this only keeps an 'error' event quiet
-      w.on('error', () => {});
-      w.unref(); // never keeps the process alive
-    }
+    const workers = await startWorkers<WorkerInit>(
+      new URL('./worker.js', import.meta.url),
+      threads,
+      (thread) => ({ module, memory, thread, threads, control }),
+      'CPU engine',
+    );
     return new ThreadPool(ex, workers, memory, control, threads);
   }
 
@@ -104,10 +140,7 @@ export class ThreadPool {
     } catch (err) {
       failure = err;
     }
-    let spins = 0;
-    for (let done = Atomics.load(c, CTL_DONE); done < others; done = Atomics.load(c, CTL_DONE)) {
-      if (++spins > SPIN) Atomics.wait(c, CTL_DONE, done);
-    }
+    waitForCount(c, CTL_DONE, others);
     if (failure) throw failure;
     if (Atomics.load(c, CTL_FAILED) > 0) {
       throw new DpmError(`CPU engine: a worker thread failed in ${phase} (see stderr)`);

@@ -5,9 +5,9 @@
 // runs it, so results are bit-identical for any thread count. Per-thread scratch (padded planes, packed operands,
 // the sgemm tile) is named in a task by a negative argument −(slot + 1) and resolved by the thread that runs it.
 // Waiting as host/cpu/threads.ts: a short spin, then Atomics.wait.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DpmError } from '../core/errors.js';
-import { SPIN } from './threads.js';
+import { startWorkers, waitForChange, waitForCount } from './threads.js';
 import type { UNetExports } from './unet-wasm.js';
 
 /** the kernels a task can run */
@@ -109,34 +109,12 @@ export class UNetThreadPool {
     threads: number,
   ): Promise<UNetThreadPool> {
     views(memory, block, threads).ctl.fill(0);
-    const workers: Worker[] = [];
-    const ready: Promise<void>[] = [];
-    for (let t = 1; t < threads; t++) {
-      const init: UNetWorkerInit = { module, memory, thread: t, threads, block };
-      const w = new Worker(new URL('./unet-worker.js', import.meta.url), { workerData: init, execArgv: [] });
-      workers.push(w);
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          w.once('message', () => resolve());
-          w.once('error', reject);
-          w.once('exit', (code) =>
-            reject(new DpmError(`U-Net CPU engine: worker ${t} exited (${code}) while starting`)),
-          );
-        }),
-      );
-    }
-    try {
-      await Promise.all(ready);
-    } catch (err) {
-      for (const w of workers) void w.terminate();
-      throw err;
-    }
-    for (const w of workers) {
-      w.removeAllListeners('exit');
-      w.removeAllListeners('error');
-      w.on('error', () => {});
-      w.unref();
-    }
+    const workers = await startWorkers<UNetWorkerInit>(
+      new URL('./unet-worker.js', import.meta.url),
+      threads,
+      (thread) => ({ module, memory, thread, threads, block }),
+      'U-Net CPU engine',
+    );
     return new UNetThreadPool(ex, memory, block, threads, workers);
   }
 
@@ -176,10 +154,7 @@ export class UNetThreadPool {
       failure = err;
       Atomics.store(ctl, NEXT, tasks.length); // the others stop taking tasks
     }
-    let spins = 0;
-    for (let done = Atomics.load(ctl, DONE); done < others; done = Atomics.load(ctl, DONE)) {
-      if (++spins > SPIN) Atomics.wait(ctl, DONE, done);
-    }
+    waitForCount(ctl, DONE, others);
     if (failure) throw failure;
     if (Atomics.load(ctl, FAILED) > 0) throw new DpmError('U-Net CPU engine: a worker thread failed (see stderr)');
   }
@@ -201,14 +176,8 @@ export function workerLoop(ex: UNetExports, init: UNetWorkerInit, ready: () => v
   let seen = Atomics.load(ctl(), GEN);
   ready();
   for (;;) {
-    let spins = 0;
+    seen = waitForChange(ctl(), GEN, seen);
     let c = ctl();
-    let g = Atomics.load(c, GEN);
-    while (g === seen) {
-      if (++spins > SPIN) Atomics.wait(c, GEN, seen);
-      g = Atomics.load(c, GEN);
-    }
-    seen = g;
     if (Atomics.load(c, STOP)) break;
     try {
       drainTasks(ex, init.memory, init.block, init.thread, init.threads);

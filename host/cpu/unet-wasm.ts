@@ -1,12 +1,7 @@
 // Loads the U-Net's wasm kernels (assembly/unet/index.ts, built three ways by `npm run asbuild:unet` like the
 // forecaster's: relaxed SIMD, plain SIMD and a bounds-checked debug build) on an imported shared memory. The SIMD
-// choice and the relaxed-SIMD detection are the forecaster's (host/cpu/wasm.ts).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import v8 from 'node:v8';
-import { DpmError } from '../core/errors.js';
-import { wasmDir } from '../paths.js';
-import { resolveSimd, type SimdKind } from './wasm.js';
+// choice, the relaxed-SIMD detection and the loader are the forecaster's (host/cpu/wasm.ts).
+import { instantiateKernels, type KernelBuild, kernelModule, type SimdKind } from './wasm.js';
 
 type Ptr = number;
 
@@ -202,35 +197,14 @@ export interface UNetExports {
 }
 
 const ABI = 1;
-const compiled = new Map<string, WebAssembly.Module>();
+const UNET: KernelBuild = { base: 'unet', what: 'U-Net' };
 
 /** The compiled U-Net module for a SIMD kind (debug: the bounds-checked plain build). */
 export function unetModule(kind: SimdKind, debug = false): WebAssembly.Module {
-  const name = debug ? 'unet-debug.wasm' : kind === 'relaxed' ? 'unet-relaxed.wasm' : 'unet.wasm';
-  let mod = compiled.get(name);
-  if (!mod) {
-    const file = join(wasmDir, name);
-    if (!existsSync(file)) throw new DpmError(`U-Net kernels ${file} are missing: run 'npm run asbuild'`);
-    if (kind === 'relaxed' && !debug) resolveSimd('relaxed');
-    // the optimizing compiler up front, as the forecaster's modules (host/cpu/wasm.ts: a layer is one long call)
-    v8.setFlagsFromString('--no-liftoff');
-    mod = new WebAssembly.Module(readFileSync(file));
-    compiled.set(name, mod);
-  }
-  return mod;
-}
-
-function abort(): never {
-  throw new DpmError('U-Net kernel: a bounds check failed (debug build)');
+  return kernelModule(UNET, kind, debug);
 }
 
 /** Instantiates `mod` on `memory` and checks its ABI version. */
 export function instantiateUNet(mod: WebAssembly.Module, memory: WebAssembly.Memory): UNetExports {
-  const inst = new WebAssembly.Instance(mod, { env: { memory, abort } });
-  const ex = inst.exports as unknown as UNetExports;
-  if (ex.UNET_ABI_VERSION.value !== ABI) {
-    const have = ex.UNET_ABI_VERSION.value;
-    throw new DpmError(`U-Net kernels are out of date (ABI ${have}, need ${ABI}): run 'npm run asbuild'`);
-  }
-  return ex;
+  return instantiateKernels(UNET, mod, memory, 'UNET_ABI_VERSION', ABI);
 }

@@ -102,13 +102,24 @@ function optimizeEagerly(): void {
 
 const compiled = new Map<string, WebAssembly.Module>();
 
-/** The compiled module for a SIMD kind (debug: the bounds-checked plain build). */
-export function forecasterModule(kind: SimdKind, debug = false): WebAssembly.Module {
-  const name = debug ? 'forecaster-debug.wasm' : kind === 'relaxed' ? 'forecaster-relaxed.wasm' : 'forecaster.wasm';
+/** One of our kernel modules built three ways (`<base>.wasm`, `<base>-relaxed.wasm`, `<base>-debug.wasm`). */
+export interface KernelBuild {
+  /** file name without the build suffix: 'forecaster', 'unet' */
+  base: string;
+  /** how errors name it: 'forecaster', 'U-Net' */
+  what: string;
+}
+
+/**
+ * The compiled module of a build for a SIMD kind (debug: the bounds-checked plain build), compiled once per process
+ * with the optimizing compiler. The forecaster's and the U-Net's loaders.
+ */
+export function kernelModule(build: KernelBuild, kind: SimdKind, debug = false): WebAssembly.Module {
+  const name = `${build.base}${debug ? '-debug' : kind === 'relaxed' ? '-relaxed' : ''}.wasm`;
   let mod = compiled.get(name);
   if (!mod) {
     const file = join(wasmDir, name);
-    if (!existsSync(file)) throw new DpmError(`forecaster kernels ${file} are missing: run 'npm run asbuild'`);
+    if (!existsSync(file)) throw new DpmError(`${build.what} kernels ${file} are missing: run 'npm run asbuild'`);
     if (kind === 'relaxed' && !debug) resolveSimd('relaxed');
     optimizeEagerly();
     mod = new WebAssembly.Module(readFileSync(file));
@@ -117,20 +128,38 @@ export function forecasterModule(kind: SimdKind, debug = false): WebAssembly.Mod
   return mod;
 }
 
-/** env.abort for the debug build's bounds checks: a trap with the location */
-function abort(): never {
-  throw new DpmError('forecaster kernel: a bounds check failed (debug build)');
+/**
+ * Instantiates `mod` on `memory` (shared, imported) and checks its ABI version global (`abiGlobal` = `abi`); env.abort
+ * (the debug build's bounds checks) throws naming the build.
+ */
+export function instantiateKernels<T>(
+  build: KernelBuild,
+  mod: WebAssembly.Module,
+  memory: WebAssembly.Memory,
+  abiGlobal: string,
+  abi: number,
+): T {
+  const abort = (): never => {
+    throw new DpmError(`${build.what} kernel: a bounds check failed (debug build)`);
+  };
+  const exports = new WebAssembly.Instance(mod, { env: { memory, abort } }).exports;
+  const have = (exports[abiGlobal] as WebAssembly.Global | undefined)?.value;
+  if (have !== abi) {
+    throw new DpmError(`${build.what} kernels are out of date (ABI ${have}, need ${abi}): run 'npm run asbuild'`);
+  }
+  return exports as unknown as T;
+}
+
+const FORECASTER: KernelBuild = { base: 'forecaster', what: 'forecaster' };
+
+/** The compiled forecaster module for a SIMD kind (debug: the bounds-checked plain build). */
+export function forecasterModule(kind: SimdKind, debug = false): WebAssembly.Module {
+  return kernelModule(FORECASTER, kind, debug);
 }
 
 /** Instantiates `mod` on `memory` (shared, imported) and checks its ABI version. */
 export function instantiate(mod: WebAssembly.Module, memory: WebAssembly.Memory): ForecasterExports {
-  const inst = new WebAssembly.Instance(mod, { env: { memory, abort } });
-  const ex = inst.exports as unknown as ForecasterExports;
-  if (ex.FORECASTER_ABI_VERSION.value !== ABI) {
-    const have = ex.FORECASTER_ABI_VERSION.value;
-    throw new DpmError(`forecaster kernels are out of date (ABI ${have}, need ${ABI}): run 'npm run asbuild'`);
-  }
-  return ex;
+  return instantiateKernels(FORECASTER, mod, memory, 'FORECASTER_ABI_VERSION', ABI);
 }
 
 /** A shared memory the module can import (its maximum must match the module's declared 4 GiB) */

@@ -9,8 +9,8 @@ import {
   CTL_INTS,
   CTL_PHASE,
   PHASES,
-  SPIN,
   STOP,
+  waitForChange,
   type WorkerInit,
 } from './threads.js';
 import { instantiate } from './wasm.js';
@@ -22,13 +22,7 @@ const c = new Int32Array(init.memory.buffer, init.control, CTL_INTS);
 let seen = Atomics.load(c, CTL_GENERATION);
 parentPort!.postMessage('ready');
 for (;;) {
-  let spins = 0;
-  let g = Atomics.load(c, CTL_GENERATION);
-  while (g === seen) {
-    if (++spins > SPIN) Atomics.wait(c, CTL_GENERATION, seen);
-    g = Atomics.load(c, CTL_GENERATION);
-  }
-  seen = g;
+  seen = waitForChange(c, CTL_GENERATION, seen);
   const phase = c[CTL_PHASE]!;
   if (phase === STOP) break;
   try {
