@@ -12,7 +12,14 @@ import os from 'node:os';
 import { DpmError } from '../core/errors.js';
 import type { TensorSlot } from '../model/params.js';
 import { IGNORE_LABEL, levelWidths, unetBufferLayout, unetParamLayout, type UNetConfig } from '../model/unet/config.js';
-import type { SegmentationBatch, UNetAdamOptions, UNetEngine, UNetOptimizerState } from '../model/unet/engine.js';
+import {
+  checkLength,
+  checkOptimizerState,
+  type SegmentationBatch,
+  type UNetAdamOptions,
+  type UNetEngine,
+  type UNetOptimizerState,
+} from '../model/unet/engine.js';
 import { poolBytes, Scratch, scratchArg, type Task, type TaskFn, UNetThreadPool } from './unet-threads.js';
 import { instantiateUNet, unetModule, type UNetExports } from './unet-wasm.js';
 import { resolveSimd, sharedMemory, type SimdChoice, type SimdKind } from './wasm.js';
@@ -198,14 +205,14 @@ export class CpuUNetEngine implements UNetEngine {
   }
 
   async setParams(packed: Float32Array): Promise<void> {
-    this.expectLength('parameters', packed, this.P);
+    checkLength('parameters', packed, this.P);
     this.f32(this.params, this.P).set(packed);
   }
   async getParams(): Promise<Float32Array> {
     return this.f32(this.params, this.P).slice();
   }
   async setBuffers(packed: Float32Array): Promise<void> {
-    this.expectLength('BatchNorm buffers', packed, this.NB);
+    checkLength('BatchNorm buffers', packed, this.NB);
     this.f32(this.buffers, this.NB).set(packed);
   }
   async getBuffers(): Promise<Float32Array> {
@@ -221,8 +228,7 @@ export class CpuUNetEngine implements UNetEngine {
       this.f32(this.v, this.P).fill(0);
       return;
     }
-    this.expectLength('Adam m', state.m, this.P);
-    this.expectLength('Adam v', state.v, this.P);
+    checkOptimizerState(state, this.P);
     this.step = state.step;
     this.f32(this.m, this.P).set(state.m);
     this.f32(this.v, this.P).set(state.v);
@@ -264,7 +270,7 @@ export class CpuUNetEngine implements UNetEngine {
 
   async predict(x: Float32Array, B: number, H: number, W: number): Promise<Float32Array> {
     const p = this.prepare(B, H, W);
-    this.expectLength('input', x, B * this.config.inChannels * H * W);
+    checkLength('input', x, B * this.config.inChannels * H * W);
     this.f32(p.x, x.length).set(x);
     this.forward(p, false);
     const n = B * this.config.classes * H * W;
@@ -540,9 +546,9 @@ export class CpuUNetEngine implements UNetEngine {
     const { B, H, W } = batch;
     const p = this.prepare(B, H, W);
     const K = this.config.classes;
-    this.expectLength('input', batch.x, B * this.config.inChannels * H * W);
-    this.expectLength('labels', batch.labels, B * H * W);
-    this.expectLength('class weights', classWeights, K);
+    checkLength('input', batch.x, B * this.config.inChannels * H * W);
+    checkLength('labels', batch.labels, B * H * W);
+    checkLength('class weights', classWeights, K);
     for (const y of batch.labels) {
       if (y >= K && y !== IGNORE_LABEL)
         throw new DpmError(`U-Net: label ${y} is neither a class (0 … ${K - 1}) nor ${IGNORE_LABEL}`);
@@ -742,9 +748,5 @@ export class CpuUNetEngine implements UNetEngine {
     const s = this.bufferSlots.get(name);
     if (!s) throw new Error(`U-Net engine: no buffer ${name}`);
     return this.buffers + s.offset * 4;
-  }
-
-  private expectLength(what: string, a: ArrayLike<number>, n: number): void {
-    if (a.length !== n) throw new DpmError(`U-Net engine: ${what} has ${a.length} values, expected ${n}`);
   }
 }

@@ -6,7 +6,14 @@
 // a batch above maxBatch is refused (callers split), never chunked behind the caller's back.
 import { DpmError } from '../core/errors.js';
 import { unetBufferCount, unetParamCount, IGNORE_LABEL, type UNetConfig } from '../model/unet/config.js';
-import type { SegmentationBatch, UNetAdamOptions, UNetEngine, UNetOptimizerState } from '../model/unet/engine.js';
+import {
+  checkLength,
+  checkOptimizerState,
+  type SegmentationBatch,
+  type UNetAdamOptions,
+  type UNetEngine,
+  type UNetOptimizerState,
+} from '../model/unet/engine.js';
 import { submitAndRead, type Reads } from './chunks.js';
 import { openGpu, type BackendChoice, type DeviceChoice, type Gpu } from './device.js';
 import { AdamWdOp } from './ops/adam-wd.js';
@@ -194,10 +201,7 @@ export class GpuUNetEngine implements UNetEngine {
   }
 
   async setParams(packed: Float32Array): Promise<void> {
-    if (packed.length !== this.N)
-      throw new DpmError(
-        `U-Net parameters: expected ${this.N} values for ${JSON.stringify(this.config)}, got ${packed.length}`,
-      );
+    checkLength('parameters', packed, this.N);
     await this.gpu.checked('setParams', () => this.gpu.device.queue.writeBuffer(this.fixed.params, 0, packed));
   }
 
@@ -206,8 +210,7 @@ export class GpuUNetEngine implements UNetEngine {
   }
 
   async setBuffers(packed: Float32Array): Promise<void> {
-    if (packed.length !== this.NB)
-      throw new DpmError(`U-Net BatchNorm buffers: expected ${this.NB} values, got ${packed.length}`);
+    checkLength('BatchNorm buffers', packed, this.NB);
     await this.gpu.checked('setBuffers', () => this.gpu.device.queue.writeBuffer(this.fixed.running, 0, packed));
   }
 
@@ -224,15 +227,7 @@ export class GpuUNetEngine implements UNetEngine {
   }
 
   async setOptimizerState(state: UNetOptimizerState | undefined): Promise<void> {
-    if (
-      state &&
-      (state.m.length !== this.N || state.v.length !== this.N || !Number.isInteger(state.step) || state.step < 0)
-    ) {
-      throw new DpmError(
-        `U-Net optimizer state: expected step ≥ 0 and moments of ${this.N} values, got step ${state.step}, ` +
-          `${state.m.length} and ${state.v.length}`,
-      );
-    }
+    if (state) checkOptimizerState(state, this.N);
     await this.gpu.checked('setOptimizerState', () => {
       const q = this.gpu.device.queue;
       q.writeBuffer(this.fixed.m, 0, state ? state.m : new Float32Array(this.N));

@@ -5,6 +5,7 @@
 //
 // Layouts: x is [B, C, H, W] row-major float32 (NCHW, as PyTorch); labels are [B, H, W] with 0 … K−1 and IGNORE_LABEL
 // for pixels left out of the loss; probabilities are [B, K, H, W]. H and W are divisible by 2^depth.
+import { DpmError } from '../../core/errors.js';
 import type { UNetConfig } from './config.js';
 
 export interface SegmentationBatch {
@@ -62,4 +63,23 @@ export interface UNetEngine {
   predict(x: Float32Array, B: number, H: number, W: number): Promise<Float32Array>;
 
   destroy(): void;
+}
+
+/**
+ * The engines' check of a packed vector handed in (parameters, BatchNorm buffers, Adam moments, input, labels, class
+ * weights): one message whichever engine refuses it.
+ */
+export function checkLength(what: string, values: ArrayLike<number>, expected: number): void {
+  if (values.length !== expected) {
+    throw new DpmError(`U-Net engine: ${what} has ${values.length} values, expected ${expected}`);
+  }
+}
+
+/** A restored Adam state: a whole step count ≥ 0 and one moment of each kind per parameter (`n`). */
+export function checkOptimizerState(state: UNetOptimizerState, n: number): void {
+  if (!Number.isInteger(state.step) || state.step < 0) {
+    throw new DpmError(`U-Net engine: the Adam step count must be a whole number ≥ 0, got ${state.step}`);
+  }
+  checkLength('Adam m', state.m, n);
+  checkLength('Adam v', state.v, n);
 }

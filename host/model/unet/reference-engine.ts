@@ -2,7 +2,14 @@
 // live in float64; they cross the interface as float32. Slow (plain loops, one thread): the yardstick, and the engine
 // of last resort. Inputs must be finite: NaN/no-data pixels are filled before the engine (docs/unet.md).
 import { unetBufferCount, unetParamCount, type UNetConfig } from './config.js';
-import type { SegmentationBatch, UNetAdamOptions, UNetEngine, UNetOptimizerState } from './engine.js';
+import {
+  checkLength,
+  checkOptimizerState,
+  type SegmentationBatch,
+  type UNetAdamOptions,
+  type UNetEngine,
+  type UNetOptimizerState,
+} from './engine.js';
 import { type AdamState, actOf, adamStep, crossEntropy, softmax } from './reference-layers.js';
 import { backwardNet, createUNetState, forwardNet, type UNetState } from './reference-net.js';
 
@@ -29,7 +36,8 @@ class ReferenceUNetEngine implements UNetEngine {
   }
 
   async setParams(packed: Float32Array): Promise<void> {
-    copyChecked(this.state.params, packed, 'parameters', unetParamCount(this.config));
+    checkLength('parameters', packed, unetParamCount(this.config));
+    this.state.params.set(packed);
   }
 
   async getParams(): Promise<Float32Array> {
@@ -37,7 +45,8 @@ class ReferenceUNetEngine implements UNetEngine {
   }
 
   async setBuffers(packed: Float32Array): Promise<void> {
-    copyChecked(this.state.buffers, packed, 'buffers', unetBufferCount(this.config));
+    checkLength('BatchNorm buffers', packed, unetBufferCount(this.config));
+    this.state.buffers.set(packed);
   }
 
   async getBuffers(): Promise<Float32Array> {
@@ -52,8 +61,9 @@ class ReferenceUNetEngine implements UNetEngine {
     const n = this.state.params.length;
     this.adam = freshAdam(n);
     if (!state) return;
-    copyChecked(this.adam.m, state.m, 'Adam m', n);
-    copyChecked(this.adam.v, state.v, 'Adam v', n);
+    checkOptimizerState(state, n);
+    this.adam.m.set(state.m);
+    this.adam.v.set(state.v);
     this.adam.step = state.step;
   }
 
@@ -99,12 +109,6 @@ class ReferenceUNetEngine implements UNetEngine {
 
 function freshAdam(n: number): AdamState {
   return { step: 0, m: new Float64Array(n), v: new Float64Array(n) };
-}
-
-function copyChecked(target: Float64Array, source: ArrayLike<number>, what: string, expected: number): void {
-  if (source.length !== expected)
-    throw new Error(`internal: ${source.length} ${what} values, the U-Net has ${expected}`);
-  for (let i = 0; i < expected; i++) target[i] = source[i]!;
 }
 
 /** The float64 reference engine (slow; the yardstick of the WebAssembly and WGSL engines). */
