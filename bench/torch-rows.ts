@@ -15,6 +15,17 @@ export interface TorchResult {
 
 const TCMALLOC = ['/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4', '/usr/lib/aarch64-linux-gnu/libtcmalloc.so.4'];
 
+/**
+ * The environment a PyTorch bench runs in (bench/README.md): OMP_WAIT_POLICY=PASSIVE, and on the CPU tcmalloc
+ * preloaded when installed (`tcmalloc`: whether it is). The forecaster's and the U-Net's PyTorch rows.
+ */
+export function torchEnv(device: 'cpu' | 'cuda'): { env: NodeJS.ProcessEnv; tcmalloc: boolean } {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
+  const lib = device === 'cpu' ? TCMALLOC.find((p) => existsSync(p)) : undefined;
+  if (lib) env.LD_PRELOAD = [lib, env.LD_PRELOAD].filter(Boolean).join(':');
+  return { env, tcmalloc: lib !== undefined };
+}
+
 /** Debian's python3-torch and the venv made by bench/setup-torch.sh (or the interpreters in $DPM_TORCH_PYTHON). */
 export function torchInterpreters(): string[] {
   const fromEnv = process.env.DPM_TORCH_PYTHON;
@@ -50,9 +61,7 @@ export function runTorch(r: TorchRun): TorchResult | string {
     String(r.forecastIters),
     ...(r.threads === undefined ? [] : ['--threads', String(r.threads)]),
   ];
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
-  const tcmalloc = TCMALLOC.find((p) => existsSync(p));
-  if (tcmalloc && r.device === 'cpu') env.LD_PRELOAD = [tcmalloc, env.LD_PRELOAD].filter(Boolean).join(':');
+  const { env, tcmalloc } = torchEnv(r.device);
   const p = spawnSync(r.python, args, { encoding: 'utf8', env, maxBuffer: 1 << 20 });
   if (p.error) return `${r.python} could not run (${p.error.message})`;
   if (p.status !== 0) {
@@ -61,5 +70,5 @@ export function runTorch(r: TorchRun): TorchResult | string {
   }
   const last = p.stdout.trim().split('\n').pop() ?? '';
   const j = JSON.parse(last) as TorchResult;
-  return { ...j, engine: `${j.engine}${tcmalloc && r.device === 'cpu' ? ', tcmalloc' : ''}` };
+  return { ...j, engine: `${j.engine}${tcmalloc ? ', tcmalloc' : ''}` };
 }

@@ -15,7 +15,7 @@
 //
 // Prints a table; writes bench/results/unet-*.json with one row per engine and thread count.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,7 +25,7 @@ import { Rng } from '../host/model/rng.js';
 import { levelWidths, unetParamCount, type UNetConfig } from '../host/model/unet/config.js';
 import { PAPER_UNET_ADAM, type UNetEngine } from '../host/model/unet/engine.js';
 import { packageRoot } from '../host/paths.js';
-import { torchInterpreters } from './torch-rows.js';
+import { torchEnv, torchInterpreters } from './torch-rows.js';
 
 interface Row {
   engine: string;
@@ -159,16 +159,12 @@ async function engineRow(label: string, threads: number | null, open: () => Prom
   }
 }
 
-const TCMALLOC = ['/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4', '/usr/lib/aarch64-linux-gnu/libtcmalloc.so.4'];
-
 function torchRow(python: string, threads: number, device: 'cpu' | 'cuda'): Row {
   const script = join(packageRoot, 'bench', 'torch_unet.py');
   const args = [script, '--batch', String(B), '--size', String(size), '--width', String(config.width)];
   args.push('--depth', String(config.depth), '--in-channels', String(config.inChannels));
   args.push('--iters', String(iters), '--threads', String(threads), '--device', device);
-  const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
-  const tcmalloc = TCMALLOC.find((p) => existsSync(p));
-  if (tcmalloc) env.LD_PRELOAD = [tcmalloc, env.LD_PRELOAD].filter(Boolean).join(':');
+  const { env, tcmalloc } = torchEnv(device);
   const p = spawnSync(python, args, { encoding: 'utf8', env, maxBuffer: 1 << 20 });
   if (p.error || p.status !== 0) {
     const why = p.error?.message ?? (p.stderr.trim().split('\n').pop() || `exit ${p.status}`);
