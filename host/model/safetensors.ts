@@ -52,7 +52,12 @@ export function encodeSafetensors(tensors: Tensor[], metadata: Record<string, st
 }
 
 /** Decodes a safetensors file's bytes; `source` names the file in error messages. Only F32 tensors are accepted. */
-export function decodeSafetensors(bytes: Uint8Array, source: string): SafetensorsContent {
+export interface DecodeOptions {
+  /** tensors of another dtype that are left out instead of refused (e.g. PyTorch's int64 num_batches_tracked) */
+  skip?: (name: string, dtype: string) => boolean;
+}
+
+export function decodeSafetensors(bytes: Uint8Array, source: string, opts: DecodeOptions = {}): SafetensorsContent {
   const bad = (what: string) => new DpmError(`${source}: not a valid safetensors file: ${what}`);
   if (bytes.length < 8) throw bad(`only ${bytes.length} bytes (the 8-byte header length is missing)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -95,6 +100,11 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     ) {
       throw bad(`tensor ${name} has no valid data_offsets`);
     }
+    if (t.dtype !== 'F32' && opts.skip?.(name, String(t.dtype))) {
+      if (off[1] > dataLen) throw bad(`tensor ${name} ends past the data section: truncated`);
+      ranges.push([off[0], off[1], name]);
+      continue;
+    }
     if (t.dtype !== 'F32')
       throw new DpmError(`${source}: tensor ${name} has dtype ${String(t.dtype)}; model files must be float32 (F32)`);
     const shape = t.shape as number[];
@@ -118,7 +128,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
 }
 
 /** Reads a file and decodes it (missing/unreadable file → DpmError). */
-export function readSafetensors(path: string): SafetensorsContent {
+export function readSafetensors(path: string, opts: DecodeOptions = {}): SafetensorsContent {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -128,7 +138,7 @@ export function readSafetensors(path: string): SafetensorsContent {
     if (code === 'EISDIR') throw new DpmError(`${path} is a folder, not a model file (.safetensors)`);
     throw new DpmError(`${path}: cannot read the file (${code ?? (e as Error).message})`);
   }
-  return decodeSafetensors(bytes, path);
+  return decodeSafetensors(bytes, path, opts);
 }
 
 /** Writes atomically (temp file + rename) unless the caller already writes to a temporary (OutputSet). */
