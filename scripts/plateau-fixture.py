@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""torch.optim.lr_scheduler.ReduceLROnPlateau's learning rates for hand-made loss series: the expected values of
-test/unet-train-plateau.test.ts (pasted there as JSON). Run: /work/venv-torch/bin/python scripts/plateau-fixture.py"""
+"""torch.optim.lr_scheduler.ReduceLROnPlateau's learning rates for a hand-made loss series: the expected values of
+test/unet-train-plateau.test.ts, written to test/fixtures/unet/plateau.json (committed).
+Run: /work/venv-torch/bin/python scripts/plateau-fixture.py"""
 import json
 import math
+import os
 
 import torch
 
@@ -32,5 +34,9 @@ if __name__ == '__main__':
                  min_lr=0)
     other = dict(lr=0.01, mode='min', factor=0.5, patience=2, threshold=1e-2, threshold_mode='rel', cooldown=3,
                  min_lr=0.002)
-    print(json.dumps({'torch': torch.__version__, 'losses': [None if math.isnan(v) else v for v in s],
-                      'paper': lrs(s, **paper), 'other': lrs(s, **other)}))
+    out = {'torch': torch.__version__, 'losses': [None if math.isnan(v) else v for v in s],
+           'paper': lrs(s, **paper), 'other': lrs(s, **other)}
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'unet', 'plateau.json')
+    with open(path, 'w') as f:
+        json.dump(out, f)
+        f.write('\n')

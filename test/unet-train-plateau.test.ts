@@ -1,120 +1,19 @@
 // ReduceLROnPlateau's port (host/model/unet/plateau.ts) against PyTorch's learning rates for a hand-made loss series
 // (falls, flat stretches, improvements below the threshold, a NaN, several drops, min_lr and the 1e-8 eps). The
-// expected values come from scripts/plateau-fixture.py (torch 2.13.0+cpu), pasted here.
+// expected values come from scripts/plateau-fixture.py (test/fixtures/unet/plateau.json).
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { initialPlateauState, PAPER_PLATEAU, plateauStep, type PlateauOptions } from '../host/model/unet/plateau.js';
 
-const LOSSES = [
-  1.0,
-  0.9,
-  0.8,
-  0.8,
-  0.8,
-  0.79995,
-  0.8,
-  0.8,
-  0.8,
-  0.8,
-  0.8,
-  0.8,
-  0.8,
-  0.8,
-  0.8,
-  0.7,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.70001,
-  0.69995,
-  0.69,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  0.7,
-  Number.NaN,
-  0.5,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-  0.6,
-];
-const TORCH_PAPER_LRS = [
-  0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001, 0.001,
-  0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.001, 0.0001, 0.0001, 0.0001, 0.0001, 0.0001, 0.0001, 0.0001,
-  0.0001, 0.0001, 0.0001, 0.0001, 0.0001, 0.0001, 0.0001, 1e-5, 1e-5, 1e-5, 1e-5, 1e-5, 1e-5, 1e-5, 1e-5, 1e-5, 1e-5,
-  1e-5, 1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6,
-  1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6,
-  1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-6,
-  1.0000000000000002e-6, 1.0000000000000002e-6, 1.0000000000000002e-7, 1.0000000000000002e-7, 1.0000000000000002e-7,
-  1.0000000000000002e-7, 1.0000000000000002e-7, 1.0000000000000002e-7, 1.0000000000000002e-7, 1.0000000000000002e-7,
-  1.0000000000000002e-7, 1.0000000000000002e-7, 1.0000000000000002e-7, 1.0000000000000004e-8, 1.0000000000000004e-8,
-  1.0000000000000004e-8, 1.0000000000000004e-8, 1.0000000000000004e-8, 1.0000000000000004e-8, 1.0000000000000004e-8,
-  1.0000000000000004e-8, 1.0000000000000004e-8,
-];
-const TORCH_OTHER_LRS = [
-  0.01, 0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.005, 0.005, 0.005, 0.005, 0.0025, 0.0025, 0.0025, 0.0025, 0.0025,
-  0.0025, 0.0025, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002,
-  0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002,
-  0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002,
-  0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002, 0.002,
-  0.002, 0.002, 0.002, 0.002,
-];
+/** scripts/plateau-fixture.py's output: the losses (null = NaN) and PyTorch's lr after each scheduler step */
+const fixture = JSON.parse(
+  readFileSync(join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'unet', 'plateau.json'), 'utf8'),
+) as { losses: (number | null)[]; paper: number[]; other: number[] };
+const LOSSES = fixture.losses.map((v) => v ?? Number.NaN);
+const TORCH_PAPER_LRS = fixture.paper;
+const TORCH_OTHER_LRS = fixture.other;
 
 function lrsOf(losses: number[], lr: number, o: PlateauOptions): number[] {
   let state = initialPlateauState(lr);

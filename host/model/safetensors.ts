@@ -261,15 +261,20 @@ export function modelFromContent(content: SafetensorsContent, source: string): M
       throw new DpmError(`${source}: tensor ${s.name} holds a non-finite value (${t.data[bad]}) at index ${bad}`);
     params.set(t.data, s.offset);
   }
-  let training: Record<string, unknown> | undefined;
-  if (metadata.training !== undefined) {
-    try {
-      training = JSON.parse(metadata.training) as Record<string, unknown>;
-    } catch {
-      throw new DpmError(`${source}: __metadata__.training is not JSON`);
-    }
+  return { config, params, training: trainingMetadata(metadata, source), metadata };
+}
+
+/** The parsed `training` summary of a model file's __metadata__ (undefined when absent). */
+export function trainingMetadata(
+  metadata: Record<string, string>,
+  source: string,
+): Record<string, unknown> | undefined {
+  if (metadata.training === undefined) return undefined;
+  try {
+    return JSON.parse(metadata.training) as Record<string, unknown>;
+  } catch {
+    throw new DpmError(`${source}: __metadata__.training is not JSON`);
   }
-  return { config, params, training, metadata };
 }
 
 export function decodeModel(bytes: Uint8Array, source: string): ModelFile {

@@ -9,6 +9,7 @@ import {
   readSafetensors,
   type SafetensorsContent,
   type Tensor,
+  trainingMetadata,
   writeSafetensors,
 } from '../safetensors.js';
 import type { TensorSlot } from '../params.js';
@@ -86,14 +87,7 @@ export function unetModelFromContent(content: SafetensorsContent, source: string
     throw new DpmError(
       `${source}: unexpected tensor(s) ${extra.slice(0, 5).join(', ')} (not part of the U-Net ${describe(config)})`,
     );
-  let training: Record<string, unknown> | undefined;
-  if (metadata.training !== undefined) {
-    try {
-      training = JSON.parse(metadata.training) as Record<string, unknown>;
-    } catch {
-      throw new DpmError(`${source}: __metadata__.training is not JSON`);
-    }
-  }
+  const training = trainingMetadata(metadata, source);
   return training ? { config, params, buffers, training, metadata } : { config, params, buffers, metadata };
 }
 
