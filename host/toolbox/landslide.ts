@@ -16,7 +16,7 @@ import { PAPER_TRAINING, PRESETS } from '../core/defaults.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeGeoTiff } from '../raster/geotiff.js';
 import { engineOptions, selectEngine } from '../engines/select.js';
-import { PAPER_ADAM } from '../model/engine.js';
+import { PAPER_ADAM, type ForecasterEngine } from '../model/engine.js';
 import { forecastSequences } from '../model/forecast.js';
 import { trainModel } from '../model/train.js';
 import { loadLandslideCube } from '../landslide/cube.js';
@@ -44,26 +44,15 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
   const preset = PRESETS[p.preset];
   const config = { hidden: preset.hidden, mlp: preset.mlp, features: 1 };
   const { engine } = await selectEngine(config, engineOptions(p, fb));
-  const history: Record<string, { bestEpoch: number; bestValLoss: number; nTrain: number; T: number }> = {};
-  const forecast: ForecastNext = async (x, N, T, what, sfb) => {
-    const r = await trainModel(
-      engine,
-      { x, N, T },
-      {
-        epochs: p.epochs ?? preset.epochs,
-        batchSize: preset.batchSize,
-        adam: { ...PAPER_ADAM, lr: preset.lr },
-        valFraction: PAPER_TRAINING.valFraction,
-        seed: p.seed,
-        maxSequences: p['max-sequences'],
-      },
-      stage(sfb, 0, 80, `training on ${what}`),
-    );
-    history[what] = { bestEpoch: r.bestEpoch, bestValLoss: r.bestValLoss, nTrain: r.nTrain, T };
-    await engine.setParams(r.best);
-    const f = await forecastSequences(engine, x, N, T, { feedback: stage(sfb, 80, 100, `forecasting ${what}`) });
-    return { mu: f.mu, sigma: f.sigma };
-  };
+  const history: GruHistory = {};
+  const forecast = gruForecaster(engine, {
+    epochs: p.epochs ?? preset.epochs,
+    batchSize: preset.batchSize,
+    lr: preset.lr,
+    seed: p.seed,
+    maxSequences: p['max-sequences'],
+    history,
+  });
   let scores: LandslideScores;
   try {
     scores = await landslideScores(cube, eventDate, forecast, stage(fb, 0, 80, 'scores'));
@@ -154,6 +143,36 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
   out['log-ratio-auprc-1'] = at1('log_ratio');
   fb.log('info', `report: ${join(dir, 'report.md')}`);
   return out;
+}
+
+/** Per series trained: the kept epoch, its validation loss, the training sequences and their length. */
+export type GruHistory = Record<string, { bestEpoch: number; bestValLoss: number; nTrain: number; T: number }>;
+
+/** The ForecastNext of the GRU scores: trains `engine` on each set of series (best validation weights), then
+ *  forecasts every series one step; `settings.history` collects what each training did. */
+export function gruForecaster(
+  engine: ForecasterEngine,
+  settings: { epochs: number; batchSize: number; lr: number; seed: number; maxSequences?: number; history: GruHistory },
+): ForecastNext {
+  return async (x, N, T, what, sfb) => {
+    const r = await trainModel(
+      engine,
+      { x, N, T },
+      {
+        epochs: settings.epochs,
+        batchSize: settings.batchSize,
+        adam: { ...PAPER_ADAM, lr: settings.lr },
+        valFraction: PAPER_TRAINING.valFraction,
+        seed: settings.seed,
+        maxSequences: settings.maxSequences,
+      },
+      stage(sfb, 0, 80, `training on ${what}`),
+    );
+    settings.history[what] = { bestEpoch: r.bestEpoch, bestValLoss: r.bestValLoss, nTrain: r.nTrain, T };
+    await engine.setParams(r.best);
+    const f = await forecastSequences(engine, x, N, T, { feedback: stage(sfb, 80, 100, `forecasting ${what}`) });
+    return { mu: f.mu, sigma: f.sigma };
+  };
 }
 
 function reportMarkdown(
