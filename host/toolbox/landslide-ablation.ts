@@ -31,6 +31,7 @@ import { encodeInputs, INPUTS_METADATA_KEY, prepareLandslideData, scoreOnRole } 
 import { saveUNetModel } from '../model/unet/model-file.js';
 import { fitUNet, predictProbability, unetConfig } from './landslide-unet.js';
 import { gruForecaster, type GruHistory } from './landslide.js';
+import { resolveAlgorithmParams } from './manifest.js';
 
 async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Promise<Outputs> {
   const dir = p['out-dir'];
@@ -106,14 +107,21 @@ async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Prom
   }
 
   if (p.unsupervised && split) {
-    const preset = PRESETS.fast;
-    const { engine } = await selectEngine(
-      { hidden: preset.hidden, mlp: preset.mlp, features: 1 },
-      engineOptions(p, fb),
-    );
+    // exactly dpm landslide's maps: its defaults (fast GRU preset, its sample of series) with this seed
+    const gru = resolveAlgorithmParams('landslide', { cube: p.cube, 'out-dir': dir, seed: p.seed });
+    const preset = PRESETS[gru.preset];
+    const config = { hidden: preset.hidden, mlp: preset.mlp, features: 1 };
+    const { engine } = await selectEngine(config, engineOptions(p, fb));
     const history: GruHistory = {};
     try {
-      const forecast = gruForecaster(engine, { ...preset, seed: p.seed, maxSequences: preset.maxSequences, history });
+      const forecast = gruForecaster(engine, {
+        epochs: gru.epochs ?? preset.epochs,
+        batchSize: preset.batchSize,
+        lr: preset.lr,
+        seed: gru.seed,
+        maxSequences: gru['max-sequences'],
+        history,
+      });
       const scores = await landslideScores(cube, eventDate, forecast, stage(fb, share, 99, 'unsupervised maps'));
       for (const n of passes.filter((n) => n <= scores.postPasses))
         for (const [name, s] of scores.after(n)) rows.push(unsupervisedRow(scoreMethod(name, s, truth, split), n));

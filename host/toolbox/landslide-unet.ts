@@ -23,7 +23,6 @@ import {
   type UNetTrainResult,
 } from '../model/unet/train.js';
 import { averagePrecision, prCurve } from '../eval/metrics.js';
-
 import { historyPaths } from './train.js';
 
 /** The network for `channels` inputs: the preset's width and depth unless given; the chip must fit the depth. */

@@ -1064,7 +1064,7 @@ export interface LandslideAblationParams {
   readonly 'dem'?: string;
   /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
   readonly 'truth'?: string;
-  /** U-Net engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  /** engine of the U-Nets and of the unsupervised maps' GRU forecaster: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
@@ -1105,7 +1105,7 @@ export interface LandslideAblationInput {
   readonly 'dem'?: string;
   /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
   readonly 'truth'?: string;
-  /** U-Net engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  /** engine of the U-Nets and of the unsupervised maps' GRU forecaster: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
   readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
   /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
   readonly 'threads'?: number;
