@@ -115,7 +115,13 @@ export function ablationChartSpec(rows: readonly AblationRow[], title: string): 
             scale: { scheme: 'tableau20' },
             legend: { labelLimit: 0 },
           },
-          strokeDash: { field: 'kind', type: 'nominal', title: null, sort: ['U-Net', 'unsupervised'] },
+          strokeDash: {
+            field: 'kind',
+            type: 'nominal',
+            title: null,
+            sort: ['U-Net', 'unsupervised'],
+            legend: { symbolType: 'stroke', symbolStrokeWidth: 2 },
+          },
         },
       },
       ...(Number.isFinite(prevalence)

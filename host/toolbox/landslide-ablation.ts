@@ -17,7 +17,7 @@ import { renderVegaLiteBoth } from '../eval/plots.js';
 import { engineOptions, selectEngine } from '../engines/select.js';
 import { createUNetEngine } from '../engines/unet.js';
 import { loadLandslideCube } from '../landslide/cube.js';
-import { ABLATION_SETS, MAX_PASSES, ROLE_TEST, type SpatialSplit } from '../landslide/chips.js';
+import { ABLATION_SETS, type InputSource, MAX_PASSES, ROLE_TEST, type SpatialSplit } from '../landslide/chips.js';
 import { landslideScores, splitEvent } from '../landslide/scores.js';
 import { scoreMethod } from '../landslide/evaluate.js';
 import {
@@ -44,7 +44,9 @@ async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Prom
   const event = splitEvent(cube, eventDate);
   const maxPasses = Math.min(MAX_PASSES, event.pre.length, event.post.length);
   const passes = Array.from({ length: maxPasses }, (_, k) => k + 1);
-  const sets = ABLATION_SETS.filter((s) => s.sources.every((src) => (src === 'dem' ? loaded.dem : cube[src])));
+  const has = (src: InputSource) =>
+    src === 'dem' ? loaded.dem && cube.slope && loaded.aspect && loaded.curvature : cube[src];
+  const sets = ABLATION_SETS.filter((s) => s.sources.every(has));
   for (const s of ABLATION_SETS)
     if (!sets.includes(s)) fb.log('warning', `${cube.source}: input set ${s.name} left out (the cube lacks it)`);
   const block = p.block ?? p.chip;
@@ -53,6 +55,8 @@ async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Prom
   const rows: AblationRow[] = [];
   const models: { file: string; save: (path: string) => void }[] = [];
   let split: SpatialSplit | undefined; // one for every cell: it depends on the grid, block, fractions and seed only
+  const net = unetConfig(p, 1); // width and depth (the input channels differ per set)
+  let engineName = '';
   for (const [k, { set, n }] of cells.entries()) {
     const cfb = stage(fb, (share * k) / cells.length, (share * (k + 1)) / cells.length, `${set.name}, ${n} pass(es)`);
     const data = prepareLandslideData(loaded, eventDate, {
@@ -67,6 +71,7 @@ async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Prom
     split ??= data.split;
     const config = unetConfig(p, data.stack.C);
     const { engine } = await createUNetEngine(config, { device: p.device, threads: p.threads, feedback: cfb });
+    engineName = engine.description;
     try {
       const r = await fitUNet(
         engine,
@@ -142,8 +147,8 @@ async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Prom
       '',
       `Event ${eventDate}; ${cube.width} × ${cube.height} pixels; spatial split in blocks of ${block} px ` +
         `(test share ${p['test-fraction']}, validation ${p['val-fraction']} of the rest, seed ${p.seed}); chips of ` +
-        `${p.chip} px holding landslide pixels; ${p.preset} U-Net, ${p.epochs} epochs, batch ${p['batch-size']}, ` +
-        `initial lr ${p.lr}.`,
+        `${p.chip} px holding landslide pixels; U-Net width ${net.width}, depth ${net.depth} (${engineName}), ` +
+        `${p.epochs} epochs, batch ${p['batch-size']}, initial lr ${p.lr}.`,
     ];
     writeFileSync(outs.path(report), ablationMarkdown(rows, intro));
     const chart = await renderVegaLiteBoth(ablationChartSpec(rows, 'AUPRC on the test blocks (papers/003 Fig. 4)'));

@@ -38,7 +38,7 @@ async function run(p: AlgorithmParams['landslide-predict'], fb: Feedback): Promi
   }
   let testAuprc = NaN;
   const truth = loaded.cube.landslides;
-  if (truth && loaded.cube.width * loaded.cube.height > 0) {
+  if (truth) {
     const t = scoreOnRole(probability, truth, modelSplit(loaded, inputs), ROLE_TEST);
     testAuprc = t.auprc;
     fb.log('info', `the model's test blocks: AUPRC ${t.auprc.toFixed(3)} (landslide share ${t.prevalence.toFixed(3)})`);
