@@ -11,14 +11,12 @@ import { join } from 'node:path';
 import type { Algorithm, AlgorithmParams, Outputs } from './algorithm.js';
 import { DpmError } from '../core/errors.js';
 import { stage, type Feedback } from '../core/feedback.js';
-import { PRESETS } from '../core/defaults.js';
 import { withOutputs } from '../io/outputs.js';
 import { renderVegaLiteBoth } from '../eval/plots.js';
-import { engineOptions, selectEngine } from '../engines/select.js';
 import { createUNetEngine } from '../engines/unet.js';
 import { loadLandslideCube } from '../landslide/cube.js';
 import { ABLATION_SETS, type InputSource, MAX_PASSES, ROLE_TEST, type SpatialSplit } from '../landslide/chips.js';
-import { landslideScores, splitEvent } from '../landslide/scores.js';
+import { splitEvent } from '../landslide/scores.js';
 import { scoreMethod } from '../landslide/evaluate.js';
 import {
   ablationChartSpec,
@@ -30,7 +28,7 @@ import {
 import { encodeInputs, INPUTS_METADATA_KEY, prepareLandslideData, scoreOnRole } from '../landslide/unet.js';
 import { saveUNetModel } from '../model/unet/model-file.js';
 import { fitUNet, predictProbability, unetConfig } from './landslide-unet.js';
-import { gruForecaster, type GruHistory } from './landslide.js';
+import { unsupervisedScores } from './landslide.js';
 import { resolveAlgorithmParams } from './manifest.js';
 
 async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Promise<Outputs> {
@@ -112,27 +110,13 @@ async function run(p: AlgorithmParams['landslide-ablation'], fb: Feedback): Prom
   }
 
   if (p.unsupervised && split) {
-    // exactly dpm landslide's maps: its defaults (fast GRU preset, its sample of series) with this seed
+    // exactly dpm landslide's maps: its defaults (fast GRU preset, its sample of series) with this seed and engine
     const gru = resolveAlgorithmParams('landslide', { cube: p.cube, 'out-dir': dir, seed: p.seed });
-    const preset = PRESETS[gru.preset];
-    const config = { hidden: preset.hidden, mlp: preset.mlp, features: 1 };
-    const { engine } = await selectEngine(config, engineOptions(p, fb));
-    const history: GruHistory = {};
-    try {
-      const forecast = gruForecaster(engine, {
-        epochs: gru.epochs ?? preset.epochs,
-        batchSize: preset.batchSize,
-        lr: preset.lr,
-        seed: gru.seed,
-        maxSequences: gru['max-sequences'],
-        history,
-      });
-      const scores = await landslideScores(cube, eventDate, forecast, stage(fb, share, 99, 'unsupervised maps'));
-      for (const n of passes.filter((n) => n <= scores.postPasses))
-        for (const [name, s] of scores.after(n)) rows.push(unsupervisedRow(scoreMethod(name, s, truth, split), n));
-    } finally {
-      engine.destroy();
-    }
+    const { device, threads } = p;
+    const maps = stage(fb, share, 99, 'unsupervised maps');
+    const { scores } = await unsupervisedScores(cube, eventDate, { ...gru, device, threads }, maps);
+    for (const n of passes.filter((n) => n <= scores.postPasses))
+      for (const [name, s] of scores.after(n)) rows.push(unsupervisedRow(scoreMethod(name, s, truth, split), n));
   }
 
   const out: Outputs = { 'out-dir': dir };
