@@ -92,6 +92,11 @@ for (const name of UNET_CASES) {
       const s = shapes.get(node)!;
       return actOf(node === 'input' ? f.x : get(f.act, node), s.n, s.c, s.h, s.w);
     };
+    // every node PyTorch recorded is one of our layers, and the other way round
+    assert.deepEqual(
+      state.layers.map((l) => l.node),
+      [...f.act.keys()],
+    );
     for (const layer of state.layers) {
       const { y } = layerForward(layer, layer.inputs.map(pyAct), state.paramViews, 'train');
       assertRel(y.data, get(f.act, layer.node), REL, `act.${layer.node}`);

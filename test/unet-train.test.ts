@@ -124,11 +124,15 @@ test('progress reaches 100 with an ETA; cancel stops between batches; resume con
     const fb = textFeedback();
     const cancelAfter2 = { ...OPTS, checkpoint, onEpoch: (e: { epoch: number }) => e.epoch === 2 && fb.cancel() };
     await assert.rejects(trainUNet(createReferenceUNetEngine(CONFIG), DATA, cancelAfter2, fb), CanceledError);
-    assert.ok(
-      fb.texts.every((t) => /^epoch \d\/4, ETA \d+ s$/.test(t)),
-      fb.texts.join('; '),
-    );
+    // the ETA's value depends on the machine: only its form is checked (formatDuration's three forms)
+    const form = /^epoch \d\/4, ETA (\d+ s|\d+ min \d+ s|\d+ h \d+ min)$/;
+    assert.ok(fb.texts.length === 6 && fb.texts.every((t) => form.test(t)), fb.texts.join('; '));
 
+    assert.deepEqual(
+      fb.percents,
+      [1, 2, 3, 4, 5, 6].map((k) => (100 * k) / 12),
+      'one tick per batch, 12 in all',
+    );
     const fb2 = textFeedback();
     const resumed = await trainUNet(
       createReferenceUNetEngine(CONFIG),
