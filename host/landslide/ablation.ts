@@ -97,7 +97,7 @@ export function ablationChartSpec(rows: readonly AblationRow[], title: string): 
   const prevalence = rows.find((r) => Number.isFinite(r.prevalenceTest))?.prevalenceTest ?? NaN;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    title: { text: title, subtitle: 'solid: U-Net per input set; dashed: unsupervised maps; dotted: landslide share' },
     width: 420,
     height: 320,
     layer: [
@@ -120,7 +120,7 @@ export function ablationChartSpec(rows: readonly AblationRow[], title: string): 
             type: 'nominal',
             title: null,
             sort: ['U-Net', 'unsupervised'],
-            legend: { symbolType: 'stroke', symbolStrokeWidth: 2 },
+            legend: null, // said in the subtitle: a dash legend of line-and-point marks draws no dash
           },
         },
       },
