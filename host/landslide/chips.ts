@@ -237,7 +237,8 @@ export function spatialSplit(
   if (rest.length < needed)
     throw new DpmError(
       `the ${width} × ${height} grid has ${split.blocks} blocks of ${block} px and ${split.testBlocks} go to the test ` +
-        `split: too few remain for training${valFraction > 0 ? ' and validation' : ''} (a smaller --block?)`,
+        `split: too few remain for training${valFraction > 0 ? ' and validation' : ''} (smaller blocks: --block, ` +
+        'which defaults to --chip)',
     );
   const nVal = valFraction > 0 ? Math.min(rest.length - 1, Math.max(1, Math.round(valFraction * rest.length))) : 0;
   const roleOfBlock = Uint8Array.from(isTest, (t) => (t ? ROLE_TEST : ROLE_TRAIN));
