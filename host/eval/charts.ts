@@ -105,7 +105,11 @@ export interface EpochPoint {
 }
 
 /** Training and validation loss per epoch, the kept (best validation) epoch marked. */
-export function historyChartSpec(history: EpochPoint[], title = 'Training history'): Record<string, unknown> {
+export function historyChartSpec(
+  history: EpochPoint[],
+  title = 'Training history',
+  lossTitle = 'loss per sequence (Gaussian NLL)',
+): Record<string, unknown> {
   const values = history.flatMap((h) => [
     { epoch: h.epoch, loss: h.trainLoss, set: 'training' },
     ...(Number.isFinite(h.valLoss) ? [{ epoch: h.epoch, loss: h.valLoss, set: 'validation' }] : []),
@@ -122,7 +126,7 @@ export function historyChartSpec(history: EpochPoint[], title = 'Training histor
         mark: { type: 'line', point: true },
         encoding: {
           x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1 } },
-          y: { field: 'loss', type: 'quantitative', title: 'loss per sequence (Gaussian NLL)', scale: { zero: false } },
+          y: { field: 'loss', type: 'quantitative', title: lossTitle, scale: { zero: false } },
           color: { field: 'set', type: 'nominal', title: null },
         },
       },

@@ -7,7 +7,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DpmError } from '../core/errors.js';
 import { readRaster } from '../raster/geotiff.js';
-import { terrain } from '../raster/terrain.js';
+import { terrain, type Terrain } from '../raster/terrain.js';
 import type { Raster } from '../raster/types.js';
 import { isZarr, openDatacube } from '../raster/zarr.js';
 import type { LandslideCube } from './scores.js';
@@ -24,6 +24,10 @@ export interface LoadedCube {
   eventDate?: string;
   /** the DEM on the grid (for terrain outputs), when there is one */
   dem?: Float32Array;
+  /** aspect (degrees, downslope, clockwise from north) and curvature (1/m, positive = convex) on the grid: the cube's
+   *  dem_aspect / dem_curvature, else derived from the DEM (the U-Net's DEM inputs) */
+  aspect?: Float32Array;
+  curvature?: Float32Array;
 }
 
 export async function loadLandslideCube(
@@ -41,7 +45,10 @@ export async function loadLandslideCube(
   if (opts.dem) {
     const r = await onGrid(opts.dem, 'the DEM');
     loaded.dem = r.bands[0];
-    cube.slope = terrain({ ...r, source: opts.dem }).slope;
+    const t = terrain({ ...r, source: opts.dem });
+    cube.slope = t.slope;
+    loaded.aspect = t.aspect;
+    loaded.curvature = t.curvature;
   }
   if (opts.truth) cube.landslides = (await onGrid(opts.truth, 'the truth mask')).bands[0];
   return loaded;
@@ -67,19 +74,30 @@ async function fromZarr(dir: string): Promise<LoadedCube> {
   if (dc.has('coherence') && dc.pairs.length > 0)
     cube.coherence = { pairs: dc.pairs, bands: await all('coherence', dc.pairs.length) };
   const dem = dc.has('dem') ? await dc.readGrid('dem') : undefined;
+  // derived from the DEM only for what the cube lacks (terrain() refuses rotated grids the cube may still have)
+  let derived: Terrain | undefined;
+  const fromDem = (pick: (t: Terrain) => Float32Array) => {
+    if (!dem || !dc.georef.geoTransform) return undefined;
+    derived ??= terrain({ width: dc.width, height: dc.height, bands: [dem], descriptions: ['dem'], georef: dc.georef });
+    return pick(derived);
+  };
   if (dc.has('dem_slope_radians'))
     cube.slope = Float32Array.from(await dc.readGrid('dem_slope_radians'), (v) => (v * 180) / Math.PI);
-  else if (dem && dc.georef.geoTransform)
-    cube.slope = terrain({
-      width: dc.width,
-      height: dc.height,
-      bands: [dem],
-      descriptions: ['dem'],
-      georef: dc.georef,
-    }).slope;
+  else cube.slope = fromDem((t) => t.slope);
+  // aspect and curvature feed only the U-Net's DEM inputs: a grid terrain() refuses leaves them out, not the cube
+  const optional = (pick: (t: Terrain) => Float32Array) => {
+    try {
+      return fromDem(pick);
+    } catch (err) {
+      if (err instanceof DpmError) return undefined;
+      throw err;
+    }
+  };
+  const aspect = dc.has('dem_aspect') ? await dc.readGrid('dem_aspect') : optional((t) => t.aspect);
+  const curvature = dc.has('dem_curvature') ? await dc.readGrid('dem_curvature') : optional((t) => t.curvature);
   if (dc.has('landslides')) cube.landslides = await dc.readGrid('landslides');
   if (!cube.vv && !cube.vh) throw new DpmError(`${dir}: no vv or vh variable on (timestep, y, x) with dates`);
-  return { cube, eventDate: attrDate(dc.attrs.event_date), dem };
+  return { cube, eventDate: attrDate(dc.attrs.event_date), dem, aspect, curvature };
 }
 
 const OPERA = /^OPERA_L2_RTC-S1_(T\d{3})-\d+-IW\d_(\d{8})T\d{6}Z_.*_(VV|VH)\.tiff?$/i;

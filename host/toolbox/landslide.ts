@@ -12,15 +12,21 @@ import { join } from 'node:path';
 import type { Algorithm, AlgorithmParams, Outputs } from './algorithm.js';
 import { stage, type Feedback } from '../core/feedback.js';
 import { DpmError } from '../core/errors.js';
-import { PAPER_TRAINING, PRESETS } from '../core/defaults.js';
+import { PAPER_TRAINING, PRESETS, type PresetName } from '../core/defaults.js';
 import { withOutputs } from '../io/outputs.js';
 import { writeGeoTiff } from '../raster/geotiff.js';
 import { engineOptions, selectEngine } from '../engines/select.js';
-import { PAPER_ADAM } from '../model/engine.js';
+import { PAPER_ADAM, type ForecasterEngine } from '../model/engine.js';
 import { forecastSequences } from '../model/forecast.js';
 import { trainModel } from '../model/train.js';
 import { loadLandslideCube } from '../landslide/cube.js';
-import { landslideScores, METHODS, type ForecastNext, type LandslideScores } from '../landslide/scores.js';
+import {
+  type LandslideCube,
+  landslideScores,
+  METHODS,
+  type ForecastNext,
+  type LandslideScores,
+} from '../landslide/scores.js';
 import { blockSplit, earlyDetectionChartSpec, scoreMethod, type MethodScore } from '../landslide/evaluate.js';
 import { scoreStyleQml } from '../landslide/style.js';
 import { evaluateScore } from '../eval/metrics.js';
@@ -41,35 +47,7 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
       `${cube.coherence ? `, ${cube.coherence.pairs.length} coherence pairs` : ''}; event ${eventDate}`,
   );
 
-  const preset = PRESETS[p.preset];
-  const config = { hidden: preset.hidden, mlp: preset.mlp, features: 1 };
-  const { engine } = await selectEngine(config, engineOptions(p, fb));
-  const history: Record<string, { bestEpoch: number; bestValLoss: number; nTrain: number; T: number }> = {};
-  const forecast: ForecastNext = async (x, N, T, what, sfb) => {
-    const r = await trainModel(
-      engine,
-      { x, N, T },
-      {
-        epochs: p.epochs ?? preset.epochs,
-        batchSize: preset.batchSize,
-        adam: { ...PAPER_ADAM, lr: preset.lr },
-        valFraction: PAPER_TRAINING.valFraction,
-        seed: p.seed,
-        maxSequences: p['max-sequences'],
-      },
-      stage(sfb, 0, 80, `training on ${what}`),
-    );
-    history[what] = { bestEpoch: r.bestEpoch, bestValLoss: r.bestValLoss, nTrain: r.nTrain, T };
-    await engine.setParams(r.best);
-    const f = await forecastSequences(engine, x, N, T, { feedback: stage(sfb, 80, 100, `forecasting ${what}`) });
-    return { mu: f.mu, sigma: f.sigma };
-  };
-  let scores: LandslideScores;
-  try {
-    scores = await landslideScores(cube, eventDate, forecast, stage(fb, 0, 80, 'scores'));
-  } finally {
-    engine.destroy();
-  }
+  const { scores, forecaster } = await unsupervisedScores(cube, eventDate, p, stage(fb, 0, 80, 'scores'));
   const mapPasses = Math.min(p.passes, scores.postPasses);
   if (mapPasses < p.passes)
     fb.log('warning', `--passes ${p.passes}: the cube has ${scores.postPasses} post-event passes; maps use them all`);
@@ -111,7 +89,7 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
       size: [cube.width, cube.height],
       passes: { pre: scores.split.pre.length, post: scores.postPasses, maps: mapPasses },
       split: { block: split.block, testBlocks: split.testBlocks, blocks: split.blocks, seed: p.seed },
-      forecaster: { preset: p.preset, ...config, engine: engine.description, training: history },
+      forecaster,
       methods: METHODS.filter((m) => maps.has(m.name)),
       table,
       combinations: combos,
@@ -154,6 +132,66 @@ async function landslide(p: AlgorithmParams['landslide'], fb: Feedback): Promise
   out['log-ratio-auprc-1'] = at1('log_ratio');
   fb.log('info', `report: ${join(dir, 'report.md')}`);
   return out;
+}
+
+/** Per series trained: the kept epoch, its validation loss, the training sequences and their length. */
+type GruHistory = Record<string, { bestEpoch: number; bestValLoss: number; nTrain: number; T: number }>;
+
+/** dpm landslide's scores: the GRU forecaster of the preset trained per series on the engine `p` picks, every map
+ *  of METHODS; `forecaster` is the report's description of the model and its training. */
+export async function unsupervisedScores(
+  cube: LandslideCube,
+  eventDate: string,
+  p: { preset: PresetName; epochs?: number; seed: number; 'max-sequences'?: number } & Parameters<
+    typeof engineOptions
+  >[0],
+  fb: Feedback,
+): Promise<{ scores: LandslideScores; forecaster: Record<string, unknown> }> {
+  const preset = PRESETS[p.preset];
+  const config = { hidden: preset.hidden, mlp: preset.mlp, features: 1 };
+  const { engine } = await selectEngine(config, engineOptions(p, fb));
+  const history: GruHistory = {};
+  const forecast = gruForecaster(engine, {
+    epochs: p.epochs ?? preset.epochs,
+    batchSize: preset.batchSize,
+    lr: preset.lr,
+    seed: p.seed,
+    maxSequences: p['max-sequences'],
+    history,
+  });
+  try {
+    const scores = await landslideScores(cube, eventDate, forecast, fb);
+    return { scores, forecaster: { preset: p.preset, ...config, engine: engine.description, training: history } };
+  } finally {
+    engine.destroy();
+  }
+}
+
+/** The ForecastNext of the GRU scores: trains `engine` on each set of series (best validation weights), then
+ *  forecasts every series one step; `settings.history` collects what each training did. */
+function gruForecaster(
+  engine: ForecasterEngine,
+  settings: { epochs: number; batchSize: number; lr: number; seed: number; maxSequences?: number; history: GruHistory },
+): ForecastNext {
+  return async (x, N, T, what, sfb) => {
+    const r = await trainModel(
+      engine,
+      { x, N, T },
+      {
+        epochs: settings.epochs,
+        batchSize: settings.batchSize,
+        adam: { ...PAPER_ADAM, lr: settings.lr },
+        valFraction: PAPER_TRAINING.valFraction,
+        seed: settings.seed,
+        maxSequences: settings.maxSequences,
+      },
+      stage(sfb, 0, 80, `training on ${what}`),
+    );
+    settings.history[what] = { bestEpoch: r.bestEpoch, bestValLoss: r.bestValLoss, nTrain: r.nTrain, T };
+    await engine.setParams(r.best);
+    const f = await forecastSequences(engine, x, N, T, { feedback: stage(sfb, 80, 100, `forecasting ${what}`) });
+    return { mu: f.mu, sigma: f.sigma };
+  };
 }
 
 function reportMarkdown(

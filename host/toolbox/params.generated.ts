@@ -898,6 +898,219 @@ export interface LandslideInput {
   readonly 'backend'?: 'auto' | 'opengles' | 'vulkan' | 'metal' | 'd3d12';
 }
 
+/** landslide-train: Train the landslide U-Net */
+export interface LandslideTrainParams {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** model file to write (best-validation weights, BatchNorm statistics, the inputs and their standardisation); the per-epoch history goes to <out>.history.csv/.svg/.png */
+  readonly 'out': string;
+  /** input sources, comma-separated: vv and vh (each the mean backscatter in dB of the passes before and after the event: 2 channels), dem (4 channels: elevation, slope, aspect, curvature); papers/003's sets are vv, vh, vv,vh and vv,vh,dem */
+  readonly 'inputs': ('vv' | 'vh' | 'dem')[];
+  /** passes nearest the event averaged on each side (papers/003: 1-4); the cube needs as many before and after */
+  readonly 'passes': number;
+  /** U-Net size: cpu (width 16, depth 3: trains on a CPU in minutes) or gpu (width 32, depth 4) */
+  readonly 'preset': 'cpu' | 'gpu';
+  /** passes over the training chips (papers/003: ReduceLROnPlateau lowers the learning rate tenfold after 10 epochs without a better validation loss) */
+  readonly 'epochs': number;
+  /** chips per Adam step */
+  readonly 'batch-size': number;
+  /** Adam's initial learning rate (papers/003: 0.01, weight decay 1e-4, betas 0.9/0.999) */
+  readonly 'lr': number;
+  /** edge of the square training chips in pixels (papers/003: 128); divisible by 2^depth */
+  readonly 'chip': number;
+  /** edge of the spatial blocks of the training/validation/test split (default: the chip, so each chip is one block); the test blocks are those of dpm landslide with the same block size and seed */
+  readonly 'block'?: number;
+  /** share of blocks in the test split */
+  readonly 'test-fraction': number;
+  /** share of the non-test blocks held out for validation (the kept weights are those of the lowest validation loss) */
+  readonly 'val-fraction': number;
+  /** seeds the block split, the initial weights and the shuffling */
+  readonly 'seed': number;
+  /** override the preset's width: channels of the first level (level i has width x 2^i) */
+  readonly 'width'?: number;
+  /** override the preset's depth: number of 2x2 down-sampling levels (the chip must be divisible by 2^depth) */
+  readonly 'depth'?: number;
+  /** DEM on the cube grid when the cube has no dem variable (the DEM inputs: dem, slope, aspect, curvature) */
+  readonly 'dem'?: string;
+  /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
+  readonly 'truth'?: string;
+  /** U-Net engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** checkpoint file (default <out>.checkpoint.safetensors) */
+  readonly 'checkpoint'?: string;
+  /** continue from the checkpoint if it exists (same cube and settings) */
+  readonly 'resume': boolean;
+}
+
+export interface LandslideTrainInput {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** model file to write (best-validation weights, BatchNorm statistics, the inputs and their standardisation); the per-epoch history goes to <out>.history.csv/.svg/.png */
+  readonly 'out': string;
+  /** input sources, comma-separated: vv and vh (each the mean backscatter in dB of the passes before and after the event: 2 channels), dem (4 channels: elevation, slope, aspect, curvature); papers/003's sets are vv, vh, vv,vh and vv,vh,dem */
+  readonly 'inputs'?: ('vv' | 'vh' | 'dem')[] | string;
+  /** passes nearest the event averaged on each side (papers/003: 1-4); the cube needs as many before and after */
+  readonly 'passes'?: number;
+  /** U-Net size: cpu (width 16, depth 3: trains on a CPU in minutes) or gpu (width 32, depth 4) */
+  readonly 'preset'?: 'cpu' | 'gpu';
+  /** passes over the training chips (papers/003: ReduceLROnPlateau lowers the learning rate tenfold after 10 epochs without a better validation loss) */
+  readonly 'epochs'?: number;
+  /** chips per Adam step */
+  readonly 'batch-size'?: number;
+  /** Adam's initial learning rate (papers/003: 0.01, weight decay 1e-4, betas 0.9/0.999) */
+  readonly 'lr'?: number;
+  /** edge of the square training chips in pixels (papers/003: 128); divisible by 2^depth */
+  readonly 'chip'?: number;
+  /** edge of the spatial blocks of the training/validation/test split (default: the chip, so each chip is one block); the test blocks are those of dpm landslide with the same block size and seed */
+  readonly 'block'?: number;
+  /** share of blocks in the test split */
+  readonly 'test-fraction'?: number;
+  /** share of the non-test blocks held out for validation (the kept weights are those of the lowest validation loss) */
+  readonly 'val-fraction'?: number;
+  /** seeds the block split, the initial weights and the shuffling */
+  readonly 'seed'?: number;
+  /** override the preset's width: channels of the first level (level i has width x 2^i) */
+  readonly 'width'?: number;
+  /** override the preset's depth: number of 2x2 down-sampling levels (the chip must be divisible by 2^depth) */
+  readonly 'depth'?: number;
+  /** DEM on the cube grid when the cube has no dem variable (the DEM inputs: dem, slope, aspect, curvature) */
+  readonly 'dem'?: string;
+  /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
+  readonly 'truth'?: string;
+  /** U-Net engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+  /** checkpoint file (default <out>.checkpoint.safetensors) */
+  readonly 'checkpoint'?: string;
+  /** continue from the checkpoint if it exists (same cube and settings) */
+  readonly 'resume'?: boolean;
+}
+
+/** landslide-predict: Landslide probability map (U-Net) */
+export interface LandslidePredictParams {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** a model written by landslide-train */
+  readonly 'model': string;
+  /** probability GeoTIFF to write, e.g. landslide_probability.tif */
+  readonly 'out': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** DEM on the cube grid when the cube has no dem variable (the DEM inputs: dem, slope, aspect, curvature) */
+  readonly 'dem'?: string;
+  /** U-Net engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+}
+
+export interface LandslidePredictInput {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** a model written by landslide-train */
+  readonly 'model': string;
+  /** probability GeoTIFF to write, e.g. landslide_probability.tif */
+  readonly 'out': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** DEM on the cube grid when the cube has no dem variable (the DEM inputs: dem, slope, aspect, curvature) */
+  readonly 'dem'?: string;
+  /** U-Net engine: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+}
+
+/** landslide-ablation: Landslide U-Net ablation (inputs x passes) */
+export interface LandslideAblationParams {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** folder for the table, the plot, the report and the models */
+  readonly 'out-dir': string;
+  /** U-Net size: cpu (width 16, depth 3: trains on a CPU in minutes) or gpu (width 32, depth 4) */
+  readonly 'preset': 'cpu' | 'gpu';
+  /** epochs per model (each of the 16 models) */
+  readonly 'epochs': number;
+  /** chips per Adam step */
+  readonly 'batch-size': number;
+  /** Adam's initial learning rate (papers/003: 0.01, weight decay 1e-4, betas 0.9/0.999) */
+  readonly 'lr': number;
+  /** edge of the square training chips in pixels (papers/003: 128); divisible by 2^depth */
+  readonly 'chip': number;
+  /** edge of the spatial blocks of the training/validation/test split (default: the chip, so each chip is one block); the test blocks are those of dpm landslide with the same block size and seed */
+  readonly 'block'?: number;
+  /** share of blocks in the test split */
+  readonly 'test-fraction': number;
+  /** share of the non-test blocks held out for validation (the kept weights are those of the lowest validation loss) */
+  readonly 'val-fraction': number;
+  /** seeds the block split, the initial weights and the shuffling */
+  readonly 'seed': number;
+  /** override the preset's width: channels of the first level (level i has width x 2^i) */
+  readonly 'width'?: number;
+  /** override the preset's depth: number of 2x2 down-sampling levels (the chip must be divisible by 2^depth) */
+  readonly 'depth'?: number;
+  /** also compute dpm landslide's unsupervised maps on the same test blocks (trains its GRU forecasters: fast preset) */
+  readonly 'unsupervised': boolean;
+  /** DEM on the cube grid when the cube has no dem variable (the DEM inputs: dem, slope, aspect, curvature) */
+  readonly 'dem'?: string;
+  /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
+  readonly 'truth'?: string;
+  /** engine of the U-Nets and of the unsupervised maps' GRU forecaster: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+}
+
+export interface LandslideAblationInput {
+  /** Zarr datacube, or a folder of dated backscatter GeoTIFFs (…YYYYMMDD…_VV.tif / _VH.tif) */
+  readonly 'cube': string;
+  /** date of the trigger, YYYYMMDD (default: the cube's event_date attribute); passes on or before it are pre-event */
+  readonly 'event-date'?: string;
+  /** folder for the table, the plot, the report and the models */
+  readonly 'out-dir': string;
+  /** U-Net size: cpu (width 16, depth 3: trains on a CPU in minutes) or gpu (width 32, depth 4) */
+  readonly 'preset'?: 'cpu' | 'gpu';
+  /** epochs per model (each of the 16 models) */
+  readonly 'epochs'?: number;
+  /** chips per Adam step */
+  readonly 'batch-size'?: number;
+  /** Adam's initial learning rate (papers/003: 0.01, weight decay 1e-4, betas 0.9/0.999) */
+  readonly 'lr'?: number;
+  /** edge of the square training chips in pixels (papers/003: 128); divisible by 2^depth */
+  readonly 'chip'?: number;
+  /** edge of the spatial blocks of the training/validation/test split (default: the chip, so each chip is one block); the test blocks are those of dpm landslide with the same block size and seed */
+  readonly 'block'?: number;
+  /** share of blocks in the test split */
+  readonly 'test-fraction'?: number;
+  /** share of the non-test blocks held out for validation (the kept weights are those of the lowest validation loss) */
+  readonly 'val-fraction'?: number;
+  /** seeds the block split, the initial weights and the shuffling */
+  readonly 'seed'?: number;
+  /** override the preset's width: channels of the first level (level i has width x 2^i) */
+  readonly 'width'?: number;
+  /** override the preset's depth: number of 2x2 down-sampling levels (the chip must be divisible by 2^depth) */
+  readonly 'depth'?: number;
+  /** also compute dpm landslide's unsupervised maps on the same test blocks (trains its GRU forecasters: fast preset) */
+  readonly 'unsupervised'?: boolean;
+  /** DEM on the cube grid when the cube has no dem variable (the DEM inputs: dem, slope, aspect, curvature) */
+  readonly 'dem'?: string;
+  /** landslide mask on the cube grid (1 landslide, 0 not) when the cube has no landslides variable */
+  readonly 'truth'?: string;
+  /** engine of the U-Nets and of the unsupervised maps' GRU forecaster: auto (a hardware GPU when present, else cpu), gpu (a hardware WebGPU adapter), cpu (WebAssembly SIMD on worker threads), software (the WGSL kernels on Mesa's llvmpipe: slow, for testing the shaders), reference (the float64 TypeScript network: slowest); the log names the engine that runs */
+  readonly 'device'?: 'auto' | 'gpu' | 'software' | 'cpu' | 'reference';
+  /** threads of the cpu engine (default: the cores available); the same thread count gives the same weights */
+  readonly 'threads'?: number;
+}
+
 /** calibrate: Calibration of the forecast on held-out pairs */
 export interface CalibrateParams {
   /** coherence stack: a multi-band GeoTIFF with YYYYMMDD_YYYYMMDD band descriptions, a folder of single-pair files (the chain of consecutive pairs is used), or a comma list of them */
@@ -1055,6 +1268,9 @@ export interface AlgorithmParams {
   'cube-info': CubeInfoParams;
   'terrain': TerrainParams;
   'landslide': LandslideParams;
+  'landslide-train': LandslideTrainParams;
+  'landslide-predict': LandslidePredictParams;
+  'landslide-ablation': LandslideAblationParams;
   'calibrate': CalibrateParams;
   'monitor-init': MonitorInitParams;
   'monitor-update': MonitorUpdateParams;
@@ -1080,6 +1296,9 @@ export interface AlgorithmInputs {
   'cube-info': CubeInfoInput;
   'terrain': TerrainInput;
   'landslide': LandslideInput;
+  'landslide-train': LandslideTrainInput;
+  'landslide-predict': LandslidePredictInput;
+  'landslide-ablation': LandslideAblationInput;
   'calibrate': CalibrateInput;
   'monitor-init': MonitorInitInput;
   'monitor-update': MonitorUpdateInput;
@@ -1087,4 +1306,4 @@ export interface AlgorithmInputs {
 
 export type AlgorithmId = keyof AlgorithmParams;
 
-export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'export-model', 'evaluate', 'validate-points', 'buildings', 'dpm2', 'cube-info', 'terrain', 'landslide', 'calibrate', 'monitor-init', 'monitor-update'];
+export const ALGORITHM_IDS: readonly AlgorithmId[] = ['run', 'demo', 'coherence', 'simulate', 'train', 'forecast', 'baseline-ccd', 'baseline-nd', 'baseline-zscore', 'baseline-percentile', 'inspect', 'export-model', 'evaluate', 'validate-points', 'buildings', 'dpm2', 'cube-info', 'terrain', 'landslide', 'landslide-train', 'landslide-predict', 'landslide-ablation', 'calibrate', 'monitor-init', 'monitor-update'];
