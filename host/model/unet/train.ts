@@ -329,7 +329,7 @@ export async function trainUNet(
 function logEpoch(fb: Feedback, e: UNetEpochLog, epochs: number, nextLr: number): void {
   const val = Number.isNaN(e.valLoss) ? '' : `, validation ${e.valLoss.toFixed(4)}`;
   const auprc = Number.isNaN(e.valAuprc) ? '' : `, AUPRC ${e.valAuprc.toFixed(3)}`;
-  const lr = nextLr !== e.lr ? `, lr → ${nextLr}` : '';
+  const lr = nextLr !== e.lr ? `, lr → ${nextLr.toPrecision(3)}` : '';
   fb.log(
     'info',
     `epoch ${e.epoch}/${epochs}: train ${e.trainLoss.toFixed(4)}${val}${auprc}, ${e.seconds.toFixed(1)} s` +

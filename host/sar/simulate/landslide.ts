@@ -185,7 +185,8 @@ export function simulateLandslides(options: LandslideOptions): LandslideScene {
     const x = 0.25 * (s - 30) - 400 * t.curvature[i]!;
     return cover[i]! <= 1 ? 1 / (1 + Math.exp(-x)) : 0;
   });
-  const maxS = Math.max(...susceptibility);
+  // a loop, not Math.max(...array): spreading a 512 × 512 grid overflows the call stack
+  const maxS = susceptibility.reduce((m, v) => Math.max(m, v), 0);
   let count = 0,
     covered = 0;
   for (let attempt = 0; attempt < 50_000 && covered < LANDSLIDE_SHARE * N; attempt++) {
