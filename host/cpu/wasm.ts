@@ -20,7 +20,6 @@ export interface ForecasterExports {
   paramCount(H: number, M: number, F: number): number;
   packedFloats(K: number, N: number): number;
   packB(src: number, rs: number, cs: number, K: number, N: number, dst: number): void;
-  packRowsB(x1: number, N1: number, x2: number, N2: number, K: number, dst: number, relu: number): void;
   gemm(
     a: number,
     lda: number,
