@@ -117,16 +117,23 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
   const panels = (N + PANEL - 1) / PANEL;
   const full = cs == 1 ? N / PANEL : 0;
   const panelBytes = <usize>(K * PANEL) << 2;
-  // whole panels of contiguous rows row by row: each row of src is read once, in order (the rows of a gradient
-  // array lie 4 KB apart: read panel by panel, they would pass through the caches once per panel)
-  for (let k = 0; k < K; k++) {
-    const s0 = f32At(src, k * rs);
-    let d = dst + (<usize>k * 48);
+  // whole panels of contiguous rows, four rows at a time: the rows are read in order, once (the rows of a gradient
+  // array lie 4 KB apart: read panel by panel, they would pass through the caches once per panel), and each panel
+  // gets three whole cache lines at a time (row by row, its part-written lines would be evicted by the others)
+  for (let k0 = 0; k0 < K; k0 += 4) {
+    const rows = min(4, K - k0);
+    let d = dst + (<usize>k0 * 48);
+    let s = f32At(src, k0 * rs);
     for (let jp = 0; jp < full; jp++) {
-      const s = s0 + (<usize>jp * 48);
-      v128.store(d, v128.load(s));
-      v128.store(d, v128.load(s, 16), 16);
-      v128.store(d, v128.load(s, 32), 32);
+      let sq = s, dq = d;
+      for (let q = 0; q < rows; q++) {
+        v128.store(dq, v128.load(sq));
+        v128.store(dq, v128.load(sq, 16), 16);
+        v128.store(dq, v128.load(sq, 32), 32);
+        sq += <usize>rs << 2;
+        dq += 48;
+      }
+      s += 48;
       d += panelBytes;
     }
   }
@@ -154,10 +161,18 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
  * The register tile: tile[r, 0..12) += Σ_k a_r[k] · panel[k, 0..12) for the three rows r, where a_r[k] is the float
  * at p_r + k·s_r (s_r bytes; 4 for a row-major A, the row length for a column of an activation array, 0 for a
  * constant). Blocks of KB products are summed in float32 registers from zero, each block sum is added to the
- * float32 totals at tile (3 × 12, L1).
+ * float32 totals at tile (3 × 12, L1). A panel of width ≤ 8 (≤ 4) computes only its first two vectors (one): the
+ * last panel of N = 128 or 256 (each lane's arithmetic is the same in every form).
  */
 @inline function tileProducts(p0: usize, p1: usize, p2: usize, s0: usize, s1: usize, s2: usize, panel: usize, K: i32,
-  tile: usize): void {
+  tile: usize, width: i32): void {
+  if (width > 8) tileVectors(p0, p1, p2, s0, s1, s2, panel, K, tile, 3);
+  else if (width > 4) tileVectors(p0, p1, p2, s0, s1, s2, panel, K, tile, 2);
+  else tileVectors(p0, p1, p2, s0, s1, s2, panel, K, tile, 1);
+}
+
+@inline function tileVectors(p0: usize, p1: usize, p2: usize, s0: usize, s1: usize, s2: usize, panel: usize, K: i32,
+  tile: usize, vecs: i32): void {
   let pb = panel;
   let pa0 = p0, pa1 = p1, pa2 = p2;
   for (let k0 = 0; k0 < K; k0 += KB) {
@@ -165,21 +180,29 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
     let c00 = f32x4.splat(0), c01 = c00, c02 = c00;
     let c10 = c00, c11 = c00, c12 = c00, c20 = c00, c21 = c00, c22 = c00;
     for (let k = k0; k < kend; k++) {
-      const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32);
-      const x0 = v128.load32_splat(pa0);
-      c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01); c02 = madd(x0, b2, c02);
-      const x1 = v128.load32_splat(pa1);
-      c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11); c12 = madd(x1, b2, c12);
-      const x2 = v128.load32_splat(pa2);
-      c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21); c22 = madd(x2, b2, c22);
+      const b0 = v128.load(pb);
+      const x0 = v128.load32_splat(pa0), x1 = v128.load32_splat(pa1), x2 = v128.load32_splat(pa2);
+      c00 = madd(x0, b0, c00); c10 = madd(x1, b0, c10); c20 = madd(x2, b0, c20);
+      if (vecs > 1) {
+        const b1 = v128.load(pb, 16);
+        c01 = madd(x0, b1, c01); c11 = madd(x1, b1, c11); c21 = madd(x2, b1, c21);
+      }
+      if (vecs > 2) {
+        const b2 = v128.load(pb, 32);
+        c02 = madd(x0, b2, c02); c12 = madd(x1, b2, c12); c22 = madd(x2, b2, c22);
+      }
       pb += 48;
       pa0 += s0;
       pa1 += s1;
       pa2 += s2;
     }
-    addTotal(tile, c00); addTotal(tile + 16, c01); addTotal(tile + 32, c02);
-    addTotal(tile + 48, c10); addTotal(tile + 64, c11); addTotal(tile + 80, c12);
-    addTotal(tile + 96, c20); addTotal(tile + 112, c21); addTotal(tile + 128, c22);
+    addTotal(tile, c00); addTotal(tile + 48, c10); addTotal(tile + 96, c20);
+    if (vecs > 1) {
+      addTotal(tile + 16, c01); addTotal(tile + 64, c11); addTotal(tile + 112, c21);
+    }
+    if (vecs > 2) {
+      addTotal(tile + 32, c02); addTotal(tile + 80, c12); addTotal(tile + 128, c22);
+    }
   }
 }
 
@@ -249,7 +272,7 @@ function gemmInto(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: 
           if (accumulate || bias != 0) memory.copy(tile + <usize>(r * 48), src, <usize>width << 2);
         }
       }
-      tileProducts(a0, a1, a2, 4, 4, 4, panel, K, tile);
+      tileProducts(a0, a1, a2, 4, 4, 4, panel, K, tile, width);
       if (sums != 0) {
         addSums(tile, sums + ((<usize>i * <usize>ldc + <usize>j0) << 3), ldc, rows, width, first);
         continue;
@@ -751,7 +774,7 @@ function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy
           for (let v: usize = 0; v < 9; v++) v128.store(tile + (v << 4), zero);
           tileProducts(columnOf(cA, r0, x1, N1, x2, N2), columnOf(cB, r0, x1, N1, x2, N2),
             columnOf(cC, r0, x1, N1, x2, N2), strideOf(cA, N1, N2), strideOf(cB, N1, N2), strideOf(cC, N1, N2),
-            panel, kc, tile);
+            panel, kc, tile, width);
           addSums(tile, c64 + ((<usize>c * <usize>J + <usize>(jp * PANEL)) << 3), J, rows, width, r0 == 0);
         }
       }
