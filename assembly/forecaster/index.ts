@@ -473,13 +473,20 @@ export function scratchBytes(rows: i32, H: i32, M: i32, F: i32): i32 {
 // ── forward and BPTT over a range of sequences ──────────────────────────────────────────────────────────────────
 
 /**
- * Sequences per work item of forwardBackward: about a quarter of a thread's share, so that a thread slowed down by
- * a busy core takes fewer items (the results do not depend on it: every sequence is computed on its own); a multiple
- * of 3, the sgemm's tile height (a last partial tile computes rows it throws away).
+ * Sequences in the work item of forwardBackward that starts with `rest` sequences left: a guided schedule, each item
+ * about half of what is left per thread, so that the last items are small and a thread slowed down by a busy core
+ * (or one that finishes early) leaves the other little to wait for at the end (the results do not depend on the
+ * split: every sequence is computed on its own); a multiple of 3, the sgemm's tile height (a last partial tile
+ * computes rows it throws away), at least 6.
  */
+@inline function itemRows(rest: i32, threads: i32): i32 {
+  if (threads == 1) return rest;
+  return min(rest, max(6, ((rest + 2 * threads - 1) / (2 * threads) + 2) / 3 * 3));
+}
+
+/** the largest work item of forwardBackward (the first): the rows each thread's scratch must hold */
 export function sequenceItemRows(B: i32, threads: i32): i32 {
-  if (threads == 1) return B;
-  return max(12, ((B + 4 * threads - 1) / (4 * threads) + 2) / 3 * 3);
+  return itemRows(B, threads);
 }
 
 /** the next item of the running phase, or −1 when all are taken */
@@ -490,10 +497,13 @@ export function sequenceItemRows(B: i32, threads: i32): i32 {
 
 export function forwardBackward(ctx: usize, thread: i32, threads: i32): void {
   const B = ctxI(ctx, CTX_B);
-  const per = sequenceItemRows(B, threads);
   const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
-  for (let item = nextItem(ctx, (B + per - 1) / per); item >= 0; item = nextItem(ctx, (B + per - 1) / per)) {
-    const b0 = item * per, b1 = min(B, b0 + per);
+  let items = 0;
+  for (let b = 0; b < B; b += itemRows(B - b, threads)) items++;
+  for (let item = nextItem(ctx, items); item >= 0; item = nextItem(ctx, items)) {
+    let b0 = 0;
+    for (let i = 0; i < item; i++) b0 += itemRows(B - b0, threads);
+    const b1 = b0 + itemRows(B - b0, threads);
     forward(ctx, b0, b1, scratch);
     if (ctxI(ctx, CTX_TRAIN) != 0) backward(ctx, b0, b1, scratch);
   }
@@ -578,30 +588,39 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
       const ghr = f32At(gh, r * G);
       const hprev = f32At(hk, r * H), hnext = f32At(hn, r * H);
       const gt = f32At(gates, row * 6 * H);
-      let i = 0;
-      for (; i + 4 <= H; i += 4) {
-        let ir = v128.load(f32At(bih, i)), iz = v128.load(f32At(bih, H + i)), inn = v128.load(f32At(bih, 2 * H + i));
+      // two passes: r and z (independent chains), then n and h' (a chain through r): one pass with all three is
+      // one long chain of exp → division → exp per vector, too long for the core to overlap iterations
+      const rz = train ? gt : ghr; // where r and z are kept for the second pass
+      const full = H & ~3;
+      for (let i = 0; i < full; i += 4) {
+        let ir = v128.load(f32At(bih, i)), iz = v128.load(f32At(bih, H + i));
         for (let f = 0; f < F; f++) {
           const uf = v128.load32_splat(f32At(ur, f));
           const w = f32At(wihT, f * G + i);
           ir = madd(v128.load(w), uf, ir);
           iz = madd(v128.load(f32At(w, H)), uf, iz);
-          inn = madd(v128.load(f32At(w, 2 * H)), uf, inn);
         }
-        const rg = vsigmoid(f32x4.add(ir, v128.load(f32At(ghr, i))));
+        v128.store(f32At(rz, i), vsigmoid(f32x4.add(ir, v128.load(f32At(ghr, i)))));
         const zg = vsigmoidKeep(f32x4.add(iz, v128.load(f32At(ghr, H + i))), f32At(gt, 5 * H + i), train);
+        v128.store(f32At(rz, H + i), zg);
+      }
+      for (let i = 0; i < full; i += 4) {
+        let inn = v128.load(f32At(bih, 2 * H + i));
+        for (let f = 0; f < F; f++) {
+          inn = madd(v128.load(f32At(wihT, f * G + 2 * H + i)), v128.load32_splat(f32At(ur, f)), inn);
+        }
+        const rg = v128.load(f32At(rz, i)), zg = v128.load(f32At(rz, H + i));
         const hnn = v128.load(f32At(ghr, 2 * H + i));
         const ng = vtanhKeep(f32x4.add(inn, f32x4.mul(rg, hnn)), f32At(gt, 4 * H + i), train);
         const hp = v128.load(f32At(hprev, i));
         // PyTorch's form: h' = (h − n)·z + n
         v128.store(f32At(hnext, i), f32x4.add(f32x4.mul(f32x4.sub(hp, ng), zg), ng));
         if (train) {
-          v128.store(f32At(gt, i), rg);
-          v128.store(f32At(gt, H + i), zg);
           v128.store(f32At(gt, 2 * H + i), ng);
           v128.store(f32At(gt, 3 * H + i), hnn);
         }
       }
+      let i = full;
       for (; i < H; i++) {
         // the tail lane by lane through the same vector formulas (lane 0)
         let ir = load<f32>(f32At(bih, i)), iz = load<f32>(f32At(bih, H + i)), inn = load<f32>(f32At(bih, 2 * H + i));
