@@ -840,17 +840,19 @@ const MCW: i32 = 48;
   }
 }
 
-// rows of weight matrix `w` in weightGrads' order: W_hh (and W_ih's r, z rows), W_ih's n rows, W1, W2, W3, heads
+// rows of weight matrix `w` in weightGrads' order (largest first): W_hh (and W_ih's r, z rows), W1, W2, W3, W_ih's n
+// rows, heads
 @inline function matrixRows(w: i32, H: i32, M: i32): i32 {
-  return w == 0 ? 3 * H : w == 1 ? H : w < 5 ? M : 2;
+  return w == 0 ? 3 * H : w < 4 ? M : w == 4 ? H : 2;
 }
 
-// output rows per work item of weightGrads: W_hh (w = 0, 3H rows: most of the work) is split into a multiple of 12
-// rows (whole panels of dY), about a third of a thread's share; the decoder's matrices (M rows, each about as much
-// work as one W_hh item) and the small ones are one item each, handed out last
+// output rows per work item of weightGrads, whole panels of dY (12 rows): W_hh (w = 0, 3H rows: most of the work)
+// about a third of a thread's share, the decoder's matrices in quarters (so the phase ends with small items), the
+// small ones (K ≤ F + 1 or two rows) whole
 @inline function gradItemRows(w: i32, rows: i32, threads: i32): i32 {
-  if (threads == 1 || w != 0) return rows;
-  return max(12, ((rows + 3 * threads - 1) / (3 * threads) + 11) / 12 * 12);
+  if (threads == 1 || w > 3) return rows;
+  if (w == 0) return max(12, ((rows + 3 * threads - 1) / (3 * threads) + 11) / 12 * 12);
+  return max(12, ((rows + 3) / 4 + 11) / 12 * 12);
 }
 
 export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
@@ -884,18 +886,18 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
       weightGrad(ctx, j0, j1, scratch, dgate, W, hAll, H, u, F,
         f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
     } else if (w == 1) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, hAll, H, 0, 0,
+        f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
+    } else if (w == 2) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, ctxP(ctx, CTX_A1), M, 0, 0,
+        f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
+    } else if (w == 3) {
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, ctxP(ctx, CTX_A2), M, 0, 0,
+        f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
+    } else if (w == 4) {
       // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
       weightGrad(ctx, j0, j1, scratch, f32At(dgate, 3 * H), W, u, F, 0, 0,
         f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
-    } else if (w == 2) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, hAll, H, 0, 0,
-        f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
-    } else if (w == 3) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, ctxP(ctx, CTX_A1), M, 0, 0,
-        f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
-    } else if (w == 4) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, ctxP(ctx, CTX_A2), M, 0, 0,
-        f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
     } else {
       // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
       weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, ctxP(ctx, CTX_A3), M, 0, 0,
