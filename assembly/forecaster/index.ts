@@ -416,6 +416,26 @@ export function activation(kind: i32, src: usize, dst: usize, n: i32): void {
   }
 }
 
+/**
+ * dst[r, :n] = bias + 0 (ReLU applied when `relu`) for r < rows: what gemm / gemmRelu give for A = 0 (the sum of
+ * the zero products is +0, which turns a −0 bias into +0)
+ */
+function biasRows(bias: usize, n: i32, dst: usize, rows: i32, relu: bool): void {
+  const zero = f32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const d = f32At(dst, r * n);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const v = f32x4.add(v128.load(f32At(bias, i)), zero);
+      v128.store(f32At(d, i), relu ? f32x4.max(v, zero) : v);
+    }
+    for (; i < n; i++) {
+      const v = f32x4.add(f32x4.splat(load<f32>(f32At(bias, i))), zero);
+      store<f32>(f32At(d, i), f32x4.extract_lane(relu ? f32x4.max(v, zero) : v, 0));
+    }
+  }
+}
+
 /** Σ a[i]·b[i] over n floats: four lanes summed in a fixed order, then the tail */
 @inline function dot(a: usize, b: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
@@ -543,7 +563,9 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
     const a1 = train ? f32At(ctxP(ctx, CTX_A1), (k * B + b0) * M) : sa1;
     const a2 = train ? f32At(ctxP(ctx, CTX_A2), (k * B + b0) * M) : sa2;
     const a3 = train ? f32At(ctxP(ctx, CTX_A3), (k * B + b0) * M) : sa3;
-    gemmRelu(hk, H, w1T, H, a1, M, nb, M, b1p, tile);
+    // h_0 = 0: its products are exact zeros, the layer is its bias
+    if (k == 0) biasRows(b1p, M, a1, nb, true);
+    else gemmRelu(hk, H, w1T, H, a1, M, nb, M, b1p, tile);
     gemmRelu(a1, M, w2T, M, a2, M, nb, M, b2p, tile);
     gemmRelu(a2, M, w3T, M, a3, M, nb, M, b3p, tile);
     for (let r = 0; r < nb; r++) {
@@ -580,7 +602,8 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
     }
 
     // GRU step: gh = h_k W_hhᵀ + b_hh, then the gates (r | z | n as PyTorch) and h_{k+1}
-    gemm(hk, H, whhT, H, gh, G, nb, G, bhh, false, tile);
+    if (k == 0) biasRows(bhh, G, gh, nb, false);
+    else gemm(hk, H, whhT, H, gh, G, nb, G, bhh, false, tile);
     const hn = train ? f32At(hAll, ((k + 1) * B + b0) * H) : ((k & 1) != 0 ? hb0 : hb1);
     for (let r = 0; r < nb; r++) {
       const row = k * B + b0 + r;
@@ -743,7 +766,8 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
         store<f32>(f32At(ga, i), g * zg);
       }
     }
-    gemm(f32At(dgate, (k * B + b0) * 4 * H), 4 * H, whhN, G, gacc, H, nb, H, 0, true, tile);
+    // dL/dh_0 is not needed (h_0 = 0 is no parameter)
+    if (k > 0) gemm(f32At(dgate, (k * B + b0) * 4 * H), 4 * H, whhN, G, gacc, H, nb, H, 0, true, tile);
   }
   // the prior (prediction 0, from h_0 = 0): parameter gradients only
   decoderBackward(ctx, 0, b0, nb, 0, df, tile);
