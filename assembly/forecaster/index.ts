@@ -779,8 +779,8 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
  * For output rows j in [j0, j1): dW[j, c] = Σ_r dY[r, j] · X[r, c] over the R = T·B rows, r in order, where the
  * columns c of X are X1 [R, N1], X2 [R, N2] (N2 may be 0) and a column of ones (the bias). The X1 part goes to
  * wOut[j, :N1] (row stride ldw), the ones column to bOut[j·bStride]; rows j < limit2 also send the X2 part to
- * wOut2[j, :N2] and the bias to bOut2[j] (the GRU's input weights share the gates' rows). Added to what is there
- * when the context says so (later chunks).
+ * wOut2[j, :N2] and the bias to bOut2[j] (the GRU's input weights share the gates' rows). The first `zeroRows`
+ * rows of X1 are zeros (h_0). Added to what is there when the context says so (later chunks).
  *
  * Computed transposed, C[c, j] = Xᵀ dY: a tile's three rows are three columns of X read where they lie (stride: a
  * row of X; the ones column: a constant 1 with stride 0) and dY's columns are copied into panels, KC rows at a time.
@@ -789,7 +789,7 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
  * cancelling terms keep their accuracy (Adam divides them by |g| + 1e-8).
  */
 function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy: i32,
-  x1: usize, N1: i32, x2: usize, N2: i32,
+  x1: usize, N1: i32, zeroRows: i32, x2: usize, N2: i32,
   wOut: usize, ldw: i32, bOut: usize, bStride: i32, limit2: i32, wOut2: usize, bOut2: usize): void {
   const R = ctxI(ctx, CTX_T) * ctxI(ctx, CTX_B);
   const accumulate = ctxI(ctx, CTX_ACCUMULATE) != 0;
@@ -815,9 +815,14 @@ function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy
           // rows past the block repeat its last column (computed, not stored)
           const cA = c, cB = rows > 1 ? c + 1 : c, cC = rows > 2 ? c + 2 : cB;
           for (let v: usize = 0; v < 9; v++) v128.store(tile + (v << 4), zero);
-          tileProducts(columnOf(cA, r0, x1, N1, x2, N2), columnOf(cB, r0, x1, N1, x2, N2),
-            columnOf(cC, r0, x1, N1, x2, N2), strideOf(cA, N1, N2), strideOf(cB, N1, N2), strideOf(cC, N1, N2),
-            panel, kc, tile, width);
+          // rows of X1 = h_0 = 0 add exact zeros: skipped (the tile's three columns all in X1)
+          const skip = cC < N1 && r0 < zeroRows ? min(kc, zeroRows - r0) : 0;
+          const ra = r0 + skip;
+          if (skip < kc) {
+            tileProducts(columnOf(cA, ra, x1, N1, x2, N2), columnOf(cB, ra, x1, N1, x2, N2),
+              columnOf(cC, ra, x1, N1, x2, N2), strideOf(cA, N1, N2), strideOf(cB, N1, N2), strideOf(cC, N1, N2),
+              panel + <usize>skip * 48, kc - skip, tile, width);
+          }
           addSums(tile, c64 + ((<usize>c * <usize>J + <usize>(jp * PANEL)) << 3), J, rows, width, r0 == 0);
         }
       }
@@ -880,7 +885,7 @@ const MCW: i32 = 48;
 }
 
 export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
-  const H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
+  const B = ctxI(ctx, CTX_B), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
   const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
   const g = ctxP(ctx, CTX_GRAD);
   const W = 4 * H;
@@ -907,24 +912,24 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
     if (w == 0) {
       // W_hh, b_hh from (dar, daz, dhn) and h_k; the r and z rows of W_ih, b_ih from the same rows (dgi = dgh
       // there) and the fed inputs u, as extra columns of the same product
-      weightGrad(ctx, j0, j1, scratch, dgate, W, hAll, H, u, F,
+      weightGrad(ctx, j0, j1, scratch, dgate, W, hAll, H, B, u, F,
         f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
     } else if (w == 1) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, hAll, H, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, hAll, H, B, 0, 0,
         f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
     } else if (w == 2) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, ctxP(ctx, CTX_A1), M, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, ctxP(ctx, CTX_A1), M, 0, 0, 0,
         f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
     } else if (w == 3) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, ctxP(ctx, CTX_A2), M, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, ctxP(ctx, CTX_A2), M, 0, 0, 0,
         f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
     } else if (w == 4) {
       // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
-      weightGrad(ctx, j0, j1, scratch, f32At(dgate, 3 * H), W, u, F, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, f32At(dgate, 3 * H), W, u, F, 0, 0, 0,
         f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
     } else {
       // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, ctxP(ctx, CTX_A3), M, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, ctxP(ctx, CTX_A3), M, 0, 0, 0,
         f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1, 0, 0, 0);
     }
   }
