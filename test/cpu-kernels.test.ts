@@ -1,7 +1,8 @@
 // The CPU engine's wasm kernels one by one (assembly/forecaster/index.ts) against slow float64 TypeScript
 // references: the packed sgemm in every init mode and at sizes that are not multiples of its 3 × 12 tile, the
-// packing (transposes, ReLU, the column of ones), exp/σ/tanh, the gradient norm and Adam. Each in the relaxed, plain
-// and debug (bounds-checked) builds. The fused GRU/decoder phases are checked through the engine (cpu-engine.test.ts).
+// packing (transposed or not, columns of a wider block), exp/σ/tanh, the gradient norm and Adam. Each in the
+// relaxed, plain and debug (bounds-checked) builds. The fused GRU/decoder phases and the weight gradients are checked
+// through the engine (cpu-engine.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forecasterModule, instantiate, sharedMemory, type ForecasterExports } from '../host/cpu/wasm.js';
