@@ -843,8 +843,8 @@ function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy
   }
 }
 
-// columns of a weight gradient block per pass over dY's panels: 48 floats of each row of X (3 cache lines)
-const MCW: i32 = 48;
+// columns of a weight gradient block per pass over dY's panels: 96 floats of each row of X (6 cache lines)
+const MCW: i32 = 96;
 // the largest item of weightGrads (columns of dY) and the widest X, for the scratch
 @inline function gradColumns(H: i32, M: i32): i32 {
   return max(3 * H, M);
