@@ -211,28 +211,24 @@ export function packB(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize):
  * Summation: blocks of KB products are summed in float32 registers from zero, and each block sum is added to a
  * float32 running total in `tile` (L1) that starts as init: the rounding error grows with KB + K/KB rather than K
  * (BPTT's K = 3H = 768 sums in one float32 chain lost 3× the accuracy of PyTorch's blocked sgemm; float64 totals
- * cost 9 % of a training step for no accuracy the fixtures can see). Each C element
+ * cost 3 % of a training step for no accuracy the fixtures can see). Each C element
  * gets the same operations in the same order whatever its place in a tile: rows past m in the last tile reuse the
  * last row (computed, not stored), columns past n are computed on the zero padding and not stored.
  */
 export function gemm(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
   accumulate: bool, tile: usize): void {
-  gemmInto(a, lda, bp, K, c, ldc, m, n, bias, accumulate, tile, 0, false, false);
+  gemmInto(a, lda, bp, K, c, ldc, m, n, bias, accumulate, tile, false);
 }
 
 /** gemm, ReLU applied to C as it is stored (the decoder's layers: what they keep is what the next layer reads) */
 function gemmRelu(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
   tile: usize): void {
-  gemmInto(a, lda, bp, K, c, ldc, m, n, bias, false, tile, 0, false, true);
+  gemmInto(a, lda, bp, K, c, ldc, m, n, bias, false, tile, true);
 }
 
-/**
- * gemm; when `sums` ≠ 0, each float32 result (exactly as gemm would store it) is instead added to the float64
- * sums[i·ldc + j] (stored when `first`) and c is not written: the weight gradients' running totals over K blocks,
- * without a float32 block in memory and a second pass over it.
- */
+// gemm, ReLU applied to the stored C when `relu`
 function gemmInto(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: i32, n: i32, bias: usize,
-  accumulate: bool, tile: usize, sums: usize, first: bool, relu: bool): void {
+  accumulate: bool, tile: usize, relu: bool): void {
   const panels = (n + PANEL - 1) / PANEL;
   const rowA = <usize>lda << 2;
   const rowC = <usize>ldc << 2;
@@ -273,10 +269,6 @@ function gemmInto(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: 
         }
       }
       tileProducts(a0, a1, a2, 4, 4, 4, panel, K, tile, width);
-      if (sums != 0) {
-        addSums(tile, sums + ((<usize>i * <usize>ldc + <usize>j0) << 3), ldc, rows, width, first);
-        continue;
-      }
       if (relu) {
         const zero = f32x4.splat(0);
         for (let v: usize = 0; v < 9; v++) v128.store(tile + (v << 4), f32x4.max(v128.load(tile + (v << 4)), zero));
@@ -296,7 +288,8 @@ function gemmInto(a: usize, lda: i32, bp: usize, K: i32, c: usize, ldc: i32, m: 
   }
 }
 
-// sums[r·ld + j] (+)= float64(totals of the tile) for r < rows, j < width (see gemmInto)
+// sums[r·ld + j] (+)= float64(totals of the tile) for r < rows, j < width (stored when `first`): a weight
+// gradient's float64 running totals over its blocks of KC rows
 @inline function addSums(t32: usize, sums: usize, ld: i32, rows: i32, width: i32, first: bool): void {
   const rowS = <usize>ld << 3;
   if (width == PANEL) {
@@ -845,7 +838,7 @@ function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy
 
 // columns of a weight gradient block per pass over dY's panels: 96 floats of each row of X (6 cache lines)
 const MCW: i32 = 96;
-// the largest item of weightGrads (columns of dY) and the widest X, for the scratch
+// the most columns of dY in one item of weightGrads (W_hh's 3H with one thread): the scratch holds its panels
 @inline function gradColumns(H: i32, M: i32): i32 {
   return max(3 * H, M);
 }
