@@ -84,6 +84,11 @@ export function heapBase(): usize {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }
+// c − a·b
+@inline function nmadd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_nmadd(a, b, c);
+  return f32x4.sub(c, f32x4.mul(a, b));
+}
 
 // ── parameter layout (host/model/params.ts order) ───────────────────────────────────────────────────────────────
 @inline function offWhh(H: i32, F: i32): i32 { return 3 * H * F; }
@@ -331,18 +336,19 @@ const EXP_BIAS = 20, SIGN = 21;
 }
 
 // e^x for f32x4 (Cephes expf: range reduction by ln 2 in two parts, degree-5 polynomial, 2^n through the exponent
-// bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range. The polynomials (here and in
-// tanh) use madd: one FMA per term in the relaxed build
+// bits), |relative error| ≲ 2 ulp on [−87.3, 88.4]; inputs are clamped to that range. The polynomials, the range
+// reduction (here and in tanh) use madd/nmadd: one FMA each in the relaxed build (the plain build: the same
+// multiply, then add)
 //
 // Cheap forms of the same arithmetic (bit-identical; wasm's f32x4.min/max/nearest/trunc_sat cost V8 several
 // instructions each for their NaN and overflow rules): pmin/pmax clamp (a NaN stays NaN), and n = round(x·log2 e)
 // by adding 1.5·2²³ (round to nearest even, as f32x4.nearest), its bits minus those of 1.5·2²³ being n itself
 @inline function vexp(x0: v128): v128 {
   const x = f32x4.pmax(f32x4.pmin(x0, kf(EXP_HI)), kf(EXP_LO));
-  const shifted = f32x4.add(f32x4.mul(x, kf(LOG2E)), kf(ROUND));
+  const shifted = madd(x, kf(LOG2E), kf(ROUND));
   const fx = f32x4.sub(shifted, kf(ROUND));
-  let r = f32x4.sub(x, f32x4.mul(fx, kf(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(fx, kf(LN2_LO)));
+  let r = nmadd(fx, kf(LN2_HI), x);
+  r = nmadd(fx, kf(LN2_LO), r);
   const z = f32x4.mul(r, r);
   let y = kf(EXP_P0);
   y = madd(y, r, kf(EXP_P1));
@@ -350,7 +356,7 @@ const EXP_BIAS = 20, SIGN = 21;
   y = madd(y, r, kf(EXP_P3));
   y = madd(y, r, kf(EXP_P4));
   y = madd(y, r, kf(EXP_P5));
-  y = f32x4.add(f32x4.add(f32x4.mul(y, z), r), kf(ONE));
+  y = f32x4.add(madd(y, z, r), kf(ONE));
   // 2^n = (n + 127) << 23, n = bits(shifted) − bits(1.5·2²³)
   const scale = i32x4.shl(i32x4.add(shifted, kf(EXP_BIAS)), 23);
   return f32x4.mul(y, scale);
@@ -386,13 +392,13 @@ const EXP_BIAS = 20, SIGN = 21;
   p = madd(p, x2, kf(TANH_P2));
   p = madd(p, x2, kf(TANH_P3));
   p = madd(p, x2, kf(TANH_P4));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, x2), x), x);
+  const small = madd(f32x4.mul(p, x2), x, x);
   const isSmall = f32x4.lt(ax, kf(TANH_SMALL));
   const t = v128.bitselect(small, big, isSmall);
   if (keep) {
     // (e·q)·(4q): 4e alone overflows near the clamp of vexp
     const s2 = f32x4.mul(f32x4.mul(e, q), f32x4.mul(kf(FOUR), q));
-    v128.store(sech2, v128.bitselect(f32x4.sub(one, f32x4.mul(small, small)), s2, isSmall));
+    v128.store(sech2, v128.bitselect(nmadd(small, small, one), s2, isSmall));
   }
   return t;
 }
