@@ -48,7 +48,7 @@ const CTX_MU = 25; // [(T+1)·B] time-major (row T: forecasts only)
 const CTX_LV = 26;
 const CTX_NLL = 27; // f64 [B]: each sequence's summed loss
 const CTX_DOUT = 28; // [T·B, 2]: dL/dμ, dL/dlogvar
-const CTX_DGATE = 29; // [T·B, 4H]: dar | daz | dhn | dan (pre-activation gradients; dhn = dan·r feeds W_hn)
+const CTX_DGATE = 29; // dar | daz | dhn | dan (pre-activation gradients; dhn = dan·r feeds W_hn) in gate panels
 const CTX_DA1 = 30; // [T·B, M]
 const CTX_DA2 = 31;
 const CTX_DA3 = 32;
@@ -475,8 +475,9 @@ export function packWeights(ctx: usize): void {
 
 // floats of each scratch area for `rows` sequences; the forward/backward and weight-gradient areas overlap
 @inline function recurrentFloats(rows: i32, H: i32, M: i32): i32 {
-  // forward: sa1, sa2, sa3 (M), gh (3H), h ping-pong (2·H); BPTT: gacc (H), df (M)
-  return align4(rows * M) * 3 + align4(rows * 3 * H) + align4(rows * H) * 2;
+  // forward: sa1, sa2, sa3 (M), gh (3H), h ping-pong (2·H); BPTT: gacc (H), df (M), dgs (4H)
+  const forward = align4(rows * M) * 3 + align4(rows * 3 * H) + align4(rows * H) * 2;
+  return max(forward, align4(rows * H) + align4(rows * M) + rows * 4 * H);
 }
 @inline function gradFloats(H: i32, M: i32, F: i32): i32 {
   const widest = max(H + F, M) + 1;
@@ -715,6 +716,69 @@ function decoderBackward(ctx: usize, j: i32, b0: i32, nb: i32, gacc: usize, df: 
   for (; i < n; i++) store<f32>(f32At(dst, i), load<f32>(f32At(a, i)) > 0 ? load<f32>(f32At(g, i)) : 0);
 }
 
+// ── the gate gradients in panels ────────────────────────────────────────────────────────────────────────────
+//
+// The weight gradients read dY = the gate gradients as the packed right-hand side of the register tile, KC rows at a
+// time. Rows k·B + b lie in blocks of KC rows; a block holds the panels of 12 columns of dar | daz | dhn (3H
+// columns, gatePanels3) and then those of dan (H columns), each panel [KC][12], zeros past a part's last column.
+// BPTT writes each step's rows there (from L1, four rows per panel visit: whole cache lines), so the weight
+// gradients need no pass over a 4H-wide array whose rows lie 4 KB apart.
+
+@inline function gatePanels3(H: i32): i32 {
+  return (3 * H + PANEL - 1) / PANEL;
+}
+@inline function gatePanels(H: i32): i32 {
+  return gatePanels3(H) + (H + PANEL - 1) / PANEL;
+}
+
+/** floats of the gate-gradient panels for R rows (whole blocks of KC rows) */
+export function gatePanelFloats(R: i32, H: i32): i32 {
+  return (R + KC - 1) / KC * KC * gatePanels(H) * PANEL;
+}
+
+// rows [row0, row0 + rows) of the gate gradients from src ([rows, 4H] row-major) into the panels at dst
+function scatterGatePanels(src: usize, rows: i32, row0: i32, H: i32, dst: usize): void {
+  const P = gatePanels(H), P3 = gatePanels3(H);
+  const panelBytes = <usize>(KC * PANEL) << 2;
+  for (let r0 = 0; r0 < rows; ) {
+    // a run of rows inside one block
+    const row = row0 + r0;
+    const n = min(rows - r0, KC - row % KC);
+    const at = dst + (<usize>(row / KC) * <usize>P * panelBytes) + (<usize>(row % KC) * 48);
+    const s = f32At(src, r0 * 4 * H);
+    scatterPanels(s, 4 * H, 3 * H, n, at, panelBytes);
+    scatterPanels(f32At(s, 3 * H), 4 * H, H, n, at + <usize>P3 * panelBytes, panelBytes);
+    r0 += n;
+  }
+}
+
+// columns [0, N) of n rows of src (row stride ld floats) into consecutive rows of the panels at dst (panelBytes
+// apart), zeros past N; four rows per panel visit
+@inline function scatterPanels(src: usize, ld: i32, N: i32, n: i32, dst: usize, panelBytes: usize): void {
+  const full = N / PANEL;
+  const panels = (N + PANEL - 1) / PANEL;
+  for (let q0 = 0; q0 < n; q0 += 4) {
+    const qn = min(4, n - q0);
+    for (let jp = 0; jp < panels; jp++) {
+      let d = dst + <usize>jp * panelBytes + (<usize>q0 * 48);
+      let sq = f32At(src, q0 * ld + jp * PANEL);
+      for (let q = 0; q < qn; q++) {
+        if (jp < full) {
+          v128.store(d, v128.load(sq));
+          v128.store(d, v128.load(sq, 16), 16);
+          v128.store(d, v128.load(sq, 32), 32);
+        } else {
+          for (let jj = 0; jj < PANEL; jj++) {
+            store<f32>(d + (<usize>jj << 2), jp * PANEL + jj < N ? load<f32>(f32At(sq, jj)) : 0);
+          }
+        }
+        d += 48;
+        sq += <usize>ld << 2;
+      }
+    }
+  }
+}
+
 function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
   const B = ctxI(ctx, CTX_B), T = ctxI(ctx, CTX_T), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M);
   const nb = b1 - b0;
@@ -724,6 +788,7 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
   const tile = scratch;
   const gacc = scratch + TILE_BYTES; // dL/dh_{k+1}, [nb, H]
   const df = f32At(gacc, align4(nb * H));
+  const dgs = f32At(df, align4(nb * M)); // this step's [nb, 4H] gate gradients, row-major (BPTT's sgemm reads them)
   memory.fill(gacc, 0, <usize>(nb * H) << 2);
   const one = f32x4.splat(1);
   for (let k = T - 1; k >= 0; k--) {
@@ -731,7 +796,7 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
     // GRU step k: h_{k+1} = (1 − z) n + z h_k; gacc becomes the direct term z·dh, then += dgh W_hh
     for (let r = 0; r < nb; r++) {
       const row = k * B + b0 + r;
-      const gt = f32At(gates, row * 6 * H), dg = f32At(dgate, row * 4 * H);
+      const gt = f32At(gates, row * 6 * H), dg = f32At(dgs, r * 4 * H);
       const hp = f32At(hAll, row * H), ga = f32At(gacc, r * H);
       let i = 0;
       for (; i + 4 <= H; i += 4) {
@@ -765,8 +830,10 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
         store<f32>(f32At(ga, i), g * zg);
       }
     }
+    // the weight gradients read them in panels: written there once, from L1 (see gatePanels)
+    scatterGatePanels(dgs, nb, k * B + b0, H, dgate);
     // dL/dh_0 is not needed (h_0 = 0 is no parameter)
-    if (k > 0) gemm(f32At(dgate, (k * B + b0) * 4 * H), 4 * H, whhN, G, gacc, H, nb, H, 0, true, tile);
+    if (k > 0) gemm(dgs, 4 * H, whhN, G, gacc, H, nb, H, 0, true, tile);
   }
   // the prior (prediction 0, from h_0 = 0): parameter gradients only
   decoderBackward(ctx, 0, b0, nb, 0, df, tile);
@@ -782,12 +849,14 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
  * rows of X1 are zeros (h_0). Added to what is there when the context says so (later chunks).
  *
  * Computed transposed, C[c, j] = Xᵀ dY: a tile's three rows are three columns of X read where they lie (stride: a
- * row of X; the ones column: a constant 1 with stride 0) and dY's columns are copied into panels, KC rows at a time.
- * So nothing is transposed, X is never copied, and an item packs only its own columns of dY. Each block of KC rows
+ * row of X; the ones column: a constant 1 with stride 0) and dY's columns are copied into panels, KC rows at a time
+ * (panel0 < 0; dY [R, ldy] row-major), or read from the gate gradients' panels (panel0 ≥ 0: column j0 is the
+ * first of panel panel0 of each block). So nothing is transposed, X is never copied, and an item packs only its own
+ * columns of dY. Each block of KC rows
  * is summed in float32 by the register tile, the blocks in float64: tiny gradient entries that are sums of large
  * cancelling terms keep their accuracy (Adam divides them by |g| + 1e-8).
  */
-function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy: i32,
+function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy: i32, panel0: i32,
   x1: usize, N1: i32, zeroRows: i32, x2: usize, N2: i32,
   wOut: usize, ldw: i32, bOut: usize, bStride: i32, limit2: i32, wOut2: usize, bOut2: usize): void {
   const R = ctxI(ctx, CTX_T) * ctxI(ctx, CTX_B);
@@ -802,13 +871,21 @@ function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy
   const zero = f32x4.splat(0);
   for (let r0 = 0; r0 < R; r0 += KC) {
     const kc = min(KC, R - r0);
-    packB(f32At(dy, r0 * ldy + j0), ldy, 1, kc, J, bp);
+    // dY's panels: the gate gradients' own (panel0 ≥ 0: dy is their array, see gatePanels), else packed here
+    let panelBytes = <usize>(kc * PANEL) << 2;
+    let panelAt = bp;
+    if (panel0 >= 0) {
+      panelBytes = <usize>(KC * PANEL) << 2;
+      panelAt = dy + (<usize>(r0 / KC) * <usize>gatePanels(H) + <usize>panel0) * panelBytes;
+    } else {
+      packB(f32At(dy, r0 * ldy + j0), ldy, 1, kc, J, bp);
+    }
     // a block of columns of X at a time, its cache lines reused by every panel
     for (let c0 = 0; c0 < C; c0 += MCW) {
       const c1 = min(C, c0 + MCW);
       for (let jp = 0; jp < panels; jp++) {
         const width = min(PANEL, J - jp * PANEL);
-        const panel = bp + (<usize>(jp * kc * PANEL) << 2);
+        const panel = panelAt + <usize>jp * panelBytes;
         for (let c = c0; c < c1; c += 3) {
           const rows = min(3, c1 - c);
           // rows past the block repeat its last column (computed, not stored)
@@ -887,7 +964,6 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
   const B = ctxI(ctx, CTX_B), H = ctxI(ctx, CTX_H), M = ctxI(ctx, CTX_M), F = ctxI(ctx, CTX_F);
   const scratch = ctxP(ctx, CTX_SCRATCH) + <usize>thread * <usize>ctxI(ctx, CTX_SCRATCH_BYTES);
   const g = ctxP(ctx, CTX_GRAD);
-  const W = 4 * H;
   const dgate = ctxP(ctx, CTX_DGATE), hAll = ctxP(ctx, CTX_H_ALL);
   const u = ctxP(ctx, CTX_U);
   const wih = f32At(g, 0), bih = f32At(g, offBih(H, F));
@@ -911,24 +987,24 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
     if (w == 0) {
       // W_hh, b_hh from (dar, daz, dhn) and h_k; the r and z rows of W_ih, b_ih from the same rows (dgi = dgh
       // there) and the fed inputs u, as extra columns of the same product
-      weightGrad(ctx, j0, j1, scratch, dgate, W, hAll, H, B, u, F,
+      weightGrad(ctx, j0, j1, scratch, dgate, 0, j0 / PANEL, hAll, H, B, u, F,
         f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
     } else if (w == 1) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, hAll, H, B, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, -1, hAll, H, B, 0, 0,
         f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
     } else if (w == 2) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, ctxP(ctx, CTX_A1), M, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, -1, ctxP(ctx, CTX_A1), M, 0, 0, 0,
         f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
     } else if (w == 3) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, ctxP(ctx, CTX_A2), M, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, -1, ctxP(ctx, CTX_A2), M, 0, 0, 0,
         f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
     } else if (w == 4) {
       // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
-      weightGrad(ctx, j0, j1, scratch, f32At(dgate, 3 * H), W, u, F, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, dgate, 0, gatePanels3(H) + j0 / PANEL, u, F, 0, 0, 0,
         f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
     } else {
       // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, ctxP(ctx, CTX_A3), M, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, -1, ctxP(ctx, CTX_A3), M, 0, 0, 0,
         f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1, 0, 0, 0);
     }
   }

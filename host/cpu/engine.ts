@@ -94,7 +94,9 @@ function activationFloats(c: ModelConfig, T: number, train: boolean): [CtxField,
     [Ctx.A2, T * M],
     [Ctx.A3, T * M],
     [Ctx.DOUT, 2 * T],
-    [Ctx.DGATE, T * 4 * H],
+    // the gate gradients in panels of 12 columns per part (assembly/forecaster/index.ts gatePanels); whole blocks of
+    // rows are added by layout()
+    [Ctx.DGATE, T * (Math.ceil((3 * H) / 12) + Math.ceil(H / 12)) * 12],
     [Ctx.DA1, T * M],
     [Ctx.DA2, T * M],
     [Ctx.DA3, T * M],
@@ -371,7 +373,8 @@ export class CpuForecaster implements ForecasterEngine {
     let top = this.dynamic;
     for (const [field, perRow] of activationFloats(this.config, T, train)) {
       ctx[field] = top;
-      top = align64(top + perRow * bc * 4);
+      const floats = field === Ctx.DGATE ? this.ex.gatePanelFloats(T * bc, H) : perRow * bc;
+      top = align64(top + floats * 4);
     }
     const scratch = align64(this.ex.scratchBytes(Math.min(bc, this.ex.sequenceItemRows(bc, this.threads)), H, M, F));
     ctx[Ctx.SCRATCH] = top;

@@ -36,6 +36,7 @@ export interface ForecasterExports {
   activation(kind: number, src: number, dst: number, n: number): void;
   packWeights(ctx: number): void;
   scratchBytes(rows: number, H: number, M: number, F: number): number;
+  gatePanelFloats(R: number, H: number): number;
   sequenceItemRows(B: number, threads: number): number;
   forwardBackward(ctx: number, thread: number, threads: number): void;
   weightGrads(ctx: number, thread: number, threads: number): void;
