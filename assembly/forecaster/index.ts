@@ -38,7 +38,7 @@ const CTX_W2_N = 15; // (K = M, N = M)
 const CTX_W3_N = 16;
 const CTX_WIH_T = 17; // W_ih transposed to [F][3H]
 const CTX_X = 18; // [B, T, F] as given (NaN in feature 0 = missing)
-const CTX_H_ALL = 19; // [(T+1)·B, H] time-major (training)
+const CTX_H_ALL = 19; // [(T+1)·B, H] time-major, rows hiddenStride(H) floats apart (training)
 const CTX_U = 20; // [T·B, F] inputs fed to the GRU
 const CTX_GATES = 21; // [T·B, 6H]: r | z | n | W_hn h + b_hn | 1 − n² | 1 − z
 const CTX_A1 = 22; // [T·B, M] decoder activations, ReLU applied (training; a > 0 ⇔ ReLU(a) > 0 for BPTT)
@@ -467,6 +467,16 @@ export function packWeights(ctx: usize): void {
   }
 }
 
+/**
+ * Floats between the rows of h in the training activations: H rounded up to an odd number of 64-byte lines. The
+ * weight gradients read columns of h down its rows; rows a power-of-two multiple of 64 bytes apart (H = 256: 1 KB)
+ * all fall into the same few sets of the L1 cache and evict each other, an odd number of lines spreads them.
+ */
+export function hiddenStride(H: i32): i32 {
+  const lines = (H + 15) / 16;
+  return ((lines & 1) != 0 ? lines : lines + 1) * 16;
+}
+
 // ── per-thread scratch ──────────────────────────────────────────────────────────────────────────────────────────
 
 @inline function align4(n: i32): i32 {
@@ -552,20 +562,21 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
   const hb0 = f32At(gh, align4(nb * G));
   const hb1 = f32At(hb0, align4(nb * H));
 
-  const h0 = train ? f32At(hAll, b0 * H) : hb0;
-  memory.fill(h0, 0, <usize>(nb * H) << 2);
+  const ldh = train ? hiddenStride(H) : H; // row stride of h
+  const h0 = train ? f32At(hAll, b0 * ldh) : hb0;
+  memory.fill(h0, 0, <usize>(nb * ldh) << 2);
   for (let b = b0; b < b1; b++) store<f64>(nll + (<usize>b << 3), 0);
   for (let k = 0; k <= T; k++) {
     // training decodes h_0 … h_{T−1}; the forecast of the unseen step T is for forecasts only
     if (train && k == T) break;
-    const hk = train ? f32At(hAll, (k * B + b0) * H) : ((k & 1) != 0 ? hb1 : hb0);
+    const hk = train ? f32At(hAll, (k * B + b0) * ldh) : ((k & 1) != 0 ? hb1 : hb0);
     // decoder on h_k: 3 × (Linear + ReLU), then the two heads
     const a1 = train ? f32At(ctxP(ctx, CTX_A1), (k * B + b0) * M) : sa1;
     const a2 = train ? f32At(ctxP(ctx, CTX_A2), (k * B + b0) * M) : sa2;
     const a3 = train ? f32At(ctxP(ctx, CTX_A3), (k * B + b0) * M) : sa3;
     // h_0 = 0: its products are exact zeros, the layer is its bias
     if (k == 0) biasRows(b1p, M, a1, nb, true);
-    else gemmRelu(hk, H, w1T, H, a1, M, nb, M, b1p, tile);
+    else gemmRelu(hk, ldh, w1T, H, a1, M, nb, M, b1p, tile);
     gemmRelu(a1, M, w2T, M, a2, M, nb, M, b2p, tile);
     gemmRelu(a2, M, w3T, M, a3, M, nb, M, b3p, tile);
     for (let r = 0; r < nb; r++) {
@@ -603,13 +614,13 @@ function forward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
 
     // GRU step: gh = h_k W_hhᵀ + b_hh, then the gates (r | z | n as PyTorch) and h_{k+1}
     if (k == 0) biasRows(bhh, G, gh, nb, false);
-    else gemm(hk, H, whhT, H, gh, G, nb, G, bhh, false, tile);
-    const hn = train ? f32At(hAll, ((k + 1) * B + b0) * H) : ((k & 1) != 0 ? hb0 : hb1);
+    else gemm(hk, ldh, whhT, H, gh, G, nb, G, bhh, false, tile);
+    const hn = train ? f32At(hAll, ((k + 1) * B + b0) * ldh) : ((k & 1) != 0 ? hb0 : hb1);
     for (let r = 0; r < nb; r++) {
       const row = k * B + b0 + r;
       const ur = f32At(u, row * F);
       const ghr = f32At(gh, r * G);
-      const hprev = f32At(hk, r * H), hnext = f32At(hn, r * H);
+      const hprev = f32At(hk, r * ldh), hnext = f32At(hn, r * ldh);
       const gt = f32At(gates, row * 6 * H);
       // two passes: r and z (independent chains), then n and h' (a chain through r): one pass with all three is
       // one long chain of exp → division → exp per vector, too long for the core to overlap iterations
@@ -785,6 +796,7 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
   const G = 3 * H;
   const hAll = ctxP(ctx, CTX_H_ALL), gates = ctxP(ctx, CTX_GATES), dgate = ctxP(ctx, CTX_DGATE);
   const whhN = ctxP(ctx, CTX_WHH_N);
+  const ldh = hiddenStride(H);
   const tile = scratch;
   const gacc = scratch + TILE_BYTES; // dL/dh_{k+1}, [nb, H]
   const df = f32At(gacc, align4(nb * H));
@@ -797,7 +809,7 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
     for (let r = 0; r < nb; r++) {
       const row = k * B + b0 + r;
       const gt = f32At(gates, row * 6 * H), dg = f32At(dgs, r * 4 * H);
-      const hp = f32At(hAll, row * H), ga = f32At(gacc, r * H);
+      const hp = f32At(hAll, row * ldh), ga = f32At(gacc, r * H);
       let i = 0;
       for (; i + 4 <= H; i += 4) {
         const g = v128.load(f32At(ga, i));
@@ -857,7 +869,7 @@ function backward(ctx: usize, b0: i32, b1: i32, scratch: usize): void {
  * cancelling terms keep their accuracy (Adam divides them by |g| + 1e-8).
  */
 function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy: i32, panel0: i32,
-  x1: usize, N1: i32, zeroRows: i32, x2: usize, N2: i32,
+  x1: usize, N1: i32, ld1: i32, zeroRows: i32, x2: usize, N2: i32,
   wOut: usize, ldw: i32, bOut: usize, bStride: i32, limit2: i32, wOut2: usize, bOut2: usize): void {
   const R = ctxI(ctx, CTX_T) * ctxI(ctx, CTX_B);
   const accumulate = ctxI(ctx, CTX_ACCUMULATE) != 0;
@@ -895,8 +907,9 @@ function weightGrad(ctx: usize, j0: i32, j1: i32, scratch: usize, dy: usize, ldy
           const skip = cC < N1 && r0 < zeroRows ? min(kc, zeroRows - r0) : 0;
           const ra = r0 + skip;
           if (skip < kc) {
-            tileProducts(columnOf(cA, ra, x1, N1, x2, N2), columnOf(cB, ra, x1, N1, x2, N2),
-              columnOf(cC, ra, x1, N1, x2, N2), strideOf(cA, N1, N2), strideOf(cB, N1, N2), strideOf(cC, N1, N2),
+            tileProducts(columnOf(cA, ra, x1, N1, ld1, x2, N2), columnOf(cB, ra, x1, N1, ld1, x2, N2),
+              columnOf(cC, ra, x1, N1, ld1, x2, N2), strideOf(cA, N1, ld1, N2), strideOf(cB, N1, ld1, N2),
+              strideOf(cC, N1, ld1, N2),
               panel + <usize>skip * 48, kc - skip, tile, width);
           }
           addSums(tile, c64 + ((<usize>c * <usize>J + <usize>(jp * PANEL)) << 3), J, rows, width, r0 == 0);
@@ -926,14 +939,15 @@ const MCW: i32 = 96;
   return max(3 * H, M);
 }
 
-// column c of [X1 | X2 | 1] at row r0, and its stride in bytes (the ones column: the constant 1, stride 0)
-@inline function columnOf(c: i32, r0: i32, x1: usize, N1: i32, x2: usize, N2: i32): usize {
-  if (c < N1) return f32At(x1, r0 * N1 + c);
+// column c of [X1 | X2 | 1] at row r0 (X1's rows ld1 floats apart, X2's N2), and its stride in bytes (the ones
+// column: the constant 1, stride 0)
+@inline function columnOf(c: i32, r0: i32, x1: usize, N1: i32, ld1: i32, x2: usize, N2: i32): usize {
+  if (c < N1) return f32At(x1, r0 * ld1 + c);
   if (c < N1 + N2) return f32At(x2, r0 * N2 + c - N1);
   return ACT_F32 + (<usize>ONE << 2);
 }
-@inline function strideOf(c: i32, N1: i32, N2: i32): usize {
-  return c < N1 ? <usize>N1 << 2 : c < N1 + N2 ? <usize>N2 << 2 : 0;
+@inline function strideOf(c: i32, N1: i32, ld1: i32, N2: i32): usize {
+  return c < N1 ? <usize>ld1 << 2 : c < N1 + N2 ? <usize>N2 << 2 : 0;
 }
 
 // dst[i·stride] (+)= float32(src[i]) for n float64 sums
@@ -987,24 +1001,24 @@ export function weightGrads(ctx: usize, thread: i32, threads: i32): void {
     if (w == 0) {
       // W_hh, b_hh from (dar, daz, dhn) and h_k; the r and z rows of W_ih, b_ih from the same rows (dgi = dgh
       // there) and the fed inputs u, as extra columns of the same product
-      weightGrad(ctx, j0, j1, scratch, dgate, 0, j0 / PANEL, hAll, H, B, u, F,
+      weightGrad(ctx, j0, j1, scratch, dgate, 0, j0 / PANEL, hAll, H, hiddenStride(H), B, u, F,
         f32At(g, offWhh(H, F)), H, f32At(g, offBhh(H, F)), 1, 2 * H, wih, bih);
     } else if (w == 1) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, -1, hAll, H, B, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA1), M, -1, hAll, H, hiddenStride(H), B, 0, 0,
         f32At(g, offW1(H, F)), H, f32At(g, offB1(H, M, F)), 1, 0, 0, 0);
     } else if (w == 2) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, -1, ctxP(ctx, CTX_A1), M, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA2), M, -1, ctxP(ctx, CTX_A1), M, M, 0, 0, 0,
         f32At(g, offW2(H, M, F)), M, f32At(g, offB2(H, M, F)), 1, 0, 0, 0);
     } else if (w == 3) {
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, -1, ctxP(ctx, CTX_A2), M, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DA3), M, -1, ctxP(ctx, CTX_A2), M, M, 0, 0, 0,
         f32At(g, offW3(H, M, F)), M, f32At(g, offB3(H, M, F)), 1, 0, 0, 0);
     } else if (w == 4) {
       // the n rows of W_ih, b_ih from dan (columns 3H… of dgate) and u
-      weightGrad(ctx, j0, j1, scratch, dgate, 0, gatePanels3(H) + j0 / PANEL, u, F, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, dgate, 0, gatePanels3(H) + j0 / PANEL, u, F, F, 0, 0, 0,
         f32At(wih, 2 * H * F), F, f32At(bih, 2 * H), 1, 0, 0, 0);
     } else {
       // heads: rows μ and logvar of dout; their weights lie M + 1 apart (wm, bm, wl, bl)
-      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, -1, ctxP(ctx, CTX_A3), M, 0, 0, 0,
+      weightGrad(ctx, j0, j1, scratch, ctxP(ctx, CTX_DOUT), 2, -1, ctxP(ctx, CTX_A3), M, M, 0, 0, 0,
         f32At(g, offWm(H, M, F)), M + 1, f32At(g, offBm(H, M, F)), M + 1, 0, 0, 0);
     }
   }

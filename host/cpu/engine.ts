@@ -88,7 +88,7 @@ function activationFloats(c: ModelConfig, T: number, train: boolean): [CtxField,
   if (!train) return always;
   return [
     ...always,
-    [Ctx.H_ALL, (T + 1) * H],
+    [Ctx.H_ALL, (T + 1) * hiddenStride(H)],
     [Ctx.GATES, T * 6 * H],
     [Ctx.A1, T * M],
     [Ctx.A2, T * M],
@@ -101,6 +101,12 @@ function activationFloats(c: ModelConfig, T: number, train: boolean): [CtxField,
     [Ctx.DA2, T * M],
     [Ctx.DA3, T * M],
   ];
+}
+
+/** rows of h lie this many floats apart in the training activations (assembly/forecaster/index.ts hiddenStride) */
+function hiddenStride(H: number): number {
+  const lines = Math.ceil(H / 16);
+  return (lines % 2 === 1 ? lines : lines + 1) * 16;
 }
 
 /** bytes of activations per sequence in a training chunk of length T */
@@ -161,6 +167,7 @@ export class CpuForecaster implements ForecasterEngine {
     this.ex = instantiate(module, this.memory);
     this.P = paramCount(config);
     if (this.ex.paramCount(H, M, F) !== this.P) throw new Error('internal: the wasm parameter layout is not params.ts');
+    if (this.ex.hiddenStride(H) !== hiddenStride(H)) throw new Error('internal: the wasm row stride of h differs');
     let top = align64(this.ex.heapBase());
     const take = (bytes: number): number => {
       const at = top;

@@ -37,6 +37,7 @@ export interface ForecasterExports {
   packWeights(ctx: number): void;
   scratchBytes(rows: number, H: number, M: number, F: number): number;
   gatePanelFloats(R: number, H: number): number;
+  hiddenStride(H: number): number;
   sequenceItemRows(B: number, threads: number): number;
   forwardBackward(ctx: number, thread: number, threads: number): void;
   weightGrads(ctx: number, thread: number, threads: number): void;
