@@ -58,7 +58,7 @@ const CTX_WORK = 35; // the next work item of the running phase (atomic counter;
 export const CTX_FIELDS: i32 = 36;
 
 const LOG_2PI: f64 = 1.8378770664093453;
-// rows of the right-hand side per K block in the weight gradients (a packed block of 264 columns is 270 KB)
+// rows of dY per K block of the weight gradients: a panel of 12 columns is 12 KB, in L1 while the tiles pass it
 const KC: i32 = 256;
 const PANEL: i32 = 12;
 // products per register block in the sgemm (see gemm)
