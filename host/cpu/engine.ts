@@ -5,7 +5,8 @@
 // thread count (the kernels' split makes them independent of it too; the tests check both).
 //
 // Memory: [control block | context | params, grad, Adam m, v | packed weights | per-chunk activations | scratch per
-// thread]. Activations are time-major (row k·B + b), so the weight gradients are plain GEMMs over all T·B rows.
+// thread]. Activations are time-major (row k·B + b), so the weight gradients are plain GEMMs over all T·B rows (the
+// gate gradients are stored as those GEMMs' packed panels; rows of h are padded: see index.ts).
 import os from 'node:os';
 import { DpmError } from '../core/errors.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
