@@ -93,8 +93,9 @@ test('a missing step feeds the forecast mean back: same outputs as x_k := μ_k',
 });
 
 test('batches above maxBatch are chunked inside the engine; results do not depend on the thread count', async () => {
-  // 95 sequences: 8 work items of 12, so that the workers take some (which thread computes which sequence varies
-  // from run to run, the bits must not; the workers run the very module the main thread compiled, relaxed or not)
+  // 95 sequences: 8 work items at 2 threads (24, 18, … 5 sequences), 11 at 3, so that the workers take some (which
+  // thread computes which sequence varies from run to run, the bits must not; the workers run the very module the
+  // main thread compiled, relaxed or not)
   const engines = {
     whole: openWith({ threads: 1 }),
     sameBits: [2, 3].map((threads) => [`${threads} threads`, openWith({ threads })] as [string, OpenEngine]),

@@ -5,7 +5,8 @@
 // thread count (the kernels' split makes them independent of it too; the tests check both).
 //
 // Memory: [control block | context | params, grad, Adam m, v | packed weights | per-chunk activations | scratch per
-// thread]. Activations are time-major (row k·B + b), so the weight gradients are plain GEMMs over all T·B rows.
+// thread]. Activations are time-major (row k·B + b), so the weight gradients are plain GEMMs over all T·B rows (the
+// gate gradients are stored as those GEMMs' packed panels; rows of h are padded: see index.ts).
 import os from 'node:os';
 import { DpmError } from '../core/errors.js';
 import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
@@ -88,17 +89,25 @@ function activationFloats(c: ModelConfig, T: number, train: boolean): [CtxField,
   if (!train) return always;
   return [
     ...always,
-    [Ctx.H_ALL, (T + 1) * H],
+    [Ctx.H_ALL, (T + 1) * hiddenStride(H)],
     [Ctx.GATES, T * 6 * H],
     [Ctx.A1, T * M],
     [Ctx.A2, T * M],
     [Ctx.A3, T * M],
     [Ctx.DOUT, 2 * T],
-    [Ctx.DGATE, T * 4 * H],
+    // the gate gradients in panels of 12 columns per part (assembly/forecaster/index.ts gatePanels); whole blocks of
+    // rows are added by layout()
+    [Ctx.DGATE, T * (Math.ceil((3 * H) / 12) + Math.ceil(H / 12)) * 12],
     [Ctx.DA1, T * M],
     [Ctx.DA2, T * M],
     [Ctx.DA3, T * M],
   ];
+}
+
+/** rows of h lie this many floats apart in the training activations (assembly/forecaster/index.ts hiddenStride) */
+function hiddenStride(H: number): number {
+  const lines = Math.ceil(H / 16);
+  return (lines % 2 === 1 ? lines : lines + 1) * 16;
 }
 
 /** bytes of activations per sequence in a training chunk of length T */
@@ -159,6 +168,7 @@ export class CpuForecaster implements ForecasterEngine {
     this.ex = instantiate(module, this.memory);
     this.P = paramCount(config);
     if (this.ex.paramCount(H, M, F) !== this.P) throw new Error('internal: the wasm parameter layout is not params.ts');
+    if (this.ex.hiddenStride(H) !== hiddenStride(H)) throw new Error('internal: the wasm row stride of h differs');
     let top = align64(this.ex.heapBase());
     const take = (bytes: number): number => {
       const at = top;
@@ -371,7 +381,8 @@ export class CpuForecaster implements ForecasterEngine {
     let top = this.dynamic;
     for (const [field, perRow] of activationFloats(this.config, T, train)) {
       ctx[field] = top;
-      top = align64(top + perRow * bc * 4);
+      const floats = field === Ctx.DGATE ? this.ex.gatePanelFloats(T * bc, H) : perRow * bc;
+      top = align64(top + floats * 4);
     }
     const scratch = align64(this.ex.scratchBytes(Math.min(bc, this.ex.sequenceItemRows(bc, this.threads)), H, M, F));
     ctx[Ctx.SCRATCH] = top;

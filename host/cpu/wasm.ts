@@ -20,7 +20,6 @@ export interface ForecasterExports {
   paramCount(H: number, M: number, F: number): number;
   packedFloats(K: number, N: number): number;
   packB(src: number, rs: number, cs: number, K: number, N: number, dst: number): void;
-  packRowsB(x1: number, N1: number, x2: number, N2: number, K: number, dst: number, relu: number): void;
   gemm(
     a: number,
     lda: number,
@@ -37,6 +36,8 @@ export interface ForecasterExports {
   activation(kind: number, src: number, dst: number, n: number): void;
   packWeights(ctx: number): void;
   scratchBytes(rows: number, H: number, M: number, F: number): number;
+  gatePanelFloats(R: number, H: number): number;
+  hiddenStride(H: number): number;
   sequenceItemRows(B: number, threads: number): number;
   forwardBackward(ctx: number, thread: number, threads: number): void;
   weightGrads(ctx: number, thread: number, threads: number): void;
