@@ -1,0 +1,150 @@
+// The streaming COG writer (CogWriter, issue 16): rows fed in blocks of any size, or band after band, give the bytes
+// of the same raster written whole (writeTiff); GDAL's validator accepts the streamed file and reads its values back.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CogWriter, GcpCollector, type SampleType, type TiffSpec, writeTiff } from '../host/raster/cog.js';
+import { readRaster } from '../host/raster/geotiff.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dpm-cog-stream-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** a seeded generator (the same rasters every run) */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+}
+
+function spec(w: number, h: number, bands: number, type: SampleType, seed: number, radar = false): TiffSpec {
+  const rnd = random(seed);
+  const band = () =>
+    type === 'float32'
+      ? Float32Array.from({ length: w * h }, () => (rnd() < 0.1 ? NaN : rnd() * 10 - 3))
+      : type === 'uint8'
+        ? Uint8Array.from({ length: w * h }, () => rnd() * 256)
+        : Float64Array.from({ length: w * h }, () => rnd() * 60000 - (type === 'int16' ? 30000 : 0));
+  const all = Array.from({ length: bands }, band);
+  // a whole NaN tile row and column in the first band: overviews and tiles of missing data only
+  if (type === 'float32' && w > 300 && h > 300)
+    for (let i = 0; i < w * h; i++) if (Math.floor(i / w) >= 256 || i % w < 40) all[0]![i] = NaN;
+  return {
+    width: w,
+    height: h,
+    bands: all,
+    type,
+    rgba: type === 'uint8' && bands === 4,
+    descriptions: all.map((_, k) => `band ${k}`),
+    metadata: { DPM_TEST: 'stream' },
+    geolocation: {},
+    tileSize: 256,
+    level: 6,
+    predictor: type === 'float32',
+    ...(radar
+      ? {
+          latLon: {
+            lat: Float32Array.from({ length: w * h }, (_, i) => 34 + Math.floor(i / w) * 1e-4),
+            lon: Float32Array.from({ length: w * h }, (_, i) => -118 + (i % w) * 1e-4),
+          },
+        }
+      : { geoTransform: [500000, 10, 0, 4000000, 0, -10], epsg: 32611 }),
+  };
+}
+
+/** Feeds `s` to a CogWriter `block` rows at a time (all bands together, or band after band). */
+function streamed(path: string, s: TiffSpec, block: number, bandByBand: boolean): void {
+  const { bands, latLon, ...rest } = s;
+  const rows = (b: ArrayLike<number>, r: number, n: number) =>
+    (b as Float32Array).subarray(r * s.width, (r + n) * s.width);
+  const gcps = latLon
+    ? (() => {
+        // the GCPs from lat/lon rows as they pass, as a mosaic collects them
+        const c = new GcpCollector(s.width, s.height);
+        for (let r = 0; r < s.height; r += block) {
+          const n = Math.min(block, s.height - r);
+          c.add(rows(latLon.lat, r, n), rows(latLon.lon, r, n), n);
+        }
+        return c.gcps;
+      })()
+    : undefined;
+  const w = new CogWriter(path, { ...rest, bandCount: bands.length, ...(gcps ? { gcps } : {}) });
+  for (const k of bandByBand ? bands.keys() : [undefined]) {
+    for (let r = 0; r < s.height; r += block) {
+      const n = Math.min(block, s.height - r);
+      if (k === undefined)
+        w.write(
+          bands.map((b) => rows(b, r, n)),
+          n,
+        );
+      else w.write([rows(bands[k]!, r, n)], n, k);
+    }
+  }
+  w.finish();
+}
+
+const CASES: [string, TiffSpec][] = [
+  ['600 × 290 float32, NaN', spec(600, 290, 1, 'float32', 1)],
+  ['513 × 700 float32, 3 bands, radar GCPs', spec(513, 700, 3, 'float32', 2, true)],
+  ['1 × 1 float32', spec(1, 1, 1, 'float32', 3)],
+  ['257 × 257 float32, 2 bands', spec(257, 257, 2, 'float32', 4)],
+  ['700 × 300 uint8 RGBA', spec(700, 300, 4, 'uint8', 5)],
+  ['300 × 520 int16, 2 bands', spec(300, 520, 2, 'int16', 6)],
+];
+
+test('CogWriter: rows in blocks of 1, 7, 256, 300 and band after band give the bytes of the whole-raster write', () => {
+  for (const [name, s] of CASES) {
+    const whole = join(dir, 'whole.tif');
+    writeTiff(whole, s);
+    const expected = readFileSync(whole);
+    for (const block of [1, 7, 256, 300]) {
+      for (const bandByBand of s.rgba ? [false] : [false, true]) {
+        const p = join(dir, `s-${block}-${bandByBand}.tif`);
+        streamed(p, s, block, bandByBand);
+        assert.ok(readFileSync(p).equals(expected), `${name}: blocks of ${block}${bandByBand ? ', band by band' : ''}`);
+      }
+    }
+  }
+  // the scratch files are gone
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.endsWith('.tiles')),
+    [],
+  );
+});
+
+test('CogWriter: a missing row or one too many is an internal error, and abort leaves no scratch file', () => {
+  const s = CASES[0]![1];
+  const p = join(dir, 'short.tif');
+  const w = new CogWriter(p, { ...s, bandCount: 1 });
+  w.write([(s.bands[0] as Float32Array).subarray(0, 100 * s.width)], 100);
+  assert.throws(() => w.finish(), /got 100 of 290 rows/);
+  assert.throws(() => w.write([s.bands[0]!], s.height), /rows written, the image has 290/);
+  w.abort();
+  assert.equal(existsSync(`${p}.tiles`), false);
+});
+
+/** A Python with GDAL's bindings (Debian python3-gdal, installed by .ci/run). */
+const python = ['python3', '/usr/bin/python3'].find(
+  (p) => spawnSync(p, ['-c', 'import osgeo_utils.samples.validate_cloud_optimized_geotiff']).status === 0,
+);
+
+test('CogWriter: GDAL validates a streamed COG (full check) and the values read back', async () => {
+  if (!python) assert.fail('no python3 with GDAL bindings (apt-get install python3-gdal)');
+  for (const [name, s] of CASES) {
+    if (s.type !== 'float32') continue;
+    const p = join(dir, 'valid.tif');
+    streamed(p, s, 100, !s.rgba);
+    const r: ReturnType<typeof spawnSync> = spawnSync(
+      python,
+      ['-m', 'osgeo_utils.samples.validate_cloud_optimized_geotiff', '--full-check=yes', '-q', p],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, `${name}: ${r.stdout}${r.stderr}`);
+    const back = await readRaster(p, { companions: false });
+    assert.deepEqual(back.bands, s.bands, name);
+  }
+});
