@@ -2,15 +2,13 @@
 // equal the untiled run; a re-run redoes only missing or failed tiles.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/core/feedback.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
 import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
-import { planPath, readPlan } from '../host/tiles/job.js';
-import { mosaicProduct } from '../host/tiles/mosaic.js';
 import { sbatchArgs } from '../host/tiles/executors.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
@@ -37,6 +35,16 @@ test('tile plans cover the output grid once, each SLC window with the chip halo'
   assert.throws(() => parseTileSpec(64, '2x2'), DpmError);
   assert.throws(() => planTiles(3, 3, { r0: 0, c0: 0 }, { range: 0, azimuth: 0 }, { rows: 4, cols: 1 }), DpmError);
 });
+
+/** GDAL's COG validator with --full-check: '' when valid (python3-gdal, installed by .ci/run). */
+function cogErrors(path: string): string {
+  const r = spawnSync(
+    'python3',
+    ['-m', 'osgeo_utils.samples.validate_cloud_optimized_geotiff', '--full-check=yes', '-q', path],
+    { encoding: 'utf8' },
+  );
+  return r.status === 0 ? '' : `${r.stdout}${r.stderr}`;
+}
 
 let scene: TileScene | undefined;
 test.after(() => removeScene(scene));
@@ -92,18 +100,19 @@ test('cancel stops the tile processes; the next run finishes the rest', async ()
   await assertSameAsUntiled(scene.untiled, out);
 });
 
-test('over the memory budget a product gets a VRT alone, and GDAL reads it as the untiled raster', async () => {
+test('mosaics are COGs (GDAL validates them, lat/lon companions too); the VRT of the tiles reads as untiled', async () => {
   assert.ok(scene, 'needs the scene of the test before');
   const out = join(scene.root, 'tiled-2x2');
-  const plan = readPlan(planPath(out));
-  rmSync(join(out, 'coherence_aoi.vrt'));
-  const made = await mosaicProduct(plan, 'coherence_aoi.tif', recordingFeedback(), 1024);
-  assert.equal(made, join(out, 'coherence_aoi.vrt'));
+  const made = join(out, 'coherence_aoi.tif');
+  for (const f of ['coherence_aoi.tif', 'coherence_aoi.lat.tif', 'coherence_aoi.lon.tif', 'forecast/zscore.tif'])
+    assert.equal(cogErrors(join(out, f)), '', f);
   const copy = join(scene.root, 'from-vrt.tif');
-  execFileSync('gdal_translate', ['-q', made, copy]);
+  execFileSync('gdal_translate', ['-q', join(out, 'coherence_aoi.vrt'), copy]);
   const [a, b] = [await readRaster(join(scene.untiled, 'coherence_aoi.tif')), await readRaster(copy)];
   assert.deepEqual([b.width, b.height, b.descriptions], [a.width, a.height, a.descriptions]);
   assert.deepEqual(b.bands, a.bands, 'the VRT joins the tiles into the untiled coherence');
+  const mosaic = await readRaster(made);
+  assert.deepEqual(mosaic.bands, a.bands, 'the mosaic is the untiled coherence');
 });
 
 test('sbatch options: the unfinished tiles as the array, one log per task, the pass-through settings', () => {

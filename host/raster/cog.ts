@@ -455,15 +455,16 @@ export class CogWriter {
     return this.fd;
   }
 
-  /** Writes `path` (header, IFDs, tiles smallest overview first) once every row has come; removes the scratch. */
-  finish(): void {
+  /** Writes `path` (header, IFDs, tiles smallest overview first) once every row has come; removes the scratch.
+   *  `gcps`: the radar GCPs when they were collected while the rows streamed. */
+  finish(gcps?: Gcp[]): void {
     const fd = this.openScratch();
     this.planes.forEach((levels, p) => {
       const got = levels[0]?.received ?? 0;
       if (got !== this.s.height)
         throw new Error(`internal: ${this.path} plane ${p} got ${got} of ${this.s.height} rows`);
     });
-    const s = this.s;
+    const s = gcps ? { ...this.s, gcps } : this.s;
     const levels = this.levels;
     // IFDs first (their sizes do not depend on the offsets they hold), then the data, smallest overview first
     const ghost = `GDAL_STRUCTURAL_METADATA_SIZE=${String(GHOST.length).padStart(6, '0')} bytes\n${GHOST}`;
