@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CogWriter, GcpCollector, type SampleType, type TiffSpec, writeTiff } from '../host/raster/cog.js';
+import { CogWriter, GcpCollector, gcpGrid, type SampleType, type TiffSpec, writeTiff } from '../host/raster/cog.js';
 import { readRaster } from '../host/raster/geotiff.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-cog-stream-'));
@@ -147,4 +147,28 @@ test('CogWriter: GDAL validates a streamed COG (full check) and the values read 
     const back = await readRaster(p, { companions: false });
     assert.deepEqual(back.bands, s.bands, name);
   }
+});
+
+test('CogWriter: a BigTIFF (written past 4 GiB; forced here) is a valid COG with the same values', async () => {
+  if (!python) assert.fail('no python3 with GDAL bindings (apt-get install python3-gdal)');
+  const [name, s] = CASES[1]!; // 3 bands, radar GCPs, overviews
+  const { bands, latLon, ...rest } = s;
+  const p = join(dir, 'big.tif');
+  const w = new CogWriter(p, { ...rest, bandCount: bands.length, bigTiff: true });
+  w.write(bands, s.height);
+  w.finish(latLon ? gcpGrid(latLon.lat, latLon.lon, s.width, s.height) : undefined);
+  const head = readFileSync(p).subarray(0, 4);
+  assert.deepEqual([...head], [0x49, 0x49, 43, 0], 'BigTIFF signature');
+  const r = spawnSync(
+    python,
+    ['-m', 'osgeo_utils.samples.validate_cloud_optimized_geotiff', '--full-check=yes', '-q', p],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, `${name}: ${r.stdout}${r.stderr}`);
+  const info = JSON.parse(spawnSync('gdalinfo', ['-json', p], { encoding: 'utf8' }).stdout);
+  assert.equal(info.bands.length, 3);
+  assert.deepEqual(info.bands[0].overviews.length, 2);
+  assert.equal(info.gcps.gcpList.length, 24 * 24, 'the GCPs of the radar grid');
+  const back = await readRaster(p, { companions: false });
+  assert.deepEqual(back.bands, bands, name);
 });

@@ -9,6 +9,7 @@
 // (role="unittype"). Radar-geometry rasters carry a grid of ground control points (lat/lon of pixel centres, WGS84)
 // in the file itself: GDAL resolves a relative GEOLOCATION path against the working folder, not the file, and an
 // absolute one breaks when the folder moves; the GCPs travel with the file.
+// A file past 4 GiB is written as a BigTIFF (8-byte offsets; GDAL's BIGTIFF=IF_NEEDED), smaller ones as classic TIFFs.
 // Why our own writer: geotiff.js writes strips only, uncompressed.
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
@@ -52,8 +53,9 @@ const BYTE = 1,
   ASCII = 2,
   SHORT = 3,
   LONG = 4,
-  DOUBLE = 12;
-const FIELD_SIZE: Record<number, number> = { [BYTE]: 1, [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8 };
+  DOUBLE = 12,
+  LONG8 = 16; // BigTIFF
+const FIELD_SIZE: Record<number, number> = { [BYTE]: 1, [ASCII]: 1, [SHORT]: 2, [LONG]: 4, [DOUBLE]: 8, [LONG8]: 8 };
 function fieldSize(type: number): number {
   const size = FIELD_SIZE[type];
   if (size === undefined) throw new Error(`internal: TIFF field type ${type} is not written`);
@@ -259,28 +261,32 @@ function imageEntries(s: CogSpec, l: Level, overview: boolean, tileCounts: numbe
 }
 
 /** Serialises one IFD at `at` with its out-of-line values right after it; `next` = offset of the next IFD (0: last). */
-function encodeIfd(entries: Entry[], at: number, next: number): Buffer {
+function encodeIfd(entries: Entry[], at: number, next: number, big = false): Buffer {
   entries.sort((a, b) => a.tag - b.tag);
-  const ifdSize = 2 + entries.length * 12 + 4;
+  // classic TIFF: 2-byte count, 12-byte entries, 4-byte values/offsets; BigTIFF: 8, 20 and 8
+  const [head, entry, word] = big ? [8, 20, 8] : [2, 12, 4];
+  const ifdSize = head + entries.length * entry + word;
   const ifd = Buffer.alloc(ifdSize);
   const extras: Buffer[] = [];
   let extraPos = at + ifdSize;
-  ifd.writeUInt16LE(entries.length, 0);
+  const writeWord = (v: number, o: number) => (big ? ifd.writeBigUInt64LE(BigInt(v), o) : ifd.writeUInt32LE(v, o));
+  if (big) ifd.writeBigUInt64LE(BigInt(entries.length), 0);
+  else ifd.writeUInt16LE(entries.length, 0);
   entries.forEach((e, i) => {
     const data = encodeValues(e);
-    const o = 2 + i * 12;
+    const o = head + i * entry;
     ifd.writeUInt16LE(e.tag, o);
     ifd.writeUInt16LE(e.type, o + 2);
-    ifd.writeUInt32LE(data.length / fieldSize(e.type), o + 4);
-    if (data.length <= 4) data.copy(ifd, o + 8);
+    writeWord(data.length / fieldSize(e.type), o + 4);
+    if (data.length <= word) data.copy(ifd, o + 4 + word);
     else {
-      ifd.writeUInt32LE(extraPos, o + 8);
+      writeWord(extraPos, o + 4 + word);
       const padded = data.length % 2 ? Buffer.concat([data, Buffer.alloc(1)]) : data;
       extras.push(padded);
       extraPos += padded.length;
     }
   });
-  ifd.writeUInt32LE(next, ifdSize - 4);
+  writeWord(next, ifdSize - word);
   return Buffer.concat([ifd, ...extras]);
 }
 
@@ -308,6 +314,8 @@ export type CogSpec = Omit<TiffSpec, 'bands' | 'latLon'> & {
   bandCount: number;
   /** radar geometry: ground control points (gcpGrid, or a GcpCollector fed while the rows stream) */
   gcps?: Gcp[];
+  /** write a BigTIFF even when the file would fit a classic TIFF (which is written below 4 GiB) */
+  bigTiff?: boolean;
 };
 
 /** One pyramid level of one tile plane while rows stream in: up to T buffered rows, tiles written so far. */
@@ -466,41 +474,56 @@ export class CogWriter {
     });
     const s = gcps ? { ...this.s, gcps } : this.s;
     const levels = this.levels;
-    // IFDs first (their sizes do not depend on the offsets they hold), then the data, smallest overview first
     const ghost = `GDAL_STRUCTURAL_METADATA_SIZE=${String(GHOST.length).padStart(6, '0')} bytes\n${GHOST}`;
     const entries = levels.map((l, k) => imageEntries(s, l, k > 0, Array.from(this.size[k] ?? [])));
-    const ifdStart = 8 + ghost.length + ((8 + ghost.length) % 2);
-    const ifdSizes = entries.map((e) => encodeIfd(e, 0, 0).length);
-    const ifdAt: number[] = [];
-    let pos = ifdStart;
-    for (const size of ifdSizes) {
-      ifdAt.push(pos);
-      pos += size;
-    }
-    // tile k of level l: 4-byte leader, the bytes, the last 4 bytes again
-    const offsets = levels.map(() => [] as number[]);
-    for (let l = levels.length - 1; l >= 0; l--) {
-      for (const n of this.size[l] ?? []) {
-        offsets[l]?.push(pos + 4);
-        pos += 4 + n + 4;
+    // IFDs first (their sizes do not depend on the offsets they hold), then the data, smallest overview first; a
+    // file past 4 GiB (a frame's coherence stack) is a BigTIFF, as GDAL's BIGTIFF=IF_NEEDED makes it
+    const layout = (big: boolean) => {
+      const headerSize = big ? 16 : 8;
+      const ifdStart = headerSize + ghost.length + ((headerSize + ghost.length) % 2);
+      const ifdAt: number[] = [];
+      let pos = ifdStart;
+      for (const e of entries) {
+        ifdAt.push(pos);
+        pos += encodeIfd(e, 0, 0, big).length;
       }
+      // tile k of level l: 4-byte leader, the bytes, the last 4 bytes again
+      const offsets = levels.map(() => [] as number[]);
+      for (let l = levels.length - 1; l >= 0; l--) {
+        for (const n of this.size[l] ?? []) {
+          offsets[l]?.push(pos + 4);
+          pos += 4 + n + 4;
+        }
+      }
+      return { headerSize, ifdStart, ifdAt, offsets, end: pos };
+    };
+    const big = s.bigTiff === true || layout(false).end > 0xffffffff;
+    for (const e of entries) {
+      const tileOffsets = e.find((x) => x.tag === 324);
+      if (tileOffsets && big) tileOffsets.type = LONG8;
     }
-    if (pos > 0xffffffff) throw new DpmError(`${this.path}: output would exceed 4 GiB (BigTIFF not supported)`);
+    const { headerSize, ifdStart, ifdAt, offsets } = layout(big);
     const ifds = entries.map((e, l) => {
       const tileOffsets = e.find((x) => x.tag === 324);
       if (tileOffsets) tileOffsets.values = offsets[l] ?? [];
-      return encodeIfd(e, ifdAt[l] ?? 0, ifdAt[l + 1] ?? 0);
+      return encodeIfd(e, ifdAt[l] ?? 0, ifdAt[l + 1] ?? 0, big);
     });
 
-    const header = Buffer.alloc(8);
+    const header = Buffer.alloc(headerSize);
     header.write('II', 0, 'latin1');
-    header.writeUInt16LE(42, 2);
-    header.writeUInt32LE(ifdStart, 4);
+    if (big) {
+      header.writeUInt16LE(43, 2);
+      header.writeUInt16LE(8, 4); // bytes per offset
+      header.writeBigUInt64LE(BigInt(ifdStart), 8);
+    } else {
+      header.writeUInt16LE(42, 2);
+      header.writeUInt32LE(ifdStart, 4);
+    }
     const out = openSync(this.path, 'w');
     try {
       writeSync(out, header);
       writeSync(out, Buffer.from(ghost, 'latin1'));
-      if ((8 + ghost.length) % 2) writeSync(out, Buffer.alloc(1));
+      if ((headerSize + ghost.length) % 2) writeSync(out, Buffer.alloc(1));
       for (const ifd of ifds) writeSync(out, ifd);
       let tile = Buffer.alloc(0);
       for (let l = levels.length - 1; l >= 0; l--) {
@@ -568,6 +591,7 @@ function encodeValues(e: Entry): Buffer {
     if (e.type === SHORT) b.writeUInt16LE(v, i * 2);
     else if (e.type === LONG) b.writeUInt32LE(v, i * 4);
     else if (e.type === DOUBLE) b.writeDoubleLE(v, i * 8);
+    else if (e.type === LONG8) b.writeBigUInt64LE(BigInt(v), i * 8);
     else b[i] = v;
   });
   return b;
