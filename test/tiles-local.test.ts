@@ -2,7 +2,7 @@
 // equal the untiled run; a re-run redoes only missing or failed tiles.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execute } from '../host/toolbox/execute.js';
@@ -11,6 +11,7 @@ import { CanceledError, DpmError } from '../host/core/errors.js';
 import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
 import { sbatchArgs } from '../host/tiles/executors.js';
 import { readRaster } from '../host/raster/geotiff.js';
+import { cogErrors } from './gdal.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
 
 test('tile plans cover the output grid once, each SLC window with the chip halo', () => {
@@ -35,16 +36,6 @@ test('tile plans cover the output grid once, each SLC window with the chip halo'
   assert.throws(() => parseTileSpec(64, '2x2'), DpmError);
   assert.throws(() => planTiles(3, 3, { r0: 0, c0: 0 }, { range: 0, azimuth: 0 }, { rows: 4, cols: 1 }), DpmError);
 });
-
-/** GDAL's COG validator with --full-check: '' when valid (python3-gdal, installed by .ci/run). */
-function cogErrors(path: string): string {
-  const r = spawnSync(
-    'python3',
-    ['-m', 'osgeo_utils.samples.validate_cloud_optimized_geotiff', '--full-check=yes', '-q', path],
-    { encoding: 'utf8' },
-  );
-  return r.status === 0 ? '' : `${r.stdout}${r.stderr}`;
-}
 
 let scene: TileScene | undefined;
 test.after(() => removeScene(scene));
