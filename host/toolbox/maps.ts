@@ -73,7 +73,9 @@ export async function writeMaps(m: MapsInput, outs: OutputSet, fb: Feedback): Pr
           latLon: async (r0, r1) => ({ lat: await rowsOf(lat, r0, r1), lon: await rowsOf(lon, r0, r1) }),
           layers: layers.map((l) => (r0: number, r1: number) => rowsOf(l, r0, r1)),
         };
-        const opts = { epsg, method: 'bilinear' as const };
+        // streamed, memory is a block of output rows whatever the grid; the limit guards disk and time only (a
+        // 20,000 × 5,000 frame's grid at its ground-range spacing is ~4 × 10^8 pixels, over geocode's default)
+        const opts = { epsg, method: 'bilinear' as const, maxPixels: 2e9 };
         const grid = await geocodeGrid(src, { ...opts, feedback: stage(fb, 0, 20, 'geocoding: map grid') });
         const georef = { geoTransform: grid.geoTransform, epsg: grid.epsg };
         const mapGrid: MapGrid = { width: grid.width, height: grid.height, georef, radar: false };
