@@ -157,10 +157,15 @@ test('dpm run: bad tiling options are refused before anything is written', async
     [{ tiles: '3 by 1' }, /--tiles must look like RxC/],
     [{ tiles: '2x2', 'tile-size': 64 }, /either --tile-size or --tiles/],
     [{ executor: 'slurm' }, /--executor slurm runs tiles/],
-    // 76 rows of output pixels: 100 tile rows cannot each hold one (refused before training, so nothing written)
-    [{ tiles: '100x1' }, /--tiles 100x1: more tiles than the area of interest's 76 rows/],
   ] as const) {
     await assert.rejects(execute('run', { ...base, ...extra }, recordingFeedback()), message);
     assert.ok(!existsSync(out), 'nothing written');
   }
+  // the SLC scene's area of interest has 76 rows of output pixels: 100 tile rows cannot each hold one (refused
+  // before training, so nothing is written)
+  await assert.rejects(
+    execute('run', { ...scene.params(out), tiles: '100x1' }, recordingFeedback()),
+    /--tiles 100x1: more tiles than the area of interest's 76 rows × 146 columns/,
+  );
+  assert.ok(!existsSync(out), 'nothing written');
 });
