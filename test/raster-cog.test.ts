@@ -9,25 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../host/paths.js';
 import { readRaster, writeGeoTiff } from '../host/raster/geotiff.js';
+import { cogErrors } from './gdal.js';
 import type { Raster } from '../host/raster/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-cog-'));
-
-/** A Python with GDAL's bindings (Debian python3-gdal, installed by .ci/run): PATH's python3 may be another one. */
-const python = ['python3', '/usr/bin/python3'].find(
-  (p) => spawnSync(p, ['-c', 'import osgeo_utils.samples.validate_cloud_optimized_geotiff']).status === 0,
-);
-
-/** GDAL's COG validator with --full-check: '' when valid, else its messages. */
-function cogErrors(path: string): string {
-  if (!python) assert.fail('no python3 with GDAL bindings (apt-get install python3-gdal)');
-  const r = spawnSync(
-    python,
-    ['-m', 'osgeo_utils.samples.validate_cloud_optimized_geotiff', '--full-check=yes', '-q', path],
-    { encoding: 'utf8' },
-  );
-  return r.status === 0 ? '' : `${r.stdout}${r.stderr}`;
-}
 
 const gdalinfo = (path: string, cwd = dir) =>
   JSON.parse(execFileSync('gdalinfo', ['-json', path], { encoding: 'utf8', cwd }));

@@ -9,10 +9,9 @@ import { execute } from '../host/toolbox/execute.js';
 import { recordingFeedback } from '../host/core/feedback.js';
 import { CanceledError, DpmError } from '../host/core/errors.js';
 import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
-import { planPath, readPlan } from '../host/tiles/job.js';
-import { mosaicProduct } from '../host/tiles/mosaic.js';
 import { sbatchArgs } from '../host/tiles/executors.js';
 import { readRaster } from '../host/raster/geotiff.js';
+import { cogErrors } from './gdal.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
 
 test('tile plans cover the output grid once, each SLC window with the chip halo', () => {
@@ -92,18 +91,19 @@ test('cancel stops the tile processes; the next run finishes the rest', async ()
   await assertSameAsUntiled(scene.untiled, out);
 });
 
-test('over the memory budget a product gets a VRT alone, and GDAL reads it as the untiled raster', async () => {
+test('mosaics are COGs (GDAL validates them, lat/lon companions too); the VRT of the tiles reads as untiled', async () => {
   assert.ok(scene, 'needs the scene of the test before');
   const out = join(scene.root, 'tiled-2x2');
-  const plan = readPlan(planPath(out));
-  rmSync(join(out, 'coherence_aoi.vrt'));
-  const made = await mosaicProduct(plan, 'coherence_aoi.tif', recordingFeedback(), 1024);
-  assert.equal(made, join(out, 'coherence_aoi.vrt'));
+  const made = join(out, 'coherence_aoi.tif');
+  for (const f of ['coherence_aoi.tif', 'coherence_aoi.lat.tif', 'coherence_aoi.lon.tif', 'forecast/zscore.tif'])
+    assert.equal(cogErrors(join(out, f)), '', f);
   const copy = join(scene.root, 'from-vrt.tif');
-  execFileSync('gdal_translate', ['-q', made, copy]);
+  execFileSync('gdal_translate', ['-q', join(out, 'coherence_aoi.vrt'), copy]);
   const [a, b] = [await readRaster(join(scene.untiled, 'coherence_aoi.tif')), await readRaster(copy)];
   assert.deepEqual([b.width, b.height, b.descriptions], [a.width, a.height, a.descriptions]);
   assert.deepEqual(b.bands, a.bands, 'the VRT joins the tiles into the untiled coherence');
+  const mosaic = await readRaster(made);
+  assert.deepEqual(mosaic.bands, a.bands, 'the mosaic is the untiled coherence');
 });
 
 test('sbatch options: the unfinished tiles as the array, one log per task, the pass-through settings', () => {
@@ -161,4 +161,11 @@ test('dpm run: bad tiling options are refused before anything is written', async
     await assert.rejects(execute('run', { ...base, ...extra }, recordingFeedback()), message);
     assert.ok(!existsSync(out), 'nothing written');
   }
+  // the SLC scene's area of interest has 76 rows of output pixels: 100 tile rows cannot each hold one (refused
+  // before training, so nothing is written)
+  await assert.rejects(
+    execute('run', { ...scene.params(out), tiles: '100x1' }, recordingFeedback()),
+    /--tiles 100x1: more tiles than the area of interest's 76 rows × 146 columns/,
+  );
+  assert.ok(!existsSync(out), 'nothing written');
 });

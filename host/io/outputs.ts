@@ -135,7 +135,8 @@ function removeStaleTemporaries(finalPath: string): void {
     return;
   }
   for (const e of entries) {
-    const m = /^\.dpm-tmp-(\d+)-\d+-(.*)$/.exec(e);
+    // a temporary, or the scratch file a streaming COG writer keeps beside it (raster/cog.ts: `<tmp>.tiles`)
+    const m = /^\.dpm-tmp-(\d+)-\d+-(.*?)(\.tiles)?$/.exec(e);
     if (!m || m[2] !== name) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || processAlive(pid)) continue;

@@ -24,7 +24,7 @@ import { DpmError, shortText } from '../core/errors.js';
 import { memoryBudget, regularFileSize } from '../io/files.js';
 import type { OutputSet } from '../io/outputs.js';
 import { checkTiffLayout } from './tiff-checks.js';
-import { type SampleType, writeTiff } from './cog.js';
+import { type CogSpec, CogWriter, GcpCollector, type SampleType, writeTiff } from './cog.js';
 import { attrOf, childrenNamed, findDeep, parseXml } from './xml.js';
 import type { GeoTransform, Georef, Raster } from './types.js';
 
@@ -140,6 +140,54 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
     throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
   } finally {
     await tiff.close();
+  }
+}
+
+/** A GeoTIFF open for reading rows in blocks: geotiff.js decodes only the tiles (strips) a window touches. */
+export interface RasterRows extends RasterInfo {
+  /** rows [r0, r1) of every band, or of band `band` alone: float32, nodata → NaN */
+  read(r0: number, r1: number, band?: number): Promise<Float32Array[]>;
+  close(): Promise<void>;
+}
+
+/** Opens `path` for row-block reads (readRasterInfo's facts; no lat/lon companions: open them the same way). */
+export async function openRasterRows(path: string): Promise<RasterRows> {
+  const info = await readRasterInfo(path);
+  const size = regularFileSize(path, 'raster');
+  const tiff = await fromFile(path);
+  try {
+    const image = await tiff.getImage(0);
+    const format = image.getSampleFormat(0);
+    if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
+    // the layout and block tables are checked; the image is never decoded whole (0 bytes held per sample)
+    await checkTiffLayout(path, image, size, 0);
+    const fd = image.getFileDirectory();
+    const nodata = parseNodata(fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')) : undefined);
+    const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : format === 3 ? Math.fround(nodata) : nodata;
+    const { width, bandCount } = info;
+    return {
+      ...info,
+      read: async (r0, r1, band) => {
+        const samples = band === undefined ? [...Array(bandCount).keys()] : [band];
+        const raw = (await image.readRasters({
+          window: [0, r0, width, r1],
+          samples,
+          interleave: false,
+        })) as unknown as ArrayLike<number>[];
+        return raw.map((src) => {
+          const out = src instanceof Float32Array ? src : Float32Array.from(src);
+          if (ndv !== undefined) for (let i = 0; i < out.length; i++) if (out[i] === ndv) out[i] = NaN;
+          return out;
+        });
+      },
+      close: async () => {
+        await tiff.close();
+      },
+    };
+  } catch (err) {
+    await tiff.close();
+    if (err instanceof DpmError) throw err;
+    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
   }
 }
 
@@ -423,6 +471,40 @@ export function geolocationItems(c: { lat: string; lon: string }): Record<string
   };
 }
 
+/** What a raster is, without its pixels: what a COG's tags need. */
+export interface RasterShape {
+  width: number;
+  height: number;
+  bandCount: number;
+  descriptions: string[];
+  metadata?: Record<string, string>;
+  georef: Georef;
+}
+
+/** The COG spec (everything but the pixels) of `r` written to `path`; `radar`: it references lat/lon companions. */
+function cogSpecOf(path: string, r: RasterShape, radar: boolean, opts: WriteOptions): CogSpec {
+  const metadata = { ...(r.metadata ?? {}), ...(opts.metadata ?? {}) };
+  const geolocation = radar ? geolocationItems(opts.geolocation ?? companionPaths(path)) : {};
+  const g = r.georef;
+  return {
+    width: r.width,
+    height: r.height,
+    bandCount: r.bandCount,
+    type: opts.type ?? 'float32',
+    nodata: opts.nodata,
+    rgba: opts.rgba ?? false,
+    descriptions: r.descriptions,
+    metadata,
+    geolocation,
+    geoTransform: g.geoTransform,
+    epsg: g.epsg,
+    tileSize: opts.tileSize ?? 256,
+    level: opts.level ?? 6,
+    predictor: opts.predictor ?? (opts.type ?? 'float32') === 'float32',
+    ...(opts.units ? { units: opts.units } : {}),
+  };
+}
+
 /** Writes `raster` (and nothing else) to `path`. Radar-geometry rasters reference their lat/lon companions,
  *  which the caller writes (writeRaster does both). */
 export async function writeGeoTiff(path: string, raster: Raster, opts: WriteOptions = {}): Promise<void> {
@@ -432,30 +514,73 @@ export async function writeGeoTiff(path: string, raster: Raster, opts: WriteOpti
     if (b.length !== width * height)
       throw new Error(`internal: band of ${b.length} values for ${width}×${height} (${path})`);
   }
-  const metadata = { ...(raster.metadata ?? {}), ...(opts.metadata ?? {}) };
-  const geolocation: Record<string, string> = {};
   const g = raster.georef;
-  if (!g.geoTransform && g.lat && g.lon) {
-    Object.assign(geolocation, geolocationItems(opts.geolocation ?? companionPaths(path)));
+  const radar = !g.geoTransform && g.lat !== undefined && g.lon !== undefined;
+  const spec = cogSpecOf(path, { ...raster, bandCount: bands.length }, radar, opts);
+  writeTiff(path, { ...spec, bands, ...(radar && g.lat && g.lon ? { latLon: { lat: g.lat, lon: g.lon } } : {}) });
+}
+
+/** Companion description and options: WGS84 degrees of pixel centres. */
+const COMPANION = {
+  lat: 'latitude (WGS84, pixel centre)',
+  lon: 'longitude (WGS84, pixel centre)',
+  opts: { nodata: NaN, units: ['degree'] } satisfies WriteOptions,
+};
+
+/**
+ * A raster written by row blocks through an OutputSet (writeRaster's streaming twin): the GeoTIFF at finalPath and,
+ * in radar geometry, its lat/lon companions, whose rows also give the GCPs. Memory: a row of tiles per band.
+ */
+export class RasterRowWriter {
+  private readonly main: CogWriter;
+  private readonly geo?: { lat: CogWriter; lon: CogWriter; gcps: GcpCollector };
+  readonly paths: string[];
+
+  /** `radar`: the raster has lat/lon lookups (given with latLon()); shape.georef's geotransform/CRS otherwise. */
+  constructor(outs: OutputSet, finalPath: string, shape: RasterShape, radar: boolean, opts: WriteOptions = {}) {
+    const c = companionPaths(finalPath);
+    const path = outs.path(finalPath);
+    this.main = new CogWriter(path, cogSpecOf(path, shape, radar, radar ? { ...opts, geolocation: c } : opts));
+    this.paths = radar ? [finalPath, c.lat, c.lon] : [finalPath];
+    if (!radar) return;
+    const one = (file: string, what: string) => {
+      const p = outs.path(file);
+      const s = { width: shape.width, height: shape.height, bandCount: 1, descriptions: [what], georef: {} };
+      return new CogWriter(p, cogSpecOf(p, s, false, COMPANION.opts));
+    };
+    this.geo = {
+      lat: one(c.lat, COMPANION.lat),
+      lon: one(c.lon, COMPANION.lon),
+      gcps: new GcpCollector(shape.width, shape.height),
+    };
   }
-  writeTiff(path, {
-    width,
-    height,
-    bands,
-    type: opts.type ?? 'float32',
-    nodata: opts.nodata,
-    rgba: opts.rgba ?? false,
-    descriptions: raster.descriptions,
-    metadata,
-    geolocation,
-    geoTransform: g.geoTransform,
-    epsg: g.epsg,
-    tileSize: opts.tileSize ?? 256,
-    level: opts.level ?? 6,
-    predictor: opts.predictor ?? (opts.type ?? 'float32') === 'float32',
-    ...(opts.units ? { units: opts.units } : {}),
-    ...(!g.geoTransform && g.lat && g.lon ? { latLon: { lat: g.lat, lon: g.lon } } : {}),
-  });
+
+  /** The next `count` rows of every band, or of band `band` alone (CogWriter.write). */
+  write(rows: ArrayLike<number>[], count: number, band?: number): void {
+    this.main.write(rows, count, band);
+  }
+
+  /** The next `count` rows of the lat/lon lookups (radar geometry). */
+  latLon(lat: Float32Array, lon: Float32Array, count: number): void {
+    if (!this.geo) throw new Error('internal: lat/lon rows for a raster on a map grid');
+    this.geo.lat.write([lat], count);
+    this.geo.lon.write([lon], count);
+    this.geo.gcps.add(lat, lon, count);
+  }
+
+  finish(): string[] {
+    this.main.finish(this.geo?.gcps.gcps);
+    this.geo?.lat.finish();
+    this.geo?.lon.finish();
+    return this.paths;
+  }
+
+  /** Drops the scratch files (the OutputSet removes the temporaries). */
+  abort(): void {
+    this.main.abort();
+    this.geo?.lat.abort();
+    this.geo?.lon.abort();
+  }
 }
 
 /** Writes `raster` to outs.path(finalPath) and, in radar geometry, its lat/lon companions beside it (also through
@@ -478,8 +603,7 @@ export async function writeRaster(
     descriptions: [what],
     georef: {},
   });
-  const deg = { nodata: NaN, units: ['degree'] };
-  await writeGeoTiff(outs.path(c.lat), one(g.lat!, 'latitude (WGS84, pixel centre)'), deg);
-  await writeGeoTiff(outs.path(c.lon), one(g.lon!, 'longitude (WGS84, pixel centre)'), deg);
+  await writeGeoTiff(outs.path(c.lat), one(g.lat!, COMPANION.lat), COMPANION.opts);
+  await writeGeoTiff(outs.path(c.lon), one(g.lon!, COMPANION.lon), COMPANION.opts);
   return [finalPath, c.lat, c.lon];
 }

@@ -9,7 +9,8 @@ import { valueAt } from '../core/arrays.js';
 import { DpmError } from '../core/errors.js';
 import { SVG_FONT_FAMILY, svgToPng } from '../io/svg-png.js';
 import { rampQml } from '../io/qml.js';
-import { companionPaths, geolocationItems, writeTiff, type WriteOptions } from './geotiff.js';
+import { CogWriter, type Gcp, gcpGrid } from './cog.js';
+import { companionPaths, geolocationItems, type WriteOptions } from './geotiff.js';
 import type { Georef, Raster } from './types.js';
 
 /** Paper's upper end of the colour scale. */
@@ -74,8 +75,74 @@ function checkThreshold(threshold: number, zMax: number) {
     throw new DpmError(`threshold: ${threshold} must be below the top of the colour scale z = ${zMax}`);
 }
 
-/** Writes the RGBA uint8 GeoTIFF overlay of `z` (band 0) to exactly `path`. A radar-geometry overlay references
- *  lat/lon companions: pass opts.geolocation (e.g. those of zscore.tif) or it names `<path stem>.lat/.lon.tif`. */
+/** What the overlay and the figure need to know of the z-score grid besides its values. */
+export interface MapGrid {
+  width: number;
+  height: number;
+  /** map grid (geotransform, CRS); none in radar geometry */
+  georef: Pick<Georef, 'geoTransform' | 'epsg'>;
+  /** radar geometry with lat/lon lookups */
+  radar: boolean;
+  source?: string;
+}
+
+/**
+ * The RGBA uint8 overlay GeoTIFF of a z-score grid written from rows as they come (a COG, CogWriter). A
+ * radar-geometry overlay references lat/lon companions: pass opts.geolocation (e.g. those of zscore.tif) or it
+ * names `<path stem>.lat/.lon.tif`; its GCPs are given to finish().
+ */
+export class DpmOverlayWriter {
+  private readonly writer: CogWriter;
+  constructor(
+    path: string,
+    grid: MapGrid,
+    private readonly threshold: number,
+    private readonly opts: { zMax?: number; geolocation?: WriteOptions['geolocation'] } = {},
+  ) {
+    const zMax = opts.zMax ?? DPM_Z_MAX;
+    checkThreshold(threshold, zMax);
+    this.writer = new CogWriter(path, {
+      width: grid.width,
+      height: grid.height,
+      bandCount: 4,
+      type: 'uint8',
+      rgba: true,
+      tileSize: 256,
+      level: 6,
+      descriptions: ['red', 'green', 'blue', 'alpha'],
+      metadata: {
+        DPM_THRESHOLD: String(threshold),
+        DPM_Z_MAX: String(zMax),
+        DPM_COLOURS: 'YlOrRd, transparent below threshold',
+      },
+      geolocation: grid.radar ? geolocationItems(opts.geolocation ?? companionPaths(path)) : {},
+      geoTransform: grid.georef.geoTransform,
+      epsg: grid.georef.epsg,
+    });
+  }
+
+  /** The next `count` rows of z. */
+  write(z: ArrayLike<number>, count: number): void {
+    const rgba = dpmRgba(z, this.threshold, this.opts.zMax ?? DPM_Z_MAX);
+    const n = z.length;
+    const bands = [0, 1, 2, 3].map((k) => {
+      const b = new Uint8Array(n);
+      for (let i = 0; i < n; i++) b[i] = rgba[i * 4 + k] ?? 0;
+      return b;
+    });
+    this.writer.write(bands, count);
+  }
+
+  finish(gcps?: Gcp[]): void {
+    this.writer.finish(gcps);
+  }
+
+  abort(): void {
+    this.writer.abort();
+  }
+}
+
+/** Writes the RGBA uint8 GeoTIFF overlay of `z` (band 0) to exactly `path` (DpmOverlayWriter over all rows). */
 export async function writeDpmOverlay(
   path: string,
   z: Raster,
@@ -83,36 +150,15 @@ export async function writeDpmOverlay(
   georef: Georef = z.georef,
   opts: { zMax?: number; geolocation?: WriteOptions['geolocation'] } = {},
 ): Promise<void> {
-  const zMax = opts.zMax ?? DPM_Z_MAX;
-  checkThreshold(threshold, zMax);
-  const rgba = dpmRgba(firstBand(z), threshold, zMax);
-  const n = z.width * z.height;
-  const bands = [0, 1, 2, 3].map((k) => {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = rgba[i * 4 + k] ?? 0;
-    return b;
-  });
-  const radar = !georef.geoTransform && georef.lat && georef.lon;
-  const geolocation = radar ? geolocationItems(opts.geolocation ?? companionPaths(path)) : {};
-  writeTiff(path, {
-    width: z.width,
-    height: z.height,
-    bands,
-    type: 'uint8',
-    rgba: true,
-    tileSize: 256,
-    level: 6,
-    descriptions: ['red', 'green', 'blue', 'alpha'],
-    metadata: {
-      DPM_THRESHOLD: String(threshold),
-      DPM_Z_MAX: String(zMax),
-      DPM_COLOURS: 'YlOrRd, transparent below threshold',
-    },
-    geolocation,
-    geoTransform: georef.geoTransform,
-    epsg: georef.epsg,
-    ...(radar && georef.lat && georef.lon ? { latLon: { lat: georef.lat, lon: georef.lon } } : {}),
-  });
+  const radar = !georef.geoTransform && georef.lat !== undefined && georef.lon !== undefined;
+  const w = new DpmOverlayWriter(path, { width: z.width, height: z.height, georef, radar }, threshold, opts);
+  try {
+    w.write(firstBand(z), z.height);
+    w.finish(radar && georef.lat && georef.lon ? gcpGrid(georef.lat, georef.lon, z.width, z.height) : undefined);
+  } catch (err) {
+    w.abort();
+    throw err;
+  }
 }
 
 export interface DpmFigureOptions {
@@ -125,22 +171,59 @@ export interface DpmFigureOptions {
   mapSize?: number;
 }
 
-/** Max-pools z so the map has at most `max` pixels on a side (a damaged pixel never disappears when shrunk). */
-function shrink(z: Raster, max: number): { w: number; h: number; data: Float32Array; factor: number } {
-  const f = Math.max(1, Math.ceil(Math.max(z.width, z.height) / max));
-  const src = firstBand(z);
-  if (f === 1) return { w: z.width, h: z.height, data: src, factor: 1 };
-  const w = Math.ceil(z.width / f),
-    h = Math.ceil(z.height / f);
-  const data = new Float32Array(w * h).fill(NaN);
-  for (let r = 0; r < z.height; r++)
-    for (let c = 0; c < z.width; c++) {
-      const v = valueAt(src, r * z.width + c);
-      const k = Math.floor(r / f) * w + Math.floor(c / f);
-      const pooled = valueAt(data, k);
-      if (v > pooled || (v === v && pooled !== pooled)) data[k] = v;
+/**
+ * What the figure shows of a z-score grid, gathered from rows as they come: z max-pooled so the map has at most
+ * `max` pixels on a side (a damaged pixel never disappears when shrunk), and the count of valid pixels and of those
+ * at or above the threshold.
+ */
+export class DpmMapPool {
+  readonly factor: number;
+  readonly w: number;
+  readonly h: number;
+  readonly data: Float32Array;
+  valid = 0;
+  above = 0;
+  private row = 0;
+
+  constructor(
+    readonly grid: MapGrid,
+    private readonly threshold: number,
+    max = 2000,
+  ) {
+    this.factor = Math.max(1, Math.ceil(Math.max(grid.width, grid.height) / max));
+    this.w = Math.ceil(grid.width / this.factor);
+    this.h = Math.ceil(grid.height / this.factor);
+    this.data = new Float32Array(this.w * this.h).fill(NaN);
+  }
+
+  /** The next `count` rows of z. */
+  add(z: ArrayLike<number>, count: number): void {
+    const { width } = this.grid;
+    const f = this.factor;
+    for (let r = 0; r < count; r++) {
+      const k0 = Math.floor((this.row + r) / f) * this.w;
+      for (let c = 0; c < width; c++) {
+        const v = valueAt(z, r * width + c);
+        if (v === v) {
+          this.valid++;
+          if (v >= this.threshold) this.above++;
+        }
+        const k = k0 + Math.floor(c / f);
+        const pooled = valueAt(this.data, k);
+        if (v > pooled || (v === v && pooled !== pooled)) this.data[k] = v;
+      }
     }
-  return { w, h, data, factor: f };
+    this.row += count;
+  }
+}
+
+/** The pool of a whole z raster. */
+function poolOf(z: Raster, threshold: number): DpmMapPool {
+  const g = z.georef;
+  const grid = { width: z.width, height: z.height, georef: g, radar: !g.geoTransform && !!g.lat && !!g.lon };
+  const pool = new DpmMapPool(grid, threshold);
+  pool.add(firstBand(z), z.height);
+  return pool;
 }
 
 const NODATA_RGBA = [150, 150, 150, 90];
@@ -149,7 +232,7 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 const fmt = (v: number) =>
   Math.abs(v) >= 1000 || Number.isInteger(v) ? v.toFixed(Math.abs(v) >= 1000 ? 0 : 0) : v.toFixed(2);
 
-function coordText(z: Raster, w: number, h: number): string | undefined {
+function coordText(z: MapGrid, w: number, h: number): string | undefined {
   const gt = z.georef.geoTransform;
   if (gt) {
     const geo = z.georef.epsg === 4326;
@@ -161,18 +244,23 @@ function coordText(z: Raster, w: number, h: number): string | undefined {
       `${z.georef.epsg ? ` (EPSG:${z.georef.epsg})` : ''}`
     );
   }
-  if (z.georef.lat && z.georef.lon)
-    return `radar geometry ${w}×${h} (lat/lon per pixel; see the GeoTIFFs for geocoded maps)`;
+  if (z.radar) return `radar geometry ${w}×${h} (lat/lon per pixel; see the GeoTIFFs for geocoded maps)`;
   return undefined;
 }
 
-/** The DPM figure as an SVG document (map embedded as a base64 PNG). */
+/** The DPM figure of a z raster as an SVG document (map embedded as a base64 PNG). */
 export function dpmFigureSvg(z: Raster, opts: DpmFigureOptions): string {
-  const zMax = opts.zMax ?? DPM_Z_MAX;
-  checkThreshold(opts.threshold, zMax);
+  checkThreshold(opts.threshold, opts.zMax ?? DPM_Z_MAX);
   if (z.width < 1 || z.height < 1 || !z.bands[0])
     throw new DpmError(`${z.source ?? 'z-score'}: empty raster, no map to draw`);
-  const small = shrink(z, 2000);
+  return dpmPoolSvg(poolOf(z, opts.threshold), opts);
+}
+
+/** The DPM figure from a pool fed with every row of z (the threshold the pool counted is the figure's). */
+export function dpmPoolSvg(small: DpmMapPool, opts: DpmFigureOptions): string {
+  const zMax = opts.zMax ?? DPM_Z_MAX;
+  checkThreshold(opts.threshold, zMax);
+  const z = small.grid;
   const rgba = dpmRgba(small.data, opts.threshold, zMax);
   // In the figure only, no-data pixels are a faint grey so they read differently from "below the threshold".
   for (let i = 0; i < small.data.length; i++) if (small.data[i] !== small.data[i]) rgba.set(NODATA_RGBA, i * 4);
@@ -188,13 +276,7 @@ export function dpmFigureSvg(z: Raster, opts: DpmFigureOptions): string {
     legendW = 230;
   const W = pad + mw + pad + barW + legendW;
   const H = top + Math.max(mh, 260) + 56;
-  let above = 0,
-    valid = 0;
-  for (const v of z.bands[0])
-    if (v === v) {
-      valid++;
-      if (v >= opts.threshold) above++;
-    }
+  const { above, valid } = small;
   // colour bar: threshold at the bottom, zMax at the top
   const bx = pad + mw + pad,
     by = top,
@@ -253,6 +335,11 @@ function niceTicks(lo: number, hi: number): number[] {
 /** The DPM figure as PNG bytes. */
 export function renderDpmPng(z: Raster, opts: DpmFigureOptions): Uint8Array {
   return svgToPng(dpmFigureSvg(z, opts));
+}
+
+/** Writes the DPM figure PNG of a pool fed with every row of z to exactly `path`. */
+export async function writeDpmPoolPng(path: string, pool: DpmMapPool, opts: DpmFigureOptions): Promise<void> {
+  await writeFile(path, svgToPng(dpmPoolSvg(pool, opts)));
 }
 
 /** Writes the DPM figure PNG to exactly `path`. */

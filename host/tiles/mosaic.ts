@@ -1,91 +1,150 @@
-// Mosaic of the tiles' rasters: one GeoTIFF on the whole area-of-interest grid (the same file an untiled run
-// writes) and a GDAL VRT beside it that points at the tile files (no copy; GDAL and QGIS open it directly).
-// One product at a time: memory is one product's bands (and its lat/lon lookups) for the whole area.
+// Mosaic of the tiles' rasters: one cloud-optimized GeoTIFF on the whole area-of-interest grid (the same file an
+// untiled run writes) and a GDAL VRT beside it that points at the tile files (no copy; GDAL and QGIS open it
+// directly). Streamed: rows in blocks of MOSAIC_ROWS, read from the tile files that hold them (only those rows) and
+// handed to a streaming COG writer, band after band; memory is a block of rows, not the area (nor a band of it).
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import type { Feedback } from '../core/feedback.js';
-import { throwIfCanceled } from '../core/feedback.js';
+import { checkpoint } from '../core/feedback.js';
 import { withOutputs } from '../io/outputs.js';
 import { qmlPath } from '../io/qml.js';
-import { readRaster, writeRaster } from '../raster/geotiff.js';
-import type { Raster } from '../raster/types.js';
+import {
+  companionPaths,
+  openRasterRows,
+  type RasterRows,
+  RasterRowWriter,
+  type RasterShape,
+  readRasterInfo,
+} from '../raster/geotiff.js';
+import type { Tile } from './plan.js';
 import { type TilePlan, tileDir } from './job.js';
 
-/** A whole-grid GeoTIFF larger than this (all its bands) is left out; its VRT alone joins the tiles. */
-export const MOSAIC_MAX_BYTES = 1 << 30;
+/** Rows per block: one row of the COG's 256 × 256 tiles. */
+export const MOSAIC_ROWS = 256;
 
 /**
- * Copies tile rasters `file` (relative to each tile folder) into <run>/`file` and writes <run>/`file`.vrt; returns
- * the GeoTIFF, or the VRT alone when the GeoTIFF would exceed `maxBytes` in memory (a frame's multi-band coherence).
+ * Mosaics tile rasters `file` (relative to each tile folder) into <run>/`file` (a COG, with lat/lon companions in
+ * radar geometry) and writes <run>/`file`.vrt; returns the GeoTIFF's path.
  */
-export async function mosaicProduct(
-  plan: TilePlan,
-  file: string,
-  fb: Feedback,
-  maxBytes = MOSAIC_MAX_BYTES,
-): Promise<string> {
+export async function mosaicProduct(plan: TilePlan, file: string, fb: Feedback): Promise<string> {
   const { outW, outH } = plan;
-  let full: Raster | undefined;
-  const n = outW * outH;
   const out = join(plan.dir, file);
-  for (const t of plan.tiles) {
-    throwIfCanceled(fb);
-    const part = await readRaster(join(tileDir(plan, t.index), file));
-    if (!full && n * part.bands.length * 4 > maxBytes) {
-      const gt = part.georef.geoTransform;
-      const shape = { ...part, width: outW, height: outH, georef: { epsg: part.georef.epsg, geoTransform: gt } };
-      await withOutputs(async (outs) => writeFileSync(outs.path(vrtPath(out)), vrt(plan, file, shape)), fb);
-      fb.log('info', `${file}: ${outW} × ${outH} × ${part.bands.length} bands is over ${maxBytes >> 20} MiB: VRT only`);
-      return vrtPath(out);
-    }
-    const w = t.out.c1 - t.out.c0,
-      h = t.out.r1 - t.out.r0;
-    if (part.width !== w || part.height !== h)
-      throw new Error(`internal: tile ${t.index} ${file} is ${part.width} × ${part.height}, planned ${w} × ${h}`);
-    if (!full) {
-      // the first tile (top left) gives descriptions, metadata, CRS and the geotransform's origin
-      const g = part.georef;
-      full = {
-        ...part,
-        width: outW,
-        height: outH,
-        bands: part.bands.map(() => new Float32Array(n)),
-        georef: {
-          ...g,
-          lat: g.lat ? new Float32Array(n) : undefined,
-          lon: g.lon ? new Float32Array(n) : undefined,
-        },
-      };
-    }
-    const place = (from: Float32Array, to: Float32Array) => {
-      for (let i = 0; i < h; i++) to.set(from.subarray(i * w, (i + 1) * w), (t.out.r0 + i) * outW + t.out.c0);
-    };
-    part.bands.forEach((b, k) => place(b, full!.bands[k]!));
-    if (part.georef.lat && full.georef.lat) place(part.georef.lat, full.georef.lat);
-    if (part.georef.lon && full.georef.lon) place(part.georef.lon, full.georef.lon);
-  }
-  if (!full) throw new Error('internal: a tile plan without tiles');
-  const mosaic = full;
+  const tilePath = (t: Tile, f = file) => join(tileDir(plan, t.index), f);
+  // the first tile (top left) gives descriptions, metadata, CRS and the geotransform's origin
+  const first = plan.tiles[0];
+  if (!first) throw new Error('internal: a tile plan without tiles');
+  const info = await readRasterInfo(tilePath(first));
+  const g = info.georef;
+  const companions = companionPaths(file);
+  const radar = !g.geoTransform && existsSync(tilePath(first, companions.lat));
+  const shape: RasterShape = {
+    width: outW,
+    height: outH,
+    bandCount: info.bandCount,
+    descriptions: info.descriptions,
+    metadata: info.metadata,
+    georef: { geoTransform: g.geoTransform, epsg: g.epsg },
+  };
+  const passes = info.bandCount + (radar ? 1 : 0);
+  let pass = 0;
+  const progress = (p: number) => (f: number, text: string) => fb.progress((100 * (p + f)) / passes, text);
   await withOutputs(async (outs) => {
-    await writeRaster(outs, out, mosaic, { nodata: NaN });
-    writeFileSync(outs.path(vrtPath(out)), vrt(plan, file, mosaic));
+    const writer = new RasterRowWriter(outs, out, shape, radar, { nodata: NaN });
+    try {
+      // band after band: a block of one band at a time, whatever the band count (a frame's coherence stack)
+      for (let k = 0; k < info.bandCount; k++, pass++) {
+        await mosaicRows(plan, [file], k, fb, progress(pass), (rows, n) => writer.write(rows, n, k));
+      }
+      if (radar) {
+        await mosaicRows(plan, [companions.lat, companions.lon], 0, fb, progress(pass), ([lat, lon], n) =>
+          writer.latLon(lat!, lon!, n),
+        );
+      }
+      writer.finish();
+    } catch (err) {
+      writer.abort();
+      throw err;
+    }
+    writeFileSync(outs.path(vrtPath(out)), vrt(plan, file, shape));
   }, fb);
   // the tiles' QGIS style, when they have one
-  const style = qmlPath(join(tileDir(plan, 0), file));
+  const style = qmlPath(tilePath(first));
   if (existsSync(style)) copyFileSync(style, qmlPath(out));
   return out;
+}
+
+/**
+ * Streams band `band` of the tile files `files` (each relative to a tile folder) over the whole output grid in
+ * blocks of MOSAIC_ROWS rows: `sink` gets, per file, the block's rows (outW wide) and the block's row count.
+ * Tile files are opened one row of tiles at a time.
+ */
+async function mosaicRows(
+  plan: TilePlan,
+  files: string[],
+  band: number,
+  fb: Feedback,
+  progress: (fraction: number, text: string) => void,
+  sink: (rows: Float32Array[], count: number) => void,
+): Promise<void> {
+  const { outW, outH } = plan;
+  const tileRows = [...new Set(plan.tiles.map((t) => t.out.r0))].sort((a, b) => a - b);
+  const block = files.map(() => new Float32Array(MOSAIC_ROWS * outW));
+  let row = 0; // rows handed to the sink
+  let held = 0; // rows of the current block filled
+  for (const r0 of tileRows) {
+    const tiles = plan.tiles.filter((t) => t.out.r0 === r0);
+    const r1 = tiles[0]?.out.r1 ?? r0;
+    const open: RasterRows[][] = [];
+    try {
+      for (const t of tiles) {
+        const row: RasterRows[] = [];
+        open.push(row);
+        for (const f of files) row.push(await openRasterRows(join(tileDir(plan, t.index), f)));
+      }
+      for (let a = r0; a < r1; ) {
+        await checkpoint(fb);
+        const n = Math.min(r1 - a, MOSAIC_ROWS - held);
+        for (const [i, t] of tiles.entries()) {
+          const w = t.out.c1 - t.out.c0;
+          for (const [f, src] of (open[i] ?? []).entries()) {
+            if (src.width !== w || src.height !== r1 - r0)
+              throw new Error(
+                `internal: tile ${t.index} ${files[f]} is ${src.width} × ${src.height}, planned ${w} × ${r1 - r0}`,
+              );
+            const [part] = await src.read(a - r0, a - r0 + n, band);
+            const to = block[f]!;
+            for (let r = 0; r < n; r++) to.set(part!.subarray(r * w, (r + 1) * w), (held + r) * outW + t.out.c0);
+          }
+        }
+        held += n;
+        a += n;
+        if (held === MOSAIC_ROWS || row + held === outH) {
+          sink(
+            block.map((b) => b.subarray(0, held * outW)),
+            held,
+          );
+          row += held;
+          held = 0;
+          progress(row / outH, `rows ${row}/${outH}`);
+        }
+      }
+    } finally {
+      for (const row of open) for (const src of row) await src.close();
+    }
+  }
+  if (row !== outH) throw new Error(`internal: the tiles' rows give ${row} of ${outH} rows`);
 }
 
 const vrtPath = (tif: string) => tif.replace(/\.tif$/, '.vrt');
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A GDAL VRT of the tile files: one SimpleSource per tile and band. */
-function vrt(plan: TilePlan, file: string, r: Raster): string {
+function vrt(plan: TilePlan, file: string, r: RasterShape): string {
   const at = dirname(join(plan.dir, file));
   const lines = [`<VRTDataset rasterXSize="${r.width}" rasterYSize="${r.height}">`];
   if (r.georef.epsg) lines.push(`  <SRS>EPSG:${r.georef.epsg}</SRS>`);
   if (r.georef.geoTransform) lines.push(`  <GeoTransform>${r.georef.geoTransform.join(', ')}</GeoTransform>`);
-  r.bands.forEach((_, k) => {
+  for (let k = 0; k < r.bandCount; k++) {
     lines.push(`  <VRTRasterBand dataType="Float32" band="${k + 1}">`);
     lines.push(`    <Description>${xml(r.descriptions[k] ?? '')}</Description>`, '    <NoDataValue>nan</NoDataValue>');
     for (const t of plan.tiles) {
@@ -102,7 +161,7 @@ function vrt(plan: TilePlan, file: string, r: Raster): string {
       );
     }
     lines.push('  </VRTRasterBand>');
-  });
+  }
   lines.push('</VRTDataset>', '');
   return lines.join('\n');
 }

@@ -50,10 +50,17 @@ export function planTiles(
   halo: { range: number; azimuth: number },
   spec: TileSpec,
 ): Tile[] {
+  if (outW < 1 || outH < 1)
+    throw new DpmError(`the area of interest gives no output pixels (${outW} × ${outH}): nothing to tile`);
+  if ('size' in spec && !(Number.isInteger(spec.size) && spec.size >= 1))
+    throw new DpmError(`--tile-size must be a whole number of pixels ≥ 1, got ${spec.size}`);
   const rows = 'size' in spec ? Math.ceil(outH / spec.size) : spec.rows;
   const cols = 'size' in spec ? Math.ceil(outW / spec.size) : spec.cols;
   if (rows > outH || cols > outW)
-    throw new DpmError(`${rows} x ${cols} tiles do not fit the ${outW} × ${outH} (columns × rows) area of interest`);
+    throw new DpmError(
+      `--tiles ${rows}x${cols}: more tiles than the area of interest's ${outH} rows × ${outW} columns of output ` +
+        'pixels (each tile needs at least one)',
+    );
   const rc = 'size' in spec ? [...Array(rows).keys()].map((i) => Math.min(i * spec.size, outH)) : cuts(outH, rows);
   const cc = 'size' in spec ? [...Array(cols).keys()].map((j) => Math.min(j * spec.size, outW)) : cuts(outW, cols);
   if ('size' in spec) {

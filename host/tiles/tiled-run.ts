@@ -10,7 +10,7 @@ import { parseChipSize } from '../core/chip.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
 import { parseWindow } from '../sar/coherence-stack.js';
 import { readCoherenceStack } from '../raster/stack.js';
-import { planTiles, type TileSpec } from './plan.js';
+import { planTiles, type Tile, type TileSpec, type Window } from './plan.js';
 import { BASELINES, COEVENT_FILE, finishedTile, planPath, type TilePlan, tileDir } from './job.js';
 import { type ExecutorChoice, runTiles } from './executors.js';
 import { mosaicProduct } from './mosaic.js';
@@ -69,10 +69,14 @@ export function tiledAoiInput(
   };
 }
 
-/** Plans, runs (only unfinished tiles) and mosaics; returns the forecast's summary over all tiles. */
-export async function runTiledAoi(input: TiledAoiInput, fb: Feedback): Promise<Outputs> {
-  const { dir, chip } = input;
-  const source = input.input;
+/** The area of interest's output grid and its tiles (DpmError when the tiling does not fit it): the run checks
+ *  this before training, and the tiled stage plans with it. */
+export async function planGrid(
+  source: TilePlan['input'],
+  chip: string,
+  aoiWindow: string | undefined,
+  spec: TileSpec,
+): Promise<{ window: Window; outW: number; outH: number; tiles: Tile[] }> {
   let width: number, height: number;
   if ('slc' in source) {
     const first = await openRaster(discoverStack(source.slc).entries[0]!.path);
@@ -82,12 +86,20 @@ export async function runTiledAoi(input: TiledAoiInput, fb: Feedback): Promise<O
     const s = await readCoherenceStack(source.coherence, { nodata: source.nodata });
     [width, height] = [s.width, s.height];
   }
-  const w = parseWindow(input.aoiWindow, width, height);
+  const window = parseWindow(aoiWindow, width, height);
   // SLCs: stride-1 chips, a halo of chip − 1; a coherence stack is already one value per pixel
   const c = 'slc' in source ? parseChipSize(chip, 'chip') : { range: 1, azimuth: 1 };
-  const outW = w.c1 - w.c0 - c.range + 1,
-    outH = w.r1 - w.r0 - c.azimuth + 1;
-  const tiles = planTiles(outW, outH, w, { range: c.range - 1, azimuth: c.azimuth - 1 }, input.spec);
+  const outW = window.c1 - window.c0 - c.range + 1,
+    outH = window.r1 - window.r0 - c.azimuth + 1;
+  const tiles = planTiles(outW, outH, window, { range: c.range - 1, azimuth: c.azimuth - 1 }, spec);
+  return { window, outW, outH, tiles };
+}
+
+/** Plans, runs (only unfinished tiles) and mosaics; returns the forecast's summary over all tiles. */
+export async function runTiledAoi(input: TiledAoiInput, fb: Feedback): Promise<Outputs> {
+  const { dir, chip } = input;
+  const source = input.input;
+  const { window: w, outW, outH, tiles } = await planGrid(source, chip, input.aoiWindow, input.spec);
   const key = createHash('sha256')
     .update(JSON.stringify([input.inputKey, chip, w, input.eventDate, tiles]))
     .digest('hex');

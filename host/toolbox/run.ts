@@ -31,10 +31,9 @@ import { packageVersion } from '../paths.js';
 import { loadModel } from '../model/safetensors.js';
 import { DpmError } from '../core/errors.js';
 import { ownFolder, withOutputPolicy, withOutputs } from '../io/outputs.js';
-import { readRaster, writeRaster } from '../raster/geotiff.js';
 import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
-import { geocode, type GeocodeTarget } from '../raster/geocode.js';
-import { dpmStyleQml, writeDpmOverlay, writeDpmPng } from '../raster/png-map.js';
+import { dpmStyleQml } from '../raster/png-map.js';
+import { countAbove, writeMaps } from './maps.js';
 import { divergingQml, greyQml, writeStyle } from '../io/qml.js';
 import { splitBands } from '../model/series.js';
 import { coEventPair, writeCoEventCoherence } from './coevent.js';
@@ -45,7 +44,7 @@ import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import { parseTileSpec } from '../tiles/plan.js';
 import { cropStack } from '../tiles/crop.js';
-import { runTiledAoi, tiledAoiInput } from '../tiles/tiled-run.js';
+import { planGrid, runTiledAoi, tiledAoiInput } from '../tiles/tiled-run.js';
 
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
 const SCORES = [
@@ -54,6 +53,16 @@ const SCORES = [
   { name: 'normalised difference', file: 'baselines/nd.tif', baseline: ndAlgorithm },
   { name: 'multi-temporal z-score', file: 'baselines/zscore_mt.tif', baseline: zscoreAlgorithm },
   { name: 'percentile rank', file: 'baselines/percentile.tif', baseline: percentileAlgorithm },
+] as const;
+
+/** The layers geocoded when the z-score is in radar geometry (the z-score first: the maps show it). */
+const GEOCODED_LAYERS = [
+  ['zscore', 'forecast/zscore.tif'],
+  ['mu', 'forecast/mu.tif'],
+  ['sigma', 'forecast/sigma.tif'],
+  ['expected_coherence', 'forecast/expected_coherence.tif'],
+  ['coevent_coherence', 'baselines/coevent_coherence.tif'],
+  ['ccd', 'baselines/ccd.tif'],
 ] as const;
 
 /** QGIS styles of the geocoded layers (.qml beside each): as dpm.png, coherence in grey, CCD diverging. */
@@ -171,6 +180,11 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   const tiling = parseTileSpec(p['tile-size'], p.tiles);
   if (!tiling && p.executor === 'slurm') throw new DpmError('--executor slurm runs tiles: give --tile-size or --tiles');
   const aoiWindow = await preflight(p, input, fb);
+  // a tiling that does not fit the area of interest is refused now, not after training
+  if (tiling) {
+    const source = input.slc ? { slc: input.slc } : { coherence: input.coherence ?? [], nodata };
+    await planGrid(source, chip, aoiWindow ?? p['aoi-window'], tiling);
+  }
   // what the input files are (size, times, inode): the key of every stage that reads them, walked once
   const inputKey = (slc ?? coherence ?? []).map(fileId);
   const stages = new Stages(dir, p.force, fb);
@@ -312,56 +326,29 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
     );
   throwIfCanceled(fb);
 
-  // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay.
+  // 5. Maps: geocoded rasters (radar geometry with lat/lon lookups), the DPM figure and the RGBA overlay (streamed).
   const target = p.geocode;
-  const geocoded: Record<string, string> = {};
   const maps = await stages.run(
     'maps',
     { z: fileId(at('forecast/zscore.tif')), target, threshold },
     [at('dpm.png')],
-    async () => {
-      const z = await readRaster(at('forecast/zscore.tif'));
-      return withOutputs(async (outs) => {
-        let zMap = z;
-        if (target !== 'none' && z.georef.lat && z.georef.lon) {
-          const epsg: GeocodeTarget = target === 'utm' ? 'utm' : 'wgs84';
-          const layers = [
-            ['zscore', 'forecast/zscore.tif'],
-            ['mu', 'forecast/mu.tif'],
-            ['sigma', 'forecast/sigma.tif'],
-            ['expected_coherence', 'forecast/expected_coherence.tif'],
-            ['coevent_coherence', 'baselines/coevent_coherence.tif'],
-            ['ccd', 'baselines/ccd.tif'],
-          ] as const;
-          for (const [k, [name, file]] of layers.entries()) {
-            throwIfCanceled(fb);
-            const src = name === 'zscore' ? z : await readRaster(at(file));
-            // one slice of 87–95 % per layer: the bar moves forward only
-            const from = 87 + (8 * k) / layers.length;
-            const g = await geocode(src, {
-              epsg,
-              method: 'bilinear',
-              feedback: sub(from, from + 8 / layers.length, `geocoding ${name}`),
-            });
-            if (name === 'zscore') zMap = g;
-            await writeRaster(outs, at(`geocoded/${name}.tif`), g, { nodata: NaN });
-            geocoded[name] = at(`geocoded/${name}.tif`);
-            const style = STYLES[name];
-            if (style) writeStyle(outs, geocoded[name], style(threshold));
-          }
-        }
+    () =>
+      withOutputs(async (outs) => {
         // the forecast's own z-score styled at this run's threshold too (the forecast stage styles the default)
         writeStyle(outs, at('forecast/zscore.tif'), dpmStyleQml(threshold));
-        const overlay = at(zMap === z ? 'dpm_overlay.tif' : 'geocoded/dpm_overlay.tif');
-        await writeDpmOverlay(outs.path(overlay), zMap, threshold);
-        await writeDpmPng(outs.path(at('dpm.png')), zMap, {
-          threshold,
-          title: `Damage proxy map, event ${eventDate} (RNN z-score)`,
-          units: 'z-score',
-        });
-        return { png: at('dpm.png'), overlay, ...geocoded };
-      }, fb);
-    },
+        return writeMaps(
+          {
+            at,
+            target,
+            threshold,
+            title: `Damage proxy map, event ${eventDate} (RNN z-score)`,
+            layers: GEOCODED_LAYERS,
+            styles: STYLES,
+          },
+          outs,
+          sub(87, 95, 'maps'),
+        );
+      }, fb),
   );
 
   // 6. Evaluation against ground truth (the paper's comparison), when given.
@@ -405,14 +392,7 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   fb.progress(99, 'report');
   // the one threshold: the map's transparency, and the share reported here (the forecast log's share uses the
   // default; both agree unless --threshold changes it)
-  const z = (await readRaster(at('forecast/zscore.tif'))).bands[0] ?? new Float32Array(0);
-  let valid = 0,
-    above = 0;
-  for (const v of z) {
-    if (Number.isNaN(v)) continue;
-    valid++;
-    if (v >= threshold) above++;
-  }
+  const { valid, above } = await countAbove(at('forecast/zscore.tif'), threshold, fb);
   const report = {
     software: 'insar-dpm',
     version: packageVersion,
@@ -517,12 +497,26 @@ async function preflight(
     if (found.lat && found.lon) {
       const [lat, lon] = [await openRaster(found.lat), await openRaster(found.lon)];
       try {
-        const a = new Float64Array(lat.width * lat.height),
-          b = new Float64Array(lon.width * lon.height);
-        await lat.read(0, lat.height, 0, lat.width, a);
-        await lon.read(0, lon.height, 0, lon.width, b);
-        for (let i = 0; i < a.length; i++) grow(scene, b[i]!, a[i]!);
-        grid = { width: lat.width, height: lat.height, lat: a, lon: b };
+        if (lat.width !== lon.width || lat.height !== lon.height)
+          throw new DpmError(`${found.lat}, ${found.lon}: latitude and longitude grids differ in size`);
+        if (p.aoi !== undefined) {
+          // a polygon is placed on the whole lat/lon grid (windowOfPolygons): only with --aoi
+          const a = new Float64Array(lat.width * lat.height),
+            b = new Float64Array(lon.width * lon.height);
+          await lat.read(0, lat.height, 0, lat.width, a);
+          await lon.read(0, lon.height, 0, lon.width, b);
+          grid = { width: lat.width, height: lat.height, lat: a, lon: b };
+        }
+        // the scene's extent by row blocks: memory does not grow with the scene
+        const rows = 256;
+        const a = new Float64Array(lat.width * rows),
+          b = new Float64Array(lon.width * rows);
+        for (let r0 = 0; r0 < lat.height; r0 += rows) {
+          const n = Math.min(rows, lat.height - r0);
+          await lat.read(r0, n, 0, lat.width, a);
+          await lon.read(r0, n, 0, lon.width, b);
+          for (let i = 0; i < n * lat.width; i++) grow(scene, b[i]!, a[i]!);
+        }
       } finally {
         await lat.close();
         await lon.close();
