@@ -3,7 +3,6 @@
 // one named random stream in row-major order; a block of pixel rows draws only the lattice rows it touches, starting
 // where the whole lattice's loop would be (SimRng.skip), so any split into blocks gives the same values and memory
 // does not grow with the scene's height.
-import { valueAt } from '../../core/arrays.js';
 import type { GridMap } from './geometry.js';
 import { SimRng } from './rng.js';
 
@@ -25,6 +24,22 @@ interface LatticeRows {
 
 function smoothstep(x: number): number {
   return x * x * (3 - 2 * x);
+}
+
+/** Bilinear value noise (smoothstep weights) of the drawn lattice rows at lattice coordinates (x, y). */
+function lattice(rows: LatticeRows, o: Octave, x: number, y: number): number {
+  const ix = Math.floor(x);
+  const iy = Math.floor(y);
+  const fx = smoothstep(x - ix);
+  const fy = smoothstep(y - iy);
+  const v = rows.values;
+  const ne = o.ne;
+  const i = (iy - rows.iy0) * ne + ix; // inside the drawn rows: latticeRows took a row of margin
+  const v00 = v[i] ?? NaN;
+  const v01 = v[i + 1] ?? NaN;
+  const v10 = v[i + ne] ?? NaN;
+  const v11 = v[i + ne + 1] ?? NaN;
+  return (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy;
 }
 
 export class SmoothField {
@@ -70,32 +85,23 @@ export class SmoothField {
   /** The field at pixel rows [r0, r1), all columns, row-major (float32 as the whole-grid field stored it). */
   rows(r0: number, r1: number, out = new Float32Array((r1 - r0) * this.map.grid.width)): Float32Array {
     const width = this.map.grid.width;
-    const lattices = this.octaves.map((o) => ({ ...o, ...this.latticeRows(o, r0, r1) }));
+    const [o1, o2] = this.octaves;
+    if (!o1 || !o2) throw new Error('internal: a smooth field has two octaves');
+    const l1 = this.latticeRows(o1, r0, r1);
+    const l2 = this.latticeRows(o2, r0, r1);
     const ge = new Float64Array(width);
     const gn = new Float64Array(width);
     for (let r = r0; r < r1; r++) {
       this.map.groundRow(r, ge, gn);
       for (let c = 0; c < width; c++) {
+        const e = ge[c] ?? NaN;
+        const n = gn[c] ?? NaN;
         const p = (r - r0) * width + c;
-        out[p] = 0;
-        // octave by octave into the float32 output, as the whole-grid loop added them
-        for (const { cell, weight, ne, iy0, values } of lattices) {
-          const x = (valueAt(ge, c) - this.e0) / cell;
-          const y = (valueAt(gn, c) - this.n0) / cell;
-          const ix = Math.floor(x);
-          const iy = Math.floor(y);
-          const fx = smoothstep(x - ix);
-          const fy = smoothstep(y - iy);
-          const i = (iy - iy0) * ne + ix; // inside the drawn rows: latticeRows took a row of margin
-          const v00 = valueAt(values, i);
-          const v01 = valueAt(values, i + 1);
-          const v10 = valueAt(values, i + ne);
-          const v11 = valueAt(values, i + ne + 1);
-          const v = (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy;
-          out[p] = valueAt(out, p) + weight * v;
-        }
+        // octave by octave into the float32 output, as the whole-grid loop added them (one rounding after each)
+        out[p] = 0 + o1.weight * lattice(l1, o1, (e - this.e0) / o1.cell, (n - this.n0) / o1.cell);
+        out[p] = (out[p] ?? NaN) + o2.weight * lattice(l2, o2, (e - this.e0) / o2.cell, (n - this.n0) / o2.cell);
         // value noise rarely reaches ±1 after blending: stretch so the field spans about [−1, 1]
-        out[p] = Math.max(-1, Math.min(1, valueAt(out, p) * 1.6));
+        out[p] = Math.max(-1, Math.min(1, (out[p] ?? NaN) * 1.6));
       }
     }
     return out;

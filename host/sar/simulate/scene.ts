@@ -481,13 +481,14 @@ export class Scene {
       this.map.groundRow(r, ge, gn);
       for (let c = 0; c < width; c++) {
         const p = (r - r0) * width + c;
-        const g = { e: valueAt(ge, c), n: valueAt(gn, c) };
+        const gE = ge[c] ?? NaN;
+        const gN = gn[c] ?? NaN;
         const riverE =
-          t.e + L.riverOffset + L.riverWave.amp * Math.sin((2 * Math.PI * g.n) / L.riverWave.len + L.riverWave.phase);
-        const dRiver = Math.abs(g.e - riverE);
-        const edge = valueAt(townEdge, p),
-          patch = valueAt(vegPatch, p);
-        const townRadius = townRadiusAt(g.e, g.n);
+          t.e + L.riverOffset + L.riverWave.amp * Math.sin((2 * Math.PI * gN) / L.riverWave.len + L.riverWave.phase);
+        const dRiver = Math.abs(gE - riverE);
+        const edge = townEdge[p] ?? NaN,
+          patch = vegPatch[p] ?? NaN;
+        const townRadius = townRadiusAt(gE, gN);
         if (townBox && townRadius < 1) {
           townBox.r0 = Math.min(townBox.r0, r);
           townBox.r1 = Math.max(townBox.r1, r + 1);
@@ -496,8 +497,8 @@ export class Scene {
         }
         const inTown = townRadius < 1 + 0.12 * edge;
         let inHamlet = false;
-        for (const radius of hamletRadius) inHamlet ||= radius(g.e, g.n) < 1 + 0.15 * edge;
-        const ridge = g.e * cosR + g.n * sinR > L.ridgeDist + 60 * patch;
+        for (const radius of hamletRadius) inHamlet ||= radius(gE, gN) < 1 + 0.15 * edge;
+        const ridge = gE * cosR + gN * sinR > L.ridgeDist + 60 * patch;
         let cls: number;
         if (dRiver < L.waterHalf) cls = LANDCOVER.water;
         else if (inTown || inHamlet) cls = LANDCOVER.built_up;
@@ -508,8 +509,8 @@ export class Scene {
         landcover[p] = cls;
         if (cls === LANDCOVER.agriculture) {
           // fields: a rotated grid of strips on the ground, each strip shifted by its own random amount
-          const u = g.e * cosF + g.n * sinF;
-          const v = -g.e * sinF + g.n * cosF;
+          const u = gE * cosF + gN * sinF;
+          const v = -gE * sinF + gN * cosF;
           const j = Math.floor(v / L.fieldSize.v);
           let shift = this.rowShift.get(j);
           if (shift === undefined) {
@@ -654,13 +655,15 @@ export class Scene {
     const nFields = this.fields.length;
     const coEvent = k === eventIndex && this.model.damage !== false;
     const n = (blk.r1 - blk.r0) * this.grid.width;
+    const { texture, landcover, buildingOf, fieldOf } = blk;
+    const fieldGamma = this.fieldGamma;
     for (let p = 0; p < n; p++) {
-      const t = valueAt(blk.texture, p);
-      const nk = valueAt(noise, p);
+      const t = texture[p] ?? NaN;
+      const nk = noise[p] ?? NaN;
       let g: number;
-      switch (blk.landcover[p]) {
+      switch (landcover[p]) {
         case LANDCOVER.built_up: {
-          const building = this.buildings[valueAt(blk.buildingOf, p)]; // buildingOf: -1 off buildings
+          const building = this.buildings[buildingOf[p] ?? -1]; // buildingOf: -1 off buildings
           if (building) {
             g = (0.93 + 0.03 * t + 0.015 * nk) * decBuilding * w;
             if (coEvent) g *= DAMAGE_FACTOR[building.grade];
@@ -670,7 +673,7 @@ export class Scene {
           break;
         }
         case LANDCOVER.agriculture:
-          g = (valueAt(this.fieldGamma, k * nFields + valueAt(blk.fieldOf, p)) + 0.04 * t + 0.03 * nk) * w;
+          g = ((fieldGamma[k * nFields + (fieldOf[p] ?? -1)] ?? NaN) + 0.04 * t + 0.03 * nk) * w;
           break;
         case LANDCOVER.vegetation:
           g = (vegLevel + 0.07 * t + 0.05 * nk) * decVeg * w;

@@ -458,6 +458,7 @@ function writeSpeckleBlock(scene: Scene, blk: SceneBlock, slcFds: number[], cohe
   const im = new Float64Array(n);
   const out = new Float32Array(2 * n);
   const gamma = new Float32Array(n);
+  const amplitude = blk.amplitude;
   for (const [d, fd] of slcFds.entries()) {
     if (d > 0) {
       scene.pairCoherenceRows(d - 1, blk, gamma);
@@ -467,18 +468,19 @@ function writeSpeckleBlock(scene: Scene, blk: SceneBlock, slcFds: number[], cohe
     for (let p = 0; p < n; p++) {
       const wr = speckle.normal() * Math.SQRT1_2;
       const wi = speckle.normal() * Math.SQRT1_2;
+      let sr = wr,
+        si = wi;
       if (d > 0) {
-        const g = valueAt(gamma, p);
+        const g = gamma[p] ?? NaN;
         const q = Math.sqrt(1 - g * g);
-        re[p] = g * valueAt(re, p) + q * wr;
-        im[p] = g * valueAt(im, p) + q * wi;
-      } else {
-        re[p] = wr;
-        im[p] = wi;
+        sr = g * (re[p] ?? NaN) + q * wr;
+        si = g * (im[p] ?? NaN) + q * wi;
       }
-      const a = valueAt(blk.amplitude, p);
-      out[2 * p] = a * valueAt(re, p);
-      out[2 * p + 1] = a * valueAt(im, p);
+      re[p] = sr;
+      im[p] = si;
+      const a = amplitude[p] ?? NaN;
+      out[2 * p] = a * sr;
+      out[2 * p + 1] = a * si;
     }
     writeSync(fd, leBytes(out), 0, 8 * n, 8 * blk.r0 * width);
   }
