@@ -15,9 +15,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { simulate, slcPaths } from '../host/sar/simulate/simulate.js';
 import { Scene, LANDCOVER, DAMAGED_GRADES, type SimOptions } from '../host/sar/simulate/scene.js';
 import { SimRng } from '../host/sar/simulate/rng.js';
+import { SmoothField } from '../host/sar/simulate/field.js';
 import { readRaster } from '../host/raster/geotiff.js';
 import { execute } from '../host/toolbox/execute.js';
 import { loadManifest } from '../host/toolbox/manifest.js';
@@ -81,6 +83,116 @@ test('the PRNG is deterministic, separates streams and gives standard normals', 
   // mean ~ N(0, 1/n): 5 standard errors; variance: sd of the sample variance is sqrt(2/n)
   assert.ok(Math.abs(s1 / n) < 5 / Math.sqrt(n), `mean ${s1 / n}`);
   assert.ok(Math.abs(s2 / n - 1) < 5 * Math.sqrt(2 / n), `variance ${s2 / n}`);
+});
+
+test('SimRng.skip(n) lands where n draws would (xoshiro128** jump by GF(2) matrix powers)', () => {
+  for (const n of [0, 1, 2, 31, 32, 33, 1000, 65_537, 200_003]) {
+    const walked = new SimRng(5, 'speckle');
+    for (let i = 0; i < n; i++) walked.nextU32();
+    const jumped = new SimRng(5, 'speckle').skip(n);
+    assert.deepEqual(
+      Array.from({ length: 6 }, () => jumped.nextU32()),
+      Array.from({ length: 6 }, () => walked.nextU32()),
+      `skip(${n})`,
+    );
+  }
+  // a pair of normals is 4 draws: skipping whole pairs keeps the Box–Muller pairing
+  const a = new SimRng(9, 'x');
+  for (let i = 0; i < 10; i++) a.normal();
+  assert.equal(new SimRng(9, 'x').skip(20).normal(), a.normal());
+});
+
+test('a smooth field read in blocks of rows equals the field read whole', () => {
+  const sc = new Scene({ seed: 4, width: 300, height: 90, dates: 4 });
+  const field = new SmoothField(4, 'texture', sc.map, 120, 1234);
+  const whole = field.rows(0, 90);
+  const parts = [
+    [0, 7],
+    [7, 8],
+    [8, 50],
+    [50, 90],
+  ].map(([r0 = 0, r1 = 0]) => field.rows(r0, r1));
+  const joined = new Float32Array(whole.length);
+  let o = 0;
+  for (const p of parts) {
+    joined.set(p, o);
+    o += p.length;
+  }
+  assert.deepEqual(joined, whole);
+  assert.ok(Math.min(...whole) >= -1 && Math.max(...whole) <= 1);
+});
+
+test('written block by block: the same bytes for any block size, and as the whole-scene writer wrote them', async () => {
+  const opts: SimOptions = { seed: 7, width: 301, height: 97, dates: 6, eventIndex: 2 };
+  const one = join(tmp, 'blocks-one');
+  const many = join(tmp, 'blocks-many');
+  await simulate(opts, one, silentFeedback);
+  await simulate(opts, many, silentFeedback, { blockRows: 7 }); // 7 does not divide 97 nor the building strips
+  const files = listFiles(one);
+  assert.deepEqual(files, listFiles(many));
+  for (const f of files.filter((f) => !f.endsWith('.tif'))) {
+    assert.ok(readFileSync(join(one, f)).equals(readFileSync(join(many, f))), `${f} depends on the block size`);
+  }
+  const sha = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+  const coherence = await readRaster(join(many, 'truth/coherence.tif'));
+  const trueCoherence = new Uint8Array(
+    Buffer.concat(coherence.bands.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
+  );
+  // sha256 of the files the whole-scene writer (before issue 16) made for these options: the block writer changed no
+  // byte. A deliberate change of the scene model updates these.
+  assert.deepEqual(
+    {
+      slc: sha(readFileSync(join(many, '20190129/20190129.slc.full'))),
+      lat: sha(readFileSync(join(many, 'geom_reference/lat.rdr'))),
+      lon: sha(readFileSync(join(many, 'geom_reference/lon.rdr'))),
+      scene: sha(readFileSync(join(many, 'scene.json'))),
+      damage: sha(readFileSync(join(many, 'truth/damage.geojson'))),
+      coherence: sha(trueCoherence),
+    },
+    {
+      slc: '6308bdee65c79ff32d06f6d3f89d89b89a219f78e584218edc38bec8e2ee8929',
+      lat: '5fbccf8e2c764c73a2a22396f348098bdb83a5c90f5b2709bf5c4acf25015a27',
+      lon: 'e70ba607eda1a117be63004db244f1988ee3f6d8f4965b77fb38b53f18d69f75',
+      scene: '3ec2c22020155018b26345040ee0b9a7a91984edea28e6afea8dd942c2792637',
+      damage: '6e989af7d2fb6c70d30ab65801cdc48d6c20a700d9e293d607ded43a13e2638c',
+      coherence: 'e192e79dd7d2d407e76a86c9283eb377f47912718c66a9dfe851559ca8d4512c',
+    },
+  );
+});
+
+test('truth rasters past the COG budget are raw files with a VRT: same values, GDAL reads them', async () => {
+  const cog = join(tmp, 'truth-cog');
+  const raw = join(tmp, 'truth-raw');
+  await simulate(SMALL, cog, silentFeedback);
+  const r = await simulate(SMALL, raw, silentFeedback, { truthCogBytes: 0, blockRows: 9 });
+  const N = SMALL.width * SMALL.height;
+  for (const [name, type] of [
+    ['coherence', 'Float32'],
+    ['damage_mask', 'Byte'],
+    ['landcover', 'Byte'],
+  ] as const) {
+    const vrt = join(raw, 'truth', `${name}.rdr.vrt`);
+    assert.ok(!existsSync(join(raw, 'truth', `${name}.tif`)), `${name}: no GeoTIFF as well`);
+    const bytes = readFileSync(join(raw, 'truth', `${name}.rdr`));
+    const values = type === 'Byte' ? new Uint8Array(bytes) : readF32(join(raw, 'truth', `${name}.rdr`));
+    const expected = await readRaster(join(cog, 'truth', `${name}.tif`));
+    assert.equal(values.length, N * expected.bands.length);
+    expected.bands.forEach((band, k) => assert.deepEqual(Float32Array.from(values.subarray(k * N, (k + 1) * N)), band));
+    const info = gdalinfo(vrt);
+    assert.deepEqual(info.size, [SMALL.width, SMALL.height]);
+    assert.equal(info.bands.length, expected.bands.length);
+    assert.equal(info.bands[0].type, type);
+    assert.deepEqual(
+      info.bands.map((b: { description?: string }) => b.description ?? ''),
+      expected.descriptions,
+    );
+    assert.ok(info.metadata?.GEOLOCATION?.X_DATASET?.endsWith('geom_reference/lon.rdr.vrt'), `${name} GEOLOCATION`);
+  }
+  assert.equal(r.coherence, join(raw, 'truth', 'coherence.rdr.vrt'));
+  assert.equal(r.mask, join(raw, 'truth', 'damage_mask.rdr.vrt'));
+  const files = JSON.parse(readFileSync(r.scene, 'utf8')).files;
+  assert.equal(files.coherence, 'truth/coherence.rdr.vrt');
+  assert.equal(files.damage_mask, 'truth/damage_mask.rdr.vrt');
 });
 
 test('same seed → identical files; another seed → different ones', async () => {
@@ -459,7 +571,8 @@ test('cancel leaves no files; re-simulating into a scene folder replaces it', as
   const dir = join(tmp, 'cancel');
   let calls = 0;
   const fb: Feedback = { progress: () => void calls++, log() {}, isCanceled: () => calls > 3 };
-  await assert.rejects(simulate(SMALL, dir, fb), CanceledError);
+  await assert.rejects(simulate(SMALL, dir, fb, { blockRows: 8 }), CanceledError); // between blocks of SLC rows
+  assert.ok(calls < 8, `cancelled while writing SLC blocks (${calls} progress calls)`);
   assert.ok(!existsSync(dir), 'a cancelled run leaves no folder');
 
   const re = join(tmp, 'replace');

@@ -238,9 +238,9 @@ export interface SimulateParams {
   readonly 'kind': 'insar' | 'landslide';
   /** random seed: the same seed and sizes give identical files */
   readonly 'seed': number;
-  /** columns: SLC range pixels of ~4 m (insar, default 480) or 10 m cube pixels (landslide, default 128) */
+  /** columns: SLC range pixels of ~4 m (insar, default 480; a Sentinel-1 frame is ~70,000) or 10 m cube pixels (landslide, default 128, at most 4096) */
   readonly 'width'?: number;
-  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240) or 10 m cube pixels (landslide, default 128) */
+  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240; a Sentinel-1 frame is ~15,000) or 10 m cube pixels (landslide, default 128, at most 4096) */
   readonly 'height'?: number;
   /** number of acquisitions (insar, default 26) or passes alternating between orbits (landslide, default 30) */
   readonly 'dates'?: number;
@@ -255,9 +255,9 @@ export interface SimulateInput {
   readonly 'kind'?: 'insar' | 'landslide';
   /** random seed: the same seed and sizes give identical files */
   readonly 'seed'?: number;
-  /** columns: SLC range pixels of ~4 m (insar, default 480) or 10 m cube pixels (landslide, default 128) */
+  /** columns: SLC range pixels of ~4 m (insar, default 480; a Sentinel-1 frame is ~70,000) or 10 m cube pixels (landslide, default 128, at most 4096) */
   readonly 'width'?: number;
-  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240) or 10 m cube pixels (landslide, default 128) */
+  /** rows: SLC azimuth lines of ~13.9 m (insar, default 240; a Sentinel-1 frame is ~15,000) or 10 m cube pixels (landslide, default 128, at most 4096) */
   readonly 'height'?: number;
   /** number of acquisitions (insar, default 26) or passes alternating between orbits (landslide, default 30) */
   readonly 'dates'?: number;

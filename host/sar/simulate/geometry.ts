@@ -78,6 +78,26 @@ export class GridMap {
     return { e: dr * this.rowE + dc * this.colE, n: dr * this.rowN + dc * this.colN };
   }
 
+  /** toGround of every pixel centre of `row` into e[c], n[c] (the same arithmetic, no object per pixel). */
+  groundRow(row: number, e: Float64Array, n: Float64Array): void {
+    const dr = row - this.r0;
+    for (let c = 0; c < e.length; c++) {
+      const dc = c - this.c0;
+      e[c] = dr * this.rowE + dc * this.colE;
+      n[c] = dr * this.rowN + dc * this.colN;
+    }
+  }
+
+  /** toLatLon of every pixel centre of `row` into lat/lon from `offset` on. */
+  latLonRow(row: number, lat: Float64Array, lon: Float64Array, offset: number): void {
+    const dr = row - this.r0;
+    for (let c = 0; c < this.grid.width; c++) {
+      const dc = c - this.c0;
+      lat[offset + c] = this.grid.centreLat + (dr * this.rowN + dc * this.colN) / this.mLat;
+      lon[offset + c] = this.grid.centreLon + (dr * this.rowE + dc * this.colE) / this.mLon;
+    }
+  }
+
   /** Fractional pixel coordinates of a ground position (inverse of toGround). */
   toPixel(e: number, n: number): { row: number; col: number } {
     const det = this.rowE * this.colN - this.colE * this.rowN;

@@ -3,12 +3,13 @@
 // `geom_reference/lat.rdr` …). One band, little-endian, BIP. The data file is named relative to the header (the
 // VRT with relativeToVRT="1", the XML by its base name), so a stack stays valid when its folder is moved.
 
-export type RawType = 'CFloat32' | 'Float64' | 'Float32';
+export type RawType = 'CFloat32' | 'Float64' | 'Float32' | 'Byte';
 
 const TYPE: Record<RawType, { bytes: number; isce: string }> = {
   CFloat32: { bytes: 8, isce: 'CFLOAT' },
   Float64: { bytes: 8, isce: 'DOUBLE' },
   Float32: { bytes: 4, isce: 'FLOAT' },
+  Byte: { bytes: 1, isce: 'BYTE' },
 };
 
 export function bytesPerSample(t: RawType): number {
@@ -19,18 +20,42 @@ function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** GDAL VRT describing a raw single-band little-endian file `fileName` (relative to the VRT). */
-export function rawVrt(fileName: string, width: number, height: number, type: RawType): string {
+/** What a band-sequential raw file's VRT says beyond its layout (the simulator's truth rasters of large scenes). */
+export interface RawVrtExtras {
+  /** one description per band; the file holds the bands one after the other (BSQ) */
+  bands: string[];
+  /** dataset metadata (default domain) */
+  metadata?: Record<string, string>;
+  /** GDAL GEOLOCATION metadata (radar geometry: lat/lon arrays) */
+  geolocation?: Record<string, string>;
+}
+
+function metadataXml(items: Record<string, string>, domain?: string): string {
+  const open = domain ? `    <Metadata domain="${domain}">\n` : '    <Metadata>\n';
+  const entries = Object.entries(items).map(([k, v]) => `        <MDI key="${xmlEscape(k)}">${xmlEscape(v)}</MDI>\n`);
+  return `${open}${entries.join('')}    </Metadata>\n`;
+}
+
+/** GDAL VRT describing a raw little-endian file `fileName` (relative to the VRT): one band, or `extras.bands`
+ *  bands stored one after the other. */
+export function rawVrt(fileName: string, width: number, height: number, type: RawType, extras?: RawVrtExtras): string {
   const px = TYPE[type].bytes;
+  const bands = (extras?.bands ?? [undefined]).map(
+    (description, k) =>
+      `    <VRTRasterBand band="${k + 1}" dataType="${type}" subClass="VRTRawRasterBand">\n` +
+      (description === undefined ? '' : `        <Description>${xmlEscape(description)}</Description>\n`) +
+      `        <SourceFilename relativeToVRT="1">${xmlEscape(fileName)}</SourceFilename>\n` +
+      `        <ByteOrder>LSB</ByteOrder>\n` +
+      `        <ImageOffset>${k * px * width * height}</ImageOffset>\n` +
+      `        <PixelOffset>${px}</PixelOffset>\n` +
+      `        <LineOffset>${px * width}</LineOffset>\n` +
+      `    </VRTRasterBand>\n`,
+  );
   return (
     `<VRTDataset rasterXSize="${width}" rasterYSize="${height}">\n` +
-    `    <VRTRasterBand band="1" dataType="${type}" subClass="VRTRawRasterBand">\n` +
-    `        <SourceFilename relativeToVRT="1">${xmlEscape(fileName)}</SourceFilename>\n` +
-    `        <ByteOrder>LSB</ByteOrder>\n` +
-    `        <ImageOffset>0</ImageOffset>\n` +
-    `        <PixelOffset>${px}</PixelOffset>\n` +
-    `        <LineOffset>${px * width}</LineOffset>\n` +
-    `    </VRTRasterBand>\n` +
+    (extras?.metadata ? metadataXml(extras.metadata) : '') +
+    (extras?.geolocation ? metadataXml(extras.geolocation, 'GEOLOCATION') : '') +
+    bands.join('') +
     `</VRTDataset>\n`
   );
 }

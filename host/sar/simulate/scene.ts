@@ -1,6 +1,8 @@
 // The simulated scene: land cover, fields, buildings and their damage, the acquisition calendar, weather, and the
-// true coherence of every consecutive pair at every SLC pixel. Pure computation (no I/O); writer.ts turns it into
+// true coherence of every consecutive pair at every SLC pixel. Pure computation (no I/O); simulate.ts turns it into
 // files. Everything is a deterministic function of the options: each part draws from its own named random stream.
+// Nothing per pixel is held for the whole scene: the constructor keeps the layout (fields, buildings, windows) and
+// block(r0, r1) computes any rows' land cover, amplitude and texture, pairCoherenceRows their true coherence.
 //
 // Coherence model (γ of pair k = dates (k, k+1), Δ_k days apart, mid-date day-of-year doy; t = static texture and
 // n_k = per-pair texture, both smooth fields in [−1, 1]; W_k = weather factor of the pair):
@@ -16,6 +18,7 @@ import { consecutivePairs, valueAt } from '../../core/arrays.js';
 import { type ChipSize, parseChipSize } from '../../core/chip.js';
 import { DEFAULT_CHIP } from '../../core/defaults.js';
 import { SimRng } from './rng.js';
+import { SmoothField } from './field.js';
 import { GridMap, defaultGrid, type RadarGrid } from './geometry.js';
 import { acquisitionDays, dayOfYear, formatDay } from './dates.js';
 import { CanceledError, DpmError } from '../../core/errors.js';
@@ -46,10 +49,8 @@ export const DAMAGE_FACTOR: Record<Grade, number> = {
 export const MIN_WIDTH = 120;
 export const MIN_HEIGHT = 60;
 export const MIN_DATES = 3;
-export const MAX_SIDE = 8192;
+export const MAX_SIDE = 100_000;
 export const MAX_DATES = 400;
-/** bound on width·height·pairs: the truth coherence stack is held in memory as float32 (1 GiB) */
-export const MAX_TRUTH_SAMPLES = 268_435_456;
 export const START_DATE = '20190105';
 /** The chip of the paper (15 range × 5 azimuth) used for the AOI checks written to scene.json. */
 export const CHIP: ChipSize = parseChipSize(DEFAULT_CHIP, 'chip');
@@ -125,66 +126,7 @@ export function checkOptions(o: SimOptions): Required<SimOptions> {
         `event-index and event-index+1, and at least one pre-event pair is needed), got ${eventIndex}`,
     );
   }
-  const samples = o.width * o.height * (o.dates - 1);
-  if (samples > MAX_TRUTH_SAMPLES) {
-    throw new DpmError(
-      `simulate: width × height × (dates − 1) = ${samples} exceeds ${MAX_TRUTH_SAMPLES} (the truth coherence stack is held ` +
-        `in memory); make the scene smaller`,
-    );
-  }
   return { seed: o.seed, width: o.width, height: o.height, dates: o.dates, eventIndex };
-}
-
-/** Smooth random field in about [−1, 1]: two octaves of value noise (bilinear with smoothstep) on the ground. */
-function smoothField(rng: SimRng, map: GridMap, cellM: number): Float32Array {
-  const { width, height } = map.grid;
-  // the ground bounding box of the grid
-  const corners = [
-    map.toGround(-1, -1),
-    map.toGround(-1, width),
-    map.toGround(height, -1),
-    map.toGround(height, width),
-  ];
-  const e0 = Math.min(...corners.map((p) => p.e));
-  const n0 = Math.min(...corners.map((p) => p.n));
-  const e1 = Math.max(...corners.map((p) => p.e));
-  const n1 = Math.max(...corners.map((p) => p.n));
-  const octaves = [
-    { cell: cellM, weight: 0.7 },
-    { cell: cellM / 3, weight: 0.3 },
-  ];
-  const out = new Float32Array(width * height);
-  for (const { cell, weight } of octaves) {
-    const ne = Math.ceil((e1 - e0) / cell) + 2;
-    const nn = Math.ceil((n1 - n0) / cell) + 2;
-    const lattice = new Float64Array(ne * nn);
-    for (let i = 0; i < lattice.length; i++) lattice[i] = 2 * rng.uniform() - 1;
-    for (let r = 0; r < height; r++) {
-      for (let c = 0; c < width; c++) {
-        const g = map.toGround(r, c);
-        const x = (g.e - e0) / cell;
-        const y = (g.n - n0) / cell;
-        const ix = Math.floor(x);
-        const iy = Math.floor(y);
-        const fx = smoothstep(x - ix);
-        const fy = smoothstep(y - iy);
-        // the lattice has a cell of margin on every side of the grid: these reads are inside it
-        const v00 = valueAt(lattice, iy * ne + ix);
-        const v01 = valueAt(lattice, iy * ne + ix + 1);
-        const v10 = valueAt(lattice, (iy + 1) * ne + ix);
-        const v11 = valueAt(lattice, (iy + 1) * ne + ix + 1);
-        const v = (v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy;
-        const p = r * width + c;
-        out[p] = valueAt(out, p) + weight * v;
-      }
-    }
-  }
-  // value noise rarely reaches ±1 after blending: stretch so the field spans about [−1, 1]
-  return out.map((v) => Math.max(-1, Math.min(1, v * 1.6)));
-}
-
-function smoothstep(x: number): number {
-  return x * x * (3 - 2 * x);
 }
 
 /** Circular Gaussian bump over the year. */
@@ -206,14 +148,61 @@ interface Ellipse {
   angle: number;
 }
 
-function ellipseRadius(el: Ellipse, e: number, n: number): number {
+/** The ellipse's radius function (1 on its edge), its rotation's cosine and sine taken once (per-pixel loops). */
+function ellipseMeasure(el: Ellipse): (e: number, n: number) => number {
   const ca = Math.cos(el.angle);
   const sa = Math.sin(el.angle);
-  const de = e - el.e;
-  const dn = n - el.n;
-  const u = (de * ca + dn * sa) / el.a;
-  const v = (-de * sa + dn * ca) / el.b;
-  return Math.sqrt(u * u + v * v);
+  return (e, n) => {
+    const de = e - el.e;
+    const dn = n - el.n;
+    const u = (de * ca + dn * sa) / el.a;
+    const v = (-de * sa + dn * ca) / el.b;
+    return Math.sqrt(u * u + v * v);
+  };
+}
+
+function ellipseRadius(el: Ellipse, e: number, n: number): number {
+  return ellipseMeasure(el)(e, n);
+}
+
+/** Pixel rows per block when a scene is computed or written block by block (about 2^20 pixels: tens of MB). */
+export function rowsPerBlock(width: number): number {
+  return Math.max(8, Math.floor(2 ** 20 / width));
+}
+
+/** One block of rows [r0, r1) of the scene, all columns, row-major. */
+export interface SceneBlock {
+  r0: number;
+  r1: number;
+  /** land-cover code per pixel (LANDCOVER) */
+  landcover: Uint8Array;
+  /** field index per pixel, −1 outside agriculture */
+  fieldOf: Int32Array;
+  /** building index per pixel, −1 outside buildings */
+  buildingOf: Int32Array;
+  /** 1 where a building of a DAMAGED_GRADES grade stands, else 0 */
+  damage: Uint8Array;
+  /** time-invariant amplitude (the speckle is multiplied by it) */
+  amplitude: Float32Array;
+  /** the static texture t of the coherence model */
+  texture: Float32Array;
+}
+
+interface Layout {
+  riverOffset: number;
+  riverWave: { amp: number; len: number; phase: number };
+  waterHalf: number;
+  riparianHalf: number;
+  ridgeAngle: number;
+  ridgeDist: number;
+  hamlets: Ellipse[];
+  fieldAngle: number;
+  fieldSize: { u: number; v: number };
+}
+
+/** Field key of strip j, cell i (numbers, not strings, on the per-pixel path). */
+function fieldKey(i: number, j: number): number {
+  return (i + 2 ** 25) * 2 ** 26 + (j + 2 ** 25);
 }
 
 export class Scene {
@@ -224,40 +213,45 @@ export class Scene {
   readonly days: number[];
   readonly dates: string[];
   readonly eventDate: string;
-  /** land-cover code per SLC pixel (LANDCOVER) */
-  readonly landcover: Uint8Array;
-  /** building index per pixel, −1 outside buildings */
-  readonly buildingOf: Int32Array;
-  /** field index per pixel, −1 outside agriculture */
-  readonly fieldOf: Int32Array;
   readonly buildings: Building[];
-  /** 1 where a building of a DAMAGED_GRADES grade stands, else 0 */
-  readonly damageMask: Uint8Array;
-  /** time-invariant amplitude per pixel (the speckle is multiplied by it) */
-  readonly amplitude: Float32Array;
   /** weather factor per date (1 = dry); a pair's factor is the product of its two dates' */
   readonly weather: number[];
+  /** land-cover pixels per class name, in the order classes are first met (row-major) */
+  readonly landcoverPixels: Record<string, number> = {};
   /** per pair and field: the field's coherence (pairs × fields) */
   private readonly fieldGamma: Float64Array;
   readonly fieldActive: Uint8Array;
   private readonly fields: Field[];
-  private readonly texture: Float32Array;
+  /** field index of each field key, numbered in the order fields are first met (row-major) */
+  private readonly fieldIndex = new Map<number, number>();
+  private readonly fieldNames: string[] = [];
+  /** jitter: each strip of fields is shifted along its length */
+  private readonly rowShift = new Map<number, number>();
+  private readonly layout: Layout;
+  private readonly texture: SmoothField;
+  private readonly townEdge: SmoothField;
+  private readonly vegPatch: SmoothField;
+  private readonly ampTexture: SmoothField;
+  private whole?: SceneBlock;
   readonly town: Ellipse;
   readonly damageZones: Ellipse[];
   readonly aoiWindow: Window;
   readonly trainWindow: Window;
 
-  /** `damage: false` gives the same scene without the event's damage (tests compare the two). */
-  /** `isCanceled` is polled between rows of the layout, which can take seconds on large scenes. */
+  /** Rows per block of the layout and chip passes (rowsPerBlock unless a test sets `blockRows`). */
+  readonly blockRows: number;
+
+  /** `damage: false` gives the same scene without the event's damage (tests compare the two). `isCanceled` is
+   *  polled between blocks of the layout, which takes minutes on frame-sized scenes. */
   constructor(
     opts: SimOptions,
-    private readonly model: { damage?: boolean; isCanceled?: () => boolean } = {},
+    private readonly model: { damage?: boolean; isCanceled?: () => boolean; blockRows?: number } = {},
   ) {
     this.options = checkOptions(opts);
     const { seed, width, height, dates: nDates, eventIndex } = this.options;
     this.grid = defaultGrid(width, height);
     this.map = new GridMap(this.grid);
-    const N = width * height;
+    this.blockRows = model.blockRows ?? rowsPerBlock(width);
 
     // calendar: the last pre-event pair and the co-event pair are both 12 days, so the CCD baseline is fair
     this.days = acquisitionDays(
@@ -331,64 +325,87 @@ export class Scene {
     }
     const fieldAngle = lrng.range(0.15, 0.6);
     const fieldSize = { u: lrng.range(180, 320), v: lrng.range(140, 240) };
+    this.layout = {
+      riverOffset,
+      riverWave,
+      waterHalf,
+      riparianHalf,
+      ridgeAngle,
+      ridgeDist,
+      hamlets,
+      fieldAngle,
+      fieldSize,
+    };
 
-    const trng = new SimRng(seed, 'texture');
-    this.texture = smoothField(trng, this.map, 220);
-    const townEdge = smoothField(trng, this.map, 150);
-    const vegPatch = smoothField(trng, this.map, 300);
-    const ampTexture = smoothField(trng, this.map, 120);
+    // four static fields, one after the other on the 'texture' stream
+    this.texture = new SmoothField(seed, 'texture', this.map, 220);
+    this.townEdge = new SmoothField(seed, 'texture', this.map, 150, this.texture.draws);
+    this.vegPatch = new SmoothField(seed, 'texture', this.map, 300, this.texture.draws + this.townEdge.draws);
+    this.ampTexture = new SmoothField(
+      seed,
+      'texture',
+      this.map,
+      120,
+      this.texture.draws + this.townEdge.draws + this.vegPatch.draws,
+    );
 
-    // land cover, field membership
-    this.landcover = new Uint8Array(N);
-    this.fieldOf = new Int32Array(N).fill(-1);
-    const fieldKeys = new Map<string, number>();
-    const rowShift = new Map<number, number>(); // jitter: each strip of fields is shifted along its length
-    for (let r = 0; r < height; r++) {
-      this.checkCanceled();
-      for (let c = 0; c < width; c++) {
-        const p = r * width + c;
-        const g = this.map.toGround(r, c);
-        const riverE =
-          t.e + riverOffset + riverWave.amp * Math.sin((2 * Math.PI * g.n) / riverWave.len + riverWave.phase);
-        const dRiver = Math.abs(g.e - riverE);
-        const edge = valueAt(townEdge, p),
-          patch = valueAt(vegPatch, p);
-        const inTown = ellipseRadius(t, g.e, g.n) < 1 + 0.12 * edge;
-        const inHamlet = hamlets.some((h) => ellipseRadius(h, g.e, g.n) < 1 + 0.15 * edge);
-        const ridge = g.e * Math.cos(ridgeAngle) + g.n * Math.sin(ridgeAngle) > ridgeDist + 60 * patch;
-        let cls: number;
-        if (dRiver < waterHalf) cls = LANDCOVER.water;
-        else if (inTown || inHamlet) cls = LANDCOVER.built_up;
-        else if (dRiver < riparianHalf) cls = LANDCOVER.vegetation;
-        else if (ridge) cls = LANDCOVER.bare;
-        else if (patch > 0.55) cls = LANDCOVER.vegetation;
-        else cls = LANDCOVER.agriculture;
-        this.landcover[p] = cls;
-        if (cls === LANDCOVER.agriculture) {
-          // fields: a rotated grid of strips on the ground, each strip shifted by its own random amount
-          const u = g.e * Math.cos(fieldAngle) + g.n * Math.sin(fieldAngle);
-          const v = -g.e * Math.sin(fieldAngle) + g.n * Math.cos(fieldAngle);
-          const j = Math.floor(v / fieldSize.v);
-          let shift = rowShift.get(j);
-          if (shift === undefined) {
-            shift = new SimRng(seed, `strip:${j}`).uniform() * fieldSize.u;
-            rowShift.set(j, shift);
-          }
-          const i = Math.floor((u + shift) / fieldSize.u);
-          const key = `${i},${j}`;
-          let f = fieldKeys.get(key);
-          if (f === undefined) {
-            f = fieldKeys.size;
-            fieldKeys.set(key, f);
-          }
-          this.fieldOf[p] = f;
+    // one pass over the scene in row blocks: land cover (numbering fields as met), the town's pixel bounding box,
+    // and the buildings, strip by strip: strips of 2–4 rows (28–56 m) separated by one street row; 6–16 columns
+    // (24–64 m) with 1–3 columns (4–12 m) between; a candidate stands only where every pixel is built-up; 8% vacant
+    const townBox = { r0: height, r1: 0, c0: width, c1: 0 };
+    const cached: { r0: number; r1: number; landcover: Uint8Array }[] = [];
+    let laidOut = 0;
+    const layOutTo = (row: number): void => {
+      while (laidOut < row) {
+        this.checkCanceled();
+        const r0 = laidOut;
+        const r1 = Math.min(height, r0 + this.blockRows);
+        const { landcover } = this.landcoverRows(r0, r1, townBox);
+        for (const v of landcover) {
+          const name = LANDCOVER_NAMES[v] ?? `class ${v}`;
+          this.landcoverPixels[name] = (this.landcoverPixels[name] ?? 0) + 1;
         }
+        cached.push({ r0, r1, landcover });
+        laidOut = r1;
       }
+    };
+    const builtUp = (r0: number, r1: number, c0: number, c1: number): boolean => {
+      for (let r = r0; r < r1; r++) {
+        const blk = cached.find((b) => b.r0 <= r && r < b.r1);
+        if (!blk) throw new Error(`internal: row ${r} not laid out`);
+        const o = (r - blk.r0) * width;
+        for (let c = c0; c < c1; c++) if (blk.landcover[o + c] !== LANDCOVER.built_up) return false;
+      }
+      return true;
+    };
+    const brng = new SimRng(seed, 'buildings');
+    this.buildings = [];
+    const grng = new SimRng(seed, 'grades');
+    for (let r = 0; r < height; ) {
+      const h = brng.int(2, 4);
+      let c = brng.int(0, 4);
+      const r1 = Math.min(height, r + h);
+      layOutTo(r1);
+      while (cached.length > 0 && (cached[0]?.r1 ?? 0) <= r) cached.shift();
+      while (c < width) {
+        const w = brng.int(6, 16);
+        const gap = brng.int(1, 3);
+        const vacant = brng.uniform() < 0.08;
+        const c1 = Math.min(width, c + w);
+        if (!vacant && r1 - r >= 2 && c1 - c >= 4 && builtUp(r, r1, c, c1)) {
+          const centre = this.map.toGround((r + r1 - 1) / 2, (c + c1 - 1) / 2);
+          const grade = this.drawGrade(grng, centre.e, centre.n);
+          this.buildings.push({ id: this.buildings.length, r0: r, r1, c0: c, c1, grade });
+        }
+        c += w + gap;
+      }
+      r += h + 1;
     }
+    layOutTo(height); // the fields of rows no strip looked at are numbered too
 
     // fields' behaviour, in the order fields were met (row-major), each from its own stream
     this.fields = [];
-    for (const key of fieldKeys.keys()) {
+    for (const key of this.fieldNames) {
       const r = new SimRng(seed, `field:${key}`);
       this.fields.push({
         pActive: r.range(0.28, 0.5),
@@ -423,82 +440,159 @@ export class Scene {
       }
     }
 
-    // buildings: strips of 2–4 rows (28–56 m) separated by one street row; 6–16 columns (24–64 m) with 1–3
-    // columns (4–12 m) between; a candidate stands only where every pixel is built-up; 8% vacant lots
-    const brng = new SimRng(seed, 'buildings');
-    this.buildings = [];
-    this.buildingOf = new Int32Array(N).fill(-1);
-    const grng = new SimRng(seed, 'grades');
-    for (let r = 0; r < height; ) {
-      const h = brng.int(2, 4);
-      let c = brng.int(0, 4);
-      while (c < width) {
-        const w = brng.int(6, 16);
-        const gap = brng.int(1, 3);
-        const vacant = brng.uniform() < 0.08;
-        const r1 = Math.min(height, r + h);
-        const c1 = Math.min(width, c + w);
-        if (!vacant && r1 - r >= 2 && c1 - c >= 4 && this.allBuiltUp(r, r1, c, c1)) {
-          const centre = this.map.toGround((r + r1 - 1) / 2, (c + c1 - 1) / 2);
-          const grade = this.drawGrade(grng, centre.e, centre.n);
-          const id = this.buildings.length;
-          this.buildings.push({ id, r0: r, r1, c0: c, c1, grade });
-          for (let rr = r; rr < r1; rr++) this.buildingOf.fill(id, rr * width + c, rr * width + c1);
-        }
-        c += w + gap;
-      }
-      r += h + 1;
-    }
-    this.damageMask = new Uint8Array(N);
-    for (const b of this.buildings) {
-      if (!DAMAGED_GRADES.includes(b.grade)) continue;
-      for (let rr = b.r0; rr < b.r1; rr++) this.damageMask.fill(1, rr * width + b.c0, rr * width + b.c1);
-    }
-
-    // amplitude: class brightness × smooth texture; buildings are bright (double bounce), water dark
-    const base: Record<number, number> = { 1: 90, 2: 45, 3: 60, 4: 8, 5: 80 };
-    this.amplitude = new Float32Array(N);
-    for (let p = 0; p < N; p++) {
-      const b = valueAt(this.buildingOf, p) >= 0 ? 220 : (base[valueAt(this.landcover, p)] ?? NaN);
-      this.amplitude[p] = b * Math.exp(0.35 * valueAt(ampTexture, p));
-    }
-
     // windows: training = whole scene (stride = chip); AOI = the town's bounding box grown by 25% on each side,
     // which takes in the fields around the town (where single-pair change detection goes wrong)
-    let tr0 = height,
-      tr1 = 0,
-      tc0 = width,
-      tc1 = 0;
-    for (let r = 0; r < height; r++) {
-      this.checkCanceled();
-      for (let c = 0; c < width; c++) {
-        const g = this.map.toGround(r, c);
-        if (ellipseRadius(t, g.e, g.n) < 1) {
-          tr0 = Math.min(tr0, r);
-          tr1 = Math.max(tr1, r + 1);
-          tc0 = Math.min(tc0, c);
-          tc1 = Math.max(tc1, c + 1);
-        }
-      }
-    }
-    if (tr1 <= tr0) throw new Error('internal: the simulated town has no pixels');
-    const gr = Math.round(0.25 * (tr1 - tr0));
-    const gc = Math.round(0.25 * (tc1 - tc0));
+    if (townBox.r1 <= townBox.r0) throw new Error('internal: the simulated town has no pixels');
+    const gr = Math.round(0.25 * (townBox.r1 - townBox.r0));
+    const gc = Math.round(0.25 * (townBox.c1 - townBox.c0));
     this.aoiWindow = {
-      r0: Math.max(0, tr0 - gr),
-      r1: Math.min(height, tr1 + gr),
-      c0: Math.max(0, tc0 - gc),
-      c1: Math.min(width, tc1 + gc),
+      r0: Math.max(0, townBox.r0 - gr),
+      r1: Math.min(height, townBox.r1 + gr),
+      c0: Math.max(0, townBox.c0 - gc),
+      c1: Math.min(width, townBox.c1 + gc),
     };
     this.trainWindow = { r0: 0, r1: height, c0: 0, c1: width };
   }
 
-  private allBuiltUp(r0: number, r1: number, c0: number, c1: number): boolean {
-    const w = this.grid.width;
+  /**
+   * Land cover and field index of rows [r0, r1). Fields are numbered as they are first met; rows must come in
+   * order the first time (the constructor's pass), later calls only look fields up. `townBox` grows to the pixels
+   * inside the town's ellipse.
+   */
+  private landcoverRows(r0: number, r1: number, townBox?: Window): { landcover: Uint8Array; fieldOf: Int32Array } {
+    const { width } = this.grid;
+    const { seed } = this.options;
+    const t = this.town;
+    const L = this.layout;
+    const n = (r1 - r0) * width;
+    const landcover = new Uint8Array(n);
+    const fieldOf = new Int32Array(n).fill(-1);
+    const townEdge = this.townEdge.rows(r0, r1);
+    const vegPatch = this.vegPatch.rows(r0, r1);
+    const cosF = Math.cos(L.fieldAngle);
+    const sinF = Math.sin(L.fieldAngle);
+    const cosR = Math.cos(L.ridgeAngle);
+    const sinR = Math.sin(L.ridgeAngle);
+    const townRadiusAt = ellipseMeasure(t);
+    const hamletRadius = L.hamlets.map(ellipseMeasure);
+    const ge = new Float64Array(width);
+    const gn = new Float64Array(width);
     for (let r = r0; r < r1; r++) {
-      for (let c = c0; c < c1; c++) if (this.landcover[r * w + c] !== LANDCOVER.built_up) return false;
+      this.map.groundRow(r, ge, gn);
+      for (let c = 0; c < width; c++) {
+        const p = (r - r0) * width + c;
+        const gE = ge[c] ?? NaN;
+        const gN = gn[c] ?? NaN;
+        const riverE =
+          t.e + L.riverOffset + L.riverWave.amp * Math.sin((2 * Math.PI * gN) / L.riverWave.len + L.riverWave.phase);
+        const dRiver = Math.abs(gE - riverE);
+        const edge = townEdge[p] ?? NaN,
+          patch = vegPatch[p] ?? NaN;
+        const townRadius = townRadiusAt(gE, gN);
+        if (townBox && townRadius < 1) {
+          townBox.r0 = Math.min(townBox.r0, r);
+          townBox.r1 = Math.max(townBox.r1, r + 1);
+          townBox.c0 = Math.min(townBox.c0, c);
+          townBox.c1 = Math.max(townBox.c1, c + 1);
+        }
+        const inTown = townRadius < 1 + 0.12 * edge;
+        let inHamlet = false;
+        for (const radius of hamletRadius) inHamlet ||= radius(gE, gN) < 1 + 0.15 * edge;
+        const ridge = gE * cosR + gN * sinR > L.ridgeDist + 60 * patch;
+        let cls: number;
+        if (dRiver < L.waterHalf) cls = LANDCOVER.water;
+        else if (inTown || inHamlet) cls = LANDCOVER.built_up;
+        else if (dRiver < L.riparianHalf) cls = LANDCOVER.vegetation;
+        else if (ridge) cls = LANDCOVER.bare;
+        else if (patch > 0.55) cls = LANDCOVER.vegetation;
+        else cls = LANDCOVER.agriculture;
+        landcover[p] = cls;
+        if (cls === LANDCOVER.agriculture) {
+          // fields: a rotated grid of strips on the ground, each strip shifted by its own random amount
+          const u = gE * cosF + gN * sinF;
+          const v = -gE * sinF + gN * cosF;
+          const j = Math.floor(v / L.fieldSize.v);
+          let shift = this.rowShift.get(j);
+          if (shift === undefined) {
+            shift = new SimRng(seed, `strip:${j}`).uniform() * L.fieldSize.u;
+            this.rowShift.set(j, shift);
+          }
+          const i = Math.floor((u + shift) / L.fieldSize.u);
+          const key = fieldKey(i, j);
+          let f = this.fieldIndex.get(key);
+          if (f === undefined) {
+            if (!townBox) throw new Error(`internal: field ${i},${j} met after the layout pass`);
+            f = this.fieldNames.length;
+            this.fieldIndex.set(key, f);
+            this.fieldNames.push(`${i},${j}`);
+          }
+          fieldOf[p] = f;
+        }
+      }
     }
-    return true;
+    return { landcover, fieldOf };
+  }
+
+  /** Everything of rows [r0, r1) the writer and the coherence model need, computed from the layout. */
+  block(r0: number, r1: number): SceneBlock {
+    if (!(0 <= r0 && r0 < r1 && r1 <= this.grid.height)) throw new Error(`internal: rows ${r0}:${r1} outside`);
+    const { width } = this.grid;
+    const n = (r1 - r0) * width;
+    const { landcover, fieldOf } = this.landcoverRows(r0, r1);
+    const buildingOf = new Int32Array(n).fill(-1);
+    const damage = new Uint8Array(n);
+    // buildings come in strip order (r0 ascending) and span at most 4 rows: start a few rows above the block
+    let lo = 0,
+      hi = this.buildings.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.buildings[mid]?.r0 ?? 0) < r0 - 4) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.buildings.length; i++) {
+      const b = this.buildings[i];
+      if (!b || b.r0 >= r1) break;
+      const damaged = DAMAGED_GRADES.includes(b.grade);
+      for (let rr = Math.max(r0, b.r0); rr < Math.min(r1, b.r1); rr++) {
+        const o = (rr - r0) * width;
+        buildingOf.fill(b.id, o + b.c0, o + b.c1);
+        if (damaged) damage.fill(1, o + b.c0, o + b.c1);
+      }
+    }
+    // amplitude: class brightness × smooth texture; buildings are bright (double bounce), water dark
+    const base: Record<number, number> = { 1: 90, 2: 45, 3: 60, 4: 8, 5: 80 };
+    const amplitude = this.ampTexture.rows(r0, r1);
+    for (let p = 0; p < n; p++) {
+      const b = valueAt(buildingOf, p) >= 0 ? 220 : (base[valueAt(landcover, p)] ?? NaN);
+      amplitude[p] = b * Math.exp(0.35 * valueAt(amplitude, p));
+    }
+    return { r0, r1, landcover, fieldOf, buildingOf, damage, amplitude, texture: this.texture.rows(r0, r1) };
+  }
+
+  /** The whole scene as one block (tests and small scenes; the writer goes block by block). */
+  private wholeScene(): SceneBlock {
+    this.whole ??= this.block(0, this.grid.height);
+    return this.whole;
+  }
+
+  /** Land-cover code per SLC pixel, whole scene (see wholeScene). */
+  get landcover(): Uint8Array {
+    return this.wholeScene().landcover;
+  }
+
+  /** Building index per pixel, −1 outside buildings, whole scene. */
+  get buildingOf(): Int32Array {
+    return this.wholeScene().buildingOf;
+  }
+
+  /** 1 where a building of a DAMAGED_GRADES grade stands, whole scene. */
+  get damageMask(): Uint8Array {
+    return this.wholeScene().damage;
+  }
+
+  /** Time-invariant amplitude per pixel, whole scene. */
+  get amplitude(): Float32Array {
+    return this.wholeScene().amplitude;
   }
 
   private drawGrade(rng: SimRng, e: number, n: number): Grade {
@@ -535,11 +629,20 @@ export class Scene {
     return valueAt(this.fieldGamma, k * this.fields.length + field);
   }
 
-  /** True coherence of pair k at every SLC pixel (row-major); a pure function of the options and k. */
-  pairCoherence(k: number, out = new Float32Array(this.grid.width * this.grid.height)): Float32Array {
+  /** True coherence of pair k at every SLC pixel (row-major, whole scene); a pure function of the options and k. */
+  pairCoherence(k: number, out?: Float32Array<ArrayBuffer>): Float32Array {
+    return this.pairCoherenceRows(k, this.wholeScene(), out);
+  }
+
+  /** True coherence of pair k on the rows of `blk` (row-major). */
+  pairCoherenceRows(
+    k: number,
+    blk: SceneBlock,
+    out = new Float32Array((blk.r1 - blk.r0) * this.grid.width),
+  ): Float32Array {
     if (!(k >= 0 && k < this.pairs)) throw new Error(`internal: pair ${k} outside 0..${this.pairs - 1}`);
     const { seed, eventIndex } = this.options;
-    const noise = smoothField(new SimRng(seed, `pair-texture:${k}`), this.map, 400);
+    const noise = new SmoothField(seed, `pair-texture:${k}`, this.map, 400).rows(blk.r0, blk.r1);
     const [day0 = NaN, day1 = NaN] = this.days.slice(k, k + 2);
     const dt = day1 - day0;
     const doy = dayOfYear(Math.floor((day0 + day1) / 2));
@@ -551,77 +654,89 @@ export class Scene {
     const decVeg = Math.exp(-(dt - 12) / 45);
     const nFields = this.fields.length;
     const coEvent = k === eventIndex && this.model.damage !== false;
-    for (let p = 0; p < out.length; p++) {
-      const t = valueAt(this.texture, p);
-      const n = valueAt(noise, p);
+    const n = (blk.r1 - blk.r0) * this.grid.width;
+    const { texture, landcover, buildingOf, fieldOf } = blk;
+    const fieldGamma = this.fieldGamma;
+    for (let p = 0; p < n; p++) {
+      const t = texture[p] ?? NaN;
+      const nk = noise[p] ?? NaN;
       let g: number;
-      switch (this.landcover[p]) {
+      switch (landcover[p]) {
         case LANDCOVER.built_up: {
-          const building = this.buildings[valueAt(this.buildingOf, p)]; // buildingOf: -1 off buildings
+          const building = this.buildings[buildingOf[p] ?? -1]; // buildingOf: -1 off buildings
           if (building) {
-            g = (0.93 + 0.03 * t + 0.015 * n) * decBuilding * w;
+            g = (0.93 + 0.03 * t + 0.015 * nk) * decBuilding * w;
             if (coEvent) g *= DAMAGE_FACTOR[building.grade];
           } else {
-            g = (0.8 + 0.06 * t + 0.04 * n) * decStreet * w;
+            g = (0.8 + 0.06 * t + 0.04 * nk) * decStreet * w;
           }
           break;
         }
         case LANDCOVER.agriculture:
-          g = (valueAt(this.fieldGamma, k * nFields + valueAt(this.fieldOf, p)) + 0.04 * t + 0.03 * n) * w;
+          g = ((fieldGamma[k * nFields + (fieldOf[p] ?? -1)] ?? NaN) + 0.04 * t + 0.03 * nk) * w;
           break;
         case LANDCOVER.vegetation:
-          g = (vegLevel + 0.07 * t + 0.05 * n) * decVeg * w;
+          g = (vegLevel + 0.07 * t + 0.05 * nk) * decVeg * w;
           break;
         case LANDCOVER.water:
           g = 0.02 + 0.01 * (t + 1);
           break;
         default:
-          g = (0.84 + 0.04 * t + 0.02 * n) * decBare * w;
+          g = (0.84 + 0.04 * t + 0.02 * nk) * decBare * w;
       }
       out[p] = clip(g);
     }
     return out;
   }
 
-  /**
-   * Chips of CHIP size at stride 1 lying wholly inside `win`: how many have a damaged fraction ≥ 1/3 (damaged),
-   * how many are undamaged, and how many are mostly agriculture. Uses a summed-area table of the mask.
-   */
   private checkCanceled(): void {
     if (this.model.isCanceled?.()) throw new CanceledError();
   }
 
+  /**
+   * Chips of CHIP size at stride 1 lying wholly inside `win`: how many have a damaged fraction ≥ 1/3 (damaged),
+   * how many are undamaged, and how many are mostly agriculture. Streams the window's rows in blocks, keeping the
+   * column prefix sums of the last CHIP.azimuth rows.
+   */
   chipCounts(win: Window): { damaged: number; undamaged: number; agriculture: number; total: number } {
     const { width } = this.grid;
-    const W1 = width + 1;
-    const sat = (src: (p: number) => number): Float64Array => {
-      const s = new Float64Array((this.grid.height + 1) * W1);
-      for (let r = 0; r < this.grid.height; r++) {
-        let row = 0;
-        for (let c = 0; c < width; c++) {
-          row += src(r * width + c);
-          s[(r + 1) * W1 + c + 1] = valueAt(s, r * W1 + c + 1) + row;
-        }
-      }
-      return s;
-    };
-    const dm = sat((p) => valueAt(this.damageMask, p));
-    const ag = sat((p) => (this.landcover[p] === LANDCOVER.agriculture ? 1 : 0));
-    const area = CHIP.range * CHIP.azimuth;
+    const ca = CHIP.azimuth,
+      cr = CHIP.range;
+    const cols = win.c1 - win.c0;
+    const area = cr * ca;
+    // ring of the last `ca` rows' prefix sums over the window's columns (integers: exact in float64)
+    const dmRows = Array.from({ length: ca }, () => new Float64Array(cols + 1));
+    const agRows = Array.from({ length: ca }, () => new Float64Array(cols + 1));
     let damaged = 0,
       undamaged = 0,
       agriculture = 0;
-    for (let r = win.r0; r + CHIP.azimuth <= win.r1; r++) {
-      for (let c = win.c0; c + CHIP.range <= win.c1; c++) {
-        const box = (s: Float64Array): number =>
-          valueAt(s, (r + CHIP.azimuth) * W1 + c + CHIP.range) -
-          valueAt(s, r * W1 + c + CHIP.range) -
-          valueAt(s, (r + CHIP.azimuth) * W1 + c) +
-          valueAt(s, r * W1 + c);
-        if (box(dm) * DAMAGED_CHIP_FRACTION_DEN >= area)
-          damaged++; // exact integer test of fraction ≥ 1/3
-        else undamaged++;
-        if (box(ag) > 0.5 * area) agriculture++;
+    for (let b0 = win.r0; b0 < win.r1; b0 += this.blockRows) {
+      this.checkCanceled();
+      const b1 = Math.min(win.r1, b0 + this.blockRows);
+      const blk = this.block(b0, b1);
+      for (let r = b0; r < b1; r++) {
+        const dm = dmRows[(r - win.r0) % ca] ?? new Float64Array(0);
+        const ag = agRows[(r - win.r0) % ca] ?? new Float64Array(0);
+        const o = (r - b0) * width + win.c0;
+        for (let c = 0; c < cols; c++) {
+          dm[c + 1] = valueAt(dm, c) + valueAt(blk.damage, o + c);
+          ag[c + 1] = valueAt(ag, c) + (blk.landcover[o + c] === LANDCOVER.agriculture ? 1 : 0);
+        }
+        if (r - win.r0 + 1 < ca) continue; // the chip starting at row r − ca + 1 ends at row r
+        for (let c = 0; c + cr <= cols; c++) {
+          let dmBox = 0,
+            agBox = 0;
+          for (let i = 0; i < ca; i++) {
+            const d = dmRows[i] ?? dm,
+              a = agRows[i] ?? ag;
+            dmBox += valueAt(d, c + cr) - valueAt(d, c);
+            agBox += valueAt(a, c + cr) - valueAt(a, c);
+          }
+          if (dmBox * DAMAGED_CHIP_FRACTION_DEN >= area)
+            damaged++; // exact integer test of fraction ≥ 1/3
+          else undamaged++;
+          if (agBox > 0.5 * area) agriculture++;
+        }
       }
     }
     return { damaged, undamaged, agriculture, total: damaged + undamaged };

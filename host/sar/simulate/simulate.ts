@@ -14,28 +14,33 @@
 //   DIR/<YYYYMMDD>/<YYYYMMDD>.slc.full (+ .vrt, .xml)    complex64 little-endian, row-major
 //   DIR/geom_reference/lat.rdr, lon.rdr (+ .vrt, .xml)   float64 little-endian, WGS84 pixel centres
 //   DIR/truth/damage.geojson                             building footprints with damage_grade (Copernicus EMS)
-//   DIR/truth/damage_mask.tif, landcover.tif, coherence.tif (radar geometry, lat/lon companions beside each)
+//   DIR/truth/damage_mask.tif, landcover.tif, coherence.tif (radar geometry, lat/lon companions beside each); past
+//     TRUTH_COG_BYTES (frames) damage_mask.rdr, landcover.rdr (uint8), coherence.rdr (float32, band after band)
+//     with a GDAL VRT each (.rdr.vrt, GEOLOCATION from geom_reference)
+// Everything is written block by block of rows (SLCs and raw truth at the block's offset in each file), so memory
+// stays at one block's pixels whatever the scene's size; the bytes do not depend on the block size.
 //   DIR/scene.json                                       what was simulated, windows for dpm run/demo
 import { consecutivePairs, valueAt } from '../../core/arrays.js';
 import {
+  closeSync,
   existsSync,
+  openSync,
   readdirSync,
   readFileSync,
   rmdirSync,
   rmSync,
+  statfsSync,
   statSync,
   writeFileSync,
-  openSync,
   writeSync,
-  closeSync,
 } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { DpmError } from '../../core/errors.js';
 import { isBookkeeping, withOutputPolicy, withOutputs, type OutputSet } from '../../io/outputs.js';
-import { writeRaster } from '../../raster/geotiff.js';
-import { throwIfCanceled, type Feedback } from '../../core/feedback.js';
+import { geolocationItems, writeRaster } from '../../raster/geotiff.js';
+import { checkpoint, type Feedback } from '../../core/feedback.js';
 import { SimRng } from './rng.js';
-import { isceXml, rawVrt, type RawType } from './isce.js';
+import { isceXml, rawVrt } from './isce.js';
 import {
   CHIP,
   checkOptions,
@@ -46,6 +51,7 @@ import {
   LANDCOVER_NAMES,
   Scene,
   formatWindow,
+  type SceneBlock,
   type SimOptions,
 } from './scene.js';
 
@@ -72,21 +78,6 @@ export interface SimulateResult {
 export function slcPaths(dir: string, date: string): { data: string; vrt: string; xml: string } {
   const data = join(dir, date, `${date}.slc.full`);
   return { data, vrt: `${data}.vrt`, xml: `${data}.xml` };
-}
-
-function writeRawWithHeaders(
-  outs: OutputSet,
-  dataPath: string,
-  bytes: Uint8Array,
-  width: number,
-  height: number,
-  type: RawType,
-  imageType: string,
-): void {
-  const base = basename(dataPath);
-  writeFileSync(outs.path(dataPath), bytes);
-  writeFileSync(outs.path(`${dataPath}.vrt`), rawVrt(base, width, height, type));
-  writeFileSync(outs.path(`${dataPath}.xml`), isceXml(base, width, height, type, imageType));
 }
 
 /** Little-endian bytes of a typed array (every platform Node runs on is little-endian, checked once). */
@@ -163,15 +154,128 @@ function damageGeoJson(scene: Scene): object {
   return { type: 'FeatureCollection', name: 'damage', features };
 }
 
-/** Simulates the scene of `options` into `outDir`. Progress 0–100, cancellable between dates. */
-export async function simulate(options: SimOptions, outDir: string, fb: Feedback): Promise<SimulateResult> {
+/** Truth rasters whose float32 bands (and lat/lon) fit this are written as COGs from memory; larger ones (frames)
+ *  as band-sequential raw files with a GDAL VRT, streamed block by block like the SLCs. */
+export const TRUTH_COG_BYTES = 192 * 2 ** 20;
+
+/** How the writer splits its work (tests shrink both to reach the block and raw-truth paths on small scenes). */
+export interface SimulateTuning {
+  /** rows per block (default rowsPerBlock: about 2^20 pixels) */
+  blockRows?: number;
+  /** largest truth raster written as a COG (default TRUTH_COG_BYTES) */
+  truthCogBytes?: number;
+}
+
+/** One truth raster: collected in memory for a COG, or written block by block to a raw file with a VRT. */
+class TruthRaster {
+  readonly bands: Float32Array[] = [];
+  private readonly fd?: number;
+  readonly path: string;
+
+  constructor(
+    outs: OutputSet,
+    private readonly tifPath: string,
+    private readonly width: number,
+    private readonly height: number,
+    private readonly type: 'Byte' | 'Float32',
+    private readonly descriptions: string[],
+    private readonly metadata: Record<string, string>,
+    cogBytes: number,
+  ) {
+    const n = width * height;
+    // the COG writer holds the bands, lat/lon (float32), a third more for overviews and the compressed tiles
+    if (n * 4 * (descriptions.length + 2) <= cogBytes) {
+      this.path = tifPath;
+      for (const _ of descriptions) this.bands.push(new Float32Array(n));
+    } else {
+      this.path = `${tifPath.replace(/\.tif$/, '.rdr')}.vrt`;
+      this.fd = openSync(outs.path(this.raw), 'w');
+    }
+  }
+
+  private get raw(): string {
+    return this.tifPath.replace(/\.tif$/, '.rdr');
+  }
+
+  /** Rows starting at `r0` of band `k`. */
+  write(k: number, r0: number, values: Float32Array | Uint8Array): void {
+    const offset = r0 * this.width;
+    if (this.fd === undefined) {
+      this.bands[k]?.set(values, offset);
+      return;
+    }
+    const bytes = this.type === 'Byte' ? Uint8Array.from(values) : leBytes(Float32Array.from(values));
+    const bandBytes = this.width * this.height * (this.type === 'Byte' ? 1 : 4);
+    writeSync(this.fd, bytes, 0, bytes.length, k * bandBytes + offset * (this.type === 'Byte' ? 1 : 4));
+  }
+
+  /** Finishes the file: the COG (with lat/lon companions), or closes the raw file and writes its VRT. */
+  async finish(outs: OutputSet, georef: { lat: Float32Array; lon: Float32Array } | undefined, dir: string) {
+    if (this.fd === undefined) {
+      if (!georef) throw new Error('internal: no lat/lon for a truth COG');
+      await writeRaster(
+        outs,
+        this.tifPath,
+        {
+          width: this.width,
+          height: this.height,
+          georef,
+          bands: this.bands,
+          descriptions: this.descriptions,
+          metadata: this.metadata,
+        },
+        this.type === 'Byte' ? { type: 'uint8' } : {},
+      );
+      return;
+    }
+    closeSync(this.fd);
+    const geom = (name: string): string => `${join(dir, 'geom_reference', name)}.vrt`;
+    const vrt = rawVrt(basename(this.raw), this.width, this.height, this.type, {
+      bands: this.descriptions,
+      metadata: this.metadata,
+      geolocation: geolocationItems({ lat: geom('lat.rdr'), lon: geom('lon.rdr') }),
+    });
+    writeFileSync(outs.path(this.path), vrt);
+  }
+
+  /** Closes the raw file after an error (the OutputSet removes it). */
+  abandon(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+  }
+}
+
+/** Refuses a scene the file system cannot hold (a frame is tens of GB), before anything is written. */
+function checkFreeSpace(dir: string, bytes: number): void {
+  let probe = dir;
+  while (!existsSync(probe)) probe = dirname(probe);
+  const fs = statfsSync(probe);
+  const free = fs.bavail * fs.bsize;
+  if (free < bytes) {
+    throw new DpmError(
+      `simulate: the scene needs ${(bytes / 1e9).toFixed(1)} GB but ${probe} has ${(free / 1e9).toFixed(1)} GB free`,
+    );
+  }
+}
+
+/**
+ * Simulates the scene of `options` into `outDir`, block by block of rows: memory is a block's pixels (about 2^20:
+ * tens of MB) plus the layout, whatever the scene's size. Progress 0–100 with the rows done, cancellable between
+ * blocks and dates.
+ */
+export async function simulate(
+  options: SimOptions,
+  outDir: string,
+  fb: Feedback,
+  tuning: SimulateTuning = {},
+): Promise<SimulateResult> {
   const checked = checkOptions(options); // bad options fail before anything else happens
   const dir = resolve(outDir);
   const previousDates = checkOutDir(dir);
   fb.progress(0, 'laying out the scene');
-  const scene = new Scene(checked, { isCanceled: () => fb.isCanceled() });
+  const scene = new Scene(checked, { isCanceled: () => fb.isCanceled(), blockRows: tuning.blockRows });
   const { width, height, eventIndex, seed } = scene.options;
   const N = width * height;
+  const nDates = scene.dates.length;
   const aoiChips = scene.chipCounts(scene.aoiWindow);
   if (aoiChips.damaged < MIN_AOI_CHIPS || aoiChips.undamaged < MIN_AOI_CHIPS) {
     throw new DpmError(
@@ -180,12 +284,14 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
         `use a larger --width/--height or another --seed`,
     );
   }
-  throwIfCanceled(fb);
+  await checkpoint(fb);
   fb.log(
     'info',
-    `simulate: ${width}×${height} pixels, ${scene.dates.length} dates ${scene.dates[0]}…${scene.dates.at(-1)}, ` +
+    `simulate: ${width}×${height} pixels, ${nDates} dates ${scene.dates[0]}…${scene.dates.at(-1)}, ` +
       `event ${scene.eventDate} (co-event pair ${scene.pairName(eventIndex)}), ${scene.buildings.length} buildings, ${scene.fieldCount} fields`,
   );
+  // SLCs (8 bytes), lat/lon (16), truth coherence (4 per pair) and the two byte rasters, per pixel
+  checkFreeSpace(dir, N * (8 * nDates + 16 + 4 * scene.pairs + 2));
 
   const createdDirs = [
     dir,
@@ -193,7 +299,6 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
     join(dir, 'truth'),
     ...scene.dates.map((d) => join(dir, d)),
   ].filter((d) => !existsSync(d));
-  const { lat, lon } = scene.map.lookups();
   const paths = {
     scene: join(dir, 'scene.json'),
     damage: join(dir, 'truth', 'damage.geojson'),
@@ -205,108 +310,109 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
     // an earlier simulated scene in this folder (checkOutDir refused anything else) is replaced as a whole
     await withOutputPolicy(previousDates.length > 0 ? { overwrite: true } : {}, () =>
       withOutputs(async (outs) => {
-        // geometry lookups (float64 as ISCE2 writes them; the GeoTIFF companions below are float32)
-        writeRawWithHeaders(
-          outs,
-          join(dir, 'geom_reference', 'lat.rdr'),
-          leBytes(lat),
-          width,
-          height,
-          'Float64',
-          'lat',
-        );
-        writeRawWithHeaders(
-          outs,
-          join(dir, 'geom_reference', 'lon.rdr'),
-          leBytes(lon),
-          width,
-          height,
-          'Float64',
-          'lon',
-        );
-
-        // SLCs date by date: memory is one date's speckle (float64) plus the truth stack
-        const speckle = new SimRng(seed, 'speckle');
-        const re = new Float64Array(N);
-        const im = new Float64Array(N);
-        const out = new Float32Array(2 * N);
-        const truth: Float32Array[] = [];
-        const nDates = scene.dates.length;
-        for (let d = 0; d < nDates; d++) {
-          throwIfCanceled(fb);
-          const gamma = d > 0 ? truth[d - 1] : undefined;
-          for (let p = 0; p < N; p++) {
-            const wr = speckle.normal() * Math.SQRT1_2;
-            const wi = speckle.normal() * Math.SQRT1_2;
-            if (gamma) {
-              const g = valueAt(gamma, p);
-              const q = Math.sqrt(1 - g * g);
-              re[p] = g * valueAt(re, p) + q * wr;
-              im[p] = g * valueAt(im, p) + q * wi;
-            } else {
-              re[p] = wr;
-              im[p] = wi;
-            }
-            const a = valueAt(scene.amplitude, p);
-            out[2 * p] = a * valueAt(re, p);
-            out[2 * p + 1] = a * valueAt(im, p);
-          }
-          const date = scene.dates[d];
-          if (date === undefined) throw new Error(`internal: no date ${d} of ${nDates}`);
-          const { data } = slcPaths(dir, date);
-          const fd = openSync(outs.path(data), 'w');
-          try {
-            writeSync(fd, leBytes(out));
-          } finally {
-            closeSync(fd);
-          }
-          writeFileSync(outs.path(`${data}.vrt`), rawVrt(`${date}.slc.full`, width, height, 'CFloat32'));
-          writeFileSync(outs.path(`${data}.xml`), isceXml(`${date}.slc.full`, width, height, 'CFloat32', 'slc'));
-          if (d + 1 < nDates) truth.push(scene.pairCoherence(d));
-          fb.progress((85 * (d + 1)) / nDates, `SLC ${date}`);
-        }
-
-        // truth
-        throwIfCanceled(fb);
-        fb.progress(88, 'truth');
-        writeFileSync(outs.path(paths.damage), `${JSON.stringify(damageGeoJson(scene))}\n`);
-        const common = { width, height, georef: { lat: Float32Array.from(lat), lon: Float32Array.from(lon) } };
-        await writeRaster(
-          outs,
-          paths.mask,
-          {
-            ...common,
-            bands: [Float32Array.from(scene.damageMask)],
-            descriptions: ['damage (1 = building graded Destroyed or Damaged, 0 = not)'],
-            metadata: { EVENT_DATE: scene.eventDate, DAMAGED_GRADES: DAMAGED_GRADES.join(',') },
-          },
-          { type: 'uint8' },
-        );
-        await writeRaster(
-          outs,
-          paths.landcover,
-          {
-            ...common,
-            bands: [Float32Array.from(scene.landcover)],
-            descriptions: [
+        const fds: number[] = [];
+        const open = (path: string): number => {
+          const fd = openSync(outs.path(path), 'w');
+          fds.push(fd);
+          return fd;
+        };
+        const cogBytes = tuning.truthCogBytes ?? TRUTH_COG_BYTES;
+        const truth = [
+          new TruthRaster(
+            outs,
+            paths.mask,
+            width,
+            height,
+            'Byte',
+            ['damage (1 = building graded Destroyed or Damaged, 0 = not)'],
+            { EVENT_DATE: scene.eventDate, DAMAGED_GRADES: DAMAGED_GRADES.join(',') },
+            cogBytes,
+          ),
+          new TruthRaster(
+            outs,
+            paths.landcover,
+            width,
+            height,
+            'Byte',
+            [
               `land cover (${Object.entries(LANDCOVER_NAMES)
                 .map(([k, v]) => `${k}=${v}`)
                 .join(', ')})`,
             ],
-            metadata: Object.fromEntries(Object.entries(LANDCOVER_NAMES).map(([k, v]) => [`CLASS_${k}`, v])),
-          },
-          { type: 'uint8' },
-        );
-        throwIfCanceled(fb);
-        await writeRaster(outs, paths.coherence, {
-          ...common,
-          bands: truth,
-          descriptions: truth.map((_, k) => scene.pairName(k)),
-          metadata: { EVENT_DATE: scene.eventDate, CO_EVENT_PAIR: scene.pairName(eventIndex), TRUE_COHERENCE: 'yes' },
-        });
+            Object.fromEntries(Object.entries(LANDCOVER_NAMES).map(([k, v]) => [`CLASS_${k}`, v])),
+            cogBytes,
+          ),
+          new TruthRaster(
+            outs,
+            paths.coherence,
+            width,
+            height,
+            'Float32',
+            Array.from({ length: scene.pairs }, (_, k) => scene.pairName(k)),
+            { EVENT_DATE: scene.eventDate, CO_EVENT_PAIR: scene.pairName(eventIndex), TRUE_COHERENCE: 'yes' },
+            cogBytes,
+          ),
+        ] as const;
+        const [maskOut, landcoverOut, coherenceOut] = truth;
+        // the truth COGs carry lat/lon as float32; raw truth points at geom_reference instead
+        const georef = truth.some((t) => t.bands.length > 0)
+          ? { lat: new Float32Array(N), lon: new Float32Array(N) }
+          : undefined;
+        try {
+          // geometry lookups (float64 as ISCE2 writes them) and the SLCs, one block of rows at a time
+          const geom = ['lat', 'lon'].map((name) => join(dir, 'geom_reference', `${name}.rdr`));
+          const [latFd = -1, lonFd = -1] = geom.map(open);
+          const slcFds = scene.dates.map((date) => open(slcPaths(dir, date).data));
+          const block = scene.blockRows;
+          for (let r0 = 0; r0 < height; r0 += block) {
+            await checkpoint(fb);
+            const r1 = Math.min(height, r0 + block);
+            const n = (r1 - r0) * width;
+            const blk = scene.block(r0, r1);
+            const lat = new Float64Array(n);
+            const lon = new Float64Array(n);
+            for (let r = r0; r < r1; r++) scene.map.latLonRow(r, lat, lon, (r - r0) * width);
+            writeSync(latFd, leBytes(lat), 0, 8 * n, 8 * r0 * width);
+            writeSync(lonFd, leBytes(lon), 0, 8 * n, 8 * r0 * width);
+            georef?.lat.set(lat, r0 * width);
+            georef?.lon.set(lon, r0 * width);
+            maskOut.write(0, r0, blk.damage);
+            landcoverOut.write(0, r0, blk.landcover);
+            writeSpeckleBlock(scene, blk, slcFds, coherenceOut);
+            fb.progress((85 * r1) / height, `SLC rows ${r1}/${height} (${nDates} dates)`);
+          }
+          for (const [name, path] of geom.map((g, k) => [k === 0 ? 'lat' : 'lon', g] as const)) {
+            writeFileSync(outs.path(`${path}.vrt`), rawVrt(basename(path), width, height, 'Float64'));
+            writeFileSync(outs.path(`${path}.xml`), isceXml(basename(path), width, height, 'Float64', name));
+          }
+          for (const date of scene.dates) {
+            const { vrt, xml } = slcPaths(dir, date);
+            writeFileSync(outs.path(vrt), rawVrt(`${date}.slc.full`, width, height, 'CFloat32'));
+            writeFileSync(outs.path(xml), isceXml(`${date}.slc.full`, width, height, 'CFloat32', 'slc'));
+          }
+        } finally {
+          for (const fd of fds) closeSync(fd);
+        }
+
+        // truth
+        await checkpoint(fb);
+        fb.progress(88, 'truth');
+        writeFileSync(outs.path(paths.damage), `${JSON.stringify(damageGeoJson(scene))}\n`);
+        try {
+          for (const t of truth) {
+            await checkpoint(fb);
+            await t.finish(outs, georef, dir);
+          }
+        } catch (err) {
+          for (const t of truth) t.abandon();
+          throw err;
+        }
+        paths.mask = maskOut.path;
+        paths.landcover = landcoverOut.path;
+        paths.coherence = coherenceOut.path;
         fb.progress(97, 'scene.json');
-        writeFileSync(outs.path(paths.scene), `${JSON.stringify(sceneJson(scene, aoiChips), null, 2)}\n`);
-        throwIfCanceled(fb);
+        writeFileSync(outs.path(paths.scene), `${JSON.stringify(sceneJson(scene, aoiChips, dir, paths), null, 2)}\n`);
+        await checkpoint(fb);
       }, fb),
     );
   } catch (err) {
@@ -338,14 +444,56 @@ export async function simulate(options: SimOptions, outDir: string, fb: Feedback
   };
 }
 
-function sceneJson(scene: Scene, aoiChips: SimulateResult['aoiChips']): object {
+/**
+ * The SLC samples of one block of rows on every date, written into each date's file at the block's offset, and
+ * the block's true coherence of every pair. The speckle stream is the whole-scene loop's (date by date, pixel by
+ * pixel, 4 uint32 draws per pixel): each (block, date) starts where that loop would be (SimRng.skip), so the bytes
+ * do not depend on the block size. Memory: the block's two float64 speckle planes and one date's output.
+ */
+function writeSpeckleBlock(scene: Scene, blk: SceneBlock, slcFds: number[], coherence: TruthRaster): void {
+  const { width, height } = scene.grid;
+  const N = width * height;
+  const n = (blk.r1 - blk.r0) * width;
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  const out = new Float32Array(2 * n);
+  const gamma = new Float32Array(n);
+  const amplitude = blk.amplitude;
+  for (const [d, fd] of slcFds.entries()) {
+    if (d > 0) {
+      scene.pairCoherenceRows(d - 1, blk, gamma);
+      coherence.write(d - 1, blk.r0, gamma);
+    }
+    const speckle = new SimRng(scene.options.seed, 'speckle').skip(4 * (d * N + blk.r0 * width));
+    for (let p = 0; p < n; p++) {
+      const wr = speckle.normal() * Math.SQRT1_2;
+      const wi = speckle.normal() * Math.SQRT1_2;
+      let sr = wr,
+        si = wi;
+      if (d > 0) {
+        const g = gamma[p] ?? NaN;
+        const q = Math.sqrt(1 - g * g);
+        sr = g * (re[p] ?? NaN) + q * wr;
+        si = g * (im[p] ?? NaN) + q * wi;
+      }
+      re[p] = sr;
+      im[p] = si;
+      const a = amplitude[p] ?? NaN;
+      out[2 * p] = a * sr;
+      out[2 * p + 1] = a * si;
+    }
+    writeSync(fd, leBytes(out), 0, 8 * n, 8 * blk.r0 * width);
+  }
+}
+
+function sceneJson(
+  scene: Scene,
+  aoiChips: SimulateResult['aoiChips'],
+  dir: string,
+  truth: { mask: string; landcover: string; coherence: string },
+): object {
   const o = scene.options;
   const g = scene.grid;
-  const counts: Record<string, number> = {};
-  for (const v of scene.landcover) {
-    const name = LANDCOVER_NAMES[v] ?? `class ${v}`;
-    counts[name] = (counts[name] ?? 0) + 1;
-  }
   const grades: Record<string, number> = {};
   for (const b of scene.buildings) grades[b.grade] = (grades[b.grade] ?? 0) + 1;
   const corners = (
@@ -375,7 +523,7 @@ function sceneJson(scene: Scene, aoiChips: SimulateResult['aoiChips']): object {
     windows_note: 'r0:r1,c0:c1 in SLC pixels (rows = azimuth, columns = range), end exclusive',
     aoi_chips: { ...aoiChips, damaged_fraction_threshold: DAMAGED_CHIP_FRACTION, stride: '1x1' },
     classes: LANDCOVER_NAMES,
-    landcover_pixels: counts,
+    landcover_pixels: scene.landcoverPixels,
     buildings: scene.buildings.length,
     buildings_by_grade: grades,
     fields: scene.fieldCount,
@@ -414,9 +562,9 @@ function sceneJson(scene: Scene, aoiChips: SimulateResult['aoiChips']): object {
       lat: 'geom_reference/lat.rdr',
       lon: 'geom_reference/lon.rdr',
       damage: 'truth/damage.geojson',
-      damage_mask: 'truth/damage_mask.tif',
-      landcover: 'truth/landcover.tif',
-      coherence: 'truth/coherence.tif',
+      damage_mask: relative(dir, truth.mask),
+      landcover: relative(dir, truth.landcover),
+      coherence: relative(dir, truth.coherence),
     },
   };
 }
