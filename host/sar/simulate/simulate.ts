@@ -51,6 +51,7 @@ import {
   LANDCOVER_NAMES,
   Scene,
   formatWindow,
+  type Building,
   type SceneBlock,
   type SimOptions,
 } from './scene.js';
@@ -113,45 +114,57 @@ function round9(x: number): number {
   return Math.round(x * 1e9) / 1e9;
 }
 
-function damageGeoJson(scene: Scene): object {
+/** Writes truth/damage.geojson feature by feature (a frame has ~10^5 buildings): the bytes of
+ *  JSON.stringify({ type, name, features }) without holding every feature at once. */
+function writeDamageGeoJson(path: string, scene: Scene): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, '{"type":"FeatureCollection","name":"damage","features":[');
+    for (const [i, b] of scene.buildings.entries()) {
+      writeSync(fd, `${i > 0 ? ',' : ''}${JSON.stringify(damageFeature(scene, b))}`);
+    }
+    writeSync(fd, ']}\n');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function damageFeature(scene: Scene, b: Building): object {
   const m = scene.map;
   const pixelArea = Math.abs(m.rowE * m.colN - m.colE * m.rowN);
-  const features = scene.buildings.map((b) => {
-    // pixel (r, c) is centred on integer coordinates: a footprint of rows [r0, r1) spans r0 − ½ … r1 − ½
-    const corners = (
-      [
-        [b.r0 - 0.5, b.c0 - 0.5],
-        [b.r0 - 0.5, b.c1 - 0.5],
-        [b.r1 - 0.5, b.c1 - 0.5],
-        [b.r1 - 0.5, b.c0 - 0.5],
-      ] as const
-    ).map(([r, c]): [number, number] => {
-      const p = m.toLatLon(r, c);
-      return [round9(p.lon), round9(p.lat)];
-    });
-    // RFC 7946: exterior rings counter-clockwise (positive shoelace area in lon/lat)
-    let twiceArea = 0;
-    const ring: [number, number][] = corners[0] ? [...corners, corners[0]] : [];
-    for (const [[x0, y0], [x1, y1]] of consecutivePairs(ring)) {
-      twiceArea += x0 * y1 - x1 * y0;
-    }
-    if (twiceArea < 0) corners.reverse();
-    const [first] = corners;
-    if (first) corners.push([...first]);
-    return {
-      type: 'Feature',
-      properties: {
-        id: b.id,
-        damage_grade: b.grade,
-        damaged: DAMAGED_GRADES.includes(b.grade) ? 1 : 0,
-        rows: `${b.r0}:${b.r1}`,
-        cols: `${b.c0}:${b.c1}`,
-        area_m2: Math.round((b.r1 - b.r0) * (b.c1 - b.c0) * pixelArea * 10) / 10,
-      },
-      geometry: { type: 'Polygon', coordinates: [corners] },
-    };
+  // pixel (r, c) is centred on integer coordinates: a footprint of rows [r0, r1) spans r0 − ½ … r1 − ½
+  const corners = (
+    [
+      [b.r0 - 0.5, b.c0 - 0.5],
+      [b.r0 - 0.5, b.c1 - 0.5],
+      [b.r1 - 0.5, b.c1 - 0.5],
+      [b.r1 - 0.5, b.c0 - 0.5],
+    ] as const
+  ).map(([r, c]): [number, number] => {
+    const p = m.toLatLon(r, c);
+    return [round9(p.lon), round9(p.lat)];
   });
-  return { type: 'FeatureCollection', name: 'damage', features };
+  // RFC 7946: exterior rings counter-clockwise (positive shoelace area in lon/lat)
+  let twiceArea = 0;
+  const ring: [number, number][] = corners[0] ? [...corners, corners[0]] : [];
+  for (const [[x0, y0], [x1, y1]] of consecutivePairs(ring)) {
+    twiceArea += x0 * y1 - x1 * y0;
+  }
+  if (twiceArea < 0) corners.reverse();
+  const [first] = corners;
+  if (first) corners.push([...first]);
+  return {
+    type: 'Feature',
+    properties: {
+      id: b.id,
+      damage_grade: b.grade,
+      damaged: DAMAGED_GRADES.includes(b.grade) ? 1 : 0,
+      rows: `${b.r0}:${b.r1}`,
+      cols: `${b.c0}:${b.c1}`,
+      area_m2: Math.round((b.r1 - b.r0) * (b.c1 - b.c0) * pixelArea * 10) / 10,
+    },
+    geometry: { type: 'Polygon', coordinates: [corners] },
+  };
 }
 
 /** Truth rasters whose float32 bands (and lat/lon) fit this are written as COGs from memory; larger ones (frames)
@@ -397,7 +410,7 @@ export async function simulate(
         // truth
         await checkpoint(fb);
         fb.progress(88, 'truth');
-        writeFileSync(outs.path(paths.damage), `${JSON.stringify(damageGeoJson(scene))}\n`);
+        writeDamageGeoJson(outs.path(paths.damage), scene);
         try {
           for (const t of truth) {
             await checkpoint(fb);
