@@ -243,7 +243,7 @@ for (const [simd, debug] of BUILDS) {
     const [b1, b2, eps, lr, step, coef] = [0.9, 0.999, 1e-8, 5e-4, 3, 0.25];
     const bc1 = 1 - b1 ** step,
       bc2 = 1 - b2 ** step;
-    k.ex.adam(pp, pg, pm, pv, P, coef, b1, b2, eps, lr / bc1, Math.sqrt(bc2));
+    k.ex.adam(pp, pg, pm, pv, P, coef, 0, b1, b2, eps, lr / bc1, Math.sqrt(bc2));
     for (let i = 0; i < P; i++) {
       const gi = g[i]! * coef;
       const mi = b1 * m[i]! + (1 - b1) * gi,

@@ -320,7 +320,7 @@ for (const [simd, debug] of BUILDS) {
       eps = 1e-8,
       wd = 1e-4,
       t = 2;
-    ex.adam(pp, gp, mp, vp, n, wd, b1, b2, eps, lr / (1 - b1 ** t), Math.sqrt(1 - b2 ** t));
+    ex.adam(pp, gp, mp, vp, n, 1, wd, b1, b2, eps, lr / (1 - b1 ** t), Math.sqrt(1 - b2 ** t));
     // the reference's Adam from the state after step 1 (the given moments)
     const pRef = Float64Array.from(p0);
     const state = { step: t - 1, m: Float64Array.from(m0), v: Float64Array.from(v0) };

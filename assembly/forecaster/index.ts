@@ -16,7 +16,7 @@
 // padded); a 3 × 12 register tile of f32x4 accumulators (9 + 3 B vectors + 1 A splat of V8's ~15 usable registers).
 // Built three times (asconfig.forecaster.json): relaxed SIMD (f32x4.relaxed_madd → one FMA instruction), plain
 // SIMD (mul + add), and a debug build of the plain one.
-export const FORECASTER_ABI_VERSION: i32 = 1;
+export const FORECASTER_ABI_VERSION: i32 = 2;
 
 // ── context block fields (i32 each) ─────────────────────────────────────────────────────────────────────────────
 const CTX_B = 0; // sequences in this chunk
@@ -1063,16 +1063,21 @@ export function gradNormSquared(g: usize, H: i32, M: i32, F: i32): f64 {
   return total;
 }
 
-/** torch.optim.Adam (1.13, single-tensor path) on the clipped gradient coef·g, in float64, stored as float32. */
-export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, coef: f64, beta1: f64, beta2: f64, eps: f64,
-  stepSize: f64, bc2sqrt: f64): void {
+/**
+ * One torch.optim.Adam step (1.13, single-tensor path) in float64, stored as float32, on g' = coef·g + wd·θ: coef is
+ * the forecaster's gradient clip (wd 0), wd the U-Net's weight decay (L2 as Adam(weight_decay=wd); coef 1).
+ * m = β1·m + (1−β1)·g', v = β2·v + (1−β2)·g'², θ −= stepSize · m / (√v / bc2sqrt + ε), stepSize = lr/(1 − β1^t),
+ * bc2sqrt = √(1 − β2^t).
+ */
+export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, coef: f64, wd: f64, beta1: f64, beta2: f64,
+  eps: f64, stepSize: f64, bc2sqrt: f64): void {
   for (let i = 0; i < n; i++) {
-    const gi = <f64>load<f32>(f32At(g, i)) * coef;
+    const th = <f64>load<f32>(f32At(p, i));
+    const gi = <f64>load<f32>(f32At(g, i)) * coef + wd * th;
     const mi = beta1 * <f64>load<f32>(f32At(m, i)) + (1 - beta1) * gi;
     const vi = beta2 * <f64>load<f32>(f32At(v, i)) + (1 - beta2) * gi * gi;
-    const pi = <f64>load<f32>(f32At(p, i)) - (stepSize * mi) / (Math.sqrt(vi) / bc2sqrt + eps);
     store<f32>(f32At(m, i), <f32>mi);
     store<f32>(f32At(v, i), <f32>vi);
-    store<f32>(f32At(p, i), <f32>pi);
+    store<f32>(f32At(p, i), <f32>(th - (stepSize * mi) / (Math.sqrt(vi) / bc2sqrt + eps)));
   }
 }

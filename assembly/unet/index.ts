@@ -16,7 +16,7 @@
 // Threads (host/cpu/unet-threads.ts) call the *Items / *Rows / channel-range forms on disjoint outputs.
 import { gemm, packB } from '../forecaster/index';
 
-export const UNET_ABI_VERSION: i32 = 1;
+export const UNET_ABI_VERSION: i32 = 2;
 
 const PANEL: i32 = 12;
 /** pixels of the weight gradient's packed right-hand side per product (× 12 columns × 4 bytes = 24 KB a panel) */
@@ -666,19 +666,5 @@ export function softmax(logits: usize, B: i32, K: i32, HW: i32, probs: usize): v
 
 // ── Adam ────────────────────────────────────────────────────────────────────────────────────────────────────────
 
-/**
- * One torch.optim.Adam step with weight decay, float64 per element: g' = g + wd·θ, m = β1·m + (1−β1)·g',
- * v = β2·v + (1−β2)·g'², θ −= stepSize · m / (√v / bc2sqrt + ε), stepSize = lr/(1 − β1^t), bc2sqrt = √(1 − β2^t).
- */
-export function adam(p: usize, g: usize, m: usize, v: usize, n: i32, wd: f64, beta1: f64, beta2: f64, eps: f64,
-  stepSize: f64, bc2sqrt: f64): void {
-  for (let i = 0; i < n; i++) {
-    const th = <f64>load<f32>(at(p, i));
-    const gi = <f64>load<f32>(at(g, i)) + wd * th;
-    const mi = beta1 * <f64>load<f32>(at(m, i)) + (1 - beta1) * gi;
-    const vi = beta2 * <f64>load<f32>(at(v, i)) + (1 - beta2) * gi * gi;
-    store<f32>(at(m, i), <f32>mi);
-    store<f32>(at(v, i), <f32>vi);
-    store<f32>(at(p, i), <f32>(th - (stepSize * mi) / (Math.sqrt(vi) / bc2sqrt + eps)));
-  }
-}
+// Adam with weight decay is the forecaster's step (coef 1): one float64 formula for both models.
+export { adam } from '../forecaster/index';

@@ -290,6 +290,7 @@ export class CpuForecaster implements ForecasterEngine {
       this.v,
       this.P,
       coef,
+      0, // no weight decay: the paper's forecaster
       opt.beta1,
       opt.beta2,
       opt.eps,

@@ -256,7 +256,7 @@ export class CpuUNetEngine implements UNetEngine {
     this.run(
       blocks(this.P, 4 * this.threads, 16, (i0, i1) => {
         const [p, g, m, v] = [this.params, this.grad, this.m, this.v].map((base) => base + i0 * 4);
-        return task('adam', p!, g!, m!, v!, i1 - i0, wd, beta1, beta2, eps, stepSize, bc2);
+        return task('adam', p!, g!, m!, v!, i1 - i0, 1, wd, beta1, beta2, eps, stepSize, bc2);
       }),
     );
     return { loss };

@@ -187,6 +187,7 @@ export interface UNetExports {
     m: Ptr,
     v: Ptr,
     n: number,
+    coef: number,
     wd: number,
     beta1: number,
     beta2: number,
@@ -196,7 +197,7 @@ export interface UNetExports {
   ): void;
 }
 
-const ABI = 1;
+const ABI = 2;
 const UNET: KernelBuild = { base: 'unet', what: 'U-Net' };
 
 /** The compiled U-Net module for a SIMD kind (debug: the bounds-checked plain build). */

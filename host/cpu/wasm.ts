@@ -49,6 +49,7 @@ export interface ForecasterExports {
     v: number,
     n: number,
     coef: number,
+    wd: number,
     beta1: number,
     beta2: number,
     eps: number,
@@ -57,7 +58,7 @@ export interface ForecasterExports {
   ): void;
 }
 
-const ABI = 1;
+const ABI = 2;
 
 // (module (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd))
 const RELAXED_PROBE = new Uint8Array([
