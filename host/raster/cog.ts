@@ -320,7 +320,7 @@ export type CogSpec = Omit<TiffSpec, 'bands' | 'latLon'> & {
 
 /** One pyramid level of one tile plane while rows stream in: up to T buffered rows, tiles written so far. */
 interface PlaneLevel {
-  /** one array of T rows × level width per band of the plane; freed when the plane is complete */
+  /** one array of T rows × level width per band of the plane: made at its first rows, freed when complete */
   buf: (Float32Array | Float64Array)[];
   /** rows in buf */
   held: number;
@@ -373,18 +373,9 @@ export class CogWriter {
       this.levels.push(l);
     }
     const planeCount = s.rgba ? 1 : s.bandCount;
-    const perPlane = s.rgba ? s.bandCount : 1;
-    // level 0 holds the caller's values as given (float64 for integer types, which round only when encoded);
-    // overviews are float32, as the means are stored
-    this.planes = Array.from({ length: planeCount }, () =>
-      this.levels.map((l, k) => ({
-        buf: Array.from({ length: perPlane }, () =>
-          k === 0 && s.type !== 'float32' ? new Float64Array(T * l.width) : new Float32Array(T * l.width),
-        ),
-        held: 0,
-        received: 0,
-      })),
-    );
+    // buffers are made when a plane's first rows come and dropped when it is complete: a raster written band
+    // after band holds one band's rows at a time
+    this.planes = Array.from({ length: planeCount }, () => this.levels.map(() => ({ buf: [], held: 0, received: 0 })));
     this.at = this.levels.map((l) => new Float64Array(planeCount * l.across * l.down));
     this.size = this.levels.map((l) => new Uint32Array(planeCount * l.across * l.down));
     this.scratch = `${path}.tiles`;
@@ -420,6 +411,13 @@ export class CogWriter {
       W = level.width;
     if (st.received + count > level.height)
       throw new Error(`internal: ${st.received + count} rows written, the image has ${level.height}`);
+    if (st.buf.length === 0 && count > 0) {
+      // level 0 holds the caller's values as given (float64 for integer types, which round only when encoded);
+      // overviews are float32, as the means are stored
+      const float64 = l === 0 && this.s.type !== 'float32';
+      const perPlane = this.s.rgba ? this.s.bandCount : 1;
+      st.buf = Array.from({ length: perPlane }, () => (float64 ? new Float64Array(T * W) : new Float32Array(T * W)));
+    }
     let done = 0;
     while (done < count) {
       const n = Math.min(count - done, T - st.held);
