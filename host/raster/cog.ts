@@ -39,6 +39,8 @@ export interface TiffSpec {
   units?: string[];
   /** radar geometry: WGS84 lat/lon of pixel centres, written as a grid of GCPs */
   latLon?: { lat: ArrayLike<number>; lon: ArrayLike<number> };
+  /** called before each band is compressed: a cancellation check (throwIfCanceled), as a many-band write is long */
+  beforeBand?: () => void;
 }
 
 const TYPE_INFO: Record<SampleType, { bytes: number; format: number; min: number; max: number }> = {
@@ -297,11 +299,19 @@ const GHOST =
 /** Writes a cloud-optimized GeoTIFF of whole bands in memory (see the file comment): CogWriter fed every row at
  *  once. Used by writeGeoTiff and the overlay writer. */
 export function writeTiff(path: string, s: TiffSpec): void {
-  const { bands, latLon, ...rest } = s;
+  const { bands, latLon, beforeBand, ...rest } = s;
   const gcps = !s.geoTransform && latLon ? gcpGrid(latLon.lat, latLon.lon, s.width, s.height) : undefined;
   const w = new CogWriter(path, { ...rest, bandCount: bands.length, ...(gcps ? { gcps } : {}) });
   try {
-    w.write(bands, s.height);
+    if (s.rgba) {
+      w.write(bands, s.height); // pixel-interleaved: all bands together
+    } else {
+      // planar: band after band (the same bytes as all bands at once), with the caller's check between bands
+      for (const [b, band] of bands.entries()) {
+        beforeBand?.();
+        w.write([band], s.height, b);
+      }
+    }
     w.finish();
   } catch (err) {
     w.abort();

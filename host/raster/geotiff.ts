@@ -59,6 +59,8 @@ export interface WriteOptions {
   predictor?: boolean;
   /** unit of every band (GDAL band unit type, e.g. 'degree'), or one per band */
   units?: string[];
+  /** called before each band is written: a cancellation check for many-band rasters (TiffSpec.beforeBand) */
+  beforeBand?: () => void;
 }
 
 /** Companion file names of a radar-geometry raster: `a/b.tif` → `a/b.lat.tif`, `a/b.lon.tif`. */
@@ -517,7 +519,8 @@ export async function writeGeoTiff(path: string, raster: Raster, opts: WriteOpti
   const g = raster.georef;
   const radar = !g.geoTransform && g.lat !== undefined && g.lon !== undefined;
   const spec = cogSpecOf(path, { ...raster, bandCount: bands.length }, radar, opts);
-  writeTiff(path, { ...spec, bands, ...(radar && g.lat && g.lon ? { latLon: { lat: g.lat, lon: g.lon } } : {}) });
+  const latLon = radar && g.lat && g.lon ? { latLon: { lat: g.lat, lon: g.lon } } : {};
+  writeTiff(path, { ...spec, bands, ...latLon, ...(opts.beforeBand ? { beforeBand: opts.beforeBand } : {}) });
 }
 
 /** Companion description and options: WGS84 degrees of pixel centres. */

@@ -38,7 +38,7 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { DpmError } from '../../core/errors.js';
 import { isBookkeeping, withOutputPolicy, withOutputs, type OutputSet } from '../../io/outputs.js';
 import { geolocationItems, writeRaster } from '../../raster/geotiff.js';
-import { checkpoint, type Feedback } from '../../core/feedback.js';
+import { checkpoint, type Feedback, throwIfCanceled } from '../../core/feedback.js';
 import { SimRng } from './rng.js';
 import { isceXml, rawVrt } from './isce.js';
 import {
@@ -223,7 +223,12 @@ class TruthRaster {
   }
 
   /** Finishes the file: the COG (with lat/lon companions), or closes the raw file and writes its VRT. */
-  async finish(outs: OutputSet, georef: { lat: Float32Array; lon: Float32Array } | undefined, dir: string) {
+  async finish(
+    outs: OutputSet,
+    georef: { lat: Float32Array; lon: Float32Array } | undefined,
+    dir: string,
+    fb: Feedback,
+  ) {
     if (this.fd === undefined) {
       if (!georef) throw new Error('internal: no lat/lon for a truth COG');
       await writeRaster(
@@ -237,7 +242,7 @@ class TruthRaster {
           descriptions: this.descriptions,
           metadata: this.metadata,
         },
-        this.type === 'Byte' ? { type: 'uint8' } : {},
+        { ...(this.type === 'Byte' ? { type: 'uint8' as const } : {}), beforeBand: () => throwIfCanceled(fb) },
       );
       return;
     }
@@ -391,7 +396,7 @@ export async function simulate(
             georef?.lon.set(lon, r0 * width);
             maskOut.write(0, r0, blk.damage);
             landcoverOut.write(0, r0, blk.landcover);
-            writeSpeckleBlock(scene, blk, slcFds, coherenceOut);
+            writeSpeckleBlock(scene, blk, slcFds, coherenceOut, fb);
             fb.progress((85 * r1) / height, `SLC rows ${r1}/${height} (${nDates} dates)`);
           }
           for (const [name, path] of geom.map((g, k) => [k === 0 ? 'lat' : 'lon', g] as const)) {
@@ -414,7 +419,7 @@ export async function simulate(
         try {
           for (const t of truth) {
             await checkpoint(fb);
-            await t.finish(outs, georef, dir);
+            await t.finish(outs, georef, dir, fb);
           }
         } catch (err) {
           for (const t of truth) t.abandon();
@@ -463,7 +468,13 @@ export async function simulate(
  * pixel, 4 uint32 draws per pixel): each (block, date) starts where that loop would be (SimRng.skip), so the bytes
  * do not depend on the block size. Memory: the block's two float64 speckle planes and one date's output.
  */
-function writeSpeckleBlock(scene: Scene, blk: SceneBlock, slcFds: number[], coherence: TruthRaster): void {
+function writeSpeckleBlock(
+  scene: Scene,
+  blk: SceneBlock,
+  slcFds: number[],
+  coherence: TruthRaster,
+  fb: Feedback,
+): void {
   const { width, height } = scene.grid;
   const N = width * height;
   const n = (blk.r1 - blk.r0) * width;
@@ -473,6 +484,8 @@ function writeSpeckleBlock(scene: Scene, blk: SceneBlock, slcFds: number[], cohe
   const gamma = new Float32Array(n);
   const amplitude = blk.amplitude;
   for (const [d, fd] of slcFds.entries()) {
+    // a block holds every date: the worker sees a cancel between dates (its flag is shared memory)
+    throwIfCanceled(fb);
     if (d > 0) {
       scene.pairCoherenceRows(d - 1, blk, gamma);
       coherence.write(d - 1, blk.r0, gamma);
