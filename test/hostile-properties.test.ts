@@ -104,6 +104,15 @@ test('GeoTIFF reader: flips in the DEFLATE data are refused; flips anywhere neve
   );
 });
 
+test('GeoTIFF reader: a flip that turns ImageWidth into thousands of values gives a short message', async () => {
+  // the two flips fast-check found (seed 540035207): the refusal printed every value, 40 kB of message
+  const b = Buffer.from(goodTiff);
+  for (const i of [8, 1532]) b[i] = b[i]! ^ 1;
+  const file = join(dir, 'size-tag.tif');
+  writeFileSync(file, b);
+  assert.ok((await refusedOr(file, () => readRaster(file))).refused);
+});
+
 test('complex GeoTIFF (SLC) reader: truncations refused, DEFLATE flips refused or exact', async () => {
   const cw = 16,
     ch = 8;

@@ -76,6 +76,11 @@ const MAX_SAMPLES = 2 ** 31; // pixels × bands we are willing to hold (8 GiB as
 /** longest GDAL_METADATA we parse: GDAL writes a few KB; a hostile 0.9 MB one took 7.7 s with the old regexes */
 const MAX_METADATA_CHARS = 1 << 20;
 
+/** width×height×bands for a message: a corrupt size tag can hold thousands of values, so each is cut short */
+function sizeText(...dims: unknown[]): string {
+  return dims.map((d) => shortText(d, 24)).join('×');
+}
+
 /** Reads a GeoTIFF as float32 bands, nodata → NaN, with descriptions and georeferencing. */
 export async function readRaster(path: string, opts: ReadOptions = {}): Promise<Raster> {
   let bytes: Buffer;
@@ -128,7 +133,7 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
     const height = image.getHeight();
     const bandCount = image.getSamplesPerPixel();
     if (!(width > 0 && height > 0 && bandCount > 0))
-      throw new DpmError(`${path}: empty image (${width}×${height}×${bandCount})`);
+      throw new DpmError(`${path}: empty image (${sizeText(width, height, bandCount)})`);
     const md = await readGdalMetadata(path, fd);
     const georef: Georef = {};
     const gt = readGeoTransform(image);
@@ -206,8 +211,10 @@ async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Pro
   const width = image.getWidth();
   const height = image.getHeight();
   const spp = image.getSamplesPerPixel();
-  if (!(width > 0 && height > 0 && spp > 0)) throw new DpmError(`${path}: empty image (${width}×${height}×${spp})`);
-  if (width * height * spp > MAX_SAMPLES) throw new DpmError(`${path}: image too large (${width}×${height}×${spp})`);
+  if (!(width > 0 && height > 0 && spp > 0))
+    throw new DpmError(`${path}: empty image (${sizeText(width, height, spp)})`);
+  if (width * height * spp > MAX_SAMPLES)
+    throw new DpmError(`${path}: image too large (${sizeText(width, height, spp)})`);
   const format = image.getSampleFormat(0);
   if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
   await checkTiffLayout(path, image, bytes.length, 4);
