@@ -62,7 +62,8 @@ test("simulated scene: mask labels equal the simulator's own count; baselines be
     { scores, truthRaster: join(scene, 'truth', 'damage_mask.tif'), fraction: 1 / 3, beta: 0.5 },
     silentFeedback,
   );
-  assert.deepEqual(Array.from(byMetadata.labels.labels), Array.from(byMask.labels.labels));
+  assert.deepEqual(byMetadata.labels, byMask.labels);
+  byMetadata.evals.forEach((e, k) => assert.deepEqual(e.curve, byMask.evals[k]?.curve)); // same labels, same curves
   for (const e of byMask.evals) {
     // a damage proxy with any skill beats the damaged fraction (what a random scorer gets) by a wide margin here
     assert.ok(e.prAucTrapezoid > 2 * e.prevalence, `${e.name}: PR AUC ${e.prAucTrapezoid} vs random ${e.prevalence}`);

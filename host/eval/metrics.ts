@@ -20,79 +20,197 @@ export interface PrCurve {
   nanScores: number;
   /** pixels left out because their label was neither 0 nor 1 (no truth) */
   unlabelled: number;
+  /** points at bin edges only (ScoreCounts past its exact limit), not at every distinct score */
+  binned: boolean;
+}
+
+/** Labelled pixels whose scores are held exactly; beyond, ScoreCounts counts them per bin (bounded memory). */
+export const EXACT_SCORES = 1 << 22;
+/** Bins beyond EXACT_SCORES: the top 20 bits of a score's float32 order key, each 2^-11 of its value wide. */
+const BIN_SHIFT = 12;
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Order key of the largest float32 ≤ v (finite v, −0 as 0): unsigned keys sort as the values do. */
+function orderKey(v: number): number {
+  f32[0] = v;
+  if (valueAt(f32, 0) > v) u32[0] = valueAt(u32, 0) === 0 ? 0x80000001 : valueAt(u32, 0) + (v < 0 ? 1 : -1);
+  const bits = valueAt(u32, 0);
+  return (bits & 0x80000000 ? ~bits : bits | 0x80000000) >>> 0;
+}
+
+/** The float32 of an order key: at a bin's first key, the bin's lower edge. The lowest bin holds scores below
+ *  −3.4e38 (float64 only), floored to −Infinity; its first key is a NaN pattern, and its edge is −Infinity. */
+function keyValue(key: number): number {
+  u32[0] = key & 0x80000000 ? key & 0x7fffffff : ~key >>> 0;
+  const v = valueAt(f32, 0);
+  return Number.isNaN(v) ? -Infinity : v;
+}
+
+/** A growable list of float64 values. */
+class Values {
+  data = new Float64Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.data.length) {
+      const grown = new Float64Array(2 * this.n);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    this.data[this.n++] = v;
+  }
+  /** ascending */
+  sorted(): Float64Array {
+    return this.data.subarray(0, this.n).sort();
+  }
 }
 
 /**
- * The PR curve of `scores` against `labels` (1 = damaged, 0 = undamaged, anything else = no truth, skipped).
- * Non-finite scores are excluded and counted. Throws a DpmError when the truth is degenerate (no damaged or no
- * undamaged pixel among the scored ones): precision and recall say nothing then. `what` names the score in messages.
+ * Damaged and undamaged scores gathered block by block (a frame's score rasters are read by rows) for one PR curve.
+ * Up to `exactLimit` labelled pixels every score is kept, and the curve has a point at every distinct score. Past it
+ * the scores are counted per bin of the float32 order (2^20 bins a class, 16 MB), and the curve has a point at the
+ * lower edge of every occupied bin: each such point is exact (flagging score ≥ that edge flags exactly the pixels
+ * counted at and above it), only the points between edges are missing.
+ */
+export class ScoreCounts {
+  positives = 0;
+  negatives = 0;
+  nanScores = 0;
+  unlabelled = 0;
+  private exact: { pos: Values; neg: Values } | undefined = { pos: new Values(), neg: new Values() };
+  private bins: { pos: Float64Array; neg: Float64Array } | undefined;
+
+  constructor(
+    readonly what = 'score',
+    private readonly exactLimit = EXACT_SCORES,
+  ) {}
+
+  /** Whether the curve comes from bins (more than exactLimit scored pixels). */
+  get binned(): boolean {
+    return this.bins !== undefined;
+  }
+
+  /** Adds pixels: labels 1 damaged, 0 undamaged, anything else no truth (skipped); non-finite scores counted. */
+  add(scores: ArrayLike<number>, labels: ArrayLike<number>): void {
+    if (scores.length !== labels.length) {
+      throw new DpmError(`${this.what}: ${scores.length} scores but ${labels.length} truth labels (grids differ)`);
+    }
+    for (let i = 0; i < scores.length; i++) {
+      const l = labels[i];
+      const score = valueAt(scores, i);
+      if (l !== 0 && l !== 1) {
+        this.unlabelled++;
+        continue;
+      }
+      if (!Number.isFinite(score)) {
+        this.nanScores++;
+        continue;
+      }
+      if (l === 1) this.positives++;
+      else this.negatives++;
+      const v = score === 0 ? 0 : score; // −0 and 0 are one threshold
+      if (this.exact) {
+        (l === 1 ? this.exact.pos : this.exact.neg).push(v);
+        if (this.positives + this.negatives > this.exactLimit) this.toBins();
+      } else if (this.bins) {
+        const b = orderKey(v) >>> BIN_SHIFT;
+        const counts = l === 1 ? this.bins.pos : this.bins.neg;
+        counts[b] = valueAt(counts, b) + 1;
+      }
+    }
+  }
+
+  private toBins(): void {
+    const { pos, neg } = this.exact ?? { pos: new Values(), neg: new Values() };
+    const size = 2 ** (32 - BIN_SHIFT);
+    const bins = { pos: new Float64Array(size), neg: new Float64Array(size) };
+    for (const [values, counts] of [
+      [pos, bins.pos],
+      [neg, bins.neg],
+    ] as const) {
+      for (let i = 0; i < values.n; i++) {
+        const b = orderKey(valueAt(values.data, i)) >>> BIN_SHIFT;
+        counts[b] = valueAt(counts, b) + 1;
+      }
+    }
+    this.exact = undefined;
+    this.bins = bins;
+  }
+
+  /** The PR curve (thresholds descending). A degenerate truth is a DpmError. */
+  curve(): PrCurve {
+    const { positives, negatives, nanScores, unlabelled, what } = this;
+    const scored = positives + negatives;
+    if (scored === 0)
+      throw new DpmError(
+        `${what}: no pixel has both a finite score and a truth label (${nanScores} NaN scores, ${unlabelled} without truth)`,
+      );
+    if (positives === 0)
+      throw new DpmError(
+        `${what}: the truth has no damaged pixel among the ${scored} scored pixels; precision and recall are undefined`,
+      );
+    if (negatives === 0)
+      throw new DpmError(
+        `${what}: every one of the ${scored} scored pixels is damaged in the truth; precision–recall cannot rank anything`,
+      );
+    const th: number[] = [],
+      tps: number[] = [],
+      fps: number[] = [];
+    let tp = 0,
+      fp = 0;
+    if (this.bins) {
+      const { pos, neg } = this.bins;
+      for (let b = pos.length - 1; b >= 0; b--) {
+        const p = valueAt(pos, b),
+          q = valueAt(neg, b);
+        if (p === 0 && q === 0) continue;
+        tp += p;
+        fp += q;
+        th.push(keyValue((b << BIN_SHIFT) >>> 0));
+        tps.push(tp);
+        fps.push(fp);
+      }
+    } else if (this.exact) {
+      // both classes ascending; walk down from the top, one threshold per distinct score
+      const pos = this.exact.pos.sorted(),
+        neg = this.exact.neg.sorted();
+      let i = pos.length - 1,
+        j = neg.length - 1;
+      while (i >= 0 || j >= 0) {
+        const v = Math.max(i >= 0 ? valueAt(pos, i) : -Infinity, j >= 0 ? valueAt(neg, j) : -Infinity);
+        for (; i >= 0 && pos[i] === v; i--) tp++;
+        for (; j >= 0 && neg[j] === v; j--) fp++;
+        th.push(v);
+        tps.push(tp);
+        fps.push(fp);
+      }
+    }
+    return {
+      thresholds: Float64Array.from(th),
+      tp: Float64Array.from(tps),
+      fp: Float64Array.from(fps),
+      precision: Float64Array.from(tps, (t, k) => t / (t + valueAt(fps, k))),
+      recall: Float64Array.from(tps, (t) => t / positives),
+      positives,
+      negatives,
+      nanScores,
+      unlabelled,
+      binned: this.binned,
+    };
+  }
+}
+
+/**
+ * The PR curve of `scores` against `labels` (1 = damaged, 0 = undamaged, anything else = no truth, skipped), a
+ * point at every distinct score. Non-finite scores are excluded and counted. Throws a DpmError when the truth is
+ * degenerate (no damaged or no undamaged pixel among the scored ones): precision and recall say nothing then.
+ * `what` names the score in messages.
  */
 export function prCurve(scores: ArrayLike<number>, labels: ArrayLike<number>, what = 'score'): PrCurve {
-  if (scores.length !== labels.length) {
-    throw new DpmError(`${what}: ${scores.length} scores but ${labels.length} truth labels (grids differ)`);
-  }
-  // the labelled pixels with a finite score, in pixel order
-  const idx: { score: number; damaged: boolean }[] = [];
-  let nanScores = 0;
-  let unlabelled = 0;
-  let positives = 0;
-  for (let i = 0; i < scores.length; i++) {
-    const l = labels[i];
-    const score = valueAt(scores, i);
-    if (l !== 0 && l !== 1) {
-      unlabelled++;
-      continue;
-    }
-    if (!Number.isFinite(score)) {
-      nanScores++;
-      continue;
-    }
-    idx.push({ score, damaged: l === 1 });
-    if (l === 1) positives++;
-  }
-  const negatives = idx.length - positives;
-  if (idx.length === 0)
-    throw new DpmError(
-      `${what}: no pixel has both a finite score and a truth label (${nanScores} NaN scores, ${unlabelled} without truth)`,
-    );
-  if (positives === 0)
-    throw new DpmError(
-      `${what}: the truth has no damaged pixel among the ${idx.length} scored pixels; precision and recall are undefined`,
-    );
-  if (negatives === 0)
-    throw new DpmError(
-      `${what}: every one of the ${idx.length} scored pixels is damaged in the truth; precision–recall cannot rank anything`,
-    );
-
-  idx.sort((a, b) => b.score - a.score); // stable: equal scores keep pixel order
-  const th: number[] = [],
-    tps: number[] = [],
-    fps: number[] = [];
-  let tp = 0,
-    fp = 0;
-  for (const [k, { score, damaged }] of idx.entries()) {
-    if (damaged) tp++;
-    else fp++;
-    // close a threshold only after the last of a run of equal scores
-    if (idx[k + 1]?.score !== score) {
-      th.push(score);
-      tps.push(tp);
-      fps.push(fp);
-    }
-  }
-  const precision = Float64Array.from(tps, (t, k) => t / (t + valueAt(fps, k)));
-  const recall = Float64Array.from(tps, (t) => t / positives);
-  return {
-    thresholds: Float64Array.from(th),
-    tp: Float64Array.from(tps),
-    fp: Float64Array.from(fps),
-    precision,
-    recall,
-    positives,
-    negatives,
-    nanScores,
-    unlabelled,
-  };
+  const counts = new ScoreCounts(what, Infinity);
+  counts.add(scores, labels);
+  return counts.curve();
 }
 
 /**
@@ -174,7 +292,11 @@ export function evaluateScore(
   labels: ArrayLike<number>,
   beta = 0.5,
 ): ScoreEvaluation {
-  const curve = prCurve(scores, labels, name);
+  return evaluateCurve(name, prCurve(scores, labels, name), beta);
+}
+
+/** Everything Table I reports, from a curve (e.g. ScoreCounts' of a score read by row blocks). */
+export function evaluateCurve(name: string, curve: PrCurve, beta = 0.5): ScoreEvaluation {
   return {
     name,
     curve,

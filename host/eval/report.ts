@@ -1,5 +1,5 @@
 // Table I of papers/001 (optimum F_β threshold, precision, recall, PR AUC) as Markdown and JSON, plus the plots.
-import type { ScoreEvaluation } from './metrics.js';
+import { EXACT_SCORES, type ScoreEvaluation } from './metrics.js';
 import { fbetaChartSpec, prChartSpec, thin } from './charts.js';
 import { renderVegaLiteBoth } from './plots.js';
 import { packageVersion } from '../paths.js';
@@ -34,7 +34,7 @@ export function tableMarkdown(evals: ScoreEvaluation[], meta: EvaluationMeta): s
     const b = e.fbeta.best;
     const c = e.curve;
     lines.push(
-      `| ${e.name} | ${thr(b.threshold)} | ${f3(b.precision)} | ${f3(b.recall)} | ${f3(b.fbeta)} | ${f3(e.prAucTrapezoid)} | ` +
+      `| ${e.name}${c.binned ? ' (binned)' : ''} | ${thr(b.threshold)} | ${f3(b.precision)} | ${f3(b.recall)} | ${f3(b.fbeta)} | ${f3(e.prAucTrapezoid)} | ` +
         `${f3(e.averagePrecision)} | ${f3(e.prevalence)} | ${c.positives + c.negatives} | ${c.nanScores} |`,
     );
   }
@@ -43,6 +43,14 @@ export function tableMarkdown(evals: ScoreEvaluation[], meta: EvaluationMeta): s
     'PR AUC (trapezoid): trapezoid rule over recall, the curve extended flat from its first point to recall 0. ' +
       'Average precision: Σ (R_k − R_{k−1}) P_k. A pixel is flagged when its score ≥ the threshold; tied scores form one threshold. ' +
       'Random PR AUC: the damaged fraction, what a scorer without skill gets.',
+    ...(evals.some((e) => e.curve.binned)
+      ? [
+          '',
+          `Curves marked binned scored more than ${EXACT_SCORES} pixels: their points lie at the lower edges of ` +
+            '2^20 score bins (1/2048 of the value wide) rather than at every distinct score. Each point is exact; ' +
+            'PR AUC, AP and the optimum are taken over these points.',
+        ]
+      : []),
     '',
     '## Threshold tables (pixels)',
     '',
@@ -67,6 +75,8 @@ export function reportJson(evals: ScoreEvaluation[], meta: EvaluationMeta): Reco
       negatives: e.curve.negatives,
       nanScores: e.curve.nanScores,
       thresholds: e.curve.thresholds.length,
+      // points at score-bin edges rather than at every distinct score (more than EXACT_SCORES pixels scored)
+      binned: e.curve.binned,
       thresholdTable: thresholdTable(e.curve, e.fbeta),
       // the curve itself, at most 500 points (evenly thinned, the optimum kept) for re-plotting elsewhere
       curve: thin(e.curve.thresholds.length, 500, e.fbeta.best.index).map((k) => ({

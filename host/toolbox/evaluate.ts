@@ -3,17 +3,16 @@
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Algorithm } from './algorithm.js';
-import { silentFeedback, stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
+import { checkpoint, stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { DpmError } from '../core/errors.js';
-import { withOutputs, type OutputSet } from '../io/outputs.js';
-import { readRaster, writeRaster } from '../raster/geotiff.js';
-import type { Raster } from '../raster/types.js';
-import { evaluateScore, type ScoreEvaluation } from '../eval/metrics.js';
+import { type OutputSet, withOutputs } from '../io/outputs.js';
+import { openRasterRows, type RasterRows, RasterRowWriter, readRaster } from '../raster/geotiff.js';
+import { evaluateCurve, ScoreCounts, type ScoreEvaluation } from '../eval/metrics.js';
 import { evaluationPlots, reportJson, tableMarkdown, type EvaluationMeta } from '../eval/report.js';
 import { labelsFromMask } from '../eval/truth-raster.js';
 import { readTruthVector, truthAccount } from '../vector/read.js';
 import { type ChipLayout, chipLayoutFromMetadata, formatChipSize, parseChipLayout } from '../core/chip.js';
-import { footprintGrid, labelChips, type ChipLabels } from '../vector/labels.js';
+import { type ChipLabels, ChipLabeller, gridPlacement } from '../vector/labels.js';
 
 export interface EvaluateOptions {
   scores: string[];
@@ -25,18 +24,65 @@ export interface EvaluateOptions {
   fraction: number;
   beta: number;
   layout?: ChipLayout;
+  /** rows per block (default ROWS; tests use a few to cross block edges) */
+  rows?: number;
+  /** scored pixels past which a curve is binned (default EXACT_SCORES; tests use a few) */
+  exactScores?: number;
 }
 
 export interface EvaluationResult {
   evals: ScoreEvaluation[];
-  labels: ChipLabels;
+  labels: Pick<ChipLabels, 'damaged' | 'undamaged' | 'polygonsInScene'>;
   meta: EvaluationMeta;
-  grid: Raster;
 }
 
-/** Reads the scores and the truth and computes every metric; writes nothing. */
-export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<EvaluationResult> {
-  if (o.scores.length === 0) throw new DpmError('--score: give at least one score raster');
+/** Rows per block: scores, lookups and labels are read, made and counted a block at a time (a frame's grid is
+ *  ~10^8 pixels; memory is a block's and the truth's, issue 16). */
+const ROWS = 256;
+
+/** Opens every score for row reads (the first with its lat/lon lookups), checking they share one grid. */
+async function openScores(paths: string[], fb: Feedback): Promise<RasterRows[]> {
+  const readers: RasterRows[] = [];
+  try {
+    for (const [k, path] of paths.entries()) {
+      throwIfCanceled(fb);
+      const r = await openRasterRows(path, { companions: k === 0 });
+      readers.push(r);
+      if (r.bandCount !== 1) fb.log('warning', `${path}: ${r.bandCount} bands; band 1 is the score`);
+      const r0 = readers[0];
+      if (!r0 || r0 === r) continue;
+      if (r.width !== r0.width || r.height !== r0.height) {
+        throw new DpmError(
+          `--score ${path}: ${r.width}×${r.height} pixels, but ${paths[0]} has ${r0.width}×${r0.height}; scores must share one grid`,
+        );
+      }
+      const g0 = r0.georef.geoTransform,
+        g1 = r.georef.geoTransform;
+      if (g0 && g1 && g0.some((v, i) => Math.abs(v - (g1[i] ?? NaN)) > 1e-9 * Math.max(1, Math.abs(v)))) {
+        throw new DpmError(`--score ${path}: its geotransform differs from ${paths[0]}'s; scores must share one grid`);
+      }
+    }
+    return readers;
+  } catch (err) {
+    for (const r of readers) await r.close();
+    throw err;
+  }
+}
+
+/** Labels of rows [r0, r1) of the score grid: the chip fraction (NaN where unknown) and 1/0/NaN. */
+type LabelRows = (r0: number, r1: number) => Promise<{ fraction: Float64Array; labels: Float32Array }>;
+
+/**
+ * Reads the scores and the truth a block of rows at a time and computes every metric. With `fractionOut`, the
+ * truth fraction raster is written there as the rows go (through the caller's OutputSet: all or nothing).
+ */
+export async function evaluateFiles(
+  o: EvaluateOptions,
+  fb: Feedback,
+  fractionOut?: { outs: OutputSet; path: string },
+): Promise<EvaluationResult> {
+  const [firstScore] = o.scores;
+  if (firstScore === undefined) throw new DpmError('--score: give at least one score raster');
   const names = o.names?.length ? o.names : o.scores.map((p) => basename(p).replace(/\.tiff?$/i, ''));
   if (names.length !== o.scores.length)
     throw new DpmError(`--names gives ${names.length} names for ${o.scores.length} score rasters`);
@@ -44,36 +90,29 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     throw new DpmError(`--names: method names must differ (${names.join(', ')})`);
   if (!!o.truth === !!o.truthRaster)
     throw new DpmError('give exactly one of --truth (vector footprints) or --truth-raster (mask)');
-
-  const rasters: { name: string; raster: Raster; values: Float32Array }[] = [];
-  const [firstScore] = o.scores;
-  if (firstScore === undefined) throw new DpmError('--score: give at least one score raster');
-  for (const [k, path] of o.scores.entries()) {
-    throwIfCanceled(fb);
-    fb.progress((20 * k) / o.scores.length, `reading ${path}`);
-    const r = await readRaster(path);
-    const values = r.bands[0];
-    if (!values) throw new DpmError(`--score ${path}: no band`);
-    if (r.bands.length !== 1) fb.log('warning', `${path}: ${r.bands.length} bands; band 1 is the score`);
-    const r0 = rasters[0]?.raster;
-    if (r0 && (r.width !== r0.width || r.height !== r0.height)) {
-      throw new DpmError(
-        `--score ${path}: ${r.width}×${r.height} pixels, but ${firstScore} has ${r0.width}×${r0.height}; scores must share one grid`,
-      );
-    }
-    const g0 = r0?.georef.geoTransform,
-      g1 = r.georef.geoTransform;
-    if (r0 && g0 && g1 && g0.some((v, i) => Math.abs(v - (g1[i] ?? NaN)) > 1e-9 * Math.max(1, Math.abs(v)))) {
-      throw new DpmError(`--score ${path}: its geotransform differs from ${firstScore}'s; scores must share one grid`);
-    }
-    rasters.push({ name: names[k] ?? path, raster: r, values });
+  if (!(o.fraction > 0 && o.fraction <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${o.fraction}`);
+  const readers = await openScores(o.scores, fb);
+  try {
+    return await evaluateRows(o, names, readers, fb, fractionOut);
+  } finally {
+    for (const r of readers) await r.close();
   }
-  const grid = rasters[0]?.raster;
-  if (!grid) throw new DpmError('--score: give at least one score raster');
+}
+
+async function evaluateRows(
+  o: EvaluateOptions,
+  names: string[],
+  readers: RasterRows[],
+  fb: Feedback,
+  fractionOut: { outs: OutputSet; path: string } | undefined,
+): Promise<EvaluationResult> {
+  const [grid] = readers;
+  if (!grid) throw new Error('internal: no score reader');
+  const firstScore = grid.source;
+  const { width, height } = grid;
   // `dpm coherence` records its chip and stride; every product on that grid carries them (host/raster/stack.ts)
   let layout = o.layout;
-  const md = grid.metadata;
-  const recorded = layout ? undefined : chipLayoutFromMetadata(md);
+  const recorded = layout ? undefined : chipLayoutFromMetadata(grid.metadata);
   if (recorded) {
     layout = recorded;
     const { chip, stride } = recorded;
@@ -83,77 +122,110 @@ export async function evaluateFiles(o: EvaluateOptions, fb: Feedback): Promise<E
     );
   }
 
-  let labels: ChipLabels;
-  let truthName: string;
+  let labelRows: LabelRows;
+  let finish: () => Pick<ChipLabels, 'damaged' | 'undamaged' | 'polygonsInScene'> | undefined;
+  let truthName: (polygonsInScene: number) => string;
   if (o.truth) {
     if (!o.damageField) throw new DpmError('--truth needs --damage-field (the attribute holding the damage grade)');
     if (!o.damagedValues || o.damagedValues.length === 0)
       throw new DpmError('--truth needs --damaged-values (the grades that count as damaged, e.g. "Destroyed,Damaged")');
-    fb.progress(20, 'reading the truth footprints');
+    fb.progress(0, 'reading the truth footprints');
     const truth = await readTruthVector(o.truth, o.damageField, o.damagedValues);
-    const fg = footprintGrid(grid.georef, grid.width, grid.height, layout, `--score ${firstScore}`);
-    labels = await labelChips(truth, fg, o.fraction, stage(fb, 25, 70, 'labelling chips'), `truth ${o.truth}`);
     const account = truthAccount(truth, o.damageField);
     fb.log(truth.skipped > 0 || truth.withoutField ? 'warning' : 'info', `truth ${o.truth}: ${account}`);
-    truthName =
-      `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues.join(', ')}}; ${labels.polygonsInScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ${account}; ` +
+    const placement = await gridPlacement(grid.georef, width, height, layout, `--score ${firstScore}`, grid.latLon);
+    const labeller = new ChipLabeller(truth, placement.crs, o.fraction, `truth ${o.truth}`);
+    labelRows = async (r0, r1) => labeller.rows(await placement.rows(r0, r1), r0, r1, fb);
+    finish = () => labeller.finish();
+    truthName = (inScene) =>
+      `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues?.join(', ')}}; ${inScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ${account}; ` +
       'chips without damaged footprints count as undamaged, also outside the surveyed area)';
   } else {
-    fb.progress(20, 'reading the truth mask');
-    const mask = await readRaster(o.truthRaster!);
-    labels = labelsFromMask(mask, grid, o.fraction, layout);
-    truthName = `${o.truthRaster} (raster mask)`;
+    fb.progress(0, 'reading the truth mask');
+    const mask = await readRaster(o.truthRaster ?? '');
+    // the mask path labels the whole grid at once (a mask is read whole anyway)
+    const georef = grid.latLon ? { ...grid.georef, ...(await grid.latLon(0, height)) } : grid.georef;
+    const all = labelsFromMask(mask, { width, height, georef }, o.fraction, layout);
+    labelRows = async (r0, r1) => ({
+      fraction: all.fraction.subarray(r0 * width, r1 * width),
+      labels: all.labels.subarray(r0 * width, r1 * width),
+    });
+    finish = () => all;
+    truthName = () => `${o.truthRaster} (raster mask)`;
   }
-  const { evals, meta } = evaluateLabelled(
-    rasters.map(({ name, values }) => ({ name, values })),
-    labels,
-    { truth: truthName, fraction: o.fraction, beta: o.beta },
-    stage(fb, 70, 85, 'metrics'),
-  );
-  return { evals, labels, meta, grid };
-}
 
-/**
- * In-memory evaluation (for `dpm run` and the demo): every score against labels already on its grid (from
- * labelChips, labelsFromMask, or 1/0/NaN made by hand). Degenerate truth → DpmError.
- */
-export function evaluateLabelled(
-  scores: { name: string; values: ArrayLike<number> }[],
-  labels: ChipLabels,
-  o: { truth: string; fraction: number; beta?: number },
-  fb: Feedback = silentFeedback,
-): { evals: ScoreEvaluation[]; meta: EvaluationMeta } {
+  const counts = names.map((n) => new ScoreCounts(n, o.exactScores));
+  const writer =
+    fractionOut &&
+    new RasterRowWriter(
+      fractionOut.outs,
+      fractionOut.path,
+      {
+        width,
+        height,
+        bandCount: 2,
+        descriptions: [
+          'damaged fraction of the chip',
+          `truly damaged (fraction >= ${Number(o.fraction.toPrecision(4))})`,
+        ],
+        georef: grid.georef,
+      },
+      grid.latLon !== undefined,
+    );
   let unlabelled = 0;
-  for (const v of labels.labels) if (Number.isNaN(v)) unlabelled++;
+  try {
+    const step = o.rows ?? ROWS;
+    for (let r0 = 0; r0 < height; r0 += step) {
+      await checkpoint(fb);
+      fb.progress(5 + (90 * r0) / height, 'labelling and counting');
+      const r1 = Math.min(height, r0 + step);
+      const { fraction, labels } = await labelRows(r0, r1);
+      for (const v of labels) if (Number.isNaN(v)) unlabelled++;
+      for (const [s, reader] of readers.entries()) {
+        const [values] = await reader.read(r0, r1, 0);
+        counts[s]?.add(values ?? new Float32Array(), labels);
+      }
+      if (writer) {
+        writer.write([Float32Array.from(fraction), labels], r1 - r0);
+        if (grid.latLon) {
+          const { lat, lon } = await grid.latLon(r0, r1);
+          writer.latLon(lat, lon, r1 - r0);
+        }
+      }
+    }
+    writer?.finish();
+  } catch (err) {
+    writer?.abort();
+    throw err;
+  }
+  const labels = finish();
+  if (!labels) throw new Error('internal: no label counts');
   const f = Number(o.fraction.toPrecision(3));
+  const truth = truthName(labels.polygonsInScene);
   if (labels.damaged === 0) {
     throw new DpmError(
-      `truth ${o.truth}: no pixel is damaged (none has ≥ ${f} of its chip covered by damaged buildings); ` +
+      `truth ${truth}: no pixel is damaged (none has ≥ ${f} of its chip covered by damaged buildings); ` +
         'check --damaged-values and --fraction: precision and recall are undefined without damaged pixels',
     );
   }
   if (labels.undamaged === 0) {
     throw new DpmError(
-      `truth ${o.truth}: every one of the ${labels.damaged} labelled pixels is damaged; precision–recall needs undamaged pixels too`,
+      `truth ${truth}: every one of the ${labels.damaged} labelled pixels is damaged; precision–recall needs undamaged pixels too`,
     );
   }
   const meta: EvaluationMeta = {
-    truth: o.truth,
+    truth,
     fraction: o.fraction,
     damaged: labels.damaged,
     undamaged: labels.undamaged,
     unlabelled,
   };
-  const evals: ScoreEvaluation[] = [];
-  for (const [k, s] of scores.entries()) {
-    throwIfCanceled(fb);
-    fb.progress((100 * k) / scores.length, `evaluating ${s.name}`);
-    const evaluation = evaluateScore(s.name, s.values, labels.labels, o.beta ?? 0.5);
-    evals.push(evaluation);
-    const c = evaluation.curve;
-    if (c.nanScores > 0) fb.log('info', `${s.name}: ${c.nanScores} pixels with truth but no score (NaN) left out`);
-  }
-  return { evals, meta };
+  const evals = counts.map((c) => {
+    const e = evaluateCurve(c.what, c.curve(), o.beta);
+    if (c.nanScores > 0) fb.log('info', `${c.what}: ${c.nanScores} pixels with truth but no score (NaN) left out`);
+    return e;
+  });
+  return { evals, labels, meta };
 }
 
 /** File names written into the output folder. */
@@ -169,46 +241,24 @@ export function evaluationPaths(outDir: string) {
   };
 }
 
-/** Writes the report, the JSON, the plots (SVG + PNG) and the truth fraction raster through the caller's
- *  OutputSet (e.g. `dpm run`'s), so they appear together with everything else or not at all. */
-export async function writeEvaluationOutputs(
-  outs: OutputSet,
-  outDir: string,
-  r: Omit<EvaluationResult, 'grid'> & { grid: Pick<Raster, 'width' | 'height' | 'georef'> },
-  fb: Feedback = silentFeedback,
-): Promise<ReturnType<typeof evaluationPaths>> {
-  fb.progress(0, 'plotting');
-  const plots = await evaluationPlots(r.evals);
-  throwIfCanceled(fb);
+/** Evaluates and writes the report, the JSON, the plots (SVG + PNG) and the truth fraction raster, all together or
+ *  not at all. */
+export async function evaluateAndWrite(o: EvaluateOptions, outDir: string, fb: Feedback) {
   const paths = evaluationPaths(outDir);
-  writeFileSync(outs.path(paths.report), tableMarkdown(r.evals, r.meta));
-  writeFileSync(outs.path(paths.json), `${JSON.stringify(reportJson(r.evals, r.meta), null, 2)}\n`);
-  writeFileSync(outs.path(paths.pr_plot), plots.pr.svg);
-  writeFileSync(outs.path(paths.fbeta_plot), plots.fbeta.svg);
-  writeFileSync(outs.path(paths.pr_png), plots.pr.png);
-  writeFileSync(outs.path(paths.fbeta_png), plots.fbeta.png);
-  const fr: Raster = {
-    width: r.grid.width,
-    height: r.grid.height,
-    bands: [Float32Array.from(r.labels.fraction), r.labels.labels],
-    descriptions: [
-      'damaged fraction of the chip',
-      `truly damaged (fraction >= ${Number(r.meta.fraction.toPrecision(4))})`,
-    ],
-    georef: r.grid.georef,
-  };
-  await writeRaster(outs, paths.truth_fraction, fr);
-  fb.progress(100, 'written');
-  return paths;
-}
-
-/** writeEvaluationOutputs with its own OutputSet (all or nothing). */
-export async function writeEvaluation(
-  r: EvaluationResult,
-  outDir: string,
-  fb: Feedback,
-): Promise<Record<string, string>> {
-  return withOutputs((outs) => writeEvaluationOutputs(outs, outDir, r, stage(fb, 85, 100, 'writing')), fb);
+  return withOutputs(async (outs) => {
+    const r = await evaluateFiles(o, stage(fb, 0, 85, 'evaluating'), { outs, path: paths.truth_fraction });
+    fb.progress(85, 'plotting');
+    const plots = await evaluationPlots(r.evals);
+    throwIfCanceled(fb);
+    writeFileSync(outs.path(paths.report), tableMarkdown(r.evals, r.meta));
+    writeFileSync(outs.path(paths.json), `${JSON.stringify(reportJson(r.evals, r.meta), null, 2)}\n`);
+    writeFileSync(outs.path(paths.pr_plot), plots.pr.svg);
+    writeFileSync(outs.path(paths.fbeta_plot), plots.fbeta.svg);
+    writeFileSync(outs.path(paths.pr_png), plots.pr.png);
+    writeFileSync(outs.path(paths.fbeta_png), plots.fbeta.png);
+    fb.progress(100, 'written');
+    return { result: r, paths };
+  }, fb);
 }
 
 export const algorithm: Algorithm<'evaluate'> = {
@@ -221,7 +271,7 @@ export const algorithm: Algorithm<'evaluate'> = {
       : stride
         ? parseChipLayout(stride, stride)
         : undefined;
-    const result = await evaluateFiles(
+    const { result, paths } = await evaluateAndWrite(
       {
         scores: p.score,
         names: p.names,
@@ -233,9 +283,9 @@ export const algorithm: Algorithm<'evaluate'> = {
         beta: p.beta,
         layout,
       },
+      p['out-dir'],
       fb,
     );
-    const paths = await writeEvaluation(result, p['out-dir'], fb);
     for (const e of result.evals) {
       fb.log(
         'info',

@@ -13,11 +13,14 @@ import { epsgDef, isGeographic, localEqualArea, transformer } from './crs.js';
 import type { PolygonCoords, Ring, TruthFootprints } from './read.js';
 
 export interface FootprintGrid {
+  /** the whole grid */
   width: number;
   height: number;
   /** proj4 definition of the metric working CRS */
   crs: string;
-  /** pixel centres in the working CRS (NaN where the lookup has no position) */
+  /** the first grid row held below: 0 for a whole grid, else a block of rows (GridPlacement.rows) */
+  row0: number;
+  /** pixel centres of the rows held, in the working CRS (NaN where the lookup has no position) */
   cx: Float64Array;
   cy: Float64Array;
   /** chip extent in pixel steps: chip/stride (1 when the chip equals the stride) */
@@ -25,9 +28,103 @@ export interface FootprintGrid {
   kRow: number;
 }
 
+/** Rows [r0, r1) of a grid's lat/lon lookups (radar geometry), e.g. read from its companion files by blocks. */
+export type LatLonRows = (r0: number, r1: number) => Promise<{ lat: ArrayLike<number>; lon: ArrayLike<number> }>;
+
+/** Rows per block when a whole lookup is walked (the working CRS's centre). */
+const ROWS = 256;
+
+function chipSteps(layout: ChipLayout | undefined): { kCol: number; kRow: number } {
+  return {
+    kCol: layout ? layout.chip.range / layout.stride.range : 1,
+    kRow: layout ? layout.chip.azimuth / layout.stride.azimuth : 1,
+  };
+}
+
+/** A map grid's working CRS (its own, or local equal-area when geographic) and the centres of any rows. */
+function mapGrid(georef: Georef, width: number, height: number, what: string) {
+  const gt = georef.geoTransform;
+  if (!gt) throw new Error('internal: mapGrid without a geotransform');
+  if (georef.epsg === undefined)
+    throw new DpmError(`${what}: has a geotransform but no CRS; the truth cannot be placed on it`);
+  const src = epsgDef(georef.epsg);
+  let crs = src;
+  if (isGeographic(src)) {
+    const lon = gt[0] + (width / 2) * gt[1] + (height / 2) * gt[2];
+    const lat = gt[3] + (width / 2) * gt[4] + (height / 2) * gt[5];
+    crs = localEqualArea(lon, lat);
+  }
+  const tr = transformer(src, crs);
+  const centres = (r0: number, r1: number) => {
+    const cx = new Float64Array((r1 - r0) * width),
+      cy = new Float64Array((r1 - r0) * width);
+    for (let i = r0; i < r1; i++) {
+      for (let j = 0; j < width; j++) {
+        const p = tr([gt[0] + (j + 0.5) * gt[1] + (i + 0.5) * gt[2], gt[3] + (j + 0.5) * gt[4] + (i + 0.5) * gt[5]]);
+        cx[(i - r0) * width + j] = p[0];
+        cy[(i - r0) * width + j] = p[1];
+      }
+    }
+    return { cx, cy };
+  };
+  return { crs, centres };
+}
+
+/** The mean position of lat/lon lookups given block by block: the centre of the local equal-area working CRS. */
+class MeanPosition {
+  private lat = 0;
+  private lon = 0;
+  private n = 0;
+  add(lat: ArrayLike<number>, lon: ArrayLike<number>): void {
+    for (let k = 0; k < lat.length; k++) {
+      const la = valueAt(lat, k),
+        lo = valueAt(lon, k);
+      if (Number.isFinite(la) && Number.isFinite(lo)) {
+        this.lat += la;
+        this.lon += lo;
+        this.n++;
+      }
+    }
+  }
+  crs(what: string): string {
+    if (this.n === 0) throw new DpmError(`${what}: its lat/lon lookups hold no valid position`);
+    return localEqualArea(this.lon / this.n, this.lat / this.n);
+  }
+}
+
+/** Lookup positions in the working CRS (NaN where a position is missing). */
+function latLonCentres(crs: string, lat: ArrayLike<number>, lon: ArrayLike<number>) {
+  const tr = transformer('EPSG:4326', crs);
+  const cx = new Float64Array(lat.length),
+    cy = new Float64Array(lat.length);
+  for (let k = 0; k < lat.length; k++) {
+    const la = valueAt(lat, k),
+      lo = valueAt(lon, k);
+    if (Number.isFinite(la) && Number.isFinite(lo)) {
+      const p = tr([lo, la]);
+      cx[k] = p[0];
+      cy[k] = p[1];
+    } else cx[k] = cy[k] = NaN;
+  }
+  return { cx, cy };
+}
+
+const neitherError = (what: string) =>
+  new DpmError(
+    `${what}: has neither a geotransform nor lat/lon lookups; vector truth cannot be placed on it (use --truth-raster)`,
+  );
+
+function checkLookups(georef: Georef, n: number, width: number, height: number, what: string) {
+  const { lat, lon } = georef;
+  if (!lat || !lon) return undefined;
+  if (lat.length !== n || lon.length !== n)
+    throw new DpmError(`${what}: lat/lon lookups do not match its ${width}×${height} grid`);
+  return { lat, lon };
+}
+
 /**
- * Pixel centres of a grid in a metric CRS. With a geotransform, centres are exact; with lat/lon lookups, they are the
- * lookup values. `layout` widens each pixel's footprint to its chip when chips overlap (stride < chip).
+ * Pixel centres of a whole grid in a metric CRS. With a geotransform, centres are exact; with lat/lon lookups, they
+ * are the lookup values. `layout` widens each pixel's footprint to its chip when chips overlap (stride < chip).
  */
 export function footprintGrid(
   georef: Georef,
@@ -36,65 +133,77 @@ export function footprintGrid(
   layout?: ChipLayout,
   what = 'score raster',
 ): FootprintGrid {
-  const n = width * height;
-  const cx = new Float64Array(n),
-    cy = new Float64Array(n);
-  let crs: string;
-  const gt = georef.geoTransform;
-  if (gt) {
-    if (georef.epsg === undefined)
-      throw new DpmError(`${what}: has a geotransform but no CRS; the truth cannot be placed on it`);
-    const src = epsgDef(georef.epsg);
-    const geo = isGeographic(src);
-    if (geo) {
-      const lon = gt[0] + (width / 2) * gt[1] + (height / 2) * gt[2];
-      const lat = gt[3] + (width / 2) * gt[4] + (height / 2) * gt[5];
-      crs = localEqualArea(lon, lat);
-    } else crs = src;
-    const tr = transformer(src, crs);
-    for (let i = 0; i < height; i++) {
-      for (let j = 0; j < width; j++) {
-        const p = tr([gt[0] + (j + 0.5) * gt[1] + (i + 0.5) * gt[2], gt[3] + (j + 0.5) * gt[4] + (i + 0.5) * gt[5]]);
-        cx[i * width + j] = p[0];
-        cy[i * width + j] = p[1];
-      }
-    }
-  } else if (georef.lat && georef.lon) {
-    if (georef.lat.length !== n || georef.lon.length !== n)
-      throw new DpmError(`${what}: lat/lon lookups do not match its ${width}×${height} grid`);
-    let sl = 0,
-      sb = 0,
-      c = 0;
-    const { lat, lon } = georef;
-    for (let k = 0; k < n; k++) {
-      const la = valueAt(lat, k),
-        lo = valueAt(lon, k);
-      if (Number.isFinite(la) && Number.isFinite(lo)) {
-        sb += la;
-        sl += lo;
-        c++;
-      }
-    }
-    if (c === 0) throw new DpmError(`${what}: its lat/lon lookups hold no valid position`);
-    crs = localEqualArea(sl / c, sb / c);
-    const tr = transformer('EPSG:4326', crs);
-    for (let k = 0; k < n; k++) {
-      const la = valueAt(lat, k),
-        lo = valueAt(lon, k);
-      if (Number.isFinite(la) && Number.isFinite(lo)) {
-        const p = tr([lo, la]);
-        cx[k] = p[0];
-        cy[k] = p[1];
-      } else cx[k] = cy[k] = NaN;
-    }
-  } else {
-    throw new DpmError(
-      `${what}: has neither a geotransform nor lat/lon lookups; vector truth cannot be placed on it (use --truth-raster)`,
-    );
+  const steps = chipSteps(layout);
+  if (georef.geoTransform) {
+    const m = mapGrid(georef, width, height, what);
+    return { width, height, crs: m.crs, row0: 0, ...m.centres(0, height), ...steps };
   }
-  const kCol = layout ? layout.chip.range / layout.stride.range : 1;
-  const kRow = layout ? layout.chip.azimuth / layout.stride.azimuth : 1;
-  return { width, height, crs, cx, cy, kCol, kRow };
+  const lookups = checkLookups(georef, width * height, width, height, what);
+  if (!lookups) throw neitherError(what);
+  const mean = new MeanPosition();
+  mean.add(lookups.lat, lookups.lon);
+  const crs = mean.crs(what);
+  return { width, height, crs, row0: 0, ...latLonCentres(crs, lookups.lat, lookups.lon), ...steps };
+}
+
+/** A grid placed in its metric working CRS whose centres are made a block of rows at a time (bounded memory). */
+export interface GridPlacement {
+  width: number;
+  height: number;
+  crs: string;
+  /** the footprint grid of rows [r0 − 1, r1 + 1) ∩ the grid: what chipPolygon needs for the rows [r0, r1) */
+  rows(r0: number, r1: number): Promise<FootprintGrid>;
+}
+
+/** footprintGrid's twin for a grid read by row blocks: lat/lon from `latLon` (else georef's lookups in memory). The
+ *  working CRS is the same; a radar grid's lookups are walked once for it. */
+export async function gridPlacement(
+  georef: Georef,
+  width: number,
+  height: number,
+  layout?: ChipLayout,
+  what = 'score raster',
+  latLon?: LatLonRows,
+): Promise<GridPlacement> {
+  const steps = chipSteps(layout);
+  const halo = (r0: number, r1: number) => [Math.max(0, r0 - 1), Math.min(height, r1 + 1)] as const;
+  if (georef.geoTransform) {
+    const m = mapGrid(georef, width, height, what);
+    return {
+      width,
+      height,
+      crs: m.crs,
+      rows: async (r0, r1) => {
+        const [a, b] = halo(r0, r1);
+        return { width, height, crs: m.crs, row0: a, ...m.centres(a, b), ...steps };
+      },
+    };
+  }
+  const inMemory = checkLookups(georef, width * height, width, height, what);
+  const lookup: LatLonRows | undefined =
+    latLon ??
+    (inMemory &&
+      (async (r0, r1) => ({
+        lat: inMemory.lat.subarray(r0 * width, r1 * width),
+        lon: inMemory.lon.subarray(r0 * width, r1 * width),
+      })));
+  if (!lookup) throw neitherError(what);
+  const mean = new MeanPosition();
+  for (let r0 = 0; r0 < height; r0 += ROWS) {
+    const { lat, lon } = await lookup(r0, Math.min(height, r0 + ROWS));
+    mean.add(lat, lon);
+  }
+  const crs = mean.crs(what);
+  return {
+    width,
+    height,
+    crs,
+    rows: async (r0, r1) => {
+      const [a, b] = halo(r0, r1);
+      const { lat, lon } = await lookup(a, b);
+      return { width, height, crs, row0: a, ...latLonCentres(crs, lat, lon), ...steps };
+    },
+  };
 }
 
 /** The chip footprint of pixel (i, j): centre ± half a chip along the local column and row directions of the grid
@@ -104,11 +213,15 @@ export type ChipRing = [[number, number], [number, number], [number, number], [n
 
 export function chipPolygon(g: FootprintGrid, i: number, j: number): ChipRing | undefined {
   const w = g.width;
-  const at = (r: number, c: number): [number, number] => [valueAt(g.cx, r * w + c), valueAt(g.cy, r * w + c)];
+  const held = g.cx.length / w; // rows [row0, row0 + held) of the grid
+  const at = (r: number, c: number): [number, number] => {
+    const k = (r - g.row0) * w + c;
+    return [valueAt(g.cx, k), valueAt(g.cy, k)];
+  };
   const c0 = at(i, j);
   if (!Number.isFinite(c0[0])) return undefined;
   const ok = (r: number, c: number) =>
-    r >= 0 && c >= 0 && r < g.height && c < w && Number.isFinite(valueAt(g.cx, r * w + c));
+    r >= g.row0 && c >= 0 && r < g.row0 + held && c < w && Number.isFinite(valueAt(g.cx, (r - g.row0) * w + c));
   // step along one grid axis around pixel (r, c): central difference, or one-sided where a neighbour is missing
   // (edges, NaN lookups); if both are missing, the same step measured on a row/column beside it (smooth grids)
   const stepAt = (r: number, c: number, di: number, dj: number): [number, number] | undefined => {
@@ -182,11 +295,153 @@ function bboxOf(rings: Ring[]): [number, number, number, number] {
   return [x0, y0, x1, y1];
 }
 
+type Box = [number, number, number, number];
+
+/** Whether two boxes [x0, y0, x1, y1] meet (touching counts). */
+const meets = (a: Box, b: Box) => !(a[2] < b[0] || a[0] > b[2] || a[3] < b[1] || a[1] > b[3]);
+
 /**
- * Labels every pixel of `grid` from the damaged footprints in `truth`: fraction of the chip area covered by the union
- * of damaged polygons (overlapping footprints are not counted twice), damaged when fraction ≥ `threshold`.
- * Truth that does not meet the scene at all is a DpmError (wrong file or wrong CRS).
+ * Labels pixels from the damaged footprints in `truth`, a block of rows at a time: fraction of each chip's area
+ * covered by the union of damaged polygons (overlapping footprints are not counted twice), damaged when fraction ≥
+ * `threshold`. The footprints are indexed once; memory is theirs and a block's, whatever the grid's size. finish()
+ * gives the counts, and refuses truth that met no chip of the whole grid (wrong file or wrong CRS).
  */
+export class ChipLabeller {
+  /** every footprint's box in the working CRS (the scene test at the end), and the damaged ones' rings */
+  private readonly boxes: Box[] = [];
+  private readonly damagedPolys: { rings: Ring[]; bb: Box }[] = [];
+  /** the damaged footprints on a coarse grid of cells over their extent */
+  private readonly index: { extent: Box; g: number; cells: number[][] };
+  /** the extent of every chip footprint seen so far */
+  private readonly scene: Box = [Infinity, Infinity, -Infinity, -Infinity];
+  private damaged = 0;
+  private undamaged = 0;
+  private clipped = 0;
+
+  constructor(
+    private readonly truth: TruthFootprints,
+    crs: string,
+    private readonly threshold = 1 / 3,
+    private readonly what = 'truth',
+  ) {
+    if (!(threshold > 0 && threshold <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${threshold}`);
+    let tr: (p: [number, number]) => [number, number];
+    try {
+      tr = transformer(truth.crs, crs);
+    } catch (e) {
+      throw new DpmError(`${what}: ${(e as Error).message}`);
+    }
+    const extent: Box = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const p of truth.polygons) {
+      const rings = p.rings.map((r) => r.map((pt) => tr([pt[0], pt[1]])));
+      const bb = bboxOf(rings);
+      if (!bb.every(Number.isFinite)) continue;
+      this.boxes.push(bb);
+      if (!p.damaged) continue;
+      this.damagedPolys.push({ rings, bb });
+      extent[0] = Math.min(extent[0], bb[0]);
+      extent[1] = Math.min(extent[1], bb[1]);
+      extent[2] = Math.max(extent[2], bb[2]);
+      extent[3] = Math.max(extent[3], bb[3]);
+    }
+    const g = Math.max(1, Math.ceil(Math.sqrt(this.damagedPolys.length / 4)));
+    this.index = { extent, g, cells: Array.from({ length: g * g }, () => []) };
+    this.damagedPolys.forEach(({ bb }, k) => this.eachCell(bb, (c) => this.index.cells[c]?.push(k)));
+  }
+
+  /** Calls `f` with every index cell a box (inside the index's extent) touches. */
+  private eachCell(bb: Box, f: (cell: number) => void): void {
+    const { extent: e, g } = this.index;
+    const w = (e[2] - e[0]) / g || 1,
+      h = (e[3] - e[1]) / g || 1;
+    const cell = (v: number, lo: number, step: number) => Math.min(g - 1, Math.max(0, Math.floor((v - lo) / step)));
+    for (let y = cell(bb[1], e[1], h); y <= cell(bb[3], e[1], h); y++)
+      for (let x = cell(bb[0], e[0], w); x <= cell(bb[2], e[0], w); x++) f(y * g + x);
+  }
+
+  /** The damaged footprints whose boxes meet `bb`, in file order (the union's operand order does not vary). */
+  private near(bb: Box): Ring[][] {
+    if (this.damagedPolys.length === 0 || !meets(bb, this.index.extent)) return [];
+    const found = new Set<number>();
+    this.eachCell(bb, (c) => {
+      for (const k of this.index.cells[c] ?? []) found.add(k);
+    });
+    return [...found]
+      .sort((a, b) => a - b)
+      .flatMap((k) => {
+        const p = this.damagedPolys[k];
+        return p && meets(bb, p.bb) ? [p.rings] : [];
+      });
+  }
+
+  /** Fractions and labels of the rows [r0, r1); `grid` holds their centres and those of the rows beside them. */
+  async rows(
+    grid: FootprintGrid,
+    r0: number,
+    r1: number,
+    fb: Feedback = silentFeedback,
+  ): Promise<{ fraction: Float64Array; labels: Float32Array }> {
+    const { width } = grid;
+    const fraction = new Float64Array((r1 - r0) * width);
+    const labels = new Float32Array(fraction.length);
+    for (let i = r0; i < r1; i++) {
+      for (let j = 0; j < width; j++) {
+        const k = (i - r0) * width + j;
+        const chip = chipPolygon(grid, i, j);
+        if (!chip) {
+          fraction[k] = labels[k] = NaN;
+          continue;
+        }
+        const bb = bboxOf([chip]);
+        this.scene[0] = Math.min(this.scene[0], bb[0]);
+        this.scene[1] = Math.min(this.scene[1], bb[1]);
+        this.scene[2] = Math.max(this.scene[2], bb[2]);
+        this.scene[3] = Math.max(this.scene[3], bb[3]);
+        const polys = this.near(bb);
+        if (polys.length > 0) {
+          fraction[k] = this.coveredFraction(chip, polys, i, j);
+          if (++this.clipped % 2000 === 0) await checkpoint(fb); // polygon clipping of many chips: let Ctrl-C in
+        }
+        // the threshold compares with a hair of slack so "exactly one third" survives float rounding of the areas
+        const d = valueAt(fraction, k) >= this.threshold * (1 - 1e-9);
+        labels[k] = d ? 1 : 0;
+        if (d) this.damaged++;
+        else this.undamaged++;
+      }
+    }
+    return { fraction, labels };
+  }
+
+  private coveredFraction(chip: ChipRing, polys: Ring[][], i: number, j: number): number {
+    // union first so overlapping footprints count once (a single footprint needs no union)
+    try {
+      const [first, ...others] = polys as polygonClipping.Polygon[];
+      if (!first) return 0;
+      const damagedArea = others.length === 0 ? first : polygonClipping.union(first, ...others);
+      const covered = polygonClipping.intersection([chip as polygonClipping.Ring], damagedArea);
+      return Math.min(1, multiPolygonArea(covered as PolygonCoords[]) / ringArea(chip));
+    } catch (e) {
+      throw new DpmError(
+        `${this.what}: a damaged footprint near pixel (row ${i}, col ${j}) is not a valid polygon (${(e as Error).message})`,
+      );
+    }
+  }
+
+  /** The counts over every row labelled; truth that met none of the chips is a DpmError. */
+  finish(): Pick<ChipLabels, 'damaged' | 'undamaged' | 'polygonsInScene'> {
+    if (!(this.scene[2] > this.scene[0]))
+      throw new DpmError('score raster: no pixel has a ground footprint (all positions missing?)');
+    const inScene = this.boxes.filter((bb) => meets(bb, this.scene)).length;
+    if (inScene === 0) {
+      throw new DpmError(
+        `${this.what}: none of its ${this.truth.polygons.length} footprints lies inside the score raster's scene (wrong file, or a CRS mismatch?)`,
+      );
+    }
+    return { damaged: this.damaged, undamaged: this.undamaged, polygonsInScene: inScene };
+  }
+}
+
+/** ChipLabeller over a whole grid in memory (small grids, tests). */
 export async function labelChips(
   truth: TruthFootprints,
   grid: FootprintGrid,
@@ -194,121 +449,7 @@ export async function labelChips(
   fb: Feedback = silentFeedback,
   what = 'truth',
 ): Promise<ChipLabels> {
-  if (!(threshold > 0 && threshold <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${threshold}`);
-  const { width, height } = grid;
-  const n = width * height;
-  // each pixel's chip footprint and its bounding box (undefined where the footprint is unknown)
-  const chips: ({ ring: ChipRing; bb: [number, number, number, number] } | undefined)[] = new Array(n);
-  let sx0 = Infinity,
-    sy0 = Infinity,
-    sx1 = -Infinity,
-    sy1 = -Infinity;
-  for (let i = 0; i < height; i++) {
-    for (let j = 0; j < width; j++) {
-      const k = i * width + j;
-      const ring = chipPolygon(grid, i, j);
-      if (!ring) continue;
-      const bb = bboxOf([ring]);
-      chips[k] = { ring, bb };
-      sx0 = Math.min(sx0, bb[0]);
-      sy0 = Math.min(sy0, bb[1]);
-      sx1 = Math.max(sx1, bb[2]);
-      sy1 = Math.max(sy1, bb[3]);
-    }
-  }
-  if (!(sx1 > sx0)) throw new DpmError('score raster: no pixel has a ground footprint (all positions missing?)');
-
-  let tr: (p: [number, number]) => [number, number];
-  try {
-    tr = transformer(truth.crs, grid.crs);
-  } catch (e) {
-    throw new DpmError(`${what}: ${(e as Error).message}`);
-  }
-  let inScene = 0;
-  const damagedPolys: { rings: Ring[]; bb: [number, number, number, number] }[] = [];
-  for (const p of truth.polygons) {
-    const rings = p.rings.map((r) => r.map((pt) => tr([pt[0], pt[1]])));
-    const bb = bboxOf(rings);
-    if (!bb.every(Number.isFinite)) continue;
-    if (bb[2] < sx0 || bb[0] > sx1 || bb[3] < sy0 || bb[1] > sy1) continue;
-    inScene++;
-    if (p.damaged) damagedPolys.push({ rings, bb });
-  }
-  if (inScene === 0) {
-    throw new DpmError(
-      `${what}: none of its ${truth.polygons.length} footprints lies inside the score raster's scene (wrong file, or a CRS mismatch?)`,
-    );
-  }
-
-  // bucket the chips on a coarse grid so each polygon only meets the chips near it
-  const G = Math.max(1, Math.ceil(Math.sqrt(n / 4)));
-  const bw = (sx1 - sx0) / G || 1,
-    bh = (sy1 - sy0) / G || 1;
-  const cell = (x: number, lo: number, step: number) => Math.min(G - 1, Math.max(0, Math.floor((x - lo) / step)));
-  const buckets: number[][] = Array.from({ length: G * G }, () => []);
-  chips.forEach((chip, k) => {
-    if (!chip) return;
-    const [x0, y0, x1, y1] = chip.bb;
-    for (let by = cell(y0, sy0, bh); by <= cell(y1, sy0, bh); by++) {
-      for (let bx = cell(x0, sx0, bw); bx <= cell(x1, sx0, bw); bx++) buckets[by * G + bx]?.push(k);
-    }
-  });
-  // chip → the damaged footprints whose boxes meet its box
-  const perChip = new Map<number, { chip: ChipRing; polys: Ring[][] }>();
-  for (const { rings, bb } of damagedPolys) {
-    const seen = new Set<number>();
-    for (let by = cell(bb[1], sy0, bh); by <= cell(bb[3], sy0, bh); by++) {
-      for (let bx = cell(bb[0], sx0, bw); bx <= cell(bb[2], sx0, bw); bx++) {
-        for (const k of buckets[by * G + bx] ?? []) {
-          const chip = chips[k];
-          if (!chip || seen.has(k)) continue;
-          seen.add(k);
-          const [x0, y0, x1, y1] = chip.bb;
-          if (x1 < bb[0] || x0 > bb[2] || y1 < bb[1] || y0 > bb[3]) continue;
-          let entry = perChip.get(k);
-          if (!entry) perChip.set(k, (entry = { chip: chip.ring, polys: [] }));
-          entry.polys.push(rings);
-        }
-      }
-    }
-  }
-
-  const fraction = new Float64Array(n);
-  const labels = new Float32Array(n);
-  for (let k = 0; k < n; k++)
-    if (!chips[k]) {
-      fraction[k] = NaN;
-      labels[k] = NaN;
-    }
-  let done = 0;
-  for (const [k, { chip, polys }] of perChip) {
-    // union first so overlapping footprints count once (a single footprint needs no union)
-    let covered: polygonClipping.MultiPolygon;
-    try {
-      const [first, ...others] = polys as polygonClipping.Polygon[];
-      if (!first) continue;
-      const damagedArea = others.length === 0 ? first : polygonClipping.union(first, ...others);
-      covered = polygonClipping.intersection([chip as polygonClipping.Ring], damagedArea);
-    } catch (e) {
-      throw new DpmError(
-        `${what}: a damaged footprint near pixel (row ${Math.floor(k / width)}, col ${k % width}) is not a valid polygon (${(e as Error).message})`,
-      );
-    }
-    fraction[k] = Math.min(1, multiPolygonArea(covered as PolygonCoords[]) / ringArea(chip));
-    if (++done % 2000 === 0) {
-      await checkpoint(fb); // polygon clipping of many chips: let Ctrl-C in
-      fb.progress((100 * done) / perChip.size, 'labelling chips');
-    }
-  }
-  let damaged = 0,
-    undamaged = 0;
-  for (let k = 0; k < n; k++) {
-    if (!chips[k]) continue;
-    // the threshold compares with a hair of slack so "exactly one third" survives float rounding of the areas
-    const d = valueAt(fraction, k) >= threshold * (1 - 1e-9);
-    labels[k] = d ? 1 : 0;
-    if (d) damaged++;
-    else undamaged++;
-  }
-  return { fraction, labels, damaged, undamaged, polygonsInScene: inScene };
+  const labeller = new ChipLabeller(truth, grid.crs, threshold, what);
+  const rows = await labeller.rows(grid, grid.row0, grid.row0 + grid.cx.length / grid.width, fb);
+  return { ...rows, ...labeller.finish() };
 }
