@@ -20,11 +20,18 @@ import { at } from './at.js';
 
 const UTM33 = '+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs';
 
+/** The cuts the binned test asks for: off the bin edges (4.93, −1.3, 0.7), on one (2), beyond every score (1e40). */
+const CUTS = [4.93, -1.3, 0.7, 2, 1e40];
+
 /** Scores of every awkward kind: NaN, ±0, ties, values beyond float32's range, float64 values just below a float32,
- *  both signs over eight decades. */
+ *  at, just above and just below the cuts, both signs over eight decades. */
 function awkwardScores(rng: () => number, n: number): number[] {
   return Array.from({ length: n }, () => {
     const u = rng();
+    if (u < 0.1) {
+      const c = at(CUTS, Math.floor(rng() * 4));
+      return [c, c + Math.abs(c) * 2e-5, c - 1e-9][Math.floor(rng() * 3)] ?? c;
+    }
     if (u < 0.04) return NaN;
     if (u < 0.08) return rng() < 0.5 ? 0 : -0;
     if (u < 0.1) return rng() < 0.5 ? -1e39 : 1e39;
@@ -42,8 +49,14 @@ function randomLabels(rng: () => number, n: number): number[] {
 }
 
 /** ScoreCounts fed in random pieces. */
-function countsOf(scores: number[], labels: number[], limit: number, rng: () => number): ScoreCounts {
-  const c = new ScoreCounts('score', limit);
+function countsOf(
+  scores: number[],
+  labels: number[],
+  limit: number,
+  rng: () => number,
+  cuts: number[] = [],
+): ScoreCounts {
+  const c = new ScoreCounts('score', limit, cuts);
   for (let i = 0; i < scores.length; ) {
     const j = Math.min(scores.length, i + 1 + Math.floor(rng() * 60));
     c.add(scores.slice(i, j), labels.slice(i, j));
@@ -59,11 +72,11 @@ test('binned curve: each point is the exact count at its threshold; every scored
     const scores = awkwardScores(rng, n);
     const labels = randomLabels(rng, n);
     scores[0] = scores[1] = 0.5;
-    const c = countsOf(scores, labels, 40, rng).curve();
+    const cuts = CUTS;
+    const c = countsOf(scores, labels, 40, rng, cuts).curve();
     assert.ok(c.binned);
     const valid = scores.map((s, i) => Number.isFinite(s) && (labels[i] === 0 || labels[i] === 1));
-    c.thresholds.forEach((t, k) => {
-      if (k > 0) assert.ok(t < at(c.thresholds, k - 1), `thresholds descend at ${k}`);
+    const flagged = (t: number) => {
       let tp = 0,
         fp = 0;
       scores.forEach((s, i) => {
@@ -72,9 +85,18 @@ test('binned curve: each point is the exact count at its threshold; every scored
           else fp++;
         }
       });
-      assert.equal(c.tp[k], tp, `tp at threshold ${t}`);
-      assert.equal(c.fp[k], fp, `fp at threshold ${t}`);
+      return [tp, fp];
+    };
+    c.thresholds.forEach((t, k) => {
+      if (k > 0) assert.ok(t < at(c.thresholds, k - 1), `thresholds descend at ${k}`);
+      assert.deepEqual([c.tp[k], c.fp[k]], flagged(t), `tp, fp at threshold ${t}`);
     });
+    // the threshold tables' rule (the last point at or above a cut) is exact at every cut
+    for (const cut of cuts) {
+      let k = -1;
+      while (k + 1 < c.thresholds.length && at(c.thresholds, k + 1) >= cut) k++;
+      assert.deepEqual(k < 0 ? [0, 0] : [c.tp[k], c.fp[k]], flagged(cut), `cut ${cut}`);
+    }
     const last = c.thresholds.length - 1;
     assert.equal(at(c.tp, last) + at(c.fp, last), valid.filter(Boolean).length);
     assert.equal(c.recall[last], 1);

@@ -71,7 +71,8 @@ class Values {
  * Up to `exactLimit` labelled pixels every score is kept, and the curve has a point at every distinct score. Past it
  * the scores are counted per bin of the float32 order (2^20 bins a class, 16 MB), and the curve has a point at the
  * lower edge of every occupied bin: each such point is exact (flagging score ≥ that edge flags exactly the pixels
- * counted at and above it), only the points between edges are missing.
+ * counted at and above it), only the points between edges are missing. Scores at and above each of `cuts` (the
+ * threshold tables' values) are also counted, so the curve has an exact point at each cut between two bin edges.
  */
 export class ScoreCounts {
   positives = 0;
@@ -80,11 +81,16 @@ export class ScoreCounts {
   unlabelled = 0;
   private exact: { pos: Values; neg: Values } | undefined = { pos: new Values(), neg: new Values() };
   private bins: { pos: Float64Array; neg: Float64Array } | undefined;
+  /** damaged and undamaged pixels scored ≥ each cut (ascending), while binned */
+  private readonly cuts: { at: number; pos: number; neg: number }[];
 
   constructor(
     readonly what = 'score',
     private readonly exactLimit = EXACT_SCORES,
-  ) {}
+    cuts: readonly number[] = [],
+  ) {
+    this.cuts = [...new Set(cuts)].sort((a, b) => a - b).map((at) => ({ at, pos: 0, neg: 0 }));
+  }
 
   /** Whether the curve comes from bins (more than exactLimit scored pixels). */
   get binned(): boolean {
@@ -113,29 +119,29 @@ export class ScoreCounts {
       if (this.exact) {
         (l === 1 ? this.exact.pos : this.exact.neg).push(v);
         if (this.positives + this.negatives > this.exactLimit) this.toBins();
-      } else if (this.bins) {
-        const b = orderKey(v) >>> BIN_SHIFT;
-        const counts = l === 1 ? this.bins.pos : this.bins.neg;
-        counts[b] = valueAt(counts, b) + 1;
-      }
+      } else this.toBin(v, l === 1);
+    }
+  }
+
+  private toBin(v: number, damaged: boolean): void {
+    if (!this.bins) throw new Error('internal: ScoreCounts has no bins yet');
+    const b = orderKey(v) >>> BIN_SHIFT;
+    const counts = damaged ? this.bins.pos : this.bins.neg;
+    counts[b] = valueAt(counts, b) + 1;
+    for (const c of this.cuts) {
+      if (v < c.at) break;
+      if (damaged) c.pos++;
+      else c.neg++;
     }
   }
 
   private toBins(): void {
     const { pos, neg } = this.exact ?? { pos: new Values(), neg: new Values() };
     const size = 2 ** (32 - BIN_SHIFT);
-    const bins = { pos: new Float64Array(size), neg: new Float64Array(size) };
-    for (const [values, counts] of [
-      [pos, bins.pos],
-      [neg, bins.neg],
-    ] as const) {
-      for (let i = 0; i < values.n; i++) {
-        const b = orderKey(valueAt(values.data, i)) >>> BIN_SHIFT;
-        counts[b] = valueAt(counts, b) + 1;
-      }
-    }
+    this.bins = { pos: new Float64Array(size), neg: new Float64Array(size) };
     this.exact = undefined;
-    this.bins = bins;
+    for (let i = 0; i < pos.n; i++) this.toBin(valueAt(pos.data, i), true);
+    for (let i = 0; i < neg.n; i++) this.toBin(valueAt(neg.data, i), false);
   }
 
   /** The PR curve (thresholds descending). A degenerate truth is a DpmError. */
@@ -161,13 +167,24 @@ export class ScoreCounts {
       fp = 0;
     if (this.bins) {
       const { pos, neg } = this.bins;
+      const cuts = [...this.cuts].reverse(); // descending, as the bins are walked
       for (let b = pos.length - 1; b >= 0; b--) {
         const p = valueAt(pos, b),
           q = valueAt(neg, b);
         if (p === 0 && q === 0) continue;
+        const edge = keyValue((b << BIN_SHIFT) >>> 0);
+        // a cut above this edge (and below the last) flags what the bins above hold and part of this one
+        for (let c = cuts[0]; c && c.at > edge; c = cuts[0]) {
+          cuts.shift();
+          if (c.pos + c.neg > tp + fp) {
+            th.push(c.at);
+            tps.push(c.pos);
+            fps.push(c.neg);
+          }
+        }
         tp += p;
         fp += q;
-        th.push(keyValue((b << BIN_SHIFT) >>> 0));
+        th.push(edge);
         tps.push(tp);
         fps.push(fp);
       }

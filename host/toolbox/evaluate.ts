@@ -9,6 +9,7 @@ import { type OutputSet, withOutputs } from '../io/outputs.js';
 import { openRasterRows, type RasterRows, RasterRowWriter, readRaster } from '../raster/geotiff.js';
 import { evaluateCurve, ScoreCounts, type ScoreEvaluation } from '../eval/metrics.js';
 import { evaluationPlots, reportJson, tableMarkdown, type EvaluationMeta } from '../eval/report.js';
+import { TABLE_THRESHOLDS } from '../eval/thresholds.js';
 import { labelsFromMask } from '../eval/truth-raster.js';
 import { readTruthVector, truthAccount } from '../vector/read.js';
 import { type ChipLayout, chipLayoutFromMetadata, formatChipSize, parseChipLayout } from '../core/chip.js';
@@ -154,7 +155,7 @@ async function evaluateRows(
     truthName = () => `${o.truthRaster} (raster mask)`;
   }
 
-  const counts = names.map((n) => new ScoreCounts(n, o.exactScores));
+  const counts = names.map((n) => new ScoreCounts(n, o.exactScores, TABLE_THRESHOLDS));
   const writer =
     fractionOut &&
     new RasterRowWriter(
