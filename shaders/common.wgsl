@@ -6,9 +6,9 @@
 // flag = kernel-specific (weight gradients: 1 = add to the gradient; BPTT per step: 1 = last step).
 struct Step { k: u32, B: u32, T: u32, row0: u32, nrows: u32, k0: u32, nk: u32, flag: u32 }
 
-// Opt: the optimizer uniform shared by grad_clip.wgsl and adam.wgsl (written by host/gpu/kernels/adam.ts)
+// Opt: the optimizer uniform shared by grad_clip.wgsl and adam.wgsl (written by host/gpu/ops/adam.ts adamUniform)
 struct Opt { step_size: f32, bc2_sqrt: f32, beta1: f32, beta2: f32, one_minus_beta1: f32, one_minus_beta2: f32,
-             eps: f32, max_norm: f32, use_clip: u32, pad0: u32, pad1: u32, pad2: u32 }
+             eps: f32, max_norm: f32, use_clip: u32, weight_decay: f32, pad0: u32, pad1: u32 }
 
 // Blk: a block of batch rows bb0 .. bb0+nb−1 (the software plan's loaders that read rows from uniform windows)
 struct Blk { bb0: u32, nb: u32, p0: u32, p1: u32 }

@@ -11,6 +11,7 @@ import { Rng } from '../host/model/rng.js';
 import { initParams } from '../host/model/init.js';
 import { DpmError } from '../host/core/errors.js';
 import { columns, f32, fixtureConfig, maxAbsErr, packParams, randomX, readFixture, relErr } from './gpu-helpers.js';
+import { checkOptimizerStateRefused } from './optimizer-state.js';
 
 /** opens a fresh engine of one kind (build, threads, backend, plan) for `config` */
 export type OpenEngine = (config: ModelConfig) => Promise<ForecasterEngine>;
@@ -457,13 +458,15 @@ export async function checkOptimizerRoundTrip(
   assert.deepEqual(Array.from(await e.getParams()), Array.from(straight));
 }
 
-/** Wrong shapes, parameter counts, sequence lengths, NaN in an extra feature: one clear DpmError each. */
+/** Wrong shapes, parameter counts, sequence lengths, optimizer states, NaN in an extra feature: one clear DpmError
+ *  each. */
 export async function checkBadCalls(open: OpenEngine): Promise<void> {
   const e = await open(SMALL);
   try {
     const says = (re: RegExp) => (err: Error) => err instanceof DpmError && re.test(err.message);
     await assert.rejects(e.forecast(new Float32Array(5), 2, 3), says(/x holds 5 values, expected/));
     await assert.rejects(e.setParams(new Float32Array(3)), says(/parameters/));
+    await checkOptimizerStateRefused(e, paramCount(SMALL));
     assert.throws(() => e.maxBatch(0), DpmError);
   } finally {
     e.destroy();

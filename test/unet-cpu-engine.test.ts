@@ -22,6 +22,7 @@ import {
   type UNetFixture,
 } from './unet-fixtures.js';
 import { actOf, crossEntropy } from '../host/model/unet/reference-layers.js';
+import { checkOptimizerStateRefused } from './optimizer-state.js';
 
 const BUILDS = [
   { simd: 'relaxed', debug: false },
@@ -138,7 +139,7 @@ test('cpu U-Net: one chip (B = 1) matches central differences of its own loss', 
   }
 });
 
-test('cpu U-Net: bad sizes and labels are clear errors', async () => {
+test('cpu U-Net: bad sizes, labels and optimizer states are clear errors', async () => {
   const f = loadUNetFixture('small');
   const e = await engineFor(f, BUILDS[0]);
   await assert.rejects(e.predict(new Float32Array(3 * 10 * 10), 1, 10, 10), DpmError);
@@ -146,6 +147,7 @@ test('cpu U-Net: bad sizes and labels are clear errors', async () => {
   labels[0] = 7;
   await assert.rejects(e.lossAndGrad({ ...batchOf(f), labels }, f.classWeights), /label 7/);
   await assert.rejects(e.setParams(new Float32Array(3)), DpmError);
+  await checkOptimizerStateRefused(e, f.params.length);
   assert.ok(e.maxBatch(128, 128) >= 1);
 });
 

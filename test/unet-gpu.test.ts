@@ -10,6 +10,7 @@ import { DpmError } from '../host/core/errors.js';
 import { IGNORE_LABEL } from '../host/model/unet/config.js';
 import { createGpuUNetEngine, type GpuUNetEngine, type UNetGpuTuning } from '../host/gpu/unet-engine.js';
 import { backendSkip, maxAbsErr, relErr } from './gpu-helpers.js';
+import { checkOptimizerStateRefused } from './optimizer-state.js';
 import {
   assertAdamParams,
   batchOf,
@@ -166,6 +167,7 @@ test('GPU U-Net: every label ignored gives loss 0 and a zero gradient; B = 1; ba
     await assert.rejects(e.lossAndGrad(batchOf(f), new Float32Array([1])), DpmError);
     await assert.rejects(e.predict(f.x, 3, f.H, f.W), DpmError);
     await assert.rejects(e.setParams(new Float32Array(3)), DpmError);
+    await checkOptimizerStateRefused(e, f.params.length);
     assert.throws(() => e.maxBatch(10, 16), DpmError);
     assert.ok(e.maxBatch(f.H, f.W) >= f.B);
   });

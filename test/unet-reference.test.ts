@@ -19,6 +19,7 @@ import {
 import { createReferenceUNetEngine } from '../host/model/unet/reference-engine.js';
 import { createUNetEngine } from '../host/engines/unet.js';
 import { PAPER_UNET_ADAM } from '../host/model/unet/engine.js';
+import { checkOptimizerStateRefused } from './optimizer-state.js';
 
 // float32 PyTorch against float64 loops: sums over up to B·H·W·9·C float32 terms, and BatchNorm divides by small
 // batch variances, so the float32 rounding shows at ~1e-6 relative and is amplified up to ~10× (docs/unet.md)
@@ -168,11 +169,12 @@ test('createUNetEngine: each device opens its engine and says why; auto falls ba
   await assert.rejects(createUNetEngine(config, { device: 'tpu' }), /--device: 'tpu' is not one of/);
 });
 
-test('wrong sizes are refused', async () => {
+test('wrong sizes and optimizer states are refused', async () => {
   const f = loadUNetFixture('small');
   const engine = createReferenceUNetEngine(f.config);
   await assert.rejects(engine.setParams(new Float32Array(3)), /parameters has 3 values, expected/);
   await assert.rejects(engine.predict(new Float32Array(3 * 6 * 6), 1, 6, 6), /multiples of 2\^depth = 4/);
+  await checkOptimizerStateRefused(engine, f.params.length);
   // the layout's views cover the whole vector, so a name lookup can never read past a tensor
   const state = createUNetState(f.config);
   const views = viewsOf(unetParamLayout(f.config), state.params);

@@ -9,7 +9,7 @@
 // gate gradients are stored as those GEMMs' packed panels; rows of h are padded: see index.ts).
 import os from 'node:os';
 import { DpmError } from '../core/errors.js';
-import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
+import { checkOptimizerState, type AdamOptions, type ForecasterEngine, type OptimizerState } from '../model/engine.js';
 import { paramCount, type ModelConfig } from '../model/params.js';
 import { ThreadPool, CTL_INTS, type Phase } from './threads.js';
 import {
@@ -239,12 +239,7 @@ export class CpuForecaster implements ForecasterEngine {
       this.f32(this.v, this.P).fill(0);
       return;
     }
-    if (!(state.step >= 0) || state.m.length !== this.P || state.v.length !== this.P) {
-      throw new DpmError(
-        `optimizer state: expected step ≥ 0 and moments of ${this.P} values, ` +
-          `got step ${state.step}, ${state.m.length} and ${state.v.length}`,
-      );
-    }
+    checkOptimizerState(state, this.P);
     this.step = state.step;
     this.f32(this.m, this.P).set(state.m);
     this.f32(this.v, this.P).set(state.v);

@@ -10,11 +10,11 @@
 // halves the decoder's backward reads in place. Head, loss, concat and the small weight transposes run on the caller.
 import os from 'node:os';
 import { DpmError } from '../core/errors.js';
+import { checkOptimizerState } from '../model/engine.js';
 import type { TensorSlot } from '../model/params.js';
 import { IGNORE_LABEL, levelWidths, unetBufferLayout, unetParamLayout, type UNetConfig } from '../model/unet/config.js';
 import {
   checkLength,
-  checkOptimizerState,
   type SegmentationBatch,
   type UNetAdamOptions,
   type UNetEngine,

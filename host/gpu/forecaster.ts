@@ -5,7 +5,7 @@
 // shaped for llvmpipe), with one loss (ops/loss.ts) and optimizer (ops/optimizer.ts). A training step is one command
 // buffer; batches above maxBatch(T) are chunks whose gradients are summed on the GPU in a fixed order (reproducible).
 import { DpmError } from '../core/errors.js';
-import type { AdamOptions, ForecasterEngine, OptimizerState } from '../model/engine.js';
+import { checkOptimizerState, type AdamOptions, type ForecasterEngine, type OptimizerState } from '../model/engine.js';
 import { paramCount, type ModelConfig } from '../model/params.js';
 import { openGpu, type BackendChoice, type DeviceChoice, type Gpu } from './device.js';
 import { CountingPass } from './ops/count.js';
@@ -177,14 +177,7 @@ export class GpuForecaster implements ForecasterEngine {
   }
 
   async setOptimizerState(state: OptimizerState | undefined): Promise<void> {
-    if (
-      state &&
-      (state.m.length !== this.N || state.v.length !== this.N || !Number.isInteger(state.step) || state.step < 0)
-    ) {
-      throw new DpmError(
-        `optimizer state: expected step ≥ 0 and moments of ${this.N} values, got step ${state.step}, ${state.m.length} and ${state.v.length}`,
-      );
-    }
+    if (state) checkOptimizerState(state, this.N);
     await this.gpu.checked('setOptimizerState', () => {
       const q = this.gpu.device.queue;
       q.writeBuffer(this.optimizer.m, 0, state ? state.m : new Float32Array(this.N));

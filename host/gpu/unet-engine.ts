@@ -1,14 +1,14 @@
 // The landslide U-Net on WebGPU (docs/unet.md; UNetEngine of host/model/unet/engine.ts). Parameters, gradient, Adam
 // moments, BatchNorm buffers, activations and their gradients live on the GPU; the kernels are the op modules of
-// host/gpu/ops/ (conv2d, conv-transpose, batchnorm, maxpool, softmax-xent, adam-wd) bound by unet-graph.ts for one
+// host/gpu/ops/ (conv2d, conv-transpose, batchnorm, maxpool, softmax-xent, adam) bound by unet-graph.ts for one
 // chip size. A training step (forward, loss, backward, Adam) is one command buffer; only the loss, predictions and
 // the host's explicit reads (getParams …) come back. BatchNorm's batch statistics make a batch one indivisible unit:
 // a batch above maxBatch is refused (callers split), never chunked behind the caller's back.
 import { DpmError } from '../core/errors.js';
+import { checkOptimizerState } from '../model/engine.js';
 import { unetBufferCount, unetParamCount, IGNORE_LABEL, type UNetConfig } from '../model/unet/config.js';
 import {
   checkLength,
-  checkOptimizerState,
   type SegmentationBatch,
   type UNetAdamOptions,
   type UNetEngine,
@@ -16,7 +16,7 @@ import {
 } from '../model/unet/engine.js';
 import { submitAndRead, type Reads } from './chunks.js';
 import { openGpu, type BackendChoice, type DeviceChoice, type Gpu } from './device.js';
-import { AdamWdOp } from './ops/adam-wd.js';
+import { AdamOp } from './ops/adam.js';
 import { CountingPass } from './ops/count.js';
 import { checkTuning, DEFAULT_TUNING, type UNetGpuTuning } from './ops/gemm.js';
 import { storage, type Encodable } from './ops/unet-kernel.js';
@@ -57,7 +57,7 @@ export async function createGpuUNetEngine(config: UNetConfig, opts: GpuUNetEngin
       v: storage(gpu, 'unet adam.v', N),
       running: storage(gpu, 'unet batchnorm buffers', unetBufferCount(config)),
     }));
-    const adam = await AdamWdOp.create(gpu, N, fixed, tuning);
+    const adam = await AdamOp.create(gpu, N, fixed, tuning.workgroup);
     return new GpuUNetEngine({ ...config }, gpu, fixed, adam, tuning, opts.workBytes ?? 2 ** 31);
   } catch (err) {
     gpu.destroy();
@@ -82,7 +82,7 @@ export class GpuUNetEngine implements UNetEngine {
     readonly config: UNetConfig,
     readonly gpu: Gpu,
     private readonly fixed: Fixed,
-    private readonly adam: AdamWdOp,
+    private readonly adam: AdamOp,
     readonly tuning: UNetGpuTuning,
     private readonly workBytes: number,
   ) {

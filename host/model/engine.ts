@@ -5,6 +5,7 @@
 // A NaN in feature 0 marks a missing step: it is left out of the loss, and the GRU is fed the model's own forecast
 // mean μ_k there (treated as a constant: no gradient flows through that substitution).
 import { PAPER_ADAM as PAPER_ADAM_DEFAULTS } from '../core/defaults.js';
+import { DpmError } from '../core/errors.js';
 import type { ModelConfig } from './params.js';
 
 export interface AdamOptions {
@@ -18,10 +19,23 @@ export interface AdamOptions {
 
 export const PAPER_ADAM: AdamOptions = { ...PAPER_ADAM_DEFAULTS };
 
+/** Adam's step count and moments, one of each per parameter (both models: the U-Net's UNetOptimizerState) */
 export interface OptimizerState {
   step: number;
   m: Float32Array;
   v: Float32Array;
+}
+
+/** A restored Adam state (resume) for `n` parameters: a whole step count ≥ 0 and moments m, v of n values. One check
+ *  and one message for every engine of both models. */
+export function checkOptimizerState(state: OptimizerState, n: number): void {
+  const { step, m, v } = state;
+  if (!Number.isInteger(step) || step < 0 || m.length !== n || v.length !== n) {
+    throw new DpmError(
+      `optimizer state: expected a whole step count ≥ 0 and Adam moments m, v of ${n} values each, ` +
+        `got step ${step}, m of ${m.length} and v of ${v.length} values`,
+    );
+  }
 }
 
 export interface ForecasterEngine {

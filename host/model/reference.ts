@@ -6,7 +6,7 @@
 // Loss = Σ over valid steps ½(log 2π + logvar + (x − μ)² e^(−logvar)). Backprop through time, global-norm clipping
 // and Adam follow PyTorch 1.13 (manifest.json "clipping", "adam").
 import { addAt } from '../core/arrays.js';
-import type { AdamOptions, ForecasterEngine, OptimizerState } from './engine.js';
+import { checkOptimizerState, type AdamOptions, type ForecasterEngine, type OptimizerState } from './engine.js';
 import { paramCount, paramLayout, type ModelConfig } from './params.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -107,7 +107,7 @@ export class ReferenceEngine implements ForecasterEngine {
       this.v.fill(0);
       return;
     }
-    if (state.m.length !== this.P || state.v.length !== this.P) throw new Error('internal: optimizer state size');
+    checkOptimizerState(state, this.P);
     this.step = state.step;
     this.m = Float64Array.from(state.m);
     this.v = Float64Array.from(state.v);

@@ -1,6 +1,6 @@
-// What the U-Net op modules share (conv2d.ts, conv-transpose.ts, batchnorm.ts, maxpool.ts, softmax-xent.ts,
-// adam-wd.ts): tensor views (a buffer and a channel slice of it), the Dims uniform every U-Net kernel reads (the batch
-// size, so that pipelines do not depend on it), and a bound kernel that records its dispatch for a batch size.
+// What the U-Net op modules share (conv2d.ts, conv-transpose.ts, batchnorm.ts, maxpool.ts, softmax-xent.ts): tensor
+// views (a buffer and a channel slice of it), the Dims uniform every U-Net kernel reads (the batch size, so that
+// pipelines do not depend on it), and a bound kernel that records its dispatch for a batch size.
 import { GpuError, type Gpu } from '../device.js';
 import { Program, type PassLike, type ProgramSpec } from '../program.js';
 

@@ -6,6 +6,7 @@
 // Layouts: x is [B, C, H, W] row-major float32 (NCHW, as PyTorch); labels are [B, H, W] with 0 … K−1 and IGNORE_LABEL
 // for pixels left out of the loss; probabilities are [B, K, H, W]. H and W are divisible by 2^depth.
 import { DpmError } from '../../core/errors.js';
+import type { OptimizerState } from '../engine.js';
 import type { UNetConfig } from './config.js';
 
 export interface SegmentationBatch {
@@ -28,11 +29,8 @@ export interface UNetAdamOptions {
 
 export const PAPER_UNET_ADAM: UNetAdamOptions = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 };
 
-export interface UNetOptimizerState {
-  step: number;
-  m: Float32Array;
-  v: Float32Array;
-}
+/** the forecaster's: Adam's step count and moments (checked by checkOptimizerState of model/engine.ts) */
+export type UNetOptimizerState = OptimizerState;
 
 export interface UNetEngine {
   readonly config: UNetConfig;
@@ -66,20 +64,11 @@ export interface UNetEngine {
 }
 
 /**
- * The engines' check of a packed vector handed in (parameters, BatchNorm buffers, Adam moments, input, labels, class
- * weights): one message whichever engine refuses it.
+ * The engines' check of a packed vector handed in (parameters, BatchNorm buffers, input, labels, class weights):
+ * one message whichever engine refuses it (Adam moments: checkOptimizerState of model/engine.ts).
  */
 export function checkLength(what: string, values: ArrayLike<number>, expected: number): void {
   if (values.length !== expected) {
     throw new DpmError(`U-Net engine: ${what} has ${values.length} values, expected ${expected}`);
   }
-}
-
-/** A restored Adam state: a whole step count ≥ 0 and one moment of each kind per parameter (`n`). */
-export function checkOptimizerState(state: UNetOptimizerState, n: number): void {
-  if (!Number.isInteger(state.step) || state.step < 0) {
-    throw new DpmError(`U-Net engine: the Adam step count must be a whole number ≥ 0, got ${state.step}`);
-  }
-  checkLength('Adam m', state.m, n);
-  checkLength('Adam v', state.v, n);
 }

@@ -1,10 +1,10 @@
 // The float64 reference U-Net engine: UNetEngine (engine.ts) on reference-net.ts. Parameters, buffers and Adam moments
 // live in float64; they cross the interface as float32. Slow (plain loops, one thread): the yardstick, and the engine
 // of last resort. Inputs must be finite: NaN/no-data pixels are filled before the engine (docs/unet.md).
+import { checkOptimizerState } from '../engine.js';
 import { unetBufferCount, unetParamCount, type UNetConfig } from './config.js';
 import {
   checkLength,
-  checkOptimizerState,
   type SegmentationBatch,
   type UNetAdamOptions,
   type UNetEngine,
