@@ -100,9 +100,9 @@ test('evaluate: report, JSON, plots and truth raster; numbers equal the metric f
   assert.deepEqual([...at(tf.bands, 1)], LABELS);
 });
 
-test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stride = size ratio, or given)', () => {
+test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stride = size ratio, or given)', async () => {
   const score = raster(GOOD);
-  const same = labelsFromMask(raster(LABELS), score);
+  const same = await labelsFromMask(raster(LABELS), score);
   assert.deepEqual([...same.labels], LABELS);
   // 2× finer map grid: each score pixel holds 4 truth pixels; 1, 2 or 3 of 4 damaged → 0.25 / 0.5 / 0.75
   const fine = new Array(8 * 6).fill(0);
@@ -110,16 +110,21 @@ test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stri
   fine[2] = fine[3] = 1; // (0,1): 2/4 → damaged
   fine[8 * 5 + 7] = NaN; // (2,3): 3 valid, none damaged
   const gFine: Raster['georef'] = { geoTransform: [500000, 15, 0, 4700000, 0, -15], epsg: 32633 };
-  const m = labelsFromMask(raster(fine, gFine, 8, 6), score);
+  const m = await labelsFromMask(raster(fine, gFine, 8, 6), score);
   assert.deepEqual([...m.fraction].slice(0, 2), [0.25, 0.5]);
   assert.equal(m.labels[0], 0);
   assert.equal(m.labels[1], 1);
   assert.equal(m.fraction[11], 0);
   // radar grid without georeferencing: inferred chip 2x2, or overlapping chips 3x2 at stride 1x1 on a 6×3 mask
-  const r = labelsFromMask(raster(fine, {}, 8, 6), raster(GOOD, {}));
+  const r = await labelsFromMask(raster(fine, {}, 8, 6), raster(GOOD, {}));
   assert.deepEqual([...r.fraction].slice(0, 2), [0.25, 0.5]);
   const slc = [1, 1, 0, 0, 0, 0, /**/ 1, 0, 0, 0, 0, 0, /**/ 0, 0, 0, 0, 0, 0];
-  const o = labelsFromMask(raster(slc, {}, 6, 3), raster([0, 0, 0, 0], {}, 4, 1), 1 / 3, parseChipLayout('3x2', '1x1'));
+  const o = await labelsFromMask(
+    raster(slc, {}, 6, 3),
+    raster([0, 0, 0, 0], {}, 4, 1),
+    1 / 3,
+    parseChipLayout('3x2', '1x1'),
+  );
   // pixel j covers columns j..j+2 of rows 0..1: 3/6, 1/6, 0, 0
   assert.deepEqual([...o.fraction], [3 / 6, 1 / 6, 0, 0]);
   // the same in radar geometry with lat/lon lookups on both grids (SLC pixel centres; chip centres), including a
@@ -135,7 +140,7 @@ test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stri
     const chipGeo = lookups(
       Array.from({ length: 2 * nc }, (_, k) => [Math.floor(k / nc) + 0.5, off + (k % nc) + 1] as [number, number]),
     );
-    const geo = labelsFromMask(
+    const geo = await labelsFromMask(
       raster(slc, slcGeo, 6, 3),
       raster(new Array(2 * nc).fill(0), chipGeo, nc, 2),
       1 / 3,
@@ -148,11 +153,11 @@ test('raster truth: same grid, a finer map grid, a finer radar grid (chip = stri
       `offset ${off}`,
     );
   }
-  assert.throws(
+  await assert.rejects(
     () => labelsFromMask(raster([0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]), score),
     (e: unknown) => e instanceof DpmError && /value 2 found/.test(e.message),
   );
-  assert.throws(
+  await assert.rejects(
     () => labelsFromMask(raster(new Array(15).fill(0), {}, 5, 3), raster(GOOD, {})),
     (e: unknown) => e instanceof DpmError && /give --chip and --stride/.test(e.message),
   );

@@ -7,9 +7,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import proj4 from 'proj4';
 import { prAuc, prCurve, ScoreCounts } from '../host/eval/metrics.js';
-import { ChipLabeller, footprintGrid, gridPlacement, labelChips } from '../host/vector/labels.js';
+import { ChipLabeller, chipPolygon, footprintGrid, gridPlacement, labelChips } from '../host/vector/labels.js';
 import type { TruthFootprints } from '../host/vector/read.js';
 import { evaluateFiles } from '../host/toolbox/evaluate.js';
+import { labelsFromMask, maskLabeller, maskSource } from '../host/eval/truth-raster.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { withOutputs } from '../host/io/outputs.js';
 import { readRaster, writeRaster } from '../host/raster/geotiff.js';
@@ -288,4 +289,87 @@ test('dpm evaluate by blocks of rows: same metrics and truth raster as one block
     );
   }
   assert.match(readFileSync(one.path).subarray(0, 4).toString('latin1'), /^II/);
+});
+
+test('truth mask by blocks of score rows (mask read 64 rows at a time) equals the whole-grid labelling', async () => {
+  const rng = mulberry32(21);
+  const toLonLat = proj4(UTM33, 'EPSG:4326');
+  // an SLC-like grid, 10 m pixels, rotated; the score grid: chips 3x5 at stride 1x1 from row 4, column 2
+  const place = (r: number, c: number) => {
+    const a = 0.15,
+      x = 10 * c * Math.cos(a) + 10 * r * Math.sin(a),
+      y = 10 * c * Math.sin(a) - 10 * r * Math.cos(a);
+    return toLonLat.forward([500000 + x, 4700000 + y]) as [number, number];
+  };
+  const lookups = (w: number, h: number, at0: (i: number, j: number) => [number, number]) => {
+    const lat = new Float32Array(w * h),
+      lon = new Float32Array(w * h);
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) {
+        const [lo, la] = place(...at0(i, j));
+        lat[i * w + j] = la;
+        lon[i * w + j] = lo;
+      }
+    return { lat, lon };
+  };
+  const MW = 40,
+    MH = 150;
+  const values = Float32Array.from({ length: MW * MH }, (_, k) =>
+    rng() < 0.03 ? NaN : Math.floor(k / MW / 20 + (k % MW) / 10) % 3 === 0 ? 1 : 0,
+  );
+  const mask = {
+    width: MW,
+    height: MH,
+    bands: [values],
+    descriptions: ['m'],
+    georef: lookups(MW, MH, (i, j) => [i, j]),
+  };
+  const SW = 30,
+    SH = 120;
+  const score = { width: SW, height: SH, georef: lookups(SW, SH, (i, j) => [4 + i + 2, 2 + j + 1]) };
+  const layout = parseChipLayout('3x5', '1x1');
+  const whole = await labelsFromMask(mask, score, 1 / 3, layout);
+  // brute force: every mask pixel centre tested against every chip footprint (convex quadrilaterals; centres lie
+  // half a pixel off the chip edges, so no point is on an edge)
+  const g = footprintGrid(score.georef, SW, SH, layout);
+  const toWork = proj4('EPSG:4326', g.crs);
+  const centres = Array.from({ length: MW * MH }, (_, k) =>
+    toWork.forward([at(mask.georef.lon, k), at(mask.georef.lat, k)]),
+  );
+  for (let k = 0; k < SW * SH; k += 7) {
+    const ring = chipPolygon(g, Math.floor(k / SW), k % SW);
+    if (!ring) continue;
+    let sum = 0,
+      count = 0;
+    centres.forEach(([x = NaN, y = NaN], q) => {
+      const v = at(values, q);
+      if (Number.isNaN(v)) return;
+      // the point is on the same side of all four edges (either orientation)
+      const sides = [0, 1, 2, 3].map((e) => {
+        const [[x0, y0], [x1, y1]] = [at(ring, e), at(ring, e + 1)];
+        return Math.sign((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0));
+      });
+      const inside = sides.every((d) => d === sides[0]);
+      if (inside) {
+        sum += v;
+        count++;
+      }
+    });
+    assert.equal(whole.fraction[k], count > 0 ? sum / count : NaN, `chip ${k}`);
+  }
+  assert.ok(whole.damaged > 100 && whole.undamaged > 100, `a mixed truth (${whole.damaged} damaged)`);
+  for (const step of [1, 7, 50]) {
+    const labeller = await maskLabeller(maskSource(mask), score, 1 / 3, layout);
+    const fraction: number[] = [];
+    for (let r0 = 0; r0 < SH; r0 += step) fraction.push(...(await labeller.rows(r0, Math.min(SH, r0 + step))).fraction);
+    sameValues(fraction, whole.fraction, `${step} rows a block`);
+    assert.deepEqual(labeller.finish(), { damaged: whole.damaged, undamaged: whole.undamaged, polygonsInScene: 0 });
+  }
+  // by index (no georeferencing): the same windows
+  const plain = { ...mask, georef: {} };
+  const byIndex = await labelsFromMask(plain, { ...score, georef: {} }, 1 / 3, layout);
+  const labeller = await maskLabeller(maskSource(plain), { ...score, georef: {} }, 1 / 3, layout);
+  const fraction: number[] = [];
+  for (let r0 = 0; r0 < SH; r0 += 7) fraction.push(...(await labeller.rows(r0, Math.min(SH, r0 + 7))).fraction);
+  sameValues(fraction, byIndex.fraction, 'by index, 7 rows a block');
 });

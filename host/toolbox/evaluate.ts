@@ -6,11 +6,11 @@ import type { Algorithm } from './algorithm.js';
 import { checkpoint, stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { DpmError } from '../core/errors.js';
 import { type OutputSet, withOutputs } from '../io/outputs.js';
-import { openRasterRows, type RasterRows, RasterRowWriter, readRaster } from '../raster/geotiff.js';
+import { openRasterRows, type RasterRows, RasterRowWriter } from '../raster/geotiff.js';
 import { evaluateCurve, ScoreCounts, type ScoreEvaluation } from '../eval/metrics.js';
 import { evaluationPlots, reportJson, tableMarkdown, type EvaluationMeta } from '../eval/report.js';
 import { TABLE_THRESHOLDS } from '../eval/thresholds.js';
-import { labelsFromMask } from '../eval/truth-raster.js';
+import { type MaskSource, maskLabeller } from '../eval/truth-raster.js';
 import { readTruthVector, truthAccount } from '../vector/read.js';
 import { type ChipLayout, chipLayoutFromMetadata, formatChipSize, parseChipLayout } from '../core/chip.js';
 import { type ChipLabels, ChipLabeller, gridPlacement } from '../vector/labels.js';
@@ -93,10 +93,11 @@ export async function evaluateFiles(
     throw new DpmError('give exactly one of --truth (vector footprints) or --truth-raster (mask)');
   if (!(o.fraction > 0 && o.fraction <= 1)) throw new DpmError(`--fraction must be in (0, 1], got ${o.fraction}`);
   const readers = await openScores(o.scores, fb);
+  const opened = [...readers]; // and the truth mask's, closed together
   try {
-    return await evaluateRows(o, names, readers, fb, fractionOut);
+    return await evaluateRows(o, names, readers, opened, fb, fractionOut);
   } finally {
-    for (const r of readers) await r.close();
+    for (const r of opened) await r.close();
   }
 }
 
@@ -104,6 +105,7 @@ async function evaluateRows(
   o: EvaluateOptions,
   names: string[],
   readers: RasterRows[],
+  opened: RasterRows[],
   fb: Feedback,
   fractionOut: { outs: OutputSet; path: string } | undefined,
 ): Promise<EvaluationResult> {
@@ -142,16 +144,17 @@ async function evaluateRows(
       `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues?.join(', ')}}; ${inScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ${account}; ` +
       'chips without damaged footprints count as undamaged, also outside the surveyed area)';
   } else {
-    fb.progress(0, 'reading the truth mask');
-    const mask = await readRaster(o.truthRaster ?? '');
-    // the mask path labels the whole grid at once (a mask is read whole anyway)
-    const georef = grid.latLon ? { ...grid.georef, ...(await grid.latLon(0, height)) } : grid.georef;
-    const all = labelsFromMask(mask, { width, height, georef }, o.fraction, layout);
-    labelRows = async (r0, r1) => ({
-      fraction: all.fraction.subarray(r0 * width, r1 * width),
-      labels: all.labels.subarray(r0 * width, r1 * width),
-    });
-    finish = () => all;
+    const maskPath = o.truthRaster ?? '';
+    const mask = await openRasterRows(maskPath, { companions: true });
+    opened.push(mask);
+    const source: MaskSource = {
+      ...mask,
+      path: maskPath,
+      values: async (r0, r1) => (await mask.read(r0, r1, 0))[0] ?? new Float32Array(),
+    };
+    const labeller = await maskLabeller(source, grid, o.fraction, layout);
+    labelRows = (r0, r1) => labeller.rows(r0, r1);
+    finish = () => labeller.finish();
     truthName = () => `${o.truthRaster} (raster mask)`;
   }
 
