@@ -372,9 +372,9 @@ export async function openCoherenceStack(inputs: string | string[], opts: StackO
     return { ...rest, width: part.c1 - part.c0, height: part.r1 - part.r0, bands, georef };
   };
   const latLon = async (window?: Window): Promise<Pick<Georef, 'lat' | 'lon'>> => {
+    const part = checked(window) ?? fullWindow(width, height);
     const first = used[0];
     if (!first || header.georef.geoTransform) return {};
-    const part = checked(window) ?? fullWindow(width, height);
     const { georef } = await first.reader.readBands(first.file, [], opts.nodata, fileWindow(first.file, grid, part));
     return georef.lat && georef.lon ? { lat: georef.lat, lon: georef.lon } : {};
   };
