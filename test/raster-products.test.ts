@@ -27,6 +27,7 @@ import type { GeoTransform } from '../host/raster/types.js';
 import { execute } from '../host/toolbox/execute.js';
 import { burstName, gammaName, hyp3Folder, hyp3Parameters, oneBand, UTM_GT, zipProduct } from './products.js';
 import { needsShared, sharedPath } from './shared.js';
+import { assertWindowsEqualCrop } from './stack-windows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-products-'));
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js');
@@ -237,6 +238,7 @@ test('ARIA GUNW: pairs from the product names (reference first), lat/lon axes, _
   const gt = s.georef.geoTransform ?? [];
   assert.ok(Math.abs((gt[0] ?? NaN) + 118) < 1e-9 && Math.abs((gt[3] ?? NaN) - 34.5) < 1e-9, `corner ${gt}`);
   assert.ok(Math.abs((gt[1] ?? NaN) - 0.000416666) < 1e-12 && Math.abs((gt[5] ?? NaN) + 0.000416666) < 1e-12);
+  await assertWindowsEqualCrop(dir, {}); // h5wasm hyperslabs: only a window is read
   const bad = join(root, 'gunw-bad', name('20200710', '20200628'));
   mkdirSync(join(root, 'gunw-bad'), { recursive: true });
   writeHdf5(bad, { '/science/grids/data/latitude': Float64Array.of(1, 2) });
