@@ -158,17 +158,33 @@ export interface RasterRows extends RasterInfo {
   close(): Promise<void>;
 }
 
-/** Opens `path` for row-block reads (readRasterInfo's facts; no lat/lon companions: open them the same way). */
-export async function openRasterRows(path: string): Promise<RasterRows> {
-  const info = await readRasterInfo(path);
+const unreadable = (path: string, err: unknown) =>
+  err instanceof DpmError
+    ? err
+    : new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
+
+/** `path` open for reads of blocks (the caller closes `tiff`): its layout and block tables checked; never decoded
+ *  whole (0 bytes held per sample: the caller sizes what it decodes). */
+async function openBlocks(path: string) {
   const size = regularFileSize(path, 'raster');
   const tiff = await fromFile(path);
   try {
     const image = await tiff.getImage(0);
     const format = image.getSampleFormat(0);
     if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
-    // the layout and block tables are checked; the image is never decoded whole (0 bytes held per sample)
     await checkTiffLayout(path, image, size, 0);
+    return { tiff, image, format };
+  } catch (err) {
+    await tiff.close();
+    throw unreadable(path, err);
+  }
+}
+
+/** Opens `path` for row-block reads (readRasterInfo's facts; no lat/lon companions: open them the same way). */
+export async function openRasterRows(path: string): Promise<RasterRows> {
+  const info = await readRasterInfo(path);
+  const { tiff, image, format } = await openBlocks(path);
+  try {
     const fd = image.getFileDirectory();
     const nodata = parseNodata(fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')) : undefined);
     const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : format === 3 ? Math.fround(nodata) : nodata;
@@ -194,8 +210,7 @@ export async function openRasterRows(path: string): Promise<RasterRows> {
     };
   } catch (err) {
     await tiff.close();
-    if (err instanceof DpmError) throw err;
-    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
+    throw unreadable(path, err);
   }
 }
 
@@ -220,14 +235,8 @@ export async function readRasterWindow(path: string, window: Window, opts: Windo
     height = r1 - r0;
   if (width * height * picked.length * 4 > memoryBudget())
     throw new DpmError(`${path}: a ${width} × ${height} window of ${picked.length} bands is more than memory allows`);
-  const size = regularFileSize(path, 'raster');
-  const tiff = await fromFile(path);
+  const { tiff, image, format } = await openBlocks(path); // only the window is decoded (its size checked above)
   try {
-    const image = await tiff.getImage(0);
-    const format = image.getSampleFormat(0);
-    if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
-    // the layout and block tables are checked; only the window is decoded (its size checked above)
-    await checkTiffLayout(path, image, size, 0);
     const fd = image.getFileDirectory();
     const md = await readGdalMetadata(path, fd);
     const nodata =
@@ -257,8 +266,7 @@ export async function readRasterWindow(path: string, window: Window, opts: Windo
     if (Object.keys(info.metadata).length) raster.metadata = info.metadata;
     return raster;
   } catch (err) {
-    if (err instanceof DpmError) throw err;
-    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
+    throw unreadable(path, err);
   } finally {
     await tiff.close();
   }

@@ -272,12 +272,13 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
         chip,
         input: inputKey,
         nodata,
+        align,
         model: fileId(modelPath),
         eventDate,
       },
       [at('forecast/zscore.tif')],
       () => {
-        const key = [inputKey, nodata, fileId(modelPath)];
+        const key = [inputKey, nodata, align, fileId(modelPath)];
         return runTiledAoi(
           tiledAoiInput(p, tiling, aoiWindow ?? p['aoi-window'], modelPath, key),
           sub(75, 87, 'tiles'),
