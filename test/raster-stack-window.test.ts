@@ -10,6 +10,7 @@ import { companionPaths, writeGeoTiff } from '../host/raster/geotiff.js';
 import { openCoherenceStack, readCoherenceStack, writeCoherenceStack } from '../host/raster/stack.js';
 import { DpmError } from '../host/core/errors.js';
 import type { CoherenceStack, GeoTransform } from '../host/raster/types.js';
+import { makeHostileCases } from './hostile-cases.js';
 import { mulberry32 } from './random.js';
 import { assertWindowsEqualCrop, cropped } from './stack-windows.js';
 
@@ -141,4 +142,19 @@ test('a window outside the stack, empty or of fractional pixels is a DpmError na
   }
   const opened = await openCoherenceStack(p);
   await assert.rejects(opened.latLon({ r0: 0, r1: 1, c0: 0, c1: W + 5 }), DpmError);
+});
+
+test('every hostile coherence input of the CLI tests is refused by a windowed read too, naming the file', async () => {
+  const cases = (await makeHostileCases(join(root, 'hostile'))).filter((c) =>
+    ['tiff', 'zarr', 'range'].includes(c.cls),
+  );
+  assert.ok(cases.length > 20, `${cases.length} cases`);
+  for (const c of cases) {
+    // the whole grid as one window: every block goes through the windowed decoder
+    const read = async () => {
+      const s = await openCoherenceStack(c.parameters.coherence as string[]);
+      await s.read({ r0: 0, r1: s.header.height, c0: 0, c1: s.header.width });
+    };
+    await assert.rejects(read(), (e: unknown) => e instanceof DpmError && e.message.includes(c.names), c.id);
+  }
 });
