@@ -121,10 +121,11 @@ test('dpm run and dpm2 --coherence: HyP3 products on shifted grids refused, crop
     await hyp3Folder(dir, gammaName(dates[k]!, dates[k + 1]!), oneBand(10, 8, values, gt));
   }
   const eventDate = dates[7]!; // the last pair spans the event: 7 pre-event pairs
-  const run = (out: string, align: boolean) =>
+  const run = (out: string, align: boolean, extra: Record<string, unknown> = {}) =>
     execute(
       'run',
       {
+        ...extra,
         coherence: dir,
         'event-date': eventDate,
         preset: 'fast',
@@ -143,6 +144,11 @@ test('dpm run and dpm2 --coherence: HyP3 products on shifted grids refused, crop
   const z = await readRaster(String(r.zscore));
   assert.deepEqual([z.width, z.height], [9, 7], 'the 10×8 grids one pixel apart intersect in 9×7');
   assert.deepEqual(z.georef.geoTransform, [500080, 80, 0, 3999920, 0, -80]);
+  // tiled: each tile reads its window of the aligned grid (the same model: the same z-scores)
+  const tiled = await run(join(root, 'run-aligned-tiled'), true, { tiles: '2x2', workers: 1 });
+  const zt = await readRaster(String(tiled.zscore));
+  assert.deepEqual([zt.width, zt.height, zt.georef.geoTransform], [9, 7, z.georef.geoTransform]);
+  for (const [i, v] of z.bands[0]!.entries()) assert.ok(Math.abs(zt.bands[0]![i]! - v) <= 1e-6, `pixel ${i}`);
 
   const dpm2 = (output: string, align: boolean) =>
     execute(
