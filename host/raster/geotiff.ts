@@ -21,6 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
 import { DpmError, shortText } from '../core/errors.js';
+import { valueAt } from '../core/arrays.js';
 import { memoryBudget, regularFileSize } from '../io/files.js';
 import type { OutputSet } from '../io/outputs.js';
 import { checkTiffLayout } from './tiff-checks.js';
@@ -153,9 +154,69 @@ export async function readRasterInfo(path: string): Promise<RasterInfo> {
 
 /** A GeoTIFF open for reading rows in blocks: geotiff.js decodes only the tiles (strips) a window touches. */
 export interface RasterRows extends RasterInfo {
-  /** rows [r0, r1) of every band, or of band `band` alone: float32, nodata → NaN */
+  /** rows [r0, r1) of every band, or of band `band` alone: float32, nodata → NaN, band scale and offset applied */
   read(r0: number, r1: number, band?: number): Promise<Float32Array[]>;
+  /** radar geometry (opened with `companions`): rows [r0, r1) of its lat/lon lookups */
+  latLon?: (r0: number, r1: number) => Promise<{ lat: Float32Array; lon: Float32Array }>;
   close(): Promise<void>;
+}
+
+/** Opens `path` for row-block reads (readRasterInfo's facts). With `companions`, a raster without a geotransform
+ *  also opens its lat/lon companions (found as readRaster finds them) for latLon(). */
+export async function openRasterRows(path: string, opts: { companions?: boolean } = {}): Promise<RasterRows> {
+  const info = await readRasterInfo(path);
+  const size = regularFileSize(path, 'raster');
+  const tiff = await fromFile(path);
+  const opened: RasterRows[] = [];
+  const closeAll = async () => {
+    await tiff.close();
+    for (const r of opened) await r.close();
+  };
+  try {
+    const image = await tiff.getImage(0);
+    const format = image.getSampleFormat(0);
+    if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
+    // the layout and block tables are checked; the image is never decoded whole (0 bytes held per sample)
+    await checkTiffLayout(path, image, size, 0);
+    const fd = image.getFileDirectory();
+    const md = await readGdalMetadata(path, fd);
+    const nodata = parseNodata(fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')) : undefined);
+    const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : format === 3 ? Math.fround(nodata) : nodata;
+    const { width, height, bandCount } = info;
+    const read = async (r0: number, r1: number, band?: number) => {
+      const samples = band === undefined ? [...Array(bandCount).keys()] : [band];
+      const raw = (await image.readRasters({
+        window: [0, r0, width, r1],
+        samples,
+        interleave: false,
+      })) as unknown as ArrayLike<number>[];
+      return raw.map((src, k) => {
+        const out = src instanceof Float32Array ? src : Float32Array.from(src);
+        const b = md.band.get(samples[k] ?? 0);
+        const scale = Number(b?.scale ?? 1),
+          offset = Number(b?.offset ?? 0);
+        if (ndv !== undefined || scale !== 1 || offset !== 0)
+          for (let i = 0; i < out.length; i++) out[i] = out[i] === ndv ? NaN : valueAt(out, i) * scale + offset;
+        return out;
+      });
+    };
+    const rows: RasterRows = { ...info, read, close: closeAll };
+    const found = opts.companions && !info.georef.geoTransform && findCompanions(path, width, height, md.geolocation);
+    if (found) {
+      const open = (p: string, what: string) => companion(path, p, what, width, height, (q) => openRasterRows(q));
+      const lat = await open(found.lat, 'latitude');
+      opened.push(lat);
+      const lon = await open(found.lon, 'longitude');
+      opened.push(lon);
+      const band0 = async (r: RasterRows, r0: number, r1: number) => (await r.read(r0, r1, 0))[0] ?? new Float32Array();
+      rows.latLon = async (r0, r1) => ({ lat: await band0(lat, r0, r1), lon: await band0(lon, r0, r1) });
+    }
+    return rows;
+  } catch (err) {
+    await closeAll();
+    if (err instanceof DpmError) throw err;
+    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
+  }
 }
 
 const unreadable = (path: string, err: unknown) =>
@@ -174,40 +235,6 @@ async function openBlocks(path: string) {
     if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
     await checkTiffLayout(path, image, size, 0);
     return { tiff, image, format };
-  } catch (err) {
-    await tiff.close();
-    throw unreadable(path, err);
-  }
-}
-
-/** Opens `path` for row-block reads (readRasterInfo's facts; no lat/lon companions: open them the same way). */
-export async function openRasterRows(path: string): Promise<RasterRows> {
-  const info = await readRasterInfo(path);
-  const { tiff, image, format } = await openBlocks(path);
-  try {
-    const fd = image.getFileDirectory();
-    const nodata = parseNodata(fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')) : undefined);
-    const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : format === 3 ? Math.fround(nodata) : nodata;
-    const { width, bandCount } = info;
-    return {
-      ...info,
-      read: async (r0, r1, band) => {
-        const samples = band === undefined ? [...Array(bandCount).keys()] : [band];
-        const raw = (await image.readRasters({
-          window: [0, r0, width, r1],
-          samples,
-          interleave: false,
-        })) as unknown as ArrayLike<number>[];
-        return raw.map((src) => {
-          const out = src instanceof Float32Array ? src : Float32Array.from(src);
-          if (ndv !== undefined) for (let i = 0; i < out.length; i++) if (out[i] === ndv) out[i] = NaN;
-          return out;
-        });
-      },
-      close: async () => {
-        await tiff.close();
-      },
-    };
   } catch (err) {
     await tiff.close();
     throw unreadable(path, err);
@@ -481,17 +508,14 @@ function readEpsg(image: GeoTIFFImage): number | undefined {
 /** bytes a lat/lon companion may hold beyond its pixels (TIFF header, metadata, tables) */
 const COMPANION_SLACK = 16 * 2 ** 20;
 
-async function readCompanions(
+/** The lat/lon companion files of a radar-geometry raster, found and checked (undefined when it has none). */
+function findCompanions(
   path: string,
   width: number,
   height: number,
   geoloc: Map<string, string>,
-  /** only this window of the companions (readRasterWindow) */
-  window?: Window,
-): Promise<Pick<Georef, 'lat' | 'lon'> | undefined> {
+): { lat: string; lon: string } | undefined {
   const dir = dirname(path);
-  let latPath: string | undefined;
-  let lonPath: string | undefined;
   const x = geoloc.get('X_DATASET');
   const y = geoloc.get('Y_DATASET');
   const candidates: { lat: string; lon: string }[] = [];
@@ -501,17 +525,18 @@ async function readCompanions(
   }
   candidates.push(companionPaths(path));
   const found = candidates.find((c) => existsSync(c.lat) && existsSync(c.lon));
-  if (found) ({ lat: latPath, lon: lonPath } = found);
-  else if (x && y)
-    throw new DpmError(`${path}: its geolocation files ${shortText(x, 200)} and ${shortText(y, 200)} are missing`);
-  if (!latPath || !lonPath) return undefined;
+  if (!found) {
+    if (x && y)
+      throw new DpmError(`${path}: its geolocation files ${shortText(x, 200)} and ${shortText(y, 200)} are missing`);
+    return undefined;
+  }
   // named inside the file: untrusted (X_DATASET=/dev/zero grew memory without end; a FIFO blocked forever)
   // and sized: a companion holds one float64 (at most) per pixel, with room for a header and overviews; a huge
   // regular file would otherwise be read whole before its size was known to be wrong
   const most = Math.min(width * height * 16 + COMPANION_SLACK, memoryBudget());
   for (const [p, what] of [
-    [latPath, 'latitude'],
-    [lonPath, 'longitude'],
+    [found.lat, 'latitude'],
+    [found.lon, 'longitude'],
   ] as const) {
     const size = regularFileSize(p, `${what} file named by ${path}`);
     if (size > most)
@@ -520,28 +545,55 @@ async function readCompanions(
       );
   }
   // a path named inside the file: untrusted
-  if (resolve(latPath) === resolve(path) || resolve(lonPath) === resolve(path))
+  if (resolve(found.lat) === resolve(path) || resolve(found.lon) === resolve(path))
     throw new DpmError(`${path}: its GEOLOCATION metadata names the raster itself`);
+  return found;
+}
+
+/** Reads (or opens for rows) a companion, naming the raster that pointed there in errors (/etc/passwd alone says
+ *  nothing), and checks its size against the raster's. */
+async function companion<T extends { width: number; height: number }>(
+  path: string,
+  p: string,
+  what: string,
+  width: number,
+  height: number,
+  open: (p: string) => Promise<T>,
+): Promise<T> {
+  let r: T;
+  try {
+    r = await open(p);
+  } catch (err) {
+    if (err instanceof DpmError) throw new DpmError(`${path}: its ${what} file: ${err.message}`);
+    throw err;
+  }
+  if (r.width !== width || r.height !== height) {
+    throw new DpmError(
+      `${p}: ${what} companion of ${path} is ${r.width}×${r.height}, the raster is ${width}×${height}`,
+    );
+  }
+  return r;
+}
+
+async function readCompanions(
+  path: string,
+  width: number,
+  height: number,
+  geoloc: Map<string, string>,
+  /** only this window of the companions (readRasterWindow) */
+  window?: Window,
+): Promise<Pick<Georef, 'lat' | 'lon'> | undefined> {
+  const found = findCompanions(path, width, height, geoloc);
+  if (!found) return undefined;
   const read = async (p: string, what: string) => {
-    const named = async <T>(work: () => Promise<T>): Promise<T> => {
-      try {
-        return await work();
-      } catch (err) {
-        // name the raster that pointed here, not only the companion (/etc/passwd alone says nothing)
-        if (err instanceof DpmError) throw new DpmError(`${path}: its ${what} file: ${err.message}`);
-        throw err;
-      }
-    };
-    const r = window ? await named(() => readRasterInfo(p)) : await named(() => readRaster(p, { companions: false }));
-    if (r.width !== width || r.height !== height) {
-      throw new DpmError(
-        `${p}: ${what} companion of ${path} is ${r.width}×${r.height}, the raster is ${width}×${height}`,
-      );
-    }
-    if (!window) return 'bands' in r ? r.bands[0] : undefined;
-    return (await named(() => readRasterWindow(p, window, { companions: false, bands: [0] }))).bands[0];
+    if (!window)
+      return (await companion(path, p, what, width, height, (q) => readRaster(q, { companions: false }))).bands[0];
+    // sized from its header, then only the window decoded
+    await companion(path, p, what, width, height, readRasterInfo);
+    const part = (q: string) => readRasterWindow(q, window, { companions: false, bands: [0] });
+    return (await companion(path, p, what, window.c1 - window.c0, window.r1 - window.r0, part)).bands[0];
   };
-  return { lat: await read(latPath, 'latitude'), lon: await read(lonPath, 'longitude') };
+  return { lat: await read(found.lat, 'latitude'), lon: await read(found.lon, 'longitude') };
 }
 
 // ───────────────────────────────────────────── writing ─────────────────────────────────────────────
