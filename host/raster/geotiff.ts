@@ -285,7 +285,7 @@ export async function readRasterWindow(path: string, window: Window, opts: Windo
     if (gt) georef.geoTransform = windowGeoTransform(gt, window);
     if (info.georef.epsg !== undefined) georef.epsg = info.georef.epsg;
     if (!gt && opts.companions !== false) {
-      const geo = await readCompanions(path, info.width, info.height, md.geolocation, window);
+      const geo = await readCompanionWindows(path, info.width, info.height, md.geolocation, window);
       if (geo) Object.assign(georef, geo);
     }
     const descriptions = picked.map((b) => info.descriptions[b] ?? '');
@@ -297,6 +297,24 @@ export async function readRasterWindow(path: string, window: Window, opts: Windo
   } finally {
     await tiff.close();
   }
+}
+
+/** readCompanions for a window: each companion sized from its header, then only the window decoded. */
+async function readCompanionWindows(
+  path: string,
+  width: number,
+  height: number,
+  geoloc: Map<string, string>,
+  window: Window,
+): Promise<Pick<Georef, 'lat' | 'lon'> | undefined> {
+  const found = findCompanions(path, width, height, geoloc);
+  if (!found) return undefined;
+  const part = (q: string) => readRasterWindow(q, window, { companions: false, bands: [0] });
+  const read = async (p: string, what: string) => {
+    await companion(path, p, what, width, height, readRasterInfo);
+    return (await companion(path, p, what, window.c1 - window.c0, window.r1 - window.r0, part)).bands[0];
+  };
+  return { lat: await read(found.lat, 'latitude'), lon: await read(found.lon, 'longitude') };
 }
 
 async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Promise<Raster> {
@@ -580,19 +598,11 @@ async function readCompanions(
   width: number,
   height: number,
   geoloc: Map<string, string>,
-  /** only this window of the companions (readRasterWindow) */
-  window?: Window,
 ): Promise<Pick<Georef, 'lat' | 'lon'> | undefined> {
   const found = findCompanions(path, width, height, geoloc);
   if (!found) return undefined;
-  const read = async (p: string, what: string) => {
-    if (!window)
-      return (await companion(path, p, what, width, height, (q) => readRaster(q, { companions: false }))).bands[0];
-    // sized from its header, then only the window decoded
-    await companion(path, p, what, width, height, readRasterInfo);
-    const part = (q: string) => readRasterWindow(q, window, { companions: false, bands: [0] });
-    return (await companion(path, p, what, window.c1 - window.c0, window.r1 - window.r0, part)).bands[0];
-  };
+  const read = async (p: string, what: string) =>
+    (await companion(path, p, what, width, height, (q) => readRaster(q, { companions: false }))).bands[0];
   return { lat: await read(found.lat, 'latitude'), lon: await read(found.lon, 'longitude') };
 }
 
