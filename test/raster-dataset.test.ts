@@ -11,6 +11,7 @@ import { recordingFeedback } from '../host/core/feedback.js';
 import { halfToNumber } from '../host/core/float16.js';
 import { readCoherenceStack } from '../host/raster/stack.js';
 import { writeNpy } from './products.js';
+import { assertWindowsEqualCrop } from './stack-windows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dpm-dataset-'));
 const [R, C, L] = [5, 6, 8];
@@ -56,6 +57,7 @@ for (const [dtype, fortran] of [
         assert.equal(s.bands[b]?.[r * C + c], Math.fround(value(r, c, k)), `band ${k} pixel (${r}, ${c})`);
     assert.deepEqual(s.pairs[0], { first: '20000125', second: '20000206' }, '12-day steps from 2000-01-01');
     assert.ok(fb.logs.some((l) => /band 6 co-event; no dates in the dataset/.test(l.message)));
+    await assertWindowsEqualCrop(json, {}); // both orders: a window copies the same values
   });
 }
 

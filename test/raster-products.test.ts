@@ -27,6 +27,7 @@ import type { GeoTransform } from '../host/raster/types.js';
 import { execute } from '../host/toolbox/execute.js';
 import { burstName, gammaName, hyp3Folder, hyp3Parameters, oneBand, UTM_GT, zipProduct } from './products.js';
 import { needsShared, sharedPath } from './shared.js';
+import { assertWindowsEqualCrop } from './stack-windows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-products-'));
 const cli = join(dirname(fileURLToPath(import.meta.url)), '..', 'host', 'cli.js');
@@ -120,10 +121,11 @@ test('dpm run and dpm2 --coherence: HyP3 products on shifted grids refused, crop
     await hyp3Folder(dir, gammaName(dates[k]!, dates[k + 1]!), oneBand(10, 8, values, gt));
   }
   const eventDate = dates[7]!; // the last pair spans the event: 7 pre-event pairs
-  const run = (out: string, align: boolean) =>
+  const run = (out: string, align: boolean, extra: Record<string, unknown> = {}) =>
     execute(
       'run',
       {
+        ...extra,
         coherence: dir,
         'event-date': eventDate,
         preset: 'fast',
@@ -142,6 +144,11 @@ test('dpm run and dpm2 --coherence: HyP3 products on shifted grids refused, crop
   const z = await readRaster(String(r.zscore));
   assert.deepEqual([z.width, z.height], [9, 7], 'the 10×8 grids one pixel apart intersect in 9×7');
   assert.deepEqual(z.georef.geoTransform, [500080, 80, 0, 3999920, 0, -80]);
+  // tiled: each tile reads its window of the aligned grid (the same model: the same z-scores)
+  const tiled = await run(join(root, 'run-aligned-tiled'), true, { tiles: '2x2', workers: 1 });
+  const zt = await readRaster(String(tiled.zscore));
+  assert.deepEqual([zt.width, zt.height, zt.georef.geoTransform], [9, 7, z.georef.geoTransform]);
+  for (const [i, v] of z.bands[0]!.entries()) assert.ok(Math.abs(zt.bands[0]![i]! - v) <= 1e-6, `pixel ${i}`);
 
   const dpm2 = (output: string, align: boolean) =>
     execute(
@@ -237,6 +244,7 @@ test('ARIA GUNW: pairs from the product names (reference first), lat/lon axes, _
   const gt = s.georef.geoTransform ?? [];
   assert.ok(Math.abs((gt[0] ?? NaN) + 118) < 1e-9 && Math.abs((gt[3] ?? NaN) - 34.5) < 1e-9, `corner ${gt}`);
   assert.ok(Math.abs((gt[1] ?? NaN) - 0.000416666) < 1e-12 && Math.abs((gt[5] ?? NaN) + 0.000416666) < 1e-12);
+  await assertWindowsEqualCrop(dir, {}); // h5wasm hyperslabs: only a window is read
   const bad = join(root, 'gunw-bad', name('20200710', '20200628'));
   mkdirSync(join(root, 'gunw-bad'), { recursive: true });
   writeHdf5(bad, { '/science/grids/data/latitude': Float64Array.of(1, 2) });

@@ -14,6 +14,7 @@ import { DpmError } from '../host/core/errors.js';
 import { needsShared, sharedPath } from './shared.js';
 import type { CoherenceStack, GeoTransform } from '../host/raster/types.js';
 import { at } from './at.js';
+import { assertWindowsEqualCrop } from './stack-windows.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dpm-raster-stack-'));
 const pyrate = sharedPath('data', 'real', 'pyrate-mexico-coherence');
@@ -306,6 +307,7 @@ test('Zarr datacube (papers/003 layout): pairs from CF dates or pair strings, gr
       'the source of each band is logged',
     );
     assert.equal((await readPairStack(d)).pairs.length, 4);
+    await assertWindowsEqualCrop(d, {}); // zarrita slices: only a window's chunks
   }
   const broken = join(root, 'broken.zarr');
   writeCube(broken, 'cf', [

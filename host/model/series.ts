@@ -100,6 +100,17 @@ export function splitBands(stack: CoherenceStack, opts: SplitOptions, needCoEven
   return { pre, coEvent, describe };
 }
 
+/** splitBands from the pairs alone, before any pixel is read (one band per pair). */
+export function splitPairs(
+  stack: Pick<CoherenceStack, 'pairs' | 'source'>,
+  opts: SplitOptions,
+  needCoEvent: boolean,
+): BandSplit {
+  const { pairs, source } = stack;
+  const bands = pairs.map(() => new Float32Array(0));
+  return splitBands({ width: 0, height: 0, bands, descriptions: [], georef: {}, pairs, source }, opts, needCoEvent);
+}
+
 /**
  * Extra input features a model may take after the logit coherence (feature 0), recorded in the model file
  * (`training.timeFeatures`). 'span': the temporal baseline of the NEXT pair in the sequence, days / SPAN_SCALE_DAYS.

@@ -8,8 +8,9 @@ import { basename, dirname, relative } from 'node:path';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, throwIfCanceled } from '../core/feedback.js';
 import { entryKind, listEntries } from './entries.js';
-import { readRaster, readRasterInfo, type RasterInfo } from './geotiff.js';
+import { readRaster, readRasterInfo, readRasterWindow, type RasterInfo } from './geotiff.js';
 import { type Pair, type PairReader, type PairSource, pairKey, parsePair } from './pairs.js';
+import type { Window } from './window.js';
 
 function isTiff(name: string) {
   return /\.tiff?$/i.test(name) && !/\.(lat|lon)\.tiff?$/i.test(name);
@@ -61,7 +62,8 @@ function metadataPair(info: RasterInfo): Pair | undefined {
   return a && b ? parsePair(`${a}_${b}`, `${info.source} FIRST_DATE/SECOND_DATE`) : undefined;
 }
 
-async function readGeoTiffBands(file: string, bands: number[], nodata: number | undefined) {
+async function readGeoTiffBands(file: string, bands: number[], nodata: number | undefined, window?: Window) {
+  if (window) return readRasterWindow(file, window, { nodata, bands });
   const r = await readRaster(file, { nodata });
   return {
     bands: bands.map((b) => {

@@ -28,6 +28,7 @@ import { checkTiffLayout } from './tiff-checks.js';
 import { type CogSpec, CogWriter, GcpCollector, type SampleType, writeTiff } from './cog.js';
 import { attrOf, childrenNamed, findDeep, parseXml } from './xml.js';
 import type { GeoTransform, Georef, Raster } from './types.js';
+import { checkWindow, type Window, windowGeoTransform } from './window.js';
 
 export interface ReadOptions {
   /** value that means "no data" (e.g. 0 for GAMMA coherence); overrides the file's GDAL_NODATA tag */
@@ -218,6 +219,104 @@ export async function openRasterRows(path: string, opts: { companions?: boolean 
   }
 }
 
+const unreadable = (path: string, err: unknown) =>
+  err instanceof DpmError
+    ? err
+    : new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
+
+/** `path` open for reads of blocks (the caller closes `tiff`): its layout and block tables checked; never decoded
+ *  whole (0 bytes held per sample: the caller sizes what it decodes). */
+async function openBlocks(path: string) {
+  const size = regularFileSize(path, 'raster');
+  const tiff = await fromFile(path);
+  try {
+    const image = await tiff.getImage(0);
+    const format = image.getSampleFormat(0);
+    if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
+    await checkTiffLayout(path, image, size, 0);
+    return { tiff, image, format };
+  } catch (err) {
+    await tiff.close();
+    throw unreadable(path, err);
+  }
+}
+
+export interface WindowReadOptions extends ReadOptions {
+  /** the bands to decode, 0-based (default every band); none: only the lat/lon companions' window */
+  bands?: number[];
+}
+
+/**
+ * The window's pixels of `path`, as readRaster's raster cropped to it (float32, nodata → NaN, scale/offset,
+ * descriptions, metadata), decoding only the tiles (strips) the window touches; in radar geometry the same window of
+ * the lat/lon companions. The geotransform is the window's. A window outside the raster is a DpmError naming `path`.
+ */
+export async function readRasterWindow(path: string, window: Window, opts: WindowReadOptions = {}): Promise<Raster> {
+  const info = await readRasterInfo(path);
+  checkWindow(path, window, info.width, info.height);
+  const picked = opts.bands ?? [...Array(info.bandCount).keys()];
+  const missing = picked.find((b) => !(Number.isInteger(b) && b >= 0 && b < info.bandCount));
+  if (missing !== undefined) throw new DpmError(`${path}: no band ${missing + 1} (it has ${info.bandCount})`);
+  const { r0, r1, c0, c1 } = window;
+  const width = c1 - c0,
+    height = r1 - r0;
+  if (width * height * picked.length * 4 > memoryBudget())
+    throw new DpmError(`${path}: a ${width} × ${height} window of ${picked.length} bands is more than memory allows`);
+  const { tiff, image, format } = await openBlocks(path); // only the window is decoded (its size checked above)
+  try {
+    const fd = image.getFileDirectory();
+    const md = await readGdalMetadata(path, fd);
+    const nodata =
+      opts.nodata ?? parseNodata(fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')) : undefined);
+    const raw = picked.length
+      ? ((await image.readRasters({
+          window: [c0, r0, c1, r1],
+          samples: picked,
+          interleave: false,
+        })) as unknown as ArrayLike<number>[])
+      : [];
+    const bands = raw.map((src, k) => {
+      if (src.length !== width * height)
+        throw new DpmError(`${path}: a window of band ${(picked[k] ?? 0) + 1} decoded to ${src.length} values`);
+      return toFloat32Band(src, nodata, format === 3, md.band.get(picked[k] ?? -1));
+    });
+    const georef: Georef = {};
+    const gt = info.georef.geoTransform;
+    if (gt) georef.geoTransform = windowGeoTransform(gt, window);
+    if (info.georef.epsg !== undefined) georef.epsg = info.georef.epsg;
+    if (!gt && opts.companions !== false) {
+      const geo = await readCompanionWindows(path, info.width, info.height, md.geolocation, window);
+      if (geo) Object.assign(georef, geo);
+    }
+    const descriptions = picked.map((b) => info.descriptions[b] ?? '');
+    const raster: Raster = { width, height, bands, descriptions, georef, source: path };
+    if (Object.keys(info.metadata).length) raster.metadata = info.metadata;
+    return raster;
+  } catch (err) {
+    throw unreadable(path, err);
+  } finally {
+    await tiff.close();
+  }
+}
+
+/** readCompanions for a window: each companion sized from its header, then only the window decoded. */
+async function readCompanionWindows(
+  path: string,
+  width: number,
+  height: number,
+  geoloc: Map<string, string>,
+  window: Window,
+): Promise<Pick<Georef, 'lat' | 'lon'> | undefined> {
+  const found = findCompanions(path, width, height, geoloc);
+  if (!found) return undefined;
+  const part = (q: string) => readRasterWindow(q, window, { companions: false, bands: [0] });
+  const read = async (p: string, what: string) => {
+    await companion(path, p, what, width, height, readRasterInfo);
+    return (await companion(path, p, what, window.c1 - window.c0, window.r1 - window.r0, part)).bands[0];
+  };
+  return { lat: await read(found.lat, 'latitude'), lon: await read(found.lon, 'longitude') };
+}
+
 async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Promise<Raster> {
   if (bytes.length < 8) throw new DpmError(`${path}: not a GeoTIFF (${bytes.length} bytes)`);
   const magic = bytes.toString('latin1', 0, 2);
@@ -245,22 +344,11 @@ async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Pro
 
   const raw = (await image.readRasters({ interleave: false })) as unknown as ArrayLike<number>[];
   if (raw.length !== spp) throw new DpmError(`${path}: decoded ${raw.length} of ${spp} bands`);
-  const isFloat = format === 3;
   const bands: Float32Array[] = [];
   for (const [b, src] of raw.entries()) {
     if (src.length !== width * height)
       throw new DpmError(`${path}: band ${b + 1} decoded to ${src.length} values, expected ${width * height}`);
-    const out = src instanceof Float32Array ? src : Float32Array.from(src);
-    const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : isFloat ? Math.fround(nodata) : nodata;
-    const scale = Number(md.band.get(b)?.scale ?? 1);
-    const offset = Number(md.band.get(b)?.offset ?? 0);
-    if (ndv !== undefined || scale !== 1 || offset !== 0) {
-      out.forEach((v, i) => {
-        // out is src itself or its float32 copy: v is src[i] (as float32, which is what nodata was rounded to)
-        out[i] = v === ndv ? NaN : v * scale + offset;
-      });
-    }
-    bands.push(out);
+    bands.push(toFloat32Band(src, nodata, format === 3, md.band.get(b)));
   }
 
   const georef: Georef = {};
@@ -276,6 +364,26 @@ async function decodeRaster(path: string, bytes: Buffer, opts: ReadOptions): Pro
   const raster: Raster = { width, height, bands, descriptions, georef, source: path };
   if (md.dataset.size) raster.metadata = Object.fromEntries(md.dataset);
   return raster;
+}
+
+/** A decoded band as float32: nodata → NaN, GDAL scale/offset applied (in place when it is float32 already). */
+function toFloat32Band(
+  src: ArrayLike<number>,
+  nodata: number | undefined,
+  isFloat: boolean,
+  band: { scale?: string; offset?: string } | undefined,
+): Float32Array {
+  const out = src instanceof Float32Array ? src : Float32Array.from(src);
+  const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : isFloat ? Math.fround(nodata) : nodata;
+  const scale = Number(band?.scale ?? 1);
+  const offset = Number(band?.offset ?? 0);
+  if (ndv !== undefined || scale !== 1 || offset !== 0) {
+    out.forEach((v, i) => {
+      // out is src itself or its float32 copy: v is src[i] (as float32, which is what nodata was rounded to)
+      out[i] = v === ndv ? NaN : v * scale + offset;
+    });
+  }
+  return out;
 }
 
 /** The first IFD and every value it points to must lie inside the file (a truncated file fails here). */

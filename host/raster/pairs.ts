@@ -4,6 +4,7 @@
 import { DpmError } from '../core/errors.js';
 import type { Feedback } from '../core/feedback.js';
 import type { Georef } from './types.js';
+import type { Window } from './window.js';
 
 export interface Pair {
   first: string;
@@ -72,10 +73,13 @@ export interface PairReader {
   accepts(input: string): boolean;
   /** every dated pair in `input`; logs skipped files on `fb` */
   findPairs(input: string, fb: Feedback): Promise<PairSource[]>;
-  /** the given bands of one `file` of this reader's sources, float32 with nodata → NaN */
+  /** the given bands of one `file` of this reader's sources, float32 with nodata → NaN; with `window` (in the
+   *  file's pixels, checked by the caller) only its pixels are decoded, and the georef's lat/lon are its window's
+   *  (its geotransform is not used: stack.ts shifts the common grid's). No bands: only the georef. */
   readBands(
     file: string,
     bands: number[],
     nodata: number | undefined,
+    window?: Window,
   ): Promise<{ bands: Float32Array[]; georef: Georef }>;
 }

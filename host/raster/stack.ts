@@ -20,6 +20,7 @@ import { gunwReader } from './products/gunw.js';
 import { hyp3Reader } from './products/hyp3.js';
 import { type Pair, type PairFileInfo, type PairReader, type PairSource, daysBetween, pairKey } from './pairs.js';
 import type { CoherenceStack, GeoTransform, Georef, Raster } from './types.js';
+import { checkWindow, fullWindow, type Window, windowGeoTransform } from './window.js';
 import { zarrPairReader } from './zarr.js';
 
 /** Asked in this order: a Zarr store is a folder too. */
@@ -152,16 +153,20 @@ function intersection(sources: PairSource[], message: string): GridPlan {
   return { width: c1 - c0, height: r1 - r0, geoTransform: [x0 + c0 * dx, dx, 0, y0 + r0 * dy, 0, dy], crop };
 }
 
-/** The plan's window of one band read from `file`. */
-function cropBand(band: Float32Array, file: string, plan: GridPlan): Float32Array {
+/** What `file` is read as: `window` of the common grid in the file's own pixels (the file's part of an aligned
+ *  grid without one); undefined: the whole file. */
+function fileWindow(file: string, plan: GridPlan, window: Window | undefined): Window | undefined {
   const c = plan.crop?.get(file);
-  if (!c) return band;
-  const out = new Float32Array(plan.width * plan.height);
-  for (let r = 0; r < plan.height; r++) {
-    const from = (c.row0 + r) * c.width + c.col0;
-    out.set(band.subarray(from, from + plan.width), r * plan.width);
-  }
-  return out;
+  if (!c) return window;
+  const w = window ?? fullWindow(plan.width, plan.height);
+  return { r0: c.row0 + w.r0, r1: c.row0 + w.r1, c0: c.col0 + w.c0, c1: c.col0 + w.c1 };
+}
+
+/** The geotransform of `window` of the common grid (its corner when none), from the first file's or the aligned
+ *  grid's: the same arithmetic whether the pixels were read whole or in a window. */
+function gridGeoTransform(sources: PairSource[], plan: GridPlan, window: Window | undefined) {
+  const gt = plan.crop ? plan.geoTransform : sources[0]?.info.georef.geoTransform;
+  return gt && windowGeoTransform(gt, window ?? { r0: 0, c0: 0 });
 }
 
 function checkDuplicates(sources: PairSource[]): void {
@@ -180,6 +185,7 @@ async function readSources(
   sources: PairSource[],
   opts: StackOptions,
   plan: GridPlan,
+  window?: Window,
 ): Promise<{ bands: Float32Array[]; georef: Georef }> {
   const fb = opts.feedback ?? silentFeedback;
   const byFile = new Map<string, PairSource[]>();
@@ -195,10 +201,11 @@ async function readSources(
       file,
       group.map((s) => s.band),
       opts.nodata,
+      fileWindow(file, plan, window),
     );
     group.forEach((s, k) => {
       const band = got.bands[k];
-      if (band) bands.set(s, cropBand(band, file, plan));
+      if (band) bands.set(s, band);
     });
     georef ??= got.georef;
     done += group.length;
@@ -210,8 +217,16 @@ async function readSources(
       if (!band) throw new Error(`internal: ${label(s)} was not read`);
       return band;
     }),
-    georef: plan.crop && plan.geoTransform ? { ...georef, geoTransform: plan.geoTransform } : (georef ?? {}),
+    georef: windowGeoref(georef ?? {}, sources, plan, window),
   };
+}
+
+/** A read's georef on the common grid: the window's geotransform (lat/lon came windowed from the reader). */
+function windowGeoref(georef: Georef, sources: PairSource[], plan: GridPlan, window: Window | undefined): Georef {
+  if (!window && !plan.crop) return georef;
+  const { geoTransform: _, ...rest } = georef;
+  const gt = gridGeoTransform(sources, plan, window);
+  return gt ? { ...rest, geoTransform: gt } : rest;
 }
 
 const byDate = (a: PairSource, b: PairSource) => pairKey(a.pair).localeCompare(pairKey(b.pair));
@@ -268,8 +283,28 @@ export function chainOf(pairs: Pair[], what: string): { chain: Pair[]; dropped: 
   return { chain, dropped };
 }
 
-/** The chain of consecutive acquisitions as a CoherenceStack (band k = pair (k, k+1)); reads only those files. */
-export async function readCoherenceStack(inputs: string | string[], opts: StackOptions = {}): Promise<CoherenceStack> {
+export interface StackReadOptions extends StackOptions {
+  /** only these pixels of the (aligned) common grid: only they are decoded (default all) */
+  window?: Window;
+}
+
+/** A coherence stack without its pixels: what its headers say (no lat/lon companions). */
+export interface StackHeader extends Omit<CoherenceStack, 'bands' | 'georef'> {
+  georef: Pick<Georef, 'geoTransform' | 'epsg'>;
+}
+
+/** The chain of a coherence stack found and checked, nothing decoded yet: read windows of it. */
+export interface OpenStack {
+  header: StackHeader;
+  /** `window` (default all) of every band, range-checked, with the lat/lon of that window in radar geometry:
+   *  the same stack as the whole one cropped to it */
+  read(window?: Window): Promise<CoherenceStack>;
+  /** only the lat/lon companions' `window` (default all); none on a map grid or without companions */
+  latLon(window?: Window): Promise<Pick<Georef, 'lat' | 'lon'>>;
+}
+
+/** The chain of consecutive acquisitions (band k = pair (k, k+1)) found in the inputs, from their headers. */
+export async function openCoherenceStack(inputs: string | string[], opts: StackOptions = {}): Promise<OpenStack> {
   const fb = opts.feedback ?? silentFeedback;
   const what = Array.isArray(inputs) ? inputs.join(', ') : inputs;
   const all = (await findSources(inputs, fb)).sort(byDate);
@@ -300,30 +335,59 @@ export async function readCoherenceStack(inputs: string | string[], opts: StackO
     if (!s) throw new Error(`internal: chain pair ${pairKey(p)} has no source`);
     return s;
   });
-  const { bands, georef } = await readSources(used, opts, grid);
-  if (grid.crop) fb.log('info', `grids aligned: every file cropped to their ${grid.width}×${grid.height} intersection`);
-  checkCoherenceRange(bands, chain.map(pairKey), what, fb); // out-of-range values counted, reported, refused past 1 %
-  const intervals = chain.map((p) => daysBetween(p.first, p.second));
-  fb.log(
-    'info',
-    `coherence stack: ${chain.length} consecutive pairs ${runs} ` +
-      `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found`,
-  );
-  for (const s of used) fb.log('debug', `  ${pairKey(s.pair)}: ${label(s)}`); // --verbose: where each band comes from
   const { width, height } = grid;
   // the chip layout holds only when every band was made on the same one
   const layout = chipLayoutMetadata(chainSourceMetadata(used));
   const same = used.every((s) => CHIP_LAYOUT_KEYS.every((k) => s.info.metadata[k] === layout[k]));
-  return {
+  const gt = gridGeoTransform(used, grid, undefined);
+  const epsg = used[0]?.info.georef.epsg;
+  const header: StackHeader = {
     width,
     height,
-    bands,
-    georef,
+    georef: { ...(gt ? { geoTransform: gt } : {}), ...(epsg !== undefined ? { epsg } : {}) },
     descriptions: chain.map(pairKey),
     pairs: chain,
     source: what,
     ...(same ? { metadata: layout } : {}),
   };
+  const checked = (window: Window | undefined) => {
+    if (window) checkWindow(what, window, width, height);
+    return window;
+  };
+  const read = async (window?: Window): Promise<CoherenceStack> => {
+    const part = checked(window) ?? fullWindow(width, height);
+    const { bands, georef } = await readSources(used, opts, grid, window);
+    if (grid.crop) fb.log('info', `grids aligned: every file cropped to their ${width}×${height} intersection`);
+    // out-of-range values counted, reported, refused past 1 % (of the window read)
+    checkCoherenceRange(bands, chain.map(pairKey), what, fb);
+    const intervals = chain.map((p) => daysBetween(p.first, p.second));
+    fb.log(
+      'info',
+      `coherence stack: ${chain.length} consecutive pairs ${runs} ` +
+        `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found` +
+        (window ? `, window ${part.r0}:${part.r1},${part.c0}:${part.c1}` : ''),
+    );
+    for (const s of used) fb.log('debug', `  ${pairKey(s.pair)}: ${label(s)}`); // --verbose: each band's file
+    const { georef: _, ...rest } = header;
+    return { ...rest, width: part.c1 - part.c0, height: part.r1 - part.r0, bands, georef };
+  };
+  const latLon = async (window?: Window): Promise<Pick<Georef, 'lat' | 'lon'>> => {
+    const part = checked(window) ?? fullWindow(width, height);
+    const first = used[0];
+    if (!first || header.georef.geoTransform) return {};
+    const { georef } = await first.reader.readBands(first.file, [], opts.nodata, fileWindow(first.file, grid, part));
+    return georef.lat && georef.lon ? { lat: georef.lat, lon: georef.lon } : {};
+  };
+  return { header, read, latLon };
+}
+
+/** The chain of consecutive acquisitions as a CoherenceStack (band k = pair (k, k+1)); reads only those files,
+ *  and of them only `window` when given. */
+export async function readCoherenceStack(
+  inputs: string | string[],
+  opts: StackReadOptions = {},
+): Promise<CoherenceStack> {
+  return (await openCoherenceStack(inputs, opts)).read(opts.window);
 }
 
 /** The metadata of the first band's file (the chip layout is checked against every band by the caller). */

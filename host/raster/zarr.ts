@@ -288,18 +288,25 @@ export const zarrPairReader: PairReader = {
       const info = { width, height, bandCount: n, georef, metadata: {}, source: dir };
       return pairs.map((pair, band) => ({ file: dir, band, pair, info, reader: zarrPairReader }));
     }),
-  readBands: (dir, bands, nodata) =>
+  readBands: (dir, bands, nodata, window) =>
     wrap(dir, async () => {
       const cube = await openCube(dir);
       const coh = findCoherence(cube, dir);
+      // zarrita reads only the chunks a slice touches
+      const rows = window ? zarr.slice(window.r0, window.r1) : null;
+      const cols = window ? zarr.slice(window.c0, window.c1) : null;
       const out: Float32Array[] = [];
-      for (const k of bands) out.push(await readSlice(coh.arr, [k, null, null], nodata));
+      for (const k of bands) out.push(await readSlice(coh.arr, [k, rows, cols], nodata));
       return { bands: out, georef: await readGeoref(cube, coh) };
     }),
 };
 
 /** One slice of a variable as float32: _FillValue (and `nodata`) → NaN, CF scale_factor/add_offset applied. */
-async function readSlice(arr: ZArray, selection: (number | null)[], nodata?: number): Promise<Float32Array> {
+async function readSlice(
+  arr: ZArray,
+  selection: (number | zarr.Slice | null)[],
+  nodata?: number,
+): Promise<Float32Array> {
   const fill = arr.attrs._FillValue ?? arr.fillValue;
   const fillNum = typeof fill === 'number' ? fill : typeof fill === 'bigint' ? Number(fill) : undefined;
   const scale = Number(arr.attrs.scale_factor ?? 1);

@@ -12,7 +12,6 @@ import { algorithm as forecastAlgorithm } from '../toolbox/forecast.js';
 import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from '../toolbox/baselines.js';
 import { withOutputPolicy, withOutputs } from '../io/outputs.js';
 import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
-import { cropStack } from './crop.js';
 import { coEventPair, writeCoEventCoherence } from '../toolbox/coevent.js';
 import { type Tile, windowText } from './plan.js';
 
@@ -21,8 +20,8 @@ export interface TilePlan {
   /** hash of everything that decides the tiles' results (inputs, chip, window, model, event date) */
   key: string;
   dir: string;
-  /** an SLC stack (coherence per tile, chip halo included) or a coherence stack (cropped per tile) */
-  input: { slc: string[] } | { coherence: string[]; nodata?: number };
+  /** an SLC stack (coherence per tile, chip halo included) or a coherence stack (each tile reads its window) */
+  input: { slc: string[] } | { coherence: string[]; nodata?: number; align?: boolean };
   chip: string;
   eventDate: string;
   model: string;
@@ -84,11 +83,13 @@ async function computeTile(plan: TilePlan, index: number, tile: Tile, fb: Feedba
       stage(fb, 0, 40, 'coherence'),
     );
   } else {
-    const whole = await readCoherenceStack(input.coherence, {
+    // only the tile's window is decoded: a tile's memory does not grow with the scene
+    const part = await readCoherenceStack(input.coherence, {
       nodata: input.nodata,
+      align: input.align,
+      window: tile.input,
       feedback: stage(fb, 0, 40, 'reading'),
     });
-    const part = cropStack(whole, windowText(tile.input));
     await withOutputs((outs) => writeCoherenceStackOutputs(outs, coherence, part), fb);
   }
   const fc = await invoke(

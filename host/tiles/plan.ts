@@ -2,14 +2,9 @@
 // read. Output pixel (i, j) of a stride-1 coherence grid covers SLC rows [r0 + i, r0 + i + ca) and columns
 // [c0 + j, c0 + j + cr): a tile of output rows [a, b) needs SLC rows [r0 + a, r0 + b + ca − 1) — the chip halo.
 import { DpmError } from '../core/errors.js';
+import type { Window } from '../raster/window.js';
 
-/** Half-open window, rows then columns. */
-export interface Window {
-  r0: number;
-  r1: number;
-  c0: number;
-  c1: number;
-}
+export type { Window } from '../raster/window.js';
 
 /** One tile: its rectangle of the output grid and the input window (SLC, or coherence stack) that gives it. */
 export interface Tile {

@@ -9,7 +9,7 @@ import { stage, throwIfCanceled, type Feedback } from '../core/feedback.js';
 import { parseChipSize } from '../core/chip.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
 import { parseWindow } from '../sar/coherence-stack.js';
-import { readCoherenceStack } from '../raster/stack.js';
+import { openCoherenceStack } from '../raster/stack.js';
 import { planTiles, type Tile, type TileSpec, type Window } from './plan.js';
 import { BASELINES, COEVENT_FILE, finishedTile, planPath, type TilePlan, tileDir } from './job.js';
 import { type ExecutorChoice, runTiles } from './executors.js';
@@ -55,7 +55,7 @@ export function tiledAoiInput(
   const eventDate = p['event-date'];
   return {
     dir: resolve(p['out-dir']),
-    input: p.slc ? { slc: p.slc } : { coherence: p.coherence ?? [], nodata: p.nodata },
+    input: p.slc ? { slc: p.slc } : { coherence: p.coherence ?? [], nodata: p.nodata, align: p['align-grids'] },
     chip,
     aoiWindow,
     eventDate,
@@ -83,8 +83,8 @@ export async function planGrid(
     [width, height] = [first.width, first.height];
     await first.close();
   } else {
-    const s = await readCoherenceStack(source.coherence, { nodata: source.nodata });
-    [width, height] = [s.width, s.height];
+    const { header } = await openCoherenceStack(source.coherence, { nodata: source.nodata, align: source.align });
+    [width, height] = [header.width, header.height];
   }
   const window = parseWindow(aoiWindow, width, height);
   // SLCs: stride-1 chips, a halo of chip − 1; a coherence stack is already one value per pixel

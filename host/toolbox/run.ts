@@ -31,11 +31,11 @@ import { packageVersion } from '../paths.js';
 import { loadModel } from '../model/safetensors.js';
 import { DpmError } from '../core/errors.js';
 import { ownFolder, withOutputPolicy, withOutputs } from '../io/outputs.js';
-import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { openCoherenceStack, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { dpmStyleQml } from '../raster/png-map.js';
 import { countAbove, writeMaps } from './maps.js';
 import { divergingQml, greyQml, writeStyle } from '../io/qml.js';
-import { splitBands } from '../model/series.js';
+import { splitPairs } from '../model/series.js';
 import { coEventPair, writeCoEventCoherence } from './coevent.js';
 import { discoverStack, openRaster } from '../sar/readers.js';
 import { parseWindow } from '../sar/coherence-stack.js';
@@ -43,7 +43,6 @@ import { readTruthVector } from '../vector/read.js';
 import { transformer } from '../vector/crs.js';
 import { readAoiPolygons, windowOfPolygons, type LatLonGrid } from '../vector/aoi.js';
 import { parseTileSpec } from '../tiles/plan.js';
-import { cropStack } from '../tiles/crop.js';
 import { planGrid, runTiledAoi, tiledAoiInput } from '../tiles/tiled-run.js';
 
 /** The scores the run compares, with the file each stage writes (relative to the run folder). */
@@ -182,7 +181,7 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   const aoiWindow = await preflight(p, input, fb);
   // a tiling that does not fit the area of interest is refused now, not after training
   if (tiling) {
-    const source = input.slc ? { slc: input.slc } : { coherence: input.coherence ?? [], nodata };
+    const source = input.slc ? { slc: input.slc } : { coherence: input.coherence ?? [], nodata, align };
     await planGrid(source, chip, aoiWindow ?? p['aoi-window'], tiling);
   }
   // what the input files are (size, times, inode): the key of every stage that reads them, walked once
@@ -216,9 +215,10 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
     // uses every pixel of its window.
     const crop = async (name: string, file: string, window: string | undefined) => {
       await stages.run(name, { inputKey, window, nodata, align }, [at(file)], async () => {
-        const s = await readCoherenceStack(input.coherence, { nodata, align, feedback: sub(0, 5, 'reading') });
-        const cropped = cropStack(s, window);
-        await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), cropped), fb);
+        const stack = await openCoherenceStack(input.coherence, { nodata, align, feedback: sub(0, 5, 'reading') });
+        // only the window's pixels are decoded (preflight has checked it)
+        const part = await stack.read(parseWindow(window, stack.header.width, stack.header.height));
+        await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), part), fb);
         return { out: at(file) };
       });
       return at(file);
@@ -230,11 +230,11 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
   }
   throwIfCanceled(fb);
 
-  // The AOI stack's bands: which are pre-event and which is the co-event pair (preflight checked the event date).
-  // tiled: the AOI mosaic comes after training; the training stack has the same pairs
-  const aoi = await readCoherenceStack(tiling ? trainStack : aoiStack);
-  const coEvent = coEventPair(aoi, eventDate);
-  const { split, label: coLabel } = coEvent;
+  // The AOI stack's bands: which are pre-event and which is the co-event pair (preflight checked the event date),
+  // from its header. tiled: the AOI mosaic comes after training; the training stack has the same pairs
+  const aoiHeader = (await openCoherenceStack(tiling ? trainStack : aoiStack)).header;
+  const split = splitPairs(aoiHeader, { eventDate }, true);
+  const coLabel = aoiHeader.descriptions[split.coEvent ?? -1] ?? '';
   fb.log('info', `event ${eventDate}: ${split.pre.length} pre-event pairs, co-event pair ${coLabel}`);
 
   // 3. Train on the pre-event bands of D_t.
@@ -272,12 +272,13 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
         chip,
         input: inputKey,
         nodata,
+        align,
         model: fileId(modelPath),
         eventDate,
       },
       [at('forecast/zscore.tif')],
       () => {
-        const key = [inputKey, nodata, fileId(modelPath)];
+        const key = [inputKey, nodata, align, fileId(modelPath)];
         return runTiledAoi(
           tiledAoiInput(p, tiling, aoiWindow ?? p['aoi-window'], modelPath, key),
           sub(75, 87, 'tiles'),
@@ -320,7 +321,8 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
       { aoi: fileId(aoiStack), eventDate },
       [at('baselines/coevent_coherence.tif')],
       async () => {
-        await writeCoEventCoherence(at('baselines/coevent_coherence.tif'), aoi, coEvent, fb);
+        const aoi = await readCoherenceStack(aoiStack);
+        await writeCoEventCoherence(at('baselines/coevent_coherence.tif'), aoi, coEventPair(aoi, eventDate), fb);
         return { output: at('baselines/coevent_coherence.tif') };
       },
     );
@@ -524,18 +526,32 @@ async function preflight(
     }
   } else {
     const coherence = 'coherence' in input ? input.coherence : [];
-    const s = await readCoherenceStack(coherence, {
+    // headers only: the stages read their windows' pixels (a frame's stack is never whole in memory)
+    const stack = await openCoherenceStack(coherence, {
       nodata,
       align: p['align-grids'],
       feedback: stage(fb, 0, 1, 'checking'),
     });
+    const s = stack.header;
     pairs = s.pairs;
     source = s.source ?? coherence.join(',');
     checkWindows(s.width, s.height, 1, 1, 'coherence-stack');
     const g = s.georef;
-    if (g.lat && g.lon) {
-      for (let i = 0; i < g.lat.length; i++) grow(scene, g.lon[i]!, g.lat[i]!);
-      grid = { width: s.width, height: s.height, lat: g.lat, lon: g.lon };
+    if (!g.geoTransform && p.aoi !== undefined) {
+      // a polygon is placed on the whole lat/lon grid (windowOfPolygons): only with --aoi
+      const { lat, lon } = await stack.latLon();
+      if (lat && lon) {
+        for (let i = 0; i < lat.length; i++) grow(scene, lon[i]!, lat[i]!);
+        grid = { width: s.width, height: s.height, lat, lon };
+      }
+    } else if (!g.geoTransform && p.truth !== undefined) {
+      // the scene's extent (checked against the truth) by row blocks of the lat/lon companions
+      const rows = Math.max(1, Math.floor(2 ** 20 / s.width));
+      for (let r0 = 0; r0 < s.height; r0 += rows) {
+        const { lat, lon } = await stack.latLon({ r0, r1: Math.min(s.height, r0 + rows), c0: 0, c1: s.width });
+        if (!lat || !lon) break;
+        for (let i = 0; i < lat.length; i++) grow(scene, lon[i]!, lat[i]!);
+      }
     } else if (g.geoTransform && g.epsg) {
       const toWgs = transformer(`EPSG:${g.epsg}`, 'EPSG:4326');
       const gt = g.geoTransform;
@@ -550,11 +566,7 @@ async function preflight(
     }
   }
   // the event date must split the stack into pre-event pairs and a co-event pair (same rule as dpm forecast)
-  splitBands(
-    { width: 0, height: 0, bands: pairs.map(() => new Float32Array(0)), descriptions: [], georef: {}, pairs, source },
-    { eventDate },
-    true,
-  );
+  splitPairs({ pairs, source }, { eventDate }, true);
 
   if (p.truth) {
     const field = p['damage-field'];

@@ -11,6 +11,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { DpmError } from '../../core/errors.js';
 import { entryKind } from '../entries.js';
 import type { PairReader, PairSource } from '../pairs.js';
+import { fullWindow, type Window } from '../window.js';
 import { type NpyArray, readNpy } from './npy.js';
 
 interface Entry {
@@ -100,15 +101,17 @@ function syntheticDate(k: number): string {
 
 const cubes = new Map<string, { cube: NpyArray; entry: Entry }>();
 
-function bandOf(c: { cube: NpyArray; entry: Entry }, k: number, nodata: number | undefined): Float32Array {
+/** Band k of the cube (the whole cube is in memory: a window only copies less). */
+function bandOf(c: { cube: NpyArray; entry: Entry }, k: number, nodata: number | undefined, window?: Window) {
   const [rows, cols] = c.entry.shape;
+  const { r0, r1, c0, c1 } = window ?? fullWindow(cols, rows);
   const L = c.entry.length;
-  const out = new Float32Array(rows * cols);
+  const out = new Float32Array((r1 - r0) * (c1 - c0));
   const { data, fortranOrder } = c.cube;
-  for (let r = 0; r < rows; r++) {
-    for (let col = 0; col < cols; col++) {
+  for (let r = r0; r < r1; r++) {
+    for (let col = c0; col < c1; col++) {
       const v = data[fortranOrder ? r + rows * (col + cols * k) : (r * cols + col) * L + k] ?? NaN;
-      out[r * cols + col] = v === nodata ? NaN : v;
+      out[(r - r0) * (c1 - c0) + col - c0] = v === nodata ? NaN : v;
     }
   }
   return out;
@@ -155,9 +158,9 @@ export const dpmDatasetReader: PairReader = {
       }),
     );
   },
-  async readBands(file, bands, nodata) {
+  async readBands(file, bands, nodata, window) {
     const c = cubes.get(file);
     if (!c) throw new Error(`internal: ${file} read before it was found`);
-    return { bands: bands.map((k) => bandOf(c, k, nodata)), georef: {} };
+    return { bands: bands.map((k) => bandOf(c, k, nodata, window)), georef: {} };
   },
 };

@@ -10,6 +10,7 @@ import { throwIfCanceled } from '../../core/feedback.js';
 import { entryKind, listEntries } from '../entries.js';
 import { type PairReader, type PairSource, parsePair } from '../pairs.js';
 import type { GeoTransform, Georef } from '../types.js';
+import type { Window } from '../window.js';
 
 const GUNW_NAME = /^S1-GUNW-.*\.(nc|h5)$/i;
 const COH = '/science/grids/data/coherence';
@@ -25,7 +26,7 @@ async function h5() {
 /** Opens a product and hands its coherence dataset and geotransform to `use`. */
 async function withProduct<T>(
   file: string,
-  use: (coh: { shape: number[]; read: () => Float32Array; fill?: number }, georef: Georef) => T,
+  use: (coh: { shape: number[]; read: (window?: Window) => Float32Array; fill?: number }, georef: Georef) => T,
 ): Promise<T> {
   const h5wasm = await h5();
   let f: InstanceType<typeof h5wasm.File>;
@@ -63,7 +64,16 @@ async function withProduct<T>(
     return use(
       {
         shape: [h, w],
-        read: () => Float32Array.from(coh.value as ArrayLike<number>),
+        // h5wasm reads only the hyperslab of a window
+        read: (w) =>
+          Float32Array.from(
+            (w
+              ? coh.slice([
+                  [w.r0, w.r1],
+                  [w.c0, w.c1],
+                ])
+              : coh.value) as ArrayLike<number>,
+          ),
         ...(fill !== undefined ? { fill } : {}),
       },
       { geoTransform: gt, epsg: 4326 },
@@ -110,9 +120,9 @@ export const gunwReader: PairReader = {
     }
     return out;
   },
-  async readBands(file, bands, nodata) {
+  async readBands(file, bands, nodata, window) {
     return withProduct(file, (coh, georef) => {
-      const band = coh.read();
+      const band = coh.read(window);
       const missing = nodata ?? coh.fill;
       if (missing !== undefined) band.forEach((v, k) => void (v === Math.fround(missing) && (band[k] = NaN)));
       return { bands: bands.map(() => band), georef };

@@ -13,7 +13,7 @@ import { unzipSync } from 'fflate';
 import { DpmError } from '../../core/errors.js';
 import { type Feedback, throwIfCanceled } from '../../core/feedback.js';
 import { entryKind, listEntries } from '../entries.js';
-import { readRaster, readRasterInfo } from '../geotiff.js';
+import { readRaster, readRasterInfo, readRasterWindow } from '../geotiff.js';
 import { type Pair, type PairReader, type PairSource, pairKey, parsePair } from '../pairs.js';
 
 const CORR = /_corr\.tiff?$/i;
@@ -142,8 +142,11 @@ export const hyp3Reader: PairReader = {
     return kind === 'folder' ? holdsProducts(input) : kind === 'file' && ZIP.test(input);
   },
   findPairs: findProducts,
-  async readBands(file, bands, nodata) {
-    const r = await readRaster(localPath(file), { nodata, companions: false });
+  async readBands(file, bands, nodata, window) {
+    const path = localPath(file);
+    const r = window
+      ? await readRasterWindow(path, window, { nodata, companions: false, bands: [0] })
+      : await readRaster(path, { nodata, companions: false });
     const [band] = r.bands;
     if (!band || bands.some((b) => b !== 0)) throw new DpmError(`${file}: a HyP3 coherence layer has one band`);
     return { bands: bands.map(() => band), georef: r.georef };
