@@ -56,6 +56,25 @@ export interface TrainResult {
   resumedFrom: number;
 }
 
+/**
+ * The usable sequences trained on (ascending): all of them, or a seeded random subsample of `maxSequences`. The same
+ * draw whether the sequences are held whole (trainModel) or picked from a stack read by row blocks.
+ */
+export function trainingSample<A extends number[] | Int32Array>(
+  usable: A,
+  maxSequences: number | undefined,
+  seed: number,
+  feedback: Feedback = silentFeedback,
+): A {
+  if (maxSequences === undefined || usable.length <= maxSequences) return usable;
+  const chosen = new Rng(seed, 1)
+    .shuffle(usable)
+    .slice(0, maxSequences)
+    .sort((a: number, b: number) => a - b) as A;
+  feedback.log('info', `using a seeded random subsample of ${chosen.length} sequences`);
+  return chosen;
+}
+
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export async function trainModel(
@@ -81,13 +100,7 @@ export async function trainModel(
   const nDropped = N - idx.length;
   if (nDropped > 0)
     feedback.log('warning', `${nDropped} of ${N} sequences have fewer than ${MIN_VALID} valid values: not trained on`);
-  if (opts.maxSequences !== undefined && idx.length > opts.maxSequences) {
-    idx = new Rng(opts.seed, 1)
-      .shuffle(idx)
-      .slice(0, opts.maxSequences)
-      .sort((a, b) => a - b);
-    feedback.log('info', `using a seeded random subsample of ${idx.length} sequences`);
-  }
+  idx = trainingSample(idx, opts.maxSequences, opts.seed, feedback);
   const perm = new Rng(opts.seed, 2).shuffle(idx.slice());
   const nVal = Math.round(perm.length * opts.valFraction);
   const val = perm.slice(0, nVal).sort((a, b) => a - b);

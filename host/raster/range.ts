@@ -15,55 +15,74 @@ export interface RangeReport {
   usable: number;
 }
 
-/** Checks (and cleans, in place) the bands of a coherence stack read from `what`. */
-export function checkCoherenceRange(bands: Float32Array[], labels: string[], what: string, fb?: Feedback): RangeReport {
-  let outOfRange = 0;
-  let infinite = 0;
-  let usable = 0;
-  const emptyBands: string[] = [];
-  let firstBad: { value: number; band: string } | undefined;
-  for (const [b, band] of bands.entries()) {
-    let usableHere = 0;
-    for (let i = 0; i < band.length; i++) {
-      const v = band[i]!;
-      if (Number.isNaN(v)) continue;
-      if (v === Infinity || v === -Infinity) {
-        infinite++;
-        band[i] = NaN;
-        firstBad ??= { value: v, band: labels[b] ?? `band ${b + 1}` };
-        continue;
-      }
-      if (v < 0 || v > 1) {
-        if (v >= -ROUNDING && v <= 1 + ROUNDING) band[i] = v < 0 ? 0 : 1;
-        else {
-          outOfRange++;
+/**
+ * The range check over a stack read in windows (e.g. training's row blocks): add() cleans each window's bands in
+ * place and counts; check() then judges the whole as checkCoherenceRange judges one read.
+ */
+export class RangeTally {
+  private outOfRange = 0;
+  private infinite = 0;
+  private usable = 0;
+  /** usable values per band */
+  private perBand: number[] = [];
+  private firstBad: { value: number; band: string } | undefined;
+
+  add(bands: Float32Array[], labels: string[]): void {
+    for (const [b, band] of bands.entries()) {
+      let usableHere = 0;
+      for (let i = 0; i < band.length; i++) {
+        const v = band[i]!;
+        if (Number.isNaN(v)) continue;
+        if (v === Infinity || v === -Infinity) {
+          this.infinite++;
           band[i] = NaN;
-          firstBad ??= { value: v, band: labels[b] ?? `band ${b + 1}` };
+          this.firstBad ??= { value: v, band: labels[b] ?? `band ${b + 1}` };
           continue;
         }
+        if (v < 0 || v > 1) {
+          if (v >= -ROUNDING && v <= 1 + ROUNDING) band[i] = v < 0 ? 0 : 1;
+          else {
+            this.outOfRange++;
+            band[i] = NaN;
+            this.firstBad ??= { value: v, band: labels[b] ?? `band ${b + 1}` };
+            continue;
+          }
+        }
+        usableHere++;
       }
-      usableHere++;
+      this.usable += usableHere;
+      this.perBand[b] = (this.perBand[b] ?? 0) + usableHere;
     }
-    usable += usableHere;
-    if (usableHere === 0) emptyBands.push(labels[b] ?? `band ${b + 1}`);
   }
-  if (usable === 0) throw new DpmError(`${what}: no usable pixel (every value is nodata, NaN or outside [0, 1])`);
-  const bad = outOfRange + infinite;
-  if (bad > 0) {
-    const share = bad / (bad + usable);
-    const detail =
-      `${outOfRange} values outside [0, 1] and ${infinite} infinite ` +
-      `(${(100 * share).toPrecision(2)} % of the valid values; first ${firstBad?.value} in ${firstBad?.band})`;
-    if (share > MAX_OUT_OF_RANGE)
-      throw new DpmError(
-        `${what}: not a coherence stack: ${detail}; coherence lies in [0, 1] (give --nodata if a value means missing)`,
+
+  check(labels: string[], what: string, fb?: Feedback): RangeReport {
+    const { outOfRange, infinite, usable, firstBad } = this;
+    if (usable === 0) throw new DpmError(`${what}: no usable pixel (every value is nodata, NaN or outside [0, 1])`);
+    const bad = outOfRange + infinite;
+    if (bad > 0) {
+      const share = bad / (bad + usable);
+      const detail =
+        `${outOfRange} values outside [0, 1] and ${infinite} infinite ` +
+        `(${(100 * share).toPrecision(2)} % of the valid values; first ${firstBad?.value} in ${firstBad?.band})`;
+      if (share > MAX_OUT_OF_RANGE)
+        throw new DpmError(
+          `${what}: not a coherence stack: ${detail}; coherence lies in [0, 1] (give --nodata if a value means missing)`,
+        );
+      fb?.log('warning', `${what}: ${detail} are treated as missing`);
+    }
+    const emptyBands = this.perBand.flatMap((n, b) => (n === 0 ? [labels[b] ?? `band ${b + 1}`] : []));
+    if (emptyBands.length > 0)
+      fb?.log(
+        'warning',
+        `${what}: no usable pixel in ${emptyBands.length} band(s): ${emptyBands.slice(0, 5).join(', ')}`,
       );
-    fb?.log('warning', `${what}: ${detail} are treated as missing`);
+    return { outOfRange, infinite, usable };
   }
-  if (emptyBands.length > 0)
-    fb?.log(
-      'warning',
-      `${what}: no usable pixel in ${emptyBands.length} band(s): ${emptyBands.slice(0, 5).join(', ')}`,
-    );
-  return { outOfRange, infinite, usable };
+}
+
+/** Checks (and cleans, in place) the bands of a coherence stack read from `what`. */
+export function checkCoherenceRange(bands: Float32Array[], labels: string[], what: string, fb?: Feedback): RangeReport {
+  const tally = new RangeTally();
+  tally.add(bands, labels);
+  return tally.check(labels, what, fb);
 }

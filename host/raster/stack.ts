@@ -8,7 +8,7 @@
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
 import { consecutivePairs, ends } from '../core/arrays.js';
 import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
-import { checkCoherenceRange } from './range.js';
+import { checkCoherenceRange, type RangeTally } from './range.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, silentFeedback, checkpoint } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
@@ -297,8 +297,9 @@ export interface StackHeader extends Omit<CoherenceStack, 'bands' | 'georef'> {
 export interface OpenStack {
   header: StackHeader;
   /** `window` (default all) of every band, range-checked, with the lat/lon of that window in radar geometry:
-   *  the same stack as the whole one cropped to it */
-  read(window?: Window): Promise<CoherenceStack>;
+   *  the same stack as the whole one cropped to it. With `tally`, the window is cleaned and counted there and the
+   *  caller checks the whole once (RangeTally.check) */
+  read(window?: Window, tally?: RangeTally): Promise<CoherenceStack>;
   /** only the lat/lon companions' `window` (default all); none on a map grid or without companions */
   latLon(window?: Window): Promise<Pick<Georef, 'lat' | 'lon'>>;
 }
@@ -354,15 +355,17 @@ export async function openCoherenceStack(inputs: string | string[], opts: StackO
     if (window) checkWindow(what, window, width, height);
     return window;
   };
-  const read = async (window?: Window): Promise<CoherenceStack> => {
+  const read = async (window?: Window, tally?: RangeTally): Promise<CoherenceStack> => {
     const part = checked(window) ?? fullWindow(width, height);
     const { bands, georef } = await readSources(used, opts, grid, window);
-    if (grid.crop) fb.log('info', `grids aligned: every file cropped to their ${width}×${height} intersection`);
-    // out-of-range values counted, reported, refused past 1 % (of the window read)
-    checkCoherenceRange(bands, chain.map(pairKey), what, fb);
+    if (grid.crop && !tally)
+      fb.log('info', `grids aligned: every file cropped to their ${width}×${height} intersection`);
+    // out-of-range values counted, reported, refused past 1 % (of the window read, or of all the tally's windows)
+    if (tally) tally.add(bands, chain.map(pairKey));
+    else checkCoherenceRange(bands, chain.map(pairKey), what, fb);
     const intervals = chain.map((p) => daysBetween(p.first, p.second));
     fb.log(
-      'info',
+      tally ? 'debug' : 'info',
       `coherence stack: ${chain.length} consecutive pairs ${runs} ` +
         `(intervals ${intervals.join(', ')} days) from ${all.length} pairs found` +
         (window ? `, window ${part.r0}:${part.r1},${part.c0}:${part.c1}` : ''),

@@ -10,8 +10,9 @@ import { type OutputSet, withOutputs } from '../io/outputs.js';
 import { packageVersion } from '../paths.js';
 import { historyChartSpec } from '../eval/charts.js';
 import { renderVegaLiteBoth } from '../eval/plots.js';
-import { readCoherenceStack } from '../raster/stack.js';
-import { buildSeries, splitBands, type TimeFeature } from '../model/series.js';
+import { openCoherenceStack } from '../raster/stack.js';
+import { splitPairs, type TimeFeature } from '../model/series.js';
+import { readTrainingSeries } from '../model/training-series.js';
 import { trainModel, type EpochLog } from '../model/train.js';
 import { engineOptions, presetAdvice, selectEngine } from '../engines/select.js';
 import { loadModel, saveModel } from '../model/safetensors.js';
@@ -47,13 +48,24 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
         `(leave out --hidden/--mlp to take the file's sizes; F = 2 with --time-baseline)`,
     );
   }
-  const stack = await readCoherenceStack(params.coherence, {
+  const stack = await openCoherenceStack(params.coherence, {
     nodata: params.nodata,
     align: params['align-grids'],
-    feedback: stage(fb, 0, 5, 'reading'),
+    feedback: stage(fb, 0, 1, 'opening'),
   });
-  const split = splitBands(stack, { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] }, false);
-  const series = buildSeries(stack, split, fb, timeFeatures);
+  const { header } = stack;
+  const split = splitPairs(
+    header,
+    { preEventBands: params['pre-event-bands'], eventDate: params['event-date'] },
+    false,
+  );
+  // the stack by row blocks: only the sampled pixels' sequences are held
+  const series = await readTrainingSeries(
+    stack,
+    split,
+    { maxSequences: params['max-sequences'], seed: params.seed, timeFeatures },
+    stage(fb, 1, 5, 'reading'),
+  );
   const { engine, kind } = await selectEngine(config, engineOptions(params, fb));
   const advice = presetAdvice(kind);
   if (advice.preset === 'fast' && config.hidden * config.mlp > 32 * 32) {
@@ -72,7 +84,6 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
       adam: { ...PAPER_ADAM, lr: params.lr, clipNorm: clip > 0 ? clip : Infinity },
       valFraction: params['val-fraction'],
       seed: params.seed,
-      maxSequences: params['max-sequences'],
       init: init?.params,
       checkpoint,
       resume: params.resume,
@@ -85,8 +96,8 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
         software: 'insar-dpm',
         version: packageVersion,
         engine: engine.description,
-        stack: stack.source,
-        pairs: split.pre.map((k) => stack.descriptions[k]),
+        stack: header.source,
+        pairs: split.pre.map((k) => header.descriptions[k]),
         T: series.T,
         timeFeatures,
         epochs: opts.epochs,
@@ -95,11 +106,11 @@ async function run(params: AlgorithmParams['train'], fb: Feedback) {
         clipNorm: clip,
         valFraction: opts.valFraction,
         seed: opts.seed,
-        maxSequences: opts.maxSequences ?? null,
+        maxSequences: params['max-sequences'] ?? null,
         init: params.init ?? null,
         nTrain: r.nTrain,
         nVal: r.nVal,
-        nDropped: r.nDropped,
+        nDropped: series.dropped,
         bestEpoch: r.bestEpoch,
         bestValLoss: Number.isFinite(r.bestValLoss) ? r.bestValLoss : null,
         history: r.history.map((h) => ({ ...h, valLoss: Number.isFinite(h.valLoss) ? h.valLoss : null })),
