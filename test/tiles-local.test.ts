@@ -11,6 +11,8 @@ import { CanceledError, DpmError } from '../host/core/errors.js';
 import { parseTileSpec, planTiles } from '../host/tiles/plan.js';
 import { sbatchArgs } from '../host/tiles/executors.js';
 import { readRaster } from '../host/raster/geotiff.js';
+import { readCoherenceStack, writeCoherenceStackOutputs } from '../host/raster/stack.js';
+import { withOutputs } from '../host/io/outputs.js';
 import { cogErrors } from './gdal.js';
 import { assertSameAsUntiled, removeScene, type TileScene, tileScene } from './tiles-helpers.js';
 
@@ -144,6 +146,28 @@ test('a coherence stack as input: the 2 x 2 tiled run equals the untiled one', a
   });
   const untiled = join(s.root, 'coherence-untiled');
   const tiled = join(s.root, 'coherence-2x2');
+  await execute('run', params(untiled), recordingFeedback());
+  await execute('run', params(tiled, { tiles: '2x2', workers: 2 }), recordingFeedback());
+  await assertSameAsUntiled(untiled, tiled);
+});
+
+test("a tile without any data (a frame's sea or no-data border) gives NaN there, as the untiled run does", async () => {
+  assert.ok(scene, 'needs the scene of the test before');
+  const s = scene;
+  // the AOI coherence with a no-data block over the first of the 2 x 2 tiles (and parts of two others)
+  const stack = await readCoherenceStack(join(s.untiled, 'coherence_aoi.tif'));
+  for (const band of stack.bands) for (let r = 0; r < 41; r++) band.fill(NaN, r * stack.width, r * stack.width + 79);
+  const holey = join(s.root, 'holey.tif');
+  await withOutputs((outs) => writeCoherenceStackOutputs(outs, holey, stack), recordingFeedback());
+  const params = (out: string, extra: Record<string, unknown> = {}) => ({
+    ...s.params(out, extra),
+    slc: undefined,
+    'aoi-window': '5:70,10:140',
+    'train-window': '40:,:',
+    coherence: [holey],
+  });
+  const untiled = join(s.root, 'holey-untiled');
+  const tiled = join(s.root, 'holey-2x2');
   await execute('run', params(untiled), recordingFeedback());
   await execute('run', params(tiled, { tiles: '2x2', workers: 2 }), recordingFeedback());
   await assertSameAsUntiled(untiled, tiled);

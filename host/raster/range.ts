@@ -27,6 +27,11 @@ export class RangeTally {
   private perBand: number[] = [];
   private firstBad: { value: number; band: string } | undefined;
 
+  /** usable values counted so far */
+  get usableValues(): number {
+    return this.usable;
+  }
+
   add(bands: Float32Array[], labels: string[]): void {
     for (const [b, band] of bands.entries()) {
       let usableHere = 0;

@@ -11,7 +11,8 @@ import { algorithm as coherenceAlgorithm } from '../toolbox/coherence.js';
 import { algorithm as forecastAlgorithm } from '../toolbox/forecast.js';
 import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from '../toolbox/baselines.js';
 import { withOutputPolicy, withOutputs } from '../io/outputs.js';
-import { readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { openCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { RangeTally } from '../raster/range.js';
 import { coEventPair, writeCoEventCoherence } from '../toolbox/coevent.js';
 import { type Tile, windowText } from './plan.js';
 
@@ -84,13 +85,30 @@ async function computeTile(plan: TilePlan, index: number, tile: Tile, fb: Feedba
     );
   } else {
     // only the tile's window is decoded: a tile's memory does not grow with the scene
-    const part = await readCoherenceStack(input.coherence, {
+    const stack = await openCoherenceStack(input.coherence, {
       nodata: input.nodata,
       align: input.align,
-      window: tile.input,
       feedback: stage(fb, 0, 40, 'reading'),
     });
+    const tally = new RangeTally();
+    const part = await stack.read(tile.input, tally);
+    // out-of-range values judged in the tile's window; a window without one usable value is an empty tile (below)
+    if (tally.usableValues > 0) tally.check(stack.header.descriptions, stack.header.source ?? 'coherence stack', fb);
     await withOutputs((outs) => writeCoherenceStackOutputs(outs, coherence, part), fb);
+  }
+  // a window without one usable value (a frame's sea, a no-data border) has nothing to forecast: the tile is done
+  // with only its coherence, and the mosaic puts NaN there, as an untiled run does (its range check is the run's)
+  const tally = new RangeTally();
+  const s = await (await openCoherenceStack(coherence)).read(undefined, tally);
+  if (tally.usableValues === 0) {
+    const h = tile.out.r1 - tile.out.r0,
+      w = tile.out.c1 - tile.out.c0;
+    return finishTile(plan, index, started, fb, {
+      pixels: 0,
+      'unusable-pixels': w * h,
+      'anomalous-fraction': null,
+      empty: true,
+    });
   }
   const fc = await invoke(
     forecastAlgorithm,
@@ -105,12 +123,21 @@ async function computeTile(plan: TilePlan, index: number, tile: Tile, fb: Feedba
       stage(fb, 85, 95, b.algorithm.id),
     );
   }
-  const s = await readCoherenceStack(coherence);
   await writeCoEventCoherence(at(COEVENT_FILE), s, coEventPair(s, plan.eventDate), fb);
-  const outputs: Outputs = {
+  return finishTile(plan, index, started, fb, {
     pixels: fc.pixels ?? 0,
     'unusable-pixels': fc['unusable-pixels'] ?? 0,
     'anomalous-fraction': fc['anomalous-fraction'] ?? null,
+  });
+}
+
+/** Whether a finished tile had no usable value in its window (only its coherence was written). */
+export const isEmptyTile = (plan: TilePlan, index: number) => finishedTile(plan, index)?.empty === true;
+
+/** Writes the tile's done.json, the only sign of a finished tile, last. */
+function finishTile(plan: TilePlan, index: number, started: number, fb: Feedback, summary: Outputs): Outputs {
+  const outputs: Outputs = {
+    ...summary,
     // this tile process's peak resident memory and time: the bound a scheduler's --mem must cover
     'peak-rss-mib': Math.round(process.resourceUsage().maxRSS / 1024),
     seconds: Math.round((performance.now() - started) / 100) / 10,

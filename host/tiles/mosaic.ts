@@ -17,7 +17,8 @@ import {
   readRasterInfo,
 } from '../raster/geotiff.js';
 import type { Tile } from './plan.js';
-import { type TilePlan, tileDir } from './job.js';
+import { isEmptyTile, type TilePlan, tileDir } from './job.js';
+import { DpmError } from '../core/errors.js';
 
 /** Rows per block: one row of the COG's 256 × 256 tiles. */
 export const MOSAIC_ROWS = 256;
@@ -30,9 +31,9 @@ export async function mosaicProduct(plan: TilePlan, file: string, fb: Feedback):
   const { outW, outH } = plan;
   const out = join(plan.dir, file);
   const tilePath = (t: Tile, f = file) => join(tileDir(plan, t.index), f);
-  // the first tile (top left) gives descriptions, metadata, CRS and the geotransform's origin
-  const first = plan.tiles[0];
-  if (!first) throw new Error('internal: a tile plan without tiles');
+  // the first tile that has the file (top left, unless empty) gives descriptions, metadata, CRS and the geotransform
+  const first = plan.tiles.find((t) => !isEmptyTile(plan, t.index) || existsSync(tilePath(t)));
+  if (!first) throw new DpmError('no usable pixel in the area of interest (every tile window is empty)');
   const info = await readRasterInfo(tilePath(first));
   const g = info.georef;
   const companions = companionPaths(file);
@@ -94,12 +95,15 @@ async function mosaicRows(
   for (const r0 of tileRows) {
     const tiles = plan.tiles.filter((t) => t.out.r0 === r0);
     const r1 = tiles[0]?.out.r1 ?? r0;
-    const open: RasterRows[][] = [];
+    const open: (RasterRows | undefined)[][] = [];
     try {
       for (const t of tiles) {
-        const row: RasterRows[] = [];
+        const row: (RasterRows | undefined)[] = [];
         open.push(row);
-        for (const f of files) row.push(await openRasterRows(join(tileDir(plan, t.index), f)));
+        for (const f of files) {
+          const path = tileFile(plan, t, f);
+          row.push(path ? await openRasterRows(path) : undefined);
+        }
       }
       for (let a = r0; a < r1; ) {
         await checkpoint(fb);
@@ -107,12 +111,16 @@ async function mosaicRows(
         for (const [i, t] of tiles.entries()) {
           const w = t.out.c1 - t.out.c0;
           for (const [f, src] of (open[i] ?? []).entries()) {
+            const to = block[f]!;
+            if (!src) {
+              for (let r = 0; r < n; r++) to.fill(NaN, (held + r) * outW + t.out.c0, (held + r) * outW + t.out.c1);
+              continue;
+            }
             if (src.width !== w || src.height !== r1 - r0)
               throw new Error(
                 `internal: tile ${t.index} ${files[f]} is ${src.width} × ${src.height}, planned ${w} × ${r1 - r0}`,
               );
             const [part] = await src.read(a - r0, a - r0 + n, band);
-            const to = block[f]!;
             for (let r = 0; r < n; r++) to.set(part!.subarray(r * w, (r + 1) * w), (held + r) * outW + t.out.c0);
           }
         }
@@ -129,10 +137,21 @@ async function mosaicRows(
         }
       }
     } finally {
-      for (const row of open) for (const src of row) await src.close();
+      for (const row of open) for (const src of row) await src?.close();
     }
   }
   if (row !== outH) throw new Error(`internal: the tiles' rows give ${row} of ${outH} rows`);
+}
+
+/**
+ * A tile's file, or for an empty tile (no usable value in its window: only its coherence was written) where it has
+ * it: lat/lon companions from its coherence's (the same grid), none for a product (NaN).
+ */
+function tileFile(plan: TilePlan, t: Tile, file: string): string | undefined {
+  const path = join(tileDir(plan, t.index), file);
+  if (existsSync(path) || !isEmptyTile(plan, t.index)) return path; // a missing file of a full tile fails loudly
+  const companion = /\.(lat|lon)\.tif$/.exec(file);
+  return companion ? join(tileDir(plan, t.index), `coherence_aoi.${companion[1]}.tif`) : undefined;
 }
 
 const vrtPath = (tif: string) => tif.replace(/\.tif$/, '.vrt');
@@ -147,7 +166,8 @@ function vrt(plan: TilePlan, file: string, r: RasterShape): string {
   for (let k = 0; k < r.bandCount; k++) {
     lines.push(`  <VRTRasterBand dataType="Float32" band="${k + 1}">`);
     lines.push(`    <Description>${xml(r.descriptions[k] ?? '')}</Description>`, '    <NoDataValue>nan</NoDataValue>');
-    for (const t of plan.tiles) {
+    // an empty tile has no source: the VRT's nodata (NaN) fills it
+    for (const t of plan.tiles.filter((t) => existsSync(join(tileDir(plan, t.index), file)))) {
       const w = t.out.c1 - t.out.c0,
         h = t.out.r1 - t.out.r0;
       const src = relative(at, join(tileDir(plan, t.index), file));

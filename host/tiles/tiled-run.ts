@@ -11,7 +11,8 @@ import { discoverStack, openRaster } from '../sar/readers.js';
 import { parseWindow } from '../sar/coherence-stack.js';
 import { openCoherenceStack } from '../raster/stack.js';
 import { planTiles, type Tile, type TileSpec, type Window } from './plan.js';
-import { BASELINES, COEVENT_FILE, finishedTile, planPath, type TilePlan, tileDir } from './job.js';
+import { BASELINES, COEVENT_FILE, finishedTile, isEmptyTile, planPath, type TilePlan, tileDir } from './job.js';
+import { DpmError } from '../core/errors.js';
 import { type ExecutorChoice, runTiles } from './executors.js';
 import { mosaicProduct } from './mosaic.js';
 
@@ -127,7 +128,10 @@ export async function runTiledAoi(input: TiledAoiInput, fb: Feedback): Promise<O
   await runTiles(plan, input.executor, stage(fb, 0, 85, 'tiles'));
   throwIfCanceled(fb);
 
-  const forecastFiles = readdirSync(join(tileDir(plan, 0), 'forecast'))
+  // the forecast's files as a tile with data wrote them (an empty tile writes none)
+  const full = tiles.find((t) => !isEmptyTile(plan, t.index));
+  if (!full) throw new DpmError('no usable pixel in the area of interest (every tile window is empty)');
+  const forecastFiles = readdirSync(join(tileDir(plan, full.index), 'forecast'))
     .filter((f) => f.endsWith('.tif') && !/\.(lat|lon)\.tif$/.test(f))
     .map((f) => `forecast/${f}`);
   const products = ['coherence_aoi.tif', ...forecastFiles, ...BASELINES.map((b) => b.file), COEVENT_FILE];
