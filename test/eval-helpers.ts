@@ -6,6 +6,19 @@ import { at } from './at.js';
 
 export { mulberry32 } from './random.js';
 
+/** Brute force: damaged and undamaged pixels scored ≥ t (finite scores with a 0/1 label only). */
+export function flaggedAt(scores: number[], labels: number[], t: number): [number, number] {
+  let tp = 0,
+    fp = 0;
+  scores.forEach((s, i) => {
+    if (Number.isFinite(s) && (labels[i] === 0 || labels[i] === 1) && s >= t) {
+      if (labels[i] === 1) tp++;
+      else fp++;
+    }
+  });
+  return [tp, fp];
+}
+
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `dpm-${tag}-`));
 }

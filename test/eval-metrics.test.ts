@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { averagePrecision, evaluateScore, fbeta, fbetaCurve, prAuc, prCurve } from '../host/eval/metrics.js';
 import { DpmError } from '../host/core/errors.js';
 import { thin } from '../host/eval/charts.js';
-import { mulberry32 } from './eval-helpers.js';
+import { flaggedAt, mulberry32 } from './eval-helpers.js';
 import { at } from './at.js';
 
 /** Brute force: for every distinct finite score t, count score ≥ t among labelled pixels. */
@@ -15,14 +15,7 @@ function bruteForce(scores: number[], labels: number[]) {
   const P = labels.filter((l, i) => valid[i] && l === 1).length;
   const ts = [...new Set(scores.filter((_, i) => valid[i]))].sort((a, b) => b - a);
   for (const t of ts) {
-    let tp = 0,
-      fp = 0;
-    scores.forEach((s, i) => {
-      if (valid[i] && s >= t) {
-        if (labels[i] === 1) tp++;
-        else fp++;
-      }
-    });
+    const [tp, fp] = flaggedAt(scores, labels, t);
     pts.push({ t, p: tp / (tp + fp), r: tp / P });
   }
   // AP as the mean over damaged pixels of the precision at that pixel's own score (ties: all pixels ≥ it)

@@ -16,7 +16,7 @@ import { withOutputs } from '../host/io/outputs.js';
 import { readRaster, writeRaster } from '../host/raster/geotiff.js';
 import type { Georef } from '../host/raster/types.js';
 import { parseChipLayout } from '../host/core/chip.js';
-import { mulberry32, tempDir } from './eval-helpers.js';
+import { flaggedAt, mulberry32, tempDir } from './eval-helpers.js';
 import { at } from './at.js';
 
 const UTM33 = '+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs';
@@ -77,17 +77,7 @@ test('binned curve: each point is the exact count at its threshold; every scored
     const c = countsOf(scores, labels, 40, rng, cuts).curve();
     assert.ok(c.binned);
     const valid = scores.map((s, i) => Number.isFinite(s) && (labels[i] === 0 || labels[i] === 1));
-    const flagged = (t: number) => {
-      let tp = 0,
-        fp = 0;
-      scores.forEach((s, i) => {
-        if (valid[i] && s >= t) {
-          if (labels[i] === 1) tp++;
-          else fp++;
-        }
-      });
-      return [tp, fp];
-    };
+    const flagged = (t: number) => flaggedAt(scores, labels, t);
     c.thresholds.forEach((t, k) => {
       if (k > 0) assert.ok(t < at(c.thresholds, k - 1), `thresholds descend at ${k}`);
       assert.deepEqual([c.tp[k], c.fp[k]], flagged(t), `tp, fp at threshold ${t}`);
