@@ -21,7 +21,6 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fromArrayBuffer, fromFile, type GeoTIFFImage } from 'geotiff';
 import { DpmError, shortText } from '../core/errors.js';
-import { valueAt } from '../core/arrays.js';
 import { memoryBudget, regularFileSize } from '../io/files.js';
 import type { OutputSet } from '../io/outputs.js';
 import { checkTiffLayout } from './tiff-checks.js';
@@ -165,23 +164,17 @@ export interface RasterRows extends RasterInfo {
  *  also opens its lat/lon companions (found as readRaster finds them) for latLon(). */
 export async function openRasterRows(path: string, opts: { companions?: boolean } = {}): Promise<RasterRows> {
   const info = await readRasterInfo(path);
-  const size = regularFileSize(path, 'raster');
-  const tiff = await fromFile(path);
+  // the layout and block tables are checked; the image is never decoded whole (0 bytes held per sample)
+  const { tiff, image, format } = await openBlocks(path);
   const opened: RasterRows[] = [];
   const closeAll = async () => {
     await tiff.close();
     for (const r of opened) await r.close();
   };
   try {
-    const image = await tiff.getImage(0);
-    const format = image.getSampleFormat(0);
-    if (format === 5 || format === 6) throw new DpmError(`${path}: complex samples; read SLCs with the SAR readers`);
-    // the layout and block tables are checked; the image is never decoded whole (0 bytes held per sample)
-    await checkTiffLayout(path, image, size, 0);
     const fd = image.getFileDirectory();
     const md = await readGdalMetadata(path, fd);
     const nodata = parseNodata(fd.hasTag('GDAL_NODATA') ? String(fd.getValue('GDAL_NODATA')) : undefined);
-    const ndv = nodata === undefined || Number.isNaN(nodata) ? undefined : format === 3 ? Math.fround(nodata) : nodata;
     const { width, height, bandCount } = info;
     const read = async (r0: number, r1: number, band?: number) => {
       const samples = band === undefined ? [...Array(bandCount).keys()] : [band];
@@ -190,15 +183,7 @@ export async function openRasterRows(path: string, opts: { companions?: boolean 
         samples,
         interleave: false,
       })) as unknown as ArrayLike<number>[];
-      return raw.map((src, k) => {
-        const out = src instanceof Float32Array ? src : Float32Array.from(src);
-        const b = md.band.get(samples[k] ?? 0);
-        const scale = Number(b?.scale ?? 1),
-          offset = Number(b?.offset ?? 0);
-        if (ndv !== undefined || scale !== 1 || offset !== 0)
-          for (let i = 0; i < out.length; i++) out[i] = out[i] === ndv ? NaN : valueAt(out, i) * scale + offset;
-        return out;
-      });
+      return raw.map((src, k) => toFloat32Band(src, nodata, format === 3, md.band.get(samples[k] ?? 0)));
     };
     const rows: RasterRows = { ...info, read, close: closeAll };
     const found = opts.companions && !info.georef.geoTransform && findCompanions(path, width, height, md.geolocation);
@@ -214,8 +199,7 @@ export async function openRasterRows(path: string, opts: { companions?: boolean 
     return rows;
   } catch (err) {
     await closeAll();
-    if (err instanceof DpmError) throw err;
-    throw new DpmError(`${path}: not a readable GeoTIFF (corrupt or truncated: ${shortText(err)})`);
+    throw unreadable(path, err);
   }
 }
 
