@@ -3,11 +3,19 @@
 // metadata — for a multi-band stack file, a folder of per-pair files, radar geometry and map grids, aligned grids.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { companionPaths, writeGeoTiff } from '../host/raster/geotiff.js';
-import { openCoherenceStack, readCoherenceStack, writeCoherenceStack } from '../host/raster/stack.js';
+import {
+  openCoherenceStack,
+  readCoherenceStack,
+  writeCoherenceStack,
+  writeCoherenceStackOutputs,
+  writeCoherenceWindowOutputs,
+} from '../host/raster/stack.js';
+import { withOutputs } from '../host/io/outputs.js';
+import { silentFeedback } from '../host/core/feedback.js';
 import { DpmError } from '../host/core/errors.js';
 import type { CoherenceStack, GeoTransform } from '../host/raster/types.js';
 import { makeHostileCases } from './hostile-cases.js';
@@ -156,5 +164,31 @@ test('every hostile coherence input of the CLI tests is refused by a windowed re
       await s.read({ r0: 0, r1: s.header.height, c0: 0, c1: s.header.width });
     };
     await assert.rejects(read(), (e: unknown) => e instanceof DpmError && e.message.includes(c.names), c.id);
+  }
+});
+
+test('a window written by blocks of rows is the same file as the window read whole and written', async () => {
+  for (const [name, src] of [
+    ['map', join(root, 'map', 'stack.tif')],
+    ['radar', join(root, 'radar-stack', 'stack.tif')],
+  ] as const) {
+    const w = { r0: 7, r1: 263, c0: 5, c1: 291 };
+    const opened = await openCoherenceStack(src, { nodata: 0 });
+    // the same name in two folders of one length: a radar raster names its companions' paths inside
+    const [whole, blocks] = ['a', 'b'].map((d) => {
+      mkdirSync(join(root, `${d}-${name}`));
+      return join(root, `${d}-${name}`, 'window.tif');
+    }) as [string, string];
+    await withOutputs(async (outs) => writeCoherenceStackOutputs(outs, whole, await opened.read(w)), silentFeedback);
+    await withOutputs(
+      (outs) => writeCoherenceWindowOutputs(outs, blocks, opened, w, silentFeedback, 7),
+      silentFeedback,
+    );
+    const files = (p: string) => (name === 'radar' ? [p, companionPaths(p).lat, companionPaths(p).lon] : [p]);
+    files(whole).forEach((f, k) => {
+      const g = files(blocks)[k] ?? '';
+      const renamed = readFileSync(f).toString('latin1').replaceAll(`/a-${name}/`, `/b-${name}/`);
+      assert.ok(renamed === readFileSync(g).toString('latin1'), `${name}: ${g} equals ${f}`);
+    });
   }
 });

@@ -8,12 +8,12 @@
 // file without a pair is an error. A new input format is a new PairReader added to READERS.
 import { consecutivePairs, ends } from '../core/arrays.js';
 import { CHIP_LAYOUT_KEYS } from '../core/chip.js';
-import { checkCoherenceRange, type RangeTally } from './range.js';
+import { checkCoherenceRange, RangeTally } from './range.js';
 import { DpmError } from '../core/errors.js';
 import { type Feedback, silentFeedback, checkpoint } from '../core/feedback.js';
 import type { OutputSet } from '../io/outputs.js';
 import { entryKind } from './entries.js';
-import { writeGeoTiff, writeRaster } from './geotiff.js';
+import { RasterRowWriter, writeGeoTiff, writeRaster } from './geotiff.js';
 import { datedFolderReader, geotiffFileReader } from './geotiff-pairs.js';
 import { dpmDatasetReader, splitDatasetInput } from './products/dpm-dataset.js';
 import { gunwReader } from './products/gunw.js';
@@ -417,6 +417,58 @@ function stackRaster(stack: CoherenceStack): Raster {
 /** Writes the ARCHITECTURE.md stack file (float32, NaN nodata, band descriptions YYYYMMDD_YYYYMMDD) to exactly `path`. */
 export async function writeCoherenceStack(path: string, stack: CoherenceStack): Promise<void> {
   await writeGeoTiff(path, stackRaster(stack), { units: [COHERENCE_UNIT] });
+}
+
+/**
+ * `window` of an open stack written as writeCoherenceStackOutputs writes that window read whole (the same bytes), a
+ * block of `rows` rows at a time (e.g. `dpm run --coherence`'s training window, which may be the whole scene); the
+ * range rule judges the whole window.
+ */
+export async function writeCoherenceWindowOutputs(
+  outs: OutputSet,
+  finalPath: string,
+  stack: OpenStack,
+  window: Window,
+  fb: Feedback = silentFeedback,
+  rows = 256,
+): Promise<string[]> {
+  const { header } = stack;
+  const tally = new RangeTally();
+  let writer: RasterRowWriter | undefined;
+  try {
+    for (let r0 = window.r0; r0 < window.r1; r0 += rows) {
+      await checkpoint(fb);
+      fb.progress(
+        (100 * (r0 - window.r0)) / (window.r1 - window.r0),
+        `rows ${r0 - window.r0}/${window.r1 - window.r0}`,
+      );
+      const r1 = Math.min(window.r1, r0 + rows);
+      const block = await stack.read({ ...window, r0, r1 }, tally);
+      const { lat, lon } = block.georef;
+      // the first block's georef is the window's (the same upper-left pixel)
+      writer ??= new RasterRowWriter(
+        outs,
+        finalPath,
+        {
+          width: window.c1 - window.c0,
+          height: window.r1 - window.r0,
+          bandCount: header.pairs.length,
+          descriptions: header.pairs.map(pairKey),
+          ...(header.metadata ? { metadata: header.metadata } : {}),
+          georef: { geoTransform: block.georef.geoTransform, epsg: block.georef.epsg },
+        },
+        !!(lat && lon),
+        { units: [COHERENCE_UNIT] },
+      );
+      writer.write(block.bands, r1 - r0);
+      if (lat && lon) writer.latLon(lat, lon, r1 - r0);
+    }
+    tally.check(header.descriptions, header.source ?? 'coherence stack', fb);
+    return writer?.finish() ?? [];
+  } catch (err) {
+    writer?.abort();
+    throw err;
+  }
 }
 
 /** The same through an OutputSet, with the lat/lon companions of a radar-geometry stack. */

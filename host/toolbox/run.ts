@@ -31,7 +31,7 @@ import { packageVersion } from '../paths.js';
 import { loadModel } from '../model/safetensors.js';
 import { DpmError } from '../core/errors.js';
 import { ownFolder, withOutputPolicy, withOutputs } from '../io/outputs.js';
-import { openCoherenceStack, readCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
+import { openCoherenceStack, readCoherenceStack, writeCoherenceWindowOutputs } from '../raster/stack.js';
 import { dpmStyleQml } from '../raster/png-map.js';
 import { countAbove, writeMaps } from './maps.js';
 import { divergingQml, greyQml, writeStyle } from '../io/qml.js';
@@ -216,9 +216,9 @@ async function runStages(p: AlgorithmParams['run'], fb: Feedback): Promise<Outpu
     const crop = async (name: string, file: string, window: string | undefined) => {
       await stages.run(name, { inputKey, window, nodata, align }, [at(file)], async () => {
         const stack = await openCoherenceStack(input.coherence, { nodata, align, feedback: sub(0, 5, 'reading') });
-        // only the window's pixels are decoded (preflight has checked it)
-        const part = await stack.read(parseWindow(window, stack.header.width, stack.header.height));
-        await withOutputs((outs) => writeCoherenceStackOutputs(outs, at(file), part), fb);
+        // only the window's pixels are decoded (preflight has checked it), a block of rows at a time
+        const w = parseWindow(window, stack.header.width, stack.header.height);
+        await withOutputs((outs) => writeCoherenceWindowOutputs(outs, at(file), stack, w, sub(5, 15, name)), fb);
         return { out: at(file) };
       });
       return at(file);
