@@ -19,6 +19,7 @@ import { discoverStack, openRaster } from '../host/sar/readers.js';
 import { silentFeedback } from '../host/core/feedback.js';
 import { execute } from '../host/toolbox/execute.js';
 import { at } from '../test/at.js';
+import { peakRssMiB } from '../host/core/memory.js';
 
 const BIG = { width: 20000, height: 5000, dates: 30, distinct: 6 };
 
@@ -232,7 +233,7 @@ async function child(mode: string, dir: string): Promise<void> {
     desc = `${pairs.length} pairs ${g.outW}×${g.outH} streamed (block ${g.blockRows} rows, ${(g.wasmBytes / 2 ** 20).toFixed(0)} MiB wasm), mean γ ${checksum.toFixed(4)}`;
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const peakRssMB = process.resourceUsage().maxRSS / 1024;
+  const peakRssMB = peakRssMiB();
   process.stdout.write(`${JSON.stringify({ seconds, peakRssMB, outputs: desc, outPixels })}\n`);
 }
 

@@ -13,6 +13,7 @@ import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from 
 import { withOutputPolicy, withOutputs } from '../io/outputs.js';
 import { openCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { RangeTally } from '../raster/range.js';
+import { peakRssMiB } from '../core/memory.js';
 import { coEventPair, writeCoEventCoherence } from '../toolbox/coevent.js';
 import { type Tile, windowText } from './plan.js';
 
@@ -139,7 +140,7 @@ function finishTile(plan: TilePlan, index: number, started: number, fb: Feedback
   const outputs: Outputs = {
     ...summary,
     // this tile process's peak resident memory and time: the bound a scheduler's --mem must cover
-    'peak-rss-mib': Math.round(process.resourceUsage().maxRSS / 1024),
+    'peak-rss-mib': peakRssMiB(),
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   const tmp = `${donePath(plan, index)}.tmp`;
