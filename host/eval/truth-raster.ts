@@ -12,7 +12,15 @@ import { valueAt } from '../core/arrays.js';
 import type { Georef, Raster } from '../raster/types.js';
 import { DpmError } from '../core/errors.js';
 import type { ChipLayout } from '../core/chip.js';
-import { type ChipLabels, chipPolygon, gridPlacement, type LatLonRows } from '../vector/labels.js';
+import {
+  type Box,
+  type ChipLabels,
+  chipPolygon,
+  gridPlacement,
+  type LatLonRows,
+  latLonRowsOf,
+  meets,
+} from '../vector/labels.js';
 import { epsgDef, transformer } from '../vector/crs.js';
 
 export interface GridShape {
@@ -44,13 +52,6 @@ export interface BlockLabeller {
 /** Rows of mask read at once for the geometric placement (a 20,000-wide mask block: ~25 MB with its positions). */
 const MASK_ROWS = 64;
 
-/** Rows of an in-memory lat/lon pair. */
-function latLonOf(g: Georef, width: number): LatLonRows | undefined {
-  const { lat, lon } = g;
-  if (!lat || !lon) return undefined;
-  return async (r0, r1) => ({ lat: lat.subarray(r0 * width, r1 * width), lon: lon.subarray(r0 * width, r1 * width) });
-}
-
 /** A mask held in memory as a MaskSource. */
 export function maskSource(mask: Raster): MaskSource {
   const path = mask.source ?? '(in memory)';
@@ -81,8 +82,8 @@ export async function maskLabeller(
   if (mask.width === score.width && mask.height === score.height && !layout) {
     fractions = async (r0, r1) => Float64Array.from(await mask.values(r0, r1), (v) => truthValue(v, mask.path));
   } else {
-    const scoreRows = score.latLon ?? latLonOf(score.georef, score.width);
-    const maskRows = mask.latLon ?? latLonOf(mask.georef, mask.width);
+    const scoreRows = score.latLon ?? latLonRowsOf(score.georef, score.width, score.height, 'score raster');
+    const maskRows = mask.latLon ?? latLonRowsOf(mask.georef, mask.width, mask.height, `truth raster ${mask.path}`);
     const placed = (g: Georef, rows: LatLonRows | undefined) => (g.geoTransform && g.epsg !== undefined) || !!rows;
     if (placed(score.georef, scoreRows) && placed(mask.georef, maskRows)) {
       const g = await byGeometry({ ...mask, latLon: maskRows }, { ...score, latLon: scoreRows }, layout);
@@ -173,8 +174,6 @@ function byIndex(mask: MaskSource, score: GridShape, layout: ChipLayout | undefi
   };
 }
 
-type Box = [number, number, number, number];
-
 /** A block of mask rows: values and pixel centres in the working CRS. */
 interface MaskBlock {
   values: ArrayLike<number>;
@@ -263,7 +262,8 @@ async function byGeometry(mask: MaskSource, score: ScoreGrid, layout: ChipLayout
     }
     const sum = new Float64Array(n),
       cnt = new Float64Array(n);
-    const [x0, y0, x1, y1] = boxOf(xs, ys);
+    const chips = boxOf(xs, ys);
+    const [x0, y0, x1, y1] = chips;
     if (!(x1 >= x0)) return Float64Array.from(cnt, () => NaN);
     // bucket the block's chips on a coarse grid by their bounding boxes
     const G = Math.max(1, Math.ceil(Math.sqrt(n / 4)));
@@ -283,7 +283,7 @@ async function byGeometry(mask: MaskSource, score: ScoreGrid, layout: ChipLayout
       }
     }
     for (const [b, box] of boxes.entries()) {
-      if (box[2] < x0 || box[0] > x1 || box[3] < y0 || box[1] > y1) continue;
+      if (!meets(box, chips)) continue;
       const { values, px: PX, py: PY } = await block(b);
       for (let q = 0; q < values.length; q++) {
         const v = truthValue(valueAt(values, q), path);

@@ -122,6 +122,14 @@ function checkLookups(georef: Georef, n: number, width: number, height: number, 
   return { lat, lon };
 }
 
+/** Rows of a grid's in-memory lat/lon lookups (undefined without them). */
+export function latLonRowsOf(georef: Georef, width: number, height: number, what: string): LatLonRows | undefined {
+  const lookups = checkLookups(georef, width * height, width, height, what);
+  if (!lookups) return undefined;
+  const { lat, lon } = lookups;
+  return async (r0, r1) => ({ lat: lat.subarray(r0 * width, r1 * width), lon: lon.subarray(r0 * width, r1 * width) });
+}
+
 /**
  * Pixel centres of a whole grid in a metric CRS. With a geotransform, centres are exact; with lat/lon lookups, they
  * are the lookup values. `layout` widens each pixel's footprint to its chip when chips overlap (stride < chip).
@@ -179,14 +187,7 @@ export async function gridPlacement(
       },
     };
   }
-  const inMemory = checkLookups(georef, width * height, width, height, what);
-  const lookup: LatLonRows | undefined =
-    latLon ??
-    (inMemory &&
-      (async (r0, r1) => ({
-        lat: inMemory.lat.subarray(r0 * width, r1 * width),
-        lon: inMemory.lon.subarray(r0 * width, r1 * width),
-      })));
+  const lookup = latLon ?? latLonRowsOf(georef, width, height, what);
   if (!lookup) throw neitherError(what);
   const mean = new MeanPosition();
   for (let r0 = 0; r0 < height; r0 += ROWS) {
@@ -295,10 +296,10 @@ function bboxOf(rings: Ring[]): [number, number, number, number] {
   return [x0, y0, x1, y1];
 }
 
-type Box = [number, number, number, number];
+export type Box = [number, number, number, number];
 
 /** Whether two boxes [x0, y0, x1, y1] meet (touching counts). */
-const meets = (a: Box, b: Box) => !(a[2] < b[0] || a[0] > b[2] || a[3] < b[1] || a[1] > b[3]);
+export const meets = (a: Box, b: Box) => !(a[2] < b[0] || a[0] > b[2] || a[3] < b[1] || a[1] > b[3]);
 
 /**
  * Labels pixels from the damaged footprints in `truth`, a block of rows at a time: fraction of each chip's area
