@@ -10,10 +10,10 @@ import { openRasterRows, type RasterRows, RasterRowWriter } from '../raster/geot
 import { evaluateCurve, ScoreCounts, type ScoreEvaluation } from '../eval/metrics.js';
 import { evaluationPlots, reportJson, tableMarkdown, type EvaluationMeta } from '../eval/report.js';
 import { TABLE_THRESHOLDS } from '../eval/thresholds.js';
-import { type MaskSource, maskLabeller } from '../eval/truth-raster.js';
+import { type BlockLabeller, type LabelCounts, type MaskSource, maskLabeller } from '../eval/truth-raster.js';
 import { readTruthVector, truthAccount } from '../vector/read.js';
 import { type ChipLayout, chipLayoutFromMetadata, formatChipSize, parseChipLayout } from '../core/chip.js';
-import { type ChipLabels, ChipLabeller, gridPlacement } from '../vector/labels.js';
+import { ChipLabeller, gridPlacement } from '../vector/labels.js';
 
 export interface EvaluateOptions {
   scores: string[];
@@ -33,7 +33,7 @@ export interface EvaluateOptions {
 
 export interface EvaluationResult {
   evals: ScoreEvaluation[];
-  labels: Pick<ChipLabels, 'damaged' | 'undamaged' | 'polygonsInScene'>;
+  labels: LabelCounts;
   meta: EvaluationMeta;
 }
 
@@ -69,9 +69,6 @@ async function openScores(paths: string[], fb: Feedback): Promise<RasterRows[]> 
     throw err;
   }
 }
-
-/** Labels of rows [r0, r1) of the score grid: the chip fraction (NaN where unknown) and 1/0/NaN. */
-type LabelRows = (r0: number, r1: number) => Promise<{ fraction: Float64Array; labels: Float32Array }>;
 
 /**
  * Reads the scores and the truth a block of rows at a time and computes every metric. With `fractionOut`, the
@@ -125,8 +122,7 @@ async function evaluateRows(
     );
   }
 
-  let labelRows: LabelRows;
-  let finish: () => Pick<ChipLabels, 'damaged' | 'undamaged' | 'polygonsInScene'> | undefined;
+  let labeller: BlockLabeller;
   let truthName: (polygonsInScene: number) => string;
   if (o.truth) {
     if (!o.damageField) throw new DpmError('--truth needs --damage-field (the attribute holding the damage grade)');
@@ -137,9 +133,11 @@ async function evaluateRows(
     const account = truthAccount(truth, o.damageField);
     fb.log(truth.skipped > 0 || truth.withoutField ? 'warning' : 'info', `truth ${o.truth}: ${account}`);
     const placement = await gridPlacement(grid.georef, width, height, layout, `--score ${firstScore}`, grid.latLon);
-    const labeller = new ChipLabeller(truth, placement.crs, o.fraction, `truth ${o.truth}`);
-    labelRows = async (r0, r1) => labeller.rows(await placement.rows(r0, r1), r0, r1, fb);
-    finish = () => labeller.finish();
+    const chips = new ChipLabeller(truth, placement.crs, o.fraction, `truth ${o.truth}`);
+    labeller = {
+      rows: async (r0, r1) => chips.rows(await placement.rows(r0, r1), r0, r1, fb),
+      finish: () => chips.finish(),
+    };
     truthName = (inScene) =>
       `${o.truth} (field ${o.damageField} ∈ {${o.damagedValues?.join(', ')}}; ${inScene} of its ${truth.polygons.length} footprints (all grades) on the score grid; ${account}; ` +
       'chips without damaged footprints count as undamaged, also outside the surveyed area)';
@@ -152,9 +150,7 @@ async function evaluateRows(
       path: maskPath,
       values: async (r0, r1) => (await mask.read(r0, r1, 0))[0] ?? new Float32Array(),
     };
-    const labeller = await maskLabeller(source, grid, o.fraction, layout);
-    labelRows = (r0, r1) => labeller.rows(r0, r1);
-    finish = () => labeller.finish();
+    labeller = await maskLabeller(source, grid, o.fraction, layout);
     truthName = () => `${o.truthRaster} (raster mask)`;
   }
 
@@ -183,7 +179,7 @@ async function evaluateRows(
       await checkpoint(fb);
       fb.progress(5 + (90 * r0) / height, 'labelling and counting');
       const r1 = Math.min(height, r0 + step);
-      const { fraction, labels } = await labelRows(r0, r1);
+      const { fraction, labels } = await labeller.rows(r0, r1);
       for (const v of labels) if (Number.isNaN(v)) unlabelled++;
       for (const [s, reader] of readers.entries()) {
         const [values] = await reader.read(r0, r1, 0);
@@ -202,8 +198,7 @@ async function evaluateRows(
     writer?.abort();
     throw err;
   }
-  const labels = finish();
-  if (!labels) throw new Error('internal: no label counts');
+  const labels = labeller.finish();
   const f = Number(o.fraction.toPrecision(3));
   const truth = truthName(labels.polygonsInScene);
   if (labels.damaged === 0) {
