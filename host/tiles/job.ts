@@ -13,6 +13,7 @@ import { ccdAlgorithm, ndAlgorithm, percentileAlgorithm, zscoreAlgorithm } from 
 import { withOutputPolicy, withOutputs } from '../io/outputs.js';
 import { openCoherenceStack, writeCoherenceStackOutputs } from '../raster/stack.js';
 import { RangeTally } from '../raster/range.js';
+import type { CoherenceStack } from '../raster/types.js';
 import { peakRssMiB } from '../core/memory.js';
 import { coEventPair, writeCoEventCoherence } from '../toolbox/coevent.js';
 import { type Tile, windowText } from './plan.js';
@@ -78,12 +79,16 @@ async function computeTile(plan: TilePlan, index: number, tile: Tile, fb: Feedba
   const engine = { device: plan.device, threads: plan.threads, backend: plan.backend };
   const coherence = at('coherence_aoi.tif');
   const input = plan.input;
+  // the tile's coherence stack (kept for the co-event band) and its count of usable values
+  let s: CoherenceStack;
+  const tally = new RangeTally();
   if ('slc' in input) {
     await invoke(
       coherenceAlgorithm,
       { slc: input.slc, out: coherence, chip: plan.chip, stride: '1x1', window: windowText(tile.input) },
       stage(fb, 0, 40, 'coherence'),
     );
+    s = await (await openCoherenceStack(coherence)).read(undefined, tally);
   } else {
     // only the tile's window is decoded: a tile's memory does not grow with the scene
     const stack = await openCoherenceStack(input.coherence, {
@@ -91,16 +96,13 @@ async function computeTile(plan: TilePlan, index: number, tile: Tile, fb: Feedba
       align: input.align,
       feedback: stage(fb, 0, 40, 'reading'),
     });
-    const tally = new RangeTally();
-    const part = await stack.read(tile.input, tally);
+    s = await stack.read(tile.input, tally);
     // out-of-range values judged in the tile's window; a window without one usable value is an empty tile (below)
     if (tally.usableValues > 0) tally.check(stack.header.descriptions, stack.header.source ?? 'coherence stack', fb);
-    await withOutputs((outs) => writeCoherenceStackOutputs(outs, coherence, part), fb);
+    await withOutputs((outs) => writeCoherenceStackOutputs(outs, coherence, s), fb);
   }
   // a window without one usable value (a frame's sea, a no-data border) has nothing to forecast: the tile is done
-  // with only its coherence, and the mosaic puts NaN there, as an untiled run does (its range check is the run's)
-  const tally = new RangeTally();
-  const s = await (await openCoherenceStack(coherence)).read(undefined, tally);
+  // with only its coherence, and the mosaic puts NaN there, as an untiled run does
   if (tally.usableValues === 0) {
     const h = tile.out.r1 - tile.out.r0,
       w = tile.out.c1 - tile.out.c0;
